@@ -1,0 +1,1 @@
+"""PaySystem's gRPC services: one package per domain, plus `common` plumbing and the CLI."""

@@ -1,0 +1,79 @@
+"""The SQLAlchemy engine, migrations and the unit of work, shared by every process."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from services.common.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def make_engine(settings: Settings, **overrides) -> sa.Engine:
+    url = sa.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, **overrides)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    options = {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "pool_size": 10,
+        "max_overflow": 20,
+        # READ COMMITTED avoids gap locks between concurrent upserts of disjoint keys.
+        "isolation_level": "READ COMMITTED",
+        "connect_args": {"local_infile": True, "connect_timeout": 5},
+    }
+    options.update(overrides)
+    return sa.create_engine(url, **options)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the many service processes of the embedded mesh read while one writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Brings the schema to the newest revision; safe to run again."""
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def wait_until_reachable(engine: sa.Engine, timeout_sec: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_sec
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return
+        except sa.exc.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def unit_of_work(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction around a use case: committed on success, rolled back on any error."""
+    with engine.begin() as connection:
+        yield connection

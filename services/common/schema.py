@@ -1,0 +1,149 @@
+"""The database schema, as SQLAlchemy Core tables (one metadata for every service).
+
+Portable between MySQL/MariaDB (the system of record) and SQLite (the embedded default).
+Instants are stored as UTC epoch microseconds in BIGINT columns: exact, ordered, and
+arithmetic on them (the 30-second repeat rule) is the same integer math on both engines.
+Money is DECIMAL; counts are BIGINT. Keys are chosen so that a video's or a seller's rows
+can live on one shard (see DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# BIGINT ids that autoincrement on SQLite too (SQLite only does so for INTEGER PRIMARY KEY).
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Byte-by-byte comparison on MySQL; SQLite's default collation is already BINARY.
+BinaryString = lambda n: sa.String(n).with_variant(  # noqa: E731
+    mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+Money = sa.Numeric(24, 4, asdecimal=True)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("username", BinaryString(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+videos = sa.Table(
+    "videos",
+    metadata,
+    sa.Column("video_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("duration_sec", sa.BigInteger, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+# The play history: an append-only log. play_id follows arrival order, which lets the
+# batch find what arrived after a day was computed (late data) by an id watermark.
+plays = sa.Table(
+    "plays",
+    metadata,
+    sa.Column("play_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("event_id", BinaryString(128), nullable=False, unique=True),
+    sa.Column("video_id", sa.BigInteger, nullable=False),
+    sa.Column("viewer_id", sa.BigInteger, nullable=False),
+    sa.Column("started_at_us", sa.BigInteger, nullable=False),
+    # The local day (platform time zone) on which the playback started.
+    sa.Column("local_day", sa.Date, nullable=False),
+    sa.Column("start_position_sec", sa.BigInteger, nullable=False),
+    sa.Column("end_position_sec", sa.BigInteger, nullable=False),
+    sa.Column("received_at_us", sa.BigInteger, nullable=False),
+    # Day-range scans of the batch, covering what the daily step reads.
+    sa.Index(
+        "ix_plays_day_scan",
+        "local_day",
+        "video_id",
+        "viewer_id",
+        "started_at_us",
+        "event_id",
+        "start_position_sec",
+        "end_position_sec",
+    ),
+    # The 30-second repeat rule looks up a viewer's previous playback of a video.
+    sa.Index("ix_plays_repeat", "video_id", "viewer_id", "started_at_us"),
+)
+
+# Each viewer's position per video; updates follow started_at order (then event_id).
+resume_positions = sa.Table(
+    "resume_positions",
+    metadata,
+    sa.Column("viewer_id", sa.BigInteger, primary_key=True),
+    sa.Column("video_id", sa.BigInteger, primary_key=True),
+    sa.Column("position_sec", sa.BigInteger, nullable=False),
+    sa.Column("started_at_us", sa.BigInteger, nullable=False),
+    sa.Column("event_id", BinaryString(128), nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+# Tier prices are data: a tier applies from `lower_bound` (the cumulative count before the
+# view or ad view) upwards, for days on or after `effective_from`.
+tier_prices = sa.Table(
+    "tier_prices",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),  # VIEW | AD
+    sa.Column("effective_from", sa.Date, primary_key=True),
+    sa.Column("lower_bound", sa.BigInteger, primary_key=True),
+    sa.Column("unit_price", sa.Numeric(12, 4, asdecimal=True), nullable=False),
+)
+
+# One row per (video, local day) with plays: the batch's output and every figure's source.
+daily_video_stats = sa.Table(
+    "daily_video_stats",
+    metadata,
+    sa.Column("video_id", sa.BigInteger, primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False),
+    sa.Column("views", sa.BigInteger, nullable=False),
+    sa.Column("watch_time_sec", sa.BigInteger, nullable=False),
+    sa.Column("ad_views", sa.BigInteger, nullable=False),
+    # Running totals at the end of the day, since the video's first playback.
+    sa.Column("cum_views", sa.BigInteger, nullable=False),
+    sa.Column("cum_ad_views", sa.BigInteger, nullable=False),
+    sa.Column("video_revenue", Money, nullable=False),
+    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Column("job_execution_id", sa.BigInteger, nullable=True),
+    sa.Index("ix_daily_video_stats_seller_day", "seller_id", "day"),
+)
+
+# Weekly (ISO week, named by its Monday) and monthly sums of daily_video_stats.
+period_video_stats = sa.Table(
+    "period_video_stats",
+    metadata,
+    sa.Column("period", sa.String(8), primary_key=True),  # WEEKLY | MONTHLY
+    sa.Column("period_start", sa.Date, primary_key=True),
+    sa.Column("video_id", sa.BigInteger, primary_key=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False),
+    sa.Column("views", sa.BigInteger, nullable=False),
+    sa.Column("watch_time_sec", sa.BigInteger, nullable=False),
+    sa.Column("ad_views", sa.BigInteger, nullable=False),
+    sa.Column("video_revenue", Money, nullable=False),
+    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Index("ix_period_video_stats_seller", "seller_id", "period", "period_start"),
+)
+
+# Which local days the batch has computed, and up to which play_id it had seen then.
+computed_days = sa.Table(
+    "computed_days",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("play_id_watermark", sa.BigInteger, nullable=False),
+    sa.Column("computed_at_us", sa.BigInteger, nullable=False),
+    sa.Column("job_execution_id", sa.BigInteger, nullable=True),
+)

@@ -1,0 +1,76 @@
+"""Settings, read once from PAYSYSTEM_* environment variables into a frozen object.
+
+No other module reads os.environ: processes call `get_settings()` (or build `Settings(...)`
+in tests) and pass values down.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYSYSTEM_", frozen=True)
+
+    # Local state: the embedded database, signing keys, logs, Envoy's rendered config.
+    data_dir: Path = Field(default=Path(".paysystem"))
+    # SQLAlchemy URL; empty means the embedded SQLite file in data_dir.
+    db_url: str = ""
+    # Optional: without it the settlement cache is off and reads go to the database.
+    redis_url: str = ""
+    # Calendar days are days in this zone.
+    timezone: str = "Asia/Seoul"
+
+    http_port: int = 8080              # Envoy's one listener: JSON and gRPC
+    envoy_admin_port: int = 9901       # bound to 127.0.0.1 only
+    service_base_port: int = 50050     # instances take consecutive ports from here
+    service_host: str = "127.0.0.1"    # services listen here; only Envoy should reach them
+    metrics_base_port: int = 0         # 0 = no Prometheus endpoint
+
+    token_ttl_sec: int = 900
+    jwt_issuer: str = "paysystem"
+    # Allowed clock skew when checking token expiry, at the edge and in the services.
+    jwt_leeway_sec: int = 5
+
+    grpc_workers: int = 16             # threads per service instance
+    shutdown_grace_sec: float = 5.0
+    batch_workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    log_level: str = "INFO"
+    log_format: str = "json"           # json | text
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"PAYSYSTEM_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir.resolve() / 'paysystem.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings; a bad value stops start-up with the variable's name."""
+    return Settings()
