@@ -1,0 +1,29 @@
+"""SQL access to the accounts table."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.common.schema import accounts
+
+
+def insert(conn: sa.Connection, *, username: str, password_hash: str, role: str, created_at_us: int) -> int | None:
+    """The new account's id, or None if the username is taken."""
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                sa.insert(accounts).values(
+                    username=username, password_hash=password_hash, role=role, created_at_us=created_at_us
+                )
+            )
+    except sa.exc.IntegrityError:
+        return None
+    return int(result.inserted_primary_key[0])
+
+
+def by_username(conn: sa.Connection, username: str) -> sa.Row | None:
+    return conn.execute(sa.select(accounts).where(accounts.c.username == username)).first()
+
+
+def update_password_hash(conn: sa.Connection, account_id: int, password_hash: str) -> None:
+    conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(password_hash=password_hash))

@@ -1,0 +1,78 @@
+"""Use cases: sign up, log in, create an admin or an ingest service account."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from services.account import repository
+from services.common import auth
+from services.common.db import unit_of_work
+from services.common.errors import AlreadyExists, InvalidArgument, Unauthenticated
+
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+SELF_SERVICE_ROLES = ("VIEWER", "SELLER")
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both failures take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    account_id: int
+    username: str
+    role: str
+    created_at_us: int
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    account: Account
+
+
+def _validate(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
+    if not USERNAME.match(username):
+        raise InvalidArgument("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
+    if not 8 <= len(password) <= 128:
+        raise InvalidArgument("must be 8-128 characters", field="password")
+    if role not in allowed_roles:
+        raise InvalidArgument(f"must be one of {', '.join(allowed_roles)}", field="role")
+
+
+def create_account(
+    engine: sa.Engine, username: str, password: str, role: str, *, allowed_roles=SELF_SERVICE_ROLES
+) -> Account:
+    _validate(username, password, role, allowed_roles)
+    created = int(time.time() * 1_000_000)
+    password_hash = _hasher.hash(password)
+    with unit_of_work(engine) as conn:
+        account_id = repository.insert(
+            conn, username=username, password_hash=password_hash, role=role, created_at_us=created
+        )
+    if account_id is None:
+        raise AlreadyExists(f"username {username!r} is taken", field="username")
+    return Account(account_id, username, role, created)
+
+
+def log_in(engine: sa.Engine, username: str, password: str, *, private_key: bytes, issuer: str, ttl_sec: int) -> IssuedToken:
+    with unit_of_work(engine) as conn:
+        row = repository.by_username(conn, username)
+        try:
+            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            row = None
+        if row is None:
+            raise Unauthenticated("wrong username or password")
+        if _hasher.check_needs_rehash(row.password_hash):
+            repository.update_password_hash(conn, row.account_id, _hasher.hash(password))
+    account = Account(row.account_id, row.username, row.role, row.created_at_us)
+    principal = auth.Principal(account.account_id, account.username, account.role)
+    token = auth.issue_token(private_key, principal, issuer=issuer, ttl_sec=ttl_sec)
+    return IssuedToken(token, ttl_sec, account)

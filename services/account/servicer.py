@@ -1,0 +1,54 @@
+"""gRPC adapter: AccountService messages <-> the account use cases."""
+
+from __future__ import annotations
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
+from services.account import service
+from services.common.server import ServiceContext
+
+
+def _timestamp(us: int) -> Timestamp:
+    ts = Timestamp()
+    ts.FromMicroseconds(us)
+    return ts
+
+
+def _account_message(account: service.Account) -> account_pb2.Account:
+    return account_pb2.Account(
+        account_id=account.account_id,
+        username=account.username,
+        role=common_pb2.Role.Value(account.role),
+        created_at=_timestamp(account.created_at_us),
+    )
+
+
+class AccountServicer(account_pb2_grpc.AccountServiceServicer):
+    def __init__(self, ctx: ServiceContext, private_key: bytes) -> None:
+        self._ctx = ctx
+        self._private_key = private_key
+
+    def SignUp(self, request, context):
+        account = service.create_account(
+            self._ctx.engine, request.username, request.password, common_pb2.Role.Name(request.role)
+        )
+        return _account_message(account)
+
+    def Login(self, request, context):
+        settings = self._ctx.settings
+        issued = service.log_in(
+            self._ctx.engine,
+            request.username,
+            request.password,
+            private_key=self._private_key,
+            issuer=settings.jwt_issuer,
+            ttl_sec=settings.token_ttl_sec,
+        )
+        return account_pb2.AccessToken(
+            access_token=issued.access_token,
+            expires_in=issued.expires_in,
+            token_type="Bearer",
+            account_id=issued.account.account_id,
+            role=common_pb2.Role.Value(issued.account.role),
+        )

@@ -1,0 +1,1 @@
+"""The `paysystem` command line: one module per command group."""

@@ -1,0 +1,5 @@
+"""Commands: filled in by its owner."""
+
+import click  # noqa: F401
+
+commands: list = []

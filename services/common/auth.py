@@ -1,0 +1,192 @@
+"""Identity: RS256 tokens, the signing keys, and the interceptor that verifies them again.
+
+Envoy verifies every token at the edge (jwt_authn with the public JWKS) and forwards the
+`authorization` header; each service verifies it again with the public key, so an identity
+never comes from a header anyone could set. Roles and ownership are checked by the use cases
+through the helpers at the bottom.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import grpc
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from services.common.errors import PermissionDenied, Unauthenticated, wrap_handler
+
+KEY_ID = "paysystem-1"
+ROLES = ("VIEWER", "SELLER", "ADMIN", "INGEST")
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    account_id: int
+    username: str
+    role: str
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def ensure_keys(keys_dir: Path) -> None:
+    """Creates the RSA key pair and the public JWKS on first run (kept outside git)."""
+    private_path = keys_dir / "jwt-private.pem"
+    if private_path.exists():
+        return
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = keys_dir / f".jwt-private.{os.getpid()}.pem"
+    tmp.write_bytes(pem)
+    tmp.chmod(0o600)
+    public = key.public_key()
+    (keys_dir / "jwt-public.pem").write_bytes(
+        public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+    jwk.update({"kid": KEY_ID, "alg": "RS256", "use": "sig"})
+    (keys_dir / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    tmp.rename(private_path)  # last: its presence means the set is complete
+
+
+def load_private_key(keys_dir: Path) -> bytes:
+    return (keys_dir / "jwt-private.pem").read_bytes()
+
+
+def load_public_key(keys_dir: Path) -> bytes:
+    return (keys_dir / "jwt-public.pem").read_bytes()
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+def issue_token(private_key: bytes, principal: Principal, *, issuer: str, ttl_sec: int) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "sub": str(principal.account_id),
+        "name": principal.username,
+        "role": principal.role,
+        "iat": now,
+        "exp": now + ttl_sec,
+    }
+    return jwt.encode(claims, private_key, algorithm="RS256", headers={"kid": KEY_ID})
+
+
+def verify_token(public_key: bytes, token: str, *, issuer: str, leeway_sec: int) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            public_key,
+            algorithms=["RS256"],
+            issuer=issuer,
+            leeway=leeway_sec,
+            options={"require": ["exp", "sub", "iss"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("token expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from exc
+    role = claims.get("role")
+    if role not in ROLES:
+        raise Unauthenticated("invalid token: unknown role")
+    return Principal(account_id=int(claims["sub"]), username=str(claims.get("name", "")), role=role)
+
+
+# --- the interceptor --------------------------------------------------------------------
+
+_current: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+
+# Methods callable without a token: how one gets a token, and what operators poll.
+PUBLIC_METHODS = frozenset(
+    {
+        "/paysystem.v1.AccountService/SignUp",
+        "/paysystem.v1.AccountService/Login",
+    }
+)
+PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization":
+            value = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = value.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    def __init__(self, public_key: bytes, *, issuer: str, leeway_sec: int) -> None:
+        self._public_key = public_key
+        self._issuer = issuer
+        self._leeway = leeway_sec
+
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        handler = continuation(handler_call_details)
+        if method in PUBLIC_METHODS or method.startswith(PUBLIC_PREFIXES):
+            return handler
+        token = _bearer(handler_call_details.invocation_metadata)
+
+        def authenticate() -> Principal:
+            if not token:
+                raise Unauthenticated("missing bearer token")
+            return verify_token(self._public_key, token, issuer=self._issuer, leeway_sec=self._leeway)
+
+        def wrap(behavior: Callable, streaming_response: bool) -> Callable:
+            if streaming_response:
+
+                def stream(request, context):
+                    reset = _current.set(authenticate())
+                    try:
+                        yield from behavior(request, context)
+                    finally:
+                        _current.reset(reset)
+
+                return stream
+
+            def unary(request, context):
+                reset = _current.set(authenticate())
+                try:
+                    return behavior(request, context)
+                finally:
+                    _current.reset(reset)
+
+            return unary
+
+        return wrap_handler(handler, wrap)
+
+
+# --- what use cases ask -----------------------------------------------------------------
+
+
+def current_principal() -> Principal:
+    principal = _current.get()
+    if principal is None:
+        raise Unauthenticated("missing bearer token")
+    return principal
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise PermissionDenied(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
+
+
+def require_self_or_admin(principal: Principal, account_id: int, what: str = "resource") -> None:
+    """A seller (or viewer) reaches only their own data; an admin reaches anyone's."""
+    if principal.role == "ADMIN":
+        return
+    if principal.account_id != account_id:
+        raise PermissionDenied(f"this {what} belongs to another account")

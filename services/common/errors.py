@@ -1,0 +1,128 @@
+"""Domain errors with meaning, and the one interceptor that maps them to gRPC status codes.
+
+Envoy's transcoder turns the status into the HTTP code (INVALID_ARGUMENT -> 400, ...) and a
+JSON body `{"code", "message"}`. Servicers raise; they never call set_code case by case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import grpc
+import pybreaker
+import sqlalchemy.exc
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+
+
+class InvalidArgument(DomainError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+
+
+class NotFound(DomainError):
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(DomainError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class Unauthenticated(DomainError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+
+
+class PermissionDenied(DomainError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+
+
+class FailedPrecondition(DomainError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class Unavailable(DomainError):
+    code = grpc.StatusCode.UNAVAILABLE
+
+
+def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The status a client sees for an exception raised by a handler."""
+    if isinstance(exc, DomainError):
+        return exc.code, str(exc)
+    if isinstance(exc, pybreaker.CircuitBreakerError):
+        return grpc.StatusCode.UNAVAILABLE, f"dependency unavailable (circuit open): {exc}"
+    if isinstance(exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)):
+        return grpc.StatusCode.UNAVAILABLE, "database unavailable, retry later"
+    return grpc.StatusCode.INTERNAL, "internal error"
+
+
+def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
+    code, message = status_of(exc)
+    if code is grpc.StatusCode.INTERNAL:
+        log.exception("unhandled error in handler")
+    elif code is grpc.StatusCode.UNAVAILABLE:
+        log.warning("dependency unavailable: %s", exc)
+    context.abort(code, message)
+
+
+def _is_abort(exc: BaseException) -> bool:
+    # context.abort() raises a bare Exception after setting the status: let it through.
+    return type(exc) is Exception and not exc.args
+
+
+def guard(behavior: Callable, streaming_response: bool) -> Callable:
+    """Wraps a handler so that any exception becomes the right status."""
+    if streaming_response:
+
+        def stream(request, context):
+            try:
+                yield from behavior(request, context)
+            except Exception as exc:  # noqa: BLE001 - mapped, never swallowed
+                if _is_abort(exc):
+                    raise
+                _abort(context, exc)
+
+        return stream
+
+    def unary(request, context):
+        try:
+            return behavior(request, context)
+        except Exception as exc:  # noqa: BLE001 - mapped, never swallowed
+            if _is_abort(exc):
+                raise
+            _abort(context, exc)
+
+    return unary
+
+
+def wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool], Callable]):
+    """Applies `wrap(behavior, streaming_response)` to whichever behavior the handler has."""
+    if handler is None:
+        return None
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer
+        )
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(
+            wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
+        )
+    return grpc.stream_stream_rpc_method_handler(
+        wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
+    )
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation, handler_call_details):
+        return wrap_handler(continuation(handler_call_details), guard)

@@ -1,0 +1,148 @@
+"""The gRPC server bootstrap every service runs: interceptors, health, reflection, shutdown.
+
+Health follows the process's real state: SERVING once its dependencies answer, NOT_SERVING
+while they do not, on SIGUSR1 (drain for maintenance; SIGUSR1 again to return), and on
+SIGTERM/SIGINT, after which in-flight calls get `shutdown_grace_sec` to finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent import futures
+
+import grpc
+import sqlalchemy as sa
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.common import auth, db
+from services.common.errors import ErrorInterceptor
+from services.common.logs import configure_logging
+from services.common.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@dataclasses.dataclass
+class ServiceContext:
+    """What a service's `build` gets: the real objects, made once at start-up."""
+
+    settings: Settings
+    engine: sa.Engine
+    instance: str
+    readiness_checks: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+
+
+# (add_XServicer_to_server, servicer, full service name from the generated DESCRIPTOR)
+Registration = tuple[Callable, object, str]
+
+
+def parse_args(service: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"paysystem-{service}")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--instance", default=f"{service}-1")
+    return parser.parse_args()
+
+
+class Server:
+    def __init__(self, service: str, registrations: list[Registration], ctx: ServiceContext, port: int) -> None:
+        settings = ctx.settings
+        self.service = service
+        self.ctx = ctx
+        public_key = auth.load_public_key(settings.keys_dir)
+        self.grpc_server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=service),
+            interceptors=[
+                ErrorInterceptor(),
+                auth.AuthInterceptor(public_key, issuer=settings.jwt_issuer, leeway_sec=settings.jwt_leeway_sec),
+            ],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+        )
+        self.health = health.HealthServicer(experimental_non_blocking=True)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
+        self.service_names = [name for _, _, name in registrations]
+        for add, servicer, _ in registrations:
+            add(servicer, self.grpc_server)
+        reflection.enable_server_reflection(
+            [*self.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.grpc_server
+        )
+        self.address = f"{settings.service_host}:{port}"
+        if self.grpc_server.add_insecure_port(self.address) == 0:
+            raise SystemExit(f"cannot bind {self.address}")
+        self._stopping = threading.Event()
+        self._draining = False
+        self._ready = False
+
+    def set_status(self, status) -> None:
+        for name in ["", *self.service_names]:
+            self.health.set(name, status)
+
+    def _healthy(self) -> bool:
+        try:
+            for check in self.ctx.readiness_checks:
+                check()
+            return True
+        except Exception as exc:  # noqa: BLE001 - any failing dependency means not ready
+            log.warning("readiness check failed: %s", exc)
+            return False
+
+    def _watch_readiness(self) -> None:
+        while not self._stopping.is_set():
+            ready = self._healthy()
+            if ready != self._ready:
+                log.info("dependencies %s", "ready" if ready else "not ready")
+            self._ready = ready
+            if not self._stopping.is_set():
+                self.set_status(SERVING if ready and not self._draining else NOT_SERVING)
+            self._stopping.wait(2.0)
+
+    def _toggle_drain(self, *_):
+        self._draining = not self._draining
+        log.info("drain %s by SIGUSR1", "on" if self._draining else "off")
+        self.set_status(NOT_SERVING if self._draining or not self._ready else SERVING)
+
+    def _terminate(self, signum, _frame) -> None:
+        log.info("signal %s: NOT_SERVING, draining", signal.Signals(signum).name)
+        self._stopping.set()
+
+    def run(self) -> None:
+        self.set_status(NOT_SERVING)
+        self.grpc_server.start()
+        signal.signal(signal.SIGTERM, self._terminate)
+        signal.signal(signal.SIGINT, self._terminate)
+        signal.signal(signal.SIGUSR1, self._toggle_drain)
+        threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
+        log.info("listening on %s", self.address)
+        self._stopping.wait()
+        self.health.enter_graceful_shutdown()
+        # Envoy's health check and retries move new calls elsewhere; in-flight ones finish.
+        self.grpc_server.stop(self.ctx.settings.shutdown_grace_sec).wait()
+        self.ctx.engine.dispose()
+        log.info("stopped")
+
+
+def run_service(service: str, build: Callable[[ServiceContext], list[Registration]]) -> None:
+    """The `main()` of every service process: settings, logs, engine, servicers, serve."""
+    args = parse_args(service)
+    settings = get_settings()
+    configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
+    engine = db.make_engine(settings)
+    ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance)
+    ctx.readiness_checks.append(lambda: _ping_database(engine))
+    Server(service, build(ctx), ctx, args.port).run()
+
+
+def _ping_database(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
+def full_name(service_descriptor) -> str:
+    return service_descriptor.full_name
