@@ -1,0 +1,19 @@
+"""Entry point: `python -m services.video.main --port N --instance video-1`."""
+
+from paysystem.v1 import video_pb2, video_pb2_grpc
+from services.common.server import ServiceContext, run_service
+
+
+def build(ctx: ServiceContext):
+    # Skeleton: the generated base servicer answers UNIMPLEMENTED until the use cases land.
+    servicer = video_pb2_grpc.VideoServiceServicer()
+    name = video_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name
+    return [(video_pb2_grpc.add_VideoServiceServicer_to_server, servicer, name)]
+
+
+def main() -> None:
+    run_service("video", build)
+
+
+if __name__ == "__main__":
+    main()
