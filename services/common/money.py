@@ -1,0 +1,61 @@
+"""Money helpers (DESIGN.md section 2, "Money"): exact Decimal amounts, never floats.
+
+Line amounts are exact decimals; a statement truncates its exact total toward zero to whole
+KRW once, for the payable amount. Amounts cross the API as decimal strings ("810000.0").
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+ZERO = Decimal(0)
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """An exact Decimal from a Decimal, an int or a decimal string; floats are refused."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"money must not be a {type(value).__name__}: {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"not a decimal amount: {value!r}") from exc
+    else:
+        raise TypeError(f"not a money value: {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return result
+
+
+def to_api_string(amount: Decimal | int | str) -> str:
+    """The exact amount as a plain decimal string with at least one fractional digit.
+
+    Trailing zeros beyond the first fractional digit are dropped, so a DECIMAL(24,4)
+    column's 810000.0000 reads "810000.0" and 1.2500 reads "1.25". No exponent notation.
+    """
+    value = to_decimal(amount)
+    text = format(value, "f")
+    if "." not in text:
+        return text + ".0"
+    whole, fraction = text.split(".")
+    fraction = fraction.rstrip("0") or "0"
+    if whole in ("-0", "") and fraction == "0":
+        whole = "0"
+    return f"{whole}.{fraction}"
+
+
+def payable_krw(amount: Decimal | int | str) -> int:
+    """Whole KRW, truncated toward zero (DESIGN.md: the statement total truncates once)."""
+    return int(to_decimal(amount).to_integral_value(rounding=ROUND_DOWN))
+
+
+def sum_exact(amounts) -> Decimal:
+    """Exact sum of Decimal amounts (Decimal arithmetic with enough precision)."""
+    total = ZERO
+    for amount in amounts:
+        total += to_decimal(amount)
+    return total

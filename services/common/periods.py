@@ -1,0 +1,135 @@
+"""Calendar arithmetic of DESIGN.md section 2: local days, ISO weeks, calendar months.
+
+Pure functions (no I/O). Instants are UTC epoch microseconds, as stored in the database.
+A day is a local calendar day in the platform zone; a week is an ISO week (Monday to
+Sunday) named by its Monday; a month is a calendar month named by its first day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from zoneinfo import ZoneInfo
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_ONE_DAY = dt.timedelta(days=1)
+
+
+class Period(enum.StrEnum):
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    MONTHLY = "MONTHLY"
+
+
+def instant_of_us(epoch_us: int) -> dt.datetime:
+    """The UTC datetime of an epoch-microsecond instant (exact: no float on the way)."""
+    return _EPOCH + dt.timedelta(microseconds=epoch_us)
+
+
+def epoch_us_of(instant: dt.datetime) -> int:
+    """Epoch microseconds of an aware datetime (exact integer arithmetic)."""
+    if instant.tzinfo is None:
+        raise ValueError("epoch_us_of needs an aware datetime")
+    delta = instant - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def local_day_of(started_at_us: int, zone: ZoneInfo) -> dt.date:
+    """The local calendar day (in `zone`) on which the instant falls."""
+    return instant_of_us(started_at_us).astimezone(zone).date()
+
+
+def day_bounds_us(day: dt.date, zone: ZoneInfo) -> tuple[int, int]:
+    """[start, end) of the local day in UTC epoch microseconds.
+
+    The start is the first instant whose local date is `day`: local midnight, or, in a
+    zone whose clocks skip midnight, the instant the day begins after the jump.
+    """
+    return _day_start_us(day, zone), _day_start_us(day + _ONE_DAY, zone)
+
+
+def _day_start_us(day: dt.date, zone: ZoneInfo) -> int:
+    # Wall-clock midnight may not exist (a DST jump at 00:00); converting the naive time
+    # with fold=0 then lands after the jump's start, so step back to the exact first
+    # instant of the day by comparing with the UTC offset before the transition.
+    midnight = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    candidate = epoch_us_of(midnight)
+    earlier = epoch_us_of(midnight.replace(fold=1))
+    start = min(candidate, earlier)
+    while local_day_of(start, zone) < day:  # midnight skipped: day starts at the jump
+        start = _first_instant_after(start, day, zone)
+    return start
+
+
+def _first_instant_after(lo_us: int, day: dt.date, zone: ZoneInfo) -> int:
+    # Binary search for the first microsecond whose local date is `day` (rare DST case).
+    hi_us = lo_us + 3 * 3_600_000_000
+    while lo_us < hi_us:
+        mid = (lo_us + hi_us) // 2
+        if local_day_of(mid, zone) < day:
+            lo_us = mid + 1
+        else:
+            hi_us = mid
+    return lo_us
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of the ISO week containing `day` (the week's name)."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_end(day: dt.date) -> dt.date:
+    """The Sunday of the ISO week containing `day` (inclusive)."""
+    return week_start(day) + dt.timedelta(days=6)
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def month_end(day: dt.date) -> dt.date:
+    """The last day of the calendar month containing `day` (inclusive)."""
+    first_of_next = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first_of_next - _ONE_DAY
+
+
+def period_start(period: Period | str, day: dt.date) -> dt.date:
+    """The first day of the period containing `day`: the period's name."""
+    period = Period(period)
+    if period is Period.DAILY:
+        return day
+    if period is Period.WEEKLY:
+        return week_start(day)
+    return month_start(day)
+
+
+def period_end(period: Period | str, day: dt.date) -> dt.date:
+    """The last day (inclusive) of the period containing `day`."""
+    period = Period(period)
+    if period is Period.DAILY:
+        return day
+    if period is Period.WEEKLY:
+        return week_end(day)
+    return month_end(day)
+
+
+def period_bounds(period: Period | str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """(first day, last day), both inclusive, of the period containing `day`."""
+    return period_start(period, day), period_end(period, day)
+
+
+def periods_in_range(period: Period | str, first: dt.date, last: dt.date) -> list[dt.date]:
+    """Names (first days) of every period that has a day in [first, last], ascending."""
+    if last < first:
+        return []
+    starts = []
+    current = period_start(period, first)
+    while current <= last:
+        starts.append(current)
+        current = period_end(period, current) + _ONE_DAY
+    return starts
+
+
+def days_in_range(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every day of [first, last], ascending."""
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
