@@ -1,0 +1,68 @@
+"""Tokens: what the services accept as an identity, and what they refuse."""
+
+from pathlib import Path
+
+import pytest
+
+from services.common import auth
+from services.common.errors import PermissionDenied, Unauthenticated
+
+ISSUER = "paysystem-test"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory) -> Path:
+    keys_dir = tmp_path_factory.mktemp("keys")
+    auth.ensure_keys(keys_dir)
+    return keys_dir
+
+
+def _token(keys_dir: Path, *, ttl: int = 60, role: str = "SELLER", issuer: str = ISSUER) -> str:
+    principal = auth.Principal(account_id=42, username="sam", role=role)
+    return auth.issue_token(auth.load_private_key(keys_dir), principal, issuer=issuer, ttl_sec=ttl)
+
+
+def test_a_fresh_token_yields_its_principal(keys):
+    principal = auth.verify_token(auth.load_public_key(keys), _token(keys), issuer=ISSUER, leeway_sec=0)
+    assert principal == auth.Principal(42, "sam", "SELLER")
+
+
+def test_an_expired_token_is_refused(keys):
+    with pytest.raises(Unauthenticated, match="expired"):
+        auth.verify_token(auth.load_public_key(keys), _token(keys, ttl=-10), issuer=ISSUER, leeway_sec=0)
+
+
+def test_a_token_signed_by_another_key_is_refused(keys, tmp_path):
+    auth.ensure_keys(tmp_path)
+    with pytest.raises(Unauthenticated, match="invalid token"):
+        auth.verify_token(auth.load_public_key(keys), _token(tmp_path), issuer=ISSUER, leeway_sec=0)
+
+
+def test_a_token_from_another_issuer_is_refused(keys):
+    with pytest.raises(Unauthenticated):
+        auth.verify_token(auth.load_public_key(keys), _token(keys, issuer="else"), issuer=ISSUER, leeway_sec=0)
+
+
+def test_an_unknown_role_is_refused(keys):
+    with pytest.raises(Unauthenticated, match="role"):
+        auth.verify_token(auth.load_public_key(keys), _token(keys, role="ROOT"), issuer=ISSUER, leeway_sec=0)
+
+
+def test_keys_are_made_once_and_kept(keys):
+    before = auth.load_private_key(keys)
+    auth.ensure_keys(keys)
+    assert auth.load_private_key(keys) == before
+    assert (keys / "jwks.json").read_text().count('"kid"') == 1
+
+
+def test_a_seller_reaches_only_their_own_account():
+    seller = auth.Principal(7, "s", "SELLER")
+    auth.require_self_or_admin(seller, 7)
+    with pytest.raises(PermissionDenied):
+        auth.require_self_or_admin(seller, 8)
+    auth.require_self_or_admin(auth.Principal(1, "a", "ADMIN"), 8)
+
+
+def test_a_role_check_names_what_is_needed():
+    with pytest.raises(PermissionDenied, match="SELLER"):
+        auth.require_role(auth.Principal(7, "v", "VIEWER"), "SELLER")
