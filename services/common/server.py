@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import auth, db
+from services.common import auth, db, metrics
 from services.common.errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
@@ -48,6 +48,7 @@ def parse_args(service: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=f"paysystem-{service}")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--instance", default=f"{service}-1")
+    parser.add_argument("--metrics-port", type=int, default=0, help="Prometheus /metrics port (0 = none)")
     return parser.parse_args()
 
 
@@ -60,6 +61,7 @@ class Server:
         self.grpc_server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=settings.grpc_workers, thread_name_prefix=service),
             interceptors=[
+                metrics.MetricsInterceptor(),
                 ErrorInterceptor(),
                 auth.AuthInterceptor(public_key, issuer=settings.jwt_issuer, leeway_sec=settings.jwt_leeway_sec),
             ],
@@ -136,6 +138,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     engine = db.make_engine(settings)
     ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance)
     ctx.readiness_checks.append(lambda: _ping_database(engine))
+    metrics.serve(args.metrics_port)
     Server(service, build(ctx), ctx, args.port).run()
 
 

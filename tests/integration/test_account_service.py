@@ -129,3 +129,15 @@ def test_concurrent_sign_ups_of_one_name_store_one_account(account_service):
     assert codes.count("ok") == 1
     assert codes.count(grpc.StatusCode.ALREADY_EXISTS) == 5
     assert _count(ctx, "racer") == 1
+
+
+def test_calls_are_counted_by_method_and_status_for_prometheus(account_service):
+    from prometheus_client import REGISTRY
+
+    stub, _ = account_service
+    labels = {"method": "/paysystem.v1.AccountService/SignUp", "code": "ALREADY_EXISTS"}
+    before = REGISTRY.get_sample_value("paysystem_rpc_requests_total", labels) or 0
+    _sign_up(stub, "counted")
+    with pytest.raises(grpc.RpcError):
+        _sign_up(stub, "counted")
+    assert REGISTRY.get_sample_value("paysystem_rpc_requests_total", labels) == before + 1

@@ -1,0 +1,80 @@
+"""Prometheus metrics shared by every process: one registry, metric names defined once.
+
+Each service instance serves them on its own port (`--metrics-port`); Envoy's own stats are on
+its admin port (`/stats/prometheus`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import grpc
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from services.common.errors import status_of, wrap_handler
+
+RPC_REQUESTS = Counter(
+    "paysystem_rpc_requests_total", "gRPC calls handled, by method and status code", ["method", "code"]
+)
+RPC_LATENCY = Histogram(
+    "paysystem_rpc_latency_seconds",
+    "Time to handle a gRPC call (until the last message for streams)",
+    ["method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60),
+)
+CACHE_REQUESTS = Counter(
+    "paysystem_cache_requests_total", "Cache look-ups by cache name and result (hit, miss, error)", ["cache", "result"]
+)
+BREAKER_STATE = Gauge(
+    "paysystem_circuit_breaker_open", "1 while a circuit breaker is open (or half-open: 0.5), else 0", ["breaker"]
+)
+BATCH_PARTITIONS = Counter(
+    "paysystem_batch_partitions_total", "Batch partitions finished, by job and status", ["job", "status"]
+)
+BATCH_ROWS = Counter("paysystem_batch_rows_written_total", "Rows written by the batch steps", ["job"])
+
+
+def serve(port: int) -> None:
+    """Starts the /metrics HTTP endpoint on 127.0.0.1 (0 = none)."""
+    if port:
+        start_http_server(port, addr="127.0.0.1")
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        return wrap_handler(continuation(handler_call_details), lambda behavior, streaming: _measured(method, behavior, streaming))
+
+
+def _measured(method: str, behavior: Callable, streaming_response: bool) -> Callable:
+    def record(started: float, exc: BaseException | None, context) -> None:
+        RPC_LATENCY.labels(method).observe(time.perf_counter() - started)
+        # An abort by the error interceptor has already set the code on the context.
+        code = context.code() or (status_of(exc)[0] if exc is not None else grpc.StatusCode.OK)
+        RPC_REQUESTS.labels(method, getattr(code, "name", str(code))).inc()
+
+    if streaming_response:
+
+        def stream(request, context):
+            started = time.perf_counter()
+            try:
+                yield from behavior(request, context)
+            except BaseException as exc:
+                record(started, exc, context)
+                raise
+            record(started, None, context)
+
+        return stream
+
+    def unary(request, context):
+        started = time.perf_counter()
+        try:
+            result = behavior(request, context)
+        except BaseException as exc:
+            record(started, exc, context)
+            raise
+        record(started, None, context)
+        return result
+
+    return unary
