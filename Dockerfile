@@ -1,0 +1,14 @@
+# One image for every PaySystem process; the compose file picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY protos protos
+COPY paysystem paysystem
+COPY services services
+COPY batch batch
+COPY envoy envoy
+RUN pip install --no-cache-dir -e . \
+ && python -c "from pathlib import Path; from services.common.protogen import build_descriptor_set; build_descriptor_set(Path('/app/descriptor/paysystem.pb'))"
+ENV PAYSYSTEM_SERVICE_HOST=0.0.0.0 \
+    PAYSYSTEM_DATA_DIR=/var/lib/paysystem \
+    PAYSYSTEM_LOG_FORMAT=json
