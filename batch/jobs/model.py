@@ -1,0 +1,165 @@
+"""The batch's domain vocabulary: statuses, the partition plan, executions and events.
+
+Plain values only (no SQL, no gRPC): the repository maps them to tables, the servicer to
+protos, the CLI to progress bars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+
+# The last partition of a plan ends here, so a fixed plan covers every video id ever
+# created, even videos created after the instance was split (ranges are [lo, hi)).
+MAX_VIDEO_ID = 2**63 - 1
+
+
+class BatchStatus(enum.IntEnum):
+    """The status of a job execution or a partition execution, ordered like Spring Batch's
+    BatchStatus: from the best outcome to the worst.
+
+    The order is the contract: an aggregate's status is the WORST (the max) of its parts',
+    so a job execution whose partitions are COMPLETED, COMPLETED and FAILED is FAILED, and
+    one with a partition still STARTED is STARTED. COMPLETED is the lowest on purpose: it
+    can only be the aggregate when every part completed.
+
+    - COMPLETED: done, its writes committed (for a partition: in the same transaction).
+    - STARTING: the row exists, the work has not begun.
+    - STARTED: running (a job execution keeps its heartbeat fresh meanwhile).
+    - STOPPING / STOPPED: an operator asked to stop; running partitions were let finish,
+      no new ones began. Restartable.
+    - FAILED: an error, or a crash found by `recover` (stale heartbeat). Restartable: a
+      restart runs only the partitions that did not complete.
+    - ABANDONED: will never be restarted; the next launch starts the instance afresh.
+    - UNKNOWN: the state cannot be told (kept for completeness; not written by this code).
+    """
+
+    COMPLETED = 1
+    STARTING = 2
+    STARTED = 3
+    STOPPING = 4
+    STOPPED = 5
+    FAILED = 6
+    ABANDONED = 7
+    UNKNOWN = 8
+
+    @property
+    def is_running(self) -> bool:
+        return self in (BatchStatus.STARTING, BatchStatus.STARTED, BatchStatus.STOPPING)
+
+    @property
+    def is_restartable(self) -> bool:
+        return self in (BatchStatus.STOPPED, BatchStatus.FAILED)
+
+    @staticmethod
+    def worst(statuses) -> BatchStatus:
+        """The aggregate status of several parts (COMPLETED when there are none)."""
+        return max(statuses, default=BatchStatus.COMPLETED)
+
+
+class RunKind(enum.StrEnum):
+    FIRST = "FIRST"      # the instance's first execution
+    RESTART = "RESTART"  # continues a FAILED/STOPPED execution: only unfinished partitions
+    RERUN = "RERUN"      # a completed instance run again because the caller asked (rerun)
+    STALE = "STALE"      # a completed instance run again because plays arrived after it
+
+
+class EventType(enum.StrEnum):
+    """Names match paysystem.v1.JobEventType."""
+
+    JOB_STARTED = "JOB_STARTED"
+    PARTITION_STARTED = "PARTITION_STARTED"
+    PARTITION_PROGRESS = "PARTITION_PROGRESS"
+    PARTITION_FINISHED = "PARTITION_FINISHED"
+    PARTITION_FAILED = "PARTITION_FAILED"
+    JOB_FINISHED = "JOB_FINISHED"
+    JOB_FAILED = "JOB_FAILED"
+    JOB_SKIPPED = "JOB_SKIPPED"
+
+
+@dataclasses.dataclass(frozen=True)
+class JobEvent:
+    """One progress event of a run; the last one of a run has final=True."""
+
+    type: EventType
+    job_name: str
+    job_execution_id: int = 0
+    day: str = ""
+    partition_key: str = ""
+    rows_read: int = 0
+    rows_written: int = 0
+    elapsed_ms: int = 0
+    status: str = ""
+    message: str = ""
+    partitions_total: int = 0
+    partitions_done: int = 0
+    final: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Partition:
+    """A named video-id range [video_id_lo, video_id_hi) of an instance's fixed plan."""
+
+    key: str
+    video_id_lo: int
+    video_id_hi: int
+
+
+@dataclasses.dataclass(frozen=True)
+class JobInstance:
+    job_instance_id: int
+    job_name: str
+    parameters: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionExecution:
+    partition_execution_id: int
+    job_execution_id: int
+    partition_key: str
+    video_id_lo: int
+    video_id_hi: int
+    status: BatchStatus
+    rows_read: int
+    rows_written: int
+    started_at_us: int | None
+    ended_at_us: int | None
+    error: str | None
+    worker: str | None
+
+    @property
+    def elapsed_ms(self) -> int:
+        if self.started_at_us is None or self.ended_at_us is None:
+            return 0
+        return (self.ended_at_us - self.started_at_us) // 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class JobExecution:
+    job_execution_id: int
+    job_instance_id: int
+    job_name: str
+    parameters: dict
+    run_kind: RunKind
+    status: BatchStatus
+    play_id_watermark: int | None
+    created_at_us: int
+    started_at_us: int | None
+    ended_at_us: int | None
+    heartbeat_at_us: int | None
+    owner: str
+    exit_message: str | None
+    version: int
+    partitions: tuple[PartitionExecution, ...] = ()
+
+
+def canonical_parameters(parameters: dict) -> str:
+    """The identifying parameters as canonical JSON (sorted keys, no spaces)."""
+    return json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+
+
+def job_key(parameters: dict) -> str:
+    """The instance key: SHA-256 of the canonical identifying parameters."""
+    return hashlib.sha256(canonical_parameters(parameters).encode()).hexdigest()

@@ -1,0 +1,117 @@
+"""Fixtures for the batch-jobs tests: plain-SQL data writers and readers of the batch output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.common.periods import day_bounds_us
+
+SEOUL = ZoneInfo("Asia/Seoul")
+STATS_TABLES = ["daily_video_stats", "period_video_stats"]
+JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
+DATA_TABLES = ["plays", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+
+
+def add_videos(engine: sa.Engine, video_ids, *, sellers: int = 10, duration_sec: int = 1200) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
+                " VALUES (:v, :s, 'v', :d, 0)"
+            ),
+            [{"v": v, "s": 1_000_000 + v % sellers, "d": duration_sec} for v in video_ids],
+        )
+
+
+def add_plays(engine: sa.Engine, plays: list[dict]) -> None:
+    """plays: dicts with event_id, video_id, viewer_id, started_at_us, local_day, start, end."""
+    stmt = sa.text(
+        "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
+        " start_position_sec, end_position_sec, received_at_us)"
+        " VALUES (:event_id, :video_id, :viewer_id, :started_at_us, :local_day, :start, :end, 0)"
+    ).bindparams(sa.bindparam("local_day", type_=sa.Date))
+    with engine.begin() as conn:
+        for i in range(0, len(plays), 5000):
+            conn.execute(stmt, plays[i : i + 5000])
+
+
+def random_plays(
+    days: list[dt.date], video_ids: list[int], per_day: int, *, seed: int = 7, prefix: str = "e", zone=SEOUL
+) -> list[dict]:
+    """Deterministic pseudo-random plays: some repeats, some self-views, some ads."""
+    rng = random.Random(seed)
+    out = []
+    n = 0
+    for day in days:
+        start_us, end_us = day_bounds_us(day, zone)
+        for _ in range(per_day):
+            v = rng.choice(video_ids)
+            viewer = rng.randrange(1, 400) if rng.random() < 0.97 else 1_000_000 + v % 10
+            s = rng.randrange(0, 900)
+            out.append({
+                "event_id": f"{prefix}{n:08d}",
+                "video_id": v,
+                "viewer_id": viewer,
+                "started_at_us": rng.randrange(start_us, end_us),
+                "local_day": day,
+                "start": s,
+                "end": s + rng.randrange(0, 700),
+            })
+            n += 1
+    return out
+
+
+def play(event_id: str, video_id: int, viewer_id: int, day: dt.date, second_of_day: int, start=0, end=400,
+         zone=SEOUL) -> dict:
+    return {
+        "event_id": event_id,
+        "video_id": video_id,
+        "viewer_id": viewer_id,
+        "started_at_us": day_bounds_us(day, zone)[0] + second_of_day * 1_000_000,
+        "local_day": day,
+        "start": start,
+        "end": end,
+    }
+
+
+def clear(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in [*JOB_TABLES, *DATA_TABLES]:
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def stats_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
+    """The batch's output, without the job_execution_id bookkeeping column."""
+    with engine.connect() as conn:
+        daily = conn.execute(sa.text(
+            "SELECT video_id, day, seller_id, views, watch_time_sec, ad_views, cum_views, cum_ad_views,"
+            " video_revenue, ad_revenue FROM daily_video_stats ORDER BY video_id, day"
+        )).all()
+        period = conn.execute(sa.text(
+            "SELECT period, period_start, video_id, seller_id, views, watch_time_sec, ad_views,"
+            " video_revenue, ad_revenue FROM period_video_stats ORDER BY period, period_start, video_id"
+        )).all()
+    return {"daily": [tuple(r) for r in daily], "period": [tuple(r) for r in period]}
+
+
+def partition_rows(engine: sa.Engine, job_execution_id: int) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT partition_key, status FROM partition_execution WHERE job_execution_id = :id"),
+            {"id": job_execution_id},
+        ).all()
+    return {r.partition_key: r.status for r in rows}
+
+
+def executions(engine: sa.Engine) -> list:
+    """(execution id, day, run_kind, status) of every execution, oldest first."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT e.job_execution_id, i.parameters, e.run_kind, e.status, e.exit_message"
+            " FROM job_execution e JOIN job_instance i ON i.job_instance_id = e.job_instance_id"
+            " ORDER BY e.job_execution_id"
+        )).all()
