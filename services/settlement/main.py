@@ -1,12 +1,17 @@
-"""Entry point: `python -m services.settlement.main --port N --instance settlement-1`."""
+"""Entry point: `python -m services.settlement.main --port N --instance settlement-1`.
+
+Readiness: SERVING while MySQL answers (the check run_service installs). Redis is optional
+and deliberately not a readiness check: with Redis down, statements come from MySQL.
+"""
 
 from paysystem.v1 import settlement_pb2, settlement_pb2_grpc
+from services.common.readside import build_read_side
 from services.common.server import ServiceContext, run_service
+from services.settlement.servicer import SettlementServicer
 
 
 def build(ctx: ServiceContext):
-    # Skeleton: the generated base servicer answers UNIMPLEMENTED until the use cases land.
-    servicer = settlement_pb2_grpc.SettlementServiceServicer()
+    servicer = SettlementServicer(build_read_side(ctx))
     name = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
     return [(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer, name)]
 

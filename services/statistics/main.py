@@ -1,12 +1,17 @@
-"""Entry point: `python -m services.statistics.main --port N --instance statistics-1`."""
+"""Entry point: `python -m services.statistics.main --port N --instance statistics-1`.
+
+Readiness: SERVING while MySQL answers (the check run_service installs). Redis is optional
+and deliberately not a readiness check: with Redis down, top-5 lists come from MySQL.
+"""
 
 from paysystem.v1 import statistics_pb2, statistics_pb2_grpc
+from services.common.readside import build_read_side
 from services.common.server import ServiceContext, run_service
+from services.statistics.servicer import StatisticsServicer
 
 
 def build(ctx: ServiceContext):
-    # Skeleton: the generated base servicer answers UNIMPLEMENTED until the use cases land.
-    servicer = statistics_pb2_grpc.StatisticsServiceServicer()
+    servicer = StatisticsServicer(build_read_side(ctx))
     name = statistics_pb2.DESCRIPTOR.services_by_name["StatisticsService"].full_name
     return [(statistics_pb2_grpc.add_StatisticsServiceServicer_to_server, servicer, name)]
 

@@ -1,0 +1,99 @@
+"""What the read services (statistics, settlement) share: their dependencies and arguments.
+
+`ReadSide` bundles the engine behind its MySQL circuit breaker, the Redis cache (optional)
+and the platform calendar. `build_read_side(ctx)` is called from a service's `build(ctx)`:
+nothing connects at import or at build time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.common import auth
+from services.common.breakers import Breaker, db_breaker, redis_breaker
+from services.common.cache import Cache, make_redis
+from services.common.errors import InvalidArgument
+from services.common.periods import Period
+
+T = TypeVar("T")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadSide:
+    engine: sa.Engine
+    db: Breaker
+    cache: Cache
+    zone: ZoneInfo
+
+    def today(self) -> dt.date:
+        return dt.datetime.now(self.zone).date()
+
+    def read(self, use_case: Callable[[sa.Connection], T]) -> T:
+        """Runs use_case(conn) on one connection, behind the MySQL circuit breaker."""
+
+        def run() -> T:
+            with self.engine.connect() as conn:
+                return use_case(conn)
+
+        return self.db.call(run)
+
+
+def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
+    """The real dependencies of a read service, from its ServiceContext."""
+    settings = ctx.settings
+    return ReadSide(
+        engine=ctx.engine,
+        db=db_breaker(),
+        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker()),
+        zone=settings.zone,
+    )
+
+
+def parse_day(text: str, field: str) -> dt.date:
+    """A real calendar date written YYYY-MM-DD, or INVALID_ARGUMENT naming the field."""
+    if not text:
+        raise InvalidArgument("is required (YYYY-MM-DD)", field=field)
+    if not _DAY.match(text):
+        raise InvalidArgument(f"must be a date written YYYY-MM-DD, got {text[:40]!r}", field=field)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument(f"{text!r} is not a real date", field=field) from None
+
+
+def parse_period(name: str, field: str = "period") -> Period:
+    """DAILY, WEEKLY or MONTHLY (PERIOD_UNSPECIFIED and anything else are refused)."""
+    try:
+        return Period(name)
+    except ValueError:
+        raise InvalidArgument("must be DAILY, WEEKLY or MONTHLY", field=field) from None
+
+
+def enum_name(enum, value: int) -> str:
+    """A proto enum value's name, or a placeholder no parser accepts for an unknown number."""
+    try:
+        return enum.Name(value)
+    except ValueError:
+        return f"UNKNOWN_{value}"
+
+
+def parse_id(value: int, field: str) -> int:
+    if value <= 0:
+        raise InvalidArgument("must be a positive id", field=field)
+    return value
+
+
+def require_seller_or_admin(principal: auth.Principal, seller_id: int, what: str) -> None:
+    """Sellers read their own figures; admins read anyone's; no other role reads figures."""
+    if principal.role == "ADMIN":
+        return
+    auth.require_role(principal, "SELLER", "ADMIN")
+    auth.require_self_or_admin(principal, seller_id, what)

@@ -1,0 +1,142 @@
+"""Use cases: a seller's top-5 videos of a period, and one video's series of periods.
+
+Decisions (docs/statistics_settlement.md):
+* Top 5 reads the batch's rows for exactly the period containing `date` (daily rows for a
+  day, period rows for an ISO week or a month) and is cached in Redis by data version.
+* A series is dense: one point per period in [from, to], zeros where the batch has no row
+  (no plays, or not computed yet: `data_through` says which). At most MAX_POINTS points.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal
+
+from services.common import auth
+from services.common.auth import Principal
+from services.common.cache import read_data_state, ttl_for
+from services.common.errors import InvalidArgument, NotFound
+from services.common.periods import Period, period_bounds, period_end, periods_in_range
+from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
+from services.statistics import repository
+
+TOP_N = 5
+MAX_POINTS = 366
+METRICS = tuple(repository.METRIC_COLUMNS)
+
+
+@dataclasses.dataclass(frozen=True)
+class TopVideo:
+    rank: int
+    video_id: int
+    title: str
+    views: int
+    watch_time_sec: int
+
+
+@dataclasses.dataclass(frozen=True)
+class TopVideos:
+    seller_id: int
+    period: Period
+    metric: str
+    period_start: dt.date
+    period_end: dt.date
+    videos: tuple[TopVideo, ...]
+    data_through: dt.date | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StatsPoint:
+    period_start: dt.date
+    period_end: dt.date
+    views: int
+    watch_time_sec: int
+    ad_views: int
+    video_revenue: Decimal
+    ad_revenue: Decimal
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoStatsSeries:
+    video_id: int
+    period: Period
+    points: tuple[StatsPoint, ...]
+    data_through: dt.date | None
+
+
+def parse_metric(name: str) -> str:
+    if name not in METRICS:
+        raise InvalidArgument("must be VIEWS or WATCH_TIME", field="metric")
+    return name
+
+
+def get_top_videos(
+    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, metric_name: str
+) -> TopVideos:
+    parse_id(seller_id, "seller_id")
+    period = parse_period(period_name)
+    day = parse_day(date_text, "date")
+    metric = parse_metric(metric_name)
+    require_seller_or_admin(principal, seller_id, "seller's statistics")
+    start, end = period_bounds(period, day)
+
+    def use_case(conn) -> TopVideos:
+        state = read_data_state(conn)
+
+        def compute() -> bytes:
+            rows = repository.top_videos(conn, seller_id, period, start, metric, TOP_N)
+            return json.dumps([list(row) for row in rows], separators=(",", ":")).encode()
+
+        key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
+        raw = read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="top5")
+        videos = tuple(
+            TopVideo(rank, int(v), title, int(views), int(watch))
+            for rank, (v, title, views, watch) in enumerate(json.loads(raw), start=1)
+        )
+        return TopVideos(seller_id, period, metric, start, end, videos, state.data_through)
+
+    return read.read(use_case)
+
+
+def get_video_stats(
+    read: ReadSide, principal: Principal, video_id: int, period_name: str, from_text: str, to_text: str
+) -> VideoStatsSeries:
+    parse_id(video_id, "video_id")
+    period = parse_period(period_name)
+    first = parse_day(from_text, "from")
+    last = parse_day(to_text, "to")
+    if last < first:
+        raise InvalidArgument("must not be before from", field="to")
+    starts = periods_in_range(period, first, last)
+    if len(starts) > MAX_POINTS:
+        raise InvalidArgument(
+            f"[from, to] spans {len(starts)} {period.value.lower()} periods; at most {MAX_POINTS} per request",
+            field="to",
+        )
+
+    def use_case(conn) -> VideoStatsSeries:
+        seller_id = repository.video_seller(conn, video_id)
+        if seller_id is None:
+            raise NotFound(f"no video {video_id}", field="video_id")
+        if principal.role != "ADMIN":
+            auth.require_self_or_admin(principal, seller_id, "video's statistics")
+        state = read_data_state(conn)
+        if period is Period.DAILY:
+            rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
+        else:
+            rows = repository.period_series(conn, video_id, period, starts)
+        points = tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
+        return VideoStatsSeries(video_id, period, points, state.data_through)
+
+    return read.read(use_case)
+
+
+def _point(start: dt.date, end: dt.date, row) -> StatsPoint:
+    if row is None:
+        return StatsPoint(start, end, 0, 0, 0, Decimal(0), Decimal(0))
+    return StatsPoint(
+        start, end, int(row.views), int(row.watch_time_sec), int(row.ad_views),
+        Decimal(row.video_revenue), Decimal(row.ad_revenue),
+    )

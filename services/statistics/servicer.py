@@ -1,0 +1,69 @@
+"""gRPC adapter: StatisticsService messages <-> the statistics use cases."""
+
+from __future__ import annotations
+
+from paysystem.v1 import common_pb2, statistics_pb2, statistics_pb2_grpc
+from services.common.auth import current_principal
+from services.common.money import to_api_string
+from services.common.readside import ReadSide, enum_name
+from services.statistics import service
+
+
+def _day(value) -> str:
+    return value.isoformat() if value else ""
+
+
+class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
+    def __init__(self, read: ReadSide) -> None:
+        self._read = read
+
+    def GetTopVideos(self, request, context):
+        top = service.get_top_videos(
+            self._read,
+            current_principal(),
+            request.seller_id,
+            enum_name(common_pb2.Period, request.period),
+            request.date,
+            enum_name(statistics_pb2.Metric, request.metric),
+        )
+        return statistics_pb2.TopVideos(
+            seller_id=top.seller_id,
+            period=common_pb2.Period.Value(top.period.value),
+            metric=statistics_pb2.Metric.Value(top.metric),
+            period_start=_day(top.period_start),
+            period_end=_day(top.period_end),
+            videos=[
+                statistics_pb2.TopVideo(
+                    rank=v.rank, video_id=v.video_id, title=v.title, views=v.views, watch_time_sec=v.watch_time_sec
+                )
+                for v in top.videos
+            ],
+            data_through=_day(top.data_through),
+        )
+
+    def GetVideoStats(self, request, context):
+        series = service.get_video_stats(
+            self._read,
+            current_principal(),
+            request.video_id,
+            enum_name(common_pb2.Period, request.period),
+            getattr(request, "from"),
+            request.to,
+        )
+        return statistics_pb2.VideoStatsSeries(
+            video_id=series.video_id,
+            period=common_pb2.Period.Value(series.period.value),
+            points=[
+                statistics_pb2.StatsPoint(
+                    period_start=_day(p.period_start),
+                    period_end=_day(p.period_end),
+                    views=p.views,
+                    watch_time_sec=p.watch_time_sec,
+                    ad_views=p.ad_views,
+                    video_revenue=to_api_string(p.video_revenue),
+                    ad_revenue=to_api_string(p.ad_revenue),
+                )
+                for p in series.points
+            ],
+            data_through=_day(series.data_through),
+        )

@@ -1,0 +1,243 @@
+"""Fixtures for the statistics and settlement read side: figures written as the batch writes
+them, a private redis-server that tests may stop, and the two services served in-process.
+
+`publish_day` reproduces the batch's publication of a computed day: upsert the day's
+daily rows, rebuild the weekly and monthly rows of the periods containing it as sums of
+their daily rows, and upsert the day's `computed_days` row with a new `computed_at_us`,
+all in one transaction. The cache's data version depends on that last step only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import itertools
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import grpc
+import redis
+import sqlalchemy as sa
+
+from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
+from services.common import auth, db
+from services.common.breakers import db_breaker, redis_breaker
+from services.common.cache import Cache, make_redis
+from services.common.periods import Period, period_bounds
+from services.common.readside import ReadSide
+from services.common.schema import computed_days, daily_video_stats, videos
+from services.common.server import Server, ServiceContext
+from services.common.settings import Settings
+from services.settlement.servicer import SettlementServicer
+from services.statistics.servicer import StatisticsServicer
+
+REDIS_SHARED_DB3 = "redis://127.0.0.1:6379/3"
+_clock = itertools.count(int(time.time() * 1_000_000))
+
+
+@dataclasses.dataclass(frozen=True)
+class Daily:
+    video_id: int
+    views: int = 0
+    watch_time_sec: int = 0
+    ad_views: int = 0
+    video_revenue: str = "0"
+    ad_revenue: str = "0"
+
+
+def add_videos(conn: sa.Connection, seller_id: int, video_ids, title: str = "video") -> None:
+    conn.execute(
+        sa.insert(videos),
+        [
+            {"video_id": v, "seller_id": seller_id, "title": f"{title} {v}", "duration_sec": 600, "created_at_us": 0}
+            for v in video_ids
+        ],
+    )
+
+
+def _seller_of(conn: sa.Connection, video_id: int) -> int:
+    return conn.execute(sa.select(videos.c.seller_id).where(videos.c.video_id == video_id)).scalar_one()
+
+
+def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
+    """What the batch does when it (re)computes a day, in one transaction."""
+    with engine.begin() as conn:
+        for r in rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
+                    " cum_views, cum_ad_views, video_revenue, ad_revenue)"
+                    " VALUES (:v, :d, :s, :views, :watch, :ads, :views, :ads, :vr, :ar)"
+                    " ON DUPLICATE KEY UPDATE views=VALUES(views), watch_time_sec=VALUES(watch_time_sec),"
+                    " ad_views=VALUES(ad_views), video_revenue=VALUES(video_revenue), ad_revenue=VALUES(ad_revenue)"
+                ),
+                {
+                    "v": r.video_id, "d": day, "s": _seller_of(conn, r.video_id), "views": r.views,
+                    "watch": r.watch_time_sec, "ads": r.ad_views,
+                    "vr": Decimal(r.video_revenue), "ar": Decimal(r.ad_revenue),
+                },
+            )
+        for period in (Period.WEEKLY, Period.MONTHLY):
+            start, end = period_bounds(period, day)
+            conn.execute(
+                sa.text("DELETE FROM period_video_stats WHERE period = :p AND period_start = :s"),
+                {"p": period.value, "s": start},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views,"
+                    " watch_time_sec, ad_views, video_revenue, ad_revenue)"
+                    " SELECT :p, :s, video_id, MIN(seller_id), SUM(views), SUM(watch_time_sec), SUM(ad_views),"
+                    " SUM(video_revenue), SUM(ad_revenue) FROM daily_video_stats"
+                    " WHERE day BETWEEN :s AND :e GROUP BY video_id"
+                ),
+                {"p": period.value, "s": start, "e": end},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO computed_days (day, play_id_watermark, computed_at_us) VALUES (:d, 0, :at)"
+                " ON DUPLICATE KEY UPDATE computed_at_us = VALUES(computed_at_us)"
+            ),
+            {"d": day, "at": next(_clock)},
+        )
+
+
+def mark_computed(engine: sa.Engine, *days: dt.date) -> None:
+    with engine.begin() as conn:
+        for day in days:
+            conn.execute(sa.delete(computed_days).where(computed_days.c.day == day))
+            conn.execute(sa.insert(computed_days).values(day=day, play_id_watermark=0, computed_at_us=next(_clock)))
+
+
+def clear_figures(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        for table in ("daily_video_stats", "period_video_stats", "computed_days", "videos"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def daily_count(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(daily_video_stats)).scalar_one()
+
+
+# --- a private redis-server ------------------------------------------------------------
+
+
+class RedisProcess:
+    """A redis-server of our own (never the machine's shared one), to stop and restart."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+        while _port_open(self.port):
+            time.sleep(0.05)
+
+
+def _port_open(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
+# --- the services in-process -----------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ReadServices:
+    settings: Settings
+    engine: sa.Engine
+    read: ReadSide
+    stats: statistics_pb2_grpc.StatisticsServiceStub
+    settlement: settlement_pb2_grpc.SettlementServiceStub
+    private_key: bytes
+
+    def token(self, account_id: int, role: str = "SELLER") -> list[tuple[str, str]]:
+        principal = auth.Principal(account_id, f"user{account_id}", role)
+        token = auth.issue_token(self.private_key, principal, issuer=self.settings.jwt_issuer, ttl_sec=300)
+        return [("authorization", f"Bearer {token}")]
+
+
+def make_read_side(engine: sa.Engine, redis_url: str, prefix: str, *, reset_timeout: float = 5.0) -> ReadSide:
+    return ReadSide(
+        engine=engine,
+        db=db_breaker(f"mysql-{prefix}", reset_timeout=reset_timeout),
+        cache=Cache(make_redis(redis_url), prefix=prefix, breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout)),
+        zone=Settings().zone,
+    )
+
+
+@contextlib.contextmanager
+def serve_read_services(db_url: str, data_dir: Path, port: int, read: ReadSide) -> Iterator[ReadServices]:
+    """Statistics and settlement servicers on one in-process gRPC server (with the real
+    interceptors), for tests written before the mesh harness existed."""
+    settings = Settings(data_dir=data_dir, db_url=db_url)
+    auth.ensure_keys(settings.keys_dir)
+    ctx = ServiceContext(settings=settings, engine=read.engine, instance="readside-test")
+    from paysystem.v1 import settlement_pb2, statistics_pb2
+
+    registrations = [
+        (
+            statistics_pb2_grpc.add_StatisticsServiceServicer_to_server,
+            StatisticsServicer(read),
+            statistics_pb2.DESCRIPTOR.services_by_name["StatisticsService"].full_name,
+        ),
+        (
+            settlement_pb2_grpc.add_SettlementServiceServicer_to_server,
+            SettlementServicer(read),
+            settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name,
+        ),
+    ]
+    server = Server("readside", registrations, ctx, port)
+    server.grpc_server.start()
+    channel = grpc.insecure_channel(server.address)
+    try:
+        yield ReadServices(
+            settings=settings,
+            engine=read.engine,
+            read=read,
+            stats=statistics_pb2_grpc.StatisticsServiceStub(channel),
+            settlement=settlement_pb2_grpc.SettlementServiceStub(channel),
+            private_key=auth.load_private_key(settings.keys_dir),
+        )
+    finally:
+        channel.close()
+        server.grpc_server.stop(0).wait()
+
+
+def migrated_engine(url: str) -> sa.Engine:
+    engine = db.make_engine(Settings(db_url=url))
+    return engine
