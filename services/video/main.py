@@ -2,11 +2,11 @@
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.server import ServiceContext, run_service
+from services.video.servicer import VideoServicer
 
 
 def build(ctx: ServiceContext):
-    # Skeleton: the generated base servicer answers UNIMPLEMENTED until the use cases land.
-    servicer = video_pb2_grpc.VideoServiceServicer()
+    servicer = VideoServicer(ctx)
     name = video_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name
     return [(video_pb2_grpc.add_VideoServiceServicer_to_server, servicer, name)]
 

@@ -1,0 +1,217 @@
+"""Use cases of playback ingest: RecordPlays (one call, up to 5,000 events) and ImportPlays
+(a stream, processed in chunks of the same size). Rules: plays.py and docs/ingest.md.
+
+Per event: STORED, DUPLICATE (same event_id, identical content, already stored) or REJECTED
+with a reason. The good events of a call are stored even when others are rejected; a
+rejected event leaves no trace. Stored events and the resume positions they move are
+written in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.common.auth import Principal, require_role
+from services.common.errors import InvalidArgument, PermissionDenied
+from services.common.periods import local_day_of
+from services.video import repository
+from services.video.plays import (
+    CONFLICT_IN_REQUEST,
+    CONFLICT_STORED,
+    MAX_EVENTS_PER_CALL,
+    Outcome,
+    PlayEvent,
+    PlayResult,
+    resume_key,
+    resume_position,
+    shape_problem,
+    video_problem,
+)
+
+log = logging.getLogger(__name__)
+_RETRYABLE_MYSQL_ERRORS = {1213, 1205}  # deadlock, lock wait timeout
+_ATTEMPTS = 5
+_CACHE_LIMIT = 1_000_000
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class Ingest:
+    """Holds what never changes once created: video durations and account existence.
+
+    A video's duration never changes and neither videos nor accounts are deleted, so
+    positive lookups are cached for the life of the process.
+    """
+
+    def __init__(self, engine: sa.Engine, zone: ZoneInfo) -> None:
+        self._engine = engine
+        self._zone = zone
+        self._durations: dict[int, int] = {}
+        self._accounts: set[int] = set()
+
+    # --- the calls --------------------------------------------------------------------
+
+    def record_plays(self, principal: Principal, events: list[PlayEvent]) -> list[PlayResult]:
+        if len(events) > MAX_EVENTS_PER_CALL:
+            raise InvalidArgument(
+                f"at most {MAX_EVENTS_PER_CALL} events per call, got {len(events)}: "
+                "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
+                field="events",
+            )
+        if principal.role != "INGEST":
+            for event in events:
+                if event.viewer_id > 0 and event.viewer_id != principal.account_id:
+                    raise PermissionDenied(
+                        f"viewer_id: {event.viewer_id} is another viewer (event_id {event.event_id!r}); "
+                        "an account records only its own playbacks; nothing was stored"
+                    )
+        return self._ingest(events, known_account=principal.account_id)
+
+    def import_plays(self, principal: Principal, stream: Iterable[PlayEvent]) -> Iterator[list[PlayResult]]:
+        """Results chunk by chunk (MAX_EVENTS_PER_CALL events per database round)."""
+        require_role(principal, "INGEST")
+        chunk: list[PlayEvent] = []
+        for event in stream:
+            chunk.append(event)
+            if len(chunk) == MAX_EVENTS_PER_CALL:
+                yield self._ingest(chunk, known_account=None)
+                chunk = []
+        if chunk:
+            yield self._ingest(chunk, known_account=None)
+
+    # --- the steps --------------------------------------------------------------------
+
+    def _ingest(self, events: list[PlayEvent], known_account: int | None) -> list[PlayResult]:
+        now = now_us()
+        results: list[PlayResult | None] = [None] * len(events)
+        valid: list[int] = []
+        for i, event in enumerate(events):
+            problem = shape_problem(event, now)
+            if problem:
+                results[i] = PlayResult(event.event_id, Outcome.REJECTED, problem)
+            else:
+                valid.append(i)
+        durations = self._lookup_durations({events[i].video_id for i in valid})
+        accounts = self._lookup_accounts({events[i].viewer_id for i in valid} - {known_account})
+        if known_account is not None:
+            accounts.add(known_account)
+        # First valid occurrence of each event_id is the candidate; later ones follow it.
+        candidates: dict[str, int] = {}
+        followers: list[int] = []
+        for i in valid:
+            event = events[i]
+            problem = video_problem(event, durations.get(event.video_id))
+            if problem is None and event.viewer_id not in accounts:
+                problem = f"viewer_id: unknown account {event.viewer_id}"
+            if problem:
+                results[i] = PlayResult(event.event_id, Outcome.REJECTED, problem)
+            elif event.event_id in candidates:
+                followers.append(i)
+            else:
+                candidates[event.event_id] = i
+        if candidates:
+            outcomes = self._write([events[i] for i in candidates.values()], durations, now)
+            for event_id, i in candidates.items():
+                results[i] = outcomes[event_id]
+        for i in followers:
+            event = events[i]
+            first = events[candidates[event.event_id]]
+            if first.content() != event.content():
+                results[i] = PlayResult(event.event_id, Outcome.REJECTED, CONFLICT_IN_REQUEST)
+            elif results[candidates[event.event_id]].outcome is Outcome.REJECTED:
+                results[i] = results[candidates[event.event_id]]
+            else:
+                results[i] = PlayResult(event.event_id, Outcome.DUPLICATE)
+        return results  # type: ignore[return-value]
+
+    def _write(self, candidates: list[PlayEvent], durations: dict[int, int], now: int) -> dict[str, PlayResult]:
+        # One lock order for every writer (event_id, then (viewer, video)) keeps deadlocks
+        # rare; a deadlock or lock timeout rolls everything back and the call retries.
+        candidates.sort(key=lambda e: e.event_id)
+        zone = self._zone
+        rows = [
+            (
+                e.event_id,
+                e.video_id,
+                e.viewer_id,
+                e.started_at_us,
+                local_day_of(e.started_at_us, zone),
+                e.start_position_sec,
+                e.end_position_sec,
+                now,
+            )
+            for e in candidates
+        ]
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self._engine.begin() as conn:
+                    inserted = repository.insert_plays(conn, rows)
+                    others = [e.event_id for e in candidates if e.event_id not in inserted]
+                    stored = repository.stored_plays(conn, others)
+                    repository.upsert_resume_positions(
+                        conn, _resume_rows([e for e in candidates if e.event_id in inserted], durations, now)
+                    )
+                break
+            except sa.exc.OperationalError as exc:
+                code = getattr(exc.orig, "args", [None])[0]
+                if code not in _RETRYABLE_MYSQL_ERRORS or attempt == _ATTEMPTS:
+                    raise
+                log.info("ingest transaction retried after MySQL error %s (attempt %d)", code, attempt)
+                time.sleep(0.01 * attempt)
+        outcomes: dict[str, PlayResult] = {}
+        for e in candidates:
+            if e.event_id in inserted:
+                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.STORED)
+            elif stored.get(e.event_id) == e.content():
+                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.DUPLICATE)
+            else:
+                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.REJECTED, CONFLICT_STORED)
+        return outcomes
+
+    def _lookup_durations(self, video_ids: set[int]) -> dict[int, int]:
+        missing = [v for v in video_ids if v not in self._durations]
+        if missing:
+            with self._engine.connect() as conn:
+                found = repository.durations(conn, sorted(missing))
+            if len(self._durations) > _CACHE_LIMIT:
+                self._durations.clear()
+            self._durations.update(found)
+        return {v: self._durations[v] for v in video_ids if v in self._durations}
+
+    def _lookup_accounts(self, account_ids: set[int]) -> set[int]:
+        missing = [a for a in account_ids if a is not None and a not in self._accounts]
+        if missing:
+            with self._engine.connect() as conn:
+                found = repository.existing_accounts(conn, sorted(missing))
+            if len(self._accounts) > _CACHE_LIMIT:
+                self._accounts.clear()
+            self._accounts.update(found)
+        return {a for a in account_ids if a in self._accounts}
+
+
+def _resume_rows(stored: list[PlayEvent], durations: dict[int, int], now: int) -> list[tuple]:
+    """One row per (viewer, video): the newest stored playback of the call."""
+    newest: dict[tuple[int, int], PlayEvent] = {}
+    for e in stored:
+        key = (e.viewer_id, e.video_id)
+        current = newest.get(key)
+        if current is None or resume_key(e) > resume_key(current):
+            newest[key] = e
+    return [
+        (
+            viewer_id,
+            video_id,
+            resume_position(e.end_position_sec, durations[video_id]),
+            e.started_at_us,
+            e.event_id,
+            now,
+        )
+        for (viewer_id, video_id), e in sorted(newest.items())
+    ]

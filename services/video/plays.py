@@ -1,0 +1,106 @@
+"""Playback rules of the ingest (docs/ingest.md): what makes an event valid, what is a
+duplicate or a conflict, and which playback sets the resume position.
+
+Plain functions and dataclasses: no grpc, no SQL. Reasons are stable, human-readable
+strings that name the field, returned to the client with the REJECTED outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+MAX_EVENTS_PER_CALL = 5_000
+MAX_EVENT_ID_CHARS = 128
+# A playback may start at most this far after the server's clock (client clocks drift).
+FUTURE_ALLOWANCE_US = 5 * 60 * 1_000_000
+
+
+class Outcome(enum.IntEnum):
+    # Values match paysystem.v1.PlayOutcome.
+    STORED = 1
+    DUPLICATE = 2
+    REJECTED = 3
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlayEvent:
+    event_id: str
+    video_id: int
+    viewer_id: int
+    started_at_us: int | None  # None: missing
+    start_position_sec: int
+    end_position_sec: int
+
+    def content(self) -> tuple[int, int, int | None, int, int]:
+        """What must be identical for a repeated event_id to be a duplicate."""
+        return (self.video_id, self.viewer_id, self.started_at_us, self.start_position_sec, self.end_position_sec)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlayResult:
+    event_id: str
+    outcome: Outcome
+    reason: str = ""
+
+
+def event_id_problem(event_id: str) -> str | None:
+    if not event_id:
+        return "event_id: must not be empty"
+    if len(event_id) > MAX_EVENT_ID_CHARS:
+        return f"event_id: at most {MAX_EVENT_ID_CHARS} characters, got {len(event_id)}"
+    if event_id != event_id.strip():
+        # MySQL's utf8mb4_bin pads with spaces when comparing ('a' = 'a '): refuse the ambiguity.
+        return "event_id: must not start or end with whitespace"
+    if not event_id.isprintable():
+        return "event_id: must not contain control characters"
+    return None
+
+
+def shape_problem(event: PlayEvent, now_us: int) -> str | None:
+    """What is wrong with the event on its own (without the database), or None."""
+    problem = event_id_problem(event.event_id)
+    if problem:
+        return problem
+    if event.video_id <= 0:
+        return f"video_id: must be a positive id, got {event.video_id}"
+    if event.viewer_id <= 0:
+        return f"viewer_id: must be a positive id, got {event.viewer_id}"
+    if event.started_at_us is None:
+        return "started_at: missing"
+    if event.started_at_us < 0:
+        return "started_at: before 1970-01-01T00:00:00Z"
+    if event.started_at_us > now_us + FUTURE_ALLOWANCE_US:
+        return f"started_at: more than {FUTURE_ALLOWANCE_US // 60_000_000} minutes in the future"
+    if event.start_position_sec < 0:
+        return f"start_position_sec: must not be negative, got {event.start_position_sec}"
+    if event.end_position_sec < event.start_position_sec:
+        return (
+            f"end_position_sec: {event.end_position_sec} is before start_position_sec "
+            f"{event.start_position_sec}"
+        )
+    return None
+
+
+def video_problem(event: PlayEvent, duration_sec: int | None) -> str | None:
+    """What is wrong with the event given its video's duration (None: no such video)."""
+    if duration_sec is None:
+        return f"video_id: unknown video {event.video_id}"
+    if event.start_position_sec > duration_sec:
+        return f"start_position_sec: {event.start_position_sec} is beyond the video's length of {duration_sec} s"
+    # end_position_sec past the end is allowed: players overshoot, watch time clamps it.
+    return None
+
+
+CONFLICT_STORED = "event_id: already stored with different content (the stored event is kept)"
+CONFLICT_IN_REQUEST = "event_id: repeated in this request with different content (the first one is kept)"
+
+
+def resume_position(end_position_sec: int, duration_sec: int) -> int:
+    """Where the viewer resumes after this playback: its end, or 0 once they reached the end."""
+    return 0 if end_position_sec >= duration_sec else end_position_sec
+
+
+def resume_key(event: PlayEvent) -> tuple[int, str]:
+    """Order of playbacks for the resume position: started_at, then event_id (byte order)."""
+    return (event.started_at_us or 0, event.event_id)
