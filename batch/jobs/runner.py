@@ -355,7 +355,7 @@ class JobRunner:
                 with self.engine.begin() as conn:
                     self.steps.finish_day(conn, day, play_id_watermark=watermark, job_execution_id=execution_id)
                     repo.end_execution(conn, execution_id, version, BatchStatus.COMPLETED, None, _now_us())
-                outcome.message = f"{kind.value.lower()} run completed"
+                outcome.message = f"completed ({kind.value.lower()} run)"
         except repo.LostUpdate as exc:
             outcome.status, outcome.message = BatchStatus.FAILED.name, str(exc)
         event_type = EventType.JOB_FINISHED if outcome.status == "COMPLETED" else EventType.JOB_FAILED
@@ -647,3 +647,29 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --- wiring ---------------------------------------------------------------------------------
+
+
+def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **options) -> JobRunner:
+    """A runner wired the way the service and the CLI run it: the platform zone, the
+    configured worker count, and the read-model cache freed after days were recomputed."""
+
+    def after_days_computed(days: list[dt.date]) -> None:
+        if not settings.redis_url:
+            return
+        # Cache entries are keyed by the computed_days version, so this only frees memory
+        # early (see services/common/cache.py); correctness does not depend on it.
+        from services.common.cache import invalidate_after_batch
+
+        deleted = invalidate_after_batch(settings.redis_url)
+        log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
+
+    return JobRunner(
+        engine,
+        zone=settings.zone,
+        workers=workers or settings.batch_workers,
+        after_days_computed=after_days_computed,
+        **options,
+    )
