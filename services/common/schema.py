@@ -78,6 +78,8 @@ plays = sa.Table(
     ),
     # The 30-second repeat rule looks up a viewer's previous playback of a video.
     sa.Index("ix_plays_repeat", "video_id", "viewer_id", "started_at_us"),
+    # Late-data detection: the newest play_id per local day, read by a loose index scan.
+    sa.Index("ix_plays_day_arrival", "local_day", "play_id"),
 )
 
 # Each viewer's position per video; updates follow started_at order (then event_id).

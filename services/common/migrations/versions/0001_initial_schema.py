@@ -83,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table('plays', schema=None) as batch_op:
         batch_op.create_index('ix_plays_day_scan', ['local_day', 'video_id', 'viewer_id', 'started_at_us', 'event_id', 'start_position_sec', 'end_position_sec'], unique=False)
         batch_op.create_index('ix_plays_repeat', ['video_id', 'viewer_id', 'started_at_us'], unique=False)
+        batch_op.create_index('ix_plays_day_arrival', ['local_day', 'play_id'], unique=False)
 
     op.create_table('resume_positions',
     sa.Column('viewer_id', sa.BigInteger(), nullable=False),
@@ -124,6 +125,7 @@ def downgrade() -> None:
     op.drop_table('tier_prices')
     op.drop_table('resume_positions')
     with op.batch_alter_table('plays', schema=None) as batch_op:
+        batch_op.drop_index('ix_plays_day_arrival')
         batch_op.drop_index('ix_plays_repeat')
         batch_op.drop_index('ix_plays_day_scan')
 

@@ -1,0 +1,1 @@
+"""The batch: job repository, partitioner, steps and the BatchService."""

@@ -1,0 +1,151 @@
+"""The domain rules of DESIGN.md section 2, as plain functions (no SQL, no gRPC).
+
+The SQL steps in batch/steps implement the same rules set-based inside the database; each
+SQL fragment there names the function here that states its rule. tests/reference.py is an
+independent, deliberately naive oracle for both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+# DESIGN 2 "Counted view" 2: a playback started less than this after the previous one
+# (same viewer, same video; start to start) is a repeat. Exactly 30 s apart counts.
+REPEAT_WINDOW_US = 30_000_000
+# DESIGN 2 "Ads": an ad sits at every multiple of this many seconds strictly inside the video.
+AD_INTERVAL_SEC = 300
+
+VIEW = "VIEW"
+AD = "AD"
+
+
+class BadTierTable(ValueError):
+    """The tier table in force cannot price every count (missing, or not starting at 0)."""
+
+
+def is_self_view(viewer_id: int, seller_id: int) -> bool:
+    """DESIGN 2 "Counted view" 1: the seller's own playbacks never count."""
+    return viewer_id == seller_id
+
+
+def is_repeat(previous_started_at_us: int | None, started_at_us: int) -> bool:
+    """DESIGN 2 "Counted view" 2: started less than 30 s after the viewer's previous playback
+    of the same video (counted or not; ties on started_at ordered by event_id, so an equal
+    instant later in that order is a repeat)."""
+    if previous_started_at_us is None:
+        return False
+    return started_at_us - previous_started_at_us < REPEAT_WINDOW_US
+
+
+def is_counted_view(
+    viewer_id: int, seller_id: int, previous_started_at_us: int | None, started_at_us: int
+) -> bool:
+    """DESIGN 2 "Counted view": neither a self-view nor a repeat."""
+    return not is_self_view(viewer_id, seller_id) and not is_repeat(
+        previous_started_at_us, started_at_us
+    )
+
+
+def watch_time_sec(start_sec: int, end_sec: int, duration_sec: int) -> int:
+    """DESIGN 2 "Watch time": min(end, duration) - start, never negative."""
+    return max(0, min(end_sec, duration_sec) - start_sec)
+
+
+def ad_marks(duration_sec: int) -> range:
+    """DESIGN 2 "Ads": 300, 600, ... strictly less than the duration."""
+    return range(AD_INTERVAL_SEC, max(duration_sec, 0), AD_INTERVAL_SEC)
+
+
+def ad_views(start_sec: int, end_sec: int, duration_sec: int) -> int:
+    """DESIGN 2 "Ads": marks m with start < m <= end (for a counted view; closed form).
+
+    Marks are k*300 (k >= 1) with k*300 <= min(end, duration - 1); those <= start are
+    excluded. Positions are non-negative (a negative one is a bad row, not priced).
+    """
+    if start_sec < 0:
+        raise ValueError("negative start position")
+    upper = min(end_sec, duration_sec - 1)
+    if upper < AD_INTERVAL_SEC:
+        return 0
+    return max(0, upper // AD_INTERVAL_SEC - start_sec // AD_INTERVAL_SEC)
+
+
+@dataclass(frozen=True)
+class Tier:
+    lower_bound: int  # cumulative count before the unit, inclusive
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class TierTable:
+    """Marginal tiers of one kind (VIEW or AD) in force on a day, like tax brackets.
+
+    Invariants: at least one tier, the first starts at 0, lower bounds strictly increase,
+    prices are non-negative Decimals. Tier i covers counts [lower_bound_i, lower_bound_i+1).
+    """
+
+    kind: str
+    effective_from: dt.date
+    tiers: tuple[Tier, ...]
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise BadTierTable(f"{self.kind} tier table from {self.effective_from} is empty")
+        if self.tiers[0].lower_bound != 0:
+            raise BadTierTable(
+                f"{self.kind} tier table from {self.effective_from} does not start at 0"
+            )
+        bounds = [tier.lower_bound for tier in self.tiers]
+        if any(b <= a for a, b in zip(bounds, bounds[1:])):
+            raise BadTierTable(f"{self.kind} tier bounds are not increasing: {bounds}")
+        for tier in self.tiers:
+            if not isinstance(tier.unit_price, Decimal) or tier.unit_price < 0:
+                raise BadTierTable(f"{self.kind} tier price {tier.unit_price!r} is not valid")
+
+    def ranges(self) -> list[tuple[int, int | None, Decimal]]:
+        """(lower, upper exclusive or None for the last tier, unit price) per tier."""
+        uppers: list[int | None] = [t.lower_bound for t in self.tiers[1:]] + [None]
+        return [(t.lower_bound, u, t.unit_price) for t, u in zip(self.tiers, uppers)]
+
+    def revenue(self, count_before: int, count: int) -> Decimal:
+        """DESIGN 2 "Prices": the amount of `count` more units after `count_before` units:
+        unit n (0-based cumulative index) is priced by the tier containing n."""
+        if count_before < 0 or count < 0:
+            raise ValueError("counts must be non-negative")
+        before, after = count_before, count_before + count
+        total = Decimal(0)
+        for lower, upper, price in self.ranges():
+            top = after if upper is None else min(after, upper)
+            overlap = top - max(before, lower)
+            if overlap > 0:
+                total += price * overlap
+        return total
+
+
+def tier_table_in_force(
+    rows: Iterable[tuple[str, dt.date, int, Decimal]], kind: str, day: dt.date
+) -> TierTable:
+    """DESIGN 2 "Precise points": the table of the latest effective_from <= the day applies.
+
+    `rows` are (kind, effective_from, lower_bound, unit_price) of the tier_prices table.
+    """
+    candidates = [r for r in rows if r[0] == kind and r[1] <= day]
+    if not candidates:
+        raise BadTierTable(f"no {kind} tier table is in force on {day}")
+    since = max(r[1] for r in candidates)
+    tiers = sorted((r for r in candidates if r[1] == since), key=lambda r: r[2])
+    return TierTable(kind, since, tuple(Tier(r[2], Decimal(r[3])) for r in tiers))
+
+
+def ordered_plays_key(started_at_us: int, event_id: str) -> tuple[int, bytes]:
+    """DESIGN 2 "Precise points": plays of a viewer and video ordered by start, ties by
+    event_id compared byte by byte (UTF-8, binary collation)."""
+    return started_at_us, event_id.encode("utf-8")
+
+
+def sum_exact(amounts: Sequence[Decimal]) -> Decimal:
+    """Weekly and monthly figures are exact sums of their days."""
+    return sum(amounts, Decimal(0))

@@ -1,0 +1,23 @@
+"""Set-based SQL steps of the batch (the compute core): see batch/steps/daily.py."""
+
+from batch.steps.daily import (
+    BadPlayRow,
+    StepCounts,
+    compute_day_partition,
+    current_play_watermark,
+    days_to_compute,
+    finish_day,
+    tier_tables,
+    video_id_bounds,
+)
+
+__all__ = [
+    "BadPlayRow",
+    "StepCounts",
+    "compute_day_partition",
+    "current_play_watermark",
+    "days_to_compute",
+    "finish_day",
+    "tier_tables",
+    "video_id_bounds",
+]

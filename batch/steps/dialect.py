@@ -1,0 +1,89 @@
+"""The few SQL spellings that differ between MariaDB/MySQL and SQLite.
+
+The steps write one SQL text per statement and take the engine-specific pieces from here.
+Money: MariaDB computes in exact DECIMAL. SQLite has no decimal type (its NUMERIC columns
+hold 64-bit floats), so there the steps compute money in exact integer ten-thousandths of a
+KRW (the DECIMAL(24,4) scale) and convert once when storing; a stored value then reads back
+as the exact Decimal for amounts of up to 15 significant digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+MONEY_SCALE = 10_000  # 4 decimal places, as services.common.schema.Money
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # "mysql" (MariaDB too) or "sqlite"
+
+    @classmethod
+    def of(cls, conn: sa.Connection) -> Dialect:
+        name = conn.dialect.name
+        if name in ("mysql", "mariadb"):
+            return cls("mysql")
+        if name == "sqlite":
+            return cls("sqlite")
+        raise NotImplementedError(f"the batch steps do not support the {name} dialect")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.name == "sqlite"
+
+    def greatest(self, *args: str) -> str:
+        return f"{'MAX' if self.is_sqlite else 'GREATEST'}({', '.join(args)})"
+
+    def least(self, *args: str) -> str:
+        return f"{'MIN' if self.is_sqlite else 'LEAST'}({', '.join(args)})"
+
+    def int_div(self, numerator: str, denominator: str) -> str:
+        """Integer division, truncating (operands are integers)."""
+        if self.is_sqlite:
+            return f"(({numerator}) / ({denominator}))"
+        return f"(({numerator}) DIV ({denominator}))"
+
+    def price_param(self, price: Decimal) -> Decimal | int:
+        """A unit price as a bound value: exact DECIMAL, or integer ten-thousandths."""
+        if not self.is_sqlite:
+            return price
+        units = price * MONEY_SCALE
+        if units != units.to_integral_value():
+            raise ValueError(f"price {price} has more than 4 decimal places")
+        return int(units)
+
+    def money_from_units(self, expr: str) -> str:
+        """Stores an amount computed by price_param arithmetic into a Money column."""
+        return f"(({expr}) / {MONEY_SCALE}.0)" if self.is_sqlite else f"({expr})"
+
+    def money_sum(self, column: str) -> str:
+        """Exact SUM of a Money column (SQLite: summed as integer ten-thousandths)."""
+        if self.is_sqlite:
+            return f"(SUM(CAST(ROUND({column} * {MONEY_SCALE}) AS INTEGER)) / {MONEY_SCALE}.0)"
+        return f"SUM({column})"
+
+    def upsert(self, keys: list[str], columns: list[str]) -> str:
+        """The tail of an INSERT ... SELECT that overwrites the row with the same key."""
+        if self.is_sqlite:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
+            return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        sets = ", ".join(f"{c} = VALUES({c})" for c in columns)
+        return f"ON DUPLICATE KEY UPDATE {sets}"
+
+    @property
+    def select_where_true(self) -> str:
+        # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT (parsing ambiguity).
+        return "WHERE 1 = 1" if self.is_sqlite else ""
+
+    def drop_temp_table(self, name: str) -> str:
+        if self.is_sqlite:
+            return f"DROP TABLE IF EXISTS temp.{name}"
+        return f"DROP TEMPORARY TABLE IF EXISTS {name}"
+
+    def create_temp_table(self, name: str, columns: str) -> str:
+        if self.is_sqlite:
+            return f"CREATE TEMP TABLE {name} ({columns})"
+        return f"CREATE TEMPORARY TABLE {name} ({columns}) ENGINE=MEMORY"

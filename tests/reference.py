@@ -1,0 +1,199 @@
+"""The oracle: DESIGN.md section 2 written as plainly as possible, for property tests.
+
+Deliberately naive and independent of batch/rules.py and batch/steps: it walks every play,
+finds each play's predecessor by sorting, counts ad marks one by one and prices every view
+and ad view one unit at a time. Slow, and obviously correct; use it on small data sets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Video:
+    video_id: int
+    seller_id: int
+    duration_sec: int
+
+
+@dataclass(frozen=True)
+class Play:
+    event_id: str
+    video_id: int
+    viewer_id: int
+    started_at_us: int
+    start_position_sec: int
+    end_position_sec: int
+
+
+@dataclass(frozen=True)
+class TierRow:
+    kind: str  # VIEW | AD
+    effective_from: dt.date
+    lower_bound: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Running totals of a video at the end of a day before the plays (a prior daily row)."""
+
+    day: dt.date
+    cum_views: int
+    cum_ad_views: int
+
+
+@dataclass(frozen=True)
+class DailyRow:
+    video_id: int
+    day: dt.date
+    seller_id: int
+    views: int
+    watch_time_sec: int
+    ad_views: int
+    cum_views: int
+    cum_ad_views: int
+    video_revenue: Decimal
+    ad_revenue: Decimal
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    period: str
+    period_start: dt.date
+    video_id: int
+    seller_id: int
+    views: int
+    watch_time_sec: int
+    ad_views: int
+    video_revenue: Decimal
+    ad_revenue: Decimal
+
+
+DESIGN_TIERS = [
+    TierRow(kind, dt.date(1970, 1, 1), bound, Decimal(price))
+    for bound, view_price, ad_price in [
+        (0, "1.0", "10"),
+        (100_000, "1.1", "12"),
+        (500_000, "1.3", "15"),
+        (1_000_000, "1.5", "20"),
+    ]
+    for kind, price in (("VIEW", view_price), ("AD", ad_price))
+]
+
+
+def local_day(started_at_us: int, zone: ZoneInfo) -> dt.date:
+    utc = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=started_at_us)
+    return utc.astimezone(zone).date()
+
+
+def unit_price(tiers: list[TierRow], kind: str, day: dt.date, count_before: int) -> Decimal:
+    """The price of one unit whose cumulative count before it is `count_before`."""
+    in_force = max(t.effective_from for t in tiers if t.kind == kind and t.effective_from <= day)
+    bracket = max(
+        (t for t in tiers if t.kind == kind and t.effective_from == in_force and t.lower_bound <= count_before),
+        key=lambda t: t.lower_bound,
+    )
+    return bracket.unit_price
+
+
+def price(tiers: list[TierRow], kind: str, day: dt.date, before: int, count: int) -> Decimal:
+    total = Decimal(0)
+    for n in range(before, before + count):
+        total += unit_price(tiers, kind, day, n)
+    return total
+
+
+def classify(videos: dict[int, Video], plays: list[Play]) -> dict[str, tuple[bool, int, int]]:
+    """event_id -> (counted view?, watch time, ad views) for every play."""
+    by_pair: dict[tuple[int, int], list[Play]] = defaultdict(list)
+    for play in plays:
+        by_pair[(play.video_id, play.viewer_id)].append(play)
+    result = {}
+    for (video_id, viewer_id), pair_plays in by_pair.items():
+        video = videos[video_id]
+        pair_plays.sort(key=lambda p: (p.started_at_us, p.event_id.encode("utf-8")))
+        previous = None
+        for play in pair_plays:
+            own = viewer_id == video.seller_id
+            repeat = previous is not None and play.started_at_us - previous.started_at_us < 30_000_000
+            counted = not own and not repeat
+            watched = 0 if own else max(0, min(play.end_position_sec, video.duration_sec) - play.start_position_sec)
+            ads = 0
+            if counted:
+                for mark in range(300, video.duration_sec, 300):
+                    if play.start_position_sec < mark <= play.end_position_sec:
+                        ads += 1
+            result[play.event_id] = (counted, watched, ads)
+            previous = play
+    return result
+
+
+def compute_daily(
+    videos: list[Video],
+    plays: list[Play],
+    zone: ZoneInfo,
+    tiers: list[TierRow] = DESIGN_TIERS,
+    seeds: dict[int, Seed] | None = None,
+) -> dict[tuple[int, dt.date], DailyRow]:
+    """Every (video, local day) with plays, with running totals and exact revenues."""
+    by_id = {v.video_id: v for v in videos}
+    flags = classify(by_id, plays)
+    sums: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for play in plays:
+        counted, watched, ads = flags[play.event_id]
+        row = sums[(play.video_id, local_day(play.started_at_us, zone))]
+        row[0] += int(counted)
+        row[1] += watched
+        row[2] += ads
+    result = {}
+    running = {vid: (s.cum_views, s.cum_ad_views) for vid, s in (seeds or {}).items()}
+    for video_id, day in sorted(sums, key=lambda key: (key[1], key[0])):
+        views, watched, ads = sums[(video_id, day)]
+        cum_views, cum_ads = running.get(video_id, (0, 0))
+        result[(video_id, day)] = DailyRow(
+            video_id=video_id,
+            day=day,
+            seller_id=by_id[video_id].seller_id,
+            views=views,
+            watch_time_sec=watched,
+            ad_views=ads,
+            cum_views=cum_views + views,
+            cum_ad_views=cum_ads + ads,
+            video_revenue=price(tiers, "VIEW", day, cum_views, views),
+            ad_revenue=price(tiers, "AD", day, cum_ads, ads),
+        )
+        running[video_id] = (cum_views + views, cum_ads + ads)
+    return result
+
+
+def period_start(period: str, day: dt.date) -> dt.date:
+    if period == "WEEKLY":
+        return day - dt.timedelta(days=day.isoweekday() - 1)
+    return dt.date(day.year, day.month, 1)
+
+
+def compute_periods(daily: dict[tuple[int, dt.date], DailyRow], period: str) -> dict[tuple[dt.date, int], PeriodRow]:
+    """Weekly (ISO, by Monday) or monthly sums of the daily rows."""
+    groups: dict[tuple[dt.date, int], list[DailyRow]] = defaultdict(list)
+    for row in daily.values():
+        groups[(period_start(period, row.day), row.video_id)].append(row)
+    return {
+        key: PeriodRow(
+            period=period,
+            period_start=key[0],
+            video_id=key[1],
+            seller_id=rows[0].seller_id,
+            views=sum(r.views for r in rows),
+            watch_time_sec=sum(r.watch_time_sec for r in rows),
+            ad_views=sum(r.ad_views for r in rows),
+            video_revenue=sum((r.video_revenue for r in rows), Decimal(0)),
+            ad_revenue=sum((r.ad_revenue for r in rows), Decimal(0)),
+        )
+        for key, rows in groups.items()
+    }
