@@ -1,0 +1,3 @@
+from services.launcher.supervisor import main
+
+main()

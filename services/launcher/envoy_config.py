@@ -1,0 +1,88 @@
+"""Renders envoy/envoy.yaml.j2 for the local mesh (and, with other hosts, for docker-compose)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from services.common.settings import Settings
+from services.launcher.topology import Instance
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / "envoy"
+TEMPLATE_NAME = "envoy.yaml.j2"
+
+# Envoy's own replies to JSON clients: HTTP status -> (gRPC code number, message). An empty
+# message keeps Envoy's text ("Jwt is expired", the transcoder's parse error, ...).
+LOCAL_REPLIES = [
+    (400, 3, "%LOCAL_REPLY_BODY%"),
+    (401, 16, "%LOCAL_REPLY_BODY%"),
+    (403, 7, "%LOCAL_REPLY_BODY%"),
+    (404, 5, "no such method or path: %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
+    (413, 8, "request too large"),
+    (503, 14, "service unavailable: %LOCAL_REPLY_BODY%"),
+    (504, 4, "upstream timed out: %LOCAL_REPLY_BODY%"),
+]
+
+
+def clusters(instances: list[Instance]) -> list[dict]:
+    result: dict[str, dict] = {}
+    for instance in instances:
+        cluster = result.setdefault(
+            instance.service.name,
+            {"name": instance.service.name, "grpc_service": instance.service.grpc_service, "endpoints": []},
+        )
+        cluster["endpoints"].append({"host": instance.host, "port": instance.port})
+    return list(result.values())
+
+
+def render(
+    *,
+    clusters: list[dict],
+    http_port: int,
+    admin_port: int,
+    descriptor_path: Path | str,
+    jwks_path: Path | str,
+    jwt_issuer: str,
+    jwt_leeway_sec: int,
+    access_log_path: Path | str,
+    health_log_path: Path | str,
+    listen_host: str = "127.0.0.1",
+    admin_host: str = "127.0.0.1",
+) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    text = env.get_template(TEMPLATE_NAME).render(
+        clusters=clusters,
+        http_port=http_port,
+        admin_port=admin_port,
+        admin_host=admin_host,
+        listen_host=listen_host,
+        descriptor_path=str(descriptor_path),
+        jwks_path=str(jwks_path),
+        jwt_issuer=jwt_issuer,
+        jwt_leeway_sec=jwt_leeway_sec,
+        access_log_path=str(access_log_path),
+        health_log_path=str(health_log_path),
+        local_replies=LOCAL_REPLIES,
+    )
+    yaml.safe_load(text)  # a template mistake fails here with a line number, not inside Envoy
+    return text
+
+
+def render_local(settings: Settings, instances: list[Instance], descriptor_path: Path) -> str:
+    """The config for the mesh on this machine: every address on loopback."""
+    return render(
+        clusters=clusters(instances),
+        http_port=settings.http_port,
+        admin_port=settings.envoy_admin_port,
+        descriptor_path=descriptor_path.resolve(),
+        jwks_path=(settings.keys_dir / "jwks.json").resolve(),
+        jwt_issuer=settings.jwt_issuer,
+        jwt_leeway_sec=settings.jwt_leeway_sec,
+        access_log_path=(settings.logs_dir / "envoy-access.log").resolve(),
+        health_log_path=(settings.logs_dir / "envoy-health.log").resolve(),
+    )

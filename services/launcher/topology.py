@@ -1,0 +1,69 @@
+"""Which processes make up the mesh, and on which ports.
+
+Instances get consecutive ports from settings.service_base_port in the order of this table
+(account-1, video-1, video-2, statistics-1, ...), and, when settings.metrics_base_port is set,
+the same offsets from it for their Prometheus endpoint. The table is the one place that says
+how many instances each service runs locally.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from services.common.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceSpec:
+    name: str          # cluster name in Envoy, log and instance prefix
+    module: str        # run as `python -m <module> --port N --instance <name>-<i>`
+    grpc_service: str  # full gRPC service name: Envoy's route prefix and health check name
+    instances: int
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("account", "services.account.main", "paysystem.v1.AccountService", 1),
+    ServiceSpec("video", "services.video.main", "paysystem.v1.VideoService", 2),
+    ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2),
+    ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2),
+    ServiceSpec("batch", "batch.main", "paysystem.v1.BatchService", 1),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Instance:
+    service: ServiceSpec
+    index: int  # 1-based
+    host: str
+    port: int
+    metrics_port: int = 0  # Prometheus /metrics; 0 = none
+
+    @property
+    def name(self) -> str:
+        return f"{self.service.name}-{self.index}"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", self.service.module, "--port", str(self.port), "--instance", self.name]
+        if self.metrics_port:
+            command += ["--metrics-port", str(self.metrics_port)]
+        return command
+
+
+def instances(settings: Settings, services: tuple[ServiceSpec, ...] = SERVICES) -> list[Instance]:
+    result = []
+    offset = 0
+    for spec in services:
+        for index in range(1, spec.instances + 1):
+            metrics_port = settings.metrics_base_port + offset if settings.metrics_base_port else 0
+            result.append(Instance(spec, index, settings.service_host, settings.service_base_port + offset, metrics_port))
+            offset += 1
+    return result
+
+
+def by_name(settings: Settings) -> dict[str, Instance]:
+    return {instance.name: instance for instance in instances(settings)}

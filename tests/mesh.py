@@ -1,0 +1,349 @@
+"""A whole mesh for tests: the real supervisor, Envoy and every service as real processes.
+
+    with Mesh.on_free_ports(tmp_path, db_url=url) as mesh:
+        account_id, token = mesh.sign_up_and_login("SELLER")
+        status, body = mesh.json("POST", "/v1/videos", {"title": "t", "duration_sec": 60}, token=token)
+
+`Mesh` starts `python -m services.launcher` (what `paysystem up` runs) with its own data dir,
+database and ports, waits until Envoy reports every instance healthy, and offers JSON and gRPC
+calls through Envoy plus handles on the processes (pids, kill, signal, per-host Envoy stats).
+Ports come from blocks in 18000-18999, each block held by a lock file for the mesh's lifetime,
+so meshes of engineers running tests at the same time do not collide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.client
+import itertools
+import json as jsonlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.account import service as account_service
+from services.common import auth, db
+from services.common.settings import Settings
+from services.launcher import envoy_admin, supervisor, topology
+
+PORT_RANGE = range(18000, 19000, 20)  # one block of 20 ports per mesh
+PORT_LOCK_DIR = Path("/tmp")
+START_TIMEOUT_SEC = 120.0
+PASSWORD = "correct-horse-battery"
+
+_usernames = itertools.count(1)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def reserve_port_block(size: int = 20) -> tuple[int, object]:
+    """The first block of free ports in PORT_RANGE, with the open lock file that holds it."""
+    for base in PORT_RANGE:
+        lock = open(PORT_LOCK_DIR / f"paysystem_mesh_ports_{base}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        if all(_port_free(p) for p in range(base, base + size)):
+            return base, lock
+        lock.close()
+    raise RuntimeError(f"no free block of {size} ports in {PORT_RANGE}")
+
+
+class MeshError(RuntimeError):
+    pass
+
+
+class Mesh:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        http_port: int,
+        admin_port: int,
+        service_base_port: int,
+        db_url: str = "",
+        redis_url: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.settings = Settings(
+            data_dir=self.data_dir,
+            db_url=db_url,
+            redis_url=redis_url,
+            http_port=http_port,
+            envoy_admin_port=admin_port,
+            service_base_port=service_base_port,
+            shutdown_grace_sec=2.0,
+            grpc_workers=8,
+            **{k.removeprefix("PAYSYSTEM_").lower(): v for k, v in (env or {}).items()},
+        )
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self._channel: grpc.Channel | None = None
+        self._port_lock = None
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs) -> Mesh:
+        base, lock = reserve_port_block()
+        mesh = cls(data_dir, http_port=base, admin_port=base + 1, service_base_port=base + 10, **kwargs)
+        mesh._port_lock = lock
+        return mesh
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    @property
+    def supervisor_log(self) -> Path:
+        return self.data_dir / "supervisor.log"
+
+    def _env(self) -> dict[str, str]:
+        s = self.settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSYSTEM_")}
+        env.update(
+            {
+                "PAYSYSTEM_DATA_DIR": str(self.data_dir.resolve()),
+                "PAYSYSTEM_DB_URL": s.db_url,
+                "PAYSYSTEM_REDIS_URL": s.redis_url,
+                "PAYSYSTEM_HTTP_PORT": str(s.http_port),
+                "PAYSYSTEM_ENVOY_ADMIN_PORT": str(s.envoy_admin_port),
+                "PAYSYSTEM_SERVICE_BASE_PORT": str(s.service_base_port),
+                "PAYSYSTEM_SHUTDOWN_GRACE_SEC": str(s.shutdown_grace_sec),
+                "PAYSYSTEM_GRPC_WORKERS": str(s.grpc_workers),
+                "PAYSYSTEM_BATCH_WORKERS": "2",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self, timeout_sec: float = START_TIMEOUT_SEC) -> Mesh:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.supervisor_log, "ab")  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "services.launcher"],
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        try:
+            self.wait_until(self._ready, timeout_sec, "every instance healthy in Envoy")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise MeshError(f"the supervisor exited with {self.proc.returncode}:\n{self.logs_tail()}")
+        state = supervisor.read_state(self.settings)
+        return bool(state and state.get("ready"))
+
+    def stop(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if self._port_lock is not None:
+            self._port_lock.close()
+            self._port_lock = None
+
+    def __enter__(self) -> Mesh:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def logs_tail(self, lines: int = 40) -> str:
+        out = []
+        for path in [self.supervisor_log, *sorted(self.settings.logs_dir.glob("*.log"))]:
+            if path.exists() and "access" not in path.name:
+                text = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {path.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
+    @staticmethod
+    def wait_until(predicate: Callable[[], bool], timeout_sec: float, what: str, interval: float = 0.2) -> None:
+        deadline = time.monotonic() + timeout_sec
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise MeshError(f"timed out after {timeout_sec}s waiting for {what}")
+            time.sleep(interval)
+
+    # --- calls through Envoy ---------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def json(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        token: str | None = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> tuple[int, object]:
+        """One HTTP/1.1 call to Envoy; the body is parsed as JSON when it is JSON, else text."""
+        sent = raw if raw is not None else (None if body is None else jsonlib.dumps(body).encode())
+        request_headers = {"content-type": "application/json", **(headers or {})}
+        if token:
+            request_headers["authorization"] = f"Bearer {token}"
+        conn = http.client.HTTPConnection("127.0.0.1", self.settings.http_port, timeout=timeout)
+        try:
+            conn.request(method, path, body=sent, headers=request_headers)
+            response = conn.getresponse()
+            data = response.read().decode(errors="replace")
+            self.last_headers = dict(response.getheaders())
+        finally:
+            conn.close()
+        try:
+            return response.status, jsonlib.loads(data)
+        except ValueError:
+            return response.status, data
+
+    def channel(self) -> grpc.Channel:
+        """A gRPC channel to Envoy's listener (shared; closed by stop())."""
+        if self._channel is None:
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{self.settings.http_port}")
+        return self._channel
+
+    @staticmethod
+    def metadata(token: str) -> list[tuple[str, str]]:
+        return [("authorization", f"Bearer {token}")]
+
+    # --- accounts and tokens ---------------------------------------------------------------
+
+    @staticmethod
+    def unique_username(prefix: str = "user") -> str:
+        return f"{prefix}-{os.getpid()}-{next(_usernames)}-{uuid.uuid4().hex[:6]}"
+
+    def sign_up_and_login(self, role: str = "VIEWER", username: str | None = None) -> tuple[int, str]:
+        """A new account of that role (VIEWER or SELLER) through the JSON API, and its token."""
+        username = username or self.unique_username(role.lower())
+        status, body = self.json("POST", "/v1/accounts", {"username": username, "password": PASSWORD, "role": role})
+        if status != 200:
+            raise MeshError(f"sign-up failed: {status} {body}")
+        return int(body["account_id"]), self.login(username)
+
+    def login(self, username: str, password: str = PASSWORD) -> str:
+        status, body = self.json("POST", "/v1/auth/token", {"username": username, "password": password})
+        if status != 200:
+            raise MeshError(f"login failed: {status} {body}")
+        return body["access_token"]
+
+    def create_admin(self) -> tuple[int, str]:
+        """An ADMIN account (not possible through the API: made as the CLI does) and its token."""
+        return self.create_account_directly("ADMIN")
+
+    def create_account_directly(self, role: str) -> tuple[int, str]:
+        username = self.unique_username(role.lower())
+        engine = db.make_engine(self.settings)
+        try:
+            account = account_service.create_account(engine, username, PASSWORD, role, allowed_roles=(role,))
+        finally:
+            engine.dispose()
+        return account.account_id, self.login(username)
+
+    def private_key(self) -> bytes:
+        return auth.load_private_key(self.settings.keys_dir)
+
+    def token(self, account_id: int, role: str, *, ttl_sec: int = 600, username: str = "test") -> str:
+        """A token signed with the mesh's key, e.g. an expired one with a negative ttl."""
+        principal = auth.Principal(account_id, username, role)
+        return auth.issue_token(self.private_key(), principal, issuer=self.settings.jwt_issuer, ttl_sec=ttl_sec)
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def instances(self, service: str | None = None) -> list[topology.Instance]:
+        return [i for i in topology.instances(self.settings) if service is None or i.service.name == service]
+
+    def instance(self, name: str) -> topology.Instance:
+        return topology.by_name(self.settings)[name]
+
+    def _children(self) -> dict[str, dict]:
+        state = supervisor.read_state(self.settings) or {}
+        return state.get("children", {})
+
+    def pid(self, name: str) -> int | None:
+        return self._children().get(name, {}).get("pid")
+
+    def pids(self, service: str) -> dict[str, int | None]:
+        """{instance name: pid} of a service's instances (None while one is being restarted)."""
+        return {name: c.get("pid") for name, c in self._children().items() if c.get("service") == service}
+
+    def restarts(self, name: str) -> int:
+        return self._children().get(name, {}).get("restarts", 0)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        pid = self.pid(name)
+        if not pid:
+            raise MeshError(f"{name} has no running process")
+        os.kill(pid, sig)
+        return pid
+
+    def health(self, name: str, timeout: float = 1.5) -> str:
+        """The instance's own grpc.health.v1 answer for its service, asked directly (not via Envoy)."""
+        instance = self.instance(name)
+        with grpc.insecure_channel(instance.address) as channel:
+            try:
+                response = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=instance.service.grpc_service), timeout=timeout
+                )
+            except grpc.RpcError as exc:
+                return "DOWN" if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) else exc.code().name
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+    def envoy_hosts(self, service: str) -> dict[str, envoy_admin.HostStatus]:
+        """Envoy's view of a service's instances: {instance name: health flags and counters}."""
+        by_address = {i.address: i.name for i in self.instances(service)}
+        hosts = envoy_admin.clusters(self.settings.envoy_admin_port).get(service, [])
+        return {by_address[h.address]: h for h in hosts if h.address in by_address}
+
+    def all_healthy_in_envoy(self) -> bool:
+        counts: dict[str, int] = {}
+        for i in self.instances():
+            counts[i.service.name] = counts.get(i.service.name, 0) + 1
+        return envoy_admin.all_healthy(self.settings.envoy_admin_port, counts)
+
+
+@contextlib.contextmanager
+def running_mesh(data_dir: Path, **kwargs):
+    mesh = Mesh.on_free_ports(data_dir, **kwargs)
+    try:
+        yield mesh.start()
+    finally:
+        mesh.stop()
