@@ -1,0 +1,169 @@
+"""The domain rules of DESIGN.md section 2 at their edges (batch/rules.py), checked against the
+plain reference (tests/reference.py) where both apply."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from batch import rules
+from services.common.money import payable_krw, to_api_string
+from tests import reference
+
+DESIGN = [(t.kind, t.effective_from, t.lower_bound, t.unit_price) for t in reference.DESIGN_TIERS]
+DAY = dt.date(2026, 11, 2)
+VIEWS = rules.tier_table_in_force(DESIGN, rules.VIEW, DAY)
+ADS = rules.tier_table_in_force(DESIGN, rules.AD, DAY)
+
+
+def test_a_video_going_from_550000_to_1150000_views_earns_810000_krw():
+    amount = VIEWS.revenue(550_000, 600_000)
+    assert amount == Decimal("810000.0")
+    assert to_api_string(amount) == "810000.0"
+    assert payable_krw(amount) == 810_000
+
+
+@pytest.mark.parametrize(
+    "before, count, expected",
+    [
+        (0, 0, Decimal(0)),
+        (99_999, 1, Decimal("1.0")),  # the 100,000th view is priced by the tier of 99,999
+        (100_000, 1, Decimal("1.1")),
+        (99_999, 2, Decimal("2.1")),
+        (499_999, 2, Decimal("2.4")),
+        (999_999, 2, Decimal("2.8")),
+        (0, 1_000_001, Decimal("100000") + Decimal("440000.0") + Decimal("650000.0") + Decimal("1.5")),
+    ],
+)
+def test_view_tiers_are_marginal_at_each_bound(before, count, expected):
+    assert VIEWS.revenue(before, count) == expected
+
+
+def test_ad_tiers_price_the_ad_count_before_each_ad_view():
+    assert ADS.revenue(99_999, 2) == Decimal(22)
+    assert ADS.revenue(999_998, 3) == Decimal(15 + 15 + 20)
+
+
+@given(st.integers(0, 1_100_000), st.integers(0, 3_000))
+def test_closed_form_tier_pricing_equals_pricing_each_unit(before, count):
+    assert VIEWS.revenue(before, count) == reference.price(reference.DESIGN_TIERS, "VIEW", DAY, before, count)
+    assert ADS.revenue(before, count) == reference.price(reference.DESIGN_TIERS, "AD", DAY, before, count)
+
+
+def test_the_latest_table_effective_on_or_before_the_day_applies():
+    rows = DESIGN + [("VIEW", DAY, 0, Decimal("2")), ("VIEW", DAY + dt.timedelta(days=1), 0, Decimal("3"))]
+    assert rules.tier_table_in_force(rows, rules.VIEW, DAY).revenue(0, 1) == Decimal(2)
+    assert rules.tier_table_in_force(rows, rules.VIEW, DAY - dt.timedelta(days=1)).revenue(0, 1) == Decimal(1)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [],
+        [("VIEW", DAY, 5, Decimal(1))],  # does not start at 0
+        [("VIEW", DAY + dt.timedelta(days=1), 0, Decimal(1))],  # not yet in force
+    ],
+)
+def test_a_tier_table_that_cannot_price_every_count_is_refused(rows):
+    with pytest.raises(rules.BadTierTable):
+        rules.tier_table_in_force(rows, rules.VIEW, DAY)
+
+
+@pytest.mark.parametrize(
+    "duration, start, end, expected",
+    [
+        (600, 0, 600, 1),  # a 600 s video has only the mark at 300
+        (601, 0, 601, 2),
+        (300, 0, 300, 0),  # no mark strictly inside a 300 s video
+        (1000, 299, 300, 1),  # the mark at the end position counts
+        (1000, 300, 599, 0),  # a mark at the start position does not
+        (1000, 300, 600, 1),
+        (1000, 0, 299, 0),
+        (1000, 400, 400, 0),  # start == end
+        (1000, 0, 5000, 3),  # end beyond the duration: marks 300, 600, 900
+        (0, 0, 10, 0),
+    ],
+)
+def test_ad_marks(duration, start, end, expected):
+    assert rules.ad_views(start, end, duration) == expected
+    naive = sum(1 for m in rules.ad_marks(duration) if start < m <= end)
+    assert naive == expected
+
+
+@given(st.integers(0, 4000), st.integers(0, 4000), st.integers(0, 4000))
+def test_closed_form_ad_count_equals_counting_each_mark(duration, start, length):
+    end = start + length
+    assert rules.ad_views(start, end, duration) == sum(1 for m in range(300, duration, 300) if start < m <= end)
+
+
+@pytest.mark.parametrize(
+    "gap_us, repeat",
+    [(29_000_000, True), (29_999_999, True), (30_000_000, False), (31_000_000, False), (0, True)],
+)
+def test_29_30_and_31_second_gaps(gap_us, repeat):
+    assert rules.is_repeat(1_000_000_000, 1_000_000_000 + gap_us) is repeat
+
+
+def test_a_first_playback_is_not_a_repeat():
+    assert rules.is_repeat(None, 5) is False
+
+
+def test_self_views_never_count():
+    assert rules.is_counted_view(7, 7, None, 0) is False
+    assert rules.is_counted_view(8, 7, None, 0) is True
+    assert rules.is_counted_view(8, 7, 0, 10) is False
+
+
+@pytest.mark.parametrize(
+    "start, end, duration, expected",
+    [(0, 100, 50, 50), (60, 100, 50, 0), (10, 10, 50, 0), (10, 40, 50, 30), (0, 50, 50, 50)],
+)
+def test_watch_time_is_clamped_to_the_duration_and_never_negative(start, end, duration, expected):
+    assert rules.watch_time_sec(start, end, duration) == expected
+
+
+def test_ties_are_ordered_by_event_id_byte_wise():
+    assert rules.ordered_plays_key(5, "B") < rules.ordered_plays_key(5, "a")
+    assert rules.ordered_plays_key(5, "Z") < rules.ordered_plays_key(5, "é")
+
+
+def test_reference_repeats_cross_midnight_and_compare_with_uncounted_plays():
+    from zoneinfo import ZoneInfo
+
+    from services.common.periods import day_bounds_us
+
+    zone = ZoneInfo("Asia/Seoul")
+    midnight = day_bounds_us(DAY, zone)[0]
+    videos = [reference.Video(1, 100, 1000)]
+    plays = [
+        reference.Play("a", 1, 5, midnight - 10_000_000, 0, 10),
+        reference.Play("b", 1, 5, midnight + 10_000_000, 0, 10),
+        reference.Play("c", 1, 5, midnight + 35_000_000, 0, 10),  # 25 s after b (a repeat)
+        reference.Play("d", 1, 100, midnight + 40_000_000, 0, 10),  # the seller's own
+    ]
+    daily = reference.compute_daily(videos, plays, zone)
+    assert daily[(1, DAY - dt.timedelta(days=1))].views == 1
+    assert daily[(1, DAY)].views == 0
+    assert daily[(1, DAY)].watch_time_sec == 20
+
+
+@pytest.mark.parametrize(
+    "amount, text, whole",
+    [
+        (Decimal("810000.0000"), "810000.0", 810000),
+        (Decimal("0.0375"), "0.0375", 0),
+        (Decimal("12"), "12.0", 12),
+        (Decimal("-3.70"), "-3.7", -3),
+        (Decimal("1E+3"), "1000.0", 1000),
+    ],
+)
+def test_money_crosses_the_api_as_an_exact_string_and_truncates_toward_zero(amount, text, whole):
+    assert to_api_string(amount) == text
+    assert payable_krw(amount) == whole
+
+
+def test_money_refuses_floats():
+    with pytest.raises(TypeError):
+        to_api_string(1.5)
