@@ -1,0 +1,121 @@
+"""Playback ingest through Envoy: POST /v1/plays:batch in JSON, resume positions, and the
+ImportPlays client stream over native gRPC on the same port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from paysystem.v1 import video_pb2, video_pb2_grpc
+
+STARTED = dt.datetime(2026, 9, 21, 14, 59, 59, 123456, tzinfo=dt.UTC)
+
+
+def _video(mesh, seller, duration=600) -> str:
+    status, video = mesh.json("POST", "/v1/videos", {"title": "ingest", "duration_sec": duration}, token=seller[1])
+    assert status == 200, video
+    return video["video_id"]
+
+
+def _json_event(video_id, viewer_id, *, seconds=0, start=0, end=100, event_id=None) -> dict:
+    at = STARTED + dt.timedelta(seconds=seconds)
+    return {
+        "event_id": event_id or uuid.uuid4().hex,
+        "video_id": str(video_id),
+        "viewer_id": str(viewer_id),
+        "started_at": at.isoformat().replace("+00:00", "Z"),
+        "start_position_sec": str(start),
+        "end_position_sec": str(end),
+    }
+
+
+def test_a_json_batch_gets_a_result_per_event_in_order(mesh, seller, viewer):
+    video_id = _video(mesh, seller)
+    viewer_id, token = viewer
+    good = _json_event(video_id, viewer_id)
+    batch = [good, dict(good), _json_event(video_id, viewer_id, start=50, end=10), _json_event(10**12, viewer_id)]
+    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
+    assert status == 200, body
+    assert [(r["event_id"], r["outcome"]) for r in body["results"]] == [
+        (batch[0]["event_id"], "STORED"),
+        (batch[1]["event_id"], "DUPLICATE"),
+        (batch[2]["event_id"], "REJECTED"),
+        (batch[3]["event_id"], "REJECTED"),
+    ]
+    assert body["results"][2]["reason"].startswith("end_position_sec:")
+    assert "unknown video" in body["results"][3]["reason"]
+    assert (body["stored"], body["duplicates"], body["rejected"]) == ("1", "1", "2")
+
+
+def test_a_viewer_posting_another_viewers_playback_gets_403_and_nothing_is_stored(mesh, seller, viewer):
+    video_id = _video(mesh, seller)
+    viewer_id, token = viewer
+    other_id, _ = mesh.sign_up_and_login("VIEWER")
+    mine = _json_event(video_id, viewer_id)
+    status, body = mesh.json(
+        "POST", "/v1/plays:batch", {"events": [mine, _json_event(video_id, other_id)]}, token=token
+    )
+    assert status == 403 and "another viewer" in body["message"]
+    status, body = mesh.json("POST", "/v1/plays:batch", {"events": [mine]}, token=token)
+    assert body["results"][0]["outcome"] == "STORED"  # the first attempt left no trace
+
+
+def test_an_oversize_json_batch_is_a_400_that_says_the_limit(mesh, seller, viewer):
+    video_id = _video(mesh, seller)
+    viewer_id, token = viewer
+    batch = [_json_event(video_id, viewer_id, seconds=i) for i in range(5_001)]
+    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
+    assert status == 400, body
+    assert "at most 5000 events per call, got 5001" in body["message"]
+
+
+def test_a_full_json_batch_of_5000_events_is_stored(mesh, seller, viewer):
+    video_id = _video(mesh, seller)
+    viewer_id, token = viewer
+    batch = [_json_event(video_id, viewer_id, seconds=i) for i in range(5_000)]
+    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
+    assert status == 200, body
+    assert body["stored"] == "5000"
+
+
+def test_the_resume_position_reads_back_in_json(mesh, seller, viewer):
+    video_id = _video(mesh, seller, duration=300)
+    viewer_id, token = viewer
+    assert mesh.json("GET", f"/v1/videos/{video_id}/resume", token=token)[1]["position_sec"] == "0"
+    later = _json_event(video_id, viewer_id, seconds=60, start=10, end=200)
+    earlier = _json_event(video_id, viewer_id, seconds=0, start=0, end=10)
+    mesh.json("POST", "/v1/plays:batch", {"events": [later]}, token=token)
+    mesh.json("POST", "/v1/plays:batch", {"events": [earlier]}, token=token)
+    status, body = mesh.json("GET", f"/v1/videos/{video_id}/resume", token=token)
+    assert status == 200 and body["position_sec"] == "200" and body["viewer_id"] == str(viewer_id)
+    assert mesh.json("GET", "/v1/videos/999999999999/resume", token=token)[0] == 404
+
+
+def test_the_ingest_role_streams_playbacks_of_many_viewers_through_envoy(mesh, seller, viewer):
+    video_id = int(_video(mesh, seller))
+    viewer_id, viewer_token = viewer
+    _, ingest_token = mesh.create_account_directly("INGEST")
+
+    def events():
+        for i in range(7_000):
+            ts = Timestamp()
+            ts.FromDatetime(STARTED + dt.timedelta(seconds=i))
+            yield video_pb2.PlayEvent(
+                event_id=f"import-{video_id}-{i}", video_id=video_id, viewer_id=viewer_id,
+                started_at=ts, start_position_sec=0, end_position_sec=5 if i else 0,
+            )
+        yield video_pb2.PlayEvent(event_id="bad", video_id=video_id, viewer_id=viewer_id)  # no started_at
+
+    stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
+    response = stub.ImportPlays(events(), metadata=mesh.metadata(ingest_token))
+    assert (response.received, response.stored, response.rejected) == (7_001, 7_000, 1)
+    assert response.rejections[0].reason == "started_at: missing"
+    try:
+        stub.ImportPlays(iter([]), metadata=mesh.metadata(viewer_token))
+    except grpc.RpcError as exc:
+        assert exc.code() is grpc.StatusCode.PERMISSION_DENIED
+    else:
+        raise AssertionError("a viewer may not use ImportPlays")
