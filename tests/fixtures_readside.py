@@ -31,7 +31,7 @@ from services.common.breakers import db_breaker, redis_breaker
 from services.common.cache import Cache, make_redis
 from services.common.periods import Period, period_bounds
 from services.common.readside import ReadSide
-from services.common.schema import computed_days, daily_video_stats, videos
+from services.common.schema import computed_days, daily_video_stats, period_video_stats, videos
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from services.settlement.servicer import SettlementServicer
@@ -66,46 +66,47 @@ def _seller_of(conn: sa.Connection, video_id: int) -> int:
 
 
 def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
-    """What the batch does when it (re)computes a day, in one transaction."""
+    """What the batch does when it (re)computes a day, in one transaction. Portable (MariaDB
+    and SQLite): upserts are delete + insert, period sums are exact Decimal sums."""
     with engine.begin() as conn:
         for r in rows:
             conn.execute(
-                sa.text(
-                    "INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
-                    " cum_views, cum_ad_views, video_revenue, ad_revenue)"
-                    " VALUES (:v, :d, :s, :views, :watch, :ads, :views, :ads, :vr, :ar)"
-                    " ON DUPLICATE KEY UPDATE views=VALUES(views), watch_time_sec=VALUES(watch_time_sec),"
-                    " ad_views=VALUES(ad_views), video_revenue=VALUES(video_revenue), ad_revenue=VALUES(ad_revenue)"
-                ),
-                {
-                    "v": r.video_id, "d": day, "s": _seller_of(conn, r.video_id), "views": r.views,
-                    "watch": r.watch_time_sec, "ads": r.ad_views,
-                    "vr": Decimal(r.video_revenue), "ar": Decimal(r.ad_revenue),
-                },
+                sa.delete(daily_video_stats).where(
+                    daily_video_stats.c.video_id == r.video_id, daily_video_stats.c.day == day
+                )
+            )
+            conn.execute(
+                sa.insert(daily_video_stats).values(
+                    video_id=r.video_id, day=day, seller_id=_seller_of(conn, r.video_id), views=r.views,
+                    watch_time_sec=r.watch_time_sec, ad_views=r.ad_views, cum_views=r.views,
+                    cum_ad_views=r.ad_views, video_revenue=Decimal(r.video_revenue), ad_revenue=Decimal(r.ad_revenue),
+                )
             )
         for period in (Period.WEEKLY, Period.MONTHLY):
             start, end = period_bounds(period, day)
-            conn.execute(
-                sa.text("DELETE FROM period_video_stats WHERE period = :p AND period_start = :s"),
-                {"p": period.value, "s": start},
-            )
-            conn.execute(
-                sa.text(
-                    "INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views,"
-                    " watch_time_sec, ad_views, video_revenue, ad_revenue)"
-                    " SELECT :p, :s, video_id, MIN(seller_id), SUM(views), SUM(watch_time_sec), SUM(ad_views),"
-                    " SUM(video_revenue), SUM(ad_revenue) FROM daily_video_stats"
-                    " WHERE day BETWEEN :s AND :e GROUP BY video_id"
-                ),
-                {"p": period.value, "s": start, "e": end},
-            )
-        conn.execute(
-            sa.text(
-                "INSERT INTO computed_days (day, play_id_watermark, computed_at_us) VALUES (:d, 0, :at)"
-                " ON DUPLICATE KEY UPDATE computed_at_us = VALUES(computed_at_us)"
-            ),
-            {"d": day, "at": next(_clock)},
-        )
+            d = daily_video_stats
+            sums: dict[int, list] = {}
+            for row in conn.execute(sa.select(d).where(d.c.day >= start, d.c.day <= end)):
+                acc = sums.setdefault(row.video_id, [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0)])
+                acc[1] += row.views
+                acc[2] += row.watch_time_sec
+                acc[3] += row.ad_views
+                acc[4] += Decimal(row.video_revenue)
+                acc[5] += Decimal(row.ad_revenue)
+            p = period_video_stats
+            conn.execute(sa.delete(p).where(p.c.period == period.value, p.c.period_start == start))
+            if sums:
+                conn.execute(
+                    sa.insert(p),
+                    [
+                        {"period": period.value, "period_start": start, "video_id": v, "seller_id": a[0],
+                         "views": a[1], "watch_time_sec": a[2], "ad_views": a[3], "video_revenue": a[4],
+                         "ad_revenue": a[5]}
+                        for v, a in sums.items()
+                    ],
+                )
+        conn.execute(sa.delete(computed_days).where(computed_days.c.day == day))
+        conn.execute(sa.insert(computed_days).values(day=day, play_id_watermark=0, computed_at_us=next(_clock)))
 
 
 def mark_computed(engine: sa.Engine, *days: dt.date) -> None:
