@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from services.common.periods import day_bounds_us
+from services.common.schema import daily_video_stats, period_video_stats
 
 SEOUL = ZoneInfo("Asia/Seoul")
 STATS_TABLES = ["daily_video_stats", "period_video_stats"]
@@ -85,16 +86,18 @@ def clear(engine: sa.Engine) -> None:
 
 
 def stats_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
-    """The batch's output, without the job_execution_id bookkeeping column."""
+    """The batch's output (typed: dates and exact decimals on both engines), without the
+    job_execution_id bookkeeping column."""
+    d, p = daily_video_stats.c, period_video_stats.c
     with engine.connect() as conn:
-        daily = conn.execute(sa.text(
-            "SELECT video_id, day, seller_id, views, watch_time_sec, ad_views, cum_views, cum_ad_views,"
-            " video_revenue, ad_revenue FROM daily_video_stats ORDER BY video_id, day"
-        )).all()
-        period = conn.execute(sa.text(
-            "SELECT period, period_start, video_id, seller_id, views, watch_time_sec, ad_views,"
-            " video_revenue, ad_revenue FROM period_video_stats ORDER BY period, period_start, video_id"
-        )).all()
+        daily = conn.execute(
+            sa.select(d.video_id, d.day, d.seller_id, d.views, d.watch_time_sec, d.ad_views, d.cum_views,
+                      d.cum_ad_views, d.video_revenue, d.ad_revenue).order_by(d.video_id, d.day)
+        ).all()
+        period = conn.execute(
+            sa.select(p.period, p.period_start, p.video_id, p.seller_id, p.views, p.watch_time_sec, p.ad_views,
+                      p.video_revenue, p.ad_revenue).order_by(p.period, p.period_start, p.video_id)
+        ).all()
     return {"daily": [tuple(r) for r in daily], "period": [tuple(r) for r in period]}
 
 
