@@ -39,6 +39,10 @@ _ATTEMPTS = 5
 _CACHE_LIMIT = 1_000_000
 
 
+class _SomeExist(Exception):
+    """The optimistic insert found event_ids that exist already."""
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 
@@ -149,22 +153,31 @@ class Ingest:
             )
             for e in candidates
         ]
-        for attempt in range(1, _ATTEMPTS + 1):
+        attempt, exact = 1, False
+        while True:
             try:
                 with self._engine.begin() as conn:
-                    inserted = repository.insert_plays(conn, rows)
+                    if exact:
+                        inserted = repository.insert_plays_returning(conn, rows)
+                    else:
+                        inserted = repository.insert_plays(conn, rows)
+                        if inserted is None:
+                            raise _SomeExist
                     others = [e.event_id for e in candidates if e.event_id not in inserted]
                     stored = repository.stored_plays(conn, others)
                     repository.upsert_resume_positions(
                         conn, _resume_rows([e for e in candidates if e.event_id in inserted], durations, now)
                     )
                 break
+            except _SomeExist:  # rolled back: insert again, learning which rows are ours
+                exact = True
             except sa.exc.OperationalError as exc:
                 code = getattr(exc.orig, "args", [None])[0]
                 if code not in _RETRYABLE_MYSQL_ERRORS or attempt == _ATTEMPTS:
                     raise
                 log.info("ingest transaction retried after MySQL error %s (attempt %d)", code, attempt)
                 time.sleep(0.01 * attempt)
+                attempt += 1
         outcomes: dict[str, PlayResult] = {}
         for e in candidates:
             if e.event_id in inserted:

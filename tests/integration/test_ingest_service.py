@@ -310,3 +310,14 @@ def test_import_plays_is_for_the_ingest_role_only(harness, world):
     with pytest.raises(grpc.RpcError) as caught:
         harness.stub.ImportPlays(iter([event(video.video_id, viewer.account_id)]), metadata=harness.md(viewer))
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harness, world):
+    _, video, viewer, _ = world
+    suffix = uuid.uuid4().hex[:8]
+    ids = [f"{s}-{suffix}" for s in ("it's", "back\\slash", "100%s", "ü-é-😀", "x'); DROP TABLE plays; --", "CASE", "case")]
+    response = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in ids])
+    assert [r.outcome for r in response.results] == [STORED] * len(ids)
+    assert set(_stored(harness, ids)) == set(ids)
+    again = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in ids])
+    assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids)
