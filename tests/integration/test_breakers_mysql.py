@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from paysystem.v1 import common_pb2, settlement_pb2
 from services.common import db
+from services.common.readside import read_engine
 from services.common.settings import Settings
 from tests.databases import fresh_database
 from tests.fixtures_readside import Daily, add_videos, make_read_side, publish_day, serve_read_services
@@ -95,7 +96,7 @@ def proxied(tmp_path_factory):
         proxy = TcpProxy(PROXY_PORT)
         proxy.start()
         proxied_url = sa.make_url(url).set(port=PROXY_PORT).render_as_string(hide_password=False)
-        engine = db.make_engine(Settings(db_url=proxied_url), pool_size=4)
+        engine = read_engine(Settings(db_url=proxied_url))  # the engine the services read with
         read = make_read_side(engine, "", f"breaker{uuid.uuid4().hex[:6]}", reset_timeout=1.0)
         with serve_read_services(proxied_url, tmp, 20104, read) as svc:
             yield svc, proxy

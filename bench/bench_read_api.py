@@ -1,0 +1,256 @@
+"""Benchmark of the read API through Envoy (JSON): top-5 lists and statements.
+
+    .venv/bin/python bench/bench_read_api.py [--videos 5000 --days 100 --duration 10]
+
+1. Creates a fresh MariaDB database (`paysystem_stats_bench_*`, dropped at the end) and fills
+   it with SQL only (MariaDB's sequence engine): `videos` x `days` daily rows (default
+   5,000 x 100 = 500,000), their weekly and monthly sums, and the computed days. Seller 1 owns
+   1,000 videos; the others own 10 each.
+2. Starts the whole mesh (tests/mesh.py: Envoy + 2 statistics + 2 settlement instances + the
+   rest) on that database with Redis (127.0.0.1:6379 DB 3).
+3. Cold statements: seller 1's monthly statement (1,000 lines), with the cache emptied before
+   each request: p50 / p90 / max.
+4. Throughput: `wrk` (Debian package) against top-5 requests, then statement requests, of
+   the small sellers (rotating over many sellers and periods; cache warm), for `--duration`
+   seconds each: requests/s and latency percentiles.
+
+Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
+shared, and its load changes the figures a lot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from services.common import db  # noqa: E402
+from services.common.cache import invalidate_after_batch  # noqa: E402
+from services.common.settings import Settings  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
+from tests.mesh import Mesh  # noqa: E402
+
+REDIS_URL = "redis://127.0.0.1:6379/3"
+BIG_SELLER, BIG_VIDEOS, SMALL_VIDEOS = 1, 1000, 10
+FIRST_DAY = "2026-01-05"  # a Monday
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+
+
+def _sql(conn, statement: str):
+    # pymysql formats with %: double the SQL's own % signs (modulo, DATE_FORMAT).
+    return conn.exec_driver_sql(statement.replace("%", "%%"))
+
+
+def populate(url: str, videos: int, days: int) -> dict[str, int]:
+    engine = db.make_engine(Settings(db_url=url))
+    big_last = BIG_VIDEOS
+    with engine.begin() as conn:
+        _sql(conn, "SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456")
+        _sql(conn, 
+            f"INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
+            f" SELECT seq, IF(seq <= {big_last}, {BIG_SELLER}, 2 + (seq - {big_last} - 1) DIV {SMALL_VIDEOS}),"
+            f" CONCAT('video ', seq), 600 + seq % 3000, 0 FROM seq_1_to_{videos}"
+        )
+        # Deterministic pseudo-random figures; revenue is 1.1 KRW a view, 12 KRW an ad view,
+        # plus a fraction so exact decimals matter.
+        _sql(conn, 
+            f"INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
+            f" cum_views, cum_ad_views, video_revenue, ad_revenue)"
+            f" SELECT v.video_id, DATE_ADD('{FIRST_DAY}', INTERVAL d.seq DAY), v.seller_id,"
+            f" (v.video_id * 7 + d.seq * 13) % 500, (v.video_id * 11 + d.seq * 3) % 50000,"
+            f" (v.video_id + d.seq) % 40, 0, 0,"
+            f" ((v.video_id * 7 + d.seq * 13) % 500) * 1.1 + 0.0001 * (v.video_id % 7),"
+            f" ((v.video_id + d.seq) % 40) * 12"
+            f" FROM videos v JOIN seq_0_to_{days - 1} d"
+        )
+        for period, start in (
+            ("WEEKLY", "DATE_SUB(day, INTERVAL WEEKDAY(day) DAY)"),
+            ("MONTHLY", "DATE_FORMAT(day, '%Y-%m-01')"),
+        ):
+            _sql(conn, 
+                f"INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views,"
+                f" watch_time_sec, ad_views, video_revenue, ad_revenue)"
+                f" SELECT '{period}', {start}, video_id, MIN(seller_id), SUM(views), SUM(watch_time_sec),"
+                f" SUM(ad_views), SUM(video_revenue), SUM(ad_revenue)"
+                f" FROM daily_video_stats GROUP BY {start}, video_id"
+            )
+        _sql(conn, 
+            f"INSERT INTO computed_days (day, play_id_watermark, computed_at_us)"
+            f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, {int(time.time() * 1e6)} + seq"
+            f" FROM seq_0_to_{days - 1}"
+        )
+        counts = {
+            table: _sql(conn, f"SELECT COUNT(*) FROM {table}").scalar_one()
+            for table in ("videos", "daily_video_stats", "period_video_stats", "computed_days")
+        }
+        _sql(conn, "ANALYZE TABLE daily_video_stats, period_video_stats, videos")
+    engine.dispose()
+    return counts
+
+
+def get(port: int, path: str, token: str) -> tuple[int, bytes, float]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return response.status, body, elapsed
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def cold_statements(mesh: Mesh, samples: int) -> dict:
+    token = mesh.token(BIG_SELLER, "SELLER")
+    port = mesh.settings.http_port
+    path = f"/v1/sellers/{BIG_SELLER}/settlements?period=MONTHLY&date=2026-02-10"
+    status, body, _ = get(port, path, token)
+    assert status == 200, body[:300]
+    lines = len(json.loads(body)["lines"])
+    cold, warm = [], []
+    for _ in range(samples):
+        invalidate_after_batch(REDIS_URL)
+        status, _, elapsed = get(port, path, token)
+        assert status == 200
+        cold.append(elapsed * 1000)
+        status, _, elapsed = get(port, path, token)
+        warm.append(elapsed * 1000)
+    return {
+        "lines": lines,
+        "bytes": len(body),
+        "cold_p50_ms": statistics.median(cold),
+        "cold_p90_ms": pct(cold, 0.9),
+        "cold_max_ms": max(cold),
+        "warm_p50_ms": statistics.median(warm),
+    }
+
+
+WRK_SCRIPT = """
+local reqs = {%s}
+local counter = 0
+request = function()
+  counter = counter %% #reqs + 1
+  local r = reqs[counter]
+  return wrk.format("GET", r[1], {["Authorization"] = "Bearer " .. r[2]})
+end
+"""
+
+
+def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int) -> dict:
+    port = mesh.settings.http_port
+    for path, token in requests:  # warm the cache and check every request answers 200
+        status, body, _ = get(port, path, token)
+        assert status == 200, (path, body[:300])
+    entries = ",".join(f'{{"{p}","{t}"}}' for p, t in requests)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % entries)
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
+             f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "requests_per_sec": rps,
+        "latency": latency,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--videos", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=100)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cold-samples", type=int, default=30)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="bench-read-") as tmp, fresh_database(
+        "mariadb", "paysystem_stats_bench_", Path(tmp)
+    ) as url:
+        started = time.perf_counter()
+        counts = populate(url, args.videos, args.days)
+        print(f"data: {counts} (filled in {time.perf_counter() - started:.1f} s)")
+        invalidate_after_batch(REDIS_URL)
+        with Mesh.on_free_ports(Path(tmp) / "mesh", db_url=url, redis_url=REDIS_URL) as mesh:
+            counts_by_service = {s: len(mesh.instances(s)) for s in ("statistics", "settlement")}
+            print(f"mesh: Envoy on :{mesh.settings.http_port}, instances {counts_by_service}")
+
+            cold = cold_statements(mesh, args.cold_samples)
+            print(
+                f"cold statement (seller with {cold['lines']} video lines, monthly, {cold['bytes']} bytes JSON,"
+                f" cache emptied before each): p50 {cold['cold_p50_ms']:.1f} ms, p90 {cold['cold_p90_ms']:.1f} ms,"
+                f" max {cold['cold_max_ms']:.1f} ms; same request warm: p50 {cold['warm_p50_ms']:.1f} ms"
+            )
+
+            small_sellers = range(2, 2 + min(200, (args.videos - BIG_VIDEOS) // SMALL_VIDEOS))
+            dates = ["2026-02-10", "2026-03-03", "2026-03-20"]
+            tokens = {s: mesh.token(s, "SELLER", ttl_sec=3600) for s in small_sellers}
+            top5 = [
+                (f"/v1/sellers/{s}/top-videos?period={p}&date={d}&metric={m}", tokens[s])
+                for s in small_sellers
+                for p, d, m in (("WEEKLY", dates[s % 3], "VIEWS"), ("MONTHLY", dates[s % 3], "WATCH_TIME"),
+                                ("DAILY", dates[s % 3], "VIEWS"))
+            ]
+            statements = [
+                (f"/v1/sellers/{s}/settlements?period={p}&date={dates[s % 3]}", tokens[s])
+                for s in small_sellers
+                for p in ("DAILY", "WEEKLY", "MONTHLY")
+            ]
+            for name, requests in (("top-5", top5), ("statement", statements)):
+                result = wrk_run(mesh, requests, args.duration, args.connections, args.threads)
+                lat = result["latency"]
+                print(
+                    f"wrk {name}: {result['requests_per_sec']:.0f} req/s over {len(requests)} distinct requests,"
+                    f" {args.connections} connections, {args.duration} s; latency p50 {lat.get('50')}"
+                    f" p90 {lat.get('90')} p99 {lat.get('99')}; non-2xx {result['non_2xx']},"
+                    f" socket errors {result['socket_errors']}"
+                )
+            print(f"machine after: {machine()}")
+        invalidate_after_batch(REDIS_URL)
+
+
+if __name__ == "__main__":
+    main()
