@@ -1,0 +1,101 @@
+"""The batch through Envoy: POST /v1/batch/jobs streams newline-delimited JSON events ending
+with an explicit final event; GET /v1/batch/jobs/{id}; admin only; `paysystem batch run --via`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.account import service as account_service
+from services.common import db
+from tests.fixtures_jobs import add_plays, add_videos, random_plays
+from tests.mesh import PASSWORD
+
+DAY = dt.date(2015, 1, 7)  # a day no other test uses; nothing before it has plays
+VIDEO_BASE = 9_100_000_000  # ids far from the ones the API hands out
+PAYSYSTEM = Path(sys.executable).parent / "paysystem"
+
+
+def _seed_once(mesh) -> None:
+    engine = db.make_engine(mesh.settings)
+    try:
+        with engine.connect() as conn:
+            if conn.execute(sa.text("SELECT COUNT(*) FROM videos WHERE video_id > :b"), {"b": VIDEO_BASE}).scalar_one():
+                return
+        videos = [VIDEO_BASE + i for i in range(1, 11)]
+        add_videos(engine, videos)
+        add_plays(engine, random_plays([DAY], videos, 200, prefix=f"batch-e2e-{DAY}-"))
+    finally:
+        engine.dispose()
+
+
+def _stream(mesh, body: dict, token: str) -> tuple[int, list[dict] | str]:
+    """POST /v1/batch/jobs and read the newline-delimited JSON stream to its end."""
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
+    try:
+        conn.request("POST", "/v1/batch/jobs", body=json.dumps(body),
+                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        text = response.read().decode()
+    finally:
+        conn.close()
+    if response.status != 200:
+        return response.status, text
+    return response.status, [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_an_admin_runs_a_day_through_envoy_and_reads_its_execution(mesh):
+    _seed_once(mesh)
+    _, admin = mesh.create_admin()
+
+    status, events = _stream(mesh, {"job": "daily", "date": DAY.isoformat(), "rerun": True}, admin)
+
+    assert status == 200, events
+    assert events[0]["type"] == "JOB_STARTED"
+    assert events[-1]["type"] == "JOB_FINISHED" and events[-1]["final"] is True
+    assert [e["final"] for e in events[:-1]] == [False] * (len(events) - 1)
+    assert events[-1]["rows_read"] == "200"  # int64 as a JSON string
+    execution_id = events[0]["job_execution_id"]
+    status, execution = mesh.json("GET", f"/v1/batch/jobs/{execution_id}", token=admin)
+    assert status == 200
+    assert execution["status"] == "COMPLETED" and execution["parameters"] == '{"date":"2015-01-07"}'
+    assert sum(int(p["rows_read"]) for p in execution["partitions"]) == 200
+
+    status, again = _stream(mesh, {"job": "daily", "date": DAY.isoformat()}, admin)
+    assert [e["type"] for e in again] == ["JOB_SKIPPED", "JOB_FINISHED"]
+
+
+def test_a_seller_may_not_run_a_job_and_bad_dates_are_400(mesh, seller):
+    _, token = seller
+    status, body = _stream(mesh, {"job": "daily", "date": DAY.isoformat()}, token)
+    assert status == 403, body
+    _, admin = mesh.create_admin()
+    status, body = _stream(mesh, {"job": "daily", "date": "2015-13-01"}, admin)
+    assert status == 400 and "date" in body
+    status, body = mesh.json("GET", "/v1/batch/jobs/999999999", token=admin)
+    assert status == 404
+
+
+def test_the_cli_runs_a_job_through_envoy_with_admin_credentials(mesh):
+    _seed_once(mesh)
+    username = mesh.unique_username("admin")
+    engine = db.make_engine(mesh.settings)
+    try:
+        account_service.create_account(engine, username, PASSWORD, "ADMIN", allowed_roles=("ADMIN",))
+    finally:
+        engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSYSTEM_")}
+    done = subprocess.run(
+        [str(PAYSYSTEM), "batch", "run", "--date", DAY.isoformat(), "--rerun", "--via", mesh.base_url,
+         "--username", username, "--password", PASSWORD],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "JOB_FINISHED 2015-01-07" in done.stdout and "PARTITION_FINISHED" in done.stdout
