@@ -241,8 +241,8 @@ class JobRunner:
                     outcomes.append((day, _DayOutcome("STOPPED", message="stopped before this day")))
                     failed = True
                     break
-                outcome = self._run_day(job, day, rerun=rerun, stale=day in stale, partitions=partitions,
-                                        emit=emit, first=not outcomes)
+                outcome = self._day_or_refusal(job, day, rerun=rerun, stale=day in stale, partitions=partitions,
+                                               emit=emit, first=not outcomes)
                 outcomes.append((day, outcome))
                 if outcome.status == "COMPLETED":
                     computed.append(day)
@@ -260,8 +260,8 @@ class JobRunner:
                         failed = True
                         outcomes.append((day, _DayOutcome("STOPPED", message="stopped before this day")))
                         break
-                    outcome = self._run_day(job, day, rerun=rerun, stale=True, partitions=partitions,
-                                            emit=emit, first=not outcomes)
+                    outcome = self._day_or_refusal(job, day, rerun=rerun, stale=True, partitions=partitions,
+                                                   emit=emit, first=not outcomes)
                     outcomes.append((day, outcome))
                     if outcome.status == "COMPLETED":
                         computed.append(day)
@@ -274,6 +274,16 @@ class JobRunner:
             except Exception:  # noqa: BLE001 - the figures are committed; a cache hiccup is not a job failure
                 log.exception("after_days_computed hook failed")
         emit(self._final_event(job, plan, outcomes, failed))
+
+    def _day_or_refusal(self, job, day, *, first: bool, **kwargs) -> _DayOutcome:
+        """A refusal of the first day is the caller's error (raised); of a later day, that
+        day's outcome (the days before it are done and stay done)."""
+        try:
+            return self._run_day(job, day, first=first, **kwargs)
+        except _Refused as exc:
+            if first:
+                raise
+            return _DayOutcome("REFUSED", message=str(exc))
 
     def _final_event(self, job, plan, outcomes, failed: bool) -> JobEvent:
         if isinstance(plan, _Range):

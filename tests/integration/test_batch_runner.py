@@ -250,3 +250,18 @@ def test_an_execution_declared_crashed_while_running_fails_instead_of_completing
         assert execution.status is BatchStatus.FAILED and execution.exit_message == "crashed: test"
         assert {p.status for p in execution.partitions} == {BatchStatus.FAILED}
         assert conn.execute(sa.text("SELECT COUNT(*) FROM daily_video_stats")).scalar_one() == 0
+
+
+def test_a_day_already_running_elsewhere_ends_a_multi_day_run_after_the_days_before_it(engine, data):
+    with engine.begin() as conn:
+        instance = repo.insert_instance(conn, "daily", {"date": DAYS[1].isoformat()}, 0)
+        blocker = repo.insert_execution(conn, instance.job_instance_id, owner="other-host:1", now_us=0)
+
+    events = run(engine, DAYS[0], DAYS[2])
+
+    last = final(events)
+    assert last.type is EventType.JOB_FAILED and last.status == "REFUSED"
+    assert f"execution {blocker}" in last.message and "batch recover" in last.message
+    assert [(r.parameters, r.status) for r in executions(engine) if r.job_execution_id != blocker] == [
+        (f'{{"date":"{DAYS[0]}"}}', "COMPLETED")
+    ]
