@@ -1,0 +1,74 @@
+"""Health: every instance answers grpc.health.v1 itself, and Envoy follows what they answer."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from paysystem.v1 import video_pb2, video_pb2_grpc
+
+CALLS = 40
+
+
+def test_every_instance_reports_serving_when_asked_directly(mesh):
+    statuses = {instance.name: mesh.health(instance.name) for instance in mesh.instances()}
+    assert statuses == {name: "SERVING" for name in statuses}
+    assert len(statuses) == 8  # account x1, video x2, statistics x2, settlement x2, batch x1
+
+
+def test_envoy_sees_every_instance_healthy(mesh):
+    assert mesh.all_healthy_in_envoy()
+
+
+def _get_video_many_times(mesh, token: str, video_id: int, calls: int = CALLS) -> None:
+    stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
+    for _ in range(calls):
+        assert stub.GetVideo(video_pb2.GetVideoRequest(video_id=video_id), metadata=mesh.metadata(token), timeout=10).video_id == video_id
+
+
+def _requests(mesh) -> dict[str, int]:
+    return {name: host.rq_total for name, host in mesh.envoy_hosts("video").items()}
+
+
+@pytest.fixture
+def a_video(mesh, seller):
+    status, video = mesh.json("POST", "/v1/videos", {"title": "health probe", "duration_sec": 30}, token=seller[1])
+    assert status == 200
+    return seller[1], int(video["video_id"])
+
+
+def test_calls_are_spread_over_both_video_instances_and_counted_per_instance(mesh, a_video):
+    # The control for the drain test below: Envoy's per-host counters see exactly our calls.
+    token, video_id = a_video
+    before = _requests(mesh)
+    _get_video_many_times(mesh, token, video_id)
+    after = _requests(mesh)
+    deltas = {name: after[name] - before[name] for name in after}
+    assert sum(deltas.values()) == CALLS
+    assert all(delta > 0 for delta in deltas.values()), deltas
+
+
+def test_a_draining_instance_leaves_envoys_rotation_and_calls_go_to_the_other(mesh, a_video):
+    token, video_id = a_video
+    drained, other = "video-2", "video-1"
+    mesh.kill(drained, signal.SIGUSR1)  # services toggle drain (NOT_SERVING) on SIGUSR1
+    try:
+        mesh.wait_until(lambda: mesh.health(drained) == "NOT_SERVING", 10, f"{drained} to report NOT_SERVING")
+        mesh.wait_until(
+            lambda: "failed_active_hc" in mesh.envoy_hosts("video")[drained].health_flags, 10,
+            f"Envoy to fail {drained}'s health check",
+        )
+        assert mesh.envoy_hosts("video")[other].healthy
+
+        before = _requests(mesh)
+        _get_video_many_times(mesh, token, video_id)
+        status, _ = mesh.json("GET", f"/v1/videos/{video_id}", token=token)
+        assert status == 200
+        after = _requests(mesh)
+        assert after[drained] == before[drained]
+        assert after[other] - before[other] == CALLS + 1
+    finally:
+        mesh.kill(drained, signal.SIGUSR1)
+        mesh.wait_until(lambda: mesh.envoy_hosts("video")[drained].healthy, 15, f"{drained} back in rotation")
+    assert mesh.health(drained) == "SERVING"
