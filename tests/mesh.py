@@ -69,6 +69,14 @@ def reserve_port_block(size: int = 20) -> tuple[int, object]:
     raise RuntimeError(f"no free block of {size} ports in {PORT_RANGE}")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 class MeshError(RuntimeError):
     pass
 
@@ -166,6 +174,7 @@ class Mesh:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        children = [pid for pid in (c.get("pid") for c in self._children().values()) if pid]
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -177,6 +186,14 @@ class Mesh:
         if self._port_lock is not None:
             self._port_lock.close()
             self._port_lock = None
+        # The supervisor must not leave any of its children behind.
+        deadline = time.monotonic() + 5
+        while (left := [pid for pid in children if _alive(pid)]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if left:
+            for pid in left:
+                os.kill(pid, signal.SIGKILL)
+            raise MeshError(f"processes left running after the supervisor stopped: {left}")
 
     def __enter__(self) -> Mesh:
         return self.start()
