@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
 import sys
 from collections.abc import Iterator
 from urllib.parse import urlparse
@@ -111,25 +112,25 @@ def _first_checked(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
 
 def _show(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
     final = None
-    stopping = False
-    if plain:
-        view = _PlainView()
-    else:
-        view = _BarsView(total_days)
-    with view:
-        while True:
-            try:
-                for event in events:
-                    view.update(event)
-                    if event.final:
-                        final = event
-                break
-            except KeyboardInterrupt:
-                if runner is None or stopping:
-                    raise
-                stopping = True
-                runner.request_stop()
-                view.note("[yellow]stopping: running partitions finish, no new ones start (Ctrl-C again to quit)[/yellow]")
+    view = _PlainView() if plain else _BarsView(total_days)
+    previous = signal.getsignal(signal.SIGINT)
+    if runner is not None:
+        # First Ctrl-C: stop cleanly (running partitions finish, the execution ends STOPPED
+        # and is restartable); a second one quits at once (then `batch recover`).
+        def on_interrupt(signum, frame):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            runner.request_stop()
+            view.note("[yellow]stopping: running partitions finish, no new ones start (Ctrl-C again to quit)[/yellow]")
+
+        signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        with view:
+            for event in events:
+                view.update(event)
+                if event.final:
+                    final = event
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if final is None:
         err_console.print("[red]the event stream ended without a final event (connection cut?)[/red]")
     else:
