@@ -1,0 +1,118 @@
+"""The mesh's topology, Envoy's rendered config, and the parsing of Envoy's /clusters page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from services.common.settings import Settings
+from services.launcher import envoy_admin, envoy_config, topology
+
+
+def _settings(**kw) -> Settings:
+    return Settings(data_dir=Path("/tmp/x"), http_port=18500, envoy_admin_port=18501, service_base_port=18510, **kw)
+
+
+def test_instances_take_consecutive_ports_in_table_order():
+    names = [(i.name, i.port) for i in topology.instances(_settings())]
+    assert names == [
+        ("account-1", 18510),
+        ("video-1", 18511),
+        ("video-2", 18512),
+        ("statistics-1", 18513),
+        ("statistics-2", 18514),
+        ("settlement-1", 18515),
+        ("settlement-2", 18516),
+        ("batch-1", 18517),
+    ]
+
+
+def test_an_instance_runs_its_module_with_its_port_and_name():
+    video2 = topology.by_name(_settings())["video-2"]
+    assert video2.command()[1:] == ["-m", "services.video.main", "--port", "18512", "--instance", "video-2"]
+    assert topology.by_name(_settings())["batch-1"].command()[1:3] == ["-m", "batch.main"]
+
+
+def test_metrics_ports_follow_the_same_offsets_only_when_asked_for():
+    assert all(i.metrics_port == 0 and "--metrics-port" not in i.command() for i in topology.instances(_settings()))
+    with_metrics = topology.by_name(_settings(metrics_base_port=19100))
+    assert with_metrics["video-2"].metrics_port == 19102
+    assert with_metrics["video-2"].command()[-2:] == ["--metrics-port", "19102"]
+
+
+def _rendered(**kw) -> dict:
+    settings = _settings(**kw)
+    text = envoy_config.render_local(settings, topology.instances(settings), Path("/tmp/x/envoy/paysystem.pb"))
+    return yaml.safe_load(text)
+
+
+def _hcm(config: dict) -> dict:
+    return config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def _routes(config: dict) -> dict[str, dict]:
+    routes = _hcm(config)["route_config"]["virtual_hosts"][0]["routes"]
+    return {r["match"].get("path") or r["match"]["prefix"]: r["route"] for r in routes}
+
+
+def test_the_listener_and_admin_use_the_settings_ports_and_admin_is_loopback_only():
+    config = _rendered()
+    assert config["admin"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": 18501}
+    assert config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 18500
+    assert _hcm(config)["codec_type"] == "AUTO"
+
+
+def test_each_service_is_a_cluster_of_its_instances_checked_by_grpc_health():
+    clusters = {c["name"]: c for c in _rendered()["static_resources"]["clusters"]}
+    assert set(clusters) == {"account", "video", "statistics", "settlement", "batch"}
+    video = clusters["video"]
+    ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in video["load_assignment"]["endpoints"][0]["lb_endpoints"]]
+    assert ports == [18511, 18512]
+    assert video["health_checks"][0]["grpc_health_check"] == {"service_name": "paysystem.v1.VideoService"}
+    assert video["outlier_detection"]["enforcing_consecutive_5xx"] == 0
+    assert video["outlier_detection"]["consecutive_gateway_failure"] >= 1
+
+
+def test_jwt_leeway_comes_from_settings_not_envoys_default_minute():
+    filters = {f["name"]: f["typed_config"] for f in _hcm(_rendered(jwt_leeway_sec=7))["http_filters"]}
+    provider = filters["envoy.filters.http.jwt_authn"]["providers"]["paysystem"]
+    assert provider["clock_skew_seconds"] == 7 and provider["forward"] is True
+    assert provider["local_jwks"]["filename"].endswith("keys/jwks.json")
+
+
+def test_streams_have_no_timeout_and_no_retries_and_creations_do_not_retry_on_reset():
+    routes = _routes(_rendered())
+    for stream in ("/paysystem.v1.BatchService/RunJob", "/paysystem.v1.BatchService/RunPartition"):
+        assert routes[stream]["timeout"] == "0s" and "retry_policy" not in routes[stream]
+    for creation in ("/paysystem.v1.AccountService/SignUp", "/paysystem.v1.VideoService/CreateVideo"):
+        assert "reset" not in routes[creation]["retry_policy"]["retry_on"]
+    assert "reset" in routes["/paysystem.v1.VideoService/"]["retry_policy"]["retry_on"]
+
+
+def test_specific_routes_come_before_their_service_prefix():
+    order = list(_routes(_rendered()))
+    assert order.index("/paysystem.v1.BatchService/RunJob") < order.index("/paysystem.v1.BatchService/")
+    assert order.index("/paysystem.v1.VideoService/CreateVideo") < order.index("/paysystem.v1.VideoService/")
+
+
+CLUSTERS_PAGE = """\
+video::observability_name::video
+video::default_priority::max_connections::1024
+video::127.0.0.1:18511::cx_active::1
+video::127.0.0.1:18511::rq_total::40
+video::127.0.0.1:18511::rq_error::2
+video::127.0.0.1:18511::health_flags::healthy
+video::127.0.0.1:18512::rq_total::7
+video::127.0.0.1:18512::health_flags::/failed_active_hc
+account::127.0.0.1:18510::health_flags::healthy
+"""
+
+
+def test_the_clusters_page_is_read_per_host():
+    parsed = envoy_admin.parse_clusters(CLUSTERS_PAGE)
+    video = {h.address: h for h in parsed["video"]}
+    assert video["127.0.0.1:18511"].healthy and video["127.0.0.1:18511"].rq_total == 40
+    assert video["127.0.0.1:18511"].rq_error == 2 and video["127.0.0.1:18511"].cx_active == 1
+    assert not video["127.0.0.1:18512"].healthy
+    assert [h.address for h in parsed["account"]] == ["127.0.0.1:18510"]
