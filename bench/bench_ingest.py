@@ -1,0 +1,213 @@
+"""Benchmark of playback ingest into MariaDB through Envoy: JSON batches and gRPC streams.
+
+    .venv/bin/python bench/bench_ingest.py [--events 200000 --clients 4 --stream-clients 2]
+
+1. Creates a fresh MariaDB database (`paysystem_ingest_bench_*`, dropped at the end) with
+   1,000 videos (2-60 min) and 2,000 viewer accounts, filled with SQL (setup, not measured).
+2. Starts the whole mesh (tests/mesh.py: Envoy + 2 video instances + the rest) on ports
+   19500-19529, and makes an INGEST service account.
+3. JSON: `--clients` concurrent HTTP/1.1 keep-alive clients POST /v1/plays:batch with
+   5,000-event bodies (built and serialized before the clock starts) until `--events`
+   playbacks were sent; playbacks/s = events / wall time, every result checked STORED.
+4. gRPC: `--stream-clients` concurrent ImportPlays client streams through the same Envoy
+   port, `--events` playbacks in all (messages built before the clock starts).
+5. A second JSON pass re-sending the first pass's batches: the all-duplicate path.
+
+Prints the machine (CPU model, cores, load average) and MariaDB's version next to the
+figures: the machine may be shared, and its load changes the figures a lot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from paysystem.v1 import video_pb2, video_pb2_grpc  # noqa: E402
+from services.common import db  # noqa: E402
+from services.common.settings import Settings  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
+from tests.mesh import Mesh  # noqa: E402
+
+BATCH = 5_000
+VIDEOS, VIEWERS = 1_000, 2_000
+BASE_PORT = 19500
+DAY0_US = 1_788_000_000_000_000  # 2026-08-29
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    load = os.getloadavg()
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+
+
+def populate(url: str) -> str:
+    engine = db.make_engine(Settings(db_url=url))
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO accounts (account_id, username, password_hash, role, created_at_us)"
+            f" SELECT seq, CONCAT('bench-', seq), '!', IF(seq <= 10, 'SELLER', 'VIEWER'), 0 FROM seq_1_to_{VIEWERS}"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
+            f" SELECT seq, 1 + seq MOD 10, CONCAT('video ', seq), 120 + (seq * 7919) MOD 3480, 0 FROM seq_1_to_{VIDEOS}"
+        )
+        version = conn.exec_driver_sql("SELECT VERSION()").scalar()
+    engine.dispose()
+    return version
+
+
+def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
+    out = []
+    for i in range(count):
+        video = min(VIDEOS, int(rng.paretovariate(0.8)))
+        start = rng.randrange(0, 120 + (video * 7919) % 3480)  # within the video (see populate)
+        out.append(
+            (f"{prefix}-{i}", video, rng.randint(11, VIEWERS), DAY0_US + rng.randrange(86_400 * 30) * 1_000_000 + rng.randrange(1_000_000),
+             start, start + rng.randrange(0, 1_800))
+        )
+    return out
+
+
+def json_bodies(evs: list[tuple]) -> list[bytes]:
+    bodies = []
+    for b in range(0, len(evs), BATCH):
+        batch = []
+        for event_id, video, viewer, at_us, start, end in evs[b : b + BATCH]:
+            seconds, micros = divmod(at_us, 1_000_000)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+            batch.append(
+                {"event_id": event_id, "video_id": str(video), "viewer_id": str(viewer), "started_at": stamp,
+                 "start_position_sec": str(start), "end_position_sec": str(end)}
+            )
+        bodies.append(json.dumps({"events": batch}).encode())
+    return bodies
+
+
+def run_json(mesh: Mesh, token: str, bodies: list[bytes], clients: int, expect: str) -> tuple[float, int]:
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    counted = [0]
+    errors: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
+        headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body = queue.pop()
+            conn.request("POST", "/v1/plays:batch", body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 200:
+                errors.append(f"{response.status} {data[:200]!r}")
+                continue
+            answer = json.loads(data)
+            good = int(answer["stored"] if expect == "STORED" else answer["duplicates"])
+            if good != len(answer["results"]):
+                errors.append(f"expected all {expect}: {answer['stored']}/{answer['duplicates']}/{answer['rejected']}")
+            with lock:
+                counted[0] += good
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"JSON pass failed: {errors[:3]}")
+    return elapsed, counted[0]
+
+
+def run_grpc(mesh: Mesh, token: str, evs: list[tuple], clients: int) -> tuple[float, int]:
+    messages = []
+    for event_id, video, viewer, at_us, start, end in evs:
+        ts = Timestamp()
+        ts.FromMicroseconds(at_us)
+        messages.append(video_pb2.PlayEvent(event_id=event_id, video_id=video, viewer_id=viewer, started_at=ts,
+                                            start_position_sec=start, end_position_sec=end))
+    shares = [messages[i::clients] for i in range(clients)]
+    stored = [0] * clients
+
+    def client(i: int) -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{mesh.settings.http_port}") as channel:
+            stub = video_pb2_grpc.VideoServiceStub(channel)
+            response = stub.ImportPlays(iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600)
+            if response.stored != len(shares[i]):
+                raise SystemExit(f"gRPC stream {i}: stored {response.stored} of {len(shares[i])}")
+            stored[i] = response.stored
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, sum(stored)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=200_000, help="playbacks per pass")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent JSON clients")
+    parser.add_argument("--stream-clients", type=int, default=2, help="concurrent ImportPlays streams")
+    args = parser.parse_args()
+
+    rng = random.Random(42)
+    json_events = events(rng, "json", args.events)
+    grpc_events = events(rng, "grpc", args.events)
+    bodies = json_bodies(json_events)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, fresh_database(
+        "mariadb", "paysystem_ingest_bench_", Path(tmp)
+    ) as url:
+        version = populate(url)
+        mesh = Mesh(Path(tmp) / "mesh", http_port=BASE_PORT, admin_port=BASE_PORT + 1,
+                    service_base_port=BASE_PORT + 10, db_url=url)
+        with mesh:
+            _, token = mesh.create_account_directly("INGEST")
+            print(f"machine: {machine()}")
+            print(f"database: MariaDB {version}; mesh: Envoy + {len(mesh.instances('video'))} video instances")
+            print(f"data: {VIDEOS} videos, {VIEWERS - 10} viewers; {args.events} playbacks per pass, "
+                  f"{len(bodies)} JSON bodies of {BATCH} events (avg {sum(map(len, bodies)) // len(bodies) // 1024} KiB)")
+            elapsed, n = run_json(mesh, token, bodies, args.clients, "STORED")
+            print(f"JSON POST /v1/plays:batch, {args.clients} clients: {n} stored in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
+            elapsed, n = run_grpc(mesh, token, grpc_events, args.stream_clients)
+            print(f"gRPC ImportPlays, {args.stream_clients} streams: {n} stored in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
+            elapsed, n = run_json(mesh, token, bodies, args.clients, "DUPLICATE")
+            print(f"JSON resend (all duplicates), {args.clients} clients: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
+            engine = db.make_engine(Settings(db_url=url))
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT COUNT(*) FROM plays")).scalar()
+                resumes = conn.execute(sa.text("SELECT COUNT(*) FROM resume_positions")).scalar()
+            engine.dispose()
+            print(f"after: {rows} rows in plays, {resumes} resume positions; load average now {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
