@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -79,16 +80,21 @@ class Ingest:
         return self._ingest(events, known_account=principal.account_id)
 
     def import_plays(self, principal: Principal, stream: Iterable[PlayEvent]) -> Iterator[list[PlayResult]]:
-        """Results chunk by chunk (MAX_EVENTS_PER_CALL events per database round)."""
+        """Results chunk by chunk (MAX_EVENTS_PER_CALL events per database round).
+
+        Chunks are written one after another, in stream order (so a repeat in a later chunk
+        sees the earlier one stored), while the next chunk is being read off the stream.
+        """
         require_role(principal, "INGEST")
-        chunk: list[PlayEvent] = []
-        for event in stream:
-            chunk.append(event)
-            if len(chunk) == MAX_EVENTS_PER_CALL:
-                yield self._ingest(chunk, known_account=None)
-                chunk = []
-        if chunk:
-            yield self._ingest(chunk, known_account=None)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+            pending: Future | None = None
+            for chunk in _chunks(stream, MAX_EVENTS_PER_CALL):
+                submitted = writer.submit(self._ingest, chunk, None)
+                if pending is not None:
+                    yield pending.result()
+                pending = submitted
+            if pending is not None:
+                yield pending.result()
 
     # --- the steps --------------------------------------------------------------------
 
@@ -207,6 +213,17 @@ class Ingest:
                 self._accounts.clear()
             self._accounts.update(found)
         return {a for a in account_ids if a in self._accounts}
+
+
+def _chunks(stream: Iterable[PlayEvent], size: int) -> Iterator[list[PlayEvent]]:
+    chunk: list[PlayEvent] = []
+    for event in stream:
+        chunk.append(event)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _resume_rows(stored: list[PlayEvent], durations: dict[int, int], now: int) -> list[tuple]:
