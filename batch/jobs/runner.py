@@ -337,6 +337,9 @@ class JobRunner:
         started = time.monotonic()
         try:
             results = self._run_partitions(job, day, execution_id, todo, total, already, beat, emit)
+        except Exception as exc:
+            self._fail_quietly(execution_id, version, f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             beat.stop()
         rows_read = sum(r.rows_read for r in results)
@@ -368,11 +371,25 @@ class JobRunner:
                 outcome.message = f"completed ({kind.value.lower()} run)"
         except repo.LostUpdate as exc:
             outcome.status, outcome.message = BatchStatus.FAILED.name, str(exc)
+        except Exception as exc:
+            self._fail_quietly(execution_id, version, f"{type(exc).__name__}: {exc}")
+            raise
         event_type = EventType.JOB_FINISHED if outcome.status == "COMPLETED" else EventType.JOB_FAILED
         emit(JobEvent(event_type, job, job_execution_id=execution_id, day=day_s, rows_read=rows_read,
                       rows_written=rows_written, elapsed_ms=elapsed_ms, status=outcome.status,
                       message=outcome.message, partitions_total=total, partitions_done=done))
         return outcome
+
+    def _fail_quietly(self, execution_id: int, version: int, message: str) -> None:
+        """Best effort after an unexpected error (the database may be what failed): end the
+        execution FAILED so it is restartable; if even that fails, its heartbeat stops and
+        `recover` finds it stale."""
+        try:
+            with self.engine.begin() as conn:
+                repo.stop_partitions(conn, execution_id, _now_us())
+                repo.end_execution(conn, execution_id, version, BatchStatus.FAILED, message, _now_us())
+        except Exception:  # noqa: BLE001 - already failing; the original error is raised
+            log.exception("could not mark execution %s failed", execution_id)
 
     def _instance_id(self, job: str, params: dict) -> int:
         with self.engine.begin() as conn:
@@ -612,14 +629,16 @@ class StillRunning:
 
 
 def recover(
-    engine: sa.Engine, *, stale_after_sec: float = 30.0, host: str | None = None
+    engine: sa.Engine, *, stale_after_sec: float = 60.0, host: str | None = None
 ) -> tuple[list[Recovered], list[StillRunning]]:
     """Declares crashed executions FAILED (restartable) and releases their launch guard.
 
-    An execution is crashed when its owner runs on this host and that process is gone, or,
-    for an owner on another host, when its heartbeat is older than `stale_after_sec`. An
-    owner process alive on this host is never declared crashed, even with a stale
-    heartbeat (a long SQLite transaction can delay beats): stop it first.
+    An execution is crashed when its owner ran on this host and that process is gone (known
+    at once, whatever the heartbeat), or when its heartbeat is older than `stale_after_sec`
+    (an owner on another host, or a live process that stopped beating). Keep the threshold
+    well above the heartbeat interval (5 s; on SQLite a beat can wait up to the 30 s busy
+    timeout behind a long partition). Declaring a live execution crashed is safe: its next
+    update fails and no partition commits after it, but it wastes that work.
     """
     host = host or socket.gethostname()
     now = _now_us()
@@ -629,15 +648,14 @@ def recover(
     for e in candidates:
         age = (now - (e.heartbeat_at_us or e.created_at_us)) / 1e6
         owner_host, _, pid = e.owner.rpartition(":")
-        if owner_host == host and pid.isdigit():
-            if _pid_alive(int(pid)):
-                alive.append(StillRunning(e.job_execution_id, e.owner, age, "owner process is alive on this host"))
-                continue
+        local = owner_host == host and pid.isdigit()
+        if local and not _pid_alive(int(pid)):
             reason = f"owner process {e.owner} is gone (last heartbeat {age:.1f} s ago)"
         elif age > stale_after_sec:
             reason = f"heartbeat stale for {age:.1f} s (> {stale_after_sec:g} s), owner {e.owner}"
         else:
-            alive.append(StillRunning(e.job_execution_id, e.owner, age, "heartbeat is fresh"))
+            why = "owner process is alive on this host" if local else "heartbeat is fresh"
+            alive.append(StillRunning(e.job_execution_id, e.owner, age, why))
             continue
         try:
             with engine.begin() as conn:

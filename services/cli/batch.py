@@ -307,8 +307,8 @@ def status(limit: int) -> None:
 
 
 @batch.command("recover")
-@click.option("--stale-after", "stale_after", type=click.FloatRange(min=0), default=30.0, show_default=True,
-              help="Seconds without heartbeat after which an execution owned by another host is crashed.")
+@click.option("--stale-after", "stale_after", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds without heartbeat after which an execution is crashed (a gone local owner is crashed at once).")
 def recover(stale_after: float) -> None:
     """Mark crashed executions FAILED so that a restart can proceed (no hand-editing of tables)."""
     from batch.jobs.runner import recover as recover_executions

@@ -132,17 +132,28 @@ def test_recover_fails_a_stale_execution_of_another_host_and_its_unfinished_part
     _started_execution(engine, instance.job_instance_id)  # the guard is free again
 
 
-def test_recover_leaves_a_fresh_execution_and_one_whose_local_owner_is_alive(engine):
-    fresh = _instance(engine)
+def test_recover_leaves_executions_with_a_fresh_heartbeat_on_any_host(engine):
+    remote = _instance(engine)
     local = _instance(engine, "2026-11-02")
-    now = repo_now()
-    _started_execution(engine, fresh.job_instance_id, owner="far-away-host:77", now=now)
-    _started_execution(engine, local.job_instance_id, owner=f"{socket.gethostname()}:{os.getpid()}", now=NOW)
+    _started_execution(engine, remote.job_instance_id, owner="far-away-host:77", now=repo_now())
+    _started_execution(engine, local.job_instance_id, owner=f"{socket.gethostname()}:{os.getpid()}",
+                       now=repo_now())
 
     recovered, alive = recover(engine, stale_after_sec=30)
 
     assert recovered == []
     assert sorted(a.reason for a in alive) == ["heartbeat is fresh", "owner process is alive on this host"]
+
+
+def test_recover_fails_an_execution_whose_live_local_owner_stopped_beating(engine):
+    instance = _instance(engine)
+    execution_id, _ = _started_execution(engine, instance.job_instance_id,
+                                         owner=f"{socket.gethostname()}:{os.getpid()}", now=NOW)
+
+    recovered, _ = recover(engine, stale_after_sec=30)
+
+    assert [r.job_execution_id for r in recovered] == [execution_id]
+    assert "heartbeat stale" in recovered[0].reason
 
 
 def test_recover_fails_at_once_an_execution_whose_local_owner_process_is_gone(engine):
