@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -166,7 +167,23 @@ end
 """
 
 
-def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int) -> dict:
+def cpu_seconds(pid: int | None) -> float:
+    """utime + stime of a process, in seconds (0 when it is gone)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_groups(mesh: Mesh, service: str) -> dict[str, list[int]]:
+    return {"envoy": [mesh.pid("envoy")], service: [p for p in mesh.pids(service).values() if p]}
+
+
+def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int,
+            service: str) -> dict:
     port = mesh.settings.http_port
     for path, token in requests:  # warm the cache and check every request answers 200
         status, body, _ = get(port, path, token)
@@ -174,6 +191,9 @@ def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connecti
     entries = ",".join(f'{{"{p}","{t}"}}' for p, t in requests)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % entries)
+    groups = process_groups(mesh, service)
+    cpu_before = {g: sum(cpu_seconds(p) for p in pids) for g, pids in groups.items()}
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
@@ -182,12 +202,17 @@ def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connecti
         ).stdout
     finally:
         os.unlink(script.name)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {g: sum(cpu_seconds(p) for p in pids) - cpu_before[g] for g, pids in groups.items()}
+    cpu["wrk"] = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    total_requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
         "requests_per_sec": rps,
+        "cpu_us_per_request": {g: 1e6 * c / max(1, total_requests) for g, c in cpu.items()},
         "latency": latency,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "none",
@@ -239,14 +264,20 @@ def main() -> None:
                 for s in small_sellers
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
-            for name, requests in (("top-5", top5), ("statement", statements)):
-                result = wrk_run(mesh, requests, args.duration, args.connections, args.threads)
+            for name, requests, service in (("top-5", top5, "statistics"), ("statement", statements, "settlement")):
+                result = wrk_run(mesh, requests, args.duration, args.connections, args.threads, service)
                 lat = result["latency"]
                 print(
                     f"wrk {name}: {result['requests_per_sec']:.0f} req/s over {len(requests)} distinct requests,"
                     f" {args.connections} connections, {args.duration} s; latency p50 {lat.get('50')}"
                     f" p90 {lat.get('90')} p99 {lat.get('99')}; non-2xx {result['non_2xx']},"
                     f" socket errors {result['socket_errors']}"
+                )
+                per = result["cpu_us_per_request"]
+                total = sum(per.values())
+                print(
+                    f"  CPU per request: " + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
+                    + f"; total {total:.0f} us -> at most {2e6 / total:.0f} req/s if this run had both cores to itself"
                 )
             print(f"machine after: {machine()}")
         invalidate_after_batch(REDIS_URL)

@@ -50,7 +50,7 @@ def read_engine(settings) -> sa.Engine:
     """An engine for read-only use cases that costs one round trip per query.
 
     The default engine spends two more round trips per request: a pre-ping at checkout and
-    a ROLLBACK when the connection returns to the pool. Reads here run in autocommit (each
+    a ROLLBACK when the connection is closed. Reads here run in autocommit (each
     SELECT sees the latest committed data, which the cache's version check relies on
     anyway), so there is nothing to roll back. Without the pre-ping, a connection that died
     (MySQL restarted) fails once: SQLAlchemy then invalidates the whole pool, the caller
@@ -59,7 +59,13 @@ def read_engine(settings) -> sa.Engine:
     """
     if sa.make_url(settings.database_url).get_backend_name() == "sqlite":
         return db.make_engine(settings)
-    return db.make_engine(settings, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
+    return db.make_engine(
+        settings,
+        isolation_level="AUTOCOMMIT",
+        skip_autocommit_rollback=True,
+        pool_pre_ping=False,
+        pool_reset_on_return=None,
+    )
 
 
 def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:

@@ -2,14 +2,14 @@
 
 DESIGN.md section 2, Money: lines are exact decimals per video; the statement's totals are
 exact sums of its lines; `payable_krw` truncates the exact total toward zero once.
-Statements are cached in Redis by data version (services/common/cache.py).
+Statements are cached in Redis, rendered, by data version (services/common/cache.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
+from collections.abc import Callable
 from decimal import Decimal
 
 from services.common import money
@@ -63,33 +63,32 @@ class Statement:
         return money.payable_krw(self.total)
 
 
-def get_statement(read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str) -> Statement:
+Render = Callable[[Statement], bytes]
+
+
+def get_statement(
+    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, render: Render
+) -> bytes:
+    """The statement, rendered by `render` (the adapter's wire format) and cached as such:
+    a cache hit costs the version query, one Redis GET and no recomputation at all."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     require_seller_or_admin(principal, seller_id, "statement")
     start, end = period_bounds(period, day)
 
-    def use_case(conn) -> Statement:
+    def use_case(conn) -> bytes:
         state = read_data_state(conn)
 
         def compute() -> bytes:
-            rows = repository.statement_lines(conn, seller_id, period, start)
-            return _encode([list(row) for row in rows])
+            lines = tuple(
+                StatementLine(row.video_id, row.title, int(row.views), int(row.ad_views),
+                              Decimal(row.video_revenue), Decimal(row.ad_revenue))
+                for row in repository.statement_lines(conn, seller_id, period, start)
+            )
+            return render(Statement(seller_id, period, start, end, lines, state.data_through))
 
         key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
-        raw = read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="statement")
-        lines = tuple(
-            StatementLine(int(v), title, int(views), int(ads), Decimal(vr), Decimal(ar))
-            for v, title, views, ads, vr, ar in json.loads(raw)
-        )
-        return Statement(seller_id, period, start, end, lines, state.data_through)
+        return read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="statement")
 
     return read.read(use_case)
-
-
-def _encode(rows: list[list]) -> bytes:
-    # Decimals travel as exact strings; JSON numbers would go through float.
-    return json.dumps(
-        [[v, t, views, ads, str(vr), str(ar)] for v, t, views, ads, vr, ar in rows], separators=(",", ":")
-    ).encode()

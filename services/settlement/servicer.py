@@ -41,11 +41,16 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         self._read = read
 
     def GetStatement(self, request, context):
-        statement = service.get_statement(
+        rendered = service.get_statement(
             self._read,
             current_principal(),
             request.seller_id,
             enum_name(common_pb2.Period, request.period),
             request.date,
+            render=_render,
         )
-        return statement_message(statement)
+        return settlement_pb2.Statement.FromString(rendered)
+
+
+def _render(statement: service.Statement) -> bytes:
+    return statement_message(statement).SerializeToString()

@@ -2,7 +2,7 @@
 
 Decisions (docs/statistics_settlement.md):
 * Top 5 reads the batch's rows for exactly the period containing `date` (daily rows for a
-  day, period rows for an ISO week or a month) and is cached in Redis by data version.
+  day, period rows for an ISO week or a month) and is cached in Redis, rendered, by data version.
 * A series is dense: one point per period in [from, to], zeros where the batch has no row
   (no plays, or not computed yet: `data_through` says which). At most MAX_POINTS points.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
+from collections.abc import Callable
 from decimal import Decimal
 
 from services.common import auth
@@ -73,8 +73,15 @@ def parse_metric(name: str) -> str:
 
 
 def get_top_videos(
-    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, metric_name: str
-) -> TopVideos:
+    read: ReadSide,
+    principal: Principal,
+    seller_id: int,
+    period_name: str,
+    date_text: str,
+    metric_name: str,
+    render: Callable[[TopVideos], bytes],
+) -> bytes:
+    """The top-5 list, rendered by `render` (the adapter's wire format) and cached as such."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
@@ -82,20 +89,18 @@ def get_top_videos(
     require_seller_or_admin(principal, seller_id, "seller's statistics")
     start, end = period_bounds(period, day)
 
-    def use_case(conn) -> TopVideos:
+    def use_case(conn) -> bytes:
         state = read_data_state(conn)
 
         def compute() -> bytes:
-            rows = repository.top_videos(conn, seller_id, period, start, metric, TOP_N)
-            return json.dumps([list(row) for row in rows], separators=(",", ":")).encode()
+            videos = tuple(
+                TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
+                for rank, row in enumerate(repository.top_videos(conn, seller_id, period, start, metric, TOP_N), 1)
+            )
+            return render(TopVideos(seller_id, period, metric, start, end, videos, state.data_through))
 
         key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
-        raw = read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="top5")
-        videos = tuple(
-            TopVideo(rank, int(v), title, int(views), int(watch))
-            for rank, (v, title, views, watch) in enumerate(json.loads(raw), start=1)
-        )
-        return TopVideos(seller_id, period, metric, start, end, videos, state.data_through)
+        return read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="top5")
 
     return read.read(use_case)
 

@@ -18,28 +18,16 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
         self._read = read
 
     def GetTopVideos(self, request, context):
-        top = service.get_top_videos(
+        rendered = service.get_top_videos(
             self._read,
             current_principal(),
             request.seller_id,
             enum_name(common_pb2.Period, request.period),
             request.date,
             enum_name(statistics_pb2.Metric, request.metric),
+            render=_render_top,
         )
-        return statistics_pb2.TopVideos(
-            seller_id=top.seller_id,
-            period=common_pb2.Period.Value(top.period.value),
-            metric=statistics_pb2.Metric.Value(top.metric),
-            period_start=_day(top.period_start),
-            period_end=_day(top.period_end),
-            videos=[
-                statistics_pb2.TopVideo(
-                    rank=v.rank, video_id=v.video_id, title=v.title, views=v.views, watch_time_sec=v.watch_time_sec
-                )
-                for v in top.videos
-            ],
-            data_through=_day(top.data_through),
-        )
+        return statistics_pb2.TopVideos.FromString(rendered)
 
     def GetVideoStats(self, request, context):
         series = service.get_video_stats(
@@ -67,3 +55,20 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
             ],
             data_through=_day(series.data_through),
         )
+
+
+def _render_top(top: service.TopVideos) -> bytes:
+    return statistics_pb2.TopVideos(
+        seller_id=top.seller_id,
+        period=common_pb2.Period.Value(top.period.value),
+        metric=statistics_pb2.Metric.Value(top.metric),
+        period_start=_day(top.period_start),
+        period_end=_day(top.period_end),
+        videos=[
+            statistics_pb2.TopVideo(
+                rank=v.rank, video_id=v.video_id, title=v.title, views=v.views, watch_time_sec=v.watch_time_sec
+            )
+            for v in top.videos
+        ],
+        data_through=_day(top.data_through),
+    ).SerializeToString()

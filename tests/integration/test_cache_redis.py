@@ -98,7 +98,7 @@ def test_a_stopped_redis_degrades_to_computing_quickly_and_the_cache_returns_wit
     started = time.monotonic()
     for _ in range(20):
         assert cache.get_or_compute(key, 60, lambda: b"from-db") == b"from-db"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # 20 calls; without the breaker and timeouts, seconds each
     assert cache.breaker.state == "open"
     assert REGISTRY.get_sample_value("paysystem_circuit_breaker_open", {"breaker": cache.breaker.name}) == 1.0
     running_redis.start()
@@ -106,6 +106,21 @@ def test_a_stopped_redis_degrades_to_computing_quickly_and_the_cache_returns_wit
     assert cache.get_or_compute(key, 60, lambda: b"fresh") == b"fresh"
     assert cache.breaker.state == "closed"
     assert cache.get_or_compute(key, 60, lambda: b"not-used") == b"fresh"
+
+
+def test_a_hung_redis_costs_at_most_a_short_timeout_per_call_until_the_circuit_opens(running_redis):
+    cache = _cache(running_redis.url)
+    assert cache.get_or_compute(cache.key("h", "v1"), 60, lambda: b"cached") == b"cached"
+    running_redis.proc.send_signal(19)  # SIGSTOP: connections hang instead of being refused
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            assert cache.get_or_compute(cache.key("h", "v1"), 60, lambda: b"from-db") == b"from-db"
+        elapsed = time.monotonic() - started
+    finally:
+        running_redis.proc.send_signal(18)
+    assert cache.breaker.state == "open"
+    assert elapsed < 2.0  # 3 timed-out GETs of 100 ms, then no Redis calls (a 5 s default each)
 
 
 def test_invalidate_after_batch_deletes_only_this_prefix(running_redis):
@@ -158,7 +173,7 @@ def test_statements_keep_coming_from_the_database_while_redis_is_stopped(stateme
     started = time.monotonic()
     during = [_statement(svc) for _ in range(30)]
     assert all(st == first for st in during)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 10.0  # generous: the machine is shared; a stall is 5 s per call
     assert svc.read.cache.breaker.state == "open"
     running_redis.start()  # an empty Redis: it was started without persistence
     time.sleep(0.6)
