@@ -94,17 +94,19 @@ class Mesh:
         env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.settings = Settings(
-            data_dir=self.data_dir,
-            db_url=db_url,
-            redis_url=redis_url,
-            http_port=http_port,
-            envoy_admin_port=admin_port,
-            service_base_port=service_base_port,
-            shutdown_grace_sec=2.0,
-            grpc_workers=8,
-            **{k.removeprefix("PAYSYSTEM_").lower(): v for k, v in (env or {}).items()},
-        )
+        values = {
+            "data_dir": self.data_dir,
+            "db_url": db_url,
+            "redis_url": redis_url,
+            "http_port": http_port,
+            "envoy_admin_port": admin_port,
+            "service_base_port": service_base_port,
+            "shutdown_grace_sec": 2.0,
+            "grpc_workers": 8,
+        }
+        # Extra PAYSYSTEM_* variables reach the processes and this object alike.
+        values.update({k.removeprefix("PAYSYSTEM_").lower(): v for k, v in (env or {}).items() if k.startswith("PAYSYSTEM_")})
+        self.settings = Settings(**values)
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
         self._channel: grpc.Channel | None = None
@@ -125,7 +127,8 @@ class Mesh:
 
     def _env(self) -> dict[str, str]:
         s = self.settings
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSYSTEM_")}
+        # Other PAYSYSTEM_* variables of the test run pass through, as they reach self.settings.
+        env = dict(os.environ)
         env.update(
             {
                 "PAYSYSTEM_DATA_DIR": str(self.data_dir.resolve()),
