@@ -76,11 +76,16 @@ _STATE_QUERY = sa.select(
 
 
 def read_data_state(conn: sa.Connection) -> DataState:
-    """One cheap query on `computed_days`; `data_through` is its latest day (None if empty)."""
+    """One cheap query on `computed_days`; `data_through` is its latest day (None if empty).
+
+    Through SQLAlchemy (not the raw DBAPI cursor, which would be a little cheaper) so that
+    a lost connection is a SQLAlchemy OperationalError: it invalidates the pool, counts in
+    the MySQL breaker and maps to UNAVAILABLE.
+    """
     count, latest_day, latest_at, checksum = conn.execute(_STATE_QUERY).one()
     if isinstance(latest_day, str):  # SQLite returns MAX() of a DATE column as text
         latest_day = dt.date.fromisoformat(latest_day)
-    version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}".replace("-", "")
+    version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
     return DataState(version=version, data_through=latest_day)
 
 
