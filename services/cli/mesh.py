@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from concurrent import futures
 
 import click
@@ -20,7 +19,7 @@ def up() -> None:
     """Run Envoy and every service instance in the foreground; Ctrl-C stops them all."""
     settings = get_settings()
     console = Console(stderr=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s launcher: %(message)s")
+    supervisor.configure_console_logging()
 
     def ready() -> None:
         base = f"http://127.0.0.1:{settings.http_port}"

@@ -250,6 +250,9 @@ class Supervisor:
     def shutdown(self) -> None:
         services = [c for c in self.children if c.name != "envoy"]
         envoy = [c for c in self.children if c.name == "envoy"]
+        if any(c.running() for c in self.children):
+            log.info("stopping: services first (SIGTERM: NOT_SERVING, then up to %.0fs to drain), Envoy last",
+                     self.settings.shutdown_grace_sec)
         # Services first: SIGTERM makes them NOT_SERVING and lets in-flight calls finish.
         self._stop_children(services, signal.SIGTERM, self.settings.shutdown_grace_sec + 5.0)
         self._stop_children(envoy, signal.SIGTERM, ENVOY_STOP_SEC)
@@ -299,5 +302,10 @@ def main() -> None:
     """`python -m services.launcher`: the supervisor alone, without the CLI's banner."""
     from services.common.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s launcher: %(message)s")
+    configure_console_logging()
     sys.exit(Supervisor(get_settings()).run())
+
+
+def configure_console_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s launcher: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-run chatter, not the operator's news
