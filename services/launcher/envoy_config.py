@@ -14,19 +14,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "envoy"
 TEMPLATE_NAME = "envoy.yaml.j2"
 
-# Envoy's own replies to JSON clients: HTTP status -> (gRPC code number, message). An empty
-# message keeps Envoy's text ("Jwt is expired", the transcoder's parse error, ...).
-LOCAL_REPLIES = [
-    (400, 3, "%LOCAL_REPLY_BODY%"),
-    (401, 16, "%LOCAL_REPLY_BODY%"),
-    (403, 7, "%LOCAL_REPLY_BODY%"),
-    (404, 5, "no such method or path: %REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
-    (413, 8, "request too large"),
-    (503, 14, "service unavailable: %LOCAL_REPLY_BODY%"),
-    (504, 4, "upstream timed out: %LOCAL_REPLY_BODY%"),
-]
-
-
 def clusters(instances: list[Instance]) -> list[dict]:
     result: dict[str, dict] = {}
     for instance in instances:
@@ -67,7 +54,6 @@ def render(
         jwt_leeway_sec=jwt_leeway_sec,
         access_log_path=str(access_log_path),
         health_log_path=str(health_log_path),
-        local_replies=LOCAL_REPLIES,
     )
     yaml.safe_load(text)  # a template mistake fails here with a line number, not inside Envoy
     return text
