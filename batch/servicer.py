@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import threading
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from batch.jobs import repository
 from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
-from batch.jobs.runner import runner_for
+from batch.jobs.runner import process_owner, run_partition_stream, runner_for
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
-from services.common.auth import current_principal, require_role
+from services.common import auth
+from services.common.auth import Principal, current_principal, require_role
 from services.common.errors import InvalidArgument
 from services.common.server import ServiceContext
+
+log = logging.getLogger(__name__)
+
+# Lifetime of the token a coordinator mints for each RunPartition call. It is checked when
+# the call starts (by Envoy and by the worker), so it only has to outlive the call's start.
+DISPATCH_TOKEN_TTL_SEC = 120
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -81,14 +89,60 @@ def execution_message(execution: JobExecution) -> batch_pb2.JobExecution:
 class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
     def __init__(self, ctx: ServiceContext) -> None:
         self._ctx = ctx
+        self._channel = None
+        self._lock = threading.Lock()
+
+    # --- dispatch (coordinator side) ------------------------------------------------------
+
+    def _dispatcher(self, principal: Principal, context):
+        """With PAYSYSTEM_BATCH_DISPATCH_URL set: a dispatcher that sends each partition to
+        RunPartition through Envoy, on behalf of the caller (see _credentials)."""
+        settings = self._ctx.settings
+        if not settings.batch_dispatch_url:
+            return None
+        from batch.jobs.dispatch import GrpcDispatcher, dispatch_channel
+
+        with self._lock:
+            if self._channel is None:
+                self._channel = dispatch_channel(settings.batch_dispatch_url)
+        return GrpcDispatcher(self._channel, self._credentials(principal, context))
+
+    def _credentials(self, principal: Principal, context):
+        """The caller's identity, carried to the workers. Where this instance can read the
+        signing key (the local mesh; any deployment that gives the batch the key), each call
+        gets a fresh short-lived token for the same account and role, so a run longer than
+        the caller's token lifetime still dispatches; otherwise the caller's own token is
+        forwarded as it is (then a run must end before it expires)."""
+        settings = self._ctx.settings
+        try:
+            private_key = auth.load_private_key(settings.keys_dir)
+        except OSError:
+            private_key = None
+            log.info("no signing key in %s: forwarding the caller's token to workers", settings.keys_dir)
+        caller_token = next(
+            (v for k, v in context.invocation_metadata() if k == "authorization"), ""
+        )
+        dispatcher_identity = Principal(principal.account_id, f"{principal.username} (batch dispatch)", principal.role)
+
+        def metadata() -> list[tuple[str, str]]:
+            if private_key is None:
+                return [("authorization", caller_token)]
+            token = auth.issue_token(private_key, dispatcher_identity, issuer=settings.jwt_issuer,
+                                     ttl_sec=DISPATCH_TOKEN_TTL_SEC)
+            return [("authorization", f"Bearer {token}")]
+
+        return metadata
+
+    # --- the RPCs -------------------------------------------------------------------------
 
     def RunJob(self, request, context):
-        require_role(current_principal(), "ADMIN")
+        principal = current_principal()
+        require_role(principal, "ADMIN")
         date = parse_day(request.date, "date") if request.date else None
         to_date = parse_day(request.to_date, "to_date") if request.to_date else None
         if request.partitions < 0:
             raise InvalidArgument("must be 0 (default) or more", field="partitions")
-        runner = runner_for(self._ctx.settings, self._ctx.engine)
+        runner = runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
         # A caller that goes away does not stop the job: it runs to its end in this process.
         events = runner.run(
             request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None
@@ -102,10 +156,14 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             return execution_message(repository.get_execution(conn, request.job_execution_id))
 
     def RunPartition(self, request, context):
+        """Internal (a coordinator's dispatch; ADMIN, as the coordinator calls on behalf of
+        the admin who ran the job): runs one partition attempt on this instance."""
         require_role(current_principal(), "ADMIN")
-        # Scale-out across batch instances is not built yet: the coordinator runs every
-        # partition in its own thread pool (see batch/jobs/runner.py).
-        context.abort(
-            grpc.StatusCode.UNIMPLEMENTED,
-            "RunPartition: partitions run in the coordinator's thread pool; worker hand-off is not built yet",
+        if request.partition_execution_id <= 0:
+            raise InvalidArgument("must be a partition execution id", field="partition_execution_id")
+        events = run_partition_stream(
+            self._ctx.engine, self._ctx.settings.zone, request.partition_execution_id,
+            worker=f"{self._ctx.instance}@{process_owner()}",
         )
+        for event in events:
+            yield event_message(event)

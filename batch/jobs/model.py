@@ -108,6 +108,21 @@ class Partition:
 
 
 @dataclasses.dataclass(frozen=True)
+class PartitionWork:
+    """What a worker needs to run one partition attempt, read from its partition execution."""
+
+    partition_execution_id: int
+    job_execution_id: int
+    job_name: str
+    parameters: dict
+    partition_key: str
+    video_id_lo: int
+    video_id_hi: int
+    status: BatchStatus
+    attempt: int
+
+
+@dataclasses.dataclass(frozen=True)
 class JobInstance:
     job_instance_id: int
     job_name: str
@@ -128,6 +143,7 @@ class PartitionExecution:
     ended_at_us: int | None
     error: str | None
     worker: str | None
+    attempt: int = 1  # 2, 3, ... when a dispatched partition's worker was lost and it was retried
 
     @property
     def elapsed_ms(self) -> int:

@@ -20,6 +20,7 @@ from batch.jobs.model import (
     JobInstance,
     Partition,
     PartitionExecution,
+    PartitionWork,
     RunKind,
     canonical_parameters,
     job_key,
@@ -260,12 +261,81 @@ def mark_crashed(conn: sa.Connection, execution: JobExecution, message: str, now
 
 
 def partition_executions(conn: sa.Connection, job_execution_id: int) -> list[PartitionExecution]:
+    """Every attempt of every partition of the execution, by video range then attempt."""
     rows = conn.execute(
         sa.select(partition_execution)
         .where(partition_execution.c.job_execution_id == job_execution_id)
-        .order_by(partition_execution.c.video_id_lo)
+        .order_by(partition_execution.c.video_id_lo, partition_execution.c.attempt)
     ).all()
     return [_partition(r) for r in rows]
+
+
+def get_partition_execution(conn: sa.Connection, partition_execution_id: int) -> PartitionExecution:
+    row = conn.execute(
+        sa.select(partition_execution).where(partition_execution.c.partition_execution_id == partition_execution_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"partition execution {partition_execution_id} not found")
+    return _partition(row)
+
+
+def partition_work(conn: sa.Connection, partition_execution_id: int) -> PartitionWork:
+    """The partition attempt with its job's name and identifying parameters (the day)."""
+    pe = partition_execution
+    row = conn.execute(
+        sa.select(pe, job_instance.c.job_name, job_instance.c.parameters)
+        .join(job_execution, job_execution.c.job_execution_id == pe.c.job_execution_id)
+        .join(job_instance, job_instance.c.job_instance_id == job_execution.c.job_instance_id)
+        .where(pe.c.partition_execution_id == partition_execution_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"partition execution {partition_execution_id} not found")
+    return PartitionWork(
+        partition_execution_id=row.partition_execution_id,
+        job_execution_id=row.job_execution_id,
+        job_name=row.job_name,
+        parameters=json.loads(row.parameters),
+        partition_key=row.partition_key,
+        video_id_lo=row.video_id_lo,
+        video_id_hi=row.video_id_hi,
+        status=BatchStatus[row.status],
+        attempt=row.attempt,
+    )
+
+
+def retry_partition(
+    conn: sa.Connection, partition_execution_id: int, *, error: str, now_us: int
+) -> PartitionExecution:
+    """After a lost dispatch: fails the attempt (if it is still running) and adds the next
+    attempt (STARTING), in the caller's transaction. Returns the new attempt; or, when the
+    lost attempt had COMPLETED after all (its worker committed, then the stream broke), that
+    attempt, unchanged. Failing the attempt fences its worker if it is in fact alive: its
+    COMPLETED mark needs STARTED (complete_partition), so it rolls its writes back."""
+    current = conn.execute(
+        sa.select(partition_execution)
+        .where(partition_execution.c.partition_execution_id == partition_execution_id)
+        .with_for_update()
+    ).one_or_none()
+    if current is None:
+        raise NotFound(f"partition execution {partition_execution_id} not found")
+    if current.status == BatchStatus.COMPLETED.name:
+        return _partition(current)
+    fail_partition(conn, partition_execution_id, error=error, now_us=now_us)
+    result = conn.execute(
+        partition_execution.insert().values(
+            job_execution_id=current.job_execution_id,
+            partition_key=current.partition_key,
+            video_id_lo=current.video_id_lo,
+            video_id_hi=current.video_id_hi,
+            status=BatchStatus.STARTING.name,
+            rows_read=0,
+            rows_written=0,
+            created_at_us=now_us,
+            version=0,
+            attempt=current.attempt + 1,
+        )
+    )
+    return get_partition_execution(conn, result.inserted_primary_key[0])
 
 
 def start_partition(conn: sa.Connection, partition_execution_id: int, *, worker: str, now_us: int) -> None:
@@ -364,7 +434,7 @@ def recent_executions(conn: sa.Connection, limit: int = 20) -> list[JobExecution
     for r in conn.execute(
         sa.select(partition_execution)
         .where(partition_execution.c.job_execution_id.in_(list(parts)))
-        .order_by(partition_execution.c.video_id_lo)
+        .order_by(partition_execution.c.video_id_lo, partition_execution.c.attempt)
     ):
         parts[r.job_execution_id].append(_partition(r))
     return [_with_partitions(e, parts[e.job_execution_id]) for e in executions]
@@ -429,6 +499,7 @@ def _partition(row) -> PartitionExecution:
         ended_at_us=row.ended_at_us,
         error=row.error,
         worker=row.worker,
+        attempt=row.attempt,
     )
 
 

@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from batch.jobs import repository as repo
-from batch.jobs.model import BatchStatus, EventType, JobEvent, JobExecution, Partition, RunKind
+from batch.jobs.model import BatchStatus, EventType, JobEvent, JobExecution, Partition, PartitionWork, RunKind
 from batch.jobs.partitioner import plan_partitions
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.common.periods import local_day_of
@@ -115,6 +115,9 @@ class JobRunner:
         progress_interval_sec: float = 2.0,
         owner: str | None = None,
         after_days_computed: Callable[[list[dt.date]], None] | None = None,
+        dispatcher=None,
+        partition_attempts: int = 3,
+        retry_backoff_sec: float = 0.5,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -128,6 +131,12 @@ class JobRunner:
         self.progress_interval_sec = progress_interval_sec
         self.owner = owner or process_owner()
         self.after_days_computed = after_days_computed
+        # None: partitions run in this process's thread pool. Else an object with
+        # run_partition(partition_execution_id) -> Iterator[JobEvent] raising DispatchError
+        # (batch/jobs/dispatch.py: RunPartition on worker instances through Envoy).
+        self.dispatcher = dispatcher
+        self.partition_attempts = max(1, partition_attempts)
+        self.retry_backoff_sec = retry_backoff_sec
         self._stop = threading.Event()
 
     @property
@@ -461,76 +470,36 @@ class JobRunner:
     # --- partitions -----------------------------------------------------------------------
 
     def _run_partitions(self, job, day, execution_id, todo: list[Partition], total, already, beat, emit):
+        """Runs the partitions `todo`, `self.workers` at a time: in this process's thread pool
+        (run_partition_attempt), or, with a dispatcher, each on a worker instance behind
+        Envoy (RunPartition) with a new attempt when its worker is lost."""
         with self.engine.begin() as conn:
+            # Newest attempt last: a key maps to its newest attempt (attempt 1 here).
             ids = {p.partition_key: p.partition_execution_id for p in repo.partition_executions(conn, execution_id)}
-        running: dict[str, float] = {}
-        lock = threading.Lock()
-        done_count = [already]
-        day_s = day.isoformat()
+        tracker = _Tracker(job, execution_id, day.isoformat(), total, already, emit)
+
+        def stopping() -> bool:
+            return self._stop.is_set() or beat.lost.is_set()
 
         def work(p: Partition) -> _PartitionResult:
-            if self._stop.is_set() or beat.lost.is_set():
+            if stopping():
                 return _PartitionResult(p.key)
-            pe_id = ids[p.key]
-            worker = f"{self.owner}/{threading.current_thread().name}"
-            with self.engine.begin() as conn:
-                repo.start_partition(conn, pe_id, worker=worker, now_us=_now_us())
-            t0 = time.monotonic()
-            with lock:
-                running[p.key] = t0
-            emit(JobEvent(EventType.PARTITION_STARTED, job, job_execution_id=execution_id, day=day_s,
-                          partition_key=p.key, status=BatchStatus.STARTED.name,
-                          message=f"videos [{p.video_id_lo}, {p.video_id_hi})",
-                          partitions_total=total, partitions_done=done_count[0]))
-            try:
-                with self.engine.begin() as conn:
-                    counts = self.steps.compute_day_partition(
-                        conn, day, p.video_id_lo, p.video_id_hi, zone=self.zone, job_execution_id=execution_id
-                    )
-                    repo.complete_partition(conn, pe_id, rows_read=counts.rows_read,
-                                            rows_written=counts.rows_written, now_us=_now_us())
-            except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
-                error = str(exc) if isinstance(exc, self.steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
-                log.warning("partition %s of %s failed: %s", p.key, day_s, error)
-                try:
-                    with self.engine.begin() as conn:
-                        repo.fail_partition(conn, pe_id, error=error, now_us=_now_us())
-                except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
-                    log.exception("could not record the failure of partition %s", p.key)
-                with lock:
-                    running.pop(p.key, None)
-                emit(JobEvent(EventType.PARTITION_FAILED, job, job_execution_id=execution_id, day=day_s,
-                              partition_key=p.key, elapsed_ms=int((time.monotonic() - t0) * 1000),
-                              status=BatchStatus.FAILED.name, message=error,
-                              partitions_total=total, partitions_done=done_count[0]))
-                return _PartitionResult(p.key, error=error)
-            with lock:
-                running.pop(p.key, None)
-                done_count[0] += 1
-                done_now = done_count[0]
-            emit(JobEvent(EventType.PARTITION_FINISHED, job, job_execution_id=execution_id, day=day_s,
-                          partition_key=p.key, rows_read=counts.rows_read, rows_written=counts.rows_written,
-                          elapsed_ms=int((time.monotonic() - t0) * 1000), status=BatchStatus.COMPLETED.name,
-                          partitions_total=total, partitions_done=done_now))
-            return _PartitionResult(p.key, completed=True, rows_read=counts.rows_read,
-                                    rows_written=counts.rows_written)
+            if self.dispatcher is None:
+                worker = f"{self.owner}/{threading.current_thread().name}"
+                return run_partition_attempt(self.engine, self.steps, self.zone, ids[p.key], worker=worker,
+                                             emit=tracker.relay)
+            return self._dispatch_partition(p, ids[p.key], tracker.relay, stopping)
 
         if not todo:
             return []
         with concurrent.futures.ThreadPoolExecutor(
-            max_workers=min(self.workers, len(todo)), thread_name_prefix=f"partition-{day_s}"
+            max_workers=min(self.workers, len(todo)), thread_name_prefix=f"partition-{day.isoformat()}"
         ) as pool:
             futures = [pool.submit(work, p) for p in todo]
             pending = set(futures)
             while pending:
                 _, pending = concurrent.futures.wait(pending, timeout=self.progress_interval_sec)
-                with lock:
-                    ticks = [(key, int((time.monotonic() - t0) * 1000)) for key, t0 in running.items()]
-                    done_now = done_count[0]
-                for key, elapsed in ticks:
-                    emit(JobEvent(EventType.PARTITION_PROGRESS, job, job_execution_id=execution_id, day=day_s,
-                                  partition_key=key, elapsed_ms=elapsed, status=BatchStatus.STARTED.name,
-                                  partitions_total=total, partitions_done=done_now))
+                tracker.tick()
         results = []
         for f, p in zip(futures, todo):
             try:
@@ -538,6 +507,220 @@ class JobRunner:
             except Exception as exc:  # noqa: BLE001 - e.g. the database went away between steps
                 results.append(_PartitionResult(p.key, error=f"{type(exc).__name__}: {exc}"))
         return results
+
+    def _dispatch_partition(self, p: Partition, partition_execution_id: int, relay, stopping) -> _PartitionResult:
+        """One partition on worker instances: RunPartition through Envoy, and while its
+        worker is lost (killed, reset, unreachable), a NEW attempt, up to partition_attempts.
+
+        The outcome of an attempt is what its worker recorded, never a guess: a stream that
+        ends with PARTITION_FINISHED/FAILED carries it; a stream that breaks first is settled
+        in the database (repository.retry_partition): if the attempt COMPLETED after all (the
+        worker committed, then died) it counts as completed; otherwise it is failed, which
+        fences a worker that is in fact still running it (its COMPLETED mark needs STARTED),
+        and the next attempt goes out. A killed worker's transaction rolls back with its
+        connection, so its partial writes never land."""
+        attempt_id = partition_execution_id
+        attempt = 1
+        while True:
+            terminal: JobEvent | None = None
+            lost: DispatchError | None = None
+            try:
+                for event in self.dispatcher.run_partition(attempt_id):
+                    if event.type is EventType.PARTITION_PROGRESS:
+                        continue  # the worker's keep-alive; the coordinator ticks on its own
+                    relay(dataclasses.replace(event, partition_key=p.key))
+                    if event.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                        terminal = event  # the last event; the stream ends after it
+            except DispatchError as exc:
+                lost = exc
+            if terminal is not None and terminal.type is EventType.PARTITION_FINISHED:
+                return _PartitionResult(p.key, completed=True, rows_read=terminal.rows_read,
+                                        rows_written=terminal.rows_written)
+            if terminal is not None:  # the worker ran it and recorded the failure (e.g. a bad row)
+                return _PartitionResult(p.key, error=terminal.message)
+            reason = str(lost) if lost is not None else "the stream ended before the partition's outcome"
+            retry = (lost is None or lost.retryable) and attempt < self.partition_attempts and not stopping()
+            error = f"attempt {attempt} lost: {reason}"
+            with self.engine.begin() as conn:
+                if retry:
+                    settled = repo.retry_partition(conn, attempt_id, error=error, now_us=_now_us())
+                else:
+                    repo.fail_partition(conn, attempt_id, error=error, now_us=_now_us())
+                    settled = repo.get_partition_execution(conn, attempt_id)
+            if settled.status is BatchStatus.COMPLETED and settled.partition_execution_id == attempt_id:
+                log.info("partition %s: the stream broke after its worker committed it", p.key)
+                relay(JobEvent(EventType.PARTITION_FINISHED, JOB_DAILY, partition_key=p.key,
+                               rows_read=settled.rows_read, rows_written=settled.rows_written,
+                               elapsed_ms=settled.elapsed_ms, status=BatchStatus.COMPLETED.name,
+                               message=f"completed on {settled.worker} (its stream broke afterwards)"))
+                return _PartitionResult(p.key, completed=True, rows_read=settled.rows_read,
+                                        rows_written=settled.rows_written)
+            if not retry:
+                log.warning("partition %s failed: %s", p.key, error)
+                if stopping() and (lost is None or lost.retryable):
+                    relay(JobEvent(EventType.PARTITION_FAILED, JOB_DAILY, partition_key=p.key,
+                                   status=BatchStatus.FAILED.name, message=f"{error} (not retried: stopping)"))
+                    return _PartitionResult(p.key)
+                relay(JobEvent(EventType.PARTITION_FAILED, JOB_DAILY, partition_key=p.key,
+                               status=BatchStatus.FAILED.name, message=error))
+                return _PartitionResult(p.key, error=error)
+            log.warning("partition %s: %s; dispatching attempt %d", p.key, error, settled.attempt)
+            relay(JobEvent(EventType.PARTITION_PROGRESS, JOB_DAILY, partition_key=p.key, status=RETRYING,
+                           message=f"{error}; attempt {settled.attempt} dispatched"))
+            attempt_id, attempt = settled.partition_execution_id, settled.attempt
+            time.sleep(self.retry_backoff_sec * attempt)
+
+
+# --- one partition attempt: shared by the local thread pool and RunPartition ---------------
+
+RETRYING = "RETRYING"  # status of the progress event that announces a new attempt
+
+
+class DispatchError(Exception):
+    """A dispatched attempt's stream broke (or could not start). `retryable`: the worker may
+    be lost (a new attempt can succeed); not for refusals such as a bad token."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def claim_partition(engine: sa.Engine, partition_execution_id: int, *, worker: str) -> PartitionWork:
+    """STARTING -> STARTED with the worker's name; raises NotFound, or FailedPrecondition
+    when the attempt is not STARTING (already run, failed by recover, or stopped)."""
+    with engine.begin() as conn:
+        work = repo.partition_work(conn, partition_execution_id)
+        try:
+            repo.start_partition(conn, partition_execution_id, worker=worker, now_us=_now_us())
+        except repo.LostUpdate:
+            raise FailedPrecondition(
+                f"partition execution {partition_execution_id} ({work.partition_key}, attempt {work.attempt})"
+                f" is {work.status.name}, not STARTING: it cannot be run again"
+            ) from None
+    return work
+
+
+def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work: PartitionWork, *, worker: str,
+                      emit: Callable[[JobEvent], None]) -> _PartitionResult:
+    """Runs a claimed attempt: the partition's writes and its COMPLETED mark in one
+    transaction (committed only if the attempt is still STARTED); an error rolls the writes
+    back and marks it FAILED. Emits PARTITION_STARTED, then PARTITION_FINISHED or _FAILED."""
+    day = dt.date.fromisoformat(work.parameters["date"])
+    base = dict(job_execution_id=work.job_execution_id, day=day.isoformat(), partition_key=work.partition_key)
+    where = f"videos [{work.video_id_lo}, {work.video_id_hi}) on {worker}"
+    if work.attempt > 1:
+        where += f", attempt {work.attempt}"
+    t0 = time.monotonic()
+    emit(JobEvent(EventType.PARTITION_STARTED, work.job_name, status=BatchStatus.STARTED.name, message=where, **base))
+    try:
+        with engine.begin() as conn:
+            counts = steps.compute_day_partition(
+                conn, day, work.video_id_lo, work.video_id_hi, zone=zone, job_execution_id=work.job_execution_id
+            )
+            repo.complete_partition(conn, work.partition_execution_id, rows_read=counts.rows_read,
+                                    rows_written=counts.rows_written, now_us=_now_us())
+    except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
+        error = str(exc) if isinstance(exc, steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
+        log.warning("partition %s of %s failed: %s", work.partition_key, day, error)
+        try:
+            with engine.begin() as conn:
+                repo.fail_partition(conn, work.partition_execution_id, error=error, now_us=_now_us())
+        except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
+            log.exception("could not record the failure of partition %s", work.partition_key)
+        emit(JobEvent(EventType.PARTITION_FAILED, work.job_name, elapsed_ms=int((time.monotonic() - t0) * 1000),
+                      status=BatchStatus.FAILED.name, message=error, **base))
+        return _PartitionResult(work.partition_key, error=error)
+    emit(JobEvent(EventType.PARTITION_FINISHED, work.job_name, rows_read=counts.rows_read,
+                  rows_written=counts.rows_written, elapsed_ms=int((time.monotonic() - t0) * 1000),
+                  status=BatchStatus.COMPLETED.name, message=where, **base))
+    return _PartitionResult(work.partition_key, completed=True, rows_read=counts.rows_read,
+                            rows_written=counts.rows_written)
+
+
+def run_partition_attempt(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, partition_execution_id: int, *,
+                          worker: str, emit: Callable[[JobEvent], None]) -> _PartitionResult:
+    """Claims and runs one partition attempt (the local thread pool's unit of work)."""
+    work = claim_partition(engine, partition_execution_id, worker=worker)
+    return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
+
+
+def run_partition_stream(engine: sa.Engine, zone: ZoneInfo, partition_execution_id: int, *, worker: str,
+                         steps: ModuleType | None = None, progress_interval_sec: float = 2.0) -> Iterator[JobEvent]:
+    """RunPartition's work: claims the attempt now (NotFound / FailedPrecondition are raised
+    before any event), then returns its events: PARTITION_STARTED, PARTITION_PROGRESS every
+    `progress_interval_sec` (which also keeps the stream through Envoy from going idle),
+    and PARTITION_FINISHED or PARTITION_FAILED with final=True. The attempt runs in its own
+    thread and goes on to its end if the caller goes away: its COMPLETED mark commits only if
+    the coordinator has not failed the attempt meanwhile."""
+    steps = steps or load_steps()
+    work = claim_partition(engine, partition_execution_id, worker=worker)
+    events: queue.Queue = queue.Queue()
+    end = object()
+
+    def target() -> None:
+        try:
+            compute_partition(engine, steps, zone, work, worker=worker, emit=events.put)
+        except BaseException as exc:  # noqa: BLE001 - ends the stream with an error status
+            log.exception("partition attempt %s failed unexpectedly", partition_execution_id)
+            events.put(exc)
+        finally:
+            events.put(end)
+
+    threading.Thread(target=target, name=f"attempt-{partition_execution_id}", daemon=True).start()
+    t0 = time.monotonic()
+
+    def generate() -> Iterator[JobEvent]:
+        while True:
+            try:
+                item = events.get(timeout=progress_interval_sec)
+            except queue.Empty:
+                yield JobEvent(EventType.PARTITION_PROGRESS, work.job_name, job_execution_id=work.job_execution_id,
+                               day=work.parameters.get("date", ""), partition_key=work.partition_key,
+                               elapsed_ms=int((time.monotonic() - t0) * 1000), status=BatchStatus.STARTED.name)
+                continue
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if item.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                item = dataclasses.replace(item, final=True)
+            yield item
+
+    return generate()
+
+
+class _Tracker:
+    """The coordinator's view of a day's partitions: fills in the day's counts on every
+    partition event (local or relayed from a worker) and ticks progress for running ones."""
+
+    def __init__(self, job: str, execution_id: int, day: str, total: int, already: int, emit) -> None:
+        self.job, self.execution_id, self.day, self.total = job, execution_id, day, total
+        self.done = already
+        self.running: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.emit = emit
+
+    def relay(self, event: JobEvent) -> None:
+        with self.lock:
+            if event.type is EventType.PARTITION_STARTED:
+                self.running[event.partition_key] = time.monotonic()
+            elif event.type is EventType.PARTITION_FINISHED:
+                self.running.pop(event.partition_key, None)
+                self.done += 1
+            elif event.type is EventType.PARTITION_FAILED or event.status == RETRYING:
+                self.running.pop(event.partition_key, None)
+            done = self.done
+        self.emit(dataclasses.replace(event, job_name=self.job, job_execution_id=self.execution_id, day=self.day,
+                                      partitions_total=self.total, partitions_done=done, final=False))
+
+    def tick(self) -> None:
+        with self.lock:
+            ticks = [(key, int((time.monotonic() - t0) * 1000)) for key, t0 in self.running.items()]
+            done = self.done
+        for key, elapsed in ticks:
+            self.emit(JobEvent(EventType.PARTITION_PROGRESS, self.job, job_execution_id=self.execution_id,
+                               day=self.day, partition_key=key, elapsed_ms=elapsed, status=BatchStatus.STARTED.name,
+                               partitions_total=self.total, partitions_done=done))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -694,6 +877,7 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
         deleted = invalidate_after_batch(settings.redis_url)
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
 
+    options.setdefault("partition_attempts", settings.batch_partition_attempts)
     return JobRunner(
         engine,
         zone=settings.zone,

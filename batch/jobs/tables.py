@@ -60,7 +60,9 @@ job_execution = sa.Table(
     sa.Index("ix_job_execution_status_heartbeat", "status", "heartbeat_at_us"),
 )
 
-# One row per attempt at one partition of an instance, within one job execution.
+# One row per attempt at one partition of an instance, within one job execution. A partition
+# whose worker was lost (dispatch mode) gets a new row with the next `attempt` number; the
+# lost attempt stays FAILED, so it can never complete afterwards.
 partition_execution = sa.Table(
     "partition_execution",
     metadata,
@@ -78,5 +80,6 @@ partition_execution = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("worker", sa.String(255), nullable=True),
     sa.Column("version", sa.BigInteger, nullable=False),
-    sa.UniqueConstraint("job_execution_id", "partition_key"),
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
+    sa.UniqueConstraint("job_execution_id", "partition_key", "attempt"),
 )

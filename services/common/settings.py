@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     grpc_workers: int = 16             # threads per service instance
     shutdown_grace_sec: float = 5.0
     batch_workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    # Where a batch instance running a job (RunJob) sends each partition, as RunPartition
+    # calls: Envoy's address, host:port (the launcher sets it for the mesh's batch instances).
+    # Empty: partitions run in the coordinating process's own thread pool.
+    batch_dispatch_url: str = ""
+    # Attempts per dispatched partition when its worker is lost (killed, reset, unreachable).
+    batch_partition_attempts: int = 3
     log_level: str = "INFO"
     log_format: str = "json"           # json | text
 

@@ -121,8 +121,13 @@ def test_a_missing_execution_is_not_found(service):
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
 
-def test_run_partition_is_not_implemented_yet(service):
+def test_run_partition_of_a_missing_partition_execution_is_not_found_and_needs_an_admin(service):
     stub, ctx = service
     with pytest.raises(grpc.RpcError) as caught:
-        list(stub.RunPartition(batch_pb2.RunPartitionRequest(partition_execution_id=1), metadata=_token(ctx, "ADMIN")))
-    assert caught.value.code() is grpc.StatusCode.UNIMPLEMENTED
+        list(stub.RunPartition(batch_pb2.RunPartitionRequest(partition_execution_id=987654),
+                               metadata=_token(ctx, "ADMIN")))
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as caught:
+        list(stub.RunPartition(batch_pb2.RunPartitionRequest(partition_execution_id=987654),
+                               metadata=_token(ctx, "SELLER")))
+    assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
