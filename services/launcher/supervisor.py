@@ -82,6 +82,7 @@ class Child:
     log_path: Path
     service: str
     port: int | None = None
+    env: dict[str, str] | None = None  # added to the supervisor's environment
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -147,6 +148,7 @@ class Supervisor:
                     log_path=settings.logs_dir / f"{instance.name}.log",
                     service=instance.service.name,
                     port=instance.port,
+                    env=topology.instance_env(settings, instance),
                 )
             )
         self.children.append(
@@ -220,6 +222,7 @@ class Supervisor:
         try:
             child.proc = subprocess.Popen(
                 child.command,
+                env={**os.environ, **child.env} if child.env else None,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -27,7 +27,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("video", "services.video.main", "paysystem.v1.VideoService", 2),
     ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2),
     ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2),
-    ServiceSpec("batch", "batch.main", "paysystem.v1.BatchService", 1),
+    # Two batch instances: the one a RunJob reaches coordinates, and both run partitions
+    # (RunPartition through Envoy, see instance_env).
+    ServiceSpec("batch", "batch.main", "paysystem.v1.BatchService", 2),
 )
 
 
@@ -63,6 +65,15 @@ def instances(settings: Settings, services: tuple[ServiceSpec, ...] = SERVICES) 
             result.append(Instance(spec, index, settings.service_host, settings.service_base_port + offset, metrics_port))
             offset += 1
     return result
+
+
+def instance_env(settings: Settings, instance: Instance) -> dict[str, str]:
+    """Variables an instance gets on top of the supervisor's environment: batch instances
+    dispatch partitions to the batch cluster through the mesh's own Envoy, unless
+    PAYSYSTEM_BATCH_DISPATCH_URL already names an address."""
+    if instance.service.name == "batch" and not settings.batch_dispatch_url:
+        return {"PAYSYSTEM_BATCH_DISPATCH_URL": f"127.0.0.1:{settings.http_port}"}
+    return {}
 
 
 def by_name(settings: Settings) -> dict[str, Instance]:

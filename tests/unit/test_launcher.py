@@ -25,7 +25,16 @@ def test_instances_take_consecutive_ports_in_table_order():
         ("settlement-1", 18515),
         ("settlement-2", 18516),
         ("batch-1", 18517),
+        ("batch-2", 18518),
     ]
+
+
+def test_batch_instances_dispatch_partitions_through_the_mesh_s_own_envoy_unless_told_otherwise():
+    settings = _settings()
+    env = {i.name: topology.instance_env(settings, i) for i in topology.instances(settings)}
+    assert env["batch-1"] == env["batch-2"] == {"PAYSYSTEM_BATCH_DISPATCH_URL": "127.0.0.1:18500"}
+    assert env["video-1"] == {}
+    assert topology.instance_env(_settings(batch_dispatch_url="10.0.0.5:8080"), topology.by_name(settings)["batch-1"]) == {}
 
 
 def test_an_instance_runs_its_module_with_its_port_and_name():
@@ -74,6 +83,13 @@ def test_each_service_is_a_cluster_of_its_instances_checked_by_grpc_health():
     assert video["outlier_detection"]["consecutive_gateway_failure"] >= 1
 
 
+def test_run_partition_is_retried_by_envoy_only_before_it_can_reach_a_worker():
+    route = _routes(_rendered())["/paysystem.v1.BatchService/RunPartition"]
+    assert route["cluster"] == "batch" and route["timeout"] == "0s"
+    assert route["retry_policy"]["retry_on"] == "connect-failure,refused-stream"
+    assert "retry_policy" not in _routes(_rendered())["/paysystem.v1.BatchService/RunJob"]
+
+
 def test_jwt_leeway_comes_from_settings_not_envoys_default_minute():
     filters = {f["name"]: f["typed_config"] for f in _hcm(_rendered(jwt_leeway_sec=7))["http_filters"]}
     provider = filters["envoy.filters.http.jwt_authn"]["providers"]["paysystem"]
@@ -83,8 +99,11 @@ def test_jwt_leeway_comes_from_settings_not_envoys_default_minute():
 
 def test_streams_have_no_timeout_and_no_retries_and_creations_do_not_retry_on_reset():
     routes = _routes(_rendered())
-    for stream in ("/paysystem.v1.BatchService/RunJob", "/paysystem.v1.BatchService/RunPartition"):
-        assert routes[stream]["timeout"] == "0s" and "retry_policy" not in routes[stream]
+    assert routes["/paysystem.v1.BatchService/RunJob"]["timeout"] == "0s"
+    assert "retry_policy" not in routes["/paysystem.v1.BatchService/RunJob"]
+    # RunPartition: no timeout, and retried only before it can reach a worker (see below).
+    assert routes["/paysystem.v1.BatchService/RunPartition"]["timeout"] == "0s"
+    assert "reset" not in routes["/paysystem.v1.BatchService/RunPartition"]["retry_policy"]["retry_on"]
     for creation in ("/paysystem.v1.AccountService/SignUp", "/paysystem.v1.VideoService/CreateVideo"):
         assert "reset" not in routes[creation]["retry_policy"]["retry_on"]
     assert "reset" in routes["/paysystem.v1.VideoService/"]["retry_policy"]["retry_on"]
