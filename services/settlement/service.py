@@ -46,17 +46,19 @@ class Statement:
     data_through: dt.date | None
     currency: str = CURRENCY
 
+    # Decimal addition is exact (the context's 28 digits hold DECIMAL(24,4) sums of any
+    # realistic size; money.sum_exact would also type-check each value again).
     @property
     def video_revenue(self) -> Decimal:
-        return money.sum_exact(line.video_revenue for line in self.lines)
+        return sum((line.video_revenue for line in self.lines), money.ZERO)
 
     @property
     def ad_revenue(self) -> Decimal:
-        return money.sum_exact(line.ad_revenue for line in self.lines)
+        return sum((line.ad_revenue for line in self.lines), money.ZERO)
 
     @property
     def total(self) -> Decimal:
-        return money.sum_exact(line.amount for line in self.lines)
+        return self.video_revenue + self.ad_revenue
 
     @property
     def payable_krw(self) -> int:
