@@ -2,9 +2,11 @@
 them, a private redis-server that tests may stop, and the two services served in-process.
 
 `publish_day` reproduces the batch's publication of a computed day: upsert the day's
-daily rows, rebuild the weekly and monthly rows of the periods containing it as sums of
-their daily rows, and upsert the day's `computed_days` row with a new `computed_at_us`,
-all in one transaction. The cache's data version depends on that last step only.
+daily rows and rebuild the weekly and monthly rows of the periods containing it as sums of
+their daily rows (committed first, as the batch's partitions are), then the batch's own
+`finish_day` (batch/steps/daily.py) in a second transaction: the upsert of the day's
+`computed_days` row with a new `computed_at_us`, which is what the cache's data version
+follows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import itertools
 import shutil
 import socket
 import subprocess
@@ -25,20 +26,20 @@ import grpc
 import redis
 import sqlalchemy as sa
 
+from batch.steps.daily import finish_day
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker
 from services.common.cache import Cache, make_redis
 from services.common.periods import Period, period_bounds
 from services.common.readside import ReadSide
-from services.common.schema import computed_days, daily_video_stats, period_video_stats, videos
+from services.common.schema import daily_video_stats, period_video_stats, videos
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from services.settlement.servicer import SettlementServicer
 from services.statistics.servicer import StatisticsServicer
 
 REDIS_SHARED_DB3 = "redis://127.0.0.1:6379/3"
-_clock = itertools.count(int(time.time() * 1_000_000))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,26 +106,15 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
                         for v, a in sums.items()
                     ],
                 )
-        conn.execute(sa.delete(computed_days).where(computed_days.c.day == day))
-        conn.execute(sa.insert(computed_days).values(day=day, play_id_watermark=0, computed_at_us=next(_clock)))
+    with engine.begin() as conn:
+        finish_day(conn, day, play_id_watermark=0)
 
 
 def mark_computed(engine: sa.Engine, *days: dt.date) -> None:
+    """The batch's `finish_day` alone (a re-run that changed nothing but the stamp)."""
     with engine.begin() as conn:
         for day in days:
-            conn.execute(sa.delete(computed_days).where(computed_days.c.day == day))
-            conn.execute(sa.insert(computed_days).values(day=day, play_id_watermark=0, computed_at_us=next(_clock)))
-
-
-def clear_figures(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        for table in ("daily_video_stats", "period_video_stats", "computed_days", "videos"):
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-
-
-def daily_count(engine: sa.Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(daily_video_stats)).scalar_one()
+            finish_day(conn, day, play_id_watermark=0)
 
 
 # --- a private redis-server ------------------------------------------------------------
@@ -240,5 +230,5 @@ def serve_read_services(db_url: str, data_dir: Path, port: int, read: ReadSide) 
 
 
 def migrated_engine(url: str) -> sa.Engine:
-    engine = db.make_engine(Settings(db_url=url))
-    return engine
+    """An engine on a database that tests.databases.fresh_database already migrated."""
+    return db.make_engine(Settings(db_url=url))
