@@ -4,7 +4,7 @@
         account_id, token = mesh.sign_up_and_login("SELLER")
         status, body = mesh.json("POST", "/v1/videos", {"title": "t", "duration_sec": 60}, token=token)
 
-`Mesh` starts `python -m services.launcher` (what `paysystem up` runs) with its own data dir,
+`Mesh` starts `paysystem up` (the supervisor, services/launcher/) with its own data dir,
 database and ports, waits until Envoy reports every instance healthy, and offers JSON and gRPC
 calls through Envoy plus handles on the processes (pids, kill, signal, per-host Envoy stats).
 Ports come from blocks in 18000-18999, each block held by a lock file for the mesh's lifetime,
@@ -151,7 +151,7 @@ class Mesh:
         log = open(self.supervisor_log, "ab")  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "services.launcher"],
+                [str(Path(sys.executable).parent / "paysystem"), "up"],
                 env=self._env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
