@@ -63,19 +63,30 @@ def _self_view_sql() -> str:
 
 
 def _repeat_sql() -> str:
-    # DESIGN 2 "Counted view" 2 (rules.is_repeat): started < 30 s after the previous playback
-    # of the same viewer and video, counted or not; ties ordered by event_id (the window's
-    # order). The first playback of the day looks back across midnight into the previous
-    # day's plays (ix_plays_repeat), only when it starts in the day's first 30 s.
-    return f"""(CASE
-        WHEN w.prev_started_at_us IS NOT NULL
-          THEN CASE WHEN w.started_at_us - w.prev_started_at_us < {rules.REPEAT_WINDOW_US} THEN 1 ELSE 0 END
-        WHEN w.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US}
-          THEN CASE WHEN EXISTS (
+    # DESIGN 2 "Counted view" 2 (rules.is_repeat): started less than 30 s after the previous
+    # playback of the same viewer and video, counted or not; ties on started_at ordered by
+    # event_id. Equivalently: some playback before it in that order started less than 30 s
+    # before it. The window (ordered by started_at only, so its sort rows stay narrow) gives
+    # the previous start for the common case; two rare cases look the answer up by index:
+    # the day's first playback of a pair within 30 s after midnight (the window crosses into
+    # the previous day's plays) and playbacks that tie on started_at (ordered by event_id).
+    earlier_within_window = f"""EXISTS (
                  SELECT 1 FROM plays q
                  WHERE q.video_id = w.video_id AND q.viewer_id = w.viewer_id
                    AND q.started_at_us > w.started_at_us - {rules.REPEAT_WINDOW_US}
-                   AND q.started_at_us < :day_start_us) THEN 1 ELSE 0 END
+                   AND q.started_at_us < w.started_at_us)"""
+    tie_before = """EXISTS (
+                 SELECT 1 FROM plays me JOIN plays t
+                   ON t.video_id = me.video_id AND t.viewer_id = me.viewer_id
+                  AND t.started_at_us = me.started_at_us AND t.event_id < me.event_id
+                 WHERE me.play_id = w.play_id)"""
+    return f"""(CASE
+        WHEN w.prev_started_at_us = w.started_at_us OR w.next_started_at_us = w.started_at_us
+          THEN CASE WHEN {tie_before} OR {earlier_within_window} THEN 1 ELSE 0 END
+        WHEN w.prev_started_at_us IS NOT NULL
+          THEN CASE WHEN w.started_at_us - w.prev_started_at_us < {rules.REPEAT_WINDOW_US} THEN 1 ELSE 0 END
+        WHEN w.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US}
+          THEN CASE WHEN {earlier_within_window} THEN 1 ELSE 0 END
         ELSE 0 END)"""
 
 
@@ -140,11 +151,11 @@ FROM (
     FROM (
         SELECT play_id, video_id, viewer_id, started_at_us,
                start_position_sec AS start_sec, end_position_sec AS end_sec,
-               LAG(started_at_us) OVER (
-                   PARTITION BY video_id, viewer_id ORDER BY started_at_us, event_id
-               ) AS prev_started_at_us
+               LAG(started_at_us) OVER pair_in_time AS prev_started_at_us,
+               LEAD(started_at_us) OVER pair_in_time AS next_started_at_us
         FROM plays
         WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
+        WINDOW pair_in_time AS (PARTITION BY video_id, viewer_id ORDER BY started_at_us)
     ) w
     LEFT JOIN videos v ON v.video_id = w.video_id
 ) c
