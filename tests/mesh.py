@@ -69,6 +69,14 @@ def reserve_port_block(size: int = 20) -> tuple[int, object]:
     raise RuntimeError(f"no free block of {size} ports in {PORT_RANGE}")
 
 
+def paysystem_command(*args: str) -> list[str]:
+    """The `paysystem` CLI of this interpreter's environment, with arguments."""
+    script = Path(sys.executable).parent / "paysystem"
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-c", "from services.cli.main import main; main()", *args]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,6 +133,10 @@ class Mesh:
     def supervisor_log(self) -> Path:
         return self.data_dir / "supervisor.log"
 
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Runs `paysystem <args>` against this mesh (its settings in the environment)."""
+        return subprocess.run(paysystem_command(*args), env=self._env(), capture_output=True, text=True, timeout=timeout)
+
     def _env(self) -> dict[str, str]:
         s = self.settings
         # Other PAYSYSTEM_* variables of the test run pass through, as they reach self.settings.
@@ -151,7 +163,7 @@ class Mesh:
         log = open(self.supervisor_log, "ab")  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "paysystem"), "up"],
+                paysystem_command("up"),
                 env=self._env(),
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -89,10 +86,7 @@ def test_a_draining_instance_leaves_envoys_rotation_and_calls_go_to_the_other(me
 
 
 def test_paysystem_status_shows_every_instance_serving_and_healthy_in_envoy(mesh):
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "paysystem"), "status"],
-        env=mesh._env(), capture_output=True, text=True, timeout=60,
-    )
+    result = mesh.cli("status")
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if "127.0.0.1:" in line and "│" in line]
     assert len(rows) == len(mesh.instances())
