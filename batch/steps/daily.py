@@ -62,7 +62,7 @@ def _self_view_sql() -> str:
     return "(v.seller_id = w.viewer_id)"
 
 
-def _repeat_sql() -> str:
+def _repeat_sql(d: Dialect) -> str:
     # DESIGN 2 "Counted view" 2 (rules.is_repeat): started less than 30 s after the previous
     # playback of the same viewer and video, counted or not; ties on started_at ordered by
     # event_id. Equivalently: some playback before it in that order started less than 30 s
@@ -75,10 +75,11 @@ def _repeat_sql() -> str:
                  WHERE q.video_id = w.video_id AND q.viewer_id = w.viewer_id
                    AND q.started_at_us > w.started_at_us - {rules.REPEAT_WINDOW_US}
                    AND q.started_at_us < w.started_at_us)"""
-    tie_before = """EXISTS (
+    tie_before = f"""EXISTS (
                  SELECT 1 FROM plays me JOIN plays t
                    ON t.video_id = me.video_id AND t.viewer_id = me.viewer_id
-                  AND t.started_at_us = me.started_at_us AND t.event_id < me.event_id
+                  AND t.started_at_us = me.started_at_us
+                  AND {d.bytewise('t.event_id')} < {d.bytewise('me.event_id')}
                  WHERE me.play_id = w.play_id)"""
     return f"""(CASE
         WHEN w.prev_started_at_us = w.started_at_us OR w.next_started_at_us = w.started_at_us
@@ -147,7 +148,7 @@ FROM (
     SELECT w.play_id, w.video_id, w.start_sec, w.end_sec, v.seller_id, v.duration_sec,
            {_bad_row_sql()} AS bad,
            CASE WHEN {_self_view_sql()} THEN 1 ELSE 0 END AS self_view,
-           CASE WHEN {_self_view_sql()} OR {_repeat_sql()} = 1 THEN 0 ELSE 1 END AS counted
+           CASE WHEN {_self_view_sql()} OR {_repeat_sql(d)} = 1 THEN 0 ELSE 1 END AS counted
     FROM (
         SELECT play_id, video_id, viewer_id, started_at_us,
                start_position_sec AS start_sec, end_position_sec AS end_sec,

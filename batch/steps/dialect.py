@@ -46,6 +46,11 @@ class Dialect:
             return f"(({numerator}) / ({denominator}))"
         return f"(({numerator}) DIV ({denominator}))"
 
+    def bytewise(self, column: str) -> str:
+        """A string compared byte by byte. MariaDB's utf8mb4_bin is a PAD SPACE collation
+        ('a' sorts after 'a\\t'), so compare the raw bytes; SQLite's BINARY already does."""
+        return column if self.is_sqlite else f"CAST({column} AS BINARY)"
+
     def price_param(self, price: Decimal) -> Decimal | int:
         """A unit price as a bound value: exact DECIMAL, or integer ten-thousandths."""
         if not self.is_sqlite:

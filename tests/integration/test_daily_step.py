@@ -95,6 +95,18 @@ def test_ties_on_started_at_are_ordered_by_event_id_byte_wise(batch_db):
     assert (r.views, r.ad_views) == (1, 3)
 
 
+def test_tie_order_is_byte_wise_even_where_a_pad_space_collation_would_differ(batch_db):
+    one_video(batch_db, duration=1000)
+    base = at(MON)
+    # Byte-wise "a" < "a\t"; a PAD SPACE collation compares "a " with "a\t" and says otherwise.
+    batch_db.add_plays([
+        play(1, 1, base, 0, 10, event_id="a\t"),
+        play(1, 1, base, 0, 900, event_id="a"),
+    ])
+    batch_db.run_pending()
+    assert (row(batch_db).views, row(batch_db).ad_views) == (1, 3)
+
+
 def test_a_repeat_within_30_seconds_across_midnight_is_not_a_view(batch_db):
     one_video(batch_db)
     midnight = day_bounds_us(MON, SEOUL)[0]

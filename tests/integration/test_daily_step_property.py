@@ -30,7 +30,7 @@ def plays_strategy(draw):
     plays = []
     event_ids = draw(
         st.lists(
-            st.text(alphabet="aAbB9-_é", min_size=1, max_size=4),
+            st.text(alphabet="aAbB9-_é\t", min_size=1, max_size=4),
             min_size=count, max_size=count, unique=True,
         )
     )
