@@ -92,3 +92,11 @@ class Dialect:
         if self.is_sqlite:
             return f"CREATE TEMP TABLE {name} ({columns})"
         return f"CREATE TEMPORARY TABLE {name} ({columns}) ENGINE=MEMORY"
+
+
+def text_with_dates(sql: str, *date_params: str) -> sa.TextClause:
+    """sa.text() whose named date parameters bind as DATE on every engine (ISO text on SQLite)."""
+    clause = sa.text(sql)
+    if date_params:
+        clause = clause.bindparams(*(sa.bindparam(name, type_=sa.Date) for name in date_params))
+    return clause
