@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -123,13 +124,20 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             (v for k, v in context.invocation_metadata() if k == "authorization"), ""
         )
         dispatcher_identity = Principal(principal.account_id, f"{principal.username} (batch dispatch)", principal.role)
+        lock = threading.Lock()
+        minted: list = [None, 0.0]  # token, monotonic time minted
 
         def metadata() -> list[tuple[str, str]]:
             if private_key is None:
                 return [("authorization", caller_token)]
-            token = auth.issue_token(private_key, dispatcher_identity, issuer=settings.jwt_issuer,
-                                     ttl_sec=DISPATCH_TOKEN_TTL_SEC)
-            return [("authorization", f"Bearer {token}")]
+            # Minting parses the PEM key and signs (tens of ms on a busy machine): one token
+            # serves every dispatch for half its lifetime.
+            with lock:
+                if minted[0] is None or time.monotonic() - minted[1] > DISPATCH_TOKEN_TTL_SEC / 2:
+                    minted[0] = auth.issue_token(private_key, dispatcher_identity, issuer=settings.jwt_issuer,
+                                                 ttl_sec=DISPATCH_TOKEN_TTL_SEC)
+                    minted[1] = time.monotonic()
+                return [("authorization", f"Bearer {minted[0]}")]
 
         return metadata
 

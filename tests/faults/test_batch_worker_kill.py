@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
-import socket
 import threading
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from services.common import db
 from services.common.settings import Settings
 from tests.databases import fresh_database
 from tests.fixtures_jobs import SEOUL, add_videos, generate_plays_in_mariadb, stats_snapshot
-from tests.mesh import Mesh
+from tests.fixtures_scale import scale_mesh
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 
@@ -38,36 +36,6 @@ DAYS = [dt.date(2026, 8, 24) + dt.timedelta(days=i) for i in range(12)]  # cross
 PLAYS_PER_DAY = 100_000
 VIDEOS = 2000
 PARTITIONS = 4
-REDIS_URL = "redis://127.0.0.1:6379/5"
-PORT_BLOCKS = range(21200, 21400, 20)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def scale_mesh(data_dir: Path, db_url: str, **env) -> Mesh:
-    """A mesh on a block of this area's ports (21200-21399), held by a lock file."""
-    for base in PORT_BLOCKS:
-        lock = open(f"/tmp/paysystem_scale_ports_{base}.lock", "w")  # noqa: SIM115 - held by the mesh
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            continue
-        if all(_free(p) for p in range(base, base + 20)):
-            mesh = Mesh(data_dir, http_port=base, admin_port=base + 1, service_base_port=base + 10,
-                        db_url=db_url, redis_url=REDIS_URL, env={"PAYSYSTEM_BATCH_WORKERS": "2", **env})
-            mesh._port_lock = lock
-            return mesh
-        lock.close()
-    raise RuntimeError("no free port block in 21200-21399")
 
 
 def _seed(url: str, tmp: Path) -> None:
