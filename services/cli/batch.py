@@ -130,7 +130,8 @@ def _show(events: Iterator[JobEvent], runner, plain: bool, total_days: int | Non
                 if event.final:
                     final = event
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if runner is not None:
+            signal.signal(signal.SIGINT, previous)
     if final is None:
         err_console.print("[red]the event stream ended without a final event (connection cut?)[/red]")
     else:

@@ -66,3 +66,24 @@ def test_a_seller_reaches_only_their_own_account():
 def test_a_role_check_names_what_is_needed():
     with pytest.raises(PermissionDenied, match="SELLER"):
         auth.require_role(auth.Principal(7, "v", "VIEWER"), "SELLER")
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(keys):
+    import time
+
+    interceptor = auth.AuthInterceptor(auth.load_public_key(keys), issuer=ISSUER, leeway_sec=0)
+    token = _token(keys, ttl=1)
+    assert interceptor._principal(token).account_id == 42
+    assert interceptor._principal(token).account_id == 42  # second time from memory
+    time.sleep(1.1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        interceptor._principal(token)
+
+
+def test_a_forged_token_is_never_remembered_as_valid(keys, tmp_path):
+    auth.ensure_keys(tmp_path)
+    interceptor = auth.AuthInterceptor(auth.load_public_key(keys), issuer=ISSUER, leeway_sec=0)
+    forged = _token(tmp_path)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            interceptor._principal(forged)
