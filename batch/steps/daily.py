@@ -1,10 +1,13 @@
 """The daily step: plays of one local day -> daily_video_stats and weekly/monthly sums.
 
-Set-based SQL inside the database (DESIGN.md section 3): per partition (a video id range)
-one INSERT ... SELECT classifies and aggregates the day's plays into a small per-video
-temporary table, which is checked for bad rows, given the running totals of the previous
-computed day, priced by the tier table in force and upserted keyed by (video, day). The
-weekly and monthly rows of the touched videos are then re-summed from their daily rows.
+Set-based SQL inside the database (DESIGN.md section 3), per partition (a video id range):
+pass 1 streams the day's plays in index order into a small per-video temporary table (views
+as if no play were a repeat, watch time, ad views, bad rows); if there is no bad row, pass 2
+subtracts the repeats, found by a window over the plays of the few viewer-video pairs with
+two or more plays that day (sorting every play of the day cost twice as much); then the
+running totals of the previous computed day are attached, the tier table in force prices the
+day, and the rows are upserted keyed by (video, day). The weekly and monthly rows of the
+touched videos are then re-summed from their daily rows.
 
 Each rule of DESIGN.md section 2 is one named SQL fragment in batch/steps/fragments.py;
 batch/rules.py states the same rules in Python; tests/reference.py is the oracle.
@@ -17,6 +20,7 @@ that are new or stale.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -63,30 +67,66 @@ class BadPlayRow(Exception):
 # --- The statements ------------------------------------------------------------------------
 
 def _aggregate_sql(d: Dialect) -> str:
-    """One pass over the day's plays of a partition, grouped per video."""
+    """Pass 1, one streaming pass over the day's plays of a partition grouped per video
+    (index order, no sort): plays read, bad rows, watch time, and views and ad views of
+    every playback that is not the seller's own, as if none were a repeat, except the few
+    plays of the day's first 30 s, whose repeat status is looked up exactly."""
     return f"""
 INSERT INTO {TMP_AGG} (video_id, seller_id, plays_read, views, watch_time_sec, ad_views,
                        bad_rows, first_bad_play_id)
-SELECT c.video_id, MAX(c.seller_id), COUNT(*),
-       SUM(c.counted), COALESCE(SUM({fragments.watch_time_sql(d)}), 0), COALESCE(SUM({fragments.ad_views_sql(d)}), 0),
+SELECT c.video_id, MAX(c.seller_id), COUNT(*), SUM(c.counted),
+       COALESCE(SUM({fragments.watch_time_sql(d)}), 0),
+       COALESCE(SUM({fragments.ad_views_sql(d)}), 0),
        SUM(c.bad), MIN(CASE WHEN c.bad = 1 THEN c.play_id END)
 FROM (
-    SELECT w.play_id, w.video_id, w.start_sec, w.end_sec, v.seller_id, v.duration_sec,
-           {fragments.bad_row_sql()} AS bad,
-           CASE WHEN {fragments.self_view_sql()} THEN 1 ELSE 0 END AS self_view,
-           CASE WHEN {fragments.self_view_sql()} OR {fragments.repeat_sql(d)} = 1 THEN 0 ELSE 1 END AS counted
-    FROM (
-        SELECT play_id, video_id, viewer_id, started_at_us,
-               start_position_sec AS start_sec, end_position_sec AS end_sec,
-               LAG(started_at_us) OVER pair_in_time AS prev_started_at_us,
-               LEAD(started_at_us) OVER pair_in_time AS next_started_at_us
-        FROM plays
-        WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
-        WINDOW pair_in_time AS (PARTITION BY video_id, viewer_id ORDER BY started_at_us)
-    ) w
-    LEFT JOIN videos v ON v.video_id = w.video_id
+    SELECT p.play_id, p.video_id, p.start_position_sec AS start_sec,
+           p.end_position_sec AS end_sec, v.seller_id, v.duration_sec,
+           {fragments.bad_row_sql('p')} AS bad,
+           CASE WHEN {fragments.self_view_sql('p')} THEN 1 ELSE 0 END AS self_view,
+           CASE WHEN {fragments.self_view_sql('p')} THEN 0
+                WHEN {fragments.in_first_window_of_day_sql('p')}
+                  THEN 1 - {fragments.repeat_exact_sql(d, 'p')}
+                ELSE 1 END AS counted
+    FROM plays p
+    LEFT JOIN videos v ON v.video_id = p.video_id
+    WHERE p.local_day = :day AND p.video_id >= :lo AND p.video_id < :hi
 ) c
 GROUP BY c.video_id
+"""
+
+
+def _repeats_sql(d: Dialect) -> str:
+    """Pass 2, the repeat correction: the repeats among plays not already classified in
+    pass 1 (not the seller's own, 30 s or more into the day). Only viewer-video pairs with
+    two or more plays that day can hold one, so only their plays are windowed and sorted.
+    Subtracts their views and ad views from pass 1's figures."""
+    return f"""
+INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows)
+SELECT c.video_id, 0, -COUNT(*), 0, -COALESCE(SUM({fragments.ad_views_sql(d)}), 0), 0
+FROM (
+    SELECT w.video_id, w.start_sec, w.end_sec, v.duration_sec,
+           1 AS counted,  -- pass 1 counted it: take back what it earned
+           {fragments.repeat_by_window_sql(d)} AS is_repeat
+    FROM (
+        SELECT p.play_id, p.video_id, p.viewer_id, p.started_at_us,
+               p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
+               LAG(p.started_at_us) OVER pair_in_time AS prev_started_at_us,
+               LEAD(p.started_at_us) OVER pair_in_time AS next_started_at_us
+        FROM (
+            SELECT video_id, viewer_id FROM plays
+            WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
+            GROUP BY video_id, viewer_id HAVING COUNT(*) > 1
+        ) pairs
+        JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
+                    AND p.viewer_id = pairs.viewer_id
+        WINDOW pair_in_time AS (PARTITION BY p.video_id, p.viewer_id ORDER BY p.started_at_us)
+    ) w
+    JOIN videos v ON v.video_id = w.video_id
+    WHERE NOT {fragments.self_view_sql('w')} AND NOT {fragments.in_first_window_of_day_sql('w')}
+) c
+WHERE c.is_repeat = 1
+GROUP BY c.video_id
+{d.upsert_add(['video_id'], ['views', 'ad_views'])}
 """
 
 
@@ -213,6 +253,7 @@ def compute_day_partition(
                 "day_end_us": day_end_us,
             },
         )
+        # Pass 1 has failed the partition on a bad row before pass 2 can trip over it.
         rows_read, rows_written, bad_rows, first_bad = conn.execute(
             sa.text(
                 f"SELECT COALESCE(SUM(plays_read), 0), COUNT(*), COALESCE(SUM(bad_rows), 0),"
@@ -221,29 +262,52 @@ def compute_day_partition(
         ).one()
         if bad_rows:
             raise _describe_bad_play(conn, int(first_bad), day, day_start_us, day_end_us)
-        if rows_written == 0:
-            return StepCounts(rows_read=0, rows_written=0)
+        if rows_written:
+            _finish_partition(conn, d, day, video_id_lo, video_id_hi, day_start_us,
+                              view_tiers, ad_tiers, job_execution_id)
+    except BaseException:
+        # Keep the original error: the connection may be unusable (the caller rolls back;
+        # the temporary table goes with the session or is dropped on the next use).
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
+        raise
+    conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
+    return StepCounts(rows_read=int(rows_read), rows_written=int(rows_written))
 
-        conn.execute(_text(_PREVIOUS_TOTALS_SQL, "day"), {"day": day})
-        view_revenue, view_params = fragments.tier_revenue_sql(
-            d, view_tiers, "a.views_before", "(a.views_before + a.views)", "view"
-        )
-        ad_revenue, ad_params = fragments.tier_revenue_sql(
-            d, ad_tiers, "a.ad_views_before", "(a.ad_views_before + a.ad_views)", "ad"
-        )
+
+def _finish_partition(
+    conn: sa.Connection,
+    d: Dialect,
+    day: dt.date,
+    lo: int,
+    hi: int,
+    day_start_us: int,
+    view_tiers: rules.TierTable,
+    ad_tiers: rules.TierTable,
+    job_execution_id: int | None,
+) -> None:
+    """Pass 2, running totals, pricing and the upserts, once pass 1 found no bad row."""
+    conn.execute(
+        _text(_repeats_sql(d), "day"),
+        {"day": day, "lo": lo, "hi": hi, "day_start_us": day_start_us},
+    )
+    conn.execute(_text(_PREVIOUS_TOTALS_SQL, "day"), {"day": day})
+    view_revenue, view_params = fragments.tier_revenue_sql(
+        d, view_tiers, "a.views_before", "(a.views_before + a.views)", "view"
+    )
+    ad_revenue, ad_params = fragments.tier_revenue_sql(
+        d, ad_tiers, "a.ad_views_before", "(a.ad_views_before + a.ad_views)", "ad"
+    )
+    conn.execute(
+        _text(_daily_upsert_sql(d, view_revenue, ad_revenue), "day"),
+        {"day": day, "job_execution_id": job_execution_id, **view_params, **ad_params},
+    )
+    for period in (Period.WEEKLY, Period.MONTHLY):
+        first, last = period_bounds(period, day)
         conn.execute(
-            _text(_daily_upsert_sql(d, view_revenue, ad_revenue), "day"),
-            {"day": day, "job_execution_id": job_execution_id, **view_params, **ad_params},
+            _text(_period_upsert_sql(d), "period_start", "period_end"),
+            {"period": period.value, "period_start": first, "period_end": last},
         )
-        for period in (Period.WEEKLY, Period.MONTHLY):
-            first, last = period_bounds(period, day)
-            conn.execute(
-                _text(_period_upsert_sql(d), "period_start", "period_end"),
-                {"period": period.value, "period_start": first, "period_end": last},
-            )
-        return StepCounts(rows_read=int(rows_read), rows_written=int(rows_written))
-    finally:
-        conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
 
 
 def _describe_bad_play(

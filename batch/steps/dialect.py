@@ -78,6 +78,14 @@ class Dialect:
         sets = ", ".join(f"{c} = VALUES({c})" for c in columns)
         return f"ON DUPLICATE KEY UPDATE {sets}"
 
+    def upsert_add(self, keys: list[str], columns: list[str]) -> str:
+        """The tail of an INSERT ... SELECT that adds the new values to the existing row's."""
+        if self.is_sqlite:
+            sets = ", ".join(f"{c} = {c} + excluded.{c}" for c in columns)
+            return f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        sets = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns)
+        return f"ON DUPLICATE KEY UPDATE {sets}"
+
     @property
     def select_where_true(self) -> str:
         # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT (parsing ambiguity).

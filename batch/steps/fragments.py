@@ -1,10 +1,10 @@
 """The rules of DESIGN.md section 2 as SQL fragments, one named function per rule.
 
-Each fragment is an expression over one play of the day's windowed plays `w` (columns
-play_id, video_id, viewer_id, started_at_us, start_sec, end_sec, prev_started_at_us,
-next_started_at_us) joined with its video `v`, or, for the per-play amounts, over the
-classified play `c` (adds seller_id, duration_sec, self_view, counted). Named parameters:
-:day_start_us and :day_end_us, the local day's bounds. batch/rules.py states each rule in
+Each fragment is an expression over one play (a plays row under the alias given, or the
+windowed play `w`, which adds prev_started_at_us and next_started_at_us) joined with its
+video `v`; the per-play amounts read the classified play `c` (start_sec, end_sec,
+duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us, the
+local day's bounds. batch/rules.py states each rule in
 Python; tests/reference.py is the oracle both are tested against.
 """
 
@@ -14,45 +14,54 @@ from batch import rules
 from batch.steps.dialect import Dialect
 
 
-def self_view_sql() -> str:
+def self_view_sql(p: str) -> str:
     # DESIGN 2 "Counted view" 1 (rules.is_self_view): the seller's own playbacks never count.
-    return "(v.seller_id = w.viewer_id)"
+    return f"(v.seller_id = {p}.viewer_id)"
 
 
-def repeat_sql(d: Dialect) -> str:
-    # DESIGN 2 "Counted view" 2 (rules.is_repeat): started less than 30 s after the previous
-    # playback of the same viewer and video, counted or not; ties on started_at ordered by
-    # event_id. Equivalently: some playback before it in that order started less than 30 s
-    # before it. The window (ordered by started_at only, so its sort rows stay narrow) gives
-    # the previous start for the common case; two rare cases look the answer up by index:
-    # the day's first playback of a pair within 30 s after midnight (the window crosses into
-    # the previous day's plays) and playbacks that tie on started_at (ordered by event_id).
-    earlier_within_window = f"""EXISTS (
+def repeat_exact_sql(d: Dialect, p: str) -> str:
+    # DESIGN 2 "Counted view" 2 (rules.is_repeat), by definition: play `p` started less than
+    # 30 s after the previous playback of the same viewer and video (counted or not; ties on
+    # started_at ordered by event_id byte-wise). Equivalently: some playback before it in that
+    # order started less than 30 s before it, on any day (the window crosses midnight).
+    # Two index lookups per play (ix_plays_repeat): used only where the window cannot answer.
+    return f"""(CASE WHEN EXISTS (
                  SELECT 1 FROM plays q
-                 WHERE q.video_id = w.video_id AND q.viewer_id = w.viewer_id
-                   AND q.started_at_us > w.started_at_us - {rules.REPEAT_WINDOW_US}
-                   AND q.started_at_us < w.started_at_us)"""
-    tie_before = f"""EXISTS (
+                 WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
+                   AND q.started_at_us > {p}.started_at_us - {rules.REPEAT_WINDOW_US}
+                   AND q.started_at_us < {p}.started_at_us)
+            OR EXISTS (
                  SELECT 1 FROM plays me JOIN plays t
                    ON t.video_id = me.video_id AND t.viewer_id = me.viewer_id
                   AND t.started_at_us = me.started_at_us
                   AND {d.bytewise('t.event_id')} < {d.bytewise('me.event_id')}
-                 WHERE me.play_id = w.play_id)"""
+                 WHERE me.play_id = {p}.play_id)
+          THEN 1 ELSE 0 END)"""
+
+
+def repeat_by_window_sql(d: Dialect) -> str:
+    # DESIGN 2 "Counted view" 2 (rules.is_repeat) for a play `w` of the day that starts 30 s
+    # or more after midnight (so any playback less than 30 s before it is on the same day):
+    # the window over the pair's plays of the day, ordered by started_at (narrow sort rows),
+    # gives the previous start; a tie on started_at falls back to the exact rule (event_id).
     return f"""(CASE
         WHEN w.prev_started_at_us = w.started_at_us OR w.next_started_at_us = w.started_at_us
-          THEN CASE WHEN {tie_before} OR {earlier_within_window} THEN 1 ELSE 0 END
-        WHEN w.prev_started_at_us IS NOT NULL
-          THEN CASE WHEN w.started_at_us - w.prev_started_at_us < {rules.REPEAT_WINDOW_US} THEN 1 ELSE 0 END
-        WHEN w.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US}
-          THEN CASE WHEN {earlier_within_window} THEN 1 ELSE 0 END
+          THEN {repeat_exact_sql(d, 'w')}
+        WHEN w.started_at_us - w.prev_started_at_us < {rules.REPEAT_WINDOW_US} THEN 1
         ELSE 0 END)"""
 
 
-def bad_row_sql() -> str:
+def in_first_window_of_day_sql(p: str) -> str:
+    # DESIGN 2 "Counted view" 2: the 30-second window crosses midnight; plays this early in
+    # the day may repeat a playback of the previous day.
+    return f"({p}.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US})"
+
+
+def bad_row_sql(p: str) -> str:
     # DESIGN 3 "skip nothing": a play the rules cannot price fails the partition.
-    return """(CASE WHEN v.video_id IS NULL OR v.duration_sec < 0
-                 OR w.start_sec < 0 OR w.end_sec < w.start_sec
-                 OR w.started_at_us < :day_start_us OR w.started_at_us >= :day_end_us
+    return f"""(CASE WHEN v.video_id IS NULL OR v.duration_sec < 0
+                 OR {p}.start_position_sec < 0 OR {p}.end_position_sec < {p}.start_position_sec
+                 OR {p}.started_at_us < :day_start_us OR {p}.started_at_us >= :day_end_us
                THEN 1 ELSE 0 END)"""
 
 
