@@ -1,4 +1,4 @@
-"""Accounts only an operator may make: admins and ingest service accounts."""
+"""Operator commands: prepare a deployment; make the accounts only an operator may make."""
 
 from __future__ import annotations
 
@@ -34,3 +34,25 @@ def create_ingest_account(username: str, password: str) -> None:
 
 
 commands = [create_admin, create_ingest_account]
+
+
+@click.command("init")
+@click.option("--descriptor-out", type=click.Path(), help="Also write Envoy's descriptor set here.")
+def init(descriptor_out: str | None) -> None:
+    """Prepare a deployment once: signing keys, database schema (and Envoy's descriptor set)."""
+    from pathlib import Path
+
+    from services.common import auth, protogen
+
+    settings = get_settings()
+    auth.ensure_keys(settings.keys_dir)
+    engine = db.make_engine(settings)
+    db.wait_until_reachable(engine, timeout_sec=120)
+    db.migrate(engine)
+    engine.dispose()
+    if descriptor_out:
+        protogen.build_descriptor_set(Path(descriptor_out))
+    click.echo(f"keys in {settings.keys_dir}, schema at the newest revision")
+
+
+commands.append(init)

@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "envoy"
 TEMPLATE_NAME = "envoy.yaml.j2"
 
+
 def clusters(instances: list[Instance]) -> list[dict]:
     result: dict[str, dict] = {}
     for instance in instances:
@@ -38,6 +39,7 @@ def render(
     health_log_path: Path | str,
     listen_host: str = "127.0.0.1",
     admin_host: str = "127.0.0.1",
+    cluster_type: str = "STATIC",
 ) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
@@ -54,6 +56,7 @@ def render(
         jwt_leeway_sec=jwt_leeway_sec,
         access_log_path=str(access_log_path),
         health_log_path=str(health_log_path),
+        cluster_type=cluster_type,
     )
     yaml.safe_load(text)  # a template mistake fails here with a line number, not inside Envoy
     return text
@@ -72,3 +75,42 @@ def render_local(settings: Settings, instances: list[Instance], descriptor_path:
         access_log_path=(settings.logs_dir / "envoy-access.log").resolve(),
         health_log_path=(settings.logs_dir / "envoy-health.log").resolve(),
     )
+
+
+# docker-compose: each service is one DNS name for all its replicas, on one container port.
+COMPOSE_SERVICE_PORT = 50051
+COMPOSE_RENDERED = TEMPLATE_DIR / "envoy.compose.yaml"
+
+
+def render_compose(services) -> str:
+    """The config docker-compose mounts into the official Envoy image (envoy/envoy.compose.yaml)."""
+    return render(
+        clusters=[
+            {
+                "name": spec.name,
+                "grpc_service": spec.grpc_service,
+                "endpoints": [{"host": spec.name, "port": COMPOSE_SERVICE_PORT}],
+            }
+            for spec in services
+        ],
+        http_port=8080,
+        admin_port=9901,
+        listen_host="0.0.0.0",
+        descriptor_path="/etc/paysystem/descriptor/paysystem.pb",
+        jwks_path="/etc/paysystem/keys/jwks.json",
+        jwt_issuer="paysystem",
+        jwt_leeway_sec=5,
+        access_log_path="/dev/stdout",
+        health_log_path="/dev/stdout",
+        cluster_type="STRICT_DNS",
+    )
+
+
+if __name__ == "__main__":
+    from services.launcher.topology import SERVICES
+
+    COMPOSE_RENDERED.write_text(
+        "# Generated from envoy/envoy.yaml.j2 by `python -m services.launcher.envoy_config`. Do not edit.\n"
+        + render_compose(SERVICES)
+    )
+    print(f"wrote {COMPOSE_RENDERED}")

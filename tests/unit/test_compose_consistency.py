@@ -1,0 +1,99 @@
+"""docker-compose.yml agrees with the Envoy config and the services it runs.
+
+Docker does not run on the development machines, so the stack is checked statically here,
+and Envoy itself validates the compose config (`envoy --mode validate`).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.common import auth, protogen
+from services.launcher import envoy_config, supervisor
+from services.launcher.topology import SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+ENVOY = yaml.safe_load(envoy_config.COMPOSE_RENDERED.read_text())
+CLUSTERS = {c["name"]: c for c in ENVOY["static_resources"]["clusters"]}
+
+
+def test_the_committed_compose_envoy_config_is_a_fresh_rendering_of_the_template():
+    committed = envoy_config.COMPOSE_RENDERED.read_text()
+    assert committed.split("\n", 1)[1] == envoy_config.render_compose(SERVICES), (
+        "run: python -m services.launcher.envoy_config"
+    )
+
+
+@pytest.mark.parametrize("spec", SERVICES, ids=lambda s: s.name)
+def test_every_envoy_cluster_is_a_compose_service_listening_where_envoy_sends(spec):
+    service = COMPOSE["services"][spec.name]
+    command = service["command"]
+    assert command[:3] == ["python", "-m", spec.module]
+    port = int(command[command.index("--port") + 1])
+    endpoints = CLUSTERS[spec.name]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    addresses = {e["endpoint"]["address"]["socket_address"]["address"] for e in endpoints}
+    ports = {e["endpoint"]["address"]["socket_address"]["port_value"] for e in endpoints}
+    assert addresses == {spec.name} and ports == {port}
+    assert CLUSTERS[spec.name]["type"] == "STRICT_DNS"  # one name, every replica
+    assert CLUSTERS[spec.name]["health_checks"][0]["grpc_health_check"]["service_name"] == spec.grpc_service
+    assert service["healthcheck"]["test"][-2:] == ["services.common.healthprobe", str(port)]
+    assert service["environment"]["PAYSYSTEM_SERVICE_HOST"] == "0.0.0.0"
+
+
+@pytest.mark.parametrize("name", ["video", "statistics", "settlement", "batch"])
+def test_stateless_services_run_at_least_two_replicas(name):
+    assert COMPOSE["services"][name]["deploy"]["replicas"] >= 2
+
+
+def test_services_wait_for_the_migration_step_and_their_stores():
+    for spec in SERVICES:
+        depends = COMPOSE["services"][spec.name]["depends_on"]
+        assert depends["init"]["condition"] == "service_completed_successfully"
+        assert depends["mysql"]["condition"] == "service_healthy"
+    assert "init" in COMPOSE["services"]["init"]["command"]
+    for name in ("mysql", "redis", "envoy"):
+        assert "healthcheck" in COMPOSE["services"][name]
+
+
+def test_batch_workers_dispatch_partitions_through_envoy():
+    env = COMPOSE["services"]["batch"]["environment"]
+    assert env["PAYSYSTEM_BATCH_DISPATCH_URL"] == "envoy:8080"
+
+
+def test_the_file_holds_no_secrets():
+    text = (ROOT / "docker-compose.yml").read_text()
+    for key, value in re.findall(r"^\s*(\w*PASSWORD\w*):\s+(\S+)", text, flags=re.M):
+        assert value.startswith("${"), f"{key} has a literal value"
+    assert re.search(r"://\w+:[^$@]+@", text) is None, "a URL with an inline password"
+
+
+def test_envoy_mounts_what_its_config_reads_and_keeps_admin_on_loopback():
+    envoy = COMPOSE["services"]["envoy"]
+    mounts = {volume.split(":")[1] for volume in envoy["volumes"]}
+    assert "/etc/envoy/envoy.yaml" in mounts
+    text = envoy_config.COMPOSE_RENDERED.read_text()
+    for path in re.findall(r"(/etc/paysystem/\w+)/", text):
+        assert path in mounts
+    assert ENVOY["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+    assert all(not port.startswith("9901") for port in envoy["ports"])
+
+
+def test_envoy_accepts_the_compose_config(tmp_path):
+    auth.ensure_keys(tmp_path / "keys")
+    descriptor = protogen.build_descriptor_set(tmp_path / "paysystem.pb")
+    text = envoy_config.COMPOSE_RENDERED.read_text()
+    text = text.replace("/etc/paysystem/keys/jwks.json", str(tmp_path / "keys" / "jwks.json"))
+    text = text.replace("/etc/paysystem/descriptor/paysystem.pb", str(descriptor))
+    config = tmp_path / "envoy.yaml"
+    config.write_text(text)
+    result = subprocess.run(
+        [supervisor.envoy_executable(), "--mode", "validate", "-c", str(config), "--use-dynamic-base-id"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
