@@ -8,7 +8,7 @@ independent, deliberately naive oracle for both.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -144,8 +144,3 @@ def ordered_plays_key(started_at_us: int, event_id: str) -> tuple[int, bytes]:
     """DESIGN 2 "Precise points": plays of a viewer and video ordered by start, ties by
     event_id compared byte by byte (UTF-8, binary collation)."""
     return started_at_us, event_id.encode("utf-8")
-
-
-def sum_exact(amounts: Sequence[Decimal]) -> Decimal:
-    """Weekly and monthly figures are exact sums of their days."""
-    return sum(amounts, Decimal(0))
