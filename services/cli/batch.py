@@ -291,9 +291,12 @@ def status(limit: int) -> None:
     table = Table("execution", "job", "parameters", "kind", "status", "partitions", "rows read",
                   "started (UTC)", "elapsed", "error")
     for e in executions:
+        latest = {p.partition_key: p for p in e.partitions}  # ordered by attempt: the newest wins
         counts: dict[str, int] = {}
-        for p in e.partitions:
+        for p in latest.values():
             counts[p.status.name] = counts.get(p.status.name, 0) + 1
+        if len(e.partitions) > len(latest):  # dispatch mode: attempts lost with their worker
+            counts["RETRIES"] = len(e.partitions) - len(latest)
         started = e.started_at_us or e.created_at_us
         end = e.ended_at_us or e.heartbeat_at_us
         table.add_row(

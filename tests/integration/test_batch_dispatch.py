@@ -9,6 +9,10 @@ tests/faults/test_batch_worker_kill.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import grpc
 import pytest
@@ -30,6 +34,7 @@ PORTS = (21100, 21101)  # two worker instances
 DAYS = [dt.date(2026, 10, 12), dt.date(2026, 10, 13)]
 VIDEOS = list(range(1, 41))
 PARTITIONS = 4
+PAYSYSTEM = Path(sys.executable).parent / "paysystem"
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +176,16 @@ def test_a_lost_worker_s_partition_runs_again_as_a_new_attempt_and_completes_exa
         assert len(retried) == 2
         assert all(a[0].worker is None and "attempt 1 lost: UNAVAILABLE" in a[0].error for a in retried)
         assert sum(1 for e in events if e.status == "RETRYING") == 2
+        # `paysystem batch status` counts each partition once (its newest attempt) and the retries.
+        env = {**os.environ, "PAYSYSTEM_DB_URL": data.settings.db_url, "PAYSYSTEM_DATA_DIR": str(data.settings.data_dir)}
+        shown = subprocess.run([str(PAYSYSTEM), "batch", "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.count(f"completed={PARTITIONS}") == len(DAYS)
+        per_execution: dict[int, int] = {}
+        for a in retried:
+            per_execution[a[0].job_execution_id] = per_execution.get(a[0].job_execution_id, 0) + len(a) - 1
+        for n in (1, 2):
+            assert shown.stdout.count(f"retries={n}") == sum(1 for v in per_execution.values() if v == n)
     else:
         # The cut worker went on: it was fenced (attempt FAILED, writes rolled back) unless
         # it had committed before the coordinator settled the attempt (then no attempt 2).
