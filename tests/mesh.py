@@ -54,9 +54,10 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def reserve_port_block(size: int = 20) -> tuple[int, object]:
-    """The first block of free ports in PORT_RANGE, with the open lock file that holds it."""
-    for base in PORT_RANGE:
+def reserve_port_block(size: int = 20, port_range: range = PORT_RANGE) -> tuple[int, object]:
+    """The first block of free ports in port_range (starts of blocks), with the open lock file
+    that holds it. Other areas pass a range of their own (e.g. tests/fixtures_faults.py)."""
+    for base in port_range:
         lock = open(PORT_LOCK_DIR / f"paysystem_mesh_ports_{base}.lock", "w")  # noqa: SIM115
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -66,7 +67,7 @@ def reserve_port_block(size: int = 20) -> tuple[int, object]:
         if all(_port_free(p) for p in range(base, base + size)):
             return base, lock
         lock.close()
-    raise RuntimeError(f"no free block of {size} ports in {PORT_RANGE}")
+    raise RuntimeError(f"no free block of {size} ports in {port_range}")
 
 
 def paysystem_command(*args: str) -> list[str]:

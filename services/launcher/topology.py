@@ -1,7 +1,7 @@
 """Which processes make up the mesh, and on which ports.
 
 Instances get consecutive ports from settings.service_base_port in the order of this table
-(account-1, video-1, video-2, statistics-1, ...), and, when settings.metrics_base_port is set,
+(account-1, account-2, video-1, video-2, ...), and, when settings.metrics_base_port is set,
 the same offsets from it for their Prometheus endpoint. The table is the one place that says
 how many instances each service runs locally.
 """
@@ -23,7 +23,9 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("account", "services.account.main", "paysystem.v1.AccountService", 1),
+    # Two account instances: log-in is the door to everything else, so a crashed instance
+    # must not stop it (tests/faults/test_kill_each_service.py kills one under load).
+    ServiceSpec("account", "services.account.main", "paysystem.v1.AccountService", 2),
     ServiceSpec("video", "services.video.main", "paysystem.v1.VideoService", 2),
     ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2),
     ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2),

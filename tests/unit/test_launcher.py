@@ -18,14 +18,15 @@ def test_instances_take_consecutive_ports_in_table_order():
     names = [(i.name, i.port) for i in topology.instances(_settings())]
     assert names == [
         ("account-1", 18510),
-        ("video-1", 18511),
-        ("video-2", 18512),
-        ("statistics-1", 18513),
-        ("statistics-2", 18514),
-        ("settlement-1", 18515),
-        ("settlement-2", 18516),
-        ("batch-1", 18517),
-        ("batch-2", 18518),
+        ("account-2", 18511),
+        ("video-1", 18512),
+        ("video-2", 18513),
+        ("statistics-1", 18514),
+        ("statistics-2", 18515),
+        ("settlement-1", 18516),
+        ("settlement-2", 18517),
+        ("batch-1", 18518),
+        ("batch-2", 18519),
     ]
 
 
@@ -39,15 +40,15 @@ def test_batch_instances_dispatch_partitions_through_the_mesh_s_own_envoy_unless
 
 def test_an_instance_runs_its_module_with_its_port_and_name():
     video2 = topology.by_name(_settings())["video-2"]
-    assert video2.command()[1:] == ["-m", "services.video.main", "--port", "18512", "--instance", "video-2"]
+    assert video2.command()[1:] == ["-m", "services.video.main", "--port", "18513", "--instance", "video-2"]
     assert topology.by_name(_settings())["batch-1"].command()[1:3] == ["-m", "batch.main"]
 
 
 def test_metrics_ports_follow_the_same_offsets_only_when_asked_for():
     assert all(i.metrics_port == 0 and "--metrics-port" not in i.command() for i in topology.instances(_settings()))
     with_metrics = topology.by_name(_settings(metrics_base_port=19100))
-    assert with_metrics["video-2"].metrics_port == 19102
-    assert with_metrics["video-2"].command()[-2:] == ["--metrics-port", "19102"]
+    assert with_metrics["video-2"].metrics_port == 19103
+    assert with_metrics["video-2"].command()[-2:] == ["--metrics-port", "19103"]
 
 
 def _rendered(**kw) -> dict:
@@ -77,7 +78,7 @@ def test_each_service_is_a_cluster_of_its_instances_checked_by_grpc_health():
     assert set(clusters) == {"account", "video", "statistics", "settlement", "batch"}
     video = clusters["video"]
     ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in video["load_assignment"]["endpoints"][0]["lb_endpoints"]]
-    assert ports == [18511, 18512]
+    assert ports == [18512, 18513]
     assert video["health_checks"][0]["grpc_health_check"] == {"service_name": "paysystem.v1.VideoService"}
     assert video["outlier_detection"]["enforcing_consecutive_5xx"] == 0
     assert video["outlier_detection"]["consecutive_gateway_failure"] >= 1
