@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/bench_ingest.py [--events 200000 --clients 4 --stream-clients 2]
 
-1. Creates a fresh MariaDB database (`paysystem_ingest_bench_*`, dropped at the end) with
+1. Creates a fresh MariaDB database (`paysystem_perf_*`, dropped at the end) with
    1,000 videos (2-60 min) and 2,000 viewer accounts, filled with SQL (setup, not measured).
 2. Starts the whole mesh (tests/mesh.py: Envoy + 2 video instances + the rest) on ports
-   19500-19529, and makes an INGEST service account.
+   23000-23029, and makes an INGEST service account.
 3. JSON: `--clients` concurrent HTTP/1.1 keep-alive clients POST /v1/plays:batch with
    5,000-event bodies (built and serialized before the clock starts) until `--events`
    playbacks were sent; playbacks/s = events / wall time, every result checked STORED.
@@ -45,7 +45,7 @@ from tests.mesh import Mesh  # noqa: E402
 
 BATCH = 5_000
 VIDEOS, VIEWERS = 1_000, 2_000
-BASE_PORT = 19500
+BASE_PORT = 23000  # the ingest performance range (23000-23999)
 DAY0_US = 1_788_000_000_000_000  # 2026-08-29
 
 
@@ -60,6 +60,75 @@ def machine() -> str:
         f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
+
+
+def cpu_seconds(pid: int | None, thread: int | None = None) -> float:
+    """User + system CPU seconds of a process (or one of its threads); 0 if it is gone."""
+    if not pid:
+        return 0.0
+    path = f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat"
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mariadb_pid() -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
+class CpuMeter:
+    """CPU seconds spent by Envoy, the video instances, MariaDB and this client during a pass.
+
+    MariaDB is shared with whatever else runs on the machine: its figure is an upper bound.
+    """
+
+    def __init__(self, mesh: Mesh, engine: sa.Engine, database: str) -> None:
+        self.pids = {
+            "envoy": [mesh.pid("envoy")],
+            "video": [p for p in mesh.pids("video").values() if p],
+            "mariadb (all)": [mariadb_pid()],
+            "client": [os.getpid()],
+        }
+        self._engine = engine
+        self._database = database
+        self._threads: dict[int, float] = {}
+
+    def _connection_threads(self) -> dict[int, float]:
+        """CPU seconds of the MariaDB threads serving this database's connections (ours alone)."""
+        with self._engine.connect() as conn:
+            tids = conn.execute(
+                sa.text("SELECT tid FROM information_schema.processlist WHERE db = :db AND id <> CONNECTION_ID()"),
+                {"db": self._database},
+            ).scalars().all()
+        pid = self.pids["mariadb (all)"][0]
+        return {int(t): cpu_seconds(pid, int(t)) for t in tids}
+
+    def sample(self) -> dict[str, float]:
+        out = {k: sum(cpu_seconds(p) for p in pids) for k, pids in self.pids.items()}
+        threads = self._connection_threads()
+        # A thread first seen now is counted from 0: an upper bound of its share.
+        out["mariadb (our connections)"] = sum(threads.values()) - sum(
+            self._threads.get(t, 0.0) for t in threads
+        )
+        self._threads = threads
+        return out
+
+    def report(self, before: dict[str, float], events: int) -> str:
+        after = self.sample()
+        parts = [
+            f"{k} {(after[k] - (before[k] if k != 'mariadb (our connections)' else 0.0)) / events * 1e6:.1f}"
+            for k in after
+        ]
+        return "CPU µs per playback: " + ", ".join(parts)
 
 
 def populate(url: str) -> str:
@@ -90,11 +159,11 @@ def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
     return out
 
 
-def json_bodies(evs: list[tuple]) -> list[bytes]:
+def json_bodies(evs: list[tuple], size: int = BATCH) -> list[bytes]:
     bodies = []
-    for b in range(0, len(evs), BATCH):
+    for b in range(0, len(evs), size):
         batch = []
-        for event_id, video, viewer, at_us, start, end in evs[b : b + BATCH]:
+        for event_id, video, viewer, at_us, start, end in evs[b : b + size]:
             seconds, micros = divmod(at_us, 1_000_000)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
             batch.append(
@@ -145,22 +214,33 @@ def run_json(mesh: Mesh, token: str, bodies: list[bytes], clients: int, expect: 
     return elapsed, counted[0]
 
 
-def run_grpc(mesh: Mesh, token: str, evs: list[tuple], clients: int) -> tuple[float, int]:
+def grpc_streams(evs: list[tuple], clients: int, chunk: int) -> list[list[video_pb2.ImportPlaysChunk]]:
+    """The events dealt round-robin to `clients` streams, each a list of chunk messages."""
     messages = []
     for event_id, video, viewer, at_us, start, end in evs:
         ts = Timestamp()
         ts.FromMicroseconds(at_us)
         messages.append(video_pb2.PlayEvent(event_id=event_id, video_id=video, viewer_id=viewer, started_at=ts,
                                             start_position_sec=start, end_position_sec=end))
-    shares = [messages[i::clients] for i in range(clients)]
+    events_of = [messages[i::clients] for i in range(clients)]
+    shares = [
+        [video_pb2.ImportPlaysChunk(events=share[c : c + chunk]) for c in range(0, len(share), chunk)]
+        for share in events_of
+    ]
+    return shares
+
+
+def run_grpc(mesh: Mesh, token: str, shares: list[list[video_pb2.ImportPlaysChunk]]) -> tuple[float, int]:
+    clients = len(shares)
     stored = [0] * clients
 
     def client(i: int) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{mesh.settings.http_port}") as channel:
             stub = video_pb2_grpc.VideoServiceStub(channel)
             response = stub.ImportPlays(iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600)
-            if response.stored != len(shares[i]):
-                raise SystemExit(f"gRPC stream {i}: stored {response.stored} of {len(shares[i])}")
+            sent = sum(len(c.events) for c in shares[i])
+            if response.stored != sent:
+                raise SystemExit(f"gRPC stream {i}: stored {response.stored} of {sent}")
             stored[i] = response.stored
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -177,14 +257,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000, help="playbacks per pass")
     parser.add_argument("--clients", type=int, default=4, help="concurrent JSON clients")
     parser.add_argument("--stream-clients", type=int, default=2, help="concurrent ImportPlays streams")
+    parser.add_argument("--chunk", type=int, default=BATCH, help="events per ImportPlays stream message")
     args = parser.parse_args()
 
     rng = random.Random(42)
     json_events = events(rng, "json", args.events)
     grpc_events = events(rng, "grpc", args.events)
     bodies = json_bodies(json_events)
+    streams = grpc_streams(grpc_events, args.stream_clients, args.chunk)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, fresh_database(
-        "mariadb", "paysystem_ingest_bench_", Path(tmp)
+        "mariadb", "paysystem_perf_", Path(tmp)
     ) as url:
         version = populate(url)
         mesh = Mesh(Path(tmp) / "mesh", http_port=BASE_PORT, admin_port=BASE_PORT + 1,
@@ -195,18 +277,32 @@ def main() -> None:
             print(f"database: MariaDB {version}; mesh: Envoy + {len(mesh.instances('video'))} video instances")
             print(f"data: {VIDEOS} videos, {VIEWERS - 10} viewers; {args.events} playbacks per pass, "
                   f"{len(bodies)} JSON bodies of {BATCH} events (avg {sum(map(len, bodies)) // len(bodies) // 1024} KiB)")
-            elapsed, n = run_json(mesh, token, bodies, args.clients, "STORED")
-            print(f"JSON POST /v1/plays:batch, {args.clients} clients: {n} stored in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
-            elapsed, n = run_grpc(mesh, token, grpc_events, args.stream_clients)
-            print(f"gRPC ImportPlays, {args.stream_clients} streams: {n} stored in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
-            elapsed, n = run_json(mesh, token, bodies, args.clients, "DUPLICATE")
-            print(f"JSON resend (all duplicates), {args.clients} clients: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s")
-            engine = db.make_engine(Settings(db_url=url))
-            with engine.connect() as conn:
+            # Warm-up, not measured: every client's connection through Envoy to an instance,
+            # the instances' database connections and caches.
+            warm = json_bodies(events(rng, "warm", args.clients * 4 * 200), size=200)
+            run_json(mesh, token, warm, args.clients, "STORED")
+            stats_engine = db.make_engine(Settings(db_url=url))
+            meter = CpuMeter(mesh, stats_engine, sa.make_url(url).database)
+
+            def measured(label: str, run) -> None:
+                before, load = meter.sample(), os.getloadavg()[0]
+                elapsed, n = run()
+                print(f"{label}: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s "
+                      f"(load average {load:.2f} -> {os.getloadavg()[0]:.2f})")
+                print(f"    {meter.report(before, n)}")
+
+            measured(f"JSON POST /v1/plays:batch, {args.clients} clients, stored",
+                     lambda: run_json(mesh, token, bodies, args.clients, "STORED"))
+            measured(f"gRPC ImportPlays, {args.stream_clients} streams of {args.chunk}-event chunks, stored",
+                     lambda: run_grpc(mesh, token, streams))
+            measured(f"JSON resend, {args.clients} clients, all duplicates",
+                     lambda: run_json(mesh, token, bodies, args.clients, "DUPLICATE"))
+            with stats_engine.connect() as conn:
                 rows = conn.execute(sa.text("SELECT COUNT(*) FROM plays")).scalar()
                 resumes = conn.execute(sa.text("SELECT COUNT(*) FROM resume_positions")).scalar()
-            engine.dispose()
-            print(f"after: {rows} rows in plays, {resumes} resume positions; load average now {os.getloadavg()[0]:.2f}")
+            stats_engine.dispose()
+            print(f"after: {rows} rows in plays (with {len(warm) * 200} of the warm-up), {resumes} resume positions; "
+                  f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

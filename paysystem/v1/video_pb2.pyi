@@ -112,6 +112,12 @@ class RecordPlaysResponse(_message.Message):
     rejected: int
     def __init__(self, results: _Optional[_Iterable[_Union[PlayResult, _Mapping]]] = ..., stored: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[int] = ...) -> None: ...
 
+class ImportPlaysChunk(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[PlayEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[PlayEvent, _Mapping]]] = ...) -> None: ...
+
 class ImportPlaysResponse(_message.Message):
     __slots__ = ("received", "stored", "duplicates", "rejected", "rejections")
     RECEIVED_FIELD_NUMBER: _ClassVar[int]

@@ -57,7 +57,7 @@ class VideoServiceStub:
                 _registered_method=True)
         self.ImportPlays = channel.stream_unary(
                 '/paysystem.v1.VideoService/ImportPlays',
-                request_serializer=paysystem_dot_v1_dot_video__pb2.PlayEvent.SerializeToString,
+                request_serializer=paysystem_dot_v1_dot_video__pb2.ImportPlaysChunk.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_video__pb2.ImportPlaysResponse.FromString,
                 _registered_method=True)
         self.GetResumePosition = channel.unary_unary(
@@ -101,8 +101,8 @@ class VideoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ImportPlays(self, request_iterator, context):
-        """Bulk import for internal services (INGEST role): a client stream of events,
-        answered once with counts and the rejected events.
+        """Bulk import for internal services (INGEST role): a client stream of chunks of
+        events, answered once with counts and the rejected events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -140,7 +140,7 @@ def add_VideoServiceServicer_to_server(servicer, server):
             ),
             'ImportPlays': grpc.stream_unary_rpc_method_handler(
                     servicer.ImportPlays,
-                    request_deserializer=paysystem_dot_v1_dot_video__pb2.PlayEvent.FromString,
+                    request_deserializer=paysystem_dot_v1_dot_video__pb2.ImportPlaysChunk.FromString,
                     response_serializer=paysystem_dot_v1_dot_video__pb2.ImportPlaysResponse.SerializeToString,
             ),
             'GetResumePosition': grpc.unary_unary_rpc_method_handler(
@@ -283,7 +283,7 @@ class VideoService:
             request_iterator,
             target,
             '/paysystem.v1.VideoService/ImportPlays',
-            paysystem_dot_v1_dot_video__pb2.PlayEvent.SerializeToString,
+            paysystem_dot_v1_dot_video__pb2.ImportPlaysChunk.SerializeToString,
             paysystem_dot_v1_dot_video__pb2.ImportPlaysResponse.FromString,
             options,
             channel_credentials,

@@ -193,9 +193,9 @@ def seed(
 
         ingest_id, ingest_token = _ingest_token(api, settings, f"{prefix}-ingest", password)
         if direct:
-            response = _import_directly(settings, ingest_id, events())
+            response = _import_directly(settings, ingest_id, _chunks(events()))
         else:
-            response = api.videos.ImportPlays(events(), metadata=api.md(ingest_token))
+            response = api.videos.ImportPlays(_chunks(events()), metadata=api.md(ingest_token))
         summary.sent = response.received
         summary.stored, summary.duplicates, summary.rejected = response.stored, response.duplicates, response.rejected
         summary.rejections = [f"{r.event_id}: {r.reason}" for r in response.rejections[:20]]
@@ -235,18 +235,31 @@ def _videos(api: _Api, specs, sellers, tokens, report) -> dict[int, video_pb2.Vi
     return out
 
 
-def _import_directly(settings: Settings, ingest_id: int, events: Iterator[video_pb2.PlayEvent]):
+def _chunks(events: Iterator[video_pb2.PlayEvent], size: int = 5_000) -> Iterator[video_pb2.ImportPlaysChunk]:
+    """The ImportPlays stream: events in chunks (one stream message per event costs the
+    client and the server several times the work)."""
+    chunk = video_pb2.ImportPlaysChunk()
+    for event in events:
+        chunk.events.append(event)
+        if len(chunk.events) == size:
+            yield chunk
+            chunk = video_pb2.ImportPlaysChunk()
+    if chunk.events:
+        yield chunk
+
+
+def _import_directly(settings: Settings, ingest_id: int, chunks: Iterator[video_pb2.ImportPlaysChunk]):
     """The ImportPlays use case in-process: the same validation and write path, no network."""
     from services.common import auth, db
     from services.video.ingest import Ingest
     from services.video.plays import Outcome
-    from services.video.servicer import _event
+    from services.video.servicer import _events
 
     engine = db.make_engine(settings)
     try:
         response = video_pb2.ImportPlaysResponse()
         principal = auth.Principal(ingest_id, "seed-ingest", "INGEST")
-        for results in Ingest(engine, settings.zone).import_plays(principal, (_event(e) for e in events)):
+        for results in Ingest(engine, settings.zone).import_plays(principal, (_events(c.events) for c in chunks)):
             response.received += len(results)
             for r in results:
                 if r.outcome is Outcome.STORED:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -19,17 +19,18 @@ import sqlalchemy as sa
 
 from services.common.auth import Principal, require_role
 from services.common.errors import InvalidArgument, PermissionDenied
-from services.common.periods import local_day_of
 from services.video import repository
 from services.video.plays import (
     CONFLICT_IN_REQUEST,
     CONFLICT_STORED,
+    FUTURE_ALLOWANCE_US,
     MAX_EVENTS_PER_CALL,
+    LocalDays,
     Outcome,
     PlayEvent,
     PlayResult,
-    resume_key,
     resume_position,
+    shape_is_fine,
     shape_problem,
     video_problem,
 )
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 _RETRYABLE_MYSQL_ERRORS = {1213, 1205}  # deadlock, lock wait timeout
 _ATTEMPTS = 5
 _CACHE_LIMIT = 1_000_000
+STORED, DUPLICATE, REJECTED = Outcome.STORED, Outcome.DUPLICATE, Outcome.REJECTED
 
 
 class _SomeExist(Exception):
@@ -60,10 +62,11 @@ class Ingest:
         self._zone = zone
         self._durations: dict[int, int] = {}
         self._accounts: set[int] = set()
+        self._days = LocalDays(zone)
 
     # --- the calls --------------------------------------------------------------------
 
-    def record_plays(self, principal: Principal, events: list[PlayEvent]) -> list[PlayResult]:
+    def record_plays(self, principal: Principal, events: Sequence[PlayEvent]) -> list[PlayResult]:
         if len(events) > MAX_EVENTS_PER_CALL:
             raise InvalidArgument(
                 f"at most {MAX_EVENTS_PER_CALL} events per call, got {len(events)}: "
@@ -71,16 +74,20 @@ class Ingest:
                 field="events",
             )
         if principal.role != "INGEST":
+            own = principal.account_id
             for event in events:
-                if event.viewer_id > 0 and event.viewer_id != principal.account_id:
+                if event[2] != own and event.viewer_id > 0:
                     raise PermissionDenied(
                         f"viewer_id: {event.viewer_id} is another viewer (event_id {event.event_id!r}); "
                         "an account records only its own playbacks; nothing was stored"
                     )
         return self._ingest(events, known_account=principal.account_id)
 
-    def import_plays(self, principal: Principal, stream: Iterable[PlayEvent]) -> Iterator[list[PlayResult]]:
-        """Results chunk by chunk (MAX_EVENTS_PER_CALL events per database round).
+    def import_plays(
+        self, principal: Principal, batches: Iterable[Sequence[PlayEvent]]
+    ) -> Iterator[list[PlayResult]]:
+        """Results chunk by chunk: the events of the stream's batches, regrouped into chunks
+        of MAX_EVENTS_PER_CALL events, one database round each.
 
         Chunks are written one after another, in stream order (so a repeat in a later chunk
         sees the earlier one stored), while the next chunk is being read off the stream.
@@ -88,7 +95,7 @@ class Ingest:
         require_role(principal, "INGEST")
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
             pending: Future | None = None
-            for chunk in _chunks(stream, MAX_EVENTS_PER_CALL):
+            for chunk in _regroup(batches, MAX_EVENTS_PER_CALL):
                 submitted = writer.submit(self._ingest, chunk, None)
                 if pending is not None:
                     yield pending.result()
@@ -97,19 +104,25 @@ class Ingest:
                 yield pending.result()
 
     # --- the steps --------------------------------------------------------------------
+    # Events are tuples (PlayEvent): event_id, video_id, viewer_id, started_at_us,
+    # start_position_sec, end_position_sec; the loops below index them by position.
 
-    def _ingest(self, events: list[PlayEvent], known_account: int | None) -> list[PlayResult]:
+    def _ingest(self, events: Sequence[PlayEvent], known_account: int | None) -> list[PlayResult]:
         now = now_us()
+        latest = now + FUTURE_ALLOWANCE_US
         results: list[PlayResult | None] = [None] * len(events)
         valid: list[int] = []
         for i, event in enumerate(events):
+            if shape_is_fine(event, latest):
+                valid.append(i)
+                continue
             problem = shape_problem(event, now)
             if problem:
-                results[i] = PlayResult(event.event_id, Outcome.REJECTED, problem)
+                results[i] = PlayResult(event[0], REJECTED, problem)
             else:
                 valid.append(i)
-        durations = self._lookup_durations({events[i].video_id for i in valid})
-        accounts = self._lookup_accounts({events[i].viewer_id for i in valid} - {known_account})
+        durations = self._lookup_durations({events[i][1] for i in valid})
+        accounts = self._lookup_accounts({events[i][2] for i in valid} - {known_account})
         if known_account is not None:
             accounts.add(known_account)
         # First valid occurrence of each event_id is the candidate; later ones follow it.
@@ -117,63 +130,52 @@ class Ingest:
         followers: list[int] = []
         for i in valid:
             event = events[i]
-            problem = video_problem(event, durations.get(event.video_id))
-            if problem is None and event.viewer_id not in accounts:
-                problem = f"viewer_id: unknown account {event.viewer_id}"
-            if problem:
-                results[i] = PlayResult(event.event_id, Outcome.REJECTED, problem)
-            elif event.event_id in candidates:
+            duration = durations.get(event[1])
+            if duration is None or event[4] > duration or event[2] not in accounts:
+                problem = video_problem(event, duration) or f"viewer_id: unknown account {event[2]}"
+                results[i] = PlayResult(event[0], REJECTED, problem)
+            elif event[0] in candidates:
                 followers.append(i)
             else:
-                candidates[event.event_id] = i
+                candidates[event[0]] = i
         if candidates:
             outcomes = self._write([events[i] for i in candidates.values()], durations, now)
             for event_id, i in candidates.items():
                 results[i] = outcomes[event_id]
         for i in followers:
             event = events[i]
-            first = events[candidates[event.event_id]]
-            if first.content() != event.content():
-                results[i] = PlayResult(event.event_id, Outcome.REJECTED, CONFLICT_IN_REQUEST)
-            elif results[candidates[event.event_id]].outcome is Outcome.REJECTED:
-                results[i] = results[candidates[event.event_id]]
+            first_index = candidates[event[0]]
+            if events[first_index][1:] != event[1:]:
+                results[i] = PlayResult(event[0], REJECTED, CONFLICT_IN_REQUEST)
+            elif results[first_index].outcome is REJECTED:
+                results[i] = results[first_index]
             else:
-                results[i] = PlayResult(event.event_id, Outcome.DUPLICATE)
+                results[i] = PlayResult(event[0], DUPLICATE)
         return results  # type: ignore[return-value]
 
     def _write(self, candidates: list[PlayEvent], durations: dict[int, int], now: int) -> dict[str, PlayResult]:
         # One lock order for every writer (event_id, then (viewer, video)) keeps deadlocks
         # rare; a deadlock or lock timeout rolls everything back and the call retries.
-        candidates.sort(key=lambda e: e.event_id)
-        zone = self._zone
-        rows = [
-            (
-                e.event_id,
-                e.video_id,
-                e.viewer_id,
-                e.started_at_us,
-                local_day_of(e.started_at_us, zone),
-                e.start_position_sec,
-                e.end_position_sec,
-                now,
-            )
-            for e in candidates
-        ]
+        candidates.sort(key=_event_id)
+        day = self._days.iso
+        rows = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]
         attempt, exact = 1, False
         while True:
             try:
                 with self._engine.begin() as conn:
                     if exact:
-                        inserted = repository.insert_plays_returning(conn, rows)
+                        inserted = repository.insert_plays_returning(conn, rows, now)
                     else:
-                        inserted = repository.insert_plays(conn, rows)
+                        inserted = repository.insert_plays(conn, rows, now)
                         if inserted is None:
                             raise _SomeExist
-                    others = [e.event_id for e in candidates if e.event_id not in inserted]
-                    stored = repository.stored_plays(conn, others)
-                    repository.upsert_resume_positions(
-                        conn, _resume_rows([e for e in candidates if e.event_id in inserted], durations, now)
-                    )
+                    if len(inserted) == len(candidates):
+                        stored: dict[str, tuple] = {}
+                        ours = candidates
+                    else:
+                        stored = repository.stored_plays(conn, [e[0] for e in candidates if e[0] not in inserted])
+                        ours = [e for e in candidates if e[0] in inserted]
+                    repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
                 break
             except _SomeExist:  # rolled back: insert again, learning which rows are ours
                 exact = True
@@ -186,12 +188,13 @@ class Ingest:
                 attempt += 1
         outcomes: dict[str, PlayResult] = {}
         for e in candidates:
-            if e.event_id in inserted:
-                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.STORED)
-            elif stored.get(e.event_id) == e.content():
-                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.DUPLICATE)
+            event_id = e[0]
+            if event_id in inserted:
+                outcomes[event_id] = PlayResult(event_id, STORED)
+            elif stored.get(event_id) == e[1:]:
+                outcomes[event_id] = PlayResult(event_id, DUPLICATE)
             else:
-                outcomes[e.event_id] = PlayResult(e.event_id, Outcome.REJECTED, CONFLICT_STORED)
+                outcomes[event_id] = PlayResult(event_id, REJECTED, CONFLICT_STORED)
         return outcomes
 
     def _lookup_durations(self, video_ids: set[int]) -> dict[int, int]:
@@ -215,33 +218,32 @@ class Ingest:
         return {a for a in account_ids if a in self._accounts}
 
 
-def _chunks(stream: Iterable[PlayEvent], size: int) -> Iterator[list[PlayEvent]]:
+def _event_id(event: PlayEvent) -> str:
+    return event[0]
+
+
+def _regroup(batches: Iterable[Sequence[PlayEvent]], size: int) -> Iterator[list[PlayEvent]]:
+    """The events of the batches, in order, in lists of `size` (the last one shorter)."""
     chunk: list[PlayEvent] = []
-    for event in stream:
-        chunk.append(event)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
+    for batch in batches:
+        chunk.extend(batch)
+        while len(chunk) >= size:
+            yield chunk[:size]
+            chunk = chunk[size:]
     if chunk:
         yield chunk
 
 
 def _resume_rows(stored: list[PlayEvent], durations: dict[int, int], now: int) -> list[tuple]:
-    """One row per (viewer, video): the newest stored playback of the call."""
+    """One row per (viewer, video): the newest stored playback of the call, newest by
+    (started_at_us, event_id) as plays.resume_key orders them."""
     newest: dict[tuple[int, int], PlayEvent] = {}
     for e in stored:
-        key = (e.viewer_id, e.video_id)
+        key = (e[2], e[1])
         current = newest.get(key)
-        if current is None or resume_key(e) > resume_key(current):
+        if current is None or e[3] > current[3] or (e[3] == current[3] and e[0] > current[0]):
             newest[key] = e
     return [
-        (
-            viewer_id,
-            video_id,
-            resume_position(e.end_position_sec, durations[video_id]),
-            e.started_at_us,
-            e.event_id,
-            now,
-        )
+        (viewer_id, video_id, resume_position(e[5], durations[video_id]), e[3], e[0], now)
         for (viewer_id, video_id), e in sorted(newest.items())
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from services.common.schema import accounts, plays, resume_positions, videos
@@ -49,11 +51,13 @@ def existing_accounts(conn: sa.Connection, account_ids: list[int]) -> set[int]:
 
 
 # --- the play log -----------------------------------------------------------------------
-# Rows are tuples in PLAY_COLUMNS order. Inserts skip event_ids that already exist and
-# return the event_ids they did insert (INSERT IGNORE ... RETURNING on MariaDB >= 10.5,
-# INSERT OR IGNORE ... RETURNING on SQLite >= 3.35): which events this statement stored is
-# then exact even when another client races with the same event_ids, because InnoDB makes
-# our insert of a key wait for the other transaction's insert of it to commit or roll back.
+# Rows are tuples (event_id, video_id, viewer_id, started_at_us, local_day as an ISO date
+# string, start_position_sec, end_position_sec); received_at_us is the same for every row
+# of a call. Inserts skip event_ids that already exist and return the event_ids they did
+# insert (INSERT IGNORE ... RETURNING on MariaDB >= 10.5, INSERT OR IGNORE ... RETURNING on
+# SQLite >= 3.35): which events this statement stored is then exact even when another
+# client races with the same event_ids, because InnoDB makes our insert of a key wait for
+# the other transaction's insert of it to commit or roll back.
 
 PLAY_COLUMNS = (
     "event_id",
@@ -65,6 +69,7 @@ PLAY_COLUMNS = (
     "end_position_sec",
     "received_at_us",
 )
+_STORED_COLUMNS = "event_id, video_id, viewer_id, started_at_us, start_position_sec, end_position_sec"
 # SQLite allows 32,766 bound variables per statement.
 _SQLITE_ROWS_PER_STATEMENT = 3_000
 
@@ -73,27 +78,25 @@ def _is_sqlite(conn: sa.Connection) -> bool:
     return conn.dialect.name == "sqlite"
 
 
-def insert_plays(conn: sa.Connection, rows: list[tuple]) -> set[str] | None:
+def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str] | None:
     """Inserts the rows whose event_id is new and returns the event_ids inserted.
 
-    On MySQL this first tries the common case, a batch of new events, without RETURNING
-    (reading back a row per event costs more than the insert): if every row went in, all
-    are ours. Otherwise it returns None and the caller rolls back and calls
+    On MySQL this first tries without RETURNING (reading back a row per event costs more
+    than the insert): if every row went in, all are ours; if none did, none are (a resent
+    batch). Otherwise it returns None and the caller rolls back and calls
     `insert_plays_returning`, which says exactly which rows this statement inserted.
     """
     if not rows:
         return set()
     if _is_sqlite(conn):
-        return insert_plays_returning(conn, rows)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(_mysql_insert(conn, rows, returning=False))
-        return {row[0] for row in rows} if cursor.rowcount == len(rows) else None
-    finally:
-        cursor.close()
+        return insert_plays_returning(conn, rows, received_at_us)
+    count = _mysql_execute(conn, _mysql_insert(conn, rows, received_at_us, returning=False))
+    if count == len(rows):
+        return {row[0] for row in rows}
+    return set() if count == 0 else None
 
 
-def insert_plays_returning(conn: sa.Connection, rows: list[tuple]) -> set[str]:
+def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str]:
     columns = ", ".join(PLAY_COLUMNS)
     inserted: set[str] = set()
     if _is_sqlite(conn):
@@ -101,28 +104,60 @@ def insert_plays_returning(conn: sa.Connection, rows: list[tuple]) -> set[str]:
         for start in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
             chunk = rows[start : start + _SQLITE_ROWS_PER_STATEMENT]
             sql = f"INSERT OR IGNORE INTO plays ({columns}) VALUES {', '.join([one] * len(chunk))} RETURNING event_id"
-            result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+            result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in (*row, received_at_us)))
             inserted.update(r[0] for r in result)
         return inserted
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(_mysql_insert(conn, rows, returning=True))
+        cursor.execute(_mysql_insert(conn, rows, received_at_us, returning=True))
         inserted.update(r[0] for r in cursor.fetchall())
     finally:
         cursor.close()
     return inserted
 
 
-def _mysql_insert(conn: sa.Connection, rows: list[tuple], *, returning: bool) -> str:
-    # pymysql binds parameters by quoting them into the statement on the client; doing the
-    # same here with the driver's own escaping (for the one string column, under the
-    # session's sql_mode) and int()/isoformat() for the others is what binding would send,
-    # at a third of the CPU cost for 5,000-row statements.
-    escape = conn.connection.dbapi_connection.escape  # quoted, under the session's sql_mode
+def _mysql_execute(conn: sa.Connection, sql: str) -> int:
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        return cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
+def mysql_quoted(conn: sa.Connection, texts: list[str]) -> list[str]:
+    """Each text as a quoted MySQL string literal, escaped by the driver under the session's
+    sql_mode (what pymysql's parameter binding sends: it quotes values into the statement
+    on the client too).
+
+    One escape call for all of them: they are joined with a control character that the
+    escaping leaves alone, escaped, and split again; a text that holds that character
+    itself is escaped on its own.
+    """
+    escape = conn.connection.dbapi_connection.escape
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) != len(texts) - 1:
+        return [escape(str(t)) for t in texts]
+    return [f"'{t}'" for t in escape(joined)[1:-1].split(_SEPARATOR)]
+
+
+_SEPARATOR = "\x01"
+
+
+def _mysql_insert(conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool) -> str:
+    # A literal statement (see mysql_quoted) costs a third of the CPU of per-parameter
+    # binding for 5,000 rows. The numbers are formatted as integers: int() of each, which
+    # also refuses anything that is not a number.
+    ids = mysql_quoted(conn, [row[0] for row in rows])
+    received = int(received_at_us)
+    for day in {row[4] for row in rows}:  # dates or ISO date strings, written as str() gives them
+        if dt.date.fromisoformat(str(day)).isoformat() != str(day):
+            raise ValueError(f"local_day: not an ISO date: {day!r}")
     values = ",".join(
-        f"({escape(str(event_id))},{int(video_id)},{int(viewer_id)},{int(started_at_us)},"
-        f"'{local_day.isoformat()}',{int(start)},{int(end)},{int(received)})"
-        for event_id, video_id, viewer_id, started_at_us, local_day, start, end, received in rows
+        [
+            f"({event_id},{int(video_id)},{int(viewer_id)},{int(started_at_us)},"
+            f"'{local_day}',{int(start)},{int(end)},{received})"
+            for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows)
+        ]
     )
     sql = f"INSERT IGNORE INTO plays ({', '.join(PLAY_COLUMNS)}) VALUES {values}"
     return sql + " RETURNING event_id" if returning else sql
@@ -133,6 +168,17 @@ def stored_plays(conn: sa.Connection, event_ids: list[str]) -> dict[str, tuple]:
     if not event_ids:
         return {}
     out: dict[str, tuple] = {}
+    if not _is_sqlite(conn):
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT {_STORED_COLUMNS} FROM plays WHERE event_id IN ({','.join(mysql_quoted(conn, event_ids))})"
+            )
+            for event_id, *content in cursor.fetchall():
+                out[event_id] = tuple(int(v) for v in content)
+        finally:
+            cursor.close()
+        return out
     for start in range(0, len(event_ids), _SQLITE_ROWS_PER_STATEMENT):
         rows = conn.execute(
             sa.select(
@@ -197,16 +243,14 @@ def upsert_resume_positions(conn: sa.Connection, rows: list[tuple]) -> None:
     if _is_sqlite(conn):
         conn.exec_driver_sql(_RESUME_SQLITE, rows)
         return
-    escape = conn.connection.dbapi_connection.escape  # as in _mysql_insert
+    ids = mysql_quoted(conn, [row[4] for row in rows])  # as in _mysql_insert
     values = ",".join(
-        f"({int(viewer)},{int(video)},{int(position)},{int(started)},{escape(str(event_id))},{int(updated)})"
-        for viewer, video, position, started, event_id, updated in rows
+        [
+            f"({int(viewer)},{int(video)},{int(position)},{int(started)},{event_id},{int(updated)})"
+            for event_id, (viewer, video, position, started, _, updated) in zip(ids, rows)
+        ]
     )
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(_RESUME_MYSQL.replace("{values}", values, 1))
-    finally:
-        cursor.close()
+    _mysql_execute(conn, _RESUME_MYSQL.replace("{values}", values, 1))
 
 
 def resume_position(conn: sa.Connection, viewer_id: int, video_id: int) -> sa.Row | None:

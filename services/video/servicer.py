@@ -11,6 +11,8 @@ from services.video import service
 from services.video.ingest import Ingest
 from services.video.plays import Outcome, PlayEvent, PlayResult
 
+STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
+
 # Rejections listed in one ImportPlays answer (the counts are always exact).
 MAX_LISTED_REJECTIONS = 10_000
 
@@ -22,20 +24,44 @@ def _timestamp(us: int) -> Timestamp:
 
 
 def _event(message: video_pb2.PlayEvent) -> PlayEvent:
-    started = message.started_at
-    return PlayEvent(
-        event_id=message.event_id,
-        video_id=message.video_id,
-        viewer_id=message.viewer_id,
-        # Finer than a microsecond is dropped (instants are stored in microseconds).
-        started_at_us=started.seconds * 1_000_000 + started.nanos // 1000 if message.HasField("started_at") else None,
-        start_position_sec=message.start_position_sec,
-        end_position_sec=message.end_position_sec,
-    )
+    return _events([message])[0]
 
 
-def _result_message(result: PlayResult) -> video_pb2.PlayResult:
-    return video_pb2.PlayResult(event_id=result.event_id, outcome=int(result.outcome), reason=result.reason)
+def _events(messages) -> list[PlayEvent]:
+    """PlayEvent tuples of PlayEvent messages (one loop, names bound once: 5,000 a call)."""
+    out = []
+    append = out.append
+    new = tuple.__new__
+    for m in messages:
+        if m.HasField("started_at"):
+            started = m.started_at
+            # Finer than a microsecond is dropped (instants are stored in microseconds).
+            at = started.seconds * 1_000_000 + started.nanos // 1000
+        else:
+            at = None
+        append(new(PlayEvent, (m.event_id, m.video_id, m.viewer_id, at, m.start_position_sec, m.end_position_sec)))
+    return out
+
+
+def _add_results(results: list[PlayResult], container, *, rejected_only: bool = False, limit: int = -1) -> tuple[int, int, int]:
+    """Appends PlayResult messages to a repeated field (all of them, or only the rejected
+    ones up to `limit` more); returns the (stored, duplicates, rejected) counts."""
+    add = container.add
+    stored = duplicates = rejected = 0
+    for event_id, outcome, reason in results:
+        if outcome is STORED:
+            stored += 1
+            if not rejected_only:
+                add(event_id=event_id, outcome=1)
+        elif outcome is DUPLICATE:
+            duplicates += 1
+            if not rejected_only:
+                add(event_id=event_id, outcome=2)
+        else:
+            rejected += 1
+            if not rejected_only or rejected <= limit:
+                add(event_id=event_id, outcome=int(outcome), reason=reason)
+    return stored, duplicates, rejected
 
 
 def _video_message(video: service.Video) -> video_pb2.Video:
@@ -70,31 +96,25 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         )
 
     def RecordPlays(self, request, context):
-        results = self._ingest.record_plays(current_principal(), [_event(e) for e in request.events])
-        response = video_pb2.RecordPlaysResponse(results=[_result_message(r) for r in results])
-        for r in results:
-            if r.outcome is Outcome.STORED:
-                response.stored += 1
-            elif r.outcome is Outcome.DUPLICATE:
-                response.duplicates += 1
-            else:
-                response.rejected += 1
+        results = self._ingest.record_plays(current_principal(), _events(request.events))
+        response = video_pb2.RecordPlaysResponse()
+        response.stored, response.duplicates, response.rejected = _add_results(results, response.results)
         return response
 
     def ImportPlays(self, request_iterator, context):
         response = video_pb2.ImportPlaysResponse()
-        events = (_event(e) for e in request_iterator)
-        for results in self._ingest.import_plays(current_principal(), events):
+        batches = (_events(chunk.events) for chunk in request_iterator)
+        for results in self._ingest.import_plays(current_principal(), batches):
+            stored, duplicates, rejected = _add_results(
+                results,
+                response.rejections,
+                rejected_only=True,
+                limit=MAX_LISTED_REJECTIONS - len(response.rejections),
+            )
             response.received += len(results)
-            for r in results:
-                if r.outcome is Outcome.STORED:
-                    response.stored += 1
-                elif r.outcome is Outcome.DUPLICATE:
-                    response.duplicates += 1
-                else:
-                    response.rejected += 1
-                    if len(response.rejections) < MAX_LISTED_REJECTIONS:
-                        response.rejections.append(_result_message(r))
+            response.stored += stored
+            response.duplicates += duplicates
+            response.rejected += rejected
         return response
 
     def GetResumePosition(self, request, context):

@@ -99,18 +99,22 @@ def test_the_ingest_role_streams_playbacks_of_many_viewers_through_envoy(mesh, s
     viewer_id, viewer_token = viewer
     _, ingest_token = mesh.create_account_directly("INGEST")
 
-    def events():
+    def chunks():  # 7,001 events in chunks of 1,000
+        chunk = video_pb2.ImportPlaysChunk()
         for i in range(7_000):
             ts = Timestamp()
             ts.FromDatetime(STARTED + dt.timedelta(seconds=i))
-            yield video_pb2.PlayEvent(
+            chunk.events.add(
                 event_id=f"import-{video_id}-{i}", video_id=video_id, viewer_id=viewer_id,
                 started_at=ts, start_position_sec=0, end_position_sec=5 if i else 0,
             )
-        yield video_pb2.PlayEvent(event_id="bad", video_id=video_id, viewer_id=viewer_id)  # no started_at
+            if len(chunk.events) == 1_000:
+                yield chunk
+                chunk = video_pb2.ImportPlaysChunk()
+        yield video_pb2.ImportPlaysChunk(events=[video_pb2.PlayEvent(event_id="bad", video_id=video_id, viewer_id=viewer_id)])  # no started_at
 
     stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
-    response = stub.ImportPlays(events(), metadata=mesh.metadata(ingest_token))
+    response = stub.ImportPlays(chunks(), metadata=mesh.metadata(ingest_token))
     assert (response.received, response.stored, response.rejected) == (7_001, 7_000, 1)
     assert response.rejections[0].reason == "started_at: missing"
     try:

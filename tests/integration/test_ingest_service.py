@@ -299,7 +299,10 @@ def test_import_plays_streams_many_events_in_chunks_and_counts_them(harness, wor
     good = [event(video.video_id, viewer.account_id, at_us=T0 + i) for i in range(12_000)]
     bad = [event(video.video_id, viewer.account_id, start=-5) for _ in range(3)]
     stream = [*good[:6_000], bad[0], good[0], *good[6_000:], bad[1], bad[2]]
-    response = harness.stub.ImportPlays(iter(stream), metadata=harness.md(ingest))
+    # Chunks of uneven sizes, one of them empty: the events count, not the chunking.
+    cuts = [0, 1, 1, 4_999, 6_002, 11_000, len(stream)]
+    chunks = [video_pb2.ImportPlaysChunk(events=stream[a:b]) for a, b in zip(cuts, cuts[1:])]
+    response = harness.stub.ImportPlays(iter(chunks), metadata=harness.md(ingest))
     assert (response.received, response.stored, response.duplicates, response.rejected) == (12_004, 12_000, 1, 3)
     assert [r.event_id for r in response.rejections] == [b.event_id for b in bad]
     assert len(_stored(harness, [g.event_id for g in good])) == 12_000
@@ -308,7 +311,9 @@ def test_import_plays_streams_many_events_in_chunks_and_counts_them(harness, wor
 def test_import_plays_is_for_the_ingest_role_only(harness, world):
     _, video, viewer, _ = world
     with pytest.raises(grpc.RpcError) as caught:
-        harness.stub.ImportPlays(iter([event(video.video_id, viewer.account_id)]), metadata=harness.md(viewer))
+        harness.stub.ImportPlays(
+            iter([video_pb2.ImportPlaysChunk(events=[event(video.video_id, viewer.account_id)])]), metadata=harness.md(viewer)
+        )
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import string
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from services.common.periods import local_day_of
 from services.video.plays import (
     FUTURE_ALLOWANCE_US,
+    LocalDays,
     PlayEvent,
     resume_key,
     resume_position,
+    shape_is_fine,
     shape_problem,
     video_problem,
 )
@@ -84,3 +91,38 @@ def test_page_tokens_round_trip_and_forgeries_are_refused():
     for forged in ["nope", encode_page_token(1)[:-1] + "!", "djE6MA"]:  # last: "v1:0"
         with pytest.raises(InvalidArgument):
             decode_page_token(forged)
+
+
+def test_the_quick_shape_test_never_passes_an_event_that_has_a_problem():
+    rng = random.Random(7)
+    ids = ["e-1", "", " a", "a ", "\u3000a", "a\u00a0", "a\tb", "é" * 128, "x" * 129, "\x85z", "ok\u2028", "it's"]
+    ids += ["".join(rng.choice(string.printable + "é\u3000\u00a0\x00") for _ in range(rng.randint(0, 6))) for _ in range(300)]
+    numbers = [-1, 0, 1, 5]
+    times = [None, -1, 0, NOW, NOW + FUTURE_ALLOWANCE_US, NOW + FUTURE_ALLOWANCE_US + 1]
+    checked = passed = 0
+    for event_id in ids:
+        for _ in range(20):
+            event = PlayEvent(
+                event_id, rng.choice(numbers), rng.choice(numbers), rng.choice(times), rng.choice(numbers), rng.choice(numbers)
+            )
+            quick = shape_is_fine(event, NOW + FUTURE_ALLOWANCE_US)
+            checked += 1
+            passed += quick
+            if quick:
+                assert shape_problem(event, NOW) is None, event
+    assert passed > 0 and checked > passed
+    assert shape_is_fine(ev(), NOW + FUTURE_ALLOWANCE_US)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/St_Johns", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC"])
+def test_the_remembered_local_day_equals_local_day_of_around_clock_changes_and_midnights(zone):
+    tz = ZoneInfo(zone)
+    days = LocalDays(tz)
+    rng = random.Random(zone)
+    # 2026: every instant within a few hours of local midnights and of the clock changes.
+    start = 1_767_225_600_000_000
+    instants = [start + rng.randrange(366 * 86_400_000_000) for _ in range(4_000)]
+    instants += [start + h * 3_600_000_000 + rng.randrange(-5, 5) * 60_000_000 + rng.randrange(60_000_000) for h in range(366 * 24)]
+    instants += [start + m * 15 * 60_000_000 + d for m in range(0, 366 * 96, 7) for d in (-1, 0, 1)]
+    for instant in instants:
+        assert days.iso(instant) == local_day_of(instant, tz).isoformat(), instant
