@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import auth, db, metrics
+from services.common import auth, db, dbguard, metrics
 from services.common.errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
@@ -136,6 +136,8 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     settings = get_settings()
     configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
     engine = db.make_engine(settings)
+    # While the database is down, fail fast instead of trying to connect on every call.
+    dbguard.guard_connections(engine)
     ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance)
     ctx.readiness_checks.append(lambda: _ping_database(engine))
     metrics.serve(args.metrics_port)
