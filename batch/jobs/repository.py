@@ -405,7 +405,7 @@ def _update_partition(conn, partition_execution_id: int, expected: BatchStatus, 
     if result.rowcount != 1:
         raise LostUpdate(
             f"partition execution {partition_execution_id} is no longer {expected.name} "
-            "(changed by another process, e.g. recover)"
+            "(changed by another process: recover, or a coordinator that gave this attempt up)"
         )
 
 
