@@ -47,6 +47,7 @@ from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType, JobEvent, JobExecution, Partition, PartitionWork, RunKind
 from batch.jobs.partitioner import plan_partitions
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 from services.common.periods import local_day_of
 
 log = logging.getLogger(__name__)
@@ -627,9 +628,12 @@ def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work
                 repo.fail_partition(conn, work.partition_execution_id, error=error, now_us=_now_us())
         except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
             log.exception("could not record the failure of partition %s", work.partition_key)
+        BATCH_PARTITIONS.labels(work.job_name, BatchStatus.FAILED.name).inc()
         emit(JobEvent(EventType.PARTITION_FAILED, work.job_name, elapsed_ms=int((time.monotonic() - t0) * 1000),
                       status=BatchStatus.FAILED.name, message=error, **base))
         return _PartitionResult(work.partition_key, error=error)
+    BATCH_PARTITIONS.labels(work.job_name, BatchStatus.COMPLETED.name).inc()
+    BATCH_ROWS.labels(work.job_name).inc(counts.rows_written)
     emit(JobEvent(EventType.PARTITION_FINISHED, work.job_name, rows_read=counts.rows_read,
                   rows_written=counts.rows_written, elapsed_ms=int((time.monotonic() - t0) * 1000),
                   status=BatchStatus.COMPLETED.name, message=where, **base))
