@@ -74,15 +74,14 @@ def cpu_seconds(pid: int | None, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def mariadb_pid() -> int | None:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() in ("mariadbd", "mysqld"):
-                    return int(entry.name)
-            except OSError:
-                continue
-    return None
+def mariadb_pid(engine: sa.Engine) -> int | None:
+    """The pid of the MariaDB server the engine talks to (from its pid file), if readable here."""
+    with engine.connect() as conn:
+        pid_file = conn.execute(sa.text("SELECT @@pid_file")).scalar()
+    try:
+        return int(Path(pid_file).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class CpuMeter:
@@ -95,12 +94,25 @@ class CpuMeter:
         self.pids = {
             "envoy": [mesh.pid("envoy")],
             "video": [p for p in mesh.pids("video").values() if p],
-            "mariadb (all)": [mariadb_pid()],
+            "mariadb (all)": [mariadb_pid(engine)],
             "client": [os.getpid()],
         }
         self._engine = engine
         self._database = database
-        self._threads: dict[int, float] = {}
+        self._first_seen: dict[int, float] = {}  # MariaDB thread -> its CPU seconds when first seen
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        # Connections opened during a pass are seen within 0.2 s of their first use.
+        while not self._stop.wait(0.2):
+            for tid, cpu in self._connection_threads().items():
+                self._first_seen.setdefault(tid, cpu)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._poller.join()
 
     def _connection_threads(self) -> dict[int, float]:
         """CPU seconds of the MariaDB threads serving this database's connections (ours alone)."""
@@ -115,17 +127,17 @@ class CpuMeter:
     def sample(self) -> dict[str, float]:
         out = {k: sum(cpu_seconds(p) for p in pids) for k, pids in self.pids.items()}
         threads = self._connection_threads()
-        # A thread first seen now is counted from 0: an upper bound of its share.
-        out["mariadb (our connections)"] = sum(threads.values()) - sum(
-            self._threads.get(t, 0.0) for t in threads
-        )
-        self._threads = threads
+        for tid, cpu in threads.items():
+            self._first_seen.setdefault(tid, cpu)
+        # CPU of the threads serving this database's connections since first seen (gone
+        # connections drop out: a lower bound then).
+        out["mariadb (our connections)"] = sum(cpu - self._first_seen[t] for t, cpu in threads.items())
         return out
 
     def report(self, before: dict[str, float], events: int) -> str:
         after = self.sample()
         parts = [
-            f"{k} {(after[k] - (before[k] if k != 'mariadb (our connections)' else 0.0)) / events * 1e6:.1f}"
+            f"{k} {(after[k] - before[k]) / events * 1e6:.1f}"
             for k in after
         ]
         return "CPU µs per playback: " + ", ".join(parts)
@@ -233,14 +245,19 @@ def grpc_streams(evs: list[tuple], clients: int, chunk: int) -> list[list[video_
 def run_grpc(mesh: Mesh, token: str, shares: list[list[video_pb2.ImportPlaysChunk]]) -> tuple[float, int]:
     clients = len(shares)
     stored = [0] * clients
+    errors: list[str] = []
 
     def client(i: int) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{mesh.settings.http_port}") as channel:
             stub = video_pb2_grpc.VideoServiceStub(channel)
-            response = stub.ImportPlays(iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600)
+            try:
+                response = stub.ImportPlays(iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600)
+            except grpc.RpcError as exc:
+                errors.append(f"stream {i}: {exc.code()} {exc.details()}")
+                return
             sent = sum(len(c.events) for c in shares[i])
             if response.stored != sent:
-                raise SystemExit(f"gRPC stream {i}: stored {response.stored} of {sent}")
+                errors.append(f"stream {i}: stored {response.stored} of {sent}")
             stored[i] = response.stored
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
@@ -249,6 +266,8 @@ def run_grpc(mesh: Mesh, token: str, shares: list[list[video_pb2.ImportPlaysChun
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise SystemExit(f"gRPC pass failed: {errors}")
     return time.perf_counter() - started, sum(stored)
 
 
@@ -300,6 +319,7 @@ def main() -> None:
             with stats_engine.connect() as conn:
                 rows = conn.execute(sa.text("SELECT COUNT(*) FROM plays")).scalar()
                 resumes = conn.execute(sa.text("SELECT COUNT(*) FROM resume_positions")).scalar()
+            meter.close()
             stats_engine.dispose()
             print(f"after: {rows} rows in plays (with {len(warm) * 200} of the warm-up), {resumes} resume positions; "
                   f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
