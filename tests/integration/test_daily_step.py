@@ -285,3 +285,28 @@ def test_the_reference_agrees_on_a_hand_made_day(batch_db):
     batch_db.add_plays(plays)
     batch_db.run_pending()
     assert batch_db.daily_rows() == compute_daily(videos, plays, SEOUL)
+
+
+def test_partitions_run_in_parallel_on_separate_connections_give_the_same_rows(batch_db):
+    import concurrent.futures
+
+    from batch.steps import compute_day_partition, current_play_watermark, finish_day
+
+    videos = [Video(v, SELLER + v % 3, 700) for v in range(1, 13)]
+    batch_db.add_videos(videos)
+    plays = [play(1 + i % 12, i % 9, at(MON, 8, 0, i * 11), i % 500, i % 500 + 400) for i in range(300)]
+    batch_db.add_plays(plays)
+    with batch_db.engine.connect() as conn:
+        watermark = current_play_watermark(conn)
+
+    def one(lo):
+        with batch_db.engine.begin() as conn:
+            return compute_day_partition(conn, MON, lo, lo + 3, zone=SEOUL)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(one, [1, 4, 7, 10]))
+    with batch_db.engine.begin() as conn:
+        finish_day(conn, MON, play_id_watermark=watermark)
+    assert sum(c.rows_read for c in counts) == 300
+    assert batch_db.daily_rows() == compute_daily(videos, plays, SEOUL)
+    assert batch_db.days_to_compute(dt.date(2100, 1, 1)) == []
