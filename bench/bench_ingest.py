@@ -10,11 +10,15 @@
    5,000-event bodies (built and serialized before the clock starts) until `--events`
    playbacks were sent; playbacks/s = events / wall time, every result checked STORED.
 4. gRPC: `--stream-clients` concurrent ImportPlays client streams through the same Envoy
-   port, `--events` playbacks in all (messages built before the clock starts).
+   port, `--events` playbacks in all, `--chunk` events per stream message (messages built
+   before the clock starts).
 5. A second JSON pass re-sending the first pass's batches: the all-duplicate path.
 
 Prints the machine (CPU model, cores, load average) and MariaDB's version next to the
-figures: the machine may be shared, and its load changes the figures a lot.
+figures, the load average before and after each pass, and the CPU spent per playback by
+Envoy, the video instances, MariaDB (the whole server, and the threads of this database's
+connections alone) and this client: the machine may be shared, and its load changes the
+throughput a lot; CPU per playback moves much less.
 """
 
 from __future__ import annotations
