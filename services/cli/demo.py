@@ -35,7 +35,7 @@ console = Console()
 @click.option("--plays", default=300_000, show_default=True, help="Playbacks to seed.")
 @click.option("--days", default=35, show_default=True, help="Days of history, ending yesterday.")
 @click.option("--videos", default=300, show_default=True)
-@click.option("--viewers", default=2_000, show_default=True)
+@click.option("--viewers", default=300, show_default=True)
 @click.option("--sellers", default=20, show_default=True)
 @click.option("--exit", "exit_after", is_flag=True, help="Stop the mesh once the demo has printed its figures.")
 def demo(plays: int, days: int, videos: int, viewers: int, sellers: int, exit_after: bool) -> None:
