@@ -52,7 +52,11 @@ class VideoHarness:
 
 
 @contextlib.contextmanager
-def video_service(backend: str, tmp: Path, **settings_overrides) -> Iterator[VideoHarness]:
+def video_service(
+    backend: str, tmp: Path, *, exact_strategy: str | None = None, **settings_overrides
+) -> Iterator[VideoHarness]:
+    """exact_strategy: how the ingest learns which rows it stored (services.video.repository):
+    None for the server's own way; SELECT_THEN_INSERT runs MySQL 8's way on MariaDB."""
     with fresh_database(backend, DB_PREFIX, tmp) as url:
         settings = Settings(data_dir=tmp, db_url=url, **settings_overrides)
         auth.ensure_keys(settings.keys_dir)
@@ -60,7 +64,7 @@ def video_service(backend: str, tmp: Path, **settings_overrides) -> Iterator[Vid
         server = None
         for _ in range(50):
             try:
-                server = Server("video", video_main.build(ctx), ctx, next(_ports))
+                server = Server("video", video_main.build(ctx, exact_strategy=exact_strategy), ctx, next(_ports))
                 break
             except SystemExit:  # port taken by another run: take the next one
                 continue

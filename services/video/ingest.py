@@ -36,7 +36,11 @@ from services.video.plays import (
 )
 
 log = logging.getLogger(__name__)
-_RETRYABLE_MYSQL_ERRORS = {1213, 1205}  # deadlock, lock wait timeout
+# Errors after which the whole transaction is tried again: a deadlock, a lock wait timeout,
+# and a duplicate key, which only the plain INSERT of MySQL 8's exact path raises (it lost a
+# race for an event_id: the retry finds that event stored). The INSERT IGNORE statements
+# never raise it.
+_RETRYABLE_MYSQL_ERRORS = {1213, 1205, repository.DUPLICATE_KEY}
 _ATTEMPTS = 5
 _CACHE_LIMIT = 1_000_000
 STORED, DUPLICATE, REJECTED = Outcome.STORED, Outcome.DUPLICATE, Outcome.REJECTED
@@ -57,9 +61,12 @@ class Ingest:
     positive lookups are cached for the life of the process.
     """
 
-    def __init__(self, engine: sa.Engine, zone: ZoneInfo) -> None:
+    def __init__(self, engine: sa.Engine, zone: ZoneInfo, *, exact_strategy: str | None = None) -> None:
+        """exact_strategy: None lets the server decide (repository.exact_strategy); tests pass
+        repository.SELECT_THEN_INSERT to run MySQL 8's way on MariaDB."""
         self._engine = engine
         self._zone = zone
+        self._exact_strategy = exact_strategy
         self._durations: dict[int, int] = {}
         self._accounts: set[int] = set()
         self._days = LocalDays(zone)
@@ -155,7 +162,8 @@ class Ingest:
 
     def _write(self, candidates: list[PlayEvent], durations: dict[int, int], now: int) -> dict[str, PlayResult]:
         # One lock order for every writer (event_id, then (viewer, video)) keeps deadlocks
-        # rare; a deadlock or lock timeout rolls everything back and the call retries.
+        # rare. A deadlock, a lock timeout, or (MySQL 8's exact path) a duplicate key from a
+        # concurrent writer rolls everything back and the call retries.
         candidates.sort(key=_event_id)
         day = self._days.iso
         rows = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]
@@ -164,23 +172,23 @@ class Ingest:
             try:
                 with self._engine.begin() as conn:
                     if exact:
-                        inserted = repository.insert_plays_returning(conn, rows, now)
+                        inserted, stored = repository.insert_plays_exactly(
+                            conn, rows, now, forced=self._exact_strategy
+                        )
                     else:
                         inserted = repository.insert_plays(conn, rows, now)
                         if inserted is None:
                             raise _SomeExist
-                    if len(inserted) == len(candidates):
-                        stored: dict[str, tuple] = {}
-                        ours = candidates
-                    else:
-                        stored = repository.stored_plays(conn, [e[0] for e in candidates if e[0] not in inserted])
-                        ours = [e for e in candidates if e[0] in inserted]
+                        stored = {}
+                        if len(inserted) != len(candidates):
+                            stored = repository.stored_plays(conn, [e[0] for e in candidates if e[0] not in inserted])
+                    ours = candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
                     repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
                 break
             except _SomeExist:  # rolled back: insert again, learning which rows are ours
                 exact = True
-            except sa.exc.OperationalError as exc:
-                code = getattr(exc.orig, "args", [None])[0]
+            except Exception as exc:
+                code = repository.mysql_error_code(exc)
                 if code not in _RETRYABLE_MYSQL_ERRORS or attempt == _ATTEMPTS:
                     raise
                 log.info("ingest transaction retried after MySQL error %s (attempt %d)", code, attempt)
@@ -220,6 +228,7 @@ class Ingest:
 
 def _event_id(event: PlayEvent) -> str:
     return event[0]
+
 
 
 def _regroup(batches: Iterable[Sequence[PlayEvent]], size: int) -> Iterator[list[PlayEvent]]:

@@ -5,8 +5,9 @@ from services.common.server import ServiceContext, run_service
 from services.video.servicer import VideoServicer
 
 
-def build(ctx: ServiceContext):
-    servicer = VideoServicer(ctx)
+def build(ctx: ServiceContext, *, exact_strategy: str | None = None):
+    """exact_strategy: see services.video.repository.exact_strategy (None: the server's own)."""
+    servicer = VideoServicer(ctx, exact_strategy=exact_strategy)
     name = video_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name
     return [(video_pb2_grpc.add_VideoServiceServicer_to_server, servicer, name)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pymysql
 import sqlalchemy as sa
 
 from services.common.schema import accounts, plays, resume_positions, videos
@@ -53,11 +54,19 @@ def existing_accounts(conn: sa.Connection, account_ids: list[int]) -> set[int]:
 # --- the play log -----------------------------------------------------------------------
 # Rows are tuples (event_id, video_id, viewer_id, started_at_us, local_day as an ISO date
 # string, start_position_sec, end_position_sec); received_at_us is the same for every row
-# of a call. Inserts skip event_ids that already exist and return the event_ids they did
-# insert (INSERT IGNORE ... RETURNING on MariaDB >= 10.5, INSERT OR IGNORE ... RETURNING on
-# SQLite >= 3.35): which events this statement stored is then exact even when another
-# client races with the same event_ids, because InnoDB makes our insert of a key wait for
-# the other transaction's insert of it to commit or roll back.
+# of a call.
+#
+# Which rows a call stored must be exact even when another client races with the same
+# event_ids. Two ways, chosen by `exact_strategy` (the one place that decides):
+# - RETURNING (MariaDB >= 10.5, SQLite >= 3.35): INSERT IGNORE / INSERT OR IGNORE ...
+#   RETURNING event_id names the rows this statement inserted; InnoDB makes our insert of a
+#   key wait for another transaction's insert of it to commit (ours is ignored) or roll back
+#   (ours goes in).
+# - SELECT_THEN_INSERT (MySQL 8, which has no INSERT ... RETURNING): read which event_ids
+#   exist, then a plain INSERT (not IGNORE) of the others. A concurrent writer that inserted
+#   one of them in between makes the INSERT fail with a duplicate key (1062, after waiting
+#   for that writer to commit): the caller rolls back and tries the whole call again. When
+#   the INSERT succeeds, every row it names is ours.
 
 PLAY_COLUMNS = (
     "event_id",
@@ -74,8 +83,42 @@ _STORED_COLUMNS = "event_id, video_id, viewer_id, started_at_us, start_position_
 _SQLITE_ROWS_PER_STATEMENT = 3_000
 
 
+RETURNING = "returning"
+SELECT_THEN_INSERT = "select_then_insert"
+EXACT_STRATEGIES = (RETURNING, SELECT_THEN_INSERT)
+DUPLICATE_KEY = 1062  # MySQL/MariaDB: ER_DUP_ENTRY
+
+
 def _is_sqlite(conn: sa.Connection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+def exact_strategy(conn: sa.Connection, forced: str | None = None) -> str:
+    """How `insert_plays_exactly` learns which rows are ours on this server.
+
+    RETURNING on SQLite and MariaDB, SELECT_THEN_INSERT on MySQL (no INSERT ... RETURNING).
+    `forced` picks SELECT_THEN_INSERT on MariaDB too (tests run the MySQL 8 path on the real
+    MariaDB this way); RETURNING cannot be forced where the server lacks it, and SQLite
+    always uses RETURNING (one writer: nothing to race with).
+    """
+    if forced is not None and forced not in EXACT_STRATEGIES:
+        raise ValueError(f"unknown exact insert strategy {forced!r}: one of {EXACT_STRATEGIES}")
+    if _is_sqlite(conn):
+        return RETURNING
+    native = RETURNING if conn.dialect.is_mariadb else SELECT_THEN_INSERT
+    if forced == RETURNING and native != RETURNING:
+        raise ValueError("INSERT ... RETURNING needs MariaDB >= 10.5; this server is MySQL")
+    return forced or native
+
+
+def mysql_error_code(exc: BaseException) -> int | None:
+    """The MySQL error number of a driver error, raw (the statements here run on the DBAPI
+    cursor, whose errors SQLAlchemy does not wrap) or wrapped by SQLAlchemy; None otherwise."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    if not isinstance(orig, pymysql.err.MySQLError):
+        return None
+    args = getattr(orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str] | None:
@@ -84,7 +127,7 @@ def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) ->
     On MySQL this first tries without RETURNING (reading back a row per event costs more
     than the insert): if every row went in, all are ours; if none did, none are (a resent
     batch). Otherwise it returns None and the caller rolls back and calls
-    `insert_plays_returning`, which says exactly which rows this statement inserted.
+    `insert_plays_exactly`, which says exactly which rows it inserted.
     """
     if not rows:
         return set()
@@ -94,6 +137,26 @@ def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) ->
     if count == len(rows):
         return {row[0] for row in rows}
     return set() if count == 0 else None
+
+
+def insert_plays_exactly(
+    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, forced: str | None = None
+) -> tuple[set[str], dict[str, tuple]]:
+    """Inserts the rows whose event_id is new; returns the event_ids this call inserted and
+    the stored content (as `stored_plays` gives it) of the others.
+
+    With SELECT_THEN_INSERT this raises the driver's duplicate-key error (DUPLICATE_KEY)
+    when a concurrent transaction inserted one of the missing event_ids meanwhile: roll back
+    and call again (the event is then found by the SELECT).
+    """
+    if exact_strategy(conn, forced) == RETURNING:
+        inserted = insert_plays_returning(conn, rows, received_at_us)
+        return inserted, stored_plays(conn, [row[0] for row in rows if row[0] not in inserted])
+    stored = stored_plays(conn, [row[0] for row in rows])
+    missing = [row for row in rows if row[0] not in stored]
+    if missing:
+        _mysql_execute(conn, _mysql_insert(conn, missing, received_at_us, returning=False, ignore=False))
+    return {row[0] for row in missing}, stored
 
 
 def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str]:
@@ -143,7 +206,9 @@ def mysql_quoted(conn: sa.Connection, texts: list[str]) -> list[str]:
 _SEPARATOR = "\x01"
 
 
-def _mysql_insert(conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool) -> str:
+def _mysql_insert(
+    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool, ignore: bool = True
+) -> str:
     # A literal statement (see mysql_quoted) costs a third of the CPU of per-parameter
     # binding for 5,000 rows. The numbers are formatted as integers: int() of each, which
     # also refuses anything that is not a number.
@@ -159,7 +224,7 @@ def _mysql_insert(conn: sa.Connection, rows: list[tuple], received_at_us: int, *
             for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows)
         ]
     )
-    sql = f"INSERT IGNORE INTO plays ({', '.join(PLAY_COLUMNS)}) VALUES {values}"
+    sql = f"INSERT {'IGNORE ' if ignore else ''}INTO plays ({', '.join(PLAY_COLUMNS)}) VALUES {values}"
     return sql + " RETURNING event_id" if returning else sql
 
 

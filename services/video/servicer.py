@@ -75,10 +75,10 @@ def _video_message(video: service.Video) -> video_pb2.Video:
 
 
 class VideoServicer(video_pb2_grpc.VideoServiceServicer):
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, exact_strategy: str | None = None) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
-        self._ingest = Ingest(ctx.engine, ctx.settings.zone)
+        self._ingest = Ingest(ctx.engine, ctx.settings.zone, exact_strategy=exact_strategy)
 
     def CreateVideo(self, request, context):
         video = service.create_video(self._engine, current_principal(), request.title, request.duration_sec)

@@ -1,5 +1,10 @@
 """Playback ingest over real gRPC (RecordPlays, ImportPlays, GetResumePosition), on MariaDB
-and on the embedded SQLite default."""
+and on the embedded SQLite default.
+
+The tests whose answer depends on how the write learns which rows it stored (exact
+per-event results, races) also run on MariaDB with the path MySQL 8 takes, forced
+(`mariadb-select-then-insert`: SELECT the existing event_ids, then a plain INSERT).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +20,22 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysystem.v1 import video_pb2
 from services.common.periods import local_day_of
 from services.common.schema import plays, resume_positions
+from services.video import repository
 from tests.fixtures_video import video_service
 
 STORED, DUPLICATE, REJECTED = video_pb2.STORED, video_pb2.DUPLICATE, video_pb2.REJECTED
 T0 = 1_790_000_000_000_000  # 2026-09-21T14:13:20Z in epoch microseconds
 
 
+FORCED = {"mariadb-select-then-insert": ("mariadb", repository.SELECT_THEN_INSERT)}
+# Parametrizes a test over every exact write path: the two backends and MySQL 8's path.
+every_exact_path = pytest.mark.parametrize("harness", ["sqlite", "mariadb", *FORCED], indirect=True)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def harness(request, tmp_path_factory):
-    with video_service(request.param, tmp_path_factory.mktemp("ingest")) as h:
+    backend, strategy = FORCED.get(request.param, (request.param, None))
+    with video_service(backend, tmp_path_factory.mktemp("ingest"), exact_strategy=strategy) as h:
         yield h
 
 
@@ -79,6 +91,7 @@ def test_a_viewer_records_a_playback_that_is_stored_with_its_local_day(harness, 
     assert row.local_day == local_day_of(T0 + 123_456, harness.ctx.settings.zone)
 
 
+@every_exact_path
 def test_a_batch_mixing_good_duplicate_and_bad_events_gets_exact_results_in_order(harness, world):
     seller, video, viewer, ingest = world
     v, w = video.video_id, viewer.account_id
@@ -141,6 +154,7 @@ def test_a_batch_mixing_good_duplicate_and_bad_events_gets_exact_results_in_orde
     assert stored[twice.event_id].end_position_sec == 10  # the first of the request is kept
 
 
+@every_exact_path
 def test_resubmitting_a_batch_changes_nothing_and_says_duplicate(harness, world):
     _, video, viewer, _ = world
     batch = [event(video.video_id, viewer.account_id, at_us=T0 + i) for i in range(20)]
@@ -231,6 +245,7 @@ def test_the_resume_position_is_each_viewers_own(harness, world):
     assert _resume(harness, other, video.video_id) == 0
 
 
+@every_exact_path
 def test_a_rejected_event_does_not_move_the_resume_position(harness, world):
     _, video, viewer, _ = world
     v, w = video.video_id, viewer.account_id
@@ -247,6 +262,37 @@ def test_resume_of_an_unknown_video_is_not_found(harness, world):
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
 
 
+def _race(harness, principal, *batches) -> list:
+    """Sends the batches at the same moment, each from its own client; their responses."""
+    from paysystem.v1 import video_pb2_grpc
+
+    responses = [None] * len(batches)
+    barrier = threading.Barrier(len(batches))
+
+    def submit(slot, events):
+        channel = grpc.insecure_channel(harness.channel._channel.target().decode())
+        stub = video_pb2_grpc.VideoServiceStub(channel)
+        barrier.wait()
+        responses[slot] = stub.RecordPlays(video_pb2.RecordPlaysRequest(events=events), metadata=harness.md(principal))
+        channel.close()
+
+    threads = [threading.Thread(target=submit, args=(slot, events)) for slot, events in enumerate(batches)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return responses
+
+
+def _outcomes(responses) -> dict[str, list[int]]:
+    outcomes: dict[str, list[int]] = {}
+    for response in responses:
+        for r in response.results:
+            outcomes.setdefault(r.event_id, []).append(r.outcome)
+    return {event_id: sorted(o) for event_id, o in outcomes.items()}
+
+
+@every_exact_path
 def test_two_clients_racing_with_the_same_events_store_each_exactly_once(harness, world):
     _, video, viewer, ingest = world
     others = [harness.account("VIEWER") for _ in range(5)]
@@ -254,29 +300,8 @@ def test_two_clients_racing_with_the_same_events_store_each_exactly_once(harness
         event(video.video_id, others[i % 5].account_id, at_us=T0 + i * 1_000, end=i % 700)
         for i in range(2_000)
     ]
-    reversed_batch = list(reversed(batch))
-    responses = [None, None]
-    barrier = threading.Barrier(2)
-
-    def submit(slot, events):
-        from paysystem.v1 import video_pb2_grpc
-
-        channel = grpc.insecure_channel(harness.channel._channel.target().decode())
-        stub = video_pb2_grpc.VideoServiceStub(channel)
-        barrier.wait()
-        responses[slot] = stub.RecordPlays(video_pb2.RecordPlaysRequest(events=events), metadata=harness.md(ingest))
-        channel.close()
-
-    threads = [threading.Thread(target=submit, args=(0, batch)), threading.Thread(target=submit, args=(1, reversed_batch))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    outcomes: dict[str, list[int]] = {}
-    for response in responses:
-        for r in response.results:
-            outcomes.setdefault(r.event_id, []).append(r.outcome)
-    assert all(sorted(o) == [STORED, DUPLICATE] for o in outcomes.values())
+    outcomes = _outcomes(_race(harness, ingest, batch, list(reversed(batch))))
+    assert all(o == [STORED, DUPLICATE] for o in outcomes.values())
     assert len(_stored(harness, outcomes)) == 2_000
     with harness.engine.connect() as conn:
         positions = dict(
@@ -292,6 +317,25 @@ def test_two_clients_racing_with_the_same_events_store_each_exactly_once(harness
     for e in batch:
         expected[e.viewer_id] = 0 if e.end_position_sec >= 600 else e.end_position_sec
     assert positions == expected
+
+
+@every_exact_path
+def test_clients_racing_over_a_partly_stored_batch_each_get_an_exact_answer(harness, world):
+    # Some events of the batch are stored already, so no client's first insert goes in
+    # whole: every client takes the exact path (RETURNING, or MySQL 8's SELECT then INSERT,
+    # where the losers of the race get a duplicate key and retry), several rounds.
+    _, video, viewer, ingest = world
+    for round_ in range(3):
+        batch = [event(video.video_id, viewer.account_id, at_us=T0 + i * 1_000, end=i % 500) for i in range(600)]
+        earlier = batch[round_::3]
+        assert _record(harness, ingest, earlier).stored == len(earlier)
+        outcomes = _outcomes(_race(harness, ingest, batch, list(reversed(batch)), batch[100:] + batch[:100]))
+        old = {e.event_id for e in earlier}
+        assert all(outcomes[e] == [DUPLICATE] * 3 for e in old)
+        assert all(o == [STORED, DUPLICATE, DUPLICATE] for e, o in outcomes.items() if e not in old)
+        stored = _stored(harness, outcomes)
+        assert len(stored) == 600
+        assert all(stored[e.event_id].end_position_sec == e.end_position_sec for e in batch)
 
 
 def test_import_plays_streams_many_events_in_chunks_and_counts_them(harness, world):
@@ -317,6 +361,7 @@ def test_import_plays_is_for_the_ingest_role_only(harness, world):
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
+@every_exact_path
 def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harness, world):
     _, video, viewer, _ = world
     suffix = uuid.uuid4().hex[:8]
@@ -324,5 +369,6 @@ def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harnes
     response = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in ids])
     assert [r.outcome for r in response.results] == [STORED] * len(ids)
     assert set(_stored(harness, ids)) == set(ids)
-    again = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in ids])
-    assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids)
+    # Again, with one new id among them: the exact path reads the stored ones back.
+    again = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in [*ids, f"new'-{suffix}"]])
+    assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids) + [STORED]
