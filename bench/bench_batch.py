@@ -176,7 +176,7 @@ def run_day(engine: sa.Engine, day: dt.date, partitions: int, zone: ZoneInfo, po
 
     results = list(pool.map(one, range(lo, hi, step)))
     with engine.begin() as conn:
-        finish_day(conn, day, play_id_watermark=watermark)
+        finish_day(conn, day, play_id_watermark=watermark, plays_read=sum(r.rows_read for r in results))
     return sum(r.rows_read for r in results), sum(r.rows_written for r in results)
 
 

@@ -140,6 +140,31 @@ def completed_partition_keys(conn: sa.Connection, execution_ids: Iterable[int]) 
     return {r.partition_key for r in rows}
 
 
+def plays_read(conn: sa.Connection, execution_ids: Iterable[int], plan_keys: Iterable[str]) -> int | None:
+    """The plays a day's computation read: the sum of rows_read of the one COMPLETED attempt
+    of each partition of the plan within these executions (an execution and the earlier
+    ones it restarted). None if a partition of the plan has no completed attempt there."""
+    ids = list(execution_ids)
+    keys = set(plan_keys)
+    read: dict[str, tuple[int, int]] = {}
+    for r in conn.execute(
+        sa.select(
+            partition_execution.c.partition_key,
+            partition_execution.c.partition_execution_id,
+            partition_execution.c.rows_read,
+        ).where(
+            partition_execution.c.job_execution_id.in_(ids),
+            partition_execution.c.status == BatchStatus.COMPLETED.name,
+        )
+    ):
+        newest = read.get(r.partition_key)
+        if newest is None or r.partition_execution_id > newest[0]:
+            read[r.partition_key] = (r.partition_execution_id, r.rows_read)
+    if not ids or not keys or not keys <= set(read):
+        return None
+    return sum(int(read[key][1]) for key in keys)
+
+
 def start_execution(
     conn: sa.Connection,
     job_execution_id: int,

@@ -337,7 +337,7 @@ class JobRunner:
                           status=BatchStatus.COMPLETED.name, message=launched.message,
                           partitions_total=launched.partitions_total, partitions_done=launched.partitions_total))
             return launched
-        execution_id, version, kind, watermark, plan, todo, note = launched
+        execution_id, version, kind, watermark, plan, todo, note, continued = launched
         total, already = len(plan), len(plan) - len(todo)
         emit(JobEvent(EventType.JOB_STARTED, job, job_execution_id=execution_id, day=day_s,
                       status=BatchStatus.STARTED.name, message=note,
@@ -376,7 +376,11 @@ class JobRunner:
                 outcome.status, outcome.message = status.name, message
             else:
                 with self.engine.begin() as conn:
-                    self.steps.finish_day(conn, day, play_id_watermark=watermark, job_execution_id=execution_id)
+                    # What the day's partitions read, each in the transaction of its writes:
+                    # the exact late-data check (batch/steps/days.py).
+                    plays_read = repo.plays_read(conn, [execution_id, *continued], [p.key for p in plan])
+                    self.steps.finish_day(conn, day, play_id_watermark=watermark, plays_read=plays_read,
+                                          job_execution_id=execution_id)
                     repo.end_execution(conn, execution_id, version, BatchStatus.COMPLETED, None, _now_us())
                 outcome.message = f"completed ({kind.value.lower()} run)"
         except repo.LostUpdate as exc:
@@ -415,7 +419,8 @@ class JobRunner:
 
     def _launch(self, instance_id: int, job: str, params: dict, *, rerun, stale, partitions):
         """The launch transaction (see the module docstring); returns a skip outcome or
-        (execution id, version, kind, watermark, plan, partitions to run, note)."""
+        (execution id, version, kind, watermark, plan, partitions to run, note, ids of the
+        earlier executions whose completed partitions this one continues)."""
         try:
             with self.engine.begin() as conn:
                 execution_id = repo.insert_execution(conn, instance_id, owner=self.owner, now_us=_now_us())
@@ -423,6 +428,7 @@ class JobRunner:
                 plan = repo.partition_plan(conn, instance_id)
                 last = previous[0] if previous else None
                 done: set[str] = set()
+                continued: list[int] = []
                 watermark = None
                 if last is None:
                     kind, note = RunKind.FIRST, "first run"
@@ -441,7 +447,8 @@ class JobRunner:
                         chain.append(e)
                         if e.run_kind is not RunKind.RESTART:
                             break
-                    done = repo.completed_partition_keys(conn, [e.job_execution_id for e in chain])
+                    continued = [e.job_execution_id for e in chain]
+                    done = repo.completed_partition_keys(conn, continued)
                     watermark = chain[-1].play_id_watermark
                     kind = RunKind.RESTART
                     note = (f"restart of execution {last.job_execution_id} ({last.status.name}):"
@@ -466,7 +473,7 @@ class JobRunner:
             with self.engine.begin() as conn:
                 running = repo.running_execution(conn, instance_id)
             raise _Refused(_already_running(job, params, running)) from None
-        return execution_id, version, kind, watermark, plan, todo, note
+        return execution_id, version, kind, watermark, plan, todo, note, continued
 
     # --- partitions -----------------------------------------------------------------------
 

@@ -140,12 +140,15 @@ period_video_stats = sa.Table(
     sa.Index("ix_period_video_stats_seller", "seller_id", "period", "period_start"),
 )
 
-# Which local days the batch has computed, and up to which play_id it had seen then.
+# Which local days the batch has computed, up to which play_id it had seen then, and how
+# many of the day's plays its partitions read (late-data detection, batch/steps/days.py).
 computed_days = sa.Table(
     "computed_days",
     metadata,
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("play_id_watermark", sa.BigInteger, nullable=False),
+    # NULL: computed before migration 0004 (count unknown), so treated as stale.
+    sa.Column("plays_read", sa.BigInteger, nullable=True),
     sa.Column("computed_at_us", sa.BigInteger, nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
 )

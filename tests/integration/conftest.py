@@ -161,7 +161,7 @@ class BatchData:
             rows_read += counts.rows_read
             rows_written += counts.rows_written
         with self.engine.begin() as conn:
-            finish_day(conn, day, play_id_watermark=watermark, job_execution_id=7)
+            finish_day(conn, day, play_id_watermark=watermark, plays_read=rows_read, job_execution_id=7)
         return rows_read, rows_written
 
     def days_to_compute(self, through: dt.date) -> list[dt.date]:

@@ -177,6 +177,10 @@ def test_a_bad_row_fails_its_partition_and_the_job_with_that_error_and_a_restart
     started = next(e for e in restarted if e.type is EventType.JOB_STARTED)
     assert (started.partitions_done, started.partitions_total) == (2, 3)
     assert stats_snapshot(engine)["daily"] == oracle_daily([p for p in data if p["local_day"] <= DAYS[1]])
+    # The day's plays_read adds the restarted partition's count to those the failed run
+    # completed: the day is up to date (a missing or wrong count would make it stale).
+    with engine.connect() as conn:
+        assert batch.steps.days_to_compute(conn, through=DAYS[1]) == []
 
 
 def test_a_late_play_makes_its_day_and_later_days_stale_and_a_run_without_a_date_recomputes_them(engine, data):

@@ -306,7 +306,7 @@ def test_partitions_run_in_parallel_on_separate_connections_give_the_same_rows(b
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         counts = list(pool.map(one, [1, 4, 7, 10]))
     with batch_db.engine.begin() as conn:
-        finish_day(conn, MON, play_id_watermark=watermark)
+        finish_day(conn, MON, play_id_watermark=watermark, plays_read=sum(c.rows_read for c in counts))
     assert sum(c.rows_read for c in counts) == 300
     assert batch_db.daily_rows() == compute_daily(videos, plays, SEOUL)
     assert batch_db.days_to_compute(dt.date(2100, 1, 1)) == []
