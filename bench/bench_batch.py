@@ -194,8 +194,8 @@ def main() -> None:
     engine = db.make_engine(
         Settings(db_url=f"{args.server}/{args.database}"), pool_size=args.partitions + 2
     )
+    db.migrate(engine)  # a reused database may predate the newest revision
     if not args.reuse:
-        db.migrate(engine)
         load(engine, args, zone)
 
     with engine.connect() as conn:

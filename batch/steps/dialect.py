@@ -47,8 +47,10 @@ class Dialect:
         return f"(({numerator}) DIV ({denominator}))"
 
     def bytewise(self, column: str) -> str:
-        """A string compared byte by byte. MariaDB's utf8mb4_bin is a PAD SPACE collation
-        ('a' sorts after 'a\\t'), so compare the raw bytes; SQLite's BINARY already does."""
+        """A string compared byte by byte. event_id has a NO PAD binary collation since
+        migration 0005 (utf8mb4_bin, before it, is PAD SPACE: 'a' sorted after 'a\\t'); the
+        CAST to the raw bytes keeps the order byte-wise whatever the column's collation.
+        SQLite's BINARY already compares bytes."""
         return column if self.is_sqlite else f"CAST({column} AS BINARY)"
 
     def price_param(self, price: Decimal) -> Decimal | int:

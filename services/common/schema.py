@@ -28,6 +28,12 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 BinaryString = lambda n: sa.String(n).with_variant(  # noqa: E731
     mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
 )
+# Event ids: byte by byte with no padding (utf8mb4_bin is PAD SPACE: 'a' = 'a '). Migration
+# 0005 sets utf8mb4_nopad_bin on MariaDB (the system of record) and utf8mb4_0900_bin on MySQL 8,
+# which has no nopad_bin; one type cannot name both, so this one names MariaDB's.
+EventId = lambda n: sa.String(n).with_variant(  # noqa: E731
+    mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
+)
 Money = sa.Numeric(24, 4, asdecimal=True)
 
 accounts = sa.Table(
@@ -56,7 +62,7 @@ plays = sa.Table(
     "plays",
     metadata,
     sa.Column("play_id", Id, primary_key=True, autoincrement=True),
-    sa.Column("event_id", BinaryString(128), nullable=False, unique=True),
+    sa.Column("event_id", EventId(128), nullable=False, unique=True),
     sa.Column("video_id", sa.BigInteger, nullable=False),
     sa.Column("viewer_id", sa.BigInteger, nullable=False),
     sa.Column("started_at_us", sa.BigInteger, nullable=False),
@@ -90,7 +96,7 @@ resume_positions = sa.Table(
     sa.Column("video_id", sa.BigInteger, primary_key=True),
     sa.Column("position_sec", sa.BigInteger, nullable=False),
     sa.Column("started_at_us", sa.BigInteger, nullable=False),
-    sa.Column("event_id", BinaryString(128), nullable=False),
+    sa.Column("event_id", EventId(128), nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
 )
 

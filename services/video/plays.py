@@ -53,7 +53,8 @@ def event_id_problem(event_id: str) -> str | None:
     if len(event_id) > MAX_EVENT_ID_CHARS:
         return f"event_id: at most {MAX_EVENT_ID_CHARS} characters, got {len(event_id)}"
     if event_id != event_id.strip():
-        # MySQL's utf8mb4_bin pads with spaces when comparing ('a' = 'a '): refuse the ambiguity.
+        # The database tells 'a' from 'a ' (NO PAD binary collation, migration 0005), but a
+        # retry through a layer that trims would become a second, paid playback: refuse.
         return "event_id: must not start or end with whitespace"
     if not event_id.isprintable():
         return "event_id: must not contain control characters"
