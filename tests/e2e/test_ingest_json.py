@@ -4,6 +4,7 @@ ImportPlays client stream over native gRPC on the same port."""
 from __future__ import annotations
 
 import datetime as dt
+import json as jsonlib
 import uuid
 
 import grpc
@@ -12,6 +13,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysystem.v1 import video_pb2, video_pb2_grpc
 
 STARTED = dt.datetime(2026, 9, 21, 14, 59, 59, 123456, tzinfo=dt.UTC)
+MAX_INT64 = 2**63 - 1
+# Envoy's bound on a request body (body_limit in envoy/envoy.yaml.j2).
+ENVOY_BODY_LIMIT = 16 << 20
 
 
 def _video(mesh, seller, duration=600) -> str:
@@ -63,22 +67,69 @@ def test_a_viewer_posting_another_viewers_playback_gets_403_and_nothing_is_store
     assert body["results"][0]["outcome"] == "STORED"  # the first attempt left no trace
 
 
-def test_an_oversize_json_batch_is_a_400_that_says_the_limit(mesh, seller, viewer):
-    video_id = _video(mesh, seller)
-    viewer_id, token = viewer
-    batch = [_json_event(video_id, viewer_id, seconds=i) for i in range(5_001)]
-    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
-    assert status == 400, body
-    assert "at most 5000 events per call, got 5001" in body["message"]
+def _long_id(i: int, char: str = "e") -> str:
+    """A 128-character event_id, unique per i."""
+    head = f"{uuid.uuid4().hex[:12]}-{i:06d}-"
+    return head + char * (128 - len(head))
 
 
-def test_a_full_json_batch_of_5000_events_is_stored(mesh, seller, viewer):
-    video_id = _video(mesh, seller)
+def test_a_json_batch_of_5001_events_of_the_largest_size_is_the_services_400(mesh, seller, viewer):
+    _, ingest_token = mesh.create_account_directly("INGEST")
+    batch = [
+        _json_event(MAX_INT64, MAX_INT64 - 1, seconds=i, start=86_400, end=86_400, event_id=_long_id(i))
+        for i in range(5_001)
+    ]
+    body = jsonlib.dumps({"events": batch}).encode()
+    assert len(body) > 1_600_000
+    status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=ingest_token)
+    assert status == 400, answer
+    assert "at most 5000 events per call, got 5001" in answer["message"]
+
+
+def test_a_full_json_batch_of_5000_events_with_128_character_ids_is_stored_and_conflicts_come_back(mesh, seller, viewer):
+    video_id = _video(mesh, seller, duration=86_400)
     viewer_id, token = viewer
-    batch = [_json_event(video_id, viewer_id, seconds=i) for i in range(5_000)]
-    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
-    assert status == 200, body
-    assert body["stored"] == "5000"
+    batch = [_json_event(video_id, viewer_id, seconds=i, start=86_400, end=86_400, event_id=_long_id(i)) for i in range(5_000)]
+    body = jsonlib.dumps({"events": batch}).encode()
+    assert len(body) > 1_400_000
+    status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=token)
+    assert status == 200, answer
+    assert answer["stored"] == "5000"
+    # The same ids with other content: 5,000 rejections, each with its id and reason (an
+    # answer of about 1 MB through the transcoder).
+    for e in batch:
+        e["end_position_sec"] = "99999"
+    status, answer = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token)
+    assert status == 200, answer
+    assert answer["rejected"] == "5000"
+    assert [r["event_id"] for r in answer["results"]] == [e["event_id"] for e in batch]
+    assert all("different content" in r["reason"] for r in answer["results"])
+
+
+def test_the_largest_json_batch_in_the_longest_encoding_gets_an_answer_for_every_event(mesh, seller, viewer):
+    # 5,000 events whose ids are 128 characters outside the BMP, written as \u escapes
+    # (12 bytes a character), with the largest ids: about 7.5 MB of JSON, and an answer of
+    # about 3.5 MB (the ids come back as UTF-8). Every event names an unknown video.
+    _, ingest_token = mesh.create_account_directly("INGEST")
+    batch = [
+        _json_event(MAX_INT64, MAX_INT64 - 1, seconds=i, start=86_400, end=86_400, event_id=_long_id(i, "\U0001F600"))
+        for i in range(5_000)
+    ]
+    body = jsonlib.dumps({"events": batch}).encode()
+    assert len(body) > 7_500_000
+    status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=ingest_token, timeout=60)
+    assert status == 200, answer
+    assert answer["rejected"] == "5000"
+    assert [r["event_id"] for r in answer["results"]] == [e["event_id"] for e in batch]
+    assert all(r["reason"] == f"video_id: unknown video {MAX_INT64}" for r in answer["results"])
+
+
+def test_a_body_beyond_envoys_limit_is_a_413_in_json(mesh, viewer):
+    _, token = viewer
+    body = b'{"events": []' + b" " * ENVOY_BODY_LIMIT + b"}"
+    status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=token, timeout=60)
+    assert status == 413, answer
+    assert answer == {"code": 8, "message": "request too large"}
 
 
 def test_the_resume_position_reads_back_in_json(mesh, seller, viewer):
