@@ -230,7 +230,6 @@ def _event_id(event: PlayEvent) -> str:
     return event[0]
 
 
-
 def _regroup(batches: Iterable[Sequence[PlayEvent]], size: int) -> Iterator[list[PlayEvent]]:
     """The events of the batches, in order, in lists of `size` (the last one shorter)."""
     chunk: list[PlayEvent] = []
