@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.common.errors import PermissionDenied, Unauthenticated, wrap_handler
+from services.common.errors import PermissionDenied, Unauthenticated, WrappedHandlers
 
 KEY_ID = "paysystem-1"
 ROLES = ("VIEWER", "SELLER", "ADMIN", "INGEST")
@@ -159,6 +159,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         self._issuer = issuer
         self._leeway = leeway_sec
         self._verified = _VerifiedTokens()
+        self._handlers = WrappedHandlers(lambda method: self._wrap)
 
     def _principal(self, token: str) -> Principal:
         now = time.time()
@@ -174,35 +175,37 @@ class AuthInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if method in PUBLIC_METHODS or method.startswith(PUBLIC_PREFIXES):
             return handler
-        token = _bearer(handler_call_details.invocation_metadata)
+        return self._handlers.get(method, handler)
 
-        def authenticate() -> Principal:
-            if not token:
-                raise Unauthenticated("missing bearer token")
-            return self._principal(token)
+    def _authenticate(self, context) -> Principal:
+        # The call's own metadata, read in the call: the wrapped handler is shared by every
+        # call of the method (WrappedHandlers), so it must not capture a call's token.
+        token = _bearer(context.invocation_metadata())
+        if not token:
+            raise Unauthenticated("missing bearer token")
+        return self._principal(token)
 
-        def wrap(behavior: Callable, streaming_response: bool) -> Callable:
-            if streaming_response:
+    def _wrap(self, behavior: Callable, streaming_response: bool) -> Callable:
+        authenticate = self._authenticate
+        if streaming_response:
 
-                def stream(request, context):
-                    reset = _current.set(authenticate())
-                    try:
-                        yield from behavior(request, context)
-                    finally:
-                        _current.reset(reset)
-
-                return stream
-
-            def unary(request, context):
-                reset = _current.set(authenticate())
+            def stream(request, context):
+                reset = _current.set(authenticate(context))
                 try:
-                    return behavior(request, context)
+                    yield from behavior(request, context)
                 finally:
                     _current.reset(reset)
 
-            return unary
+            return stream
 
-        return wrap_handler(handler, wrap)
+        def unary(request, context):
+            reset = _current.set(authenticate(context))
+            try:
+                return behavior(request, context)
+            finally:
+                _current.reset(reset)
+
+        return unary
 
 
 # --- what use cases ask -----------------------------------------------------------------

@@ -123,6 +123,35 @@ def wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool]
     )
 
 
+class WrappedHandlers:
+    """Wrapped handlers built once per method, not once per call.
+
+    An interceptor's `intercept_service` runs for every call; re-wrapping the handler each
+    time (three closures and a new RpcMethodHandler per interceptor) is pure overhead when the
+    wrapper does not depend on the call. The cache is keyed by method and checked against the
+    handler it wrapped (the registered handler object is the same for every call of a method),
+    so a different handler for the same name is wrapped anew. Only found methods are cached:
+    the set is bounded by the registered services.
+    """
+
+    def __init__(self, wrap_for: Callable[[str], Callable[[Callable, bool], Callable]]) -> None:
+        self._wrap_for = wrap_for
+        self._entries: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def get(self, method: str, handler: grpc.RpcMethodHandler | None):
+        if handler is None:
+            return None
+        entry = self._entries.get(method)
+        if entry is not None and entry[0] is handler:
+            return entry[1]
+        wrapped = wrap_handler(handler, self._wrap_for(method))
+        self._entries[method] = (handler, wrapped)
+        return wrapped
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(lambda method: guard)
+
     def intercept_service(self, continuation, handler_call_details):
-        return wrap_handler(continuation(handler_call_details), guard)
+        return self._handlers.get(handler_call_details.method, continuation(handler_call_details))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from services.common.errors import status_of, wrap_handler
+from services.common.errors import WrappedHandlers, status_of
 
 RPC_REQUESTS = Counter(
     "paysystem_rpc_requests_total", "gRPC calls handled, by method and status code", ["method", "code"]
@@ -42,17 +42,29 @@ def serve(port: int) -> None:
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):
+    def __init__(self) -> None:
+        self._handlers = WrappedHandlers(
+            lambda method: lambda behavior, streaming: _measured(method, behavior, streaming)
+        )
+
     def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        return wrap_handler(continuation(handler_call_details), lambda behavior, streaming: _measured(method, behavior, streaming))
+        return self._handlers.get(handler_call_details.method, continuation(handler_call_details))
 
 
 def _measured(method: str, behavior: Callable, streaming_response: bool) -> Callable:
+    # The labelled children are looked up once per method (per code for the counter), not
+    # on every call: `labels()` takes a lock and builds a tuple each time.
+    latency = RPC_LATENCY.labels(method)
+    counters: dict[object, object] = {}
+
     def record(started: float, exc: BaseException | None, context) -> None:
-        RPC_LATENCY.labels(method).observe(time.perf_counter() - started)
+        latency.observe(time.perf_counter() - started)
         # An abort by the error interceptor has already set the code on the context.
         code = context.code() or (status_of(exc)[0] if exc is not None else grpc.StatusCode.OK)
-        RPC_REQUESTS.labels(method, getattr(code, "name", str(code))).inc()
+        counter = counters.get(code)
+        if counter is None:
+            counter = counters[code] = RPC_REQUESTS.labels(method, getattr(code, "name", str(code)))
+        counter.inc()
 
     if streaming_response:
 
