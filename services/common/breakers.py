@@ -133,7 +133,11 @@ class Breaker:
         except BaseException as exc:
             self._report(exc)
             raise
-        self._report(None)
+        # A success while closed with no failure counted changes nothing in pybreaker (it
+        # would reset a zero counter; our listener ignores successes): skip the replay and
+        # its lock. Racing a failure, this is the order "success, then failure".
+        if self._cb.fail_counter or self._cb.current_state != pybreaker.STATE_CLOSED:
+            self._report(None)
         return result
 
     def _report(self, exc: BaseException | None) -> None:
