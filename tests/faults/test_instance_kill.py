@@ -23,6 +23,7 @@ def test_killing_one_video_instance_during_2000_grpc_calls_fails_none_and_it_com
     video_id = int(video["video_id"])
     victim = "video-1"
     victim_pid = mesh.pid(victim)
+    _wait_until_envoy_spreads_calls_over_both_instances(mesh, token, video_id)
 
     done = 0
     done_at_kill = None
@@ -80,3 +81,23 @@ def test_killing_one_video_instance_during_2000_grpc_calls_fails_none_and_it_com
         return mesh.envoy_hosts("video")[victim].rq_total > before
 
     mesh.wait_until(takes_calls, 15, f"the restarted {victim} to take calls again")
+
+
+def _wait_until_envoy_spreads_calls_over_both_instances(mesh, token: str, video_id: int) -> None:
+    """Killing one of two instances is survivable only once both are in rotation.
+
+    Seen on this machine: for a short while after a mesh reports every host healthy in
+    /clusters, Envoy's workers may still send every call to one of them; killing that one
+    then leaves nowhere to retry (all attempts land on the dead host). So the drill starts
+    once both instances have taken calls (envoy/README.md, "Just after start").
+    """
+    stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
+    baseline = {name: host.rq_total for name, host in mesh.envoy_hosts("video").items()}
+
+    def both_took_calls() -> bool:
+        for _ in range(20):
+            stub.GetVideo(video_pb2.GetVideoRequest(video_id=video_id), metadata=mesh.metadata(token), timeout=10)
+        hosts = mesh.envoy_hosts("video")
+        return all(hosts[name].rq_total > baseline[name] for name in ("video-1", "video-2"))
+
+    mesh.wait_until(both_took_calls, 30, "Envoy to route calls to both video instances")
