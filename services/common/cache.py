@@ -75,35 +75,44 @@ _STATE_QUERY = sa.select(
 )
 
 
-# The same query as plain MySQL text, for the DBAPI fast path below (no parameters, so the
-# driver sends it as written).
+# The same figures as one text column, for the DBAPI fast path below: pymysql parses a
+# column descriptor per column, so one column instead of four saves a third of the query's
+# CPU. No parameters, so the driver sends the text as written.
 _STATE_SQL_MYSQL = (
-    "SELECT COUNT(*), MAX(day), MAX(computed_at_us),"
-    f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0) FROM {computed_days.name}"
+    "SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(day), ''), ',', IFNULL(MAX(computed_at_us), 0), ',',"
+    f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0)) FROM {computed_days.name}"
 )
+
+
+def _fast_state_row(conn: sa.Connection):
+    """(count, latest_day, latest_at, checksum) through the DBAPI cursor; None on any driver
+    error (the caller then runs the query through SQLAlchemy)."""
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(_STATE_SQL_MYSQL)
+            (text,) = cursor.fetchone()
+        finally:
+            cursor.close()
+    except conn.dialect.loaded_dbapi.Error:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode()
+    count, day, latest_at, checksum = text.split(",")
+    return int(count), dt.date.fromisoformat(day) if day else None, int(latest_at), int(checksum)
 
 
 def read_data_state(conn: sa.Connection) -> DataState:
     """One cheap query on `computed_days`; `data_through` is its latest day (None if empty).
 
-    On MySQL/MariaDB (pymysql) the query runs on the pooled connection's DBAPI cursor: the
-    SQLAlchemy execute path costs about as much CPU again as the driver (~30 µs of ~60 µs
-    per request). Any driver error makes it run again through SQLAlchemy, which is then what
+    On MySQL/MariaDB (pymysql) the query runs on the pooled connection's DBAPI cursor, as one
+    text column: the SQLAlchemy execute path and four column descriptors cost about twice
+    the CPU. Any driver error makes it run again through SQLAlchemy, which is then what
     reports it: a lost connection (pymysql has closed it, so the retry fails with its "closed"
     error) becomes a SQLAlchemy disconnect error that invalidates the pool, counts in the MySQL
     breaker and maps to UNAVAILABLE, exactly as before; anything transient just succeeds.
     """
-    row = None
-    if conn.dialect.driver == "pymysql":
-        try:
-            cursor = conn.connection.dbapi_connection.cursor()
-            try:
-                cursor.execute(_STATE_SQL_MYSQL)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-        except conn.dialect.loaded_dbapi.Error:
-            row = None
+    row = _fast_state_row(conn) if conn.dialect.driver == "pymysql" else None
     if row is None:
         row = conn.execute(_STATE_QUERY).one()
     count, latest_day, latest_at, checksum = row
