@@ -49,6 +49,7 @@ from batch.jobs.partitioner import plan_partitions
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 from services.common.periods import local_day_of
+from services.common.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -843,7 +844,7 @@ def recover(
         age = (now - (e.heartbeat_at_us or e.created_at_us)) / 1e6
         owner_host, _, pid = e.owner.rpartition(":")
         local = owner_host == host and pid.isdigit()
-        if local and not _pid_alive(int(pid)):
+        if local and not pid_alive(int(pid)):
             reason = f"owner process {e.owner} is gone (last heartbeat {age:.1f} s ago)"
         elif age > stale_after_sec:
             reason = f"heartbeat stale for {age:.1f} s (> {stale_after_sec:g} s), owner {e.owner}"
@@ -859,16 +860,6 @@ def recover(
         log.warning("recovered execution %s: %s", e.job_execution_id, reason)
         recovered.append(Recovered(e.job_execution_id, e.job_name, e.parameters, e.owner, reason, tuple(keys)))
     return recovered, alive
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- wiring ---------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ class _BarsView:
 def _remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:
     import grpc
 
+    from batch.jobs.dispatch import event_from_message
     from paysystem.v1 import account_pb2, account_pb2_grpc, batch_pb2, batch_pb2_grpc
 
     parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -256,22 +257,8 @@ def _remote_events(url, username, password, job, date, to_date, rerun, partition
             ),
             metadata=[("authorization", f"Bearer {token}")],
         )
-        for m in stream:
-            yield JobEvent(
-                type=EventType(batch_pb2.JobEventType.Name(m.type)),
-                job_name=m.job_name,
-                job_execution_id=m.job_execution_id,
-                day=m.day,
-                partition_key=m.partition_key,
-                rows_read=m.rows_read,
-                rows_written=m.rows_written,
-                elapsed_ms=m.elapsed_ms,
-                status=m.status,
-                message=m.message,
-                partitions_total=m.partitions_total,
-                partitions_done=m.partitions_done,
-                final=m.final,
-            )
+        for message in stream:
+            yield event_from_message(message)
     except grpc.RpcError as exc:
         err_console.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
         sys.exit(2)

@@ -28,6 +28,7 @@ from pathlib import Path
 from services.common import auth, db, protogen
 from services.common.settings import Settings
 from services.launcher import envoy_admin, envoy_config, topology
+from services.common.processes import pid_alive
 
 log = logging.getLogger("paysystem.launcher")
 
@@ -57,16 +58,6 @@ def read_state(settings: Settings) -> dict | None:
         return json.loads(state_path(settings).read_text())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _die_with_parent() -> None:
@@ -121,7 +112,7 @@ class Supervisor:
     def prepare(self) -> None:
         settings = self.settings
         state = read_state(settings)
-        if state and state.get("supervisor_pid") != os.getpid() and _alive(state.get("supervisor_pid", 0)):
+        if state and state.get("supervisor_pid") != os.getpid() and pid_alive(state.get("supervisor_pid", 0)):
             raise SystemExit(
                 f"a mesh is already running from {settings.data_dir} (supervisor pid {state['supervisor_pid']})"
             )
