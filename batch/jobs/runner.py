@@ -244,41 +244,33 @@ class JobRunner:
         outcomes: list[tuple[dt.date, _DayOutcome]] = []
         computed: list[dt.date] = []
         failed = False
-        if isinstance(plan, _Range):
-            with self.engine.connect() as conn:
-                stale = set(self.steps.days_to_compute(conn, through=plan.last))
-            for day in _days(plan.first, plan.last):
+
+        def run_days(days, is_stale) -> bool:
+            """Runs days in order; False once one fails or a stop is asked (the rest wait)."""
+            for day in days:
                 if self._stop.is_set():
                     outcomes.append((day, _DayOutcome("STOPPED", message="stopped before this day")))
-                    failed = True
-                    break
-                outcome = self._day_or_refusal(job, day, rerun=rerun, stale=day in stale, partitions=partitions,
+                    return False
+                outcome = self._day_or_refusal(job, day, rerun=rerun, stale=is_stale(day), partitions=partitions,
                                                emit=emit, first=not outcomes)
                 outcomes.append((day, outcome))
                 if outcome.status == "COMPLETED":
                     computed.append(day)
                 elif outcome.status != "SKIPPED":
-                    failed = True
-                    break
+                    return False
+            return True
+
+        if isinstance(plan, _Range):
+            with self.engine.connect() as conn:
+                stale = set(self.steps.days_to_compute(conn, through=plan.last))
+            failed = not run_days(_days(plan.first, plan.last), stale.__contains__)
         else:
             for _ in range(CATCH_UP_PASSES):
                 with self.engine.connect() as conn:
                     todo = self.steps.days_to_compute(conn, through=plan.through)
                 if not todo or failed:
                     break
-                for day in todo:
-                    if self._stop.is_set():
-                        failed = True
-                        outcomes.append((day, _DayOutcome("STOPPED", message="stopped before this day")))
-                        break
-                    outcome = self._day_or_refusal(job, day, rerun=rerun, stale=True, partitions=partitions,
-                                                   emit=emit, first=not outcomes)
-                    outcomes.append((day, outcome))
-                    if outcome.status == "COMPLETED":
-                        computed.append(day)
-                    elif outcome.status != "SKIPPED":
-                        failed = True
-                        break
+                failed = not run_days(todo, lambda _day: True)
         if computed and self.after_days_computed is not None:
             try:
                 self.after_days_computed(sorted(set(computed)))
