@@ -64,21 +64,35 @@ def test_an_exact_insert_names_the_new_rows_and_reads_back_the_stored_ones(engin
 
 
 def _wait_until_blocked(engine, outcome: dict, timeout: float = 10.0) -> None:
-    """Until the thread's transaction waits for a row lock."""
+    """Until the thread's transaction is inside its INSERT (its SELECT is done, so the race
+    is set up): seen as a row-lock wait, or as the INSERT statement running on its connection."""
     deadline = time.monotonic() + timeout
     with engine.connect() as conn:
-        while time.monotonic() < deadline and "error" not in outcome:
-            waiting = outcome.get("connection_id") and conn.execute(
-                sa.text(
-                    "SELECT COUNT(*) FROM information_schema.innodb_trx "
-                    "WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id = :id"
-                ),
-                {"id": outcome["connection_id"]},
-            ).scalar()
-            if waiting:
-                return
+        while time.monotonic() < deadline and "error" not in outcome and "result" not in outcome:
+            connection_id = outcome.get("connection_id")
+            if connection_id:
+                lock_wait = conn.execute(
+                    sa.text(
+                        "SELECT COUNT(*) FROM information_schema.innodb_trx "
+                        "WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id = :id"
+                    ),
+                    {"id": connection_id},
+                ).scalar()
+                inserting = conn.execute(
+                    sa.text("SELECT COUNT(*) FROM information_schema.processlist WHERE ID = :id AND INFO LIKE 'INSERT%'"),
+                    {"id": connection_id},
+                ).scalar()
+                if lock_wait or inserting:
+                    return
             time.sleep(0.02)
-    raise AssertionError(f"the insert never waited for the row lock: {outcome}")
+        diagnosis = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("SELECT COMMAND, STATE, LEFT(INFO, 80) FROM information_schema.processlist WHERE ID = :id"),
+                {"id": outcome.get("connection_id")},
+            )
+        ]
+    raise AssertionError(f"the insert never waited for the row lock: {outcome} {diagnosis}")
 
 
 def _insert_in_thread(engine, rows) -> tuple[threading.Thread, dict]:
