@@ -87,7 +87,8 @@ def main() -> None:
             dt.date(2026, 3, 2),
             [Daily(v, views=v, watch_time_sec=10 * v, ad_views=v, video_revenue="1.1", ad_revenue="12") for v in range(1, 11)],
         )
-        read = make_read_side(read_engine(Settings(db_url=url)), REDIS_URL, f"rperf-{uuid.uuid4().hex[:8]}")
+        settings = Settings(db_url=url)
+        read = make_read_side(read_engine(settings), REDIS_URL, f"rperf-{uuid.uuid4().hex[:8]}", settings=settings)
         try:
             with serve_read_services(url, Path(tmp), 26001, read) as svc:
                 run(svc, args)

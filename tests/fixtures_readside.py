@@ -30,7 +30,8 @@ from batch.steps.daily import finish_day
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker
-from services.common.cache import Cache, make_redis
+from services.common.cache import Cache, LocalTier, make_redis
+from services.common.dataversion import publication_delay_sec
 from services.common.periods import Period, period_bounds
 from services.common.readside import ReadSide
 from services.common.schema import daily_video_stats, period_video_stats, videos
@@ -108,6 +109,7 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
                 )
     with engine.begin() as conn:
         finish_day(conn, day, play_id_watermark=0)
+    _await_publication()
 
 
 def mark_computed(engine: sa.Engine, *days: dt.date) -> None:
@@ -115,6 +117,13 @@ def mark_computed(engine: sa.Engine, *days: dt.date) -> None:
     with engine.begin() as conn:
         for day in days:
             finish_day(conn, day, play_id_watermark=0)
+    _await_publication()
+
+
+def _await_publication() -> None:
+    """As the batch does before it reports a job finished: wait until no read service
+    (with the default settings, as the meshes run) trusts an older data version."""
+    time.sleep(publication_delay_sec(Settings().data_version_max_age_ms))
 
 
 # --- a private redis-server ------------------------------------------------------------
@@ -182,12 +191,22 @@ class ReadServices:
         return [("authorization", f"Bearer {token}")]
 
 
-def make_read_side(engine: sa.Engine, redis_url: str, prefix: str, *, reset_timeout: float = 5.0) -> ReadSide:
+def make_read_side(engine: sa.Engine, redis_url: str, prefix: str, *, reset_timeout: float = 5.0,
+                   settings: Settings | None = None) -> ReadSide:
+    """A read side on `engine`. By default the data version is read on every request and there
+    is no local cache tier, so a test sees each write at once; with `settings`, the watch and
+    the local tier are those settings' (as the services run them)."""
+    local = None
+    if settings is not None:
+        local = LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
     return ReadSide(
         engine=engine,
         db=db_breaker(f"mysql-{prefix}", reset_timeout=reset_timeout),
-        cache=Cache(make_redis(redis_url), prefix=prefix, breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout)),
+        cache=Cache(make_redis(redis_url), prefix=prefix, local=local,
+                    breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout)),
         zone=Settings().zone,
+        version_poll_ms=settings.data_version_poll_ms if settings else 0,
+        version_max_age_ms=settings.data_version_max_age_ms if settings else 0,
     )
 
 

@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType, JobEvent, JobExecution, Partition, PartitionWork, RunKind
 from batch.jobs.partitioner import plan_partitions
+from services.common.dataversion import publication_delay_sec
 from services.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 from services.common.periods import local_day_of
@@ -859,13 +860,19 @@ def recover(
 
 def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **options) -> JobRunner:
     """A runner wired the way the service and the CLI run it: the platform zone, the
-    configured worker count, and the read-model cache freed after days were recomputed."""
+    configured worker count, and, once days were recomputed, the wait that makes the new
+    figures visible to every read service before the job reports its end, then the
+    read-model cache freed."""
+    delay_sec = publication_delay_sec(settings.data_version_max_age_ms)
 
     def after_days_computed(days: list[dt.date]) -> None:
+        # Read services may trust a data version read up to max_age ago: once this wait is
+        # over, none of them serves figures older than these (services/common/dataversion.py).
+        time.sleep(delay_sec)
         if not settings.redis_url:
             return
-        # Cache entries are keyed by the computed_days version, so this only frees memory
-        # early (see services/common/cache.py); correctness does not depend on it.
+        # Cache entries are keyed by the data version, so this only frees memory early
+        # (see services/common/cache.py); correctness does not depend on it.
         from services.common.cache import invalidate_after_batch
 
         deleted = invalidate_after_batch(settings.redis_url)

@@ -1,21 +1,21 @@
-"""Redis cache-aside for read models (statements, top-5 lists), keyed by a data version.
+"""Cache-aside for read models (statements, top-5 lists): Redis, with a short-lived copy in
+each process, keyed by the data version.
 
-Freshness contract (why a figure the batch changed is never served stale):
+Freshness contract (why a figure the batch changed is never served stale): every key embeds
+the data version (services/common/dataversion.py), which changes whenever the batch publishes
+a day. A request takes the version *before* it reads figures; if the batch commits in
+between, the entry stored under the old version holds newer figures than its key says, which
+is harmless: nobody reads the old version once the new one is visible. No message to Redis
+is involved, so a Redis that was down (or unreachable) when the batch finished cannot keep
+stale entries alive. `invalidate_after_batch` only frees memory early; nothing depends on it.
 
-* Every cache key embeds the **data version**: a fingerprint of the `computed_days` table
-  (row count, latest day, latest `computed_at_us`, and a checksum of every `computed_at_us`),
-  read from MySQL on each request with one small query (`read_data_state`).
-* The batch, when it finishes (or re-runs) a day, upserts that day's `computed_days` row with
-  a new `computed_at_us`, in the same transaction as that day's daily and period rows or after
-  they are committed. That changes the fingerprint, so every request that starts after the
-  job committed builds new keys: the old entries are never read again and expire by TTL.
-* A request reads the version *before* the figures. If the batch commits in between, the
-  entry stored under the old version holds newer figures than its key says, which is
-  harmless: nobody reads the old version once the new one is visible.
-* No message to Redis is involved, so a Redis that was down (or unreachable) when the batch
-  finished cannot keep stale entries alive: the version comes from MySQL, the system of
-  record, on every request. The batch needs no invalidation call; `invalidate_after_batch`
-  exists only to free memory early and is optional.
+Two tiers:
+* Redis, shared by every instance, with the TTL policy below and stampede protection.
+* `LocalTier`, in each process, for `local_cache_ttl_ms` (5 s by default): a hot key costs no
+  Redis round trip for that long. It holds only what Redis holds (a value is kept after a
+  Redis hit or a successful Redis SET), so while Redis fails, local entries run out within
+  `local_cache_ttl_ms` and reads go to MySQL, and Redis is tried (and its breaker fed) again at
+  least that often. Versioned keys make it exactly as fresh as Redis.
 
 TTL policy (memory hygiene, not correctness, since keys are versioned):
 * `OPEN_TTL_SEC` (60 s) for a period that can still change: it ends today or later, or it has
@@ -33,94 +33,27 @@ with short socket timeouts; a failure or an open circuit means "compute from MyS
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 
 import pybreaker
 import redis
-import sqlalchemy as sa
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from services.common.breakers import Breaker, redis_breaker
 from services.common.metrics import CACHE_REQUESTS
-from services.common.schema import computed_days
 
 log = logging.getLogger(__name__)
 
 OPEN_TTL_SEC = 60
 CLOSED_TTL_SEC = 3600
-
-# A prime modulus keeps the checksum inside 64 bits on every engine (SQLite's SUM overflows).
-_CHECKSUM_MOD = 4294967291
-
-
-@dataclasses.dataclass(frozen=True)
-class DataState:
-    """What the batch has published: a version for cache keys and the last computed day."""
-
-    version: str
-    data_through: dt.date | None
-
-
-_STATE_QUERY = sa.select(
-    sa.func.count(),
-    sa.func.max(computed_days.c.day),
-    sa.func.max(computed_days.c.computed_at_us),
-    sa.func.coalesce(sa.func.sum(computed_days.c.computed_at_us % _CHECKSUM_MOD), 0),
-)
-
-
-# The same figures as one text column, for the DBAPI fast path below: pymysql parses a
-# column descriptor per column, so one column instead of four saves a third of the query's
-# CPU. No parameters, so the driver sends the text as written.
-_STATE_SQL_MYSQL = (
-    "SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(day), ''), ',', IFNULL(MAX(computed_at_us), 0), ',',"
-    f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0)) FROM {computed_days.name}"
-)
-
-
-def _fast_state_row(conn: sa.Connection):
-    """(count, latest_day, latest_at, checksum) through the DBAPI cursor; None on any driver
-    error (the caller then runs the query through SQLAlchemy)."""
-    try:
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(_STATE_SQL_MYSQL)
-            (text,) = cursor.fetchone()
-        finally:
-            cursor.close()
-    except conn.dialect.loaded_dbapi.Error:
-        return None
-    if isinstance(text, bytes):
-        text = text.decode()
-    count, day, latest_at, checksum = text.split(",")
-    return int(count), dt.date.fromisoformat(day) if day else None, int(latest_at), int(checksum)
-
-
-def read_data_state(conn: sa.Connection) -> DataState:
-    """One cheap query on `computed_days`; `data_through` is its latest day (None if empty).
-
-    On MySQL/MariaDB (pymysql) the query runs on the pooled connection's DBAPI cursor, as one
-    text column: the SQLAlchemy execute path and four column descriptors cost about twice
-    the CPU. Any driver error makes it run again through SQLAlchemy, which is then what
-    reports it: a lost connection (pymysql has closed it, so the retry fails with its "closed"
-    error) becomes a SQLAlchemy disconnect error that invalidates the pool, counts in the MySQL
-    breaker and maps to UNAVAILABLE, exactly as before; anything transient just succeeds.
-    """
-    row = _fast_state_row(conn) if conn.dialect.driver == "pymysql" else None
-    if row is None:
-        row = conn.execute(_STATE_QUERY).one()
-    count, latest_day, latest_at, checksum = row
-    if isinstance(latest_day, str):  # SQLite returns MAX() of a DATE column as text
-        latest_day = dt.date.fromisoformat(latest_day)
-    version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
-    return DataState(version=version, data_through=latest_day)
-
 
 def ttl_for(period_end: dt.date, data_through: dt.date | None, today: dt.date) -> int:
     """Short TTL while the period can still gain figures, long once it is fully computed."""
@@ -148,12 +81,62 @@ def make_redis(url: str, *, socket_timeout: float = 0.1, max_connections: int = 
     )
 
 
+@functools.cache
+def _counted(name: str, result: str):
+    """The labelled counter, looked up once (labels() takes a lock and builds a tuple)."""
+    return CACHE_REQUESTS.labels(name, result)
+
+
 _FAILED = object()  # a Redis call that failed or was refused by the open circuit
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+
+
+class LocalTier:
+    """Rendered read models kept in this process for a short time, within `max_bytes`.
+
+    Reads take no lock (one dict lookup under the GIL); writes evict the oldest entries
+    first, which for entries that all live `ttl_sec` is also the first to expire.
+    """
+
+    def __init__(self, *, max_bytes: int, ttl_sec: float) -> None:
+        self.max_bytes = max_bytes
+        self.ttl_sec = ttl_sec
+        self._entries: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_bytes > 0 and self.ttl_sec > 0
+
+    def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: str, value: bytes, ttl_sec: float) -> None:
+        if not self.enabled or len(value) > self.max_bytes:
+            return
+        expires = time.monotonic() + min(ttl_sec, self.ttl_sec)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old[0])
+            self._entries[key] = (value, expires)
+            self._bytes += len(value)
+            while self._bytes > self.max_bytes:
+                _, (evicted, _) = self._entries.popitem(last=False)
+                self._bytes -= len(evicted)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
 
 class Cache:
@@ -168,6 +151,7 @@ class Cache:
         lock_ms: int = 3000,
         wait_sec: float = 0.5,
         poll_sec: float = 0.01,
+        local: LocalTier | None = None,
     ) -> None:
         self.client = client
         self.prefix = prefix
@@ -175,6 +159,7 @@ class Cache:
         self.lock_ms = lock_ms
         self.wait_sec = wait_sec
         self.poll_sec = poll_sec
+        self.local = local if local is not None and client is not None else LocalTier(max_bytes=0, ttl_sec=0)
         self._release = client.register_script(_RELEASE) if client is not None else None
 
     @property
@@ -203,34 +188,46 @@ class Cache:
         value = self._get(key)
         return None if value is _FAILED else value
 
-    def set(self, key: str, value: bytes, ttl_sec: int) -> None:
-        if self.client is not None:
-            self._redis(self.client.set, key, value, ex=ttl_sec)
+    def set(self, key: str, value: bytes, ttl_sec: int) -> bool:
+        """Stores value in Redis (and then in the local tier); False if Redis failed."""
+        if self.client is None or self._redis(self.client.set, key, value, ex=ttl_sec) is _FAILED:
+            return False
+        self.local.put(key, value, ttl_sec)
+        return True
+
+    def _found(self, key: str, value: bytes, ttl_sec: int, name: str) -> bytes:
+        _counted(name, "hit").inc()
+        self.local.put(key, value, ttl_sec)
+        return value
 
     def get_or_compute(self, key: str, ttl_sec: int, compute: Callable[[], bytes], *, name: str = "read") -> bytes:
         """The cached bytes for key, or compute() stored for ttl_sec (one computer per key).
 
-        Counted in paysystem_cache_requests_total{cache=name, result=hit|miss|error}:
-        a value found after waiting on another computer is a hit, a wait that timed out a
-        miss, a Redis failure or open circuit an error.
+        Counted in paysystem_cache_requests_total{cache=name, result=local_hit|hit|miss|error}:
+        local_hit is the process's own copy; hit a Redis hit (also after waiting on another
+        computer); miss a computation (also after a wait that timed out); error a Redis
+        failure or open circuit (computed from MySQL).
         """
         if self.client is None:
             return compute()
+        value = self.local.get(key)
+        if value is not None:
+            _counted(name, "local_hit").inc()
+            return value
         value = self._get(key)
         if value is _FAILED:
-            CACHE_REQUESTS.labels(name, "error").inc()
+            _counted(name, "error").inc()
             return compute()
         if value is not None:
-            CACHE_REQUESTS.labels(name, "hit").inc()
-            return value
+            return self._found(key, value, ttl_sec, name)
         token = uuid.uuid4().hex
         lock_key = key + ":lock"
         locked = self._redis(self.client.set, lock_key, token, nx=True, px=self.lock_ms)
         if locked is _FAILED:
-            CACHE_REQUESTS.labels(name, "error").inc()
+            _counted(name, "error").inc()
             return compute()
         if locked:
-            CACHE_REQUESTS.labels(name, "miss").inc()
+            _counted(name, "miss").inc()
             try:
                 value = compute()
                 self.set(key, value, ttl_sec)
@@ -245,9 +242,8 @@ class Cache:
             if value is _FAILED:
                 break
             if value is not None:
-                CACHE_REQUESTS.labels(name, "hit").inc()
-                return value
-        CACHE_REQUESTS.labels(name, "miss").inc()
+                return self._found(key, value, ttl_sec, name)
+        _counted(name, "miss").inc()
         value = compute()
         self.set(key, value, ttl_sec)
         return value
@@ -260,6 +256,7 @@ class Cache:
         """
         if self.client is None:
             return 0
+        self.local.clear()
 
         def delete_all() -> int:
             deleted = 0

@@ -102,24 +102,42 @@ def guard(behavior: Callable, streaming_response: bool) -> Callable:
     return unary
 
 
+def accept_serialized(serializer: Callable | None) -> Callable | None:
+    """A response serializer that also takes the message already serialized, as bytes.
+
+    Read models are cached as serialized messages: a handler returns those bytes as they are
+    instead of parsing them into a message that gRPC would serialize again.
+    """
+    if serializer is None or getattr(serializer, "accepts_serialized", False):
+        return serializer
+
+    def serialize(message) -> bytes:
+        return message if type(message) is bytes else serializer(message)
+
+    serialize.accepts_serialized = True
+    return serialize
+
+
 def wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool], Callable]):
-    """Applies `wrap(behavior, streaming_response)` to whichever behavior the handler has."""
+    """Applies `wrap(behavior, streaming_response)` to whichever behavior the handler has;
+    the wrapped handler's responses may be pre-serialized bytes (`accept_serialized`)."""
     if handler is None:
         return None
+    serializer = accept_serialized(handler.response_serializer)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            wrap(handler.unary_unary, False), handler.request_deserializer, handler.response_serializer
+            wrap(handler.unary_unary, False), handler.request_deserializer, serializer
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            wrap(handler.unary_stream, True), handler.request_deserializer, handler.response_serializer
+            wrap(handler.unary_stream, True), handler.request_deserializer, serializer
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            wrap(handler.stream_unary, False), handler.request_deserializer, handler.response_serializer
+            wrap(handler.stream_unary, False), handler.request_deserializer, serializer
         )
     return grpc.stream_stream_rpc_method_handler(
-        wrap(handler.stream_stream, True), handler.request_deserializer, handler.response_serializer
+        wrap(handler.stream_stream, True), handler.request_deserializer, serializer
     )
 
 

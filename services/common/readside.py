@@ -1,7 +1,8 @@
 """What the read services (statistics, settlement) share: their dependencies and arguments.
 
-`ReadSide` bundles the engine behind its MySQL circuit breaker, the Redis cache (optional)
-and the platform calendar. `build_read_side(ctx)` is called from a service's `build(ctx)`:
+`ReadSide` bundles the engine behind its MySQL circuit breaker, the cache (Redis, optional,
+with each process's short-lived copy), the watch on the batch's data version and the
+platform calendar. `build_read_side(ctx)` is called from a service's `build(ctx)`:
 nothing connects at import or at build time.
 """
 
@@ -18,7 +19,8 @@ import sqlalchemy as sa
 
 from services.common import auth, db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
-from services.common.cache import Cache, make_redis
+from services.common.cache import Cache, LocalTier, make_redis
+from services.common.dataversion import DataState, DataVersionWatch, read_data_state
 from services.common.errors import InvalidArgument
 from services.common.periods import Period
 
@@ -32,6 +34,22 @@ class ReadSide:
     db: Breaker
     cache: Cache
     zone: ZoneInfo
+    # 0: the data version is read on every request (no background poll).
+    version_poll_ms: int = 0
+    version_max_age_ms: int = 0
+    versions: DataVersionWatch = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        watch = DataVersionWatch(
+            lambda: self.read(read_data_state),
+            poll_sec=self.version_poll_ms / 1000,
+            max_age_sec=self.version_max_age_ms / 1000,
+        )
+        object.__setattr__(self, "versions", watch)  # frozen: set once, here
+
+    def data_state(self) -> DataState:
+        """The batch's published version and last computed day (see dataversion.py)."""
+        return self.versions.current()
 
     def today(self) -> dt.date:
         return dt.datetime.now(self.zone).date()
@@ -72,11 +90,14 @@ def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     """The real dependencies of a read service, from its ServiceContext (the readiness check
     keeps using ctx.engine)."""
     settings = ctx.settings
+    local = LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
     return ReadSide(
         engine=read_engine(settings),
         db=db_breaker(),
-        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker()),
+        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(), local=local),
         zone=settings.zone,
+        version_poll_ms=settings.data_version_poll_ms,
+        version_max_age_ms=settings.data_version_max_age_ms,
     )
 
 

@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     jwt_leeway_sec: int = 5
 
     grpc_workers: int = 16             # threads per service instance
+    # Read services poll the batch's data version every data_version_poll_ms and trust a
+    # reading for data_version_max_age_ms; the batch waits longer than that before it reports
+    # a job finished (services/common/dataversion.py). 0 = read it on every request.
+    data_version_poll_ms: int = 100
+    data_version_max_age_ms: int = 300
+    # Each read instance keeps rendered statements and top-5 lists (only what Redis holds
+    # too) for local_cache_ttl_ms, within local_cache_mb of memory; 0 = no local copy.
+    local_cache_ttl_ms: int = 5000
+    local_cache_mb: int = 32
     shutdown_grace_sec: float = 5.0
     batch_workers: int = Field(default_factory=lambda: os.cpu_count() or 2)
     # Where a batch instance running a job (RunJob) sends each partition, as RunPartition

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from services.common import money
 from services.common.auth import Principal
-from services.common.cache import read_data_state, ttl_for
+from services.common.cache import ttl_for
 from services.common.periods import Period, period_bounds
 from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
 from services.settlement import repository
@@ -72,25 +72,22 @@ def get_statement(
     read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, render: Render
 ) -> bytes:
     """The statement, rendered by `render` (the adapter's wire format) and cached as such:
-    a cache hit costs the version query, one Redis GET and no recomputation at all."""
+    a cache hit costs no query and no recomputation at all."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     require_seller_or_admin(principal, seller_id, "statement")
     start, end = period_bounds(period, day)
+    state = read.data_state()
 
-    def use_case(conn) -> bytes:
-        state = read_data_state(conn)
+    def compute(conn) -> bytes:
+        lines = tuple(
+            StatementLine(row.video_id, row.title, int(row.views), int(row.ad_views),
+                          Decimal(row.video_revenue), Decimal(row.ad_revenue))
+            for row in repository.statement_lines(conn, seller_id, period, start)
+        )
+        return render(Statement(seller_id, period, start, end, lines, state.data_through))
 
-        def compute() -> bytes:
-            lines = tuple(
-                StatementLine(row.video_id, row.title, int(row.views), int(row.ad_views),
-                              Decimal(row.video_revenue), Decimal(row.ad_revenue))
-                for row in repository.statement_lines(conn, seller_id, period, start)
-            )
-            return render(Statement(seller_id, period, start, end, lines, state.data_through))
-
-        key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
-        return read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="statement")
-
-    return read.read(use_case)
+    key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
+    ttl = ttl_for(end, state.data_through, read.today())
+    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="statement")

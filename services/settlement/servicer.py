@@ -41,7 +41,8 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         self._read = read
 
     def GetStatement(self, request, context):
-        rendered = service.get_statement(
+        # The serialized message, as cached: returned as it is (errors.accept_serialized).
+        return service.get_statement(
             self._read,
             current_principal(),
             request.seller_id,
@@ -49,7 +50,6 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             request.date,
             render=_render,
         )
-        return settlement_pb2.Statement.FromString(rendered)
 
 
 def _render(statement: service.Statement) -> bytes:

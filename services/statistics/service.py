@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from services.common import auth
 from services.common.auth import Principal
-from services.common.cache import read_data_state, ttl_for
+from services.common.cache import ttl_for
+from services.common.dataversion import read_data_state
 from services.common.errors import InvalidArgument, NotFound
 from services.common.periods import Period, period_bounds, period_end, periods_in_range
 from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
@@ -88,21 +89,18 @@ def get_top_videos(
     metric = parse_metric(metric_name)
     require_seller_or_admin(principal, seller_id, "seller's statistics")
     start, end = period_bounds(period, day)
+    state = read.data_state()
 
-    def use_case(conn) -> bytes:
-        state = read_data_state(conn)
+    def compute(conn) -> bytes:
+        videos = tuple(
+            TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
+            for rank, row in enumerate(repository.top_videos(conn, seller_id, period, start, metric, TOP_N), 1)
+        )
+        return render(TopVideos(seller_id, period, metric, start, end, videos, state.data_through))
 
-        def compute() -> bytes:
-            videos = tuple(
-                TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
-                for rank, row in enumerate(repository.top_videos(conn, seller_id, period, start, metric, TOP_N), 1)
-            )
-            return render(TopVideos(seller_id, period, metric, start, end, videos, state.data_through))
-
-        key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
-        return read.cache.get_or_compute(key, ttl_for(end, state.data_through, read.today()), compute, name="top5")
-
-    return read.read(use_case)
+    key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
+    ttl = ttl_for(end, state.data_through, read.today())
+    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="top5")
 
 
 def get_video_stats(

@@ -18,7 +18,8 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
         self._read = read
 
     def GetTopVideos(self, request, context):
-        rendered = service.get_top_videos(
+        # The serialized message, as cached: returned as it is (errors.accept_serialized).
+        return service.get_top_videos(
             self._read,
             current_principal(),
             request.seller_id,
@@ -27,7 +28,6 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
             enum_name(statistics_pb2.Metric, request.metric),
             render=_render_top,
         )
-        return statistics_pb2.TopVideos.FromString(rendered)
 
     def GetVideoStats(self, request, context):
         series = service.get_video_stats(

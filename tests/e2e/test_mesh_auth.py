@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -56,6 +58,19 @@ def test_a_token_that_expired_a_minute_ago_is_refused_despite_envoys_default_ske
     token = mesh.token(seller[0], "SELLER", ttl_sec=-(mesh.settings.jwt_leeway_sec + 30))
     status, body = mesh.json("GET", f"/v1/sellers/{seller[0]}/videos", token=token)
     assert status == 401 and "expired" in body["message"].lower()
+
+
+def test_a_token_envoy_has_already_accepted_is_refused_by_envoy_once_it_expires(mesh, seller):
+    # Envoy keeps tokens whose signature it checked (jwt_cache_config): a cached token must
+    # still be refused at the edge once expired. Envoy's wording tells its reply from a
+    # service's ("token expired").
+    path = f"/v1/sellers/{seller[0]}/videos"
+    token = mesh.token(seller[0], "SELLER", ttl_sec=1)
+    status, _ = mesh.json("GET", path, token=token)
+    assert status == 200
+    time.sleep(1 + mesh.settings.jwt_leeway_sec + 1.5)
+    status, body = mesh.json("GET", path, token=token)
+    assert status == 401 and body["message"] == "Jwt is expired", body
 
 
 def test_a_viewer_may_not_create_a_video(mesh, viewer):

@@ -13,7 +13,8 @@ import pytest
 from paysystem.v1 import common_pb2, settlement_pb2
 from prometheus_client import REGISTRY
 from services.common.breakers import redis_breaker
-from services.common.cache import Cache, make_redis, read_data_state
+from services.common.cache import Cache, LocalTier, make_redis
+from services.common.dataversion import read_data_state
 from tests.databases import fresh_database
 from tests.fixtures_readside import (
     Daily,
@@ -121,6 +122,33 @@ def test_a_hung_redis_costs_at_most_a_short_timeout_per_call_until_the_circuit_o
         running_redis.proc.send_signal(18)
     assert cache.breaker.state == "open"
     assert elapsed < 2.0  # 3 timed-out GETs of 100 ms, then no Redis calls (a 5 s default each)
+
+
+def _count(cache_name: str, result: str) -> float:
+    return REGISTRY.get_sample_value("paysystem_cache_requests_total", {"cache": cache_name, "result": result}) or 0.0
+
+
+def test_the_local_tier_answers_without_redis_and_keeps_only_what_redis_holds(running_redis):
+    cache = _cache(running_redis.url, local=LocalTier(max_bytes=2**20, ttl_sec=0.3))
+    name = f"local-{uuid.uuid4().hex[:6]}"
+    key = cache.key("l", "v1")
+    assert cache.get_or_compute(key, 60, lambda: b"figures", name=name) == b"figures"
+    cache.client.delete(key)  # gone from Redis: only the local copy can answer now
+    assert cache.get_or_compute(key, 60, lambda: b"recomputed", name=name) == b"figures"
+    assert _count(name, "local_hit") == 1 and _count(name, "miss") == 1
+
+    running_redis.stop()
+    time.sleep(0.35)  # the local copy runs out
+    computed = []
+    for _ in range(3):  # Redis down: computed from the database every time, never kept locally
+        assert cache.get_or_compute(key, 60, lambda: computed.append(1) or b"from-db", name=name) == b"from-db"
+    assert len(computed) == 3 and _count(name, "error") == 3
+    running_redis.start()
+    time.sleep(0.6)  # the breaker's reset timeout
+    assert cache.get_or_compute(key, 60, lambda: b"fresh", name=name) == b"fresh"
+    assert cache.client.get(key) == b"fresh"  # stored in Redis again, then locally
+    cache.client.delete(key)
+    assert cache.get_or_compute(key, 60, lambda: b"not-used", name=name) == b"fresh"
 
 
 def test_invalidate_after_batch_deletes_only_this_prefix(running_redis):

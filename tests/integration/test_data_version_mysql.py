@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.breakers import DB_DOWN_ERRORS
-from services.common.cache import _STATE_QUERY, read_data_state
+from services.common.dataversion import _STATE_QUERY, read_data_state
 from services.common.readside import read_engine
 from services.common.settings import Settings
 from tests.databases import fresh_database
