@@ -99,3 +99,16 @@ def test_signing_up_and_logging_in_need_no_token(mesh):
     assert status == 200
     status, body = mesh.json("POST", "/v1/auth/token", {"username": username, "password": "long-enough-1"})
     assert status == 200 and body["access_token"]
+
+
+def test_a_json_error_carries_no_grpc_headers_and_a_grpc_client_cannot_ask_for_json_errors(mesh, seller):
+    other_id, _ = mesh.sign_up_and_login("SELLER")
+    status, body = mesh.json("GET", f"/v1/sellers/{other_id}/settlements?period=DAILY&date=2020-01-01", token=seller[1])
+    assert status == 403 and body["code"] == PERMISSION_DENIED
+    assert "grpc-status" not in mesh.last_headers and "grpc-message" not in mesh.last_headers
+    # The JSON mark is the proxy's alone: sent by a gRPC client, it changes nothing.
+    stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.GetVideo(video_pb2.GetVideoRequest(video_id=1), metadata=[("x-paysystem-json", "1")], timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert caught.value.details() == "Jwt is missing"
