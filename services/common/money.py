@@ -42,12 +42,11 @@ def to_api_string(amount: Decimal | int | str) -> str:
     value = amount if type(amount) is Decimal and amount.is_finite() else to_decimal(amount)
     text = format(value, "f")
     if "." not in text:
-        return text + ".0"
-    whole, fraction = text.split(".")
-    fraction = fraction.rstrip("0") or "0"
-    if whole in ("-0", "") and fraction == "0":
-        whole = "0"
-    return f"{whole}.{fraction}"
+        return "0.0" if text == "-0" else text + ".0"
+    text = text.rstrip("0")
+    if text.endswith("."):
+        text += "0"
+    return "0.0" if text == "-0.0" else text
 
 
 def payable_krw(amount: Decimal | int | str) -> int:
