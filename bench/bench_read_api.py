@@ -13,7 +13,9 @@
    read again): p50 / p90 / max.
 4. Throughput: `wrk` (Debian package) against top-5 requests, then statement requests, of
    the small sellers (rotating over many sellers and periods; cache warm), for `--duration`
-   seconds each: requests/s and latency percentiles.
+   seconds each, at each of `--connections` (10 and 16 by default: wrk keeps that many
+   requests in flight, so the mean latency is connections / rate, and p99 grows with it):
+   requests/s and latency percentiles.
 
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
@@ -235,7 +237,8 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=5000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--connections", default="10,16",
+                        help="wrk connection counts to run, comma-separated (each a separate run)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cold-samples", type=int, default=30)
     parser.add_argument("--env", action="append", default=[], metavar="PAYSYSTEM_X=value",
@@ -278,12 +281,15 @@ def main() -> None:
                 for s in small_sellers
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
-            for name, requests, service in (("top-5", top5, "statistics"), ("statement", statements, "settlement")):
-                result = wrk_run(mesh, requests, args.duration, args.connections, args.threads, service)
+            runs = [(name, requests, service, int(c))
+                    for c in args.connections.split(",")
+                    for name, requests, service in (("top-5", top5, "statistics"), ("statement", statements, "settlement"))]
+            for name, requests, service, connections in runs:
+                result = wrk_run(mesh, requests, args.duration, connections, args.threads, service)
                 lat = result["latency"]
                 print(
                     f"wrk {name}: {result['requests_per_sec']:.0f} req/s over {len(requests)} distinct requests,"
-                    f" {args.connections} connections, {args.duration} s; latency p50 {lat.get('50')}"
+                    f" {connections} connections, {args.duration} s; latency p50 {lat.get('50')}"
                     f" p90 {lat.get('90')} p99 {lat.get('99')}; non-2xx {result['non_2xx']},"
                     f" socket errors {result['socket_errors']}"
                 )
