@@ -6,10 +6,14 @@ import datetime as dt
 import random
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
+from services.common import db
 from services.common.periods import day_bounds_us
 from services.common.schema import daily_video_stats, period_video_stats
+from services.common.settings import Settings
+from tests.databases import fresh_database
 
 SEOUL = ZoneInfo("Asia/Seoul")
 STATS_TABLES = ["daily_video_stats", "period_video_stats"]
@@ -83,6 +87,23 @@ def clear(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         for table in [*JOB_TABLES, *DATA_TABLES]:
             conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+# Fixtures shared by the job-repository and job-runner tests (import both names): one migrated
+# database per module and engine kind, emptied before each test.
+@pytest.fixture(scope="module", params=["mariadb", "sqlite"])
+def module_engine(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("jobs")
+    with fresh_database(request.param, "paysystem_jobs_", tmp) as url:
+        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def engine(module_engine):
+    clear(module_engine)
+    return module_engine
 
 
 def stats_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:

@@ -30,10 +30,10 @@ from batch.steps.daily import finish_day
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker
-from services.common.cache import Cache, LocalTier, make_redis
+from services.common.cache import Cache, make_redis
 from services.common.dataversion import publication_delay_sec
 from services.common.periods import Period, period_bounds
-from services.common.readside import ReadSide
+from services.common.readside import ReadSide, local_tier
 from services.common.schema import daily_video_stats, period_video_stats, videos
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
@@ -196,13 +196,10 @@ def make_read_side(engine: sa.Engine, redis_url: str, prefix: str, *, reset_time
     """A read side on `engine`. By default the data version is read on every request and there
     is no local cache tier, so a test sees each write at once; with `settings`, the watch and
     the local tier are those settings' (as the services run them)."""
-    local = None
-    if settings is not None:
-        local = LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
     return ReadSide(
         engine=engine,
         db=db_breaker(f"mysql-{prefix}", reset_timeout=reset_timeout),
-        cache=Cache(make_redis(redis_url), prefix=prefix, local=local,
+        cache=Cache(make_redis(redis_url), prefix=prefix, local=local_tier(settings) if settings else None,
                     breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout)),
         zone=Settings().zone,
         version_poll_ms=settings.data_version_poll_ms if settings else 0,

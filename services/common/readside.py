@@ -86,15 +86,20 @@ def read_engine(settings) -> sa.Engine:
     )
 
 
+def local_tier(settings) -> LocalTier:
+    """Each instance's short-lived copy of what it read from Redis, as the settings size it."""
+    return LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
+
+
 def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     """The real dependencies of a read service, from its ServiceContext (the readiness check
     keeps using ctx.engine)."""
     settings = ctx.settings
-    local = LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
     return ReadSide(
         engine=read_engine(settings),
         db=db_breaker(),
-        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(), local=local),
+        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(),
+                    local=local_tier(settings)),
         zone=settings.zone,
         version_poll_ms=settings.data_version_poll_ms,
         version_max_age_ms=settings.data_version_max_age_ms,

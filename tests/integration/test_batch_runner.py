@@ -13,17 +13,15 @@ import batch.steps
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.runner import JobAlreadyRunning, JobRunner
-from services.common import db
 from services.common.errors import FailedPrecondition, InvalidArgument
-from services.common.settings import Settings
 from tests import reference
-from tests.databases import fresh_database
 from tests.fixtures_jobs import (
     SEOUL,
     add_plays,
     add_videos,
-    clear,
+    engine,  # noqa: F401 - fixture
     executions,
+    module_engine,  # noqa: F401 - fixture
     partition_rows,
     play,
     random_plays,
@@ -34,20 +32,6 @@ DAYS = [dt.date(2026, 10, 30) + dt.timedelta(days=i) for i in range(4)]  # cross
 VIDEOS = list(range(1, 41))
 TODAY = dt.date(2026, 11, 20)
 
-
-@pytest.fixture(scope="module", params=["mariadb", "sqlite"])
-def module_engine(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("jobs_runner")
-    with fresh_database(request.param, "paysystem_jobs_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
-        yield engine
-        engine.dispose()
-
-
-@pytest.fixture
-def engine(module_engine):
-    clear(module_engine)
-    return module_engine
 
 
 @pytest.fixture

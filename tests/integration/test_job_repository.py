@@ -14,29 +14,12 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, Partition, RunKind
 from batch.jobs.runner import recover
-from services.common import db
 from services.common.errors import NotFound
-from services.common.settings import Settings
-from tests.databases import fresh_database
-from tests.fixtures_jobs import clear
+from tests.fixtures_jobs import engine, module_engine  # noqa: F401 - fixtures
 
 NOW = 1_700_000_000_000_000  # long ago: any heartbeat at NOW is stale
 PLAN = [Partition("p0", 0, 100), Partition("p1", 100, 2**63 - 1)]
 
-
-@pytest.fixture(scope="module", params=["mariadb", "sqlite"])
-def module_engine(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("jobs_repo")
-    with fresh_database(request.param, "paysystem_jobs_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
-        yield engine
-        engine.dispose()
-
-
-@pytest.fixture
-def engine(module_engine):
-    clear(module_engine)
-    return module_engine
 
 
 def _instance(engine, date="2026-11-01"):
