@@ -72,10 +72,12 @@ def test_a_remembered_token_is_still_refused_once_it_expires(keys):
     import time
 
     interceptor = auth.AuthInterceptor(auth.load_public_key(keys), issuer=ISSUER, leeway_sec=0)
-    token = _token(keys, ttl=1)
+    # exp is whole seconds (iat + ttl, iat truncated): ttl 2 leaves at least 1 s of validity,
+    # and 2.1 s later it has certainly passed (ttl 1 could expire within milliseconds).
+    token = _token(keys, ttl=2)
     assert interceptor._principal(token).account_id == 42
     assert interceptor._principal(token).account_id == 42  # second time from memory
-    time.sleep(1.1)
+    time.sleep(2.1)
     with pytest.raises(Unauthenticated, match="expired"):
         interceptor._principal(token)
 
