@@ -37,6 +37,17 @@ def fresh_database(backend: str, prefix: str, tmp_dir: Path) -> Iterator[str]:
         server.dispose()
 
 
+@contextlib.contextmanager
+def fresh_engine(backend: str, prefix: str, tmp_dir: Path) -> Iterator[sa.Engine]:
+    """An engine on a new, migrated database (fresh_database), disposed of afterwards."""
+    with fresh_database(backend, prefix, tmp_dir) as url:
+        engine = db.make_engine(Settings(data_dir=tmp_dir, db_url=url))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 def _migrate(url: str) -> None:
     engine = db.make_engine(Settings(db_url=url))
     db.migrate(engine)

@@ -9,11 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from services.common import db
 from services.common.periods import day_bounds_us
 from services.common.schema import daily_video_stats, period_video_stats
-from services.common.settings import Settings
-from tests.databases import fresh_database
+from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
 STATS_TABLES = ["daily_video_stats", "period_video_stats"]
@@ -94,10 +92,8 @@ def clear(engine: sa.Engine) -> None:
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
 def module_engine(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jobs")
-    with fresh_database(request.param, "paysystem_jobs_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
+    with fresh_engine(request.param, "paysystem_jobs_", tmp) as engine:
         yield engine
-        engine.dispose()
 
 
 @pytest.fixture

@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import fcntl
-import socket
 from pathlib import Path
 
-from tests.mesh import Mesh
+from tests.mesh import Mesh, reserve_port_block
 
 PORT_BLOCKS = range(21200, 21400, 20)  # one block of 20 ports per mesh
 REDIS_URL = "redis://127.0.0.1:6379/5"
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def scale_mesh(data_dir: Path, db_url: str, *, batch_workers: int = 2, **env: str) -> Mesh:
     """A (not yet started) mesh with two dispatching batch instances, on a block of ports in
     21200-21399 held by a lock file for the mesh's lifetime. `batch_workers`: partitions in
     flight at once per job (PAYSYSTEM_BATCH_WORKERS)."""
-    for base in PORT_BLOCKS:
-        lock = open(f"/tmp/paysystem_scale_ports_{base}.lock", "w")  # noqa: SIM115 - held by the mesh
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            continue
-        if all(_free(p) for p in range(base, base + 20)):
-            mesh = Mesh(data_dir, http_port=base, admin_port=base + 1, service_base_port=base + 10, db_url=db_url,
-                        redis_url=REDIS_URL, env={"PAYSYSTEM_BATCH_WORKERS": str(batch_workers), **env})
-            mesh._port_lock = lock  # released by Mesh.stop()
-            return mesh
-        lock.close()
-    raise RuntimeError(f"no free block of 20 ports in {PORT_BLOCKS}")
+    base, lock = reserve_port_block(20, PORT_BLOCKS)
+    mesh = Mesh(data_dir, http_port=base, admin_port=base + 1, service_base_port=base + 10, db_url=db_url,
+                redis_url=REDIS_URL, env={"PAYSYSTEM_BATCH_WORKERS": str(batch_workers), **env})
+    mesh._port_lock = lock  # released by Mesh.stop()
+    return mesh

@@ -17,10 +17,8 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
-from services.common import db
 from services.common.periods import local_day_of
-from services.common.settings import Settings
-from tests.databases import fresh_database
+from tests.databases import fresh_engine
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -29,10 +27,8 @@ SEOUL = ZoneInfo("Asia/Seoul")
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
 def batch_engine(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
-    with fresh_database(request.param, "paysystem_b1_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
+    with fresh_engine(request.param, "paysystem_b1_", tmp) as engine:
         yield engine
-        engine.dispose()
 
 
 @pytest.fixture

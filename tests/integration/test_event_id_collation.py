@@ -8,9 +8,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from services.common import db
-from services.common.settings import Settings
-from tests.databases import fresh_database
+from tests.databases import fresh_engine
 from tests.fixtures_jobs import add_plays, play
 
 MON = dt.date(2026, 11, 2)
@@ -20,10 +18,8 @@ IDS = ["a", "a ", "a\t", "a  b", "A"]
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("event_id_collation")
-    with fresh_database("mariadb", "paysystem_late_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
+    with fresh_engine("mariadb", "paysystem_collation_", tmp) as engine:
         yield engine
-        engine.dispose()
 
 
 def test_event_id_columns_use_the_no_pad_binary_collation(engine):

@@ -18,9 +18,7 @@ import sqlalchemy as sa
 import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
-from services.common import db
-from services.common.settings import Settings
-from tests.databases import fresh_database
+from tests.databases import fresh_engine
 from tests.fixtures_jobs import SEOUL, add_plays, add_videos, clear, play
 from tests.integration.conftest import BatchData
 
@@ -36,10 +34,8 @@ INSERT_PLAY = sa.text(
 @pytest.fixture(scope="module")
 def module_engine(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("late_race")
-    with fresh_database("mariadb", "paysystem_late_", tmp) as url:
-        engine = db.make_engine(Settings(data_dir=tmp, db_url=url))
+    with fresh_engine("mariadb", "paysystem_late_", tmp) as engine:
         yield engine
-        engine.dispose()
 
 
 @pytest.fixture
