@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import auth, db, dbguard, metrics
+from services.common import auth, db, dbguard, metrics, processes
 from services.common.errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
@@ -50,6 +50,7 @@ def parse_args(service: str) -> argparse.Namespace:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--instance", default=f"{service}-1")
     parser.add_argument("--metrics-port", type=int, default=0, help="Prometheus /metrics port (0 = none)")
+    parser.add_argument("--cpu", type=int, default=None, help="run on this CPU only (the launcher's placement)")
     return parser.parse_args()
 
 
@@ -139,6 +140,8 @@ class Server:
 def run_service(service: str, build: Callable[[ServiceContext], list[Registration]]) -> None:
     """The `main()` of every service process: settings, logs, engine, servicers, serve."""
     args = parse_args(service)
+    if args.cpu is not None:
+        processes.pin_to_cpu(args.cpu)  # first: every thread started below inherits it
     settings = get_settings()
     configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
     engine = db.make_engine(settings)

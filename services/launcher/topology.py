@@ -9,6 +9,7 @@ how many instances each service runs locally.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 
 from services.common.settings import Settings
@@ -42,6 +43,7 @@ class Instance:
     host: str
     port: int
     metrics_port: int = 0  # Prometheus /metrics; 0 = none
+    cpu: int | None = None  # the one CPU it runs on (see cpu_for); None = anywhere
 
     @property
     def name(self) -> str:
@@ -55,16 +57,35 @@ class Instance:
         command = [sys.executable, "-m", self.service.module, "--port", str(self.port), "--instance", self.name]
         if self.metrics_port:
             command += ["--metrics-port", str(self.metrics_port)]
+        if self.cpu is not None:
+            command += ["--cpu", str(self.cpu)]
         return command
 
 
+def cpu_for(index: int, cpus: list[int]) -> int:
+    """The CPU of a service's instance `index` (1-based): a service's instances on different
+    CPUs, so that each replica of a busy service has a core of its own.
+
+    Why pin at all: a Python process runs on one core at a time (the GIL), but left to the
+    kernel its threads (gRPC's poller, the handler pool) run on both cores and hand the GIL
+    and every request across them. Pinned, the read benchmark's services spent about a
+    quarter less CPU per request (docs/statistics_settlement.md, "Benchmark").
+    """
+    return cpus[(index - 1) % len(cpus)]
+
+
 def instances(settings: Settings, services: tuple[ServiceSpec, ...] = SERVICES) -> list[Instance]:
+    # The CPUs this process may use: a container's or a taskset's limit, not the machine's.
+    cpus = sorted(os.sched_getaffinity(0)) if settings.pin_instances else []
     result = []
     offset = 0
     for spec in services:
         for index in range(1, spec.instances + 1):
             metrics_port = settings.metrics_base_port + offset if settings.metrics_base_port else 0
-            result.append(Instance(spec, index, settings.service_host, settings.service_base_port + offset, metrics_port))
+            cpu = cpu_for(index, cpus) if cpus else None
+            result.append(
+                Instance(spec, index, settings.service_host, settings.service_base_port + offset, metrics_port, cpu)
+            )
             offset += 1
     return result
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +99,29 @@ def test_paysystem_status_shows_every_instance_serving_and_healthy_in_envoy(mesh
 def test_paysystem_up_printed_where_to_find_the_mesh(mesh):
     banner = mesh.supervisor_log.read_text()
     assert "PaySystem is up." in banner and f"http://127.0.0.1:{mesh.settings.http_port}/v1/" in banner
+
+
+def _allowed_cpus(pid: int) -> dict[int, str]:
+    """{thread id: its Cpus_allowed_list} for every thread of a process."""
+    result = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        status = (task / "status").read_text()
+        result[int(task.name)] = next(
+            line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list")
+        )
+    return result
+
+
+def test_every_instance_runs_all_its_threads_on_the_cpu_the_launcher_gave_it(mesh):
+    instances = mesh.instances()
+    assert all(instance.cpu is not None for instance in instances)  # pinning is on by default
+    for instance in instances:
+        pid = mesh.pid(instance.name)
+        threads = _allowed_cpus(pid)
+        # gRPC's poller and worker threads exist by now (the instance answered health checks).
+        assert len(threads) > 3, (instance.name, threads)
+        assert set(threads.values()) == {str(instance.cpu)}, (instance.name, threads)
+    # Replicas of a service are on different CPUs when there is more than one CPU.
+    if len(os.sched_getaffinity(0)) > 1:
+        by_name = {instance.name: instance.cpu for instance in instances}
+        assert by_name["statistics-1"] != by_name["statistics-2"]

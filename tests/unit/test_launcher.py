@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ from services.launcher import envoy_admin, envoy_config, topology
 
 
 def _settings(**kw) -> Settings:
+    kw.setdefault("pin_instances", False)
     return Settings(data_dir=Path("/tmp/x"), http_port=18500, envoy_admin_port=18501, service_base_port=18510, **kw)
 
 
@@ -42,6 +44,22 @@ def test_an_instance_runs_its_module_with_its_port_and_name():
     video2 = topology.by_name(_settings())["video-2"]
     assert video2.command()[1:] == ["-m", "services.video.main", "--port", "18513", "--instance", "video-2"]
     assert topology.by_name(_settings())["batch-1"].command()[1:3] == ["-m", "batch.main"]
+
+
+def test_a_service_s_instances_are_spread_over_the_cpus_in_turn():
+    assert [topology.cpu_for(index, [0, 1]) for index in (1, 2, 3)] == [0, 1, 0]
+    assert [topology.cpu_for(index, [2, 5, 7]) for index in (1, 2, 3, 4)] == [2, 5, 7, 2]
+    assert topology.cpu_for(2, [3]) == 3
+
+
+def test_pinned_instances_are_told_their_cpu_among_the_ones_the_launcher_may_use():
+    allowed = sorted(os.sched_getaffinity(0))
+    pinned = topology.by_name(_settings(pin_instances=True))
+    for name, index in (("statistics-1", 1), ("statistics-2", 2), ("batch-2", 2)):
+        cpu = topology.cpu_for(index, allowed)
+        assert pinned[name].cpu == cpu and pinned[name].command()[-2:] == ["--cpu", str(cpu)]
+    unpinned = topology.instances(_settings(pin_instances=False))
+    assert all(i.cpu is None and "--cpu" not in i.command() for i in unpinned)
 
 
 def test_metrics_ports_follow_the_same_offsets_only_when_asked_for():
