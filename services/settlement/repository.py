@@ -3,35 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from services.common.periods import Period
 from services.common.schema import daily_video_stats, period_video_stats, videos
 
+# (video_id, title, views, ad_views, video_revenue, ad_revenue)
+Line = tuple[int, str, int, int, Decimal, Decimal]
 
-def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: dt.date) -> list[sa.Row]:
-    """(video_id, title, views, ad_views, video_revenue, ad_revenue) per video with a
-    non-zero amount, by video_id. A day reads daily rows (index seller_id, day); a week or a
-    month reads the batch's period rows (index seller_id, period, period_start), which are
-    the sums of exactly that period's days, so a week across two months is whole."""
+
+def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: dt.date) -> list[Line]:
+    """A seller's lines with a non-zero amount, by video_id. A day reads daily rows (index
+    seller_id, day); a week or a month reads the batch's period rows (index seller_id, period,
+    period_start), which are the sums of exactly that period's days, so a week across two
+    months is whole."""
     if period is Period.DAILY:
         t = daily_video_stats
         where = [t.c.seller_id == seller_id, t.c.day == start]
     else:
         t = period_video_stats
         where = [t.c.seller_id == seller_id, t.c.period == period.value, t.c.period_start == start]
-    query = (
-        sa.select(
-            t.c.video_id,
-            sa.func.coalesce(videos.c.title, "").label("title"),
-            t.c.views,
-            t.c.ad_views,
-            t.c.video_revenue,
-            t.c.ad_revenue,
+    title = sa.func.coalesce(videos.c.title, "")
+    figures = (t.c.video_id, t.c.views, t.c.ad_views, t.c.video_revenue, t.c.ad_revenue)
+
+    def lines_of(*columns):
+        return conn.execute(
+            sa.select(*columns)
+            .select_from(t.outerjoin(videos, videos.c.video_id == t.c.video_id))
+            .where(*where, (t.c.video_revenue + t.c.ad_revenue) != 0)
+            .order_by(t.c.video_id)
         )
-        .select_from(t.outerjoin(videos, videos.c.video_id == t.c.video_id))
-        .where(*where, (t.c.video_revenue + t.c.ad_revenue) != 0)
-        .order_by(t.c.video_id)
-    )
-    return list(conn.execute(query))
+
+    if conn.dialect.name in ("mysql", "mariadb"):
+        # One text column per line instead of six: pymysql parses every column of every row
+        # in Python, which was 2 of the 7 ms a cold 1,000-line statement spent fetching.
+        # MySQL writes DECIMAL and BIGINT exactly; the title comes last, so a tab inside it
+        # stays in it (split at most 5 times).
+        return [_parse_line(text) for text in lines_of(sa.func.concat_ws("\t", *figures, title)).scalars()]
+    return [
+        (video_id, line_title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue))
+        for video_id, views, ad_views, video_revenue, ad_revenue, line_title in lines_of(*figures, title)
+    ]
+
+
+def _parse_line(text: str) -> Line:
+    video_id, views, ad_views, video_revenue, ad_revenue, title = text.split("\t", 5)
+    return int(video_id), title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue)

@@ -83,12 +83,7 @@ def get_statement(
     state = read.data_state()
 
     def compute(conn) -> bytes:
-        # Rows unpacked as tuples: attribute access on 6,000 row fields cost about 2 ms.
-        lines = tuple(
-            StatementLine(video_id, title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue))
-            for video_id, title, views, ad_views, video_revenue, ad_revenue
-            in repository.statement_lines(conn, seller_id, period, start)
-        )
+        lines = tuple(map(StatementLine._make, repository.statement_lines(conn, seller_id, period, start)))
         return render(Statement(seller_id, period, start, end, lines, state.data_through))
 
     key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
