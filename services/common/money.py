@@ -37,10 +37,13 @@ def to_api_string(amount: Decimal | int | str) -> str:
     Trailing zeros beyond the first fractional digit are dropped, so a DECIMAL(24,4)
     column's 810000.0000 reads "810000.0" and 1.2500 reads "1.25". No exponent notation.
     """
-    # A Decimal (every amount read from the database) skips to_decimal's type checks: a
-    # 1,000-line statement formats 3,000 of them.
+    # A Decimal (every amount read from the database) skips to_decimal's type checks, and
+    # str() is three times cheaper than format(): a 1,000-line statement formats 3,000.
+    # str() writes an exponent only for a positive exponent or a tiny value; then format().
     value = amount if type(amount) is Decimal and amount.is_finite() else to_decimal(amount)
-    text = format(value, "f")
+    text = str(value)
+    if "E" in text:
+        text = format(value, "f")
     if "." not in text:
         return "0.0" if text == "-0" else text + ".0"
     text = text.rstrip("0")

@@ -2,6 +2,7 @@
 plain reference (tests/reference.py) where both apply."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -157,11 +158,24 @@ def test_reference_repeats_cross_midnight_and_compare_with_uncounted_plays():
         (Decimal("12"), "12.0", 12),
         (Decimal("-3.70"), "-3.7", -3),
         (Decimal("1E+3"), "1000.0", 1000),
+        (Decimal("-1.5E+2"), "-150.0", -150),
+        (Decimal("1E-7"), "0.0000001", 0),
+        (Decimal("-0.0000"), "0.0", 0),
+        (Decimal("0E-4"), "0.0", 0),
+        (Decimal("99999999999999999999.9999"), "99999999999999999999.9999", 99999999999999999999),
     ],
 )
 def test_money_crosses_the_api_as_an_exact_string_and_truncates_toward_zero(amount, text, whole):
     assert to_api_string(amount) == text
     assert payable_krw(amount) == whole
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**21, max_value=10**21))
+def test_any_exact_amount_reads_back_as_itself_in_plain_notation(amount):
+    text = to_api_string(amount)
+    assert Decimal(text) == amount
+    assert re.fullmatch(r"-?\d+\.\d+", text), text
+    assert text == "0.0" or not text.endswith("0") or text.endswith(".0"), text
 
 
 def test_money_refuses_floats():
