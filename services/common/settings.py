@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     jwt_leeway_sec: int = 5
 
     grpc_workers: int = 16             # threads per service instance
-    # The launcher pins instance n of each service to one CPU, (n-1) modulo the CPUs it may
-    # use (docs/decisions.md, "One CPU per service instance"). False: the kernel places them.
+    # The launcher pins instance n of each read service (statistics, settlement) to one CPU,
+    # (n-1) modulo the CPUs it may use (docs/decisions.md, "One CPU per read instance").
+    # False: the kernel places them.
     pin_instances: bool = True
     # Read services poll the batch's data version every data_version_poll_ms and trust a
     # reading for data_version_max_age_ms; the batch waits longer than that before it reports

@@ -21,6 +21,8 @@ class ServiceSpec:
     module: str        # run as `python -m <module> --port N --instance <name>-<i>`
     grpc_service: str  # full gRPC service name: Envoy's route prefix and health check name
     instances: int
+    # Each instance on one CPU (cpu_for): for services that answer many small calls.
+    pinned: bool = False
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -28,8 +30,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     # must not stop it (tests/faults/test_kill_each_service.py kills one under load).
     ServiceSpec("account", "services.account.main", "paysystem.v1.AccountService", 2),
     ServiceSpec("video", "services.video.main", "paysystem.v1.VideoService", 2),
-    ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2),
-    ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2),
+    # The read services are pinned (cpu_for): thousands of small cached reads a second.
+    ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2, pinned=True),
+    ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2, pinned=True),
     # Two batch instances: the one a RunJob reaches coordinates, and both run partitions
     # (RunPartition through Envoy, see instance_env).
     ServiceSpec("batch", "batch.main", "paysystem.v1.BatchService", 2),
@@ -66,10 +69,12 @@ def cpu_for(index: int, cpus: list[int]) -> int:
     """The CPU of a service's instance `index` (1-based): a service's instances on different
     CPUs, so that each replica of a busy service has a core of its own.
 
-    Why pin at all: a Python process runs on one core at a time (the GIL), but left to the
-    kernel its threads (gRPC's poller, the handler pool) run on both cores and hand the GIL
-    and every request across them. Pinned, the read benchmark's services spent about a
-    quarter less CPU per request (docs/statistics_settlement.md, "Benchmark").
+    Why pin: a Python process runs on one core at a time (the GIL), but left to the kernel
+    its threads (gRPC's poller, the handler pool) run on both cores and hand the GIL and
+    every small request across them. Pinned, the read services spent about a fifth less CPU
+    per cached read (docs/decisions.md). Services with few large calls (ingest batches,
+    batch partitions, password hashing) are better off free to use the core MariaDB is not
+    using: pinned, ingest lost about a tenth of its rate.
     """
     return cpus[(index - 1) % len(cpus)]
 
@@ -82,7 +87,7 @@ def instances(settings: Settings, services: tuple[ServiceSpec, ...] = SERVICES) 
     for spec in services:
         for index in range(1, spec.instances + 1):
             metrics_port = settings.metrics_base_port + offset if settings.metrics_base_port else 0
-            cpu = cpu_for(index, cpus) if cpus else None
+            cpu = cpu_for(index, cpus) if cpus and spec.pinned else None
             result.append(
                 Instance(spec, index, settings.service_host, settings.service_base_port + offset, metrics_port, cpu)
             )

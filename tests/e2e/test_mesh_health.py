@@ -112,16 +112,18 @@ def _allowed_cpus(pid: int) -> dict[int, str]:
     return result
 
 
-def test_every_instance_runs_all_its_threads_on_the_cpu_the_launcher_gave_it(mesh):
-    instances = mesh.instances()
-    assert all(instance.cpu is not None for instance in instances)  # pinning is on by default
-    for instance in instances:
-        pid = mesh.pid(instance.name)
-        threads = _allowed_cpus(pid)
+def test_read_instances_run_all_their_threads_on_the_cpu_the_launcher_gave_them(mesh):
+    allowed = _allowed_cpus(os.getpid())[os.getpid()]  # the launcher's (inherited from here)
+    pinned = [i for i in mesh.instances() if i.service.pinned]
+    assert {i.service.name for i in pinned} == {"statistics", "settlement"}
+    for instance in mesh.instances():
+        threads = _allowed_cpus(mesh.pid(instance.name))
         # gRPC's poller and worker threads exist by now (the instance answered health checks).
         assert len(threads) > 3, (instance.name, threads)
-        assert set(threads.values()) == {str(instance.cpu)}, (instance.name, threads)
+        expected = str(instance.cpu) if instance.service.pinned else allowed
+        assert set(threads.values()) == {expected}, (instance.name, threads)
     # Replicas of a service are on different CPUs when there is more than one CPU.
     if len(os.sched_getaffinity(0)) > 1:
-        by_name = {instance.name: instance.cpu for instance in instances}
+        by_name = {instance.name: instance.cpu for instance in pinned}
         assert by_name["statistics-1"] != by_name["statistics-2"]
+        assert by_name["settlement-1"] != by_name["settlement-2"]
