@@ -73,8 +73,8 @@ def cpu_for(index: int, cpus: list[int]) -> int:
     its threads (gRPC's poller, the handler pool) run on both cores and hand the GIL and
     every small request across them. Pinned, the read services spent about a fifth less CPU
     per cached read (docs/decisions.md). Services with few large calls (ingest batches,
-    batch partitions, password hashing) are better off free to use the core MariaDB is not
-    using: pinned, ingest lost about a tenth of its rate.
+    batch partitions, password hashing) gain nothing from it and stay free to use the core
+    MariaDB is not using.
     """
     return cpus[(index - 1) % len(cpus)]
 
