@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import time
 
 import pytest
 import sqlalchemy as sa
