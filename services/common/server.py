@@ -140,10 +140,10 @@ class Server:
 def run_service(service: str, build: Callable[[ServiceContext], list[Registration]]) -> None:
     """The `main()` of every service process: settings, logs, engine, servicers, serve."""
     args = parse_args(service)
-    if args.cpu is not None:
-        processes.pin_to_cpu(args.cpu)  # first: every thread started below inherits it
     settings = get_settings()
     configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
+    if args.cpu is not None:
+        _pin(args.cpu)  # before any thread starts: each inherits it
     engine = db.make_engine(settings)
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
@@ -151,6 +151,17 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     ctx.readiness_checks.append(lambda: _ping_database(engine))
     metrics.serve(args.metrics_port)
     Server(service, build(ctx), ctx, args.port).run()
+
+
+def _pin(cpu: int) -> None:
+    """Pinning only saves CPU: a CPU this process may not use (a changed cpuset) is logged,
+    and the instance runs where the kernel puts it."""
+    try:
+        processes.pin_to_cpu(cpu)
+    except OSError as exc:
+        log.warning("cannot run on CPU %s (%s); running unpinned", cpu, exc)
+        return
+    log.info("pinned to CPU %s", cpu)
 
 
 def _ping_database(engine: sa.Engine) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import yaml
 
+from services.common import server
 from services.common.settings import Settings
 from services.launcher import envoy_admin, envoy_config, topology
 
@@ -158,3 +160,11 @@ def test_the_clusters_page_is_read_per_host():
     assert video["127.0.0.1:18511"].rq_error == 2 and video["127.0.0.1:18511"].cx_active == 1
     assert not video["127.0.0.1:18512"].healthy
     assert [h.address for h in parsed["account"]] == ["127.0.0.1:18510"]
+
+
+def test_an_instance_told_a_cpu_it_may_not_use_runs_unpinned_and_says_so(caplog):
+    before = os.sched_getaffinity(0)
+    with caplog.at_level(logging.WARNING, logger="services.common.server"):
+        server._pin(max(before) + 1000)
+    assert os.sched_getaffinity(0) == before
+    assert any("running unpinned" in record.getMessage() for record in caplog.records)
