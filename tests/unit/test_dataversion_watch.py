@@ -3,6 +3,7 @@ the publication delay that makes a finished job's figures visible everywhere."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -29,6 +30,16 @@ class Versions:
             return DataState(version=str(self.version), data_through=dt.date(2026, 1, self.version))
 
 
+@contextlib.contextmanager
+def watching(db: Versions, *, poll_sec: float, max_age_sec: float):
+    """A watch on `db` that is closed (its poll thread stopped) however the test ends."""
+    watch = DataVersionWatch(db.read, poll_sec=poll_sec, max_age_sec=max_age_sec)
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
 def test_with_no_max_age_every_request_reads_the_version_itself():
     db = Versions()
     watch = DataVersionWatch(db.read, poll_sec=0, max_age_sec=0.3)
@@ -40,8 +51,7 @@ def test_with_no_max_age_every_request_reads_the_version_itself():
 
 def test_a_fresh_reading_is_reused_and_the_poll_follows_a_new_version():
     db = Versions()
-    watch = DataVersionWatch(db.read, poll_sec=0.02, max_age_sec=0.5)
-    try:
+    with watching(db, poll_sec=0.02, max_age_sec=0.5) as watch:
         assert watch.current().version == "1"
         before = db.queries
         for _ in range(100):
@@ -50,29 +60,23 @@ def test_a_fresh_reading_is_reused_and_the_poll_follows_a_new_version():
         db.version = 2
         time.sleep(0.1)
         assert watch.current().version == "2"
-    finally:
-        watch.close()
 
 
 def test_after_the_publication_delay_no_request_gets_a_version_read_before_the_commit():
     # The poll is stalled (a slow thread): the last reading ages past max_age, so the
     # request reads the version itself instead of trusting it.
     db = Versions()
-    watch = DataVersionWatch(db.read, poll_sec=3600, max_age_sec=0.2)
-    try:
+    with watching(db, poll_sec=3600, max_age_sec=0.2) as watch:
         assert watch.current().version == "1"
         db.version = 2  # the batch commits
         assert watch.current().version == "1"  # still trusted: within max_age
         time.sleep(publication_delay_sec(200))  # the batch waits before its final event
         assert watch.current().version == "2"
-    finally:
-        watch.close()
 
 
 def test_while_the_database_is_down_a_stale_reading_is_not_used_and_the_error_reaches_the_caller():
     db = Versions()
-    watch = DataVersionWatch(db.read, poll_sec=0.02, max_age_sec=0.1)
-    try:
+    with watching(db, poll_sec=0.02, max_age_sec=0.1) as watch:
         watch.current()
         db.down = True
         time.sleep(0.2)
@@ -81,8 +85,6 @@ def test_while_the_database_is_down_a_stale_reading_is_not_used_and_the_error_re
         db.down = False
         db.version = 3
         assert watch.current().version == "3"
-    finally:
-        watch.close()
 
 
 def test_an_older_reading_never_replaces_a_newer_one():
