@@ -1,12 +1,49 @@
-"""Entry point: `python -m batch.main --port N --instance batch-1`."""
+"""Entry point: `python -m batch.main --port N --instance batch-1`, and the wiring of the
+job runner that the service and the CLI share."""
 
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import sqlalchemy as sa
+
+from batch.jobs.runner import JobRunner
 from batch.servicer import BatchServicer
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common.server import ServiceContext, run_service
 
+log = logging.getLogger(__name__)
+
+
+def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **options) -> JobRunner:
+    """A runner wired the way the service and the CLI run it: the platform zone, the
+    configured worker count, the read services' trust window to publish and wait out before
+    a job reports its end (batch/jobs/publication.py), then the read-model cache freed."""
+
+    def free_cached_read_models(days: list[dt.date]) -> None:
+        if not settings.redis_url:
+            return
+        # Cache entries are keyed by the data version, so this only frees memory early
+        # (see services/common/cache.py); correctness does not depend on it.
+        from services.common.cache import invalidate_after_batch
+
+        deleted = invalidate_after_batch(settings.redis_url)
+        log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
+
+    options.setdefault("partition_attempts", settings.batch_partition_attempts)
+    return JobRunner(
+        engine,
+        zone=settings.zone,
+        workers=workers or settings.batch_workers,
+        reader_max_age_ms=settings.data_version_max_age_ms,
+        after_days_computed=free_cached_read_models,
+        **options,
+    )
+
 
 def build(ctx: ServiceContext):
-    servicer = BatchServicer(ctx)
+    servicer = BatchServicer(ctx, runner_for=runner_for)
     name = batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name
     return [(batch_pb2_grpc.add_BatchServiceServicer_to_server, servicer, name)]
 

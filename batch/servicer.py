@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 import threading
-import time
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from batch.jobs import repository
 from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
-from batch.jobs.runner import process_owner, run_partition_stream, runner_for
+from batch.credentials import dispatch_metadata
+from batch.jobs.clock import process_owner
+from batch.jobs.worker import run_partition_stream
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
-from services.common import auth
 from services.common.auth import Principal, current_principal, require_role
 from services.common.errors import InvalidArgument
 from services.common.server import ServiceContext
-
-log = logging.getLogger(__name__)
-
-# Lifetime of the token a coordinator mints for each RunPartition call. It is checked when
-# the call starts (by Envoy and by the worker), so it only has to outlive the call's start.
-DISPATCH_TOKEN_TTL_SEC = 120
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -88,8 +81,9 @@ def execution_message(execution: JobExecution) -> batch_pb2.JobExecution:
 
 
 class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, runner_for) -> None:
         self._ctx = ctx
+        self._runner_for = runner_for  # batch.main.runner_for: settings, engine -> JobRunner
         self._channel = None
         self._lock = threading.Lock()
 
@@ -97,7 +91,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
 
     def _dispatcher(self, principal: Principal, context):
         """With PAYSYSTEM_BATCH_DISPATCH_URL set: a dispatcher that sends each partition to
-        RunPartition through Envoy, on behalf of the caller (see _credentials)."""
+        RunPartition through Envoy, on behalf of the caller (batch/credentials.py)."""
         settings = self._ctx.settings
         if not settings.batch_dispatch_url:
             return None
@@ -106,40 +100,9 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         with self._lock:
             if self._channel is None:
                 self._channel = dispatch_channel(settings.batch_dispatch_url)
-        return GrpcDispatcher(self._channel, self._credentials(principal, context))
-
-    def _credentials(self, principal: Principal, context):
-        """The caller's identity, carried to the workers. Where this instance can read the
-        signing key (the local mesh; any deployment that gives the batch the key), each call
-        gets a fresh short-lived token for the same account and role, so a run longer than
-        the caller's token lifetime still dispatches; otherwise the caller's own token is
-        forwarded as it is (then a run must end before it expires)."""
-        settings = self._ctx.settings
-        try:
-            private_key = auth.load_private_key(settings.keys_dir)
-        except OSError:
-            private_key = None
-            log.info("no signing key in %s: forwarding the caller's token to workers", settings.keys_dir)
-        caller_token = next(
-            (v for k, v in context.invocation_metadata() if k == "authorization"), ""
-        )
-        dispatcher_identity = Principal(principal.account_id, f"{principal.username} (batch dispatch)", principal.role)
-        lock = threading.Lock()
-        minted: list = [None, 0.0]  # token, monotonic time minted
-
-        def metadata() -> list[tuple[str, str]]:
-            if private_key is None:
-                return [("authorization", caller_token)]
-            # Minting parses the PEM key and signs (tens of ms on a busy machine): one token
-            # serves every dispatch for half its lifetime.
-            with lock:
-                if minted[0] is None or time.monotonic() - minted[1] > DISPATCH_TOKEN_TTL_SEC / 2:
-                    minted[0] = auth.issue_token(private_key, dispatcher_identity, issuer=settings.jwt_issuer,
-                                                 ttl_sec=DISPATCH_TOKEN_TTL_SEC)
-                    minted[1] = time.monotonic()
-                return [("authorization", f"Bearer {minted[0]}")]
-
-        return metadata
+        caller_token = next((v for k, v in context.invocation_metadata() if k == "authorization"), "")
+        metadata = dispatch_metadata(principal, caller_token, keys_dir=settings.keys_dir, issuer=settings.jwt_issuer)
+        return GrpcDispatcher(self._channel, metadata)
 
     # --- the RPCs -------------------------------------------------------------------------
 
@@ -150,7 +113,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         to_date = parse_day(request.to_date, "to_date") if request.to_date else None
         if request.partitions < 0:
             raise InvalidArgument("must be 0 (default) or more", field="partitions")
-        runner = runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
+        runner = self._runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
         # A caller that goes away does not stop the job: it runs to its end in this process.
         events = runner.run(
             request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None

@@ -14,6 +14,14 @@
    before the clock starts).
 5. A second JSON pass re-sending the first pass's batches: the all-duplicate path.
 
+Before the mesh starts, the SQL of the write path alone, on one connection, into the empty
+`plays` table (emptied before each pass), passes interleaved `--sql-rounds` times because the
+machine's load drifts: the multi-row INSERT with bound parameters (what the video service
+runs, services/video/repository.py), the same INSERT as one literal statement (the service's
+earlier fast path, kept here to be compared) and, as the floor, LOAD DATA LOCAL INFILE of the
+same rows from a file written before the clock starts. Every figure is printed with its ratio
+to the floor measured in the same run. `--sql-only` stops after that part.
+
 Prints the machine (CPU model, cores, load average) and MariaDB's version next to the
 figures, the load average before and after each pass, and the CPU spent per playback by
 Envoy, the video instances, MariaDB (the whole server, and the threads of this database's
@@ -43,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paysystem.v1 import video_pb2, video_pb2_grpc  # noqa: E402
 from services.common import db  # noqa: E402
+from services.video import repository  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
@@ -175,6 +184,88 @@ def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
     return out
 
 
+# --- the SQL of the write path, against its floor -----------------------------------------
+
+
+def play_rows(evs: list[tuple]) -> list[tuple]:
+    """Events as the repository's rows (local_day: any valid day; the SQL cost is the same)."""
+    return [(e[0], e[1], e[2], e[3], "2026-09-01", e[4], e[5]) for e in evs]
+
+
+def literal_insert_sql(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> str:
+    """The service's earlier fast path, for comparison only: one literal statement, the
+    event ids escaped by one driver call over the ids joined with a separator."""
+    escape = conn.connection.dbapi_connection.escape
+    texts = [row[0] for row in rows]
+    joined = "\x01".join(texts)
+    if joined.count("\x01") != len(texts) - 1:
+        ids = [escape(t) for t in texts]
+    else:
+        ids = [f"'{t}'" for t in escape(joined)[1:-1].split("\x01")]
+    received = int(received_at_us)
+    values = ",".join(
+        [
+            f"({event_id},{int(video_id)},{int(viewer_id)},{int(started_at_us)},"
+            f"'{local_day}',{int(start)},{int(end)},{received})"
+            for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows)
+        ]
+    )
+    return f"INSERT IGNORE INTO plays ({', '.join(repository.PLAY_COLUMNS)}) VALUES {values}"
+
+
+def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, float]:
+    """Best rows/s of each path over `rounds` interleaved passes; prints each pass."""
+    # LOAD DATA LOCAL needs the client's permission: only this benchmark's engine asks for it.
+    engine = db.make_engine(Settings(db_url=url), connect_args={"local_infile": True, "connect_timeout": 5})
+    received = 1_790_000_000_000_000
+    path = tmp / "plays.tsv"
+    with path.open("w") as f:
+        for r in rows:
+            f.write("\t".join(str(v) for v in (*r, received)) + "\n")  # event ids hold no tab or newline
+    batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+
+    def bound(conn) -> None:
+        for b in batches:
+            assert repository.insert_plays(conn, b, received) == {r[0] for r in b}
+
+    def literal(conn) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()
+        for b in batches:
+            assert cursor.execute(literal_insert_sql(conn, b, received)) == len(b)
+        cursor.close()
+
+    def load_data(conn) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()
+        loaded = cursor.execute(
+            f"LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE plays FIELDS TERMINATED BY '\\t'"
+            f" ({', '.join(repository.PLAY_COLUMNS)})"
+        )
+        cursor.close()
+        assert loaded == len(rows), loaded
+
+    paths = {"bound parameters (the service)": bound, "one literal statement (before)": literal,
+             "LOAD DATA LOCAL INFILE (floor)": load_data}
+    best: dict[str, float] = {}
+    for n in range(rounds):
+        for label, run in paths.items():
+            with engine.begin() as conn:
+                conn.exec_driver_sql("TRUNCATE TABLE plays")
+            cpu, started = time.process_time(), time.perf_counter()
+            with engine.begin() as conn:
+                run(conn)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            best[label] = max(best.get(label, 0.0), len(rows) / elapsed)
+            print(f"  round {n + 1}: {label}: {len(rows) / elapsed:,.0f} rows/s, "
+                  f"client CPU {cpu / len(rows) * 1e6:.2f} µs/row (load average {os.getloadavg()[0]:.2f})")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE TABLE plays")
+    engine.dispose()
+    floor = best["LOAD DATA LOCAL INFILE (floor)"]
+    for label, rate in best.items():
+        print(f"SQL {label}: best {rate:,.0f} rows/s, ratio to floor {rate / floor:.2f}")
+    return best
+
+
 def json_bodies(evs: list[tuple], size: int = BATCH) -> list[bytes]:
     bodies = []
     for b in range(0, len(evs), size):
@@ -281,6 +372,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent JSON clients")
     parser.add_argument("--stream-clients", type=int, default=2, help="concurrent ImportPlays streams")
     parser.add_argument("--chunk", type=int, default=BATCH, help="events per ImportPlays stream message")
+    parser.add_argument("--sql-rows", type=int, default=100_000, help="rows per pass of the SQL comparison")
+    parser.add_argument("--sql-rounds", type=int, default=3, help="interleaved passes of each SQL path")
+    parser.add_argument("--sql-only", action="store_true", help="stop after the SQL comparison")
     args = parser.parse_args()
 
     rng = random.Random(42)
@@ -292,11 +386,16 @@ def main() -> None:
         "mariadb", "paysystem_perf_", Path(tmp)
     ) as url:
         version = populate(url)
+        print(f"machine: {machine()}")
+        print(f"database: MariaDB {version}; SQL of the write path, {args.sql_rows} rows per pass, {BATCH} per statement")
+        floor = sql_paths(url, play_rows(events(random.Random(7), "sql", args.sql_rows)), args.sql_rounds,
+                          Path(tmp))["LOAD DATA LOCAL INFILE (floor)"]
+        if args.sql_only:
+            return
         mesh = Mesh(Path(tmp) / "mesh", http_port=BASE_PORT, admin_port=BASE_PORT + 1,
                     service_base_port=BASE_PORT + 10, db_url=url)
         with mesh:
             _, token = mesh.create_account_directly("INGEST")
-            print(f"machine: {machine()}")
             print(f"database: MariaDB {version}; mesh: Envoy + {len(mesh.instances('video'))} video instances")
             print(f"data: {VIDEOS} videos, {VIEWERS - 10} viewers; {args.events} playbacks per pass, "
                   f"{len(bodies)} JSON bodies of {BATCH} events (avg {sum(map(len, bodies)) // len(bodies) // 1024} KiB)")
@@ -310,7 +409,8 @@ def main() -> None:
             def measured(label: str, run) -> None:
                 before, load = meter.sample(), os.getloadavg()[0]
                 elapsed, n = run()
-                print(f"{label}: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s "
+                print(f"{label}: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s, "
+                      f"ratio to the LOAD DATA floor {n / elapsed / floor:.2f} "
                       f"(load average {load:.2f} -> {os.getloadavg()[0]:.2f})")
                 print(f"    {meter.report(before, n)}")
 

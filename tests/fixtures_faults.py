@@ -18,7 +18,6 @@ import json as jsonlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -34,8 +33,9 @@ from tests.fixtures_readside import RedisProcess
 from tests.mesh import Mesh, reserve_port_block
 
 MESH_PORT_BLOCKS = range(22000, 22800, 40)
-OWN_REDIS_PORT = 22900
-OWN_MARIADB_PORT = 22906
+# Ports of the private servers: the first free one of this range, held by a lock file while
+# the server runs (two drills at once each get their own port instead of skipping).
+OWN_SERVER_PORTS = range(22900, 22990)
 SHARED_REDIS_URL = "redis://127.0.0.1:6379/6"
 DB_PREFIX = "paysystem_faults_"
 
@@ -137,7 +137,7 @@ class MariaDBProcess:
     def install(self) -> None:
         binaries = self.binaries()
         if binaries is None:
-            pytest.skip("mariadbd / mariadb-install-db not installed")
+            pytest.fail("mariadbd / mariadb-install-db not installed (the fault drills need them)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [binaries[1], "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
@@ -199,15 +199,17 @@ class MariaDBProcess:
 
 @contextlib.contextmanager
 def own_mariadb(workdir: Path):
-    server = MariaDBProcess(OWN_MARIADB_PORT, workdir)
-    if _port_open(OWN_MARIADB_PORT):
-        pytest.skip(f"port {OWN_MARIADB_PORT} is taken (another drill running?)")
-    server.install()
-    server.start()
+    port, lock = reserve_port_block(1, OWN_SERVER_PORTS)
+    server = MariaDBProcess(port, workdir)
     try:
-        yield server
+        server.install()
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        lock.close()
 
 
 class KillableRedis(RedisProcess):
@@ -222,20 +224,16 @@ class KillableRedis(RedisProcess):
 
 @contextlib.contextmanager
 def own_redis(workdir: Path):
-    if _port_open(OWN_REDIS_PORT):
-        pytest.skip(f"port {OWN_REDIS_PORT} is taken (another drill running?)")
-    server = KillableRedis(OWN_REDIS_PORT, workdir)
-    server.start()
+    port, lock = reserve_port_block(1, OWN_SERVER_PORTS)
+    server = KillableRedis(port, workdir)
     try:
-        yield server
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
     finally:
-        server.stop()
-
-
-def _port_open(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
+        lock.close()
 
 
 # --- load -------------------------------------------------------------------------------

@@ -2,20 +2,28 @@
 calling BatchService.RunPartition through Envoy (the `batch` cluster, round robin over the
 healthy instances; the coordinator itself is one of them).
 
-The runner (JobRunner._dispatch_partition) decides what a broken stream means; this module
-only turns the gRPC stream into JobEvents and a gRPC failure into a DispatchError that says
-whether a new attempt may succeed.
+`run_dispatched` decides what a broken stream means (the fenced retry); GrpcDispatcher turns
+the gRPC stream into JobEvents and a gRPC failure into a DispatchError that says whether a
+new attempt may succeed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from collections.abc import Callable, Iterator
 
 import grpc
+import sqlalchemy as sa
 
-from batch.jobs.model import EventType, JobEvent
-from batch.jobs.runner import DispatchError
+from batch.jobs import repository as repo
+from batch.jobs.clock import now_us
+from batch.jobs.model import RETRYING, BatchStatus, EventType, JobEvent, Partition
+from batch.jobs.worker import PartitionResult
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
+
+log = logging.getLogger(__name__)
 
 # Refusals: another attempt would be refused the same way. Every other code (UNAVAILABLE:
 # no healthy worker or connection refused; CANCELLED / INTERNAL / UNKNOWN: the stream was
@@ -28,6 +36,80 @@ NOT_RETRYABLE = frozenset({
     grpc.StatusCode.UNAUTHENTICATED,
     grpc.StatusCode.UNIMPLEMENTED,
 })
+
+
+class DispatchError(Exception):
+    """A dispatched attempt's stream broke (or could not start). `retryable`: the worker may
+    be lost (a new attempt can succeed); not for refusals such as a bad token."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def run_dispatched(engine: sa.Engine, dispatcher, job: str, p: Partition, partition_execution_id: int, *,
+                   relay: Callable[[JobEvent], None], stopping: Callable[[], bool], attempts: int,
+                   backoff_sec: float) -> PartitionResult:
+    """One partition on worker instances: RunPartition through Envoy, and while its
+    worker is lost (killed, reset, unreachable), a NEW attempt, up to partition_attempts.
+
+    The outcome of an attempt is what its worker recorded, never a guess: a stream that
+    ends with PARTITION_FINISHED/FAILED carries it; a stream that breaks first is settled
+    in the database (repository.retry_partition): if the attempt COMPLETED after all (the
+    worker committed, then died) it counts as completed; otherwise it is failed, which
+    fences a worker that is in fact still running it (its COMPLETED mark needs STARTED),
+    and the next attempt goes out. A killed worker's transaction rolls back with its
+    connection, so its partial writes never land."""
+    attempt_id = partition_execution_id
+    attempt = 1
+    while True:
+        terminal: JobEvent | None = None
+        lost: DispatchError | None = None
+        try:
+            for event in dispatcher.run_partition(attempt_id):
+                if event.type is EventType.PARTITION_PROGRESS:
+                    continue  # the worker's keep-alive; the coordinator ticks on its own
+                relay(dataclasses.replace(event, partition_key=p.key))
+                if event.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                    terminal = event  # the last event; the stream ends after it
+        except DispatchError as exc:
+            lost = exc
+        if terminal is not None and terminal.type is EventType.PARTITION_FINISHED:
+            return PartitionResult(p.key, completed=True, rows_read=terminal.rows_read,
+                                   rows_written=terminal.rows_written)
+        if terminal is not None:  # the worker ran it and recorded the failure (e.g. a bad row)
+            return PartitionResult(p.key, error=terminal.message)
+        reason = str(lost) if lost is not None else "the stream ended before the partition's outcome"
+        retry = (lost is None or lost.retryable) and attempt < attempts and not stopping()
+        error = f"attempt {attempt} lost: {reason}"
+        with engine.begin() as conn:
+            if retry:
+                settled = repo.retry_partition(conn, attempt_id, error=error, now_us=now_us())
+            else:
+                repo.fail_partition(conn, attempt_id, error=error, now_us=now_us())
+                settled = repo.get_partition_execution(conn, attempt_id)
+        if settled.status is BatchStatus.COMPLETED and settled.partition_execution_id == attempt_id:
+            log.info("partition %s: the stream broke after its worker committed it", p.key)
+            relay(JobEvent(EventType.PARTITION_FINISHED, job, partition_key=p.key,
+                           rows_read=settled.rows_read, rows_written=settled.rows_written,
+                           elapsed_ms=settled.elapsed_ms, status=BatchStatus.COMPLETED.name,
+                           message=f"completed on {settled.worker} (its stream broke afterwards)"))
+            return PartitionResult(p.key, completed=True, rows_read=settled.rows_read,
+                                   rows_written=settled.rows_written)
+        if not retry:
+            log.warning("partition %s failed: %s", p.key, error)
+            if stopping() and (lost is None or lost.retryable):
+                relay(JobEvent(EventType.PARTITION_FAILED, job, partition_key=p.key,
+                               status=BatchStatus.FAILED.name, message=f"{error} (not retried: stopping)"))
+                return PartitionResult(p.key)
+            relay(JobEvent(EventType.PARTITION_FAILED, job, partition_key=p.key,
+                           status=BatchStatus.FAILED.name, message=error))
+            return PartitionResult(p.key, error=error)
+        log.warning("partition %s: %s; dispatching attempt %d", p.key, error, settled.attempt)
+        relay(JobEvent(EventType.PARTITION_PROGRESS, job, partition_key=p.key, status=RETRYING,
+                       message=f"{error}; attempt {settled.attempt} dispatched"))
+        attempt_id, attempt = settled.partition_execution_id, settled.attempt
+        time.sleep(backoff_sec * attempt)
 
 
 def event_from_message(message: batch_pb2.JobEvent) -> JobEvent:

@@ -59,6 +59,13 @@ class BatchStatus(enum.IntEnum):
         return max(statuses, default=BatchStatus.COMPLETED)
 
 
+# Event statuses that are not statuses of an execution (events carry BatchStatus names
+# otherwise): a day whose launch was refused because another execution holds its guard,
+# and a dispatched partition sent out again as a new attempt.
+REFUSED = "REFUSED"
+RETRYING = "RETRYING"
+
+
 class RunKind(enum.StrEnum):
     FIRST = "FIRST"      # the instance's first execution
     RESTART = "RESTART"  # continues a FAILED/STOPPED execution: only unfinished partitions

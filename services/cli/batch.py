@@ -78,7 +78,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         events = _remote_events(via, username, password, job, date, to_date, rerun, partitions)
         runner = None
     else:
-        from batch.jobs.runner import runner_for
+        from batch.main import runner_for
         from services.common.errors import DomainError
 
         settings, engine = _local_engine()
@@ -302,7 +302,7 @@ def status(limit: int) -> None:
               help="Seconds without heartbeat after which an execution is crashed (a gone local owner is crashed at once).")
 def recover(stale_after: float) -> None:
     """Mark crashed executions FAILED so that a restart can proceed (no hand-editing of tables)."""
-    from batch.jobs.runner import recover as recover_executions
+    from batch.jobs.recovery import recover as recover_executions
 
     _, engine = _local_engine()
     recovered, alive = recover_executions(engine, stale_after_sec=stale_after)

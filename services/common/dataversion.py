@@ -12,13 +12,18 @@ instead, every `poll_sec`, and trusts a reading only while it is younger than `m
 the moment the query was *sent*. Older than that (the poll is late, or MySQL is down), the
 request reads it itself, as before.
 
-Why a job's result is never served stale once the job has finished: the batch commits the new
-`computed_days` rows at time C and waits `publication_delay_sec` (longer than `max_age_sec`)
-before it reports the job finished, at F. A request at t >= F uses a reading sent at
-p >= t - max_age > C, which sees the commit (reads run in autocommit: each SELECT sees the
-latest committed data). Only durations are compared, each on its own host's monotonic
-clock, so clock skew between hosts does not matter. The batch and the read services must run
-with the same `data_version_max_age_ms` (one environment, as in docker-compose.yml).
+Why a job's result is never served stale once the job has finished, whatever each read
+service is configured with: the trust window is published by the batch, in one row of
+`data_publication`, and read with the version itself. A reading is trusted for the smaller
+of the reader's own `max_age_sec` and the window read with it (no row: no trust, every
+request reads the version). Before it commits new days, a job replaces the published window
+W_old by its own W_new in one locked read-modify-write (`announce_reader_max_age`); it
+commits the days at time C and waits `publication_delay_sec(max(W_old, W_new))` before it
+reports the job finished, at F. A reading any reader still trusts at t >= F carries W_old or
+W_new (or an older window, which the previous job waited out before W_old replaced it), was
+sent at p > t - max(W_old, W_new) > C, and so sees the commit (reads run in autocommit: each
+SELECT sees the latest committed data). Only durations are compared, each on its own host's
+monotonic clock, so clock skew between hosts does not matter.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from services.common.schema import computed_days
+from services.common.schema import computed_days, data_publication
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,13 @@ class DataState:
 
     version: str
     data_through: dt.date | None
+    # The window published with it (0 when none is); None: not read from a database, no limit.
+    reader_max_age_ms: int | None = None
+
+
+_PUBLISHED_WINDOW = (
+    sa.select(data_publication.c.reader_max_age_ms).where(data_publication.c.id == 1).scalar_subquery()
+)
 
 
 _STATE_QUERY = sa.select(
@@ -53,6 +65,7 @@ _STATE_QUERY = sa.select(
     sa.func.max(computed_days.c.day),
     sa.func.max(computed_days.c.computed_at_us),
     sa.func.coalesce(sa.func.sum(computed_days.c.computed_at_us % _CHECKSUM_MOD), 0),
+    sa.func.coalesce(_PUBLISHED_WINDOW, 0),
 )
 
 
@@ -61,12 +74,14 @@ _STATE_QUERY = sa.select(
 # CPU. No parameters, so the driver sends the text as written.
 _STATE_SQL_MYSQL = (
     "SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(day), ''), ',', IFNULL(MAX(computed_at_us), 0), ',',"
-    f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0)) FROM {computed_days.name}"
+    f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0), ',',"
+    f" IFNULL((SELECT reader_max_age_ms FROM {data_publication.name} WHERE id = 1), 0))"
+    f" FROM {computed_days.name}"
 )
 
 
 def _fast_state_row(conn: sa.Connection):
-    """(count, latest_day, latest_at, checksum) through the DBAPI cursor; None on any driver
+    """(count, latest_day, latest_at, checksum, published window) through the DBAPI cursor; None on any driver
     error (the caller then runs the query through SQLAlchemy)."""
     try:
         cursor = conn.connection.dbapi_connection.cursor()
@@ -79,8 +94,8 @@ def _fast_state_row(conn: sa.Connection):
         return None
     if isinstance(text, bytes):
         text = text.decode()
-    count, day, latest_at, checksum = text.split(",")
-    return int(count), dt.date.fromisoformat(day) if day else None, int(latest_at), int(checksum)
+    count, day, latest_at, checksum, window = text.split(",")
+    return int(count), dt.date.fromisoformat(day) if day else None, int(latest_at), int(checksum), int(window)
 
 
 def read_data_state(conn: sa.Connection) -> DataState:
@@ -96,11 +111,28 @@ def read_data_state(conn: sa.Connection) -> DataState:
     row = _fast_state_row(conn) if conn.dialect.driver == "pymysql" else None
     if row is None:
         row = conn.execute(_STATE_QUERY).one()
-    count, latest_day, latest_at, checksum = row
+    count, latest_day, latest_at, checksum, window = row
     if isinstance(latest_day, str):  # SQLite returns MAX() of a DATE column as text
         latest_day = dt.date.fromisoformat(latest_day)
     version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
-    return DataState(version=version, data_through=latest_day)
+    return DataState(version=version, data_through=latest_day, reader_max_age_ms=int(window))
+
+
+def announce_reader_max_age(conn: sa.Connection, max_age_ms: int, now_us: int) -> int:
+    """Publishes `max_age_ms` as the trust window of read services and returns the window it
+    replaced (0 if none). Call in a transaction, before committing new days, and wait out
+    `publication_delay_sec(max(previous, max_age_ms))` after that commit. The row is read
+    FOR UPDATE, so two jobs publishing at once each see the other's window."""
+    if max_age_ms < 0:
+        raise ValueError("max_age_ms must be 0 or more")
+    t = data_publication
+    previous = conn.execute(sa.select(t.c.reader_max_age_ms).where(t.c.id == 1).with_for_update()).scalar()
+    values = {"reader_max_age_ms": max_age_ms, "published_at_us": now_us}
+    if previous is None:
+        conn.execute(sa.insert(t).values(id=1, **values))
+        return 0
+    conn.execute(sa.update(t).where(t.c.id == 1).values(**values))
+    return int(previous)
 
 
 def publication_delay_sec(max_age_ms: int) -> float:
@@ -129,11 +161,17 @@ class DataVersionWatch:
 
     def current(self) -> DataState:
         latest = self._latest
-        if latest is not None and time.monotonic() - latest[1] < self.max_age_sec:
+        if latest is not None and time.monotonic() - latest[1] < self._trusted_sec(latest[0]):
             return latest[0]
         if self.max_age_sec > 0 and self._thread is None:
             self._start()  # on first use: nothing connects when a service is built
         return self.refresh()
+
+    def _trusted_sec(self, state: DataState) -> float:
+        """How long a reading is trusted: never longer than the window published with it."""
+        if state.reader_max_age_ms is None:
+            return self.max_age_sec
+        return min(self.max_age_sec, state.reader_max_age_ms / 1000)
 
     def refresh(self) -> DataState:
         sent = time.monotonic()

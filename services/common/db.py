@@ -31,7 +31,8 @@ def make_engine(settings: Settings, **overrides) -> sa.Engine:
         "max_overflow": 20,
         # READ COMMITTED avoids gap locks between concurrent upserts of disjoint keys.
         "isolation_level": "READ COMMITTED",
-        "connect_args": {"local_infile": True, "connect_timeout": 5},
+        # No LOCAL INFILE: only benchmarks that load files ask for it, on their own engine.
+        "connect_args": {"connect_timeout": 5},
     }
     options.update(overrides)
     return sa.create_engine(url, **options)

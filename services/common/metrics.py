@@ -33,6 +33,11 @@ BATCH_PARTITIONS = Counter(
     "paysystem_batch_partitions_total", "Batch partitions finished, by job and status", ["job", "status"]
 )
 BATCH_ROWS = Counter("paysystem_batch_rows_written_total", "Rows written by the batch steps", ["job"])
+BATCH_PUBLICATION_FAILURES = Counter(
+    "paysystem_batch_publication_failures_total",
+    "Failed steps of publishing a job's figures: announce (the trust window), after_days (the cache)",
+    ["step"],
+)
 
 
 def serve(port: int) -> None:

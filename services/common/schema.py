@@ -158,3 +158,13 @@ computed_days = sa.Table(
     sa.Column("computed_at_us", sa.BigInteger, nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
 )
+
+# How long read services may trust a data version they read (one row, id 1): written by the
+# batch before it commits new days, read with the data version (services/common/dataversion.py).
+data_publication = sa.Table(
+    "data_publication",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reader_max_age_ms", sa.BigInteger, nullable=False),
+    sa.Column("published_at_us", sa.BigInteger, nullable=False),
+)

@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     # False: the kernel places them.
     pin_instances: bool = True
     # Read services poll the batch's data version every data_version_poll_ms and trust a
-    # reading for data_version_max_age_ms; the batch waits longer than that before it reports
-    # a job finished (services/common/dataversion.py). 0 = read it on every request.
+    # reading for data_version_max_age_ms at most, and never longer than the window the batch
+    # published with it: the batch publishes its own data_version_max_age_ms and waits it out
+    # before it reports a job finished (services/common/dataversion.py). 0 = read it on
+    # every request.
     data_version_poll_ms: int = 100
     data_version_max_age_ms: int = 300
     # Each read instance keeps rendered statements and top-5 lists (only what Redis holds

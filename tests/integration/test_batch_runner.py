@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import batch.steps
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType
-from batch.jobs.runner import JobAlreadyRunning, JobRunner
+from batch.jobs.launch import JobAlreadyRunning
+from batch.jobs.runner import JobRunner
 from services.common.errors import FailedPrecondition, InvalidArgument
 from tests import reference
 from tests.fixtures_jobs import (

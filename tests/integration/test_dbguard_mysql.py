@@ -1,4 +1,4 @@
-"""services/common/dbguard.py on a real MariaDB server of its own (port 22907), killed and
+"""services/common/dbguard.py on a real MariaDB server of its own (on a free port), killed and
 started again: connects fail fast once the circuit is open, and the engine recovers alone."""
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from prometheus_client import REGISTRY
 
 from services.common import db, dbguard
 from services.common.settings import Settings
-from tests.fixtures_faults import MariaDBProcess
+from tests.fixtures_faults import own_mariadb
 
 pytestmark = pytest.mark.faults
-
-PORT = 22907
 
 
 def _select_one(engine: sa.Engine) -> None:
@@ -54,36 +52,35 @@ def test_sqlite_engines_are_left_alone(tmp_path):
 
 
 def test_a_killed_server_opens_the_circuit_and_the_engine_reconnects_alone_once_it_is_back(tmp_path):
-    if MariaDBProcess.binaries() is None:
-        pytest.skip("mariadbd not installed")
-    server = MariaDBProcess(PORT, tmp_path / "mariadb")
-    server.install()
-    server.start()
-    engine = db.make_engine(Settings(db_url=f"{server.server_url}/mysql"))
-    breaker = dbguard.guard_connections(engine, name="mysql-connect-restart", reset_timeout=1.0)
-    try:
-        _select_one(engine)
-        server.kill()
-        errors = []
-        for _ in range(6):
-            try:
-                _select_one(engine)
-            except (sa.exc.OperationalError, pybreaker.CircuitBreakerError) as exc:
-                errors.append(type(exc).__name__)
-        # The pooled connection's pre-ping fails, three reconnects are refused, then the circuit is open.
-        assert errors == ["OperationalError"] * 3 + ["CircuitBreakerError"] * 3
-        assert breaker.state == "open"
+    with own_mariadb(tmp_path / "mariadb") as server:
+        engine = db.make_engine(Settings(db_url=f"{server.server_url}/mysql"))
+        try:
+            _trip_and_recover(server, engine)
+        finally:
+            engine.dispose()
 
-        server.start()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                _select_one(engine)
-                break
-            except pybreaker.CircuitBreakerError:
-                assert time.monotonic() < deadline, "the circuit should let a trial connect through"
-                time.sleep(0.1)
-        assert breaker.state == "closed" and _gauge("mysql-connect-restart") == 0
-    finally:
-        engine.dispose()
-        server.stop()
+
+def _trip_and_recover(server, engine: sa.Engine) -> None:
+    breaker = dbguard.guard_connections(engine, name="mysql-connect-restart", reset_timeout=1.0)
+    _select_one(engine)
+    server.kill()
+    errors = []
+    for _ in range(6):
+        try:
+            _select_one(engine)
+        except (sa.exc.OperationalError, pybreaker.CircuitBreakerError) as exc:
+            errors.append(type(exc).__name__)
+    # The pooled connection's pre-ping fails, three reconnects are refused, then the circuit is open.
+    assert errors == ["OperationalError"] * 3 + ["CircuitBreakerError"] * 3
+    assert breaker.state == "open"
+
+    server.start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _select_one(engine)
+            break
+        except pybreaker.CircuitBreakerError:
+            assert time.monotonic() < deadline, "the circuit should let a trial connect through"
+            time.sleep(0.1)
+    assert breaker.state == "closed" and _gauge("mysql-connect-restart") == 0

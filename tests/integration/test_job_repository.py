@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, Partition, RunKind
-from batch.jobs.runner import recover
+from batch.jobs.recovery import recover
 from services.common.errors import NotFound
 from tests.fixtures_jobs import engine, module_engine  # noqa: F401 - fixtures
 

@@ -1,0 +1,152 @@
+"""The worker side: one partition attempt, run in this process's thread pool or for a
+coordinator's RunPartition call.
+
+An attempt is claimed (STARTING -> STARTED) and then computed: the partition's writes and its
+COMPLETED mark commit in one transaction, and only if the attempt is still STARTED, so a
+coordinator that failed the attempt meanwhile (a lost stream, `recover`) fences it off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from batch.jobs import repository as repo
+from batch.jobs.clock import now_us
+from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionWork
+from services.common.errors import FailedPrecondition
+from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
+
+log = logging.getLogger(__name__)
+
+
+def load_steps() -> ModuleType:
+    """The compute core (batch.steps), imported when first needed."""
+    import batch.steps
+
+    return batch.steps
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionResult:
+    key: str
+    completed: bool = False
+    rows_read: int = 0
+    rows_written: int = 0
+    error: str | None = None
+
+
+def claim_partition(engine: sa.Engine, partition_execution_id: int, *, worker: str) -> PartitionWork:
+    """STARTING -> STARTED with the worker's name; raises NotFound, or FailedPrecondition
+    when the attempt is not STARTING (already run, failed by recover, or stopped)."""
+    with engine.begin() as conn:
+        work = repo.partition_work(conn, partition_execution_id)
+        try:
+            repo.start_partition(conn, partition_execution_id, worker=worker, now_us=now_us())
+        except repo.LostUpdate:
+            raise FailedPrecondition(
+                f"partition execution {partition_execution_id} ({work.partition_key}, attempt {work.attempt})"
+                f" is {work.status.name}, not STARTING: it cannot be run again"
+            ) from None
+    return work
+
+
+def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work: PartitionWork, *, worker: str,
+                      emit: Callable[[JobEvent], None]) -> PartitionResult:
+    """Runs a claimed attempt: the partition's writes and its COMPLETED mark in one
+    transaction (committed only if the attempt is still STARTED); an error rolls the writes
+    back and marks it FAILED. Emits PARTITION_STARTED, then PARTITION_FINISHED or _FAILED."""
+    day = dt.date.fromisoformat(work.parameters["date"])
+    base = dict(job_execution_id=work.job_execution_id, day=day.isoformat(), partition_key=work.partition_key)
+    where = f"videos [{work.video_id_lo}, {work.video_id_hi}) on {worker}"
+    if work.attempt > 1:
+        where += f", attempt {work.attempt}"
+    t0 = time.monotonic()
+    emit(JobEvent(EventType.PARTITION_STARTED, work.job_name, status=BatchStatus.STARTED.name, message=where, **base))
+    try:
+        with engine.begin() as conn:
+            counts = steps.compute_day_partition(
+                conn, day, work.video_id_lo, work.video_id_hi, zone=zone, job_execution_id=work.job_execution_id
+            )
+            repo.complete_partition(conn, work.partition_execution_id, rows_read=counts.rows_read,
+                                    rows_written=counts.rows_written, now_us=now_us())
+    except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
+        error = str(exc) if isinstance(exc, steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
+        log.warning("partition %s of %s failed: %s", work.partition_key, day, error)
+        try:
+            with engine.begin() as conn:
+                repo.fail_partition(conn, work.partition_execution_id, error=error, now_us=now_us())
+        except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
+            log.exception("could not record the failure of partition %s", work.partition_key)
+        BATCH_PARTITIONS.labels(work.job_name, BatchStatus.FAILED.name).inc()
+        emit(JobEvent(EventType.PARTITION_FAILED, work.job_name, elapsed_ms=int((time.monotonic() - t0) * 1000),
+                      status=BatchStatus.FAILED.name, message=error, **base))
+        return PartitionResult(work.partition_key, error=error)
+    BATCH_PARTITIONS.labels(work.job_name, BatchStatus.COMPLETED.name).inc()
+    BATCH_ROWS.labels(work.job_name).inc(counts.rows_written)
+    emit(JobEvent(EventType.PARTITION_FINISHED, work.job_name, rows_read=counts.rows_read,
+                  rows_written=counts.rows_written, elapsed_ms=int((time.monotonic() - t0) * 1000),
+                  status=BatchStatus.COMPLETED.name, message=where, **base))
+    return PartitionResult(work.partition_key, completed=True, rows_read=counts.rows_read,
+                            rows_written=counts.rows_written)
+
+
+def run_partition_attempt(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, partition_execution_id: int, *,
+                          worker: str, emit: Callable[[JobEvent], None]) -> PartitionResult:
+    """Claims and runs one partition attempt (the local thread pool's unit of work)."""
+    work = claim_partition(engine, partition_execution_id, worker=worker)
+    return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
+
+
+def run_partition_stream(engine: sa.Engine, zone: ZoneInfo, partition_execution_id: int, *, worker: str,
+                         steps: ModuleType | None = None, progress_interval_sec: float = 2.0) -> Iterator[JobEvent]:
+    """RunPartition's work: claims the attempt now (NotFound / FailedPrecondition are raised
+    before any event), then returns its events: PARTITION_STARTED, PARTITION_PROGRESS every
+    `progress_interval_sec` (which also keeps the stream through Envoy from going idle),
+    and PARTITION_FINISHED or PARTITION_FAILED with final=True. The attempt runs in its own
+    thread and goes on to its end if the caller goes away: its COMPLETED mark commits only if
+    the coordinator has not failed the attempt meanwhile."""
+    steps = steps or load_steps()
+    work = claim_partition(engine, partition_execution_id, worker=worker)
+    events: queue.Queue = queue.Queue()
+    end = object()
+
+    def target() -> None:
+        try:
+            compute_partition(engine, steps, zone, work, worker=worker, emit=events.put)
+        except BaseException as exc:  # noqa: BLE001 - ends the stream with an error status
+            log.exception("partition attempt %s failed unexpectedly", partition_execution_id)
+            events.put(exc)
+        finally:
+            events.put(end)
+
+    threading.Thread(target=target, name=f"attempt-{partition_execution_id}", daemon=True).start()
+    t0 = time.monotonic()
+
+    def generate() -> Iterator[JobEvent]:
+        while True:
+            try:
+                item = events.get(timeout=progress_interval_sec)
+            except queue.Empty:
+                yield JobEvent(EventType.PARTITION_PROGRESS, work.job_name, job_execution_id=work.job_execution_id,
+                               day=work.parameters.get("date", ""), partition_key=work.partition_key,
+                               elapsed_ms=int((time.monotonic() - t0) * 1000), status=BatchStatus.STARTED.name)
+                continue
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if item.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                item = dataclasses.replace(item, final=True)
+            yield item
+
+    return generate()
