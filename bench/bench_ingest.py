@@ -16,10 +16,10 @@
 
 Before the mesh starts, the SQL of the write path alone, on one connection, into the empty
 `plays` table (emptied before each pass), passes interleaved `--sql-rounds` times because the
-machine's load drifts: the multi-row INSERT with bound parameters (what the video service
-runs, services/video/repository.py), the same INSERT as one literal statement (the service's
-earlier fast path, kept here to be compared) and, as the floor, LOAD DATA LOCAL INFILE of the
-same rows from a file written before the clock starts. Every figure is printed with its ratio
+machine's load drifts: the multi-row INSERT with every value a bound parameter, the same
+INSERT as literal text (services/video/sql_literals.py, the fast path the service runs) and,
+as the floor, LOAD DATA LOCAL INFILE of the same rows from a file written before the clock
+starts. Client CPU per row is printed beside each: the driver's binding is Python work. Every figure is printed with its ratio
 to the floor measured in the same run. `--sql-only` stops after that part.
 
 Prints the machine (CPU model, cores, load average) and MariaDB's version next to the
@@ -192,27 +192,6 @@ def play_rows(evs: list[tuple]) -> list[tuple]:
     return [(e[0], e[1], e[2], e[3], "2026-09-01", e[4], e[5]) for e in evs]
 
 
-def literal_insert_sql(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> str:
-    """The service's earlier fast path, for comparison only: one literal statement, the
-    event ids escaped by one driver call over the ids joined with a separator."""
-    escape = conn.connection.dbapi_connection.escape
-    texts = [row[0] for row in rows]
-    joined = "\x01".join(texts)
-    if joined.count("\x01") != len(texts) - 1:
-        ids = [escape(t) for t in texts]
-    else:
-        ids = [f"'{t}'" for t in escape(joined)[1:-1].split("\x01")]
-    received = int(received_at_us)
-    values = ",".join(
-        [
-            f"({event_id},{int(video_id)},{int(viewer_id)},{int(started_at_us)},"
-            f"'{local_day}',{int(start)},{int(end)},{received})"
-            for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows)
-        ]
-    )
-    return f"INSERT IGNORE INTO plays ({', '.join(repository.PLAY_COLUMNS)}) VALUES {values}"
-
-
 def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, float]:
     """Best rows/s of each path over `rounds` interleaved passes; prints each pass."""
     # LOAD DATA LOCAL needs the client's permission: only this benchmark's engine asks for it.
@@ -226,13 +205,11 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
 
     def bound(conn) -> None:
         for b in batches:
-            assert repository.insert_plays(conn, b, received) == {r[0] for r in b}
+            assert repository.insert_plays(conn, b, received, bound=True) == {r[0] for r in b}
 
     def literal(conn) -> None:
-        cursor = conn.connection.dbapi_connection.cursor()
         for b in batches:
-            assert cursor.execute(literal_insert_sql(conn, b, received)) == len(b)
-        cursor.close()
+            assert repository.insert_plays(conn, b, received) == {r[0] for r in b}
 
     def load_data(conn) -> None:
         cursor = conn.connection.dbapi_connection.cursor()
@@ -243,7 +220,7 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
         cursor.close()
         assert loaded == len(rows), loaded
 
-    paths = {"bound parameters (the service)": bound, "one literal statement (before)": literal,
+    paths = {"bound parameters": bound, "literal text (the service's fast path)": literal,
              "LOAD DATA LOCAL INFILE (floor)": load_data}
     best: dict[str, float] = {}
     for n in range(rounds):

@@ -8,6 +8,7 @@ import pymysql
 import sqlalchemy as sa
 
 from services.common.schema import accounts, plays, resume_positions, videos
+from services.video import sql_literals
 
 
 def insert_video(conn: sa.Connection, *, seller_id: int, title: str, duration_sec: int, created_at_us: int) -> int:
@@ -121,7 +122,7 @@ def mysql_error_code(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str] | None:
+def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int, *, bound: bool = False) -> set[str] | None:
     """Inserts the rows whose event_id is new and returns the event_ids inserted.
 
     On MySQL this first tries without RETURNING (reading back a row per event costs more
@@ -133,7 +134,7 @@ def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int) ->
         return set()
     if _is_sqlite(conn):
         return insert_plays_returning(conn, rows, received_at_us)
-    count = _mysql_execute(conn, *_mysql_insert(conn, rows, received_at_us, returning=False))
+    count = _mysql_execute(conn, *_mysql_insert(conn, rows, received_at_us, returning=False, bound=bound))
     if count == len(rows):
         return {row[0] for row in rows}
     return set() if count == 0 else None
@@ -159,7 +160,8 @@ def insert_plays_exactly(
     return {row[0] for row in missing}, stored
 
 
-def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> set[str]:
+def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_us: int, *,
+                           bound: bool = False) -> set[str]:
     columns = ", ".join(PLAY_COLUMNS)
     inserted: set[str] = set()
     if _is_sqlite(conn):
@@ -172,7 +174,7 @@ def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_u
         return inserted
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(*_mysql_insert(conn, rows, received_at_us, returning=True))
+        cursor.execute(*_mysql_insert(conn, rows, received_at_us, returning=True, bound=bound))
         inserted.update(r[0] for r in cursor.fetchall())
     finally:
         cursor.close()
@@ -193,21 +195,22 @@ def _placeholders(per_row: int, rows: int) -> str:
 
 
 def _mysql_insert(
-    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool, ignore: bool = True
-) -> tuple[str, list]:
-    """The multi-row INSERT of `rows` with bound parameters: (statement, arguments) for the
-    DBAPI cursor, which escapes each value on its own (pymysql quotes them into the text on
-    the client)."""
-    for day in {row[4] for row in rows}:  # dates or ISO date strings
+    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool, ignore: bool = True,
+    bound: bool = False,
+) -> tuple[str, list | None]:
+    """The multi-row INSERT of `rows`: (statement, arguments) for the DBAPI cursor. By
+    default the literal fast path (sql_literals.play_values); `bound`: every value a bound
+    parameter (the plain version that the fast path is tested against)."""
+    head = f"INSERT {'IGNORE ' if ignore else ''}INTO plays ({', '.join(PLAY_COLUMNS)}) VALUES "
+    tail = " RETURNING event_id" if returning else ""
+    if not bound:
+        return head + sql_literals.play_values(conn, rows, received_at_us) + tail, None
+    for day in {row[4] for row in rows}:
         if dt.date.fromisoformat(str(day)).isoformat() != str(day):
             raise ValueError(f"local_day: not an ISO date: {day!r}")
     received = int(received_at_us)
     args = [v for row in rows for v in (*row, received)]
-    sql = (
-        f"INSERT {'IGNORE ' if ignore else ''}INTO plays ({', '.join(PLAY_COLUMNS)})"
-        f" VALUES {_placeholders(len(PLAY_COLUMNS), len(rows))}"
-    )
-    return (sql + " RETURNING event_id" if returning else sql), args
+    return head + _placeholders(len(PLAY_COLUMNS), len(rows)) + tail, args
 
 
 def stored_plays(conn: sa.Connection, event_ids: list[str]) -> dict[str, tuple]:
@@ -284,12 +287,16 @@ WHERE excluded.started_at_us > resume_positions.started_at_us
 """
 
 
-def upsert_resume_positions(conn: sa.Connection, rows: list[tuple]) -> None:
-    """rows: (viewer_id, video_id, position_sec, started_at_us, event_id, updated_at_us)."""
+def upsert_resume_positions(conn: sa.Connection, rows: list[tuple], *, bound: bool = False) -> None:
+    """rows: (viewer_id, video_id, position_sec, started_at_us, event_id, updated_at_us). On
+    MySQL the literal fast path (sql_literals.resume_values) unless `bound`."""
     if not rows:
         return
     if _is_sqlite(conn):
         conn.exec_driver_sql(_RESUME_SQLITE, rows)
+        return
+    if not bound:
+        _mysql_execute(conn, _RESUME_MYSQL.replace("{values}", sql_literals.resume_values(conn, rows), 1))
         return
     args = [v for row in rows for v in row]
     _mysql_execute(conn, _RESUME_MYSQL.replace("{values}", _placeholders(6, len(rows)), 1), args)
