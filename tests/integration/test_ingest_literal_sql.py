@@ -35,12 +35,12 @@ def engine(tmp_path_factory):
         engine.dispose()
 
 
-def _stored(conn, prefix: str) -> list[tuple]:
-    """(event id after the prefix as bytes, every other column) of the rows under `prefix`."""
+def _stored(conn, prefix: str, received: int) -> list[tuple]:
+    """(event id after the prefix as bytes, every other column) of the rows of one insert."""
     rows = conn.execute(
         sa.text("SELECT HEX(event_id), video_id, viewer_id, started_at_us, local_day, start_position_sec,"
-                " end_position_sec, received_at_us FROM plays WHERE event_id LIKE :p"),
-        {"p": prefix + "%"},
+                " end_position_sec FROM plays WHERE received_at_us = :r"),
+        {"r": received},
     ).all()
     return sorted((bytes.fromhex(r[0])[len(prefix):], *r[1:]) for r in rows)
 
@@ -61,18 +61,19 @@ def test_literal_text_stores_exactly_what_bound_parameters_store(engine, ids, re
     stored = {}
     for bound in (False, True):
         prefix = f"{run}{'b' if bound else 'l'}:"
+        received = RECEIVED + 2 * run + int(bound)
         rows = [(prefix + t, 1 + i, 2 + i, RECEIVED - i, "2026-09-21", i, 10 * i) for i, t in enumerate(ids)]
         viewer = 2 * run + int(bound) + 1_000_000
         resume = [(viewer, 1 + i, i, RECEIVED - i, prefix + t, RECEIVED) for i, t in enumerate(ids)]
         with engine.begin() as conn:
             if returning:
-                inserted = repository.insert_plays_returning(conn, rows, RECEIVED, bound=bound)
+                inserted = repository.insert_plays_returning(conn, rows, received, bound=bound)
             else:
-                inserted = repository.insert_plays(conn, rows, RECEIVED, bound=bound)
+                inserted = repository.insert_plays(conn, rows, received, bound=bound)
             assert inserted == {r[0] for r in rows}
             repository.upsert_resume_positions(conn, resume, bound=bound)
         with engine.connect() as conn:
-            stored[bound] = (_stored(conn, prefix), _resumes(conn, viewer, prefix))
+            stored[bound] = (_stored(conn, prefix, received), _resumes(conn, viewer, prefix))
             assert repository.stored_plays(conn, [r[0] for r in rows]) == {
                 r[0]: (r[1], r[2], r[3], r[5], r[6]) for r in rows
             }
