@@ -7,6 +7,7 @@ counted, logged and named in the final event."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,7 @@ from services.common.settings import Settings
 from tests import reference
 from tests.databases import fresh_database
 from tests.fixtures_jobs import SEOUL, add_plays, add_videos, random_plays
-from tests.fixtures_readside import make_read_side, migrated_engine, serve_read_services
+from tests.fixtures_readside import REDIS_SHARED_DB3, make_read_side, migrated_engine, serve_read_services
 from tests.mesh import reserve_port_block
 
 DAY = dt.date(2026, 5, 12)
@@ -56,8 +57,9 @@ def test_a_reader_trusting_its_readings_for_a_minute_serves_the_new_figure_right
     assert list(batch.run("daily", DAY, today=DAY + dt.timedelta(days=1)))[-1].type is EventType.JOB_FINISHED
 
     # A read instance that polls the version once a minute and would trust a reading as long.
-    patient = Settings(db_url=url, data_version_poll_ms=60_000, data_version_max_age_ms=60_000, local_cache_ttl_ms=0)
-    read = make_read_side(engine, "", "pub", settings=patient)
+    # Its statements are cached (Redis and its local tier) under the version it trusts.
+    patient = Settings(db_url=url, data_version_poll_ms=60_000, data_version_max_age_ms=60_000)
+    read = make_read_side(engine, REDIS_SHARED_DB3, f"pub{uuid.uuid4().hex[:8]}", settings=patient)
     port, lock = reserve_port_block(1, range(21150, 21190))
     try:
         with serve_read_services(url, tmp_path / "read", port, read) as services:
@@ -66,7 +68,7 @@ def test_a_reader_trusting_its_readings_for_a_minute_serves_the_new_figure_right
                                                              date=DAY.isoformat())
                 return Decimal(services.settlement.GetStatement(request, metadata=services.token(SELLER)).total)
 
-            assert total() == _expected_total(first)
+            assert total() == _expected_total(first) == total()  # the second one from the cache
             assert read.data_state().reader_max_age_ms == BATCH_MAX_AGE_MS
             second = random_plays([DAY], VIDEOS, 40, seed=4, prefix="pub-b-")
             add_plays(engine, second)
@@ -76,6 +78,7 @@ def test_a_reader_trusting_its_readings_for_a_minute_serves_the_new_figure_right
             assert total() == _expected_total(first + second) != _expected_total(first)
     finally:
         read.versions.close()
+        read.cache.invalidate_after_batch()  # this test's keys only (its own prefix)
         lock.close()
 
 
