@@ -114,7 +114,7 @@ def test_an_unknown_period_name_is_a_400(mesh, figures):
     assert status == 400
 
 
-def test_a_rerun_of_a_day_changes_the_next_statement(mesh, figures):
+def test_a_republished_day_changes_the_next_statement(mesh, figures):
     seller_id, token, (v1, v2), engine = figures
     path = f"/v1/sellers/{seller_id}/settlements?period=DAILY&date=2020-12-30"
     assert mesh.json("GET", path, token=token)[1]["total"] == "121.35"

@@ -159,7 +159,7 @@ def test_a_statement_without_a_token_is_unauthenticated(services):
     assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_a_batch_rerun_that_changes_a_figure_is_visible_on_the_next_read(services):
+def test_a_republished_figure_is_visible_on_the_next_read(services):
     day = D(2026, 10, 2)
     before = _statement(services, common_pb2.WEEKLY, "2026-10-02")
     assert _statement(services, common_pb2.WEEKLY, "2026-10-02") == before  # cached now

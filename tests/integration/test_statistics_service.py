@@ -178,7 +178,7 @@ def test_the_series_of_an_unknown_video_is_not_found(services):
     assert err.value.code() is grpc.StatusCode.NOT_FOUND
 
 
-def test_a_batch_rerun_changes_the_next_top_five(services):
+def test_republished_figures_of_a_day_change_the_next_top_five(services):
     assert _top(services, common_pb2.DAILY, "2026-10-01").videos[0].video_id == 13
     publish_day(services.engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=30, watch_time_sec=1)])
     try:
