@@ -3,7 +3,9 @@
 Generates N synthetic playbacks straight into the database `paysystem_bench` with
 LOAD DATA LOCAL INFILE, then times the daily computation end to end (days_to_compute,
 watermark, partitions in parallel threads on separate connections, finish_day) and
-prints rows, seconds, rows/s, data size and the machine.
+prints rows, seconds, rows/s, data size and the machine. After each run, the floor: one
+GROUP BY (video, day) over the same plays, timed in the same run, and the ratio of the
+job's rate to it (the machine's load moves both alike).
 
     .venv/bin/python -m bench.bench_batch                       # 3,000,000 plays, 1 day
     .venv/bin/python -m bench.bench_batch --plays 1000000
@@ -180,6 +182,24 @@ def run_day(engine: sa.Engine, day: dt.date, partitions: int, zone: ZoneInfo, po
     return sum(r.rows_read for r in results), sum(r.rows_written for r in results)
 
 
+def group_by_floor(engine: sa.Engine, days: list[dt.date]) -> float:
+    """Seconds of one GROUP BY (video, day) over the plays of `days`, inside the database as
+    the job runs: the least any computation of per-video daily figures could cost here."""
+    if not days:
+        return 0.0
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT COUNT(*), SUM(n), SUM(w) FROM (SELECT video_id, local_day, COUNT(*) AS n,"
+                " SUM(GREATEST(0, end_position_sec - start_position_sec)) AS w FROM plays"
+                " WHERE local_day >= :first AND local_day <= :last GROUP BY video_id, local_day) g"
+            ).bindparams(sa.bindparam("first", type_=sa.Date), sa.bindparam("last", type_=sa.Date)),
+            {"first": min(days), "last": max(days)},
+        ).one()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     args = parse_args()
     zone = ZoneInfo(args.timezone)
@@ -235,10 +255,12 @@ def main() -> None:
                     print(f"  day {day}: {read:,} plays -> {written:,} daily rows in"
                           f" {time.perf_counter() - d0:.2f} s")
             elapsed = time.perf_counter() - t0
+            floor = group_by_floor(engine, days)
             print(
                 f"run {run + 1}: {len(days)} day(s), {rows_read:,} plays read (of {plays_total:,}),"
                 f" {rows_written:,} daily rows, {args.partitions} partitions: {elapsed:.2f} s,"
-                f" {rows_read / elapsed:,.0f} plays/s"
+                f" {rows_read / elapsed:,.0f} plays/s; floor (one GROUP BY over the same plays) {floor:.2f} s,"
+                f" ratio to floor {floor / elapsed:.2f}"
             )
     engine.dispose()
     server.dispose()

@@ -15,7 +15,10 @@
    the small sellers (rotating over many sellers and periods; cache warm), for `--duration`
    seconds each, at each of `--connections` (10 and 16 by default: wrk keeps that many
    requests in flight, so the mean latency is connections / rate, and p99 grows with it):
-   requests/s and latency percentiles.
+   requests/s and latency percentiles. Before them, at each connection count, the floor:
+   `GET /v1/videos/{id}` through the same Envoy and transcoder (the video service's smallest
+   JSON method: one primary-key read, no cache) over the same videos; each figure is printed
+   with its ratio to that floor, which moves with the machine's load as the figures do.
 
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
@@ -43,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.common import db  # noqa: E402
 from services.common.cache import invalidate_after_batch  # noqa: E402
-from services.common.dataversion import publication_delay_sec  # noqa: E402
+from services.common.dataversion import announce_reader_max_age, publication_delay_sec  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
@@ -109,6 +112,8 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
             f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, {int(time.time() * 1e6)} + seq"
             f" FROM seq_0_to_{days - 1}"
         )
+        # As the batch publishes with its days: how long read services may trust a version.
+        announce_reader_max_age(conn, Settings().data_version_max_age_ms, int(time.time() * 1e6))
         counts = {
             table: _sql(conn, f"SELECT COUNT(*) FROM {table}").scalar_one()
             for table in ("videos", "daily_video_stats", "period_video_stats", "computed_days")
@@ -281,14 +286,20 @@ def main() -> None:
                 for s in small_sellers
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
+            floor_requests = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
             runs = [(name, requests, service, int(c))
                     for c in args.connections.split(",")
-                    for name, requests, service in (("top-5", top5, "statistics"), ("statement", statements, "settlement"))]
+                    for name, requests, service in (("floor: get video", floor_requests, "video"),
+                                                    ("top-5", top5, "statistics"), ("statement", statements, "settlement"))]
+            floors: dict[int, float] = {}
             for name, requests, service, connections in runs:
                 result = wrk_run(mesh, requests, args.duration, connections, args.threads, service)
                 lat = result["latency"]
+                rps = result["requests_per_sec"]
+                floors.setdefault(connections, rps)
                 print(
-                    f"wrk {name}: {result['requests_per_sec']:.0f} req/s over {len(requests)} distinct requests,"
+                    f"wrk {name}: {rps:.0f} req/s (ratio to floor {rps / floors[connections]:.2f})"
+                    f" over {len(requests)} distinct requests,"
                     f" {connections} connections, {args.duration} s; latency p50 {lat.get('50')}"
                     f" p90 {lat.get('90')} p99 {lat.get('99')}; non-2xx {result['non_2xx']},"
                     f" socket errors {result['socket_errors']}"
