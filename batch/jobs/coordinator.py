@@ -171,8 +171,9 @@ class Coordinator:
             emit(JobEvent(EventType.JOB_SKIPPED, job, job_execution_id=launched.job_execution_id, day=day_s,
                           status=BatchStatus.COMPLETED.name, message=launched.message,
                           partitions_total=launched.partitions_total, partitions_done=launched.partitions_total))
-            return DayOutcome(BatchStatus.COMPLETED, launched.job_execution_id, partitions_total=launched.partitions_total,
-                              partitions_done=launched.partitions_total, message=launched.message, skipped=True)
+            return DayOutcome(BatchStatus.COMPLETED, launched.job_execution_id,
+                              partitions_total=launched.partitions_total, partitions_done=launched.partitions_total,
+                              message=launched.message, skipped=True)
         execution_id, version = launched.job_execution_id, launched.version
         total, already = len(launched.plan), len(launched.plan) - len(launched.todo)
         emit(JobEvent(EventType.JOB_STARTED, job, job_execution_id=execution_id, day=day_s,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pymysql
 import sqlalchemy as sa
 
@@ -122,7 +120,9 @@ def mysql_error_code(exc: BaseException) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def insert_plays(conn: sa.Connection, rows: list[tuple], received_at_us: int, *, bound: bool = False) -> set[str] | None:
+def insert_plays(
+    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, bound: bool = False
+) -> set[str] | None:
     """Inserts the rows whose event_id is new and returns the event_ids inserted.
 
     On MySQL this first tries without RETURNING (reading back a row per event costs more
@@ -205,9 +205,7 @@ def _mysql_insert(
     tail = " RETURNING event_id" if returning else ""
     if not bound:
         return head + sql_literals.play_values(conn, rows, received_at_us) + tail, None
-    for day in {row[4] for row in rows}:
-        if dt.date.fromisoformat(str(day)).isoformat() != str(day):
-            raise ValueError(f"local_day: not an ISO date: {day!r}")
+    sql_literals.check_days(row[4] for row in rows)  # the same refusal on both paths
     received = int(received_at_us)
     args = [v for row in rows for v in (*row, received)]
     return head + _placeholders(len(PLAY_COLUMNS), len(rows)) + tail, args

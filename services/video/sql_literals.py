@@ -35,11 +35,16 @@ def quoted_texts(conn: sa.Connection, texts: list[str]) -> list[str]:
     return [f"'{t}'" for t in escape(joined)[1:-1].split(_SEPARATOR)]
 
 
-def play_values(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> str:
-    """rows: (event_id, video_id, viewer_id, started_at_us, local_day, start, end)."""
-    for day in {row[4] for row in rows}:  # dates or ISO date strings, written as str() gives them
+def check_days(days) -> None:
+    """Refuses any day that is not a date or an ISO date string (written as str() gives it)."""
+    for day in set(days):
         if dt.date.fromisoformat(str(day)).isoformat() != str(day):
             raise ValueError(f"local_day: not an ISO date: {day!r}")
+
+
+def play_values(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> str:
+    """rows: (event_id, video_id, viewer_id, started_at_us, local_day, start, end)."""
+    check_days(row[4] for row in rows)
     ids = quoted_texts(conn, [row[0] for row in rows])
     received = int(received_at_us)
     return ",".join(
