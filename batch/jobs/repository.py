@@ -26,7 +26,7 @@ from batch.jobs.model import (
     job_key,
 )
 from batch.jobs.tables import job_execution, job_instance, job_partition, partition_execution
-from services.common.errors import NotFound
+from services.common.errors import ExecutionNotFound
 
 RUNNING = [s.name for s in BatchStatus if s.is_running]
 
@@ -300,7 +300,7 @@ def get_partition_execution(conn: sa.Connection, partition_execution_id: int) ->
         sa.select(partition_execution).where(partition_execution.c.partition_execution_id == partition_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     return _partition(row)
 
 
@@ -314,7 +314,7 @@ def partition_work(conn: sa.Connection, partition_execution_id: int) -> Partitio
         .where(pe.c.partition_execution_id == partition_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     return PartitionWork(
         partition_execution_id=row.partition_execution_id,
         job_execution_id=row.job_execution_id,
@@ -342,7 +342,7 @@ def retry_partition(
         .with_for_update()
     ).one_or_none()
     if current is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     if current.status == BatchStatus.COMPLETED.name:
         return _partition(current)
     fail_partition(conn, partition_execution_id, error=error, now_us=now_us)
@@ -442,7 +442,7 @@ def get_execution(conn: sa.Connection, job_execution_id: int) -> JobExecution:
         _execution_select().where(job_execution.c.job_execution_id == job_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"job execution {job_execution_id} not found")
+        raise ExecutionNotFound(f"job execution {job_execution_id} not found")
     execution = _execution(row)
     return _with_partitions(execution, partition_executions(conn, job_execution_id))
 

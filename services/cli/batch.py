@@ -29,12 +29,12 @@ err_console = Console(stderr=True)
 def _day(ctx, param, value):
     if value is None:
         return None
-    from batch.servicer import parse_day
-    from services.common.errors import InvalidArgument
+    from services.common.errors import BadDate
+    from services.common.periods import parse_day
 
     try:
         return parse_day(value, param.name)
-    except InvalidArgument as exc:
+    except BadDate as exc:
         raise click.BadParameter(str(exc)) from None
 
 
@@ -75,7 +75,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
             raise click.BadParameter("--via needs --username (an admin account)", param_hint="--username")
         if password is None:
             password = click.prompt("password", hide_input=True)
-        events = _remote_events(via, username, password, job, date, to_date, rerun, partitions)
+        events = remote_events(via, username, password, job, date, to_date, rerun, partitions)
         runner = None
     else:
         from batch.jobs.runner import runner_for
@@ -234,7 +234,7 @@ class _BarsView:
                 self._reset_day()
 
 
-def _remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:
+def remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:
     import grpc
 
     from batch.jobs.dispatch import event_from_message

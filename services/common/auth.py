@@ -22,7 +22,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.common.errors import PermissionDenied, Unauthenticated, WrappedHandlers
+from services.common.errors import BadToken, NotOwner, RoleNotAllowed
+from services.common.handlers import WrappedHandlers
 
 KEY_ID = "paysystem-1"
 ROLES = ("VIEWER", "SELLER", "ADMIN", "INGEST")
@@ -96,12 +97,12 @@ def verify_token(public_key, token: str, *, issuer: str, leeway_sec: int) -> Pri
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("token expired") from exc
+        raise BadToken("token expired") from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {exc}") from exc
+        raise BadToken(f"invalid token: {exc}") from exc
     role = claims.get("role")
     if role not in ROLES:
-        raise Unauthenticated("invalid token: unknown role")
+        raise BadToken("invalid token: unknown role")
     return Principal(account_id=int(claims["sub"]), username=str(claims.get("name", "")), role=role)
 
 
@@ -182,7 +183,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         # call of the method (WrappedHandlers), so it must not capture a call's token.
         token = _bearer(context.invocation_metadata())
         if not token:
-            raise Unauthenticated("missing bearer token")
+            raise BadToken("missing bearer token")
         return self._principal(token)
 
     def _wrap(self, behavior: Callable, streaming_response: bool) -> Callable:
@@ -214,13 +215,13 @@ class AuthInterceptor(grpc.ServerInterceptor):
 def current_principal() -> Principal:
     principal = _current.get()
     if principal is None:
-        raise Unauthenticated("missing bearer token")
+        raise BadToken("missing bearer token")
     return principal
 
 
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise PermissionDenied(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
+        raise RoleNotAllowed(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
 
 
 def require_self_or_admin(principal: Principal, account_id: int, what: str = "resource") -> None:
@@ -228,4 +229,4 @@ def require_self_or_admin(principal: Principal, account_id: int, what: str = "re
     if principal.role == "ADMIN":
         return
     if principal.account_id != account_id:
-        raise PermissionDenied(f"this {what} belongs to another account")
+        raise NotOwner(f"this {what} belongs to another account")

@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import auth, db, dbguard, metrics, processes
-from services.common.errors import ErrorInterceptor
+from services.common.grpc_errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
 

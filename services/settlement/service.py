@@ -17,8 +17,8 @@ from typing import NamedTuple
 from services.common import money
 from services.common.auth import Principal
 from services.common.cache import ttl_for
-from services.common.periods import Period, period_bounds
-from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
+from services.common.periods import Period, parse_day, period_bounds
+from services.common.readside import ReadSide, parse_id, parse_period, require_seller_or_admin
 from services.settlement import repository
 
 CURRENCY = "KRW"

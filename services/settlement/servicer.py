@@ -43,7 +43,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         self._read = read
 
     def GetStatement(self, request, context):
-        # The serialized message, as cached: returned as it is (errors.accept_serialized).
+        # The serialized message, as cached: returned as it is (handlers.accept_serialized).
         return service.get_statement(
             self._read,
             current_principal(),

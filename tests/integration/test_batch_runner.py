@@ -13,7 +13,7 @@ import batch.steps
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.runner import JobAlreadyRunning, JobRunner
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import BadInput, NotReady
 from tests import reference
 from tests.fixtures_jobs import (
     SEOUL,
@@ -183,7 +183,7 @@ def test_a_late_play_makes_its_day_and_later_days_stale_and_a_run_without_a_date
 
 
 def test_a_date_after_days_that_are_not_computed_is_refused_before_anything_runs(engine, data):
-    with pytest.raises(FailedPrecondition, match="not computed or are stale"):
+    with pytest.raises(NotReady, match="not computed or are stale"):
         runner(engine).run("daily", DAYS[2], today=TODAY)
     assert executions(engine) == []
 
@@ -198,7 +198,7 @@ def test_a_date_after_days_that_are_not_computed_is_refused_before_anything_runs
     ],
 )
 def test_bad_run_parameters_are_refused(engine, args, message):
-    with pytest.raises(InvalidArgument, match=message):
+    with pytest.raises(BadInput, match=message):
         runner(engine).run(*args, today=TODAY)
 
 

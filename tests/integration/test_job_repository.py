@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, Partition, RunKind
 from batch.jobs.runner import recover
-from services.common.errors import NotFound
+from services.common.errors import ExecutionNotFound
 from tests.fixtures_jobs import engine, module_engine  # noqa: F401 - fixtures
 
 NOW = 1_700_000_000_000_000  # long ago: any heartbeat at NOW is stale
@@ -88,7 +88,7 @@ def test_a_partition_marked_failed_by_recover_cannot_be_completed_afterwards(eng
 
 
 def test_a_missing_execution_is_not_found(engine):
-    with pytest.raises(NotFound), engine.connect() as conn:
+    with pytest.raises(ExecutionNotFound), engine.connect() as conn:
         repo.get_execution(conn, 424242)
 
 
