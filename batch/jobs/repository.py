@@ -3,7 +3,8 @@
 Every function takes a connection inside the caller's transaction. Status changes of an
 execution are optimistic-locked by its `version` column: an update that finds another
 version (someone, e.g. `recover`, changed the row meanwhile) raises LostUpdate instead of
-overwriting. The launch guard is the unique `running_instance_id` column (see services/common/jobs_schema.py).
+overwriting. The launch guard is the unique `running_instance_id` column (see
+services/common/jobs_schema.py).
 """
 
 from __future__ import annotations
