@@ -89,7 +89,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         except DomainError as exc:
             err_console.print(f"[red]refused:[/red] {exc}")
             sys.exit(2)
-    final = _show(events, runner, plain or not console.is_terminal, total_days=_span(date, to_date))
+    final = show_progress(events, runner, plain or not console.is_terminal, total_days=_span(date, to_date))
     sys.exit(0 if final is not None and final.type is EventType.JOB_FINISHED else 1)
 
 
@@ -110,7 +110,7 @@ def _first_checked(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
     return chained()
 
 
-def _show(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
+def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
     final = None
     view = _PlainView() if plain else _BarsView(total_days)
     previous = signal.getsignal(signal.SIGINT)

@@ -86,7 +86,7 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     console.rule("[bold]2. Run the batch through Envoy (BatchService.RunJob, streamed progress)")
     _ensure_admin(settings)
     events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
-    final = batch_cli._show(events, None, plain=not console.is_terminal, total_days=None)
+    final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
     if final is None or final.type.value != "JOB_FINISHED":
         raise RuntimeError("the batch did not finish")
 
