@@ -136,7 +136,9 @@ class Mesh:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         """Runs `paysystem <args>` against this mesh (its settings in the environment)."""
-        return subprocess.run(paysystem_command(*args), env=self._env(), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            paysystem_command(*args), env=self._env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     def _env(self) -> dict[str, str]:
         s = self.settings

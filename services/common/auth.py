@@ -123,8 +123,8 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     for key, value in metadata or ():
         if key == "authorization":
-            value = value.decode() if isinstance(value, bytes) else value
-            scheme, _, token = value.partition(" ")
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None
     return None
 

@@ -13,7 +13,7 @@ ZERO = Decimal(0)
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """An exact Decimal from a Decimal, an int or a decimal string; floats are refused."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError(f"money must not be a {type(value).__name__}: {value!r}")
     if isinstance(value, Decimal):
         result = value

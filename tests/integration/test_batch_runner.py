@@ -94,7 +94,7 @@ def test_a_run_computes_every_day_in_order_with_every_partition_and_matches_the_
     assert final(events).type is EventType.JOB_FINISHED
     assert [e.day for e in events if e.type is EventType.JOB_FINISHED][:-1] == [d.isoformat() for d in DAYS]
     assert stats_snapshot(engine)["daily"] == oracle_daily(data)
-    for execution_id, params, kind, status, _ in executions(engine):
+    for execution_id, _params, kind, status, _ in executions(engine):
         assert (kind, status) == ("FIRST", "COMPLETED")
         assert partition_rows(engine, execution_id) == {"p0": "COMPLETED", "p1": "COMPLETED", "p2": "COMPLETED"}
     finished = [e for e in events if e.type is EventType.PARTITION_FINISHED]

@@ -141,7 +141,8 @@ def test_recover_fails_an_execution_whose_live_local_owner_stopped_beating(engin
 
 def test_recover_fails_at_once_an_execution_whose_local_owner_process_is_gone(engine):
     instance = _instance(engine)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     pid = int(gone.stdout)
     execution_id, _ = _started_execution(engine, instance.job_instance_id,
                                          owner=f"{socket.gethostname()}:{pid}", now=repo_now())

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from paysystem.v1 import common_pb2
-from services.common.cache import CLOSED_TTL_SEC, OPEN_TTL_SEC, ttl_for
 from services.common.auth import Principal
+from services.common.cache import CLOSED_TTL_SEC, OPEN_TTL_SEC, ttl_for
 from services.common.errors import BadDate, BadPeriod, NotAllowed
 from services.common.periods import Period, parse_day
 from services.common.readside import enum_name, parse_period, require_seller_or_admin

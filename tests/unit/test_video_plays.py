@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.errors import BadPageRequest
 from services.common.periods import local_day_of
 from services.video.plays import (
     FUTURE_ALLOWANCE_US,
@@ -20,7 +21,6 @@ from services.video.plays import (
     video_problem,
 )
 from services.video.service import decode_page_token, encode_page_token
-from services.common.errors import BadPageRequest
 
 NOW = 1_800_000_000_000_000
 
