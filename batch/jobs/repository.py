@@ -466,19 +466,6 @@ def recent_executions(conn: sa.Connection, limit: int = 20) -> list[JobExecution
     return [_with_partitions(e, parts[e.job_execution_id]) for e in executions]
 
 
-def latest_execution_of(conn: sa.Connection, job_name: str, parameters: dict) -> JobExecution | None:
-    instance = find_instance(conn, job_name, parameters)
-    if instance is None:
-        return None
-    row = conn.execute(
-        _execution_select()
-        .where(job_execution.c.job_instance_id == instance.job_instance_id)
-        .order_by(job_execution.c.job_execution_id.desc())
-        .limit(1)
-    ).one_or_none()
-    return _execution(row) if row else None
-
-
 # --- mapping ----------------------------------------------------------------------------
 
 

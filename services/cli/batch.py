@@ -117,7 +117,7 @@ def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: i
     if runner is not None:
         # First Ctrl-C: stop cleanly (running partitions finish, the execution ends STOPPED
         # and is restartable); a second one quits at once (then `batch recover`).
-        def on_interrupt(signum, frame):
+        def on_interrupt(_signum, _frame):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             runner.request_stop()
             view.note("[yellow]stopping: running partitions finish, no new ones start (Ctrl-C again to quit)[/yellow]")

@@ -64,10 +64,6 @@ class _Observer(pybreaker.CircuitBreakerListener):
         )
 
 
-class _Outcome(Exception):
-    """Carries a guarded call's exception into pybreaker's replay."""
-
-
 def _raise(exc: BaseException) -> None:
     raise exc
 

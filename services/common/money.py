@@ -56,10 +56,3 @@ def payable_krw(amount: Decimal | int | str) -> int:
     """Whole KRW, truncated toward zero (DESIGN.md: the statement total truncates once)."""
     return int(to_decimal(amount).to_integral_value(rounding=ROUND_DOWN))
 
-
-def sum_exact(amounts) -> Decimal:
-    """Exact sum of Decimal amounts (Decimal arithmetic with enough precision)."""
-    total = ZERO
-    for amount in amounts:
-        total += to_decimal(amount)
-    return total

@@ -134,11 +134,6 @@ def periods_in_range(period: Period | str, first: dt.date, last: dt.date) -> lis
     return starts
 
 
-def days_in_range(first: dt.date, last: dt.date) -> list[dt.date]:
-    """Every day of [first, last], ascending."""
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 def parse_day(text: str, field: str) -> dt.date:
     """A real calendar date written YYYY-MM-DD, or BadDate naming the field."""
     if not text:

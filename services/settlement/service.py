@@ -49,7 +49,7 @@ class Statement:
     currency: str = CURRENCY
 
     # Decimal addition is exact (the context's 28 digits hold DECIMAL(24,4) sums of any
-    # realistic size; money.sum_exact would also type-check each value again).
+    # realistic size; each value is a Decimal read from a DECIMAL column).
     @functools.cached_property
     def video_revenue(self) -> Decimal:
         return sum((line.video_revenue for line in self.lines), money.ZERO)
