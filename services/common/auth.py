@@ -132,8 +132,8 @@ def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
 class _VerifiedTokens:
     """Remembers tokens whose signature was checked, until they expire.
 
-    An RS256 check costs 50-120 µs, a large share of a cached read; a token cannot change,
-    so only its expiry needs checking again. Bounded: cleared whole when full.
+    An RS256 check is a large share of a cached read (docs/decisions.md, "Identity"); a token
+    cannot change, so only its expiry needs checking again. Bounded: cleared whole when full.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:

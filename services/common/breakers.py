@@ -8,7 +8,7 @@ state machine (closed -> open after `fail_max` consecutive system errors -> half
 `reset_timeout` -> closed on a successful trial), its counters and its listeners.
 
 Open circuit: the call is refused at once with `pybreaker.CircuitBreakerError`, which
-services/common/errors.py maps to UNAVAILABLE. Half-open: one trial call at a time goes
+services/common/grpc_errors.py maps to UNAVAILABLE. Half-open: one trial call at a time goes
 through; the others are refused until the trial has answered.
 
 Operators see every state change in the log (a pybreaker listener, WARNING when a circuit

@@ -38,7 +38,8 @@ def to_api_string(amount: Decimal | int | str) -> str:
     column's 810000.0000 reads "810000.0" and 1.2500 reads "1.25". No exponent notation.
     """
     # A Decimal (every amount read from the database) skips to_decimal's type checks, and
-    # str() is three times cheaper than format(): a 1,000-line statement formats 3,000.
+    # str() is cheaper than format() (docs/statistics_settlement.md): a 1,000-line statement
+    # formats 3,000 amounts.
     # str() writes an exponent only for a positive exponent or a tiny value; then format().
     value = amount if type(amount) is Decimal and amount.is_finite() else to_decimal(amount)
     text = str(value)

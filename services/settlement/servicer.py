@@ -22,8 +22,8 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
         data_through=statement.data_through.isoformat() if statement.data_through else "",
         currency=statement.currency,
     )
-    # lines.add builds each line in place (a list of messages would be copied in again):
-    # a 1,000-line statement renders in 3 ms instead of 5.
+    # lines.add builds each line in place (a list of messages would be copied in again;
+    # docs/statistics_settlement.md, "Statement misses render faster").
     add_line = message.lines.add
     for line in statement.lines:
         add_line(
