@@ -230,3 +230,9 @@ def require_self_or_admin(principal: Principal, account_id: int, what: str = "re
         return
     if principal.account_id != account_id:
         raise NotOwner(f"this {what} belongs to another account")
+
+
+def require_seller_or_admin(principal: Principal, seller_id: int, what: str) -> None:
+    """Sellers read their own figures; admins read anyone's; no other role reads figures."""
+    require_role(principal, "SELLER", "ADMIN")
+    require_self_or_admin(principal, seller_id, what)

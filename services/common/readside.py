@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import auth, db
+from services.common import db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
@@ -125,10 +125,3 @@ def parse_id(value: int, field: str) -> int:
         raise BadId("must be a positive id", field=field)
     return value
 
-
-def require_seller_or_admin(principal: auth.Principal, seller_id: int, what: str) -> None:
-    """Sellers read their own figures; admins read anyone's; no other role reads figures."""
-    if principal.role == "ADMIN":
-        return
-    auth.require_role(principal, "SELLER", "ADMIN")
-    auth.require_self_or_admin(principal, seller_id, what)

@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from services.common import money
-from services.common.auth import Principal
+from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import ttl_for
 from services.common.periods import Period, parse_day, period_bounds
-from services.common.readside import ReadSide, parse_id, parse_period, require_seller_or_admin
+from services.common.readside import ReadSide, parse_id, parse_period
 from services.settlement import repository
 
 CURRENCY = "KRW"

@@ -14,12 +14,11 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from services.common import auth
-from services.common.auth import Principal
+from services.common.auth import Principal, require_self_or_admin, require_seller_or_admin
 from services.common.cache import ttl_for
 from services.common.errors import BadMetric, BadRange, VideoNotFound
 from services.common.periods import Period, parse_day, period_bounds, period_end, periods_in_range
-from services.common.readside import ReadSide, parse_id, parse_period, require_seller_or_admin
+from services.common.readside import ReadSide, parse_id, parse_period
 from services.statistics import repository
 
 TOP_N = 5
@@ -124,7 +123,7 @@ def get_video_stats(
         seller_id = repository.video_seller(conn, video_id)
         if seller_id is None:
             raise VideoNotFound(f"no video {video_id}", field="video_id")
-        auth.require_self_or_admin(principal, seller_id, "video's statistics")
+        require_self_or_admin(principal, seller_id, "video's statistics")
         if period is Period.DAILY:
             rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
         else:
