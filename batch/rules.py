@@ -8,6 +8,7 @@ independent, deliberately naive oracle for both.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -99,7 +100,7 @@ class TierTable:
                 f"{self.kind} tier table from {self.effective_from} does not start at 0"
             )
         bounds = [tier.lower_bound for tier in self.tiers]
-        if any(b <= a for a, b in zip(bounds, bounds[1:])):
+        if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise BadTierTable(f"{self.kind} tier bounds are not increasing: {bounds}")
         for tier in self.tiers:
             if not isinstance(tier.unit_price, Decimal) or tier.unit_price < 0:
@@ -108,7 +109,7 @@ class TierTable:
     def ranges(self) -> list[tuple[int, int | None, Decimal]]:
         """(lower, upper exclusive or None for the last tier, unit price) per tier."""
         uppers: list[int | None] = [t.lower_bound for t in self.tiers[1:]] + [None]
-        return [(t.lower_bound, u, t.unit_price) for t, u in zip(self.tiers, uppers)]
+        return [(t.lower_bound, u, t.unit_price) for t, u in zip(self.tiers, uppers, strict=True)]
 
     def revenue(self, count_before: int, count: int) -> Decimal:
         """DESIGN 2 "Prices": the amount of `count` more units after `count_before` units:

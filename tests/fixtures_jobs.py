@@ -14,7 +14,6 @@ from services.common.schema import daily_video_stats, period_video_stats
 from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
-STATS_TABLES = ["daily_video_stats", "period_video_stats"]
 JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
 DATA_TABLES = ["plays", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
 

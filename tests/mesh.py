@@ -13,7 +13,6 @@ so meshes of engineers running tests at the same time do not collide.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import http.client
 import itertools
@@ -136,7 +135,9 @@ class Mesh:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         """Runs `paysystem <args>` against this mesh (its settings in the environment)."""
-        return subprocess.run(paysystem_command(*args), env=self._env(), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            paysystem_command(*args), env=self._env(), capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     def _env(self) -> dict[str, str]:
         s = self.settings
@@ -372,11 +373,3 @@ class Mesh:
             counts[i.service.name] = counts.get(i.service.name, 0) + 1
         return envoy_admin.all_healthy(self.settings.envoy_admin_port, counts)
 
-
-@contextlib.contextmanager
-def running_mesh(data_dir: Path, **kwargs):
-    mesh = Mesh.on_free_ports(data_dir, **kwargs)
-    try:
-        yield mesh.start()
-    finally:
-        mesh.stop()

@@ -88,7 +88,7 @@ DESIGN_TIERS = [
 
 
 def local_day(started_at_us: int, zone: ZoneInfo) -> dt.date:
-    utc = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=started_at_us)
+    utc = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=started_at_us)
     return utc.astimezone(zone).date()
 
 

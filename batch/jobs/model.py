@@ -32,8 +32,6 @@ class BatchStatus(enum.IntEnum):
       no new ones began. Restartable.
     - FAILED: an error, or a crash found by `recover` (stale heartbeat). Restartable: a
       restart runs only the partitions that did not complete.
-    - ABANDONED: will never be restarted; the next launch starts the instance afresh.
-    - UNKNOWN: the state cannot be told (kept for completeness; not written by this code).
     """
 
     COMPLETED = 1
@@ -42,8 +40,6 @@ class BatchStatus(enum.IntEnum):
     STOPPING = 4
     STOPPED = 5
     FAILED = 6
-    ABANDONED = 7
-    UNKNOWN = 8
 
     @property
     def is_running(self) -> bool:

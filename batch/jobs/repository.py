@@ -3,7 +3,8 @@
 Every function takes a connection inside the caller's transaction. Status changes of an
 execution are optimistic-locked by its `version` column: an update that finds another
 version (someone, e.g. `recover`, changed the row meanwhile) raises LostUpdate instead of
-overwriting. The launch guard is the unique `running_instance_id` column (see tables.py).
+overwriting. The launch guard is the unique `running_instance_id` column (see
+services/common/jobs_schema.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from batch.jobs.model import (
     job_key,
 )
 from batch.jobs.tables import job_execution, job_instance, job_partition, partition_execution
-from services.common.errors import NotFound
+from services.common.errors import ExecutionNotFound
 
 RUNNING = [s.name for s in BatchStatus if s.is_running]
 
@@ -300,7 +301,7 @@ def get_partition_execution(conn: sa.Connection, partition_execution_id: int) ->
         sa.select(partition_execution).where(partition_execution.c.partition_execution_id == partition_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     return _partition(row)
 
 
@@ -314,7 +315,7 @@ def partition_work(conn: sa.Connection, partition_execution_id: int) -> Partitio
         .where(pe.c.partition_execution_id == partition_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     return PartitionWork(
         partition_execution_id=row.partition_execution_id,
         job_execution_id=row.job_execution_id,
@@ -342,7 +343,7 @@ def retry_partition(
         .with_for_update()
     ).one_or_none()
     if current is None:
-        raise NotFound(f"partition execution {partition_execution_id} not found")
+        raise ExecutionNotFound(f"partition execution {partition_execution_id} not found")
     if current.status == BatchStatus.COMPLETED.name:
         return _partition(current)
     fail_partition(conn, partition_execution_id, error=error, now_us=now_us)
@@ -442,7 +443,7 @@ def get_execution(conn: sa.Connection, job_execution_id: int) -> JobExecution:
         _execution_select().where(job_execution.c.job_execution_id == job_execution_id)
     ).one_or_none()
     if row is None:
-        raise NotFound(f"job execution {job_execution_id} not found")
+        raise ExecutionNotFound(f"job execution {job_execution_id} not found")
     execution = _execution(row)
     return _with_partitions(execution, partition_executions(conn, job_execution_id))
 
@@ -463,19 +464,6 @@ def recent_executions(conn: sa.Connection, limit: int = 20) -> list[JobExecution
     ):
         parts[r.job_execution_id].append(_partition(r))
     return [_with_partitions(e, parts[e.job_execution_id]) for e in executions]
-
-
-def latest_execution_of(conn: sa.Connection, job_name: str, parameters: dict) -> JobExecution | None:
-    instance = find_instance(conn, job_name, parameters)
-    if instance is None:
-        return None
-    row = conn.execute(
-        _execution_select()
-        .where(job_execution.c.job_instance_id == instance.job_instance_id)
-        .order_by(job_execution.c.job_execution_id.desc())
-        .limit(1)
-    ).one_or_none()
-    return _execution(row) if row else None
 
 
 # --- mapping ----------------------------------------------------------------------------

@@ -36,11 +36,12 @@ from batch.steps.days import (  # noqa: F401 - the caller's protocol, re-exporte
     finish_day,
     video_id_bounds,
 )
-from batch.steps.dialect import Dialect, text_with_dates as _text
+from batch.steps.dialect import Dialect
+from batch.steps.dialect import text_with_dates as _text
 from services.common.periods import Period, day_bounds_us, period_bounds
 
-# MariaDB session sizes for the day's window sort and GROUP BY (STACK_NOTES: the 16M default
-# spills to disk and costs 2x).
+# MariaDB session sizes for the day's window sort and GROUP BY: the 16M default spills to
+# disk (docs/batch-jobs.md, "Session sizes").
 MYSQL_SESSION_SETTINGS = {
     "tmp_table_size": 256 * 1024 * 1024,
     "max_heap_table_size": 256 * 1024 * 1024,

@@ -28,7 +28,8 @@ import time
 
 import sqlalchemy as sa
 
-from batch.steps.dialect import Dialect, text_with_dates as _text
+from batch.steps.dialect import Dialect
+from batch.steps.dialect import text_with_dates as _text
 
 
 def finish_day(

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from services.account import repository
 from services.common import auth
 from services.common.db import unit_of_work
-from services.common.errors import AlreadyExists, InvalidArgument, Unauthenticated
+from services.common.errors import AccountExists, BadAccountDetails, BadCredentials
 
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 SELF_SERVICE_ROLES = ("VIEWER", "SELLER")
@@ -41,11 +41,11 @@ class IssuedToken:
 
 def _validate(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
     if not USERNAME.match(username):
-        raise InvalidArgument("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
+        raise BadAccountDetails("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
     if not 8 <= len(password) <= 128:
-        raise InvalidArgument("must be 8-128 characters", field="password")
+        raise BadAccountDetails("must be 8-128 characters", field="password")
     if role not in allowed_roles:
-        raise InvalidArgument(f"must be one of {', '.join(allowed_roles)}", field="role")
+        raise BadAccountDetails(f"must be one of {', '.join(allowed_roles)}", field="role")
 
 
 def create_account(
@@ -59,7 +59,7 @@ def create_account(
             conn, username=username, password_hash=password_hash, role=role, created_at_us=created
         )
     if account_id is None:
-        raise AlreadyExists(f"username {username!r} is taken", field="username")
+        raise AccountExists(f"username {username!r} is taken", field="username")
     return Account(account_id, username, role, created)
 
 
@@ -71,7 +71,7 @@ def log_in(engine: sa.Engine, username: str, password: str, *, private_key: byte
         except (VerificationError, InvalidHashError):
             row = None
         if row is None:
-            raise Unauthenticated("wrong username or password")
+            raise BadCredentials("wrong username or password")
         if _hasher.check_needs_rehash(row.password_hash):
             repository.update_password_hash(conn, row.account_id, _hasher.hash(password))
     account = Account(row.account_id, row.username, row.role, row.created_at_us)

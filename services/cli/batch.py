@@ -29,12 +29,12 @@ err_console = Console(stderr=True)
 def _day(ctx, param, value):
     if value is None:
         return None
-    from batch.servicer import parse_day
-    from services.common.errors import InvalidArgument
+    from services.common.errors import BadDate
+    from services.common.periods import parse_day
 
     try:
         return parse_day(value, param.name)
-    except InvalidArgument as exc:
+    except BadDate as exc:
         raise click.BadParameter(str(exc)) from None
 
 
@@ -75,7 +75,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
             raise click.BadParameter("--via needs --username (an admin account)", param_hint="--username")
         if password is None:
             password = click.prompt("password", hide_input=True)
-        events = _remote_events(via, username, password, job, date, to_date, rerun, partitions)
+        events = remote_events(via, username, password, job, date, to_date, rerun, partitions)
         runner = None
     else:
         from batch.main import runner_for
@@ -89,7 +89,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         except DomainError as exc:
             err_console.print(f"[red]refused:[/red] {exc}")
             sys.exit(2)
-    final = _show(events, runner, plain or not console.is_terminal, total_days=_span(date, to_date))
+    final = show_progress(events, runner, plain or not console.is_terminal, total_days=_span(date, to_date))
     sys.exit(0 if final is not None and final.type is EventType.JOB_FINISHED else 1)
 
 
@@ -110,14 +110,14 @@ def _first_checked(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
     return chained()
 
 
-def _show(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
+def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
     final = None
     view = _PlainView() if plain else _BarsView(total_days)
     previous = signal.getsignal(signal.SIGINT)
     if runner is not None:
         # First Ctrl-C: stop cleanly (running partitions finish, the execution ends STOPPED
         # and is restartable); a second one quits at once (then `batch recover`).
-        def on_interrupt(signum, frame):
+        def on_interrupt(_signum, _frame):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             runner.request_stop()
             view.note("[yellow]stopping: running partitions finish, no new ones start (Ctrl-C again to quit)[/yellow]")
@@ -234,7 +234,7 @@ class _BarsView:
                 self._reset_day()
 
 
-def _remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:
+def remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:
     import grpc
 
     from batch.jobs.dispatch import event_from_message

@@ -23,7 +23,7 @@ from rich.table import Table
 
 from services.account import service as accounts
 from services.common import db
-from services.common.errors import AlreadyExists
+from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
 from services.launcher import supervisor
 
@@ -85,8 +85,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
 
     console.rule("[bold]2. Run the batch through Envoy (BatchService.RunJob, streamed progress)")
     _ensure_admin(settings)
-    events = batch_cli._remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
-    final = batch_cli._show(events, None, plain=not console.is_terminal, total_days=None)
+    events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
+    final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
     if final is None or final.type.value != "JOB_FINISHED":
         raise RuntimeError("the batch did not finish")
 
@@ -144,7 +144,7 @@ def _ensure_admin(settings: Settings) -> None:
     engine = db.make_engine(settings)
     try:
         accounts.create_account(engine, ADMIN[0], ADMIN[1], "ADMIN", allowed_roles=("ADMIN",))
-    except AlreadyExists:
+    except AccountExists:
         pass
     finally:
         engine.dispose()

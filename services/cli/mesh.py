@@ -63,7 +63,7 @@ def status() -> None:
     console = Console() if Console().is_terminal else Console(width=120)
     instances = topology.instances(settings)
     with futures.ThreadPoolExecutor(len(instances)) as pool:
-        health = dict(zip([i.name for i in instances], pool.map(_grpc_health, instances)))
+        health = dict(zip([i.name for i in instances], pool.map(_grpc_health, instances), strict=True))
     state = supervisor.read_state(settings) or {}
     children = state.get("children", {})
     try:

@@ -253,13 +253,13 @@ def _import_directly(settings: Settings, ingest_id: int, chunks: Iterator[video_
     from services.common import auth, db
     from services.video.ingest import Ingest
     from services.video.plays import Outcome
-    from services.video.servicer import _events
+    from services.video.servicer import play_events
 
     engine = db.make_engine(settings)
     try:
         response = video_pb2.ImportPlaysResponse()
         principal = auth.Principal(ingest_id, "seed-ingest", "INGEST")
-        for results in Ingest(engine, settings.zone).import_plays(principal, (_events(c.events) for c in chunks)):
+        for results in Ingest(engine, settings.zone).import_plays(principal, (play_events(c.events) for c in chunks)):
             response.received += len(results)
             for r in results:
                 if r.outcome is Outcome.STORED:

@@ -22,7 +22,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.common.errors import PermissionDenied, Unauthenticated, WrappedHandlers
+from services.common.errors import BadToken, NotOwner, RoleNotAllowed
+from services.common.handlers import WrappedHandlers
 
 KEY_ID = "paysystem-1"
 ROLES = ("VIEWER", "SELLER", "ADMIN", "INGEST")
@@ -96,12 +97,12 @@ def verify_token(public_key, token: str, *, issuer: str, leeway_sec: int) -> Pri
             options={"require": ["exp", "sub", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("token expired") from exc
+        raise BadToken("token expired") from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"invalid token: {exc}") from exc
+        raise BadToken(f"invalid token: {exc}") from exc
     role = claims.get("role")
     if role not in ROLES:
-        raise Unauthenticated("invalid token: unknown role")
+        raise BadToken("invalid token: unknown role")
     return Principal(account_id=int(claims["sub"]), username=str(claims.get("name", "")), role=role)
 
 
@@ -122,8 +123,8 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
     for key, value in metadata or ():
         if key == "authorization":
-            value = value.decode() if isinstance(value, bytes) else value
-            scheme, _, token = value.partition(" ")
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None
     return None
 
@@ -131,8 +132,8 @@ def _bearer(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
 class _VerifiedTokens:
     """Remembers tokens whose signature was checked, until they expire.
 
-    An RS256 check costs 50-120 µs, a large share of a cached read; a token cannot change,
-    so only its expiry needs checking again. Bounded: cleared whole when full.
+    An RS256 check is a large share of a cached read (docs/decisions.md, "Identity"); a token
+    cannot change, so only its expiry needs checking again. Bounded: cleared whole when full.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
@@ -182,7 +183,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         # call of the method (WrappedHandlers), so it must not capture a call's token.
         token = _bearer(context.invocation_metadata())
         if not token:
-            raise Unauthenticated("missing bearer token")
+            raise BadToken("missing bearer token")
         return self._principal(token)
 
     def _wrap(self, behavior: Callable, streaming_response: bool) -> Callable:
@@ -214,13 +215,13 @@ class AuthInterceptor(grpc.ServerInterceptor):
 def current_principal() -> Principal:
     principal = _current.get()
     if principal is None:
-        raise Unauthenticated("missing bearer token")
+        raise BadToken("missing bearer token")
     return principal
 
 
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise PermissionDenied(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
+        raise RoleNotAllowed(f"role {principal.role} may not do this (needs {' or '.join(roles)})")
 
 
 def require_self_or_admin(principal: Principal, account_id: int, what: str = "resource") -> None:
@@ -228,4 +229,10 @@ def require_self_or_admin(principal: Principal, account_id: int, what: str = "re
     if principal.role == "ADMIN":
         return
     if principal.account_id != account_id:
-        raise PermissionDenied(f"this {what} belongs to another account")
+        raise NotOwner(f"this {what} belongs to another account")
+
+
+def require_seller_or_admin(principal: Principal, seller_id: int, what: str) -> None:
+    """Sellers read their own figures; admins read anyone's; no other role reads figures."""
+    require_role(principal, "SELLER", "ADMIN")
+    require_self_or_admin(principal, seller_id, what)

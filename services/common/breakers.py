@@ -8,7 +8,7 @@ state machine (closed -> open after `fail_max` consecutive system errors -> half
 `reset_timeout` -> closed on a successful trial), its counters and its listeners.
 
 Open circuit: the call is refused at once with `pybreaker.CircuitBreakerError`, which
-services/common/errors.py maps to UNAVAILABLE. Half-open: one trial call at a time goes
+services/common/grpc_errors.py maps to UNAVAILABLE. Half-open: one trial call at a time goes
 through; the others are refused until the trial has answered.
 
 Operators see every state change in the log (a pybreaker listener, WARNING when a circuit
@@ -62,10 +62,6 @@ class _Observer(pybreaker.CircuitBreakerListener):
             new_state.name,
             extra={"breaker": cb.name, "old_state": old_state.name if old_state else None, "new_state": new_state.name},
         )
-
-
-class _Outcome(Exception):
-    """Carries a guarded call's exception into pybreaker's replay."""
 
 
 def _raise(exc: BaseException) -> None:

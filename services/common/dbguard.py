@@ -6,7 +6,7 @@ context with the system's CA store for every attempt, about 25 ms of CPU each; w
 retries and a handful of clients this kept both cores busy and failed calls took 0.3 to
 1.5 s instead of milliseconds (tests/faults/test_mysql_restart.py). Behind this breaker,
 after `fail_max` failed connects in a row the process stops trying: calls fail at once with
-UNAVAILABLE (pybreaker.CircuitBreakerError, mapped by services/common/errors.py), and one
+UNAVAILABLE (pybreaker.CircuitBreakerError, mapped by services/common/grpc_errors.py), and one
 trial connect goes through every `reset_timeout` seconds; the first that succeeds closes
 the circuit and the pool refills.
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 import grpc
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from services.common.errors import WrappedHandlers, status_of
+from services.common.grpc_errors import status_of
+from services.common.handlers import WrappedHandlers
 
 RPC_REQUESTS = Counter(
     "paysystem_rpc_requests_total", "gRPC calls handled, by method and status code", ["method", "code"]

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from zoneinfo import ZoneInfo
+
+from services.common.errors import BadDate
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_DAY = dt.timedelta(days=1)
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Period(enum.StrEnum):
@@ -130,6 +134,13 @@ def periods_in_range(period: Period | str, first: dt.date, last: dt.date) -> lis
     return starts
 
 
-def days_in_range(first: dt.date, last: dt.date) -> list[dt.date]:
-    """Every day of [first, last], ascending."""
-    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+def parse_day(text: str, field: str) -> dt.date:
+    """A real calendar date written YYYY-MM-DD, or BadDate naming the field."""
+    if not text:
+        raise BadDate("is required (YYYY-MM-DD)", field=field)
+    if not _DAY.match(text):
+        raise BadDate(f"must be a date written YYYY-MM-DD, got {text[:40]!r}", field=field)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadDate(f"{text!r} is not a real date", field=field) from None

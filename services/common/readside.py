@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import auth, db
+from services.common import db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
-from services.common.errors import InvalidArgument
+from services.common.errors import BadId, BadPeriod
 from services.common.periods import Period
 
 T = TypeVar("T")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,24 +104,12 @@ def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     )
 
 
-def parse_day(text: str, field: str) -> dt.date:
-    """A real calendar date written YYYY-MM-DD, or INVALID_ARGUMENT naming the field."""
-    if not text:
-        raise InvalidArgument("is required (YYYY-MM-DD)", field=field)
-    if not _DAY.match(text):
-        raise InvalidArgument(f"must be a date written YYYY-MM-DD, got {text[:40]!r}", field=field)
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidArgument(f"{text!r} is not a real date", field=field) from None
-
-
 def parse_period(name: str, field: str = "period") -> Period:
     """DAILY, WEEKLY or MONTHLY (PERIOD_UNSPECIFIED and anything else are refused)."""
     try:
         return Period(name)
     except ValueError:
-        raise InvalidArgument("must be DAILY, WEEKLY or MONTHLY", field=field) from None
+        raise BadPeriod("must be DAILY, WEEKLY or MONTHLY", field=field) from None
 
 
 def enum_name(enum, value: int) -> str:
@@ -136,13 +122,6 @@ def enum_name(enum, value: int) -> str:
 
 def parse_id(value: int, field: str) -> int:
     if value <= 0:
-        raise InvalidArgument("must be a positive id", field=field)
+        raise BadId("must be a positive id", field=field)
     return value
 
-
-def require_seller_or_admin(principal: auth.Principal, seller_id: int, what: str) -> None:
-    """Sellers read their own figures; admins read anyone's; no other role reads figures."""
-    if principal.role == "ADMIN":
-        return
-    auth.require_role(principal, "SELLER", "ADMIN")
-    auth.require_self_or_admin(principal, seller_id, what)

@@ -22,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import auth, db, dbguard, metrics, processes
-from services.common.errors import ErrorInterceptor
+from services.common.grpc_errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
 
@@ -143,7 +143,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     settings = get_settings()
     configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
     if args.cpu is not None:
-        _pin(args.cpu)  # before any thread starts: each inherits it
+        pin_or_run_unpinned(args.cpu)  # before any thread starts: each inherits it
     engine = db.make_engine(settings)
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
@@ -153,7 +153,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     Server(service, build(ctx), ctx, args.port).run()
 
 
-def _pin(cpu: int) -> None:
+def pin_or_run_unpinned(cpu: int) -> None:
     """Pinning only saves CPU: a CPU this process may not use (a changed cpuset) is logged,
     and the instance runs where the kernel puts it."""
     try:
@@ -168,6 +168,3 @@ def _ping_database(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
 
-
-def full_name(service_descriptor) -> str:
-    return service_descriptor.full_name

@@ -13,9 +13,7 @@ class HostStatus:
     address: str
     health_flags: str = ""
     rq_total: int = 0
-    rq_success: int = 0
     rq_error: int = 0
-    rq_active: int = 0
     cx_active: int = 0
 
     @property
@@ -23,7 +21,7 @@ class HostStatus:
         return self.health_flags == "healthy"
 
 
-_COUNTERS = {"rq_total", "rq_success", "rq_error", "rq_active", "cx_active"}
+_COUNTERS = {"rq_total", "rq_error", "cx_active"}
 
 
 def fetch(admin_port: int, path: str, host: str = "127.0.0.1", timeout: float = 2.0) -> str:

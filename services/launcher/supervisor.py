@@ -26,9 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.common import auth, db, protogen
+from services.common.processes import pid_alive
 from services.common.settings import Settings
 from services.launcher import envoy_admin, envoy_config, topology
-from services.common.processes import pid_alive
 
 log = logging.getLogger("paysystem.launcher")
 
@@ -220,7 +220,7 @@ class Supervisor:
                 # Its own session: a terminal's Ctrl-C reaches only the supervisor, which then
                 # stops the children in order.
                 start_new_session=True,
-                preexec_fn=None if child.name == "envoy" else _die_with_parent,
+                preexec_fn=None if child.name == "envoy" else _die_with_parent,  # noqa: PLW1509 - single-threaded
             )
         finally:
             log_file.close()

@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from services.common import money
-from services.common.auth import Principal
+from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import ttl_for
-from services.common.periods import Period, period_bounds
-from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
+from services.common.periods import Period, parse_day, period_bounds
+from services.common.readside import ReadSide, parse_id, parse_period
 from services.settlement import repository
 
 CURRENCY = "KRW"
@@ -49,7 +49,7 @@ class Statement:
     currency: str = CURRENCY
 
     # Decimal addition is exact (the context's 28 digits hold DECIMAL(24,4) sums of any
-    # realistic size; money.sum_exact would also type-check each value again).
+    # realistic size; each value is a Decimal read from a DECIMAL column).
     @functools.cached_property
     def video_revenue(self) -> Decimal:
         return sum((line.video_revenue for line in self.lines), money.ZERO)

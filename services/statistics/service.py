@@ -14,13 +14,11 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from services.common import auth
-from services.common.auth import Principal
+from services.common.auth import Principal, require_self_or_admin, require_seller_or_admin
 from services.common.cache import ttl_for
-from services.common.dataversion import read_data_state
-from services.common.errors import InvalidArgument, NotFound
-from services.common.periods import Period, period_bounds, period_end, periods_in_range
-from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
+from services.common.errors import BadMetric, BadRange, VideoNotFound
+from services.common.periods import Period, parse_day, period_bounds, period_end, periods_in_range
+from services.common.readside import ReadSide, parse_id, parse_period
 from services.statistics import repository
 
 TOP_N = 5
@@ -69,7 +67,7 @@ class VideoStatsSeries:
 
 def parse_metric(name: str) -> str:
     if name not in METRICS:
-        raise InvalidArgument("must be VIEWS or WATCH_TIME", field="metric")
+        raise BadMetric("must be VIEWS or WATCH_TIME", field="metric")
     return name
 
 
@@ -111,21 +109,21 @@ def get_video_stats(
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
     if last < first:
-        raise InvalidArgument("must not be before from", field="to")
+        raise BadRange("must not be before from", field="to")
     starts = periods_in_range(period, first, last)
     if len(starts) > MAX_POINTS:
-        raise InvalidArgument(
+        raise BadRange(
             f"[from, to] spans {len(starts)} {period.value.lower()} periods; at most {MAX_POINTS} per request",
             field="to",
         )
 
+    state = read.data_state()
+
     def use_case(conn) -> VideoStatsSeries:
         seller_id = repository.video_seller(conn, video_id)
         if seller_id is None:
-            raise NotFound(f"no video {video_id}", field="video_id")
-        if principal.role != "ADMIN":
-            auth.require_self_or_admin(principal, seller_id, "video's statistics")
-        state = read_data_state(conn)
+            raise VideoNotFound(f"no video {video_id}", field="video_id")
+        require_self_or_admin(principal, seller_id, "video's statistics")
         if period is Period.DAILY:
             rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
         else:

@@ -18,7 +18,7 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
         self._read = read
 
     def GetTopVideos(self, request, context):
-        # The serialized message, as cached: returned as it is (errors.accept_serialized).
+        # The serialized message, as cached: returned as it is (handlers.accept_serialized).
         return service.get_top_videos(
             self._read,
             current_principal(),

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from services.common.auth import Principal, require_role
-from services.common.errors import InvalidArgument, PermissionDenied
+from services.common.errors import NotOwner, TooManyEvents
 from services.video import repository
 from services.video.plays import (
     CONFLICT_IN_REQUEST,
@@ -75,7 +75,7 @@ class Ingest:
 
     def record_plays(self, principal: Principal, events: Sequence[PlayEvent]) -> list[PlayResult]:
         if len(events) > MAX_EVENTS_PER_CALL:
-            raise InvalidArgument(
+            raise TooManyEvents(
                 f"at most {MAX_EVENTS_PER_CALL} events per call, got {len(events)}: "
                 "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
                 field="events",
@@ -84,7 +84,7 @@ class Ingest:
             own = principal.account_id
             for event in events:
                 if event[2] != own and event.viewer_id > 0:
-                    raise PermissionDenied(
+                    raise NotOwner(
                         f"viewer_id: {event.viewer_id} is another viewer (event_id {event.event_id!r}); "
                         "an account records only its own playbacks; nothing was stored"
                     )

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.db import unit_of_work
-from services.common.errors import InvalidArgument, NotFound
+from services.common.errors import BadId, BadPageRequest, BadVideoDetails, VideoNotFound
 from services.video import repository
 
 TITLE_MAX = 200
@@ -57,20 +57,20 @@ def _video(row: sa.Row) -> Video:
 
 def require_positive_id(value: int, field: str) -> None:
     if value <= 0:
-        raise InvalidArgument(f"must be a positive id, got {value}", field=field)
+        raise BadId(f"must be a positive id, got {value}", field=field)
 
 
 def create_video(engine: sa.Engine, principal: Principal, title: str, duration_sec: int) -> Video:
     require_role(principal, "SELLER")
     title = title.strip()
     if not title:
-        raise InvalidArgument("must not be empty", field="title")
+        raise BadVideoDetails("must not be empty", field="title")
     if len(title) > TITLE_MAX:
-        raise InvalidArgument(f"must be at most {TITLE_MAX} characters, got {len(title)}", field="title")
+        raise BadVideoDetails(f"must be at most {TITLE_MAX} characters, got {len(title)}", field="title")
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in title):
-        raise InvalidArgument("must not contain control characters", field="title")
+        raise BadVideoDetails("must not contain control characters", field="title")
     if not 1 <= duration_sec <= DURATION_MAX_SEC:
-        raise InvalidArgument(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")
+        raise BadVideoDetails(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")
     created = now_us()
     with unit_of_work(engine) as conn:
         video_id = repository.insert_video(
@@ -84,7 +84,7 @@ def get_video(engine: sa.Engine, principal: Principal, video_id: int) -> Video:
     with engine.connect() as conn:
         row = repository.video_by_id(conn, video_id)
     if row is None:
-        raise NotFound(f"no video {video_id}", field="video_id")
+        raise VideoNotFound(f"no video {video_id}", field="video_id")
     return _video(row)
 
 
@@ -102,7 +102,7 @@ def decode_page_token(token: str) -> int:
         raw = ""
     digits = raw.removeprefix(_TOKEN_PREFIX)
     if not raw.startswith(_TOKEN_PREFIX) or not digits.isdigit() or len(digits) > 19 or int(digits) <= 0:
-        raise InvalidArgument("not a token from a previous response", field="page_token")
+        raise BadPageRequest("not a token from a previous response", field="page_token")
     return int(digits)
 
 
@@ -112,7 +112,7 @@ def list_seller_videos(
     require_positive_id(seller_id, "seller_id")
     require_self_or_admin(principal, seller_id, "seller's video list")
     if page_size < 0 or page_size > PAGE_SIZE_MAX:
-        raise InvalidArgument(f"must be 0..{PAGE_SIZE_MAX} (0 means {PAGE_SIZE_DEFAULT})", field="page_size")
+        raise BadPageRequest(f"must be 0..{PAGE_SIZE_MAX} (0 means {PAGE_SIZE_DEFAULT})", field="page_size")
     size = page_size or PAGE_SIZE_DEFAULT
     after = decode_page_token(page_token)
     with engine.connect() as conn:
@@ -127,7 +127,7 @@ def get_resume_position(engine: sa.Engine, principal: Principal, video_id: int) 
     require_positive_id(video_id, "video_id")
     with engine.connect() as conn:
         if repository.video_by_id(conn, video_id) is None:
-            raise NotFound(f"no video {video_id}", field="video_id")
+            raise VideoNotFound(f"no video {video_id}", field="video_id")
         row = repository.resume_position(conn, principal.account_id, video_id)
     if row is None:
         return Resume(video_id, principal.account_id, 0, None)

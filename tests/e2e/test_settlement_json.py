@@ -29,7 +29,7 @@ def figures(mesh):
         video_ids.append(int(body["video_id"]))
     engine = db.make_engine(mesh.settings)
     try:
-        for i, day in enumerate(WEEK):
+        for day in WEEK:
             publish_day(
                 engine,
                 day,

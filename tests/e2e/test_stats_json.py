@@ -25,7 +25,7 @@ def figures(mesh):
     views = [3, 9, 3, 0, 1, 5, 3]  # ties at 3 broken by video id; the zero left out
     try:
         publish_day(
-            engine, DAY, [Daily(v, views=n, watch_time_sec=10 * (7 - i)) for i, (v, n) in enumerate(zip(video_ids, views))]
+            engine, DAY, [Daily(v, views=n, watch_time_sec=10 * (7 - i)) for i, (v, n) in enumerate(zip(video_ids, views, strict=True))]
         )
         yield seller_id, token, video_ids
     finally:

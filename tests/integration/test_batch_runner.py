@@ -14,7 +14,7 @@ from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.launch import JobAlreadyRunning
 from batch.jobs.runner import JobRunner
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import BadInput, NotReady
 from tests import reference
 from tests.fixtures_jobs import (
     SEOUL,
@@ -95,7 +95,7 @@ def test_a_run_computes_every_day_in_order_with_every_partition_and_matches_the_
     assert final(events).type is EventType.JOB_FINISHED
     assert [e.day for e in events if e.type is EventType.JOB_FINISHED][:-1] == [d.isoformat() for d in DAYS]
     assert stats_snapshot(engine)["daily"] == oracle_daily(data)
-    for execution_id, params, kind, status, _ in executions(engine):
+    for execution_id, _params, kind, status, _ in executions(engine):
         assert (kind, status) == ("FIRST", "COMPLETED")
         assert partition_rows(engine, execution_id) == {"p0": "COMPLETED", "p1": "COMPLETED", "p2": "COMPLETED"}
     finished = [e for e in events if e.type is EventType.PARTITION_FINISHED]
@@ -184,7 +184,7 @@ def test_a_late_play_makes_its_day_and_later_days_stale_and_a_run_without_a_date
 
 
 def test_a_date_after_days_that_are_not_computed_is_refused_before_anything_runs(engine, data):
-    with pytest.raises(FailedPrecondition, match="not computed or are stale"):
+    with pytest.raises(NotReady, match="not computed or are stale"):
         runner(engine).run("daily", DAYS[2], today=TODAY)
     assert executions(engine) == []
 
@@ -199,7 +199,7 @@ def test_a_date_after_days_that_are_not_computed_is_refused_before_anything_runs
     ],
 )
 def test_bad_run_parameters_are_refused(engine, args, message):
-    with pytest.raises(InvalidArgument, match=message):
+    with pytest.raises(BadInput, match=message):
         runner(engine).run(*args, today=TODAY)
 
 

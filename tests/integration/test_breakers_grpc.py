@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from concurrent import futures
 import uuid
+from concurrent import futures
 
 import grpc
 import pybreaker

@@ -9,9 +9,9 @@ import time
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from paysystem.v1 import common_pb2, settlement_pb2
-from prometheus_client import REGISTRY
 from services.common.breakers import redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import read_data_state

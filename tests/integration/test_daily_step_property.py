@@ -18,7 +18,7 @@ SEED_DAY = dt.date(2026, 1, 5)
 SELLERS = {1: 500, 2: 500, 3: 501}
 VIDEOS = st.tuples(
     *[st.sampled_from([0, 1, 299, 300, 301, 600, 601, 900, 1000]) for _ in SELLERS]
-).map(lambda ds: [Video(v, SELLERS[v], d) for v, d in zip(SELLERS, ds)])
+).map(lambda ds: [Video(v, SELLERS[v], d) for v, d in zip(SELLERS, ds, strict=True)])
 
 # Instants that make the rules bite: both sides of midnight, 29/30/31-second gaps.
 OFFSETS_SEC = [0, 1, 10, 29, 30, 31, 45, 3600, 43_200, 43_229, 43_230, 43_231, 86_340, 86_370, 86_390, 86_399]

@@ -113,7 +113,7 @@ def test_resubmitting_in_any_order_with_repeats_leaves_the_same_stored_set(world
 
     assert _stored(engine, a) == _stored(engine, b)
     stored_a = {f"{b}-{row[0]}" for row in _stored(engine, a)}
-    assert {e.event_id for e, r in zip(in_order, first) if r.outcome is Outcome.STORED} == {
+    assert {e.event_id for e, r in zip(in_order, first, strict=True) if r.outcome is Outcome.STORED} == {
         f"{a}-{x.split('-', 1)[1]}" for x in stored_a
     }
     # Each event is either always rejected, or stored once and a duplicate ever after.

@@ -8,6 +8,7 @@ per-event results, races) also run on MariaDB with the path MySQL 8 takes, force
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import uuid
@@ -345,7 +346,7 @@ def test_import_plays_streams_many_events_in_chunks_and_counts_them(harness, wor
     stream = [*good[:6_000], bad[0], good[0], *good[6_000:], bad[1], bad[2]]
     # Chunks of uneven sizes, one of them empty: the events count, not the chunking.
     cuts = [0, 1, 1, 4_999, 6_002, 11_000, len(stream)]
-    chunks = [video_pb2.ImportPlaysChunk(events=stream[a:b]) for a, b in zip(cuts, cuts[1:])]
+    chunks = [video_pb2.ImportPlaysChunk(events=stream[a:b]) for a, b in itertools.pairwise(cuts)]
     response = harness.stub.ImportPlays(iter(chunks), metadata=harness.md(ingest))
     assert (response.received, response.stored, response.duplicates, response.rejected) == (12_004, 12_000, 1, 3)
     assert [r.event_id for r in response.rejections] == [b.event_id for b in bad]

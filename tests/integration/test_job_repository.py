@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, Partition, RunKind
 from batch.jobs.recovery import recover
-from services.common.errors import NotFound
+from services.common.errors import ExecutionNotFound
 from tests.fixtures_jobs import engine, module_engine  # noqa: F401 - fixtures
 
 NOW = 1_700_000_000_000_000  # long ago: any heartbeat at NOW is stale
@@ -88,7 +88,7 @@ def test_a_partition_marked_failed_by_recover_cannot_be_completed_afterwards(eng
 
 
 def test_a_missing_execution_is_not_found(engine):
-    with pytest.raises(NotFound), engine.connect() as conn:
+    with pytest.raises(ExecutionNotFound), engine.connect() as conn:
         repo.get_execution(conn, 424242)
 
 
@@ -141,7 +141,8 @@ def test_recover_fails_an_execution_whose_live_local_owner_stopped_beating(engin
 
 def test_recover_fails_at_once_an_execution_whose_local_owner_process_is_gone(engine):
     instance = _instance(engine)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     pid = int(gone.stdout)
     execution_id, _ = _started_execution(engine, instance.job_instance_id,
                                          owner=f"{socket.gethostname()}:{pid}", now=repo_now())

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from services.common import auth
-from services.common.errors import PermissionDenied, Unauthenticated
+from services.common.errors import BadToken, NotOwner, RoleNotAllowed
 
 ISSUER = "paysystem-test"
 
@@ -28,23 +28,23 @@ def test_a_fresh_token_yields_its_principal(keys):
 
 
 def test_an_expired_token_is_refused(keys):
-    with pytest.raises(Unauthenticated, match="expired"):
+    with pytest.raises(BadToken, match="expired"):
         auth.verify_token(auth.load_public_key(keys), _token(keys, ttl=-10), issuer=ISSUER, leeway_sec=0)
 
 
 def test_a_token_signed_by_another_key_is_refused(keys, tmp_path):
     auth.ensure_keys(tmp_path)
-    with pytest.raises(Unauthenticated, match="invalid token"):
+    with pytest.raises(BadToken, match="invalid token"):
         auth.verify_token(auth.load_public_key(keys), _token(tmp_path), issuer=ISSUER, leeway_sec=0)
 
 
 def test_a_token_from_another_issuer_is_refused(keys):
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(BadToken):
         auth.verify_token(auth.load_public_key(keys), _token(keys, issuer="else"), issuer=ISSUER, leeway_sec=0)
 
 
 def test_an_unknown_role_is_refused(keys):
-    with pytest.raises(Unauthenticated, match="role"):
+    with pytest.raises(BadToken, match="role"):
         auth.verify_token(auth.load_public_key(keys), _token(keys, role="ROOT"), issuer=ISSUER, leeway_sec=0)
 
 
@@ -58,13 +58,13 @@ def test_keys_are_made_once_and_kept(keys):
 def test_a_seller_reaches_only_their_own_account():
     seller = auth.Principal(7, "s", "SELLER")
     auth.require_self_or_admin(seller, 7)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotOwner):
         auth.require_self_or_admin(seller, 8)
     auth.require_self_or_admin(auth.Principal(1, "a", "ADMIN"), 8)
 
 
 def test_a_role_check_names_what_is_needed():
-    with pytest.raises(PermissionDenied, match="SELLER"):
+    with pytest.raises(RoleNotAllowed, match="SELLER"):
         auth.require_role(auth.Principal(7, "v", "VIEWER"), "SELLER")
 
 
@@ -78,7 +78,7 @@ def test_a_remembered_token_is_still_refused_once_it_expires(keys):
     assert interceptor._principal(token).account_id == 42
     assert interceptor._principal(token).account_id == 42  # second time from memory
     time.sleep(2.1)
-    with pytest.raises(Unauthenticated, match="expired"):
+    with pytest.raises(BadToken, match="expired"):
         interceptor._principal(token)
 
 
@@ -87,5 +87,5 @@ def test_a_forged_token_is_never_remembered_as_valid(keys, tmp_path):
     interceptor = auth.AuthInterceptor(auth.load_public_key(keys), issuer=ISSUER, leeway_sec=0)
     forged = _token(tmp_path)
     for _ in range(2):
-        with pytest.raises(Unauthenticated):
+        with pytest.raises(BadToken):
             interceptor._principal(forged)

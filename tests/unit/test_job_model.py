@@ -1,5 +1,7 @@
 """The batch's status order, instance keys and partition plans (no I/O)."""
 
+import itertools
+
 from batch.jobs.model import MAX_VIDEO_ID, BatchStatus, job_key
 from batch.jobs.partitioner import plan_partitions
 
@@ -27,7 +29,7 @@ def test_a_plan_covers_every_video_id_with_contiguous_non_overlapping_ranges():
     plan = plan_partitions(100, 1100, 4)
     assert [p.key for p in plan] == ["p0", "p1", "p2", "p3"]
     assert plan[0].video_id_lo == 0 and plan[-1].video_id_hi == MAX_VIDEO_ID
-    for left, right in zip(plan, plan[1:]):
+    for left, right in itertools.pairwise(plan):
         assert left.video_id_hi == right.video_id_lo
         assert left.video_id_lo < left.video_id_hi
     assert [p.video_id_lo for p in plan[1:]] == [350, 600, 850]

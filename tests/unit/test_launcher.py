@@ -165,6 +165,6 @@ def test_the_clusters_page_is_read_per_host():
 def test_an_instance_told_a_cpu_it_may_not_use_runs_unpinned_and_says_so(caplog):
     before = os.sched_getaffinity(0)
     with caplog.at_level(logging.WARNING, logger="services.common.server"):
-        server._pin(max(before) + 1000)
+        server.pin_or_run_unpinned(max(before) + 1000)
     assert os.sched_getaffinity(0) == before
     assert any("running unpinned" in record.getMessage() for record in caplog.records)

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from paysystem.v1 import common_pb2
+from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import CLOSED_TTL_SEC, OPEN_TTL_SEC, ttl_for
-from services.common.errors import InvalidArgument, PermissionDenied
-from services.common.auth import Principal
-from services.common.periods import Period
-from services.common.readside import enum_name, parse_day, parse_period, require_seller_or_admin
+from services.common.errors import BadDate, BadPeriod, NotAllowed
+from services.common.periods import Period, parse_day
+from services.common.readside import enum_name, parse_period
 from services.settlement.service import Statement, StatementLine
 
 D = dt.date
@@ -20,7 +20,7 @@ D = dt.date
 
 @pytest.mark.parametrize("text", ["2026-02-29", "2026-13-01", "2026-1-01", "20260101", " 2026-01-01", "2026-01-01x", ""])
 def test_a_date_that_is_not_a_real_yyyy_mm_dd_day_is_refused_naming_the_field(text):
-    with pytest.raises(InvalidArgument) as err:
+    with pytest.raises(BadDate) as err:
         parse_day(text, "date")
     assert err.value.field == "date"
 
@@ -31,7 +31,7 @@ def test_a_real_date_parses():
 
 def test_period_unspecified_and_unknown_numbers_are_refused():
     for value in (common_pb2.PERIOD_UNSPECIFIED, 99):
-        with pytest.raises(InvalidArgument) as err:
+        with pytest.raises(BadPeriod) as err:
             parse_period(enum_name(common_pb2.Period, value))
         assert err.value.field == "period"
     assert parse_period(enum_name(common_pb2.Period, common_pb2.WEEKLY)) is Period.WEEKLY
@@ -50,7 +50,7 @@ def test_only_the_seller_or_an_admin_reads_figures():
     require_seller_or_admin(Principal(5, "s", "SELLER"), 5, "statement")
     require_seller_or_admin(Principal(1, "a", "ADMIN"), 5, "statement")
     for principal in (Principal(6, "s", "SELLER"), Principal(5, "v", "VIEWER"), Principal(5, "i", "INGEST")):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             require_seller_or_admin(principal, 5, "statement")
 
 

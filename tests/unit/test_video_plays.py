@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.errors import BadPageRequest
 from services.common.periods import local_day_of
 from services.video.plays import (
     FUTURE_ALLOWANCE_US,
@@ -20,7 +21,6 @@ from services.video.plays import (
     video_problem,
 )
 from services.video.service import decode_page_token, encode_page_token
-from services.common.errors import InvalidArgument
 
 NOW = 1_800_000_000_000_000
 
@@ -89,7 +89,7 @@ def test_page_tokens_round_trip_and_forgeries_are_refused():
     assert decode_page_token(encode_page_token(12345)) == 12345
     assert decode_page_token("") == 0
     for forged in ["nope", encode_page_token(1)[:-1] + "!", "djE6MA"]:  # last: "v1:0"
-        with pytest.raises(InvalidArgument):
+        with pytest.raises(BadPageRequest):
             decode_page_token(forged)
 
 

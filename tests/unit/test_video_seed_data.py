@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections import Counter
 from zoneinfo import ZoneInfo
@@ -47,7 +48,7 @@ def test_it_contains_the_cases_the_batch_must_handle():
     by_pair: dict = {}
     for p in plays:
         by_pair.setdefault((p.viewer, p.video_index), []).append(p.started_at_us)
-    gaps = [b - a for starts in by_pair.values() for a, b in zip(sorted(starts), sorted(starts)[1:])]
+    gaps = [b - a for starts in by_pair.values() for a, b in itertools.pairwise(sorted(starts))]
     assert any(0 < g < 30_000_000 for g in gaps)  # quick repeats
     days = {local_day_of(p.started_at_us, ZONE) for p in plays}
     assert days >= {FIRST + dt.timedelta(days=d) for d in range(7)}

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from batch.jobs import tables as _job_tables  # noqa: F401 - registers the job tables
+from services.common import jobs_schema  # noqa: F401 - registers the job tables on the metadata
 from services.common.schema import metadata
 
 connection = context.config.attributes["connection"]

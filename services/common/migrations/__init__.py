@@ -1,0 +1,1 @@
+"""Alembic migrations of the shared schema (services.common.db.migrate runs them)."""
