@@ -21,6 +21,7 @@ from services.common.dataversion import read_data_state
 from services.common.errors import InvalidArgument, NotFound
 from services.common.periods import Period, period_bounds, period_end, periods_in_range
 from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
+from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
 
 TOP_N = 5
@@ -57,6 +58,12 @@ class StatsPoint:
     ad_views: int
     video_revenue: Decimal
     ad_revenue: Decimal
+    # Playbacks, and how many each counted-view rule excluded (strongest rule that applies).
+    plays: int = 0
+    excluded_self_view: int = 0
+    excluded_overlap: int = 0
+    excluded_repeat: int = 0
+    excluded_cap: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,4 +149,5 @@ def _point(start: dt.date, end: dt.date, row) -> StatsPoint:
     return StatsPoint(
         start, end, int(row.views), int(row.watch_time_sec), int(row.ad_views),
         Decimal(row.video_revenue), Decimal(row.ad_revenue),
+        **{name: int(getattr(row, name)) for name in RULE_EXCLUSION_COLUMNS},
     )
