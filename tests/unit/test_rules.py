@@ -287,3 +287,27 @@ def test_overlap_crosses_midnight():
 )
 def test_only_self_views_and_overlaps_lose_their_watch_time(exclusion, earns):
     assert rules.earns_watch_time(exclusion) is earns
+
+
+@st.composite
+def _histories(draw):
+    videos = {1: (100, draw(st.sampled_from([0, 1, 60, 301, 900]))), 2: (101, 600)}
+    plays, started = [], T0 + draw(st.sampled_from([-86_400, 0])) * S
+    for i in range(draw(st.integers(1, 30))):
+        started += draw(st.sampled_from([0, 1, 499_999, 500_000, 29_999_999, 30 * S, 150_500_000, 3600 * S]))
+        start = draw(st.sampled_from([0, 10, 299]))
+        plays.append(reference.Play(
+            f"{draw(st.sampled_from('aBé'))}{i}", draw(st.sampled_from([1, 2])),
+            draw(st.sampled_from([5, 100, 101])), started, start, start + draw(st.sampled_from([0, 1, 60, 301, 2000])),
+        ))
+    return videos, plays
+
+
+@given(_histories())
+def test_classify_plays_agrees_with_the_reference_on_every_playback(history):
+    videos, plays = history
+    expected = reference.classify(
+        {v: reference.Video(v, seller, duration) for v, (seller, duration) in videos.items()}, plays, SEOUL
+    )
+    got = rules.classify_plays(plays, videos, zone=SEOUL)
+    assert {e: (r.value if r else None) for e, r in got.items()} == {e: v[3] for e, v in expected.items()}
