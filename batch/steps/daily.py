@@ -7,9 +7,11 @@ there is no bad row, pass 2 classifies the only plays that rules 2-4 can exclude
 viewer-video pairs with two or more plays that day, or early enough in the day to follow a
 playback of the previous day) by one window over their pairs (sorting every play of the day
 cost twice as much), ranks the passing plays of pairs with more than 10 plays for the daily
-cap, and subtracts what the excluded plays earned in pass 1; then the running totals of the previous computed day are attached, the tier table in force prices the
-day, and the rows are upserted keyed by (video, day). The weekly and monthly rows of the
-touched videos are then re-summed from their daily rows.
+cap, and subtracts what the excluded plays earned in pass 1 (docs/rules.md); then the
+running totals of the previous computed day are attached, the tier table in force prices the
+day, and the rows are upserted keyed by (video, day), with the plays read and how many each
+rule excluded. The weekly and monthly rows of the touched videos are then re-summed from
+their daily rows.
 
 Each rule of DESIGN.md section 2 is one named SQL fragment in batch/steps/fragments.py;
 batch/rules.py states the same rules in Python; tests/reference.py is the oracle.

@@ -3,9 +3,9 @@
 Each fragment is an expression over one play (a plays row under the alias given, or a
 windowed play that adds prev_started_at_us, prev_start_sec, prev_end_sec and duration_sec)
 joined with its video `v`; the per-play amounts read the classified play `c` (start_sec,
-end_sec, duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us, the
-local day's bounds. batch/rules.py states each rule in
-Python; tests/reference.py is the oracle both are tested against.
+end_sec, duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us,
+the local day's bounds. batch/rules.py states each rule in Python; tests/reference.py is the
+oracle both are tested against.
 """
 
 from __future__ import annotations
