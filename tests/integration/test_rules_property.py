@@ -51,8 +51,8 @@ def sessions(draw, videos: list[Video]):
                     st.sampled_from([half_us - 1, half_us, half_us + 1]).filter(lambda g: g >= 0),
                     st.integers(0, 3000).map(lambda sec: sec * S),
                     # binges: well spaced plays that pass rules 1-3, to reach the daily cap
-                    st.integers(0, 600).map(lambda sec: passing + sec * S),
-                    st.integers(0, 600).map(lambda sec: passing + sec * S),
+                    st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
+                    st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
                 ))
                 started = previous.started_at_us + gap
             start = draw(st.sampled_from([0, 0, 10, 299, 300, 900]))  # seeks
