@@ -81,8 +81,11 @@ def machine() -> str:
 
 
 def generate_csv(path: Path, args: argparse.Namespace, zone: ZoneInfo) -> int:
-    """Plays in arrival order (play_id follows time); about 5% are re-plays within 0-60 s."""
+    """Plays in arrival order (play_id follows time). About 5% are re-plays soon after the
+    previous play (most of them overlaps, some repeats), and 0.2% belong to a few hundred
+    binge pairs with about 20 well spaced plays a day each, half of them over the daily cap."""
     rng = random.Random(args.seed)
+    binge_pairs = [(rng.randint(1, args.videos), rng.randint(1, args.viewers)) for _ in range(300)]
     per_day = args.plays // args.days
     play_id = 0
     with path.open("w") as out:
@@ -96,8 +99,11 @@ def generate_csv(path: Path, args: argparse.Namespace, zone: ZoneInfo) -> int:
             day_text = day.isoformat()
             for offset in offsets:
                 play_id += 1
-                if previous is not None and rng.random() < 0.05:
+                draw = rng.random()
+                if previous is not None and draw < 0.05:
                     video, viewer = previous  # a re-play soon after the previous one
+                elif draw < 0.052:
+                    video, viewer = rng.choice(binge_pairs)
                 else:
                     video, viewer = rng.randint(1, args.videos), rng.randint(1, args.viewers)
                 previous = (video, viewer)

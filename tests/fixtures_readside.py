@@ -34,7 +34,7 @@ from services.common.cache import Cache, make_redis
 from services.common.dataversion import publication_delay_sec
 from services.common.periods import Period, period_bounds
 from services.common.readside import ReadSide, local_tier
-from services.common.schema import daily_video_stats, period_video_stats, videos
+from services.common.schema import RULE_EXCLUSION_COLUMNS, daily_video_stats, period_video_stats, videos
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from services.settlement.servicer import SettlementServicer
@@ -51,6 +51,14 @@ class Daily:
     ad_views: int = 0
     video_revenue: str = "0"
     ad_revenue: str = "0"
+    plays: int = 0
+    excluded_self_view: int = 0
+    excluded_overlap: int = 0
+    excluded_repeat: int = 0
+    excluded_cap: int = 0
+
+    def exclusion_counts(self) -> dict[str, int]:
+        return {c: getattr(self, c) for c in RULE_EXCLUSION_COLUMNS}
 
 
 def add_videos(conn: sa.Connection, seller_id: int, video_ids, title: str = "video") -> None:
@@ -82,6 +90,7 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
                     video_id=r.video_id, day=day, seller_id=_seller_of(conn, r.video_id), views=r.views,
                     watch_time_sec=r.watch_time_sec, ad_views=r.ad_views, cum_views=r.views,
                     cum_ad_views=r.ad_views, video_revenue=Decimal(r.video_revenue), ad_revenue=Decimal(r.ad_revenue),
+                    **r.exclusion_counts(),
                 )
             )
         for period in (Period.WEEKLY, Period.MONTHLY):
@@ -89,12 +98,16 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
             d = daily_video_stats
             sums: dict[int, list] = {}
             for row in conn.execute(sa.select(d).where(d.c.day >= start, d.c.day <= end)):
-                acc = sums.setdefault(row.video_id, [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0)])
+                acc = sums.setdefault(
+                    row.video_id, [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0), dict.fromkeys(RULE_EXCLUSION_COLUMNS, 0)]
+                )
                 acc[1] += row.views
                 acc[2] += row.watch_time_sec
                 acc[3] += row.ad_views
                 acc[4] += Decimal(row.video_revenue)
                 acc[5] += Decimal(row.ad_revenue)
+                for column in RULE_EXCLUSION_COLUMNS:
+                    acc[6][column] += getattr(row, column)
             p = period_video_stats
             conn.execute(sa.delete(p).where(p.c.period == period.value, p.c.period_start == start))
             if sums:
@@ -103,7 +116,7 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
                     [
                         {"period": period.value, "period_start": start, "video_id": v, "seller_id": a[0],
                          "views": a[1], "watch_time_sec": a[2], "ad_views": a[3], "video_revenue": a[4],
-                         "ad_revenue": a[5]}
+                         "ad_revenue": a[5], **a[6]}
                         for v, a in sums.items()
                     ],
                 )

@@ -1,8 +1,9 @@
 """The oracle: DESIGN.md section 2 written as plainly as possible, for property tests.
 
 Deliberately naive and independent of batch/rules.py and batch/steps: it walks every play,
-finds each play's predecessor by sorting, counts ad marks one by one and prices every view
-and ad view one unit at a time. Slow, and obviously correct; use it on small data sets.
+finds each play's predecessor by sorting, compares instants as exact fractions, counts the
+passing plays of each viewer, video and day one by one, counts ad marks one by one and
+prices every view and ad view one unit at a time. Slow, and obviously correct; use it on small data sets.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 
@@ -60,6 +62,12 @@ class DailyRow:
     cum_ad_views: int
     video_revenue: Decimal
     ad_revenue: Decimal
+    # Playbacks of the day (or period) and how many each rule kept from being a view.
+    plays: int = 0
+    excluded_self_view: int = 0
+    excluded_overlap: int = 0
+    excluded_repeat: int = 0
+    excluded_cap: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,12 @@ class PeriodRow:
     ad_views: int
     video_revenue: Decimal
     ad_revenue: Decimal
+    # Playbacks of the day (or period) and how many each rule kept from being a view.
+    plays: int = 0
+    excluded_self_view: int = 0
+    excluded_overlap: int = 0
+    excluded_repeat: int = 0
+    excluded_cap: int = 0
 
 
 DESIGN_TIERS = [
@@ -109,8 +123,10 @@ def price(tiers: list[TierRow], kind: str, day: dt.date, before: int, count: int
     return total
 
 
-def classify(videos: dict[int, Video], plays: list[Play]) -> dict[str, tuple[bool, int, int]]:
-    """event_id -> (counted view?, watch time, ad views) for every play."""
+def classify(videos: dict[int, Video], plays: list[Play], zone: ZoneInfo) -> dict[str, tuple[bool, int, int, str | None]]:
+    """event_id -> (counted view?, watch time, ad views, why not counted) for every play.
+
+    The reason is the strongest rule that applies: SELF_VIEW, OVERLAP, REPEAT, CAP, or None."""
     by_pair: dict[tuple[int, int], list[Play]] = defaultdict(list)
     for play in plays:
         by_pair[(play.video_id, play.viewer_id)].append(play)
@@ -118,19 +134,34 @@ def classify(videos: dict[int, Video], plays: list[Play]) -> dict[str, tuple[boo
     for (video_id, viewer_id), pair_plays in by_pair.items():
         video = videos[video_id]
         pair_plays.sort(key=lambda p: (p.started_at_us, p.event_id.encode("utf-8")))
-        previous = None
-        for play in pair_plays:
+        counted_on: dict[dt.date, int] = defaultdict(int)
+        for i, play in enumerate(pair_plays):
+            previous = pair_plays[i - 1] if i > 0 else None
+            watched = max(0, min(play.end_position_sec, video.duration_sec) - play.start_position_sec)
             own = viewer_id == video.seller_id
-            repeat = previous is not None and play.started_at_us - previous.started_at_us < 30_000_000
-            counted = not own and not repeat
-            watched = 0 if own else max(0, min(play.end_position_sec, video.duration_sec) - play.start_position_sec)
+            overlap = repeat = False
+            if previous is not None:
+                previous_watched = max(
+                    0, min(previous.end_position_sec, video.duration_sec) - previous.start_position_sec
+                )
+                # started_at < previous.started_at + watch / 2, in exact fractions of a microsecond
+                overlap = Fraction(play.started_at_us) < previous.started_at_us + Fraction(previous_watched * 1_000_000, 2)
+                repeat = play.started_at_us - previous.started_at_us < 30_000_000
+            capped = False
+            if not (own or overlap or repeat):
+                day = local_day(play.started_at_us, zone)
+                counted_on[day] += 1
+                capped = counted_on[day] > 10
+            reason = "SELF_VIEW" if own else "OVERLAP" if overlap else "REPEAT" if repeat else "CAP" if capped else None
+            counted = reason is None
+            if own or overlap:
+                watched = 0
             ads = 0
             if counted:
                 for mark in range(300, video.duration_sec, 300):
                     if play.start_position_sec < mark <= play.end_position_sec:
                         ads += 1
-            result[play.event_id] = (counted, watched, ads)
-            previous = play
+            result[play.event_id] = (counted, watched, ads, reason)
     return result
 
 
@@ -143,18 +174,22 @@ def compute_daily(
 ) -> dict[tuple[int, dt.date], DailyRow]:
     """Every (video, local day) with plays, with running totals and exact revenues."""
     by_id = {v.video_id: v for v in videos}
-    flags = classify(by_id, plays)
-    sums: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    flags = classify(by_id, plays, zone)
+    sums: dict[tuple[int, dt.date], dict] = defaultdict(lambda: defaultdict(int))
     for play in plays:
-        counted, watched, ads = flags[play.event_id]
+        counted, watched, ads, reason = flags[play.event_id]
         row = sums[(play.video_id, local_day(play.started_at_us, zone))]
-        row[0] += int(counted)
-        row[1] += watched
-        row[2] += ads
+        row["views"] += int(counted)
+        row["watched"] += watched
+        row["ads"] += ads
+        row["plays"] += 1
+        if reason is not None:
+            row[reason] += 1
     result = {}
     running = {vid: (s.cum_views, s.cum_ad_views) for vid, s in (seeds or {}).items()}
     for video_id, day in sorted(sums, key=lambda key: (key[1], key[0])):
-        views, watched, ads = sums[(video_id, day)]
+        row = sums[(video_id, day)]
+        views, watched, ads = row["views"], row["watched"], row["ads"]
         cum_views, cum_ads = running.get(video_id, (0, 0))
         result[(video_id, day)] = DailyRow(
             video_id=video_id,
@@ -167,6 +202,11 @@ def compute_daily(
             cum_ad_views=cum_ads + ads,
             video_revenue=price(tiers, "VIEW", day, cum_views, views),
             ad_revenue=price(tiers, "AD", day, cum_ads, ads),
+            plays=row["plays"],
+            excluded_self_view=row["SELF_VIEW"],
+            excluded_overlap=row["OVERLAP"],
+            excluded_repeat=row["REPEAT"],
+            excluded_cap=row["CAP"],
         )
         running[video_id] = (cum_views + views, cum_ads + ads)
     return result
@@ -194,6 +234,11 @@ def compute_periods(daily: dict[tuple[int, dt.date], DailyRow], period: str) -> 
             ad_views=sum(r.ad_views for r in rows),
             video_revenue=sum((r.video_revenue for r in rows), Decimal(0)),
             ad_revenue=sum((r.ad_revenue for r in rows), Decimal(0)),
+            plays=sum(r.plays for r in rows),
+            excluded_self_view=sum(r.excluded_self_view for r in rows),
+            excluded_overlap=sum(r.excluded_overlap for r in rows),
+            excluded_repeat=sum(r.excluded_repeat for r in rows),
+            excluded_cap=sum(r.excluded_cap for r in rows),
         )
         for key, rows in groups.items()
     }

@@ -2,12 +2,16 @@
 
 Set-based SQL inside the database (DESIGN.md section 3), per partition (a video id range):
 pass 1 streams the day's plays in index order into a small per-video temporary table (views
-as if no play were a repeat, watch time, ad views, bad rows); if there is no bad row, pass 2
-subtracts the repeats, found by a window over the plays of the few viewer-video pairs with
-two or more plays that day (sorting every play of the day cost twice as much); then the
+as if no play were excluded by rules 2-4, watch time, ad views, self-views, bad rows); if
+there is no bad row, pass 2 classifies the only plays that rules 2-4 can exclude (those of
+viewer-video pairs with two or more plays that day, or early enough in the day to follow a
+playback of the previous day) by one window over their pairs (sorting every play of the day
+cost twice as much), ranks the passing plays of pairs with more than 10 plays for the daily
+cap, and subtracts what the excluded plays earned in pass 1 (docs/rules.md); then the
 running totals of the previous computed day are attached, the tier table in force prices the
-day, and the rows are upserted keyed by (video, day). The weekly and monthly rows of the
-touched videos are then re-summed from their daily rows.
+day, and the rows are upserted keyed by (video, day), with the plays read and how many each
+rule excluded. The weekly and monthly rows of the touched videos are then re-summed from
+their daily rows.
 
 Each rule of DESIGN.md section 2 is one named SQL fragment in batch/steps/fragments.py;
 batch/rules.py states the same rules in Python; tests/reference.py is the oracle.
@@ -49,6 +53,7 @@ MYSQL_SESSION_SETTINGS = {
 }
 
 TMP_AGG = "tmp_day_agg"
+TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2-3
 
 
 @dataclass(frozen=True)
@@ -70,25 +75,22 @@ class BadPlayRow(Exception):
 
 def _aggregate_sql(d: Dialect) -> str:
     """Pass 1, one streaming pass over the day's plays of a partition grouped per video
-    (index order, no sort): plays read, bad rows, watch time, and views and ad views of
-    every playback that is not the seller's own, as if none were a repeat, except the few
-    plays of the day's first 30 s, whose repeat status is looked up exactly."""
+    (index order, no sort): plays read, bad rows, self-views, and views, watch time and ad
+    views of every playback that is not the seller's own, as if none were excluded by
+    rules 2-4."""
     return f"""
 INSERT INTO {TMP_AGG} (video_id, seller_id, plays_read, views, watch_time_sec, ad_views,
-                       bad_rows, first_bad_play_id)
+                       bad_rows, first_bad_play_id, excluded_self_view)
 SELECT c.video_id, MAX(c.seller_id), COUNT(*), SUM(c.counted),
        COALESCE(SUM({fragments.watch_time_sql(d)}), 0),
        COALESCE(SUM({fragments.ad_views_sql(d)}), 0),
-       SUM(c.bad), MIN(CASE WHEN c.bad = 1 THEN c.play_id END)
+       SUM(c.bad), MIN(CASE WHEN c.bad = 1 THEN c.play_id END), SUM(c.self_view)
 FROM (
     SELECT p.play_id, p.video_id, p.start_position_sec AS start_sec,
            p.end_position_sec AS end_sec, v.seller_id, v.duration_sec,
            {fragments.bad_row_sql('p')} AS bad,
            CASE WHEN {fragments.self_view_sql('p')} THEN 1 ELSE 0 END AS self_view,
-           CASE WHEN {fragments.self_view_sql('p')} THEN 0
-                WHEN {fragments.in_first_window_of_day_sql('p')}
-                  THEN 1 - {fragments.repeat_exact_sql(d, 'p')}
-                ELSE 1 END AS counted
+           CASE WHEN {fragments.self_view_sql('p')} THEN 0 ELSE 1 END AS counted
     FROM plays p
     LEFT JOIN videos v ON v.video_id = p.video_id
     WHERE p.local_day = :day AND p.video_id >= :lo AND p.video_id < :hi
@@ -97,40 +99,102 @@ GROUP BY c.video_id
 """
 
 
-def _repeats_sql(d: Dialect) -> str:
-    """Pass 2, the repeat correction: the repeats among plays not already classified in
-    pass 1 (not the seller's own, 30 s or more into the day). Only viewer-video pairs with
-    two or more plays that day can hold one, so only their plays are windowed and sorted.
-    Subtracts their views and ad views from pass 1's figures."""
+def _classify_sql(d: Dialect) -> str:
+    """Pass 2a: classifies by rules 2-3 the plays that may be excluded by rules 2-4: those of
+    viewer-video pairs with two or more plays that day, or whose first play that day is early
+    enough to follow a playback of an earlier day (:early_end_us, the partition's widest
+    early window). Every other play is a view already counted right in pass 1. One window
+    over those pairs' plays of the day gives each play's previous one; the first play of a
+    pair that may follow an earlier day looks its previous one up."""
+    previous = {
+        column: f"""CASE WHEN w.prev_started_at_us IS NULL
+                 AND {fragments.may_follow_previous_day_sql('w')}
+                THEN {fragments.previous_day_play_sql(d, 'w', column)}
+                ELSE w.prev_{alias} END"""
+        for column, alias in (
+            ("started_at_us", "started_at_us"),
+            ("start_position_sec", "start_sec"),
+            ("end_position_sec", "end_sec"),
+        )
+    }
     return f"""
-INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows)
-SELECT c.video_id, 0, -COUNT(*), 0, -COALESCE(SUM({fragments.ad_views_sql(d)}), 0), 0
+INSERT INTO {TMP_PLAYS} (video_id, viewer_id, started_at_us, pair_plays, exclusion,
+                         watch_time_sec, ad_views)
+SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
+       CASE WHEN {fragments.overlap_sql(d, 'c')} THEN {_OVERLAP}
+            WHEN {fragments.repeat_sql('c')} THEN {_REPEAT}
+            ELSE {_PASSING} END,
+       {fragments.watch_time_sql(d)}, {fragments.ad_views_sql(d)}
 FROM (
-    SELECT w.video_id, w.start_sec, w.end_sec, v.duration_sec,
-           1 AS counted,  -- pass 1 counted it: take back what it earned
-           {fragments.repeat_by_window_sql(d)} AS is_repeat
+    SELECT w.video_id, w.viewer_id, w.started_at_us, w.pair_plays, w.start_sec, w.end_sec,
+           w.duration_sec, 0 AS self_view, 1 AS counted,
+           {previous['started_at_us']} AS prev_started_at_us,
+           {previous['start_position_sec']} AS prev_start_sec,
+           {previous['end_position_sec']} AS prev_end_sec
     FROM (
-        SELECT p.play_id, p.video_id, p.viewer_id, p.started_at_us,
+        SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
                p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
-               LAG(p.started_at_us) OVER pair_in_time AS prev_started_at_us,
-               LEAD(p.started_at_us) OVER pair_in_time AS next_started_at_us
+               v.duration_sec,
+               LAG(p.started_at_us) OVER pair_in_order AS prev_started_at_us,
+               LAG(p.start_position_sec) OVER pair_in_order AS prev_start_sec,
+               LAG(p.end_position_sec) OVER pair_in_order AS prev_end_sec
         FROM (
-            SELECT video_id, viewer_id FROM plays
+            SELECT video_id, viewer_id, COUNT(*) AS plays FROM plays
             WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
-            GROUP BY video_id, viewer_id HAVING COUNT(*) > 1
+            GROUP BY video_id, viewer_id
+            HAVING COUNT(*) > 1 OR MIN(started_at_us) < :early_end_us
         ) pairs
         JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
                     AND p.viewer_id = pairs.viewer_id
-        WINDOW pair_in_time AS (PARTITION BY p.video_id, p.viewer_id ORDER BY p.started_at_us)
+        JOIN videos v ON v.video_id = p.video_id
+        WHERE NOT {fragments.self_view_sql('p')}
+        WINDOW pair_in_order AS (PARTITION BY p.video_id, p.viewer_id
+                                 ORDER BY p.started_at_us, {d.bytewise('p.event_id')})
     ) w
-    JOIN videos v ON v.video_id = w.video_id
-    WHERE NOT {fragments.self_view_sql('w')} AND NOT {fragments.in_first_window_of_day_sql('w')}
 ) c
-WHERE c.is_repeat = 1
-GROUP BY c.video_id
-{d.upsert_add(['video_id'], ['views', 'ad_views'])}
 """
 
+
+def _take_back_exclusions_sql(d: Dialect) -> str:
+    """Pass 2b: overlaps and repeats earn no view and no ad views; overlaps no watch time
+    either. Subtracts what pass 1 counted for them."""
+    return f"""
+INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows,
+                       excluded_overlap, excluded_repeat)
+SELECT t.video_id, 0, -COUNT(*),
+       -SUM(CASE WHEN t.exclusion = {_OVERLAP} THEN t.watch_time_sec ELSE 0 END),
+       -SUM(t.ad_views), 0,
+       SUM(CASE WHEN t.exclusion = {_OVERLAP} THEN 1 ELSE 0 END),
+       SUM(CASE WHEN t.exclusion = {_REPEAT} THEN 1 ELSE 0 END)
+FROM {TMP_PLAYS} t
+WHERE t.exclusion <> {_PASSING}
+GROUP BY t.video_id
+{d.upsert_add(['video_id'], ['views', 'watch_time_sec', 'ad_views', 'excluded_overlap', 'excluded_repeat'])}
+"""
+
+
+def _take_back_capped_sql(d: Dialect) -> str:
+    """Pass 2c: the daily cap over the passing plays of pairs with more than 10 plays that
+    day (no other pair can reach it). Passing plays of a pair never share a start instant
+    (the later of two would be a repeat), so ordering by started_at alone is exact."""
+    return f"""
+INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows,
+                       excluded_cap)
+SELECT r.video_id, 0, -COUNT(*), 0, -SUM(r.ad_views), 0, COUNT(*)
+FROM (
+    SELECT t.video_id, t.ad_views,
+           ROW_NUMBER() OVER (PARTITION BY t.video_id, t.viewer_id ORDER BY t.started_at_us) AS nth
+    FROM {TMP_PLAYS} t
+    WHERE t.exclusion = {_PASSING} AND t.pair_plays > {rules.DAILY_VIEW_CAP}
+) r
+WHERE {fragments.over_daily_cap_sql('r.nth')}
+GROUP BY r.video_id
+{d.upsert_add(['video_id'], ['views', 'ad_views', 'excluded_cap'])}
+"""
+
+
+# Exclusion codes in TMP_PLAYS (rules.Exclusion; self-views never get there).
+_PASSING, _OVERLAP, _REPEAT = 0, 2, 3
 
 _TMP_AGG_COLUMNS = """
     video_id BIGINT NOT NULL PRIMARY KEY,
@@ -141,8 +205,22 @@ _TMP_AGG_COLUMNS = """
     ad_views BIGINT NOT NULL,
     bad_rows BIGINT NOT NULL,
     first_bad_play_id BIGINT NULL,
+    excluded_self_view BIGINT NOT NULL DEFAULT 0,
+    excluded_overlap BIGINT NOT NULL DEFAULT 0,
+    excluded_repeat BIGINT NOT NULL DEFAULT 0,
+    excluded_cap BIGINT NOT NULL DEFAULT 0,
     views_before BIGINT NOT NULL DEFAULT 0,
     ad_views_before BIGINT NOT NULL DEFAULT 0
+"""
+
+_TMP_PLAYS_COLUMNS = """
+    video_id BIGINT NOT NULL,
+    viewer_id BIGINT NOT NULL,
+    started_at_us BIGINT NOT NULL,
+    pair_plays BIGINT NOT NULL,
+    exclusion SMALLINT NOT NULL,
+    watch_time_sec BIGINT NOT NULL,
+    ad_views BIGINT NOT NULL
 """
 
 # DESIGN 2 "Precise points": each day is priced from the running totals at the end of the
@@ -157,11 +235,15 @@ UPDATE {TMP_AGG} SET
                                 ORDER BY d.day DESC LIMIT 1), 0)
 """
 
+_EXCLUSION_COUNTS = ["excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"]
 _DAILY_COLUMNS = [
     "seller_id", "views", "watch_time_sec", "ad_views", "cum_views", "cum_ad_views",
-    "video_revenue", "ad_revenue", "job_execution_id",
+    "video_revenue", "ad_revenue", "job_execution_id", "plays", *_EXCLUSION_COUNTS,
 ]
-_PERIOD_COLUMNS = ["seller_id", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue"]
+_PERIOD_COLUMNS = [
+    "seller_id", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue",
+    "plays", *_EXCLUSION_COUNTS,
+]
 
 
 def _daily_upsert_sql(d: Dialect, view_revenue: str, ad_revenue: str) -> str:
@@ -169,7 +251,8 @@ def _daily_upsert_sql(d: Dialect, view_revenue: str, ad_revenue: str) -> str:
 INSERT INTO daily_video_stats (video_id, day, {', '.join(_DAILY_COLUMNS)})
 SELECT a.video_id, :day, a.seller_id, a.views, a.watch_time_sec, a.ad_views,
        a.views_before + a.views, a.ad_views_before + a.ad_views,
-       {view_revenue}, {ad_revenue}, :job_execution_id
+       {view_revenue}, {ad_revenue}, :job_execution_id, a.plays_read,
+       {', '.join('a.' + c for c in _EXCLUSION_COUNTS)}
 FROM {TMP_AGG} a {d.select_where_true}
 {d.upsert(['video_id', 'day'], _DAILY_COLUMNS)}
 """
@@ -182,7 +265,8 @@ def _period_upsert_sql(d: Dialect) -> str:
 INSERT INTO period_video_stats (period, period_start, video_id, {', '.join(_PERIOD_COLUMNS)})
 SELECT :period, :period_start, s.video_id, MAX(s.seller_id), SUM(s.views),
        SUM(s.watch_time_sec), SUM(s.ad_views),
-       {d.money_sum('s.video_revenue')}, {d.money_sum('s.ad_revenue')}
+       {d.money_sum('s.video_revenue')}, {d.money_sum('s.ad_revenue')}, SUM(s.plays),
+       {', '.join(f'SUM(s.{c})' for c in _EXCLUSION_COUNTS)}
 FROM daily_video_stats s JOIN {TMP_AGG} a ON a.video_id = s.video_id
 WHERE s.day >= :period_start AND s.day <= :period_end
 GROUP BY s.video_id
@@ -242,8 +326,9 @@ def compute_day_partition(
         for name, value in MYSQL_SESSION_SETTINGS.items():
             conn.execute(sa.text(f"SET SESSION {name} = {int(value)}"))
 
-    conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
+    _drop_temp_tables(conn, d)
     conn.execute(sa.text(d.create_temp_table(TMP_AGG, _TMP_AGG_COLUMNS)))
+    conn.execute(sa.text(d.create_temp_table(TMP_PLAYS, _TMP_PLAYS_COLUMNS)))
     try:
         conn.execute(
             _text(_aggregate_sql(d), "day"),
@@ -271,10 +356,29 @@ def compute_day_partition(
         # Keep the original error: the connection may be unusable (the caller rolls back;
         # the temporary table goes with the session or is dropped on the next use).
         with contextlib.suppress(sa.exc.SQLAlchemyError):
-            conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
+            _drop_temp_tables(conn, d)
         raise
-    conn.execute(sa.text(d.drop_temp_table(TMP_AGG)))
+    _drop_temp_tables(conn, d)
     return StepCounts(rows_read=int(rows_read), rows_written=int(rows_written))
+
+
+def _drop_temp_tables(conn: sa.Connection, d: Dialect) -> None:
+    for name in (TMP_AGG, TMP_PLAYS):
+        conn.execute(sa.text(d.drop_temp_table(name)))
+
+
+def _early_end_us(conn: sa.Connection, lo: int, hi: int, day_start_us: int) -> int:
+    """The end of the widest window after midnight in which a play of the partition's
+    videos may follow a playback of an earlier day (fragments.may_follow_previous_day_sql)."""
+    longest = conn.execute(
+        sa.text(
+            "SELECT COALESCE(MAX(duration_sec), 0) FROM videos"
+            " WHERE video_id >= :lo AND video_id < :hi"
+        ),
+        {"lo": lo, "hi": hi},
+    ).scalar_one()
+    half_duration_us = -(-int(longest) * 1_000_000 // rules.MAX_PLAYBACK_SPEED)
+    return day_start_us + max(rules.REPEAT_WINDOW_US, half_duration_us)
 
 
 def _finish_partition(
@@ -290,9 +394,12 @@ def _finish_partition(
 ) -> None:
     """Pass 2, running totals, pricing and the upserts, once pass 1 found no bad row."""
     conn.execute(
-        _text(_repeats_sql(d), "day"),
-        {"day": day, "lo": lo, "hi": hi, "day_start_us": day_start_us},
+        _text(_classify_sql(d), "day"),
+        {"day": day, "lo": lo, "hi": hi, "day_start_us": day_start_us,
+         "early_end_us": _early_end_us(conn, lo, hi, day_start_us)},
     )
+    conn.execute(sa.text(_take_back_exclusions_sql(d)))
+    conn.execute(sa.text(_take_back_capped_sql(d)))
     conn.execute(_text(_PREVIOUS_TOTALS_SQL, "day"), {"day": day})
     view_revenue, view_params = fragments.tier_revenue_sql(
         d, view_tiers, "a.views_before", "(a.views_before + a.views)", "view"

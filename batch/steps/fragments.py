@@ -1,11 +1,11 @@
 """The rules of DESIGN.md section 2 as SQL fragments, one named function per rule.
 
-Each fragment is an expression over one play (a plays row under the alias given, or the
-windowed play `w`, which adds prev_started_at_us and next_started_at_us) joined with its
-video `v`; the per-play amounts read the classified play `c` (start_sec, end_sec,
-duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us, the
-local day's bounds. batch/rules.py states each rule in
-Python; tests/reference.py is the oracle both are tested against.
+Each fragment is an expression over one play (a plays row under the alias given, or a
+windowed play that adds prev_started_at_us, prev_start_sec, prev_end_sec and duration_sec)
+joined with its video `v`; the per-play amounts read the classified play `c` (start_sec,
+end_sec, duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us,
+the local day's bounds. batch/rules.py states each rule in Python; tests/reference.py is the
+oracle both are tested against.
 """
 
 from __future__ import annotations
@@ -19,42 +19,55 @@ def self_view_sql(p: str) -> str:
     return f"(v.seller_id = {p}.viewer_id)"
 
 
-def repeat_exact_sql(d: Dialect, p: str) -> str:
-    # DESIGN 2 "Counted view" 2 (rules.is_repeat), by definition: play `p` started less than
-    # 30 s after the previous playback of the same viewer and video (counted or not; ties on
-    # started_at ordered by event_id byte-wise). Equivalently: some playback before it in that
-    # order started less than 30 s before it, on any day (the window crosses midnight).
-    # Two index lookups per play (ix_plays_repeat): used only where the window cannot answer.
-    return f"""(CASE WHEN EXISTS (
-                 SELECT 1 FROM plays q
-                 WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
-                   AND q.started_at_us > {p}.started_at_us - {rules.REPEAT_WINDOW_US}
-                   AND q.started_at_us < {p}.started_at_us)
-            OR EXISTS (
-                 SELECT 1 FROM plays me JOIN plays t
-                   ON t.video_id = me.video_id AND t.viewer_id = me.viewer_id
-                  AND t.started_at_us = me.started_at_us
-                  AND {d.bytewise('t.event_id')} < {d.bytewise('me.event_id')}
-                 WHERE me.play_id = {p}.play_id)
-          THEN 1 ELSE 0 END)"""
+def watch_time_of_sql(d: Dialect, start: str, end: str, duration: str) -> str:
+    # DESIGN 2 "Watch time" (rules.watch_time_sec): min(end, duration) - start, never negative.
+    return d.greatest("0", f"{d.least(end, duration)} - {start}")
 
 
-def repeat_by_window_sql(d: Dialect) -> str:
-    # DESIGN 2 "Counted view" 2 (rules.is_repeat) for a play `w` of the day that starts 30 s
-    # or more after midnight (so any playback less than 30 s before it is on the same day):
-    # the window over the pair's plays of the day, ordered by started_at (narrow sort rows),
-    # gives the previous start; a tie on started_at falls back to the exact rule (event_id).
-    return f"""(CASE
-        WHEN w.prev_started_at_us = w.started_at_us OR w.next_started_at_us = w.started_at_us
-          THEN {repeat_exact_sql(d, 'w')}
-        WHEN w.started_at_us - w.prev_started_at_us < {rules.REPEAT_WINDOW_US} THEN 1
-        ELSE 0 END)"""
+def overlap_sql(d: Dialect, p: str) -> str:
+    # DESIGN 2 "Counted view" 3 (rules.is_overlap): play `p` started before its previous
+    # playback (prev_started_at_us, prev_start_sec, prev_end_sec) could have ended at 2x:
+    # started_at < prev.started_at + watch(prev) / 2, exact (both sides times 2, integers).
+    previous_watch = watch_time_of_sql(d, f"{p}.prev_start_sec", f"{p}.prev_end_sec", f"{p}.duration_sec")
+    return f"""({p}.prev_started_at_us IS NOT NULL
+        AND ({p}.started_at_us - {p}.prev_started_at_us) * {rules.MAX_PLAYBACK_SPEED}
+            < {previous_watch} * 1000000)"""
 
 
-def in_first_window_of_day_sql(p: str) -> str:
-    # DESIGN 2 "Counted view" 2: the 30-second window crosses midnight; plays this early in
-    # the day may repeat a playback of the previous day.
-    return f"({p}.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US})"
+def repeat_sql(p: str) -> str:
+    # DESIGN 2 "Counted view" 2 (rules.is_repeat): play `p` started less than 30 s after its
+    # previous playback (prev_started_at_us), counted or not. Exactly 30 s apart counts.
+    return f"""({p}.prev_started_at_us IS NOT NULL
+        AND {p}.started_at_us - {p}.prev_started_at_us < {rules.REPEAT_WINDOW_US})"""
+
+
+def over_daily_cap_sql(nth: str) -> str:
+    # DESIGN 2 "Counted view" 4 (rules.DAILY_VIEW_CAP, rules.classify_plays): `nth`, the rank
+    # of a play among its viewer's plays of the video that day passing rules 1-3, is past 10.
+    return f"({nth} > {rules.DAILY_VIEW_CAP})"
+
+
+def may_follow_previous_day_sql(p: str) -> str:
+    # DESIGN 2 "Counted view" 2-3 cross midnight: only a play this early in the day can be a
+    # repeat (30 s) or an overlap (the previous play's watch time is at most the duration, so
+    # day start + duration / 2) of a playback of an earlier day. Needs {p}.duration_sec.
+    return f"""({p}.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US}
+        OR {p}.started_at_us * {rules.MAX_PLAYBACK_SPEED}
+           < :day_start_us * {rules.MAX_PLAYBACK_SPEED} + {p}.duration_sec * 1000000)"""
+
+
+def previous_day_play_sql(d: Dialect, p: str, column: str) -> str:
+    # DESIGN 2 "Counted view" 2-3: `column` of the previous playback of the same viewer and
+    # video among those that started before the day (latest start; ties by event_id
+    # byte-wise). Index lookups on ix_plays_repeat; used only for the first play of a pair on
+    # the day that may_follow_previous_day_sql.
+    return f"""(SELECT q.{column} FROM plays q
+        WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
+          AND q.started_at_us = (
+              SELECT MAX(r.started_at_us) FROM plays r
+              WHERE r.video_id = {p}.video_id AND r.viewer_id = {p}.viewer_id
+                AND r.started_at_us < :day_start_us)
+        ORDER BY {d.bytewise('q.event_id')} DESC LIMIT 1)"""
 
 
 def bad_row_sql(p: str) -> str:
@@ -66,9 +79,9 @@ def bad_row_sql(p: str) -> str:
 
 
 def watch_time_sql(d: Dialect) -> str:
-    # DESIGN 2 "Watch time" (rules.watch_time_sec): min(end, duration) - start, never negative,
-    # every playback except the seller's own.
-    clamped = d.greatest("0", f"{d.least('c.end_sec', 'c.duration_sec')} - c.start_sec")
+    # DESIGN 2 "Watch time" (rules.earns_watch_time): every playback except the seller's own
+    # (pass 1; overlapping ones are taken back by the exclusion pass).
+    clamped = watch_time_of_sql(d, "c.start_sec", "c.end_sec", "c.duration_sec")
     return f"(CASE WHEN c.self_view = 1 THEN 0 ELSE {clamped} END)"
 
 

@@ -111,6 +111,22 @@ tier_prices = sa.Table(
     sa.Column("unit_price", sa.Numeric(12, 4, asdecimal=True), nullable=False),
 )
 
+RULE_EXCLUSION_COLUMNS = (
+    "plays",
+    "excluded_self_view",
+    "excluded_overlap",
+    "excluded_repeat",
+    "excluded_cap",
+)
+
+
+def _rule_exclusion_columns() -> list[sa.Column]:
+    return [
+        sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+        for name in RULE_EXCLUSION_COLUMNS
+    ]
+
+
 # One row per (video, local day) with plays: the batch's output and every figure's source.
 daily_video_stats = sa.Table(
     "daily_video_stats",
@@ -127,6 +143,9 @@ daily_video_stats = sa.Table(
     sa.Column("video_revenue", Money, nullable=False),
     sa.Column("ad_revenue", Money, nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
+    # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
+    # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
+    *_rule_exclusion_columns(),
     sa.Index("ix_daily_video_stats_seller_day", "seller_id", "day"),
 )
 
@@ -143,6 +162,9 @@ period_video_stats = sa.Table(
     sa.Column("ad_views", sa.BigInteger, nullable=False),
     sa.Column("video_revenue", Money, nullable=False),
     sa.Column("ad_revenue", Money, nullable=False),
+    # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
+    # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
+    *_rule_exclusion_columns(),
     sa.Index("ix_period_video_stats_seller", "seller_id", "period", "period_start"),
 )
 

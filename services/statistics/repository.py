@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from services.common.periods import Period
-from services.common.schema import daily_video_stats, period_video_stats, videos
+from services.common.schema import RULE_EXCLUSION_COLUMNS, daily_video_stats, period_video_stats, videos
 
 METRIC_COLUMNS = {"VIEWS": "views", "WATCH_TIME": "watch_time_sec"}
 
@@ -36,7 +36,9 @@ def video_seller(conn: sa.Connection, video_id: int) -> int | None:
     return conn.execute(sa.select(videos.c.seller_id).where(videos.c.video_id == video_id)).scalar()
 
 
-_SERIES_COLUMNS = ("views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue")
+_SERIES_COLUMNS = (
+    "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", *RULE_EXCLUSION_COLUMNS
+)
 
 
 def daily_series(conn: sa.Connection, video_id: int, first: dt.date, last: dt.date) -> dict[dt.date, sa.Row]:

@@ -19,6 +19,7 @@ from services.common.cache import ttl_for
 from services.common.errors import BadMetric, BadRange, VideoNotFound
 from services.common.periods import Period, parse_day, period_bounds, period_end, periods_in_range
 from services.common.readside import ReadSide, parse_id, parse_period
+from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
 
 TOP_N = 5
@@ -55,6 +56,12 @@ class StatsPoint:
     ad_views: int
     video_revenue: Decimal
     ad_revenue: Decimal
+    # Playbacks, and how many each counted-view rule excluded (strongest rule that applies).
+    plays: int = 0
+    excluded_self_view: int = 0
+    excluded_overlap: int = 0
+    excluded_repeat: int = 0
+    excluded_cap: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,4 +147,5 @@ def _point(start: dt.date, end: dt.date, row) -> StatsPoint:
     return StatsPoint(
         start, end, int(row.views), int(row.watch_time_sec), int(row.ad_views),
         Decimal(row.video_revenue), Decimal(row.ad_revenue),
+        **{name: int(getattr(row, name)) for name in RULE_EXCLUSION_COLUMNS},
     )

@@ -50,6 +50,11 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
                     ad_views=p.ad_views,
                     video_revenue=to_api_string(p.video_revenue),
                     ad_revenue=to_api_string(p.ad_revenue),
+                    plays=p.plays,
+                    excluded_self_view=p.excluded_self_view,
+                    excluded_overlap=p.excluded_overlap,
+                    excluded_repeat=p.excluded_repeat,
+                    excluded_cap=p.excluded_cap,
                 )
                 for p in series.points
             ],

@@ -27,6 +27,13 @@ def figures(mesh):
         publish_day(
             engine, DAY, [Daily(v, views=n, watch_time_sec=10 * (7 - i)) for i, (v, n) in enumerate(zip(video_ids, views, strict=True))]
         )
+        # As the batch writes a day's rule exclusions (9 views = 17 plays - 1 - 3 - 2 - 2).
+        publish_day(
+            engine,
+            DAY,
+            [Daily(video_ids[1], views=9, watch_time_sec=60, plays=17, excluded_self_view=1, excluded_overlap=3,
+                   excluded_repeat=2, excluded_cap=2)],
+        )
         yield seller_id, token, video_ids
     finally:
         engine.dispose()
@@ -89,3 +96,18 @@ def test_a_too_long_series_is_a_json_400(mesh, figures):
     _, token, ids = figures
     status, body = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2019-01-01&to=2020-12-31", token=token)
     assert status == 400 and "at most 366" in body["message"]
+
+
+def test_a_video_series_explains_per_rule_how_many_playbacks_were_not_views(mesh, figures):
+    _, token, ids = figures
+    status, body = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=WEEKLY&from=2020-03-04&to=2020-03-04", token=token)
+    assert status == 200, body
+    [point] = body["points"]
+    assert {k: point[k] for k in (
+        "views", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"
+    )} == {
+        "views": "9", "plays": "17", "excluded_self_view": "1", "excluded_overlap": "3", "excluded_repeat": "2",
+        "excluded_cap": "2",
+    }
+    _, zero = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2020-03-03&to=2020-03-03", token=token)
+    assert zero["points"][0]["plays"] == "0" and zero["points"][0]["excluded_cap"] == "0"

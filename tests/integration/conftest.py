@@ -18,6 +18,7 @@ from batch.steps import (
     video_id_bounds,
 )
 from services.common.periods import local_day_of
+from services.common.schema import RULE_EXCLUSION_COLUMNS
 from tests.databases import fresh_engine
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
 
@@ -176,7 +177,7 @@ class BatchData:
                 sa.select(
                     *[sa.column(c) for c in (
                         "video_id", "seller_id", "views", "watch_time_sec", "ad_views",
-                        "cum_views", "cum_ad_views")],
+                        "cum_views", "cum_ad_views", *RULE_EXCLUSION_COLUMNS)],
                     sa.column("day", sa.Date),
                     sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
                     sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
@@ -191,6 +192,7 @@ class BatchData:
                     watch_time_sec=r.watch_time_sec, ad_views=r.ad_views, cum_views=r.cum_views,
                     cum_ad_views=r.cum_ad_views, video_revenue=Decimal(r.video_revenue),
                     ad_revenue=Decimal(r.ad_revenue),
+                    **{c: getattr(r, c) for c in RULE_EXCLUSION_COLUMNS},
                 )
             return rows
 
@@ -200,7 +202,7 @@ class BatchData:
                 sa.select(
                     *[sa.column(c) for c in (
                         "period", "video_id", "seller_id", "views", "watch_time_sec",
-                        "ad_views")],
+                        "ad_views", *RULE_EXCLUSION_COLUMNS)],
                     sa.column("period_start", sa.Date),
                     sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
                     sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
@@ -214,6 +216,7 @@ class BatchData:
                     seller_id=r.seller_id, views=r.views, watch_time_sec=r.watch_time_sec,
                     ad_views=r.ad_views, video_revenue=Decimal(r.video_revenue),
                     ad_revenue=Decimal(r.ad_revenue),
+                    **{c: getattr(r, c) for c in RULE_EXCLUSION_COLUMNS},
                 )
                 for r in result
             }
