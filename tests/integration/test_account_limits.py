@@ -15,7 +15,7 @@ from services.account import repository, service
 from services.account.throttle import make_throttle
 from services.common import auth, db
 from services.common.cache import make_redis
-from services.common.errors import ResourceExhausted
+from services.common.errors import NotFound, ResourceExhausted
 from services.common.metrics import LOGINS_THROTTLED
 from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
@@ -152,3 +152,9 @@ def test_with_redis_every_account_instance_sees_the_failures_without_each_proces
             other.check(name)
     else:
         other.check(name)  # the embedded default: per-process counts (docs/operations.md)
+
+
+def test_disabling_an_account_that_does_not_exist_is_not_found(account_service):
+    _, ctx = account_service
+    with pytest.raises(NotFound, match="no account 'nobody-by-that-name'"):
+        service.disable_account(ctx.engine, "nobody-by-that-name")
