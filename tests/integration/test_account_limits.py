@@ -158,3 +158,14 @@ def test_disabling_an_account_that_does_not_exist_is_not_found(account_service):
     _, ctx = account_service
     with pytest.raises(NotFound, match="no account 'nobody-by-that-name'"):
         service.disable_account(ctx.engine, "nobody-by-that-name")
+
+
+def test_a_redis_that_does_not_answer_falls_back_to_counting_in_the_process():
+    # Nothing listens on port 1: every Redis call fails at once, as with a stopped Redis.
+    throttle = make_throttle(make_redis("redis://127.0.0.1:1/0"), max_failures=2, window_sec=60)
+    name = _unique("fallback")
+    throttle.failed(name)
+    throttle.check(name)
+    throttle.failed(name)
+    with pytest.raises(ResourceExhausted):
+        throttle.check(name)
