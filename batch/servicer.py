@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import threading
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from batch.jobs import repository
-from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
 from batch.credentials import dispatch_metadata
+from batch.jobs import repository
 from batch.jobs.clock import process_owner
+from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
 from batch.jobs.worker import run_partition_stream
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common.auth import Principal, current_principal, require_role
-from services.common.errors import InvalidArgument
+from services.common.errors import BadInput
+from services.common.periods import parse_day
 from services.common.server import ServiceContext
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def parse_day(value: str, field: str) -> dt.date:
-    """A YYYY-MM-DD calendar day, strictly (not the other ISO forms fromisoformat takes)."""
-    if not _DATE.match(value):
-        raise InvalidArgument(f"{value!r} is not a date YYYY-MM-DD", field=field)
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidArgument(f"{value!r} is not a valid date: {exc}", field=field) from None
 
 
 def event_message(event: JobEvent) -> batch_pb2.JobEvent:
@@ -112,7 +99,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         date = parse_day(request.date, "date") if request.date else None
         to_date = parse_day(request.to_date, "to_date") if request.to_date else None
         if request.partitions < 0:
-            raise InvalidArgument("must be 0 (default) or more", field="partitions")
+            raise BadInput("must be 0 (default) or more", field="partitions")
         runner = self._runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
         # A caller that goes away does not stop the job: it runs to its end in this process.
         events = runner.run(
@@ -131,7 +118,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         the admin who ran the job): runs one partition attempt on this instance."""
         require_role(current_principal(), "ADMIN")
         if request.partition_execution_id <= 0:
-            raise InvalidArgument("must be a partition execution id", field="partition_execution_id")
+            raise BadInput("must be a partition execution id", field="partition_execution_id")
         events = run_partition_stream(
             self._ctx.engine, self._ctx.settings.zone, request.partition_execution_id,
             worker=f"{self._ctx.instance}@{process_owner()}",

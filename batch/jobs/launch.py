@@ -30,10 +30,10 @@ from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, JobExecution, Partition, RunKind
 from batch.jobs.partitioner import plan_partitions
-from services.common.errors import AlreadyExists
+from services.common.errors import Conflict
 
 
-class JobAlreadyRunning(AlreadyExists):
+class JobAlreadyRunning(Conflict):
     """Another execution of the same instance holds its launch guard."""
 
 

@@ -52,7 +52,7 @@ def run_partitions(runner: JobRunner, job: str, day: dt.date, execution_id: int,
             _, pending = concurrent.futures.wait(pending, timeout=runner.progress_interval_sec)
             tracker.tick()
     results = []
-    for f, p in zip(futures, todo):
+    for f, p in zip(futures, todo, strict=True):
         try:
             results.append(f.result())
         except Exception as exc:  # noqa: BLE001 - e.g. the database went away between steps

@@ -27,7 +27,7 @@ from batch.jobs.clock import now_us, process_owner
 from batch.jobs.coordinator import CatchUp, Coordinator, DayRange, event_stream
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
-from services.common.errors import FailedPrecondition, InvalidArgument
+from services.common.errors import BadInput, NotReady
 from services.common.periods import local_day_of
 
 JOB_DAILY = "daily"
@@ -104,32 +104,32 @@ class JobRunner:
 
         With no `date`, every new or stale day up to yesterday (local) is computed: today is
         still receiving plays, so computing it now would only make it stale at once.
-        Raises InvalidArgument / FailedPrecondition before any event; raises
+        Raises BadInput / NotReady before any event; raises
         JobAlreadyRunning instead of a first event when the first day's instance is running.
         """
         job = job or JOB_DAILY
         if job not in JOBS:
-            raise InvalidArgument(f"unknown job {job!r} (known: {', '.join(JOBS)})", field="job")
+            raise BadInput(f"unknown job {job!r} (known: {', '.join(JOBS)})", field="job")
         if partitions is not None and partitions < 1:
-            raise InvalidArgument("must be at least 1", field="partitions")
+            raise BadInput("must be at least 1", field="partitions")
         today = today or local_day_of(now_us(), self.zone)
         if date is None:
             if to_date is not None:
-                raise InvalidArgument("to_date needs date", field="to_date")
+                raise BadInput("to_date needs date", field="to_date")
             plan = CatchUp(through=today - dt.timedelta(days=1))
         else:
             to_date = to_date or date
             if to_date < date:
-                raise InvalidArgument(f"{to_date} is before date {date}", field="to_date")
+                raise BadInput(f"{to_date} is before date {date}", field="to_date")
             if (to_date - date).days + 1 > MAX_DAYS_PER_RUN:
-                raise InvalidArgument(f"at most {MAX_DAYS_PER_RUN} days per run", field="to_date")
+                raise BadInput(f"at most {MAX_DAYS_PER_RUN} days per run", field="to_date")
             if to_date > today:
-                raise InvalidArgument(f"{to_date} is after today ({today}, {self.zone.key})", field="to_date")
+                raise BadInput(f"{to_date} is after today ({today}, {self.zone.key})", field="to_date")
             with self.engine.connect() as conn:
                 earlier = self.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))
             if earlier:
                 shown = ", ".join(str(d) for d in earlier[:5]) + (" ..." if len(earlier) > 5 else "")
-                raise FailedPrecondition(
+                raise NotReady(
                     f"days before {date} are not computed or are stale ({shown}); a day is priced"
                     " from the running totals of the day before it: run without a date first"
                 )

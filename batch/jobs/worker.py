@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionWork
-from services.common.errors import FailedPrecondition
+from services.common.errors import NotReady
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,14 @@ class PartitionResult:
 
 
 def claim_partition(engine: sa.Engine, partition_execution_id: int, *, worker: str) -> PartitionWork:
-    """STARTING -> STARTED with the worker's name; raises NotFound, or FailedPrecondition
+    """STARTING -> STARTED with the worker's name; raises NotFound, or NotReady
     when the attempt is not STARTING (already run, failed by recover, or stopped)."""
     with engine.begin() as conn:
         work = repo.partition_work(conn, partition_execution_id)
         try:
             repo.start_partition(conn, partition_execution_id, worker=worker, now_us=now_us())
         except repo.LostUpdate:
-            raise FailedPrecondition(
+            raise NotReady(
                 f"partition execution {partition_execution_id} ({work.partition_key}, attempt {work.attempt})"
                 f" is {work.status.name}, not STARTING: it cannot be run again"
             ) from None
@@ -109,7 +109,7 @@ def run_partition_attempt(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, 
 
 def run_partition_stream(engine: sa.Engine, zone: ZoneInfo, partition_execution_id: int, *, worker: str,
                          steps: ModuleType | None = None, progress_interval_sec: float = 2.0) -> Iterator[JobEvent]:
-    """RunPartition's work: claims the attempt now (NotFound / FailedPrecondition are raised
+    """RunPartition's work: claims the attempt now (NotFound / NotReady are raised
     before any event), then returns its events: PARTITION_STARTED, PARTITION_PROGRESS every
     `progress_interval_sec` (which also keeps the stream through Envoy from going idle),
     and PARTITION_FINISHED or PARTITION_FAILED with final=True. The attempt runs in its own

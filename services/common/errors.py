@@ -45,6 +45,15 @@ class NotReady(DomainError):
     computed by the batch); the same request may succeed later."""
 
 
+class TooManyRequests(DomainError):
+    """A rate or concurrency limit was hit; the same request may succeed after
+    `retry_after_sec` (if given), which reaches the client as `retry-after`."""
+
+    def __init__(self, message: str, *, retry_after_sec: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_sec = retry_after_sec
+
+
 # --- what happened -----------------------------------------------------------------------
 
 
@@ -104,17 +113,13 @@ class BadToken(NotAuthenticated):
     """A bearer token that is missing, expired or not one of ours."""
 
 
+class AccountNotActive(NotAuthenticated):
+    """A validly signed token whose account is disabled or does not exist (any more)."""
+
+
 class RoleNotAllowed(NotAllowed):
     """The caller's role may not call this use case at all."""
 
 
 class NotOwner(NotAllowed):
     """The caller may call this use case, but not on another account's data."""
-
-
-# Deprecated: the old names, kept only for batch/jobs/runner.py and batch/servicer.py (owned
-# by another branch at the time of the rename). The same classes, not subclasses, so that
-# `except BadInput` catches what those files raise. Remove at merge.
-InvalidArgument = BadInput
-AlreadyExists = Conflict
-FailedPrecondition = NotReady

@@ -27,6 +27,7 @@ CODE_OF_CATEGORY: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] =
     (errors.NotAuthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (errors.NotAllowed, grpc.StatusCode.PERMISSION_DENIED),
     (errors.NotReady, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.TooManyRequests, grpc.StatusCode.RESOURCE_EXHAUSTED),
 )
 
 
@@ -44,6 +45,10 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 
 def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
     code, message = status_of(exc)
+    retry_after = getattr(exc, "retry_after_sec", None)
+    if retry_after is not None:
+        # Envoy's transcoder passes trailing metadata to JSON callers as HTTP headers.
+        context.set_trailing_metadata((("retry-after", str(retry_after)),))
     if code is grpc.StatusCode.INTERNAL:
         log.exception("unhandled error in handler")
     elif code is grpc.StatusCode.UNAVAILABLE:

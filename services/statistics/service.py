@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
-from services.common.auth import Principal, require_self_or_admin, require_seller_or_admin
+from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.cache import ttl_for
 from services.common.errors import BadMetric, BadRange, VideoNotFound
-from services.common.periods import Period, parse_day, period_bounds, period_end, periods_in_range
+from services.common.periods import Period, count_periods, parse_day, period_bounds, period_end, periods_in_range
 from services.common.readside import ReadSide, parse_id, parse_period
 from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
@@ -111,18 +111,13 @@ def get_top_videos(
 def get_video_stats(
     read: ReadSide, principal: Principal, video_id: int, period_name: str, from_text: str, to_text: str
 ) -> VideoStatsSeries:
+    """Cheap refusals first: the arguments' shape, then who may read the video, then the
+    range's size by arithmetic; only then is the list of periods built and read."""
     parse_id(video_id, "video_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
-    if last < first:
-        raise BadRange("must not be before from", field="to")
-    starts = periods_in_range(period, first, last)
-    if len(starts) > MAX_POINTS:
-        raise BadRange(
-            f"[from, to] spans {len(starts)} {period.value.lower()} periods; at most {MAX_POINTS} per request",
-            field="to",
-        )
+    require_role(principal, "SELLER", "ADMIN")
 
     state = read.data_state()
 
@@ -131,6 +126,15 @@ def get_video_stats(
         if seller_id is None:
             raise VideoNotFound(f"no video {video_id}", field="video_id")
         require_self_or_admin(principal, seller_id, "video's statistics")
+        if last < first:
+            raise BadRange("must not be before from", field="to")
+        count = count_periods(period, first, last)
+        if count > MAX_POINTS:
+            raise BadRange(
+                f"[from, to] spans {count} {period.value.lower()} periods; at most {MAX_POINTS} per request",
+                field="to",
+            )
+        starts = periods_in_range(period, first, last)
         if period is Period.DAILY:
             rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
         else:

@@ -51,7 +51,7 @@ def play_values(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> 
         [
             f"({event_id},{int(video_id)},{int(viewer_id)},{int(started_at_us)},"
             f"'{local_day}',{int(start)},{int(end)},{received})"
-            for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows)
+            for event_id, (_, video_id, viewer_id, started_at_us, local_day, start, end) in zip(ids, rows, strict=True)
         ]
     )
 
@@ -62,6 +62,6 @@ def resume_values(conn: sa.Connection, rows: list[tuple]) -> str:
     return ",".join(
         [
             f"({int(viewer)},{int(video)},{int(position)},{int(started)},{event_id},{int(updated)})"
-            for event_id, (viewer, video, position, started, _, updated) in zip(ids, rows)
+            for event_id, (viewer, video, position, started, _, updated) in zip(ids, rows, strict=True)
         ]
     )

@@ -47,7 +47,7 @@ def _plays(zone: ZoneInfo, videos: list[int], viewers: list[int], tag: str) -> l
 
 def _stamp(us: int) -> str:
     seconds, micros = divmod(us, 1_000_000)
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
 
 
 def _run_job(mesh, body: dict, token: str) -> list[dict]:
@@ -93,7 +93,7 @@ def test_every_figure_of_two_months_sharing_a_week_equals_the_reference_after_a_
                             "rerun": True}, admin)[-1]
     assert final["type"] == "JOB_FINISHED", final
 
-    catalogue = [reference.Video(v, seller_id, d) for v, d in zip(videos, DURATIONS)]
+    catalogue = [reference.Video(v, seller_id, d) for v, d in zip(videos, DURATIONS, strict=True)]
     daily = reference.compute_daily(catalogue, plays, zone)
     expected = {"DAILY": {(r.day, r.video_id): r for r in daily.values()}}
     for period in ("WEEKLY", "MONTHLY"):

@@ -20,9 +20,8 @@ import sqlalchemy as sa
 
 from batch import main as batch_main
 from batch.jobs import repository as repo
-from batch.jobs.dispatch import GrpcDispatcher
+from batch.jobs.dispatch import DispatchError, GrpcDispatcher
 from batch.jobs.model import BatchStatus, EventType, Partition, RunKind
-from batch.jobs.dispatch import DispatchError
 from batch.jobs.runner import JobRunner
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import auth, db

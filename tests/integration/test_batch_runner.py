@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 import batch.steps
 from batch.jobs import repository as repo
-from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.launch import JobAlreadyRunning
+from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.runner import JobRunner
 from services.common.errors import BadInput, NotReady
 from tests import reference
