@@ -183,7 +183,8 @@ def test_connections_over_the_cap_are_closed_while_an_open_one_keeps_working(mes
         while listener_stat(mesh, "downstream_cx_overflow") - before < 100 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert listener_stat(mesh, "downstream_cx_overflow") - before >= 100
-        assert listener_stat(mesh, "downstream_cx_active") <= CONNECTION_LIMIT
+        # A connection over the cap counts as active until Envoy has closed it: one per worker.
+        assert listener_stat(mesh, "downstream_cx_active") <= CONNECTION_LIMIT + 2
         # One of the last connections: Envoy closed it without reading.
         flood[-1].settimeout(5)
         assert flood[-1].recv(100) == b""
