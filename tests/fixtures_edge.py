@@ -1,4 +1,4 @@
-"""Clients that misbehave at Envoy's edge, for tests/e2e/test_edge_limits.py and the hostile
+"""Clients that misbehave at Envoy's edge, for tests/e2e/test_envoy_edge.py and the hostile
 edge drill (tests/faults/test_hostile_edge.py).
 
 Envoy's per-client limits are keyed by the client's address, and the mesh's own machine

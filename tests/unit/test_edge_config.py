@@ -1,5 +1,5 @@
 """The edge limits of envoy/envoy.yaml.j2 as rendered, for the local mesh and for compose.
-(What they do is checked through the real Envoy in tests/e2e/test_edge_limits.py.)"""
+(What they do is checked through the real Envoy in tests/e2e/test_envoy_edge.py.)"""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_the_listener_bounds_time_streams_and_connections(where):
     config = CONFIGS[where]
     hcm = _hcm(config)
     assert hcm["use_remote_address"] is True
-    assert (hcm["request_headers_timeout"], hcm["request_timeout"], hcm["stream_idle_timeout"]) == ("10s", "300s", "60s")
+    assert (hcm["request_headers_timeout"], hcm["request_timeout"], hcm["stream_idle_timeout"]) == ("10s", "660s", "60s")
     assert hcm["common_http_protocol_options"]["idle_timeout"] == "60s"
     assert hcm["http2_protocol_options"]["max_concurrent_streams"] == 100
     assert config["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] == 65536
