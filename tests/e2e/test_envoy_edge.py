@@ -77,7 +77,8 @@ def test_log_in_from_one_client_is_refused_after_the_burst_even_with_the_right_p
     attacker = fresh_client_address()
     before = envoy_stats(mesh, r"login\.").get("login.http_local_rate_limit.rate_limited", 0)
 
-    statuses = [json_log_in(mesh, username, f"guess-{i}", source=attacker)[0] for i in range(LOGIN_BURST)]
+    # Guesses spread over many usernames (the account service limits failures per username).
+    statuses = [json_log_in(mesh, f"{username}-{i}", "guess", source=attacker)[0] for i in range(LOGIN_BURST)]
     assert statuses == [401] * LOGIN_BURST
     started = time.monotonic()
     status, headers, answer = json_log_in(mesh, username, PASSWORD, source=attacker)
@@ -99,7 +100,8 @@ def test_log_in_from_one_client_is_refused_after_the_burst_even_with_the_right_p
 
 def test_a_grpc_log_in_flood_meets_the_same_limit_as_json(mesh):
     attacker = fresh_client_address()
-    answers = [grpc_log_in_over_http1(mesh, "nobody", "x", source=attacker).get("grpc-status") for _ in range(LOGIN_BURST + 1)]
+    answers = [grpc_log_in_over_http1(mesh, f"nobody-{i}", "x", source=attacker).get("grpc-status")
+               for i in range(LOGIN_BURST + 1)]
     assert answers == ["16"] * LOGIN_BURST + ["8"]  # the service's UNAUTHENTICATED, then Envoy's RESOURCE_EXHAUSTED
 
 

@@ -48,12 +48,13 @@ CLUSTERS = ["account", "video", "statistics", "settlement", "batch"]
 class Hostile:
     """The attacker: one thread per attack, each at its own bounded rate, until stop()."""
 
-    def __init__(self, mesh, viewer_token: str, ingest_token: str, video_id: int, victim: str) -> None:
+    def __init__(self, mesh, viewer_token: str, ingest_token: str, video_id: int, target: str) -> None:
         self.mesh = mesh
         self.viewer_token = viewer_token
         self.ingest_token = ingest_token
         self.video_id = video_id
-        self.victim = victim
+        self.target = target
+        self.streams_opened = 0
         self.address = fresh_client_address()
         self.answers: Counter[str] = Counter()
         self.unexpected: list[str] = []
@@ -103,6 +104,7 @@ class Hostile:
 
     def hold_import_stream(self) -> None:
         if self._held_streams() < HELD_STREAMS:
+            self.streams_opened += 1
             threading.Thread(target=self._import_stream, name="held-import", daemon=True).start()
 
     def _import_stream(self) -> None:
@@ -140,7 +142,7 @@ class Hostile:
     # --- 4. password guessing -----------------------------------------------------------
 
     def guess_password(self) -> None:
-        status, _, _ = json_log_in(self.mesh, self.victim, f"guess-{uuid.uuid4().hex[:8]}", source=self.address)
+        status, _, _ = json_log_in(self.mesh, self.target, f"guess-{uuid.uuid4().hex[:8]}", source=self.address)
         self._record("password guess", str(status), lambda a: a in ("401", "429"))
 
     # --- 5. big, unfinished and slow requests ---------------------------------------------
@@ -226,8 +228,10 @@ def _ejections(mesh) -> dict[str, int]:
 def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fault_mesh):
     mesh = fault_mesh
     seller = mesh.sign_up_and_login("SELLER")
-    viewer_username = mesh.unique_username("victim")
+    viewer_username = mesh.unique_username("honest")
     viewer = mesh.sign_up_and_login("VIEWER", username=viewer_username)
+    target = mesh.unique_username("target")
+    mesh.sign_up_and_login("VIEWER", username=target)
     status, video = mesh.json("POST", "/v1/videos", {"title": "under attack", "duration_sec": 600}, token=seller[1])
     assert status == 200, video
     video_id = int(video["video_id"])
@@ -235,9 +239,9 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
     honest = Honest(mesh, seller, viewer, video_id)
 
     _, ingest_token = mesh.create_account_directly("INGEST")  # a leaked ingest credential
-    hostile = Hostile(mesh, viewer[1], ingest_token, video_id, viewer_username).start()
+    hostile = Hostile(mesh, viewer[1], ingest_token, video_id, target).start()
     try:
-        mesh.wait_until(lambda: hostile._held_streams() >= HELD_STREAMS, 20, "the held-open import streams")
+        mesh.wait_until(lambda: hostile.streams_opened >= HELD_STREAMS, 20, "the held-open import streams")
         time.sleep(1.0)  # every attack under way
         load = Load(mesh.settings.http_port, honest.call, HONEST_CALLS, HONEST_THREADS).start()
         try:
@@ -245,7 +249,7 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
             unfinished = ""
         except TimeoutError as exc:
             unfinished = str(exc)
-        # The victim can still log in from its own address, whatever the attacker's.
+        # The honest viewer still logs in from its own address, whatever the attacker's.
         assert json_log_in(mesh, viewer_username, PASSWORD, source=fresh_client_address())[0] == 200
     finally:
         hostile.stop()
