@@ -87,7 +87,8 @@ def _hcm(config: dict) -> dict:
 
 def _routes(config: dict) -> dict[str, dict]:
     routes = _hcm(config)["route_config"]["virtual_hosts"][0]["routes"]
-    return {r["match"].get("path") or r["match"]["prefix"]: r["route"] for r in routes}
+    # Routes to a cluster (not the direct answers refusing non-gRPC calls on gRPC paths).
+    return {r["match"].get("path") or r["match"]["prefix"]: r["route"] for r in routes if "route" in r}
 
 
 def test_the_listener_and_admin_use_the_settings_ports_and_admin_is_loopback_only():
