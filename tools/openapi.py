@@ -190,13 +190,14 @@ def who_may_call(method_comment: str, service_comment: str) -> list[str] | None:
     return [role for role in ALL_ROLES if role in roles]
 
 
-def error_responses(method: str, *, public: bool, restricted: bool, has_body: bool) -> dict:
+def error_responses(method: str, *, public: bool, restricted: bool, has_body: bool, has_path_params: bool) -> dict:
     codes = ["400"]
     if not public or method == "Login":
         codes.append("401")
     if restricted:
         codes.append("403")
-    if method in NOT_FOUND_METHODS:
+    # A path value that is empty or holds a "/" matches no route: Envoy's 404.
+    if method in NOT_FOUND_METHODS or has_path_params:
         codes.append("404")
     if method in CONFLICT_METHODS:
         codes.append("409")
@@ -259,7 +260,13 @@ def operation(catalog: Catalog, builder: SchemaBuilder, service, comments: Comme
         description = "OK"
     op["responses"] = {"200": {"description": description, "content": {"application/json": {"schema": response_schema}}}}
     op["responses"].update(
-        error_responses(method.name, public=roles is None, restricted=roles not in (None, ALL_ROLES), has_body=rule.body == "*")
+        error_responses(
+            method.name,
+            public=roles is None,
+            restricted=roles not in (None, ALL_ROLES),
+            has_body=rule.body == "*",
+            has_path_params=bool(path_fields),
+        )
     )
     return path, verb, op
 

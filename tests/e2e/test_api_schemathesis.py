@@ -1,0 +1,175 @@
+"""The published OpenAPI document against the real mesh: Envoy serves it, and schemathesis
+generates requests from it (valid and invalid ones) for every operation, as each role and with
+no token, through the real Envoy.
+
+Checks per response: no 5xx, a status the document lists for the operation, the documented
+content type, a body that matches its schema. And for each 4xx, no row of any table changed
+(calls run one at a time and nothing else writes meanwhile, so the counts are exact); a 200 of
+POST /v1/plays:batch adds exactly the `stored` count of plays.
+
+RunJob (POST /v1/batch/jobs) is left out of random generation: its answer is a stream of
+newline-delimited JSON that schemathesis validates as one JSON document, and random valid
+requests would start real batch jobs over random date ranges. It is checked here by hand:
+every line against the JobEvent schema, the last one final.
+
+Generation is derandomized (the same cases on every run, so CI does not flake) and bounded
+(EXAMPLES per operation, caller and mode), and failures are collected, not shrunk, to keep the
+time bounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+
+import jsonschema_rs  # schemathesis's own JSON Schema validator
+import pytest
+import schemathesis
+import sqlalchemy as sa
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from services.common import db
+from services.common.schema import metadata
+from tools import gendocs
+
+EXAMPLES = 5
+CALLERS = ["anonymous", "VIEWER", "SELLER", "ADMIN", "INGEST"]
+DOCUMENT = json.loads(gendocs.OPENAPI_PATH.read_text())
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+NOT_GENERATED = {"POST /v1/batch/jobs"}
+OPERATIONS = sorted(
+    f"{verb.upper()} {path}" for path, item in DOCUMENT["paths"].items() for verb in item
+    if f"{verb.upper()} {path}" not in NOT_GENERATED
+)
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def tokens(mesh) -> dict[str, str | None]:
+    result: dict[str, str | None] = {"anonymous": None}
+    for role in ("VIEWER", "SELLER"):
+        result[role] = mesh.sign_up_and_login(role)[1]
+    for role in ("ADMIN", "INGEST"):
+        result[role] = mesh.create_account_directly(role)[1]
+    return result
+
+
+@pytest.fixture(scope="module")
+def engine(mesh):
+    engine = db.make_engine(mesh.settings)
+    yield engine
+    engine.dispose()
+
+
+def row_counts(engine: sa.Engine) -> dict[str, int]:
+    """Every table's row count, in one round trip."""
+    import batch.jobs.tables  # noqa: F401 - the job tables are on the same metadata
+
+    names = sorted(t.name for t in metadata.sorted_tables)
+    query = " UNION ALL ".join(f"SELECT '{name}', COUNT(*) FROM {name}" for name in names)
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(query)).all())
+
+
+def _modes(operation) -> list[GenerationMode]:
+    # An operation without parameters or body has nothing to make invalid.
+    has_input = operation.path_parameters or operation.query or operation.body
+    return [GenerationMode.POSITIVE, GenerationMode.NEGATIVE] if has_input else [GenerationMode.POSITIVE]
+
+
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_generated_requests_get_documented_answers_and_rejected_ones_store_nothing(mesh, tokens, engine, label):
+    operation = SCHEMA.find_operation_by_label(label)
+    failures: list[str] = []
+    calls: dict[int, int] = {}
+
+    def exercise(case, caller: str) -> None:
+        headers = {"authorization": f"Bearer {tokens[caller]}"} if tokens[caller] else {}
+        before = row_counts(engine)
+        response = case.call(base_url=mesh.base_url, headers=headers, timeout=30)
+        after = row_counts(engine)
+        calls[response.status_code] = calls.get(response.status_code, 0) + 1
+        problems = []
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            problems.append(str(exc)[:1500])
+        if 400 <= response.status_code < 500 and after != before:
+            changed = {t: (before[t], after[t]) for t in before if before[t] != after[t]}
+            problems.append(f"a rejected request ({response.status_code}) changed rows: {changed}")
+        if label == "POST /v1/plays:batch" and response.status_code == 200:
+            stored = int(response.json()["stored"])
+            if after["plays"] - before["plays"] != stored:
+                problems.append(f"stored {stored} but plays grew by {after['plays'] - before['plays']}")
+        if problems:
+            failures.append(f"[{caller}] {case.as_curl_command(headers=headers)}\n  " + "\n  ".join(problems))
+
+    for caller in CALLERS:
+        for mode in _modes(operation):
+
+            @settings(
+                max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+            )
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def run(case, caller=caller):
+                exercise(case, caller)
+
+            run()
+
+    assert sum(calls.values()) >= EXAMPLES, f"too few calls: {calls}"
+    assert not failures, f"{len(failures)} failures of {sum(calls.values())} calls {calls}:\n\n" + "\n\n".join(failures[:10])
+
+
+def test_envoy_serves_the_committed_document_without_a_token(mesh):
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=30)
+    try:
+        conn.request("GET", "/openapi.json")
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert response.getheader("content-type") == "application/json"
+    assert json.loads(body) == DOCUMENT
+
+
+def _validator(name: str) -> jsonschema_rs.Draft7Validator:
+    return jsonschema_rs.Draft7Validator({"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]})
+
+
+def _run_job(mesh, token: str, body: dict) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
+    try:
+        conn.request("POST", "/v1/batch/jobs", body=json.dumps(body),
+                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        conn.close()
+
+
+def test_the_job_stream_is_documented_line_by_line_and_a_refused_job_stores_nothing(mesh, tokens, engine):
+    day = dt.date(2014, 3, 3)  # no plays: a quick job
+    before = row_counts(engine)
+    status, text = _run_job(mesh, tokens["VIEWER"], {"job": "daily", "date": day.isoformat()})
+    assert status == 403 and "403" in DOCUMENT["paths"]["/v1/batch/jobs"]["post"]["responses"]
+    _validator("Error").validate(json.loads(text))
+    assert row_counts(engine) == before
+
+    status, text = _run_job(mesh, tokens["ADMIN"], {"job": "daily", "date": day.isoformat(), "rerun": True})
+    assert status == 200, text
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    validator = _validator("JobEvent")
+    for event in events:
+        validator.validate(event)
+    assert events[-1]["final"] is True and events[-1]["type"] == "JOB_FINISHED"
+    assert not any(event["final"] for event in events[:-1])
