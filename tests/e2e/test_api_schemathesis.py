@@ -114,16 +114,11 @@ def test_generated_requests_get_documented_answers_and_rejected_ones_store_nothi
 
     for caller in CALLERS:
         for mode in _modes(operation):
-
-            @settings(
+            bounded = settings(
                 max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                 phases=[Phase.generate], suppress_health_check=list(HealthCheck),
             )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def run(case, caller=caller):
-                exercise(case, caller)
-
-            run()
+            bounded(given(case=operation.as_strategy(generation_mode=mode))(lambda case: exercise(case, caller)))()
 
     assert sum(calls.values()) >= EXAMPLES, f"too few calls: {calls}"
     assert not failures, f"{len(failures)} failures of {sum(calls.values())} calls {calls}:\n\n" + "\n\n".join(failures[:10])
