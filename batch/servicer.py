@@ -17,6 +17,7 @@ from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import auth
 from services.common.auth import Principal, current_principal, require_role
 from services.common.errors import InvalidArgument
+from services.common.periods import OutsideCalendar, require_in_calendar
 from services.common.server import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -25,17 +26,21 @@ log = logging.getLogger(__name__)
 # the call starts (by Envoy and by the worker), so it only has to outlive the call's start.
 DISPATCH_TOKEN_TTL_SEC = 120
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_day(value: str, field: str) -> dt.date:
     """A YYYY-MM-DD calendar day, strictly (not the other ISO forms fromisoformat takes)."""
-    if not _DATE.match(value):
+    if not _DATE.fullmatch(value):
         raise InvalidArgument(f"{value!r} is not a date YYYY-MM-DD", field=field)
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidArgument(f"{value!r} is not a valid date: {exc}", field=field) from None
+    try:
+        return require_in_calendar(day)
+    except OutsideCalendar as exc:
+        raise InvalidArgument(str(exc), field=field) from None
 
 
 def event_message(event: JobEvent) -> batch_pb2.JobEvent:

@@ -7,12 +7,30 @@ Sunday) named by its Monday; a month is a calendar month named by its first day.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
 from zoneinfo import ZoneInfo
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_DAY = dt.timedelta(days=1)
+
+# The days the platform computes and serves. Every period containing such a day, and the day
+# after it, is a representable date: datetime.date ends at 9999-12-31, and the ISO week of
+# 9999-12-31 ends in year 10000, so the last whole week (ending Sunday 9999-12-26) is the end.
+# Nothing the platform records is older than the epoch its instants count from.
+FIRST_DAY = dt.date(1970, 1, 1)
+LAST_DAY = dt.date(9999, 12, 26)
+
+
+class OutsideCalendar(ValueError):
+    """A day outside [FIRST_DAY, LAST_DAY]: its period's bounds are not representable."""
+
+
+def require_in_calendar(day: dt.date) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise OutsideCalendar(f"{day.isoformat()} is outside {FIRST_DAY.isoformat()}..{LAST_DAY.isoformat()}")
+    return day
 
 
 class Period(enum.StrEnum):
@@ -80,7 +98,10 @@ def week_start(day: dt.date) -> dt.date:
 
 def week_end(day: dt.date) -> dt.date:
     """The Sunday of the ISO week containing `day` (inclusive)."""
-    return week_start(day) + dt.timedelta(days=6)
+    try:
+        return week_start(day) + dt.timedelta(days=6)
+    except OverflowError:
+        raise OutsideCalendar(f"the ISO week of {day.isoformat()} ends after 9999-12-31") from None
 
 
 def month_start(day: dt.date) -> dt.date:
@@ -89,8 +110,7 @@ def month_start(day: dt.date) -> dt.date:
 
 def month_end(day: dt.date) -> dt.date:
     """The last day of the calendar month containing `day` (inclusive)."""
-    first_of_next = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first_of_next - _ONE_DAY
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 def period_start(period: Period | str, day: dt.date) -> dt.date:
@@ -122,12 +142,28 @@ def periods_in_range(period: Period | str, first: dt.date, last: dt.date) -> lis
     """Names (first days) of every period that has a day in [first, last], ascending."""
     if last < first:
         return []
-    starts = []
-    current = period_start(period, first)
-    while current <= last:
-        starts.append(current)
-        current = period_end(period, current) + _ONE_DAY
-    return starts
+    period = Period(period)
+    first_start = period_start(period, first)
+    count = count_periods(period, first, last)
+    if period is Period.DAILY:
+        return [first + dt.timedelta(days=i) for i in range(count)]
+    if period is Period.WEEKLY:
+        return [first_start + dt.timedelta(weeks=i) for i in range(count)]
+    months = first.year * 12 + first.month - 1
+    return [dt.date((months + i) // 12, (months + i) % 12 + 1, 1) for i in range(count)]
+
+
+def count_periods(period: Period | str, first: dt.date, last: dt.date) -> int:
+    """len(periods_in_range(period, first, last)), by arithmetic: a size limit is checked
+    before any list is built."""
+    if last < first:
+        return 0
+    period = Period(period)
+    if period is Period.DAILY:
+        return (last - first).days + 1
+    if period is Period.WEEKLY:
+        return (week_start(last) - week_start(first)).days // 7 + 1
+    return (last.year - first.year) * 12 + last.month - first.month + 1
 
 
 def days_in_range(first: dt.date, last: dt.date) -> list[dt.date]:

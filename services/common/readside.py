@@ -22,10 +22,10 @@ from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
 from services.common.errors import InvalidArgument
-from services.common.periods import Period
+from services.common.periods import OutsideCalendar, Period, require_in_calendar
 
 T = TypeVar("T")
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,12 +110,16 @@ def parse_day(text: str, field: str) -> dt.date:
     """A real calendar date written YYYY-MM-DD, or INVALID_ARGUMENT naming the field."""
     if not text:
         raise InvalidArgument("is required (YYYY-MM-DD)", field=field)
-    if not _DAY.match(text):
+    if not _DAY.fullmatch(text):
         raise InvalidArgument(f"must be a date written YYYY-MM-DD, got {text[:40]!r}", field=field)
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise InvalidArgument(f"{text!r} is not a real date", field=field) from None
+    try:
+        return require_in_calendar(day)
+    except OutsideCalendar as exc:
+        raise InvalidArgument(str(exc), field=field) from None
 
 
 def parse_period(name: str, field: str = "period") -> Period:

@@ -19,7 +19,7 @@ from services.common.auth import Principal
 from services.common.cache import ttl_for
 from services.common.dataversion import read_data_state
 from services.common.errors import InvalidArgument, NotFound
-from services.common.periods import Period, period_bounds, period_end, periods_in_range
+from services.common.periods import Period, count_periods, period_bounds, period_end, periods_in_range
 from services.common.readside import ReadSide, parse_day, parse_id, parse_period, require_seller_or_admin
 from services.statistics import repository
 
@@ -106,25 +106,29 @@ def get_top_videos(
 def get_video_stats(
     read: ReadSide, principal: Principal, video_id: int, period_name: str, from_text: str, to_text: str
 ) -> VideoStatsSeries:
+    """Cheap refusals first: the arguments' shape, then who may read the video, then the
+    range's size by arithmetic; only then is the list of periods built and read."""
     parse_id(video_id, "video_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
-    if last < first:
-        raise InvalidArgument("must not be before from", field="to")
-    starts = periods_in_range(period, first, last)
-    if len(starts) > MAX_POINTS:
-        raise InvalidArgument(
-            f"[from, to] spans {len(starts)} {period.value.lower()} periods; at most {MAX_POINTS} per request",
-            field="to",
-        )
+    if principal.role != "ADMIN":
+        auth.require_role(principal, "SELLER", "ADMIN")
 
     def use_case(conn) -> VideoStatsSeries:
         seller_id = repository.video_seller(conn, video_id)
         if seller_id is None:
             raise NotFound(f"no video {video_id}", field="video_id")
-        if principal.role != "ADMIN":
-            auth.require_self_or_admin(principal, seller_id, "video's statistics")
+        auth.require_self_or_admin(principal, seller_id, "video's statistics")
+        if last < first:
+            raise InvalidArgument("must not be before from", field="to")
+        count = count_periods(period, first, last)
+        if count > MAX_POINTS:
+            raise InvalidArgument(
+                f"[from, to] spans {count} {period.value.lower()} periods; at most {MAX_POINTS} per request",
+                field="to",
+            )
+        starts = periods_in_range(period, first, last)
         state = read_data_state(conn)
         if period is Period.DAILY:
             rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
