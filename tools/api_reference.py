@@ -28,6 +28,8 @@ def _resolve(document: dict, schema: dict) -> dict:
 def type_of(schema: dict) -> str:
     if "allOf" in schema:
         schema = schema["allOf"][0]
+    if "anyOf" in schema:
+        return " or ".join(type_of(choice) for choice in schema["anyOf"])
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
         return f"[{name}](#{name.lower()})"

@@ -146,7 +146,10 @@ class SchemaBuilder:
         return schema
 
     def field_schema(self, field: F, comment: str, direction: str) -> dict:
-        if field.type in (F.TYPE_MESSAGE, F.TYPE_ENUM):
+        if field.type == F.TYPE_ENUM and direction == "request":
+            # proto3 JSON parsers take an enum's number as well as its name.
+            item = {"anyOf": [self.ref(field.type_name, direction), {"type": "integer", "format": "int32"}]}
+        elif field.type in (F.TYPE_MESSAGE, F.TYPE_ENUM):
             item = self.ref(field.type_name, direction)
         else:
             item = scalar_schema(field, comment)
@@ -156,6 +159,14 @@ class SchemaBuilder:
             # A $ref cannot carry siblings in OpenAPI 3.0: wrap it.
             item = {"allOf": [item], "description": comment} if "$ref" in item else {**item, "description": comment}
         return item
+
+    def parameter_schema(self, field: F, comment: str) -> tuple[dict, str]:
+        """(schema, description) of a path or query parameter."""
+        schema = self.field_schema(field, comment, "request")
+        description = schema.pop("description", "")
+        if "allOf" in schema:
+            schema = schema["allOf"][0]
+        return schema, description
 
 
 def scalar_schema(field: F, comment: str = "") -> dict:
@@ -209,10 +220,7 @@ def error_responses(method: str, *, public: bool, restricted: bool, has_body: bo
 
 
 def parameter(builder: SchemaBuilder, name: str, where: str, field: F, comment: str) -> dict:
-    schema = builder.field_schema(field, comment, "request")
-    description = schema.pop("description", "")
-    if "allOf" in schema:
-        schema = schema["allOf"][0]
+    schema, description = builder.parameter_schema(field, comment)
     result = {"name": name, "in": where, "required": where == "path", "schema": schema}
     return result | ({"description": description} if description else {})
 
