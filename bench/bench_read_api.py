@@ -81,6 +81,11 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
             f" SELECT seq, IF(seq <= {big_last}, {BIG_SELLER}, 2 + (seq - {big_last} - 1) DIV {SMALL_VIDEOS}),"
             f" CONCAT('video ', seq), 600 + seq % 3000, 0 FROM seq_1_to_{videos}"
         )
+        # The services honour a token only for an account that exists (account_status.py).
+        _sql(conn,
+            "INSERT INTO accounts (account_id, username, password_hash, role, created_at_us)"
+            " SELECT DISTINCT seller_id, CONCAT('bench-seller-', seller_id), '!', 'SELLER', 0 FROM videos"
+        )
         # Deterministic pseudo-random figures; revenue is 1.1 KRW a view, 12 KRW an ad view,
         # plus a fraction so exact decimals matter.
         _sql(conn, 

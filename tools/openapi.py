@@ -36,12 +36,14 @@ ERROR_DESCRIPTIONS = {
     "404": "NOT_FOUND: no such resource, or no such method or path",
     "409": "ALREADY_EXISTS or ABORTED: a conflict with the current state",
     "413": "the request body is larger than Envoy accepts (16 MiB)",
+    "429": "RESOURCE_EXHAUSTED: too many attempts; wait as the retry-after header says",
     "503": "UNAVAILABLE: no healthy instance, or a dependency (database) is down; retry later",
     "504": "DEADLINE_EXCEEDED: the upstream did not answer in time",
 }
 # The statuses only some methods give; every JSON call can give 400, 503 and 504.
 NOT_FOUND_METHODS = {"GetVideo", "GetVideoStats", "GetJobExecution", "GetResumePosition"}
 CONFLICT_METHODS = {"SignUp", "RunJob"}
+THROTTLED_METHODS = {"Login"}  # failed log-ins of a username are throttled
 
 SCALARS = {
     F.TYPE_STRING: {"type": "string"},
@@ -215,6 +217,8 @@ def error_responses(method: str, *, public: bool, restricted: bool, has_body: bo
         codes.append("409")
     if has_body:
         codes.append("413")
+    if method in THROTTLED_METHODS:
+        codes.append("429")
     codes += ["503", "504"]
     return {code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(codes)}
 

@@ -2,12 +2,20 @@
 
 from paysystem.v1 import account_pb2, account_pb2_grpc
 from services.account.servicer import AccountServicer
+from services.account.throttle import make_throttle
 from services.common import auth
+from services.common.cache import make_redis
 from services.common.server import ServiceContext, run_service
 
 
 def build(ctx: ServiceContext):
-    servicer = AccountServicer(ctx, auth.load_private_key(ctx.settings.keys_dir))
+    settings = ctx.settings
+    throttle = make_throttle(
+        make_redis(settings.redis_url),
+        max_failures=settings.login_max_failures,
+        window_sec=settings.login_failure_window_sec,
+    )
+    servicer = AccountServicer(ctx, auth.load_private_key(settings.keys_dir), throttle)
     name = account_pb2.DESCRIPTOR.services_by_name["AccountService"].full_name
     return [(account_pb2_grpc.add_AccountServiceServicer_to_server, servicer, name)]
 

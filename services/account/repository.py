@@ -27,3 +27,7 @@ def by_username(conn: sa.Connection, username: str) -> sa.Row | None:
 
 def update_password_hash(conn: sa.Connection, account_id: int, password_hash: str) -> None:
     conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(password_hash=password_hash))
+
+
+def set_disabled_at(conn: sa.Connection, account_id: int, disabled_at_us: int) -> None:
+    conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(disabled_at_us=disabled_at_us))

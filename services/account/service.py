@@ -11,12 +11,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.account import repository
+from services.account.throttle import LoginThrottle
 from services.common import auth
 from services.common.db import unit_of_work
-from services.common.errors import AlreadyExists, InvalidArgument, Unauthenticated
+from services.common.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 
-USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+# fullmatch: `$` would also match before a trailing newline ("alice\n" is not "alice").
+USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
+PASSWORD_MAX = 128
 SELF_SERVICE_ROLES = ("VIEWER", "SELLER")
+WRONG_CREDENTIALS = "wrong username or password"
 # argon2id with OWASP's minimum (19 MiB, 2 passes): sign-up and log-in stay cheap enough for a
 # 2-core machine serving bursts of sign-ups, while an offline guess still costs that memory.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
@@ -40,10 +44,10 @@ class IssuedToken:
 
 
 def _validate(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
-    if not USERNAME.match(username):
+    if not USERNAME.fullmatch(username):
         raise InvalidArgument("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
-    if not 8 <= len(password) <= 128:
-        raise InvalidArgument("must be 8-128 characters", field="password")
+    if not 8 <= len(password) <= PASSWORD_MAX:
+        raise InvalidArgument(f"must be 8-{PASSWORD_MAX} characters", field="password")
     if role not in allowed_roles:
         raise InvalidArgument(f"must be one of {', '.join(allowed_roles)}", field="role")
 
@@ -63,18 +67,53 @@ def create_account(
     return Account(account_id, username, role, created)
 
 
-def log_in(engine: sa.Engine, username: str, password: str, *, private_key: bytes, issuer: str, ttl_sec: int) -> IssuedToken:
+def log_in(
+    engine: sa.Engine,
+    username: str,
+    password: str,
+    *,
+    private_key: bytes,
+    issuer: str,
+    ttl_sec: int,
+    throttle: LoginThrottle | None = None,
+) -> IssuedToken:
+    """A token for the account; the same 401 for an unknown username, a wrong password and
+    a disabled account. Refused before any hashing: a username or password no sign-up could
+    have made, and (429) a username with too many recent failures."""
+    if not USERNAME.fullmatch(username) or len(password) > PASSWORD_MAX:
+        raise Unauthenticated(WRONG_CREDENTIALS)
+    if throttle is not None:
+        throttle.check(username)
     with unit_of_work(engine) as conn:
         row = repository.by_username(conn, username)
         try:
             _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             row = None
-        if row is None:
-            raise Unauthenticated("wrong username or password")
+        if row is None or row.disabled_at_us is not None:
+            if throttle is not None:
+                throttle.failed(username)
+            raise Unauthenticated(WRONG_CREDENTIALS)
         if _hasher.check_needs_rehash(row.password_hash):
             repository.update_password_hash(conn, row.account_id, _hasher.hash(password))
+    if throttle is not None:
+        throttle.succeeded(username)
     account = Account(row.account_id, row.username, row.role, row.created_at_us)
     principal = auth.Principal(account.account_id, account.username, account.role)
     token = auth.issue_token(private_key, principal, issuer=issuer, ttl_sec=ttl_sec)
     return IssuedToken(token, ttl_sec, account)
+
+
+def disable_account(engine: sa.Engine, username: str) -> tuple[Account, int]:
+    """Marks the account disabled (once: disabling again keeps the first instant); returns it
+    and the instant it was disabled. Its tokens stop working within the services' account
+    check TTL, and it can no longer log in."""
+    with unit_of_work(engine) as conn:
+        row = repository.by_username(conn, username)
+        if row is None:
+            raise NotFound(f"no account {username!r}", field="username")
+        disabled_at = row.disabled_at_us
+        if disabled_at is None:
+            disabled_at = int(time.time() * 1_000_000)
+            repository.set_disabled_at(conn, row.account_id, disabled_at)
+    return Account(row.account_id, row.username, row.role, row.created_at_us), disabled_at

@@ -6,6 +6,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
 from services.account import service
+from services.account.throttle import LoginThrottle
 from services.common.server import ServiceContext
 
 
@@ -13,6 +14,14 @@ def _timestamp(us: int) -> Timestamp:
     ts = Timestamp()
     ts.FromMicroseconds(us)
     return ts
+
+
+def _role_name(value: int) -> str:
+    """The role's name; a number the enum lacks gets a name no role check accepts (a 400)."""
+    try:
+        return common_pb2.Role.Name(value)
+    except ValueError:
+        return f"UNKNOWN_{value}"
 
 
 def _account_message(account: service.Account) -> account_pb2.Account:
@@ -25,14 +34,13 @@ def _account_message(account: service.Account) -> account_pb2.Account:
 
 
 class AccountServicer(account_pb2_grpc.AccountServiceServicer):
-    def __init__(self, ctx: ServiceContext, private_key: bytes) -> None:
+    def __init__(self, ctx: ServiceContext, private_key: bytes, throttle: LoginThrottle | None = None) -> None:
         self._ctx = ctx
         self._private_key = private_key
+        self._throttle = throttle
 
     def SignUp(self, request, context):
-        account = service.create_account(
-            self._ctx.engine, request.username, request.password, common_pb2.Role.Name(request.role)
-        )
+        account = service.create_account(self._ctx.engine, request.username, request.password, _role_name(request.role))
         return _account_message(account)
 
     def Login(self, request, context):
@@ -44,6 +52,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             private_key=self._private_key,
             issuer=settings.jwt_issuer,
             ttl_sec=settings.token_ttl_sec,
+            throttle=self._throttle,
         )
         return account_pb2.AccessToken(
             access_token=issued.access_token,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 
 from services.account import service
@@ -33,7 +35,29 @@ def create_ingest_account(username: str, password: str) -> None:
     _create(username, password, "INGEST")
 
 
-commands = [create_admin, create_ingest_account]
+@click.command("disable-account")
+@click.option("--username", required=True)
+def disable_account(username: str) -> None:
+    """Disable an account: it can no longer log in, and its tokens are refused within
+    PAYSYSTEM_ACCOUNT_CHECK_TTL_SEC (every service checks the account behind each call)."""
+    from services.common.errors import NotFound
+
+    settings = get_settings()
+    engine = db.make_engine(settings)
+    try:
+        account, disabled_at_us = service.disable_account(engine, username)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    when = dt.datetime.fromtimestamp(disabled_at_us / 1_000_000, dt.UTC).isoformat(timespec="seconds")
+    click.echo(
+        f"disabled {account.role} {account.username} (account_id {account.account_id}) since {when}; its tokens"
+        f" stop working within {settings.account_check_ttl_sec:g} s"
+    )
+
+
+commands = [create_admin, create_ingest_account, disable_account]
 
 
 @click.command("init")

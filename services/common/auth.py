@@ -102,7 +102,12 @@ def verify_token(public_key, token: str, *, issuer: str, leeway_sec: int) -> Pri
     role = claims.get("role")
     if role not in ROLES:
         raise Unauthenticated("invalid token: unknown role")
-    return Principal(account_id=int(claims["sub"]), username=str(claims.get("name", "")), role=role)
+    sub = claims["sub"]
+    # Account ids are positive 64-bit integers written in ASCII digits (int() would also take
+    # " 7", "٧" or "1_000").
+    if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and 0 < int(sub) < 2**63):
+        raise Unauthenticated("invalid token: subject is not an account id")
+    return Principal(account_id=int(sub), username=str(claims.get("name", "")), role=role)
 
 
 # --- the interceptor --------------------------------------------------------------------
@@ -154,7 +159,12 @@ class _VerifiedTokens:
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    def __init__(self, public_key: bytes, *, issuer: str, leeway_sec: int) -> None:
+    """Verifies each call's token; `require_active(account_id)`, if given, then refuses the
+    accounts that no longer may act (services/common/account_status.py)."""
+
+    def __init__(self, public_key: bytes, *, issuer: str, leeway_sec: int,
+                 require_active: Callable[[int], None] | None = None) -> None:
+        self._require_active = require_active
         self._public_key = serialization.load_pem_public_key(public_key)
         self._issuer = issuer
         self._leeway = leeway_sec
@@ -183,7 +193,10 @@ class AuthInterceptor(grpc.ServerInterceptor):
         token = _bearer(context.invocation_metadata())
         if not token:
             raise Unauthenticated("missing bearer token")
-        return self._principal(token)
+        principal = self._principal(token)
+        if self._require_active is not None:
+            self._require_active(principal.account_id)
+        return principal
 
     def _wrap(self, behavior: Callable, streaming_response: bool) -> Callable:
         authenticate = self._authenticate

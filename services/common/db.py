@@ -14,6 +14,10 @@ from alembic.config import Config
 from services.common.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Set on every MySQL/MariaDB connection, whatever the server's default: with strict mode a
+# value that does not fit its column (a too-long string, an out-of-range number) is an
+# error instead of being silently cut to fit, and division by zero is an error, not NULL.
+SQL_MODE = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
 
 def make_engine(settings: Settings, **overrides) -> sa.Engine:
@@ -31,7 +35,7 @@ def make_engine(settings: Settings, **overrides) -> sa.Engine:
         "max_overflow": 20,
         # READ COMMITTED avoids gap locks between concurrent upserts of disjoint keys.
         "isolation_level": "READ COMMITTED",
-        "connect_args": {"local_infile": True, "connect_timeout": 5},
+        "connect_args": {"local_infile": True, "connect_timeout": 5, "init_command": f"SET SESSION sql_mode = '{SQL_MODE}'"},
     }
     options.update(overrides)
     return sa.create_engine(url, **options)

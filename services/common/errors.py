@@ -52,6 +52,17 @@ class Unavailable(DomainError):
     code = grpc.StatusCode.UNAVAILABLE
 
 
+class ResourceExhausted(DomainError):
+    """A limit was hit; `retry_after_sec` (if any) travels as `retry-after` trailing metadata,
+    which Envoy's transcoder passes to JSON callers as an HTTP header of that name."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, *, retry_after_sec: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_sec = retry_after_sec
+
+
 def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
     """The status a client sees for an exception raised by a handler."""
     if isinstance(exc, DomainError):
@@ -65,6 +76,9 @@ def status_of(exc: BaseException) -> tuple[grpc.StatusCode, str]:
 
 def _abort(context: grpc.ServicerContext, exc: BaseException) -> None:
     code, message = status_of(exc)
+    retry_after = getattr(exc, "retry_after_sec", None)
+    if retry_after is not None:
+        context.set_trailing_metadata((("retry-after", str(retry_after)),))
     if code is grpc.StatusCode.INTERNAL:
         log.exception("unhandled error in handler")
     elif code is grpc.StatusCode.UNAVAILABLE:

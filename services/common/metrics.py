@@ -32,6 +32,17 @@ BREAKER_STATE = Gauge(
 BATCH_PARTITIONS = Counter(
     "paysystem_batch_partitions_total", "Batch partitions finished, by job and status", ["job", "status"]
 )
+STREAMS_REFUSED = Counter(
+    "paysystem_stream_limit_total",
+    "Client streams refused or ended by a limit: reason busy (too many at once), idle, max_duration",
+    ["method", "reason"],
+)
+LOGINS_THROTTLED = Counter(
+    "paysystem_login_throttled_total", "Log-in attempts refused because the username had too many recent failures"
+)
+ACCOUNTS_REFUSED = Counter(
+    "paysystem_token_account_refused_total", "Calls with a valid token whose account is disabled or unknown"
+)
 BATCH_ROWS = Counter("paysystem_batch_rows_written_total", "Rows written by the batch steps", ["job"])
 
 

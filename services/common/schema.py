@@ -44,6 +44,8 @@ accounts = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    # NULL while active; when an admin disabled the account (tokens refused, no log-in).
+    sa.Column("disabled_at_us", sa.BigInteger, nullable=True),
 )
 
 videos = sa.Table(

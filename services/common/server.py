@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.common import auth, db, dbguard, metrics, processes
+from services.common import account_status, auth, db, dbguard, metrics, processes
 from services.common.errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
@@ -39,6 +39,9 @@ class ServiceContext:
     engine: sa.Engine
     instance: str
     readiness_checks: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    # Refuses tokens of disabled or unknown accounts (account_status.ActiveAccounts); the
+    # process bootstrap sets it, tests that mint tokens for made-up ids leave it None.
+    require_active_account: Callable[[int], None] | None = None
 
 
 # (add_XServicer_to_server, servicer, full service name from the generated DESCRIPTOR)
@@ -65,7 +68,8 @@ class Server:
             interceptors=[
                 metrics.MetricsInterceptor(),
                 ErrorInterceptor(),
-                auth.AuthInterceptor(public_key, issuer=settings.jwt_issuer, leeway_sec=settings.jwt_leeway_sec),
+                auth.AuthInterceptor(public_key, issuer=settings.jwt_issuer, leeway_sec=settings.jwt_leeway_sec,
+                                     require_active=ctx.require_active_account),
             ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
         )
@@ -147,7 +151,9 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     engine = db.make_engine(settings)
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
-    ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance)
+    active = account_status.ActiveAccounts(account_status.database_lookup(engine), settings.account_check_ttl_sec)
+    ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance,
+                         require_active_account=active.require_active)
     ctx.readiness_checks.append(lambda: _ping_database(engine))
     metrics.serve(args.metrics_port)
     Server(service, build(ctx), ctx, args.port).run()

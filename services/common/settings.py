@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     jwt_leeway_sec: int = 5
 
     grpc_workers: int = 16             # threads per service instance
+    # VideoService.ImportPlays streams: at most import_streams_max at once per instance (the
+    # rest are refused at once), so unary calls always keep grpc_workers - import_streams_max
+    # threads; a stream that sends no events for import_idle_sec, or is open longer than
+    # import_max_sec, is ended with DEADLINE_EXCEEDED (docs/operations.md, Limits).
+    import_streams_max: int = 4
+    import_idle_sec: float = 10.0
+    import_max_sec: float = 600.0
+    # A token is honoured only while its account exists and is not disabled; each instance
+    # remembers accounts it found active for this long (0 = ask the database every call).
+    account_check_ttl_sec: float = 5.0
+    # Log-in throttle per username: after login_max_failures failed log-ins within
+    # login_failure_window_sec, every attempt is refused until the window ends (in Redis when
+    # redis_url is set, so every account instance sees it; else per process).
+    login_max_failures: int = 5
+    login_failure_window_sec: int = 300
     # The launcher pins instance n of each read service (statistics, settlement) to one CPU,
     # (n-1) modulo the CPUs it may use (docs/decisions.md, "One CPU per read instance").
     # False: the kernel places them.
@@ -62,6 +77,15 @@ class Settings(BaseSettings):
     batch_partition_attempts: int = 3
     log_level: str = "INFO"
     log_format: str = "json"           # json | text
+
+    @model_validator(mode="after")
+    def _unary_calls_keep_threads(self) -> "Settings":
+        if not 1 <= self.import_streams_max < self.grpc_workers:
+            raise ValueError(
+                f"PAYSYSTEM_IMPORT_STREAMS_MAX must be 1..{self.grpc_workers - 1} (below PAYSYSTEM_GRPC_WORKERS,"
+                f" so unary calls keep threads), got {self.import_streams_max}"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod

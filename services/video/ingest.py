@@ -54,6 +54,15 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def require_events_within_limit(count: int) -> None:
+    if count > MAX_EVENTS_PER_CALL:
+        raise InvalidArgument(
+            f"at most {MAX_EVENTS_PER_CALL} events per call, got {count}: "
+            "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
+            field="events",
+        )
+
+
 class Ingest:
     """Holds what never changes once created: video durations and account existence.
 
@@ -74,12 +83,7 @@ class Ingest:
     # --- the calls --------------------------------------------------------------------
 
     def record_plays(self, principal: Principal, events: Sequence[PlayEvent]) -> list[PlayResult]:
-        if len(events) > MAX_EVENTS_PER_CALL:
-            raise InvalidArgument(
-                f"at most {MAX_EVENTS_PER_CALL} events per call, got {len(events)}: "
-                "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
-                field="events",
-            )
+        require_events_within_limit(len(events))
         if principal.role != "INGEST":
             own = principal.account_id
             for event in events:

@@ -8,7 +8,8 @@ from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.auth import current_principal
 from services.common.server import ServiceContext
 from services.video import service
-from services.video.ingest import Ingest
+from services.common.streams import StreamLimits
+from services.video.ingest import Ingest, require_events_within_limit
 from services.video.plays import Outcome, PlayEvent, PlayResult
 
 STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
@@ -64,6 +65,10 @@ def _add_results(results: list[PlayResult], container, *, rejected_only: bool = 
     return stored, duplicates, rejected
 
 
+def _has_events(chunk: video_pb2.ImportPlaysChunk) -> bool:
+    return len(chunk.events) > 0
+
+
 def _video_message(video: service.Video) -> video_pb2.Video:
     return video_pb2.Video(
         video_id=video.video_id,
@@ -79,6 +84,13 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         self._ctx = ctx
         self._engine = ctx.engine
         self._ingest = Ingest(ctx.engine, ctx.settings.zone, exact_strategy=exact_strategy)
+        settings = ctx.settings
+        self._import_limits = StreamLimits(
+            "ImportPlays",
+            max_streams=settings.import_streams_max,
+            idle_sec=settings.import_idle_sec,
+            max_sec=settings.import_max_sec,
+        )
 
     def CreateVideo(self, request, context):
         video = service.create_video(self._engine, current_principal(), request.title, request.duration_sec)
@@ -96,14 +108,20 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         )
 
     def RecordPlays(self, request, context):
+        # Counted before conversion: millions of empty events would cost seconds to convert.
+        require_events_within_limit(len(request.events))
         results = self._ingest.record_plays(current_principal(), _events(request.events))
         response = video_pb2.RecordPlaysResponse()
         response.stored, response.duplicates, response.rejected = _add_results(results, response.results)
         return response
 
     def ImportPlays(self, request_iterator, context):
+        with self._import_limits.admit(context) as watch:
+            return self._import(watch.messages(request_iterator, progress=_has_events))
+
+    def _import(self, chunks) -> video_pb2.ImportPlaysResponse:
         response = video_pb2.ImportPlaysResponse()
-        batches = (_events(chunk.events) for chunk in request_iterator)
+        batches = (_events(chunk.events) for chunk in chunks)
         for results in self._ingest.import_plays(current_principal(), batches):
             stored, duplicates, rejected = _add_results(
                 results,

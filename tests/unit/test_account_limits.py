@@ -1,0 +1,135 @@
+"""Issue 14 on accounts, the pure parts: token subjects, the log-in throttle, the cache of
+active accounts, and refusals that happen before any database work or hashing."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from services.account import service
+from services.account.throttle import LocalCounts, LoginThrottle
+from services.common import auth
+from services.common.account_status import ActiveAccounts
+from services.common.errors import ResourceExhausted, Unauthenticated
+
+ISSUER = "paysystem-test"
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    keys_dir = tmp_path_factory.mktemp("keys")
+    auth.ensure_keys(keys_dir)
+    return keys_dir
+
+
+def _signed(keys, sub) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "sub": sub, "name": "x", "role": "SELLER", "iat": now, "exp": now + 60}
+    return jwt.encode(claims, auth.load_private_key(keys), algorithm="RS256")
+
+
+@pytest.mark.parametrize("sub", ["abc", " 7", "7 ", "1_000", "\u0667", "0", "-3", "9223372036854775808", "1e3"])
+def test_a_validly_signed_token_whose_subject_is_not_an_account_id_is_unauthenticated(keys, sub):
+    with pytest.raises(Unauthenticated, match="subject is not an account id"):
+        auth.verify_token(auth.load_public_key(keys), _signed(keys, sub), issuer=ISSUER, leeway_sec=0)
+
+
+def test_the_largest_account_id_is_a_valid_subject(keys):
+    principal = auth.verify_token(auth.load_public_key(keys), _signed(keys, "9223372036854775807"), issuer=ISSUER,
+                                  leeway_sec=0)
+    assert principal.account_id == 2**63 - 1
+
+
+@pytest.mark.parametrize("username", ["alice\n", "alice\r\n", "a" * 64 + "\n", "al", "a" * 65, "ali ce", "alicé"])
+def test_usernames_no_sign_up_accepts(username):
+    assert service.USERNAME.fullmatch(username) is None
+    with pytest.raises(Exception, match="username"):
+        service._validate(username, "long-enough", "VIEWER", service.SELF_SERVICE_ROLES)
+
+
+@pytest.mark.parametrize(
+    "username, password", [("alice", "p" * (8 << 20)), ("alice", "p" * 129), ("alice\n", "long-enough"), ("", "x" * 8)]
+)
+def test_a_log_in_no_sign_up_could_match_is_refused_before_the_database_or_a_hash(username, password):
+    # engine=None: any database access would fail with AttributeError, not Unauthenticated.
+    started = time.perf_counter()
+    with pytest.raises(Unauthenticated, match="wrong username or password"):
+        service.log_in(None, username, password, private_key=b"", issuer=ISSUER, ttl_sec=60)
+    assert time.perf_counter() - started < 0.05  # an argon2 hash alone costs more
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_throttle_refuses_after_n_failures_until_the_window_ends_even_with_the_right_password():
+    clock = Clock()
+    throttle = LoginThrottle(LocalCounts(clock), max_failures=3, window_sec=60)
+    for _ in range(3):
+        throttle.check("alice")
+        throttle.failed("alice")
+    clock.now += 10
+    with pytest.raises(ResourceExhausted) as err:
+        throttle.check("alice")
+    assert err.value.retry_after_sec == 50  # the window opened at the first failure
+    throttle.check("bob")  # other usernames are not affected
+    clock.now += 50
+    throttle.check("alice")  # the window is over
+
+
+def test_a_success_clears_the_failures_of_its_username():
+    throttle = LoginThrottle(LocalCounts(Clock()), max_failures=2, window_sec=60)
+    throttle.failed("alice")
+    throttle.succeeded("alice")
+    throttle.failed("alice")
+    throttle.check("alice")
+
+
+def test_active_accounts_are_remembered_for_the_ttl_and_refused_accounts_are_asked_again():
+    clock = Clock()
+    state = {1: True, 2: False}
+    asked = []
+
+    def lookup(account_id: int) -> bool:
+        asked.append(account_id)
+        return state.get(account_id, False)
+
+    accounts = ActiveAccounts(lookup, ttl_sec=5, clock=clock)
+    accounts.require_active(1)
+    accounts.require_active(1)
+    assert asked == [1]
+    for refused in (2, 3):
+        for _ in range(2):
+            with pytest.raises(Unauthenticated, match="account disabled or unknown"):
+                accounts.require_active(refused)
+    assert asked == [1, 2, 2, 3, 3]
+    state[1] = False  # disabled: still let through until its entry is 5 s old
+    clock.now += 4.9
+    accounts.require_active(1)
+    clock.now += 0.2
+    with pytest.raises(Unauthenticated):
+        accounts.require_active(1)
+
+
+def test_when_the_lookup_fails_only_accounts_seen_active_before_are_let_through():
+    clock = Clock()
+    up = {"db": True}
+
+    def lookup(account_id: int) -> bool:
+        if not up["db"]:
+            raise ConnectionError("database down")
+        return True
+
+    accounts = ActiveAccounts(lookup, ttl_sec=1, clock=clock)
+    accounts.require_active(1)
+    up["db"] = False
+    clock.now += 30
+    accounts.require_active(1)
+    with pytest.raises(ConnectionError):
+        accounts.require_active(2)
