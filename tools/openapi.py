@@ -181,7 +181,8 @@ def scalar_schema(field: F, comment: str = "") -> dict:
     if field.type in UINT32_TYPES:
         return {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**32 - 1}
     schema = dict(SCALARS[field.type])
-    if field.type == F.TYPE_STRING and comment.startswith("YYYY-MM-DD"):
+    # A day, unless the comment says empty is allowed too (a format would forbid it).
+    if field.type == F.TYPE_STRING and comment.startswith("YYYY-MM-DD") and "empty" not in comment:
         schema["format"] = "date"
     return schema
 
