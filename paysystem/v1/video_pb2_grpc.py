@@ -109,7 +109,7 @@ class VideoServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetResumePosition(self, request, context):
-        """The caller's last position in a video (0 once they reached the end).
+        """Anyone signed in: the caller's own last position in a video (0 once they reached the end).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -90,6 +90,7 @@ def test_envoy_accepts_the_compose_config(tmp_path):
     text = envoy_config.COMPOSE_RENDERED.read_text()
     text = text.replace("/etc/paysystem/keys/jwks.json", str(tmp_path / "keys" / "jwks.json"))
     text = text.replace("/etc/paysystem/descriptor/paysystem.pb", str(descriptor))
+    text = text.replace("/etc/paysystem/docs/openapi.json", str(ROOT / "docs" / "openapi.json"))
     config = tmp_path / "envoy.yaml"
     config.write_text(text)
     result = subprocess.run(

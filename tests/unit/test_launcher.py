@@ -169,3 +169,19 @@ def test_an_instance_told_a_cpu_it_may_not_use_runs_unpinned_and_says_so(caplog)
         server.pin_or_run_unpinned(max(before) + 1000)
     assert os.sched_getaffinity(0) == before
     assert any("running unpinned" in record.getMessage() for record in caplog.records)
+
+
+def test_the_openapi_document_is_served_from_its_file_to_anyone_with_its_body_untouched():
+    hcm = _hcm(_rendered())
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    served = [r for r in routes if r["match"].get("path") == "/openapi.json"]
+    assert len(served) == 1 and served[0]["direct_response"]["body"] == {"filename": str(envoy_config.OPENAPI_PATH)}
+    assert envoy_config.OPENAPI_PATH.stat().st_size < hcm["route_config"]["max_direct_response_body_size_bytes"]
+    jwt = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")["typed_config"]
+    rule = next(r for r in jwt["rules"] if r["match"].get("path") == "/openapi.json")
+    assert "requires" not in rule
+    # Local-reply mappers would rewrite a direct response like any other local reply: the
+    # first one, matching 200, keeps the body.
+    first = hcm["local_reply_config"]["mappers"][0]
+    assert first["filter"]["status_code_filter"]["comparison"]["value"]["default_value"] == 200
+    assert "body_format_override" not in first

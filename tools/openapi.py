@@ -1,0 +1,359 @@
+"""The OpenAPI 3 document of the JSON API, built from the protos' descriptor set.
+
+No maintained generator fits (PyPI has only the option bindings of grpc-gateway's Swagger 2
+generator; gnostic's protoc-gen-openapi is a Go binary), so this reads what Envoy's
+transcoder reads: the FileDescriptorSet with the `google.api.http` options and source info.
+The JSON shapes follow the transcoder's configuration in envoy/envoy.yaml.j2: proto field
+names (preserve_proto_field_names), every primitive field printed (so response schemas list
+them as required), enums as names, int64 as strings, server streams one object per line.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from google.api import annotations_pb2
+from google.protobuf import descriptor_pb2
+
+from services.common import protogen
+
+PACKAGE = "paysystem.v1"
+F = descriptor_pb2.FieldDescriptorProto
+INT64_TYPES = {F.TYPE_INT64, F.TYPE_UINT64, F.TYPE_SINT64, F.TYPE_FIXED64, F.TYPE_SFIXED64}
+INT32_TYPES = {F.TYPE_INT32, F.TYPE_SINT32, F.TYPE_SFIXED32}
+UINT32_TYPES = {F.TYPE_UINT32, F.TYPE_FIXED32}
+ALL_ROLES = ["VIEWER", "SELLER", "ADMIN", "INGEST"]
+# Words of the proto comments that name who may call a method (see who_may_call).
+ROLE_WORDS = {"viewer": "VIEWER", "seller": "SELLER", "owner": "SELLER", "admin": "ADMIN", "ingest": "INGEST"}
+
+ERROR_DESCRIPTIONS = {
+    "400": "INVALID_ARGUMENT, FAILED_PRECONDITION or OUT_OF_RANGE: a bad field, malformed JSON, "
+    "a path or query value of the wrong type",
+    "401": "UNAUTHENTICATED: no token, a bad or expired token (or, for log-in, wrong credentials)",
+    "403": "PERMISSION_DENIED: the caller's role or identity may not do this",
+    "404": "NOT_FOUND: no such resource, or no such method or path",
+    "409": "ALREADY_EXISTS or ABORTED: a conflict with the current state",
+    "413": "the request body is larger than Envoy accepts (16 MiB)",
+    "429": "RESOURCE_EXHAUSTED: too many attempts; wait as the retry-after header says",
+    "503": "UNAVAILABLE: no healthy instance, or a dependency (database) is down; retry later",
+    "504": "DEADLINE_EXCEEDED: the upstream did not answer in time",
+}
+# The statuses only some methods give; every JSON call can give 400, 503 and 504.
+NOT_FOUND_METHODS = {"GetVideo", "GetVideoStats", "GetJobExecution", "GetResumePosition"}
+CONFLICT_METHODS = {"SignUp", "RunJob"}
+THROTTLED_METHODS = {"Login"}  # failed log-ins of a username are throttled
+
+SCALARS = {
+    F.TYPE_STRING: {"type": "string"},
+    F.TYPE_BOOL: {"type": "boolean"},
+    F.TYPE_DOUBLE: {"type": "number"},
+    F.TYPE_FLOAT: {"type": "number"},
+    F.TYPE_BYTES: {"type": "string", "format": "byte"},
+}
+WELL_KNOWN = {
+    ".google.protobuf.Timestamp": {"type": "string", "format": "date-time", "description": "RFC 3339, UTC"},
+}
+
+
+def load_descriptor_set() -> descriptor_pb2.FileDescriptorSet:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = protogen.build_descriptor_set(Path(tmp) / "api.pb")
+        return descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
+
+
+class Comments:
+    """Leading and trailing comments of a file's elements, by their descriptor path."""
+
+    def __init__(self, file: descriptor_pb2.FileDescriptorProto) -> None:
+        self._by_path = {tuple(loc.path): loc for loc in file.source_code_info.location}
+
+    def of(self, *path: int) -> str:
+        loc = self._by_path.get(path)
+        if loc is None:
+            return ""
+        text = loc.leading_comments or loc.trailing_comments
+        return " ".join(line.strip() for line in text.strip().splitlines())
+
+
+# Field numbers of descriptor.proto, for source-info paths.
+FILE_MESSAGE, FILE_ENUM, FILE_SERVICE = 4, 5, 6
+MESSAGE_FIELD, SERVICE_METHOD = 2, 2
+
+
+class Catalog:
+    """Every message and enum of the package (and its imports), with their comments."""
+
+    def __init__(self, files: descriptor_pb2.FileDescriptorSet) -> None:
+        self.messages: dict[str, tuple[descriptor_pb2.DescriptorProto, str, list[str]]] = {}
+        self.enums: dict[str, tuple[descriptor_pb2.EnumDescriptorProto, str]] = {}
+        self.services: list[tuple[descriptor_pb2.ServiceDescriptorProto, Comments, int]] = []
+        for file in files.file:
+            comments = Comments(file)
+            for i, message in enumerate(file.message_type):
+                fields = [comments.of(FILE_MESSAGE, i, MESSAGE_FIELD, j) for j in range(len(message.field))]
+                self.messages[f".{file.package}.{message.name}"] = (message, comments.of(FILE_MESSAGE, i), fields)
+            for i, enum in enumerate(file.enum_type):
+                self.enums[f".{file.package}.{enum.name}"] = (enum, comments.of(FILE_ENUM, i))
+            if file.package == PACKAGE:
+                self.services += [(service, comments, i) for i, service in enumerate(file.service)]
+        self.services.sort(key=lambda s: s[0].name)
+
+
+def schema_name(type_name: str) -> str:
+    return type_name.rsplit(".", 1)[-1]
+
+
+class SchemaBuilder:
+    """components/schemas: request messages loose (proto3 has no required fields), response
+    messages with every printed field required and nothing else allowed."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.schemas: dict[str, dict] = {}
+        self._direction: dict[str, str] = {}
+
+    def ref(self, type_name: str, direction: str) -> dict:
+        if type_name in WELL_KNOWN:
+            return dict(WELL_KNOWN[type_name])
+        name = schema_name(type_name)
+        if type_name in self.catalog.enums:
+            if name not in self.schemas:
+                enum, comment = self.catalog.enums[type_name]
+                self.schemas[name] = {"type": "string", "enum": [v.name for v in enum.value]}
+                if comment:
+                    self.schemas[name]["description"] = comment
+            return {"$ref": f"#/components/schemas/{name}"}
+        seen = self._direction.setdefault(name, direction)
+        if seen != direction:
+            raise ValueError(f"{name} is used in both requests and responses: give each its own message")
+        if name not in self.schemas:
+            self.schemas[name] = {}  # placeholder against recursion
+            self.schemas[name] = self.message_schema(type_name, direction)
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def message_schema(self, type_name: str, direction: str, skip: frozenset[str] = frozenset()) -> dict:
+        message, comment, field_comments = self.catalog.messages[type_name]
+        properties = {}
+        for field, field_comment in zip(message.field, field_comments):
+            if field.name not in skip:
+                properties[field.name] = self.field_schema(field, field_comment, direction)
+        schema: dict = {"type": "object", "properties": properties}
+        if comment:
+            schema["description"] = comment
+        if direction == "response":
+            schema["required"] = [f.name for f in message.field if f.type != F.TYPE_MESSAGE or f.label == F.LABEL_REPEATED]
+            schema["additionalProperties"] = False
+        return schema
+
+    def field_schema(self, field: F, comment: str, direction: str) -> dict:
+        if field.type == F.TYPE_ENUM and direction == "request":
+            # proto3 JSON parsers take an enum's number as well as its name.
+            item = {"anyOf": [self.ref(field.type_name, direction), {"type": "integer", "format": "int32"}]}
+        elif field.type in (F.TYPE_MESSAGE, F.TYPE_ENUM):
+            item = self.ref(field.type_name, direction)
+        else:
+            item = scalar_schema(field, comment)
+        if field.label == F.LABEL_REPEATED:
+            item = {"type": "array", "items": item}
+        if comment:
+            # A $ref cannot carry siblings in OpenAPI 3.0: wrap it.
+            item = {"allOf": [item], "description": comment} if "$ref" in item else {**item, "description": comment}
+        return item
+
+    def parameter_schema(self, field: F, comment: str) -> tuple[dict, str]:
+        """(schema, description) of a path or query parameter."""
+        schema = self.field_schema(field, comment, "request")
+        description = schema.pop("description", "")
+        if "allOf" in schema:
+            schema = schema["allOf"][0]
+        return schema, description
+
+
+def scalar_schema(field: F, comment: str = "") -> dict:
+    if field.type in INT64_TYPES:
+        # proto3 JSON: int64 travels as a decimal string. Ids are positive (DESIGN.md).
+        pattern = r"^[1-9][0-9]{0,18}$" if field.name.endswith("_id") else r"^-?[0-9]+$"
+        return {"type": "string", "format": "int64", "pattern": pattern}
+    if field.type in INT32_TYPES:
+        return {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
+    if field.type in UINT32_TYPES:
+        return {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**32 - 1}
+    schema = dict(SCALARS[field.type])
+    # A day, unless the comment says empty is allowed too (a format would forbid it).
+    if field.type == F.TYPE_STRING and comment.startswith("YYYY-MM-DD") and "empty" not in comment:
+        schema["format"] = "date"
+    return schema
+
+
+def who_may_call(method_comment: str, service_comment: str) -> list[str] | None:
+    """The roles a method's proto comment names; None for "anyone" (no token).
+
+    Conventions of protos/: "Anyone signed in." means every role; a service comment
+    "open to anyone" makes its methods public; otherwise the comment names the roles
+    ("That seller, or an admin.", "Admin only.", "the INGEST role").
+    """
+    text = method_comment.lower()
+    if "anyone signed in" in text:
+        return list(ALL_ROLES)
+    if not text and "open to anyone" in service_comment.lower():
+        return None
+    roles = [role for word, role in ROLE_WORDS.items() if re.search(rf"\b{word}s?\b", text)]
+    if not roles:
+        raise ValueError(f"say who may call it in the proto comment: {method_comment!r}")
+    return [role for role in ALL_ROLES if role in roles]
+
+
+def error_responses(method: str, *, public: bool, restricted: bool, has_body: bool, has_path_params: bool) -> dict:
+    codes = ["400"]
+    if not public or method == "Login":
+        codes.append("401")
+    if restricted:
+        codes.append("403")
+    # A path value that is empty or holds a "/" matches no route: Envoy's 404.
+    if method in NOT_FOUND_METHODS or has_path_params:
+        codes.append("404")
+    if method in CONFLICT_METHODS:
+        codes.append("409")
+    if has_body:
+        codes.append("413")
+    if method in THROTTLED_METHODS:
+        codes.append("429")
+    codes += ["503", "504"]
+    return {code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(codes)}
+
+
+def parameter(builder: SchemaBuilder, name: str, where: str, field: F, comment: str) -> dict:
+    schema, description = builder.parameter_schema(field, comment)
+    result = {"name": name, "in": where, "required": where == "path", "schema": schema}
+    return result | ({"description": description} if description else {})
+
+
+def operation(catalog: Catalog, builder: SchemaBuilder, service, comments: Comments, s_index: int, m_index: int, method) -> tuple[str, str, dict]:
+    rule = method.options.Extensions[annotations_pb2.http]
+    verb = rule.WhichOneof("pattern")
+    path = getattr(rule, verb)
+    method_comment = comments.of(FILE_SERVICE, s_index, SERVICE_METHOD, m_index)
+    roles = who_may_call(method_comment, comments.of(FILE_SERVICE, s_index))
+    request_type = method.input_type
+    message, _, field_comments = catalog.messages[request_type]
+    fields = dict(zip((f.name for f in message.field), zip(message.field, field_comments)))
+    path_fields = re.findall(r"{(\w+)}", path)
+    parameters = [parameter(builder, name, "path", *fields[name]) for name in path_fields]
+    op: dict = {
+        "operationId": f"{service.name}.{method.name}",
+        "tags": [service.name],
+        "summary": re.sub(r"(?<=[a-z])(?=[A-Z])", " ", method.name).capitalize(),
+        "description": (
+            (method_comment + " " if method_comment else "")
+            + f"Who may call: {'anyone (no token)' if roles is None else ', '.join(roles)}. "
+            + f"gRPC: `/{PACKAGE}.{service.name}/{method.name}`."
+        ),
+        "x-roles": roles or [],
+    }
+    if rule.body == "*":
+        body = builder.message_schema(request_type, "request", skip=frozenset(path_fields))
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    else:
+        parameters += [parameter(builder, name, "query", *fields[name]) for name in fields if name not in path_fields]
+    if parameters:
+        op["parameters"] = parameters
+    if roles is None:
+        op["security"] = []
+    response_schema = builder.ref(method.output_type, "response")
+    if method.server_streaming:
+        op["x-stream"] = "newline-delimited JSON"
+        description = (
+            f"A stream: one {schema_name(method.output_type)} JSON object per line (newline-delimited), "
+            "sent as each happens. The schema is that of one line. An error after the first line cannot "
+            "change the status any more: the stream just ends, so a complete stream is one whose last "
+            "line has `final: true`."
+        )
+    else:
+        description = "OK"
+    op["responses"] = {"200": {"description": description, "content": {"application/json": {"schema": response_schema}}}}
+    op["responses"].update(
+        error_responses(
+            method.name,
+            public=roles is None,
+            restricted=roles not in (None, ALL_ROLES),
+            has_body=rule.body == "*",
+            has_path_params=bool(path_fields),
+        )
+    )
+    return path, verb, op
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "A gRPC status as JSON: `code` is the gRPC code number (3 INVALID_ARGUMENT, 5 NOT_FOUND, "
+        "6 ALREADY_EXISTS, 7 PERMISSION_DENIED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...), "
+        "`message` says what is wrong. Errors of the services carry `details` (google.rpc.Status); "
+        "Envoy's own refusals (token, malformed JSON, no route, body too large) have no details."
+    ),
+    "properties": {
+        "code": {"type": "integer", "minimum": 0, "maximum": 16},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {"@type": {"type": "string"}}}},
+        "http_status": {"type": "string", "description": "only on Envoy's replies of a status not listed here"},
+    },
+    "required": ["code", "message"],
+}
+
+
+def build_document(files: descriptor_pb2.FileDescriptorSet | None = None) -> dict:
+    catalog = Catalog(files or load_descriptor_set())
+    builder = SchemaBuilder(catalog)
+    paths: dict[str, dict] = {}
+    tags = []
+    for service, comments, s_index in catalog.services:
+        operations = [
+            operation(catalog, builder, service, comments, s_index, m_index, method)
+            for m_index, method in enumerate(service.method)
+            if method.options.Extensions[annotations_pb2.http].WhichOneof("pattern")
+        ]
+        if not operations:
+            continue
+        tags.append({"name": service.name, "description": comments.of(FILE_SERVICE, s_index)})
+        for path, verb, op in operations:
+            paths.setdefault(path, {})[verb] = op
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "OpenAPI.Get",
+            "tags": ["OpenAPI"],
+            "summary": "This document, served by Envoy.",
+            "description": "Who may call: anyone (no token).",
+            "x-roles": [],
+            "security": [],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }
+    }
+    tags.append({"name": "OpenAPI", "description": "The API's own description."})
+    responses = {
+        f"E{code}": {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for code, text in ERROR_DESCRIPTIONS.items()
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "PaySystem JSON API",
+            "version": "v1",
+            "description": (
+                "Statistics and settlement for the sellers of a video platform. Generated from protos/ by "
+                "`python -m tools.gendocs`; every method is also callable over gRPC on the same port. "
+                "int64 fields are JSON strings; money is an exact decimal string; field names are the "
+                "proto names (snake_case); enums are their names."
+            ),
+        },
+        "servers": [{"url": "http://127.0.0.1:8080"}],
+        "tags": tags,
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RS256)"}},
+            "schemas": dict(sorted({**builder.schemas, "Error": ERROR_SCHEMA}.items())),
+            "responses": responses,
+        },
+        "security": [{"bearer": []}],
+    }
