@@ -78,7 +78,12 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     def __init__(self, ctx: ServiceContext, *, exact_strategy: str | None = None) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
-        self._ingest = Ingest(ctx.engine, ctx.settings.zone, exact_strategy=exact_strategy)
+        self._ingest = Ingest(
+            ctx.engine,
+            ctx.settings.zone,
+            exact_strategy=exact_strategy,
+            viewer_late_window_sec=ctx.settings.viewer_late_window_sec,
+        )
 
     def CreateVideo(self, request, context):
         video = service.create_video(self._engine, current_principal(), request.title, request.duration_sec)
