@@ -8,15 +8,27 @@ independent, deliberately naive oracle for both.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from services.common.periods import local_day_of
 
 # DESIGN 2 "Counted view" 2: a playback started less than this after the previous one
 # (same viewer, same video; start to start) is a repeat. Exactly 30 s apart counts.
 REPEAT_WINDOW_US = 30_000_000
 # DESIGN 2 "Ads": an ad sits at every multiple of this many seconds strictly inside the video.
 AD_INTERVAL_SEC = 300
+# DESIGN 2 "Counted view" 4: per viewer, video and local day, only this many passing plays count.
+DAILY_VIEW_CAP = 10
+# DESIGN 2 "Counted view" 3: no player goes faster than this, so a segment of w seconds of
+# video lasts at least w / MAX_PLAYBACK_SPEED seconds of wall time.
+MAX_PLAYBACK_SPEED = 2
+_US_PER_SEC = 1_000_000
 
 VIEW = "VIEW"
 AD = "AD"
@@ -38,6 +50,20 @@ def is_repeat(previous_started_at_us: int | None, started_at_us: int) -> bool:
     if previous_started_at_us is None:
         return False
     return started_at_us - previous_started_at_us < REPEAT_WINDOW_US
+
+
+def is_overlap(
+    previous_started_at_us: int | None, previous_watch_time_sec: int, started_at_us: int
+) -> bool:
+    """DESIGN 2 "Counted view" 3: started before the previous playback of the same viewer and
+    video (the one of rule 2) could have ended even at double speed:
+    started_at < previous.started_at + watch_time(previous) / 2, exact instants (equal is not
+    an overlap). Both sides are scaled by MAX_PLAYBACK_SPEED so the comparison stays exact
+    in integers (half a second is not a whole number of seconds)."""
+    if previous_started_at_us is None:
+        return False
+    elapsed_us = started_at_us - previous_started_at_us
+    return elapsed_us * MAX_PLAYBACK_SPEED < previous_watch_time_sec * _US_PER_SEC
 
 
 def is_counted_view(
@@ -144,3 +170,85 @@ def ordered_plays_key(started_at_us: int, event_id: str) -> tuple[int, bytes]:
     """DESIGN 2 "Precise points": plays of a viewer and video ordered by start, ties by
     event_id compared byte by byte (UTF-8, binary collation)."""
     return started_at_us, event_id.encode("utf-8")
+
+
+class Exclusion(enum.Enum):
+    """Why a playback earns no view, strongest first: when several rules apply, the play is
+    attributed to the first that does (SELF_VIEW > OVERLAP > REPEAT > CAP). SELF_VIEW and
+    OVERLAP also take away the watch time; REPEAT and CAP keep it (earns_watch_time)."""
+
+    SELF_VIEW = "SELF_VIEW"
+    OVERLAP = "OVERLAP"
+    REPEAT = "REPEAT"
+    CAP = "CAP"
+
+
+def earns_watch_time(exclusion: Exclusion | None) -> bool:
+    """DESIGN 2 "Watch time": every playback except the seller's own and overlapping ones."""
+    return exclusion not in (Exclusion.SELF_VIEW, Exclusion.OVERLAP)
+
+
+class PlayLike(Protocol):
+    event_id: str
+    video_id: int
+    viewer_id: int
+    started_at_us: int
+    start_position_sec: int
+    end_position_sec: int
+
+
+def classify_plays(
+    plays: Iterable[PlayLike],
+    videos: Mapping[int, tuple[int, int]],
+    *,
+    zone: ZoneInfo,
+) -> dict[str, Exclusion | None]:
+    """DESIGN 2 "Counted view" 1-4 over a whole play history: event_id -> the reason the
+    playback earns no view, None for a counted view. `videos` maps video_id ->
+    (seller_id, duration_sec). Each play's previous playback is the one just before it among
+    the same viewer's plays of the same video in (started_at, event_id byte-wise) order, on
+    any day; the cap counts the plays passing rules 1-3 per local day of `zone`.
+
+    The plays given must include every earlier playback of each (viewer, video) pair that
+    could be a previous one, or rules 2-3 cannot see across the boundary of the data."""
+    by_pair: dict[tuple[int, int], list[PlayLike]] = defaultdict(list)
+    for play in plays:
+        by_pair[(play.viewer_id, play.video_id)].append(play)
+    result: dict[str, Exclusion | None] = {}
+    for (viewer_id, video_id), pair_plays in by_pair.items():
+        seller_id, duration_sec = videos[video_id]
+        pair_plays.sort(key=lambda p: ordered_plays_key(p.started_at_us, p.event_id))
+        passing_per_day: dict[dt.date, int] = defaultdict(int)
+        previous: PlayLike | None = None
+        for play in pair_plays:
+            result[play.event_id] = _exclusion(
+                play, previous, viewer_id, seller_id, duration_sec, passing_per_day, zone
+            )
+            previous = play
+    return result
+
+
+def _exclusion(
+    play: PlayLike,
+    previous: PlayLike | None,
+    viewer_id: int,
+    seller_id: int,
+    duration_sec: int,
+    passing_per_day: dict[dt.date, int],
+    zone: ZoneInfo,
+) -> Exclusion | None:
+    if is_self_view(viewer_id, seller_id):
+        return Exclusion.SELF_VIEW
+    if previous is not None:
+        previous_watch = watch_time_sec(
+            previous.start_position_sec, previous.end_position_sec, duration_sec
+        )
+        if is_overlap(previous.started_at_us, previous_watch, play.started_at_us):
+            return Exclusion.OVERLAP
+        if is_repeat(previous.started_at_us, play.started_at_us):
+            return Exclusion.REPEAT
+    day = local_day_of(play.started_at_us, zone)
+    passing_per_day[day] += 1
+    if passing_per_day[day] > DAILY_VIEW_CAP:
+        return Exclusion.CAP
+    return None

@@ -4,6 +4,7 @@ plain reference (tests/reference.py) where both apply."""
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from batch import rules
 from services.common.money import payable_krw, to_api_string
+from services.common.periods import day_bounds_us
 from tests import reference
 
 DESIGN = [(t.kind, t.effective_from, t.lower_bound, t.unit_price) for t in reference.DESIGN_TIERS]
@@ -181,3 +183,107 @@ def test_any_exact_amount_reads_back_as_itself_in_plain_notation(amount):
 def test_money_refuses_floats():
     with pytest.raises(TypeError):
         to_api_string(1.5)
+
+
+SEOUL = ZoneInfo("Asia/Seoul")
+T0 = 1_800_000_000_000_000  # an instant in the middle of a Seoul day (2027-01-15 17:20 local)
+
+
+@pytest.mark.parametrize(
+    "watch_sec, gap_us, overlap",
+    [
+        (100, 49_999_999, True),  # 1 microsecond before previous + 100 s / 2
+        (100, 50_000_000, False),  # exactly previous + watch / 2 is not an overlap
+        (100, 50_000_001, False),
+        (1, 499_999, True),  # half a second of wall time for one second of video at 2x
+        (1, 500_000, False),
+        (0, 0, False),  # a start == end previous playback leaves no room to overlap
+        (0, 1, False),
+    ],
+)
+def test_overlap_compares_with_half_the_previous_watch_time_at_exact_instants(watch_sec, gap_us, overlap):
+    assert rules.is_overlap(T0, watch_sec, T0 + gap_us) is overlap
+
+
+def test_a_first_playback_overlaps_nothing():
+    assert rules.is_overlap(None, 0, T0) is False
+
+
+def _play(event_id, started_at_us, start=0, end=10, viewer=5, video=1):
+    return reference.Play(event_id, video, viewer, started_at_us, start, end)
+
+
+VIDEOS = {1: (100, 1000)}  # video 1: seller 100, 1000 s long
+S = 1_000_000
+
+
+def test_classify_attributes_each_playback_to_its_strongest_rule():
+    plays = [
+        _play("a", T0, 0, 120),  # counted; 120 s watched, ends at the earliest 60 s later
+        _play("b", T0 + 20 * S, 0, 10),  # 20 s after a: a repeat AND an overlap -> OVERLAP
+        _play("c", T0 + 45 * S, 0, 10),  # 25 s after b, b's 10 s end by +5 s: REPEAT only
+        _play("d", T0 + 90 * S, 0, 10),  # 45 s after c: counted
+        _play("e", T0, 0, 120, viewer=100),  # the seller: SELF_VIEW whatever else applies
+        _play("f", T0 + 1, 0, 120, viewer=100),
+    ]
+    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {
+        "a": None,
+        "b": rules.Exclusion.OVERLAP,
+        "c": rules.Exclusion.REPEAT,
+        "d": None,
+        "e": rules.Exclusion.SELF_VIEW,
+        "f": rules.Exclusion.SELF_VIEW,
+    }
+
+
+def test_overlap_uses_the_watch_time_clamped_to_the_duration():
+    videos = {1: (100, 60)}  # a 60 s video: watch time of 0..500 is 60 s, so 30 s of wall time
+    plays = [_play("a", T0, 0, 500), _play("b", T0 + 30 * S, 0, 10), _play("c", T0 + 60 * S - 1, 0, 10)]
+    result = rules.classify_plays(plays, videos, zone=SEOUL)
+    assert result == {"a": None, "b": None, "c": rules.Exclusion.REPEAT}
+
+
+def test_the_previous_playback_is_the_one_just_before_counted_or_not():
+    # a lasts long; b overlaps a; c does not overlap b (b is short) though it starts before
+    # a could have ended: rule 3 looks only at the previous playback.
+    plays = [_play("a", T0, 0, 1000), _play("b", T0 + 100 * S, 0, 10), _play("c", T0 + 200 * S, 0, 10)]
+    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {
+        "a": None,
+        "b": rules.Exclusion.OVERLAP,
+        "c": None,
+    }
+
+
+def test_ties_on_started_at_make_the_later_event_id_the_overlapping_one():
+    plays = [_play("b", T0, 0, 100), _play("B", T0, 0, 100)]  # "B" < "b" byte-wise
+    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {"B": None, "b": rules.Exclusion.OVERLAP}
+
+
+def test_only_the_first_ten_passing_playbacks_of_a_local_day_count_and_the_cap_resets_at_midnight():
+    midnight = day_bounds_us(dt.date(2027, 1, 16), SEOUL)[0]
+    start = midnight - 11 * 60 * S  # 11 plays a minute apart before midnight, 3 after
+    plays = [_play(f"p{i:02}", start + i * 60 * S, 0, 10) for i in range(14)]
+    plays.append(_play("rep", start + 66 * S, 0, 0))  # 6 s after p01 (ended by +5 s): a repeat, no cap slot
+    result = rules.classify_plays(plays, VIDEOS, zone=SEOUL)
+    assert [result[f"p{i:02}"] for i in range(14)] == [None] * 10 + [rules.Exclusion.CAP] + [None] * 3
+    assert result["rep"] is rules.Exclusion.REPEAT
+
+
+def test_overlap_crosses_midnight():
+    midnight = day_bounds_us(dt.date(2027, 1, 16), SEOUL)[0]
+    plays = [_play("late", midnight - 10 * S, 0, 900), _play("next", midnight + 5 * 60 * S, 0, 10)]
+    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL)["next"] is rules.Exclusion.OVERLAP
+
+
+@pytest.mark.parametrize(
+    "exclusion, earns",
+    [
+        (None, True),
+        (rules.Exclusion.SELF_VIEW, False),
+        (rules.Exclusion.OVERLAP, False),
+        (rules.Exclusion.REPEAT, True),
+        (rules.Exclusion.CAP, True),
+    ],
+)
+def test_only_self_views_and_overlaps_lose_their_watch_time(exclusion, earns):
+    assert rules.earns_watch_time(exclusion) is earns
