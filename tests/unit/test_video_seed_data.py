@@ -20,7 +20,6 @@ FIRST = dt.date(2026, 11, 1)
 DAYS = 7
 
 
-@functools.cache
 def _make(seed: int, count: int = 20_000, *, videos: int = 60, sellers: int = 6, viewers: int = 300):
     rng = random.Random(seed)
     specs = seed_data.video_specs(rng, videos, sellers)
@@ -30,6 +29,9 @@ def _make(seed: int, count: int = 20_000, *, videos: int = 60, sellers: int = 6,
         )
     )
     return specs, plays
+
+
+_made = functools.cache(_make)  # the same data for several tests: they only read it
 
 
 def _account(who: tuple[str, int]) -> int:
@@ -57,7 +59,7 @@ def test_the_same_seed_gives_the_same_data_and_another_seed_does_not():
 
 
 def test_it_makes_exactly_the_asked_number_of_unique_playbacks_that_the_ingest_accepts():
-    specs, plays = _make(1)
+    specs, plays = _made(1)
     assert len(plays) == 20_000 == len({p.event_id for p in plays})
     end_of_last_day = day_bounds_us(FIRST + dt.timedelta(days=DAYS - 1), ZONE)[1]
     for p in plays:
@@ -74,7 +76,7 @@ def test_every_seller_owns_a_video_when_there_are_enough():
 
 
 def test_it_contains_the_cases_the_batch_must_handle():
-    specs, plays = _make(1)
+    specs, plays = _made(1)
     durations = {v.index: v.duration_sec for v in specs}
     assert min(durations.values()) < 300 and max(durations.values()) > 1_800
     counts = Counter(p.video_index for p in plays).most_common()
@@ -105,7 +107,7 @@ def test_it_contains_the_cases_the_batch_must_handle():
 
 
 def test_the_rules_catch_the_bots_and_only_them_while_repeats_and_self_views_stay_ordinary():
-    specs, plays = _make(1)
+    specs, plays = _made(1)
     _, _, exclusions = _classified(specs, plays)
     bots = Counter(exclusions[p.event_id] for p in plays if _is_bot(p))
     people = Counter(exclusions[p.event_id] for p in plays if not _is_bot(p))
