@@ -80,7 +80,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     console.print(
         f"{len(summary.sellers)} sellers, {len(summary.viewers)} viewers, {len(summary.videos)} videos, "
         f"days {summary.first_day} .. {summary.last_day}; playbacks stored {summary.stored}, "
-        f"duplicates {summary.duplicates}, rejected {summary.rejected}"
+        f"duplicates {summary.duplicates}, rejected {summary.rejected}\n"
+        f"the batch's rules over them: {summary.rules_line()}"
     )
 
     console.rule("[bold]2. Run the batch through Envoy (BatchService.RunJob, streamed progress)")

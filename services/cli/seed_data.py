@@ -15,8 +15,8 @@ mapped to the real ids the API hands out. What it contains, on purpose:
 - sessions that start just before local midnight and continue after it (the 30-second rule
   and day boundaries), with evening-heavy times of day;
 - an ordinary viewer's sessions of one video never overlap and stay within the daily cap of
-  counted views as long as the catalogue leaves room (a dense data set, many plays for few
-  viewers and videos, spills over the cap rather than loop);
+  counted views as long as the catalogue leaves room (a data set too dense for that, many
+  plays for few viewers and videos, spills over the cap and overlaps rather than loop);
 - a few bots, the last viewers, whose plays the rules catch: one starts a full-length play
   of the same video every 15-40 s (overlaps), another plays a video every 31-90 s for a few
   seconds, dozens of times a day (over the daily cap).
@@ -34,13 +34,16 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from batch.rules import Exclusion, classify_plays
 from services.common.periods import day_bounds_us
 
 SECOND_US = 1_000_000
 # DESIGN 2 "Counted view" 4; the generator keeps ordinary viewers within it.
 DAILY_CAP = 10
 BOT_SHARE = 0.02  # of the playbacks
-_PLACEMENT_TRIES = 12
+# Tries to find room for a session; after the first few, only among all viewers evenly
+# (the heavy viewers are the ones out of room).
+_PLACEMENT_TRIES, _SKEWED_TRIES = 30, 6
 # Cumulative weights, drawn with bisect (random.choices costs several times more).
 _HOURS = list(itertools.accumulate([2, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 6, 7, 9, 10, 10, 8, 4]))
 _SEGMENT_COUNTS = (1, 2, 3, 4, 6)
@@ -149,7 +152,7 @@ class _Calendar:
 
 class _Pairs:
     """What each ordinary (viewer, video) pair already watched: its sessions' spans, sorted
-    and disjoint, and its playbacks per local day."""
+    (and disjoint, unless _place ran out of room), and its playbacks per local day."""
 
     def __init__(self) -> None:
         self.spans: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
@@ -204,7 +207,7 @@ def plays(
     bots = bot_count(viewers)
     people = viewers - bots
     pairs = _Pairs()
-    made = bot_made = 0
+    made = bot_made = bot_sessions = 0
 
     def popular_video() -> VideoSpec:
         return videos[ranked[_draw(rng, popularity)]]
@@ -212,16 +215,14 @@ def plays(
     while made < count:
         if bots and bot_made < BOT_SHARE * made:
             video = popular_video()
-            planned = _bot_session(rng, calendar, video, people + rng.randrange(bots))
+            planned = _bot_session(rng, calendar, video, people + rng.randrange(bots), overlapping=bot_sessions % 2 == 0)
             if planned is None:
                 continue
+            bot_sessions += 1
             viewer, at, segments = planned
         else:
             video = popular_video()
-            placed = _place(rng, calendar, pairs, video, people)
-            if placed is None:
-                continue
-            viewer, at, segments = placed
+            viewer, at, segments = _place(rng, calendar, pairs, video, people)
         for offset, start, end in segments:
             if made >= count:
                 return
@@ -232,42 +233,45 @@ def plays(
 
 def _place(
     rng: random.Random, calendar: _Calendar, pairs: _Pairs, video: VideoSpec, people: int
-) -> tuple[tuple[str, int], int, list[Segment]] | None:
+) -> tuple[tuple[str, int], int, list[Segment]]:
     """An ordinary viewer's session of `video`, placed where it overlaps none of that pair's
-    sessions and (unless no try found room) keeps the pair within the daily cap."""
-    fallback = None
-    for _ in range(_PLACEMENT_TRIES):
+    sessions and keeps the pair within the daily cap. When no try finds such room (a data
+    set too dense for its viewers and videos), the first try's viewer and start are taken
+    as drawn: the rules then exclude some of its playbacks."""
+    first = None
+    for attempt in range(_PLACEMENT_TRIES):
         if rng.random() < 0.03:
             viewer = ("seller", video.seller_index)  # a self-view
-        elif rng.random() < 0.5:
+        elif attempt < _SKEWED_TRIES and rng.random() < 0.5:
             viewer = ("viewer", min(people - 1, int(rng.paretovariate(1.2)) - 1))  # heavy viewers
         else:
             viewer = ("viewer", rng.randrange(people))
         pair = (viewer, video.index)
         day = int(rng.random() * calendar.days)
+        start = calendar.random_start(rng, day)
+        first = first or (viewer, pair, start)
         if pairs.per_day.get((pair, day), 0) >= DAILY_CAP:
             continue
         segments, length, position = _session(rng, video.duration_sec, pairs.position.get(pair, 0))
-        at = pairs.free_start(pair, calendar.random_start(rng, day), length)
+        at = pairs.free_start(pair, start, length)
         if at + length > calendar.end_us:
             continue
         days = [calendar.day(at + offset) for offset, _, _ in segments]
         if pairs.fits(pair, days):
             pairs.add(pair, at, length, days, position)
             return viewer, at, segments
-        fallback = fallback or (pair, viewer, at, length, days, position, segments)
-    if fallback is None:
-        return None
-    pair, viewer, at, length, days, position, segments = fallback
-    pairs.add(pair, at, length, days, position)
+    viewer, pair, at = first
+    segments, length, position = _session(rng, video.duration_sec, pairs.position.get(pair, 0))
+    at = min(at, calendar.end_us - length)  # a session is far shorter than a day
+    pairs.add(pair, at, length, [calendar.day(at + offset) for offset, _, _ in segments], position)
     return viewer, at, segments
 
 
 def _bot_session(
-    rng: random.Random, calendar: _Calendar, video: VideoSpec, bot: int
+    rng: random.Random, calendar: _Calendar, video: VideoSpec, bot: int, *, overlapping: bool
 ) -> tuple[tuple[str, int], int, list[Segment]] | None:
     duration = video.duration_sec
-    if rng.random() < 0.5:
+    if overlapping:
         # Full-length plays started every 15-40 s: each overlaps the one before.
         plays_, gaps, end = rng.randint(20, 60), (15, 40), duration
     else:
@@ -281,3 +285,40 @@ def _bot_session(
     if at + offset + duration * SECOND_US > calendar.end_us:
         return None
     return ("viewer", bot), at, segments
+
+
+class _Play(NamedTuple):
+    """A PlaySpec with numeric ids, as batch.rules.classify_plays reads it."""
+
+    event_id: str
+    video_id: int
+    viewer_id: int
+    started_at_us: int
+    start_position_sec: int
+    end_position_sec: int
+
+
+RULE_NAMES = {
+    None: "counted views",
+    Exclusion.SELF_VIEW: "self-views",
+    Exclusion.OVERLAP: "overlaps",
+    Exclusion.REPEAT: "repeats within 30 s",
+    Exclusion.CAP: "over the daily cap",
+}
+
+
+def rule_outcomes(videos: list[VideoSpec], plays: list[PlaySpec], *, sellers: int, zone: ZoneInfo) -> dict[str, int]:
+    """How many of the playbacks count as views and how many each rule of DESIGN 2 "Counted
+    view" excludes (the batch's rules, batch.rules.classify_plays), keyed by RULE_NAMES'
+    values in that order. Assumes the playbacks are the whole history of their viewers and
+    videos, as a fresh seed's are."""
+
+    def account(who: tuple[str, int]) -> int:
+        return 1 + who[1] if who[0] == "seller" else 1 + sellers + who[1]
+
+    history = [_Play(p[0], p[1] + 1, account(p[2]), p[3], p[4], p[5]) for p in plays]
+    durations = {v.index + 1: (account(("seller", v.seller_index)), v.duration_sec) for v in videos}
+    counts = dict.fromkeys(RULE_NAMES.values(), 0)
+    for exclusion in classify_plays(history, durations, zone=zone).values():
+        counts[RULE_NAMES[exclusion]] += 1
+    return counts

@@ -132,3 +132,16 @@ def test_every_seller_keeps_most_of_the_views_of_their_videos_in_a_demo_sized_mo
     assert len(candidates) == 20
     for seller, n in candidates.items():
         assert views[seller] >= 0.8 * n and views[seller] >= 100, (seller, views[seller], n)
+
+
+def test_the_seeds_rule_summary_counts_what_the_rules_say_of_each_playback():
+    specs, plays = _made(1)
+    _, _, exclusions = _classified(specs, plays)
+    expected = Counter(exclusions.values())
+    assert seed_data.rule_outcomes(specs, plays, sellers=6, zone=ZONE) == {
+        "counted views": expected[None],
+        "self-views": expected[Exclusion.SELF_VIEW],
+        "overlaps": expected[Exclusion.OVERLAP],
+        "repeats within 30 s": expected[Exclusion.REPEAT],
+        "over the daily cap": expected[Exclusion.CAP],
+    }
