@@ -80,8 +80,7 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     console.print(
         f"{len(summary.sellers)} sellers, {len(summary.viewers)} viewers, {len(summary.videos)} videos, "
         f"days {summary.first_day} .. {summary.last_day}; playbacks stored {summary.stored}, "
-        f"duplicates {summary.duplicates}, rejected {summary.rejected}\n"
-        f"the batch's rules over them: {summary.rules_line()}"
+        f"duplicates {summary.duplicates}, rejected {summary.rejected}"
     )
 
     console.rule("[bold]2. Run the batch through Envoy (BatchService.RunJob, streamed progress)")
@@ -90,6 +89,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     final = batch_cli._show(events, None, plain=not console.is_terminal, total_days=None)
     if final is None or final.type.value != "JOB_FINISHED":
         raise RuntimeError("the batch did not finish")
+    # Counted while the batch ran (batch.rules over the seeded playbacks).
+    console.print(f"The seeded playbacks under the counted-view rules: {summary.rules_line()}")
 
     console.rule("[bold]3. One seller's figures, read as JSON through Envoy")
     seller = summary.demo_seller

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import click
@@ -50,9 +51,15 @@ class SeedSummary:
     duplicates: int = 0
     rejected: int = 0
     rejections: list[str] = dataclasses.field(default_factory=list)
-    # Of the playbacks made, how many count as views and how many each counted-view rule
-    # excludes (seed_data.rule_outcomes); None above RULES_SUMMARY_LIMIT playbacks.
-    rules: dict[str, int] | None = None
+    # Counted views and the playbacks each counted-view rule excludes, computed in a thread
+    # once the playbacks are sent (a caller such as the demo runs the batch meanwhile).
+    _rules: Future | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    @property
+    def rules(self) -> dict[str, int] | None:
+        """Of the playbacks made, how many count as views and how many each counted-view
+        rule excludes (seed_data.rule_outcomes); None above RULES_SUMMARY_LIMIT playbacks."""
+        return None if self._rules is None else self._rules.result()
 
     def rules_line(self) -> str:
         if self.rules is None:
@@ -216,10 +223,21 @@ def seed(
         summary.stored, summary.duplicates, summary.rejected = response.stored, response.duplicates, response.rejected
         summary.rejections = [f"{r.event_id}: {r.reason}" for r in response.rejections[:20]]
         if generated is not None:
-            summary.rules = seed_data.rule_outcomes(specs, generated, sellers=sellers, zone=zone)
+            summary._rules = Future()
+            threading.Thread(
+                target=_resolve, name="seed-rules", daemon=True,
+                args=(summary._rules, lambda: seed_data.rule_outcomes(specs, generated, sellers=sellers, zone=zone)),
+            ).start()
         return summary
     finally:
         api.channel.close()
+
+
+def _resolve(future: Future, compute: Callable[[], object]) -> None:
+    try:
+        future.set_result(compute())
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the result
+        future.set_exception(exc)
 
 
 def _videos(api: _Api, specs, sellers, tokens, report) -> dict[int, video_pb2.Video]:
