@@ -136,7 +136,7 @@ class SchemaBuilder:
     def message_schema(self, type_name: str, direction: str, skip: frozenset[str] = frozenset()) -> dict:
         message, comment, field_comments = self.catalog.messages[type_name]
         properties = {}
-        for field, field_comment in zip(message.field, field_comments):
+        for field, field_comment in zip(message.field, field_comments, strict=False):
             if field.name not in skip:
                 properties[field.name] = self.field_schema(field, field_comment, direction)
         schema: dict = {"type": "object", "properties": properties}
@@ -238,7 +238,7 @@ def operation(catalog: Catalog, builder: SchemaBuilder, service, comments: Comme
     roles = who_may_call(method_comment, comments.of(FILE_SERVICE, s_index))
     request_type = method.input_type
     message, _, field_comments = catalog.messages[request_type]
-    fields = dict(zip((f.name for f in message.field), zip(message.field, field_comments)))
+    fields = dict(zip((f.name for f in message.field), zip(message.field, field_comments, strict=False), strict=False))
     path_fields = re.findall(r"{(\w+)}", path)
     parameters = [parameter(builder, name, "path", *fields[name]) for name in path_fields]
     op: dict = {

@@ -89,6 +89,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
     if final is None or final.type.value != "JOB_FINISHED":
         raise RuntimeError("the batch did not finish")
+    # Counted while the batch ran (batch.rules over the seeded playbacks).
+    console.print(f"The seeded playbacks under the counted-view rules: {summary.rules_line()}")
 
     console.rule("[bold]3. One seller's figures, read as JSON through Envoy")
     seller = summary.demo_seller

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     metrics_base_port: int = 0         # 0 = no Prometheus endpoint
 
     token_ttl_sec: int = 900
+    # A playback recorded with an account's own token (not an INGEST account's) more than
+    # this long after it started is rejected (DESIGN 2 "Invalid activity at ingest").
+    viewer_late_window_sec: int = 7 * 86_400
     jwt_issuer: str = "paysystem"
     # Allowed clock skew when checking token expiry, at the edge and in the services.
     jwt_leeway_sec: int = 5
@@ -96,6 +99,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"PAYSYSTEM_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("viewer_late_window_sec")
+    @classmethod
+    def _positive_window(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError(f"PAYSYSTEM_VIEWER_LATE_WINDOW_SEC: must be a positive number of seconds, got {value}")
         return value
 
     @property

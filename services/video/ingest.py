@@ -23,6 +23,7 @@ from services.video import repository
 from services.video.plays import (
     CONFLICT_IN_REQUEST,
     CONFLICT_STORED,
+    DEFAULT_VIEWER_LATE_WINDOW_SEC,
     FUTURE_ALLOWANCE_US,
     MAX_EVENTS_PER_CALL,
     LocalDays,
@@ -32,6 +33,7 @@ from services.video.plays import (
     resume_position,
     shape_is_fine,
     shape_problem,
+    timing_problem,
     video_problem,
 )
 
@@ -70,12 +72,21 @@ class Ingest:
     positive lookups are cached for the life of the process.
     """
 
-    def __init__(self, engine: sa.Engine, zone: ZoneInfo, *, exact_strategy: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        zone: ZoneInfo,
+        *,
+        exact_strategy: str | None = None,
+        viewer_late_window_sec: int = DEFAULT_VIEWER_LATE_WINDOW_SEC,
+    ) -> None:
         """exact_strategy: None lets the server decide (repository.exact_strategy); tests pass
-        repository.SELECT_THEN_INSERT to run MySQL 8's way on MariaDB."""
+        repository.SELECT_THEN_INSERT to run MySQL 8's way on MariaDB.
+        viewer_late_window_sec: how old a playback RecordPlays takes from a non-INGEST account."""
         self._engine = engine
         self._zone = zone
         self._exact_strategy = exact_strategy
+        self._viewer_late_window_us = viewer_late_window_sec * 1_000_000
         self._durations: dict[int, int] = {}
         self._accounts: set[int] = set()
         self._days = LocalDays(zone)
@@ -84,7 +95,9 @@ class Ingest:
 
     def record_plays(self, principal: Principal, events: Sequence[PlayEvent]) -> list[PlayResult]:
         require_events_within_limit(len(events))
+        late_window_us = None
         if principal.role != "INGEST":
+            late_window_us = self._viewer_late_window_us
             own = principal.account_id
             for event in events:
                 if event[2] != own and event.viewer_id > 0:
@@ -92,7 +105,7 @@ class Ingest:
                         f"viewer_id: {event.viewer_id} is another viewer (event_id {event.event_id!r}); "
                         "an account records only its own playbacks; nothing was stored"
                     )
-        return self._ingest(events, known_account=principal.account_id)
+        return self._ingest(events, known_account=principal.account_id, late_window_us=late_window_us)
 
     def import_plays(
         self, principal: Principal, batches: Iterable[Sequence[PlayEvent]]
@@ -118,16 +131,20 @@ class Ingest:
     # Events are tuples (PlayEvent): event_id, video_id, viewer_id, started_at_us,
     # start_position_sec, end_position_sec; the loops below index them by position.
 
-    def _ingest(self, events: Sequence[PlayEvent], known_account: int | None) -> list[PlayResult]:
-        now = now_us()
+    def _ingest(
+        self, events: Sequence[PlayEvent], known_account: int | None, late_window_us: int | None = None
+    ) -> list[PlayResult]:
+        """late_window_us: None for INGEST accounts, which may backfill any past day."""
+        now = now_us()  # received_at of the rules in plays.timing_problem
         latest = now + FUTURE_ALLOWANCE_US
+        earliest = 0 if late_window_us is None else now - late_window_us
         results: list[PlayResult | None] = [None] * len(events)
         valid: list[int] = []
         for i, event in enumerate(events):
-            if shape_is_fine(event, latest):
+            if shape_is_fine(event):
                 valid.append(i)
                 continue
-            problem = shape_problem(event, now)
+            problem = shape_problem(event)
             if problem:
                 results[i] = PlayResult(event[0], REJECTED, problem)
             else:
@@ -145,6 +162,10 @@ class Ingest:
             if duration is None or event[4] > duration or event[2] not in accounts:
                 problem = video_problem(event, duration) or f"viewer_id: unknown account {event[2]}"
                 results[i] = PlayResult(event[0], REJECTED, problem)
+            elif not earliest <= event[3] <= latest - (min(event[5], duration) - event[4]) * 500_000:
+                # plays.timing_problem's test, inlined for the hot loop (start <= end and
+                # start <= duration hold here, so the watch time is not negative).
+                results[i] = PlayResult(event[0], REJECTED, timing_problem(event, duration, now, late_window_us))
             elif event[0] in candidates:
                 followers.append(i)
             else:

@@ -16,8 +16,13 @@ from services.common.periods import local_day_of
 
 MAX_EVENTS_PER_CALL = 5_000
 MAX_EVENT_ID_CHARS = 128
-# A playback may start at most this far after the server's clock (client clocks drift).
+# DESIGN 2 "Invalid activity at ingest": a playback may end, even at double speed, at most
+# this far after the server's clock (client clocks drift).
 FUTURE_ALLOWANCE_US = 5 * 60 * 1_000_000
+# DESIGN 2 "Invalid activity at ingest": how long after its start a playback may still be
+# recorded with an account's own token (PAYSYSTEM_VIEWER_LATE_WINDOW_SEC); INGEST accounts
+# have no limit.
+DEFAULT_VIEWER_LATE_WINDOW_SEC = 7 * 86_400
 
 
 class Outcome(enum.IntEnum):
@@ -61,9 +66,9 @@ def event_id_problem(event_id: str) -> str | None:
     return None
 
 
-def shape_is_fine(event: PlayEvent, latest_us: int) -> bool:
-    """A quick test that implies `shape_problem(event, now_us)` is None (latest_us: now_us +
-    FUTURE_ALLOWANCE_US). False does not mean there is a problem: ask shape_problem then.
+def shape_is_fine(event: PlayEvent) -> bool:
+    """A quick test that implies `shape_problem(event)` is None. False does not mean there
+    is a problem: ask shape_problem then.
 
     An isprintable() string holds no whitespace but the ASCII space (every other whitespace
     character is a control or separator character), so testing the two ends for a space is
@@ -74,7 +79,7 @@ def shape_is_fine(event: PlayEvent, latest_us: int) -> bool:
         video_id > 0
         and viewer_id > 0
         and started_at_us is not None
-        and 0 <= started_at_us <= latest_us
+        and started_at_us >= 0
         and 0 <= start <= end
         and 0 < len(event_id) <= MAX_EVENT_ID_CHARS
         and event_id.isprintable()
@@ -83,8 +88,8 @@ def shape_is_fine(event: PlayEvent, latest_us: int) -> bool:
     )
 
 
-def shape_problem(event: PlayEvent, now_us: int) -> str | None:
-    """What is wrong with the event on its own (without the database), or None."""
+def shape_problem(event: PlayEvent) -> str | None:
+    """What is wrong with the event on its own (without the database or the clock), or None."""
     problem = event_id_problem(event.event_id)
     if problem:
         return problem
@@ -96,8 +101,6 @@ def shape_problem(event: PlayEvent, now_us: int) -> str | None:
         return "started_at: missing"
     if event.started_at_us < 0:
         return "started_at: before 1970-01-01T00:00:00Z"
-    if event.started_at_us > now_us + FUTURE_ALLOWANCE_US:
-        return f"started_at: more than {FUTURE_ALLOWANCE_US // 60_000_000} minutes in the future"
     if event.start_position_sec < 0:
         return f"start_position_sec: must not be negative, got {event.start_position_sec}"
     if event.end_position_sec < event.start_position_sec:
@@ -116,6 +119,60 @@ def video_problem(event: PlayEvent, duration_sec: int | None) -> str | None:
         return f"start_position_sec: {event.start_position_sec} is beyond the video's length of {duration_sec} s"
     # end_position_sec past the end is allowed: players overshoot, watch time clamps it.
     return None
+
+
+def watch_time_sec(event: PlayEvent, duration_sec: int) -> int:
+    """DESIGN 2 "Watch time": min(end, duration) - start seconds, never negative."""
+    return max(0, min(event.end_position_sec, duration_sec) - event.start_position_sec)
+
+
+def cannot_have_ended(started_at_us: int, watch_time: int, received_at_us: int) -> bool:
+    """DESIGN 2 "Invalid activity at ingest": started_at + watch_time / 2 > received_at + 5
+    minutes. Players go no faster than 2x, so such a playback is still running (or was never
+    played); exactly at the limit is accepted. With watch_time 0 it is the clock-drift bound
+    on started_at itself."""
+    return started_at_us + watch_time * 500_000 > received_at_us + FUTURE_ALLOWANCE_US
+
+
+def is_too_late(started_at_us: int, received_at_us: int, late_window_us: int) -> bool:
+    """DESIGN 2 "Invalid activity at ingest": recorded more than the late window after it
+    started; exactly the window is accepted."""
+    return received_at_us - started_at_us > late_window_us
+
+
+NOT_ENDED = (
+    "started_at: the playback cannot have ended yet (started_at + watch time / 2 is more than "
+    f"{FUTURE_ALLOWANCE_US // 60_000_000} minutes after the server's clock)"
+)
+
+
+def too_late_reason(late_window_us: int) -> str:
+    window = _span(late_window_us // 1_000_000)
+    return (
+        f"started_at: more than {window} ago; an account records its own playbacks within {window} "
+        "of their start (older ones come from the platform's INGEST accounts)"
+    )
+
+
+def timing_problem(
+    event: PlayEvent, duration_sec: int, received_at_us: int, late_window_us: int | None
+) -> str | None:
+    """What is wrong with when the event happened, given the server's clock when the call
+    arrived; late_window_us None: no late window (INGEST accounts backfill any past day)."""
+    started = event.started_at_us
+    if late_window_us is not None and is_too_late(started, received_at_us, late_window_us):
+        return too_late_reason(late_window_us)
+    if cannot_have_ended(started, watch_time_sec(event, duration_sec), received_at_us):
+        return NOT_ENDED
+    return None
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds % size == 0 and seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} s"
 
 
 CONFLICT_STORED = "event_id: already stored with different content (the stored event is kept)"

@@ -79,8 +79,13 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     def __init__(self, ctx: ServiceContext, *, exact_strategy: str | None = None) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
-        self._ingest = Ingest(ctx.engine, ctx.settings.zone, exact_strategy=exact_strategy)
         settings = ctx.settings
+        self._ingest = Ingest(
+            ctx.engine,
+            settings.zone,
+            exact_strategy=exact_strategy,
+            viewer_late_window_sec=settings.viewer_late_window_sec,
+        )
         self._import_limits = StreamLimits(
             "ImportPlays",
             max_streams=settings.import_streams_max,

@@ -8,11 +8,15 @@ import json as jsonlib
 import uuid
 
 import grpc
+import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
+from services.common import db
+from services.common.schema import plays
 
-STARTED = dt.datetime(2026, 9, 21, 14, 59, 59, 123456, tzinfo=dt.UTC)
+# A day ago, with microseconds: viewers record their own playbacks within 7 days of the start.
+STARTED = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).replace(microsecond=123456)
 MAX_INT64 = 2**63 - 1
 # Envoy's bound on a request body (body_limit in envoy/envoy.yaml.j2).
 ENVOY_BODY_LIMIT = 16 << 20
@@ -65,6 +69,37 @@ def test_a_viewer_posting_another_viewers_playback_gets_403_and_nothing_is_store
     assert status == 403 and "another viewer" in body["message"]
     status, body = mesh.json("POST", "/v1/plays:batch", {"events": [mine]}, token=token)
     assert body["results"][0]["outcome"] == "STORED"  # the first attempt left no trace
+
+
+def test_a_viewers_two_thousand_overlapping_backdated_playbacks_are_all_rejected_and_none_stored(mesh, seller, viewer):
+    # The attack the late window stops: one viewer claims 2,000 playbacks of 900 s, 30 s
+    # apart (each a valid repeat distance, all overlapping), weeks ago, in one JSON call.
+    video_id = _video(mesh, seller, duration=900)
+    viewer_id, token = viewer
+    weeks_ago = dt.datetime.now(dt.UTC) - dt.timedelta(weeks=5)
+    batch = [
+        _json_event(video_id, viewer_id, start=0, end=900)
+        | {"started_at": (weeks_ago + dt.timedelta(seconds=30 * i)).isoformat().replace("+00:00", "Z")}
+        for i in range(2_000)
+    ]
+    status, body = mesh.json("POST", "/v1/plays:batch", {"events": batch}, token=token, timeout=60)
+    assert status == 200, body
+    assert (body["stored"], body["duplicates"], body["rejected"]) == ("0", "0", "2000")
+    late = (
+        "started_at: more than 7 days ago; an account records its own playbacks within 7 days "
+        "of their start (older ones come from the platform's INGEST accounts)"
+    )
+    assert [(r["event_id"], r["outcome"], r["reason"]) for r in body["results"]] == [
+        (e["event_id"], "REJECTED", late) for e in batch
+    ]
+    engine = db.make_engine(mesh.settings)
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(sa.select(sa.func.count()).select_from(plays).where(plays.c.video_id == int(video_id))).scalar()
+    finally:
+        engine.dispose()
+    assert stored == 0
+    assert mesh.json("GET", f"/v1/videos/{video_id}/resume", token=token)[1]["position_sec"] == "0"
 
 
 def _long_id(i: int, char: str = "e") -> str:

@@ -21,11 +21,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysystem.v1 import video_pb2
 from services.common.periods import local_day_of
 from services.common.schema import plays, resume_positions
+from services.video import ingest as ingest_module
 from services.video import repository
+from services.video.plays import NOT_ENDED, too_late_reason
 from tests.fixtures_video import video_service
 
 STORED, DUPLICATE, REJECTED = video_pb2.STORED, video_pb2.DUPLICATE, video_pb2.REJECTED
-T0 = 1_790_000_000_000_000  # 2026-09-21T14:13:20Z in epoch microseconds
+# A whole second a day ago: inside the late window of the viewers' own playbacks (7 days).
+T0 = (time.time_ns() // 1_000_000_000 - 86_400) * 1_000_000
+MINUTES_5_US = 5 * 60 * 1_000_000
+WEEK_US = 7 * 86_400 * 1_000_000
 
 
 FORCED = {"mariadb-select-then-insert": ("mariadb", repository.SELECT_THEN_INSERT)}
@@ -373,3 +378,71 @@ def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harnes
     # Again, with one new id among them: the exact path reads the stored ones back.
     again = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in [*ids, f"new'-{suffix}"]])
     assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids) + [STORED]
+
+
+def _pin_clock(monkeypatch) -> int:
+    """Fixes the server's clock (the ingest's received_at) at the current instant, so that
+    the limits can be hit to the microsecond; the gRPC server runs in this process."""
+    now = time.time_ns() // 1000
+    monkeypatch.setattr(ingest_module, "now_us", lambda: now)
+    return now
+
+
+def _results(response) -> list[tuple[int, str]]:
+    return [(r.outcome, r.reason) for r in response.results]
+
+
+def test_a_playback_that_cannot_have_ended_yet_is_rejected_one_microsecond_past_the_limit(harness, world, monkeypatch):
+    _, video, viewer, ingest = world  # a 600 s video
+    v, w = video.video_id, viewer.account_id
+    now = _pin_clock(monkeypatch)
+    # 0..250 s: 125 s at double speed, so the latest start is now + 5 min - 125 s.
+    limit = now + MINUTES_5_US - 125_000_000
+    for principal in (viewer, ingest):
+        batch = [
+            event(v, w, at_us=limit, end=250),
+            event(v, w, at_us=limit + 1, end=250),
+            event(v, w, at_us=now + MINUTES_5_US, start=42, end=42),  # nothing watched
+            event(v, w, at_us=now + MINUTES_5_US + 1, start=42, end=42),
+            event(v, w, at_us=now, end=900),  # overshoot: 600 s watched, 300 s at 2x
+            event(v, w, at_us=now + 1, end=900),
+        ]
+        response = _record(harness, principal, batch)
+        assert _results(response) == [(STORED, ""), (REJECTED, NOT_ENDED)] * 3
+        assert set(_stored(harness, [e.event_id for e in batch])) == {e.event_id for e in batch[::2]}
+
+
+def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest_account_any_time(harness, world, monkeypatch):
+    _, video, viewer, ingest = world
+    v, w = video.video_id, viewer.account_id
+    now = _pin_clock(monkeypatch)
+    at_limit, past = event(v, w, at_us=now - WEEK_US, end=300), event(v, w, at_us=now - WEEK_US - 1, end=600)
+    response = _record(harness, viewer, [at_limit, past])
+    assert _results(response) == [(STORED, ""), (REJECTED, too_late_reason(WEEK_US))]
+    assert (response.stored, response.rejected) == (1, 1)
+    assert set(_stored(harness, [at_limit.event_id, past.event_id])) == {at_limit.event_id}
+
+    backfill = [past, event(v, w, at_us=now - 400 * 86_400 * 1_000_000, end=30)]
+    assert _results(_record(harness, ingest, backfill)) == [(STORED, "")] * 2
+
+
+def test_sellers_and_admins_recording_their_own_playbacks_have_the_late_window_too(harness, world, monkeypatch):
+    _, video, _, _ = world
+    now = _pin_clock(monkeypatch)
+    for role in ("SELLER", "ADMIN"):
+        account = harness.account(role)
+        old = event(video.video_id, account.account_id, at_us=now - WEEK_US - 1)
+        assert _results(_record(harness, account, [old])) == [(REJECTED, too_late_reason(WEEK_US))]
+        assert _stored(harness, [old.event_id]) == {}
+
+
+def test_the_late_window_is_a_setting(tmp_path, monkeypatch):
+    with video_service("mariadb", tmp_path, viewer_late_window_sec=3_600) as h:
+        seller, viewer = h.account("SELLER"), h.account("VIEWER")
+        video = h.stub.CreateVideo(video_pb2.CreateVideoRequest(title="clip", duration_sec=60), metadata=h.md(seller))
+        now = _pin_clock(monkeypatch)
+        batch = [event(video.video_id, viewer.account_id, at_us=now - 3_600_000_000 - d, end=60) for d in (0, 1)]
+        response = _record(h, viewer, batch)
+        assert _results(response) == [(STORED, ""), (REJECTED, too_late_reason(3_600_000_000))]
+        assert "more than 1 hour ago" in response.results[1].reason
+        assert set(_stored(h, [e.event_id for e in batch])) == {batch[0].event_id}
