@@ -43,7 +43,7 @@ class IssuedToken:
     account: Account
 
 
-def _validate(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
+def validate_sign_up(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
     if not USERNAME.fullmatch(username):
         raise BadAccountDetails("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
     if not 8 <= len(password) <= PASSWORD_MAX:
@@ -55,7 +55,7 @@ def _validate(username: str, password: str, role: str, allowed_roles: tuple[str,
 def create_account(
     engine: sa.Engine, username: str, password: str, role: str, *, allowed_roles=SELF_SERVICE_ROLES
 ) -> Account:
-    _validate(username, password, role, allowed_roles)
+    validate_sign_up(username, password, role, allowed_roles)
     created = int(time.time() * 1_000_000)
     password_hash = _hasher.hash(password)
     with unit_of_work(engine) as conn:

@@ -46,18 +46,17 @@ def test_the_largest_account_id_is_a_valid_subject(keys):
 def test_usernames_no_sign_up_accepts(username):
     assert service.USERNAME.fullmatch(username) is None
     with pytest.raises(Exception, match="username"):
-        service._validate(username, "long-enough", "VIEWER", service.SELF_SERVICE_ROLES)
+        service.validate_sign_up(username, "long-enough", "VIEWER", service.SELF_SERVICE_ROLES)
 
 
 @pytest.mark.parametrize(
     "username, password", [("alice", "p" * (8 << 20)), ("alice", "p" * 129), ("alice\n", "long-enough"), ("", "x" * 8)]
 )
 def test_a_log_in_no_sign_up_could_match_is_refused_before_the_database_or_a_hash(username, password):
-    # engine=None: any database access would fail with AttributeError, not NotAuthenticated.
-    started = time.perf_counter()
+    # engine=None: the password is hashed only after the account is read, so reaching either
+    # would fail with AttributeError, not NotAuthenticated.
     with pytest.raises(NotAuthenticated, match="wrong username or password"):
         service.log_in(None, username, password, private_key=b"", issuer=ISSUER, ttl_sec=60)
-    assert time.perf_counter() - started < 0.05  # an argon2 hash alone costs more
 
 
 class Clock:

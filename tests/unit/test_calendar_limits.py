@@ -15,11 +15,11 @@ from services.common.periods import (
     Period,
     count_periods,
     month_end,
+    parse_day,
     period_end,
     periods_in_range,
     week_end,
 )
-from services.common.readside import parse_day
 
 D = dt.date
 ONE_DAY = dt.timedelta(days=1)
