@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from paysystem.v1 import video_pb2, video_pb2_grpc  # noqa: E402
 from services.common import db  # noqa: E402
-from services.video import repository  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
+from services.video import repository  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 

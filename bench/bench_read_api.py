@@ -41,7 +41,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.common import db  # noqa: E402
@@ -79,7 +78,7 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
     big_last = BIG_VIDEOS
     with engine.begin() as conn:
         _sql(conn, "SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456")
-        _sql(conn, 
+        _sql(conn,
             f"INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
             f" SELECT seq, IF(seq <= {big_last}, {BIG_SELLER}, 2 + (seq - {big_last} - 1) DIV {SMALL_VIDEOS}),"
             f" CONCAT('video ', seq), 600 + seq % 3000, 0 FROM seq_1_to_{videos}"
@@ -91,7 +90,7 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
         )
         # Deterministic pseudo-random figures; revenue is 1.1 KRW a view, 12 KRW an ad view,
         # plus a fraction so exact decimals matter.
-        _sql(conn, 
+        _sql(conn,
             f"INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
             f" cum_views, cum_ad_views, video_revenue, ad_revenue)"
             f" SELECT v.video_id, DATE_ADD('{FIRST_DAY}', INTERVAL d.seq DAY), v.seller_id,"
@@ -105,14 +104,14 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
             ("WEEKLY", "DATE_SUB(day, INTERVAL WEEKDAY(day) DAY)"),
             ("MONTHLY", "DATE_FORMAT(day, '%Y-%m-01')"),
         ):
-            _sql(conn, 
+            _sql(conn,
                 f"INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views,"
                 f" watch_time_sec, ad_views, video_revenue, ad_revenue)"
                 f" SELECT '{period}', {start}, video_id, MIN(seller_id), SUM(views), SUM(watch_time_sec),"
                 f" SUM(ad_views), SUM(video_revenue), SUM(ad_revenue)"
                 f" FROM daily_video_stats GROUP BY {start}, video_id"
             )
-        _sql(conn, 
+        _sql(conn,
             f"INSERT INTO computed_days (day, play_id_watermark, computed_at_us)"
             f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, {int(time.time() * 1e6)} + seq"
             f" FROM seq_0_to_{days - 1}"
@@ -312,7 +311,7 @@ def main() -> None:
                 per = result["cpu_us_per_request"]
                 total = sum(per.values())
                 print(
-                    f"  CPU per request: " + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
+                    "  CPU per request: " + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
                     + f"; total {total:.0f} us -> at most {2e6 / total:.0f} req/s if this run had both cores to itself"
                 )
             print(f"machine after: {machine()}")

@@ -30,7 +30,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc  # noqa: E402
-from grpc import _interceptor  # noqa: E402
 
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2  # noqa: E402
 from services.common.readside import read_engine  # noqa: E402

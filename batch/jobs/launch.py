@@ -11,8 +11,7 @@ What runs, from the instance's previous execution:
   since the last full execution, with that execution's watermark (its completed partitions
   saw only plays up to it, so a later play still makes the day stale);
 - COMPLETED: nothing (Skipped) unless `rerun` (RERUN) or the day is stale because plays
-  arrived after it was computed (STALE); both run every partition;
-- ABANDONED: RERUN, every partition.
+  arrived after it was computed (STALE); both run every partition.
 
 `launch` returns one of three values (Launched, Skipped, Refused); it raises only for
 errors nobody planned for (the database went away).

@@ -60,7 +60,7 @@ _PUBLISHED_WINDOW = (
 )
 
 
-_STATE_QUERY = sa.select(
+STATE_QUERY = sa.select(
     sa.func.count(),
     sa.func.max(computed_days.c.day),
     sa.func.max(computed_days.c.computed_at_us),
@@ -110,7 +110,7 @@ def read_data_state(conn: sa.Connection) -> DataState:
     """
     row = _fast_state_row(conn) if conn.dialect.driver == "pymysql" else None
     if row is None:
-        row = conn.execute(_STATE_QUERY).one()
+        row = conn.execute(STATE_QUERY).one()
     count, latest_day, latest_at, checksum, window = row
     if isinstance(latest_day, str):  # SQLite returns MAX() of a DATE column as text
         latest_day = dt.date.fromisoformat(latest_day)

@@ -95,7 +95,7 @@ def test_a_run_without_a_token_is_unauthenticated(service):
     "request_fields, message",
     [
         ({"date": "2026-10-5"}, "date"),
-        ({"date": "2026-02-30"}, "not a valid date"),
+        ({"date": "2026-02-30"}, "is not a real date"),
         ({"date": "20261005"}, "YYYY-MM-DD"),
         ({"date": "2026-10-06", "to_date": "2026-10-05"}, "before date"),
         ({"date": "2025-01-01", "to_date": "2026-10-05"}, "at most 366 days"),

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.breakers import DB_DOWN_ERRORS
-from services.common.dataversion import _STATE_QUERY, announce_reader_max_age, read_data_state
+from services.common.dataversion import STATE_QUERY, announce_reader_max_age, read_data_state
 from services.common.readside import read_engine
 from services.common.settings import Settings
 from tests.databases import fresh_database
@@ -27,7 +27,7 @@ def engines(tmp_path_factory):
 
 
 def _portable_version(conn: sa.Connection) -> str:
-    count, latest_day, latest_at, checksum, _window = conn.execute(_STATE_QUERY).one()
+    count, latest_day, latest_at, checksum, _window = conn.execute(STATE_QUERY).one()
     return f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
 
 
@@ -36,7 +36,7 @@ def test_the_fast_query_reads_the_published_trust_window_as_the_portable_query_d
     with writer.begin() as conn:
         announce_reader_max_age(conn, 1_234, now_us=0)
     with reader.connect() as conn:
-        assert read_data_state(conn).reader_max_age_ms == conn.execute(_STATE_QUERY).one()[4] == 1_234
+        assert read_data_state(conn).reader_max_age_ms == conn.execute(STATE_QUERY).one()[4] == 1_234
 
 
 def test_the_fast_version_query_gives_the_same_version_as_the_portable_query(engines):
