@@ -17,7 +17,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Set on every MySQL/MariaDB connection, whatever the server's default: with strict mode a
 # value that does not fit its column (a too-long string, an out-of-range number) is an
 # error instead of being silently cut to fit, and division by zero is an error, not NULL.
-SQL_MODE = "STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
 
 def make_engine(settings: Settings, **overrides) -> sa.Engine:

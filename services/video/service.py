@@ -101,7 +101,9 @@ def decode_page_token(token: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raw = ""
     digits = raw.removeprefix(_TOKEN_PREFIX)
-    if not raw.startswith(_TOKEN_PREFIX) or not digits.isdigit() or len(digits) > 19 or int(digits) <= 0:
+    # isascii: str.isdigit() and int() also take other scripts' digits ("v1:٧" would be 7).
+    well_formed = raw.startswith(_TOKEN_PREFIX) and digits.isascii() and digits.isdigit() and len(digits) <= 19
+    if not well_formed or int(digits) <= 0:
         raise InvalidArgument("not a token from a previous response", field="page_token")
     return int(digits)
 

@@ -7,8 +7,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.auth import current_principal
 from services.common.server import ServiceContext
-from services.video import service
 from services.common.streams import StreamLimits
+from services.video import service
 from services.video.ingest import Ingest, require_events_within_limit
 from services.video.plays import Outcome, PlayEvent, PlayResult
 

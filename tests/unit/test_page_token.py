@@ -1,0 +1,22 @@
+"""Page tokens of the seller's video list: only what encode_page_token makes is accepted."""
+
+import base64
+
+import pytest
+
+from services.common.errors import InvalidArgument
+from services.video.service import decode_page_token, encode_page_token
+
+
+def _token(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def test_a_token_round_trips():
+    assert decode_page_token(encode_page_token(42)) == 42
+
+
+@pytest.mark.parametrize("text", ["v1:\u0667", "v1:4\u0662", "v1:42\n", "v1: 42", "v1:0", "v1:", "v2:42"])
+def test_a_token_with_anything_but_ascii_digits_after_the_prefix_is_refused(text):
+    with pytest.raises(InvalidArgument, match="page_token"):
+        decode_page_token(_token(text))
