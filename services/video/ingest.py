@@ -162,9 +162,10 @@ class Ingest:
             if duration is None or event[4] > duration or event[2] not in accounts:
                 problem = video_problem(event, duration) or f"viewer_id: unknown account {event[2]}"
                 results[i] = PlayResult(event[0], REJECTED, problem)
-            elif not earliest <= event[3] <= latest - (min(event[5], duration) - event[4]) * 500_000:
+            elif not earliest <= event[3] <= latest - ((event[5] if event[5] < duration else duration) - event[4]) * 500_000:
                 # plays.timing_problem's test, inlined for the hot loop (start <= end and
-                # start <= duration hold here, so the watch time is not negative).
+                # start <= duration hold here, so the watch time is not negative; a
+                # conditional instead of min(): a third of the cost, measured).
                 results[i] = PlayResult(event[0], REJECTED, timing_problem(event, duration, now, late_window_us))
             elif event[0] in candidates:
                 followers.append(i)
