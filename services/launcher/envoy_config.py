@@ -28,6 +28,12 @@ def clusters(instances: list[Instance]) -> list[dict]:
     return list(result.values())
 
 
+# JSON paths whose request body has bool fields, and those fields: Envoy refuses anything but
+# true/false/null there, because its transcoder turns strings into bools ("yes" -> true).
+# tests/unit/test_edge_config.py checks this against the protos.
+JSON_BOOL_FIELDS: dict[str, tuple[str, ...]] = {"/v1/batch/jobs": ("rerun",)}
+
+
 def render(
     *,
     clusters: list[dict],
@@ -63,6 +69,7 @@ def render(
         cluster_type=cluster_type,
         unthrottled_clients=unthrottled_clients,
         openapi_path=str(openapi_path),
+        json_bool_fields=JSON_BOOL_FIELDS,
     )
     yaml.safe_load(text)  # a template mistake fails here with a line number, not inside Envoy
     return text

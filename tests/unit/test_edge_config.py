@@ -81,3 +81,35 @@ def test_sign_up_and_log_in_are_limited_per_client_address(where, method):
     assert exempt == (["127.0.0.1"] if where == "local" else [])
     assert limit["rate_limited_as_resource_exhausted"] is True
     assert limit["response_headers_to_add"][0]["header"]["key"] == "retry-after"
+
+
+def _json_bool_fields_of_the_protos() -> dict[str, tuple[str, ...]]:
+    """Every JSON route with a body, and the bool fields of that body, read from the protos."""
+    from google.api import annotations_pb2
+    from google.protobuf import descriptor
+
+    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2
+
+    found = {}
+    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                rule = method.GetOptions().Extensions[annotations_pb2.http]
+                path = rule.post or rule.put or rule.patch
+                if not path or not rule.body:
+                    continue
+                body = method.input_type if rule.body == "*" else method.input_type.fields_by_name[rule.body].message_type
+                bools = tuple(f.name for f in body.fields if f.type == descriptor.FieldDescriptor.TYPE_BOOL)
+                if bools:
+                    found[path] = bools
+    return found
+
+
+def test_every_bool_field_of_a_json_body_is_checked_at_the_edge():
+    assert _json_bool_fields_of_the_protos() == envoy_config.JSON_BOOL_FIELDS
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_the_bool_check_runs_before_the_transcoder(name):
+    filters = [f["name"] for f in _hcm(CONFIGS[name])["http_filters"]]
+    assert filters.index("json-bool-fields") < filters.index("envoy.filters.http.grpc_json_transcoder")
