@@ -105,53 +105,61 @@ def _classify_sql(d: Dialect) -> str:
     enough to follow a playback of an earlier day (:early_end_us, the partition's widest
     early window). Every other play is a view already counted right in pass 1. One window
     over those pairs' plays of the day gives each play's previous one; the first play of a
-    pair that may follow an earlier day looks its previous one up."""
-    previous = {
-        column: f"""CASE WHEN w.prev_started_at_us IS NULL
-                 AND {fragments.may_follow_previous_day_sql('w')}
-                THEN {fragments.previous_day_play_sql(d, 'w', column)}
-                ELSE w.prev_{alias} END"""
-        for column, alias in (
-            ("started_at_us", "started_at_us"),
-            ("start_position_sec", "start_sec"),
-            ("end_position_sec", "end_sec"),
-        )
-    }
+    pair that may follow an earlier day looks its previous one up (its start, and its watch
+    time only when it is recent enough to be overlapped). Keeps only the plays that
+    passes 2b and 2c read."""
+    # A previous-day playback too far back to be overlapped needs no watch time: 0 will do.
+    previous_watch = f"""CASE WHEN x.prev_started_at_us IS NOT NULL THEN x.prev_watch_sec
+                 WHEN x.day_prev_started_at_us IS NOT NULL
+                      AND {fragments.may_overlap_sql('x', 'x.day_prev_started_at_us')}
+                   THEN {fragments.previous_day_watch_sql(d, 'x')}
+                 ELSE 0 END"""
+    watch = fragments.watch_time_of_sql(d, "p.start_position_sec", "p.end_position_sec", "v.duration_sec")
     return f"""
 INSERT INTO {TMP_PLAYS} (video_id, viewer_id, started_at_us, pair_plays, exclusion,
                          watch_time_sec, ad_views)
-SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
-       CASE WHEN {fragments.overlap_sql(d, 'c')} THEN {_OVERLAP}
-            WHEN {fragments.repeat_sql('c')} THEN {_REPEAT}
-            ELSE {_PASSING} END,
-       {fragments.watch_time_sql(d)}, {fragments.ad_views_sql(d)}
+SELECT k.video_id, k.viewer_id, k.started_at_us, k.pair_plays, k.exclusion,
+       k.watch_time_sec, k.ad_views
 FROM (
-    SELECT w.video_id, w.viewer_id, w.started_at_us, w.pair_plays, w.start_sec, w.end_sec,
-           w.duration_sec, 0 AS self_view, 1 AS counted,
-           {previous['started_at_us']} AS prev_started_at_us,
-           {previous['start_position_sec']} AS prev_start_sec,
-           {previous['end_position_sec']} AS prev_end_sec
+    SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
+           CASE WHEN {fragments.overlap_sql('c')} THEN {_OVERLAP}
+                WHEN {fragments.repeat_sql('c')} THEN {_REPEAT}
+                ELSE {_PASSING} END AS exclusion,
+           {fragments.watch_time_sql(d)} AS watch_time_sec, {fragments.ad_views_sql(d)} AS ad_views
     FROM (
-        SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
-               p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
-               v.duration_sec,
-               LAG(p.started_at_us) OVER pair_in_order AS prev_started_at_us,
-               LAG(p.start_position_sec) OVER pair_in_order AS prev_start_sec,
-               LAG(p.end_position_sec) OVER pair_in_order AS prev_end_sec
+        SELECT x.video_id, x.viewer_id, x.started_at_us, x.pair_plays, x.start_sec, x.end_sec,
+               x.duration_sec, 0 AS self_view, 1 AS counted,
+               COALESCE(x.prev_started_at_us, x.day_prev_started_at_us) AS prev_started_at_us,
+               {previous_watch} AS prev_watch_sec
         FROM (
-            SELECT video_id, viewer_id, COUNT(*) AS plays FROM plays
-            WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
-            GROUP BY video_id, viewer_id
-            HAVING COUNT(*) > 1 OR MIN(started_at_us) < :early_end_us
-        ) pairs
-        JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
-                    AND p.viewer_id = pairs.viewer_id
-        JOIN videos v ON v.video_id = p.video_id
-        WHERE NOT {fragments.self_view_sql('p')}
-        WINDOW pair_in_order AS (PARTITION BY p.video_id, p.viewer_id
-                                 ORDER BY p.started_at_us, {d.bytewise('p.event_id')})
-    ) w
-) c
+            SELECT w.*,
+                   CASE WHEN w.prev_started_at_us IS NULL
+                             AND {fragments.may_follow_previous_day_sql('w')}
+                        THEN {fragments.previous_day_start_sql('w')} END AS day_prev_started_at_us
+            FROM (
+                SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
+                       p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
+                       v.duration_sec,
+                       LAG(p.started_at_us) OVER pair_in_order AS prev_started_at_us,
+                       LAG({watch}) OVER pair_in_order AS prev_watch_sec
+                FROM (
+                    SELECT video_id, viewer_id, COUNT(*) AS plays FROM plays
+                    WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
+                    GROUP BY video_id, viewer_id
+                    HAVING COUNT(*) > 1 OR MIN(started_at_us) < :early_end_us
+                ) pairs
+                JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
+                            AND p.viewer_id = pairs.viewer_id
+                JOIN videos v ON v.video_id = p.video_id
+                WHERE NOT {fragments.self_view_sql('p')}
+                WINDOW pair_in_order AS (PARTITION BY p.video_id, p.viewer_id
+                                         ORDER BY p.started_at_us, {d.bytewise('p.event_id')})
+            ) w
+        ) x
+    ) c
+) k
+-- Only what pass 2b and 2c read: the excluded plays, and the cap's candidates.
+WHERE k.exclusion <> {_PASSING} OR k.pair_plays > {rules.DAILY_VIEW_CAP}
 """
 
 

@@ -1,7 +1,7 @@
 """The rules of DESIGN.md section 2 as SQL fragments, one named function per rule.
 
 Each fragment is an expression over one play (a plays row under the alias given, or a
-windowed play that adds prev_started_at_us, prev_start_sec, prev_end_sec and duration_sec)
+windowed play that adds prev_started_at_us, prev_watch_sec and duration_sec)
 joined with its video `v`; the per-play amounts read the classified play `c` (start_sec,
 end_sec, duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us,
 the local day's bounds. batch/rules.py states each rule in Python; tests/reference.py is the
@@ -24,14 +24,13 @@ def watch_time_of_sql(d: Dialect, start: str, end: str, duration: str) -> str:
     return d.greatest("0", f"{d.least(end, duration)} - {start}")
 
 
-def overlap_sql(d: Dialect, p: str) -> str:
+def overlap_sql(p: str) -> str:
     # DESIGN 2 "Counted view" 3 (rules.is_overlap): play `p` started before its previous
-    # playback (prev_started_at_us, prev_start_sec, prev_end_sec) could have ended at 2x:
+    # playback (prev_started_at_us, prev_watch_sec) could have ended at 2x:
     # started_at < prev.started_at + watch(prev) / 2, exact (both sides times 2, integers).
-    previous_watch = watch_time_of_sql(d, f"{p}.prev_start_sec", f"{p}.prev_end_sec", f"{p}.duration_sec")
     return f"""({p}.prev_started_at_us IS NOT NULL
         AND ({p}.started_at_us - {p}.prev_started_at_us) * {rules.MAX_PLAYBACK_SPEED}
-            < {previous_watch} * 1000000)"""
+            < {p}.prev_watch_sec * 1000000)"""
 
 
 def repeat_sql(p: str) -> str:
@@ -56,18 +55,30 @@ def may_follow_previous_day_sql(p: str) -> str:
            < :day_start_us * {rules.MAX_PLAYBACK_SPEED} + {p}.duration_sec * 1000000)"""
 
 
-def previous_day_play_sql(d: Dialect, p: str, column: str) -> str:
-    # DESIGN 2 "Counted view" 2-3: `column` of the previous playback of the same viewer and
-    # video among those that started before the day (latest start; ties by event_id
-    # byte-wise). Index lookups on ix_plays_repeat; used only for the first play of a pair on
-    # the day that may_follow_previous_day_sql.
-    return f"""(SELECT q.{column} FROM plays q
+def previous_day_start_sql(p: str) -> str:
+    # DESIGN 2 "Counted view" 2-3: the start of the latest playback of the same viewer and
+    # video before the day: the previous playback of the pair's first play of the day. One
+    # index dive on ix_plays_repeat; only for plays that may_follow_previous_day_sql.
+    return f"""(SELECT MAX(r.started_at_us) FROM plays r
+        WHERE r.video_id = {p}.video_id AND r.viewer_id = {p}.viewer_id
+          AND r.started_at_us < :day_start_us)"""
+
+
+def previous_day_watch_sql(d: Dialect, p: str) -> str:
+    # DESIGN 2 "Counted view" 3: the watch time of that previous playback, the one starting
+    # at {p}.day_prev_started_at_us (ties by event_id byte-wise: the last one).
+    watch = watch_time_of_sql(d, "q.start_position_sec", "q.end_position_sec", f"{p}.duration_sec")
+    return f"""(SELECT {watch} FROM plays q
         WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
-          AND q.started_at_us = (
-              SELECT MAX(r.started_at_us) FROM plays r
-              WHERE r.video_id = {p}.video_id AND r.viewer_id = {p}.viewer_id
-                AND r.started_at_us < :day_start_us)
+          AND q.started_at_us = {p}.day_prev_started_at_us
         ORDER BY {d.bytewise('q.event_id')} DESC LIMIT 1)"""
+
+
+def may_overlap_sql(p: str, previous_started: str) -> str:
+    # DESIGN 2 "Counted view" 3: a playback that started at least duration / 2 before play
+    # `p` cannot be overlapped by it, whatever it watched (watch time <= duration).
+    return f"""(({p}.started_at_us - {previous_started}) * {rules.MAX_PLAYBACK_SPEED}
+        < {p}.duration_sec * 1000000)"""
 
 
 def bad_row_sql(p: str) -> str:
