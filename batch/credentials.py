@@ -34,8 +34,11 @@ def dispatch_metadata(principal: Principal, caller_token: str, *, keys_dir: Path
     except OSError:
         log.info("no signing key in %s: forwarding the caller's token to workers", keys_dir)
         return lambda: [("authorization", caller_token)]
-    return _MintedTokens(private_key, Principal(principal.account_id, f"{principal.username} (batch dispatch)",
-                                                principal.role), issuer=issuer)
+    return _MintedTokens(
+        private_key,
+        Principal(principal.account_id, f"{principal.username} (batch dispatch)", principal.role),
+        issuer=issuer,
+    )
 
 
 class _MintedTokens:
@@ -51,7 +54,8 @@ class _MintedTokens:
     def __call__(self) -> list[tuple[str, str]]:
         with self._lock:
             if self._token is None or time.monotonic() - self._minted_at > DISPATCH_TOKEN_TTL_SEC / 2:
-                self._token = auth.issue_token(self._private_key, self._identity, issuer=self._issuer,
-                                               ttl_sec=DISPATCH_TOKEN_TTL_SEC)
+                self._token = auth.issue_token(
+                    self._private_key, self._identity, issuer=self._issuer, ttl_sec=DISPATCH_TOKEN_TTL_SEC
+                )
                 self._minted_at = time.monotonic()
             return [("authorization", f"Bearer {self._token}")]

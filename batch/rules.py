@@ -53,9 +53,7 @@ def is_repeat(previous_started_at_us: int | None, started_at_us: int) -> bool:
     return started_at_us - previous_started_at_us < REPEAT_WINDOW_US
 
 
-def is_overlap(
-    previous_started_at_us: int | None, previous_watch_time_sec: int, started_at_us: int
-) -> bool:
+def is_overlap(previous_started_at_us: int | None, previous_watch_time_sec: int, started_at_us: int) -> bool:
     """DESIGN 2 "Counted view" 3: started before the previous playback of the same viewer and
     video (the one of rule 2) could have ended even at double speed:
     started_at < previous.started_at + watch_time(previous) / 2, exact instants (equal is not
@@ -67,13 +65,9 @@ def is_overlap(
     return elapsed_us * MAX_PLAYBACK_SPEED < previous_watch_time_sec * _US_PER_SEC
 
 
-def is_counted_view(
-    viewer_id: int, seller_id: int, previous_started_at_us: int | None, started_at_us: int
-) -> bool:
+def is_counted_view(viewer_id: int, seller_id: int, previous_started_at_us: int | None, started_at_us: int) -> bool:
     """DESIGN 2 "Counted view": neither a self-view nor a repeat."""
-    return not is_self_view(viewer_id, seller_id) and not is_repeat(
-        previous_started_at_us, started_at_us
-    )
+    return not is_self_view(viewer_id, seller_id) and not is_repeat(previous_started_at_us, started_at_us)
 
 
 def watch_time_sec(start_sec: int, end_sec: int, duration_sec: int) -> int:
@@ -122,9 +116,7 @@ class TierTable:
         if not self.tiers:
             raise BadTierTable(f"{self.kind} tier table from {self.effective_from} is empty")
         if self.tiers[0].lower_bound != 0:
-            raise BadTierTable(
-                f"{self.kind} tier table from {self.effective_from} does not start at 0"
-            )
+            raise BadTierTable(f"{self.kind} tier table from {self.effective_from} does not start at 0")
         bounds = [tier.lower_bound for tier in self.tiers]
         if any(b <= a for a, b in itertools.pairwise(bounds)):
             raise BadTierTable(f"{self.kind} tier bounds are not increasing: {bounds}")
@@ -152,9 +144,7 @@ class TierTable:
         return total
 
 
-def tier_table_in_force(
-    rows: Iterable[tuple[str, dt.date, int, Decimal]], kind: str, day: dt.date
-) -> TierTable:
+def tier_table_in_force(rows: Iterable[tuple[str, dt.date, int, Decimal]], kind: str, day: dt.date) -> TierTable:
     """DESIGN 2 "Precise points": the table of the latest effective_from <= the day applies.
 
     `rows` are (kind, effective_from, lower_bound, unit_price) of the tier_prices table.
@@ -241,9 +231,7 @@ def _exclusion(
     if is_self_view(viewer_id, seller_id):
         return Exclusion.SELF_VIEW
     if previous is not None:
-        previous_watch = watch_time_sec(
-            previous.start_position_sec, previous.end_position_sec, duration_sec
-        )
+        previous_watch = watch_time_sec(previous.start_position_sec, previous.end_position_sec, duration_sec)
         if is_overlap(previous.started_at_us, previous_watch, play.started_at_us):
             return Exclusion.OVERLAP
         if is_repeat(previous.started_at_us, play.started_at_us):

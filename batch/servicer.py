@@ -102,9 +102,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             raise BadInput("must be 0 (default) or more", field="partitions")
         runner = self._runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
         # A caller that goes away does not stop the job: it runs to its end in this process.
-        events = runner.run(
-            request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None
-        )
+        events = runner.run(request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None)
         for event in events:
             yield event_message(event)
 
@@ -120,7 +118,9 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         if request.partition_execution_id <= 0:
             raise BadInput("must be a partition execution id", field="partition_execution_id")
         events = run_partition_stream(
-            self._ctx.engine, self._ctx.settings.zone, request.partition_execution_id,
+            self._ctx.engine,
+            self._ctx.settings.zone,
+            request.partition_execution_id,
             worker=f"{self._ctx.instance}@{process_owner()}",
         )
         for event in events:

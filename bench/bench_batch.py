@@ -61,7 +61,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reuse", action="store_true", help="keep the loaded plays; recompute only")
     p.add_argument("--runs", type=int, default=1, help="timed runs (each recomputes every day)")
     p.add_argument(
-        "--buffer-pool-mb", type=int, default=0,
+        "--buffer-pool-mb",
+        type=int,
+        default=0,
         help="SET GLOBAL innodb_buffer_pool_size first (the server default of 128 MiB holds"
         " less than 3M plays with their indexes; production sizes it to the data)",
     )
@@ -77,7 +79,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def generate_csv(path: Path, args: argparse.Namespace, zone: ZoneInfo) -> int:
@@ -128,10 +132,7 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
                 "INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
                 " VALUES (:v, :s, 'bench', :d, 0)"
             ),
-            [
-                {"v": v, "s": 1 + v % 1000, "d": rng.randrange(60, 3600)}
-                for v in range(1, args.videos + 1)
-            ],
+            [{"v": v, "s": 1 + v % 1000, "d": rng.randrange(60, 3600)} for v in range(1, args.videos + 1)],
         )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plays.tsv"
@@ -140,9 +141,7 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
         t1 = time.perf_counter()
         # Load into the bare table, then build the secondary indexes by sorting (much
         # faster than maintaining them row by row); the schema ends up as migrated.
-        indexes = [ix for ix in plays.indexes] + [
-            c for c in plays.constraints if isinstance(c, sa.UniqueConstraint)
-        ]
+        indexes = [ix for ix in plays.indexes] + [c for c in plays.constraints if isinstance(c, sa.UniqueConstraint)]
         with engine.begin() as conn:
             for ix in indexes:
                 conn.execute(sa.text(f"ALTER TABLE plays DROP INDEX {ix.name}"))
@@ -166,8 +165,10 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
                     columns = ", ".join(c.name for c in ix.columns)
                     conn.execute(sa.text(f"ALTER TABLE plays ADD CONSTRAINT {ix.name} UNIQUE ({columns})"))
         t3 = time.perf_counter()
-    print(f"generated {rows:,} plays in {t1 - t0:.1f} s; LOAD DATA {t2 - t1:.1f} s"
-          f" ({rows / (t2 - t1):,.0f} rows/s); secondary indexes {t3 - t2:.1f} s")
+    print(
+        f"generated {rows:,} plays in {t1 - t0:.1f} s; LOAD DATA {t2 - t1:.1f} s"
+        f" ({rows / (t2 - t1):,.0f} rows/s); secondary indexes {t3 - t2:.1f} s"
+    )
     with engine.begin() as conn:
         conn.execute(sa.text("ANALYZE TABLE plays, videos"))
 
@@ -219,7 +220,8 @@ def main() -> None:
             conn.execute(sa.text(f"CREATE DATABASE `{args.database}` CHARACTER SET utf8mb4"))
     # LOAD DATA LOCAL needs the client's permission: only this benchmark's engine asks for it.
     engine = db.make_engine(
-        Settings(db_url=f"{args.server}/{args.database}"), pool_size=args.partitions + 2,
+        Settings(db_url=f"{args.server}/{args.database}"),
+        pool_size=args.partitions + 2,
         connect_args={"local_infile": True, "connect_timeout": 5},
     )
     db.migrate(engine)  # a reused database may predate the newest revision
@@ -237,11 +239,12 @@ def main() -> None:
             {"s": args.database},
         ).all()
         plays_total = conn.execute(sa.text("SELECT COUNT(*) FROM plays")).scalar_one()
-    print(f"machine: {machine()}; MariaDB {version}, innodb_buffer_pool_size {pool_mb} MiB;"
-          f" load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"machine: {machine()}; MariaDB {version}, innodb_buffer_pool_size {pool_mb} MiB;"
+        f" load average {os.getloadavg()[0]:.1f}"
+    )
     for name, approx_rows, data, index in size:
-        print(f"table {name}: ~{approx_rows:,} rows, data {data / 2**20:.0f} MiB,"
-              f" indexes {index / 2**20:.0f} MiB")
+        print(f"table {name}: ~{approx_rows:,} rows, data {data / 2**20:.0f} MiB, indexes {index / 2**20:.0f} MiB")
 
     with concurrent.futures.ThreadPoolExecutor(args.partitions) as pool:
         for run in range(args.runs):
@@ -258,8 +261,7 @@ def main() -> None:
                 rows_read += read
                 rows_written += written
                 if len(days) <= 3:
-                    print(f"  day {day}: {read:,} plays -> {written:,} daily rows in"
-                          f" {time.perf_counter() - d0:.2f} s")
+                    print(f"  day {day}: {read:,} plays -> {written:,} daily rows in {time.perf_counter() - d0:.2f} s")
             elapsed = time.perf_counter() - t0
             floor = group_by_floor(engine, days)
             print(

@@ -66,8 +66,9 @@ def machine(engine: sa.Engine) -> str:
 
 def run_local(engine: sa.Engine, days: list[dt.date], workers: int) -> float:
     t0 = time.monotonic()
-    events = list(JobRunner(engine, zone=SEOUL, workers=workers).run(
-        "daily", days[0], days[-1], rerun=True, today=days[-1]))
+    events = list(
+        JobRunner(engine, zone=SEOUL, workers=workers).run("daily", days[0], days[-1], rerun=True, today=days[-1])
+    )
     elapsed = time.monotonic() - t0
     assert events[-1].type.value == "JOB_FINISHED", events[-1].message
     return elapsed
@@ -86,10 +87,13 @@ def run_via_envoy(mesh, token: str, days: list[dt.date]) -> tuple[float, int]:
 
 def workers_of(engine: sa.Engine, first_execution_id: int, last_execution_id: int) -> str:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT SUBSTRING_INDEX(worker, '@', 1) AS instance, COUNT(*) AS n FROM partition_execution"
-            " WHERE job_execution_id BETWEEN :a AND :b AND status = 'COMPLETED' GROUP BY instance ORDER BY instance"
-        ), {"a": first_execution_id, "b": last_execution_id}).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT SUBSTRING_INDEX(worker, '@', 1) AS instance, COUNT(*) AS n FROM partition_execution"
+                " WHERE job_execution_id BETWEEN :a AND :b AND status = 'COMPLETED' GROUP BY instance ORDER BY instance"
+            ),
+            {"a": first_execution_id, "b": last_execution_id},
+        ).all()
     return ", ".join(f"{r.instance}: {r.n}" for r in rows)
 
 
@@ -102,8 +106,11 @@ def set_drained(mesh, name: str, drained: bool) -> None:
     """SIGUSR1 toggles an instance's drain; wait until Envoy agrees."""
     if (mesh.health(name) == "NOT_SERVING") != drained:
         mesh.kill(name, signal.SIGUSR1)
-    mesh.wait_until(lambda: mesh.envoy_hosts("batch")[name].healthy is (not drained), 30,
-                    f"{name} {'out of' if drained else 'back in'} Envoy's rotation")
+    mesh.wait_until(
+        lambda: mesh.envoy_hosts("batch")[name].healthy is (not drained),
+        30,
+        f"{name} {'out of' if drained else 'back in'} Envoy's rotation",
+    )
 
 
 def summary(times: list[float], plays: int) -> str:
@@ -123,18 +130,25 @@ def main() -> None:
     days = [FIRST_DAY + dt.timedelta(days=i) for i in range(args.days)]
     plays = args.days * args.plays_per_day
 
-    with tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp, \
-            fresh_database("mariadb", "paysystem_scale_bench_", Path(tmp)) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-scaleout-") as tmp,
+        fresh_database("mariadb", "paysystem_scale_bench_", Path(tmp)) as url,
+    ):
         engine = db.make_engine(Settings(data_dir=Path(tmp), db_url=url))
         t0 = time.monotonic()
         add_videos(engine, range(1, args.videos + 1))
         generate_plays_in_mariadb(engine, days, args.plays_per_day, args.videos)
-        events = list(JobRunner(engine, zone=SEOUL, workers=2).run(
-            "daily", days[0], days[-1], partitions=args.partitions, today=days[-1]))
+        events = list(
+            JobRunner(engine, zone=SEOUL, workers=2).run(
+                "daily", days[0], days[-1], partitions=args.partitions, today=days[-1]
+            )
+        )
         assert events[-1].type.value == "JOB_FINISHED", events[-1].message
         print(f"machine: {machine(engine)}")
-        print(f"data: {plays:,} plays over {args.days} days, {args.videos:,} videos, {args.partitions} partitions"
-              f" per day (setup and first run {time.monotonic() - t0:.1f} s)")
+        print(
+            f"data: {plays:,} plays over {args.days} days, {args.videos:,} videos, {args.partitions} partitions"
+            f" per day (setup and first run {time.monotonic() - t0:.1f} s)"
+        )
         print("every measured run recomputes every day (rerun)")
 
         for workers in [int(w) for w in args.workers.split(",")]:

@@ -130,10 +130,14 @@ class CpuMeter:
     def _connection_threads(self) -> dict[int, float]:
         """CPU seconds of the MariaDB threads serving this database's connections (ours alone)."""
         with self._engine.connect() as conn:
-            tids = conn.execute(
-                sa.text("SELECT tid FROM information_schema.processlist WHERE db = :db AND id <> CONNECTION_ID()"),
-                {"db": self._database},
-            ).scalars().all()
+            tids = (
+                conn.execute(
+                    sa.text("SELECT tid FROM information_schema.processlist WHERE db = :db AND id <> CONNECTION_ID()"),
+                    {"db": self._database},
+                )
+                .scalars()
+                .all()
+            )
         pid = self.pids["mariadb (all)"][0]
         return {int(t): cpu_seconds(pid, int(t)) for t in tids}
 
@@ -149,10 +153,7 @@ class CpuMeter:
 
     def report(self, before: dict[str, float], events: int) -> str:
         after = self.sample()
-        parts = [
-            f"{k} {(after[k] - before[k]) / events * 1e6:.1f}"
-            for k in after
-        ]
+        parts = [f"{k} {(after[k] - before[k]) / events * 1e6:.1f}" for k in after]
         return "CPU µs per playback: " + ", ".join(parts)
 
 
@@ -178,8 +179,14 @@ def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
         video = min(VIDEOS, int(rng.paretovariate(0.8)))
         start = rng.randrange(0, 120 + (video * 7919) % 3480)  # within the video (see populate)
         out.append(
-            (f"{prefix}-{i}", video, rng.randint(11, VIEWERS), DAY0_US + rng.randrange(86_400 * 30) * 1_000_000 + rng.randrange(1_000_000),
-             start, start + rng.randrange(0, 1_800))
+            (
+                f"{prefix}-{i}",
+                video,
+                rng.randint(11, VIEWERS),
+                DAY0_US + rng.randrange(86_400 * 30) * 1_000_000 + rng.randrange(1_000_000),
+                start,
+                start + rng.randrange(0, 1_800),
+            )
         )
     return out
 
@@ -220,8 +227,11 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
         cursor.close()
         assert loaded == len(rows), loaded
 
-    paths = {"bound parameters": bound, "literal text (the service's fast path)": literal,
-             "LOAD DATA LOCAL INFILE (floor)": load_data}
+    paths = {
+        "bound parameters": bound,
+        "literal text (the service's fast path)": literal,
+        "LOAD DATA LOCAL INFILE (floor)": load_data,
+    }
     best: dict[str, float] = {}
     for n in range(rounds):
         for label, run in paths.items():
@@ -232,8 +242,10 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
                 run(conn)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             best[label] = max(best.get(label, 0.0), len(rows) / elapsed)
-            print(f"  round {n + 1}: {label}: {len(rows) / elapsed:,.0f} rows/s, "
-                  f"client CPU {cpu / len(rows) * 1e6:.2f} µs/row (load average {os.getloadavg()[0]:.2f})")
+            print(
+                f"  round {n + 1}: {label}: {len(rows) / elapsed:,.0f} rows/s, "
+                f"client CPU {cpu / len(rows) * 1e6:.2f} µs/row (load average {os.getloadavg()[0]:.2f})"
+            )
     with engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE TABLE plays")
     engine.dispose()
@@ -251,8 +263,14 @@ def json_bodies(evs: list[tuple], size: int = BATCH) -> list[bytes]:
             seconds, micros = divmod(at_us, 1_000_000)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
             batch.append(
-                {"event_id": event_id, "video_id": str(video), "viewer_id": str(viewer), "started_at": stamp,
-                 "start_position_sec": str(start), "end_position_sec": str(end)}
+                {
+                    "event_id": event_id,
+                    "video_id": str(video),
+                    "viewer_id": str(viewer),
+                    "started_at": stamp,
+                    "start_position_sec": str(start),
+                    "end_position_sec": str(end),
+                }
             )
         bodies.append(json.dumps({"events": batch}).encode())
     return bodies
@@ -304,8 +322,16 @@ def grpc_streams(evs: list[tuple], clients: int, chunk: int) -> list[list[video_
     for event_id, video, viewer, at_us, start, end in evs:
         ts = Timestamp()
         ts.FromMicroseconds(at_us)
-        messages.append(video_pb2.PlayEvent(event_id=event_id, video_id=video, viewer_id=viewer, started_at=ts,
-                                            start_position_sec=start, end_position_sec=end))
+        messages.append(
+            video_pb2.PlayEvent(
+                event_id=event_id,
+                video_id=video,
+                viewer_id=viewer,
+                started_at=ts,
+                start_position_sec=start,
+                end_position_sec=end,
+            )
+        )
     events_of = [messages[i::clients] for i in range(clients)]
     shares = [
         [video_pb2.ImportPlaysChunk(events=share[c : c + chunk]) for c in range(0, len(share), chunk)]
@@ -323,7 +349,9 @@ def run_grpc(mesh: Mesh, token: str, shares: list[list[video_pb2.ImportPlaysChun
         with grpc.insecure_channel(f"127.0.0.1:{mesh.settings.http_port}") as channel:
             stub = video_pb2_grpc.VideoServiceStub(channel)
             try:
-                response = stub.ImportPlays(iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600)
+                response = stub.ImportPlays(
+                    iter(shares[i]), metadata=[("authorization", f"Bearer {token}")], timeout=600
+                )
             except grpc.RpcError as exc:
                 errors.append(f"stream {i}: {exc.code()} {exc.details()}")
                 return
@@ -359,23 +387,34 @@ def main() -> None:
     grpc_events = events(rng, "grpc", args.events)
     bodies = json_bodies(json_events)
     streams = grpc_streams(grpc_events, args.stream_clients, args.chunk)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, fresh_database(
-        "mariadb", "paysystem_perf_", Path(tmp)
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
+        fresh_database("mariadb", "paysystem_perf_", Path(tmp)) as url,
+    ):
         version = populate(url)
         print(f"machine: {machine()}")
-        print(f"database: MariaDB {version}; SQL of the write path, {args.sql_rows} rows per pass, {BATCH} per statement")
-        floor = sql_paths(url, play_rows(events(random.Random(7), "sql", args.sql_rows)), args.sql_rounds,
-                          Path(tmp))["LOAD DATA LOCAL INFILE (floor)"]
+        print(
+            f"database: MariaDB {version}; SQL of the write path, {args.sql_rows} rows per pass, {BATCH} per statement"
+        )
+        floor = sql_paths(url, play_rows(events(random.Random(7), "sql", args.sql_rows)), args.sql_rounds, Path(tmp))[
+            "LOAD DATA LOCAL INFILE (floor)"
+        ]
         if args.sql_only:
             return
-        mesh = Mesh(Path(tmp) / "mesh", http_port=BASE_PORT, admin_port=BASE_PORT + 1,
-                    service_base_port=BASE_PORT + 10, db_url=url)
+        mesh = Mesh(
+            Path(tmp) / "mesh",
+            http_port=BASE_PORT,
+            admin_port=BASE_PORT + 1,
+            service_base_port=BASE_PORT + 10,
+            db_url=url,
+        )
         with mesh:
             _, token = mesh.create_account_directly("INGEST")
             print(f"database: MariaDB {version}; mesh: Envoy + {len(mesh.instances('video'))} video instances")
-            print(f"data: {VIDEOS} videos, {VIEWERS - 10} viewers; {args.events} playbacks per pass, "
-                  f"{len(bodies)} JSON bodies of {BATCH} events (avg {sum(map(len, bodies)) // len(bodies) // 1024} KiB)")
+            print(
+                f"data: {VIDEOS} videos, {VIEWERS - 10} viewers; {args.events} playbacks per pass, "
+                f"{len(bodies)} JSON bodies of {BATCH} events (avg {sum(map(len, bodies)) // len(bodies) // 1024} KiB)"
+            )
             # Warm-up, not measured: every client's connection through Envoy to an instance,
             # the instances' database connections and caches.
             warm = json_bodies(events(rng, "warm", args.clients * 4 * 200), size=200)
@@ -386,24 +425,34 @@ def main() -> None:
             def measured(label: str, run) -> None:
                 before, load = meter.sample(), os.getloadavg()[0]
                 elapsed, n = run()
-                print(f"{label}: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s, "
-                      f"ratio to the LOAD DATA floor {n / elapsed / floor:.2f} "
-                      f"(load average {load:.2f} -> {os.getloadavg()[0]:.2f})")
+                print(
+                    f"{label}: {n} in {elapsed:.2f} s = {n / elapsed:,.0f} playbacks/s, "
+                    f"ratio to the LOAD DATA floor {n / elapsed / floor:.2f} "
+                    f"(load average {load:.2f} -> {os.getloadavg()[0]:.2f})"
+                )
                 print(f"    {meter.report(before, n)}")
 
-            measured(f"JSON POST /v1/plays:batch, {args.clients} clients, stored",
-                     lambda: run_json(mesh, token, bodies, args.clients, "STORED"))
-            measured(f"gRPC ImportPlays, {args.stream_clients} streams of {args.chunk}-event chunks, stored",
-                     lambda: run_grpc(mesh, token, streams))
-            measured(f"JSON resend, {args.clients} clients, all duplicates",
-                     lambda: run_json(mesh, token, bodies, args.clients, "DUPLICATE"))
+            measured(
+                f"JSON POST /v1/plays:batch, {args.clients} clients, stored",
+                lambda: run_json(mesh, token, bodies, args.clients, "STORED"),
+            )
+            measured(
+                f"gRPC ImportPlays, {args.stream_clients} streams of {args.chunk}-event chunks, stored",
+                lambda: run_grpc(mesh, token, streams),
+            )
+            measured(
+                f"JSON resend, {args.clients} clients, all duplicates",
+                lambda: run_json(mesh, token, bodies, args.clients, "DUPLICATE"),
+            )
             with stats_engine.connect() as conn:
                 rows = conn.execute(sa.text("SELECT COUNT(*) FROM plays")).scalar()
                 resumes = conn.execute(sa.text("SELECT COUNT(*) FROM resume_positions")).scalar()
             meter.close()
             stats_engine.dispose()
-            print(f"after: {rows} rows in plays (with {len(warm) * 200} of the warm-up), {resumes} resume positions; "
-                  f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(
+                f"after: {rows} rows in plays (with {len(warm) * 200} of the warm-up), {resumes} resume positions; "
+                f"load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+            )
 
 
 if __name__ == "__main__":

@@ -78,19 +78,22 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
     big_last = BIG_VIDEOS
     with engine.begin() as conn:
         _sql(conn, "SET SESSION tmp_table_size = 268435456, max_heap_table_size = 268435456")
-        _sql(conn,
+        _sql(
+            conn,
             f"INSERT INTO videos (video_id, seller_id, title, duration_sec, created_at_us)"
             f" SELECT seq, IF(seq <= {big_last}, {BIG_SELLER}, 2 + (seq - {big_last} - 1) DIV {SMALL_VIDEOS}),"
-            f" CONCAT('video ', seq), 600 + seq % 3000, 0 FROM seq_1_to_{videos}"
+            f" CONCAT('video ', seq), 600 + seq % 3000, 0 FROM seq_1_to_{videos}",
         )
         # The services honour a token only for an account that exists (account_status.py).
-        _sql(conn,
+        _sql(
+            conn,
             "INSERT INTO accounts (account_id, username, password_hash, role, created_at_us)"
-            " SELECT DISTINCT seller_id, CONCAT('bench-seller-', seller_id), '!', 'SELLER', 0 FROM videos"
+            " SELECT DISTINCT seller_id, CONCAT('bench-seller-', seller_id), '!', 'SELLER', 0 FROM videos",
         )
         # Deterministic pseudo-random figures; revenue is 1.1 KRW a view, 12 KRW an ad view,
         # plus a fraction so exact decimals matter.
-        _sql(conn,
+        _sql(
+            conn,
             f"INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
             f" cum_views, cum_ad_views, video_revenue, ad_revenue)"
             f" SELECT v.video_id, DATE_ADD('{FIRST_DAY}', INTERVAL d.seq DAY), v.seller_id,"
@@ -98,23 +101,25 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
             f" (v.video_id + d.seq) % 40, 0, 0,"
             f" ((v.video_id * 7 + d.seq * 13) % 500) * 1.1 + 0.0001 * (v.video_id % 7),"
             f" ((v.video_id + d.seq) % 40) * 12"
-            f" FROM videos v JOIN seq_0_to_{days - 1} d"
+            f" FROM videos v JOIN seq_0_to_{days - 1} d",
         )
         for period, start in (
             ("WEEKLY", "DATE_SUB(day, INTERVAL WEEKDAY(day) DAY)"),
             ("MONTHLY", "DATE_FORMAT(day, '%Y-%m-01')"),
         ):
-            _sql(conn,
+            _sql(
+                conn,
                 f"INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views,"
                 f" watch_time_sec, ad_views, video_revenue, ad_revenue)"
                 f" SELECT '{period}', {start}, video_id, MIN(seller_id), SUM(views), SUM(watch_time_sec),"
                 f" SUM(ad_views), SUM(video_revenue), SUM(ad_revenue)"
-                f" FROM daily_video_stats GROUP BY {start}, video_id"
+                f" FROM daily_video_stats GROUP BY {start}, video_id",
             )
-        _sql(conn,
+        _sql(
+            conn,
             f"INSERT INTO computed_days (day, play_id_watermark, computed_at_us)"
             f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, {int(time.time() * 1e6)} + seq"
-            f" FROM seq_0_to_{days - 1}"
+            f" FROM seq_0_to_{days - 1}",
         )
         # As the batch publishes with its days: how long read services may trust a version.
         announce_reader_max_age(conn, Settings().data_version_max_age_ms, int(time.time() * 1e6))
@@ -204,8 +209,9 @@ def process_groups(mesh: Mesh, service: str) -> dict[str, list[int]]:
     return {"envoy": [mesh.pid("envoy")], service: [p for p in mesh.pids(service).values() if p]}
 
 
-def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int,
-            service: str) -> dict:
+def wrk_run(
+    mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int, service: str
+) -> dict:
     port = mesh.settings.http_port
     for path, token in requests:  # warm the cache and check every request answers 200
         status, body, _ = get(port, path, token)
@@ -218,15 +224,27 @@ def wrk_run(mesh: Mesh, requests: list[tuple[str, str]], duration: int, connecti
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         out = subprocess.run(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
-             f"http://127.0.0.1:{port}"],
-            capture_output=True, text=True, check=True,
+            [
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{duration}s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = {g: sum(cpu_seconds(p) for p in pids) - cpu_before[g] for g, pids in groups.items()}
-    cpu["wrk"] = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+    cpu["wrk"] = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     total_requests = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M))
@@ -246,28 +264,37 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=5000)
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", default="10,16",
-                        help="wrk connection counts to run, comma-separated (each a separate run)")
+    parser.add_argument(
+        "--connections", default="10,16", help="wrk connection counts to run, comma-separated (each a separate run)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cold-samples", type=int, default=30)
-    parser.add_argument("--env", action="append", default=[], metavar="PAYSYSTEM_X=value",
-                        help="a setting for the mesh's processes (repeatable), e.g. PAYSYSTEM_GRPC_WORKERS=4")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="PAYSYSTEM_X=value",
+        help="a setting for the mesh's processes (repeatable), e.g. PAYSYSTEM_GRPC_WORKERS=4",
+    )
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
 
     print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="bench-read-") as tmp, fresh_database(
-        "mariadb", "paysystem_stats_bench_", Path(tmp)
-    ) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-read-") as tmp,
+        fresh_database("mariadb", "paysystem_stats_bench_", Path(tmp)) as url,
+    ):
         started = time.perf_counter()
         counts = populate(url, args.videos, args.days)
         print(f"data: {counts} (filled in {time.perf_counter() - started:.1f} s)")
         invalidate_after_batch(REDIS_URL)
         with Mesh.on_free_ports(Path(tmp) / "mesh", db_url=url, redis_url=REDIS_URL, env=env) as mesh:
             counts_by_service = {s: len(mesh.instances(s)) for s in ("statistics", "settlement")}
-            print(f"mesh: Envoy on :{mesh.settings.http_port}, instances {counts_by_service}, settings {env or 'default'}")
+            print(
+                f"mesh: Envoy on :{mesh.settings.http_port}, instances {counts_by_service}, settings {env or 'default'}"
+            )
 
             cold = cold_statements(mesh, url, args.cold_samples)
             print(
@@ -282,8 +309,11 @@ def main() -> None:
             top5 = [
                 (f"/v1/sellers/{s}/top-videos?period={p}&date={d}&metric={m}", tokens[s])
                 for s in small_sellers
-                for p, d, m in (("WEEKLY", dates[s % 3], "VIEWS"), ("MONTHLY", dates[s % 3], "WATCH_TIME"),
-                                ("DAILY", dates[s % 3], "VIEWS"))
+                for p, d, m in (
+                    ("WEEKLY", dates[s % 3], "VIEWS"),
+                    ("MONTHLY", dates[s % 3], "WATCH_TIME"),
+                    ("DAILY", dates[s % 3], "VIEWS"),
+                )
             ]
             statements = [
                 (f"/v1/sellers/{s}/settlements?period={p}&date={dates[s % 3]}", tokens[s])
@@ -291,10 +321,15 @@ def main() -> None:
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
             floor_requests = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
-            runs = [(name, requests, service, int(c))
-                    for c in args.connections.split(",")
-                    for name, requests, service in (("floor: get video", floor_requests, "video"),
-                                                    ("top-5", top5, "statistics"), ("statement", statements, "settlement"))]
+            runs = [
+                (name, requests, service, int(c))
+                for c in args.connections.split(",")
+                for name, requests, service in (
+                    ("floor: get video", floor_requests, "video"),
+                    ("top-5", top5, "statistics"),
+                    ("statement", statements, "settlement"),
+                )
+            ]
             floors: dict[int, float] = {}
             for name, requests, service, connections in runs:
                 result = wrk_run(mesh, requests, args.duration, connections, args.threads, service)
@@ -311,7 +346,8 @@ def main() -> None:
                 per = result["cpu_us_per_request"]
                 total = sum(per.values())
                 print(
-                    "  CPU per request: " + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
+                    "  CPU per request: "
+                    + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
                     + f"; total {total:.0f} us -> at most {2e6 / total:.0f} req/s if this run had both cores to itself"
                 )
             print(f"machine after: {machine()}")

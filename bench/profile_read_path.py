@@ -84,7 +84,10 @@ def main() -> None:
         publish_day(
             engine,
             dt.date(2026, 3, 2),
-            [Daily(v, views=v, watch_time_sec=10 * v, ad_views=v, video_revenue="1.1", ad_revenue="12") for v in range(1, 11)],
+            [
+                Daily(v, views=v, watch_time_sec=10 * v, ad_views=v, video_revenue="1.1", ad_revenue="12")
+                for v in range(1, 11)
+            ],
         )
         settings = Settings(db_url=url)
         read = make_read_side(read_engine(settings), REDIS_URL, f"rperf-{uuid.uuid4().hex[:8]}", settings=settings)
@@ -127,7 +130,9 @@ def run(svc, args) -> None:
             stub(request, metadata=metadata)
         cpu_direct = direct(details, request, args.calls, server)
         wall, cpu = through_grpc(stub, request, metadata, args.calls)
-        print(f"{name:5} direct {cpu_direct:6.0f} µs CPU/call | grpc {wall:6.0f} µs wall/call, {cpu:6.0f} µs process CPU/call")
+        print(
+            f"{name:5} direct {cpu_direct:6.0f} µs CPU/call | grpc {wall:6.0f} µs wall/call, {cpu:6.0f} µs process CPU/call"
+        )
 
 
 def _find(server, details):

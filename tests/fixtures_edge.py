@@ -76,7 +76,11 @@ def grpc_log_in_over_http1(mesh: Mesh, username: str, password: str, *, source: 
     message = account_pb2.LoginRequest(username=username, password=password).SerializeToString()
     frame = struct.pack(">?I", False, len(message)) + message
     _, headers, _ = http_call(
-        mesh, "POST", "/paysystem.v1.AccountService/Login", frame, source=source,
+        mesh,
+        "POST",
+        "/paysystem.v1.AccountService/Login",
+        frame,
+        source=source,
         headers={"content-type": "application/grpc", "te": "trailers"},
     )
     return headers
@@ -113,8 +117,9 @@ class Hostile:
     until stop(). It runs in a process of its own (run_hostile), so that its threads do not
     slow the honest client down by holding that client's interpreter lock."""
 
-    def __init__(self, mesh, viewer_token: str, ingest_token: str, video_id: int, target: str,
-                 address: str, streams_opened) -> None:
+    def __init__(
+        self, mesh, viewer_token: str, ingest_token: str, video_id: int, target: str, address: str, streams_opened
+    ) -> None:
         self.mesh = mesh
         self.viewer_token = viewer_token
         self.ingest_token = ingest_token
@@ -144,7 +149,7 @@ class Hostile:
 
     def start(self) -> Hostile:
         plan = [
-            (0.25, self.hold_import_stream),       # 4 new streams a second up to HELD_STREAMS
+            (0.25, self.hold_import_stream),  # 4 new streams a second up to HELD_STREAMS
             (0.2, self.json_on_grpc_path),
             (0.5, self.huge_stats_range),
             (0.05, self.guess_password),
@@ -183,7 +188,8 @@ class Hostile:
         with grpc.insecure_channel(f"127.0.0.1:{self.mesh.settings.http_port}") as channel:
             try:
                 video_pb2_grpc.VideoServiceStub(channel).ImportPlays(
-                    chunks(), metadata=[("authorization", f"Bearer {self.ingest_token}")], timeout=120)
+                    chunks(), metadata=[("authorization", f"Bearer {self.ingest_token}")], timeout=120
+                )
                 answer = "OK"
             except grpc.RpcError as exc:
                 answer = exc.code().name
@@ -193,16 +199,23 @@ class Hostile:
     # --- 2. JSON on a gRPC path ---------------------------------------------------------
 
     def json_on_grpc_path(self) -> None:
-        status, _, _ = http_call(self.mesh, "POST", "/paysystem.v1.AccountService/Login", b"{}",
-                                 source=self.address, headers={"content-type": "application/json"})
+        status, _, _ = http_call(
+            self.mesh,
+            "POST",
+            "/paysystem.v1.AccountService/Login",
+            b"{}",
+            source=self.address,
+            headers={"content-type": "application/json"},
+        )
         self._record("json on grpc path", str(status), lambda a: a == "415")
 
     # --- 3. a huge date range -----------------------------------------------------------
 
     def huge_stats_range(self) -> None:
         path = f"/v1/videos/{self.video_id}/stats?period=DAILY&from=0001-01-01&to=9999-12-30"
-        status, _, _ = http_call(self.mesh, "GET", path, source=self.address,
-                                 headers={"authorization": f"Bearer {self.viewer_token}"})
+        status, _, _ = http_call(
+            self.mesh, "GET", path, source=self.address, headers={"authorization": f"Bearer {self.viewer_token}"}
+        )
         # Refused: not the owner (403) or too many points (400); never worked out.
         self._record("huge stats range", str(status), lambda a: a in ("400", "403"))
 
@@ -216,14 +229,17 @@ class Hostile:
 
     def oversized_sign_up(self) -> None:
         body = jsonlib.dumps({"username": "x" * 20_000, "password": PASSWORD, "role": "VIEWER"}).encode()
-        status, _, _ = http_call(self.mesh, "POST", "/v1/accounts", body, source=self.address,
-                                 headers={"content-type": "application/json"})
+        status, _, _ = http_call(
+            self.mesh, "POST", "/v1/accounts", body, source=self.address, headers={"content-type": "application/json"}
+        )
         self._record("oversized sign-up", str(status), lambda a: a == "413")
 
     def unfinished_large_body(self) -> None:
         with open_connection(self.mesh, self.address) as sock:
-            sock.sendall(b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                         b"content-length: 15728640\r\n\r\n" + b"x" * (1 << 20))
+            sock.sendall(
+                b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: 15728640\r\n\r\n" + b"x" * (1 << 20)
+            )
             sock.settimeout(10)
             answer = sock.recv(12).decode(errors="replace")
         self._record("unfinished 15 MiB body", answer, lambda a: a == "HTTP/1.1 413")
@@ -240,8 +256,17 @@ class Hostile:
         self._record("slow headers", answer, lambda a: a == "HTTP/1.1 408")
 
 
-def run_hostile(port: int, viewer_token: str, ingest_token: str, video_id: int, target: str, address: str,
-                streams_opened, stop, results) -> None:
+def run_hostile(
+    port: int,
+    viewer_token: str,
+    ingest_token: str,
+    video_id: int,
+    target: str,
+    address: str,
+    streams_opened,
+    stop,
+    results,
+) -> None:
     """A child process's life: attack until `stop` is set, then put (answers, unexpected) on `results`."""
     edge = types.SimpleNamespace(settings=types.SimpleNamespace(http_port=port))
     hostile = Hostile(edge, viewer_token, ingest_token, video_id, target, address, streams_opened).start()

@@ -86,7 +86,11 @@ def metric(samples: dict, name: str, **labels: str) -> float:
 
 def envoy_stat(mesh: Mesh, name: str) -> int:
     """One counter from Envoy's admin /stats (0 if Envoy has not created it yet)."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{mesh.settings.envoy_admin_port}/stats?filter=^{name}$", timeout=2).read().decode()
+    text = (
+        urllib.request.urlopen(f"http://127.0.0.1:{mesh.settings.envoy_admin_port}/stats?filter=^{name}$", timeout=2)
+        .read()
+        .decode()
+    )
     for line in text.splitlines():
         key, _, value = line.partition(": ")
         if key == name:
@@ -114,7 +118,9 @@ class MariaDBProcess:
 
     @staticmethod
     def binaries() -> tuple[str, str] | None:
-        server = shutil.which("mariadbd") or next((p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld") if Path(p).exists()), None)
+        server = shutil.which("mariadbd") or next(
+            (p for p in ("/usr/sbin/mariadbd", "/usr/sbin/mysqld") if Path(p).exists()), None
+        )
         install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
         return (server, install) if server and install else None
 
@@ -140,9 +146,17 @@ class MariaDBProcess:
             pytest.fail("mariadbd / mariadb-install-db not installed (the fault drills need them)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [binaries[1], "--no-defaults", f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
-             "--user=root", "--skip-test-db"],
-            check=True, capture_output=True, timeout=120,
+            [
+                binaries[1],
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--user=root",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
 
     def start(self, timeout_sec: float = 60.0) -> float:
@@ -150,15 +164,22 @@ class MariaDBProcess:
         started = time.monotonic()
         log = open(self.workdir / "mariadb.log", "ab")  # noqa: SIM115 - handed to the child
         try:
-            self.proc = subprocess.Popen([self.binaries()[0], *self._options()], stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [self.binaries()[0], *self._options()],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
         engine = sa.create_engine(self.server_url, connect_args={"connect_timeout": 2})
         try:
             while True:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"mariadbd exited with {self.proc.returncode}: see {self.workdir / 'mariadb.log'}")
+                    raise RuntimeError(
+                        f"mariadbd exited with {self.proc.returncode}: see {self.workdir / 'mariadb.log'}"
+                    )
                 try:
                     with engine.connect() as conn:
                         conn.execute(sa.text("SELECT 1"))
@@ -276,9 +297,9 @@ class Client:
 @dataclasses.dataclass(frozen=True)
 class Outcome:
     kind: str
-    started: float      # time.monotonic()
-    latency: float      # seconds
-    error: str | None   # None: the call succeeded and its answer was right
+    started: float  # time.monotonic()
+    latency: float  # seconds
+    error: str | None  # None: the call succeeded and its answer was right
 
 
 # A call: (kind, function(client) -> None if right, else what was wrong). Exceptions count as
@@ -335,7 +356,9 @@ class Load:
 
     def start(self) -> Load:
         self.started = time.monotonic()
-        self._workers = [threading.Thread(target=self._work, name=f"load-{i}", daemon=True) for i in range(self.threads)]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"load-{i}", daemon=True) for i in range(self.threads)
+        ]
         for worker in self._workers:
             worker.start()
         return self

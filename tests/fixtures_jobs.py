@@ -54,21 +54,24 @@ def random_plays(
             v = rng.choice(video_ids)
             viewer = rng.randrange(1, 400) if rng.random() < 0.97 else 1_000_000 + v % 10
             s = rng.randrange(0, 900)
-            out.append({
-                "event_id": f"{prefix}{n:08d}",
-                "video_id": v,
-                "viewer_id": viewer,
-                "started_at_us": rng.randrange(start_us, end_us),
-                "local_day": day,
-                "start": s,
-                "end": s + rng.randrange(0, 700),
-            })
+            out.append(
+                {
+                    "event_id": f"{prefix}{n:08d}",
+                    "video_id": v,
+                    "viewer_id": viewer,
+                    "started_at_us": rng.randrange(start_us, end_us),
+                    "local_day": day,
+                    "start": s,
+                    "end": s + rng.randrange(0, 700),
+                }
+            )
             n += 1
     return out
 
 
-def play(event_id: str, video_id: int, viewer_id: int, day: dt.date, second_of_day: int, start=0, end=400,
-         zone=SEOUL) -> dict:
+def play(
+    event_id: str, video_id: int, viewer_id: int, day: dt.date, second_of_day: int, start=0, end=400, zone=SEOUL
+) -> dict:
     return {
         "event_id": event_id,
         "video_id": video_id,
@@ -107,12 +110,31 @@ def stats_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
     d, p = daily_video_stats.c, period_video_stats.c
     with engine.connect() as conn:
         daily = conn.execute(
-            sa.select(d.video_id, d.day, d.seller_id, d.views, d.watch_time_sec, d.ad_views, d.cum_views,
-                      d.cum_ad_views, d.video_revenue, d.ad_revenue).order_by(d.video_id, d.day)
+            sa.select(
+                d.video_id,
+                d.day,
+                d.seller_id,
+                d.views,
+                d.watch_time_sec,
+                d.ad_views,
+                d.cum_views,
+                d.cum_ad_views,
+                d.video_revenue,
+                d.ad_revenue,
+            ).order_by(d.video_id, d.day)
         ).all()
         period = conn.execute(
-            sa.select(p.period, p.period_start, p.video_id, p.seller_id, p.views, p.watch_time_sec, p.ad_views,
-                      p.video_revenue, p.ad_revenue).order_by(p.period, p.period_start, p.video_id)
+            sa.select(
+                p.period,
+                p.period_start,
+                p.video_id,
+                p.seller_id,
+                p.views,
+                p.watch_time_sec,
+                p.ad_views,
+                p.video_revenue,
+                p.ad_revenue,
+            ).order_by(p.period, p.period_start, p.video_id)
         ).all()
     return {"daily": [tuple(r) for r in daily], "period": [tuple(r) for r in period]}
 
@@ -129,15 +151,18 @@ def partition_rows(engine: sa.Engine, job_execution_id: int) -> dict[str, str]:
 def executions(engine: sa.Engine) -> list:
     """(execution id, day, run_kind, status) of every execution, oldest first."""
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT e.job_execution_id, i.parameters, e.run_kind, e.status, e.exit_message"
-            " FROM job_execution e JOIN job_instance i ON i.job_instance_id = e.job_instance_id"
-            " ORDER BY e.job_execution_id"
-        )).all()
+        return conn.execute(
+            sa.text(
+                "SELECT e.job_execution_id, i.parameters, e.run_kind, e.status, e.exit_message"
+                " FROM job_execution e JOIN job_instance i ON i.job_instance_id = e.job_instance_id"
+                " ORDER BY e.job_execution_id"
+            )
+        ).all()
 
 
-def generate_plays_in_mariadb(engine: sa.Engine, days: list[dt.date], per_day: int, videos: int, *,
-                              prefix: str = "k", zone=SEOUL) -> None:
+def generate_plays_in_mariadb(
+    engine: sa.Engine, days: list[dt.date], per_day: int, videos: int, *, prefix: str = "k", zone=SEOUL
+) -> None:
     """Deterministic plays made inside MariaDB (its SEQUENCE engine): fast, and identical in
     every database they are generated in. Viewers repeat (the 30-second rule bites), videos
     1..`videos` (add them first with add_videos)."""

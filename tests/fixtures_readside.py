@@ -87,9 +87,16 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
             )
             conn.execute(
                 sa.insert(daily_video_stats).values(
-                    video_id=r.video_id, day=day, seller_id=_seller_of(conn, r.video_id), views=r.views,
-                    watch_time_sec=r.watch_time_sec, ad_views=r.ad_views, cum_views=r.views,
-                    cum_ad_views=r.ad_views, video_revenue=Decimal(r.video_revenue), ad_revenue=Decimal(r.ad_revenue),
+                    video_id=r.video_id,
+                    day=day,
+                    seller_id=_seller_of(conn, r.video_id),
+                    views=r.views,
+                    watch_time_sec=r.watch_time_sec,
+                    ad_views=r.ad_views,
+                    cum_views=r.views,
+                    cum_ad_views=r.ad_views,
+                    video_revenue=Decimal(r.video_revenue),
+                    ad_revenue=Decimal(r.ad_revenue),
                     **r.exclusion_counts(),
                 )
             )
@@ -99,7 +106,8 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
             sums: dict[int, list] = {}
             for row in conn.execute(sa.select(d).where(d.c.day >= start, d.c.day <= end)):
                 acc = sums.setdefault(
-                    row.video_id, [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0), dict.fromkeys(RULE_EXCLUSION_COLUMNS, 0)]
+                    row.video_id,
+                    [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0), dict.fromkeys(RULE_EXCLUSION_COLUMNS, 0)],
                 )
                 acc[1] += row.views
                 acc[2] += row.watch_time_sec
@@ -114,9 +122,18 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
                 conn.execute(
                     sa.insert(p),
                     [
-                        {"period": period.value, "period_start": start, "video_id": v, "seller_id": a[0],
-                         "views": a[1], "watch_time_sec": a[2], "ad_views": a[3], "video_revenue": a[4],
-                         "ad_revenue": a[5], **a[6]}
+                        {
+                            "period": period.value,
+                            "period_start": start,
+                            "video_id": v,
+                            "seller_id": a[0],
+                            "views": a[1],
+                            "watch_time_sec": a[2],
+                            "ad_views": a[3],
+                            "video_revenue": a[4],
+                            "ad_revenue": a[5],
+                            **a[6],
+                        }
                         for v, a in sums.items()
                     ],
                 )
@@ -157,8 +174,21 @@ class RedisProcess:
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.workdir)],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -204,16 +234,21 @@ class ReadServices:
         return [("authorization", f"Bearer {token}")]
 
 
-def make_read_side(engine: sa.Engine, redis_url: str, prefix: str, *, reset_timeout: float = 5.0,
-                   settings: Settings | None = None) -> ReadSide:
+def make_read_side(
+    engine: sa.Engine, redis_url: str, prefix: str, *, reset_timeout: float = 5.0, settings: Settings | None = None
+) -> ReadSide:
     """A read side on `engine`. By default the data version is read on every request and there
     is no local cache tier, so a test sees each write at once; with `settings`, the watch and
     the local tier are those settings' (as the services run them)."""
     return ReadSide(
         engine=engine,
         db=db_breaker(f"mysql-{prefix}", reset_timeout=reset_timeout),
-        cache=Cache(make_redis(redis_url), prefix=prefix, local=local_tier(settings) if settings else None,
-                    breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout)),
+        cache=Cache(
+            make_redis(redis_url),
+            prefix=prefix,
+            local=local_tier(settings) if settings else None,
+            breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout),
+        ),
         zone=Settings().zone,
         version_poll_ms=settings.data_version_poll_ms if settings else 0,
         version_max_age_ms=settings.data_version_max_age_ms if settings else 0,

@@ -72,7 +72,9 @@ def video_service(
         server.grpc_server.start()
         channel = grpc.insecure_channel(server.address, options=[("grpc.max_receive_message_length", 64 << 20)])
         try:
-            yield VideoHarness(ctx, video_pb2_grpc.VideoServiceStub(channel), channel, auth.load_private_key(settings.keys_dir))
+            yield VideoHarness(
+                ctx, video_pb2_grpc.VideoServiceStub(channel), channel, auth.load_private_key(settings.keys_dir)
+            )
         finally:
             channel.close()
             server.grpc_server.stop(0).wait()

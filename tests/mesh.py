@@ -113,7 +113,9 @@ class Mesh:
             "grpc_workers": 8,
         }
         # Extra PAYSYSTEM_* variables reach the processes and this object alike.
-        values.update({k.removeprefix("PAYSYSTEM_").lower(): v for k, v in (env or {}).items() if k.startswith("PAYSYSTEM_")})
+        values.update(
+            {k.removeprefix("PAYSYSTEM_").lower(): v for k, v in (env or {}).items() if k.startswith("PAYSYSTEM_")}
+        )
         self.settings = Settings(**values)
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
@@ -358,7 +360,11 @@ class Mesh:
                     health_pb2.HealthCheckRequest(service=instance.service.grpc_service), timeout=timeout
                 )
             except grpc.RpcError as exc:
-                return "DOWN" if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) else exc.code().name
+                return (
+                    "DOWN"
+                    if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                    else exc.code().name
+                )
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
     def envoy_hosts(self, service: str) -> dict[str, envoy_admin.HostStatus]:
@@ -372,4 +378,3 @@ class Mesh:
         for i in self.instances():
             counts[i.service.name] = counts.get(i.service.name, 0) + 1
         return envoy_admin.all_healthy(self.settings.envoy_admin_port, counts)
-

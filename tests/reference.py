@@ -123,7 +123,9 @@ def price(tiers: list[TierRow], kind: str, day: dt.date, before: int, count: int
     return total
 
 
-def classify(videos: dict[int, Video], plays: list[Play], zone: ZoneInfo) -> dict[str, tuple[bool, int, int, str | None]]:
+def classify(
+    videos: dict[int, Video], plays: list[Play], zone: ZoneInfo
+) -> dict[str, tuple[bool, int, int, str | None]]:
     """event_id -> (counted view?, watch time, ad views, why not counted) for every play.
 
     The reason is the strongest rule that applies: SELF_VIEW, OVERLAP, REPEAT, CAP, or None."""
@@ -145,7 +147,9 @@ def classify(videos: dict[int, Video], plays: list[Play], zone: ZoneInfo) -> dic
                     0, min(previous.end_position_sec, video.duration_sec) - previous.start_position_sec
                 )
                 # started_at < previous.started_at + watch / 2, in exact fractions of a microsecond
-                overlap = Fraction(play.started_at_us) < previous.started_at_us + Fraction(previous_watched * 1_000_000, 2)
+                overlap = Fraction(play.started_at_us) < previous.started_at_us + Fraction(
+                    previous_watched * 1_000_000, 2
+                )
                 repeat = play.started_at_us - previous.started_at_us < 30_000_000
             capped = False
             if not (own or overlap or repeat):

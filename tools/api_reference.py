@@ -67,7 +67,11 @@ def _operation(document: dict, path: str, verb: str, op: dict) -> list[str]:
             lines.append(f"| `{p['name']}` | {p['in']} | {type_of(p['schema'])} | {_cell(p.get('description', ''))} |")
         lines.append("")
     if "requestBody" in op:
-        lines += ["Request body (JSON):", "", *_fields_table(document, op["requestBody"]["content"]["application/json"]["schema"])]
+        lines += [
+            "Request body (JSON):",
+            "",
+            *_fields_table(document, op["requestBody"]["content"]["application/json"]["schema"]),
+        ]
     ok = op["responses"]["200"]
     lines += [f"Response 200: {type_of(ok['content']['application/json']['schema'])}. {ok['description']}", ""]
     errors = [code for code in op["responses"] if code != "200"]

@@ -143,7 +143,9 @@ class SchemaBuilder:
         if comment:
             schema["description"] = comment
         if direction == "response":
-            schema["required"] = [f.name for f in message.field if f.type != F.TYPE_MESSAGE or f.label == F.LABEL_REPEATED]
+            schema["required"] = [
+                f.name for f in message.field if f.type != F.TYPE_MESSAGE or f.label == F.LABEL_REPEATED
+            ]
             schema["additionalProperties"] = False
         return schema
 
@@ -230,7 +232,9 @@ def parameter(builder: SchemaBuilder, name: str, where: str, field: F, comment: 
     return result | ({"description": description} if description else {})
 
 
-def operation(catalog: Catalog, builder: SchemaBuilder, service, comments: Comments, s_index: int, m_index: int, method) -> tuple[str, str, dict]:
+def operation(
+    catalog: Catalog, builder: SchemaBuilder, service, comments: Comments, s_index: int, m_index: int, method
+) -> tuple[str, str, dict]:
     rule = method.options.Extensions[annotations_pb2.http]
     verb = rule.WhichOneof("pattern")
     path = getattr(rule, verb)
@@ -272,7 +276,9 @@ def operation(catalog: Catalog, builder: SchemaBuilder, service, comments: Comme
         )
     else:
         description = "OK"
-    op["responses"] = {"200": {"description": description, "content": {"application/json": {"schema": response_schema}}}}
+    op["responses"] = {
+        "200": {"description": description, "content": {"application/json": {"schema": response_schema}}}
+    }
     op["responses"].update(
         error_responses(
             method.name,
@@ -327,12 +333,17 @@ def build_document(files: descriptor_pb2.FileDescriptorSet | None = None) -> dic
             "description": "Who may call: anyone (no token).",
             "x-roles": [],
             "security": [],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+            },
         }
     }
     tags.append({"name": "OpenAPI", "description": "The API's own description."})
     responses = {
-        f"E{code}": {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        f"E{code}": {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         for code, text in ERROR_DESCRIPTIONS.items()
     }
     return {

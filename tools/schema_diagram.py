@@ -89,11 +89,18 @@ def render(meta: sa.MetaData = metadata) -> str:
     for table in sorted(meta.sorted_tables, key=lambda t: t.name):
         unique = {c.name for c in table.columns if c.unique}
         unique |= {
-            c.name for con in table.constraints if isinstance(con, sa.UniqueConstraint) and len(con.columns) == 1 for c in con.columns
+            c.name
+            for con in table.constraints
+            if isinstance(con, sa.UniqueConstraint) and len(con.columns) == 1
+            for c in con.columns
         }
         lines.append(f"    {table.name} {{")
         for column in table.columns:
-            flags = (("PK", column.primary_key), ("FK", f"{table.name}.{column.name}" in refs), ("UK", column.name in unique))
+            flags = (
+                ("PK", column.primary_key),
+                ("FK", f"{table.name}.{column.name}" in refs),
+                ("UK", column.name in unique),
+            )
             keys = ", ".join(k for k, on in flags if on)
             token, full = _type(column)
             note = ("" if token == full else f"{full}, ") + ("null" if column.nullable else "not null")

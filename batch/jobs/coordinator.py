@@ -99,8 +99,15 @@ def event_stream(drive: Callable[[Emit], launching.JobAlreadyRunning | None], jo
                 events.put(refusal)
         except BaseException as exc:  # noqa: BLE001 - reported as the final event
             log.exception("job driver failed")
-            events.put(JobEvent(EventType.JOB_FAILED, job, status=BatchStatus.FAILED.name,
-                                message=f"{type(exc).__name__}: {exc}", final=True))
+            events.put(
+                JobEvent(
+                    EventType.JOB_FAILED,
+                    job,
+                    status=BatchStatus.FAILED.name,
+                    message=f"{type(exc).__name__}: {exc}",
+                    final=True,
+                )
+            )
 
     # A daemon thread: the job goes on to its end if the caller stops listening (a
     # cut RPC stream); a killed process is a crash that `recover` handles.
@@ -121,8 +128,9 @@ def event_stream(drive: Callable[[Emit], launching.JobAlreadyRunning | None], jo
 class Coordinator:
     """One run of `job` over a DayRange or a CatchUp, for one JobRunner's settings."""
 
-    def __init__(self, runner: JobRunner, job: str, plan: DayRange | CatchUp, *, rerun: bool,
-                 partitions: int | None) -> None:
+    def __init__(
+        self, runner: JobRunner, job: str, plan: DayRange | CatchUp, *, rerun: bool, partitions: int | None
+    ) -> None:
         self.runner, self.job, self.plan = runner, job, plan
         self.rerun, self.partitions = rerun, partitions
         self.outcomes: list[tuple[dt.date, DayOutcome]] = []
@@ -163,28 +171,69 @@ class Coordinator:
 
     def _run_day(self, day: dt.date, *, stale: bool, emit: Emit) -> DayOutcome:
         runner, job, day_s = self.runner, self.job, day.isoformat()
-        launched = launching.launch(runner.engine, runner.steps, job, day, owner=runner.owner, rerun=self.rerun,
-                                    stale=stale, partitions=self.partitions, default_partitions=runner.workers)
+        launched = launching.launch(
+            runner.engine,
+            runner.steps,
+            job,
+            day,
+            owner=runner.owner,
+            rerun=self.rerun,
+            stale=stale,
+            partitions=self.partitions,
+            default_partitions=runner.workers,
+        )
         if isinstance(launched, launching.Refused):
             return DayOutcome(BatchStatus.FAILED, message=str(launched.error), refusal=launched.error)
         if isinstance(launched, launching.Skipped):
-            emit(JobEvent(EventType.JOB_SKIPPED, job, job_execution_id=launched.job_execution_id, day=day_s,
-                          status=BatchStatus.COMPLETED.name, message=launched.message,
-                          partitions_total=launched.partitions_total, partitions_done=launched.partitions_total))
-            return DayOutcome(BatchStatus.COMPLETED, launched.job_execution_id,
-                              partitions_total=launched.partitions_total, partitions_done=launched.partitions_total,
-                              message=launched.message, skipped=True)
+            emit(
+                JobEvent(
+                    EventType.JOB_SKIPPED,
+                    job,
+                    job_execution_id=launched.job_execution_id,
+                    day=day_s,
+                    status=BatchStatus.COMPLETED.name,
+                    message=launched.message,
+                    partitions_total=launched.partitions_total,
+                    partitions_done=launched.partitions_total,
+                )
+            )
+            return DayOutcome(
+                BatchStatus.COMPLETED,
+                launched.job_execution_id,
+                partitions_total=launched.partitions_total,
+                partitions_done=launched.partitions_total,
+                message=launched.message,
+                skipped=True,
+            )
         execution_id, version = launched.job_execution_id, launched.version
         total, already = len(launched.plan), len(launched.plan) - len(launched.todo)
-        emit(JobEvent(EventType.JOB_STARTED, job, job_execution_id=execution_id, day=day_s,
-                      status=BatchStatus.STARTED.name, message=launched.note,
-                      partitions_total=total, partitions_done=already))
+        emit(
+            JobEvent(
+                EventType.JOB_STARTED,
+                job,
+                job_execution_id=execution_id,
+                day=day_s,
+                status=BatchStatus.STARTED.name,
+                message=launched.note,
+                partitions_total=total,
+                partitions_done=already,
+            )
+        )
         beat = Heartbeat(runner.engine, execution_id, runner.heartbeat_interval_sec)
         beat.start()
         started = time.monotonic()
         try:
-            results = run_partitions(runner, job, day, execution_id, launched.todo, total=total, already=already,
-                                     stopping=lambda: runner.stop_requested.is_set() or beat.lost.is_set(), emit=emit)
+            results = run_partitions(
+                runner,
+                job,
+                day,
+                execution_id,
+                launched.todo,
+                total=total,
+                already=already,
+                stopping=lambda: runner.stop_requested.is_set() or beat.lost.is_set(),
+                emit=emit,
+            )
         except Exception as exc:
             self._fail_quietly(execution_id, version, f"{type(exc).__name__}: {exc}")
             raise
@@ -192,8 +241,14 @@ class Coordinator:
             beat.stop()
         failures = [r for r in results if r.error is not None]
         done = already + sum(1 for r in results if r.completed)
-        outcome = DayOutcome(BatchStatus.COMPLETED, execution_id, sum(r.rows_read for r in results),
-                             sum(r.rows_written for r in results), total, done)
+        outcome = DayOutcome(
+            BatchStatus.COMPLETED,
+            execution_id,
+            sum(r.rows_read for r in results),
+            sum(r.rows_written for r in results),
+            total,
+            done,
+        )
         try:
             if failures or done < total:
                 if failures:
@@ -213,10 +268,16 @@ class Coordinator:
                 with runner.engine.begin() as conn:
                     # What the day's partitions read, each in the transaction of its writes:
                     # the exact late-data check (batch/steps/days.py).
-                    plays_read = repo.plays_read(conn, [execution_id, *launched.continued],
-                                                 [p.key for p in launched.plan])
-                    runner.steps.finish_day(conn, day, play_id_watermark=launched.play_id_watermark,
-                                            plays_read=plays_read, job_execution_id=execution_id)
+                    plays_read = repo.plays_read(
+                        conn, [execution_id, *launched.continued], [p.key for p in launched.plan]
+                    )
+                    runner.steps.finish_day(
+                        conn,
+                        day,
+                        play_id_watermark=launched.play_id_watermark,
+                        plays_read=plays_read,
+                        job_execution_id=execution_id,
+                    )
                     repo.end_execution(conn, execution_id, version, BatchStatus.COMPLETED, None, now_us())
                 outcome.message = f"completed ({launched.kind.value.lower()} run)"
         except repo.LostUpdate as exc:
@@ -225,10 +286,21 @@ class Coordinator:
             self._fail_quietly(execution_id, version, f"{type(exc).__name__}: {exc}")
             raise
         event_type = EventType.JOB_FINISHED if outcome.status is BatchStatus.COMPLETED else EventType.JOB_FAILED
-        emit(JobEvent(event_type, job, job_execution_id=execution_id, day=day_s, rows_read=outcome.rows_read,
-                      rows_written=outcome.rows_written, elapsed_ms=int((time.monotonic() - started) * 1000),
-                      status=outcome.status.name, message=outcome.message, partitions_total=total,
-                      partitions_done=done))
+        emit(
+            JobEvent(
+                event_type,
+                job,
+                job_execution_id=execution_id,
+                day=day_s,
+                rows_read=outcome.rows_read,
+                rows_written=outcome.rows_written,
+                elapsed_ms=int((time.monotonic() - started) * 1000),
+                status=outcome.status.name,
+                message=outcome.message,
+                partitions_total=total,
+                partitions_done=done,
+            )
+        )
         return outcome
 
     def _fail_quietly(self, execution_id: int, version: int, message: str) -> None:
@@ -260,15 +332,28 @@ class Coordinator:
         if failed:
             day, bad = outcomes[-1]
             return JobEvent(
-                EventType.JOB_FAILED, job, job_execution_id=bad.job_execution_id or last_id, day=span,
-                rows_read=rows_read, rows_written=rows_written, status=bad.event_status,
+                EventType.JOB_FAILED,
+                job,
+                job_execution_id=bad.job_execution_id or last_id,
+                day=span,
+                rows_read=rows_read,
+                rows_written=rows_written,
+                status=bad.event_status,
                 message=f"{day}: {bad.message} ({summary}){note}",
-                partitions_total=bad.partitions_total, partitions_done=bad.partitions_done, final=True,
+                partitions_total=bad.partitions_total,
+                partitions_done=bad.partitions_done,
+                final=True,
             )
         return JobEvent(
-            EventType.JOB_FINISHED, job, job_execution_id=last_id, day=span, rows_read=rows_read,
-            rows_written=rows_written, status=BatchStatus.COMPLETED.name,
+            EventType.JOB_FINISHED,
+            job,
+            job_execution_id=last_id,
+            day=span,
+            rows_read=rows_read,
+            rows_written=rows_written,
+            status=BatchStatus.COMPLETED.name,
             message=f"{len(outcomes)} day(s): {summary}{note}",
             partitions_total=sum(o.partitions_total for _, o in outcomes),
-            partitions_done=sum(o.partitions_done for _, o in outcomes), final=True,
+            partitions_done=sum(o.partitions_done for _, o in outcomes),
+            final=True,
         )

@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 # no healthy worker or connection refused; CANCELLED / INTERNAL / UNKNOWN: the stream was
 # reset, e.g. its worker was killed; FAILED_PRECONDITION: the attempt was not STARTING) is
 # settled in the database and retried with a new attempt.
-NOT_RETRYABLE = frozenset({
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.UNIMPLEMENTED,
-})
+NOT_RETRYABLE = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.UNIMPLEMENTED,
+    }
+)
 
 
 class DispatchError(Exception):
@@ -47,9 +49,18 @@ class DispatchError(Exception):
         self.retryable = retryable
 
 
-def run_dispatched(engine: sa.Engine, dispatcher, job: str, p: Partition, partition_execution_id: int, *,
-                   relay: Callable[[JobEvent], None], stopping: Callable[[], bool], attempts: int,
-                   backoff_sec: float) -> PartitionResult:
+def run_dispatched(
+    engine: sa.Engine,
+    dispatcher,
+    job: str,
+    p: Partition,
+    partition_execution_id: int,
+    *,
+    relay: Callable[[JobEvent], None],
+    stopping: Callable[[], bool],
+    attempts: int,
+    backoff_sec: float,
+) -> PartitionResult:
     """One partition on worker instances: RunPartition through Envoy, and while its
     worker is lost (killed, reset, unreachable), a NEW attempt, up to partition_attempts.
 
@@ -75,8 +86,9 @@ def run_dispatched(engine: sa.Engine, dispatcher, job: str, p: Partition, partit
         except DispatchError as exc:
             lost = exc
         if terminal is not None and terminal.type is EventType.PARTITION_FINISHED:
-            return PartitionResult(p.key, completed=True, rows_read=terminal.rows_read,
-                                   rows_written=terminal.rows_written)
+            return PartitionResult(
+                p.key, completed=True, rows_read=terminal.rows_read, rows_written=terminal.rows_written
+            )
         if terminal is not None:  # the worker ran it and recorded the failure (e.g. a bad row)
             return PartitionResult(p.key, error=terminal.message)
         reason = str(lost) if lost is not None else "the stream ended before the partition's outcome"
@@ -90,24 +102,50 @@ def run_dispatched(engine: sa.Engine, dispatcher, job: str, p: Partition, partit
                 settled = repo.get_partition_execution(conn, attempt_id)
         if settled.status is BatchStatus.COMPLETED and settled.partition_execution_id == attempt_id:
             log.info("partition %s: the stream broke after its worker committed it", p.key)
-            relay(JobEvent(EventType.PARTITION_FINISHED, job, partition_key=p.key,
-                           rows_read=settled.rows_read, rows_written=settled.rows_written,
-                           elapsed_ms=settled.elapsed_ms, status=BatchStatus.COMPLETED.name,
-                           message=f"completed on {settled.worker} (its stream broke afterwards)"))
-            return PartitionResult(p.key, completed=True, rows_read=settled.rows_read,
-                                   rows_written=settled.rows_written)
+            relay(
+                JobEvent(
+                    EventType.PARTITION_FINISHED,
+                    job,
+                    partition_key=p.key,
+                    rows_read=settled.rows_read,
+                    rows_written=settled.rows_written,
+                    elapsed_ms=settled.elapsed_ms,
+                    status=BatchStatus.COMPLETED.name,
+                    message=f"completed on {settled.worker} (its stream broke afterwards)",
+                )
+            )
+            return PartitionResult(
+                p.key, completed=True, rows_read=settled.rows_read, rows_written=settled.rows_written
+            )
         if not retry:
             log.warning("partition %s failed: %s", p.key, error)
             if stopping() and (lost is None or lost.retryable):
-                relay(JobEvent(EventType.PARTITION_FAILED, job, partition_key=p.key,
-                               status=BatchStatus.FAILED.name, message=f"{error} (not retried: stopping)"))
+                relay(
+                    JobEvent(
+                        EventType.PARTITION_FAILED,
+                        job,
+                        partition_key=p.key,
+                        status=BatchStatus.FAILED.name,
+                        message=f"{error} (not retried: stopping)",
+                    )
+                )
                 return PartitionResult(p.key)
-            relay(JobEvent(EventType.PARTITION_FAILED, job, partition_key=p.key,
-                           status=BatchStatus.FAILED.name, message=error))
+            relay(
+                JobEvent(
+                    EventType.PARTITION_FAILED, job, partition_key=p.key, status=BatchStatus.FAILED.name, message=error
+                )
+            )
             return PartitionResult(p.key, error=error)
         log.warning("partition %s: %s; dispatching attempt %d", p.key, error, settled.attempt)
-        relay(JobEvent(EventType.PARTITION_PROGRESS, job, partition_key=p.key, status=RETRYING,
-                       message=f"{error}; attempt {settled.attempt} dispatched"))
+        relay(
+            JobEvent(
+                EventType.PARTITION_PROGRESS,
+                job,
+                partition_key=p.key,
+                status=RETRYING,
+                message=f"{error}; attempt {settled.attempt} dispatched",
+            )
+        )
         attempt_id, attempt = settled.partition_execution_id, settled.attempt
         time.sleep(backoff_sec * attempt)
 

@@ -85,8 +85,18 @@ def instance_id(engine: sa.Engine, job: str, params: dict) -> int:
             return repo.find_instance(conn, job, params).job_instance_id
 
 
-def launch(engine: sa.Engine, steps: ModuleType, job: str, day: dt.date, *, owner: str, rerun: bool,
-           stale: bool, partitions: int | None, default_partitions: int) -> Launched | Skipped | Refused:
+def launch(
+    engine: sa.Engine,
+    steps: ModuleType,
+    job: str,
+    day: dt.date,
+    *,
+    owner: str,
+    rerun: bool,
+    stale: bool,
+    partitions: int | None,
+    default_partitions: int,
+) -> Launched | Skipped | Refused:
     params = daily_parameters(day)
     instance = instance_id(engine, job, params)
     try:
@@ -97,8 +107,11 @@ def launch(engine: sa.Engine, steps: ModuleType, job: str, day: dt.date, *, owne
             last = previous[0] if previous else None
             if last is not None and last.status is BatchStatus.COMPLETED and not rerun and not stale:
                 transaction.rollback()  # the guard row goes with it: nothing ran
-                return Skipped(last.job_execution_id, len(plan),
-                               f"already completed by execution {last.job_execution_id}; pass rerun to run it again")
+                return Skipped(
+                    last.job_execution_id,
+                    len(plan),
+                    f"already completed by execution {last.job_execution_id}; pass rerun to run it again",
+                )
             kind, note, continued, done, watermark = _decide(conn, last, previous, len(plan), rerun=rerun)
             if not plan:
                 lo, hi = steps.video_id_bounds(conn)
@@ -110,8 +123,15 @@ def launch(engine: sa.Engine, steps: ModuleType, job: str, day: dt.date, *, owne
                 # Read BEFORE computing: plays arriving from now on leave the day stale.
                 watermark = steps.current_play_watermark(conn)
             todo = [p for p in plan if p.key not in done]
-            version = repo.start_execution(conn, execution_id, version=0, run_kind=kind,
-                                           play_id_watermark=watermark, partitions=todo, now_us=now_us())
+            version = repo.start_execution(
+                conn,
+                execution_id,
+                version=0,
+                run_kind=kind,
+                play_id_watermark=watermark,
+                partitions=todo,
+                now_us=now_us(),
+            )
     except sa.exc.IntegrityError:  # the launch guard: another execution of this instance is running
         with engine.begin() as conn:
             running = repo.running_execution(conn, instance)
@@ -119,15 +139,21 @@ def launch(engine: sa.Engine, steps: ModuleType, job: str, day: dt.date, *, owne
     return Launched(execution_id, version, kind, watermark, tuple(plan), tuple(todo), note, tuple(continued))
 
 
-def _decide(conn: sa.Connection, last: JobExecution | None, previous: list[JobExecution], plan_size: int, *,
-            rerun: bool) -> tuple[RunKind, str, list[int], set[str], int | None]:
+def _decide(
+    conn: sa.Connection, last: JobExecution | None, previous: list[JobExecution], plan_size: int, *, rerun: bool
+) -> tuple[RunKind, str, list[int], set[str], int | None]:
     """(run kind, note, continued executions, partition keys already done, inherited watermark)
     for an instance that is to run (not skipped)."""
     if last is None:
         return RunKind.FIRST, "first run", [], set(), None
     if rerun:
-        return RunKind.RERUN, f"re-run asked (previous execution {last.job_execution_id}: {last.status.name})", \
-            [], set(), None
+        return (
+            RunKind.RERUN,
+            f"re-run asked (previous execution {last.job_execution_id}: {last.status.name})",
+            [],
+            set(),
+            None,
+        )
     if last.status is BatchStatus.COMPLETED:
         return RunKind.STALE, "stale: plays arrived after the day was computed", [], set(), None
     if last.status.is_restartable:
@@ -138,11 +164,18 @@ def _decide(conn: sa.Connection, last: JobExecution | None, previous: list[JobEx
                 break
         continued = [e.job_execution_id for e in chain]
         done = repo.completed_partition_keys(conn, continued)
-        note = (f"restart of execution {last.job_execution_id} ({last.status.name}):"
-                f" {len(done)} of {plan_size} partitions already completed")
+        note = (
+            f"restart of execution {last.job_execution_id} ({last.status.name}):"
+            f" {len(done)} of {plan_size} partitions already completed"
+        )
         return RunKind.RESTART, note, continued, done, chain[-1].play_id_watermark
-    return RunKind.RERUN, f"previous execution {last.job_execution_id} was {last.status.name}: full run", \
-        [], set(), None
+    return (
+        RunKind.RERUN,
+        f"previous execution {last.job_execution_id} was {last.status.name}: full run",
+        [],
+        set(),
+        None,
+    )
 
 
 def already_running(job: str, params: dict, running: JobExecution | None) -> JobAlreadyRunning:

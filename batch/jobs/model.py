@@ -63,10 +63,10 @@ RETRYING = "RETRYING"
 
 
 class RunKind(enum.StrEnum):
-    FIRST = "FIRST"      # the instance's first execution
+    FIRST = "FIRST"  # the instance's first execution
     RESTART = "RESTART"  # continues a FAILED/STOPPED execution: only unfinished partitions
-    RERUN = "RERUN"      # a completed instance run again because the caller asked (rerun)
-    STALE = "STALE"      # a completed instance run again because plays arrived after it
+    RERUN = "RERUN"  # a completed instance run again because the caller asked (rerun)
+    STALE = "STALE"  # a completed instance run again because plays arrived after it
 
 
 class EventType(enum.StrEnum):

@@ -20,7 +20,4 @@ def plan_partitions(video_id_lo: int, video_id_hi: int, count: int) -> list[Part
     bounds[0] = 0
     bounds[-1] = MAX_VIDEO_ID
     width = len(str(count - 1))
-    return [
-        Partition(key=f"p{i:0{width}d}", video_id_lo=bounds[i], video_id_hi=bounds[i + 1])
-        for i in range(count)
-    ]
+    return [Partition(key=f"p{i:0{width}d}", video_id_lo=bounds[i], video_id_hi=bounds[i + 1]) for i in range(count)]

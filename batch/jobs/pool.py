@@ -20,9 +20,18 @@ if TYPE_CHECKING:
     from batch.jobs.runner import JobRunner
 
 
-def run_partitions(runner: JobRunner, job: str, day: dt.date, execution_id: int, todo: tuple[Partition, ...], *,
-                   total: int, already: int, stopping: Callable[[], bool],
-                   emit: Callable[[JobEvent], None]) -> list[PartitionResult]:
+def run_partitions(
+    runner: JobRunner,
+    job: str,
+    day: dt.date,
+    execution_id: int,
+    todo: tuple[Partition, ...],
+    *,
+    total: int,
+    already: int,
+    stopping: Callable[[], bool],
+    emit: Callable[[JobEvent], None],
+) -> list[PartitionResult]:
     """One result per partition of `todo`, in its order. A partition not begun because
     `stopping()` turned true has neither `completed` nor `error`."""
     if not todo:
@@ -37,11 +46,20 @@ def run_partitions(runner: JobRunner, job: str, day: dt.date, execution_id: int,
             return PartitionResult(p.key)
         if runner.dispatcher is None:
             worker = f"{runner.owner}/{threading.current_thread().name}"
-            return run_partition_attempt(runner.engine, runner.steps, runner.zone, ids[p.key], worker=worker,
-                                         emit=tracker.relay)
-        return run_dispatched(runner.engine, runner.dispatcher, job, p, ids[p.key], relay=tracker.relay,
-                              stopping=stopping, attempts=runner.partition_attempts,
-                              backoff_sec=runner.retry_backoff_sec)
+            return run_partition_attempt(
+                runner.engine, runner.steps, runner.zone, ids[p.key], worker=worker, emit=tracker.relay
+            )
+        return run_dispatched(
+            runner.engine,
+            runner.dispatcher,
+            job,
+            p,
+            ids[p.key],
+            relay=tracker.relay,
+            stopping=stopping,
+            attempts=runner.partition_attempts,
+            backoff_sec=runner.retry_backoff_sec,
+        )
 
     with concurrent.futures.ThreadPoolExecutor(
         max_workers=min(runner.workers, len(todo)), thread_name_prefix=f"partition-{day.isoformat()}"
@@ -81,14 +99,33 @@ class Tracker:
             elif event.type is EventType.PARTITION_FAILED or event.status == RETRYING:
                 self.running.pop(event.partition_key, None)
             done = self.done
-        self.emit(dataclasses.replace(event, job_name=self.job, job_execution_id=self.execution_id, day=self.day,
-                                      partitions_total=self.total, partitions_done=done, final=False))
+        self.emit(
+            dataclasses.replace(
+                event,
+                job_name=self.job,
+                job_execution_id=self.execution_id,
+                day=self.day,
+                partitions_total=self.total,
+                partitions_done=done,
+                final=False,
+            )
+        )
 
     def tick(self) -> None:
         with self.lock:
             ticks = [(key, int((time.monotonic() - t0) * 1000)) for key, t0 in self.running.items()]
             done = self.done
         for key, elapsed in ticks:
-            self.emit(JobEvent(EventType.PARTITION_PROGRESS, self.job, job_execution_id=self.execution_id,
-                               day=self.day, partition_key=key, elapsed_ms=elapsed, status=BatchStatus.STARTED.name,
-                               partitions_total=self.total, partitions_done=done))
+            self.emit(
+                JobEvent(
+                    EventType.PARTITION_PROGRESS,
+                    self.job,
+                    job_execution_id=self.execution_id,
+                    day=self.day,
+                    partition_key=key,
+                    elapsed_ms=elapsed,
+                    status=BatchStatus.STARTED.name,
+                    partitions_total=self.total,
+                    partitions_done=done,
+                )
+            )

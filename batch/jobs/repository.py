@@ -109,9 +109,7 @@ def insert_execution(conn: sa.Connection, job_instance_id: int, *, owner: str, n
 
 def running_execution(conn: sa.Connection, job_instance_id: int) -> JobExecution | None:
     """The execution holding the instance's launch guard, if any."""
-    row = conn.execute(
-        _execution_select().where(job_execution.c.running_instance_id == job_instance_id)
-    ).one_or_none()
+    row = conn.execute(_execution_select().where(job_execution.c.running_instance_id == job_instance_id)).one_or_none()
     return _execution(row) if row else None
 
 
@@ -329,9 +327,7 @@ def partition_work(conn: sa.Connection, partition_execution_id: int) -> Partitio
     )
 
 
-def retry_partition(
-    conn: sa.Connection, partition_execution_id: int, *, error: str, now_us: int
-) -> PartitionExecution:
+def retry_partition(conn: sa.Connection, partition_execution_id: int, *, error: str, now_us: int) -> PartitionExecution:
     """After a lost dispatch: fails the attempt (if it is still running) and adds the next
     attempt (STARTING), in the caller's transaction. Returns the new attempt; or, when the
     lost attempt had COMPLETED after all (its worker committed, then the stream broke), that
@@ -439,9 +435,7 @@ def _update_partition(conn, partition_execution_id: int, expected: BatchStatus, 
 
 
 def get_execution(conn: sa.Connection, job_execution_id: int) -> JobExecution:
-    row = conn.execute(
-        _execution_select().where(job_execution.c.job_execution_id == job_execution_id)
-    ).one_or_none()
+    row = conn.execute(_execution_select().where(job_execution.c.job_execution_id == job_execution_id)).one_or_none()
     if row is None:
         raise ExecutionNotFound(f"job execution {job_execution_id} not found")
     execution = _execution(row)
@@ -450,9 +444,7 @@ def get_execution(conn: sa.Connection, job_execution_id: int) -> JobExecution:
 
 def recent_executions(conn: sa.Connection, limit: int = 20) -> list[JobExecution]:
     """The newest executions with their partition executions, newest first."""
-    rows = conn.execute(
-        _execution_select().order_by(job_execution.c.job_execution_id.desc()).limit(limit)
-    ).all()
+    rows = conn.execute(_execution_select().order_by(job_execution.c.job_execution_id.desc()).limit(limit)).all()
     executions = [_execution(r) for r in rows]
     if not executions:
         return []

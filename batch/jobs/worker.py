@@ -60,8 +60,15 @@ def claim_partition(engine: sa.Engine, partition_execution_id: int, *, worker: s
     return work
 
 
-def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work: PartitionWork, *, worker: str,
-                      emit: Callable[[JobEvent], None]) -> PartitionResult:
+def compute_partition(
+    engine: sa.Engine,
+    steps: ModuleType,
+    zone: ZoneInfo,
+    work: PartitionWork,
+    *,
+    worker: str,
+    emit: Callable[[JobEvent], None],
+) -> PartitionResult:
     """Runs a claimed attempt: the partition's writes and its COMPLETED mark in one
     transaction (committed only if the attempt is still STARTED); an error rolls the writes
     back and marks it FAILED. Emits PARTITION_STARTED, then PARTITION_FINISHED or _FAILED."""
@@ -77,8 +84,13 @@ def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work
             counts = steps.compute_day_partition(
                 conn, day, work.video_id_lo, work.video_id_hi, zone=zone, job_execution_id=work.job_execution_id
             )
-            repo.complete_partition(conn, work.partition_execution_id, rows_read=counts.rows_read,
-                                    rows_written=counts.rows_written, now_us=now_us())
+            repo.complete_partition(
+                conn,
+                work.partition_execution_id,
+                rows_read=counts.rows_read,
+                rows_written=counts.rows_written,
+                now_us=now_us(),
+            )
     except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
         error = str(exc) if isinstance(exc, steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
         log.warning("partition %s of %s failed: %s", work.partition_key, day, error)
@@ -88,27 +100,59 @@ def compute_partition(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work
         except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
             log.exception("could not record the failure of partition %s", work.partition_key)
         BATCH_PARTITIONS.labels(work.job_name, BatchStatus.FAILED.name).inc()
-        emit(JobEvent(EventType.PARTITION_FAILED, work.job_name, elapsed_ms=int((time.monotonic() - t0) * 1000),
-                      status=BatchStatus.FAILED.name, message=error, **base))
+        emit(
+            JobEvent(
+                EventType.PARTITION_FAILED,
+                work.job_name,
+                elapsed_ms=int((time.monotonic() - t0) * 1000),
+                status=BatchStatus.FAILED.name,
+                message=error,
+                **base,
+            )
+        )
         return PartitionResult(work.partition_key, error=error)
     BATCH_PARTITIONS.labels(work.job_name, BatchStatus.COMPLETED.name).inc()
     BATCH_ROWS.labels(work.job_name).inc(counts.rows_written)
-    emit(JobEvent(EventType.PARTITION_FINISHED, work.job_name, rows_read=counts.rows_read,
-                  rows_written=counts.rows_written, elapsed_ms=int((time.monotonic() - t0) * 1000),
-                  status=BatchStatus.COMPLETED.name, message=where, **base))
-    return PartitionResult(work.partition_key, completed=True, rows_read=counts.rows_read,
-                            rows_written=counts.rows_written)
+    emit(
+        JobEvent(
+            EventType.PARTITION_FINISHED,
+            work.job_name,
+            rows_read=counts.rows_read,
+            rows_written=counts.rows_written,
+            elapsed_ms=int((time.monotonic() - t0) * 1000),
+            status=BatchStatus.COMPLETED.name,
+            message=where,
+            **base,
+        )
+    )
+    return PartitionResult(
+        work.partition_key, completed=True, rows_read=counts.rows_read, rows_written=counts.rows_written
+    )
 
 
-def run_partition_attempt(engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, partition_execution_id: int, *,
-                          worker: str, emit: Callable[[JobEvent], None]) -> PartitionResult:
+def run_partition_attempt(
+    engine: sa.Engine,
+    steps: ModuleType,
+    zone: ZoneInfo,
+    partition_execution_id: int,
+    *,
+    worker: str,
+    emit: Callable[[JobEvent], None],
+) -> PartitionResult:
     """Claims and runs one partition attempt (the local thread pool's unit of work)."""
     work = claim_partition(engine, partition_execution_id, worker=worker)
     return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
 
 
-def run_partition_stream(engine: sa.Engine, zone: ZoneInfo, partition_execution_id: int, *, worker: str,
-                         steps: ModuleType | None = None, progress_interval_sec: float = 2.0) -> Iterator[JobEvent]:
+def run_partition_stream(
+    engine: sa.Engine,
+    zone: ZoneInfo,
+    partition_execution_id: int,
+    *,
+    worker: str,
+    steps: ModuleType | None = None,
+    progress_interval_sec: float = 2.0,
+) -> Iterator[JobEvent]:
     """RunPartition's work: claims the attempt now (NotFound / NotReady are raised
     before any event), then returns its events: PARTITION_STARTED, PARTITION_PROGRESS every
     `progress_interval_sec` (which also keeps the stream through Envoy from going idle),
@@ -137,9 +181,15 @@ def run_partition_stream(engine: sa.Engine, zone: ZoneInfo, partition_execution_
             try:
                 item = events.get(timeout=progress_interval_sec)
             except queue.Empty:
-                yield JobEvent(EventType.PARTITION_PROGRESS, work.job_name, job_execution_id=work.job_execution_id,
-                               day=work.parameters.get("date", ""), partition_key=work.partition_key,
-                               elapsed_ms=int((time.monotonic() - t0) * 1000), status=BatchStatus.STARTED.name)
+                yield JobEvent(
+                    EventType.PARTITION_PROGRESS,
+                    work.job_name,
+                    job_execution_id=work.job_execution_id,
+                    day=work.parameters.get("date", ""),
+                    partition_key=work.partition_key,
+                    elapsed_ms=int((time.monotonic() - t0) * 1000),
+                    status=BatchStatus.STARTED.name,
+                )
                 continue
             if item is end:
                 return

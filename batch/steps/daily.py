@@ -71,7 +71,9 @@ class BadPlayRow(Exception):
         self.reason = reason
         super().__init__(f"bad play row play_id={play_id} event_id={event_id!r}: {reason}")
 
+
 # --- The statements ------------------------------------------------------------------------
+
 
 def _aggregate_sql(d: Dialect) -> str:
     """Pass 1, one streaming pass over the day's plays of a partition grouped per video
@@ -88,9 +90,9 @@ SELECT c.video_id, MAX(c.seller_id), COUNT(*), SUM(c.counted),
 FROM (
     SELECT p.play_id, p.video_id, p.start_position_sec AS start_sec,
            p.end_position_sec AS end_sec, v.seller_id, v.duration_sec,
-           {fragments.bad_row_sql('p')} AS bad,
-           CASE WHEN {fragments.self_view_sql('p')} THEN 1 ELSE 0 END AS self_view,
-           CASE WHEN {fragments.self_view_sql('p')} THEN 0 ELSE 1 END AS counted
+           {fragments.bad_row_sql("p")} AS bad,
+           CASE WHEN {fragments.self_view_sql("p")} THEN 1 ELSE 0 END AS self_view,
+           CASE WHEN {fragments.self_view_sql("p")} THEN 0 ELSE 1 END AS counted
     FROM plays p
     LEFT JOIN videos v ON v.video_id = p.video_id
     WHERE p.local_day = :day AND p.video_id >= :lo AND p.video_id < :hi
@@ -111,8 +113,8 @@ def _classify_sql(d: Dialect) -> str:
     # A previous-day playback too far back to be overlapped needs no watch time: 0 will do.
     previous_watch = f"""CASE WHEN x.prev_started_at_us IS NOT NULL THEN x.prev_watch_sec
                  WHEN x.day_prev_started_at_us IS NOT NULL
-                      AND {fragments.may_overlap_sql('x', 'x.day_prev_started_at_us')}
-                   THEN {fragments.previous_day_watch_sql(d, 'x')}
+                      AND {fragments.may_overlap_sql("x", "x.day_prev_started_at_us")}
+                   THEN {fragments.previous_day_watch_sql(d, "x")}
                  ELSE 0 END"""
     watch = fragments.watch_time_of_sql(d, "p.start_position_sec", "p.end_position_sec", "v.duration_sec")
     return f"""
@@ -122,8 +124,8 @@ SELECT k.video_id, k.viewer_id, k.started_at_us, k.pair_plays, k.exclusion,
        k.watch_time_sec, k.ad_views
 FROM (
     SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
-           CASE WHEN {fragments.overlap_sql('c')} THEN {_OVERLAP}
-                WHEN {fragments.repeat_sql('c')} THEN {_REPEAT}
+           CASE WHEN {fragments.overlap_sql("c")} THEN {_OVERLAP}
+                WHEN {fragments.repeat_sql("c")} THEN {_REPEAT}
                 ELSE {_PASSING} END AS exclusion,
            {fragments.watch_time_sql(d)} AS watch_time_sec, {fragments.ad_views_sql(d)} AS ad_views
     FROM (
@@ -134,8 +136,8 @@ FROM (
         FROM (
             SELECT w.*,
                    CASE WHEN w.prev_started_at_us IS NULL
-                             AND {fragments.may_follow_previous_day_sql('w')}
-                        THEN {fragments.previous_day_start_sql('w')} END AS day_prev_started_at_us
+                             AND {fragments.may_follow_previous_day_sql("w")}
+                        THEN {fragments.previous_day_start_sql("w")} END AS day_prev_started_at_us
             FROM (
                 SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
                        p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
@@ -151,9 +153,9 @@ FROM (
                 JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
                             AND p.viewer_id = pairs.viewer_id
                 JOIN videos v ON v.video_id = p.video_id
-                WHERE NOT {fragments.self_view_sql('p')}
+                WHERE NOT {fragments.self_view_sql("p")}
                 WINDOW pair_in_order AS (PARTITION BY p.video_id, p.viewer_id
-                                         ORDER BY p.started_at_us, {d.bytewise('p.event_id')})
+                                         ORDER BY p.started_at_us, {d.bytewise("p.event_id")})
             ) w
         ) x
     ) c
@@ -177,7 +179,7 @@ SELECT t.video_id, 0, -COUNT(*),
 FROM {TMP_PLAYS} t
 WHERE t.exclusion <> {_PASSING}
 GROUP BY t.video_id
-{d.upsert_add(['video_id'], ['views', 'watch_time_sec', 'ad_views', 'excluded_overlap', 'excluded_repeat'])}
+{d.upsert_add(["video_id"], ["views", "watch_time_sec", "ad_views", "excluded_overlap", "excluded_repeat"])}
 """
 
 
@@ -195,9 +197,9 @@ FROM (
     FROM {TMP_PLAYS} t
     WHERE t.exclusion = {_PASSING} AND t.pair_plays > {rules.DAILY_VIEW_CAP}
 ) r
-WHERE {fragments.over_daily_cap_sql('r.nth')}
+WHERE {fragments.over_daily_cap_sql("r.nth")}
 GROUP BY r.video_id
-{d.upsert_add(['video_id'], ['views', 'ad_views', 'excluded_cap'])}
+{d.upsert_add(["video_id"], ["views", "ad_views", "excluded_cap"])}
 """
 
 
@@ -245,24 +247,39 @@ UPDATE {TMP_AGG} SET
 
 _EXCLUSION_COUNTS = ["excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"]
 _DAILY_COLUMNS = [
-    "seller_id", "views", "watch_time_sec", "ad_views", "cum_views", "cum_ad_views",
-    "video_revenue", "ad_revenue", "job_execution_id", "plays", *_EXCLUSION_COUNTS,
+    "seller_id",
+    "views",
+    "watch_time_sec",
+    "ad_views",
+    "cum_views",
+    "cum_ad_views",
+    "video_revenue",
+    "ad_revenue",
+    "job_execution_id",
+    "plays",
+    *_EXCLUSION_COUNTS,
 ]
 _PERIOD_COLUMNS = [
-    "seller_id", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue",
-    "plays", *_EXCLUSION_COUNTS,
+    "seller_id",
+    "views",
+    "watch_time_sec",
+    "ad_views",
+    "video_revenue",
+    "ad_revenue",
+    "plays",
+    *_EXCLUSION_COUNTS,
 ]
 
 
 def _daily_upsert_sql(d: Dialect, view_revenue: str, ad_revenue: str) -> str:
     return f"""
-INSERT INTO daily_video_stats (video_id, day, {', '.join(_DAILY_COLUMNS)})
+INSERT INTO daily_video_stats (video_id, day, {", ".join(_DAILY_COLUMNS)})
 SELECT a.video_id, :day, a.seller_id, a.views, a.watch_time_sec, a.ad_views,
        a.views_before + a.views, a.ad_views_before + a.ad_views,
        {view_revenue}, {ad_revenue}, :job_execution_id, a.plays_read,
-       {', '.join('a.' + c for c in _EXCLUSION_COUNTS)}
+       {", ".join("a." + c for c in _EXCLUSION_COUNTS)}
 FROM {TMP_AGG} a {d.select_where_true}
-{d.upsert(['video_id', 'day'], _DAILY_COLUMNS)}
+{d.upsert(["video_id", "day"], _DAILY_COLUMNS)}
 """
 
 
@@ -270,27 +287,25 @@ def _period_upsert_sql(d: Dialect) -> str:
     # DESIGN 2: weekly and monthly figures are exact sums of their days (a week crossing a
     # month boundary counts in each month with its days there), re-summed, never increments.
     return f"""
-INSERT INTO period_video_stats (period, period_start, video_id, {', '.join(_PERIOD_COLUMNS)})
+INSERT INTO period_video_stats (period, period_start, video_id, {", ".join(_PERIOD_COLUMNS)})
 SELECT :period, :period_start, s.video_id, MAX(s.seller_id), SUM(s.views),
        SUM(s.watch_time_sec), SUM(s.ad_views),
-       {d.money_sum('s.video_revenue')}, {d.money_sum('s.ad_revenue')}, SUM(s.plays),
-       {', '.join(f'SUM(s.{c})' for c in _EXCLUSION_COUNTS)}
+       {d.money_sum("s.video_revenue")}, {d.money_sum("s.ad_revenue")}, SUM(s.plays),
+       {", ".join(f"SUM(s.{c})" for c in _EXCLUSION_COUNTS)}
 FROM daily_video_stats s JOIN {TMP_AGG} a ON a.video_id = s.video_id
 WHERE s.day >= :period_start AND s.day <= :period_end
 GROUP BY s.video_id
-{d.upsert(['period', 'period_start', 'video_id'], _PERIOD_COLUMNS)}
+{d.upsert(["period", "period_start", "video_id"], _PERIOD_COLUMNS)}
 """
 
 
 # --- Public API ----------------------------------------------------------------------------
 
+
 def tier_tables(conn: sa.Connection, day: dt.date) -> tuple[rules.TierTable, rules.TierTable]:
     """The VIEW and AD tier tables in force on `day` (validated; raises BadTierTable)."""
     rows = conn.execute(
-        sa.text(
-            "SELECT kind, effective_from, lower_bound, unit_price FROM tier_prices"
-            " WHERE effective_from <= :day"
-        )
+        sa.text("SELECT kind, effective_from, lower_bound, unit_price FROM tier_prices WHERE effective_from <= :day")
         .bindparams(sa.bindparam("day", type_=sa.Date))
         .columns(
             sa.column("kind", sa.String),
@@ -358,8 +373,9 @@ def compute_day_partition(
         if bad_rows:
             raise _describe_bad_play(conn, int(first_bad), day, day_start_us, day_end_us)
         if rows_written:
-            _finish_partition(conn, d, day, video_id_lo, video_id_hi, day_start_us,
-                              view_tiers, ad_tiers, job_execution_id)
+            _finish_partition(
+                conn, d, day, video_id_lo, video_id_hi, day_start_us, view_tiers, ad_tiers, job_execution_id
+            )
     except BaseException:
         # Keep the original error: the connection may be unusable (the caller rolls back;
         # the temporary table goes with the session or is dropped on the next use).
@@ -379,10 +395,7 @@ def _early_end_us(conn: sa.Connection, lo: int, hi: int, day_start_us: int) -> i
     """The end of the widest window after midnight in which a play of the partition's
     videos may follow a playback of an earlier day (fragments.may_follow_previous_day_sql)."""
     longest = conn.execute(
-        sa.text(
-            "SELECT COALESCE(MAX(duration_sec), 0) FROM videos"
-            " WHERE video_id >= :lo AND video_id < :hi"
-        ),
+        sa.text("SELECT COALESCE(MAX(duration_sec), 0) FROM videos WHERE video_id >= :lo AND video_id < :hi"),
         {"lo": lo, "hi": hi},
     ).scalar_one()
     half_duration_us = -(-int(longest) * 1_000_000 // rules.MAX_PLAYBACK_SPEED)
@@ -403,8 +416,13 @@ def _finish_partition(
     """Pass 2, running totals, pricing and the upserts, once pass 1 found no bad row."""
     conn.execute(
         _text(_classify_sql(d), "day"),
-        {"day": day, "lo": lo, "hi": hi, "day_start_us": day_start_us,
-         "early_end_us": _early_end_us(conn, lo, hi, day_start_us)},
+        {
+            "day": day,
+            "lo": lo,
+            "hi": hi,
+            "day_start_us": day_start_us,
+            "early_end_us": _early_end_us(conn, lo, hi, day_start_us),
+        },
     )
     conn.execute(sa.text(_take_back_exclusions_sql(d)))
     conn.execute(sa.text(_take_back_capped_sql(d)))
@@ -445,9 +463,7 @@ def _describe_bad_play(
     elif row.start_position_sec < 0:
         reason = f"negative start position {row.start_position_sec}"
     elif row.end_position_sec < row.start_position_sec:
-        reason = (
-            f"end position {row.end_position_sec} before start position {row.start_position_sec}"
-        )
+        reason = f"end position {row.end_position_sec} before start position {row.start_position_sec}"
     else:
         reason = (
             f"started_at_us {row.started_at_us} is outside local day {day}"

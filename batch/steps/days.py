@@ -82,8 +82,9 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     newest_play_by_day = {
         row.local_day: int(row.newest)
         for row in conn.execute(
-            sa.text("SELECT local_day, MAX(play_id) AS newest FROM plays GROUP BY local_day")
-            .columns(sa.column("local_day", sa.Date), sa.column("newest", sa.BigInteger))
+            sa.text("SELECT local_day, MAX(play_id) AS newest FROM plays GROUP BY local_day").columns(
+                sa.column("local_day", sa.Date), sa.column("newest", sa.BigInteger)
+            )
         )
     }
     computed = {
@@ -110,10 +111,7 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
                 recompute_from = day
                 break
     # The exact check, for the computed days <= through that are not already stale.
-    to_count = sorted(
-        day for day in computed
-        if day <= through and (recompute_from is None or day < recompute_from)
-    )
+    to_count = sorted(day for day in computed if day <= through and (recompute_from is None or day < recompute_from))
     if to_count:
         counts = _plays_per_day(conn, to_count[0], to_count[-1])
         for day in to_count:
@@ -134,7 +132,8 @@ def _plays_per_day(conn: sa.Connection, first: dt.date, last: dt.date) -> dict[d
             _text(
                 "SELECT local_day, COUNT(*) AS plays FROM plays"
                 " WHERE local_day >= :first AND local_day <= :last GROUP BY local_day",
-                "first", "last",
+                "first",
+                "last",
             ).columns(sa.column("local_day", sa.Date), sa.column("plays", sa.BigInteger)),
             {"first": first, "last": last},
         )

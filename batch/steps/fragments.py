@@ -71,7 +71,7 @@ def previous_day_watch_sql(d: Dialect, p: str) -> str:
     return f"""(SELECT {watch} FROM plays q
         WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
           AND q.started_at_us = {p}.day_prev_started_at_us
-        ORDER BY {d.bytewise('q.event_id')} DESC LIMIT 1)"""
+        ORDER BY {d.bytewise("q.event_id")} DESC LIMIT 1)"""
 
 
 def may_overlap_sql(p: str, previous_started: str) -> str:
@@ -101,15 +101,12 @@ def ad_views_sql(d: Dialect) -> str:
     # for counted views: floor(min(end, duration - 1) / 300) - floor(start / 300), >= 0.
     step = rules.AD_INTERVAL_SEC
     marks = (
-        f"{d.int_div(d.least('c.end_sec', 'c.duration_sec - 1'), str(step))}"
-        f" - {d.int_div('c.start_sec', str(step))}"
+        f"{d.int_div(d.least('c.end_sec', 'c.duration_sec - 1'), str(step))} - {d.int_div('c.start_sec', str(step))}"
     )
     return f"(CASE WHEN c.counted = 1 THEN {d.greatest('0', marks)} ELSE 0 END)"
 
 
-def tier_revenue_sql(
-    d: Dialect, table: rules.TierTable, before: str, after: str, prefix: str
-) -> tuple[str, dict]:
+def tier_revenue_sql(d: Dialect, table: rules.TierTable, before: str, after: str, prefix: str) -> tuple[str, dict]:
     # DESIGN 2 "Prices" (rules.TierTable.revenue): marginal tiers over the running total; the
     # units numbered [before, after) are priced by the tier each falls in.
     terms, params = [], {}

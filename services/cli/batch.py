@@ -56,16 +56,28 @@ def batch() -> None:
 
 
 @batch.command("run")
-@click.option("--date", "date", callback=_day, help="First local day YYYY-MM-DD; omitted: every new or stale day up to yesterday.")
+@click.option(
+    "--date", "date", callback=_day, help="First local day YYYY-MM-DD; omitted: every new or stale day up to yesterday."
+)
 @click.option("--to", "to_date", callback=_day, help="Last local day, inclusive (default: --date).")
 @click.option("--rerun", is_flag=True, help="Run days whose instance already completed again.")
-@click.option("--partitions", type=click.IntRange(min=1), help="Partitions of a new instance (default: the worker count).")
-@click.option("--workers", type=click.IntRange(min=1), help="Parallel partitions, in-process only (default: PAYSYSTEM_BATCH_WORKERS).")
+@click.option(
+    "--partitions", type=click.IntRange(min=1), help="Partitions of a new instance (default: the worker count)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Parallel partitions, in-process only (default: PAYSYSTEM_BATCH_WORKERS).",
+)
 @click.option("--job", default="daily", show_default=True)
-@click.option("--via", metavar="URL", help="Call BatchService.RunJob through Envoy at URL (e.g. http://127.0.0.1:8080).")
+@click.option(
+    "--via", metavar="URL", help="Call BatchService.RunJob through Envoy at URL (e.g. http://127.0.0.1:8080)."
+)
 @click.option("--username", help="Admin username, with --via.")
 @click.option("--password", help="Admin password, with --via (prompted if missing).")
-@click.option("--plain", is_flag=True, help="One line per event instead of progress bars (the default when not a terminal).")
+@click.option(
+    "--plain", is_flag=True, help="One line per event instead of progress bars (the default when not a terminal)."
+)
 def run(date, to_date, rerun, partitions, workers, job, via, username, password, plain) -> None:
     """Run a job: every day of [--date, --to] in order, or catch up on new and stale days."""
     if to_date is not None and date is None:
@@ -136,9 +148,11 @@ def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: i
         err_console.print("[red]the event stream ended without a final event (connection cut?)[/red]")
     else:
         colour = "green" if final.type is EventType.JOB_FINISHED else "red"
-        console.print(f"[{colour}]{final.type.value}[/{colour}] {final.day}: {final.message}"
-                      f" (rows read {final.rows_read}, written {final.rows_written};"
-                      f" last execution {final.job_execution_id})")
+        console.print(
+            f"[{colour}]{final.type.value}[/{colour}] {final.day}: {final.message}"
+            f" (rows read {final.rows_read}, written {final.rows_written};"
+            f" last execution {final.job_execution_id})"
+        )
     return final
 
 
@@ -209,26 +223,38 @@ class _BarsView:
         p = self.progress
         if e.type is EventType.JOB_STARTED:
             self._reset_day()
-            self.day_task = p.add_task(f"{e.day} (execution {e.job_execution_id})", total=e.partitions_total,
-                                       completed=e.partitions_done, info=e.message)
+            self.day_task = p.add_task(
+                f"{e.day} (execution {e.job_execution_id})",
+                total=e.partitions_total,
+                completed=e.partitions_done,
+                info=e.message,
+            )
         elif e.type is EventType.PARTITION_STARTED:
             self.partitions[e.partition_key] = p.add_task(f"  {e.partition_key}", total=1, info=e.message)
         elif e.type is EventType.PARTITION_PROGRESS and e.partition_key in self.partitions:
             p.update(self.partitions[e.partition_key], info=f"running {e.elapsed_ms / 1000:.1f} s")
         elif e.type is EventType.PARTITION_FINISHED and e.partition_key in self.partitions:
-            p.update(self.partitions[e.partition_key], completed=1,
-                     info=f"{e.rows_read} plays -> {e.rows_written} rows in {e.elapsed_ms} ms")
+            p.update(
+                self.partitions[e.partition_key],
+                completed=1,
+                info=f"{e.rows_read} plays -> {e.rows_written} rows in {e.elapsed_ms} ms",
+            )
             if self.day_task is not None:
                 p.update(self.day_task, completed=e.partitions_done)
         elif e.type is EventType.PARTITION_FAILED and e.partition_key in self.partitions:
-            p.update(self.partitions[e.partition_key], description=f"  [red]{e.partition_key} FAILED[/red]",
-                     info=e.message[:100])
+            p.update(
+                self.partitions[e.partition_key],
+                description=f"  [red]{e.partition_key} FAILED[/red]",
+                info=e.message[:100],
+            )
         elif e.type in (EventType.JOB_FINISHED, EventType.JOB_FAILED, EventType.JOB_SKIPPED) and not e.final:
             colour = {"JOB_FINISHED": "green", "JOB_FAILED": "red", "JOB_SKIPPED": "yellow"}[e.type.value]
-            p.console.print(f"[{colour}]{e.day} {e.status}[/{colour}] execution {e.job_execution_id}:"
-                            f" {e.rows_read} plays read, {e.rows_written} rows written,"
-                            f" {e.partitions_done}/{e.partitions_total} partitions, {e.elapsed_ms / 1000:.1f} s"
-                            + (f" - {e.message}" if e.message else ""))
+            p.console.print(
+                f"[{colour}]{e.day} {e.status}[/{colour}] execution {e.job_execution_id}:"
+                f" {e.rows_read} plays read, {e.rows_written} rows written,"
+                f" {e.partitions_done}/{e.partitions_total} partitions, {e.elapsed_ms / 1000:.1f} s"
+                + (f" - {e.message}" if e.message else "")
+            )
             p.advance(self.overall)
             if e.type is not EventType.JOB_FAILED:
                 self._reset_day()
@@ -244,9 +270,11 @@ def remote_events(url, username, password, job, date, to_date, rerun, partitions
     target = parsed.netloc or parsed.path
     channel = grpc.insecure_channel(target)
     try:
-        token = account_pb2_grpc.AccountServiceStub(channel).Login(
-            account_pb2.LoginRequest(username=username, password=password), timeout=10
-        ).access_token
+        token = (
+            account_pb2_grpc.AccountServiceStub(channel)
+            .Login(account_pb2.LoginRequest(username=username, password=password), timeout=10)
+            .access_token
+        )
         stream = batch_pb2_grpc.BatchServiceStub(channel).RunJob(
             batch_pb2.RunJobRequest(
                 job=job,
@@ -275,8 +303,18 @@ def status(limit: int) -> None:
     _, engine = _local_engine()
     with engine.connect() as conn:
         executions = repository.recent_executions(conn, limit)
-    table = Table("execution", "job", "parameters", "kind", "status", "partitions", "rows read",
-                  "started (UTC)", "elapsed", "error")
+    table = Table(
+        "execution",
+        "job",
+        "parameters",
+        "kind",
+        "status",
+        "partitions",
+        "rows read",
+        "started (UTC)",
+        "elapsed",
+        "error",
+    )
     for e in executions:
         latest = {p.partition_key: p for p in e.partitions}  # ordered by attempt: the newest wins
         counts: dict[str, int] = {}
@@ -287,7 +325,11 @@ def status(limit: int) -> None:
         started = e.started_at_us or e.created_at_us
         end = e.ended_at_us or e.heartbeat_at_us
         table.add_row(
-            str(e.job_execution_id), e.job_name, " ".join(f"{k}={v}" for k, v in sorted(e.parameters.items())), e.run_kind.value, e.status.name,
+            str(e.job_execution_id),
+            e.job_name,
+            " ".join(f"{k}={v}" for k, v in sorted(e.parameters.items())),
+            e.run_kind.value,
+            e.status.name,
             " ".join(f"{k.lower()}={v}" for k, v in sorted(counts.items())) or "-",
             str(sum(p.rows_read for p in e.partitions)),
             dt.datetime.fromtimestamp(started / 1e6, dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
@@ -298,8 +340,14 @@ def status(limit: int) -> None:
 
 
 @batch.command("recover")
-@click.option("--stale-after", "stale_after", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Seconds without heartbeat after which an execution is crashed (a gone local owner is crashed at once).")
+@click.option(
+    "--stale-after",
+    "stale_after",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds without heartbeat after which an execution is crashed (a gone local owner is crashed at once).",
+)
 def recover(stale_after: float) -> None:
     """Mark crashed executions FAILED so that a restart can proceed (no hand-editing of tables)."""
     from batch.jobs.recovery import recover as recover_executions
@@ -308,11 +356,15 @@ def recover(stale_after: float) -> None:
     recovered, alive = recover_executions(engine, stale_after_sec=stale_after)
     for r in recovered:
         keys = ", ".join(r.partitions_failed) or "none"
-        console.print(f"recovered execution {r.job_execution_id} ({r.job_name} {json.dumps(r.parameters)}):"
-                      f" {r.reason}; marked FAILED with unfinished partitions: {keys}")
+        console.print(
+            f"recovered execution {r.job_execution_id} ({r.job_name} {json.dumps(r.parameters)}):"
+            f" {r.reason}; marked FAILED with unfinished partitions: {keys}"
+        )
     for a in alive:
-        console.print(f"left running: execution {a.job_execution_id} (owner {a.owner},"
-                      f" heartbeat {a.heartbeat_age_sec:.1f} s ago): {a.reason}")
+        console.print(
+            f"left running: execution {a.job_execution_id} (owner {a.owner},"
+            f" heartbeat {a.heartbeat_age_sec:.1f} s ago): {a.reason}"
+        )
     if not recovered and not alive:
         console.print("no running executions: nothing to recover")
     elif recovered:

@@ -74,8 +74,16 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     today = dt.datetime.now(settings.zone).date()
     with _bars() as progress:
         summary = seed(
-            url=base, sellers=sellers, viewers=viewers, videos=videos, plays=plays, days=days,
-            start_date=today - dt.timedelta(days=days), random_seed=7, settings=settings, progress=progress,
+            url=base,
+            sellers=sellers,
+            viewers=viewers,
+            videos=videos,
+            plays=plays,
+            days=days,
+            start_date=today - dt.timedelta(days=days),
+            random_seed=7,
+            settings=settings,
+            progress=progress,
         )
     console.print(
         f"{len(summary.sellers)} sellers, {len(summary.viewers)} viewers, {len(summary.videos)} videos, "
@@ -108,7 +116,7 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     console.rule("[bold]4. Try it by hand")
     console.print(
         f"seller {seller.username} / {seller.password} (account {seller.account_id}); admin {ADMIN[0]} / {ADMIN[1]}\n"
-        f"TOKEN=$(curl -s -X POST {base}/v1/auth/token -d '{{\"username\":\"{seller.username}\",\"password\":\"{seller.password}\"}}'"
+        f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/top-videos?period=WEEKLY&date={day}&metric=VIEWS'\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={day}'\n"
@@ -124,7 +132,10 @@ def _bars():
     class Bars:
         def __enter__(self):
             self.progress = Progress(
-                TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TextColumn("{task.description:>10}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
                 console=console,
             )
             self.tasks: dict[str, int] = {}
@@ -165,8 +176,10 @@ def _json(base: str, method: str, path: str, body: dict | None = None, token: st
 
 
 def _print_top(top: dict, metric: str) -> None:
-    table = Table(title=f"Top 5 by {metric}, {top['period']} {top['period_start']} .. {top['period_end']}"
-                  f" (data through {top['data_through']})")
+    table = Table(
+        title=f"Top 5 by {metric}, {top['period']} {top['period_start']} .. {top['period_end']}"
+        f" (data through {top['data_through']})"
+    )
     for column in ("rank", "video", "title", "views", "watch time (s)"):
         table.add_column(column, justify="left" if column == "title" else "right")
     for video in top["videos"]:
@@ -183,8 +196,9 @@ def _print_statement(statement: dict) -> None:
         table.add_column(column, justify="right")
     lines = statement["lines"]
     for line in lines[:10]:
-        table.add_row(line["video_id"], line["views"], line["ad_views"], line["video_revenue"], line["ad_revenue"],
-                      line["amount"])
+        table.add_row(
+            line["video_id"], line["views"], line["ad_views"], line["video_revenue"], line["ad_revenue"], line["amount"]
+        )
     if len(lines) > 10:
         table.add_row(f"... {len(lines) - 10} more", "", "", "", "", "")
     console.print(table)

@@ -44,7 +44,11 @@ def _grpc_health(instance: topology.Instance) -> str:
                 health_pb2.HealthCheckRequest(service=instance.service.grpc_service), timeout=1.5
             )
         except grpc.RpcError as exc:
-            return "DOWN" if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) else exc.code().name
+            return (
+                "DOWN"
+                if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                else exc.code().name
+            )
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
 
@@ -68,9 +72,7 @@ def status() -> None:
     children = state.get("children", {})
     try:
         envoy_hosts = {
-            host.address: host
-            for hosts in envoy_admin.clusters(settings.envoy_admin_port).values()
-            for host in hosts
+            host.address: host for hosts in envoy_admin.clusters(settings.envoy_admin_port).values() for host in hosts
         }
         envoy_up = True
     except OSError:

@@ -80,9 +80,7 @@ def _target(url: str) -> str:
 
 class _Api:
     def __init__(self, url: str) -> None:
-        self.channel = grpc.insecure_channel(
-            _target(url), options=[("grpc.max_receive_message_length", 64 << 20)]
-        )
+        self.channel = grpc.insecure_channel(_target(url), options=[("grpc.max_receive_message_length", 64 << 20)])
         self.accounts = account_pb2_grpc.AccountServiceStub(self.channel)
         self.videos = video_pb2_grpc.VideoServiceStub(self.channel)
 
@@ -196,8 +194,15 @@ def seed(
         def events() -> Iterator[video_pb2.PlayEvent]:
             for n, spec in enumerate(
                 seed_data.plays(
-                    rng, specs, viewers=viewers, sellers=sellers, count=plays,
-                    first_day=first_day, days=days, zone=zone, prefix=prefix,
+                    rng,
+                    specs,
+                    viewers=viewers,
+                    sellers=sellers,
+                    count=plays,
+                    first_day=first_day,
+                    days=days,
+                    zone=zone,
+                    prefix=prefix,
                 ),
                 1,
             ):
@@ -225,7 +230,9 @@ def seed(
         if generated is not None:
             summary._rules = Future()
             threading.Thread(
-                target=_resolve, name="seed-rules", daemon=True,
+                target=_resolve,
+                name="seed-rules",
+                daemon=True,
                 args=(summary._rules, lambda: seed_data.rule_outcomes(specs, generated, sellers=sellers, zone=zone)),
             ).start()
         return summary
@@ -339,9 +346,17 @@ def seed_command(url, sellers, viewers, videos, plays, days, start_date, random_
 
         try:
             summary = seed(
-                url=url, sellers=sellers, viewers=viewers, videos=videos, plays=plays, days=days,
-                start_date=start_date.date() if start_date else None, random_seed=random_seed,
-                password=password, direct=direct, progress=progress,
+                url=url,
+                sellers=sellers,
+                viewers=viewers,
+                videos=videos,
+                plays=plays,
+                days=days,
+                start_date=start_date.date() if start_date else None,
+                random_seed=random_seed,
+                password=password,
+                direct=direct,
+                progress=progress,
             )
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None

@@ -215,7 +215,9 @@ def plays(
     while made < count:
         if bots and bot_made < BOT_SHARE * made:
             video = popular_video()
-            planned = _bot_session(rng, calendar, video, people + rng.randrange(bots), overlapping=bot_sessions % 2 == 0)
+            planned = _bot_session(
+                rng, calendar, video, people + rng.randrange(bots), overlapping=bot_sessions % 2 == 0
+            )
             if planned is None:
                 continue
             bot_sessions += 1

@@ -32,8 +32,14 @@ class ActiveAccounts:
     into an error. An account never seen gets the lookup's error (UNAVAILABLE).
     """
 
-    def __init__(self, is_active: Callable[[int], bool], ttl_sec: float, *, max_entries: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        is_active: Callable[[int], bool],
+        ttl_sec: float,
+        *,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._is_active = is_active
         self._ttl = ttl_sec
         self._max = max_entries

@@ -46,9 +46,7 @@ def ensure_keys(keys_dir: Path) -> None:
         return
     keys_dir.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     tmp = keys_dir / f".jwt-private.{os.getpid()}.pem"
     tmp.write_bytes(pem)
     tmp.chmod(0o600)
@@ -163,8 +161,9 @@ class AuthInterceptor(grpc.ServerInterceptor):
     """Verifies each call's token; `require_active(account_id)`, if given, then refuses the
     accounts that no longer may act (services/common/account_status.py)."""
 
-    def __init__(self, public_key: bytes, *, issuer: str, leeway_sec: int,
-                 require_active: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, public_key: bytes, *, issuer: str, leeway_sec: int, require_active: Callable[[int], None] | None = None
+    ) -> None:
         self._require_active = require_active
         self._public_key = serialization.load_pem_public_key(public_key)
         self._issuer = issuer

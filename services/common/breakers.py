@@ -152,7 +152,10 @@ class Breaker:
 def db_breaker(name: str = "mysql", *, fail_max: int = 5, reset_timeout: float = 5.0) -> Breaker:
     """Opens after `fail_max` consecutive connection-level database errors."""
     return Breaker(
-        name, is_system_error=lambda exc: isinstance(exc, DB_DOWN_ERRORS), fail_max=fail_max, reset_timeout=reset_timeout
+        name,
+        is_system_error=lambda exc: isinstance(exc, DB_DOWN_ERRORS),
+        fail_max=fail_max,
+        reset_timeout=reset_timeout,
     )
 
 

@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 OPEN_TTL_SEC = 60
 CLOSED_TTL_SEC = 3600
 
+
 def ttl_for(period_end: dt.date, data_through: dt.date | None, today: dt.date) -> int:
     """Short TTL while the period can still gain figures, long once it is fully computed."""
     if data_through is None or period_end > data_through or period_end >= today:

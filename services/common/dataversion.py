@@ -55,9 +55,7 @@ class DataState:
     reader_max_age_ms: int | None = None
 
 
-_PUBLISHED_WINDOW = (
-    sa.select(data_publication.c.reader_max_age_ms).where(data_publication.c.id == 1).scalar_subquery()
-)
+_PUBLISHED_WINDOW = sa.select(data_publication.c.reader_max_age_ms).where(data_publication.c.id == 1).scalar_subquery()
 
 
 STATE_QUERY = sa.select(

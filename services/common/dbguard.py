@@ -24,16 +24,18 @@ import sqlalchemy as sa
 from services.common.breakers import Breaker
 
 
-def guard_connections(engine: sa.Engine, *, fail_max: int = 3, reset_timeout: float = 2.0,
-                      name: str = "mysql-connect") -> Breaker | None:
+def guard_connections(
+    engine: sa.Engine, *, fail_max: int = 3, reset_timeout: float = 2.0, name: str = "mysql-connect"
+) -> Breaker | None:
     """Puts every new DBAPI connection of `engine` behind a breaker; None for SQLite (a file
     has nothing to wait for)."""
     if engine.dialect.name == "sqlite":
         return None
     dbapi = engine.dialect.loaded_dbapi
     down = (dbapi.OperationalError, dbapi.InterfaceError)
-    breaker = Breaker(name, is_system_error=lambda exc: isinstance(exc, down), fail_max=fail_max,
-                      reset_timeout=reset_timeout)
+    breaker = Breaker(
+        name, is_system_error=lambda exc: isinstance(exc, down), fail_max=fail_max, reset_timeout=reset_timeout
+    )
 
     @sa.event.listens_for(engine, "do_connect")
     def _connect(dialect, _record, cargs, cparams):

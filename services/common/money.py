@@ -56,4 +56,3 @@ def to_api_string(amount: Decimal | int | str) -> str:
 def payable_krw(amount: Decimal | int | str) -> int:
     """Whole KRW, truncated toward zero (DESIGN.md: the statement total truncates once)."""
     return int(to_decimal(amount).to_integral_value(rounding=ROUND_DOWN))
-

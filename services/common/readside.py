@@ -96,8 +96,9 @@ def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     return ReadSide(
         engine=read_engine(settings),
         db=db_breaker(),
-        cache=Cache(make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(),
-                    local=local_tier(settings)),
+        cache=Cache(
+            make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(), local=local_tier(settings)
+        ),
         zone=settings.zone,
         version_poll_ms=settings.data_version_poll_ms,
         version_max_age_ms=settings.data_version_max_age_ms,
@@ -124,4 +125,3 @@ def parse_id(value: int, field: str) -> int:
     if value <= 0:
         raise BadId("must be a positive id", field=field)
     return value
-

@@ -123,10 +123,7 @@ RULE_EXCLUSION_COLUMNS = (
 
 
 def _rule_exclusion_columns() -> list[sa.Column]:
-    return [
-        sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
-        for name in RULE_EXCLUSION_COLUMNS
-    ]
+    return [sa.Column(name, sa.BigInteger, nullable=False, server_default="0") for name in RULE_EXCLUSION_COLUMNS]
 
 
 # One row per (video, local day) with plays: the batch's output and every figure's source.

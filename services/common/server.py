@@ -68,8 +68,12 @@ class Server:
             interceptors=[
                 metrics.MetricsInterceptor(),
                 ErrorInterceptor(),
-                auth.AuthInterceptor(public_key, issuer=settings.jwt_issuer, leeway_sec=settings.jwt_leeway_sec,
-                                     require_active=ctx.require_active_account),
+                auth.AuthInterceptor(
+                    public_key,
+                    issuer=settings.jwt_issuer,
+                    leeway_sec=settings.jwt_leeway_sec,
+                    require_active=ctx.require_active_account,
+                ),
             ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
         )
@@ -152,8 +156,9 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
     active = account_status.ActiveAccounts(account_status.database_lookup(engine), settings.account_check_ttl_sec)
-    ctx = ServiceContext(settings=settings, engine=engine, instance=args.instance,
-                         require_active_account=active.require_active)
+    ctx = ServiceContext(
+        settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active
+    )
     ctx.readiness_checks.append(lambda: _ping_database(engine))
     metrics.serve(args.metrics_port)
     Server(service, build(ctx), ctx, args.port).run()
@@ -173,4 +178,3 @@ def pin_or_run_unpinned(cpu: int) -> None:
 def _ping_database(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
-

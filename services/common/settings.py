@@ -27,11 +27,11 @@ class Settings(BaseSettings):
     # Calendar days are days in this zone.
     timezone: str = "Asia/Seoul"
 
-    http_port: int = 8080              # Envoy's one listener: JSON and gRPC
-    envoy_admin_port: int = 9901       # bound to 127.0.0.1 only
-    service_base_port: int = 50050     # instances take consecutive ports from here
-    service_host: str = "127.0.0.1"    # services listen here; only Envoy should reach them
-    metrics_base_port: int = 0         # 0 = no Prometheus endpoint
+    http_port: int = 8080  # Envoy's one listener: JSON and gRPC
+    envoy_admin_port: int = 9901  # bound to 127.0.0.1 only
+    service_base_port: int = 50050  # instances take consecutive ports from here
+    service_host: str = "127.0.0.1"  # services listen here; only Envoy should reach them
+    metrics_base_port: int = 0  # 0 = no Prometheus endpoint
 
     token_ttl_sec: int = 900
     # A playback recorded with an account's own token (not an INGEST account's) more than
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # Allowed clock skew when checking token expiry, at the edge and in the services.
     jwt_leeway_sec: int = 5
 
-    grpc_workers: int = 16             # threads per service instance
+    grpc_workers: int = 16  # threads per service instance
     # VideoService.ImportPlays streams: at most import_streams_max at once per instance (the
     # rest are refused at once), so unary calls always keep grpc_workers - import_streams_max
     # threads; a stream that sends no events for import_idle_sec, or is open longer than
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # Attempts per dispatched partition when its worker is lost (killed, reset, unreachable).
     batch_partition_attempts: int = 3
     log_level: str = "INFO"
-    log_format: str = "json"           # json | text
+    log_format: str = "json"  # json | text
 
     @model_validator(mode="after")
     def _unary_calls_keep_threads(self) -> Settings:

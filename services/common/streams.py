@@ -47,8 +47,14 @@ def end_call(context: grpc.ServicerContext, code: grpc.StatusCode, details: str)
 class StreamWatch:
     """One admitted stream: when it started and since when its handler waits for progress."""
 
-    def __init__(self, context: grpc.ServicerContext, method: str, idle_sec: float, max_sec: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        context: grpc.ServicerContext,
+        method: str,
+        idle_sec: float,
+        max_sec: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._context = context
         self._method = method
         self._idle = idle_sec
@@ -80,12 +86,14 @@ class StreamWatch:
             now = self._clock()
             waiting = self._waiting_since
             if now - self._started >= self._max:
-                self._end("max_duration", f"stream open for more than {self._max:g} s; split the import into"
-                          " several streams (events already answered are stored)")
+                self._end(
+                    "max_duration",
+                    f"stream open for more than {self._max:g} s; split the import into"
+                    " several streams (events already answered are stored)",
+                )
                 return
             if waiting is not None and now - waiting >= self._idle:
-                self._end("idle", f"no events for {self._idle:g} s; stream closed (events already answered are"
-                          " stored)")
+                self._end("idle", f"no events for {self._idle:g} s; stream closed (events already answered are stored)")
                 return
 
     def _end(self, reason: str, message: str) -> None:

@@ -126,9 +126,7 @@ class Supervisor:
         finally:
             engine.dispose()
         protogen.build_descriptor_set(self.descriptor_path)
-        self.envoy_config_path.write_text(
-            envoy_config.render_local(settings, self.instances, self.descriptor_path)
-        )
+        self.envoy_config_path.write_text(envoy_config.render_local(settings, self.instances, self.descriptor_path))
         log.info("prepared %s (database %s)", settings.data_dir, _redacted(settings.database_url))
 
         for instance in self.instances:
@@ -147,11 +145,14 @@ class Supervisor:
                 name="envoy",
                 command=[
                     envoy_executable(),
-                    "-c", str(self.envoy_config_path.resolve()),
+                    "-c",
+                    str(self.envoy_config_path.resolve()),
                     # Several meshes (tests, a demo) may run on one machine.
                     "--use-dynamic-base-id",
-                    "--log-level", "warn",
-                    "--concurrency", "2",
+                    "--log-level",
+                    "warn",
+                    "--concurrency",
+                    "2",
                 ],
                 log_path=settings.logs_dir / "envoy.log",
                 service="envoy",
@@ -231,10 +232,19 @@ class Supervisor:
         code = child.proc.returncode
         ran = now - child.started_at
         child.failures = 0 if ran >= STABLE_AFTER_SEC else child.failures + 1
-        delay = min(FIRST_BACKOFF_SEC * 2 ** (child.failures - 1), MAX_BACKOFF_SEC) if child.failures else FIRST_BACKOFF_SEC
+        delay = (
+            min(FIRST_BACKOFF_SEC * 2 ** (child.failures - 1), MAX_BACKOFF_SEC) if child.failures else FIRST_BACKOFF_SEC
+        )
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-        log.warning("%s (pid %s) %s after %.1fs; restarting in %.1fs (see %s)",
-                    child.name, child.proc.pid, how, ran, delay, child.log_path)
+        log.warning(
+            "%s (pid %s) %s after %.1fs; restarting in %.1fs (see %s)",
+            child.name,
+            child.proc.pid,
+            how,
+            ran,
+            delay,
+            child.log_path,
+        )
         child.proc = None
         child.restarts += 1
         child.next_start = now + delay
@@ -245,8 +255,10 @@ class Supervisor:
         services = [c for c in self.children if c.name != "envoy"]
         envoy = [c for c in self.children if c.name == "envoy"]
         if any(c.running() for c in self.children):
-            log.info("stopping: services first (SIGTERM: NOT_SERVING, then up to %.0fs to drain), Envoy last",
-                     self.settings.shutdown_grace_sec)
+            log.info(
+                "stopping: services first (SIGTERM: NOT_SERVING, then up to %.0fs to drain), Envoy last",
+                self.settings.shutdown_grace_sec,
+            )
         # Services first: SIGTERM makes them NOT_SERVING and lets in-flight calls finish.
         self._stop_children(services, signal.SIGTERM, self.settings.shutdown_grace_sec + 5.0)
         self._stop_children(envoy, signal.SIGTERM, ENVOY_STOP_SEC)

@@ -17,8 +17,8 @@ from services.common.settings import Settings
 
 @dataclasses.dataclass(frozen=True)
 class ServiceSpec:
-    name: str          # cluster name in Envoy, log and instance prefix
-    module: str        # run as `python -m <module> --port N --instance <name>-<i>`
+    name: str  # cluster name in Envoy, log and instance prefix
+    module: str  # run as `python -m <module> --port N --instance <name>-<i>`
     grpc_service: str  # full gRPC service name: Envoy's route prefix and health check name
     instances: int
     # Each instance on one CPU (cpu_for): for services that answer many small calls.

@@ -36,9 +36,7 @@ def video_seller(conn: sa.Connection, video_id: int) -> int | None:
     return conn.execute(sa.select(videos.c.seller_id).where(videos.c.video_id == video_id)).scalar()
 
 
-_SERIES_COLUMNS = (
-    "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", *RULE_EXCLUSION_COLUMNS
-)
+_SERIES_COLUMNS = ("views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", *RULE_EXCLUSION_COLUMNS)
 
 
 def daily_series(conn: sa.Connection, video_id: int, first: dt.date, last: dt.date) -> dict[dt.date, sa.Row]:

@@ -149,7 +149,12 @@ def _point(start: dt.date, end: dt.date, row) -> StatsPoint:
     if row is None:
         return StatsPoint(start, end, 0, 0, 0, Decimal(0), Decimal(0))
     return StatsPoint(
-        start, end, int(row.views), int(row.watch_time_sec), int(row.ad_views),
-        Decimal(row.video_revenue), Decimal(row.ad_revenue),
+        start,
+        end,
+        int(row.views),
+        int(row.watch_time_sec),
+        int(row.ad_views),
+        Decimal(row.video_revenue),
+        Decimal(row.ad_revenue),
         **{name: int(getattr(row, name)) for name in RULE_EXCLUSION_COLUMNS},
     )

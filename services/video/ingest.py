@@ -107,9 +107,7 @@ class Ingest:
                     )
         return self._ingest(events, known_account=principal.account_id, late_window_us=late_window_us)
 
-    def import_plays(
-        self, principal: Principal, batches: Iterable[Sequence[PlayEvent]]
-    ) -> Iterator[list[PlayResult]]:
+    def import_plays(self, principal: Principal, batches: Iterable[Sequence[PlayEvent]]) -> Iterator[list[PlayResult]]:
         """Results chunk by chunk: the events of the stream's batches, regrouped into chunks
         of MAX_EVENTS_PER_CALL events, one database round each.
 
@@ -162,7 +160,11 @@ class Ingest:
             if duration is None or event[4] > duration or event[2] not in accounts:
                 problem = video_problem(event, duration) or f"viewer_id: unknown account {event[2]}"
                 results[i] = PlayResult(event[0], REJECTED, problem)
-            elif not earliest <= event[3] <= latest - ((event[5] if event[5] < duration else duration) - event[4]) * 500_000:
+            elif (
+                not earliest
+                <= event[3]
+                <= latest - ((event[5] if event[5] < duration else duration) - event[4]) * 500_000
+            ):
                 # plays.timing_problem's test, inlined for the hot loop (start <= end and
                 # start <= duration hold here, so the watch time is not negative; a
                 # conditional instead of min(): a third of the cost, measured).
@@ -198,9 +200,7 @@ class Ingest:
             try:
                 with self._engine.begin() as conn:
                     if exact:
-                        inserted, stored = repository.insert_plays_exactly(
-                            conn, rows, now, forced=self._exact_strategy
-                        )
+                        inserted, stored = repository.insert_plays_exactly(conn, rows, now, forced=self._exact_strategy)
                     else:
                         inserted = repository.insert_plays(conn, rows, now)
                         if inserted is None:
@@ -208,7 +208,9 @@ class Ingest:
                         stored = {}
                         if len(inserted) != len(candidates):
                             stored = repository.stored_plays(conn, [e[0] for e in candidates if e[0] not in inserted])
-                    ours = candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
+                    ours = (
+                        candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
+                    )
                     repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
                 break
             except _SomeExist:  # rolled back: insert again, learning which rows are ours

@@ -104,10 +104,7 @@ def shape_problem(event: PlayEvent) -> str | None:
     if event.start_position_sec < 0:
         return f"start_position_sec: must not be negative, got {event.start_position_sec}"
     if event.end_position_sec < event.start_position_sec:
-        return (
-            f"end_position_sec: {event.end_position_sec} is before start_position_sec "
-            f"{event.start_position_sec}"
-        )
+        return f"end_position_sec: {event.end_position_sec} is before start_position_sec {event.start_position_sec}"
     return None
 
 
@@ -154,9 +151,7 @@ def too_late_reason(late_window_us: int) -> str:
     )
 
 
-def timing_problem(
-    event: PlayEvent, duration_sec: int, received_at_us: int, late_window_us: int | None
-) -> str | None:
+def timing_problem(event: PlayEvent, duration_sec: int, received_at_us: int, late_window_us: int | None) -> str | None:
     """What is wrong with when the event happened, given the server's clock when the call
     arrived; late_window_us None: no late window (INGEST accounts backfill any past day)."""
     started = event.started_at_us

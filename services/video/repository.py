@@ -37,9 +37,7 @@ def durations(conn: sa.Connection, video_ids: list[int]) -> dict[int, int]:
     """video_id -> duration_sec for those of `video_ids` that exist."""
     if not video_ids:
         return {}
-    rows = conn.execute(
-        sa.select(videos.c.video_id, videos.c.duration_sec).where(videos.c.video_id.in_(video_ids))
-    )
+    rows = conn.execute(sa.select(videos.c.video_id, videos.c.duration_sec).where(videos.c.video_id.in_(video_ids)))
     return {int(r.video_id): int(r.duration_sec) for r in rows}
 
 
@@ -160,8 +158,9 @@ def insert_plays_exactly(
     return {row[0] for row in missing}, stored
 
 
-def insert_plays_returning(conn: sa.Connection, rows: list[tuple], received_at_us: int, *,
-                           bound: bool = False) -> set[str]:
+def insert_plays_returning(
+    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, bound: bool = False
+) -> set[str]:
     columns = ", ".join(PLAY_COLUMNS)
     inserted: set[str] = set()
     if _is_sqlite(conn):
@@ -195,7 +194,12 @@ def _placeholders(per_row: int, rows: int) -> str:
 
 
 def _mysql_insert(
-    conn: sa.Connection, rows: list[tuple], received_at_us: int, *, returning: bool, ignore: bool = True,
+    conn: sa.Connection,
+    rows: list[tuple],
+    received_at_us: int,
+    *,
+    returning: bool,
+    ignore: bool = True,
     bound: bool = False,
 ) -> tuple[str, list | None]:
     """The multi-row INSERT of `rows`: (statement, arguments) for the DBAPI cursor. By

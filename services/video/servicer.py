@@ -40,7 +40,9 @@ def play_events(messages) -> list[PlayEvent]:
     return out
 
 
-def _add_results(results: list[PlayResult], container, *, rejected_only: bool = False, limit: int = -1) -> tuple[int, int, int]:
+def _add_results(
+    results: list[PlayResult], container, *, rejected_only: bool = False, limit: int = -1
+) -> tuple[int, int, int]:
     """Appends PlayResult messages to a repeated field (all of them, or only the rejected
     ones up to `limit` more); returns the (stored, duplicates, rejected) counts."""
     add = container.add

@@ -46,7 +46,9 @@ DOCUMENT = json.loads(gendocs.OPENAPI_PATH.read_text())
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 NOT_GENERATED = {"POST /v1/batch/jobs"}
 OPERATIONS = sorted(
-    f"{verb.upper()} {path}" for path, item in DOCUMENT["paths"].items() for verb in item
+    f"{verb.upper()} {path}"
+    for path, item in DOCUMENT["paths"].items()
+    for verb in item
     if f"{verb.upper()} {path}" not in NOT_GENERATED
 )
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -129,13 +131,19 @@ def test_generated_requests_get_documented_answers_and_rejected_ones_store_nothi
     for caller in CALLERS:
         for mode in _modes(operation, caller):
             bounded = settings(
-                max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                phases=[Phase.generate], suppress_health_check=list(HealthCheck),
+                max_examples=EXAMPLES,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
             )
             bounded(given(case=operation.as_strategy(generation_mode=mode))(lambda case: exercise(case, caller)))()  # noqa: B023 - run at once, inside the loop
 
     assert sum(calls.values()) >= EXAMPLES, f"too few calls: {calls}"
-    assert not failures, f"{len(failures)} failures of {sum(calls.values())} calls {calls}:\n\n" + "\n\n".join(failures[:10])
+    assert not failures, f"{len(failures)} failures of {sum(calls.values())} calls {calls}:\n\n" + "\n\n".join(
+        failures[:10]
+    )
 
 
 def test_envoy_serves_the_committed_document_without_a_token(mesh):
@@ -158,8 +166,12 @@ def _validator(name: str) -> jsonschema_rs.Draft7Validator:
 def _run_job(mesh, token: str, body: dict) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
     try:
-        conn.request("POST", "/v1/batch/jobs", body=json.dumps(body),
-                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        conn.request(
+            "POST",
+            "/v1/batch/jobs",
+            body=json.dumps(body),
+            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        )
         response = conn.getresponse()
         return response.status, response.read().decode()
     finally:
@@ -190,21 +202,119 @@ MAX_INT64 = str(2**63 - 1)
 # send with {seller}, {viewer} and {video} standing for the callers' own ids, and the statuses
 # it must get where the right answer is plain; otherwise any documented one.)
 EDGES = [
-    ("GET /v1/sellers/{seller_id}/top-videos", "SELLER", {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "WEEKLY", "date": "9999-12-31", "metric": "VIEWS"}}, None),
-    ("GET /v1/sellers/{seller_id}/top-videos", "SELLER", {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "MONTHLY", "date": "0001-01-01", "metric": "WATCH_TIME"}}, None),
-    ("GET /v1/sellers/{seller_id}/top-videos", "ADMIN", {"path_parameters": {"seller_id": MAX_INT64}, "query": {"period": 99, "date": "2026-01-01", "metric": 99}}, {400}),
-    ("GET /v1/sellers/{seller_id}/settlements", "SELLER", {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "WEEKLY", "date": "9999-12-31"}}, None),
-    ("GET /v1/sellers/{seller_id}/settlements", "ADMIN", {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "DAILY", "date": "0001-01-01"}}, None),
-    ("GET /v1/videos/{video_id}/stats", "SELLER", {"path_parameters": {"video_id": "{video}"}, "query": {"period": "DAILY", "from": "0001-01-01", "to": "9999-12-31"}}, None),
-    ("GET /v1/videos/{video_id}/stats", "ADMIN", {"path_parameters": {"video_id": "{video}"}, "query": {"period": "MONTHLY", "from": "9999-12-01", "to": "9999-12-31"}}, None),
+    (
+        "GET /v1/sellers/{seller_id}/top-videos",
+        "SELLER",
+        {
+            "path_parameters": {"seller_id": "{seller}"},
+            "query": {"period": "WEEKLY", "date": "9999-12-31", "metric": "VIEWS"},
+        },
+        None,
+    ),
+    (
+        "GET /v1/sellers/{seller_id}/top-videos",
+        "SELLER",
+        {
+            "path_parameters": {"seller_id": "{seller}"},
+            "query": {"period": "MONTHLY", "date": "0001-01-01", "metric": "WATCH_TIME"},
+        },
+        None,
+    ),
+    (
+        "GET /v1/sellers/{seller_id}/top-videos",
+        "ADMIN",
+        {"path_parameters": {"seller_id": MAX_INT64}, "query": {"period": 99, "date": "2026-01-01", "metric": 99}},
+        {400},
+    ),
+    (
+        "GET /v1/sellers/{seller_id}/settlements",
+        "SELLER",
+        {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "WEEKLY", "date": "9999-12-31"}},
+        None,
+    ),
+    (
+        "GET /v1/sellers/{seller_id}/settlements",
+        "ADMIN",
+        {"path_parameters": {"seller_id": "{seller}"}, "query": {"period": "DAILY", "date": "0001-01-01"}},
+        None,
+    ),
+    (
+        "GET /v1/videos/{video_id}/stats",
+        "SELLER",
+        {
+            "path_parameters": {"video_id": "{video}"},
+            "query": {"period": "DAILY", "from": "0001-01-01", "to": "9999-12-31"},
+        },
+        None,
+    ),
+    (
+        "GET /v1/videos/{video_id}/stats",
+        "ADMIN",
+        {
+            "path_parameters": {"video_id": "{video}"},
+            "query": {"period": "MONTHLY", "from": "9999-12-01", "to": "9999-12-31"},
+        },
+        None,
+    ),
     ("GET /v1/videos/{video_id}", "VIEWER", {"path_parameters": {"video_id": MAX_INT64}}, {404}),
     ("GET /v1/videos/{video_id}", "VIEWER", {"path_parameters": {"video_id": "9223372036854775808"}}, {400}),
-    ("GET /v1/sellers/{seller_id}/videos", "SELLER", {"path_parameters": {"seller_id": "{seller}"}, "query": {"page_size": 2**31 - 1, "page_token": "x"}}, None),
-    ("POST /v1/accounts", "anonymous", {"body": {"username": "edge-role-99", "password": "correct-horse-battery", "role": 99}}, {400}),
-    ("POST /v1/accounts", "anonymous", {"body": {"username": "edge-role-admin", "password": "correct-horse-battery", "role": "ADMIN"}}, {400, 403}),
+    (
+        "GET /v1/sellers/{seller_id}/videos",
+        "SELLER",
+        {"path_parameters": {"seller_id": "{seller}"}, "query": {"page_size": 2**31 - 1, "page_token": "x"}},
+        None,
+    ),
+    (
+        "POST /v1/accounts",
+        "anonymous",
+        {"body": {"username": "edge-role-99", "password": "correct-horse-battery", "role": 99}},
+        {400},
+    ),
+    (
+        "POST /v1/accounts",
+        "anonymous",
+        {"body": {"username": "edge-role-admin", "password": "correct-horse-battery", "role": "ADMIN"}},
+        {400, 403},
+    ),
     ("POST /v1/videos", "SELLER", {"body": {"title": "edge", "duration_sec": MAX_INT64}}, None),
-    ("POST /v1/plays:batch", "VIEWER", {"body": {"events": [{"event_id": "openapi-edge-1", "video_id": "{video}", "viewer_id": "{viewer}", "started_at": "9999-12-31T23:59:59Z", "start_position_sec": "0", "end_position_sec": MAX_INT64}]}}, None),
-    ("POST /v1/plays:batch", "VIEWER", {"body": {"events": [{"event_id": "openapi-edge-2", "video_id": "{video}", "viewer_id": "{viewer}", "started_at": "0001-01-01T00:00:00Z", "start_position_sec": "0", "end_position_sec": "10"}]}}, None),
+    (
+        "POST /v1/plays:batch",
+        "VIEWER",
+        {
+            "body": {
+                "events": [
+                    {
+                        "event_id": "openapi-edge-1",
+                        "video_id": "{video}",
+                        "viewer_id": "{viewer}",
+                        "started_at": "9999-12-31T23:59:59Z",
+                        "start_position_sec": "0",
+                        "end_position_sec": MAX_INT64,
+                    }
+                ]
+            }
+        },
+        None,
+    ),
+    (
+        "POST /v1/plays:batch",
+        "VIEWER",
+        {
+            "body": {
+                "events": [
+                    {
+                        "event_id": "openapi-edge-2",
+                        "video_id": "{video}",
+                        "viewer_id": "{viewer}",
+                        "started_at": "0001-01-01T00:00:00Z",
+                        "start_position_sec": "0",
+                        "end_position_sec": "10",
+                    }
+                ]
+            }
+        },
+        None,
+    ),
 ]
 
 
@@ -226,7 +336,9 @@ def own_ids(mesh, accounts) -> dict[str, str]:
     return {"seller": str(seller_id), "viewer": str(accounts["VIEWER"][0]), "video": video["video_id"]}
 
 
-@pytest.mark.parametrize(("label", "caller", "sent", "expected"), EDGES, ids=[f"{e[0]}-{i}" for i, e in enumerate(EDGES)])
+@pytest.mark.parametrize(
+    ("label", "caller", "sent", "expected"), EDGES, ids=[f"{e[0]}-{i}" for i, e in enumerate(EDGES)]
+)
 def test_edge_values_get_documented_answers_and_rejected_ones_store_nothing(
     mesh, engine, tokens, own_ids, label, caller, sent, expected
 ):
@@ -239,7 +351,9 @@ def test_edge_values_get_documented_answers_and_rejected_ones_store_nothing(
 @pytest.mark.parametrize(("account_id", "role"), [(0, "VIEWER"), (2**63, "VIEWER"), (-1, "SELLER"), (1, "ROOT")])
 def test_a_signed_token_with_a_bad_subject_or_role_gets_a_documented_refusal(mesh, engine, own_ids, account_id, role):
     token = mesh.token(account_id, role)
-    case = SCHEMA.find_operation_by_label("GET /v1/videos/{video_id}").Case(path_parameters={"video_id": own_ids["video"]})
+    case = SCHEMA.find_operation_by_label("GET /v1/videos/{video_id}").Case(
+        path_parameters={"video_id": own_ids["video"]}
+    )
     status, problems = call_and_check(mesh, engine, case, token)
     assert not problems, "\n  ".join(problems)
     assert status in (401, 403), status

@@ -31,10 +31,16 @@ def _plays(zone: ZoneInfo, videos: list[int], viewers: list[int], tag: str) -> l
         start_us, end_us = day_bounds_us(day, zone)
         for k in range(12):
             start = (k * 97 + d * 31) % 600
-            plays.append(reference.Play(
-                f"{tag}-{day}-{k}", videos[k % 3], viewers[k % 4], start_us + (k * 7_200 + 60 + d) * 1_000_000,
-                start, start + 150 + (k * 131 + d * 17) % 1_200,
-            ))
+            plays.append(
+                reference.Play(
+                    f"{tag}-{day}-{k}",
+                    videos[k % 3],
+                    viewers[k % 4],
+                    start_us + (k * 7_200 + 60 + d) * 1_000_000,
+                    start,
+                    start + 150 + (k * 131 + d * 17) % 1_200,
+                )
+            )
         # A zero-length play, then the same viewer and video 20 s later: a repeat, no overlap.
         at = start_us + 3_600 * 1_000_000 + 30 * 1_000_000
         plays.append(reference.Play(f"{tag}-{day}-z", videos[d % 3], viewers[1], at, 40, 40))
@@ -53,8 +59,12 @@ def _stamp(us: int) -> str:
 def _run_job(mesh, body: dict, token: str) -> list[dict]:
     conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=300)
     try:
-        conn.request("POST", "/v1/batch/jobs", body=json.dumps(body),
-                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        conn.request(
+            "POST",
+            "/v1/batch/jobs",
+            body=json.dumps(body),
+            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        )
         response = conn.getresponse()
         text = response.read().decode()
     finally:
@@ -74,23 +84,33 @@ def test_every_figure_of_two_months_sharing_a_week_equals_the_reference_after_a_
     seller_id, seller_token = mesh.sign_up_and_login("SELLER")
     videos = []
     for duration in DURATIONS:
-        status, body = mesh.json("POST", "/v1/videos", {"title": f"ref {duration}", "duration_sec": duration},
-                                 token=seller_token)
+        status, body = mesh.json(
+            "POST", "/v1/videos", {"title": f"ref {duration}", "duration_sec": duration}, token=seller_token
+        )
         assert status == 200, body
         videos.append(int(body["video_id"]))
     viewers = [mesh.sign_up_and_login("VIEWER")[0] for _ in range(3)] + [seller_id]  # the seller: self-views
     plays = _plays(zone, videos, viewers, f"ref-{seller_id}")
     _, ingest = mesh.create_account_directly("INGEST")
-    events = [{"event_id": p.event_id, "video_id": str(p.video_id), "viewer_id": str(p.viewer_id),
-               "started_at": _stamp(p.started_at_us), "start_position_sec": str(p.start_position_sec),
-               "end_position_sec": str(p.end_position_sec)} for p in plays]
+    events = [
+        {
+            "event_id": p.event_id,
+            "video_id": str(p.video_id),
+            "viewer_id": str(p.viewer_id),
+            "started_at": _stamp(p.started_at_us),
+            "start_position_sec": str(p.start_position_sec),
+            "end_position_sec": str(p.end_position_sec),
+        }
+        for p in plays
+    ]
     status, body = mesh.json("POST", "/v1/plays:batch", {"events": events}, token=ingest)
     assert status == 200 and int(body["stored"]) == len(plays), body
 
     _, admin = mesh.create_admin()
     last_day = DAYS[-1] + dt.timedelta(days=1)  # the plays just after the last midnight
-    final = _run_job(mesh, {"job": "daily", "date": DAYS[0].isoformat(), "to_date": last_day.isoformat(),
-                            "rerun": True}, admin)[-1]
+    final = _run_job(
+        mesh, {"job": "daily", "date": DAYS[0].isoformat(), "to_date": last_day.isoformat(), "rerun": True}, admin
+    )[-1]
     assert final["type"] == "JOB_FINISHED", final
 
     catalogue = [reference.Video(v, seller_id, d) for v, d in zip(videos, DURATIONS, strict=True)]
@@ -111,35 +131,67 @@ def test_every_figure_of_two_months_sharing_a_week_equals_the_reference_after_a_
             for metric, field in METRICS.items():
                 _check_top(mesh, seller_id, seller_token, period, start, metric, field, rows)
         for video in videos:
-            series = _get(mesh, f"/v1/videos/{video}/stats?period={period}&from={period_starts[0]}"
-                                f"&to={period_starts[-1]}", seller_token)
-            got = [(p["period_start"], int(p.get("views", 0)), int(p.get("watch_time_sec", 0)),
-                    int(p.get("ad_views", 0)), Decimal(p.get("video_revenue", "0")), Decimal(p.get("ad_revenue", "0")))
-                   for p in series["points"]]
+            series = _get(
+                mesh,
+                f"/v1/videos/{video}/stats?period={period}&from={period_starts[0]}&to={period_starts[-1]}",
+                seller_token,
+            )
+            got = [
+                (
+                    p["period_start"],
+                    int(p.get("views", 0)),
+                    int(p.get("watch_time_sec", 0)),
+                    int(p.get("ad_views", 0)),
+                    Decimal(p.get("video_revenue", "0")),
+                    Decimal(p.get("ad_revenue", "0")),
+                )
+                for p in series["points"]
+            ]
             want = []
             for start in period_starts:
                 r = expected[period].get((start, video))
-                want.append((start.isoformat(), *((r.views, r.watch_time_sec, r.ad_views, r.video_revenue, r.ad_revenue)
-                                                  if r else (0, 0, 0, Decimal(0), Decimal(0)))))
+                want.append(
+                    (
+                        start.isoformat(),
+                        *(
+                            (r.views, r.watch_time_sec, r.ad_views, r.video_revenue, r.ad_revenue)
+                            if r
+                            else (0, 0, 0, Decimal(0), Decimal(0))
+                        ),
+                    )
+                )
             assert got == want, (period, video)
 
 
 def _check_statement(mesh, seller_id: int, token: str, period: str, start: dt.date, rows: list) -> None:
     body = _get(mesh, f"/v1/sellers/{seller_id}/settlements?period={period}&date={start}", token)
-    lines = [(int(line["video_id"]), int(line.get("views", 0)), int(line.get("ad_views", 0)),
-              Decimal(line["video_revenue"]), Decimal(line["ad_revenue"]), Decimal(line["amount"]))
-             for line in body["lines"]]
-    want = [(r.video_id, r.views, r.ad_views, r.video_revenue, r.ad_revenue, r.video_revenue + r.ad_revenue)
-            for r in rows if r.video_revenue + r.ad_revenue != 0]
+    lines = [
+        (
+            int(line["video_id"]),
+            int(line.get("views", 0)),
+            int(line.get("ad_views", 0)),
+            Decimal(line["video_revenue"]),
+            Decimal(line["ad_revenue"]),
+            Decimal(line["amount"]),
+        )
+        for line in body["lines"]
+    ]
+    want = [
+        (r.video_id, r.views, r.ad_views, r.video_revenue, r.ad_revenue, r.video_revenue + r.ad_revenue)
+        for r in rows
+        if r.video_revenue + r.ad_revenue != 0
+    ]
     assert lines == want, (period, start)
     total = sum((line[5] for line in want), Decimal(0))
     assert Decimal(body["total"]) == total and int(body["payable_krw"]) == int(total), (period, start)
 
 
-def _check_top(mesh, seller_id: int, token: str, period: str, start: dt.date, metric: str, field: str,
-               rows: list) -> None:
+def _check_top(
+    mesh, seller_id: int, token: str, period: str, start: dt.date, metric: str, field: str, rows: list
+) -> None:
     body = _get(mesh, f"/v1/sellers/{seller_id}/top-videos?period={period}&date={start}&metric={metric}", token)
     got = [(int(v["video_id"]), int(v.get(field, 0))) for v in body.get("videos", [])]
-    ranked = sorted(((r.video_id, getattr(r, field)) for r in rows if getattr(r, field) > 0),
-                    key=lambda item: (-item[1], item[0]))
+    ranked = sorted(
+        ((r.video_id, getattr(r, field)) for r in rows if getattr(r, field) > 0), key=lambda item: (-item[1], item[0])
+    )
     assert got == ranked[:5], (period, start, metric)

@@ -41,8 +41,12 @@ def _stream(mesh, body: dict, token: str) -> tuple[int, list[dict] | str]:
     """POST /v1/batch/jobs and read the newline-delimited JSON stream to its end."""
     conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
     try:
-        conn.request("POST", "/v1/batch/jobs", body=json.dumps(body),
-                     headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+        conn.request(
+            "POST",
+            "/v1/batch/jobs",
+            body=json.dumps(body),
+            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+        )
         response = conn.getresponse()
         text = response.read().decode()
     finally:
@@ -94,9 +98,25 @@ def test_the_cli_runs_a_job_through_envoy_with_admin_credentials(mesh):
         engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSYSTEM_")}
     done = subprocess.run(
-        [str(PAYSYSTEM), "batch", "run", "--date", DAY.isoformat(), "--rerun", "--via", mesh.base_url,
-         "--username", username, "--password", PASSWORD],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            str(PAYSYSTEM),
+            "batch",
+            "run",
+            "--date",
+            DAY.isoformat(),
+            "--rerun",
+            "--via",
+            mesh.base_url,
+            "--username",
+            username,
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "JOB_FINISHED 2015-01-07" in done.stdout and "PARTITION_FINISHED" in done.stdout
@@ -119,7 +139,9 @@ def test_a_rerun_that_changes_a_figure_is_in_the_very_next_read_after_the_job_fi
         if not known:
             add_videos(engine, [video])
         add_plays(engine, random_plays([day2], [video], 30, seed=11, prefix=f"rerun-a-{tag}-"))
-        status, events = _stream(mesh, {"job": "daily", "date": DAY.isoformat(), "to_date": day2.isoformat(), "rerun": True}, admin)
+        status, events = _stream(
+            mesh, {"job": "daily", "date": DAY.isoformat(), "to_date": day2.isoformat(), "rerun": True}, admin
+        )
         assert status == 200 and events[-1]["type"] == "JOB_FINISHED", events
 
         path = f"/v1/sellers/{seller}/settlements?period=DAILY&date={day2}"

@@ -116,13 +116,15 @@ def test_the_widest_video_series_is_refused_quickly_and_only_to_its_owner(mesh):
 def test_a_string_where_rerun_takes_a_boolean_is_a_400_naming_the_field(mesh, value):
     _, admin = mesh.create_admin()
     # An unknown job: if `rerun` got through, the service would refuse the job name instead.
-    status, body = mesh.json("POST", "/v1/batch/jobs", raw=json.dumps({"job": "no-such-job", "rerun": value}).encode(),
-                             token=admin)
+    status, body = mesh.json(
+        "POST", "/v1/batch/jobs", raw=json.dumps({"job": "no-such-job", "rerun": value}).encode(), token=admin
+    )
     assert status == 400 and "rerun" in str(body), body
 
 
 def test_a_real_boolean_rerun_reaches_the_service(mesh):
     _, admin = mesh.create_admin()
-    status, body = mesh.json("POST", "/v1/batch/jobs", raw=json.dumps({"job": "no-such-job", "rerun": True}).encode(),
-                             token=admin)
+    status, body = mesh.json(
+        "POST", "/v1/batch/jobs", raw=json.dumps({"job": "no-such-job", "rerun": True}).encode(), token=admin
+    )
     assert status == 400 and "job" in body["message"] and "rerun" not in body["message"], body

@@ -100,8 +100,10 @@ def test_log_in_from_one_client_is_refused_after_the_burst_even_with_the_right_p
 
 def test_a_grpc_log_in_flood_meets_the_same_limit_as_json(mesh):
     attacker = fresh_client_address()
-    answers = [grpc_log_in_over_http1(mesh, f"nobody-{i}", "x", source=attacker).get("grpc-status")
-               for i in range(LOGIN_BURST + 1)]
+    answers = [
+        grpc_log_in_over_http1(mesh, f"nobody-{i}", "x", source=attacker).get("grpc-status")
+        for i in range(LOGIN_BURST + 1)
+    ]
     assert answers == ["16"] * LOGIN_BURST + ["8"]  # the service's UNAUTHENTICATED, then Envoy's RESOURCE_EXHAUSTED
 
 
@@ -111,7 +113,9 @@ def test_sign_ups_from_one_client_are_refused_after_the_burst_and_nothing_more_i
     statuses = []
     for name in names:
         body = jsonlib.dumps({"username": name, "password": PASSWORD, "role": "VIEWER"}).encode()
-        status, headers, _ = http_call(mesh, "POST", "/v1/accounts", body, source=client, headers={"content-type": "application/json"})
+        status, headers, _ = http_call(
+            mesh, "POST", "/v1/accounts", body, source=client, headers={"content-type": "application/json"}
+        )
         statuses.append(status)
     assert statuses == [200] * SIGNUP_BURST + [429]
     assert headers["retry-after"] == "60"
@@ -144,8 +148,10 @@ def test_a_sign_up_just_under_the_body_limit_still_reaches_the_service(mesh):
 def test_an_unfinished_large_sign_up_body_is_refused_after_the_limit_not_buffered(mesh):
     # The attack: headers announcing 15 MiB, then the body never finishes.
     with open_connection(mesh) as sock:
-        sock.sendall(b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
-                     b"content-length: 15728640\r\n\r\n" + b"x" * (SMALL_BODY_LIMIT * 2))
+        sock.sendall(
+            b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            b"content-length: 15728640\r\n\r\n" + b"x" * (SMALL_BODY_LIMIT * 2)
+        )
         sock.settimeout(5)
         assert sock.recv(200).startswith(b"HTTP/1.1 413")
 
@@ -218,10 +224,10 @@ def test_a_token_in_the_query_string_is_refused_and_no_token_reaches_the_access_
     assert status == 200, video
 
     log = mesh.settings.logs_dir / "envoy-access.log"
-    mesh.wait_until(lambda: f"/v1/videos/{marker}\"" in log.read_text(), 10, "the access log line of the first call")
+    mesh.wait_until(lambda: f'/v1/videos/{marker}"' in log.read_text(), 10, "the access log line of the first call")
     time.sleep(1.5)  # the others, written after it (the file is flushed every second)
     text = log.read_text()
-    assert f"/v1/videos/{marker}\"" in text  # logged, without its query string
+    assert f'/v1/videos/{marker}"' in text  # logged, without its query string
     assert token not in text
     assert str(marker) not in re.sub(rf"/v1/videos/{marker}\"", "", text)  # no ?note= either
     assert "access_token" not in text

@@ -95,7 +95,9 @@ def test_a_viewers_two_thousand_overlapping_backdated_playbacks_are_all_rejected
     engine = db.make_engine(mesh.settings)
     try:
         with engine.connect() as conn:
-            stored = conn.execute(sa.select(sa.func.count()).select_from(plays).where(plays.c.video_id == int(video_id))).scalar()
+            stored = conn.execute(
+                sa.select(sa.func.count()).select_from(plays).where(plays.c.video_id == int(video_id))
+            ).scalar()
     finally:
         engine.dispose()
     assert stored == 0
@@ -121,10 +123,15 @@ def test_a_json_batch_of_5001_events_of_the_largest_size_is_the_services_400(mes
     assert "at most 5000 events per call, got 5001" in answer["message"]
 
 
-def test_a_full_json_batch_of_5000_events_with_128_character_ids_is_stored_and_conflicts_come_back(mesh, seller, viewer):
+def test_a_full_json_batch_of_5000_events_with_128_character_ids_is_stored_and_conflicts_come_back(
+    mesh, seller, viewer
+):
     video_id = _video(mesh, seller, duration=86_400)
     viewer_id, token = viewer
-    batch = [_json_event(video_id, viewer_id, seconds=i, start=86_400, end=86_400, event_id=_long_id(i)) for i in range(5_000)]
+    batch = [
+        _json_event(video_id, viewer_id, seconds=i, start=86_400, end=86_400, event_id=_long_id(i))
+        for i in range(5_000)
+    ]
     body = jsonlib.dumps({"events": batch}).encode()
     assert len(body) > 1_400_000
     status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=token)
@@ -147,7 +154,7 @@ def test_the_largest_json_batch_in_the_longest_encoding_gets_an_answer_for_every
     # about 3.5 MB (the ids come back as UTF-8). Every event names an unknown video.
     _, ingest_token = mesh.create_account_directly("INGEST")
     batch = [
-        _json_event(MAX_INT64, MAX_INT64 - 1, seconds=i, start=86_400, end=86_400, event_id=_long_id(i, "\U0001F600"))
+        _json_event(MAX_INT64, MAX_INT64 - 1, seconds=i, start=86_400, end=86_400, event_id=_long_id(i, "\U0001f600"))
         for i in range(5_000)
     ]
     body = jsonlib.dumps({"events": batch}).encode()
@@ -191,13 +198,19 @@ def test_the_ingest_role_streams_playbacks_of_many_viewers_through_envoy(mesh, s
             ts = Timestamp()
             ts.FromDatetime(STARTED + dt.timedelta(seconds=i))
             chunk.events.add(
-                event_id=f"import-{video_id}-{i}", video_id=video_id, viewer_id=viewer_id,
-                started_at=ts, start_position_sec=0, end_position_sec=5 if i else 0,
+                event_id=f"import-{video_id}-{i}",
+                video_id=video_id,
+                viewer_id=viewer_id,
+                started_at=ts,
+                start_position_sec=0,
+                end_position_sec=5 if i else 0,
             )
             if len(chunk.events) == 1_000:
                 yield chunk
                 chunk = video_pb2.ImportPlaysChunk()
-        yield video_pb2.ImportPlaysChunk(events=[video_pb2.PlayEvent(event_id="bad", video_id=video_id, viewer_id=viewer_id)])  # no started_at
+        yield video_pb2.ImportPlaysChunk(
+            events=[video_pb2.PlayEvent(event_id="bad", video_id=video_id, viewer_id=viewer_id)]
+        )  # no started_at
 
     stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
     response = stub.ImportPlays(chunks(), metadata=mesh.metadata(ingest_token))

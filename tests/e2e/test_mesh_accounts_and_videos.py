@@ -53,7 +53,9 @@ def test_signing_up_twice_with_one_username_is_a_409(mesh):
 
 def test_a_seller_creates_a_video_in_json_and_anyone_signed_in_reads_it(mesh, seller, viewer):
     seller_id, seller_token = seller
-    status, video = mesh.json("POST", "/v1/videos", {"title": "  Cooking with gas  ", "duration_sec": 900}, token=seller_token)
+    status, video = mesh.json(
+        "POST", "/v1/videos", {"title": "  Cooking with gas  ", "duration_sec": 900}, token=seller_token
+    )
     assert status == 200, video
     assert video["seller_id"] == str(seller_id)  # the owner is the caller, not a field of the request
     assert video["title"] == "Cooking with gas"
@@ -103,11 +105,16 @@ def test_grpc_stubs_create_get_and_list_videos_through_envoy(mesh, seller, viewe
 def test_a_video_made_over_grpc_reads_the_same_over_json(mesh, seller):
     seller_id, token = seller
     stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
-    video = stub.CreateVideo(video_pb2.CreateVideoRequest(title="both ways", duration_sec=42), metadata=mesh.metadata(token))
+    video = stub.CreateVideo(
+        video_pb2.CreateVideoRequest(title="both ways", duration_sec=42), metadata=mesh.metadata(token)
+    )
     status, body = mesh.json("GET", f"/v1/videos/{video.video_id}", token=token)
     assert status == 200
     assert (body["video_id"], body["seller_id"], body["title"], body["duration_sec"]) == (
-        str(video.video_id), str(seller_id), "both ways", "42"
+        str(video.video_id),
+        str(seller_id),
+        "both ways",
+        "42",
     )
 
 

@@ -20,7 +20,9 @@ def _forged_token(mesh, account_id: int, role: str) -> str:
     """Well-formed, same issuer and key id, but signed by a key the mesh never saw."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return auth.issue_token(pem, auth.Principal(account_id, "mallory", role), issuer=mesh.settings.jwt_issuer, ttl_sec=600)
+    return auth.issue_token(
+        pem, auth.Principal(account_id, "mallory", role), issuer=mesh.settings.jwt_issuer, ttl_sec=600
+    )
 
 
 @pytest.fixture
@@ -80,7 +82,9 @@ def test_a_viewer_may_not_create_a_video(mesh, viewer):
 
     stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
     with pytest.raises(grpc.RpcError) as caught:
-        stub.CreateVideo(video_pb2.CreateVideoRequest(title="nor over gRPC", duration_sec=10), metadata=mesh.metadata(viewer[1]))
+        stub.CreateVideo(
+            video_pb2.CreateVideoRequest(title="nor over gRPC", duration_sec=10), metadata=mesh.metadata(viewer[1])
+        )
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 

@@ -33,7 +33,12 @@ def test_envoy_sees_every_instance_healthy(mesh):
 def _get_video_many_times(mesh, token: str, video_id: int, calls: int = CALLS) -> None:
     stub = video_pb2_grpc.VideoServiceStub(mesh.channel())
     for _ in range(calls):
-        assert stub.GetVideo(video_pb2.GetVideoRequest(video_id=video_id), metadata=mesh.metadata(token), timeout=10).video_id == video_id
+        assert (
+            stub.GetVideo(
+                video_pb2.GetVideoRequest(video_id=video_id), metadata=mesh.metadata(token), timeout=10
+            ).video_id
+            == video_id
+        )
 
 
 def _requests(mesh) -> dict[str, int]:
@@ -50,7 +55,9 @@ def a_video(mesh, seller):
 def test_calls_are_spread_over_both_video_instances_and_counted_per_instance(mesh, a_video):
     # The control for the drain test below: Envoy's per-host counters see exactly our calls.
     token, video_id = a_video
-    mesh.wait_until(lambda: all(h.healthy for h in mesh.envoy_hosts("video").values()), 15, "both video instances healthy")
+    mesh.wait_until(
+        lambda: all(h.healthy for h in mesh.envoy_hosts("video").values()), 15, "both video instances healthy"
+    )
     time.sleep(SETTLE_SEC)
     before = _requests(mesh)
     _get_video_many_times(mesh, token, video_id)
@@ -67,8 +74,10 @@ def test_a_draining_instance_leaves_envoys_rotation_and_calls_go_to_the_other(me
     try:
         mesh.wait_until(lambda: mesh.health(drained) == "NOT_SERVING", 10, f"{drained} to report NOT_SERVING")
         mesh.wait_until(
-            lambda: "failed_active_hc" in mesh.envoy_hosts("video")[drained].health_flags
-            and mesh.envoy_hosts("video")[other].healthy,
+            lambda: (
+                "failed_active_hc" in mesh.envoy_hosts("video")[drained].health_flags
+                and mesh.envoy_hosts("video")[other].healthy
+            ),
             10,
             f"Envoy to fail {drained}'s health check (and keep {other})",
         )

@@ -29,7 +29,9 @@ def test_a_job_run_over_grpc_streams_through_envoy(mesh):
     _, admin = mesh.create_admin()
     stub = batch_pb2_grpc.BatchServiceStub(mesh.channel())
     events = list(
-        stub.RunJob(batch_pb2.RunJobRequest(job="daily", date=QUIET_DAY, rerun=True), metadata=mesh.metadata(admin), timeout=60)
+        stub.RunJob(
+            batch_pb2.RunJobRequest(job="daily", date=QUIET_DAY, rerun=True), metadata=mesh.metadata(admin), timeout=60
+        )
     )
     assert events[-1].final and events[-1].type == batch_pb2.JOB_FINISHED
 
@@ -40,5 +42,9 @@ def test_only_an_admin_may_run_a_job(mesh, seller):
     assert body["code"] == grpc.StatusCode.PERMISSION_DENIED.value[0]
     stub = batch_pb2_grpc.BatchServiceStub(mesh.channel())
     with pytest.raises(grpc.RpcError) as caught:
-        list(stub.RunJob(batch_pb2.RunJobRequest(job="daily", date=QUIET_DAY), metadata=mesh.metadata(seller[1]), timeout=30))
+        list(
+            stub.RunJob(
+                batch_pb2.RunJobRequest(job="daily", date=QUIET_DAY), metadata=mesh.metadata(seller[1]), timeout=30
+            )
+        )
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -74,5 +74,7 @@ def test_a_bad_sign_up_is_a_json_400_and_the_account_does_not_exist(mesh):
 
 def test_signing_up_as_admin_through_the_api_is_refused(mesh):
     username = mesh.unique_username("wannabe")
-    status, reply = mesh.json("POST", "/v1/accounts", {"username": username, "password": "long-enough-1", "role": "ADMIN"})
+    status, reply = mesh.json(
+        "POST", "/v1/accounts", {"username": username, "password": "long-enough-1", "role": "ADMIN"}
+    )
     assert status == 400 and "role" in reply["message"]

@@ -77,7 +77,9 @@ def test_an_empty_statement_prints_its_zeros(mesh, figures):
 def test_another_sellers_statement_is_a_json_403(mesh, figures):
     seller_id, _, _, _ = figures
     _, other_token = mesh.sign_up_and_login("SELLER")
-    status, body = mesh.json("GET", f"/v1/sellers/{seller_id}/settlements?period=WEEKLY&date=2021-01-01", token=other_token)
+    status, body = mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/settlements?period=WEEKLY&date=2021-01-01", token=other_token
+    )
     assert status == 403
     assert body["code"] == grpc.StatusCode.PERMISSION_DENIED.value[0]
 
@@ -85,7 +87,9 @@ def test_another_sellers_statement_is_a_json_403(mesh, figures):
 def test_an_admin_reads_any_statement(mesh, figures):
     seller_id, _, _, _ = figures
     _, admin_token = mesh.create_admin()
-    status, body = mesh.json("GET", f"/v1/sellers/{seller_id}/settlements?period=WEEKLY&date=2021-01-01", token=admin_token)
+    status, body = mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/settlements?period=WEEKLY&date=2021-01-01", token=admin_token
+    )
     assert status == 200 and body["total"] == "849.45"
 
 

@@ -35,7 +35,9 @@ def outage_mesh(tmp_path_factory):
 
 
 def _statement(mesh, seller_id, token):
-    return mesh.json("GET", f"/v1/sellers/{seller_id}/settlements?period=MONTHLY&date=2020-05-15", token=token, timeout=10)
+    return mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/settlements?period=MONTHLY&date=2020-05-15", token=token, timeout=10
+    )
 
 
 def _statement_keys(server) -> int:

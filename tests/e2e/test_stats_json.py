@@ -25,14 +25,29 @@ def figures(mesh):
     views = [3, 9, 3, 0, 1, 5, 3]  # ties at 3 broken by video id; the zero left out
     try:
         publish_day(
-            engine, DAY, [Daily(v, views=n, watch_time_sec=10 * (7 - i)) for i, (v, n) in enumerate(zip(video_ids, views, strict=True))]
+            engine,
+            DAY,
+            [
+                Daily(v, views=n, watch_time_sec=10 * (7 - i))
+                for i, (v, n) in enumerate(zip(video_ids, views, strict=True))
+            ],
         )
         # As the batch writes a day's rule exclusions (9 views = 17 plays - 1 - 3 - 2 - 2).
         publish_day(
             engine,
             DAY,
-            [Daily(video_ids[1], views=9, watch_time_sec=60, plays=17, excluded_self_view=1, excluded_overlap=3,
-                   excluded_repeat=2, excluded_cap=2)],
+            [
+                Daily(
+                    video_ids[1],
+                    views=9,
+                    watch_time_sec=60,
+                    plays=17,
+                    excluded_self_view=1,
+                    excluded_overlap=3,
+                    excluded_repeat=2,
+                    excluded_cap=2,
+                )
+            ],
         )
         yield seller_id, token, video_ids
     finally:
@@ -41,7 +56,9 @@ def figures(mesh):
 
 def test_the_top_five_arrives_as_json_ranked_with_ties_by_video_id(mesh, figures):
     seller_id, token, ids = figures
-    status, body = mesh.json("GET", f"/v1/sellers/{seller_id}/top-videos?period=WEEKLY&date=2020-03-08&metric=VIEWS", token=token)
+    status, body = mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/top-videos?period=WEEKLY&date=2020-03-08&metric=VIEWS", token=token
+    )
     assert status == 200, body
     assert [(v["rank"], v["video_id"], v["views"]) for v in body["videos"]] == [
         (1, str(ids[1]), "9"),
@@ -56,14 +73,18 @@ def test_the_top_five_arrives_as_json_ranked_with_ties_by_video_id(mesh, figures
 
 def test_the_top_five_by_watch_time(mesh, figures):
     seller_id, token, ids = figures
-    _, body = mesh.json("GET", f"/v1/sellers/{seller_id}/top-videos?period=MONTHLY&date=2020-03-31&metric=WATCH_TIME", token=token)
+    _, body = mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/top-videos?period=MONTHLY&date=2020-03-31&metric=WATCH_TIME", token=token
+    )
     assert [v["video_id"] for v in body["videos"]] == [str(i) for i in ids[:5]]
 
 
 def test_another_sellers_top_five_is_a_json_403(mesh, figures):
     seller_id, _, _ = figures
     _, other = mesh.sign_up_and_login("SELLER")
-    status, body = mesh.json("GET", f"/v1/sellers/{seller_id}/top-videos?period=DAILY&date=2020-03-04&metric=VIEWS", token=other)
+    status, body = mesh.json(
+        "GET", f"/v1/sellers/{seller_id}/top-videos?period=DAILY&date=2020-03-04&metric=VIEWS", token=other
+    )
     assert status == 403 and body["code"] == grpc.StatusCode.PERMISSION_DENIED.value[0]
 
 
@@ -85,28 +106,41 @@ def test_a_bad_top_five_query_is_a_json_400_naming_the_field(mesh, figures, quer
 
 def test_a_video_series_arrives_as_json_with_zero_points(mesh, figures):
     _, token, ids = figures
-    status, body = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2020-03-03&to=2020-03-05", token=token)
+    status, body = mesh.json(
+        "GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2020-03-03&to=2020-03-05", token=token
+    )
     assert status == 200, body
     assert [(p["period_start"], p["views"]) for p in body["points"]] == [
-        ("2020-03-03", "0"), ("2020-03-04", "9"), ("2020-03-05", "0"),
+        ("2020-03-03", "0"),
+        ("2020-03-04", "9"),
+        ("2020-03-05", "0"),
     ]
 
 
 def test_a_too_long_series_is_a_json_400(mesh, figures):
     _, token, ids = figures
-    status, body = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2019-01-01&to=2020-12-31", token=token)
+    status, body = mesh.json(
+        "GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2019-01-01&to=2020-12-31", token=token
+    )
     assert status == 400 and "at most 366" in body["message"]
 
 
 def test_a_video_series_explains_per_rule_how_many_playbacks_were_not_views(mesh, figures):
     _, token, ids = figures
-    status, body = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=WEEKLY&from=2020-03-04&to=2020-03-04", token=token)
+    status, body = mesh.json(
+        "GET", f"/v1/videos/{ids[1]}/stats?period=WEEKLY&from=2020-03-04&to=2020-03-04", token=token
+    )
     assert status == 200, body
     [point] = body["points"]
-    assert {k: point[k] for k in (
-        "views", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"
-    )} == {
-        "views": "9", "plays": "17", "excluded_self_view": "1", "excluded_overlap": "3", "excluded_repeat": "2",
+    assert {
+        k: point[k]
+        for k in ("views", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap")
+    } == {
+        "views": "9",
+        "plays": "17",
+        "excluded_self_view": "1",
+        "excluded_overlap": "3",
+        "excluded_repeat": "2",
         "excluded_cap": "2",
     }
     _, zero = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2020-03-03&to=2020-03-03", token=token)

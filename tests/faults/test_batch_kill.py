@@ -52,8 +52,10 @@ def _generate_plays(engine: sa.Engine) -> None:
 
 @pytest.fixture
 def databases(tmp_path):
-    with fresh_database("mariadb", "paysystem_jobs_", tmp_path) as killed_url, \
-            fresh_database("mariadb", "paysystem_jobs_", tmp_path) as clean_url:
+    with (
+        fresh_database("mariadb", "paysystem_jobs_", tmp_path) as killed_url,
+        fresh_database("mariadb", "paysystem_jobs_", tmp_path) as clean_url,
+    ):
         engines = []
         for url in (killed_url, clean_url):
             engine = db.make_engine(Settings(data_dir=tmp_path, db_url=url))
@@ -73,19 +75,22 @@ def _cli(tmp_path: Path, url: str, *args: str, **popen) -> subprocess.Popen:
         "PAYSYSTEM_BATCH_WORKERS": "2",
         "PAYSYSTEM_TIMEZONE": "Asia/Seoul",
     }
-    return subprocess.Popen([str(PAYSYSTEM), "batch", *args], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **popen)
+    return subprocess.Popen(
+        [str(PAYSYSTEM), "batch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
 
 
 def _progress(engine: sa.Engine) -> tuple[int, int | None, int]:
     """(completed executions, the running execution, its completed partitions)."""
     with engine.connect() as conn:
         completed = conn.execute(sa.text("SELECT COUNT(*) FROM job_execution WHERE status = 'COMPLETED'")).scalar_one()
-        running = conn.execute(sa.text(
-            "SELECT e.job_execution_id, SUM(p.status = 'COMPLETED') FROM job_execution e"
-            " JOIN partition_execution p ON p.job_execution_id = e.job_execution_id"
-            " WHERE e.status = 'STARTED' GROUP BY e.job_execution_id"
-        )).one_or_none()
+        running = conn.execute(
+            sa.text(
+                "SELECT e.job_execution_id, SUM(p.status = 'COMPLETED') FROM job_execution e"
+                " JOIN partition_execution p ON p.job_execution_id = e.job_execution_id"
+                " WHERE e.status = 'STARTED' GROUP BY e.job_execution_id"
+            )
+        ).one_or_none()
     if running is None:
         return completed, None, 0
     return completed, running[0], int(running[1] or 0)
@@ -113,8 +118,9 @@ def test_a_killed_batch_is_recovered_and_restarted_with_only_its_unfinished_part
 
     # 2. The crash left the execution STARTED with a live-looking guard; recover fails it.
     with engine.connect() as conn:
-        status = conn.execute(sa.text("SELECT status FROM job_execution WHERE job_execution_id = :id"),
-                              {"id": victim}).scalar_one()
+        status = conn.execute(
+            sa.text("SELECT status FROM job_execution WHERE job_execution_id = :id"), {"id": victim}
+        ).scalar_one()
     assert status == "STARTED"
     completed_keys = {k for k, s in partition_rows(engine, victim).items() if s == "COMPLETED"}
     assert 1 <= len(completed_keys) <= PARTITIONS - 1
@@ -140,10 +146,15 @@ def test_a_killed_batch_is_recovered_and_restarted_with_only_its_unfinished_part
     restart = new[0]
     assert restart.run_kind == "RESTART"
     with engine.connect() as conn:
-        all_keys = set(conn.execute(sa.text(
-            "SELECT p.partition_key FROM job_partition p JOIN job_execution e"
-            " ON e.job_instance_id = p.job_instance_id WHERE e.job_execution_id = :id"
-        ), {"id": victim}).scalars())
+        all_keys = set(
+            conn.execute(
+                sa.text(
+                    "SELECT p.partition_key FROM job_partition p JOIN job_execution e"
+                    " ON e.job_instance_id = p.job_instance_id WHERE e.job_execution_id = :id"
+                ),
+                {"id": victim},
+            ).scalars()
+        )
     assert len(all_keys) == PARTITIONS
     assert set(partition_rows(engine, restart.job_execution_id)) == all_keys - completed_keys
     assert [row.run_kind for row in new[1:]] == ["FIRST"] * (len(DAYS) - days_done_before - 1)

@@ -49,17 +49,21 @@ def _seed(url: str, tmp: Path) -> None:
 
 @pytest.fixture
 def databases(tmp_path):
-    with fresh_database("mariadb", "paysystem_scale_", tmp_path) as mesh_url, \
-            fresh_database("mariadb", "paysystem_scale_", tmp_path) as clean_url:
+    with (
+        fresh_database("mariadb", "paysystem_scale_", tmp_path) as mesh_url,
+        fresh_database("mariadb", "paysystem_scale_", tmp_path) as clean_url,
+    ):
         yield mesh_url, clean_url
 
 
 def _attempts(engine) -> list:
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
-            " ORDER BY job_execution_id, partition_key, attempt"
-        )).all()
+        return conn.execute(
+            sa.text(
+                "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
+                " ORDER BY job_execution_id, partition_key, attempt"
+            )
+        ).all()
 
 
 def test_a_worker_killed_mid_run_loses_nothing_its_partition_runs_again_and_figures_are_exact(tmp_path, databases):
@@ -83,8 +87,9 @@ def test_a_worker_killed_mid_run_loses_nothing_its_partition_runs_again_and_figu
         def run() -> None:
             with grpc.insecure_channel(f"127.0.0.1:{mesh.settings.http_port}") as channel:
                 stub = batch_pb2_grpc.BatchServiceStub(channel)
-                request = batch_pb2.RunJobRequest(job="daily", date=DAYS[0].isoformat(), to_date=DAYS[-1].isoformat(),
-                                                  partitions=PARTITIONS)
+                request = batch_pb2.RunJobRequest(
+                    job="daily", date=DAYS[0].isoformat(), to_date=DAYS[-1].isoformat(), partitions=PARTITIONS
+                )
                 try:
                     events.extend(stub.RunJob(request, metadata=mesh.metadata(admin), timeout=600))
                 except BaseException as exc:  # noqa: BLE001 - asserted below
@@ -102,10 +107,14 @@ def test_a_worker_killed_mid_run_loses_nothing_its_partition_runs_again_and_figu
         killed_attempt = None
         while runner.is_alive() and time.monotonic() - started < 300:
             with engine.connect() as conn:
-                owner = conn.execute(sa.text("SELECT owner FROM job_execution ORDER BY job_execution_id LIMIT 1")).scalar()
-                rows = conn.execute(sa.text(
-                    "SELECT partition_execution_id, status, worker FROM partition_execution WHERE worker IS NOT NULL"
-                )).all()
+                owner = conn.execute(
+                    sa.text("SELECT owner FROM job_execution ORDER BY job_execution_id LIMIT 1")
+                ).scalar()
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT partition_execution_id, status, worker FROM partition_execution WHERE worker IS NOT NULL"
+                    )
+                ).all()
             if owner and coordinator is None:
                 owner_pid = int(owner.rpartition(":")[2])
                 coordinator = next(name for name, pid in pids.items() if pid == owner_pid)
@@ -140,9 +149,13 @@ def test_a_worker_killed_mid_run_loses_nothing_its_partition_runs_again_and_figu
         for rows in by_key.values():
             assert [r.status for r in rows].count("COMPLETED") == 1 and rows[-1].status == "COMPLETED"
         with engine.connect() as conn:
-            killed = conn.execute(sa.text(
-                "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
-                " WHERE partition_execution_id = :id"), {"id": killed_attempt}).one()
+            killed = conn.execute(
+                sa.text(
+                    "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
+                    " WHERE partition_execution_id = :id"
+                ),
+                {"id": killed_attempt},
+            ).one()
         assert killed.status == "FAILED" and killed.worker.startswith(f"{victim}@")
         assert f"attempt {killed.attempt} lost" in killed.error
         retried = by_key[(killed.job_execution_id, killed.partition_key)]
@@ -154,8 +167,11 @@ def test_a_worker_killed_mid_run_loses_nothing_its_partition_runs_again_and_figu
     # 5. The figures equal a clean run's: fresh database, same plays, local thread pool.
     clean = db.make_engine(Settings(data_dir=tmp_path, db_url=clean_url))
     try:
-        reference = list(JobRunner(clean, zone=SEOUL, workers=2).run(
-            "daily", DAYS[0], DAYS[-1], partitions=PARTITIONS, today=DAYS[-1]))
+        reference = list(
+            JobRunner(clean, zone=SEOUL, workers=2).run(
+                "daily", DAYS[0], DAYS[-1], partitions=PARTITIONS, today=DAYS[-1]
+            )
+        )
         assert reference[-1].type.value == "JOB_FINISHED", reference[-1].message
         mesh_engine = db.make_engine(Settings(data_dir=tmp_path, db_url=mesh_url))
         try:

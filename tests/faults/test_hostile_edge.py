@@ -49,9 +49,13 @@ class Honest:
         self.viewer_id, self.viewer_token = viewer
         self.video_id = video_id
         today = dt.date.today()
-        self.top_path = f"/v1/sellers/{self.seller_id}/top-videos?period=DAILY&date={today - dt.timedelta(days=2)}&metric=VIEWS"
-        self.stats_path = (f"/v1/videos/{video_id}/stats?period=DAILY"
-                           f"&from={today - dt.timedelta(days=9)}&to={today - dt.timedelta(days=2)}")
+        self.top_path = (
+            f"/v1/sellers/{self.seller_id}/top-videos?period=DAILY&date={today - dt.timedelta(days=2)}&metric=VIEWS"
+        )
+        self.stats_path = (
+            f"/v1/videos/{video_id}/stats?period=DAILY"
+            f"&from={today - dt.timedelta(days=9)}&to={today - dt.timedelta(days=2)}"
+        )
 
     def call(self, index: int):
         kinds = [self.json_video, self.grpc_video, self.json_top, self.json_plays, self.json_stats]
@@ -70,7 +74,9 @@ class Honest:
     def grpc_video(self, client: Client):
         reply = video_pb2_grpc.VideoServiceStub(client.channel).GetVideo(
             video_pb2.GetVideoRequest(video_id=self.video_id),
-            metadata=[("authorization", f"Bearer {self.seller_token}")], timeout=30)
+            metadata=[("authorization", f"Bearer {self.seller_token}")],
+            timeout=30,
+        )
         return None if reply.video_id == self.video_id else f"wrong video {reply}"
 
     def json_top(self, client: Client):
@@ -81,8 +87,14 @@ class Honest:
 
     def json_plays(self, client: Client):
         started = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {"event_id": uuid.uuid4().hex, "video_id": str(self.video_id), "viewer_id": str(self.viewer_id),
-                 "started_at": started, "start_position_sec": "0", "end_position_sec": "30"}
+        event = {
+            "event_id": uuid.uuid4().hex,
+            "video_id": str(self.video_id),
+            "viewer_id": str(self.viewer_id),
+            "started_at": started,
+            "start_position_sec": "0",
+            "end_position_sec": "30",
+        }
         status, body = client.json("POST", "/v1/plays:batch", {"events": [event]}, token=self.viewer_token)
         return self._ok((status, body)) or (None if int(body["stored"]) == 1 else f"not stored: {body}")
 
@@ -108,9 +120,21 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
     _, ingest_token = mesh.create_account_directly("INGEST")  # a leaked ingest credential
     context = multiprocessing.get_context("spawn")
     streams_opened, stop, results = context.Value("i", 0), context.Event(), context.Queue()
-    hostile = context.Process(target=run_hostile, daemon=True, args=(
-        mesh.settings.http_port, viewer[1], ingest_token, video_id, target, fresh_client_address(),
-        streams_opened, stop, results))
+    hostile = context.Process(
+        target=run_hostile,
+        daemon=True,
+        args=(
+            mesh.settings.http_port,
+            viewer[1],
+            ingest_token,
+            video_id,
+            target,
+            fresh_client_address(),
+            streams_opened,
+            stop,
+            results,
+        ),
+    )
     hostile.start()
     try:
         mesh.wait_until(lambda: streams_opened.value >= HELD_STREAMS, 30, "the held-open import streams")
@@ -131,10 +155,14 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
     failures = load.failures()
     latencies = [o.latency for o in load.outcomes]
     p99 = percentile(latencies, 0.99)
-    by_kind = {kind: f"{percentile([o.latency for o in load.outcomes if o.kind == kind], 0.99) * 1000:.0f} ms"
-               for kind in sorted({o.kind for o in load.outcomes})}
-    summary = (f"{len(failures)} of {load.done} honest calls failed, p99 {p99 * 1000:.1f} ms in {load.elapsed:.1f} s "
-               f"(p99 by kind {by_kind}); hostile answers: {answers}")
+    by_kind = {
+        kind: f"{percentile([o.latency for o in load.outcomes if o.kind == kind], 0.99) * 1000:.0f} ms"
+        for kind in sorted({o.kind for o in load.outcomes})
+    }
+    summary = (
+        f"{len(failures)} of {load.done} honest calls failed, p99 {p99 * 1000:.1f} ms in {load.elapsed:.1f} s "
+        f"(p99 by kind {by_kind}); hostile answers: {answers}"
+    )
     print(summary)
     assert not unfinished, f"{unfinished}; {summary}"
     assert not failures, f"{summary}; first failures: {[(o.kind, o.error) for o in failures[:5]]}"

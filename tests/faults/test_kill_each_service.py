@@ -46,7 +46,7 @@ THREADS = 8
 # One instance of each service, killed when the load has made this many calls.
 KILLS = [(1_000, "video-1"), (2_500, "statistics-2"), (4_000, "settlement-1"), (5_500, "batch-2"), (7_000, "account-2")]
 DAY = dt.date(2020, 5, 15)
-PLAY_GROUPS = 300      # distinct batches of fixed event ids; each is sent about 6 times
+PLAY_GROUPS = 300  # distinct batches of fixed event ids; each is sent about 6 times
 EVENTS_PER_CALL = 5
 # The viewer records its own playbacks: within the 7-day late window (a whole minute, so
 # the JSON and gRPC forms of an event, written to the second, are identical).
@@ -78,20 +78,34 @@ class Scenario:
         self.viewer_username = mesh.unique_username("viewer")
         self.viewer_id, self.viewer_token = mesh.sign_up_and_login("VIEWER", username=self.viewer_username)
         _, self.admin_token = mesh.create_admin()
-        status, video = mesh.json("POST", "/v1/videos", {"title": "under fire", "duration_sec": 600}, token=self.seller_token)
+        status, video = mesh.json(
+            "POST", "/v1/videos", {"title": "under fire", "duration_sec": 600}, token=self.seller_token
+        )
         assert status == 200, video
         self.video_id = int(video["video_id"])
 
         # A batch execution for GetJobExecution (a day with no plays), then figures for the reads.
         stub = batch_pb2_grpc.BatchServiceStub(mesh.channel())
-        events = list(stub.RunJob(batch_pb2.RunJobRequest(job="daily", date=DAY.isoformat()),
-                                  metadata=mesh.metadata(self.admin_token), timeout=120))
+        events = list(
+            stub.RunJob(
+                batch_pb2.RunJobRequest(job="daily", date=DAY.isoformat()),
+                metadata=mesh.metadata(self.admin_token),
+                timeout=120,
+            )
+        )
         assert events[-1].final and events[-1].type == batch_pb2.JOB_FINISHED, events[-1]
         self.execution_id = events[-1].job_execution_id
         engine = db.make_engine(mesh.settings)
         try:
-            publish_day(engine, DAY, [Daily(self.video_id, views=12, watch_time_sec=3600, ad_views=3,
-                                            video_revenue="12.5", ad_revenue="30")])
+            publish_day(
+                engine,
+                DAY,
+                [
+                    Daily(
+                        self.video_id, views=12, watch_time_sec=3600, ad_views=3, video_revenue="12.5", ad_revenue="30"
+                    )
+                ],
+            )
         finally:
             engine.dispose()
 
@@ -107,16 +121,22 @@ class Scenario:
         assert self.execution_json["status"] == "COMPLETED"
         channel = mesh.channel()
         self.statement_request = settlement_pb2.GetStatementRequest(
-            seller_id=self.seller_id, period=common_pb2.MONTHLY, date=DAY.isoformat())
+            seller_id=self.seller_id, period=common_pb2.MONTHLY, date=DAY.isoformat()
+        )
         self.top_request = statistics_pb2.GetTopVideosRequest(
-            seller_id=self.seller_id, period=common_pb2.MONTHLY, date=DAY.isoformat(), metric=statistics_pb2.VIEWS)
+            seller_id=self.seller_id, period=common_pb2.MONTHLY, date=DAY.isoformat(), metric=statistics_pb2.VIEWS
+        )
         self.statement_grpc = settlement_pb2_grpc.SettlementServiceStub(channel).GetStatement(
-            self.statement_request, metadata=mesh.metadata(self.seller_token), timeout=10)
+            self.statement_request, metadata=mesh.metadata(self.seller_token), timeout=10
+        )
         self.top_grpc = statistics_pb2_grpc.StatisticsServiceStub(channel).GetTopVideos(
-            self.top_request, metadata=mesh.metadata(self.seller_token), timeout=10)
+            self.top_request, metadata=mesh.metadata(self.seller_token), timeout=10
+        )
         self.execution_grpc = batch_pb2_grpc.BatchServiceStub(channel).GetJobExecution(
             batch_pb2.GetJobExecutionRequest(job_execution_id=self.execution_id),
-            metadata=mesh.metadata(self.admin_token), timeout=10)
+            metadata=mesh.metadata(self.admin_token),
+            timeout=10,
+        )
         self.sent_event_ids: set[str] = set()
 
     def _json_ok(self, method, path, body=None, token=None):
@@ -129,12 +149,21 @@ class Scenario:
     def call(self, index: int):
         """Call `index` of the load: a fixed rotation over 11 kinds (login one call in 44)."""
         kinds = [
-            self.grpc_get_video, self.json_get_video, self.grpc_top, self.json_top, self.grpc_statement,
-            self.json_statement, self.grpc_plays, self.json_plays, self.grpc_execution, self.json_execution,
+            self.grpc_get_video,
+            self.json_get_video,
+            self.grpc_top,
+            self.json_top,
+            self.grpc_statement,
+            self.json_statement,
+            self.grpc_plays,
+            self.json_plays,
+            self.grpc_execution,
+            self.json_execution,
         ]
         if index % 44 == 43:
             return ("login-json" if index % 88 == 87 else "login-grpc"), (
-                self.json_login if index % 88 == 87 else self.grpc_login)
+                self.json_login if index % 88 == 87 else self.grpc_login
+            )
         call = kinds[index % len(kinds)]
         if call in (self.grpc_plays, self.json_plays):
             group = (index // len(kinds)) % PLAY_GROUPS
@@ -147,7 +176,8 @@ class Scenario:
 
     def grpc_get_video(self, client: Client):
         reply = video_pb2_grpc.VideoServiceStub(client.channel).GetVideo(
-            video_pb2.GetVideoRequest(video_id=self.video_id), metadata=self._md(self.seller_token), timeout=30)
+            video_pb2.GetVideoRequest(video_id=self.video_id), metadata=self._md(self.seller_token), timeout=30
+        )
         return None if reply.video_id == self.video_id and reply.title == "under fire" else f"wrong video {reply}"
 
     def json_get_video(self, client: Client):
@@ -155,7 +185,8 @@ class Scenario:
 
     def grpc_top(self, client: Client):
         reply = statistics_pb2_grpc.StatisticsServiceStub(client.channel).GetTopVideos(
-            self.top_request, metadata=self._md(self.seller_token), timeout=30)
+            self.top_request, metadata=self._md(self.seller_token), timeout=30
+        )
         return None if reply == self.top_grpc else f"different top 5: {reply}"
 
     def json_top(self, client: Client):
@@ -163,7 +194,8 @@ class Scenario:
 
     def grpc_statement(self, client: Client):
         reply = settlement_pb2_grpc.SettlementServiceStub(client.channel).GetStatement(
-            self.statement_request, metadata=self._md(self.seller_token), timeout=30)
+            self.statement_request, metadata=self._md(self.seller_token), timeout=30
+        )
         return None if reply == self.statement_grpc else f"different statement: {reply}"
 
     def json_statement(self, client: Client):
@@ -172,16 +204,20 @@ class Scenario:
     def grpc_execution(self, client: Client):
         reply = batch_pb2_grpc.BatchServiceStub(client.channel).GetJobExecution(
             batch_pb2.GetJobExecutionRequest(job_execution_id=self.execution_id),
-            metadata=self._md(self.admin_token), timeout=30)
+            metadata=self._md(self.admin_token),
+            timeout=30,
+        )
         return None if reply == self.execution_grpc else f"different execution: {reply}"
 
     def json_execution(self, client: Client):
-        return _same(client.json("GET", f"/v1/batch/jobs/{self.execution_id}", token=self.admin_token),
-                     self.execution_json)
+        return _same(
+            client.json("GET", f"/v1/batch/jobs/{self.execution_id}", token=self.admin_token), self.execution_json
+        )
 
     def grpc_login(self, client: Client):
         reply = account_pb2_grpc.AccountServiceStub(client.channel).Login(
-            account_pb2.LoginRequest(username=self.viewer_username, password=PASSWORD), timeout=30)
+            account_pb2.LoginRequest(username=self.viewer_username, password=PASSWORD), timeout=30
+        )
         return None if reply.account_id == self.viewer_id and reply.access_token else f"bad login {reply}"
 
     def json_login(self, client: Client):
@@ -198,18 +234,33 @@ class Scenario:
         for event_id, started in self._events(group):
             ts = Timestamp()
             ts.FromDatetime(started)
-            events.append(video_pb2.PlayEvent(event_id=event_id, video_id=self.video_id, viewer_id=self.viewer_id,
-                                              started_at=ts, start_position_sec=10, end_position_sec=70))
+            events.append(
+                video_pb2.PlayEvent(
+                    event_id=event_id,
+                    video_id=self.video_id,
+                    viewer_id=self.viewer_id,
+                    started_at=ts,
+                    start_position_sec=10,
+                    end_position_sec=70,
+                )
+            )
         reply = video_pb2_grpc.VideoServiceStub(client.channel).RecordPlays(
-            video_pb2.RecordPlaysRequest(events=events), metadata=self._md(self.viewer_token), timeout=30)
+            video_pb2.RecordPlaysRequest(events=events), metadata=self._md(self.viewer_token), timeout=30
+        )
         if reply.stored + reply.duplicates != EVENTS_PER_CALL or reply.rejected:
             return f"plays not all stored or duplicate: {reply}"
         return None
 
     def json_plays(self, client: Client, group: int):
         events = [
-            {"event_id": event_id, "video_id": self.video_id, "viewer_id": self.viewer_id,
-             "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"), "start_position_sec": 10, "end_position_sec": 70}
+            {
+                "event_id": event_id,
+                "video_id": self.video_id,
+                "viewer_id": self.viewer_id,
+                "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "start_position_sec": 10,
+                "end_position_sec": 70,
+            }
             for event_id, started in self._events(group)
         ]
         status, body = client.json("POST", "/v1/plays:batch", {"events": events}, token=self.viewer_token)
@@ -231,7 +282,10 @@ def test_killing_one_instance_of_every_service_during_10000_calls_fails_none_and
     mesh = kill_mesh
     scenario = Scenario(mesh)
     old_pids = {name: mesh.pid(name) for _, name in KILLS}
-    retries_before = {s: envoy_stat(mesh, f"cluster.{s}.upstream_rq_retry") for s in ("account", "video", "statistics", "settlement", "batch")}
+    retries_before = {
+        s: envoy_stat(mesh, f"cluster.{s}.upstream_rq_retry")
+        for s in ("account", "video", "statistics", "settlement", "batch")
+    }
 
     _wait_until_envoy_spreads_calls(mesh, scenario)
     load = Load(mesh.settings.http_port, scenario.call, CALLS, THREADS).start()
@@ -245,13 +299,22 @@ def test_killing_one_instance_of_every_service_during_10000_calls_fails_none_and
     failures = load.failures()
     latencies = [o.latency for o in load.outcomes]
     retries = {s: envoy_stat(mesh, f"cluster.{s}.upstream_rq_retry") - n for s, n in retries_before.items()}
-    print(f"\n{load.done} calls in {load.elapsed:.1f}s ({load.done / load.elapsed:.0f}/s), {len(failures)} failed;"
-          f" p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms,"
-          f" max {max(latencies) * 1000:.0f} ms; killed at {killed_at}; Envoy retries per cluster {retries}")
+    print(
+        f"\n{load.done} calls in {load.elapsed:.1f}s ({load.done / load.elapsed:.0f}/s), {len(failures)} failed;"
+        f" p50 {percentile(latencies, 0.5) * 1000:.1f} ms, p99 {percentile(latencies, 0.99) * 1000:.1f} ms,"
+        f" max {max(latencies) * 1000:.0f} ms; killed at {killed_at}; Envoy retries per cluster {retries}"
+    )
     assert load.done == CALLS
     assert failures == [], f"{len(failures)} failed calls, first: {failures[:5]}"
-    assert {o.kind for o in load.outcomes} >= {"grpc_plays", "json_plays", "grpc_top", "json_statement", "login-grpc",
-                                               "login-json", "grpc_execution"}
+    assert {o.kind for o in load.outcomes} >= {
+        "grpc_plays",
+        "json_plays",
+        "grpc_top",
+        "json_statement",
+        "login-grpc",
+        "login-json",
+        "grpc_execution",
+    }
     # Each kill came while the load still had most of its calls to make.
     assert all(done < CALLS - 2_000 for done in killed_at.values()), killed_at
 
@@ -268,7 +331,9 @@ def test_killing_one_instance_of_every_service_during_10000_calls_fails_none_and
     engine = db.make_engine(mesh.settings)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT event_id, COUNT(*) FROM plays WHERE event_id LIKE 'kill-%' GROUP BY event_id")).all()
+            rows = conn.execute(
+                sa.text("SELECT event_id, COUNT(*) FROM plays WHERE event_id LIKE 'kill-%' GROUP BY event_id")
+            ).all()
     finally:
         engine.dispose()
     assert {r[0].decode() if isinstance(r[0], bytes) else r[0] for r in rows} == scenario.sent_event_ids
@@ -285,8 +350,7 @@ def _wait_until_envoy_spreads_calls(mesh, scenario) -> None:
     def spread() -> bool:
         Load(mesh.settings.http_port, scenario.call, 200, THREADS).start().join(60)
         return all(
-            all(host.rq_total > baseline[s][name] for name, host in mesh.envoy_hosts(s).items())
-            for s in services
+            all(host.rq_total > baseline[s][name] for name, host in mesh.envoy_hosts(s).items()) for s in services
         )
 
     mesh.wait_until(spread, 60, "Envoy to route calls to every instance of each victim's service")

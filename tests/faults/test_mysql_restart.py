@@ -26,12 +26,12 @@ from tests.fixtures_faults import DB_PREFIX, Client, fault_mesh, own_mariadb, pe
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 
-CLIENTS = 4               # two gRPC, two JSON
+CLIENTS = 4  # two gRPC, two JSON
 EVENTS_PER_BATCH = 20
-MAX_BATCHES = 400         # per client: a bound, the drill stops them much earlier
+MAX_BATCHES = 400  # per client: a bound, the drill stops them much earlier
 DOWN_SEC = 5.0
-FAIL_FAST_SEC = 1.0       # the longest a failed call may take while the database is down
-RETRY_PAUSE_SEC = 0.1     # the client's pause before sending the same batch again
+FAIL_FAST_SEC = 1.0  # the longest a failed call may take while the database is down
+RETRY_PAUSE_SEC = 0.1  # the client's pause before sending the same batch again
 PLAY_START = dt.datetime(2024, 4, 1, tzinfo=dt.UTC)
 
 
@@ -72,16 +72,28 @@ class IngestClient(threading.Thread):
         self.duplicates = 0
 
     def _events(self, batch: int) -> list[tuple[str, dt.datetime]]:
-        return [(f"mysql-{self.number}-{batch}-{j}", PLAY_START + dt.timedelta(minutes=batch, seconds=j + self.number * 20))
-                for j in range(EVENTS_PER_BATCH)]
+        return [
+            (f"mysql-{self.number}-{batch}-{j}", PLAY_START + dt.timedelta(minutes=batch, seconds=j + self.number * 20))
+            for j in range(EVENTS_PER_BATCH)
+        ]
 
     def _send(self, client: Client, batch: int) -> tuple[str, int]:
         """(outcome, duplicates)."""
         events = self._events(batch)
         if self.json:
-            body = {"events": [{"event_id": i, "video_id": self.video_id, "viewer_id": self.viewer_id,
-                                "started_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"), "start_position_sec": 0,
-                                "end_position_sec": 30} for i, t in events]}
+            body = {
+                "events": [
+                    {
+                        "event_id": i,
+                        "video_id": self.video_id,
+                        "viewer_id": self.viewer_id,
+                        "started_at": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "start_position_sec": 0,
+                        "end_position_sec": 30,
+                    }
+                    for i, t in events
+                ]
+            }
             status, answer = client.json("POST", "/v1/plays:batch", body, token=self.token, timeout=60)
             if status == 503:
                 return "UNAVAILABLE", 0
@@ -93,13 +105,27 @@ class IngestClient(threading.Thread):
             for event_id, started in events:
                 ts = Timestamp()
                 ts.FromDatetime(started)
-                messages.append(video_pb2.PlayEvent(event_id=event_id, video_id=self.video_id, viewer_id=self.viewer_id,
-                                                    started_at=ts, start_position_sec=0, end_position_sec=30))
+                messages.append(
+                    video_pb2.PlayEvent(
+                        event_id=event_id,
+                        video_id=self.video_id,
+                        viewer_id=self.viewer_id,
+                        started_at=ts,
+                        start_position_sec=0,
+                        end_position_sec=30,
+                    )
+                )
             try:
                 reply = video_pb2_grpc.VideoServiceStub(client.channel).RecordPlays(
-                    video_pb2.RecordPlaysRequest(events=messages), metadata=self.mesh.metadata(self.token), timeout=60)
+                    video_pb2.RecordPlaysRequest(events=messages), metadata=self.mesh.metadata(self.token), timeout=60
+                )
             except grpc.RpcError as exc:
-                return exc.code().name if exc.code() is grpc.StatusCode.UNAVAILABLE else f"gRPC {exc.code().name}: {exc.details()}", 0
+                return (
+                    exc.code().name
+                    if exc.code() is grpc.StatusCode.UNAVAILABLE
+                    else f"gRPC {exc.code().name}: {exc.details()}",
+                    0,
+                )
             stored, duplicates, rejected = reply.stored, reply.duplicates, reply.rejected
         if rejected or stored + duplicates != EVENTS_PER_BATCH:
             return f"bad answer: stored {stored}, duplicates {duplicates}, rejected {rejected}", 0
@@ -169,17 +195,23 @@ def test_a_mariadb_crash_under_ingest_fails_calls_fast_recovers_alone_and_stores
     for client in clients:
         client.start()
     try:
-        mesh.wait_until(lambda: sum(len(c.acked) for c in clients) >= 20, 60, "20 batches stored before the crash", 0.05)
+        mesh.wait_until(
+            lambda: sum(len(c.acked) for c in clients) >= 20, 60, "20 batches stored before the crash", 0.05
+        )
         server.kill()
         down_at = time.monotonic()
         # Both video instances leave rotation on their own (readiness check every 2 s).
-        mesh.wait_until(lambda: all(watch.first(n, "NOT_SERVING", down_at) for n in video_names), 10,
-                        "the video instances NOT_SERVING while MariaDB is down")
+        mesh.wait_until(
+            lambda: all(watch.first(n, "NOT_SERVING", down_at) for n in video_names),
+            10,
+            "the video instances NOT_SERVING while MariaDB is down",
+        )
         time.sleep(max(0.0, DOWN_SEC - (time.monotonic() - down_at)))
         up_at = time.monotonic()
         boot_sec = server.start()  # same data dir: InnoDB crash recovery
-        mesh.wait_until(lambda: all(watch.first(n, "SERVING", up_at) for n in video_names), 30,
-                        "the video instances SERVING again")
+        mesh.wait_until(
+            lambda: all(watch.first(n, "SERVING", up_at) for n in video_names), 30, "the video instances SERVING again"
+        )
 
         def ingesting_again() -> bool:
             return sum(1 for c in clients for _, t in c.acked if t > up_at) >= 20
@@ -197,12 +229,14 @@ def test_a_mariadb_crash_under_ingest_fails_calls_fast_recovers_alone_and_stores
     unexpected = [a for a in failed if a.outcome != "UNAVAILABLE"]
     first_ok_after = min(t for c in clients for _, t in c.acked if t > up_at) - up_at
     duplicates = sum(c.duplicates for c in clients)
-    print(f"\n{len(attempts)} attempts ({sum(len(c.acked) for c in clients)} batches of {EVENTS_PER_BATCH} acked), "
-          f"{len(failed)} failed while MariaDB was down ({DOWN_SEC:.0f} s + {boot_sec:.1f} s to boot): failure latency "
-          f"p50 {percentile([a.latency for a in failed], 0.5) * 1000:.0f} ms, max {max(a.latency for a in failed) * 1000:.0f} ms; "
-          f"first batch stored {first_ok_after:.2f} s after the restart began; "
-          f"{duplicates} events answered DUPLICATE (stored by an attempt whose answer was lost); health changes "
-          f"{ {n: [(round(t - down_at, 1), s) for t, s in c] for n, c in watch.changes.items()} }")
+    print(
+        f"\n{len(attempts)} attempts ({sum(len(c.acked) for c in clients)} batches of {EVENTS_PER_BATCH} acked), "
+        f"{len(failed)} failed while MariaDB was down ({DOWN_SEC:.0f} s + {boot_sec:.1f} s to boot): failure latency "
+        f"p50 {percentile([a.latency for a in failed], 0.5) * 1000:.0f} ms, max {max(a.latency for a in failed) * 1000:.0f} ms; "
+        f"first batch stored {first_ok_after:.2f} s after the restart began; "
+        f"{duplicates} events answered DUPLICATE (stored by an attempt whose answer was lost); health changes "
+        f"{ {n: [(round(t - down_at, 1), s) for t, s in c] for n, c in watch.changes.items()} }"
+    )
     assert not any(c.is_alive() for c in clients)
     assert unexpected == [], f"failures other than UNAVAILABLE: {unexpected[:5]}"
     assert failed, "the outage should have failed some calls"
@@ -217,8 +251,9 @@ def test_a_mariadb_crash_under_ingest_fails_calls_fast_recovers_alone_and_stores
     engine = sa.create_engine(mesh.settings.db_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text(
-                "SELECT event_id, COUNT(*) FROM plays WHERE event_id LIKE 'mysql-%' GROUP BY event_id")).all()
+            rows = conn.execute(
+                sa.text("SELECT event_id, COUNT(*) FROM plays WHERE event_id LIKE 'mysql-%' GROUP BY event_id")
+            ).all()
     finally:
         engine.dispose()
     stored = {r[0].decode() if isinstance(r[0], bytes) else r[0] for r in rows}

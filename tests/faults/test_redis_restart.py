@@ -67,7 +67,11 @@ def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_i
         videos.append(int(body["video_id"]))
     engine = db.make_engine(mesh.settings)
     try:
-        publish_day(engine, DAY, [Daily(v, views=10 + i, video_revenue=f"{10 + i}", ad_revenue="1") for i, v in enumerate(videos)])
+        publish_day(
+            engine,
+            DAY,
+            [Daily(v, views=10 + i, video_revenue=f"{10 + i}", ad_revenue="1") for i, v in enumerate(videos)],
+        )
     finally:
         engine.dispose()
 
@@ -78,28 +82,42 @@ def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_i
     status, top = mesh.json("GET", top_path, token=token)
     assert status == 200 and [int(v["video_id"]) for v in top["videos"]] == videos[::-1][:5]
     statement_request = settlement_pb2.GetStatementRequest(seller_id=seller_id, period=common_pb2.WEEKLY, date=str(DAY))
-    top_request = statistics_pb2.GetTopVideosRequest(seller_id=seller_id, period=common_pb2.DAILY, date=str(DAY),
-                                                     metric=statistics_pb2.VIEWS)
+    top_request = statistics_pb2.GetTopVideosRequest(
+        seller_id=seller_id, period=common_pb2.DAILY, date=str(DAY), metric=statistics_pb2.VIEWS
+    )
     md = mesh.metadata(token)
-    statement_grpc = settlement_pb2_grpc.SettlementServiceStub(mesh.channel()).GetStatement(statement_request, metadata=md, timeout=10)
-    top_grpc = statistics_pb2_grpc.StatisticsServiceStub(mesh.channel()).GetTopVideos(top_request, metadata=md, timeout=10)
+    statement_grpc = settlement_pb2_grpc.SettlementServiceStub(mesh.channel()).GetStatement(
+        statement_request, metadata=md, timeout=10
+    )
+    top_grpc = statistics_pb2_grpc.StatisticsServiceStub(mesh.channel()).GetTopVideos(
+        top_request, metadata=md, timeout=10
+    )
 
     def json_call(path, expected):
         def call(client: Client):
             status, body = client.json("GET", path, token=token)
             return None if status == 200 and body == expected else f"HTTP {status}: {body}"
+
         return call
 
     def statement_call(client: Client):
-        reply = settlement_pb2_grpc.SettlementServiceStub(client.channel).GetStatement(statement_request, metadata=md, timeout=30)
+        reply = settlement_pb2_grpc.SettlementServiceStub(client.channel).GetStatement(
+            statement_request, metadata=md, timeout=30
+        )
         return None if reply == statement_grpc else f"different statement {reply}"
 
     def top_call(client: Client):
-        reply = statistics_pb2_grpc.StatisticsServiceStub(client.channel).GetTopVideos(top_request, metadata=md, timeout=30)
+        reply = statistics_pb2_grpc.StatisticsServiceStub(client.channel).GetTopVideos(
+            top_request, metadata=md, timeout=30
+        )
         return None if reply == top_grpc else f"different top 5 {reply}"
 
-    calls = [("statement-json", json_call(statement_path, statement)), ("top5-json", json_call(top_path, top)),
-             ("statement-grpc", statement_call), ("top5-grpc", top_call)]
+    calls = [
+        ("statement-json", json_call(statement_path, statement)),
+        ("top5-json", json_call(top_path, top)),
+        ("statement-grpc", statement_call),
+        ("top5-grpc", top_call),
+    ]
     keys = redis.Redis(port=server.port, socket_timeout=1)
 
     load = Load(mesh.settings.http_port, lambda i: calls[i % len(calls)], MAX_CALLS, THREADS).start()
@@ -122,8 +140,12 @@ def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_i
         # local copy made after the restart runs out).
         def cached_again() -> bool:
             figures = _cache_figures(mesh)
-            return (figures["open_breakers"] == 0 and figures["hits"] > after_restart["hits"]
-                    and bool(keys.keys("ps:stmt:*")) and bool(keys.keys("ps:top5:*")))
+            return (
+                figures["open_breakers"] == 0
+                and figures["hits"] > after_restart["hits"]
+                and bool(keys.keys("ps:stmt:*"))
+                and bool(keys.keys("ps:top5:*"))
+            )
 
         after_restart = _cache_figures(mesh)
         mesh.wait_until(cached_again, 30, "the cache in use again after Redis came back", interval=0.2)
@@ -138,11 +160,13 @@ def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_i
     failures = load.failures()
     outage = [o.latency for o in load.outcomes if down_at <= o.started < up_at]
     normal = [o.latency for o in load.outcomes if o.started < down_at]
-    print(f"\n{load.done} calls in {load.elapsed:.1f}s, {len(failures)} failed; before the crash p50 "
-          f"{percentile(normal, 0.5) * 1000:.1f} ms p99 {percentile(normal, 0.99) * 1000:.1f} ms; {len(outage)} calls "
-          f"while Redis was down: p50 {percentile(outage, 0.5) * 1000:.1f} ms p99 {percentile(outage, 0.99) * 1000:.1f} ms"
-          f" max {max(outage) * 1000:.0f} ms; cache errors during the outage {during['errors'] - before['errors']:.0f},"
-          f" breakers open {during['open_breakers']:.0f}/4; cache hits again {reused_after:.1f}s after the restart")
+    print(
+        f"\n{load.done} calls in {load.elapsed:.1f}s, {len(failures)} failed; before the crash p50 "
+        f"{percentile(normal, 0.5) * 1000:.1f} ms p99 {percentile(normal, 0.99) * 1000:.1f} ms; {len(outage)} calls "
+        f"while Redis was down: p50 {percentile(outage, 0.5) * 1000:.1f} ms p99 {percentile(outage, 0.99) * 1000:.1f} ms"
+        f" max {max(outage) * 1000:.0f} ms; cache errors during the outage {during['errors'] - before['errors']:.0f},"
+        f" breakers open {during['open_breakers']:.0f}/4; cache hits again {reused_after:.1f}s after the restart"
+    )
     assert failures == [], f"{len(failures)} failed calls, first: {failures[:5]}"
     assert len(outage) > 100, "the outage should have been under load"
     assert max(outage) < 2.0, "a Redis outage must not make reads hang"

@@ -73,10 +73,7 @@ class BatchData:
         forced (to write a deliberately inconsistent row)."""
         if not plays:
             return
-        rows = [
-            {**vars(p), "local_day": local_day or local_day_of(p.started_at_us, self.zone)}
-            for p in plays
-        ]
+        rows = [{**vars(p), "local_day": local_day or local_day_of(p.started_at_us, self.zone)} for p in plays]
         with self.engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -97,9 +94,9 @@ class BatchData:
             " SELECT n FROM s"
         )
         from services.common.periods import local_day_of as day_of
+
         concat = (
-            "('gen-' || :video_id || '-' || g.n)" if self.backend == "sqlite"
-            else "CONCAT('gen-', :video_id, '-', g.n)"
+            "('gen-' || :video_id || '-' || g.n)" if self.backend == "sqlite" else "CONCAT('gen-', :video_id, '-', g.n)"
         )
 
         with self.engine.begin() as conn:
@@ -108,11 +105,9 @@ class BatchData:
                     "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
                     " start_position_sec, end_position_sec, received_at_us)"
                     f" SELECT {concat}, :video_id, 1000000000 + g.n, :started, :day,"
-                    f" 0, 0, 0 FROM ({numbers}) g"
-                    + (" WHERE 1 = 1" if self.backend == "sqlite" else "")
+                    f" 0, 0, 0 FROM ({numbers}) g" + (" WHERE 1 = 1" if self.backend == "sqlite" else "")
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
-                {"video_id": video_id, "started": started_at_us,
-                 "day": day_of(started_at_us, self.zone)},
+                {"video_id": video_id, "started": started_at_us, "day": day_of(started_at_us, self.zone)},
             )
 
     def add_seeds(self, seeds: dict[int, Seed], sellers: dict[int, int]) -> None:
@@ -125,8 +120,13 @@ class BatchData:
                         " watch_time_sec, ad_views, cum_views, cum_ad_views, video_revenue,"
                         " ad_revenue) VALUES (:v, :day, :s, 0, 0, 0, :cv, :ca, 0, 0)"
                     ).bindparams(sa.bindparam("day", type_=sa.Date)),
-                    {"v": video_id, "day": seed.day, "s": sellers[video_id],
-                     "cv": seed.cum_views, "ca": seed.cum_ad_views},
+                    {
+                        "v": video_id,
+                        "day": seed.day,
+                        "s": sellers[video_id],
+                        "cv": seed.cum_views,
+                        "ca": seed.cum_ad_views,
+                    },
                 )
 
     def set_tiers(self, tiers: list[TierRow]) -> None:
@@ -175,9 +175,19 @@ class BatchData:
         with self.engine.connect() as conn:
             result = conn.execute(
                 sa.select(
-                    *[sa.column(c) for c in (
-                        "video_id", "seller_id", "views", "watch_time_sec", "ad_views",
-                        "cum_views", "cum_ad_views", *RULE_EXCLUSION_COLUMNS)],
+                    *[
+                        sa.column(c)
+                        for c in (
+                            "video_id",
+                            "seller_id",
+                            "views",
+                            "watch_time_sec",
+                            "ad_views",
+                            "cum_views",
+                            "cum_ad_views",
+                            *RULE_EXCLUSION_COLUMNS,
+                        )
+                    ],
                     sa.column("day", sa.Date),
                     sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
                     sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
@@ -188,9 +198,15 @@ class BatchData:
                 if r.day in exclude_days:
                     continue
                 rows[(r.video_id, r.day)] = DailyRow(
-                    video_id=r.video_id, day=r.day, seller_id=r.seller_id, views=r.views,
-                    watch_time_sec=r.watch_time_sec, ad_views=r.ad_views, cum_views=r.cum_views,
-                    cum_ad_views=r.cum_ad_views, video_revenue=Decimal(r.video_revenue),
+                    video_id=r.video_id,
+                    day=r.day,
+                    seller_id=r.seller_id,
+                    views=r.views,
+                    watch_time_sec=r.watch_time_sec,
+                    ad_views=r.ad_views,
+                    cum_views=r.cum_views,
+                    cum_ad_views=r.cum_ad_views,
+                    video_revenue=Decimal(r.video_revenue),
                     ad_revenue=Decimal(r.ad_revenue),
                     **{c: getattr(r, c) for c in RULE_EXCLUSION_COLUMNS},
                 )
@@ -200,9 +216,18 @@ class BatchData:
         with self.engine.connect() as conn:
             result = conn.execute(
                 sa.select(
-                    *[sa.column(c) for c in (
-                        "period", "video_id", "seller_id", "views", "watch_time_sec",
-                        "ad_views", *RULE_EXCLUSION_COLUMNS)],
+                    *[
+                        sa.column(c)
+                        for c in (
+                            "period",
+                            "video_id",
+                            "seller_id",
+                            "views",
+                            "watch_time_sec",
+                            "ad_views",
+                            *RULE_EXCLUSION_COLUMNS,
+                        )
+                    ],
                     sa.column("period_start", sa.Date),
                     sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
                     sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
@@ -212,9 +237,14 @@ class BatchData:
             )
             return {
                 (r.period_start, r.video_id): PeriodRow(
-                    period=r.period, period_start=r.period_start, video_id=r.video_id,
-                    seller_id=r.seller_id, views=r.views, watch_time_sec=r.watch_time_sec,
-                    ad_views=r.ad_views, video_revenue=Decimal(r.video_revenue),
+                    period=r.period,
+                    period_start=r.period_start,
+                    video_id=r.video_id,
+                    seller_id=r.seller_id,
+                    views=r.views,
+                    watch_time_sec=r.watch_time_sec,
+                    ad_views=r.ad_views,
+                    video_revenue=Decimal(r.video_revenue),
                     ad_revenue=Decimal(r.ad_revenue),
                     **{c: getattr(r, c) for c in RULE_EXCLUSION_COLUMNS},
                 )

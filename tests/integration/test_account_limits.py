@@ -32,8 +32,13 @@ MAX_FAILURES, WINDOW_SEC = 3, 120
 def account_service(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("account-limits")
     with fresh_database(request.param, "paysystem_acclim_", tmp) as url:
-        settings = Settings(data_dir=tmp, db_url=url, redis_url=REDIS[request.param],
-                            login_max_failures=MAX_FAILURES, login_failure_window_sec=WINDOW_SEC)
+        settings = Settings(
+            data_dir=tmp,
+            db_url=url,
+            redis_url=REDIS[request.param],
+            login_max_failures=MAX_FAILURES,
+            login_failure_window_sec=WINDOW_SEC,
+        )
         auth.ensure_keys(settings.keys_dir)
         ctx = ServiceContext(settings=settings, engine=db.make_engine(settings), instance="account-test")
         server = Server("account", account_main.build(ctx), ctx, PORT[request.param])

@@ -42,8 +42,10 @@ def cluster(tmp_path_factory):
     """Two BatchService instances (batch-a, batch-b) on one MariaDB database, each with its
     own engine as separate processes would have, and a fresh database for reference runs."""
     tmp = tmp_path_factory.mktemp("dispatch")
-    with fresh_database("mariadb", "paysystem_scale_", tmp) as url, \
-            fresh_database("mariadb", "paysystem_scale_", tmp) as reference_url:
+    with (
+        fresh_database("mariadb", "paysystem_scale_", tmp) as url,
+        fresh_database("mariadb", "paysystem_scale_", tmp) as reference_url,
+    ):
         settings = Settings(data_dir=tmp, db_url=url, batch_workers=2)
         auth.ensure_keys(settings.keys_dir)
         servers = []
@@ -73,23 +75,37 @@ class Cluster:
         self.settings, self.engine, self.reference, self.channel = settings, engine, reference, channel
 
     def metadata(self, role: str = "ADMIN"):
-        token = auth.issue_token(auth.load_private_key(self.settings.keys_dir), auth.Principal(1, "admin", role),
-                                 issuer=self.settings.jwt_issuer, ttl_sec=60)
+        token = auth.issue_token(
+            auth.load_private_key(self.settings.keys_dir),
+            auth.Principal(1, "admin", role),
+            issuer=self.settings.jwt_issuer,
+            ttl_sec=60,
+        )
         return lambda: [("authorization", f"Bearer {token}")]
 
     def dispatcher(self, role: str = "ADMIN") -> GrpcDispatcher:
         return GrpcDispatcher(self.channel, self.metadata(role))
 
     def runner(self, dispatcher, **options) -> JobRunner:
-        return JobRunner(self.engine, zone=SEOUL, workers=2, dispatcher=dispatcher, retry_backoff_sec=0.05,
-                         progress_interval_sec=0.5, **options)
+        return JobRunner(
+            self.engine,
+            zone=SEOUL,
+            workers=2,
+            dispatcher=dispatcher,
+            retry_backoff_sec=0.05,
+            progress_interval_sec=0.5,
+            **options,
+        )
 
     def reference_stats(self) -> dict:
         """The same plays computed by the local thread pool on a fresh database."""
         clear(self.reference)
         _seed(self.reference)
-        events = list(JobRunner(self.reference, zone=SEOUL, workers=2).run(
-            "daily", DAYS[0], DAYS[-1], partitions=PARTITIONS, today=DAYS[-1]))
+        events = list(
+            JobRunner(self.reference, zone=SEOUL, workers=2).run(
+                "daily", DAYS[0], DAYS[-1], partitions=PARTITIONS, today=DAYS[-1]
+            )
+        )
         assert events[-1].type is EventType.JOB_FINISHED, events[-1].message
         return stats_snapshot(self.reference)
 
@@ -108,10 +124,12 @@ def data(cluster):
 
 def _attempts(engine) -> list:
     with engine.connect() as conn:
-        return conn.execute(sa.text(
-            "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
-            " ORDER BY job_execution_id, partition_key, attempt"
-        )).all()
+        return conn.execute(
+            sa.text(
+                "SELECT job_execution_id, partition_key, attempt, status, worker, error FROM partition_execution"
+                " ORDER BY job_execution_id, partition_key, attempt"
+            )
+        ).all()
 
 
 def _run(runner: JobRunner) -> list:
@@ -177,9 +195,14 @@ def test_a_lost_worker_s_partition_runs_again_as_a_new_attempt_and_completes_exa
         assert all(a[0].worker is None and "attempt 1 lost: UNAVAILABLE" in a[0].error for a in retried)
         assert sum(1 for e in events if e.status == "RETRYING") == 2
         # `paysystem batch status` counts each partition once (its newest attempt) and the retries.
-        env = {**os.environ, "PAYSYSTEM_DB_URL": data.settings.db_url, "PAYSYSTEM_DATA_DIR": str(data.settings.data_dir)}
-        shown = subprocess.run([str(PAYSYSTEM), "batch", "status"], env=env, capture_output=True, text=True, timeout=60,
-                               check=False)
+        env = {
+            **os.environ,
+            "PAYSYSTEM_DB_URL": data.settings.db_url,
+            "PAYSYSTEM_DATA_DIR": str(data.settings.data_dir),
+        }
+        shown = subprocess.run(
+            [str(PAYSYSTEM), "batch", "status"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert shown.returncode == 0, shown.stderr
         assert shown.stdout.count(f"completed={PARTITIONS}") == len(DAYS)
         per_execution: dict[int, int] = {}
@@ -207,8 +230,9 @@ def test_a_refused_dispatch_is_not_retried_and_fails_the_day(data):
 def test_attempts_are_bounded_and_a_restart_runs_the_partition_again(data):
     always_lost = FlakyDispatcher(data.dispatcher(), lose=10**6, when="before")
 
-    events = list(data.runner(always_lost, partition_attempts=3).run(
-        "daily", DAYS[0], partitions=PARTITIONS, today=DAYS[-1]))
+    events = list(
+        data.runner(always_lost, partition_attempts=3).run("daily", DAYS[0], partitions=PARTITIONS, today=DAYS[-1])
+    )
 
     assert events[-1].type is EventType.JOB_FAILED
     rows = _attempts(data.engine)
@@ -230,8 +254,15 @@ def test_an_attempt_failed_by_the_coordinator_can_never_complete(data):
     with data.engine.begin() as conn:
         instance = repo.insert_instance(conn, "daily", {"date": "2026-10-12"}, 1)
         execution_id = repo.insert_execution(conn, instance.job_instance_id, owner="test:1", now_us=1)
-        repo.start_execution(conn, execution_id, version=0, run_kind=RunKind.FIRST, play_id_watermark=0,
-                             partitions=[Partition("p0", 0, 100)], now_us=1)
+        repo.start_execution(
+            conn,
+            execution_id,
+            version=0,
+            run_kind=RunKind.FIRST,
+            play_id_watermark=0,
+            partitions=[Partition("p0", 0, 100)],
+            now_us=1,
+        )
         (first,) = repo.partition_executions(conn, execution_id)
         repo.start_partition(conn, first.partition_execution_id, worker="batch-a@x:1", now_us=2)
     with data.engine.begin() as conn:
@@ -251,8 +282,15 @@ def test_run_partition_runs_an_attempt_once_and_refuses_it_afterwards(data):
     with data.engine.begin() as conn:
         instance = repo.insert_instance(conn, "daily", {"date": DAYS[0].isoformat()}, 1)
         execution_id = repo.insert_execution(conn, instance.job_instance_id, owner="test:1", now_us=1)
-        repo.start_execution(conn, execution_id, version=0, run_kind=RunKind.FIRST, play_id_watermark=0,
-                             partitions=[Partition("p0", 0, 2**63 - 1)], now_us=1)
+        repo.start_execution(
+            conn,
+            execution_id,
+            version=0,
+            run_kind=RunKind.FIRST,
+            play_id_watermark=0,
+            partitions=[Partition("p0", 0, 2**63 - 1)],
+            now_us=1,
+        )
         (pe,) = repo.partition_executions(conn, execution_id)
     stub = batch_pb2_grpc.BatchServiceStub(data.channel)
     request = batch_pb2.RunPartitionRequest(partition_execution_id=pe.partition_execution_id)

@@ -23,8 +23,14 @@ from tests.fixtures_jobs import (
 
 NEW_YORK = ZoneInfo("America/New_York")
 SHORT, LONG = dt.date(2026, 3, 8), dt.date(2026, 11, 1)
-DAYS = [SHORT - dt.timedelta(days=1), SHORT, SHORT + dt.timedelta(days=1),
-        LONG - dt.timedelta(days=1), LONG, LONG + dt.timedelta(days=1)]
+DAYS = [
+    SHORT - dt.timedelta(days=1),
+    SHORT,
+    SHORT + dt.timedelta(days=1),
+    LONG - dt.timedelta(days=1),
+    LONG,
+    LONG + dt.timedelta(days=1),
+]
 VIDEOS = [1, 2, 3, 4]
 DURATION = 1_200
 
@@ -50,14 +56,31 @@ def _plays() -> list[dict]:
     plays = []
     for n, at in enumerate(sorted(instants)):
         start = (n * 37) % 600
-        plays.append({"event_id": f"dst{n:04d}", "video_id": VIDEOS[n % 4], "viewer_id": 10 + n % 7,
-                      "started_at_us": at, "local_day": local_day_of(at, NEW_YORK), "start": start,
-                      "end": start + (n * 53) % 900})
+        plays.append(
+            {
+                "event_id": f"dst{n:04d}",
+                "video_id": VIDEOS[n % 4],
+                "viewer_id": 10 + n % 7,
+                "started_at_us": at,
+                "local_day": local_day_of(at, NEW_YORK),
+                "start": start,
+                "end": start + (n * 53) % 900,
+            }
+        )
     for day in (SHORT, LONG, LONG + dt.timedelta(days=1)):
         midnight = day_bounds_us(day, NEW_YORK)[0]
         for suffix, at, end in (("a", midnight - 10_000_000, 0), ("b", midnight + 10_000_000, 500)):
-            plays.append({"event_id": f"mid{day}{suffix}", "video_id": 1, "viewer_id": 99, "started_at_us": at,
-                          "local_day": local_day_of(at, NEW_YORK), "start": 0, "end": end})
+            plays.append(
+                {
+                    "event_id": f"mid{day}{suffix}",
+                    "video_id": 1,
+                    "viewer_id": 99,
+                    "started_at_us": at,
+                    "local_day": local_day_of(at, NEW_YORK),
+                    "start": 0,
+                    "end": end,
+                }
+            )
     return plays
 
 
@@ -69,31 +92,63 @@ def test_the_23_and_25_hour_days_of_new_york_match_the_reference(engine):
     per_day = {day: sum(1 for p in plays if p["local_day"] == day) for day in DAYS}
     assert per_day[SHORT] == 23 + 2 + 1 and per_day[LONG] == 25 + 2 + 2  # the hours each day has
 
-    runner = JobRunner(engine, zone=NEW_YORK, workers=2, steps=batch.steps, progress_interval_sec=0.2,
-                       heartbeat_interval_sec=0.2)
+    runner = JobRunner(
+        engine, zone=NEW_YORK, workers=2, steps=batch.steps, progress_interval_sec=0.2, heartbeat_interval_sec=0.2
+    )
     events = list(runner.run("daily", today=LONG + dt.timedelta(days=5)))
     assert events[-1].type is EventType.JOB_FINISHED, events[-1]
 
     videos = [reference.Video(v, 1_000_000 + v % 10, DURATION) for v in VIDEOS]
-    rows = reference.compute_daily(videos, [
-        reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-        for p in plays
-    ], NEW_YORK)
-    expected_daily = sorted(
-        (r.video_id, r.day, r.seller_id, r.views, r.watch_time_sec, r.ad_views, r.cum_views, r.cum_ad_views,
-         r.video_revenue, r.ad_revenue) for r in rows.values()
+    rows = reference.compute_daily(
+        videos,
+        [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in plays
+        ],
+        NEW_YORK,
     )
-    periods = [*reference.compute_periods(rows, "WEEKLY").values(), *reference.compute_periods(rows, "MONTHLY").values()]
+    expected_daily = sorted(
+        (
+            r.video_id,
+            r.day,
+            r.seller_id,
+            r.views,
+            r.watch_time_sec,
+            r.ad_views,
+            r.cum_views,
+            r.cum_ad_views,
+            r.video_revenue,
+            r.ad_revenue,
+        )
+        for r in rows.values()
+    )
+    periods = [
+        *reference.compute_periods(rows, "WEEKLY").values(),
+        *reference.compute_periods(rows, "MONTHLY").values(),
+    ]
     expected_periods = sorted(
-        (r.period, r.period_start, r.video_id, r.seller_id, r.views, r.watch_time_sec, r.ad_views, r.video_revenue,
-         r.ad_revenue) for r in periods
+        (
+            r.period,
+            r.period_start,
+            r.video_id,
+            r.seller_id,
+            r.views,
+            r.watch_time_sec,
+            r.ad_views,
+            r.video_revenue,
+            r.ad_revenue,
+        )
+        for r in periods
     )
     snapshot = stats_snapshot(engine)
     assert snapshot["daily"] == expected_daily
     assert sorted(snapshot["period"]) == expected_periods
     # The midnight repeats: the second play of each pair is no view.
-    flags = reference.classify({v.video_id: v for v in videos}, [
-        reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-        for p in plays
-    ])
+    flags = reference.classify(
+        {v.video_id: v for v in videos},
+        [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in plays
+        ],
+    )
     assert [flags[f"mid{day}b"][0] for day in (SHORT, LONG)] == [False, False]

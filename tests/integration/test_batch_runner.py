@@ -34,7 +34,6 @@ VIDEOS = list(range(1, 41))
 TODAY = dt.date(2026, 11, 20)
 
 
-
 @pytest.fixture
 def data(engine):
     add_videos(engine, VIDEOS)
@@ -44,8 +43,9 @@ def data(engine):
 
 
 def runner(engine, steps=batch.steps, workers=3) -> JobRunner:
-    return JobRunner(engine, zone=SEOUL, workers=workers, steps=steps, progress_interval_sec=0.2,
-                     heartbeat_interval_sec=0.2)
+    return JobRunner(
+        engine, zone=SEOUL, workers=workers, steps=steps, progress_interval_sec=0.2, heartbeat_interval_sec=0.2
+    )
 
 
 def run(engine, *args, steps=batch.steps, **kwargs) -> list:
@@ -62,13 +62,25 @@ def oracle_daily(plays) -> list[tuple]:
     videos = [reference.Video(v, 1_000_000 + v % 10, 1200) for v in VIDEOS]
     rows = reference.compute_daily(
         videos,
-        [reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-         for p in plays],
+        [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in plays
+        ],
         SEOUL,
     )
     return sorted(
-        (r.video_id, r.day, r.seller_id, r.views, r.watch_time_sec, r.ad_views, r.cum_views, r.cum_ad_views,
-         r.video_revenue, r.ad_revenue)
+        (
+            r.video_id,
+            r.day,
+            r.seller_id,
+            r.views,
+            r.watch_time_sec,
+            r.ad_views,
+            r.cum_views,
+            r.cum_ad_views,
+            r.video_revenue,
+            r.ad_revenue,
+        )
         for r in rows.values()
     )
 
@@ -134,9 +146,7 @@ def test_two_concurrent_launches_of_the_same_instance_one_runs_and_the_other_is_
     assert [(r.run_kind, r.status) for r in executions(engine)] == [("FIRST", "COMPLETED")]
 
 
-def test_a_bad_row_fails_its_partition_and_the_job_with_that_error_and_a_restart_runs_only_that_partition(
-    engine, data
-):
+def test_a_bad_row_fails_its_partition_and_the_job_with_that_error_and_a_restart_runs_only_that_partition(engine, data):
     # Videos 1..40 split into [0, 14), [14, 27), [27, ...): video 20 is missing from videos.
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM videos WHERE video_id = 20"))
@@ -148,7 +158,7 @@ def test_a_bad_row_fails_its_partition_and_the_job_with_that_error_and_a_restart
     failed = [e for e in events if e.type is EventType.PARTITION_FAILED]
     assert [e.partition_key for e in failed] == ["p1"] and "video 20 does not exist" in failed[0].message
     assert not any(e.day == DAYS[1].isoformat() for e in events[:-1])  # later days wait for it
-    (execution_id, _, _, status, message), = executions(engine)
+    ((execution_id, _, _, status, message),) = executions(engine)
     assert status == "FAILED" and "partition p1 failed" in message and "video 20 does not exist" in message
     assert partition_rows(engine, execution_id) == {"p0": "COMPLETED", "p1": "FAILED", "p2": "COMPLETED"}
 
@@ -178,7 +188,7 @@ def test_a_late_play_makes_its_day_and_later_days_stale_and_a_run_without_a_date
     assert final(events).type is EventType.JOB_FINISHED
     recomputed = [e.day for e in events if e.type is EventType.JOB_STARTED]
     assert recomputed == [d.isoformat() for d in DAYS[1:]]
-    assert [r.run_kind for r in executions(engine)[len(DAYS):]] == ["STALE"] * 3
+    assert [r.run_kind for r in executions(engine)[len(DAYS) :]] == ["STALE"] * 3
     assert stats_snapshot(engine)["daily"] == oracle_daily([*data, late])
     assert run(engine)[-1].message.startswith("0 day(s): nothing to compute")
 
@@ -214,7 +224,7 @@ def test_a_stop_request_lets_running_partitions_finish_and_a_restart_completes_t
 
     last = final([*events])
     assert last.type is EventType.JOB_FAILED and last.status == "STOPPED"
-    (execution_id, _, _, status, _), = executions(engine)
+    ((execution_id, _, _, status, _),) = executions(engine)
     assert status == "STOPPED"
     assert partition_rows(engine, execution_id) == {"p0": "COMPLETED", "p1": "STOPPED", "p2": "STOPPED"}
 

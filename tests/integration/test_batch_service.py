@@ -56,8 +56,12 @@ def _token(ctx, role: str) -> list[tuple[str, str]]:
 
 def test_an_admin_run_streams_events_to_an_explicit_final_event(service):
     stub, ctx = service
-    events = list(stub.RunJob(batch_pb2.RunJobRequest(job="daily", date="2026-10-05", to_date="2026-10-06",
-                                                      partitions=2), metadata=_token(ctx, "ADMIN")))
+    events = list(
+        stub.RunJob(
+            batch_pb2.RunJobRequest(job="daily", date="2026-10-05", to_date="2026-10-06", partitions=2),
+            metadata=_token(ctx, "ADMIN"),
+        )
+    )
     types = [batch_pb2.JobEventType.Name(e.type) for e in events]
     assert types[0] == "JOB_STARTED" and types[-1] == "JOB_FINISHED"
     assert events[-1].final and not any(e.final for e in events[:-1])
@@ -67,7 +71,11 @@ def test_an_admin_run_streams_events_to_an_explicit_final_event(service):
     execution = stub.GetJobExecution(
         batch_pb2.GetJobExecutionRequest(job_execution_id=events[0].job_execution_id), metadata=_token(ctx, "ADMIN")
     )
-    assert (execution.job_name, execution.parameters, execution.status) == ("daily", '{"date":"2026-10-05"}', "COMPLETED")
+    assert (execution.job_name, execution.parameters, execution.status) == (
+        "daily",
+        '{"date":"2026-10-05"}',
+        "COMPLETED",
+    )
     assert [p.status for p in execution.partitions] == ["COMPLETED", "COMPLETED"]
     assert sum(p.rows_read for p in execution.partitions) == 200
     assert execution.ended_at.ToMicroseconds() >= execution.started_at.ToMicroseconds() > 0
@@ -124,10 +132,16 @@ def test_a_missing_execution_is_not_found(service):
 def test_run_partition_of_a_missing_partition_execution_is_not_found_and_needs_an_admin(service):
     stub, ctx = service
     with pytest.raises(grpc.RpcError) as caught:
-        list(stub.RunPartition(batch_pb2.RunPartitionRequest(partition_execution_id=987654),
-                               metadata=_token(ctx, "ADMIN")))
+        list(
+            stub.RunPartition(
+                batch_pb2.RunPartitionRequest(partition_execution_id=987654), metadata=_token(ctx, "ADMIN")
+            )
+        )
     assert caught.value.code() is grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as caught:
-        list(stub.RunPartition(batch_pb2.RunPartitionRequest(partition_execution_id=987654),
-                               metadata=_token(ctx, "SELLER")))
+        list(
+            stub.RunPartition(
+                batch_pb2.RunPartitionRequest(partition_execution_id=987654), metadata=_token(ctx, "SELLER")
+            )
+        )
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED

@@ -48,7 +48,9 @@ def running_redis(redis_server):
 
 def _cache(url: str, **kwargs) -> Cache:
     name = uuid.uuid4().hex[:8]
-    return Cache(make_redis(url), prefix=f"t{name}", breaker=redis_breaker(f"redis-t{name}", reset_timeout=0.5), **kwargs)
+    return Cache(
+        make_redis(url), prefix=f"t{name}", breaker=redis_breaker(f"redis-t{name}", reset_timeout=0.5), **kwargs
+    )
 
 
 def test_a_miss_computes_and_stores_then_a_hit_does_not_compute(running_redis):
@@ -212,7 +214,9 @@ def test_statements_keep_coming_from_the_database_while_redis_is_stopped(stateme
     assert svc.read.cache.breaker.state == "closed"
 
 
-def test_a_figure_changed_while_redis_was_down_is_not_served_stale_when_redis_returns(statement_services, running_redis):
+def test_a_figure_changed_while_redis_was_down_is_not_served_stale_when_redis_returns(
+    statement_services, running_redis
+):
     svc = statement_services
     assert _statement(svc).total == "13.5"  # cached in Redis now
     running_redis.proc.send_signal(19)  # SIGSTOP: Redis keeps its keys but cannot answer

@@ -48,14 +48,16 @@ def test_a_tier_crossing_within_a_day_is_priced_marginally(batch_db):
 
 def test_ad_marks_are_strictly_inside_the_video_and_need_start_before_and_end_at_or_after(batch_db):
     batch_db.add_videos([Video(1, SELLER, 600), Video(2, SELLER, 601), Video(3, SELLER, 1000)])
-    batch_db.add_plays([
-        play(1, 1, at(MON), 0, 600),     # a 600 s video has only the mark at 300
-        play(2, 1, at(MON), 0, 601),     # 300 and 600
-        play(3, 1, at(MON), 300, 600),   # start == 300 is not before 300; 600 <= end
-        play(3, 2, at(MON), 299, 300),   # 300 exactly at the end counts
-        play(3, 3, at(MON), 0, 299),     # no mark reached
-        play(3, 4, at(MON), 400, 400),   # start == end: a view, no watch time, no ads
-    ])
+    batch_db.add_plays(
+        [
+            play(1, 1, at(MON), 0, 600),  # a 600 s video has only the mark at 300
+            play(2, 1, at(MON), 0, 601),  # 300 and 600
+            play(3, 1, at(MON), 300, 600),  # start == 300 is not before 300; 600 <= end
+            play(3, 2, at(MON), 299, 300),  # 300 exactly at the end counts
+            play(3, 3, at(MON), 0, 299),  # no mark reached
+            play(3, 4, at(MON), 400, 400),  # start == end: a view, no watch time, no ads
+        ]
+    )
     batch_db.run_pending()
     rows = batch_db.daily_rows()
     assert rows[(1, MON)].ad_views == 1
@@ -69,13 +71,20 @@ def test_ad_marks_are_strictly_inside_the_video_and_need_start_before_and_end_at
 def test_29_30_and_31_second_repeats(batch_db):
     one_video(batch_db)
     base = at(MON)
-    batch_db.add_plays([
-        play(1, 1, base), play(1, 1, base + 29_999_999),     # repeat (compared with the first)
-        play(1, 2, base), play(1, 2, base + 30_000_000),     # exactly 30 s apart: counts
-        play(1, 3, base), play(1, 3, base + 31_000_000),     # counts
-        # the previous playback counts even when it was a repeat itself
-        play(1, 4, base), play(1, 4, base + 20_000_000), play(1, 4, base + 40_000_000),
-    ])
+    batch_db.add_plays(
+        [
+            play(1, 1, base),
+            play(1, 1, base + 29_999_999),  # repeat (compared with the first)
+            play(1, 2, base),
+            play(1, 2, base + 30_000_000),  # exactly 30 s apart: counts
+            play(1, 3, base),
+            play(1, 3, base + 31_000_000),  # counts
+            # the previous playback counts even when it was a repeat itself
+            play(1, 4, base),
+            play(1, 4, base + 20_000_000),
+            play(1, 4, base + 40_000_000),
+        ]
+    )
     batch_db.run_pending()
     r = row(batch_db)
     assert r.views == 1 + 2 + 2 + 1
@@ -86,10 +95,12 @@ def test_ties_on_started_at_are_ordered_by_event_id_byte_wise(batch_db):
     one_video(batch_db, duration=1000)
     base = at(MON)
     # "B" < "a" byte-wise; the first in that order is the view and earns the ads.
-    batch_db.add_plays([
-        play(1, 1, base, 0, 10, event_id="a-later"),
-        play(1, 1, base, 0, 900, event_id="B-first"),
-    ])
+    batch_db.add_plays(
+        [
+            play(1, 1, base, 0, 10, event_id="a-later"),
+            play(1, 1, base, 0, 900, event_id="B-first"),
+        ]
+    )
     batch_db.run_pending()
     r = row(batch_db)
     assert (r.views, r.ad_views) == (1, 3)
@@ -99,10 +110,12 @@ def test_tie_order_is_byte_wise_even_where_a_pad_space_collation_would_differ(ba
     one_video(batch_db, duration=1000)
     base = at(MON)
     # Byte-wise "a" < "a\t"; a PAD SPACE collation compares "a " with "a\t" and says otherwise.
-    batch_db.add_plays([
-        play(1, 1, base, 0, 10, event_id="a\t"),
-        play(1, 1, base, 0, 900, event_id="a"),
-    ])
+    batch_db.add_plays(
+        [
+            play(1, 1, base, 0, 10, event_id="a\t"),
+            play(1, 1, base, 0, 900, event_id="a"),
+        ]
+    )
     batch_db.run_pending()
     assert (row(batch_db).views, row(batch_db).ad_views) == (1, 3)
 
@@ -110,11 +123,14 @@ def test_tie_order_is_byte_wise_even_where_a_pad_space_collation_would_differ(ba
 def test_a_repeat_within_30_seconds_across_midnight_is_not_a_view(batch_db):
     one_video(batch_db)
     midnight = day_bounds_us(MON, SEOUL)[0]
-    batch_db.add_plays([
-        play(1, 1, midnight - 10_000_000, 0, 400),
-        play(1, 1, midnight + 10_000_000, 0, 400),  # 20 s later, next local day: repeat
-        play(1, 2, midnight - 30_000_000), play(1, 2, midnight),  # exactly 30 s: counts
-    ])
+    batch_db.add_plays(
+        [
+            play(1, 1, midnight - 10_000_000, 0, 400),
+            play(1, 1, midnight + 10_000_000, 0, 400),  # 20 s later, next local day: repeat
+            play(1, 2, midnight - 30_000_000),
+            play(1, 2, midnight),  # exactly 30 s: counts
+        ]
+    )
     batch_db.run_pending()
     rows = batch_db.daily_rows()
     assert rows[(1, SUN)].views == 2
@@ -224,13 +240,15 @@ def test_a_never_computed_earlier_day_makes_later_computed_days_stale(batch_db):
 def test_the_tier_table_in_force_on_the_day_applies(batch_db):
     one_video(batch_db)
     since = dt.date(2026, 11, 3)
-    batch_db.set_tiers([
-        TierRow("VIEW", dt.date(1970, 1, 1), 0, Decimal("1.0")),
-        TierRow("AD", dt.date(1970, 1, 1), 0, Decimal("10")),
-        TierRow("VIEW", since, 0, Decimal("2.5")),
-        TierRow("VIEW", since, 2, Decimal("0.0125")),
-        TierRow("AD", since, 0, Decimal("10")),
-    ])
+    batch_db.set_tiers(
+        [
+            TierRow("VIEW", dt.date(1970, 1, 1), 0, Decimal("1.0")),
+            TierRow("AD", dt.date(1970, 1, 1), 0, Decimal("10")),
+            TierRow("VIEW", since, 0, Decimal("2.5")),
+            TierRow("VIEW", since, 2, Decimal("0.0125")),
+            TierRow("AD", since, 0, Decimal("10")),
+        ]
+    )
     try:
         batch_db.add_plays([play(1, v, at(MON)) for v in range(3)])
         batch_db.add_plays([play(1, v, at(since)) for v in range(3)])
@@ -239,6 +257,7 @@ def test_the_tier_table_in_force_on_the_day_applies(batch_db):
         assert row(batch_db, day=since).video_revenue == Decimal("0.0375")
     finally:
         from tests.reference import DESIGN_TIERS
+
         batch_db.set_tiers(DESIGN_TIERS)
 
 
@@ -252,8 +271,7 @@ def test_the_tier_table_in_force_on_the_day_applies(batch_db):
 )
 def test_a_bad_row_fails_the_partition_with_its_ids(batch_db, bad, reason):
     one_video(batch_db)
-    bad = Play(bad.event_id, bad.video_id, bad.viewer_id, at(MON), bad.start_position_sec,
-               bad.end_position_sec)
+    bad = Play(bad.event_id, bad.video_id, bad.viewer_id, at(MON), bad.start_position_sec, bad.end_position_sec)
     batch_db.add_plays([play(1, 2, at(MON)), bad])
     with pytest.raises(BadPlayRow, match=reason) as caught:
         batch_db.run_pending()
@@ -279,8 +297,7 @@ def test_counts_report_plays_read_and_daily_rows_written(batch_db):
 def test_the_reference_agrees_on_a_hand_made_day(batch_db):
     videos = [Video(1, SELLER, 1000), Video(2, 7, 300)]
     batch_db.add_videos(videos)
-    plays = [play(1 + i % 2, i % 5 + 5, at(MON, 23, 59, 30 + i * 3), i * 37 % 400, i * 91 % 1300)
-             for i in range(20)]
+    plays = [play(1 + i % 2, i % 5 + 5, at(MON, 23, 59, 30 + i * 3), i * 37 % 400, i * 91 % 1300) for i in range(20)]
     plays = [p for p in plays if p.end_position_sec >= p.start_position_sec]
     batch_db.add_plays(plays)
     batch_db.run_pending()

@@ -16,9 +16,9 @@ from tests.reference import Play, Seed, Video, compute_daily, compute_periods
 DAYS = [dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 1)]
 SEED_DAY = dt.date(2026, 1, 5)
 SELLERS = {1: 500, 2: 500, 3: 501}
-VIDEOS = st.tuples(
-    *[st.sampled_from([0, 1, 299, 300, 301, 600, 601, 900, 1000]) for _ in SELLERS]
-).map(lambda ds: [Video(v, SELLERS[v], d) for v, d in zip(SELLERS, ds, strict=True)])
+VIDEOS = st.tuples(*[st.sampled_from([0, 1, 299, 300, 301, 600, 601, 900, 1000]) for _ in SELLERS]).map(
+    lambda ds: [Video(v, SELLERS[v], d) for v, d in zip(SELLERS, ds, strict=True)]
+)
 
 # Instants that make the rules bite: both sides of midnight, 29/30/31-second gaps.
 OFFSETS_SEC = [0, 1, 10, 29, 30, 31, 45, 3600, 43_200, 43_229, 43_230, 43_231, 86_340, 86_370, 86_390, 86_399]
@@ -31,7 +31,9 @@ def plays_strategy(draw):
     event_ids = draw(
         st.lists(
             st.text(alphabet="aAbB9-_é\t", min_size=1, max_size=4),
-            min_size=count, max_size=count, unique=True,
+            min_size=count,
+            max_size=count,
+            unique=True,
         )
     )
     for event_id in event_ids:
@@ -75,7 +77,7 @@ def test_the_sql_step_equals_the_reference(batch_engine, videos, plays, seeds, l
     data.add_videos(videos)
     data.add_seeds(seeds, SELLERS)
     # The first plays arrive in time; the rest arrive after the days were computed.
-    on_time, late_plays = plays[: len(plays) - late], plays[len(plays) - late:]
+    on_time, late_plays = plays[: len(plays) - late], plays[len(plays) - late :]
     data.add_plays(on_time)
     data.run_pending()
     data.add_plays(late_plays)

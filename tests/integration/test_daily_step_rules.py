@@ -27,8 +27,16 @@ def play(viewer: int, started: int, start: int = 0, end: int = 10, video: int = 
 
 
 def explained(r) -> tuple[int, int, int, int, int, int, int, int]:
-    return (r.views, r.watch_time_sec, r.ad_views, r.plays, r.excluded_self_view,
-            r.excluded_overlap, r.excluded_repeat, r.excluded_cap)
+    return (
+        r.views,
+        r.watch_time_sec,
+        r.ad_views,
+        r.plays,
+        r.excluded_self_view,
+        r.excluded_overlap,
+        r.excluded_repeat,
+        r.excluded_cap,
+    )
 
 
 def computed(batch_db, videos: list[Video], plays: list[Play]) -> dict:
@@ -44,12 +52,16 @@ def test_an_overlap_is_exactly_before_half_the_previous_watch_time(batch_db):
     base = at(MON)
     plays = [
         # 600 s watched (0..600): at 2x it lasts 300 s. 300 s later is not an overlap...
-        play(1, base, 0, 600), play(1, base + 300 * S, 0, 0),
+        play(1, base, 0, 600),
+        play(1, base + 300 * S, 0, 0),
         # ...1 microsecond earlier is (and earns no watch time: 700 s lost, no ad views).
-        play(2, base, 0, 600), play(2, base + 300 * S - 1, 0, 700),
+        play(2, base, 0, 600),
+        play(2, base + 300 * S - 1, 0, 700),
         # 2x speed over an odd watch time: 301 s of video last 150.5 s.
-        play(3, base, 0, 301), play(3, base + 150_500_000, 0, 10),
-        play(4, base, 0, 301), play(4, base + 150_499_999, 0, 10),
+        play(3, base, 0, 301),
+        play(3, base + 150_500_000, 0, 10),
+        play(4, base, 0, 301),
+        play(4, base + 150_499_999, 0, 10),
     ]
     batch_db.add_plays(plays)
     batch_db.run_pending()
@@ -64,9 +76,12 @@ def test_an_overlap_within_30_seconds_is_attributed_to_the_overlap_rule(batch_db
     batch_db.add_videos(videos)
     base = at(MON)
     plays = [
-        play(1, base, 0, 100), play(1, base + 10 * S, 0, 100),  # repeat and overlap: OVERLAP
-        play(2, base, 0, 10), play(2, base + 10 * S, 0, 100),  # 10 s after a 5 s play: REPEAT
-        play(SELLER, base, 0, 100), play(SELLER, base + 1, 0, 100),  # the seller: SELF_VIEW
+        play(1, base, 0, 100),
+        play(1, base + 10 * S, 0, 100),  # repeat and overlap: OVERLAP
+        play(2, base, 0, 10),
+        play(2, base + 10 * S, 0, 100),  # 10 s after a 5 s play: REPEAT
+        play(SELLER, base, 0, 100),
+        play(SELLER, base + 1, 0, 100),  # the seller: SELF_VIEW
     ]
     batch_db.add_plays(plays)
     batch_db.run_pending()
@@ -98,8 +113,10 @@ def test_a_start_equals_end_playback_next_to_others(batch_db):
     plays = [
         play(1, base, 50, 50),  # no watch time: the next play 1 us later cannot overlap it...
         play(1, base + 1, 0, 0),  # ...but is a repeat
-        play(2, base, 0, 60), play(2, base + 30 * S, 50, 50),  # 30 s, exactly 60 / 2: a view
-        play(3, base, 0, 60), play(3, base + 30 * S - 1, 50, 50),  # 1 us earlier: an overlap
+        play(2, base, 0, 60),
+        play(2, base + 30 * S, 50, 50),  # 30 s, exactly 60 / 2: a view
+        play(3, base, 0, 60),
+        play(3, base + 30 * S - 1, 50, 50),  # 1 us earlier: an overlap
     ]
     batch_db.add_plays(plays)
     batch_db.run_pending()

@@ -41,10 +41,14 @@ def database(tmp_path):
 
 def _expected_total(plays: list[dict]) -> Decimal:
     videos = [reference.Video(v, 1_000_000 + v % 10, 1200) for v in VIDEOS]
-    rows = reference.compute_daily(videos, [
-        reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-        for p in plays
-    ], SEOUL)
+    rows = reference.compute_daily(
+        videos,
+        [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in plays
+        ],
+        SEOUL,
+    )
     return sum((r.video_revenue + r.ad_revenue for r in rows.values() if r.seller_id == SELLER), Decimal(0))
 
 
@@ -63,9 +67,11 @@ def test_a_reader_trusting_its_readings_for_a_minute_serves_the_new_figure_right
     port, lock = reserve_port_block(1, range(21150, 21190))
     try:
         with serve_read_services(url, tmp_path / "read", port, read) as services:
+
             def total() -> Decimal:
-                request = settlement_pb2.GetStatementRequest(seller_id=SELLER, period=common_pb2.DAILY,
-                                                             date=DAY.isoformat())
+                request = settlement_pb2.GetStatementRequest(
+                    seller_id=SELLER, period=common_pb2.DAILY, date=DAY.isoformat()
+                )
                 return Decimal(services.settlement.GetStatement(request, metadata=services.token(SELLER)).total)
 
             assert total() == _expected_total(first) == total()  # the second one from the cache

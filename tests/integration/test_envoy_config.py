@@ -18,7 +18,10 @@ def test_the_rendered_config_passes_envoys_own_validation(tmp_path):
     path.write_text(envoy_config.render_local(settings, topology.instances(settings), descriptor))
     result = subprocess.run(
         [supervisor.envoy_executable(), "--mode", "validate", "-c", str(path), "--log-level", "warn"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "deprecated" not in (result.stdout + result.stderr).lower()

@@ -24,10 +24,12 @@ def engine(tmp_path_factory):
 
 def test_event_id_columns_use_the_no_pad_binary_collation(engine):
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT table_name, collation_name FROM information_schema.columns"
-            " WHERE table_schema = DATABASE() AND column_name = 'event_id' ORDER BY table_name"
-        )).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT table_name, collation_name FROM information_schema.columns"
+                " WHERE table_schema = DATABASE() AND column_name = 'event_id' ORDER BY table_name"
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [("plays", "utf8mb4_nopad_bin"), ("resume_positions", "utf8mb4_nopad_bin")]
 
 
@@ -38,10 +40,12 @@ def test_ids_differing_only_by_trailing_whitespace_are_distinct_keys_in_byte_ord
         exact = conn.execute(sa.text("SELECT event_id FROM plays WHERE event_id = 'a'")).scalars().all()
     with pytest.raises(sa.exc.IntegrityError):  # the same bytes again are the same key
         with engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
-                " start_position_sec, end_position_sec, received_at_us)"
-                " VALUES ('a ', 1, 1, 0, '2026-11-02', 0, 0, 0)"
-            ))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
+                    " start_position_sec, end_position_sec, received_at_us)"
+                    " VALUES ('a ', 1, 1, 0, '2026-11-02', 0, 0, 0)"
+                )
+            )
     assert ordered == sorted(IDS, key=lambda s: s.encode())  # A, a, a\t, a , a  b
     assert exact == ["a"]

@@ -34,7 +34,9 @@ def ingest_md(harness):
 
 def _chunk(n_events: int = 1) -> video_pb2.ImportPlaysChunk:
     # Events the ingest rejects (no such video): a chunk with events is progress all the same.
-    return video_pb2.ImportPlaysChunk(events=[video_pb2.PlayEvent(event_id=f"e{i}", video_id=1) for i in range(n_events)])
+    return video_pb2.ImportPlaysChunk(
+        events=[video_pb2.PlayEvent(event_id=f"e{i}", video_id=1) for i in range(n_events)]
+    )
 
 
 def _stream(release: threading.Event, *, every_sec: float | None = None, empty: bool = False):
@@ -128,7 +130,8 @@ def test_an_oversize_record_plays_is_refused_before_its_events_are_converted(har
     # The attack's request: 2,700,000 empty events, sent as raw bytes (tag 1, length 0 each).
     # Converting them took 9 s before the count was checked first; parsing them takes ~1-2 s.
     record = harness.channel.unary_unary(
-        "/paysystem.v1.VideoService/RecordPlays", request_serializer=None,
+        "/paysystem.v1.VideoService/RecordPlays",
+        request_serializer=None,
         response_deserializer=video_pb2.RecordPlaysResponse.FromString,
     )
     viewer = harness.md(harness.account("VIEWER"))

@@ -79,7 +79,9 @@ def _wait_until_blocked(engine, outcome: dict, timeout: float = 10.0) -> None:
                     {"id": connection_id},
                 ).scalar()
                 inserting = conn.execute(
-                    sa.text("SELECT COUNT(*) FROM information_schema.processlist WHERE ID = :id AND INFO LIKE 'INSERT%'"),
+                    sa.text(
+                        "SELECT COUNT(*) FROM information_schema.processlist WHERE ID = :id AND INFO LIKE 'INSERT%'"
+                    ),
                     {"id": connection_id},
                 ).scalar()
                 if lock_wait or inserting:

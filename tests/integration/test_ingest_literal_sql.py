@@ -19,12 +19,35 @@ from tests.databases import fresh_database
 RECEIVED = 1_790_000_000_000_000
 _runs = itertools.count()
 
-HOSTILE = ["'", '"', "\\", "\x00", "\x01", "\\x01", "\x1a", "\n", "\r", "%s", "%%", "', '", "');--", "😀", "é", "\u2028",
-           "\x7f", "`"]
-texts = st.lists(
-    st.one_of(st.sampled_from(HOSTILE), st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=4)),
-    min_size=1, max_size=12,
-).map("".join).filter(lambda t: len(t) <= 120)
+HOSTILE = [
+    "'",
+    '"',
+    "\\",
+    "\x00",
+    "\x01",
+    "\\x01",
+    "\x1a",
+    "\n",
+    "\r",
+    "%s",
+    "%%",
+    "', '",
+    "');--",
+    "😀",
+    "é",
+    "\u2028",
+    "\x7f",
+    "`",
+]
+texts = (
+    st.lists(
+        st.one_of(st.sampled_from(HOSTILE), st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=4)),
+        min_size=1,
+        max_size=12,
+    )
+    .map("".join)
+    .filter(lambda t: len(t) <= 120)
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +61,24 @@ def engine(tmp_path_factory):
 def _stored(conn, prefix: str, received: int) -> list[tuple]:
     """(event id after the prefix as bytes, every other column) of the rows of one insert."""
     rows = conn.execute(
-        sa.text("SELECT HEX(event_id), video_id, viewer_id, started_at_us, local_day, start_position_sec,"
-                " end_position_sec FROM plays WHERE received_at_us = :r"),
+        sa.text(
+            "SELECT HEX(event_id), video_id, viewer_id, started_at_us, local_day, start_position_sec,"
+            " end_position_sec FROM plays WHERE received_at_us = :r"
+        ),
         {"r": received},
     ).all()
-    return sorted((bytes.fromhex(r[0])[len(prefix):], *r[1:]) for r in rows)
+    return sorted((bytes.fromhex(r[0])[len(prefix) :], *r[1:]) for r in rows)
 
 
 def _resumes(conn, viewer_id: int, prefix: str) -> list[tuple]:
     rows = conn.execute(
-        sa.text("SELECT video_id, position_sec, started_at_us, HEX(event_id), updated_at_us FROM resume_positions"
-                " WHERE viewer_id = :v"),
+        sa.text(
+            "SELECT video_id, position_sec, started_at_us, HEX(event_id), updated_at_us FROM resume_positions"
+            " WHERE viewer_id = :v"
+        ),
         {"v": viewer_id},
     ).all()
-    return sorted((r[0], r[1], r[2], bytes.fromhex(r[3])[len(prefix):], r[4]) for r in rows)
+    return sorted((r[0], r[1], r[2], bytes.fromhex(r[3])[len(prefix) :], r[4]) for r in rows)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -83,8 +83,12 @@ def _stored(engine, prefix: str) -> set[tuple]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
-                plays.c.event_id, plays.c.video_id, plays.c.viewer_id, plays.c.started_at_us,
-                plays.c.start_position_sec, plays.c.end_position_sec,
+                plays.c.event_id,
+                plays.c.video_id,
+                plays.c.viewer_id,
+                plays.c.started_at_us,
+                plays.c.start_position_sec,
+                plays.c.end_position_sec,
             ).where(plays.c.event_id.like(f"{prefix}-%"))
         )
         return {(r[0].split("-", 1)[1], *r[1:]) for r in rows}

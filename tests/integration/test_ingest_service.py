@@ -92,7 +92,11 @@ def test_a_viewer_records_a_playback_that_is_stored_with_its_local_day(harness, 
     assert (response.stored, response.duplicates, response.rejected) == (1, 0, 0)
     row = _stored(harness, [e.event_id])[e.event_id]
     assert (row.video_id, row.viewer_id, row.started_at_us, row.start_position_sec, row.end_position_sec) == (
-        video.video_id, viewer.account_id, T0 + 123_456, 0, 100,
+        video.video_id,
+        viewer.account_id,
+        T0 + 123_456,
+        0,
+        100,
     )
     assert row.local_day == local_day_of(T0 + 123_456, harness.ctx.settings.zone)
 
@@ -108,24 +112,24 @@ def test_a_batch_mixing_good_duplicate_and_bad_events_gets_exact_results_in_orde
     now_us = time.time_ns() // 1000
     batch = [
         good_1,
-        already,                                                   # duplicate of a stored event
+        already,  # duplicate of a stored event
         event(v, w, event_id=conflicting_stored.event_id, end=61),  # conflict with the stored one
-        event(10**12, w),                                           # unknown video
-        event(v, w, start=-1),                                      # negative position
-        event(v, w, start=100, end=99),                             # reversed
-        event(v, w, start=601, end=700),                            # start beyond the length
-        event(v, w, at_us=now_us + 10 * 60 * 1_000_000),            # 10 minutes in the future
-        event(v, w, started=False),                                 # no started_at
-        event(v, 0),                                                # bad viewer id
-        event(-3, w),                                               # bad video id
-        event(v, 10**12),                                           # unknown viewer
-        event(v, w, event_id=""),                                   # empty event id
-        event(v, w, event_id="x" * 129),                            # too long event id
-        event(v, w, event_id="trailing "),                          # ambiguous under PAD SPACE
+        event(10**12, w),  # unknown video
+        event(v, w, start=-1),  # negative position
+        event(v, w, start=100, end=99),  # reversed
+        event(v, w, start=601, end=700),  # start beyond the length
+        event(v, w, at_us=now_us + 10 * 60 * 1_000_000),  # 10 minutes in the future
+        event(v, w, started=False),  # no started_at
+        event(v, 0),  # bad viewer id
+        event(-3, w),  # bad video id
+        event(v, 10**12),  # unknown viewer
+        event(v, w, event_id=""),  # empty event id
+        event(v, w, event_id="x" * 129),  # too long event id
+        event(v, w, event_id="trailing "),  # ambiguous under PAD SPACE
         twice,
-        event(v, w, event_id=twice.event_id, end=10),               # same again, identical
-        event(v, w, event_id=twice.event_id, end=11),               # same id, other content
-        good_2,                                                     # at the very end: 600..700 of 600 s
+        event(v, w, event_id=twice.event_id, end=10),  # same again, identical
+        event(v, w, event_id=twice.event_id, end=11),  # same id, other content
+        good_2,  # at the very end: 600..700 of 600 s
     ]
     response = _record(harness, ingest, batch)
     outcomes = [(r.outcome, r.reason.split(":")[0]) for r in response.results]
@@ -155,7 +159,13 @@ def test_a_batch_mixing_good_duplicate_and_bad_events_gets_exact_results_in_orde
     assert "unknown video" in response.results[3].reason
     assert (response.stored, response.duplicates, response.rejected) == (3, 2, 14)
     stored = _stored(harness, [e.event_id for e in batch])
-    assert set(stored) == {good_1.event_id, already.event_id, conflicting_stored.event_id, twice.event_id, good_2.event_id}
+    assert set(stored) == {
+        good_1.event_id,
+        already.event_id,
+        conflicting_stored.event_id,
+        twice.event_id,
+        good_2.event_id,
+    }
     assert stored[conflicting_stored.event_id].end_position_sec == 60  # the stored event stays
     assert stored[twice.event_id].end_position_sec == 10  # the first of the request is kept
 
@@ -199,7 +209,9 @@ def test_sellers_and_admins_record_their_own_playbacks_but_not_others(harness, w
 def test_the_ingest_role_records_playbacks_of_any_viewer(harness, world):
     _, video, viewer, ingest = world
     other = harness.account("VIEWER")
-    response = _record(harness, ingest, [event(video.video_id, viewer.account_id), event(video.video_id, other.account_id)])
+    response = _record(
+        harness, ingest, [event(video.video_id, viewer.account_id), event(video.video_id, other.account_id)]
+    )
     assert [r.outcome for r in response.results] == [STORED, STORED]
 
 
@@ -235,8 +247,14 @@ def test_the_resume_position_follows_started_at_even_when_events_arrive_out_of_o
     _record(harness, viewer, [event(v, w, at_us=T0 + 1_000_000, start=0, end=100)])  # late and older
     assert _resume(harness, viewer, v) == 250
     # Same instant: the greater event_id is the later one.
-    _record(harness, viewer, [event(v, w, event_id=f"z-{v}", at_us=T0 + 2_000_000, end=300),
-                              event(v, w, event_id=f"a-{v}", at_us=T0 + 2_000_000, end=310)])
+    _record(
+        harness,
+        viewer,
+        [
+            event(v, w, event_id=f"z-{v}", at_us=T0 + 2_000_000, end=300),
+            event(v, w, event_id=f"a-{v}", at_us=T0 + 2_000_000, end=310),
+        ],
+    )
     assert _resume(harness, viewer, v) == 300
     _record(harness, viewer, [event(v, w, at_us=T0 + 3_000_000, start=300, end=600)])  # reached the end
     assert _resume(harness, viewer, v) == 0
@@ -302,10 +320,7 @@ def _outcomes(responses) -> dict[str, list[int]]:
 def test_two_clients_racing_with_the_same_events_store_each_exactly_once(harness, world):
     _, video, viewer, ingest = world
     others = [harness.account("VIEWER") for _ in range(5)]
-    batch = [
-        event(video.video_id, others[i % 5].account_id, at_us=T0 + i * 1_000, end=i % 700)
-        for i in range(2_000)
-    ]
+    batch = [event(video.video_id, others[i % 5].account_id, at_us=T0 + i * 1_000, end=i % 700) for i in range(2_000)]
     outcomes = _outcomes(_race(harness, ingest, batch, list(reversed(batch))))
     assert all(o == [STORED, DUPLICATE] for o in outcomes.values())
     assert len(_stored(harness, outcomes)) == 2_000
@@ -362,7 +377,8 @@ def test_import_plays_is_for_the_ingest_role_only(harness, world):
     _, video, viewer, _ = world
     with pytest.raises(grpc.RpcError) as caught:
         harness.stub.ImportPlays(
-            iter([video_pb2.ImportPlaysChunk(events=[event(video.video_id, viewer.account_id)])]), metadata=harness.md(viewer)
+            iter([video_pb2.ImportPlaysChunk(events=[event(video.video_id, viewer.account_id)])]),
+            metadata=harness.md(viewer),
         )
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
@@ -371,12 +387,16 @@ def test_import_plays_is_for_the_ingest_role_only(harness, world):
 def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harness, world):
     _, video, viewer, _ = world
     suffix = uuid.uuid4().hex[:8]
-    ids = [f"{s}-{suffix}" for s in ("it's", "back\\slash", "100%s", "ü-é-😀", "x'); DROP TABLE plays; --", "CASE", "case")]
+    ids = [
+        f"{s}-{suffix}" for s in ("it's", "back\\slash", "100%s", "ü-é-😀", "x'); DROP TABLE plays; --", "CASE", "case")
+    ]
     response = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in ids])
     assert [r.outcome for r in response.results] == [STORED] * len(ids)
     assert set(_stored(harness, ids)) == set(ids)
     # Again, with one new id among them: the exact path reads the stored ones back.
-    again = _record(harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in [*ids, f"new'-{suffix}"]])
+    again = _record(
+        harness, viewer, [event(video.video_id, viewer.account_id, event_id=i) for i in [*ids, f"new'-{suffix}"]]
+    )
     assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids) + [STORED]
 
 
@@ -412,7 +432,9 @@ def test_a_playback_that_cannot_have_ended_yet_is_rejected_one_microsecond_past_
         assert set(_stored(harness, [e.event_id for e in batch])) == {e.event_id for e in batch[::2]}
 
 
-def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest_account_any_time(harness, world, monkeypatch):
+def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest_account_any_time(
+    harness, world, monkeypatch
+):
     _, video, viewer, ingest = world
     v, w = video.video_id, viewer.account_id
     now = _pin_clock(monkeypatch)

@@ -21,7 +21,6 @@ NOW = 1_700_000_000_000_000  # long ago: any heartbeat at NOW is stale
 PLAN = [Partition("p0", 0, 100), Partition("p1", 100, 2**63 - 1)]
 
 
-
 def _instance(engine, date="2026-11-01"):
     with engine.begin() as conn:
         return repo.insert_instance(conn, "daily", {"date": date}, NOW)
@@ -109,7 +108,8 @@ def test_recover_fails_a_stale_execution_of_another_host_and_its_unfinished_part
         execution = repo.get_execution(conn, execution_id)
         assert execution.status is BatchStatus.FAILED and "far-away-host:77" in execution.exit_message
         assert {p.partition_key: p.status for p in execution.partitions} == {
-            "p0": BatchStatus.COMPLETED, "p1": BatchStatus.FAILED
+            "p0": BatchStatus.COMPLETED,
+            "p1": BatchStatus.FAILED,
         }
         assert repo.running_execution(conn, instance.job_instance_id) is None
     _started_execution(engine, instance.job_instance_id)  # the guard is free again
@@ -119,8 +119,7 @@ def test_recover_leaves_executions_with_a_fresh_heartbeat_on_any_host(engine):
     remote = _instance(engine)
     local = _instance(engine, "2026-11-02")
     _started_execution(engine, remote.job_instance_id, owner="far-away-host:77", now=repo_now())
-    _started_execution(engine, local.job_instance_id, owner=f"{socket.gethostname()}:{os.getpid()}",
-                       now=repo_now())
+    _started_execution(engine, local.job_instance_id, owner=f"{socket.gethostname()}:{os.getpid()}", now=repo_now())
 
     recovered, alive = recover(engine, stale_after_sec=30)
 
@@ -130,8 +129,9 @@ def test_recover_leaves_executions_with_a_fresh_heartbeat_on_any_host(engine):
 
 def test_recover_fails_an_execution_whose_live_local_owner_stopped_beating(engine):
     instance = _instance(engine)
-    execution_id, _ = _started_execution(engine, instance.job_instance_id,
-                                         owner=f"{socket.gethostname()}:{os.getpid()}", now=NOW)
+    execution_id, _ = _started_execution(
+        engine, instance.job_instance_id, owner=f"{socket.gethostname()}:{os.getpid()}", now=NOW
+    )
 
     recovered, _ = recover(engine, stale_after_sec=30)
 
@@ -141,11 +141,13 @@ def test_recover_fails_an_execution_whose_live_local_owner_stopped_beating(engin
 
 def test_recover_fails_at_once_an_execution_whose_local_owner_process_is_gone(engine):
     instance = _instance(engine)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     pid = int(gone.stdout)
-    execution_id, _ = _started_execution(engine, instance.job_instance_id,
-                                         owner=f"{socket.gethostname()}:{pid}", now=repo_now())
+    execution_id, _ = _started_execution(
+        engine, instance.job_instance_id, owner=f"{socket.gethostname()}:{pid}", now=repo_now()
+    )
 
     recovered, _ = recover(engine, stale_after_sec=3600)
 

@@ -61,15 +61,23 @@ def invisible_to_the_watermark(engine, watermark: int) -> bool:
 
 def computed(engine) -> tuple[int, int]:
     with engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT play_id_watermark, plays_read FROM computed_days WHERE day = :d")
-                           .bindparams(sa.bindparam("d", type_=sa.Date)), {"d": MON}).one()
+        row = conn.execute(
+            sa.text("SELECT play_id_watermark, plays_read FROM computed_days WHERE day = :d").bindparams(
+                sa.bindparam("d", type_=sa.Date)
+            ),
+            {"d": MON},
+        ).one()
     return int(row.play_id_watermark), int(row.plays_read)
 
 
 def views(engine) -> int:
     with engine.connect() as conn:
-        return conn.execute(sa.text("SELECT views FROM daily_video_stats WHERE video_id = 1 AND day = :d")
-                            .bindparams(sa.bindparam("d", type_=sa.Date)), {"d": MON}).scalar_one()
+        return conn.execute(
+            sa.text("SELECT views FROM daily_video_stats WHERE video_id = 1 AND day = :d").bindparams(
+                sa.bindparam("d", type_=sa.Date)
+            ),
+            {"d": MON},
+        ).scalar_one()
 
 
 def race(engine, recompute) -> None:
@@ -104,8 +112,9 @@ def test_a_late_play_committed_after_a_higher_play_id_was_read_still_makes_its_d
 
 def test_the_job_runner_recomputes_a_day_whose_late_play_committed_after_its_watermark(engine):
     def run() -> list:
-        runner = JobRunner(engine, zone=SEOUL, workers=2, steps=batch.steps, progress_interval_sec=0.2,
-                           heartbeat_interval_sec=0.2)
+        runner = JobRunner(
+            engine, zone=SEOUL, workers=2, steps=batch.steps, progress_interval_sec=0.2, heartbeat_interval_sec=0.2
+        )
         events = list(runner.run("daily", today=TODAY))
         assert events[-1].type is EventType.JOB_FINISHED, events[-1].message
         return [e.day for e in events if e.type is EventType.JOB_STARTED]

@@ -26,14 +26,18 @@ def test_existing_rows_get_zero_exclusions_and_the_migration_downgrades(backend,
                 command.downgrade(db.alembic_config(conn), "0006")
             assert not set(RULE_EXCLUSION_COLUMNS) & _columns(engine, "daily_video_stats")
             with engine.begin() as conn:
-                conn.execute(sa.text(
-                    "INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
-                    " cum_views, cum_ad_views, video_revenue, ad_revenue) VALUES (1, '2026-11-02', 2, 3, 4, 5, 3, 5, 3, 50)"
-                ))
-                conn.execute(sa.text(
-                    "INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views, watch_time_sec,"
-                    " ad_views, video_revenue, ad_revenue) VALUES ('WEEKLY', '2026-11-02', 1, 2, 3, 4, 5, 3, 50)"
-                ))
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO daily_video_stats (video_id, day, seller_id, views, watch_time_sec, ad_views,"
+                        " cum_views, cum_ad_views, video_revenue, ad_revenue) VALUES (1, '2026-11-02', 2, 3, 4, 5, 3, 5, 3, 50)"
+                    )
+                )
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO period_video_stats (period, period_start, video_id, seller_id, views, watch_time_sec,"
+                        " ad_views, video_revenue, ad_revenue) VALUES ('WEEKLY', '2026-11-02', 1, 2, 3, 4, 5, 3, 50)"
+                    )
+                )
             db.migrate(engine)
             with engine.connect() as conn:
                 for table in ("daily_video_stats", "period_video_stats"):

@@ -31,17 +31,30 @@ def attacked(tmp_path_factory):
         )
         first_us = (time.time_ns() // 1000) - 30 * 86_400 * S  # four weeks and more ago
         plays = [
-            Play(f"attack-{uuid.uuid4().hex}", video.video_id, viewer.account_id, first_us + i * GAP_SEC * S, 0, LENGTH_SEC)
+            Play(
+                f"attack-{uuid.uuid4().hex}",
+                video.video_id,
+                viewer.account_id,
+                first_us + i * GAP_SEC * S,
+                0,
+                LENGTH_SEC,
+            )
             for i in range(PLAYS)
         ]
         events = []
         for p in plays:
             started = Timestamp()
             started.FromMicroseconds(p.started_at_us)
-            events.append(video_pb2.PlayEvent(
-                event_id=p.event_id, video_id=p.video_id, viewer_id=p.viewer_id, started_at=started,
-                start_position_sec=p.start_position_sec, end_position_sec=p.end_position_sec,
-            ))
+            events.append(
+                video_pb2.PlayEvent(
+                    event_id=p.event_id,
+                    video_id=p.video_id,
+                    viewer_id=p.viewer_id,
+                    started_at=started,
+                    start_position_sec=p.start_position_sec,
+                    end_position_sec=p.end_position_sec,
+                )
+            )
         response = harness.stub.RecordPlays(video_pb2.RecordPlaysRequest(events=events), metadata=harness.md(ingest))
         assert (response.stored, response.rejected) == (PLAYS, 0)
         data = BatchData(harness.engine, harness.ctx.settings.zone)

@@ -84,5 +84,6 @@ def test_the_last_whole_week_and_month_of_the_calendar_are_served(services):
     assert (week.period_start, week.period_end) == ("9999-12-20", "9999-12-26")
     series = _series(services, "9999-11-05", "9999-12-26", caller=SELLER, period=common_pb2.MONTHLY)
     assert [(p.period_start, p.period_end) for p in series.points] == [
-        ("9999-11-01", "9999-11-30"), ("9999-12-01", "9999-12-31")
+        ("9999-11-01", "9999-11-30"),
+        ("9999-12-01", "9999-12-31"),
     ]

@@ -64,8 +64,13 @@ def _point(svc, period, *, caller=SELLER, role="SELLER"):
 
 def _explained(point) -> tuple[int, ...]:
     return (
-        point.views, point.plays, point.excluded_self_view, point.excluded_overlap,
-        point.excluded_repeat, point.excluded_cap, point.watch_time_sec,
+        point.views,
+        point.plays,
+        point.excluded_self_view,
+        point.excluded_overlap,
+        point.excluded_repeat,
+        point.excluded_cap,
+        point.watch_time_sec,
     )
 
 
@@ -77,8 +82,15 @@ EXPECTED = (11, 16, 1, 1, 1, 2, 430)
 def test_the_daily_point_explains_which_rule_excluded_each_playback(services):
     assert _explained(_point(services, common_pb2.DAILY)) == EXPECTED
     row = compute_daily([Video(VIDEO, SELLER, 600)], _plays(), SEOUL)[(VIDEO, DAY)]
-    assert (row.views, row.plays, row.excluded_self_view, row.excluded_overlap, row.excluded_repeat,
-            row.excluded_cap, row.watch_time_sec) == EXPECTED
+    assert (
+        row.views,
+        row.plays,
+        row.excluded_self_view,
+        row.excluded_overlap,
+        row.excluded_repeat,
+        row.excluded_cap,
+        row.watch_time_sec,
+    ) == EXPECTED
 
 
 @pytest.mark.parametrize("period", [common_pb2.WEEKLY, common_pb2.MONTHLY])

@@ -46,14 +46,16 @@ def sessions(draw, videos: list[Video]):
             if previous is not None:
                 half_us = _watch(previous, durations[video]) * S // 2
                 passing = max(half_us, 30 * S)
-                gap = draw(st.one_of(
-                    st.sampled_from([0, 1, 29_999_999, 30 * S, 30 * S + 1]),
-                    st.sampled_from([half_us - 1, half_us, half_us + 1]).filter(lambda g: g >= 0),
-                    st.integers(0, 3000).map(lambda sec: sec * S),
-                    # binges: well spaced plays that pass rules 1-3, to reach the daily cap
-                    st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
-                    st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
-                ))
+                gap = draw(
+                    st.one_of(
+                        st.sampled_from([0, 1, 29_999_999, 30 * S, 30 * S + 1]),
+                        st.sampled_from([half_us - 1, half_us, half_us + 1]).filter(lambda g: g >= 0),
+                        st.integers(0, 3000).map(lambda sec: sec * S),
+                        # binges: well spaced plays that pass rules 1-3, to reach the daily cap
+                        st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
+                        st.integers(0, 600).map(lambda sec, passing=passing: passing + sec * S),
+                    )
+                )
                 started = previous.started_at_us + gap
             start = draw(st.sampled_from([0, 0, 10, 299, 300, 900]))  # seeks
             tag = draw(st.sampled_from(["a", "B", "é", "9"]))  # byte-wise ties on started_at

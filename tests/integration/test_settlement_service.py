@@ -34,7 +34,9 @@ WEEK = [D(2026, 9, 28) + dt.timedelta(days=i) for i in range(7)]
 
 def _day_rows(i: int) -> list[Daily]:
     return [
-        Daily(V1, views=10 + i, watch_time_sec=100 * i, ad_views=i, video_revenue=f"{10 + i}.1", ad_revenue=f"{10 * i}"),
+        Daily(
+            V1, views=10 + i, watch_time_sec=100 * i, ad_views=i, video_revenue=f"{10 + i}.1", ad_revenue=f"{10 * i}"
+        ),
         Daily(V2, views=1, watch_time_sec=5, ad_views=0, video_revenue="0.3333", ad_revenue="0"),
         # V3 has plays on no day of the week except Sunday (zero amount otherwise: no line).
         Daily(V3, views=0, watch_time_sec=30, ad_views=0, video_revenue="0", ad_revenue="0"),
@@ -87,9 +89,9 @@ def test_monthly_statements_get_only_their_own_days_of_a_split_week(services):
     assert (october.period_start, october.period_end) == ("2026-10-01", "2026-10-31")
     # September: 9/1 (1.0) + days 0..2 of the week; October: days 3..6.
     assert september.lines[0].video_revenue == "34.3"  # 1.0 + 10.1 + 11.1 + 12.1
-    assert september.lines[0].ad_revenue == "30.0"     # 0 + 10 + 20
-    assert october.lines[0].video_revenue == "58.4"    # 13.1 + 14.1 + 15.1 + 16.1
-    assert october.lines[0].ad_revenue == "180.0"      # 30 + 40 + 50 + 60
+    assert september.lines[0].ad_revenue == "30.0"  # 0 + 10 + 20
+    assert october.lines[0].video_revenue == "58.4"  # 13.1 + 14.1 + 15.1 + 16.1
+    assert october.lines[0].ad_revenue == "180.0"  # 30 + 40 + 50 + 60
     weekly = _statement(services, common_pb2.WEEKLY, "2026-09-28")
     assert september.lines[1].video_revenue == "0.9999" and october.lines[1].video_revenue == "1.3332"
     assert weekly.total == "304.0331"

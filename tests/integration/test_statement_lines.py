@@ -61,7 +61,11 @@ def test_lines_are_exact_typed_and_keep_any_title(engine):
     big = "12345678901234567890.1234" if engine.dialect.name != "sqlite" else "1234567890.1234"
     _publish(engine, big)
     with engine.connect() as conn:
-        for period, start in ((Period.DAILY, DAY), (Period.WEEKLY, dt.date(2026, 3, 2)), (Period.MONTHLY, dt.date(2026, 3, 1))):
+        for period, start in (
+            (Period.DAILY, DAY),
+            (Period.WEEKLY, dt.date(2026, 3, 2)),
+            (Period.MONTHLY, dt.date(2026, 3, 1)),
+        ):
             lines = statement_lines(conn, SELLER, period, start)
             assert lines == [
                 (801, TITLES[801], 3, 1, Decimal("3.3"), Decimal("12")),

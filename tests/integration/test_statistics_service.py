@@ -51,7 +51,9 @@ def services(tmp_path_factory):
                 Daily(V_OTHER, views=100, watch_time_sec=1000),
             ],
         )
-        publish_day(engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=1, watch_time_sec=1)])
+        publish_day(
+            engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=1, watch_time_sec=1)]
+        )
         read = make_read_side(engine, REDIS_SHARED_DB3, f"test-stats-{uuid.uuid4().hex[:8]}")
         with serve_read_services(url, tmp, 20102, read) as svc:
             yield svc
@@ -71,7 +73,13 @@ def _series(svc, video_id, period, first, last, *, caller=SELLER, role="SELLER")
 
 def test_daily_top_five_by_views_breaks_ties_by_numeric_video_id_and_leaves_out_zeros(services):
     top = _top(services, common_pb2.DAILY, "2026-09-30")
-    assert [(v.rank, v.video_id, v.views) for v in top.videos] == [(1, 11, 7), (2, 9, 5), (3, 10, 5), (4, 14, 5), (5, 15, 2)]
+    assert [(v.rank, v.video_id, v.views) for v in top.videos] == [
+        (1, 11, 7),
+        (2, 9, 5),
+        (3, 10, 5),
+        (4, 14, 5),
+        (5, 15, 2),
+    ]
     assert top.videos[0].title == "video 11"
     assert (top.period_start, top.period_end, top.data_through) == ("2026-09-30", "2026-09-30", "2026-10-01")
 
@@ -180,9 +188,18 @@ def test_the_series_of_an_unknown_video_is_not_found(services):
 
 def test_republished_figures_of_a_day_change_the_next_top_five(services):
     assert _top(services, common_pb2.DAILY, "2026-10-01").videos[0].video_id == 13
-    publish_day(services.engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=30, watch_time_sec=1)])
+    publish_day(
+        services.engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=30, watch_time_sec=1)]
+    )
     try:
-        assert [(v.video_id, v.views) for v in _top(services, common_pb2.DAILY, "2026-10-01").videos] == [(9, 30), (13, 20)]
+        assert [(v.video_id, v.views) for v in _top(services, common_pb2.DAILY, "2026-10-01").videos] == [
+            (9, 30),
+            (13, 20),
+        ]
         assert _top(services, common_pb2.WEEKLY, "2026-10-01").videos[0].video_id == 9
     finally:
-        publish_day(services.engine, D(2026, 10, 1), [Daily(13, views=20, watch_time_sec=5), Daily(9, views=1, watch_time_sec=1)])
+        publish_day(
+            services.engine,
+            D(2026, 10, 1),
+            [Daily(13, views=20, watch_time_sec=5), Daily(9, views=1, watch_time_sec=1)],
+        )

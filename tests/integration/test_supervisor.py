@@ -62,7 +62,11 @@ def test_a_child_that_ran_for_a_while_restarts_quickly_again(bare, monkeypatch):
 
 
 def test_stopping_kills_a_child_that_ignores_sigterm_and_removes_the_state_file(bare):
-    stubborn = _child(bare, "stubborn-1", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)")
+    stubborn = _child(
+        bare,
+        "stubborn-1",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)",
+    )
     polite = _child(bare, "polite-1", "import time; time.sleep(60)")
     _run_until(bare, lambda: "up" in stubborn.log_path.read_text() if stubborn.log_path.exists() else False)
     procs = [stubborn.proc, polite.proc]

@@ -82,8 +82,14 @@ def test_the_longest_title_and_duration_are_accepted(harness):
 
 def test_getting_an_unknown_video_is_not_found_and_a_bad_id_is_invalid(harness):
     viewer = harness.account()
-    assert _code(lambda: harness.stub.GetVideo(video_pb2.GetVideoRequest(video_id=10**15), metadata=harness.md(viewer)))[0] is grpc.StatusCode.NOT_FOUND
-    assert _code(lambda: harness.stub.GetVideo(video_pb2.GetVideoRequest(video_id=0), metadata=harness.md(viewer)))[0] is grpc.StatusCode.INVALID_ARGUMENT
+    assert (
+        _code(lambda: harness.stub.GetVideo(video_pb2.GetVideoRequest(video_id=10**15), metadata=harness.md(viewer)))[0]
+        is grpc.StatusCode.NOT_FOUND
+    )
+    assert (
+        _code(lambda: harness.stub.GetVideo(video_pb2.GetVideoRequest(video_id=0), metadata=harness.md(viewer)))[0]
+        is grpc.StatusCode.INVALID_ARGUMENT
+    )
 
 
 def test_a_sellers_videos_are_listed_in_id_order_page_by_page(harness):
@@ -113,7 +119,10 @@ def test_only_that_seller_or_an_admin_may_list_their_videos(harness):
     seller, stranger, admin = harness.account("SELLER"), harness.account("SELLER"), harness.account("ADMIN")
     harness.stub.CreateVideo(video_pb2.CreateVideoRequest(title="a", duration_sec=5), metadata=harness.md(seller))
     request = video_pb2.ListSellerVideosRequest(seller_id=seller.account_id)
-    assert _code(lambda: harness.stub.ListSellerVideos(request, metadata=harness.md(stranger)))[0] is grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        _code(lambda: harness.stub.ListSellerVideos(request, metadata=harness.md(stranger)))[0]
+        is grpc.StatusCode.PERMISSION_DENIED
+    )
     assert len(harness.stub.ListSellerVideos(request, metadata=harness.md(admin)).videos) == 1
 
 

@@ -37,8 +37,9 @@ def test_a_validly_signed_token_whose_subject_is_not_an_account_id_is_unauthenti
 
 
 def test_the_largest_account_id_is_a_valid_subject(keys):
-    principal = auth.verify_token(auth.load_public_key(keys), _signed(keys, "9223372036854775807"), issuer=ISSUER,
-                                  leeway_sec=0)
+    principal = auth.verify_token(
+        auth.load_public_key(keys), _signed(keys, "9223372036854775807"), issuer=ISSUER, leeway_sec=0
+    )
     assert principal.account_id == 2**63 - 1
 
 

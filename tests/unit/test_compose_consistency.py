@@ -95,6 +95,9 @@ def test_envoy_accepts_the_compose_config(tmp_path):
     config.write_text(text)
     result = subprocess.run(
         [supervisor.envoy_executable(), "--mode", "validate", "-c", str(config), "--use-dynamic-base-id"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

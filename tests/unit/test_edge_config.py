@@ -15,7 +15,9 @@ from services.launcher.topology import SERVICES
 
 def _local() -> dict:
     settings = Settings(data_dir=Path("/tmp/x"), http_port=18500, envoy_admin_port=18501, service_base_port=18510)
-    return yaml.safe_load(envoy_config.render_local(settings, topology.instances(settings), Path("/tmp/x/envoy/paysystem.pb")))
+    return yaml.safe_load(
+        envoy_config.render_local(settings, topology.instances(settings), Path("/tmp/x/envoy/paysystem.pb"))
+    )
 
 
 CONFIGS = {"local": _local(), "compose": yaml.safe_load(envoy_config.render_compose(SERVICES))}
@@ -47,14 +49,21 @@ def test_the_listener_bounds_time_streams_and_connections(where):
     config = CONFIGS[where]
     hcm = _hcm(config)
     assert hcm["use_remote_address"] is True
-    assert (hcm["request_headers_timeout"], hcm["request_timeout"], hcm["stream_idle_timeout"]) == ("10s", "660s", "60s")
+    assert (hcm["request_headers_timeout"], hcm["request_timeout"], hcm["stream_idle_timeout"]) == (
+        "10s",
+        "660s",
+        "60s",
+    )
     assert hcm["common_http_protocol_options"]["idle_timeout"] == "60s"
     assert hcm["http2_protocol_options"]["max_concurrent_streams"] == 100
     assert config["static_resources"]["listeners"][0]["per_connection_buffer_limit_bytes"] == 65536
     static = config["layered_runtime"]["layers"][0]["static_layer"]
     assert static["envoy.resource_limits.listener.public.connection_limit"] == 4096
     monitors = {m["name"]: m["typed_config"] for m in config["overload_manager"]["resource_monitors"]}
-    assert monitors["envoy.resource_monitors.global_downstream_max_connections"]["max_active_downstream_connections"] == 5000
+    assert (
+        monitors["envoy.resource_monitors.global_downstream_max_connections"]["max_active_downstream_connections"]
+        == 5000
+    )
     assert monitors["envoy.resource_monitors.fixed_heap"]["max_heap_size_bytes"] == 1 << 30
     actions = {a["name"] for a in config["overload_manager"]["actions"]}
     assert "envoy.overload_actions.stop_accepting_requests" in actions
@@ -98,7 +107,9 @@ def _json_bool_fields_of_the_protos() -> dict[str, tuple[str, ...]]:
                 path = rule.post or rule.put or rule.patch
                 if not path or not rule.body:
                     continue
-                body = method.input_type if rule.body == "*" else method.input_type.fields_by_name[rule.body].message_type
+                body = (
+                    method.input_type if rule.body == "*" else method.input_type.fields_by_name[rule.body].message_type
+                )
                 bools = tuple(f.name for f in body.fields if f.type == descriptor.FieldDescriptor.TYPE_BOOL)
                 if bools:
                     found[path] = bools

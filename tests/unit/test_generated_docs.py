@@ -45,7 +45,10 @@ def test_every_annotated_method_is_one_operation_with_its_verb_and_path(document
 def test_path_fields_are_path_parameters_and_the_rest_of_a_get_request_is_the_query(document):
     top = document["paths"]["/v1/sellers/{seller_id}/top-videos"]["get"]
     assert [(p["name"], p["in"]) for p in top["parameters"]] == [
-        ("seller_id", "path"), ("period", "query"), ("date", "query"), ("metric", "query"),
+        ("seller_id", "path"),
+        ("period", "query"),
+        ("date", "query"),
+        ("metric", "query"),
     ]
     by_name = {p["name"]: p["schema"] for p in top["parameters"]}
     assert by_name["seller_id"]["type"] == "string"  # int64 as a JSON string
@@ -102,7 +105,9 @@ def test_the_diagram_draws_every_table_and_the_references_of_its_id_columns(fres
 def test_a_new_id_column_without_a_known_reference_fails_the_diagram():
     meta = sa.MetaData()
     sa.Table("accounts", meta, sa.Column("account_id", sa.BigInteger, primary_key=True))
-    sa.Table("notes", meta, sa.Column("note_id", sa.BigInteger, primary_key=True), sa.Column("author_id", sa.BigInteger))
+    sa.Table(
+        "notes", meta, sa.Column("note_id", sa.BigInteger, primary_key=True), sa.Column("author_id", sa.BigInteger)
+    )
     with pytest.raises(ValueError, match="notes.author_id"):
         schema_diagram.render(meta)
 
@@ -111,7 +116,8 @@ def test_a_declared_foreign_key_is_drawn_without_a_list_entry():
     meta = sa.MetaData()
     sa.Table("accounts", meta, sa.Column("account_id", sa.BigInteger, primary_key=True))
     sa.Table(
-        "notes", meta,
+        "notes",
+        meta,
         sa.Column("note_id", sa.BigInteger, primary_key=True),
         sa.Column("author_id", sa.BigInteger, sa.ForeignKey("accounts.account_id"), nullable=False),
     )

@@ -15,9 +15,7 @@ def test_a_job_is_as_bad_as_its_worst_partition():
 
 def test_only_failed_and_stopped_executions_are_restartable():
     assert {s for s in BatchStatus if s.is_restartable} == {BatchStatus.FAILED, BatchStatus.STOPPED}
-    assert {s for s in BatchStatus if s.is_running} == {
-        BatchStatus.STARTING, BatchStatus.STARTED, BatchStatus.STOPPING
-    }
+    assert {s for s in BatchStatus if s.is_running} == {BatchStatus.STARTING, BatchStatus.STARTED, BatchStatus.STOPPING}
 
 
 def test_the_instance_key_does_not_depend_on_the_order_of_parameters():

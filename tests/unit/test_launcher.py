@@ -39,7 +39,10 @@ def test_batch_instances_dispatch_partitions_through_the_mesh_s_own_envoy_unless
     env = {i.name: topology.instance_env(settings, i) for i in topology.instances(settings)}
     assert env["batch-1"] == env["batch-2"] == {"PAYSYSTEM_BATCH_DISPATCH_URL": "127.0.0.1:18500"}
     assert env["video-1"] == {}
-    assert topology.instance_env(_settings(batch_dispatch_url="10.0.0.5:8080"), topology.by_name(settings)["batch-1"]) == {}
+    assert (
+        topology.instance_env(_settings(batch_dispatch_url="10.0.0.5:8080"), topology.by_name(settings)["batch-1"])
+        == {}
+    )
 
 
 def test_an_instance_runs_its_module_with_its_port_and_name():
@@ -102,7 +105,10 @@ def test_each_service_is_a_cluster_of_its_instances_checked_by_grpc_health():
     clusters = {c["name"]: c for c in _rendered()["static_resources"]["clusters"]}
     assert set(clusters) == {"account", "video", "statistics", "settlement", "batch"}
     video = clusters["video"]
-    ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in video["load_assignment"]["endpoints"][0]["lb_endpoints"]]
+    ports = [
+        e["endpoint"]["address"]["socket_address"]["port_value"]
+        for e in video["load_assignment"]["endpoints"][0]["lb_endpoints"]
+    ]
     assert ports == [18512, 18513]
     assert video["health_checks"][0]["grpc_health_check"] == {"service_name": "paysystem.v1.VideoService"}
     assert video["outlier_detection"]["enforcing_consecutive_5xx"] == 0

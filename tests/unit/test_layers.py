@@ -33,6 +33,11 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_code_is_formatted_as_ruff_formats_it():
+    result = _run("ruff", "format", "--check", "--no-cache", ".")
+    assert result.returncode == 0, "run `ruff format .`:\n" + result.stdout + result.stderr
+
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -89,7 +94,9 @@ def test_no_module_uses_a_private_name_of_another_module():
 
 def test_the_private_name_check_sees_both_forms():
     modules = {"services.a", "services.b"}
-    tree = ast.parse("from services.a import _hidden\nfrom services import a\na._inner()\nfrom services.a import shown\n")
+    tree = ast.parse(
+        "from services.a import _hidden\nfrom services import a\na._inner()\nfrom services.a import shown\n"
+    )
     assert _private_uses("services.b", tree, modules) == [
         "line 1: from services.a import _hidden",
         "line 3: a._inner (services.a)",

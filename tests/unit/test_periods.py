@@ -108,7 +108,11 @@ def test_periods_in_a_range_include_partial_periods_at_both_ends():
         D(2026, 2, 1),
         D(2026, 3, 1),
     ]
-    assert periods_in_range(Period.DAILY, D(2026, 1, 30), D(2026, 2, 1)) == [D(2026, 1, 30), D(2026, 1, 31), D(2026, 2, 1)]
+    assert periods_in_range(Period.DAILY, D(2026, 1, 30), D(2026, 2, 1)) == [
+        D(2026, 1, 30),
+        D(2026, 1, 31),
+        D(2026, 2, 1),
+    ]
     assert periods_in_range(Period.DAILY, D(2026, 2, 1), D(2026, 1, 1)) == []
 
 

@@ -11,7 +11,9 @@ def test_committed_stubs_equal_a_fresh_generation(tmp_path: Path):
     committed_dir = protogen.REPO_ROOT / "paysystem"
     committed = {p.relative_to(protogen.REPO_ROOT): p.read_bytes() for p in committed_dir.rglob("*_pb2*.py*")}
     assert fresh, "protoc generated nothing"
-    assert sorted(map(str, committed)) == sorted(map(str, fresh)), "stub files differ: run python -m services.common.protogen"
+    assert sorted(map(str, committed)) == sorted(map(str, fresh)), (
+        "stub files differ: run python -m services.common.protogen"
+    )
     stale = [str(name) for name, content in fresh.items() if committed[name] != content]
     assert not stale, f"stale stubs {stale}: run python -m services.common.protogen"
 

@@ -18,7 +18,9 @@ from services.settlement.service import Statement, StatementLine
 D = dt.date
 
 
-@pytest.mark.parametrize("text", ["2026-02-29", "2026-13-01", "2026-1-01", "20260101", " 2026-01-01", "2026-01-01x", ""])
+@pytest.mark.parametrize(
+    "text", ["2026-02-29", "2026-13-01", "2026-1-01", "20260101", " 2026-01-01", "2026-01-01x", ""]
+)
 def test_a_date_that_is_not_a_real_yyyy_mm_dd_day_is_refused_naming_the_field(text):
     with pytest.raises(BadDate) as err:
         parse_day(text, "date")
@@ -39,9 +41,9 @@ def test_period_unspecified_and_unknown_numbers_are_refused():
 
 def test_a_period_not_fully_computed_or_not_yet_over_gets_the_short_ttl():
     today = D(2026, 10, 20)
-    assert ttl_for(D(2026, 10, 31), D(2026, 10, 19), today) == OPEN_TTL_SEC   # month still running
-    assert ttl_for(D(2026, 10, 4), D(2026, 10, 3), today) == OPEN_TTL_SEC     # a day not computed
-    assert ttl_for(D(2026, 10, 4), None, today) == OPEN_TTL_SEC               # nothing computed
+    assert ttl_for(D(2026, 10, 31), D(2026, 10, 19), today) == OPEN_TTL_SEC  # month still running
+    assert ttl_for(D(2026, 10, 4), D(2026, 10, 3), today) == OPEN_TTL_SEC  # a day not computed
+    assert ttl_for(D(2026, 10, 4), None, today) == OPEN_TTL_SEC  # nothing computed
     assert ttl_for(D(2026, 10, 4), D(2026, 10, 19), today) == CLOSED_TTL_SEC  # all computed, past
     assert OPEN_TTL_SEC < CLOSED_TTL_SEC
 

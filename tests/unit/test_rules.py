@@ -172,7 +172,7 @@ def test_money_crosses_the_api_as_an_exact_string_and_truncates_toward_zero(amou
     assert payable_krw(amount) == whole
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**21, max_value=10**21))
+@given(st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**21), max_value=10**21))
 def test_any_exact_amount_reads_back_as_itself_in_plain_notation(amount):
     text = to_api_string(amount)
     assert Decimal(text) == amount
@@ -296,10 +296,16 @@ def _histories(draw):
     for i in range(draw(st.integers(1, 30))):
         started += draw(st.sampled_from([0, 1, 499_999, 500_000, 29_999_999, 30 * S, 150_500_000, 3600 * S]))
         start = draw(st.sampled_from([0, 10, 299]))
-        plays.append(reference.Play(
-            f"{draw(st.sampled_from('aBé'))}{i}", draw(st.sampled_from([1, 2])),
-            draw(st.sampled_from([5, 100, 101])), started, start, start + draw(st.sampled_from([0, 1, 60, 301, 2000])),
-        ))
+        plays.append(
+            reference.Play(
+                f"{draw(st.sampled_from('aBé'))}{i}",
+                draw(st.sampled_from([1, 2])),
+                draw(st.sampled_from([5, 100, 101])),
+                started,
+                start,
+                start + draw(st.sampled_from([0, 1, 60, 301, 2000])),
+            )
+        )
     return videos, plays
 
 

@@ -167,14 +167,22 @@ def test_page_tokens_round_trip_and_forgeries_are_refused():
 def test_the_quick_shape_test_never_passes_an_event_that_has_a_problem():
     rng = random.Random(7)
     ids = ["e-1", "", " a", "a ", "\u3000a", "a\u00a0", "a\tb", "é" * 128, "x" * 129, "\x85z", "ok\u2028", "it's"]
-    ids += ["".join(rng.choice(string.printable + "é\u3000\u00a0\x00") for _ in range(rng.randint(0, 6))) for _ in range(300)]
+    ids += [
+        "".join(rng.choice(string.printable + "é\u3000\u00a0\x00") for _ in range(rng.randint(0, 6)))
+        for _ in range(300)
+    ]
     numbers = [-1, 0, 1, 5]
     times = [None, -1, 0, NOW, NOW + 10**15]
     checked = passed = 0
     for event_id in ids:
         for _ in range(20):
             event = PlayEvent(
-                event_id, rng.choice(numbers), rng.choice(numbers), rng.choice(times), rng.choice(numbers), rng.choice(numbers)
+                event_id,
+                rng.choice(numbers),
+                rng.choice(numbers),
+                rng.choice(times),
+                rng.choice(numbers),
+                rng.choice(numbers),
             )
             quick = shape_is_fine(event)
             checked += 1
@@ -193,7 +201,10 @@ def test_the_remembered_local_day_equals_local_day_of_around_clock_changes_and_m
     # 2026: every instant within a few hours of local midnights and of the clock changes.
     start = 1_767_225_600_000_000
     instants = [start + rng.randrange(366 * 86_400_000_000) for _ in range(4_000)]
-    instants += [start + h * 3_600_000_000 + rng.randrange(-5, 5) * 60_000_000 + rng.randrange(60_000_000) for h in range(366 * 24)]
+    instants += [
+        start + h * 3_600_000_000 + rng.randrange(-5, 5) * 60_000_000 + rng.randrange(60_000_000)
+        for h in range(366 * 24)
+    ]
     instants += [start + m * 15 * 60_000_000 + d for m in range(0, 366 * 96, 7) for d in (-1, 0, 1)]
     for instant in instants:
         assert days.iso(instant) == local_day_of(instant, tz).isoformat(), instant

@@ -43,7 +43,9 @@ def _account(who: tuple[str, int]) -> int:
 
 def _classified(specs, plays):
     events = [
-        PlayEvent(p.event_id, p.video_index + 1, _account(p.viewer), p.started_at_us, p.start_position_sec, p.end_position_sec)
+        PlayEvent(
+            p.event_id, p.video_index + 1, _account(p.viewer), p.started_at_us, p.start_position_sec, p.end_position_sec
+        )
         for p in plays
     ]
     videos = {v.index + 1: (_account(("seller", v.seller_index)), v.duration_sec) for v in specs}
@@ -85,7 +87,9 @@ def test_it_contains_the_cases_the_batch_must_handle():
     assert any(p.end_position_sec >= durations[p.video_index] for p in plays)  # watched to the end
     days = {local_day_of(p.started_at_us, ZONE) for p in plays}
     assert days >= {FIRST + dt.timedelta(days=d) for d in range(DAYS)}
-    near_midnight = [p for p in plays if local_day_of(p.started_at_us + 90_000_000, ZONE) != local_day_of(p.started_at_us, ZONE)]
+    near_midnight = [
+        p for p in plays if local_day_of(p.started_at_us + 90_000_000, ZONE) != local_day_of(p.started_at_us, ZONE)
+    ]
     assert len(near_midnight) > 100
 
     # Consecutive playbacks of an ordinary viewer and video: seeks, 2x segments, resumes.

@@ -16,17 +16,17 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('computed_days', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('plays_read', sa.BigInteger(), nullable=True))
+    with op.batch_alter_table("computed_days", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("plays_read", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('computed_days', schema=None) as batch_op:
-        batch_op.drop_column('plays_read')
+    with op.batch_alter_table("computed_days", schema=None) as batch_op:
+        batch_op.drop_column("plays_read")

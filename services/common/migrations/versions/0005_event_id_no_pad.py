@@ -16,8 +16,8 @@ Revises: 0004
 
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -27,8 +27,7 @@ COLUMNS = (("plays", "event_id"), ("resume_positions", "event_id"))
 def _alter(collation: str) -> None:
     for table, column in COLUMNS:
         op.execute(
-            f"ALTER TABLE {table} MODIFY {column} VARCHAR(128)"
-            f" CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
+            f"ALTER TABLE {table} MODIFY {column} VARCHAR(128) CHARACTER SET utf8mb4 COLLATE {collation} NOT NULL"
         )
 
 

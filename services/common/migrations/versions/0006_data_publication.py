@@ -14,20 +14,21 @@ Revises: 0005
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('data_publication',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('reader_max_age_ms', sa.BigInteger(), nullable=False),
-    sa.Column('published_at_us', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_data_publication'))
+    op.create_table(
+        "data_publication",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("reader_max_age_ms", sa.BigInteger(), nullable=False),
+        sa.Column("published_at_us", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_publication")),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('data_publication')
+    op.drop_table("data_publication")

@@ -12,22 +12,20 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ['plays', 'excluded_self_view', 'excluded_overlap', 'excluded_repeat', 'excluded_cap']
-TABLES = ['daily_video_stats', 'period_video_stats']
+COLUMNS = ["plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"]
+TABLES = ["daily_video_stats", "period_video_stats"]
 
 
 def upgrade() -> None:
     for table in TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in COLUMNS:
-                batch_op.add_column(
-                    sa.Column(column, sa.BigInteger(), nullable=False, server_default='0')
-                )
+                batch_op.add_column(sa.Column(column, sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
