@@ -242,7 +242,7 @@ class Mesh:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.http_port}"
 
-    def json(
+    def request(
         self,
         method: str,
         path: str,
@@ -252,8 +252,8 @@ class Mesh:
         raw: bytes | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30.0,
-    ) -> tuple[int, object]:
-        """One HTTP/1.1 call to Envoy; the body is parsed as JSON when it is JSON, else text."""
+    ) -> tuple[int, str]:
+        """One HTTP/1.1 call to Envoy: the status and the body as text."""
         sent = raw if raw is not None else (None if body is None else jsonlib.dumps(body).encode())
         request_headers = {"content-type": "application/json", **(headers or {})}
         if token:
@@ -266,10 +266,25 @@ class Mesh:
             self.last_headers = dict(response.getheaders())
         finally:
             conn.close()
+        return response.status, data
+
+    def json(
+        self, method: str, path: str, body: object = None, token: str | None = None, **kwargs
+    ) -> tuple[int, object]:
+        """`request`, with the body parsed as JSON when it is JSON, else text."""
+        status, data = self.request(method, path, body, token, **kwargs)
         try:
-            return response.status, jsonlib.loads(data)
+            return status, jsonlib.loads(data)
         except ValueError:
-            return response.status, data
+            return status, data
+
+    def run_job(self, body: dict, token: str, *, timeout: float = 300.0) -> tuple[int, list[dict] | str]:
+        """POST /v1/batch/jobs: on a 200, the newline-delimited events read to the stream's end;
+        otherwise the error body as text."""
+        status, text = self.request("POST", "/v1/batch/jobs", body, token, timeout=timeout)
+        if status != 200:
+            return status, text
+        return status, [jsonlib.loads(line) for line in text.splitlines() if line.strip()]
 
     def channel(self) -> grpc.Channel:
         """A gRPC channel to Envoy's listener (shared; closed by stop())."""

@@ -163,30 +163,19 @@ def _validator(name: str) -> jsonschema_rs.Draft7Validator:
     return jsonschema_rs.Draft7Validator({"$ref": f"#/components/schemas/{name}", "components": DOCUMENT["components"]})
 
 
-def _run_job(mesh, token: str, body: dict) -> tuple[int, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            "/v1/batch/jobs",
-            body=json.dumps(body),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
-
-
 def test_the_job_stream_is_documented_line_by_line_and_a_refused_job_stores_nothing(mesh, tokens, engine):
     day = dt.date(2014, 3, 3)  # no plays: a quick job
     before = row_counts(engine)
-    status, text = _run_job(mesh, tokens["VIEWER"], {"job": "daily", "date": day.isoformat()})
+    status, text = mesh.request(
+        "POST", "/v1/batch/jobs", token=tokens["VIEWER"], body={"job": "daily", "date": day.isoformat()}
+    )
     assert status == 403 and "403" in DOCUMENT["paths"]["/v1/batch/jobs"]["post"]["responses"]
     _validator("Error").validate(json.loads(text))
     assert row_counts(engine) == before
 
-    status, text = _run_job(mesh, tokens["ADMIN"], {"job": "daily", "date": day.isoformat(), "rerun": True})
+    status, text = mesh.request(
+        "POST", "/v1/batch/jobs", token=tokens["ADMIN"], body={"job": "daily", "date": day.isoformat(), "rerun": True}
+    )
     assert status == 200, text
     events = [json.loads(line) for line in text.splitlines() if line.strip()]
     validator = _validator("JobEvent")

@@ -10,8 +10,6 @@ day): repeats within 30 seconds come only after a zero-length play, across midni
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -56,23 +54,6 @@ def _stamp(us: int) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
 
 
-def _run_job(mesh, body: dict, token: str) -> list[dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=300)
-    try:
-        conn.request(
-            "POST",
-            "/v1/batch/jobs",
-            body=json.dumps(body),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        response = conn.getresponse()
-        text = response.read().decode()
-    finally:
-        conn.close()
-    assert response.status == 200, text
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def _get(mesh, path: str, token: str) -> dict:
     status, body = mesh.json("GET", path, token=token)
     assert status == 200, (path, body)
@@ -108,9 +89,11 @@ def test_every_figure_of_two_months_sharing_a_week_equals_the_reference_after_a_
 
     _, admin = mesh.create_admin()
     last_day = DAYS[-1] + dt.timedelta(days=1)  # the plays just after the last midnight
-    final = _run_job(
-        mesh, {"job": "daily", "date": DAYS[0].isoformat(), "to_date": last_day.isoformat(), "rerun": True}, admin
-    )[-1]
+    status, events = mesh.run_job(
+        {"job": "daily", "date": DAYS[0].isoformat(), "to_date": last_day.isoformat(), "rerun": True}, admin
+    )
+    assert status == 200, events
+    final = events[-1]
     assert final["type"] == "JOB_FINISHED", final
 
     catalogue = [reference.Video(v, seller_id, d) for v, d in zip(videos, DURATIONS, strict=True)]

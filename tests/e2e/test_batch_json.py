@@ -4,8 +4,6 @@ with an explicit final event; GET /v1/batch/jobs/{id}; admin only; `paysystem ba
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
 import os
 import subprocess
 import sys
@@ -37,30 +35,11 @@ def _seed_once(mesh) -> None:
         engine.dispose()
 
 
-def _stream(mesh, body: dict, token: str) -> tuple[int, list[dict] | str]:
-    """POST /v1/batch/jobs and read the newline-delimited JSON stream to its end."""
-    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=120)
-    try:
-        conn.request(
-            "POST",
-            "/v1/batch/jobs",
-            body=json.dumps(body),
-            headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        response = conn.getresponse()
-        text = response.read().decode()
-    finally:
-        conn.close()
-    if response.status != 200:
-        return response.status, text
-    return response.status, [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
 def test_an_admin_runs_a_day_through_envoy_and_reads_its_execution(mesh):
     _seed_once(mesh)
     _, admin = mesh.create_admin()
 
-    status, events = _stream(mesh, {"job": "daily", "date": DAY.isoformat(), "rerun": True}, admin)
+    status, events = mesh.run_job({"job": "daily", "date": DAY.isoformat(), "rerun": True}, admin)
 
     assert status == 200, events
     assert events[0]["type"] == "JOB_STARTED"
@@ -73,16 +52,16 @@ def test_an_admin_runs_a_day_through_envoy_and_reads_its_execution(mesh):
     assert execution["status"] == "COMPLETED" and execution["parameters"] == '{"date":"2015-01-07"}'
     assert sum(int(p["rows_read"]) for p in execution["partitions"]) == 200
 
-    status, again = _stream(mesh, {"job": "daily", "date": DAY.isoformat()}, admin)
+    status, again = mesh.run_job({"job": "daily", "date": DAY.isoformat()}, admin)
     assert [e["type"] for e in again] == ["JOB_SKIPPED", "JOB_FINISHED"]
 
 
 def test_a_seller_may_not_run_a_job_and_bad_dates_are_400(mesh, seller):
     _, token = seller
-    status, body = _stream(mesh, {"job": "daily", "date": DAY.isoformat()}, token)
+    status, body = mesh.run_job({"job": "daily", "date": DAY.isoformat()}, token)
     assert status == 403, body
     _, admin = mesh.create_admin()
-    status, body = _stream(mesh, {"job": "daily", "date": "2015-13-01"}, admin)
+    status, body = mesh.run_job({"job": "daily", "date": "2015-13-01"}, admin)
     assert status == 400 and "date" in body
     status, body = mesh.json("GET", "/v1/batch/jobs/999999999", token=admin)
     assert status == 404
@@ -139,8 +118,8 @@ def test_a_rerun_that_changes_a_figure_is_in_the_very_next_read_after_the_job_fi
         if not known:
             add_videos(engine, [video])
         add_plays(engine, random_plays([day2], [video], 30, seed=11, prefix=f"rerun-a-{tag}-"))
-        status, events = _stream(
-            mesh, {"job": "daily", "date": DAY.isoformat(), "to_date": day2.isoformat(), "rerun": True}, admin
+        status, events = mesh.run_job(
+            {"job": "daily", "date": DAY.isoformat(), "to_date": day2.isoformat(), "rerun": True}, admin
         )
         assert status == 200 and events[-1]["type"] == "JOB_FINISHED", events
 
@@ -148,7 +127,7 @@ def test_a_rerun_that_changes_a_figure_is_in_the_very_next_read_after_the_job_fi
         status, before = mesh.json("GET", path, token=admin)
         assert status == 200 and mesh.json("GET", path, token=admin)[1] == before  # cached now
         add_plays(engine, random_plays([day2], [video], 40, seed=12, prefix=f"rerun-b-{tag}-"))
-        status, events = _stream(mesh, {"job": "daily", "date": day2.isoformat(), "rerun": True}, admin)
+        status, events = mesh.run_job({"job": "daily", "date": day2.isoformat(), "rerun": True}, admin)
         assert status == 200 and events[-1]["type"] == "JOB_FINISHED", events
 
         status, after = mesh.json("GET", path, token=admin)

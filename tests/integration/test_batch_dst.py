@@ -150,5 +150,6 @@ def test_the_23_and_25_hour_days_of_new_york_match_the_reference(engine):
             reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
             for p in plays
         ],
+        NEW_YORK,
     )
     assert [flags[f"mid{day}b"][0] for day in (SHORT, LONG)] == [False, False]
