@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from paysystem.v1 import common_pb2 as paysystem_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpaysystem/v1/settlement.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19paysystem/v1/common.proto\"\\\n\x13GetStatementRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\"\x8c\x01\n\rStatementLine\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05views\x18\x03 \x01(\x03\x12\x10\n\x08\x61\x64_views\x18\x04 \x01(\x03\x12\x15\n\rvideo_revenue\x18\x05 \x01(\t\x12\x12\n\nad_revenue\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\t\"\x91\x02\n\tStatement\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x14\n\x0cperiod_start\x18\x03 \x01(\t\x12\x12\n\nperiod_end\x18\x04 \x01(\t\x12\x15\n\rvideo_revenue\x18\x05 \x01(\t\x12\x12\n\nad_revenue\x18\x06 \x01(\t\x12\r\n\x05total\x18\x07 \x01(\t\x12\x13\n\x0bpayable_krw\x18\x08 \x01(\x03\x12*\n\x05lines\x18\t \x03(\x0b\x32\x1b.paysystem.v1.StatementLine\x12\x14\n\x0c\x64\x61ta_through\x18\n \x01(\t\x12\x10\n\x08\x63urrency\x18\x0b \x01(\t2\x8c\x01\n\x11SettlementService\x12w\n\x0cGetStatement\x12!.paysystem.v1.GetStatementRequest\x1a\x17.paysystem.v1.Statement\"+\x82\xd3\xe4\x93\x02%\x12#/v1/sellers/{seller_id}/settlementsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpaysystem/v1/settlement.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x19paysystem/v1/common.proto\"\\\n\x13GetStatementRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\"\x8c\x01\n\rStatementLine\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12\r\n\x05title\x18\x02 \x01(\t\x12\r\n\x05views\x18\x03 \x01(\x03\x12\x10\n\x08\x61\x64_views\x18\x04 \x01(\x03\x12\x15\n\rvideo_revenue\x18\x05 \x01(\t\x12\x12\n\nad_revenue\x18\x06 \x01(\t\x12\x0e\n\x06\x61mount\x18\x07 \x01(\t\"\x86\x03\n\tStatement\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x14\n\x0cperiod_start\x18\x03 \x01(\t\x12\x12\n\nperiod_end\x18\x04 \x01(\t\x12\x15\n\rvideo_revenue\x18\x05 \x01(\t\x12\x12\n\nad_revenue\x18\x06 \x01(\t\x12\r\n\x05total\x18\x07 \x01(\t\x12\x13\n\x0bpayable_krw\x18\x08 \x01(\x03\x12*\n\x05lines\x18\t \x03(\x0b\x32\x1b.paysystem.v1.StatementLine\x12\x14\n\x0c\x64\x61ta_through\x18\n \x01(\t\x12\x10\n\x08\x63urrency\x18\x0b \x01(\t\x12-\n\x06status\x18\x0c \x01(\x0e\x32\x1d.paysystem.v1.StatementStatus\x12\x11\n\tclosed_at\x18\r \x01(\t\x12\x31\n\x0b\x61\x64justments\x18\x0e \x03(\x0b\x32\x1c.paysystem.v1.AdjustmentLine\"Y\n\x0e\x41\x64justmentLine\x12\x16\n\x0eoriginal_month\x18\x01 \x01(\t\x12\x10\n\x08video_id\x18\x02 \x01(\x03\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0e\n\x06\x61mount\x18\x04 \x01(\t\"\"\n\x11\x43loseMonthRequest\x12\r\n\x05month\x18\x01 \x01(\t\"\xdb\x01\n\x07\x43losing\x12\r\n\x05month\x18\x01 \x01(\t\x12\x11\n\tclosed_at\x18\x02 \x01(\t\x12\x0f\n\x07sellers\x18\x03 \x01(\x03\x12\r\n\x05lines\x18\x04 \x01(\x03\x12\x10\n\x08\x65\x61rnings\x18\x05 \x01(\t\x12\x18\n\x10\x61\x64justment_lines\x18\x06 \x01(\x03\x12\x13\n\x0b\x61\x64justments\x18\x07 \x01(\t\x12\r\n\x05total\x18\x08 \x01(\t\x12\x17\n\x0fpayouts_created\x18\t \x01(\x03\x12\x13\n\x0bpayouts_krw\x18\n \x01(\x03\x12\x10\n\x08\x63urrency\x18\x0b \x01(\t\"\x15\n\x13ListClosingsRequest\"?\n\x14ListClosingsResponse\x12\'\n\x08\x63losings\x18\x01 \x03(\x0b\x32\x15.paysystem.v1.Closing\"-\n\x1cGetPendingAdjustmentsRequest\x12\r\n\x05month\x18\x01 \x01(\t\"q\n\x11PendingAdjustment\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12\x10\n\x08video_id\x18\x02 \x01(\x03\x12\x11\n\tin_ledger\x18\x03 \x01(\t\x12\x10\n\x08\x63omputed\x18\x04 \x01(\t\x12\x12\n\ndifference\x18\x05 \x01(\t\"h\n\x12PendingAdjustments\x12\r\n\x05month\x18\x01 \x01(\t\x12\x34\n\x0b\x61\x64justments\x18\x02 \x03(\x0b\x32\x1f.paysystem.v1.PendingAdjustment\x12\r\n\x05total\x18\x03 \x01(\t\"&\n\x11GetBalanceRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"p\n\x07\x42\x61lance\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\t\x12\x13\n\x0bpayable_krw\x18\x03 \x01(\x03\x12\x1a\n\x12minimum_payout_krw\x18\x04 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\"\xd1\x01\n\x0bLedgerEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\x03\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x1d.paysystem.v1.LedgerEntryKind\x12\x14\n\x0cposted_month\x18\x03 \x01(\t\x12\x16\n\x0eoriginal_month\x18\x04 \x01(\t\x12\x10\n\x08video_id\x18\x05 \x01(\x03\x12\x11\n\tpayout_id\x18\x06 \x01(\x03\x12\x0e\n\x06\x61mount\x18\x07 \x01(\t\x12\x11\n\tposted_at\x18\x08 \x01(\t\x12\r\n\x05title\x18\t \x01(\t\"n\n\x18ListLedgerEntriesRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12\x0c\n\x04\x66rom\x18\x02 \x01(\t\x12\n\n\x02to\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"c\n\nLedgerPage\x12*\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x19.paysystem.v1.LedgerEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08\x63urrency\x18\x03 \x01(\t\"\xb8\x01\n\x06Payout\x12\x11\n\tpayout_id\x18\x01 \x01(\x03\x12\x11\n\tseller_id\x18\x02 \x01(\x03\x12\r\n\x05month\x18\x03 \x01(\t\x12\x12\n\namount_krw\x18\x04 \x01(\x03\x12*\n\x06status\x18\x05 \x01(\x0e\x32\x1a.paysystem.v1.PayoutStatus\x12\x11\n\treference\x18\x06 \x01(\t\x12\x12\n\ncreated_at\x18\x07 \x01(\t\x12\x12\n\nupdated_at\x18\x08 \x01(\t\"\'\n\x12ListPayoutsRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"<\n\x13ListPayoutsResponse\x12%\n\x07payouts\x18\x01 \x03(\x0b\x32\x14.paysystem.v1.Payout\"e\n\x11MarkPayoutRequest\x12\x11\n\tpayout_id\x18\x01 \x01(\x03\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.paysystem.v1.PayoutStatus\x12\x11\n\treference\x18\x03 \x01(\t\"/\n\x04Tier\x12\x13\n\x0blower_bound\x18\x01 \x01(\x03\x12\x12\n\nunit_price\x18\x02 \x01(\t\"\x17\n\x15ListTierTablesRequest\"f\n\tTierTable\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x01 \x01(\t\x12!\n\x05video\x18\x02 \x03(\x0b\x32\x12.paysystem.v1.Tier\x12\x1e\n\x02\x61\x64\x18\x03 \x03(\x0b\x32\x12.paysystem.v1.Tier\"A\n\x16ListTierTablesResponse\x12\'\n\x06tables\x18\x01 \x03(\x0b\x32\x17.paysystem.v1.TierTable*I\n\x0fStatementStatus\x12 \n\x1cSTATEMENT_STATUS_UNSPECIFIED\x10\x00\x12\x08\n\x04OPEN\x10\x01\x12\n\n\x06\x43LOSED\x10\x02*r\n\x0fLedgerEntryKind\x12!\n\x1dLEDGER_ENTRY_KIND_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x45\x41RNING\x10\x01\x12\x0e\n\nADJUSTMENT\x10\x02\x12\n\n\x06PAYOUT\x10\x03\x12\x13\n\x0fPAYOUT_REVERSAL\x10\x04*P\n\x0cPayoutStatus\x12\x1d\n\x19PAYOUT_STATUS_UNSPECIFIED\x10\x00\x12\x0b\n\x07PENDING\x10\x01\x12\x08\n\x04PAID\x10\x02\x12\n\n\x06\x46\x41ILED\x10\x03\x32\xd2\x0b\n\x11SettlementService\x12w\n\x0cGetStatement\x12!.paysystem.v1.GetStatementRequest\x1a\x17.paysystem.v1.Statement\"+\x82\xd3\xe4\x93\x02%\x12#/v1/sellers/{seller_id}/settlements\x12{\n\x0fGetStatementCsv\x12!.paysystem.v1.GetStatementRequest\x1a\x14.google.api.HttpBody\"/\x82\xd3\xe4\x93\x02)\x12\'/v1/sellers/{seller_id}/settlements:csv\x12h\n\nCloseMonth\x12\x1f.paysystem.v1.CloseMonthRequest\x1a\x15.paysystem.v1.Closing\"\"\x82\xd3\xe4\x93\x02\x1c\"\x17/v1/settlement/closings:\x01*\x12v\n\x0cListClosings\x12!.paysystem.v1.ListClosingsRequest\x1a\".paysystem.v1.ListClosingsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/settlement/closings\x12\xa2\x01\n\x15GetPendingAdjustments\x12*.paysystem.v1.GetPendingAdjustmentsRequest\x1a .paysystem.v1.PendingAdjustments\";\x82\xd3\xe4\x93\x02\x35\x12\x33/v1/settlement/closings/{month}/pending-adjustments\x12m\n\nGetBalance\x12\x1f.paysystem.v1.GetBalanceRequest\x1a\x15.paysystem.v1.Balance\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/sellers/{seller_id}/balance\x12}\n\x11ListLedgerEntries\x12&.paysystem.v1.ListLedgerEntriesRequest\x1a\x18.paysystem.v1.LedgerPage\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/sellers/{seller_id}/ledger\x12x\n\x0cGetLedgerCsv\x12&.paysystem.v1.ListLedgerEntriesRequest\x1a\x14.google.api.HttpBody\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/sellers/{seller_id}/ledger:csv\x12{\n\x0bListPayouts\x12 .paysystem.v1.ListPayoutsRequest\x1a!.paysystem.v1.ListPayoutsResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/sellers/{seller_id}/payouts\x12l\n\nMarkPayout\x12\x1f.paysystem.v1.MarkPayoutRequest\x1a\x14.paysystem.v1.Payout\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/payouts/{payout_id}:mark:\x01*\x12\x7f\n\x0eListTierTables\x12#.paysystem.v1.ListTierTablesRequest\x1a$.paysystem.v1.ListTierTablesResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/settlement/tier-tables\x12l\n\x11ScheduleTierTable\x12\x17.paysystem.v1.TierTable\x1a\x17.paysystem.v1.TierTable\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/settlement/tier-tables:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +36,82 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SETTLEMENTSERVICE'].methods_by_name['GetStatement']._loaded_options = None
   _globals['_SETTLEMENTSERVICE'].methods_by_name['GetStatement']._serialized_options = b'\202\323\344\223\002%\022#/v1/sellers/{seller_id}/settlements'
-  _globals['_GETSTATEMENTREQUEST']._serialized_start=104
-  _globals['_GETSTATEMENTREQUEST']._serialized_end=196
-  _globals['_STATEMENTLINE']._serialized_start=199
-  _globals['_STATEMENTLINE']._serialized_end=339
-  _globals['_STATEMENT']._serialized_start=342
-  _globals['_STATEMENT']._serialized_end=615
-  _globals['_SETTLEMENTSERVICE']._serialized_start=618
-  _globals['_SETTLEMENTSERVICE']._serialized_end=758
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetStatementCsv']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetStatementCsv']._serialized_options = b'\202\323\344\223\002)\022\'/v1/sellers/{seller_id}/settlements:csv'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['CloseMonth']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['CloseMonth']._serialized_options = b'\202\323\344\223\002\034\"\027/v1/settlement/closings:\001*'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListClosings']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListClosings']._serialized_options = b'\202\323\344\223\002\031\022\027/v1/settlement/closings'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetPendingAdjustments']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetPendingAdjustments']._serialized_options = b'\202\323\344\223\0025\0223/v1/settlement/closings/{month}/pending-adjustments'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetBalance']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetBalance']._serialized_options = b'\202\323\344\223\002!\022\037/v1/sellers/{seller_id}/balance'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListLedgerEntries']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListLedgerEntries']._serialized_options = b'\202\323\344\223\002 \022\036/v1/sellers/{seller_id}/ledger'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetLedgerCsv']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['GetLedgerCsv']._serialized_options = b'\202\323\344\223\002$\022\"/v1/sellers/{seller_id}/ledger:csv'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListPayouts']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListPayouts']._serialized_options = b'\202\323\344\223\002!\022\037/v1/sellers/{seller_id}/payouts'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['MarkPayout']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['MarkPayout']._serialized_options = b'\202\323\344\223\002!\"\034/v1/payouts/{payout_id}:mark:\001*'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListTierTables']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ListTierTables']._serialized_options = b'\202\323\344\223\002\034\022\032/v1/settlement/tier-tables'
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ScheduleTierTable']._loaded_options = None
+  _globals['_SETTLEMENTSERVICE'].methods_by_name['ScheduleTierTable']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/settlement/tier-tables:\001*'
+  _globals['_STATEMENTSTATUS']._serialized_start=2683
+  _globals['_STATEMENTSTATUS']._serialized_end=2756
+  _globals['_LEDGERENTRYKIND']._serialized_start=2758
+  _globals['_LEDGERENTRYKIND']._serialized_end=2872
+  _globals['_PAYOUTSTATUS']._serialized_start=2874
+  _globals['_PAYOUTSTATUS']._serialized_end=2954
+  _globals['_GETSTATEMENTREQUEST']._serialized_start=131
+  _globals['_GETSTATEMENTREQUEST']._serialized_end=223
+  _globals['_STATEMENTLINE']._serialized_start=226
+  _globals['_STATEMENTLINE']._serialized_end=366
+  _globals['_STATEMENT']._serialized_start=369
+  _globals['_STATEMENT']._serialized_end=759
+  _globals['_ADJUSTMENTLINE']._serialized_start=761
+  _globals['_ADJUSTMENTLINE']._serialized_end=850
+  _globals['_CLOSEMONTHREQUEST']._serialized_start=852
+  _globals['_CLOSEMONTHREQUEST']._serialized_end=886
+  _globals['_CLOSING']._serialized_start=889
+  _globals['_CLOSING']._serialized_end=1108
+  _globals['_LISTCLOSINGSREQUEST']._serialized_start=1110
+  _globals['_LISTCLOSINGSREQUEST']._serialized_end=1131
+  _globals['_LISTCLOSINGSRESPONSE']._serialized_start=1133
+  _globals['_LISTCLOSINGSRESPONSE']._serialized_end=1196
+  _globals['_GETPENDINGADJUSTMENTSREQUEST']._serialized_start=1198
+  _globals['_GETPENDINGADJUSTMENTSREQUEST']._serialized_end=1243
+  _globals['_PENDINGADJUSTMENT']._serialized_start=1245
+  _globals['_PENDINGADJUSTMENT']._serialized_end=1358
+  _globals['_PENDINGADJUSTMENTS']._serialized_start=1360
+  _globals['_PENDINGADJUSTMENTS']._serialized_end=1464
+  _globals['_GETBALANCEREQUEST']._serialized_start=1466
+  _globals['_GETBALANCEREQUEST']._serialized_end=1504
+  _globals['_BALANCE']._serialized_start=1506
+  _globals['_BALANCE']._serialized_end=1618
+  _globals['_LEDGERENTRY']._serialized_start=1621
+  _globals['_LEDGERENTRY']._serialized_end=1830
+  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_start=1832
+  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_end=1942
+  _globals['_LEDGERPAGE']._serialized_start=1944
+  _globals['_LEDGERPAGE']._serialized_end=2043
+  _globals['_PAYOUT']._serialized_start=2046
+  _globals['_PAYOUT']._serialized_end=2230
+  _globals['_LISTPAYOUTSREQUEST']._serialized_start=2232
+  _globals['_LISTPAYOUTSREQUEST']._serialized_end=2271
+  _globals['_LISTPAYOUTSRESPONSE']._serialized_start=2273
+  _globals['_LISTPAYOUTSRESPONSE']._serialized_end=2333
+  _globals['_MARKPAYOUTREQUEST']._serialized_start=2335
+  _globals['_MARKPAYOUTREQUEST']._serialized_end=2436
+  _globals['_TIER']._serialized_start=2438
+  _globals['_TIER']._serialized_end=2485
+  _globals['_LISTTIERTABLESREQUEST']._serialized_start=2487
+  _globals['_LISTTIERTABLESREQUEST']._serialized_end=2510
+  _globals['_TIERTABLE']._serialized_start=2512
+  _globals['_TIERTABLE']._serialized_end=2614
+  _globals['_LISTTIERTABLESRESPONSE']._serialized_start=2616
+  _globals['_LISTTIERTABLESRESPONSE']._serialized_end=2681
+  _globals['_SETTLEMENTSERVICE']._serialized_start=2957
+  _globals['_SETTLEMENTSERVICE']._serialized_end=4447
 # @@protoc_insertion_point(module_scope)

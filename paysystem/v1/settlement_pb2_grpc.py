@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from paysystem.v1 import settlement_pb2 as paysystem_dot_v1_dot_settlement__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -40,6 +41,61 @@ class SettlementServiceStub:
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Statement.FromString,
                 _registered_method=True)
+        self.GetStatementCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetStatementCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.CloseMonth = channel.unary_unary(
+                '/paysystem.v1.SettlementService/CloseMonth',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.CloseMonthRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+                _registered_method=True)
+        self.ListClosings = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListClosings',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListClosingsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListClosingsResponse.FromString,
+                _registered_method=True)
+        self.GetPendingAdjustments = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPendingAdjustments',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetPendingAdjustmentsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PendingAdjustments.FromString,
+                _registered_method=True)
+        self.GetBalance = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetBalance',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetBalanceRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Balance.FromString,
+                _registered_method=True)
+        self.ListLedgerEntries = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListLedgerEntries',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.LedgerPage.FromString,
+                _registered_method=True)
+        self.GetLedgerCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetLedgerCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListPayouts = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListPayouts',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+                _registered_method=True)
+        self.MarkPayout = channel.unary_unary(
+                '/paysystem.v1.SettlementService/MarkPayout',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+                _registered_method=True)
+        self.ListTierTables = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListTierTables',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesResponse.FromString,
+                _registered_method=True)
+        self.ScheduleTierTable = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ScheduleTierTable',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+                _registered_method=True)
 
 
 class SettlementServiceServicer:
@@ -53,6 +109,83 @@ class SettlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStatementCsv(self, request, context):
+        """The same statement as a CSV file (UTF-8 with a byte-order mark); that seller, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseMonth(self, request, context):
+        """Closes a month for every seller (docs/ledger.md); admins, and `paysystem close`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClosings(self, request, context):
+        """Every closing, newest first; admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPendingAdjustments(self, request, context):
+        """What the next close would post as adjustments for one closed month; admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBalance(self, request, context):
+        """A seller's balance: the sum of their ledger entries; that seller, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLedgerEntries(self, request, context):
+        """A seller's ledger entries posted in a range of months, paged; that seller, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLedgerCsv(self, request, context):
+        """The same entries (every page) as a CSV file; that seller, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayouts(self, request, context):
+        """A seller's payouts, newest first; that seller, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkPayout(self, request, context):
+        """Marks a pending payout PAID (with the payment reference) or FAILED; admins (finance).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTierTables(self, request, context):
+        """The tier tables (video and ad unit prices) by effective date; admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleTierTable(self, request, context):
+        """Schedules a tier table from a future date after the last closed month; admins.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +193,61 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.GetStatement,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.Statement.SerializeToString,
+            ),
+            'GetStatementCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStatementCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'CloseMonth': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseMonth,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.CloseMonthRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Closing.SerializeToString,
+            ),
+            'ListClosings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClosings,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListClosingsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListClosingsResponse.SerializeToString,
+            ),
+            'GetPendingAdjustments': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPendingAdjustments,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetPendingAdjustmentsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PendingAdjustments.SerializeToString,
+            ),
+            'GetBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBalance,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetBalanceRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Balance.SerializeToString,
+            ),
+            'ListLedgerEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLedgerEntries,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.LedgerPage.SerializeToString,
+            ),
+            'GetLedgerCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLedgerCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListPayouts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayouts,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.SerializeToString,
+            ),
+            'MarkPayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkPayout,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Payout.SerializeToString,
+            ),
+            'ListTierTables': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTierTables,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesResponse.SerializeToString,
+            ),
+            'ScheduleTierTable': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleTierTable,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +278,303 @@ class SettlementService:
             '/paysystem.v1.SettlementService/GetStatement',
             paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.SerializeToString,
             paysystem_dot_v1_dot_settlement__pb2.Statement.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStatementCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetStatementCsv',
+            paysystem_dot_v1_dot_settlement__pb2.GetStatementRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseMonth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/CloseMonth',
+            paysystem_dot_v1_dot_settlement__pb2.CloseMonthRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClosings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListClosings',
+            paysystem_dot_v1_dot_settlement__pb2.ListClosingsRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListClosingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPendingAdjustments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPendingAdjustments',
+            paysystem_dot_v1_dot_settlement__pb2.GetPendingAdjustmentsRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PendingAdjustments.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetBalance',
+            paysystem_dot_v1_dot_settlement__pb2.GetBalanceRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Balance.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLedgerEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListLedgerEntries',
+            paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.LedgerPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLedgerCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetLedgerCsv',
+            paysystem_dot_v1_dot_settlement__pb2.ListLedgerEntriesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayouts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListPayouts',
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutsRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkPayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/MarkPayout',
+            paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTierTables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListTierTables',
+            paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListTierTablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleTierTable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ScheduleTierTable',
+            paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
             options,
             channel_credentials,
             insecure,

@@ -123,3 +123,32 @@ class RoleNotAllowed(NotAllowed):
 
 class NotOwner(NotAllowed):
     """The caller may call this use case, but not on another account's data."""
+
+
+class MonthNotReady(NotReady):
+    """A month that cannot be closed yet: it has not ended, or days of it are not computed
+    or are stale (the message names them)."""
+
+
+class MonthOutOfOrder(Conflict):
+    """A close of a month that is not the one after the last closed month."""
+
+
+class PayoutNotFound(NotFound):
+    pass
+
+
+class ClosingNotFound(NotFound):
+    """A month that has not been closed."""
+
+
+class PayoutMarkConflict(Conflict):
+    """A mark that contradicts the payout's recorded outcome (another status or reference)."""
+
+
+class BadPayoutMark(BadInput):
+    """A mark with no usable status, or PAID without a reference."""
+
+
+class BadTierTable(BadInput):
+    """A tier table that is malformed or scheduled for a day it may not start on."""

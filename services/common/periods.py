@@ -18,6 +18,7 @@ from services.common.errors import BadDate
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_DAY = dt.timedelta(days=1)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 # The days the platform computes and serves. Every period containing such a day, and the day
 # after it, is a representable date: datetime.date ends at 9999-12-31, and the ISO week of
@@ -184,3 +185,28 @@ def parse_day(text: str, field: str) -> dt.date:
         return require_in_calendar(day)
     except OutsideCalendar as exc:
         raise BadDate(str(exc), field=field) from None
+
+
+def parse_month(text: str, field: str) -> dt.date:
+    """A month written YYYY-MM, as its first day, or BadDate naming the field."""
+    if not text:
+        raise BadDate("is required (YYYY-MM)", field=field)
+    if not _MONTH.fullmatch(text):
+        raise BadDate(f"must be a month written YYYY-MM, got {text[:40]!r}", field=field)
+    year, month = int(text[:4]), int(text[5:])
+    if not 1 <= month <= 12:
+        raise BadDate(f"{text!r} is not a real month", field=field)
+    first = dt.date(max(year, 1), month, 1)
+    if not FIRST_DAY <= first <= month_start(LAST_DAY):
+        raise BadDate(f"{text} is outside {FIRST_DAY:%Y-%m}..{LAST_DAY:%Y-%m}", field=field)
+    return first
+
+
+def month_name(first_day: dt.date) -> str:
+    """YYYY-MM of the month containing the day."""
+    return f"{first_day.year:04d}-{first_day.month:02d}"
+
+
+def next_month(day: dt.date) -> dt.date:
+    """The first day of the month after the one containing `day`."""
+    return month_end(day) + _ONE_DAY
