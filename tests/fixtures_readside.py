@@ -272,7 +272,7 @@ def serve_read_services(db_url: str, data_dir: Path, port: int, read: ReadSide) 
         ),
         (
             settlement_pb2_grpc.add_SettlementServiceServicer_to_server,
-            SettlementServicer(read),
+            SettlementServicer(read, read.engine),
             settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name,
         ),
     ]

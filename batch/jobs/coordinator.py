@@ -207,6 +207,9 @@ class Coordinator:
             )
         execution_id, version = launched.job_execution_id, launched.version
         total, already = len(launched.plan), len(launched.plan) - len(launched.todo)
+        # A day of a closed month: keep its figures as closed before any partition writes.
+        with runner.engine.begin() as conn:
+            runner.steps.freeze_closed_day(conn, day)
         emit(
             JobEvent(
                 EventType.JOB_STARTED,

@@ -10,6 +10,7 @@ from batch.steps.daily import (
     tier_tables,
     video_id_bounds,
 )
+from batch.steps.frozen import freeze_closed_day
 
 __all__ = [
     "BadPlayRow",
@@ -18,6 +19,7 @@ __all__ = [
     "current_play_watermark",
     "days_to_compute",
     "finish_day",
+    "freeze_closed_day",
     "tier_tables",
     "video_id_bounds",
 ]

@@ -1,5 +1,8 @@
+import datetime
+
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import httpbody_pb2 as _httpbody_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from paysystem.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -99,9 +102,9 @@ class Statement(_message.Message):
     data_through: str
     currency: str
     status: StatementStatus
-    closed_at: str
+    closed_at: _timestamp_pb2.Timestamp
     adjustments: _containers.RepeatedCompositeFieldContainer[AdjustmentLine]
-    def __init__(self, seller_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., video_revenue: _Optional[str] = ..., ad_revenue: _Optional[str] = ..., total: _Optional[str] = ..., payable_krw: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., data_through: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[_Union[StatementStatus, str]] = ..., closed_at: _Optional[str] = ..., adjustments: _Optional[_Iterable[_Union[AdjustmentLine, _Mapping]]] = ...) -> None: ...
+    def __init__(self, seller_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., video_revenue: _Optional[str] = ..., ad_revenue: _Optional[str] = ..., total: _Optional[str] = ..., payable_krw: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[StatementLine, _Mapping]]] = ..., data_through: _Optional[str] = ..., currency: _Optional[str] = ..., status: _Optional[_Union[StatementStatus, str]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., adjustments: _Optional[_Iterable[_Union[AdjustmentLine, _Mapping]]] = ...) -> None: ...
 
 class AdjustmentLine(_message.Message):
     __slots__ = ("original_month", "video_id", "title", "amount")
@@ -135,7 +138,7 @@ class Closing(_message.Message):
     PAYOUTS_KRW_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     month: str
-    closed_at: str
+    closed_at: _timestamp_pb2.Timestamp
     sellers: int
     lines: int
     earnings: str
@@ -145,7 +148,7 @@ class Closing(_message.Message):
     payouts_created: int
     payouts_krw: int
     currency: str
-    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[str] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ListClosingsRequest(_message.Message):
     __slots__ = ()
@@ -225,9 +228,9 @@ class LedgerEntry(_message.Message):
     video_id: int
     payout_id: int
     amount: str
-    posted_at: str
+    posted_at: _timestamp_pb2.Timestamp
     title: str
-    def __init__(self, entry_id: _Optional[int] = ..., kind: _Optional[_Union[LedgerEntryKind, str]] = ..., posted_month: _Optional[str] = ..., original_month: _Optional[str] = ..., video_id: _Optional[int] = ..., payout_id: _Optional[int] = ..., amount: _Optional[str] = ..., posted_at: _Optional[str] = ..., title: _Optional[str] = ...) -> None: ...
+    def __init__(self, entry_id: _Optional[int] = ..., kind: _Optional[_Union[LedgerEntryKind, str]] = ..., posted_month: _Optional[str] = ..., original_month: _Optional[str] = ..., video_id: _Optional[int] = ..., payout_id: _Optional[int] = ..., amount: _Optional[str] = ..., posted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., title: _Optional[str] = ...) -> None: ...
 
 class ListLedgerEntriesRequest(_message.Message):
     __slots__ = ("seller_id", "to", "page_size", "page_token")
@@ -268,9 +271,9 @@ class Payout(_message.Message):
     amount_krw: int
     status: PayoutStatus
     reference: str
-    created_at: str
-    updated_at: str
-    def __init__(self, payout_id: _Optional[int] = ..., seller_id: _Optional[int] = ..., month: _Optional[str] = ..., amount_krw: _Optional[int] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., reference: _Optional[str] = ..., created_at: _Optional[str] = ..., updated_at: _Optional[str] = ...) -> None: ...
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, payout_id: _Optional[int] = ..., seller_id: _Optional[int] = ..., month: _Optional[str] = ..., amount_krw: _Optional[int] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., reference: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListPayoutsRequest(_message.Message):
     __slots__ = ("seller_id",)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
 from services.account import service
 from services.account.throttle import LoginThrottle
+from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
-
-
-def _timestamp(us: int) -> Timestamp:
-    ts = Timestamp()
-    ts.FromMicroseconds(us)
-    return ts
 
 
 def _role_name(value: int) -> str:
@@ -29,7 +22,7 @@ def _account_message(account: service.Account) -> account_pb2.Account:
         account_id=account.account_id,
         username=account.username,
         role=common_pb2.Role.Value(account.role),
-        created_at=_timestamp(account.created_at_us),
+        created_at=timestamp(account.created_at_us),
     )
 
 

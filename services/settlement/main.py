@@ -11,7 +11,7 @@ from services.settlement.servicer import SettlementServicer
 
 
 def build(ctx: ServiceContext):
-    servicer = SettlementServicer(build_read_side(ctx))
+    servicer = SettlementServicer(build_read_side(ctx), ctx.engine)
     name = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
     return [(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer, name)]
 

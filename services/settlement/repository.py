@@ -8,7 +8,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from services.common.periods import Period
-from services.common.schema import daily_video_stats, period_video_stats, videos
+from services.common.schema import (
+    closed_lines,
+    daily_video_stats,
+    frozen_daily_stats,
+    frozen_days,
+    period_video_stats,
+    videos,
+)
 
 # (video_id, title, views, ad_views, video_revenue, ad_revenue)
 Line = tuple[int, str, int, int, Decimal, Decimal]
@@ -50,4 +57,55 @@ def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: 
 
 def _parse_line(text: str) -> Line:
     video_id, views, ad_views, video_revenue, ad_revenue, title = text.split("\t", 5)
+    return int(video_id), title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue)
+
+
+def closed_month_lines(conn: sa.Connection, seller_id: int, month: dt.date) -> list[Line]:
+    """A closed month's frozen lines (closed_lines), by video_id."""
+    c = closed_lines.c
+    title = sa.func.coalesce(videos.c.title, "")
+    rows = conn.execute(
+        sa.select(c.video_id, title, c.views, c.ad_views, c.video_revenue, c.ad_revenue)
+        .select_from(closed_lines.outerjoin(videos, videos.c.video_id == c.video_id))
+        .where(c.seller_id == seller_id, c.month == month)
+        .order_by(c.video_id)
+    )
+    return [_line(row) for row in rows]
+
+
+def frozen_aware_lines(conn: sa.Connection, seller_id: int, first: dt.date, last: dt.date) -> list[Line]:
+    """A seller's lines summed over the days [first, last] where some are in a closed month:
+    a closed day whose daily rows the batch has since recomputed reads the copy taken just
+    before (frozen_daily_stats, for the days in frozen_days); every other day reads the
+    batch's daily rows (for a closed day they are still what was closed). One statement, so
+    it reads one consistent state even while the batch writes."""
+    f, d = frozen_daily_stats.c, daily_video_stats.c
+    figures = ("video_id", "views", "ad_views", "video_revenue", "ad_revenue")
+    frozen = sa.select(*(f[name] for name in figures)).where(f.seller_id == seller_id, f.day.between(first, last))
+    copied_days = sa.select(frozen_days.c.day).where(frozen_days.c.day.between(first, last))
+    live = sa.select(*(d[name] for name in figures)).where(
+        d.seller_id == seller_id, d.day.between(first, last), d.day.not_in(copied_days)
+    )
+    both = sa.union_all(frozen, live).subquery("days")
+    b = both.c
+    amount = sa.func.sum(b.video_revenue) + sa.func.sum(b.ad_revenue)
+    rows = conn.execute(
+        sa.select(
+            b.video_id,
+            sa.func.coalesce(sa.func.max(videos.c.title), ""),
+            sa.func.sum(b.views),
+            sa.func.sum(b.ad_views),
+            sa.func.sum(b.video_revenue),
+            sa.func.sum(b.ad_revenue),
+        )
+        .select_from(both.outerjoin(videos, videos.c.video_id == b.video_id))
+        .group_by(b.video_id)
+        .having(amount != 0)
+        .order_by(b.video_id)
+    )
+    return [_line(row) for row in rows]
+
+
+def _line(row) -> Line:
+    video_id, title, views, ad_views, video_revenue, ad_revenue = row
     return int(video_id), title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import functools
 from collections.abc import Callable
 from decimal import Decimal
@@ -17,11 +18,23 @@ from typing import NamedTuple
 from services.common import money
 from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import ttl_for
-from services.common.periods import Period, parse_day, period_bounds
+from services.common.periods import Period, month_start, next_month, parse_day, period_bounds
 from services.common.readside import ReadSide, parse_id, parse_period
-from services.settlement import repository
+from services.settlement import ledger_repository, repository
 
 CURRENCY = "KRW"
+
+
+class Status(enum.StrEnum):
+    OPEN = "OPEN"  # an estimate the batch may still change
+    CLOSED = "CLOSED"  # final: every day of the period is in a closed month
+
+
+class AdjustmentLine(NamedTuple):
+    original_month: dt.date
+    video_id: int
+    title: str
+    amount: Decimal
 
 
 class StatementLine(NamedTuple):
@@ -46,6 +59,10 @@ class Statement:
     period_end: dt.date
     lines: tuple[StatementLine, ...]
     data_through: dt.date | None
+    status: Status = Status.OPEN
+    closed_at_us: int | None = None
+    # A closed month's statement: the differences for earlier closed months posted at its close.
+    adjustments: tuple[AdjustmentLine, ...] = ()
     currency: str = CURRENCY
 
     # Decimal addition is exact (the context's 28 digits hold DECIMAL(24,4) sums of any
@@ -59,8 +76,12 @@ class Statement:
         return sum((line.ad_revenue for line in self.lines), money.ZERO)
 
     @functools.cached_property
+    def adjustments_total(self) -> Decimal:
+        return sum((line.amount for line in self.adjustments), money.ZERO)
+
+    @functools.cached_property
     def total(self) -> Decimal:
-        return self.video_revenue + self.ad_revenue
+        return self.video_revenue + self.ad_revenue + self.adjustments_total
 
     @property
     def payable_krw(self) -> int:
@@ -83,9 +104,51 @@ def get_statement(
     state = read.data_state()
 
     def compute(conn) -> bytes:
-        lines = tuple(map(StatementLine._make, repository.statement_lines(conn, seller_id, period, start)))
-        return render(Statement(seller_id, period, start, end, lines, state.data_through))
+        return render(read_statement(conn, seller_id, period, start, end, state.data_through))
 
     key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
     ttl = ttl_for(end, state.data_through, read.today())
     return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="statement")
+
+
+def read_statement(
+    conn, seller_id: int, period: Period, start: dt.date, end: dt.date, data_through: dt.date | None
+) -> Statement:
+    """The statement of [start, end]: the batch's figures for open days, the frozen figures
+    for the days of closed months (DESIGN 2a), and, for a closed month, the adjustments
+    posted at its close."""
+    closed = ledger_repository.closed_months(conn)
+    months = _months_between(start, end)
+    closings = [closed[m] for m in months if m in closed]
+    if not closings:
+        lines = repository.statement_lines(conn, seller_id, period, start)
+        return Statement(seller_id, period, start, end, tuple(map(StatementLine._make, lines)), data_through)
+    all_closed = len(closings) == len(months)
+    adjustments: tuple[AdjustmentLine, ...] = ()
+    if period is Period.MONTHLY:
+        lines = repository.closed_month_lines(conn, seller_id, start)
+        adjustments = tuple(
+            AdjustmentLine(row.original_month, int(row.video_id), row.title, Decimal(row.amount))
+            for row in ledger_repository.adjustments_posted(conn, seller_id, start)
+        )
+    else:
+        lines = repository.frozen_aware_lines(conn, seller_id, start, end)
+    return Statement(
+        seller_id,
+        period,
+        start,
+        end,
+        tuple(map(StatementLine._make, lines)),
+        data_through,
+        status=Status.CLOSED if all_closed else Status.OPEN,
+        closed_at_us=max(closings) if all_closed else None,
+        adjustments=adjustments,
+    )
+
+
+def _months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    months, month = [], month_start(start)
+    while month <= end:
+        months.append(month)
+        month = next_month(month)
+    return months

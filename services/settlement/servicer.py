@@ -1,12 +1,18 @@
-"""gRPC adapter: SettlementService messages <-> the statement use case."""
+"""gRPC adapter: SettlementService messages <-> the statement, ledger, CSV and tier use cases."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from google.api import httpbody_pb2
+
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
-from services.common.money import to_api_string
+from services.common.money import ZERO, to_api_string
+from services.common.periods import month_name
+from services.common.proto_time import timestamp
 from services.common.readside import ReadSide, enum_name
-from services.settlement import service
+from services.settlement import balances, csv_export, service, tiers
+from services.settlement import closing as closing_use_case
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -21,7 +27,19 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
         payable_krw=statement.payable_krw,
         data_through=statement.data_through.isoformat() if statement.data_through else "",
         currency=statement.currency,
+        status=settlement_pb2.StatementStatus.Value(statement.status.value),
+        adjustments=[
+            settlement_pb2.AdjustmentLine(
+                original_month=month_name(a.original_month),
+                video_id=a.video_id,
+                title=a.title,
+                amount=to_api_string(a.amount),
+            )
+            for a in statement.adjustments
+        ],
     )
+    if statement.closed_at_us is not None:
+        message.closed_at.CopyFrom(timestamp(statement.closed_at_us))
     # lines.add builds each line in place (a list of messages would be copied in again;
     # docs/statistics_settlement.md, "Statement misses render faster").
     add_line = message.lines.add
@@ -38,9 +56,73 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
     return message
 
 
+def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing:
+    return settlement_pb2.Closing(
+        month=month_name(closing.month),
+        closed_at=timestamp(closing.closed_at_us),
+        sellers=closing.sellers,
+        lines=closing.lines,
+        earnings=to_api_string(closing.earnings),
+        adjustment_lines=closing.adjustment_lines,
+        adjustments=to_api_string(closing.adjustments),
+        total=to_api_string(closing.total),
+        payouts_created=closing.payouts_created,
+        payouts_krw=closing.payouts_krw,
+        currency=service.CURRENCY,
+    )
+
+
+def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
+    return settlement_pb2.LedgerEntry(
+        entry_id=entry.entry_id,
+        kind=settlement_pb2.LedgerEntryKind.Value(entry.kind.value),
+        posted_month=month_name(entry.posted_month),
+        original_month=month_name(entry.original_month) if entry.original_month else "",
+        video_id=entry.video_id or 0,
+        payout_id=entry.payout_id or 0,
+        amount=to_api_string(entry.amount),
+        posted_at=timestamp(entry.posted_at_us),
+        title=entry.title,
+    )
+
+
+def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
+    return settlement_pb2.Payout(
+        payout_id=payout.payout_id,
+        seller_id=payout.seller_id,
+        month=month_name(payout.month),
+        amount_krw=payout.amount_krw,
+        status=settlement_pb2.PayoutStatus.Value(payout.status.value),
+        reference=payout.reference or "",
+        created_at=timestamp(payout.created_at_us),
+        updated_at=timestamp(payout.updated_at_us),
+    )
+
+
+def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
+    return settlement_pb2.TierTable(
+        effective_from=table.effective_from.isoformat(),
+        video=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.video],
+        ad=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.ad],
+    )
+
+
+def csv_body(context, export: csv_export.CsvFile) -> httpbody_pb2.HttpBody:
+    """A CSV file as google.api.HttpBody; Envoy sends the metadata as HTTP headers."""
+    context.send_initial_metadata((("content-disposition", f'attachment; filename="{export.filename}"'),))
+    return httpbody_pb2.HttpBody(content_type=csv_export.CONTENT_TYPE, data=export.data)
+
+
+def _tiers(request) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    return [(t.lower_bound, t.unit_price) for t in request.video], [(t.lower_bound, t.unit_price) for t in request.ad]
+
+
 class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
-    def __init__(self, read: ReadSide) -> None:
+    def __init__(self, read: ReadSide, engine: sa.Engine) -> None:
+        # Reads of figures go through the read side (cache, breaker); the ledger's writes
+        # and reads use the ordinary transactional engine.
         self._read = read
+        self._engine = engine
 
     def GetStatement(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
@@ -52,6 +134,94 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             request.date,
             render=_render,
         )
+
+    def CloseMonth(self, request, context):
+        return closing_message(
+            closing_use_case.close_month(self._engine, current_principal(), request.month, zone=self._read.zone)
+        )
+
+    def ListClosings(self, request, context):
+        closings = closing_use_case.list_closings(self._engine, current_principal())
+        return settlement_pb2.ListClosingsResponse(closings=[closing_message(c) for c in closings])
+
+    def GetPendingAdjustments(self, request, context):
+        pending = closing_use_case.pending_adjustments(self._engine, current_principal(), request.month)
+        return settlement_pb2.PendingAdjustments(
+            month=request.month,
+            adjustments=[
+                settlement_pb2.PendingAdjustment(
+                    seller_id=p.seller_id,
+                    video_id=p.video_id,
+                    in_ledger=to_api_string(p.in_ledger),
+                    computed=to_api_string(p.computed),
+                    difference=to_api_string(p.difference),
+                )
+                for p in pending
+            ],
+            total=to_api_string(sum((p.difference for p in pending), ZERO)),
+        )
+
+    def GetBalance(self, request, context):
+        balance = balances.get_balance(self._engine, current_principal(), request.seller_id, self._read.today())
+        return settlement_pb2.Balance(
+            seller_id=balance.seller_id,
+            balance=to_api_string(balance.balance),
+            payable_krw=balance.payable_krw,
+            minimum_payout_krw=balance.minimum_payout_krw,
+            currency=service.CURRENCY,
+        )
+
+    def ListLedgerEntries(self, request, context):
+        page = balances.list_ledger(
+            self._engine,
+            current_principal(),
+            request.seller_id,
+            getattr(request, "from"),
+            request.to,
+            request.page_size,
+            request.page_token,
+        )
+        return settlement_pb2.LedgerPage(
+            entries=[entry_message(e) for e in page.entries],
+            next_page_token=page.next_page_token,
+            currency=service.CURRENCY,
+        )
+
+    def ListPayouts(self, request, context):
+        payouts = balances.list_payouts(self._engine, current_principal(), request.seller_id)
+        return settlement_pb2.ListPayoutsResponse(payouts=[payout_message(p) for p in payouts])
+
+    def MarkPayout(self, request, context):
+        status = enum_name(settlement_pb2.PayoutStatus, request.status)
+        payout = balances.mark_payout(self._engine, current_principal(), request.payout_id, status, request.reference)
+        return payout_message(payout)
+
+    def GetStatementCsv(self, request, context):
+        export = csv_export.statement_csv(
+            self._read,
+            current_principal(),
+            request.seller_id,
+            enum_name(common_pb2.Period, request.period),
+            request.date,
+        )
+        return csv_body(context, export)
+
+    def GetLedgerCsv(self, request, context):
+        export = csv_export.ledger_csv(
+            self._engine, current_principal(), request.seller_id, getattr(request, "from"), request.to
+        )
+        return csv_body(context, export)
+
+    def ListTierTables(self, request, context):
+        tables = tiers.list_tier_tables(self._engine, current_principal())
+        return settlement_pb2.ListTierTablesResponse(tables=[tier_table_message(t) for t in tables])
+
+    def ScheduleTierTable(self, request, context):
+        video, ad = _tiers(request)
+        table = tiers.schedule_tier_table(
+            self._engine, current_principal(), request.effective_from, video, ad, today=self._read.today()
+        )
+        return tier_table_message(table)
 
 
 def _render(statement: service.Statement) -> bytes:

@@ -5,22 +5,19 @@ Playback ingest lives in `ingest.py`; the rules it applies are in `plays.py`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import time
 
 import sqlalchemy as sa
 
+from services.common import paging
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.db import unit_of_work
-from services.common.errors import BadId, BadPageRequest, BadVideoDetails, VideoNotFound
+from services.common.errors import BadId, BadVideoDetails, VideoNotFound
 from services.video import repository
 
 TITLE_MAX = 200
 DURATION_MAX_SEC = 86_400
-PAGE_SIZE_DEFAULT = 100
-PAGE_SIZE_MAX = 1000
 _TOKEN_PREFIX = "v1:"
 
 
@@ -89,23 +86,12 @@ def get_video(engine: sa.Engine, principal: Principal, video_id: int) -> Video:
 
 
 def encode_page_token(last_video_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{_TOKEN_PREFIX}{last_video_id}".encode()).decode().rstrip("=")
+    return paging.encode_page_token(_TOKEN_PREFIX, last_video_id)
 
 
 def decode_page_token(token: str) -> int:
     """The last video_id of the previous page; 0 for the first page."""
-    if not token:
-        return 0
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    digits = raw.removeprefix(_TOKEN_PREFIX)
-    # isascii: str.isdigit() and int() also take other scripts' digits ("v1:٧" would be 7).
-    well_formed = raw.startswith(_TOKEN_PREFIX) and digits.isascii() and digits.isdigit() and len(digits) <= 19
-    if not well_formed or int(digits) <= 0:
-        raise BadPageRequest("not a token from a previous response", field="page_token")
-    return int(digits)
+    return paging.decode_page_token(_TOKEN_PREFIX, token)
 
 
 def list_seller_videos(
@@ -113,9 +99,7 @@ def list_seller_videos(
 ) -> VideoPage:
     require_positive_id(seller_id, "seller_id")
     require_self_or_admin(principal, seller_id, "seller's video list")
-    if page_size < 0 or page_size > PAGE_SIZE_MAX:
-        raise BadPageRequest(f"must be 0..{PAGE_SIZE_MAX} (0 means {PAGE_SIZE_DEFAULT})", field="page_size")
-    size = page_size or PAGE_SIZE_DEFAULT
+    size = paging.page_size(page_size)
     after = decode_page_token(page_token)
     with engine.connect() as conn:
         rows = repository.videos_of_seller(conn, seller_id, after_video_id=after, limit=size + 1)

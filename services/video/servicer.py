@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.auth import current_principal
+from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
 from services.common.streams import StreamLimits
 from services.video import service
@@ -16,12 +15,6 @@ STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
 
 # Rejections listed in one ImportPlays answer (the counts are always exact).
 MAX_LISTED_REJECTIONS = 10_000
-
-
-def _timestamp(us: int) -> Timestamp:
-    ts = Timestamp()
-    ts.FromMicroseconds(us)
-    return ts
 
 
 def play_events(messages) -> list[PlayEvent]:
@@ -73,7 +66,7 @@ def _video_message(video: service.Video) -> video_pb2.Video:
         seller_id=video.seller_id,
         title=video.title,
         duration_sec=video.duration_sec,
-        created_at=_timestamp(video.created_at_us),
+        created_at=timestamp(video.created_at_us),
     )
 
 
@@ -144,5 +137,5 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             video_id=resume.video_id, viewer_id=resume.viewer_id, position_sec=resume.position_sec
         )
         if resume.updated_at_us is not None:
-            message.updated_at.CopyFrom(_timestamp(resume.updated_at_us))
+            message.updated_at.CopyFrom(timestamp(resume.updated_at_us))
         return message

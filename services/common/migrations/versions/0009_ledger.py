@@ -80,9 +80,7 @@ def upgrade() -> None:
         sa.Column("posted_at_us", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("entry_id", name="pk_ledger_entries"),
     )
-    op.create_index(
-        "ix_ledger_entries_seller_month", "ledger_entries", ["seller_id", "posted_month", "entry_id"]
-    )
+    op.create_index("ix_ledger_entries_seller_month", "ledger_entries", ["seller_id", "posted_month", "entry_id"])
     op.create_index("ix_ledger_entries_original", "ledger_entries", ["original_month", "video_id"])
     op.create_table(
         "payouts",

@@ -1,0 +1,171 @@
+"""Use cases: a seller's balance, ledger and payouts; finance marks payouts (docs/ledger.md).
+
+The balance is the sum of the seller's ledger entries, computed when asked: nothing else
+stores a balance that could disagree with the entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from services.common import paging
+from services.common.auth import Principal, require_role, require_seller_or_admin
+from services.common.errors import BadRange, PayoutNotFound
+from services.common.periods import Period, count_periods, parse_month
+from services.common.readside import parse_id
+from services.settlement import ledger
+from services.settlement import ledger_repository as repo
+
+MAX_MONTHS = 120  # a ledger range spans at most ten years
+_TOKEN_PREFIX = "l1:"
+
+
+@dataclasses.dataclass(frozen=True)
+class Balance:
+    seller_id: int
+    balance: Decimal
+    minimum_payout_krw: int
+
+    @property
+    def payable_krw(self) -> int:
+        """What a close would pay now (0 below the minimum: the balance rolls over)."""
+        return ledger.payout_krw(self.balance, self.minimum_payout_krw)
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    entry_id: int
+    kind: ledger.EntryKind
+    posted_month: dt.date
+    original_month: dt.date | None
+    video_id: int | None
+    payout_id: int | None
+    amount: Decimal
+    posted_at_us: int
+    title: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerPage:
+    entries: list[Entry]
+    next_page_token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Payout:
+    payout_id: int
+    seller_id: int
+    month: dt.date
+    amount_krw: int
+    status: ledger.PayoutStatus
+    reference: str | None
+    created_at_us: int
+    updated_at_us: int
+
+
+def _entry(row: sa.Row) -> Entry:
+    return Entry(
+        entry_id=int(row.entry_id),
+        kind=ledger.EntryKind(row.kind),
+        posted_month=row.posted_month,
+        original_month=row.original_month,
+        video_id=row.video_id,
+        payout_id=row.payout_id,
+        amount=Decimal(row.amount),
+        posted_at_us=int(row.posted_at_us),
+        title=row.title,
+    )
+
+
+def _payout(row: sa.Row) -> Payout:
+    return Payout(
+        payout_id=int(row.payout_id),
+        seller_id=int(row.seller_id),
+        month=row.month,
+        amount_krw=int(row.amount_krw),
+        status=ledger.PayoutStatus(row.status),
+        reference=row.reference,
+        created_at_us=int(row.created_at_us),
+        updated_at_us=int(row.updated_at_us),
+    )
+
+
+def get_balance(engine: sa.Engine, principal: Principal, seller_id: int, today: dt.date) -> Balance:
+    parse_id(seller_id, "seller_id")
+    require_seller_or_admin(principal, seller_id, "balance")
+    with engine.connect() as conn:
+        minimum = repo.minimum_payout_krw(conn, today, ledger.DEFAULT_MINIMUM_PAYOUT_KRW)
+        return Balance(seller_id, repo.balance(conn, seller_id), minimum)
+
+
+def month_range(from_text: str, to_text: str) -> tuple[dt.date, dt.date]:
+    """[first, last] months of a ledger request, checked and sized before any query."""
+    first, last = parse_month(from_text, "from"), parse_month(to_text, "to")
+    if last < first:
+        raise BadRange("must not be before from", field="to")
+    if count_periods(Period.MONTHLY, first, last) > MAX_MONTHS:
+        raise BadRange(f"spans more than {MAX_MONTHS} months", field="to")
+    return first, last
+
+
+def list_ledger(
+    engine: sa.Engine,
+    principal: Principal,
+    seller_id: int,
+    from_text: str,
+    to_text: str,
+    page_size: int,
+    page_token: str,
+) -> LedgerPage:
+    parse_id(seller_id, "seller_id")
+    first, last = month_range(from_text, to_text)
+    size = paging.page_size(page_size)
+    after = paging.decode_page_token(_TOKEN_PREFIX, page_token)
+    require_seller_or_admin(principal, seller_id, "ledger")
+    with engine.connect() as conn:
+        rows = repo.entries(conn, seller_id, first, last, after_entry_id=after, limit=size + 1)
+    page = [_entry(row) for row in rows[:size]]
+    token = paging.encode_page_token(_TOKEN_PREFIX, page[-1].entry_id) if len(rows) > size else ""
+    return LedgerPage(page, token)
+
+
+def all_ledger_entries(
+    engine: sa.Engine, principal: Principal, seller_id: int, from_text: str, to_text: str
+) -> list[Entry]:
+    """Every entry of the range (for the CSV file: one file, no pages)."""
+    parse_id(seller_id, "seller_id")
+    first, last = month_range(from_text, to_text)
+    require_seller_or_admin(principal, seller_id, "ledger")
+    with engine.connect() as conn:
+        return [_entry(row) for row in repo.entries(conn, seller_id, first, last, after_entry_id=0, limit=None)]
+
+
+def list_payouts(engine: sa.Engine, principal: Principal, seller_id: int) -> list[Payout]:
+    parse_id(seller_id, "seller_id")
+    require_seller_or_admin(principal, seller_id, "payouts")
+    with engine.connect() as conn:
+        return [_payout(row) for row in repo.payouts_of(conn, seller_id)]
+
+
+def mark_payout(engine: sa.Engine, principal: Principal, payout_id: int, status: str, reference: str) -> Payout:
+    """PENDING -> PAID (with the payment reference) or FAILED (the money returns to the
+    balance). The same mark again changes nothing; a contradicting one is a Conflict."""
+    require_role(principal, "ADMIN")
+    parse_id(payout_id, "payout_id")
+    wanted, reference_or_none = ledger.check_mark(status, reference)
+    with engine.begin() as conn:
+        row = repo.payout(conn, payout_id)
+        if row is None:
+            raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
+        current = ledger.PayoutStatus(row.status)
+        moves = ledger.mark_changes(current, row.reference, wanted, reference_or_none)
+        if moves and not repo.settle_payout(conn, payout_id, wanted, reference_or_none, time.time_ns() // 1000):
+            # Another mark settled it between the read and the update: judge against that.
+            row = repo.payout(conn, payout_id)
+            ledger.mark_changes(ledger.PayoutStatus(row.status), row.reference, wanted, reference_or_none)
+        return _payout(repo.payout(conn, payout_id))
