@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -246,3 +246,62 @@ def compute_periods(daily: dict[tuple[int, dt.date], DailyRow], period: str) -> 
         )
         for key, rows in groups.items()
     }
+
+
+# --- the ledger (DESIGN 2a), recomputed independently -----------------------------------------
+
+
+@dataclass
+class LedgerModel:
+    """What the ledger must hold after a sequence of closes and payout marks, from the raw
+    playbacks alone: `close(month, monthly)` takes the months' figures as computed from every
+    play known at that moment (compute_daily + compute_periods(..., "MONTHLY"))."""
+
+    minimum_krw: int = 10_000
+    # (seller_id, kind, posted_month, original_month, video_id, payout_id, amount)
+    entries: list[tuple] = field(default_factory=list)
+    closed: list[dt.date] = field(default_factory=list)
+    # payout key (seller_id, month) -> [amount_krw, status]
+    payouts: dict[tuple[int, dt.date], list] = field(default_factory=dict)
+
+    def held(self, month: dt.date, video_id: int) -> Decimal:
+        return sum(
+            (e[6] for e in self.entries if e[1] in ("EARNING", "ADJUSTMENT") and e[3] == month and e[4] == video_id),
+            Decimal(0),
+        )
+
+    def close(self, month: dt.date, monthly: dict[tuple[dt.date, int], PeriodRow]) -> None:
+        for (start, video_id), row in sorted(monthly.items()):
+            amount = row.video_revenue + row.ad_revenue
+            if start == month and amount != 0:
+                self.entries.append((row.seller_id, "EARNING", month, month, video_id, None, amount))
+        sellers_of = {video_id: row.seller_id for (_, video_id), row in monthly.items()}
+        sellers_of.update({e[4]: e[0] for e in self.entries if e[4] is not None})
+        for earlier in sorted(self.closed):
+            videos = {v for (s, v) in monthly if s == earlier} | {e[4] for e in self.entries if e[3] == earlier}
+            for video_id in sorted(videos):
+                row = monthly.get((earlier, video_id))
+                computed = row.video_revenue + row.ad_revenue if row else Decimal(0)
+                difference = computed - self.held(earlier, video_id)
+                if difference != 0:
+                    self.entries.append(
+                        (sellers_of[video_id], "ADJUSTMENT", month, earlier, video_id, None, difference)
+                    )
+        self.closed.append(month)
+        for seller_id in sorted({e[0] for e in self.entries}):
+            balance = self.balance(seller_id)
+            if balance >= self.minimum_krw:
+                amount = int(balance)  # balance >= minimum > 0: int() truncates toward zero
+                self.payouts[(seller_id, month)] = [amount, "PENDING"]
+                self.entries.append((seller_id, "PAYOUT", month, None, None, (seller_id, month), Decimal(-amount)))
+
+    def mark(self, key: tuple[int, dt.date], status: str) -> None:
+        payout = self.payouts[key]
+        if payout[1] != "PENDING":
+            return
+        payout[1] = status
+        if status == "FAILED":
+            self.entries.append((key[0], "PAYOUT_REVERSAL", key[1], None, None, key, Decimal(payout[0])))
+
+    def balance(self, seller_id: int) -> Decimal:
+        return sum((e[6] for e in self.entries if e[0] == seller_id), Decimal(0))

@@ -33,6 +33,19 @@ REFERENCES = {
     "job_execution.job_instance_id": "job_instance.job_instance_id",
     "job_execution.running_instance_id": "job_instance.job_instance_id",
     "partition_execution.job_execution_id": "job_execution.job_execution_id",
+    "month_closings.closed_by": "accounts.account_id",
+    "closed_lines.video_id": "videos.video_id",
+    "closed_lines.seller_id": "accounts.account_id",
+    "closed_lines.month": "month_closings.month",
+    "frozen_daily_stats.video_id": "videos.video_id",
+    "frozen_daily_stats.seller_id": "accounts.account_id",
+    "frozen_daily_stats.day": "frozen_days.day",
+    "ledger_entries.seller_id": "accounts.account_id",
+    "ledger_entries.video_id": "videos.video_id",
+    "ledger_entries.payout_id": "payouts.payout_id",
+    "ledger_entries.posted_month": "month_closings.month",
+    "payouts.seller_id": "accounts.account_id",
+    "payouts.month": "month_closings.month",
 }
 # Client-chosen keys, not references.
 NOT_REFERENCES = {"plays.event_id"}

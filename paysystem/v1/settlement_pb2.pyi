@@ -309,6 +309,24 @@ class ListTierTablesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class TierPrice(_message.Message):
+    __slots__ = ("lower_bound", "unit_price")
+    LOWER_BOUND_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    lower_bound: int
+    unit_price: str
+    def __init__(self, lower_bound: _Optional[int] = ..., unit_price: _Optional[str] = ...) -> None: ...
+
+class ScheduleTierTableRequest(_message.Message):
+    __slots__ = ("effective_from", "video", "ad")
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_FIELD_NUMBER: _ClassVar[int]
+    AD_FIELD_NUMBER: _ClassVar[int]
+    effective_from: str
+    video: _containers.RepeatedCompositeFieldContainer[TierPrice]
+    ad: _containers.RepeatedCompositeFieldContainer[TierPrice]
+    def __init__(self, effective_from: _Optional[str] = ..., video: _Optional[_Iterable[_Union[TierPrice, _Mapping]]] = ..., ad: _Optional[_Iterable[_Union[TierPrice, _Mapping]]] = ...) -> None: ...
+
 class TierTable(_message.Message):
     __slots__ = ("effective_from", "video", "ad")
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]

@@ -93,7 +93,7 @@ class SettlementServiceStub:
                 _registered_method=True)
         self.ScheduleTierTable = channel.unary_unary(
                 '/paysystem.v1.SettlementService/ScheduleTierTable',
-                request_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
                 _registered_method=True)
 
@@ -110,77 +110,77 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatementCsv(self, request, context):
-        """The same statement as a CSV file (UTF-8 with a byte-order mark); that seller, or an admin.
+        """That seller, or an admin. The same statement as a CSV file (UTF-8 with a byte-order mark).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CloseMonth(self, request, context):
-        """Closes a month for every seller (docs/ledger.md); admins, and `paysystem close`.
+        """Admin only. Closes a month for everyone at once (docs/ledger.md); `paysystem close` too.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListClosings(self, request, context):
-        """Every closing, newest first; admins.
+        """Admin only. Every closing, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPendingAdjustments(self, request, context):
-        """What the next close would post as adjustments for one closed month; admins.
+        """Admin only. What the next close would post as adjustments for one closed month.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetBalance(self, request, context):
-        """A seller's balance: the sum of their ledger entries; that seller, or an admin.
+        """That seller, or an admin. The balance: the sum of the ledger entries.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListLedgerEntries(self, request, context):
-        """A seller's ledger entries posted in a range of months, paged; that seller, or an admin.
+        """That seller, or an admin. The ledger entries posted in a range of months, paged.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetLedgerCsv(self, request, context):
-        """The same entries (every page) as a CSV file; that seller, or an admin.
+        """That seller, or an admin. The same entries (every page) as a CSV file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPayouts(self, request, context):
-        """A seller's payouts, newest first; that seller, or an admin.
+        """That seller, or an admin. The payouts, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MarkPayout(self, request, context):
-        """Marks a pending payout PAID (with the payment reference) or FAILED; admins (finance).
+        """Admin only (finance). Marks a pending payout PAID (with the payment reference) or FAILED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTierTables(self, request, context):
-        """The tier tables (video and ad unit prices) by effective date; admins.
+        """Admin only. The tier tables (video and ad unit prices) by effective date.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ScheduleTierTable(self, request, context):
-        """Schedules a tier table from a future date after the last closed month; admins.
+        """Admin only. Schedules a tier table from a future date after the last closed month.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -246,7 +246,7 @@ def add_SettlementServiceServicer_to_server(servicer, server):
             ),
             'ScheduleTierTable': grpc.unary_unary_rpc_method_handler(
                     servicer.ScheduleTierTable,
-                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
             ),
     }
@@ -573,7 +573,7 @@ class SettlementService:
             request,
             target,
             '/paysystem.v1.SettlementService/ScheduleTierTable',
-            paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
             paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
             options,
             channel_credentials,

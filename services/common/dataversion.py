@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from services.common.schema import computed_days, data_publication
+from services.common.schema import computed_days, data_publication, month_closings
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,17 @@ class DataState:
 _PUBLISHED_WINDOW = sa.select(data_publication.c.reader_max_age_ms).where(data_publication.c.id == 1).scalar_subquery()
 
 
+# Closing a month changes its statements (CLOSED, frozen figures, adjustments) without a
+# computed day changing: the number of closings is part of the version too.
+_CLOSINGS = sa.select(sa.func.count()).select_from(month_closings).scalar_subquery()
+
 STATE_QUERY = sa.select(
     sa.func.count(),
     sa.func.max(computed_days.c.day),
     sa.func.max(computed_days.c.computed_at_us),
     sa.func.coalesce(sa.func.sum(computed_days.c.computed_at_us % _CHECKSUM_MOD), 0),
     sa.func.coalesce(_PUBLISHED_WINDOW, 0),
+    _CLOSINGS,
 )
 
 
@@ -73,13 +78,14 @@ STATE_QUERY = sa.select(
 _STATE_SQL_MYSQL = (
     "SELECT CONCAT(COUNT(*), ',', IFNULL(MAX(day), ''), ',', IFNULL(MAX(computed_at_us), 0), ',',"
     f" COALESCE(SUM(computed_at_us % {_CHECKSUM_MOD}), 0), ',',"
-    f" IFNULL((SELECT reader_max_age_ms FROM {data_publication.name} WHERE id = 1), 0))"
+    f" IFNULL((SELECT reader_max_age_ms FROM {data_publication.name} WHERE id = 1), 0), ',',"
+    f" (SELECT COUNT(*) FROM {month_closings.name}))"
     f" FROM {computed_days.name}"
 )
 
 
 def _fast_state_row(conn: sa.Connection):
-    """(count, latest_day, latest_at, checksum, published window) through the DBAPI cursor; None on any driver
+    """(count, latest_day, latest_at, checksum, published window, closings) through the DBAPI cursor; None on any driver
     error (the caller then runs the query through SQLAlchemy)."""
     try:
         cursor = conn.connection.dbapi_connection.cursor()
@@ -92,8 +98,9 @@ def _fast_state_row(conn: sa.Connection):
         return None
     if isinstance(text, bytes):
         text = text.decode()
-    count, day, latest_at, checksum, window = text.split(",")
-    return int(count), dt.date.fromisoformat(day) if day else None, int(latest_at), int(checksum), int(window)
+    count, day, latest_at, checksum, window, closings = text.split(",")
+    latest_day = dt.date.fromisoformat(day) if day else None
+    return int(count), latest_day, int(latest_at), int(checksum), int(window), int(closings)
 
 
 def read_data_state(conn: sa.Connection) -> DataState:
@@ -109,10 +116,10 @@ def read_data_state(conn: sa.Connection) -> DataState:
     row = _fast_state_row(conn) if conn.dialect.driver == "pymysql" else None
     if row is None:
         row = conn.execute(STATE_QUERY).one()
-    count, latest_day, latest_at, checksum, window = row
+    count, latest_day, latest_at, checksum, window, closings = row
     if isinstance(latest_day, str):  # SQLite returns MAX() of a DATE column as text
         latest_day = dt.date.fromisoformat(latest_day)
-    version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
+    version = f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}.{int(closings):x}"
     return DataState(version=version, data_through=latest_day, reader_max_age_ms=int(window))
 
 

@@ -209,13 +209,15 @@ def finish_closing(conn: sa.Connection, month: dt.date) -> sa.Row:
     e = ledger_entries.c
     posted = sa.select(e.seller_id, e.kind, e.amount).where(e.posted_month == month).subquery()
     q = posted.c
+    earned = q.kind.in_([k.value for k in EARNED_KINDS])
+    is_earning, is_adjustment = q.kind == EntryKind.EARNING.value, q.kind == EntryKind.ADJUSTMENT.value
     figures = conn.execute(
         sa.select(
-            sa.func.count(sa.distinct(q.seller_id)).filter(q.kind.in_([k.value for k in EARNED_KINDS])),
-            sa.func.count().filter(q.kind == EntryKind.EARNING.value),
-            money_sum(sa.case((q.kind == EntryKind.EARNING.value, q.amount), else_=0)),
-            sa.func.count().filter(q.kind == EntryKind.ADJUSTMENT.value),
-            money_sum(sa.case((q.kind == EntryKind.ADJUSTMENT.value, q.amount), else_=0)),
+            sa.func.count(sa.distinct(sa.case((earned, q.seller_id)))),
+            sa.func.coalesce(sa.func.sum(sa.case((is_earning, 1), else_=0)), 0),
+            money_sum(sa.case((is_earning, q.amount), else_=0)),
+            sa.func.coalesce(sa.func.sum(sa.case((is_adjustment, 1), else_=0)), 0),
+            money_sum(sa.case((is_adjustment, q.amount), else_=0)),
         )
     ).one()
     p = payouts.c

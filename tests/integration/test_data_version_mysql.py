@@ -27,8 +27,8 @@ def engines(tmp_path_factory):
 
 
 def _portable_version(conn: sa.Connection) -> str:
-    count, latest_day, latest_at, checksum, _window = conn.execute(STATE_QUERY).one()
-    return f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}"
+    count, latest_day, latest_at, checksum, _window, closings = conn.execute(STATE_QUERY).one()
+    return f"{count:x}.{latest_day or 0}.{(latest_at or 0):x}.{int(checksum):x}.{int(closings):x}"
 
 
 def test_the_fast_query_reads_the_published_trust_window_as_the_portable_query_does(engines):

@@ -1,0 +1,375 @@
+"""Closing months with the real batch, on MariaDB and SQLite (DESIGN 2a, docs/ledger.md).
+
+Figures come from tests/reference.py: the batch's figures from compute_daily over the raw
+plays, the ledger's from LedgerModel. The tier table in force from 2012-01-01 has prices with
+four decimals, so statements have fractions of a KRW and payouts truncate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+import batch.steps
+from batch.jobs.runner import JobRunner
+from services.common.auth import Principal
+from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from services.common.periods import Period
+from services.common.schema import ledger_entries, month_closings, payout_minimums, payouts, tier_prices
+from services.settlement import balances, closing, service
+from tests import reference
+from tests.fixtures_jobs import (
+    SEOUL,
+    add_plays,
+    add_videos,
+    clear,
+    module_engine,  # noqa: F401 - fixture
+    play,
+    random_plays,
+)
+
+ADMIN = Principal(1, "admin", "ADMIN")
+JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
+TODAY = dt.date(2012, 4, 20)  # the batch's today; the months all ended long ago for close
+VIDEOS = list(range(1, 7))
+SELLERS = 3
+DURATION = 1200
+LEDGER_TABLES = ["ledger_entries", "payouts", "closed_lines", "frozen_daily_stats", "frozen_days", "month_closings"]
+TIERS = [
+    *reference.DESIGN_TIERS,
+    *(
+        reference.TierRow(kind, JAN, bound, Decimal(price))
+        for kind, bound, price in [
+            ("VIEW", 0, "0.3333"),
+            ("VIEW", 40, "0.1234"),
+            ("AD", 0, "2.5"),
+            ("AD", 25, "1.0625"),
+        ]
+    ),
+]
+MINIMUM_KRW = 30
+
+
+def days_of(month: dt.date) -> list[dt.date]:
+    days, day = [], month
+    while day.month == month.month:
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+@pytest.fixture
+def engine(module_engine):  # noqa: F811 - the module's database, emptied
+    clear(module_engine)
+    with module_engine.begin() as conn:
+        for table in [*LEDGER_TABLES, "tier_prices", "payout_minimums"]:
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+        conn.execute(
+            sa.insert(tier_prices),
+            [
+                {
+                    "kind": t.kind,
+                    "effective_from": t.effective_from,
+                    "lower_bound": t.lower_bound,
+                    "unit_price": t.unit_price,
+                }
+                for t in TIERS
+            ],
+        )
+        conn.execute(sa.insert(payout_minimums).values(effective_from=dt.date(1970, 1, 1), minimum_krw=MINIMUM_KRW))
+    add_videos(module_engine, VIDEOS, sellers=SELLERS, duration_sec=DURATION)
+    return module_engine
+
+
+class World:
+    """The plays stored so far, the batch, and the independent model of the ledger."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.plays: list[dict] = []
+        self.model = reference.LedgerModel(minimum_krw=MINIMUM_KRW)
+        self.catalogue = [reference.Video(v, 1_000_000 + v % SELLERS, DURATION) for v in VIDEOS]
+
+    def ingest(self, plays: list[dict]) -> None:
+        add_plays(self.engine, plays)
+        self.plays += plays
+
+    def run_batch(self) -> None:
+        runner = JobRunner(
+            self.engine, zone=SEOUL, workers=2, steps=batch.steps, progress_interval_sec=0.2, heartbeat_interval_sec=0.2
+        )
+        events = list(runner.run("daily", today=TODAY))
+        assert events[-1].type.name in ("JOB_FINISHED",), events[-1]
+
+    def daily(self) -> dict:
+        plays = [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in self.plays
+        ]
+        return reference.compute_daily(self.catalogue, plays, SEOUL, tiers=TIERS)
+
+    def monthly(self) -> dict:
+        return reference.compute_periods(self.daily(), "MONTHLY")
+
+    def close(self, month: dt.date) -> closing.Closing:
+        result = closing.close_month(self.engine, ADMIN, f"{month:%Y-%m}", zone=SEOUL)
+        self.model.close(month, self.monthly())
+        return result
+
+    def statement(self, seller_id: int, period: Period, day: dt.date) -> service.Statement:
+        from services.common.periods import period_bounds
+
+        start, end = period_bounds(period, day)
+        with self.engine.connect() as conn:
+            return service.read_statement(conn, seller_id, period, start, end, None)
+
+    def entries(self) -> list[tuple]:
+        e = ledger_entries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.seller_id, e.kind, e.posted_month, e.original_month, e.video_id, e.amount).order_by(
+                    e.entry_id
+                )
+            )
+            return [(int(r[0]), r[1], r[2], r[3], r[4], Decimal(r[5])) for r in rows]
+
+    def check_invariants(self) -> None:
+        stored = self.entries()
+        model = [(s, k, p, o, v, a) for s, k, p, o, v, _payout, a in self.model.entries]
+        key = lambda e: (e[1], e[2], e[3] or dt.date.min, e[0], e[4] or 0)  # noqa: E731
+        assert sorted(stored, key=key) == sorted(model, key=key)
+        sellers = {1_000_000 + v % SELLERS for v in VIDEOS}
+        for seller_id in sellers:
+            balance = balances.get_balance(self.engine, ADMIN, seller_id, TODAY).balance
+            assert balance == sum((e[5] for e in stored if e[0] == seller_id), Decimal(0))
+            assert balance == self.model.balance(seller_id)
+        with self.engine.connect() as conn:
+            amounts = [int(a) for (a,) in conn.execute(sa.select(payouts.c.amount_krw))]
+        earned = sum((e[5] for e in stored if e[1] in ("EARNING", "ADJUSTMENT")), Decimal(0))
+        returned = sum((e[5] for e in stored if e[1] == "PAYOUT_REVERSAL"), Decimal(0))
+        total_balance = sum((self.model.balance(s) for s in sellers), Decimal(0))
+        assert sum(amounts) + total_balance == earned + returned  # nothing lost to truncation
+
+
+def month_plays(month: dt.date, per_day: int, prefix: str, seed: int) -> list[dict]:
+    return random_plays(days_of(month), VIDEOS, per_day, seed=seed, prefix=prefix)
+
+
+def lines_of(statement: service.Statement) -> list[tuple]:
+    return [(line.video_id, line.views, line.ad_views, line.video_revenue, line.ad_revenue) for line in statement.lines]
+
+
+def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close_posts_the_exact_adjustments(engine):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 6, "j", 1) + month_plays(FEB, 6, "f", 2))
+    # Feb 1 00:00:10: a counted view of video 1 by viewer 7, until a late play 20 s earlier.
+    world.ingest([play("next-month", 1, 7, FEB, 10, 0, 400)])
+    world.run_batch()
+
+    jan = world.close(JAN)
+    assert (jan.month, jan.lines, jan.adjustment_lines) == (
+        JAN,
+        len([e for e in world.model.entries if e[1] == "EARNING"]),
+        0,
+    )
+    world.check_invariants()
+    seller = 1_000_000 + 1 % SELLERS
+    closed_month = world.statement(seller, Period.MONTHLY, JAN)
+    closed_day = world.statement(seller, Period.DAILY, dt.date(2012, 1, 31))
+    boundary_week = world.statement(seller, Period.WEEKLY, dt.date(2012, 1, 31))  # Mon 30 Jan .. Sun 5 Feb
+    open_month = world.statement(seller, Period.MONTHLY, FEB)
+    assert (closed_month.status, closed_day.status, boundary_week.status) == ("CLOSED", "CLOSED", "OPEN")
+    assert closed_month.closed_at_us == jan.closed_at_us and boundary_week.closed_at_us is None
+    expected_jan = sorted(
+        (r.video_id, r.views, r.ad_views, r.video_revenue, r.ad_revenue)
+        for (start, _), r in world.monthly().items()
+        if start == JAN and r.seller_id == seller and r.video_revenue + r.ad_revenue != 0
+    )
+    assert lines_of(closed_month) == expected_jan
+
+    # 23:59:50 on the closed month's last day, same viewer and video: the Feb 1 play becomes a repeat.
+    world.ingest([play("late", 1, 7, dt.date(2012, 1, 31), 86_390, 0, 400)])
+    with pytest.raises(MonthNotReady, match="2012-02-01"):
+        closing.close_month(engine, ADMIN, "2012-02", zone=SEOUL)  # Jan 31 stale, so all of Feb
+    world.run_batch()
+
+    assert world.statement(seller, Period.MONTHLY, JAN) == closed_month  # frozen, whatever the batch says now
+    assert world.statement(seller, Period.DAILY, dt.date(2012, 1, 31)) == closed_day
+    assert world.statement(seller, Period.MONTHLY, FEB) != open_month  # the open month moved
+    week = world.statement(seller, Period.WEEKLY, dt.date(2012, 1, 31))
+    as_closed, now = _daily_before_late(world), world.daily()
+    week_days = [dt.date(2012, 1, 30) + dt.timedelta(days=i) for i in range(7)]
+    expected_week = _week_total(as_closed, now, seller, week_days)
+    assert week.total == expected_week  # closed days as closed, open days as computed now
+    assert week.status == "OPEN"
+
+    pending = closing.pending_adjustments(engine, ADMIN, "2012-01")
+    model_now = reference.LedgerModel(minimum_krw=MINIMUM_KRW, entries=list(world.model.entries), closed=[JAN])
+    expected_pending = {}
+    for (start, video_id), row in world.monthly().items():
+        if start == JAN:
+            diff = row.video_revenue + row.ad_revenue - model_now.held(JAN, video_id)
+            if diff != 0:
+                expected_pending[(row.seller_id, video_id)] = diff
+    assert {(p.seller_id, p.video_id): p.difference for p in pending} == expected_pending
+    assert expected_pending  # the late play changed January: there is something to post
+
+    feb = world.close(FEB)
+    assert feb.adjustment_lines == len(expected_pending)
+    assert feb.adjustments == sum(expected_pending.values(), Decimal(0))
+    world.check_invariants()
+    feb_statement = world.statement(seller, Period.MONTHLY, FEB)
+    assert feb_statement.status == "CLOSED"
+    assert {(a.original_month, a.video_id): a.amount for a in feb_statement.adjustments} == {
+        (JAN, v): d for (s, v), d in expected_pending.items() if s == seller
+    }
+    assert feb_statement.total == sum((line.amount for line in feb_statement.lines), Decimal(0)) + sum(
+        (a.amount for a in feb_statement.adjustments), Decimal(0)
+    )
+    assert world.statement(seller, Period.MONTHLY, JAN) == closed_month
+    # Every closed month's EARNING + ADJUSTMENT now equals a recomputation from the raw plays.
+    for month in (JAN, FEB):
+        for (start, video_id), row in world.monthly().items():
+            if start == month:
+                assert world.model.held(month, video_id) == row.video_revenue + row.ad_revenue
+    assert closing.pending_adjustments(engine, ADMIN, "2012-01") == []
+
+
+def _week_total(as_closed: dict, now: dict, seller: int, days: list[dt.date]) -> Decimal:
+    total = Decimal(0)
+    for day in days:
+        rows = as_closed if day < FEB else now
+        total += sum(
+            (r.video_revenue + r.ad_revenue for (_, d), r in rows.items() if d == day and r.seller_id == seller),
+            Decimal(0),
+        )
+    return total
+
+
+def _daily_before_late(world: World) -> dict:
+    plays = [
+        reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+        for p in world.plays
+        if p["event_id"] != "late"
+    ]
+    return reference.compute_daily(world.catalogue, plays, SEOUL, tiers=TIERS)
+
+
+def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns_and_is_paid_later(engine):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 8, "j", 3) + month_plays(FEB, 8, "f", 4) + month_plays(MAR, 2, "m", 5))
+    world.run_batch()
+    world.close(JAN)
+    world.check_invariants()
+    with engine.connect() as conn:
+        created = list(conn.execute(sa.select(payouts).order_by(payouts.c.payout_id)))
+    assert len(created) == len([k for k in world.model.payouts if k[1] == JAN]) >= 2
+    assert any(balances.get_balance(engine, ADMIN, p.seller_id, TODAY).balance % 1 != 0 for p in created)
+
+    paid, failed = created[0], created[1]
+    done = balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-1")
+    assert (done.status, done.reference) == ("PAID", "BANK-1")
+    assert balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-1") == done  # idempotent
+    with pytest.raises(PayoutMarkConflict):
+        balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-2")
+    with pytest.raises(PayoutMarkConflict):
+        balances.mark_payout(engine, ADMIN, paid.payout_id, "FAILED", "")
+    world.model.mark((paid.seller_id, JAN), "PAID")
+    balances.mark_payout(engine, ADMIN, failed.payout_id, "FAILED", "returned by bank")
+    world.model.mark((failed.seller_id, JAN), "FAILED")
+    world.check_invariants()
+    assert balances.get_balance(engine, ADMIN, failed.seller_id, TODAY).balance >= failed.amount_krw
+
+    world.close(FEB)
+    world.check_invariants()
+    again = [p for p in balances.list_payouts(engine, ADMIN, failed.seller_id) if p.month == FEB]
+    assert again and again[0].amount_krw >= failed.amount_krw  # the failed money is paid at the next close
+    with pytest.raises(NotAllowed):
+        balances.mark_payout(engine, Principal(failed.seller_id, "s", "SELLER"), again[0].payout_id, "PAID", "x")
+    with pytest.raises(NotAllowed):
+        balances.get_balance(engine, Principal(paid.seller_id, "s", "SELLER"), failed.seller_id, TODAY)
+
+
+def test_closing_is_refused_until_the_month_ended_was_computed_and_the_previous_month_closed(engine):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 2, "j", 6) + month_plays(FEB, 2, "f", 7))
+    with pytest.raises(MonthNotReady, match="2012-01-01, 2012-01-02"):
+        closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)
+    this_month = dt.date.today().replace(day=1)
+    with pytest.raises(MonthNotReady, match="has not ended"):
+        closing.close_month(engine, ADMIN, f"{this_month:%Y-%m}", zone=SEOUL)
+    world.run_batch()
+    with pytest.raises(NotAllowed):
+        closing.close_month(engine, Principal(1_000_001, "s", "SELLER"), "2012-01", zone=SEOUL)
+    with pytest.raises(ClosingNotFound):
+        closing.pending_adjustments(engine, ADMIN, "2012-01")
+    world.close(JAN)
+    with pytest.raises(MonthOutOfOrder, match="2012-02"):
+        closing.close_month(engine, ADMIN, "2012-03", zone=SEOUL)
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(month_closings)).scalar_one() == 1
+
+
+def test_closing_twice_or_concurrently_gives_one_closing(engine):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 4, "j", 8))
+    world.run_batch()
+    results, errors = [], []
+
+    def close():
+        try:
+            results.append(closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=close) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(results) == 3
+    assert results[0] == results[1] == results[2]
+    assert closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL) == results[0]
+    world.model.close(JAN, world.monthly())
+    world.check_invariants()  # one set of entries and payouts, not three
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from zoneinfo import ZoneInfo
+import sqlalchemy as sa
+from services.common.auth import Principal
+from services.settlement import closing
+
+def die(step, steps, what):
+    if step == int(sys.argv[2]):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+engine = sa.create_engine(sys.argv[1])
+closing.close_month(engine, Principal(1, "admin", "ADMIN"), "2012-01", zone=ZoneInfo("Asia/Seoul"), progress=die)
+"""
+
+
+@pytest.mark.parametrize("step", [3, 5])
+def test_a_close_killed_halfway_leaves_nothing_and_closing_again_succeeds(engine, step):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 4, "j", 9))
+    world.run_batch()
+    url = engine.url.render_as_string(hide_password=False)
+    done = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, url, str(step)], check=False, timeout=120, env=os.environ.copy()
+    )
+    assert done.returncode == -signal.SIGKILL
+    with engine.connect() as conn:
+        for table in LEDGER_TABLES:
+            assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
+    world.close(JAN)
+    world.check_invariants()
