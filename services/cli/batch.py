@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from batch.jobs.model import EventType, JobEvent
+from services.cli.local import local_engine
 
 console = Console()
 if not console.is_terminal:  # piped or captured: wide lines rather than wrapped ones
@@ -39,15 +40,7 @@ def _day(ctx, param, value):
 
 
 def _local_engine():
-    from services.common import db
-    from services.common.logs import configure_logging
-    from services.common.settings import get_settings
-
-    settings = get_settings()
-    configure_logging("batch-cli", "cli", level="WARNING", fmt="text")
-    engine = db.make_engine(settings)
-    db.migrate(engine)
-    return settings, engine
+    return local_engine("batch-cli")
 
 
 @click.group("batch")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ import batch.steps
 from batch.jobs.runner import JobRunner
 from services.common.auth import Principal
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from services.common.money import to_api_string
 from services.common.periods import Period
 from services.common.schema import ledger_entries, month_closings, payout_minimums, payouts, tier_prices
 from services.settlement import balances, closing, service
@@ -372,4 +374,34 @@ def test_a_close_killed_halfway_leaves_nothing_and_closing_again_succeeds(engine
         for table in LEDGER_TABLES:
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
     world.close(JAN)
+    world.check_invariants()
+
+
+def test_the_cli_closes_a_month_with_progress_and_refuses_clearly(engine, tmp_path):
+    world = World(engine)
+    world.ingest(month_plays(JAN, 3, "j", 10))
+    world.run_batch()
+    url = engine.url.render_as_string(hide_password=False)
+    env = {
+        **os.environ,
+        "PAYSYSTEM_DB_URL": url,
+        "PAYSYSTEM_DATA_DIR": str(tmp_path),
+        "PAYSYSTEM_TIMEZONE": "Asia/Seoul",
+    }
+    command = [str(Path(sys.executable).parent / "paysystem"), "close", "--month"]
+
+    def cli(month: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*command, month], capture_output=True, text=True, check=False, env=env, timeout=120)
+
+    this_month = dt.date.today().replace(day=1)
+    refused = cli(f"{this_month:%Y-%m}")
+    assert refused.returncode == 1 and "has not ended" in refused.stderr
+    bad = cli("2012-13")
+    assert bad.returncode == 1 and "not a real month" in bad.stderr
+    done = cli("2012-01")
+    assert done.returncode == 0, done.stderr
+    world.model.close(JAN, world.monthly())
+    earnings = sum((e[6] for e in world.model.entries if e[1] == "EARNING"), Decimal(0))
+    assert "2012-01 closed" in done.stdout and "5/5" in done.stdout
+    assert f"earnings {to_api_string(earnings)} KRW" in done.stdout.replace(",", "")
     world.check_invariants()
