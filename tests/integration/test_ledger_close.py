@@ -1,9 +1,6 @@
-"""Closing months with the real batch, on MariaDB and SQLite (DESIGN 2a, docs/ledger.md).
-
-Figures come from tests/reference.py: the batch's figures from compute_daily over the raw
-plays, the ledger's from LedgerModel. The tier table in force from 2012-01-01 has prices with
-four decimals, so statements have fractions of a KRW and payouts truncate.
-"""
+"""Closing months with the real batch, on MariaDB and SQLite (DESIGN 2a, docs/ledger.md):
+late data after a close, adjustments, payouts and their marks, refusals, concurrent and
+killed closes, the CLI. World and the expected figures: tests/fixtures_ledger.py."""
 
 from __future__ import annotations
 
@@ -19,150 +16,30 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import batch.steps
-from batch.jobs.runner import JobRunner
 from services.common.auth import Principal
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
 from services.common.money import to_api_string
 from services.common.periods import Period
-from services.common.schema import ledger_entries, month_closings, payout_minimums, payouts, tier_prices
+from services.common.schema import month_closings, payouts
 from services.settlement import balances, closing, service
 from tests import reference
-from tests.fixtures_jobs import (
+from tests.fixtures_jobs import play
+from tests.fixtures_ledger import (  # noqa: F401 - engine and module_engine are fixtures
+    ADMIN,
+    FEB,
+    JAN,
+    LEDGER_TABLES,
+    MAR,
+    MINIMUM_KRW,
+    SELLERS,
     SEOUL,
-    add_plays,
-    add_videos,
-    clear,
-    module_engine,  # noqa: F401 - fixture
-    play,
-    random_plays,
+    TIERS,
+    TODAY,
+    World,
+    engine,
+    module_engine,
+    month_plays,
 )
-
-ADMIN = Principal(1, "admin", "ADMIN")
-JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
-TODAY = dt.date(2012, 4, 20)  # the batch's today; the months all ended long ago for close
-VIDEOS = list(range(1, 7))
-SELLERS = 3
-DURATION = 1200
-LEDGER_TABLES = ["ledger_entries", "payouts", "closed_lines", "frozen_daily_stats", "frozen_days", "month_closings"]
-TIERS = [
-    *reference.DESIGN_TIERS,
-    *(
-        reference.TierRow(kind, JAN, bound, Decimal(price))
-        for kind, bound, price in [
-            ("VIEW", 0, "0.3333"),
-            ("VIEW", 40, "0.1234"),
-            ("AD", 0, "2.5"),
-            ("AD", 25, "1.0625"),
-        ]
-    ),
-]
-MINIMUM_KRW = 30
-
-
-def days_of(month: dt.date) -> list[dt.date]:
-    days, day = [], month
-    while day.month == month.month:
-        days.append(day)
-        day += dt.timedelta(days=1)
-    return days
-
-
-@pytest.fixture
-def engine(module_engine):  # noqa: F811 - the module's database, emptied
-    clear(module_engine)
-    with module_engine.begin() as conn:
-        for table in [*LEDGER_TABLES, "tier_prices", "payout_minimums"]:
-            conn.execute(sa.text(f"DELETE FROM {table}"))
-        conn.execute(
-            sa.insert(tier_prices),
-            [
-                {
-                    "kind": t.kind,
-                    "effective_from": t.effective_from,
-                    "lower_bound": t.lower_bound,
-                    "unit_price": t.unit_price,
-                }
-                for t in TIERS
-            ],
-        )
-        conn.execute(sa.insert(payout_minimums).values(effective_from=dt.date(1970, 1, 1), minimum_krw=MINIMUM_KRW))
-    add_videos(module_engine, VIDEOS, sellers=SELLERS, duration_sec=DURATION)
-    return module_engine
-
-
-class World:
-    """The plays stored so far, the batch, and the independent model of the ledger."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self.plays: list[dict] = []
-        self.model = reference.LedgerModel(minimum_krw=MINIMUM_KRW)
-        self.catalogue = [reference.Video(v, 1_000_000 + v % SELLERS, DURATION) for v in VIDEOS]
-
-    def ingest(self, plays: list[dict]) -> None:
-        add_plays(self.engine, plays)
-        self.plays += plays
-
-    def run_batch(self) -> None:
-        runner = JobRunner(
-            self.engine, zone=SEOUL, workers=2, steps=batch.steps, progress_interval_sec=0.2, heartbeat_interval_sec=0.2
-        )
-        events = list(runner.run("daily", today=TODAY))
-        assert events[-1].type.name in ("JOB_FINISHED",), events[-1]
-
-    def daily(self) -> dict:
-        plays = [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in self.plays
-        ]
-        return reference.compute_daily(self.catalogue, plays, SEOUL, tiers=TIERS)
-
-    def monthly(self) -> dict:
-        return reference.compute_periods(self.daily(), "MONTHLY")
-
-    def close(self, month: dt.date) -> closing.Closing:
-        result = closing.close_month(self.engine, ADMIN, f"{month:%Y-%m}", zone=SEOUL)
-        self.model.close(month, self.monthly())
-        return result
-
-    def statement(self, seller_id: int, period: Period, day: dt.date) -> service.Statement:
-        from services.common.periods import period_bounds
-
-        start, end = period_bounds(period, day)
-        with self.engine.connect() as conn:
-            return service.read_statement(conn, seller_id, period, start, end, None)
-
-    def entries(self) -> list[tuple]:
-        e = ledger_entries.c
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(e.seller_id, e.kind, e.posted_month, e.original_month, e.video_id, e.amount).order_by(
-                    e.entry_id
-                )
-            )
-            return [(int(r[0]), r[1], r[2], r[3], r[4], Decimal(r[5])) for r in rows]
-
-    def check_invariants(self) -> None:
-        stored = self.entries()
-        model = [(s, k, p, o, v, a) for s, k, p, o, v, _payout, a in self.model.entries]
-        key = lambda e: (e[1], e[2], e[3] or dt.date.min, e[0], e[4] or 0)  # noqa: E731
-        assert sorted(stored, key=key) == sorted(model, key=key)
-        sellers = {1_000_000 + v % SELLERS for v in VIDEOS}
-        for seller_id in sellers:
-            balance = balances.get_balance(self.engine, ADMIN, seller_id, TODAY).balance
-            assert balance == sum((e[5] for e in stored if e[0] == seller_id), Decimal(0))
-            assert balance == self.model.balance(seller_id)
-        with self.engine.connect() as conn:
-            amounts = [int(a) for (a,) in conn.execute(sa.select(payouts.c.amount_krw))]
-        earned = sum((e[5] for e in stored if e[1] in ("EARNING", "ADJUSTMENT")), Decimal(0))
-        returned = sum((e[5] for e in stored if e[1] == "PAYOUT_REVERSAL"), Decimal(0))
-        total_balance = sum((self.model.balance(s) for s in sellers), Decimal(0))
-        assert sum(amounts) + total_balance == earned + returned  # nothing lost to truncation
-
-
-def month_plays(month: dt.date, per_day: int, prefix: str, seed: int) -> list[dict]:
-    return random_plays(days_of(month), VIDEOS, per_day, seed=seed, prefix=prefix)
 
 
 def lines_of(statement: service.Statement) -> list[tuple]:
