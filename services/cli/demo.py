@@ -22,12 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.account import service as accounts
+from services.cli.demo_ledger import walk_ledger
 from services.common import db
 from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
 from services.launcher import supervisor
 
 ADMIN = ("demo-admin", "demo-admin-password")
+INGEST = ("demo-ingest", "demo-ingest-password")
 console = Console()
 
 
@@ -113,7 +115,29 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
         path = f"/v1/sellers/{seller.account_id}/settlements?period={period}&date={day}"
         _print_statement(_json(base, "GET", path, token=token))
 
-    console.rule("[bold]4. Try it by hand")
+    console.rule("[bold]4. Close months: the ledger, payouts and adjustments (docs/ledger.md)")
+    admin_token = _json(base, "POST", "/v1/auth/token", {"username": ADMIN[0], "password": ADMIN[1]})["access_token"]
+    _ensure_account(settings, INGEST, "INGEST")
+    ingest_token = _json(base, "POST", "/v1/auth/token", {"username": INGEST[0], "password": INGEST[1]})["access_token"]
+
+    def rerun_batch() -> None:
+        events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
+        final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
+        if final is None or final.type.value != "JOB_FINISHED":
+            raise RuntimeError("the batch did not finish")
+
+    walk_ledger(
+        base,
+        _json,
+        console,
+        summary=summary,
+        admin_token=admin_token,
+        ingest_token=ingest_token,
+        rerun_batch=rerun_batch,
+        zone=settings.zone,
+    )
+
+    console.rule("[bold]5. Try it by hand")
     console.print(
         f"seller {seller.username} / {seller.password} (account {seller.account_id}); admin {ADMIN[0]} / {ADMIN[1]}\n"
         f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
@@ -154,9 +178,13 @@ def _bars():
 
 
 def _ensure_admin(settings: Settings) -> None:
+    _ensure_account(settings, ADMIN, "ADMIN")
+
+
+def _ensure_account(settings: Settings, credentials: tuple[str, str], role: str) -> None:
     engine = db.make_engine(settings)
     try:
-        accounts.create_account(engine, ADMIN[0], ADMIN[1], "ADMIN", allowed_roles=("ADMIN",))
+        accounts.create_account(engine, credentials[0], credentials[1], role, allowed_roles=(role,))
     except AccountExists:
         pass
     finally:

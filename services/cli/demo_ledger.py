@@ -1,0 +1,127 @@
+"""The demo's ledger walk (docs/ledger.md), all through Envoy as JSON: close the oldest month
+with data, show the payouts, ingest late playbacks into the closed month, rerun the batch,
+show the pending difference, close the next month and print its adjustment lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from services.common.periods import month_end, month_name, month_start, next_month
+
+LATE_PLAYS = 6
+LATE_PASSWORD = "demo-late-viewer-password"
+
+
+def walk_ledger(
+    base: str,
+    json_call: Callable[..., dict],
+    console: Console,
+    *,
+    summary,
+    admin_token: str,
+    ingest_token: str,
+    rerun_batch: Callable[[], None],
+    zone: ZoneInfo,
+) -> None:
+    seller = summary.demo_seller
+    first = month_start(summary.first_day)
+    second = next_month(first)
+    token = json_call(base, "POST", "/v1/auth/token", {"username": seller.username, "password": seller.password})[
+        "access_token"
+    ]
+
+    closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(first)}, token=admin_token)
+    _print_closing(console, closing)
+    _print_payouts(console, json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token))
+    before = json_call(
+        base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={first}", token=token
+    )
+    console.print(f"{month_name(first)} for {seller.username}: {before['status']}, total {before['total']} KRW")
+
+    video = next(v for v in summary.videos if int(v.seller_id) == seller.account_id)
+    # A new viewer, so that no counted-view rule (overlap, repeat, daily cap) takes the late plays.
+    name = f"demo-late-viewer-{seller.account_id}"
+    viewer = json_call(base, "POST", "/v1/accounts", {"username": name, "password": LATE_PASSWORD, "role": "VIEWER"})
+    last_day = month_end(first)
+    morning = dt.datetime.combine(last_day, dt.time(10), tzinfo=zone).astimezone(dt.UTC)
+    events = [
+        {
+            "event_id": f"demo-late-{seller.account_id}-{i}",
+            "video_id": str(video.video_id),
+            "viewer_id": str(viewer["account_id"]),
+            "started_at": (morning + dt.timedelta(minutes=45 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "start_position_sec": "0",
+            "end_position_sec": str(min(int(video.duration_sec), 900)),
+        }
+        for i in range(LATE_PLAYS)
+    ]
+    stored = json_call(base, "POST", "/v1/plays:batch", {"events": events}, token=ingest_token)
+    console.print(f"{stored['stored']} late playbacks of video {video.video_id} on {last_day}, a closed day")
+    rerun_batch()
+    after = json_call(
+        base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={first}", token=token
+    )
+    console.print(
+        f"{month_name(first)} after the batch ran again: {after['status']}, total {after['total']} KRW (unchanged)"
+    )
+    pending = json_call(
+        base, "GET", f"/v1/settlement/closings/{month_name(first)}/pending-adjustments", token=admin_token
+    )
+    console.print(f"pending for {month_name(first)}: {len(pending['adjustments'])} lines, {pending['total']} KRW")
+
+    closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(second)}, token=admin_token)
+    _print_closing(console, closing)
+    statement = json_call(
+        base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={second}", token=token
+    )
+    table = Table(title=f"Adjustment lines in {seller.username}'s {month_name(second)} statement")
+    for column in ("original month", "video", "title", "amount"):
+        table.add_column(column, justify="left" if column == "title" else "right")
+    for line in statement["adjustments"]:
+        table.add_row(line["original_month"], line["video_id"], line["title"], line["amount"])
+    console.print(table)
+    console.print(
+        f"{month_name(second)}: lines + adjustments = total {statement['total']} KRW,"
+        f" payable {statement['payable_krw']} KRW"
+    )
+    balance = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/balance", token=token)
+    console.print(f"balance {balance['balance']} KRW (minimum payout {balance['minimum_payout_krw']} KRW)")
+    payouts = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token)["payouts"]
+    pending_payouts = [p for p in payouts if p["status"] == "PENDING"]
+    if pending_payouts:
+        payout = pending_payouts[0]
+        marked = json_call(
+            base,
+            "POST",
+            f"/v1/payouts/{payout['payout_id']}:mark",
+            {"status": "PAID", "reference": "DEMO-BANK-0001"},
+            token=admin_token,
+        )
+        console.print(f"payout {marked['payout_id']} of {marked['amount_krw']} KRW marked {marked['status']}")
+
+
+def _print_closing(console: Console, closing: dict) -> None:
+    console.print(
+        f"[bold]closed {closing['month']}[/] at {closing['closed_at']}: {closing['lines']} lines of"
+        f" {closing['sellers']} sellers, earnings {closing['earnings']} KRW, {closing['adjustment_lines']}"
+        f" adjustments ({closing['adjustments']} KRW), {closing['payouts_created']} payouts"
+        f" ({closing['payouts_krw']} KRW)"
+    )
+
+
+def _print_payouts(console: Console, payouts: dict) -> None:
+    rows = payouts["payouts"]
+    if not rows:
+        console.print("no payout for the demo seller yet: the balance is below the minimum and rolls over")
+        return
+    table = Table(title="The demo seller's payouts")
+    for column in ("payout", "month", "amount (KRW)", "status"):
+        table.add_column(column, justify="right")
+    for p in rows:
+        table.add_row(p["payout_id"], p["month"], p["amount_krw"], p["status"])
+    console.print(table)
