@@ -1,7 +1,8 @@
 """`paysystem demo`: the whole platform with demo data, on the embedded defaults.
 
 Starts the mesh, seeds a realistic data set through the API, runs the batch through Envoy
-with live progress, prints one seller's top 5 and weekly and monthly statements, and keeps
+with live progress, prints one seller's top 5 and weekly and monthly statements, walks the
+ledger (services/cli/demo_ledger.py: close, late playbacks, adjustments, payouts), and keeps
 serving (until Ctrl-C) so the printed URLs can be tried by hand.
 """
 
