@@ -18,7 +18,7 @@ from typing import NamedTuple
 from services.common import money
 from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import ttl_for
-from services.common.periods import Period, month_start, next_month, parse_day, period_bounds
+from services.common.periods import Period, parse_day, period_bounds, periods_in_range
 from services.common.readside import ReadSide, parse_id, parse_period
 from services.settlement import ledger_repository, repository
 
@@ -118,7 +118,7 @@ def read_statement(
     for the days of closed months (DESIGN 2a), and, for a closed month, the adjustments
     posted at its close."""
     closed = ledger_repository.closed_months(conn)
-    months = _months_between(start, end)
+    months = periods_in_range(Period.MONTHLY, start, end)
     closings = [closed[m] for m in months if m in closed]
     if not closings:
         lines = repository.statement_lines(conn, seller_id, period, start)
@@ -144,11 +144,3 @@ def read_statement(
         closed_at_us=max(closings) if all_closed else None,
         adjustments=adjustments,
     )
-
-
-def _months_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    months, month = [], month_start(start)
-    while month <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
