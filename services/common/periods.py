@@ -18,7 +18,7 @@ from services.common.errors import BadDate
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_DAY = dt.timedelta(days=1)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONTH = re.compile(r"\d{4}-\d{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")  # ASCII digits only (\d matches any script's digits)
 
 # The days the platform computes and serves. Every period containing such a day, and the day
 # after it, is a representable date: datetime.date ends at 9999-12-31, and the ISO week of

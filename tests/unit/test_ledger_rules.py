@@ -1,0 +1,73 @@
+"""The ledger's plain rules (services/settlement/ledger.py) and month parsing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.common.errors import BadDate, BadPayoutMark, PayoutMarkConflict
+from services.common.periods import month_name, next_month, parse_month
+from services.settlement.ledger import PayoutStatus, check_mark, mark_changes, payout_krw
+
+amounts = st.decimals(min_value=0, max_value=10**15, places=4, allow_nan=False, allow_infinity=False)
+
+
+@given(balance=amounts, minimum=st.integers(1, 100_000))
+def test_a_payout_is_the_whole_krw_of_a_balance_at_least_the_minimum_and_keeps_the_fraction(balance, minimum):
+    paid = payout_krw(balance, minimum)
+    if balance < minimum:
+        assert paid == 0
+    else:
+        assert paid <= balance < paid + 1 and isinstance(paid, int)
+        assert balance - paid == balance % 1  # the fraction stays in the balance
+
+
+def test_payout_examples():
+    assert payout_krw(Decimal("12345.6789"), 10_000) == 12_345
+    assert payout_krw(Decimal("9999.9999"), 10_000) == 0
+    assert payout_krw(Decimal("10000"), 10_000) == 10_000
+
+
+def test_marks_need_a_status_and_paid_needs_a_reference():
+    assert check_mark("PAID", " BANK-1 ") == (PayoutStatus.PAID, "BANK-1")
+    assert check_mark("FAILED", "") == (PayoutStatus.FAILED, None)
+    for status, reference in [("PENDING", "x"), ("STATUS_UNKNOWN", "x"), ("PAID", "  "), ("PAID", "x" * 129)]:
+        with pytest.raises(BadPayoutMark):
+            check_mark(status, reference)
+
+
+def test_a_mark_moves_a_pending_payout_repeats_harmlessly_and_never_contradicts():
+    assert mark_changes(PayoutStatus.PENDING, None, PayoutStatus.PAID, "R")
+    assert not mark_changes(PayoutStatus.PAID, "R", PayoutStatus.PAID, "R")
+    assert not mark_changes(PayoutStatus.FAILED, None, PayoutStatus.FAILED, None)
+    for current, ref, wanted, new_ref in [
+        (PayoutStatus.PAID, "R", PayoutStatus.PAID, "S"),
+        (PayoutStatus.PAID, "R", PayoutStatus.FAILED, None),
+        (PayoutStatus.FAILED, None, PayoutStatus.PAID, "R"),
+    ]:
+        with pytest.raises(PayoutMarkConflict):
+            mark_changes(current, ref, wanted, new_ref)
+
+
+def test_months_are_written_yyyy_mm_and_real():
+    assert parse_month("2026-02", "month") == dt.date(2026, 2, 1)
+    assert month_name(dt.date(2026, 2, 17)) == "2026-02"
+    assert next_month(dt.date(2026, 12, 31)) == dt.date(2027, 1, 1)
+    for text in [
+        "",
+        "2026-13",
+        "2026-00",
+        "2026-1",
+        "2026-011",
+        "26-01",
+        "abcd-ef",
+        "2026-01-01",
+        "1969-12",
+        "２０２６-01",
+    ]:
+        with pytest.raises(BadDate):
+            parse_month(text, "month")
