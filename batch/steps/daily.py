@@ -43,6 +43,7 @@ from batch.steps.days import (  # noqa: F401 - the caller's protocol, re-exporte
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
 from services.common.periods import Period, day_bounds_us, period_bounds
+from services.common.schema import tier_prices
 
 # MariaDB session sizes for the day's window sort and GROUP BY: the 16M default spills to
 # disk (docs/batch-jobs.md, "Session sizes").
@@ -311,7 +312,7 @@ def tier_tables(conn: sa.Connection, day: dt.date) -> tuple[rules.TierTable, rul
             sa.column("kind", sa.String),
             sa.column("effective_from", sa.Date),
             sa.column("lower_bound", sa.BigInteger),
-            sa.column("unit_price", sa.Numeric(12, 4, asdecimal=True)),
+            sa.column("unit_price", tier_prices.c.unit_price.type),
         ),
         {"day": day},
     ).all()

@@ -1,10 +1,10 @@
 """The few SQL spellings that differ between MariaDB/MySQL and SQLite.
 
 The steps write one SQL text per statement and take the engine-specific pieces from here.
-Money: MariaDB computes in exact DECIMAL. SQLite has no decimal type (its NUMERIC columns
-hold 64-bit floats), so there the steps compute money in exact integer ten-thousandths of a
-KRW (the DECIMAL(24,4) scale) and convert once when storing; a stored value then reads back
-as the exact Decimal for amounts of up to 15 significant digits.
+Money: MariaDB computes in exact DECIMAL. SQLite has no decimal type: Money columns hold
+exact decimal text there (services/common/schema.Money) and the steps compute money with the
+exact functions of services/common/money_sql.py (money_mul, money_add, money_sum), never with
+SQLite's float arithmetic; every digit of DECIMAL(24, 4) survives.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-MONEY_SCALE = 10_000  # 4 decimal places, as services.common.schema.Money
+from services.common import money
+from services.common.money import STORAGE_SCALE
+
+_PRICE_QUANTUM = Decimal(1).scaleb(-STORAGE_SCALE)
 
 
 @dataclass(frozen=True)
@@ -53,24 +56,25 @@ class Dialect:
         SQLite's BINARY already compares bytes."""
         return column if self.is_sqlite else f"CAST({column} AS BINARY)"
 
-    def price_param(self, price: Decimal) -> Decimal | int:
-        """A unit price as a bound value: exact DECIMAL, or integer ten-thousandths."""
-        if not self.is_sqlite:
-            return price
-        units = price * MONEY_SCALE
-        if units != units.to_integral_value():
-            raise ValueError(f"price {price} has more than 4 decimal places")
-        return int(units)
+    def price_param(self, price: Decimal) -> Decimal | str:
+        """A unit price as a bound value: exact DECIMAL, or its exact storage text on SQLite."""
+        if price != price.quantize(_PRICE_QUANTUM):
+            raise ValueError(f"price {price} has more than {STORAGE_SCALE} decimal places")
+        return money.to_storage_text(price) if self.is_sqlite else price
 
-    def money_from_units(self, expr: str) -> str:
-        """Stores an amount computed by price_param arithmetic into a Money column."""
-        return f"(({expr}) / {MONEY_SCALE}.0)" if self.is_sqlite else f"({expr})"
+    def money_times(self, amount: str, count: str) -> str:
+        """An amount (a price_param) times an integer count, exactly."""
+        return f"money_mul({amount}, {count})" if self.is_sqlite else f"{amount} * {count}"
+
+    def money_total(self, terms: list[str]) -> str:
+        """The exact sum of money_times terms, as stored into a Money column."""
+        if self.is_sqlite:
+            return f"money_add({', '.join(terms)})"
+        return f"({' + '.join(terms)})"
 
     def money_sum(self, column: str) -> str:
-        """Exact SUM of a Money column (SQLite: summed as integer ten-thousandths)."""
-        if self.is_sqlite:
-            return f"(SUM(CAST(ROUND({column} * {MONEY_SCALE}) AS INTEGER)) / {MONEY_SCALE}.0)"
-        return f"SUM({column})"
+        """Exact SUM of a Money column (SQLite: the money_sum aggregate, Decimal arithmetic)."""
+        return f"money_sum({column})" if self.is_sqlite else f"SUM({column})"
 
     def upsert(self, keys: list[str], columns: list[str]) -> str:
         """The tail of an INSERT ... SELECT that overwrites the row with the same key."""

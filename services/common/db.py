@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from services.common import money_sql
 from services.common.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -43,6 +44,8 @@ def make_engine(settings: Settings, **overrides) -> sa.Engine:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Exact money arithmetic in SQL (SQLite's own would be float): services/common/money_sql.py.
+    money_sql.register_sqlite_functions(dbapi_connection)
     # WAL lets the many service processes of the embedded mesh read while one writes.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")

@@ -6,7 +6,7 @@ KRW once, for the payable amount. Amounts cross the API as decimal strings ("810
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow
 
 ZERO = Decimal(0)
 
@@ -56,3 +56,41 @@ def to_api_string(amount: Decimal | int | str) -> str:
 def payable_krw(amount: Decimal | int | str) -> int:
     """Whole KRW, truncated toward zero (DESIGN.md: the statement total truncates once)."""
     return int(to_decimal(amount).to_integral_value(rounding=ROUND_DOWN))
+
+
+# --- Storage text (the SQLite form of a DECIMAL(p, 4) column, services/common/schema.Money) ---
+
+STORAGE_SCALE = 4  # DECIMAL(24, 4): ten-thousandths of a KRW
+_QUANTUM = Decimal(1).scaleb(-STORAGE_SCALE)
+_ZERO_STORED = ZERO.quantize(_QUANTUM)
+# Money arithmetic for storage: wide enough that sums of DECIMAL(24, 4) values are exact, and
+# any result that would need rounding raises instead (the Inexact trap).
+EXACT = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+# Storing rounds a value with more than 4 decimals half away from zero, as MariaDB's DECIMAL does.
+_STORE = Context(prec=80, rounding=ROUND_HALF_UP, traps=[InvalidOperation, Overflow])
+
+
+def to_storage_text(value: Decimal | int | str, precision: int = 24) -> str:
+    """The canonical exact text of an amount in a DECIMAL(precision, 4) column: 4 decimals, no
+    exponent, no negative zero ("810000.0000", "-0.0001", "0.0000"). A value with more
+    decimals is rounded half away from zero; one with more than precision - 4 integer digits
+    is refused (MariaDB's strict mode refuses it too)."""
+    amount = _STORE.quantize(to_decimal(value), _QUANTUM)
+    if not amount:
+        return "0.0000"
+    if amount.adjusted() >= precision - STORAGE_SCALE:
+        raise ValueError(f"amount {value} does not fit DECIMAL({precision}, {STORAGE_SCALE})")
+    return format(amount, "f")
+
+
+def from_storage_text(text: str | int) -> Decimal:
+    """The exact Decimal of a stored amount, with 4 decimals as MariaDB returns DECIMAL(p, 4)."""
+    if isinstance(text, str):
+        amount = Decimal(text)
+        if len(text) > STORAGE_SCALE and text[-STORAGE_SCALE - 1] == ".":
+            return amount  # canonical: already 4 decimals
+    elif isinstance(text, int) and not isinstance(text, bool):
+        amount = Decimal(text)
+    else:
+        raise TypeError(f"a stored amount must be text, not {type(text).__name__}: {text!r}")
+    return _STORE.quantize(amount, _QUANTUM) if amount else _ZERO_STORED

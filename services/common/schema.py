@@ -3,7 +3,8 @@
 Portable between MySQL/MariaDB (the system of record) and SQLite (the embedded default).
 Instants are stored as UTC epoch microseconds in BIGINT columns: exact, ordered, and
 arithmetic on them (the 30-second repeat rule) is the same integer math on both engines.
-Money is DECIMAL; counts are BIGINT. Keys are chosen so that a video's or a seller's rows
+Money is DECIMAL(24, 4) on MySQL/MariaDB and exact decimal text on SQLite (Money below); counts
+are BIGINT. Keys are chosen so that a video's or a seller's rows
 can live on one shard (see DESIGN.md section 5).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+
+from services.common import money
 
 metadata = sa.MetaData(
     naming_convention={
@@ -34,7 +37,66 @@ BinaryString = lambda n: sa.String(n).with_variant(  # noqa: E731
 EventId = lambda n: sa.String(n).with_variant(  # noqa: E731
     mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
 )
-Money = sa.Numeric(24, 4, asdecimal=True)
+
+
+def _refuse_float(value):
+    if isinstance(value, float):
+        raise TypeError(f"money must not be a float: {value!r}")
+    return value
+
+
+class Money(sa.types.TypeDecorator):
+    """An exact amount with 4 decimals (ten-thousandths of a KRW), read and written as Decimal.
+
+    MySQL/MariaDB: DECIMAL(precision, 4), exactly as a plain Numeric (the same DDL and the same
+    driver conversions, no extra Python call per value). SQLite has no decimal type: a NUMERIC
+    column there holds a 64-bit float (exact to ~15 digits, DECIMAL(24, 4) has 24), so the
+    column is TEXT holding the canonical decimal string (money.to_storage_text). SQL arithmetic
+    on it goes through the exact functions of services/common/money_sql.py, registered on every
+    SQLite connection. Floats are refused on both engines.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 24):
+        super().__init__(precision, money.STORAGE_SCALE, asdecimal=True)
+        self.precision = precision
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Text())
+        return dialect.type_descriptor(sa.Numeric(self.precision, money.STORAGE_SCALE, asdecimal=True))
+
+    # The processors are chosen per dialect here rather than in process_bind_param /
+    # process_result_value, so that MariaDB keeps Numeric's own on read (none: pymysql returns
+    # Decimal) and pays nothing for SQLite's conversions; on write it only refuses floats.
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            assert self.impl_instance.bind_processor(dialect) is None  # MySQL drivers take Decimal
+            return _refuse_float
+        precision = self.precision
+
+        def process(value):
+            return None if value is None else money.to_storage_text(value, precision)
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return self.impl_instance.result_processor(dialect, coltype)
+
+        def process(value):
+            return None if value is None else money.from_storage_text(value)
+
+        return process
+
+    def literal_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return self.impl_instance.literal_processor(dialect)
+        precision = self.precision
+        return lambda value: f"'{money.to_storage_text(value, precision)}'"
+
 
 accounts = sa.Table(
     "accounts",
@@ -110,7 +172,7 @@ tier_prices = sa.Table(
     sa.Column("kind", sa.String(8), primary_key=True),  # VIEW | AD
     sa.Column("effective_from", sa.Date, primary_key=True),
     sa.Column("lower_bound", sa.BigInteger, primary_key=True),
-    sa.Column("unit_price", sa.Numeric(12, 4, asdecimal=True), nullable=False),
+    sa.Column("unit_price", Money(12), nullable=False),
 )
 
 RULE_EXCLUSION_COLUMNS = (
@@ -139,8 +201,8 @@ daily_video_stats = sa.Table(
     # Running totals at the end of the day, since the video's first playback.
     sa.Column("cum_views", sa.BigInteger, nullable=False),
     sa.Column("cum_ad_views", sa.BigInteger, nullable=False),
-    sa.Column("video_revenue", Money, nullable=False),
-    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Column("video_revenue", Money(), nullable=False),
+    sa.Column("ad_revenue", Money(), nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
     # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
     # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
@@ -159,8 +221,8 @@ period_video_stats = sa.Table(
     sa.Column("views", sa.BigInteger, nullable=False),
     sa.Column("watch_time_sec", sa.BigInteger, nullable=False),
     sa.Column("ad_views", sa.BigInteger, nullable=False),
-    sa.Column("video_revenue", Money, nullable=False),
-    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Column("video_revenue", Money(), nullable=False),
+    sa.Column("ad_revenue", Money(), nullable=False),
     # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
     # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
     *_rule_exclusion_columns(),

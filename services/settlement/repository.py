@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from services.common.money_sql import money_is_nonzero
 from services.common.periods import Period
 from services.common.schema import (
     closed_lines,
@@ -39,7 +40,7 @@ def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: 
         return conn.execute(
             sa.select(*columns)
             .select_from(t.outerjoin(videos, videos.c.video_id == t.c.video_id))
-            .where(*where, (t.c.video_revenue + t.c.ad_revenue) != 0)
+            .where(*where, money_is_nonzero(t.c.video_revenue, t.c.ad_revenue))
             .order_by(t.c.video_id)
         )
 

@@ -18,7 +18,7 @@ from batch.steps import (
     video_id_bounds,
 )
 from services.common.periods import local_day_of
-from services.common.schema import RULE_EXCLUSION_COLUMNS
+from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
 from tests.databases import fresh_engine
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
 
@@ -138,7 +138,7 @@ class BatchData:
                     " VALUES (:kind, :effective_from, :lower_bound, :unit_price)"
                 ).bindparams(
                     sa.bindparam("effective_from", type_=sa.Date),
-                    sa.bindparam("unit_price", type_=sa.Numeric(12, 4)),
+                    sa.bindparam("unit_price", type_=Money(12)),
                 ),
                 [vars(t) for t in tiers],
             )
@@ -189,8 +189,8 @@ class BatchData:
                         )
                     ],
                     sa.column("day", sa.Date),
-                    sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
-                    sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
+                    sa.column("video_revenue", Money()),
+                    sa.column("ad_revenue", Money()),
                 ).select_from(sa.table("daily_video_stats"))
             )
             rows = {}
@@ -229,8 +229,8 @@ class BatchData:
                         )
                     ],
                     sa.column("period_start", sa.Date),
-                    sa.column("video_revenue", sa.Numeric(24, 4, asdecimal=True)),
-                    sa.column("ad_revenue", sa.Numeric(24, 4, asdecimal=True)),
+                    sa.column("video_revenue", Money()),
+                    sa.column("ad_revenue", Money()),
                 )
                 .select_from(sa.table("period_video_stats"))
                 .where(sa.column("period") == period)

@@ -1,0 +1,160 @@
+"""Exact money arithmetic in SQL on both engines (DESIGN.md section 2, "Money": never floats).
+
+MySQL/MariaDB compute on DECIMAL exactly, with their own operators. SQLite has no decimal
+type: its `+`, `*`, `SUM` and comparisons turn the TEXT of a Money column (schema.Money) into
+a 64-bit float. So every SQLite connection gets these deterministic functions, computing in
+Python's Decimal (services/common/db.py registers them when it connects):
+
+    money_add(a, b, ...)   exact sum, as canonical storage text; NULL if any argument is NULL
+    money_mul(a, n)        exact product of an amount and a count (or an amount), as text
+    money_sign(a, b, ...)  -1, 0 or 1: the sign of the exact sum (comparisons with zero)
+    money_cmp(a, b)        -1, 0 or 1: a against b (ordering, comparisons)
+    money_sum(a)           aggregate: the exact sum of the non-NULL values, NULL if none
+
+Arguments are stored amounts (text) or integers; a float (REAL) argument is an error, never a
+silently rounded amount. Results are canonical text (money.to_storage_text) of up to 65 digits,
+MariaDB's widest DECIMAL, as MariaDB widens the DECIMAL of `a + b` or `SUM(a)`; beyond that
+the function raises. (MariaDB would refuse to store a result wider than the column's
+DECIMAL(24, 4), at 10^20 KRW; SQLite keeps it, exact.)
+
+Core queries use the constructs below, which render the plain operators on MySQL/MariaDB (the
+same SQL as before, so the same speed) and the functions on SQLite. The batch's SQL text gets
+the same spellings from batch/steps/dialect.py.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from services.common import money
+from services.common.schema import Money
+
+_WIDEST = 65  # digits of MariaDB's widest DECIMAL
+
+# --- the SQLite functions ------------------------------------------------------------------
+
+
+def _amount(value: str | int) -> Decimal:
+    if type(value) is str:
+        return Decimal(value)
+    if type(value) is int:
+        return Decimal(value)
+    raise TypeError(f"money arithmetic takes stored amounts (text) or integers, not {value!r}")
+
+
+def _add(*values: str | int | None) -> str | None:
+    if None in values:
+        return None
+    total = money.ZERO
+    for value in values:
+        total = money.EXACT.add(total, _amount(value))
+    return money.to_storage_text(total, _WIDEST)
+
+
+def _mul(value: str | int | None, factor: str | int | None) -> str | None:
+    if value is None or factor is None:
+        return None
+    return money.to_storage_text(money.EXACT.multiply(_amount(value), _amount(factor)), _WIDEST)
+
+
+def _sign(*values: str | int | None) -> int | None:
+    if None in values:
+        return None
+    total = money.ZERO
+    for value in values:
+        total = money.EXACT.add(total, _amount(value))
+    return (total > 0) - (total < 0)
+
+
+def _cmp(a: str | int | None, b: str | int | None) -> int | None:
+    if a is None or b is None:
+        return None
+    left, right = _amount(a), _amount(b)
+    return (left > right) - (left < right)
+
+
+class _Sum:
+    """The money_sum aggregate: exact, NULLs ignored, NULL over no value (as SQL's SUM)."""
+
+    def __init__(self) -> None:
+        self.total: Decimal | None = None
+
+    def step(self, value: str | int | None) -> None:
+        if value is not None:
+            self.total = money.EXACT.add(money.ZERO if self.total is None else self.total, _amount(value))
+
+    def finalize(self) -> str | None:
+        return None if self.total is None else money.to_storage_text(self.total, _WIDEST)
+
+
+def register_sqlite_functions(dbapi_connection) -> None:
+    """Adds the money functions to one sqlite3 connection (deterministic: usable in indexes,
+    and SQLite may factor repeated calls)."""
+    dbapi_connection.create_function("money_add", -1, _add, deterministic=True)
+    dbapi_connection.create_function("money_mul", 2, _mul, deterministic=True)
+    dbapi_connection.create_function("money_sign", -1, _sign, deterministic=True)
+    dbapi_connection.create_function("money_cmp", 2, _cmp, deterministic=True)
+    dbapi_connection.create_aggregate("money_sum", 1, _Sum)
+
+
+# --- the constructs for Core queries ---------------------------------------------------------
+
+
+class money_add(FunctionElement):  # noqa: N801 - reads as the SQL function it renders
+    """a + b + ... exactly: `(a + b)` on MySQL/MariaDB, `money_add(a, b)` on SQLite."""
+
+    type = Money()
+    inherit_cache = True
+
+
+class money_sum(FunctionElement):  # noqa: N801
+    """SUM(a) exactly: `SUM(a)` on MySQL/MariaDB, the money_sum aggregate on SQLite."""
+
+    type = Money()
+    inherit_cache = True
+
+
+class money_is_nonzero(FunctionElement):  # noqa: N801
+    """(a + b + ...) != 0 exactly: the plain comparison on MySQL/MariaDB, money_sign on SQLite."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition in itself: WHERE needs no "= 1"
+
+
+def _terms(compiler, element, **kw) -> list[str]:
+    return [compiler.process(clause, **kw) for clause in element.clauses]
+
+
+@compiles(money_add)
+def _add_default(element, compiler, **kw):
+    return f"({' + '.join(_terms(compiler, element, **kw))})"
+
+
+@compiles(money_add, "sqlite")
+def _add_sqlite(element, compiler, **kw):
+    return f"money_add({', '.join(_terms(compiler, element, **kw))})"
+
+
+@compiles(money_sum)
+def _sum_default(element, compiler, **kw):
+    return f"SUM({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_sum, "sqlite")
+def _sum_sqlite(element, compiler, **kw):
+    return f"money_sum({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(money_is_nonzero)
+def _nonzero_default(element, compiler, **kw):
+    return f"({' + '.join(_terms(compiler, element, **kw))}) != 0"
+
+
+@compiles(money_is_nonzero, "sqlite")
+def _nonzero_sqlite(element, compiler, **kw):
+    return f"money_sign({', '.join(_terms(compiler, element, **kw))}) != 0"
