@@ -158,3 +158,21 @@ def _nonzero_default(element, compiler, **kw):
 @compiles(money_is_nonzero, "sqlite")
 def _nonzero_sqlite(element, compiler, **kw):
     return f"money_sign({', '.join(_terms(compiler, element, **kw))}) != 0"
+
+
+class money_negate(FunctionElement):  # noqa: N801
+    """-a exactly: `(-a)` on MySQL/MariaDB, `money_mul(a, -1)` on SQLite (a stored amount or
+    a whole number of KRW; the result is a Money)."""
+
+    type = Money()
+    inherit_cache = True
+
+
+@compiles(money_negate)
+def _negate_default(element, compiler, **kw):
+    return f"(-({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(money_negate, "sqlite")
+def _negate_sqlite(element, compiler, **kw):
+    return f"money_mul({compiler.process(element.clauses, **kw)}, -1)"

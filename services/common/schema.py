@@ -265,9 +265,9 @@ month_closings = sa.Table(
     sa.Column("closed_by", sa.BigInteger, nullable=False),
     sa.Column("sellers", sa.BigInteger, nullable=False),
     sa.Column("lines", sa.BigInteger, nullable=False),
-    sa.Column("earnings", Money, nullable=False),
+    sa.Column("earnings", Money(), nullable=False),
     sa.Column("adjustment_lines", sa.BigInteger, nullable=False),
-    sa.Column("adjustments", Money, nullable=False),
+    sa.Column("adjustments", Money(), nullable=False),
     sa.Column("payouts_created", sa.BigInteger, nullable=False),
     sa.Column("payouts_krw", sa.BigInteger, nullable=False),
 )
@@ -281,8 +281,8 @@ closed_lines = sa.Table(
     sa.Column("seller_id", sa.BigInteger, nullable=False),
     sa.Column("views", sa.BigInteger, nullable=False),
     sa.Column("ad_views", sa.BigInteger, nullable=False),
-    sa.Column("video_revenue", Money, nullable=False),
-    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Column("video_revenue", Money(), nullable=False),
+    sa.Column("ad_revenue", Money(), nullable=False),
     sa.Index("ix_closed_lines_seller_month", "seller_id", "month"),
 )
 
@@ -304,8 +304,8 @@ frozen_daily_stats = sa.Table(
     sa.Column("seller_id", sa.BigInteger, nullable=False),
     sa.Column("views", sa.BigInteger, nullable=False),
     sa.Column("ad_views", sa.BigInteger, nullable=False),
-    sa.Column("video_revenue", Money, nullable=False),
-    sa.Column("ad_revenue", Money, nullable=False),
+    sa.Column("video_revenue", Money(), nullable=False),
+    sa.Column("ad_revenue", Money(), nullable=False),
     sa.Index("ix_frozen_daily_stats_seller_day", "seller_id", "day"),
 )
 
@@ -322,7 +322,7 @@ ledger_entries = sa.Table(
     sa.Column("original_month", sa.Date, nullable=True),
     sa.Column("video_id", sa.BigInteger, nullable=True),
     sa.Column("payout_id", sa.BigInteger, nullable=True),
-    sa.Column("amount", Money, nullable=False),
+    sa.Column("amount", Money(), nullable=False),
     sa.Column("posted_at_us", sa.BigInteger, nullable=False),
     sa.Index("ix_ledger_entries_seller_month", "seller_id", "posted_month", "entry_id"),
     # What the ledger holds per earlier closed month and video (the adjustments' basis).

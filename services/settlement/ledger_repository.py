@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from services.common.money_sql import money_add, money_is_nonzero, money_negate, money_sum
 from services.common.schema import (
     Money,
     closed_lines,
@@ -27,9 +28,9 @@ from services.settlement.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 MONTHLY = "MONTHLY"
 
 
-def money_sum(column) -> sa.ColumnElement:
-    """An exact SUM of a money expression, 0 when there are no rows."""
-    return sa.func.coalesce(sa.func.sum(column), 0)
+def _total(value) -> Decimal:
+    """A money_sum's result: 0 when it summed no rows (SQL's SUM of nothing is NULL)."""
+    return Decimal(0) if value is None else Decimal(value)
 
 
 # --- closings ------------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def freeze_lines(conn: sa.Connection, month: dt.date) -> int:
         m.ad_views,
         m.video_revenue,
         m.ad_revenue,
-    ).where(m.period == MONTHLY, m.period_start == month, (m.video_revenue + m.ad_revenue) != 0)
+    ).where(m.period == MONTHLY, m.period_start == month, money_is_nonzero(m.video_revenue, m.ad_revenue))
     columns = ["month", "video_id", "seller_id", "views", "ad_views", "video_revenue", "ad_revenue"]
     return conn.execute(sa.insert(closed_lines).from_select(columns, source)).rowcount
 
@@ -101,7 +102,7 @@ def post_earnings(conn: sa.Connection, month: dt.date, now_us: int) -> None:
         c.month,
         c.month.label("original_month"),
         c.video_id,
-        (c.video_revenue + c.ad_revenue).label("amount"),
+        money_add(c.video_revenue, c.ad_revenue).label("amount"),
         sa.literal(now_us, sa.BigInteger).label("posted_at_us"),
     ).where(c.month == month)
     columns = ["seller_id", "kind", "posted_month", "original_month", "video_id", "amount", "posted_at_us"]
@@ -116,14 +117,14 @@ def _differences(months: list[dt.date]) -> sa.Select:
         m.seller_id,
         m.period_start.label("original_month"),
         m.video_id,
-        (m.video_revenue + m.ad_revenue).label("computed"),
-        sa.literal(0, Money).label("in_ledger"),
+        money_add(m.video_revenue, m.ad_revenue).label("computed"),
+        sa.literal(0, Money()).label("in_ledger"),
     ).where(m.period == MONTHLY, m.period_start.in_(months))
     held = sa.select(
         e.seller_id,
         e.original_month,
         e.video_id,
-        sa.literal(0, Money).label("computed"),
+        sa.literal(0, Money()).label("computed"),
         e.amount.label("in_ledger"),
     ).where(e.original_month.in_(months), e.kind.in_([k.value for k in EARNED_KINDS]))
     both = sa.union_all(computed, held).subquery("both_sides")
@@ -158,7 +159,7 @@ def post_adjustments(conn: sa.Connection, month: dt.date, earlier: list[dt.date]
         sa.literal(month, sa.Date).label("posted_month"),
         d.original_month,
         d.video_id,
-        (d.computed - d.in_ledger).label("amount"),
+        money_add(d.computed, money_negate(d.in_ledger)).label("amount"),
         sa.literal(now_us, sa.BigInteger).label("posted_at_us"),
     )
     columns = ["seller_id", "kind", "posted_month", "original_month", "video_id", "amount", "posted_at_us"]
@@ -166,11 +167,11 @@ def post_adjustments(conn: sa.Connection, month: dt.date, earlier: list[dt.date]
 
 
 def balances_at_least(conn: sa.Connection, minimum_krw: int) -> list[tuple[int, Decimal]]:
-    """(seller_id, balance) of every seller whose balance is at least the minimum."""
+    """(seller_id, balance) of every seller whose balance is at least the minimum (compared
+    in Python: SQLite's comparison of a text amount with a number is not numeric)."""
     e = ledger_entries.c
-    total = money_sum(e.amount)
-    rows = conn.execute(sa.select(e.seller_id, total).group_by(e.seller_id).having(total >= minimum_krw))
-    return [(int(seller_id), Decimal(balance)) for seller_id, balance in rows]
+    rows = conn.execute(sa.select(e.seller_id, money_sum(e.amount)).group_by(e.seller_id))
+    return [(int(seller_id), balance) for seller_id, balance in rows if balance >= minimum_krw]
 
 
 def create_payouts(conn: sa.Connection, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
@@ -197,7 +198,7 @@ def create_payouts(conn: sa.Connection, month: dt.date, amounts: list[tuple[int,
         sa.literal(EntryKind.PAYOUT.value).label("kind"),
         p.month,
         p.payout_id,
-        (-p.amount_krw).label("amount"),
+        money_negate(p.amount_krw).label("amount"),
         sa.literal(now_us, sa.BigInteger).label("posted_at_us"),
     ).where(p.month == month)
     columns = ["seller_id", "kind", "posted_month", "payout_id", "amount", "posted_at_us"]
@@ -215,9 +216,9 @@ def finish_closing(conn: sa.Connection, month: dt.date) -> sa.Row:
         sa.select(
             sa.func.count(sa.distinct(sa.case((earned, q.seller_id)))),
             sa.func.coalesce(sa.func.sum(sa.case((is_earning, 1), else_=0)), 0),
-            money_sum(sa.case((is_earning, q.amount), else_=0)),
+            money_sum(sa.case((is_earning, q.amount))),
             sa.func.coalesce(sa.func.sum(sa.case((is_adjustment, 1), else_=0)), 0),
-            money_sum(sa.case((is_adjustment, q.amount), else_=0)),
+            money_sum(sa.case((is_adjustment, q.amount))),
         )
     ).one()
     p = payouts.c
@@ -225,6 +226,7 @@ def finish_closing(conn: sa.Connection, month: dt.date) -> sa.Row:
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(p.amount_krw), 0)).where(p.month == month)
     ).one()
     sellers, lines, earnings, adjustment_lines, adjustments = figures
+    earnings, adjustments = _total(earnings), _total(adjustments)
     conn.execute(
         sa.update(month_closings)
         .where(month_closings.c.month == month)
@@ -260,7 +262,7 @@ def minimum_payout_krw(conn: sa.Connection, on: dt.date, default: int) -> int:
 
 def balance(conn: sa.Connection, seller_id: int) -> Decimal:
     e = ledger_entries.c
-    return Decimal(conn.execute(sa.select(money_sum(e.amount)).where(e.seller_id == seller_id)).scalar_one())
+    return _total(conn.execute(sa.select(money_sum(e.amount)).where(e.seller_id == seller_id)).scalar_one())
 
 
 def entries(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common.money_sql import money_is_nonzero
+from services.common.money_sql import money_is_nonzero, money_sum
 from services.common.periods import Period
 from services.common.schema import (
     closed_lines,
@@ -89,19 +89,19 @@ def frozen_aware_lines(conn: sa.Connection, seller_id: int, first: dt.date, last
     )
     both = sa.union_all(frozen, live).subquery("days")
     b = both.c
-    amount = sa.func.sum(b.video_revenue) + sa.func.sum(b.ad_revenue)
+    video_revenue, ad_revenue = money_sum(b.video_revenue), money_sum(b.ad_revenue)
     rows = conn.execute(
         sa.select(
             b.video_id,
             sa.func.coalesce(sa.func.max(videos.c.title), ""),
             sa.func.sum(b.views),
             sa.func.sum(b.ad_views),
-            sa.func.sum(b.video_revenue),
-            sa.func.sum(b.ad_revenue),
+            video_revenue,
+            ad_revenue,
         )
         .select_from(both.outerjoin(videos, videos.c.video_id == b.video_id))
         .group_by(b.video_id)
-        .having(amount != 0)
+        .having(money_is_nonzero(video_revenue, ad_revenue))
         .order_by(b.video_id)
     )
     return [_line(row) for row in rows]

@@ -224,15 +224,16 @@ def test_closing_twice_or_concurrently_gives_one_closing(engine):
 KILL_SCRIPT = """
 import os, signal, sys
 from zoneinfo import ZoneInfo
-import sqlalchemy as sa
+from services.common import db
 from services.common.auth import Principal
+from services.common.settings import Settings
 from services.settlement import closing
 
 def die(step, steps, what):
     if step == int(sys.argv[2]):
         os.kill(os.getpid(), signal.SIGKILL)
 
-engine = sa.create_engine(sys.argv[1])
+engine = db.make_engine(Settings(db_url=sys.argv[1]))
 closing.close_month(engine, Principal(1, "admin", "ADMIN"), "2012-01", zone=ZoneInfo("Asia/Seoul"), progress=die)
 """
 

@@ -4,8 +4,8 @@ DESIGN.md section 2a (docs/ledger.md): closing a month freezes its lines and pos
 ledger entries; a seller's balance is the sum of their entries. `payout_minimums` starts with
 10,000 KRW in force from 1970-01-01. New tables only: nothing existing changes.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import datetime as dt
@@ -13,13 +13,13 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Money = sa.Numeric(24, 4)
+Money = sa.Numeric(24, 4).with_variant(sa.Text(), "sqlite")  # exact text on SQLite, as 0009
 
 
 def upgrade() -> None:
