@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,11 @@ MYSQL_SERVER_URL = "mysql+pymysql://root@127.0.0.1:3306"
 
 @contextlib.contextmanager
 def fresh_database(backend: str, prefix: str, tmp_dir: Path) -> Iterator[str]:
-    """Yields the URL of a new, migrated database; MariaDB ones are dropped afterwards."""
+    """Yields the URL of a new, migrated database; MariaDB ones are dropped afterwards.
+
+    TESTS_DB_PREFIX (optional) goes before every name, so runs that share the server (one per
+    git worktree) can tell their databases apart."""
+    prefix = os.environ.get("TESTS_DB_PREFIX", "") + prefix
     if backend == "sqlite":
         url = f"sqlite:///{tmp_dir / f'{prefix}{uuid.uuid4().hex[:8]}.db'}"
         _migrate(url)

@@ -1,16 +1,28 @@
-"""Use cases: the tier tables (video and ad unit prices) as managed data (docs/ledger.md)."""
+"""Use cases: the tier tables (video and ad unit prices) as managed data (docs/ledger.md,
+"Tier tables").
+
+An admin lists the tables and schedules one (both kinds at once) from a day strictly after
+today and after the last closed month. Scheduling a day that already has a table replaces it:
+that day is still in the future, so nothing has been priced with it. The batch already prices
+each day with the table in force that day (batch/steps/daily.py, tier_tables).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common.auth import Principal
+from services.common.auth import Principal, require_role
+from services.common.periods import parse_day
+from services.settlement import tier_rules
+from services.settlement import tiers_repository as repo
 
-Tier = tuple[int, Decimal]  # (lower_bound, unit_price)
+Tier = tier_rules.Tier  # (lower_bound, unit_price)
+ATTEMPTS = 3  # two admins replacing one day at once: the loser's insert clashes, and retries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +33,17 @@ class TierTable:
 
 
 def list_tier_tables(engine: sa.Engine, principal: Principal) -> list[TierTable]:
-    raise NotImplementedError
+    """Every table, by effective date (the seeded one from 1970-01-01 first)."""
+    require_role(principal, "ADMIN")
+    with engine.connect() as conn:
+        rows = repo.tier_rows(conn)
+    by_day: dict[dt.date, dict[str, list[Tier]]] = defaultdict(lambda: {"VIEW": [], "AD": []})
+    for row in rows:
+        by_day[row.effective_from][row.kind].append((int(row.lower_bound), Decimal(row.unit_price)))
+    return [
+        TierTable(effective_from=day, video=tuple(kinds["VIEW"]), ad=tuple(kinds["AD"]))
+        for day, kinds in sorted(by_day.items())
+    ]
 
 
 def schedule_tier_table(
@@ -33,4 +55,34 @@ def schedule_tier_table(
     *,
     today: dt.date,
 ) -> TierTable:
-    raise NotImplementedError
+    """Stores the table from `effective_from` (replacing that day's table if there is one)
+    and returns it as stored; BadTierTable (nothing stored) for a malformed table or a day
+    that is not after today and after the last closed month."""
+    require_role(principal, "ADMIN")
+    tier_rules.require_sizes(video, ad)
+    day = parse_day(effective_from, "effective_from")
+    table = TierTable(
+        effective_from=day,
+        video=tier_rules.parse_tiers(video, "video"),
+        ad=tier_rules.parse_tiers(ad, "ad"),
+    )
+    tier_rules.require_schedulable(day, today, None)
+    attempt = 1
+    while True:
+        try:
+            with engine.begin() as conn:
+                tier_rules.require_schedulable(day, today, repo.last_closed_month(conn))
+                repo.replace_tier_table(conn, day, {"VIEW": table.video, "AD": table.ad})
+            return table
+        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+            if attempt >= ATTEMPTS or not _clash(exc):
+                raise
+            attempt += 1
+
+
+def _clash(exc: sa.exc.DBAPIError) -> bool:
+    """A concurrent replace of the same day: a duplicate key, or a deadlock on MariaDB."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return code in (1205, 1213)  # lock wait timeout, deadlock

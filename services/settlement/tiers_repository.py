@@ -1,0 +1,48 @@
+"""SQL of the tier tables (docs/ledger.md, "Tier tables"): tier_prices rows by kind and start
+day, and the last closed month the schedule must come after. SQLAlchemy Core, for MariaDB and
+SQLite alike; prices stay in the exact Numeric(12, 4) type and come back as Decimal."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from services.common.schema import month_closings, tier_prices
+
+Tier = tuple[int, Decimal]  # (lower_bound, unit_price), as in tier_rules
+
+
+def tier_rows(conn: sa.Connection) -> list[sa.Row]:
+    """Every (kind, effective_from, lower_bound, unit_price), by start day, kind and bound."""
+    return list(
+        conn.execute(
+            sa.select(
+                tier_prices.c.kind, tier_prices.c.effective_from, tier_prices.c.lower_bound, tier_prices.c.unit_price
+            ).order_by(tier_prices.c.effective_from, tier_prices.c.kind, tier_prices.c.lower_bound)
+        )
+    )
+
+
+def last_closed_month(conn: sa.Connection) -> dt.date | None:
+    """The first day of the newest closed month, or None before the first close."""
+    return conn.execute(sa.select(sa.func.max(month_closings.c.month))).scalar_one()
+
+
+def replace_tier_table(conn: sa.Connection, effective_from: dt.date, tables: dict[str, tuple[Tier, ...]]) -> None:
+    """The tables from `effective_from` (kind -> tiers) become exactly `tables`: rows of that
+    day for those kinds are deleted, then the new ones inserted, in the caller's transaction."""
+    conn.execute(
+        sa.delete(tier_prices).where(
+            tier_prices.c.effective_from == effective_from, tier_prices.c.kind.in_(list(tables))
+        )
+    )
+    conn.execute(
+        sa.insert(tier_prices),
+        [
+            {"kind": kind, "effective_from": effective_from, "lower_bound": lower, "unit_price": price}
+            for kind, tiers in tables.items()
+            for lower, price in tiers
+        ],
+    )
