@@ -21,6 +21,7 @@ bad input (each closes what it needs if run alone).
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -535,6 +536,58 @@ def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payo
     assert _entries(world.ledger("B", JAN, MAR)) == world.model_entries("B")
     listed = {p["payout_id"]: p["status"] for p in world.get(f"/v1/sellers/{b_id}/payouts", b_token)["payouts"]}
     assert listed[failed["payout_id"]] == "FAILED"
+
+
+def _race(mesh, token: str, path: str, marks: list[tuple[str, str]]) -> list[tuple[tuple[str, str], int, dict]]:
+    """The marks sent at once, one thread each: (mark, HTTP status, body) of every reply."""
+    barrier = threading.Barrier(len(marks))
+    replies = []
+
+    def mark(wanted: tuple[str, str]) -> None:
+        barrier.wait(10)
+        status, body = mesh.json("POST", path, {"status": wanted[0], "reference": wanted[1]}, token=token)
+        replies.append((wanted, status, body))
+
+    threads = [threading.Thread(target=mark, args=(m,)) for m in marks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(replies) == len(marks)
+    return replies
+
+
+def test_concurrent_marks_of_one_payout_settle_it_once(mesh, world):
+    world.close_through(FEB)
+    model = world.model
+    pending = [
+        p
+        for name in "AB"
+        for p in world.get(f"/v1/sellers/{world.seller_id(name)}/payouts")["payouts"]
+        if p["status"] == "PENDING"
+    ]
+    assert pending
+    for payout in pending:
+        marks = [("PAID", "race-1"), ("FAILED", "race-2"), ("PAID", "race-3"), ("PAID", "race-1"), ("FAILED", "race-2")]
+        replies = _race(mesh, world.admin, f"/v1/payouts/{payout['payout_id']}:mark", marks)
+        won = [(wanted, body) for wanted, status, body in replies if status == 200]
+        assert won, replies
+        winner = won[0][0]
+        assert {(body["status"], body["reference"]) for _, body in won} == {winner}
+        for wanted, status, body in replies:  # the winner's twins are 200, every other mark 409
+            assert (status, wanted == winner) in ((200, True), (409, False)), (wanted, status, body)
+            if status == 409:
+                _refused(body, ALREADY_EXISTS, "already")
+        seller_id = int(payout["seller_id"])
+        model.mark((seller_id, dt.date.fromisoformat(payout["month"] + "-01")), winner[0])
+        with world.engine.connect() as conn:
+            reversals = conn.execute(
+                sa.text("SELECT COUNT(*) FROM ledger_entries WHERE kind = 'PAYOUT_REVERSAL' AND payout_id = :p"),
+                {"p": int(payout["payout_id"])},
+            ).scalar_one()
+        assert reversals == (1 if winner[0] == "FAILED" else 0)
+        balance = world.get(f"/v1/sellers/{seller_id}/balance")
+        assert Decimal(balance["balance"]) == model.balance(seller_id)
 
 
 def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_closings(mesh, world):
