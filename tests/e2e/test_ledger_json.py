@@ -377,6 +377,18 @@ def test_the_lifecycle_close_read_late_play_pending_adjustments_and_the_next_clo
     assert (closed_day["status"], closed_day["closed_at"]) == ("CLOSED", jan["closed_at"])
     open_month = world.statement("A", "MONTHLY", FEB)
     assert open_month["status"] == "OPEN" and "closed_at" not in open_month
+    closed_week = world.statement("A", "WEEKLY", dt.date(2011, 1, 12))  # Mon 10 .. Sun 16 Jan
+    assert (closed_week["status"], closed_week["closed_at"]) == ("CLOSED", jan["closed_at"])
+    boundary_week = world.statement("A", "WEEKLY", dt.date(2011, 1, 31))  # Mon 31 Jan .. Sun 6 Feb
+    assert boundary_week["status"] == "OPEN" and "closed_at" not in boundary_week
+    newcomer, newcomer_token = mesh.sign_up_and_login("SELLER")  # no lines: closed all the same
+    empty = world.get(f"/v1/sellers/{newcomer}/settlements?period=MONTHLY&date=2011-01-15", newcomer_token)
+    assert (empty["status"], empty["closed_at"], empty.get("lines", []), Decimal(empty["total"])) == (
+        "CLOSED",
+        jan["closed_at"],
+        [],
+        0,
+    )
     assert _lines(open_month) == world.expected_lines("A", FEB)
 
     for name in "ABC":
@@ -464,6 +476,8 @@ def test_the_lifecycle_close_read_late_play_pending_adjustments_and_the_next_clo
     total = sum((line[5] for line in _lines(feb_statement)), Decimal(0)) + sum(adjustments.values(), Decimal(0))
     assert Decimal(feb_statement["total"]) == total and int(feb_statement["payable_krw"]) == int(total)
     assert world.statement("A", "MONTHLY", JAN) == closed_month
+    boundary_week = world.statement("A", "WEEKLY", dt.date(2011, 1, 31))
+    assert (boundary_week["status"], boundary_week["closed_at"]) == ("CLOSED", feb["closed_at"])
     assert world.get("/v1/settlement/closings/2011-01/pending-adjustments").get("adjustments", []) == []
     for name in "ABC":
         seller_id, token = world.sellers[name]
@@ -636,6 +650,7 @@ def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_c
         ("from=2011-01&to=2011-03&page_token=forged", "page_token"),
         ("from=2011-01&to=2011-03&page_token=bDE6MA", "page_token"),  # "l1:0"
         ("from=2011-01&to=2011-03&page_token=djE6NQ", "page_token"),  # "v1:5": another list's
+        ("from=2011-01&to=2011-03&page_token=bDE6OTIyMzM3MjAzNjg1NDc3NTgwOA", "page_token"),  # "l1:" 2**63
         ("from=2011-13&to=2011-03", "from"),
         ("to=2011-03", "from"),
     ],
