@@ -330,6 +330,10 @@ def test_the_lifecycle_close_read_late_play_pending_adjustments_and_the_next_clo
     assert not world.model.closed, "this test closes January itself"
     world.run_batch()
     before = world.counts()
+    estimate = world.statement("A", "MONTHLY", JAN)
+    assert world.statement("A", "MONTHLY", JAN) == estimate  # served from the cache now
+    assert estimate["status"] == "OPEN" and "closed_at" not in estimate
+    assert _lines(estimate) == world.expected_lines("A", JAN)
 
     status, jan = world.close(JAN)
     assert status == 200, jan
