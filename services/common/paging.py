@@ -13,6 +13,7 @@ from services.common.errors import BadPageRequest
 
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000
+MAX_KEY = 2**63 - 1  # keys are BIGINT: a larger one would overflow the query (SQLite: a 500)
 
 
 def encode_page_token(prefix: str, last_key: int) -> str:
@@ -30,7 +31,7 @@ def decode_page_token(prefix: str, token: str) -> int:
     digits = raw.removeprefix(prefix)
     # isascii: str.isdigit() and int() also take other scripts' digits ("v1:٧" would be 7).
     well_formed = raw.startswith(prefix) and digits.isascii() and digits.isdigit() and len(digits) <= 19
-    if not well_formed or int(digits) <= 0:
+    if not well_formed or not 0 < int(digits) <= MAX_KEY:
         raise BadPageRequest("not a token from a previous response", field="page_token")
     return int(digits)
 

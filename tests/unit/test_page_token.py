@@ -20,3 +20,13 @@ def test_a_token_round_trips():
 def test_a_token_with_anything_but_ascii_digits_after_the_prefix_is_refused(text):
     with pytest.raises(BadPageRequest, match="page_token"):
         decode_page_token(_token(text))
+
+
+@pytest.mark.parametrize("text", [f"v1:{2**63}", "v1:" + "9" * 19])
+def test_a_token_past_the_largest_bigint_key_is_refused_not_sent_to_the_database(text):
+    with pytest.raises(BadPageRequest, match="page_token"):
+        decode_page_token(_token(text))
+
+
+def test_the_largest_bigint_key_is_a_token():
+    assert decode_page_token(_token(f"v1:{2**63 - 1}")) == 2**63 - 1
