@@ -73,7 +73,11 @@ def _operation(document: dict, path: str, verb: str, op: dict) -> list[str]:
             *_fields_table(document, op["requestBody"]["content"]["application/json"]["schema"]),
         ]
     ok = op["responses"]["200"]
-    lines += [f"Response 200: {type_of(ok['content']['application/json']['schema'])}. {ok['description']}", ""]
+    if "application/json" in ok["content"]:
+        lines += [f"Response 200: {type_of(ok['content']['application/json']['schema'])}. {ok['description']}", ""]
+    else:
+        (media_type,) = ok["content"]
+        lines += [f"Response 200: a `{media_type}` file. {ok['description']}", ""]
     errors = [code for code in op["responses"] if code != "200"]
     if errors:
         lines += ["Errors: " + ", ".join(errors) + " (see [Errors](#errors)).", ""]

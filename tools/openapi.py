@@ -265,6 +265,18 @@ def operation(
         op["parameters"] = parameters
     if roles is None:
         op["security"] = []
+    if method.output_type == HTTP_BODY:
+        op["responses"] = {"200": file_response(method.name)}
+        op["responses"].update(
+            error_responses(
+                method.name,
+                public=roles is None,
+                restricted=roles not in (None, ALL_ROLES),
+                has_body=rule.body == "*",
+                has_path_params=bool(path_fields),
+            )
+        )
+        return path, verb, op
     response_schema = builder.ref(method.output_type, "response")
     if method.server_streaming:
         op["x-stream"] = "newline-delimited JSON"
@@ -289,6 +301,26 @@ def operation(
         )
     )
     return path, verb, op
+
+
+HTTP_BODY = ".google.api.HttpBody"
+
+
+def file_response(method_name: str) -> dict:
+    """A method returning google.api.HttpBody sends a file, not JSON. Every such method of the
+    protos is a CSV export, named ...Csv (a new kind of file needs its own entry here)."""
+    if not method_name.endswith("Csv"):
+        raise ValueError(f"{method_name} returns HttpBody: say in tools/openapi.py what file it sends")
+    return {
+        "description": "A CSV file: UTF-8 with a byte-order mark, one header row, totals last (docs/ledger.md)",
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment, with the file's name",
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
 
 
 ERROR_SCHEMA = {
