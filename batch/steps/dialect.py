@@ -3,7 +3,7 @@
 The steps write one SQL text per statement and take the engine-specific pieces from here.
 Money: MariaDB computes in exact DECIMAL. SQLite has no decimal type: Money columns hold
 exact decimal text there (services/common/schema.Money) and the steps compute money with the
-exact functions of services/common/money_sql.py (money_mul, money_add, money_sum), never with
+exact functions of services/common/money_sql.py (money_units_dot, money_sum), never with
 SQLite's float arithmetic; every digit of DECIMAL(24, 4) survives.
 """
 
@@ -14,10 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common import money
 from services.common.money import STORAGE_SCALE
-
-_PRICE_QUANTUM = Decimal(1).scaleb(-STORAGE_SCALE)
 
 
 @dataclass(frozen=True)
@@ -56,24 +53,22 @@ class Dialect:
         SQLite's BINARY already compares bytes."""
         return column if self.is_sqlite else f"CAST({column} AS BINARY)"
 
-    def price_param(self, price: Decimal) -> Decimal | str:
-        """A unit price as a bound value: exact DECIMAL, or its exact storage text on SQLite."""
-        if price != price.quantize(_PRICE_QUANTUM):
+    def price_param(self, price: Decimal) -> Decimal | int:
+        """A unit price as a bound value: exact DECIMAL, or integer ten-thousandths on SQLite."""
+        units = price.scaleb(STORAGE_SCALE)
+        if units != units.to_integral_value():
             raise ValueError(f"price {price} has more than {STORAGE_SCALE} decimal places")
-        return money.to_storage_text(price) if self.is_sqlite else price
+        return int(units) if self.is_sqlite else price
 
-    def money_times(self, amount: str, count: str) -> str:
-        """An amount (a price_param) times an integer count, exactly."""
-        return f"money_mul({amount}, {count})" if self.is_sqlite else f"{amount} * {count}"
-
-    def money_total(self, terms: list[str]) -> str:
-        """The exact sum of money_times terms, as stored into a Money column."""
+    def price_total(self, terms: list[tuple[str, str]]) -> str:
+        """The exact sum of price x count over (price_param, integer count) terms, as stored
+        into a Money column (SQLite: one money_units_dot call per row, integer arithmetic)."""
         if self.is_sqlite:
-            return f"money_add({', '.join(terms)})"
-        return f"({' + '.join(terms)})"
+            return f"money_units_dot({', '.join(f'{price}, {count}' for price, count in terms)})"
+        return f"({' + '.join(f'{price} * {count}' for price, count in terms)})"
 
     def money_sum(self, column: str) -> str:
-        """Exact SUM of a Money column (SQLite: the money_sum aggregate, Decimal arithmetic)."""
+        """Exact SUM of a Money column (SQLite: the money_sum aggregate, exact integer arithmetic)."""
         return f"money_sum({column})" if self.is_sqlite else f"SUM({column})"
 
     def upsert(self, keys: list[str], columns: list[str]) -> str:

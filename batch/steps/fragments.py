@@ -113,9 +113,9 @@ def tier_revenue_sql(d: Dialect, table: rules.TierTable, before: str, after: str
     for i, (lower, upper, price) in enumerate(table.ranges()):
         top = after if upper is None else d.least(after, f":{prefix}_upper_{i}")
         overlap = d.greatest("0", f"{top} - {d.greatest(before, f':{prefix}_lower_{i}')}")
-        terms.append(d.money_times(f":{prefix}_price_{i}", overlap))
+        terms.append((f":{prefix}_price_{i}", overlap))
         params[f"{prefix}_lower_{i}"] = lower
         if upper is not None:
             params[f"{prefix}_upper_{i}"] = upper
         params[f"{prefix}_price_{i}"] = d.price_param(price)
-    return d.money_total(terms), params
+    return d.price_total(terms), params

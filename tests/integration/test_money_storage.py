@@ -230,13 +230,20 @@ def test_sqlite_money_functions_are_exact_and_refuse_floats(sqlite_batch):
 
         # 99999999.9999 x 123456789012 = 12345678901200000000 - 12345678.9012
         assert q("money_mul('99999999.9999', 123456789012)") == "12345678901187654321.0988"
+        # 999999999999 ten-thousandths x 123456789012 + 1 x 2 + 50000 x 0
+        assert q("money_units_dot(999999999999, 123456789012, 1, 2, 50000, 0)") == "12345678901187654321.0990"
         assert q(f"money_add('{BIG}', '{BIG}', '-0.0001', 3)") == "24691357802469138.7801"
         assert q(f"money_sign('{BIG}', '-12345678901234567.8902')") == -1
         assert q(f"money_sign('{BIG}', '-12345678901234567.8901')") == 0
         assert q(f"money_cmp('{BIG}', '12345678901234567.8902')") == -1
         assert q("money_add('1.5', NULL)") is None
         assert q("(SELECT money_sum(x) FROM (SELECT NULL AS x))") is None
-        for call in ("money_add('1.5', 0.5)", "money_mul(0.1, 3)", "money_sign(1e3)"):
+        for call in (
+            "money_add('1.5', 0.5)",
+            "money_mul(0.1, 3)",
+            "money_sign(1e3)",
+            "money_units_dot(10000, 2, 0.5, 0)",
+        ):
             with pytest.raises(sa.exc.OperationalError, match="user-defined function raised exception"):
                 q(call)
         # Expressions widen, as MariaDB's DECIMAL arithmetic does (up to its 65 digits).
