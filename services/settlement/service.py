@@ -92,10 +92,18 @@ Render = Callable[[Statement], bytes]
 
 
 def get_statement(
-    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, render: Render
+    read: ReadSide,
+    principal: Principal,
+    seller_id: int,
+    period_name: str,
+    date_text: str,
+    render: Render,
+    *,
+    cache_kind: str = "stmt",
 ) -> bytes:
     """The statement, rendered by `render` (the adapter's wire format) and cached as such:
-    a cache hit costs no query and no recomputation at all."""
+    a cache hit costs no query and no recomputation at all. Each rendering has its own
+    `cache_kind` in the key (the protobuf message "stmt", the CSV file "stmt.csv")."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
@@ -106,7 +114,7 @@ def get_statement(
     def compute(conn) -> bytes:
         return render(read_statement(conn, seller_id, period, start, end, state.data_through))
 
-    key = read.cache.key("stmt", state.version, seller_id, period.value, start.isoformat())
+    key = read.cache.key(cache_kind, state.version, seller_id, period.value, start.isoformat())
     ttl = ttl_for(end, state.data_through, read.today())
     return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="statement")
 
