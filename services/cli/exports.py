@@ -25,12 +25,11 @@ def _write(export, out: str | None) -> None:
 def _run(make):
     """Runs make(engine, principal) against the deployment's database; a refused request
     (bad argument, no such month) is a one-line error, exit code 2."""
-    from services.common import auth, db
+    from services.cli.local import local_engine
+    from services.common import auth
     from services.common.errors import DomainError
-    from services.common.settings import get_settings
 
-    settings = get_settings()
-    engine = db.make_engine(settings)
+    settings, engine = local_engine("export-cli")
     try:
         return make(settings, engine, auth.Principal(0, *OPERATOR))
     except DomainError as exc:
