@@ -256,12 +256,17 @@ def make_read_side(
 
 
 @contextlib.contextmanager
-def serve_read_services(db_url: str, data_dir: Path, port: int, read: ReadSide) -> Iterator[ReadServices]:
+def serve_read_services(
+    db_url: str, data_dir: Path, port: int, read: ReadSide, *, require_active_account=None
+) -> Iterator[ReadServices]:
     """Statistics and settlement servicers on one in-process gRPC server (with the real
-    interceptors), for tests written before the mesh harness existed."""
+    interceptors), for tests written before the mesh harness existed. `require_active_account`
+    as in ServiceContext (None: tokens of any account id are honoured)."""
     settings = Settings(data_dir=data_dir, db_url=db_url)
     auth.ensure_keys(settings.keys_dir)
-    ctx = ServiceContext(settings=settings, engine=read.engine, instance="readside-test")
+    ctx = ServiceContext(
+        settings=settings, engine=read.engine, instance="readside-test", require_active_account=require_active_account
+    )
     from paysystem.v1 import settlement_pb2, statistics_pb2
 
     registrations = [
