@@ -16,9 +16,11 @@
    seconds each, at each of `--connections` (10 and 16 by default: wrk keeps that many
    requests in flight, so the mean latency is connections / rate, and p99 grows with it):
    requests/s and latency percentiles. Before them, at each connection count, the floor:
-   `GET /v1/videos/{id}` through the same Envoy and transcoder (the video service's smallest
-   JSON method: one primary-key read, no cache) over the same videos; each figure is printed
-   with its ratio to that floor, which moves with the machine's load as the figures do.
+   `GET /v1/statistics:ping` (StatisticsService.Ping, a trivial Python call: the same Envoy,
+   transcoder, token and account check and interceptors as a read, no database, no cache),
+   then `GET /v1/videos/{id}` (one primary-key read, no cache: the floor before Ping
+   existed, kept to compare with older runs); each figure is printed with its ratio to the
+   Ping floor, which moves with the machine's load as the figures do.
 
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
@@ -320,12 +322,14 @@ def main() -> None:
                 for s in small_sellers
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
-            floor_requests = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
+            floor_requests = [("/v1/statistics:ping", tokens[s]) for s in small_sellers]
+            get_video = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
             runs = [
                 (name, requests, service, int(c))
                 for c in args.connections.split(",")
                 for name, requests, service in (
-                    ("floor: get video", floor_requests, "video"),
+                    ("floor: ping", floor_requests, "statistics"),
+                    ("get video (one primary-key read)", get_video, "video"),
                     ("top-5", top5, "statistics"),
                     ("statement", statements, "settlement"),
                 )
