@@ -8,9 +8,9 @@ the moment the read that found it was sent, so a disabled account loses access w
 With a `still_active` bulk lookup (as the services run it), a background thread re-reads every
 remembered account in one query every `ttl_sec / 2` and renews their trust, so a request
 itself reads the accounts table only for an account its instance has not seen (or when that
-thread is late): measured in docs/statistics_settlement.md ("The account check"), one
-primary-key read per account per TTL on the request path cost the read benchmark, whose
-200 sellers each call an instance a few times per TTL, a sixth of its throughput.
+thread is late). Measured in docs/statistics_settlement.md ("2026-12-01"): one primary-key
+read per account per TTL on the request path cost the read benchmark, whose 200 sellers each
+call an instance a few times per TTL, up to a third of a top-5 request's CPU.
 """
 
 from __future__ import annotations
