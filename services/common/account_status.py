@@ -87,7 +87,8 @@ class ActiveAccounts:
         """Re-reads every remembered account in one bulk lookup: those still active are
         trusted for another TTL from when the read was sent, the others are forgotten (their
         next call asks again, and is refused). A failed lookup changes nothing."""
-        ids = list(self._seen)
+        with self._lock:
+            ids = list(self._seen)
         if not ids:
             return
         sent = self._clock()
