@@ -16,9 +16,13 @@
    seconds each, at each of `--connections` (10 and 16 by default: wrk keeps that many
    requests in flight, so the mean latency is connections / rate, and p99 grows with it):
    requests/s and latency percentiles. Before them, at each connection count, the floor:
-   `GET /v1/videos/{id}` through the same Envoy and transcoder (the video service's smallest
-   JSON method: one primary-key read, no cache) over the same videos; each figure is printed
-   with its ratio to that floor, which moves with the machine's load as the figures do.
+   `GET /v1/statistics:ping` (StatisticsService.Ping, a trivial Python call: the same Envoy,
+   transcoder, token and account check and interceptors as a read, no database, no cache),
+   then `GET /v1/videos/{id}` (one primary-key read, no cache: the floor before Ping
+   existed, kept to compare with older runs); each figure is printed with its ratio to the
+   Ping floor, which moves with the machine's load as the figures do. The floor runs again
+   after the figures, and the ratios to the mean of both runs are printed last (on a shared
+   machine the load can change within the minute the figures take).
 
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
@@ -320,22 +324,27 @@ def main() -> None:
                 for s in small_sellers
                 for p in ("DAILY", "WEEKLY", "MONTHLY")
             ]
-            floor_requests = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
+            floor_requests = [("/v1/statistics:ping", tokens[s]) for s in small_sellers]
+            get_video = [(f"/v1/videos/{v}", tokens[2]) for v in range(BIG_VIDEOS + 1, BIG_VIDEOS + 601)]
             runs = [
                 (name, requests, service, int(c))
                 for c in args.connections.split(",")
                 for name, requests, service in (
-                    ("floor: get video", floor_requests, "video"),
+                    ("floor: ping", floor_requests, "statistics"),
+                    ("get video (one primary-key read)", get_video, "video"),
                     ("top-5", top5, "statistics"),
                     ("statement", statements, "settlement"),
+                    ("floor again: ping", floor_requests, "statistics"),
                 )
             ]
             floors: dict[int, float] = {}
+            rates: dict[tuple[str, int], float] = {}
             for name, requests, service, connections in runs:
                 result = wrk_run(mesh, requests, args.duration, connections, args.threads, service)
                 lat = result["latency"]
                 rps = result["requests_per_sec"]
                 floors.setdefault(connections, rps)
+                rates[(name, connections)] = rps
                 print(
                     f"wrk {name}: {rps:.0f} req/s (ratio to floor {rps / floors[connections]:.2f})"
                     f" over {len(requests)} distinct requests,"
@@ -349,6 +358,17 @@ def main() -> None:
                     "  CPU per request: "
                     + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
                     + f"; total {total:.0f} us -> at most {2e6 / total:.0f} req/s if this run had both cores to itself"
+                )
+            for connections in floors:
+                # The machine's load may change between the two floor runs: the figures between
+                # them are compared with their mean as well.
+                mean = (rates[("floor: ping", connections)] + rates[("floor again: ping", connections)]) / 2
+                print(
+                    f"{connections} connections, ratios to the mean of the floor before and after ({mean:.0f} req/s): "
+                    + ", ".join(
+                        f"{name} {rates[(name, connections)] / mean:.2f}"
+                        for name in ("get video (one primary-key read)", "top-5", "statement")
+                    )
                 )
             print(f"machine after: {machine()}")
         invalidate_after_batch(REDIS_URL)

@@ -12,7 +12,13 @@ services use (`readside.read_engine`). Two measurements per method, cache warm:
 * `grpc`: sequential calls through a real channel: µs of wall time and of process CPU (client
   and server together) per call.
 
-`--profile top|stmt` prints a cProfile of the direct path instead.
+Each is run twice: without the per-call account check (services/common/account_status.py,
+issue 14's hardening) and with it, as the services run it (ActiveAccounts over the accounts
+table, `account_check_ttl_sec`), so its cost is shown apart. As the batch does, the data
+version is published with its trust window (`announce_reader_max_age`): without that row
+every request would read the version itself, which no deployed read path does after a job.
+
+`--profile top|stmt` prints a cProfile of the direct path instead (with the account check).
 """
 
 from __future__ import annotations
@@ -30,9 +36,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2  # noqa: E402
+from services.common import account_status  # noqa: E402
+from services.common.dataversion import announce_reader_max_age  # noqa: E402
 from services.common.readside import read_engine  # noqa: E402
+from services.common.schema import accounts  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.fixtures_readside import (  # noqa: E402
@@ -90,10 +100,28 @@ def main() -> None:
             ],
         )
         settings = Settings(db_url=url)
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(accounts).values(
+                    account_id=SELLER, username="rperf-seller", password_hash="!", role="SELLER", created_at_us=0
+                )
+            )
+            announce_reader_max_age(conn, settings.data_version_max_age_ms, int(time.time() * 1e6))
+        time.sleep(settings.data_version_max_age_ms / 1000 + 0.05)
         read = make_read_side(read_engine(settings), REDIS_URL, f"rperf-{uuid.uuid4().hex[:8]}", settings=settings)
+        active = account_status.ActiveAccounts(
+            account_status.database_lookup(engine),
+            settings.account_check_ttl_sec,
+            still_active=account_status.database_bulk_lookup(engine),
+        )
+        checks = [("with account check", active.require_active)]
+        if not args.profile:
+            checks.insert(0, ("no account check", None))
         try:
-            with serve_read_services(url, Path(tmp), 26001, read) as svc:
-                run(svc, args)
+            for label, require_active in checks:
+                print(f"-- {label}")
+                with serve_read_services(url, Path(tmp), 26001, read, require_active_account=require_active) as svc:
+                    run(svc, args)
         finally:
             read.cache.invalidate_after_batch()
             read.engine.dispose()

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from services.common.periods import day_bounds_us
 from services.common.schema import daily_video_stats, period_video_stats
+from tests import reference
 from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -137,6 +138,51 @@ def stats_snapshot(engine: sa.Engine) -> dict[str, list[tuple]]:
             ).order_by(p.period, p.period_start, p.video_id)
         ).all()
     return {"daily": [tuple(r) for r in daily], "period": [tuple(r) for r in period]}
+
+
+def reference_plays(plays: list[dict]) -> list[reference.Play]:
+    """Plays as add_plays writes them, as tests/reference.py takes them."""
+    return [
+        reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+        for p in plays
+    ]
+
+
+def daily_tuples(rows) -> list[tuple]:
+    """reference.compute_daily's rows in the shape of stats_snapshot(...)["daily"], sorted."""
+    return sorted(
+        (
+            r.video_id,
+            r.day,
+            r.seller_id,
+            r.views,
+            r.watch_time_sec,
+            r.ad_views,
+            r.cum_views,
+            r.cum_ad_views,
+            r.video_revenue,
+            r.ad_revenue,
+        )
+        for r in rows
+    )
+
+
+def period_tuples(rows) -> list[tuple]:
+    """reference.compute_periods's rows in the shape of stats_snapshot(...)["period"], sorted."""
+    return sorted(
+        (
+            r.period,
+            r.period_start,
+            r.video_id,
+            r.seller_id,
+            r.views,
+            r.watch_time_sec,
+            r.ad_views,
+            r.video_revenue,
+            r.ad_revenue,
+        )
+        for r in rows
+    )
 
 
 def partition_rows(engine: sa.Engine, job_execution_id: int) -> dict[str, str]:

@@ -2,8 +2,9 @@
 them, a private redis-server that tests may stop, and the two services served in-process.
 
 `publish_day` reproduces the batch's publication of a computed day: upsert the day's
-daily rows and rebuild the weekly and monthly rows of the periods containing it as sums of
-their daily rows (committed first, as the batch's partitions are), then the batch's own
+daily rows and rebuild the weekly and monthly rows of the periods containing it from their
+daily rows with tests/reference.py's `compute_periods` (the test oracle, not a third copy of
+the sums; committed first, as the batch's partitions are), then the batch's own
 `finish_day` (batch/steps/daily.py) in a second transaction: the upsert of the day's
 `computed_days` row with a new `computed_at_us`, which is what the cache's data version
 follows.
@@ -39,8 +40,10 @@ from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from services.settlement.servicer import SettlementServicer
 from services.statistics.servicer import StatisticsServicer
+from tests import reference
 
 REDIS_SHARED_DB3 = "redis://127.0.0.1:6379/3"
+DAILY_FIELDS = dataclasses.fields(reference.DailyRow)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +80,8 @@ def _seller_of(conn: sa.Connection, video_id: int) -> int:
 
 def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
     """What the batch does when it (re)computes a day, in one transaction. Portable (MariaDB
-    and SQLite): upserts are delete + insert, period sums are exact Decimal sums."""
+    and SQLite): upserts are delete + insert; the period rows are reference.compute_periods
+    of the periods' daily rows."""
     with engine.begin() as conn:
         for r in rows:
             conn.execute(
@@ -103,40 +107,15 @@ def publish_day(engine: sa.Engine, day: dt.date, rows: list[Daily]) -> None:
         for period in (Period.WEEKLY, Period.MONTHLY):
             start, end = period_bounds(period, day)
             d = daily_video_stats
-            sums: dict[int, list] = {}
-            for row in conn.execute(sa.select(d).where(d.c.day >= start, d.c.day <= end)):
-                acc = sums.setdefault(
-                    row.video_id,
-                    [row.seller_id, 0, 0, 0, Decimal(0), Decimal(0), dict.fromkeys(RULE_EXCLUSION_COLUMNS, 0)],
-                )
-                acc[1] += row.views
-                acc[2] += row.watch_time_sec
-                acc[3] += row.ad_views
-                acc[4] += Decimal(row.video_revenue)
-                acc[5] += Decimal(row.ad_revenue)
-                for column in RULE_EXCLUSION_COLUMNS:
-                    acc[6][column] += getattr(row, column)
+            daily = {
+                (row.video_id, row.day): reference.DailyRow(**{f.name: getattr(row, f.name) for f in DAILY_FIELDS})
+                for row in conn.execute(sa.select(d).where(d.c.day >= start, d.c.day <= end))
+            }
             p = period_video_stats
             conn.execute(sa.delete(p).where(p.c.period == period.value, p.c.period_start == start))
+            sums = reference.compute_periods(daily, period.value)
             if sums:
-                conn.execute(
-                    sa.insert(p),
-                    [
-                        {
-                            "period": period.value,
-                            "period_start": start,
-                            "video_id": v,
-                            "seller_id": a[0],
-                            "views": a[1],
-                            "watch_time_sec": a[2],
-                            "ad_views": a[3],
-                            "video_revenue": a[4],
-                            "ad_revenue": a[5],
-                            **a[6],
-                        }
-                        for v, a in sums.items()
-                    ],
-                )
+                conn.execute(sa.insert(p), [dataclasses.asdict(row) for row in sums.values()])
     with engine.begin() as conn:
         finish_day(conn, day, play_id_watermark=0)
     _await_publication()
@@ -256,12 +235,17 @@ def make_read_side(
 
 
 @contextlib.contextmanager
-def serve_read_services(db_url: str, data_dir: Path, port: int, read: ReadSide) -> Iterator[ReadServices]:
+def serve_read_services(
+    db_url: str, data_dir: Path, port: int, read: ReadSide, *, require_active_account=None
+) -> Iterator[ReadServices]:
     """Statistics and settlement servicers on one in-process gRPC server (with the real
-    interceptors), for tests written before the mesh harness existed."""
+    interceptors), for tests written before the mesh harness existed. `require_active_account`
+    as in ServiceContext (None: tokens of any account id are honoured)."""
     settings = Settings(data_dir=data_dir, db_url=db_url)
     auth.ensure_keys(settings.keys_dir)
-    ctx = ServiceContext(settings=settings, engine=read.engine, instance="readside-test")
+    ctx = ServiceContext(
+        settings=settings, engine=read.engine, instance="readside-test", require_active_account=require_active_account
+    )
     from paysystem.v1 import settlement_pb2, statistics_pb2
 
     registrations = [

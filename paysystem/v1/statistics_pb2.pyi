@@ -18,6 +18,14 @@ METRIC_UNSPECIFIED: Metric
 VIEWS: Metric
 WATCH_TIME: Metric
 
+class PingRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PingResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class GetTopVideosRequest(_message.Message):
     __slots__ = ("seller_id", "period", "date", "metric")
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]

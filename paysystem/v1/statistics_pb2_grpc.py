@@ -45,6 +45,11 @@ class StatisticsServiceStub:
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.FromString,
                 _registered_method=True)
+        self.Ping = channel.unary_unary(
+                '/paysystem.v1.StatisticsService/Ping',
+                request_serializer=paysystem_dot_v1_dot_statistics__pb2.PingRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_statistics__pb2.PingResponse.FromString,
+                _registered_method=True)
 
 
 class StatisticsServiceServicer:
@@ -65,6 +70,15 @@ class StatisticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Ping(self, request, context):
+        """Anyone signed in; an empty answer. Its caller is bench/bench_read_api.py: the read
+        benchmark's floor, a trivial Python call behind the same Envoy, transcoder, token check
+        and interceptors as a read, touching no database or cache.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatisticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +91,11 @@ def add_StatisticsServiceServicer_to_server(servicer, server):
                     servicer.GetVideoStats,
                     request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.SerializeToString,
+            ),
+            'Ping': grpc.unary_unary_rpc_method_handler(
+                    servicer.Ping,
+                    request_deserializer=paysystem_dot_v1_dot_statistics__pb2.PingRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_statistics__pb2.PingResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +153,33 @@ class StatisticsService:
             '/paysystem.v1.StatisticsService/GetVideoStats',
             paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.SerializeToString,
             paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Ping(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/Ping',
+            paysystem_dot_v1_dot_statistics__pb2.PingRequest.SerializeToString,
+            paysystem_dot_v1_dot_statistics__pb2.PingResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -155,7 +155,11 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     engine = db.make_engine(settings)
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
-    active = account_status.ActiveAccounts(account_status.database_lookup(engine), settings.account_check_ttl_sec)
+    active = account_status.ActiveAccounts(
+        account_status.database_lookup(engine),
+        settings.account_check_ttl_sec,
+        still_active=account_status.database_bulk_lookup(engine),
+    )
     ctx = ServiceContext(
         settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active
     )

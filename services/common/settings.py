@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     import_idle_sec: float = 10.0
     import_max_sec: float = 600.0
     # A token is honoured only while its account exists and is not disabled; each instance
-    # remembers accounts it found active for this long (0 = ask the database every call).
+    # remembers accounts it found active for this long (0 = ask the database every call),
+    # re-reading them all in one query every half of it (account_status.py).
     account_check_ttl_sec: float = 5.0
     # Log-in throttle per username: after login_max_failures failed log-ins within
     # login_failure_window_sec, every attempt is refused until the window ends (in Redis when

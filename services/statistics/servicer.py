@@ -17,6 +17,10 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
     def __init__(self, read: ReadSide) -> None:
         self._read = read
 
+    def Ping(self, request, context):
+        current_principal()  # the interceptors have checked the token and its account
+        return statistics_pb2.PingResponse()
+
     def GetTopVideos(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
         return service.get_top_videos(

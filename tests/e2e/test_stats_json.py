@@ -145,3 +145,10 @@ def test_a_video_series_explains_per_rule_how_many_playbacks_were_not_views(mesh
     }
     _, zero = mesh.json("GET", f"/v1/videos/{ids[1]}/stats?period=DAILY&from=2020-03-03&to=2020-03-03", token=token)
     assert zero["points"][0]["plays"] == "0" and zero["points"][0]["excluded_cap"] == "0"
+
+
+def test_ping_through_envoy_answers_an_empty_object_to_a_token_and_401_without_one(mesh):
+    _, token = mesh.sign_up_and_login("VIEWER")
+    assert mesh.json("GET", "/v1/statistics:ping", token=token) == (200, {})
+    status, body = mesh.json("GET", "/v1/statistics:ping")
+    assert status == 401, body

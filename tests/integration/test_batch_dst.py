@@ -16,8 +16,11 @@ from tests import reference
 from tests.fixtures_jobs import (
     add_plays,
     add_videos,
+    daily_tuples,
     engine,  # noqa: F401 - fixture
     module_engine,  # noqa: F401 - fixture
+    period_tuples,
+    reference_plays,
     stats_snapshot,
 )
 
@@ -99,57 +102,14 @@ def test_the_23_and_25_hour_days_of_new_york_match_the_reference(engine):
     assert events[-1].type is EventType.JOB_FINISHED, events[-1]
 
     videos = [reference.Video(v, 1_000_000 + v % 10, DURATION) for v in VIDEOS]
-    rows = reference.compute_daily(
-        videos,
-        [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in plays
-        ],
-        NEW_YORK,
-    )
-    expected_daily = sorted(
-        (
-            r.video_id,
-            r.day,
-            r.seller_id,
-            r.views,
-            r.watch_time_sec,
-            r.ad_views,
-            r.cum_views,
-            r.cum_ad_views,
-            r.video_revenue,
-            r.ad_revenue,
-        )
-        for r in rows.values()
-    )
-    periods = [
-        *reference.compute_periods(rows, "WEEKLY").values(),
-        *reference.compute_periods(rows, "MONTHLY").values(),
-    ]
-    expected_periods = sorted(
-        (
-            r.period,
-            r.period_start,
-            r.video_id,
-            r.seller_id,
-            r.views,
-            r.watch_time_sec,
-            r.ad_views,
-            r.video_revenue,
-            r.ad_revenue,
-        )
-        for r in periods
+    rows = reference.compute_daily(videos, reference_plays(plays), NEW_YORK)
+    expected_daily = daily_tuples(rows.values())
+    expected_periods = period_tuples(
+        [*reference.compute_periods(rows, "WEEKLY").values(), *reference.compute_periods(rows, "MONTHLY").values()]
     )
     snapshot = stats_snapshot(engine)
     assert snapshot["daily"] == expected_daily
     assert sorted(snapshot["period"]) == expected_periods
     # The midnight repeats: the second play of each pair is no view.
-    flags = reference.classify(
-        {v.video_id: v for v in videos},
-        [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in plays
-        ],
-        NEW_YORK,
-    )
+    flags = reference.classify({v.video_id: v for v in videos}, reference_plays(plays), NEW_YORK)
     assert [flags[f"mid{day}b"][0] for day in (SHORT, LONG)] == [False, False]

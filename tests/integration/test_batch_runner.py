@@ -20,12 +20,14 @@ from tests.fixtures_jobs import (
     SEOUL,
     add_plays,
     add_videos,
+    daily_tuples,
     engine,  # noqa: F401 - fixture
     executions,
     module_engine,  # noqa: F401 - fixture
     partition_rows,
     play,
     random_plays,
+    reference_plays,
     stats_snapshot,
 )
 
@@ -60,29 +62,8 @@ def final(events):
 
 def oracle_daily(plays) -> list[tuple]:
     videos = [reference.Video(v, 1_000_000 + v % 10, 1200) for v in VIDEOS]
-    rows = reference.compute_daily(
-        videos,
-        [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in plays
-        ],
-        SEOUL,
-    )
-    return sorted(
-        (
-            r.video_id,
-            r.day,
-            r.seller_id,
-            r.views,
-            r.watch_time_sec,
-            r.ad_views,
-            r.cum_views,
-            r.cum_ad_views,
-            r.video_revenue,
-            r.ad_revenue,
-        )
-        for r in rows.values()
-    )
+    rows = reference.compute_daily(videos, reference_plays(plays), SEOUL)
+    return daily_tuples(rows.values())
 
 
 class GatedSteps:

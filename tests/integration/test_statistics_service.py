@@ -203,3 +203,15 @@ def test_republished_figures_of_a_day_change_the_next_top_five(services):
             D(2026, 10, 1),
             [Daily(13, views=20, watch_time_sec=5), Daily(9, views=1, watch_time_sec=1)],
         )
+
+
+@pytest.mark.parametrize("role", ["VIEWER", "SELLER", "ADMIN", "INGEST"])
+def test_ping_answers_any_signed_in_caller_with_an_empty_message(services, role):
+    answer = services.stats.Ping(statistics_pb2.PingRequest(), metadata=services.token(4242, role))
+    assert answer == statistics_pb2.PingResponse()
+
+
+def test_ping_without_a_token_is_unauthenticated(services):
+    with pytest.raises(grpc.RpcError) as err:
+        services.stats.Ping(statistics_pb2.PingRequest())
+    assert err.value.code() is grpc.StatusCode.UNAUTHENTICATED

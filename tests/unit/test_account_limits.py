@@ -133,3 +133,63 @@ def test_when_the_lookup_fails_only_accounts_seen_active_before_are_let_through(
     accounts.require_active(1)
     with pytest.raises(ConnectionError):
         accounts.require_active(2)
+
+
+def test_a_bulk_refresh_renews_remembered_accounts_and_forgets_disabled_ones():
+    clock = Clock()
+    state = {1: True, 2: True}
+    asked, bulk = [], []
+
+    def lookup(account_id: int) -> bool:
+        asked.append(account_id)
+        return state.get(account_id, False)
+
+    def still_active(ids: list[int]) -> set[int]:
+        bulk.append(sorted(ids))
+        return {i for i in ids if state.get(i, False)}
+
+    # No background thread: the test calls the refresh itself.
+    accounts = ActiveAccounts(lookup, ttl_sec=5, still_active=still_active, background=False, clock=clock)
+    accounts.require_active(1)
+    accounts.require_active(2)
+    assert asked == [1, 2]
+    clock.now += 4
+    state[2] = False
+    accounts.refresh_remembered()
+    assert bulk == [[1, 2]]
+    # 1 was renewed at t+4: trusted until t+9 without another single lookup.
+    clock.now += 4.9
+    accounts.require_active(1)
+    assert asked == [1, 2]
+    # 2 was found disabled by the refresh: refused at once, well inside its first TTL.
+    with pytest.raises(NotAuthenticated, match="account disabled or unknown"):
+        accounts.require_active(2)
+    assert asked == [1, 2, 2]
+    # Past the renewed TTL without a refresh: asked again, one by one.
+    clock.now += 0.2
+    accounts.require_active(1)
+    assert asked == [1, 2, 2, 1]
+
+
+def test_a_failed_bulk_refresh_keeps_the_remembered_accounts_and_their_ttl():
+    clock = Clock()
+    asked = []
+
+    def lookup(account_id: int) -> bool:
+        asked.append(account_id)
+        return True
+
+    def still_active(ids: list[int]) -> set[int]:
+        raise ConnectionError("database down")
+
+    accounts = ActiveAccounts(lookup, ttl_sec=5, still_active=still_active, background=False, clock=clock)
+    accounts.require_active(1)
+    clock.now += 2
+    with pytest.raises(ConnectionError):
+        accounts.refresh_remembered()
+    clock.now += 2.9
+    accounts.require_active(1)  # still inside the TTL of the first lookup
+    assert asked == [1]
+    clock.now += 0.2
+    accounts.require_active(1)
+    assert asked == [1, 1]
