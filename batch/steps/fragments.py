@@ -46,13 +46,14 @@ def over_daily_cap_sql(nth: str) -> str:
     return f"({nth} > {rules.DAILY_VIEW_CAP})"
 
 
-def may_follow_previous_day_sql(p: str) -> str:
+def may_follow_previous_day_sql(started: str, duration: str) -> str:
     # DESIGN 2 "Counted view" 2-3 cross midnight: only a play this early in the day can be a
     # repeat (30 s) or an overlap (the previous play's watch time is at most the duration, so
-    # day start + duration / 2) of a playback of an earlier day. Needs {p}.duration_sec.
-    return f"""({p}.started_at_us < :day_start_us + {rules.REPEAT_WINDOW_US}
-        OR {p}.started_at_us * {rules.MAX_PLAYBACK_SPEED}
-           < :day_start_us * {rules.MAX_PLAYBACK_SPEED} + {p}.duration_sec * 1000000)"""
+    # day start + duration / 2) of a playback of an earlier day. `started` is the play's
+    # started_at_us, `duration` its video's duration_sec (expressions).
+    return f"""({started} < :day_start_us + {rules.REPEAT_WINDOW_US}
+        OR {started} * {rules.MAX_PLAYBACK_SPEED}
+           < :day_start_us * {rules.MAX_PLAYBACK_SPEED} + {duration} * 1000000)"""
 
 
 def previous_day_start_sql(p: str) -> str:
