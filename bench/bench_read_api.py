@@ -23,6 +23,9 @@
    Ping floor, which moves with the machine's load as the figures do. The floor runs again
    after the figures, and the ratios to the mean of both runs are printed last (on a shared
    machine the load can change within the minute the figures take).
+5. Closed months: closes 2026-01..03 through the API (issue 15: statements of closed months
+   must read as fast as open ones) and runs the same statement requests again; prints the
+   closed / open ratio.
 
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
@@ -57,6 +60,7 @@ from tests.mesh import Mesh  # noqa: E402
 REDIS_URL = "redis://127.0.0.1:6379/3"
 BIG_SELLER, BIG_VIDEOS, SMALL_VIDEOS = 1, 1000, 10
 FIRST_DAY = "2026-01-05"  # a Monday
+CLOSED_MONTHS = ["2026-01", "2026-02", "2026-03"]  # the statements' months, closed for the last run
 
 
 def machine() -> str:
@@ -121,8 +125,9 @@ def populate(url: str, videos: int, days: int) -> dict[str, int]:
             )
         _sql(
             conn,
-            f"INSERT INTO computed_days (day, play_id_watermark, computed_at_us)"
-            f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, {int(time.time() * 1e6)} + seq"
+            # plays_read 0: the days are computed and current (no plays), so months can close.
+            f"INSERT INTO computed_days (day, play_id_watermark, plays_read, computed_at_us)"
+            f" SELECT DATE_ADD('{FIRST_DAY}', INTERVAL seq DAY), 0, 0, {int(time.time() * 1e6)} + seq"
             f" FROM seq_0_to_{days - 1}",
         )
         # As the batch publishes with its days: how long read services may trust a version.
@@ -358,6 +363,24 @@ def main() -> None:
                     "  CPU per request: "
                     + ", ".join(f"{g} {us:.0f} us" for g, us in per.items())
                     + f"; total {total:.0f} us -> at most {2e6 / total:.0f} req/s if this run had both cores to itself"
+                )
+            # The same statements once their months are closed (docs/ledger.md): closed days read
+            # the frozen lines, and the close changed the data version, so the caches refill.
+            _, admin = mesh.create_admin()
+            for month in CLOSED_MONTHS:
+                started = time.perf_counter()
+                status, body = mesh.json("POST", "/v1/settlement/closings", {"month": month}, token=admin)
+                assert status == 200, body
+                print(f"closed {month}: {body['lines']} lines in {time.perf_counter() - started:.1f} s (through Envoy)")
+            for connections in floors:
+                result = wrk_run(mesh, statements, args.duration, connections, args.threads, "settlement")
+                lat = result["latency"]
+                rps = result["requests_per_sec"]
+                rates[("statement, closed months", connections)] = rps
+                print(
+                    f"wrk statement, closed months: {rps:.0f} req/s (open months {rates[('statement', connections)]:.0f};"
+                    f" closed / open {rps / rates[('statement', connections)]:.2f}), {connections} connections;"
+                    f" latency p50 {lat.get('50')} p90 {lat.get('90')} p99 {lat.get('99')}; non-2xx {result['non_2xx']}"
                 )
             for connections in floors:
                 # The machine's load may change between the two floor runs: the figures between
