@@ -85,6 +85,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _rfc3339(epoch_us: int) -> str:
+    seconds, micros = divmod(epoch_us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+
+
 class MeshError(RuntimeError):
     pass
 
@@ -285,6 +290,21 @@ class Mesh:
         if status != 200:
             return status, text
         return status, [jsonlib.loads(line) for line in text.splitlines() if line.strip()]
+
+    def record_plays(self, plays, token: str) -> tuple[int, object]:
+        """POST /v1/plays:batch of tests/reference.py Play records, as the JSON API takes them."""
+        events = [
+            {
+                "event_id": p.event_id,
+                "video_id": str(p.video_id),
+                "viewer_id": str(p.viewer_id),
+                "started_at": _rfc3339(p.started_at_us),
+                "start_position_sec": str(p.start_position_sec),
+                "end_position_sec": str(p.end_position_sec),
+            }
+            for p in plays
+        ]
+        return self.json("POST", "/v1/plays:batch", {"events": events}, token=token)
 
     def channel(self) -> grpc.Channel:
         """A gRPC channel to Envoy's listener (shared; closed by stop())."""

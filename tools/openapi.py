@@ -265,32 +265,12 @@ def operation(
         op["parameters"] = parameters
     if roles is None:
         op["security"] = []
-    if method.output_type == HTTP_BODY:
-        op["responses"] = {"200": file_response(method.name)}
-        op["responses"].update(
-            error_responses(
-                method.name,
-                public=roles is None,
-                restricted=roles not in (None, ALL_ROLES),
-                has_body=rule.body == "*",
-                has_path_params=bool(path_fields),
-            )
-        )
-        return path, verb, op
-    response_schema = builder.ref(method.output_type, "response")
     if method.server_streaming:
         op["x-stream"] = "newline-delimited JSON"
-        description = (
-            f"A stream: one {schema_name(method.output_type)} JSON object per line (newline-delimited), "
-            "sent as each happens. The schema is that of one line. An error after the first line cannot "
-            "change the status any more: the stream just ends, so a complete stream is one whose last "
-            "line has `final: true`."
-        )
+    if method.output_type == HTTP_BODY:
+        op["responses"] = {"200": file_response(method.name)}
     else:
-        description = "OK"
-    op["responses"] = {
-        "200": {"description": description, "content": {"application/json": {"schema": response_schema}}}
-    }
+        op["responses"] = {"200": json_response(builder, method)}
     op["responses"].update(
         error_responses(
             method.name,
@@ -304,6 +284,20 @@ def operation(
 
 
 HTTP_BODY = ".google.api.HttpBody"
+
+
+def json_response(builder: SchemaBuilder, method) -> dict:
+    """The 200 of a method answering a message as JSON (a stream: one message per line)."""
+    response_schema = builder.ref(method.output_type, "response")
+    description = "OK"
+    if method.server_streaming:
+        description = (
+            f"A stream: one {schema_name(method.output_type)} JSON object per line (newline-delimited), "
+            "sent as each happens. The schema is that of one line. An error after the first line cannot "
+            "change the status any more: the stream just ends, so a complete stream is one whose last "
+            "line has `final: true`."
+        )
+    return {"description": description, "content": {"application/json": {"schema": response_schema}}}
 
 
 def file_response(method_name: str) -> dict:

@@ -49,11 +49,6 @@ def _plays(zone: ZoneInfo, videos: list[int], viewers: list[int], tag: str) -> l
     return plays
 
 
-def _stamp(us: int) -> str:
-    seconds, micros = divmod(us, 1_000_000)
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
-
-
 def _get(mesh, path: str, token: str) -> dict:
     status, body = mesh.json("GET", path, token=token)
     assert status == 200, (path, body)
@@ -73,18 +68,7 @@ def test_every_figure_of_two_months_sharing_a_week_equals_the_reference_after_a_
     viewers = [mesh.sign_up_and_login("VIEWER")[0] for _ in range(3)] + [seller_id]  # the seller: self-views
     plays = _plays(zone, videos, viewers, f"ref-{seller_id}")
     _, ingest = mesh.create_account_directly("INGEST")
-    events = [
-        {
-            "event_id": p.event_id,
-            "video_id": str(p.video_id),
-            "viewer_id": str(p.viewer_id),
-            "started_at": _stamp(p.started_at_us),
-            "start_position_sec": str(p.start_position_sec),
-            "end_position_sec": str(p.end_position_sec),
-        }
-        for p in plays
-    ]
-    status, body = mesh.json("POST", "/v1/plays:batch", {"events": events}, token=ingest)
+    status, body = mesh.record_plays(plays, ingest)
     assert status == 200 and int(body["stored"]) == len(plays), body
 
     _, admin = mesh.create_admin()

@@ -49,11 +49,6 @@ UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED.value[0]
 FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION.value[0]
 
 
-def _stamp(us: int) -> str:
-    seconds, micros = divmod(us, 1_000_000)
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{micros:06d}Z"
-
-
 def _month(day: dt.date) -> str:
     return f"{day:%Y-%m}"
 
@@ -123,18 +118,7 @@ class World:
         )
 
     def ingest(self, plays: list[reference.Play]) -> None:
-        events = [
-            {
-                "event_id": p.event_id,
-                "video_id": str(p.video_id),
-                "viewer_id": str(p.viewer_id),
-                "started_at": _stamp(p.started_at_us),
-                "start_position_sec": str(p.start_position_sec),
-                "end_position_sec": str(p.end_position_sec),
-            }
-            for p in plays
-        ]
-        status, body = self.mesh.json("POST", "/v1/plays:batch", {"events": events}, token=self.ingest_token)
+        status, body = self.mesh.record_plays(plays, self.ingest_token)
         assert status == 200 and int(body["stored"]) == len(plays), body
         self.plays += plays
 
