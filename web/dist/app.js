@@ -1,0 +1,2 @@
+/* Placeholder until the dashboard's build (npm --prefix web run build) replaces this file. Placeholder until the dashboard's build (npm --prefix web run build) replaces this file. Placeholder until the dashboard's build (npm --prefix web run build) replaces this file. Placeholder until the dashboard's build (npm --prefix web run build) replaces this file.  */
+document.getElementById("app").dataset.placeholder = "true";
