@@ -24,7 +24,7 @@ from playwright.sync_api import Browser
 
 from services.common import db
 from services.common.periods import day_bounds_us, epoch_us_of, month_start
-from services.common.schema import payout_minimums
+from services.common.schema import payout_minimums, tier_prices
 from tests import reference
 from tests.mesh import Mesh
 
@@ -42,6 +42,10 @@ CHROMIUM_ARGS = [
 DURATIONS = (700, 1_300, 2_000, 450, 900, 1_600)  # six videos: the top 5 leaves one out
 PLAYS_PER_DAY = 10
 MINIMUM_KRW = 10
+# Prices with decimals from the world's first day (the design's whole-KRW ones before), with a
+# second tier that each video's running totals reach within the two months: amounts such as
+# 14650.4 whose exact strings the pages must keep.
+TIERS = [("VIEW", 0, "0.7321"), ("VIEW", 60, "1.15"), ("AD", 0, "3.4567"), ("AD", 100, "12.5")]
 
 
 def launch_chromium(playwright) -> Browser:
@@ -144,20 +148,28 @@ def populate(mesh: Mesh) -> World:
     status, body = mesh.record_plays(plays, ingest)
     assert status == 200 and int(body["stored"]) == len(plays), body
 
+    engine = db.make_engine(mesh.settings)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(tier_prices),
+                [
+                    {"kind": k, "effective_from": first_day, "lower_bound": b, "unit_price": Decimal(p)}
+                    for k, b, p in TIERS
+                ],
+            )
+            conn.execute(sa.insert(payout_minimums).values(effective_from=first_day, minimum_krw=MINIMUM_KRW))
+    finally:
+        engine.dispose()
     status, events = mesh.run_job(
         {"job": "daily", "date": first_day.isoformat(), "to_date": today.isoformat(), "rerun": True}, admin.token
     )
     assert status == 200 and events[-1]["type"] == "JOB_FINISHED", events[-3:]
-    engine = db.make_engine(mesh.settings)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.insert(payout_minimums).values(effective_from=first_day, minimum_krw=MINIMUM_KRW))
-    finally:
-        engine.dispose()
     status, body = mesh.json("POST", "/v1/settlement/closings", {"month": f"{first_day:%Y-%m}"}, token=admin.token)
     assert status == 200, body
 
-    daily = reference.compute_daily(videos, plays, zone)
+    tiers = reference.DESIGN_TIERS + [reference.TierRow(k, first_day, b, Decimal(p)) for k, b, p in TIERS]
+    daily = reference.compute_daily(videos, plays, zone, tiers)
     world = World(mesh, zone, today, first_day, seller, other, admin, videos, plays, daily)
     # The batch computed what the reference computes (so the pages are checked on real figures).
     monthly = reference.compute_periods(daily, "MONTHLY")
