@@ -16,7 +16,7 @@ export function drawChart(canvas: HTMLCanvasElement, type: "line" | "bar", label
     type,
     data: {
       labels,
-      datasets: [{ label: series.label, data: series.values, borderColor: "#2563eb", backgroundColor: "rgba(37, 99, 235, 0.35)", tension: 0.2 }],
+      datasets: [{ label: series.label, data: series.values, borderColor: "#2563eb", backgroundColor: "rgba(37, 99, 235, 0.35)", tension: 0 }],
     },
     options: {
       animation: false,

@@ -1,5 +1,7 @@
 // Elements built with textContent and attributes only: API text never becomes markup.
 
+import { t } from "./i18n";
+
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined>;
 
@@ -35,7 +37,7 @@ export function table(testid: string, caption: string, headers: string[], rows: 
       { "data-testid": testid },
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, ...headers.map((text) => h("th", { scope: "col" }, text)))),
-      h("tbody", {}, ...rows),
+      h("tbody", {}, ...(rows.length ? rows : [h("tr", { class: "empty" }, h("td", { colspan: headers.length }, t("common.empty")))])),
     ),
   );
 }

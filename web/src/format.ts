@@ -166,3 +166,10 @@ export function monthsBefore(iso: string, months: number): string {
   const index = y * 12 + (m - 1) - months;
   return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`;
 }
+
+/** A short label of a period for a chart's axis: "11. 3." / "11/3", months "2026. 11." / "11/2026". */
+export function formatPeriodShort(period: string, start: string, lang: Lang): string {
+  if (!start) return "";
+  const options: Intl.DateTimeFormatOptions = period === "MONTHLY" ? { timeZone: "UTC", year: "numeric", month: "numeric" } : { timeZone: "UTC", month: "numeric", day: "numeric" };
+  return new Intl.DateTimeFormat(locales[lang], options).format(utcDate(start));
+}

@@ -9,6 +9,7 @@ import {
   formatDuration,
   formatKrw,
   formatPeriod,
+  formatPeriodShort,
   formatTimestamp,
   monthsBefore,
   periodStart,
@@ -99,4 +100,10 @@ test("periods start where the API's period_start does: ISO weeks on Monday, mont
   assert.match(formatPeriod("WEEKLY", "2026-11-23", "2026-11-29", "en"), /Nov 23, 2026.*Nov 29, 2026/);
   assert.equal(monthsBefore("2026-03", 11), "2025-04");
   assert.equal(monthsBefore("2026-12-02", 0), "2026-12");
+});
+
+test("short axis labels of periods", () => {
+  assert.equal(formatPeriodShort("DAILY", "2026-11-03", "en"), "11/3");
+  assert.equal(formatPeriodShort("MONTHLY", "2026-11-01", "en"), "11/2026");
+  assert.match(formatPeriodShort("DAILY", "2026-11-03", "ko"), /11\. 3\./);
 });

@@ -3,7 +3,7 @@ import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
 import { field, figure, h, input, select, table } from "../dom";
-import { addDays, addDecimals, dayIn, formatClock, formatCount, formatKrw, formatPeriod, wholeWon } from "../format";
+import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPeriod, formatPeriodShort, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { StatsPoint, StatsSeries, Video } from "../types";
 
@@ -94,12 +94,12 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
       const series = await getJson<StatsSeries>(path);
       if (!ctx.current()) return;
       chart?.destroy();
-      const labels = series.points.map((p) => formatPeriod(s.period, p.period_start, p.period_end, ctx.lang));
+      const labels = series.points.map((p) => formatPeriodShort(s.period, p.period_start, ctx.lang));
       const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[s.metric];
       chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale);
       const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue"].map((f) => t(`field.${f}` as "field.views"));
       results.replaceChildren(
-        h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", series.data_through, series.data_through, { "data-testid": "chart-data-through" })),
+        h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
         table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
       );
       ctx.loaded();
