@@ -1,0 +1,68 @@
+import { ApiError } from "./api";
+import { h } from "./dom";
+import { lang, t } from "./i18n";
+import type { Session } from "./session";
+
+export interface AppConfig {
+  time_zone: string;
+  api_base: string;
+}
+
+/** What a page gets: where to draw, who is signed in, which seller, the platform's zone. */
+export class PageContext {
+  constructor(
+    readonly main: HTMLElement,
+    readonly session: Session,
+    readonly sellerId: string,
+    readonly config: AppConfig,
+    private readonly isCurrent: () => boolean,
+  ) {}
+
+  get lang() {
+    return lang();
+  }
+
+  get locale(): string {
+    return this.lang === "ko" ? "ko-KR" : "en-US";
+  }
+
+  /** Replaces the page's content and marks it loaded (unless a newer page took over). */
+  show(...nodes: Node[]): void {
+    if (!this.isCurrent()) return;
+    this.main.replaceChildren(...nodes);
+    this.main.removeAttribute("data-loading");
+  }
+
+  loading(): void {
+    this.main.setAttribute("data-loading", "true");
+  }
+
+  loaded(): void {
+    if (this.isCurrent()) this.main.removeAttribute("data-loading");
+  }
+
+  current(): boolean {
+    return this.isCurrent();
+  }
+
+  /** An API failure: a 403 shows the refusal and no data; others a visible error. */
+  fail(error: unknown, into?: HTMLElement): void {
+    if (!this.isCurrent()) return;
+    const node = errorNode(error);
+    if (error instanceof ApiError && error.status === 401) return; // sent to sign-in already
+    if (into && !(error instanceof ApiError && error.status === 403)) {
+      into.replaceChildren(node);
+      this.loaded();
+      return;
+    }
+    this.show(node);
+  }
+}
+
+export function errorNode(error: unknown): HTMLElement {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ApiError && error.status === 403) {
+    return h("p", { "data-testid": "refusal", class: "refusal", role: "alert" }, t("common.refusal", { message }));
+  }
+  return h("p", { "data-testid": "error", class: "error", role: "alert" }, t("common.error", { message }));
+}
