@@ -158,3 +158,19 @@ def test_a_bad_series_query_is_a_json_400_naming_the_field(mesh, figures, query,
     status, body = _get(mesh, seller_id, query, token)
     assert status == 400, body
     assert body["message"].startswith(f"{field}:") and text in body["message"], body
+
+
+def test_a_cached_series_shows_the_batchs_new_figures_right_after_it_published_them(mesh, figures):
+    seller_id, token, video_ids, _ = figures
+    query = "period=WEEKLY&from=2019-07-22&to=2019-07-28"
+    before = [_get(mesh, seller_id, query, token) for _ in range(2)]  # the second from the cache
+    assert before[0] == before[1] and before[0][1]["points"][0]["views"] == "0", before
+    engine = db.make_engine(mesh.settings)
+    try:  # as a re-run of the batch: the day's rows, then its computed_days stamp (a new data version)
+        publish_day(engine, D(2019, 7, 24), [Daily(video_ids[2], views=4, video_revenue="4.0004", plays=4)])
+    finally:
+        engine.dispose()
+    status, body = _get(mesh, seller_id, query, token)
+    assert status == 200, body
+    [point] = body["points"]
+    assert (point["views"], point["video_revenue"], point["plays"]) == ("4", "4.0004", "4")
