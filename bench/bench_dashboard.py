@@ -124,7 +124,8 @@ def _assets(browser, base: str, script: str, seller: str) -> list[tuple[str, int
     context.add_init_script(script)
     page = context.new_page()
     responses = []
-    page.on("response", responses.append)
+    # Playwright wraps a handler by setting an attribute on it: a bound builtin has none.
+    page.on("response", lambda response: responses.append(response))  # noqa: PLW0108
     page.goto(f"{base}/#/sellers/{seller}/charts")
     page.wait_for_selector(DRAWN, timeout=60_000)
     found = []
@@ -149,7 +150,7 @@ def _chart_run(browser, base: str, script: str, seller: str) -> tuple[float, flo
     page.goto(f"{base}/#/sellers/{seller}/charts")
     page.wait_for_selector(DRAWN, timeout=60_000)
     wall = time.perf_counter() - started
-    in_page = page.evaluate("() => window.__drawnAt") / 1000
+    in_page = (page.evaluate("() => window.__drawnAt") or float("nan")) / 1000
     context.close()
     return wall, in_page
 
@@ -160,7 +161,7 @@ def _floor_run(browser, base: str) -> tuple[float, float]:
     started = time.perf_counter()
     page.goto(f"{base}/config.json", wait_until="load")
     wall = time.perf_counter() - started
-    in_page = page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+    in_page = (page.evaluate("() => performance.getEntriesByType('navigation')[0].loadEventEnd") or float("nan")) / 1000
     context.close()
     return wall, in_page
 
