@@ -6,6 +6,12 @@ import { t, tEnum } from "../i18n";
 import { JobProgress } from "../progress";
 import type { Instance, JobEvent, JobExecution } from "../types";
 
+/** Days from one YYYY-MM-DD to another, both included (0 when the run has no date). */
+export function daysBetween(from: string, to: string): number {
+  if (!from) return 0;
+  return Math.max(1, Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1);
+}
+
 function executionRow(e: JobExecution, ctx: PageContext): HTMLTableRowElement {
   const zone = ctx.config.time_zone;
   const partitions = h(
@@ -123,7 +129,7 @@ export async function adminPage(ctx: PageContext): Promise<void> {
     event.preventDefault();
     submit.disabled = true;
     runError.replaceChildren();
-    const progress = new JobProgress();
+    const progress = new JobProgress(daysBetween(date.value, toDate.value || date.value));
     drawProgress(progress, bar, status, partitionList);
     const body: Record<string, unknown> = { job: "daily", rerun: rerun.checked };
     if (date.value) body.date = date.value;
