@@ -159,8 +159,8 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             # (tests/faults/test_envoy_admin_unreachable.py checks both).
             context.send_initial_metadata(())
             raise EnvoyAdminUnavailable(
-                f"Envoy's admin endpoint {url} (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer"
-                f" within {ENVOY_ADMIN_TIMEOUT_SEC:g}s: {reason}"
+                f"Envoy's admin endpoint {url} (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer: {reason}"
+                f" (waited at most {ENVOY_ADMIN_TIMEOUT_SEC:g}s)"
             ) from exc
         return batch_pb2.ListInstancesResponse(
             instances=[upstream_host_message(h) for hosts in clusters.values() for h in hosts]
