@@ -12,8 +12,9 @@ from batch.jobs.clock import process_owner
 from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
 from batch.jobs.worker import run_partition_stream
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
+from services.common import envoy_clusters
 from services.common.auth import Principal, current_principal, require_role
-from services.common.errors import BadInput
+from services.common.errors import BadInput, EnvoyAdminUnavailable
 from services.common.periods import parse_day
 from services.common.server import ServiceContext
 
@@ -67,6 +68,32 @@ def execution_message(execution: JobExecution) -> batch_pb2.JobExecution:
     )
 
 
+# ListJobExecutions: how many executions a call returns.
+EXECUTIONS_LIMIT_DEFAULT = 20
+EXECUTIONS_LIMIT_MAX = 100
+# ListInstances: Envoy's admin endpoint answers in milliseconds on its own machine or network;
+# past this, the caller hears UNAVAILABLE instead of waiting.
+ENVOY_ADMIN_TIMEOUT_SEC = 1.0
+
+
+def executions_limit(requested: int) -> int:
+    if not 0 <= requested <= EXECUTIONS_LIMIT_MAX:
+        raise BadInput(f"must be 1..{EXECUTIONS_LIMIT_MAX} (0 means {EXECUTIONS_LIMIT_DEFAULT})", field="limit")
+    return requested or EXECUTIONS_LIMIT_DEFAULT
+
+
+def upstream_host_message(host: envoy_clusters.HostStatus) -> batch_pb2.UpstreamHost:
+    return batch_pb2.UpstreamHost(
+        cluster=host.cluster,
+        address=host.address,
+        healthy=host.healthy,
+        health_flags=host.health_flags,
+        requests_total=host.rq_total,
+        requests_error=host.rq_error,
+        connections_active=host.cx_active,
+    )
+
+
 class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
     def __init__(self, ctx: ServiceContext, *, runner_for) -> None:
         self._ctx = ctx
@@ -110,6 +137,34 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         require_role(current_principal(), "ADMIN")
         with self._ctx.engine.connect() as conn:
             return execution_message(repository.get_execution(conn, request.job_execution_id))
+
+    def ListJobExecutions(self, request, context):
+        require_role(current_principal(), "ADMIN")
+        limit = executions_limit(request.limit)
+        with self._ctx.engine.connect() as conn:
+            executions = repository.recent_executions(conn, limit)
+        return batch_pb2.ListJobExecutionsResponse(executions=[execution_message(e) for e in executions])
+
+    def ListInstances(self, request, context):
+        require_role(current_principal(), "ADMIN")
+        url = self._ctx.settings.envoy_admin_base_url
+        try:
+            clusters = envoy_clusters.read_clusters(url, timeout=ENVOY_ADMIN_TIMEOUT_SEC)
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            # Response headers first, so that the status comes in trailers: Envoy's outlier
+            # detection reads the grpc-status of a headers-only answer, and would count this
+            # UNAVAILABLE as a gateway failure of this instance and eject it, though every
+            # batch instance reads the same admin address. JSON callers still get 503
+            # (tests/faults/test_envoy_admin_unreachable.py checks both).
+            context.send_initial_metadata(())
+            raise EnvoyAdminUnavailable(
+                f"Envoy's admin endpoint {url} (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer: {reason}"
+                f" (waited at most {ENVOY_ADMIN_TIMEOUT_SEC:g}s)"
+            ) from exc
+        return batch_pb2.ListInstancesResponse(
+            instances=[upstream_host_message(h) for hosts in clusters.values() for h in hosts]
+        )
 
     def RunPartition(self, request, context):
         """Internal (a coordinator's dispatch; ADMIN, as the coordinator calls on behalf of

@@ -32,6 +32,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.account import service as account_service
 from services.common import auth, db
+from services.common.envoy_clusters import HostStatus
 from services.common.settings import Settings
 from services.launcher import envoy_admin, supervisor, topology
 
@@ -402,7 +403,7 @@ class Mesh:
                 )
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
-    def envoy_hosts(self, service: str) -> dict[str, envoy_admin.HostStatus]:
+    def envoy_hosts(self, service: str) -> dict[str, HostStatus]:
         """Envoy's view of a service's instances: {instance name: health flags and counters}."""
         by_address = {i.address: i.name for i in self.instances(service)}
         hosts = envoy_admin.clusters(self.settings.envoy_admin_port).get(service, [])

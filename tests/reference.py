@@ -248,6 +248,58 @@ def compute_periods(daily: dict[tuple[int, dt.date], DailyRow], period: str) -> 
     }
 
 
+SERIES_FIELDS = (
+    "views",
+    "watch_time_sec",
+    "ad_views",
+    "video_revenue",
+    "ad_revenue",
+    "plays",
+    "excluded_self_view",
+    "excluded_overlap",
+    "excluded_repeat",
+    "excluded_cap",
+)
+FROZEN_FIELDS = ("views", "ad_views", "video_revenue", "ad_revenue")  # a statement's figures
+
+
+def seller_series(
+    daily: dict[tuple[int, dt.date], DailyRow],
+    seller_id: int,
+    period: str,
+    starts: list[dt.date],
+    *,
+    at_close: dict[dt.date, dict[tuple[int, dt.date], DailyRow]] | None = None,
+) -> list[dict]:
+    """One dict of SERIES_FIELDS per period start (DAILY, WEEKLY or MONTHLY), summed day by
+    day over every daily row of the seller. A day of a closed month (a key of `at_close`, whose
+    value is the daily rows as computed when that month was closed) counts FROZEN_FIELDS as
+    they were at its close and its other figures as they are now: statistics are never
+    frozen, money and the statement's counts are."""
+    at_close = at_close or {}
+    points = {start: dict.fromkeys(SERIES_FIELDS, 0) for start in starts}
+    for point in points.values():
+        point["video_revenue"] = point["ad_revenue"] = Decimal(0)
+
+    def start_of(day: dt.date) -> dt.date:
+        return day if period == "DAILY" else period_start(period, day)
+
+    def month_of(day: dt.date) -> dt.date:
+        return dt.date(day.year, day.month, 1)
+
+    for row in daily.values():
+        if row.seller_id == seller_id and start_of(row.day) in points:
+            for name in SERIES_FIELDS:
+                if not (month_of(row.day) in at_close and name in FROZEN_FIELDS):
+                    points[start_of(row.day)][name] += getattr(row, name)
+    for month, rows in at_close.items():
+        for row in rows.values():
+            if row.seller_id == seller_id and month_of(row.day) == month and start_of(row.day) in points:
+                for name in FROZEN_FIELDS:
+                    points[start_of(row.day)][name] += getattr(row, name)
+    return [points[start] for start in starts]
+
+
 # --- the ledger (DESIGN 2a), recomputed independently -----------------------------------------
 
 

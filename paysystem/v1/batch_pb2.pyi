@@ -118,6 +118,46 @@ class JobExecution(_message.Message):
     partitions: _containers.RepeatedCompositeFieldContainer[PartitionExecution]
     def __init__(self, job_execution_id: _Optional[int] = ..., job_name: _Optional[str] = ..., parameters: _Optional[str] = ..., status: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ..., partitions: _Optional[_Iterable[_Union[PartitionExecution, _Mapping]]] = ...) -> None: ...
 
+class ListJobExecutionsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListJobExecutionsResponse(_message.Message):
+    __slots__ = ("executions",)
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    executions: _containers.RepeatedCompositeFieldContainer[JobExecution]
+    def __init__(self, executions: _Optional[_Iterable[_Union[JobExecution, _Mapping]]] = ...) -> None: ...
+
+class ListInstancesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UpstreamHost(_message.Message):
+    __slots__ = ("cluster", "address", "healthy", "health_flags", "requests_total", "requests_error", "connections_active")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_ERROR_FIELD_NUMBER: _ClassVar[int]
+    CONNECTIONS_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    address: str
+    healthy: bool
+    health_flags: str
+    requests_total: int
+    requests_error: int
+    connections_active: int
+    def __init__(self, cluster: _Optional[str] = ..., address: _Optional[str] = ..., healthy: _Optional[bool] = ..., health_flags: _Optional[str] = ..., requests_total: _Optional[int] = ..., requests_error: _Optional[int] = ..., connections_active: _Optional[int] = ...) -> None: ...
+
+class ListInstancesResponse(_message.Message):
+    __slots__ = ("instances",)
+    INSTANCES_FIELD_NUMBER: _ClassVar[int]
+    instances: _containers.RepeatedCompositeFieldContainer[UpstreamHost]
+    def __init__(self, instances: _Optional[_Iterable[_Union[UpstreamHost, _Mapping]]] = ...) -> None: ...
+
 class RunPartitionRequest(_message.Message):
     __slots__ = ("partition_execution_id",)
     PARTITION_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]

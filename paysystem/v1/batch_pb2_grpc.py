@@ -45,6 +45,16 @@ class BatchServiceStub:
                 request_serializer=paysystem_dot_v1_dot_batch__pb2.GetJobExecutionRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_batch__pb2.JobExecution.FromString,
                 _registered_method=True)
+        self.ListJobExecutions = channel.unary_unary(
+                '/paysystem.v1.BatchService/ListJobExecutions',
+                request_serializer=paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsResponse.FromString,
+                _registered_method=True)
+        self.ListInstances = channel.unary_unary(
+                '/paysystem.v1.BatchService/ListInstances',
+                request_serializer=paysystem_dot_v1_dot_batch__pb2.ListInstancesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_batch__pb2.ListInstancesResponse.FromString,
+                _registered_method=True)
         self.RunPartition = channel.unary_stream(
                 '/paysystem.v1.BatchService/RunPartition',
                 request_serializer=paysystem_dot_v1_dot_batch__pb2.RunPartitionRequest.SerializeToString,
@@ -71,6 +81,23 @@ class BatchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListJobExecutions(self, request, context):
+        """Admin only. The newest job executions first (at most `limit`), each with every attempt
+        of every partition.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInstances(self, request, context):
+        """Admin only. Every upstream host of every cluster as Envoy's admin /clusters sees it
+        (health flags and counters since Envoy started); UNAVAILABLE when Envoy's admin
+        endpoint does not answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RunPartition(self, request, context):
         """Internal: a coordinator hands one partition to a worker instance.
         """
@@ -90,6 +117,16 @@ def add_BatchServiceServicer_to_server(servicer, server):
                     servicer.GetJobExecution,
                     request_deserializer=paysystem_dot_v1_dot_batch__pb2.GetJobExecutionRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_batch__pb2.JobExecution.SerializeToString,
+            ),
+            'ListJobExecutions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobExecutions,
+                    request_deserializer=paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsResponse.SerializeToString,
+            ),
+            'ListInstances': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInstances,
+                    request_deserializer=paysystem_dot_v1_dot_batch__pb2.ListInstancesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_batch__pb2.ListInstancesResponse.SerializeToString,
             ),
             'RunPartition': grpc.unary_stream_rpc_method_handler(
                     servicer.RunPartition,
@@ -152,6 +189,60 @@ class BatchService:
             '/paysystem.v1.BatchService/GetJobExecution',
             paysystem_dot_v1_dot_batch__pb2.GetJobExecutionRequest.SerializeToString,
             paysystem_dot_v1_dot_batch__pb2.JobExecution.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobExecutions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.BatchService/ListJobExecutions',
+            paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsRequest.SerializeToString,
+            paysystem_dot_v1_dot_batch__pb2.ListJobExecutionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInstances(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.BatchService/ListInstances',
+            paysystem_dot_v1_dot_batch__pb2.ListInstancesRequest.SerializeToString,
+            paysystem_dot_v1_dot_batch__pb2.ListInstancesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -109,6 +109,17 @@ class StatsPoint(_message.Message):
     excluded_cap: int
     def __init__(self, period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., views: _Optional[int] = ..., watch_time_sec: _Optional[int] = ..., ad_views: _Optional[int] = ..., video_revenue: _Optional[str] = ..., ad_revenue: _Optional[str] = ..., plays: _Optional[int] = ..., excluded_self_view: _Optional[int] = ..., excluded_overlap: _Optional[int] = ..., excluded_repeat: _Optional[int] = ..., excluded_cap: _Optional[int] = ...) -> None: ...
 
+class GetSellerStatsRequest(_message.Message):
+    __slots__ = ("seller_id", "period", "to")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    period: _common_pb2.Period
+    to: str
+    def __init__(self, seller_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., to: _Optional[str] = ..., **kwargs) -> None: ...
+
 class VideoStatsSeries(_message.Message):
     __slots__ = ("video_id", "period", "points", "data_through")
     VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
@@ -120,3 +131,15 @@ class VideoStatsSeries(_message.Message):
     points: _containers.RepeatedCompositeFieldContainer[StatsPoint]
     data_through: str
     def __init__(self, video_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., points: _Optional[_Iterable[_Union[StatsPoint, _Mapping]]] = ..., data_through: _Optional[str] = ...) -> None: ...
+
+class SellerStatsSeries(_message.Message):
+    __slots__ = ("seller_id", "period", "points", "data_through")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    DATA_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    period: _common_pb2.Period
+    points: _containers.RepeatedCompositeFieldContainer[StatsPoint]
+    data_through: str
+    def __init__(self, seller_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., points: _Optional[_Iterable[_Union[StatsPoint, _Mapping]]] = ..., data_through: _Optional[str] = ...) -> None: ...

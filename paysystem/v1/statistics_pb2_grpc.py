@@ -45,6 +45,11 @@ class StatisticsServiceStub:
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.FromString,
                 _registered_method=True)
+        self.GetSellerStats = channel.unary_unary(
+                '/paysystem.v1.StatisticsService/GetSellerStats',
+                request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
+                _registered_method=True)
         self.Ping = channel.unary_unary(
                 '/paysystem.v1.StatisticsService/Ping',
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.PingRequest.SerializeToString,
@@ -65,6 +70,15 @@ class StatisticsServiceServicer:
 
     def GetVideoStats(self, request, context):
         """The video's owner, or an admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSellerStats(self, request, context):
+        """That seller, or an admin. The seller's figures summed over all of its videos, one point
+        per period of the range (zeros included); a closed month's views, ad views and revenue
+        are its frozen statement figures (later months' adjustments are not in any point).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,6 +105,11 @@ def add_StatisticsServiceServicer_to_server(servicer, server):
                     servicer.GetVideoStats,
                     request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.SerializeToString,
+            ),
+            'GetSellerStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSellerStats,
+                    request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.SerializeToString,
             ),
             'Ping': grpc.unary_unary_rpc_method_handler(
                     servicer.Ping,
@@ -153,6 +172,33 @@ class StatisticsService:
             '/paysystem.v1.StatisticsService/GetVideoStats',
             paysystem_dot_v1_dot_statistics__pb2.GetVideoStatsRequest.SerializeToString,
             paysystem_dot_v1_dot_statistics__pb2.VideoStatsSeries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSellerStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/GetSellerStats',
+            paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
+            paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
             options,
             channel_credentials,
             insecure,

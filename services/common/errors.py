@@ -45,6 +45,11 @@ class NotReady(DomainError):
     computed by the batch); the same request may succeed later."""
 
 
+class Unavailable(DomainError):
+    """Something the request needs (not the database: that one is mapped from SQLAlchemy's
+    own errors) does not answer; the same request may succeed later."""
+
+
 class TooManyRequests(DomainError):
     """A rate or concurrency limit was hit; the same request may succeed after
     `retry_after_sec` (if given), which reaches the client as `retry-after`."""
@@ -95,6 +100,10 @@ class TooManyEvents(BadInput):
 
 class VideoNotFound(NotFound):
     pass
+
+
+class EnvoyAdminUnavailable(Unavailable):
+    """Envoy's admin endpoint (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer."""
 
 
 class ExecutionNotFound(NotFound):

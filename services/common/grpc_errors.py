@@ -28,6 +28,7 @@ CODE_OF_CATEGORY: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] =
     (errors.NotAllowed, grpc.StatusCode.PERMISSION_DENIED),
     (errors.NotReady, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.TooManyRequests, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
 )
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     http_port: int = 8080  # Envoy's one listener: JSON and gRPC
     envoy_admin_port: int = 9901  # bound to 127.0.0.1 only
+    # Where the batch reads Envoy's admin /clusters (BatchService.ListInstances), http://host:port;
+    # empty = http://127.0.0.1:{envoy_admin_port}, the mesh's own Envoy on this machine.
+    envoy_admin_url: str = ""
     service_base_port: int = 50050  # instances take consecutive ports from here
     service_host: str = "127.0.0.1"  # services listen here; only Envoy should reach them
     metrics_base_port: int = 0  # 0 = no Prometheus endpoint
@@ -102,6 +105,13 @@ class Settings(BaseSettings):
             raise ValueError(f"PAYSYSTEM_TIMEZONE: unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("envoy_admin_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"PAYSYSTEM_ENVOY_ADMIN_URL: must be empty or http://host:port, got {value!r}")
+        return value
+
     @field_validator("viewer_late_window_sec")
     @classmethod
     def _positive_window(cls, value: int) -> int:
@@ -116,6 +126,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.data_dir.resolve() / 'paysystem.db'}"
+
+    @property
+    def envoy_admin_base_url(self) -> str:
+        return self.envoy_admin_url or f"http://127.0.0.1:{self.envoy_admin_port}"
 
     @property
     def keys_dir(self) -> Path:

@@ -70,6 +70,7 @@ def render(
     health_log_path: Path | str,
     listen_host: str = "127.0.0.1",
     admin_host: str = "127.0.0.1",
+    admin_clusters_port: int = 0,
     cluster_type: str = "STATIC",
     unthrottled_clients: tuple[str, ...] = (),
     openapi_path: Path | str = OPENAPI_PATH,
@@ -84,6 +85,7 @@ def render(
         http_port=http_port,
         admin_port=admin_port,
         admin_host=admin_host,
+        admin_clusters_port=admin_clusters_port,
         listen_host=listen_host,
         descriptor_path=str(descriptor_path),
         jwks_path=str(jwks_path),
@@ -129,6 +131,9 @@ def render_local(settings: Settings, instances: list[Instance], descriptor_path:
 
 # docker-compose: each service is one DNS name for all its replicas, on one container port.
 COMPOSE_SERVICE_PORT = 50051
+# docker-compose: where the batch reads admin's /clusters (PAYSYSTEM_ENVOY_ADMIN_URL), the
+# admin endpoint itself staying on the Envoy container's loopback.
+COMPOSE_ADMIN_CLUSTERS_PORT = 9902
 COMPOSE_RENDERED = TEMPLATE_DIR / "envoy.compose.yaml"
 COMPOSE_TIME_ZONE = "Asia/Seoul"
 
@@ -146,6 +151,7 @@ def render_compose(services) -> str:
         ],
         http_port=8080,
         admin_port=9901,
+        admin_clusters_port=COMPOSE_ADMIN_CLUSTERS_PORT,
         listen_host="0.0.0.0",
         descriptor_path="/etc/paysystem/descriptor/paysystem.pb",
         jwks_path="/etc/paysystem/keys/jwks.json",

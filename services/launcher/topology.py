@@ -96,12 +96,16 @@ def instances(settings: Settings, services: tuple[ServiceSpec, ...] = SERVICES) 
 
 
 def instance_env(settings: Settings, instance: Instance) -> dict[str, str]:
-    """Variables an instance gets on top of the supervisor's environment: batch instances
+    """Variables an instance gets on top of the supervisor's environment. Batch instances
     dispatch partitions to the batch cluster through the mesh's own Envoy, unless
-    PAYSYSTEM_BATCH_DISPATCH_URL already names an address."""
-    if instance.service.name == "batch" and not settings.batch_dispatch_url:
-        return {"PAYSYSTEM_BATCH_DISPATCH_URL": f"127.0.0.1:{settings.http_port}"}
-    return {}
+    PAYSYSTEM_BATCH_DISPATCH_URL already names an address, and read that Envoy's admin
+    /clusters (ListInstances) where the launcher started it."""
+    if instance.service.name != "batch":
+        return {}
+    env = {"PAYSYSTEM_ENVOY_ADMIN_URL": settings.envoy_admin_base_url}
+    if not settings.batch_dispatch_url:
+        env["PAYSYSTEM_BATCH_DISPATCH_URL"] = f"127.0.0.1:{settings.http_port}"
+    return env
 
 
 def by_name(settings: Settings) -> dict[str, Instance]:

@@ -1,10 +1,16 @@
-"""Use cases: a seller's top-5 videos of a period, and one video's series of periods.
+"""Use cases: a seller's top-5 videos of a period, one video's series of periods, and a
+seller's series (all its videos summed).
 
 Decisions (docs/statistics_settlement.md):
 * Top 5 reads the batch's rows for exactly the period containing `date` (daily rows for a
   day, period rows for an ISO week or a month) and is cached in Redis, rendered, by data version.
 * A series is dense: one point per period in [from, to], zeros where the batch has no row
   (no plays, or not computed yet: `data_through` says which). At most MAX_POINTS points.
+* A seller's series is cached like the statement (rendered, by data version). Its points
+  equal the statements of the same periods: a closed month's views, ad views and revenue are
+  the frozen figures (closed_lines for the month, the copy taken at close for a closed day the
+  batch recomputed since), never the adjustments posted by later closes. Watch time and the
+  per-rule counts are statistics and never frozen: the batch's current figures.
 """
 
 from __future__ import annotations
@@ -17,7 +23,15 @@ from decimal import Decimal
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.cache import ttl_for
 from services.common.errors import BadMetric, BadRange, VideoNotFound
-from services.common.periods import Period, count_periods, parse_day, period_bounds, period_end, periods_in_range
+from services.common.periods import (
+    Period,
+    count_periods,
+    parse_day,
+    period_bounds,
+    period_end,
+    period_start,
+    periods_in_range,
+)
 from services.common.readside import ReadSide, parse_id, parse_period
 from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
@@ -67,6 +81,14 @@ class StatsPoint:
 @dataclasses.dataclass(frozen=True)
 class VideoStatsSeries:
     video_id: int
+    period: Period
+    points: tuple[StatsPoint, ...]
+    data_through: dt.date | None
+
+
+@dataclasses.dataclass(frozen=True)
+class SellerStatsSeries:
+    seller_id: int
     period: Period
     points: tuple[StatsPoint, ...]
     data_through: dt.date | None
@@ -126,15 +148,7 @@ def get_video_stats(
         if seller_id is None:
             raise VideoNotFound(f"no video {video_id}", field="video_id")
         require_self_or_admin(principal, seller_id, "video's statistics")
-        if last < first:
-            raise BadRange("must not be before from", field="to")
-        count = count_periods(period, first, last)
-        if count > MAX_POINTS:
-            raise BadRange(
-                f"[from, to] spans {count} {period.value.lower()} periods; at most {MAX_POINTS} per request",
-                field="to",
-            )
-        starts = periods_in_range(period, first, last)
+        starts = series_periods(period, first, last)
         if period is Period.DAILY:
             rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
         else:
@@ -143,6 +157,87 @@ def get_video_stats(
         return VideoStatsSeries(video_id, period, points, state.data_through)
 
     return read.read(use_case)
+
+
+def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.date]:
+    """The period starts of a series over [first, last]: BadRange on `to` when it ends before
+    it starts or spans more than MAX_POINTS periods (counted by arithmetic, before any list)."""
+    if last < first:
+        raise BadRange("must not be before from", field="to")
+    count = count_periods(period, first, last)
+    if count > MAX_POINTS:
+        raise BadRange(
+            f"[from, to] spans {count} {period.value.lower()} periods; at most {MAX_POINTS} per request",
+            field="to",
+        )
+    return periods_in_range(period, first, last)
+
+
+def get_seller_stats(
+    read: ReadSide,
+    principal: Principal,
+    seller_id: int,
+    period_name: str,
+    from_text: str,
+    to_text: str,
+    render: Callable[[SellerStatsSeries], bytes],
+) -> bytes:
+    """The seller's series, rendered by `render` and cached as such (as the statement is).
+    Cheap refusals first: the arguments, who may read, the range's size; an unknown seller
+    reads as one without figures, as its statement does."""
+    parse_id(seller_id, "seller_id")
+    period = parse_period(period_name)
+    first = parse_day(from_text, "from")
+    last = parse_day(to_text, "to")
+    require_seller_or_admin(principal, seller_id, "seller's statistics")
+    starts = series_periods(period, first, last)
+    state = read.data_state()
+
+    def compute(conn) -> bytes:
+        figures = _fold(period, repository.seller_series(conn, seller_id, period, starts[0], starts[-1]))
+        points = tuple(
+            StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
+        )
+        return render(SellerStatsSeries(seller_id, period, points, state.data_through))
+
+    key = read.cache.key(
+        "sstats", state.version, seller_id, period.value, starts[0].isoformat(), starts[-1].isoformat()
+    )
+    ttl = ttl_for(period_end(period, starts[-1]), state.data_through, read.today())
+    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="seller_stats")
+
+
+_ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}
+
+
+def _fold(period: Period, rows) -> dict[dt.date, dict[str, int | Decimal]]:
+    """repository.seller_series' rows as the figures of each period start: the batch's, with
+    FROZEN_COLUMNS of a closed month replaced by its closed lines and, for each closed day the
+    batch recomputed since its close, the day's current figures swapped for the copy."""
+    figures: dict[dt.date, dict[str, int | Decimal]] = {}
+    corrections = []
+    for row in rows:
+        values = {name: _number(name, getattr(row, name)) for name in repository.SERIES_COLUMNS}
+        if row.kind == "live":
+            figures[row.start] = values
+        else:
+            corrections.append((row.kind, row.start, values))
+    for kind, day, values in corrections:  # after every live row: the union's order is not SQL's promise
+        point = figures.setdefault(period_start(period, day), dict(_ZERO_FIGURES))
+        for name in repository.FROZEN_COLUMNS:
+            if kind == "closed":
+                point[name] = values[name]
+            elif kind == "frozen":
+                point[name] += values[name]
+            else:  # "replaced"
+                point[name] -= values[name]
+    return figures
+
+
+def _number(name: str, value) -> int | Decimal:
+    if value is None:  # an outer join without rows: nothing frozen for this seller
+        return Decimal(0) if name in repository.MONEY_COLUMNS else 0
+    return Decimal(value) if name in repository.MONEY_COLUMNS else int(value)
 
 
 def _point(start: dt.date, end: dt.date, row) -> StatsPoint:

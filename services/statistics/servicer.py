@@ -45,25 +45,47 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
         return statistics_pb2.VideoStatsSeries(
             video_id=series.video_id,
             period=common_pb2.Period.Value(series.period.value),
-            points=[
-                statistics_pb2.StatsPoint(
-                    period_start=_day(p.period_start),
-                    period_end=_day(p.period_end),
-                    views=p.views,
-                    watch_time_sec=p.watch_time_sec,
-                    ad_views=p.ad_views,
-                    video_revenue=to_api_string(p.video_revenue),
-                    ad_revenue=to_api_string(p.ad_revenue),
-                    plays=p.plays,
-                    excluded_self_view=p.excluded_self_view,
-                    excluded_overlap=p.excluded_overlap,
-                    excluded_repeat=p.excluded_repeat,
-                    excluded_cap=p.excluded_cap,
-                )
-                for p in series.points
-            ],
+            points=[_point(p) for p in series.points],
             data_through=_day(series.data_through),
         )
+
+    def GetSellerStats(self, request, context):
+        # The serialized message, as cached: returned as it is (handlers.accept_serialized).
+        return service.get_seller_stats(
+            self._read,
+            current_principal(),
+            request.seller_id,
+            enum_name(common_pb2.Period, request.period),
+            getattr(request, "from"),
+            request.to,
+            render=_render_seller_series,
+        )
+
+
+def _point(p: service.StatsPoint) -> statistics_pb2.StatsPoint:
+    return statistics_pb2.StatsPoint(
+        period_start=_day(p.period_start),
+        period_end=_day(p.period_end),
+        views=p.views,
+        watch_time_sec=p.watch_time_sec,
+        ad_views=p.ad_views,
+        video_revenue=to_api_string(p.video_revenue),
+        ad_revenue=to_api_string(p.ad_revenue),
+        plays=p.plays,
+        excluded_self_view=p.excluded_self_view,
+        excluded_overlap=p.excluded_overlap,
+        excluded_repeat=p.excluded_repeat,
+        excluded_cap=p.excluded_cap,
+    )
+
+
+def _render_seller_series(series: service.SellerStatsSeries) -> bytes:
+    return statistics_pb2.SellerStatsSeries(
+        seller_id=series.seller_id,
+        period=common_pb2.Period.Value(series.period.value),
+        points=[_point(p) for p in series.points],
+        data_through=_day(series.data_through),
+    ).SerializeToString()
 
 
 def _render_top(top: service.TopVideos) -> bytes:

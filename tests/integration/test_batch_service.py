@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 
 import grpc
 import pytest
@@ -22,8 +24,12 @@ DAYS = [dt.date(2026, 10, 5), dt.date(2026, 10, 6)]
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
 def batch_service(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch_service")
-    with fresh_database(request.param, "paysystem_jobs_", tmp) as url:
-        settings = Settings(data_dir=tmp, db_url=url, batch_workers=2)
+    # An "Envoy admin" that takes connections and never answers: ListInstances must give up
+    # after its short timeout (the real admin endpoint is in tests/e2e/test_batch_admin_reads.py).
+    silent = socket.create_server(("127.0.0.1", 0))
+    silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    with silent, fresh_database(request.param, "paysystem_jobs_", tmp) as url:
+        settings = Settings(data_dir=tmp, db_url=url, batch_workers=2, envoy_admin_url=silent_url)
         auth.ensure_keys(settings.keys_dir)
         ctx = ServiceContext(settings=settings, engine=db.make_engine(settings), instance="batch-test")
         server = Server("batch", batch_main.build(ctx), ctx, PORT[request.param])
@@ -90,6 +96,12 @@ def test_only_an_admin_may_run_a_job_or_read_an_execution(service, role):
     with pytest.raises(grpc.RpcError) as caught:
         stub.GetJobExecution(batch_pb2.GetJobExecutionRequest(job_execution_id=1), metadata=_token(ctx, role))
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListJobExecutions(batch_pb2.ListJobExecutionsRequest(), metadata=_token(ctx, role))
+    assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListInstances(batch_pb2.ListInstancesRequest(), metadata=_token(ctx, role))
+    assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_a_run_without_a_token_is_unauthenticated(service):
@@ -145,3 +157,44 @@ def test_run_partition_of_a_missing_partition_execution_is_not_found_and_needs_a
             )
         )
     assert caught.value.code() is grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_executions_are_listed_newest_first_with_their_partitions_up_to_the_limit(service):
+    stub, ctx = service
+    admin = _token(ctx, "ADMIN")
+    ran = []
+    for day in DAYS:
+        events = list(stub.RunJob(batch_pb2.RunJobRequest(date=day.isoformat(), partitions=2), metadata=admin))
+        ran.append(events[0].job_execution_id)
+
+    listed = stub.ListJobExecutions(batch_pb2.ListJobExecutionsRequest(), metadata=admin).executions
+    assert [e.job_execution_id for e in listed] == ran[::-1]
+    assert [e.parameters for e in listed] == ['{"date":"2026-10-06"}', '{"date":"2026-10-05"}']
+    for execution in listed:
+        assert execution.status == "COMPLETED" and execution.started_at.seconds > 0
+        assert [p.status for p in execution.partitions] == ["COMPLETED", "COMPLETED"]
+        assert sum(p.rows_read for p in execution.partitions) == 200
+    one = stub.ListJobExecutions(batch_pb2.ListJobExecutionsRequest(limit=1), metadata=admin).executions
+    assert [e.job_execution_id for e in one] == [ran[-1]]
+
+
+@pytest.mark.parametrize("limit", [-1, 101])
+def test_a_limit_outside_1_to_100_is_an_invalid_argument(service, limit):
+    stub, ctx = service
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListJobExecutions(batch_pb2.ListJobExecutionsRequest(limit=limit), metadata=_token(ctx, "ADMIN"))
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert caught.value.details() == "limit: must be 1..100 (0 means 20)"
+
+
+def test_an_envoy_admin_that_does_not_answer_is_unavailable_within_its_short_timeout(service):
+    stub, ctx = service
+    started = time.monotonic()
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ListInstances(batch_pb2.ListInstancesRequest(), metadata=_token(ctx, "ADMIN"), timeout=10)
+    elapsed = time.monotonic() - started
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert (
+        ctx.settings.envoy_admin_url in caught.value.details() and "PAYSYSTEM_ENVOY_ADMIN_URL" in caught.value.details()
+    )
+    assert elapsed < 3.0

@@ -3,6 +3,7 @@ locking, and recover of crashed executions."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -159,3 +160,60 @@ def repo_now() -> int:
     import time
 
     return time.time_ns() // 1000
+
+
+@contextlib.contextmanager
+def _statements(engine):
+    """The SQL statements run on `engine` inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def test_recent_executions_are_newest_first_each_with_its_own_partitions_in_two_queries(engine):
+    first, second, third = (_instance(engine, f"2026-11-0{d}") for d in (1, 2, 3))
+    oldest, version = _started_execution(engine, first.job_instance_id)
+    with engine.begin() as conn:
+        p0 = repo.partition_executions(conn, oldest)[0]
+        repo.start_partition(conn, p0.partition_execution_id, worker="w", now_us=NOW)
+        repo.complete_partition(conn, p0.partition_execution_id, rows_read=7, rows_written=3, now_us=NOW + 5)
+        repo.retry_partition(
+            conn, repo.partition_executions(conn, oldest)[1].partition_execution_id, error="lost", now_us=NOW
+        )
+        repo.end_execution(conn, oldest, version, BatchStatus.FAILED, "p1 lost", NOW + 9)
+    middle, _ = _started_execution(engine, second.job_instance_id)
+    with engine.begin() as conn:  # an execution not started yet: no partitions
+        newest = repo.insert_execution(conn, third.job_instance_id, owner="x:1", now_us=NOW)
+
+    with engine.connect() as conn, _statements(engine) as statements:
+        executions = repo.recent_executions(conn, 3)
+    assert len(statements) == 2, statements  # executions, then all their partitions: not one query each
+
+    assert [e.job_execution_id for e in executions] == [newest, middle, oldest]
+    assert [e.parameters for e in executions] == [
+        {"date": "2026-11-03"},
+        {"date": "2026-11-02"},
+        {"date": "2026-11-01"},
+    ]
+    assert executions[0].partitions == ()
+    assert [(p.partition_key, p.status) for p in executions[1].partitions] == [
+        ("p0", BatchStatus.STARTING),
+        ("p1", BatchStatus.STARTING),
+    ]
+    failed = executions[2]
+    assert failed.status is BatchStatus.FAILED and failed.exit_message == "p1 lost"
+    assert [(p.partition_key, p.attempt, p.status) for p in failed.partitions] == [
+        ("p0", 1, BatchStatus.COMPLETED),
+        ("p1", 1, BatchStatus.FAILED),
+        ("p1", 2, BatchStatus.STARTING),
+    ]
+    assert (failed.partitions[0].rows_read, failed.partitions[0].rows_written) == (7, 3)
+    with engine.connect() as conn:
+        assert [e.job_execution_id for e in repo.recent_executions(conn, 2)] == [newest, middle]

@@ -66,6 +66,25 @@ def test_batch_workers_dispatch_partitions_through_envoy():
     assert env["PAYSYSTEM_BATCH_DISPATCH_URL"] == "envoy:8080"
 
 
+def test_the_batch_reads_envoy_s_clusters_through_a_listener_that_serves_only_that_page():
+    port = envoy_config.COMPOSE_ADMIN_CLUSTERS_PORT
+    env = COMPOSE["services"]["batch"]["environment"]
+    assert env["PAYSYSTEM_ENVOY_ADMIN_URL"] == f"http://envoy:{port}"
+    envoy = COMPOSE["services"]["envoy"]
+    assert str(port) in envoy["expose"] and all(not p.startswith(str(port)) for p in envoy["ports"])
+    listener = next(li for li in ENVOY["static_resources"]["listeners"] if li["name"] == "admin_clusters")
+    assert listener["address"]["socket_address"]["port_value"] == port
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    (route,) = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    assert route["match"] == {"path": "/clusters", "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]}
+    admin = ENVOY["admin"]["address"]["socket_address"]
+    target = CLUSTERS[route["route"]["cluster"]]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert target["endpoint"]["address"]["socket_address"] == {
+        "address": admin["address"],
+        "port_value": admin["port_value"],
+    }
+
+
 def test_the_file_holds_no_secrets():
     text = (ROOT / "docker-compose.yml").read_text()
     for key, value in re.findall(r"^\s*(\w*PASSWORD\w*):\s+(\S+)", text, flags=re.M):

@@ -28,6 +28,7 @@ def test_domain_errors_keep_their_code_and_name_the_field():
         (errors.RoleNotAllowed, grpc.StatusCode.PERMISSION_DENIED),
         (errors.NotOwner, grpc.StatusCode.PERMISSION_DENIED),
         (errors.NotReady, grpc.StatusCode.FAILED_PRECONDITION),
+        (errors.EnvoyAdminUnavailable, grpc.StatusCode.UNAVAILABLE),
     ],
 )
 def test_each_meaning_reaches_the_client_as_the_status_of_its_category(error, code):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from services.common import server
+from services.common import envoy_clusters, server
 from services.common.settings import Settings
-from services.launcher import envoy_admin, envoy_config, topology
+from services.launcher import envoy_config, topology
 
 
 def _settings(**kw) -> Settings:
@@ -34,15 +34,19 @@ def test_instances_take_consecutive_ports_in_table_order():
     ]
 
 
-def test_batch_instances_dispatch_partitions_through_the_mesh_s_own_envoy_unless_told_otherwise():
+def test_batch_instances_dispatch_partitions_and_read_envoy_admin_through_the_mesh_s_own_envoy_unless_told_otherwise():
     settings = _settings()
     env = {i.name: topology.instance_env(settings, i) for i in topology.instances(settings)}
-    assert env["batch-1"] == env["batch-2"] == {"PAYSYSTEM_BATCH_DISPATCH_URL": "127.0.0.1:18500"}
-    assert env["video-1"] == {}
     assert (
-        topology.instance_env(_settings(batch_dispatch_url="10.0.0.5:8080"), topology.by_name(settings)["batch-1"])
-        == {}
+        env["batch-1"]
+        == env["batch-2"]
+        == {"PAYSYSTEM_BATCH_DISPATCH_URL": "127.0.0.1:18500", "PAYSYSTEM_ENVOY_ADMIN_URL": "http://127.0.0.1:18501"}
     )
+    assert env["video-1"] == {}
+    elsewhere = _settings(batch_dispatch_url="10.0.0.5:8080", envoy_admin_url="http://10.0.0.5:9902")
+    assert topology.instance_env(elsewhere, topology.by_name(settings)["batch-1"]) == {
+        "PAYSYSTEM_ENVOY_ADMIN_URL": "http://10.0.0.5:9902"
+    }
 
 
 def test_an_instance_runs_its_module_with_its_port_and_name():
@@ -161,7 +165,7 @@ account::127.0.0.1:18510::health_flags::healthy
 
 
 def test_the_clusters_page_is_read_per_host():
-    parsed = envoy_admin.parse_clusters(CLUSTERS_PAGE)
+    parsed = envoy_clusters.parse_clusters(CLUSTERS_PAGE)
     video = {h.address: h for h in parsed["video"]}
     assert video["127.0.0.1:18511"].healthy and video["127.0.0.1:18511"].rq_total == 40
     assert video["127.0.0.1:18511"].rq_error == 2 and video["127.0.0.1:18511"].cx_active == 1
