@@ -140,7 +140,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
 
     console.rule("[bold]5. Try it by hand")
     console.print(
-        f"seller {seller.username} / {seller.password} (account {seller.account_id}); admin {ADMIN[0]} / {ADMIN[1]}\n"
+        f"dashboard {base}/ : sign in as seller {seller.username} / {seller.password}"
+        f" (account {seller.account_id}), or as admin {ADMIN[0]} / {ADMIN[1]}\n"
         f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/top-videos?period=WEEKLY&date={day}&metric=VIEWS'\n"

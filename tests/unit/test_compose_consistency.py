@@ -110,6 +110,7 @@ def test_envoy_accepts_the_compose_config(tmp_path):
     text = text.replace("/etc/paysystem/keys/jwks.json", str(tmp_path / "keys" / "jwks.json"))
     text = text.replace("/etc/paysystem/descriptor/paysystem.pb", str(descriptor))
     text = text.replace("/etc/paysystem/docs/openapi.json", str(ROOT / "docs" / "openapi.json"))
+    text = text.replace("/etc/paysystem/web/", str(ROOT / "web" / "dist") + "/")
     config = tmp_path / "envoy.yaml"
     config.write_text(text)
     result = subprocess.run(

@@ -1,0 +1,106 @@
+import { ApiError, getBlob } from "./api";
+import { download, h } from "./dom";
+import { lang, t } from "./i18n";
+import type { Session } from "./session";
+
+export interface AppConfig {
+  time_zone: string;
+  api_base: string;
+}
+
+/** What a page gets: where to draw, who is signed in, which seller, the platform's zone. */
+export class PageContext {
+  constructor(
+    readonly main: HTMLElement,
+    readonly session: Session,
+    readonly sellerId: string,
+    readonly config: AppConfig,
+    private readonly isCurrent: () => boolean,
+  ) {}
+
+  get lang() {
+    return lang();
+  }
+
+  get locale(): string {
+    return this.lang === "ko" ? "ko-KR" : "en-US";
+  }
+
+  /** Replaces the page's content and marks it loaded (unless a newer page took over). */
+  show(...nodes: Node[]): void {
+    if (!this.isCurrent()) return;
+    this.main.replaceChildren(...nodes);
+    this.main.removeAttribute("data-loading");
+  }
+
+  loading(): void {
+    this.main.setAttribute("data-loading", "true");
+  }
+
+  loaded(): void {
+    if (this.isCurrent()) this.main.removeAttribute("data-loading");
+  }
+
+  current(): boolean {
+    return this.isCurrent();
+  }
+
+  /**
+   * Wires a page's query form: on submit (and now), `draw` fetches and returns the nodes shown
+   * in `results`; a failure is shown there (a refusal replaces the whole page).
+   */
+  async query(form: HTMLFormElement, results: HTMLElement, draw: () => Promise<(Node | string)[]>): Promise<void> {
+    const load = async () => {
+      this.loading();
+      try {
+        const nodes = await draw();
+        if (!this.isCurrent()) return;
+        results.replaceChildren(...nodes);
+        this.loaded();
+      } catch (error) {
+        this.fail(error, results);
+      }
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void load();
+    });
+    await load();
+  }
+
+  /** A button that downloads a CSV with the session's token (a Blob and <a download>). */
+  csvButton(button: HTMLButtonElement, results: HTMLElement, source: () => { path: string; filename: string }): void {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const { path, filename } = source();
+        download(await getBlob(path), filename);
+      } catch (error) {
+        this.fail(error, results);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  /** An API failure: a 403 shows the refusal and no data; others a visible error. */
+  fail(error: unknown, into?: HTMLElement): void {
+    if (!this.isCurrent()) return;
+    const node = errorNode(error);
+    if (error instanceof ApiError && error.status === 401) return; // sent to sign-in already
+    if (into && !(error instanceof ApiError && error.status === 403)) {
+      into.replaceChildren(node);
+      this.loaded();
+      return;
+    }
+    this.show(node);
+  }
+}
+
+export function errorNode(error: unknown): HTMLElement {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ApiError && error.status === 403) {
+    return h("p", { "data-testid": "refusal", class: "refusal", role: "alert" }, t("common.refusal", { message }));
+  }
+  return h("p", { "data-testid": "error", class: "error", role: "alert" }, t("common.error", { message }));
+}

@@ -1,0 +1,38 @@
+import type { Lang } from "./format";
+import { en, ko, type MessageKey } from "./messages";
+
+export const LANG_KEY = "paysystem.lang";
+const tables: Record<Lang, Record<MessageKey, string>> = { ko, en };
+
+let current: Lang = "ko";
+
+export function loadLang(): Lang {
+  const stored = localStorage.getItem(LANG_KEY);
+  current = stored === "en" ? "en" : "ko";
+  document.documentElement.lang = current;
+  return current;
+}
+
+export function setLang(lang: Lang): void {
+  current = lang;
+  localStorage.setItem(LANG_KEY, lang);
+  document.documentElement.lang = lang;
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+export function translate(table: Record<MessageKey, string>, key: MessageKey, values: Record<string, string> = {}): string {
+  return table[key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+export function t(key: MessageKey, values: Record<string, string> = {}): string {
+  return translate(tables[current], key, values);
+}
+
+/** A label for an API enum value (PENDING, CLOSED, ...) when there is one, else the value. */
+export function tEnum(prefix: string, value: string): string {
+  const key = `${prefix}.${value}` as MessageKey;
+  return key in tables[current] ? t(key) : value;
+}

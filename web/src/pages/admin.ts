@@ -1,0 +1,158 @@
+import { getJson, postStream } from "../api";
+import { errorNode, type PageContext } from "../context";
+import { dayIn, addDays, formatCount, formatTimestamp } from "../format";
+import { field, figure, h, input, table } from "../dom";
+import { t, tEnum } from "../i18n";
+import { JobProgress } from "../progress";
+import type { Instance, JobEvent, JobExecution } from "../types";
+
+/** Days from one YYYY-MM-DD to another, both included (0 when the run has no date). */
+export function daysBetween(from: string, to: string): number {
+  if (!from) return 0;
+  return Math.max(1, Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1);
+}
+
+function executionRow(e: JobExecution, ctx: PageContext): HTMLTableRowElement {
+  const zone = ctx.config.time_zone;
+  const partitions = h(
+    "ul",
+    { class: "partitions" },
+    ...(e.partitions ?? []).map((p) =>
+      h("li", { "data-partition": p.partition_key, "data-status": p.status }, `${p.partition_key} ${p.status} · ${t("admin.rows", { rows: formatCount(p.rows_read || "0") })}`, p.error ? ` · ${p.error}` : ""),
+    ),
+  );
+  return h(
+    "tr",
+    { "data-testid": "execution-row", "data-execution-id": e.job_execution_id },
+    figure("td", e.job_execution_id, e.job_execution_id, { "data-field": "job_execution_id" }),
+    figure("td", e.job_name, e.job_name, { "data-field": "job_name" }),
+    figure("td", e.parameters, e.parameters, { "data-field": "parameters" }),
+    figure("td", e.status, e.status, { "data-field": "status" }),
+    figure("td", formatTimestamp(e.started_at, zone, ctx.lang), e.started_at, { "data-field": "started_at" }),
+    figure("td", formatTimestamp(e.ended_at, zone, ctx.lang), e.ended_at, { "data-field": "ended_at" }),
+    h("td", { "data-field": "partitions", "data-exact": String((e.partitions ?? []).length) }, partitions),
+    figure("td", e.error, e.error, { "data-field": "error" }),
+  );
+}
+
+function instanceRow(i: Instance): HTMLTableRowElement {
+  const healthy = i.healthy === true;
+  return h(
+    "tr",
+    { "data-testid": "instance-row", "data-cluster": i.cluster, "data-address": i.address, "data-healthy": String(healthy), class: healthy ? "" : "unhealthy" },
+    figure("td", i.cluster, i.cluster, { "data-field": "cluster" }),
+    figure("td", i.address, i.address, { "data-field": "address" }),
+    figure("td", healthy ? t("admin.healthy") : t("admin.unhealthy"), String(healthy), { "data-field": "healthy" }),
+    figure("td", i.health_flags, i.health_flags, { "data-field": "health_flags" }),
+    figure("td", formatCount(i.requests_total || "0"), i.requests_total, { "data-field": "requests_total" }),
+    figure("td", formatCount(i.requests_error || "0"), i.requests_error, { "data-field": "requests_error" }),
+    figure("td", formatCount(i.connections_active || "0"), i.connections_active, { "data-field": "connections_active" }),
+  );
+}
+
+async function loadExecutions(ctx: PageContext, into: HTMLElement): Promise<void> {
+  try {
+    const answer = await getJson<{ executions: JobExecution[] }>("/v1/batch/jobs?limit=20");
+    const headers = ["job_execution_id", "job_name", "parameters", "status", "started_at", "ended_at", "partitions", "error"].map((f) => t(`field.${f}` as "field.status"));
+    into.replaceChildren(table("executions", t("admin.executions"), headers, (answer.executions ?? []).map((e) => executionRow(e, ctx))));
+  } catch (error) {
+    if ((error as { status?: number }).status === 403) throw error;
+    into.replaceChildren(h("h2", {}, t("admin.executions")), errorNode(error));
+  }
+}
+
+async function loadInstances(ctx: PageContext, into: HTMLElement): Promise<void> {
+  try {
+    const answer = await getJson<{ instances: Instance[] }>("/v1/batch/instances");
+    const headers = ["cluster", "address", "healthy", "health_flags", "requests_total", "requests_error", "connections_active"].map((f) => t(`field.${f}` as "field.status"));
+    into.replaceChildren(table("instances", t("admin.instances"), headers, (answer.instances ?? []).map(instanceRow)));
+  } catch (error) {
+    if ((error as { status?: number }).status === 403) throw error;
+    into.replaceChildren(h("h2", {}, t("admin.instances")), errorNode(error));
+  }
+  void ctx;
+}
+
+function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: HTMLElement, list: HTMLElement): void {
+  const percent = progress.percent;
+  bar.max = 100;
+  bar.value = percent;
+  bar.dataset.percent = String(percent);
+  bar.textContent = `${percent}%`;
+  status.dataset.type = progress.lastType;
+  status.textContent = `${percent}% · ${tEnum("event", progress.lastType)}${progress.message && progress.failed ? ` · ${progress.message}` : ""}`;
+  const items = [...progress.partitions.values()].map((p) => {
+    const element = h("progress", {
+      "data-testid": "partition-progress",
+      "data-partition": p.key,
+      "data-day": p.day,
+      "data-status": p.status,
+      max: 100,
+      "aria-label": `${p.day} ${p.key}`,
+    });
+    if (p.percent !== null) {
+      element.value = p.percent;
+      element.dataset.percent = String(p.percent);
+    }
+    return h("li", {}, h("span", { class: "partition-name" }, `${p.day} ${p.key}`), element, h("span", { class: "note" }, `${tEnum("event", p.status)} · ${t("admin.rows", { rows: formatCount(p.rowsRead) })}`));
+  });
+  list.replaceChildren(...items);
+}
+
+export async function adminPage(ctx: PageContext): Promise<void> {
+  const yesterday = addDays(dayIn(ctx.config.time_zone, new Date()), -1);
+  const date = input("admin-run-date", "admin-run-date", "date", yesterday);
+  const toDate = input("admin-run-to-date", "admin-run-to-date", "date", "");
+  const rerun = input("admin-run-rerun", "admin-run-rerun", "checkbox", "");
+  const submit = h("button", { type: "submit", "data-testid": "admin-run-submit" }, t("admin.submit"));
+  const form = h(
+    "form",
+    { class: "controls" },
+    field(t("admin.date"), date),
+    field(t("admin.toDate"), toDate),
+    h("div", { class: "field check" }, rerun, h("label", { for: rerun.id }, t("admin.rerun"))),
+    submit,
+  );
+  const bar = h("progress", { "data-testid": "job-progress", max: 100, value: 0, "data-percent": "0", "aria-label": t("admin.progress") });
+  const status = h("p", { "data-testid": "job-status", role: "status", "aria-live": "polite" }, t("admin.idle"));
+  const partitionList = h("ul", { class: "partition-list", "aria-label": t("admin.partitions") });
+  const runError = h("div", {});
+  const executions = h("section", { class: "results" });
+  const instances = h("section", { class: "results" });
+  ctx.show(
+    h("h1", {}, t("admin.title")),
+    h("section", { class: "card" }, h("h2", {}, t("admin.run")), form, h("div", { class: "progress-row" }, bar), status, runError, h("h3", {}, t("admin.partitions")), partitionList),
+    executions,
+    instances,
+  );
+  ctx.loading();
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    runError.replaceChildren();
+    const progress = new JobProgress(daysBetween(date.value, toDate.value || date.value));
+    drawProgress(progress, bar, status, partitionList);
+    const body: Record<string, unknown> = { job: "daily", rerun: rerun.checked };
+    if (date.value) body.date = date.value;
+    if (toDate.value) body.to_date = toDate.value;
+    try {
+      await postStream("/v1/batch/jobs", body, (e) => {
+        progress.apply(e as JobEvent);
+        drawProgress(progress, bar, status, partitionList);
+      });
+      if (!progress.finished) runError.replaceChildren(errorNode(new Error(t("event.cut"))));
+    } catch (error) {
+      ctx.fail(error, runError);
+    } finally {
+      submit.disabled = false;
+      await loadExecutions(ctx, executions).catch((error) => ctx.fail(error));
+    }
+  });
+  try {
+    await Promise.all([loadExecutions(ctx, executions), loadInstances(ctx, instances)]);
+    ctx.loaded();
+  } catch (error) {
+    ctx.fail(error);
+  }
+}

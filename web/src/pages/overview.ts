@@ -1,0 +1,90 @@
+import { ApiError, getJson } from "../api";
+import { errorNode, type PageContext } from "../context";
+import { card, figure, h } from "../dom";
+import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
+import { t, tEnum } from "../i18n";
+import type { Balance, Payout, Statement, StatsSeries } from "../types";
+
+/** The payout a seller waits for: the oldest still pending, else the latest one. */
+export function nextPayout(payouts: Payout[]): Payout | null {
+  const pending = payouts.filter((p) => p.status === "PENDING");
+  if (pending.length) return pending[pending.length - 1]; // the list is newest first
+  return payouts[0] ?? null;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+async function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await promise };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+export async function overviewPage(ctx: PageContext): Promise<void> {
+  const today = dayIn(ctx.config.time_zone, new Date());
+  const seller = encodeURIComponent(ctx.sellerId);
+  const [statement, series, balance, payouts] = await Promise.all([
+    settle(getJson<Statement>(`/v1/sellers/${seller}/settlements?period=MONTHLY&date=${today}`)),
+    settle(getJson<StatsSeries>(`/v1/sellers/${seller}/stats?period=MONTHLY&from=${today}&to=${today}`)),
+    settle(getJson<Balance>(`/v1/sellers/${seller}/balance`)),
+    settle(getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`)),
+  ]);
+  // A refusal (or an expired session) anywhere: no data at all.
+  for (const outcome of [statement, series, balance, payouts]) {
+    if (!outcome.ok && outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)) throw outcome.error;
+  }
+  const lang = ctx.lang;
+  const cards: HTMLElement[] = [];
+  const failed = (label: string, error: unknown) => card(label, h("dd", {}, errorNode(error)));
+
+  if (series.ok) {
+    const point = series.value.points[series.value.points.length - 1];
+    const views = point?.views ?? "0";
+    const watch = point?.watch_time_sec ?? "0";
+    cards.push(card(t("overview.views"), figure("dd", formatCount(views), views, { "data-testid": "overview-views" })));
+    cards.push(card(t("overview.watchTime"), figure("dd", formatDuration(watch, lang), watch, { "data-testid": "overview-watch-time" })));
+  } else {
+    cards.push(failed(t("overview.views"), series.error), failed(t("overview.watchTime"), series.error));
+  }
+  if (statement.ok) {
+    const st = statement.value;
+    cards.push(
+      card(t("overview.earnings"), figure("dd", formatKrw(st.total), st.total, { "data-testid": "overview-earnings" }), tEnum("statement", st.status)),
+      card(t("overview.payable"), figure("dd", formatKrw(st.payable_krw), st.payable_krw, { "data-testid": "overview-payable" })),
+      card(t("overview.dataThrough"), figure("dd", formatDay(st.data_through, lang), st.data_through, { "data-testid": "overview-data-through" })),
+    );
+  } else {
+    cards.push(failed(t("overview.earnings"), statement.error));
+  }
+  if (balance.ok) {
+    cards.push(card(t("overview.balance"), figure("dd", formatKrw(balance.value.balance), balance.value.balance, { "data-testid": "overview-balance" })));
+  } else {
+    cards.push(failed(t("overview.balance"), balance.error));
+  }
+  if (payouts.ok) {
+    const payout = nextPayout(payouts.value.payouts ?? []);
+    cards.push(
+      card(
+        t("overview.nextPayout"),
+        payout
+          ? figure("dd", formatKrw(payout.amount_krw), payout.amount_krw, { "data-testid": "overview-next-payout" })
+          : figure("dd", t("overview.noPayout"), "", { "data-testid": "overview-next-payout" }),
+        payout ? formatMonth(payout.month, lang) : undefined,
+      ),
+      card(
+        t("overview.nextPayoutStatus"),
+        figure("dd", payout ? tEnum("payout", payout.status) : t("common.none"), payout?.status ?? "", { "data-testid": "overview-next-payout-status" }),
+      ),
+    );
+  } else {
+    cards.push(failed(t("overview.nextPayout"), payouts.error));
+  }
+  ctx.show(
+    h("h1", {}, t("overview.title")),
+    h("p", { class: "subtitle" }, t("common.seller", { id: ctx.sellerId }), " · ", t("overview.month", { month: formatMonth(today, lang) })),
+    h("dl", { class: "cards" }, ...cards),
+    h("p", { class: "note" }, t("overview.money")),
+  );
+}

@@ -1,0 +1,63 @@
+// The state of a running job, from its streamed RunJob events.
+
+import type { JobEvent } from "./types";
+
+export interface PartitionState {
+  day: string;
+  key: string;
+  /** 0..100, or null while it runs (events carry rows read, not a total). */
+  percent: number | null;
+  status: string;
+  rowsRead: string;
+}
+
+export class JobProgress {
+  /** expectedDays: the days the run was asked for (0 when unknown: every stale day). */
+  constructor(private readonly expectedDays = 0) {}
+
+  /** Per day: partitions done and total, as the latest event of that day says. */
+  private days = new Map<string, { done: number; total: number }>();
+  readonly partitions = new Map<string, PartitionState>();
+  lastType = "";
+  finished = false;
+  failed = false;
+  message = "";
+
+  apply(event: JobEvent): void {
+    this.lastType = event.type;
+    if (event.message) this.message = event.message;
+    // Each day's instance reports its own partitions (and ends with a JOB_FINISHED or
+    // JOB_SKIPPED of its own, final=false); the run's last event (final=true) covers the range.
+    if (event.final) {
+      this.finished = true;
+      this.failed = event.type !== "JOB_FINISHED";
+      return;
+    }
+    if (event.partitions_total > 0) {
+      this.days.set(event.day, { done: event.partitions_done ?? 0, total: event.partitions_total });
+    }
+    if (event.partition_key) {
+      const id = `${event.day}/${event.partition_key}`;
+      const p = this.partitions.get(id) ?? { day: event.day, key: event.partition_key, percent: 0, status: "", rowsRead: "0" };
+      if (event.type === "PARTITION_STARTED") p.percent = 0;
+      else if (event.type === "PARTITION_PROGRESS") p.percent = null;
+      else if (event.type === "PARTITION_FINISHED") p.percent = 100;
+      p.status = event.type;
+      if (event.rows_read) p.rowsRead = event.rows_read;
+      this.partitions.set(id, p);
+    }
+  }
+
+  /**
+   * 0..100: each day counts as its share of partitions done, days not started yet as 0;
+   * 100 only once the run's final event says it finished.
+   */
+  get percent(): number {
+    if (this.finished && !this.failed) return 100;
+    const days = Math.max(this.expectedDays, this.days.size);
+    if (!days) return 0;
+    let share = 0;
+    for (const day of this.days.values()) share += Math.min(day.done, day.total) / day.total;
+    return Math.min(99, Math.floor((share * 100) / days));
+  }
+}
