@@ -152,9 +152,15 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             clusters = envoy_clusters.read_clusters(url, timeout=ENVOY_ADMIN_TIMEOUT_SEC)
         except OSError as exc:
             reason = getattr(exc, "reason", None) or exc
+            # Response headers first, so that the status comes in trailers: Envoy's outlier
+            # detection reads the grpc-status of a headers-only answer, and would count this
+            # UNAVAILABLE as a gateway failure of this instance and eject it, though every
+            # batch instance reads the same admin address. JSON callers still get 503
+            # (tests/faults/test_envoy_admin_unreachable.py checks both).
+            context.send_initial_metadata(())
             raise EnvoyAdminUnavailable(
-                f"Envoy's admin endpoint {url} (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer"
-                f" within {ENVOY_ADMIN_TIMEOUT_SEC:g}s: {reason}"
+                f"Envoy's admin endpoint {url} (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer: {reason}"
+                f" (waited at most {ENVOY_ADMIN_TIMEOUT_SEC:g}s)"
             ) from exc
         return batch_pb2.ListInstancesResponse(
             instances=[upstream_host_message(h) for hosts in clusters.values() for h in hosts]

@@ -1,5 +1,5 @@
-import { ApiError } from "./api";
-import { h } from "./dom";
+import { ApiError, getBlob } from "./api";
+import { download, h } from "./dom";
 import { lang, t } from "./i18n";
 import type { Session } from "./session";
 
@@ -43,6 +43,44 @@ export class PageContext {
 
   current(): boolean {
     return this.isCurrent();
+  }
+
+  /**
+   * Wires a page's query form: on submit (and now), `draw` fetches and returns the nodes shown
+   * in `results`; a failure is shown there (a refusal replaces the whole page).
+   */
+  async query(form: HTMLFormElement, results: HTMLElement, draw: () => Promise<(Node | string)[]>): Promise<void> {
+    const load = async () => {
+      this.loading();
+      try {
+        const nodes = await draw();
+        if (!this.isCurrent()) return;
+        results.replaceChildren(...nodes);
+        this.loaded();
+      } catch (error) {
+        this.fail(error, results);
+      }
+    };
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void load();
+    });
+    await load();
+  }
+
+  /** A button that downloads a CSV with the session's token (a Blob and <a download>). */
+  csvButton(button: HTMLButtonElement, results: HTMLElement, source: () => { path: string; filename: string }): void {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const { path, filename } = source();
+        download(await getBlob(path), filename);
+      } catch (error) {
+        this.fail(error, results);
+      } finally {
+        button.disabled = false;
+      }
+    });
   }
 
   /** An API failure: a 403 shows the refusal and no data; others a visible error. */

@@ -68,3 +68,8 @@ export function download(blob: Blob, filename: string): void {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** A card of the figure list: its label and its value (and a note under it). */
+export function card(label: string, value: HTMLElement, note?: string): HTMLElement {
+  return h("div", { class: "card figure" }, h("dt", {}, label), value, note ? h("p", { class: "note" }, note) : null);
+}

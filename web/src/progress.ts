@@ -12,6 +12,9 @@ export interface PartitionState {
 }
 
 export class JobProgress {
+  /** expectedDays: the days the run was asked for (0 when unknown: every stale day). */
+  constructor(private readonly expectedDays = 0) {}
+
   /** Per day: partitions done and total, as the latest event of that day says. */
   private days = new Map<string, { done: number; total: number }>();
   readonly partitions = new Map<string, PartitionState>();
@@ -23,6 +26,13 @@ export class JobProgress {
   apply(event: JobEvent): void {
     this.lastType = event.type;
     if (event.message) this.message = event.message;
+    // Each day's instance reports its own partitions (and ends with a JOB_FINISHED or
+    // JOB_SKIPPED of its own, final=false); the run's last event (final=true) covers the range.
+    if (event.final) {
+      this.finished = true;
+      this.failed = event.type !== "JOB_FINISHED";
+      return;
+    }
     if (event.partitions_total > 0) {
       this.days.set(event.day, { done: event.partitions_done ?? 0, total: event.partitions_total });
     }
@@ -36,21 +46,18 @@ export class JobProgress {
       if (event.rows_read) p.rowsRead = event.rows_read;
       this.partitions.set(id, p);
     }
-    if (event.final || event.type === "JOB_FINISHED" || event.type === "JOB_FAILED") {
-      this.finished = true;
-      this.failed = event.type !== "JOB_FINISHED";
-    }
   }
 
-  /** 0..100: the share of partitions done over every day seen; 100 once the job finished. */
+  /**
+   * 0..100: each day counts as its share of partitions done, days not started yet as 0;
+   * 100 only once the run's final event says it finished.
+   */
   get percent(): number {
     if (this.finished && !this.failed) return 100;
-    let done = 0;
-    let total = 0;
-    for (const day of this.days.values()) {
-      done += Math.min(day.done, day.total);
-      total += day.total;
-    }
-    return total ? Math.floor((done * 100) / total) : 0;
+    const days = Math.max(this.expectedDays, this.days.size);
+    if (!days) return 0;
+    let share = 0;
+    for (const day of this.days.values()) share += Math.min(day.done, day.total) / day.total;
+    return Math.min(99, Math.floor((share * 100) / days));
   }
 }

@@ -147,6 +147,8 @@ export interface Instance {
   healthy: boolean;
   health_flags: string;
   requests_total: string;
+  requests_error: string;
+  connections_active: string;
 }
 
 export interface LedgerPage {

@@ -22,26 +22,31 @@ test("a JSON array of events (the transcoder's default) splits the same way", ()
   assert.deepEqual([...splitter.push('[{"a":{"b":1}}'), ...splitter.push(',{"c":2}]')], [{ a: { b: 1 } }, { c: 2 }]);
 });
 
-test("overall progress counts partitions over every day, and reaches 100 on JOB_FINISHED", () => {
-  const progress = new JobProgress();
+test("overall progress: each requested day's share of partitions; 100 only on the final event", () => {
+  // The events of a two-day run, as the batch sends them (one job instance per day).
+  const progress = new JobProgress(2);
   progress.apply(event({ type: "JOB_STARTED", day: "2026-11-29", partitions_total: 2, partitions_done: 0 }));
-  progress.apply(event({ type: "PARTITION_STARTED", day: "2026-11-29", partition_key: "p0" }));
+  progress.apply(event({ type: "PARTITION_STARTED", day: "2026-11-29", partition_key: "p0", partitions_total: 2 }));
   assert.equal(progress.percent, 0);
-  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", partition_key: "p0", rows_read: "500" }));
+  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", partition_key: "p0", rows_read: "500", partitions_total: 2 }));
   assert.equal(progress.partitions.get("2026-11-29/p0")?.percent, null);
   progress.apply(event({ type: "PARTITION_FINISHED", day: "2026-11-29", partition_key: "p0", partitions_total: 2, partitions_done: 1 }));
-  assert.equal(progress.percent, 50);
-  progress.apply(event({ type: "JOB_STARTED", day: "2026-11-30", partitions_total: 2, partitions_done: 0 }));
   assert.equal(progress.percent, 25);
+  progress.apply(event({ type: "PARTITION_FINISHED", day: "2026-11-29", partition_key: "p1", partitions_total: 2, partitions_done: 2 }));
+  progress.apply(event({ type: "JOB_FINISHED", day: "2026-11-29", partitions_total: 2, partitions_done: 2 }));
+  assert.equal(progress.percent, 50); // a day's own JOB_FINISHED is not the end of the run
+  assert.ok(!progress.finished);
+  progress.apply(event({ type: "JOB_SKIPPED", day: "2026-11-30", partitions_total: 2, partitions_done: 2 }));
+  assert.equal(progress.percent, 99);
   assert.equal(progress.partitions.get("2026-11-29/p0")?.percent, 100);
-  progress.apply(event({ type: "JOB_FINISHED", final: true }));
+  progress.apply(event({ type: "JOB_FINISHED", day: "2026-11-29..2026-11-30", partitions_total: 2, partitions_done: 2, final: true }));
   assert.equal(progress.percent, 100);
   assert.equal(progress.lastType, "JOB_FINISHED");
   assert.ok(progress.finished && !progress.failed);
 });
 
-test("a failed job stays below 100", () => {
-  const progress = new JobProgress();
+test("a failed run stays below 100", () => {
+  const progress = new JobProgress(1);
   progress.apply(event({ type: "JOB_STARTED", partitions_total: 4, partitions_done: 1 }));
   progress.apply(event({ type: "JOB_FAILED", final: true, message: "boom" }));
   assert.equal(progress.percent, 25);

@@ -6,6 +6,12 @@ import { t, tEnum } from "../i18n";
 import { JobProgress } from "../progress";
 import type { Instance, JobEvent, JobExecution } from "../types";
 
+/** Days from one YYYY-MM-DD to another, both included (0 when the run has no date). */
+export function daysBetween(from: string, to: string): number {
+  if (!from) return 0;
+  return Math.max(1, Math.round((Date.parse(to) - Date.parse(from)) / 86_400_000) + 1);
+}
+
 function executionRow(e: JobExecution, ctx: PageContext): HTMLTableRowElement {
   const zone = ctx.config.time_zone;
   const partitions = h(
@@ -39,6 +45,8 @@ function instanceRow(i: Instance): HTMLTableRowElement {
     figure("td", healthy ? t("admin.healthy") : t("admin.unhealthy"), String(healthy), { "data-field": "healthy" }),
     figure("td", i.health_flags, i.health_flags, { "data-field": "health_flags" }),
     figure("td", formatCount(i.requests_total || "0"), i.requests_total, { "data-field": "requests_total" }),
+    figure("td", formatCount(i.requests_error || "0"), i.requests_error, { "data-field": "requests_error" }),
+    figure("td", formatCount(i.connections_active || "0"), i.connections_active, { "data-field": "connections_active" }),
   );
 }
 
@@ -56,7 +64,7 @@ async function loadExecutions(ctx: PageContext, into: HTMLElement): Promise<void
 async function loadInstances(ctx: PageContext, into: HTMLElement): Promise<void> {
   try {
     const answer = await getJson<{ instances: Instance[] }>("/v1/batch/instances");
-    const headers = ["cluster", "address", "healthy", "health_flags", "requests_total"].map((f) => t(`field.${f}` as "field.status"));
+    const headers = ["cluster", "address", "healthy", "health_flags", "requests_total", "requests_error", "connections_active"].map((f) => t(`field.${f}` as "field.status"));
     into.replaceChildren(table("instances", t("admin.instances"), headers, (answer.instances ?? []).map(instanceRow)));
   } catch (error) {
     if ((error as { status?: number }).status === 403) throw error;
@@ -123,7 +131,7 @@ export async function adminPage(ctx: PageContext): Promise<void> {
     event.preventDefault();
     submit.disabled = true;
     runError.replaceChildren();
-    const progress = new JobProgress();
+    const progress = new JobProgress(daysBetween(date.value, toDate.value || date.value));
     drawProgress(progress, bar, status, partitionList);
     const body: Record<string, unknown> = { job: "daily", rerun: rerun.checked };
     if (date.value) body.date = date.value;

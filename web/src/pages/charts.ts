@@ -84,32 +84,22 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   );
   ctx.show(h("h1", {}, t("charts.title")), form, h("div", { class: "chart-box" }, canvas), results);
 
-  const load = async () => {
+  await ctx.query(form, results, async () => {
     Object.assign(s, { period: period.value, from: from.value, to: to.value, video: video.value, metric: metric.value as Metric, type: type.value as "line" | "bar" });
-    ctx.loading();
     const path = s.video
       ? `/v1/videos/${encodeURIComponent(s.video)}/stats?period=${s.period}&from=${s.from}&to=${s.to}`
       : `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/stats?period=${s.period}&from=${s.from}&to=${s.to}`;
-    try {
-      const series = await getJson<StatsSeries>(path);
-      if (!ctx.current()) return;
+    const series = await getJson<StatsSeries>(path);
+    if (ctx.current()) {
       chart?.destroy();
       const labels = series.points.map((p) => formatPeriodShort(s.period, p.period_start, ctx.lang));
       const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[s.metric];
       chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale);
-      const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue"].map((f) => t(`field.${f}` as "field.views"));
-      results.replaceChildren(
-        h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
-        table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
-      );
-      ctx.loaded();
-    } catch (error) {
-      ctx.fail(error, results);
     }
-  };
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void load();
+    const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue"].map((f) => t(`field.${f}` as "field.views"));
+    return [
+      h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
+    ];
   });
-  await load();
 }

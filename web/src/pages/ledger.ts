@@ -1,6 +1,6 @@
-import { getBlob, getJson } from "../api";
+import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { download, field, figure, h, input, table } from "../dom";
+import { card, field, figure, h, input, table } from "../dom";
 import { dayIn, formatKrw, formatMonth, formatTimestamp, monthsBefore } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, LedgerEntry, LedgerPage, Payout } from "../types";
@@ -66,47 +66,28 @@ export async function ledgerPage(ctx: PageContext): Promise<void> {
   ctx.show(h("h1", {}, t("ledger.title")), form, results);
   const seller = encodeURIComponent(ctx.sellerId);
 
-  const load = async () => {
+  ctx.csvButton(csv, results, () => ({
+    path: `/v1/sellers/${seller}/ledger:csv?from=${from.value}&to=${to.value}`,
+    filename: `ledger-${ctx.sellerId}-${from.value}-${to.value}.csv`,
+  }));
+  await ctx.query(form, results, async () => {
     Object.assign(s, { from: from.value, to: to.value });
-    ctx.loading();
-    try {
-      const [balance, entries, payouts] = await Promise.all([
-        getJson<Balance>(`/v1/sellers/${seller}/balance`),
-        allEntries(seller, s.from, s.to),
-        getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`),
-      ]);
-      if (!ctx.current()) return;
-      const entryHeaders = ["entry_id", "kind", "posted_month", "original_month", "title", "amount", "posted_at"].map((f) => t(`field.${f}` as "field.kind"));
-      const payoutHeaders = ["payout_id", "month", "amount_krw", "status", "reference", "created_at", "updated_at"].map((f) => t(`field.${f}` as "field.kind"));
-      results.replaceChildren(
-        h(
-          "dl",
-          { class: "cards" },
-          h("div", { class: "card figure" }, h("dt", {}, t("ledger.balance")), figure("dd", formatKrw(balance.balance), balance.balance, { "data-testid": "ledger-balance" })),
-          h("div", { class: "card figure" }, h("dt", {}, t("overview.payable")), figure("dd", formatKrw(balance.payable_krw), balance.payable_krw, { "data-testid": "ledger-payable" })),
-        ),
-        table("ledger-entries", t("ledger.entries"), entryHeaders, entries.map((e) => entryRow(e, ctx))),
-        table("payouts", t("ledger.payouts"), payoutHeaders, (payouts.payouts ?? []).map((p) => payoutRow(p, ctx))),
-      );
-      ctx.loaded();
-    } catch (error) {
-      ctx.fail(error, results);
-    }
-  };
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void load();
+    const [balance, entries, payouts] = await Promise.all([
+      getJson<Balance>(`/v1/sellers/${seller}/balance`),
+      allEntries(seller, s.from, s.to),
+      getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`),
+    ]);
+    const entryHeaders = ["entry_id", "kind", "posted_month", "original_month", "title", "amount", "posted_at"].map((f) => t(`field.${f}` as "field.kind"));
+    const payoutHeaders = ["payout_id", "month", "amount_krw", "status", "reference", "created_at", "updated_at"].map((f) => t(`field.${f}` as "field.kind"));
+    return [
+      h(
+        "dl",
+        { class: "cards" },
+        card(t("ledger.balance"), figure("dd", formatKrw(balance.balance), balance.balance, { "data-testid": "ledger-balance" })),
+        card(t("overview.payable"), figure("dd", formatKrw(balance.payable_krw), balance.payable_krw, { "data-testid": "ledger-payable" })),
+      ),
+      table("ledger-entries", t("ledger.entries"), entryHeaders, entries.map((e) => entryRow(e, ctx))),
+      table("payouts", t("ledger.payouts"), payoutHeaders, (payouts.payouts ?? []).map((p) => payoutRow(p, ctx))),
+    ];
   });
-  csv.addEventListener("click", async () => {
-    csv.disabled = true;
-    try {
-      const blob = await getBlob(`/v1/sellers/${seller}/ledger:csv?from=${from.value}&to=${to.value}`);
-      download(blob, `ledger-${ctx.sellerId}-${from.value}-${to.value}.csv`);
-    } catch (error) {
-      ctx.fail(error, results);
-    } finally {
-      csv.disabled = false;
-    }
-  });
-  await load();
 }

@@ -1,6 +1,6 @@
 import { ApiError, getJson } from "../api";
 import { errorNode, type PageContext } from "../context";
-import { figure, h } from "../dom";
+import { card, figure, h } from "../dom";
 import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
@@ -10,10 +10,6 @@ export function nextPayout(payouts: Payout[]): Payout | null {
   const pending = payouts.filter((p) => p.status === "PENDING");
   if (pending.length) return pending[pending.length - 1]; // the list is newest first
   return payouts[0] ?? null;
-}
-
-function card(label: string, value: HTMLElement, note?: string): HTMLElement {
-  return h("div", { class: "card figure" }, h("dt", {}, label), value, note ? h("p", { class: "note" }, note) : null);
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };

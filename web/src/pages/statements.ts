@@ -1,6 +1,6 @@
-import { getBlob, getJson } from "../api";
+import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { download, field, figure, h, input, select, table } from "../dom";
+import { card, field, figure, h, input, select, table } from "../dom";
 import { dayIn, formatCount, formatDay, formatKrw, formatMonth, formatPeriod, formatTimestamp } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Statement, StatementLine } from "../types";
@@ -41,70 +41,51 @@ export async function statementsPage(ctx: PageContext): Promise<void> {
   const query = () => `period=${s.period}&date=${s.date}`;
   const seller = encodeURIComponent(ctx.sellerId);
 
-  const load = async () => {
+  ctx.csvButton(csv, results, () => ({
+    path: `/v1/sellers/${seller}/settlements:csv?period=${period.value}&date=${date.value}`,
+    filename: statementCsvName(ctx.sellerId, period.value, date.value),
+  }));
+  await ctx.query(form, results, async () => {
     Object.assign(s, { period: period.value, date: date.value });
-    ctx.loading();
-    try {
-      const st = await getJson<Statement>(`/v1/sellers/${seller}/settlements?${query()}`);
-      if (!ctx.current()) return;
-      const headers = LINE_FIELDS.map((f) => t(`field.${f}` as "field.views"));
-      const adjustments = st.adjustments ?? [];
-      results.replaceChildren(
-        h(
-          "p",
-          { class: "subtitle" },
-          formatPeriod(st.period || s.period, st.period_start, st.period_end, ctx.lang),
-          " · ",
-          t("overview.dataThrough"),
-          " ",
-          formatDay(st.data_through, ctx.lang),
-          st.closed_at ? ` · ${formatTimestamp(st.closed_at, ctx.config.time_zone, ctx.lang)}` : "",
-        ),
-        h(
-          "dl",
-          { class: "cards" },
-          h("div", { class: "card figure" }, h("dt", {}, t("statements.total")), figure("dd", formatKrw(st.total), st.total, { "data-testid": "statement-total" })),
-          h("div", { class: "card figure" }, h("dt", {}, t("statements.payable")), figure("dd", formatKrw(st.payable_krw), st.payable_krw, { "data-testid": "statement-payable" })),
-          h("div", { class: "card figure" }, h("dt", {}, t("statements.status")), figure("dd", tEnum("statement", st.status), st.status, { "data-testid": "statement-status" })),
-        ),
-        table("statement-lines", t("statements.lines"), headers, st.lines.map(lineRow)),
-        adjustments.length
-          ? table(
-              "statement-adjustments",
-              t("statements.adjustments"),
-              ["original_month", "video_id", "title", "amount"].map((f) => t(`field.${f}` as "field.amount")),
-              adjustments.map((a) =>
-                h(
-                  "tr",
-                  { "data-testid": "statement-adjustment", "data-video-id": a.video_id },
-                  figure("td", formatMonth(a.original_month, ctx.lang), a.original_month, { "data-field": "original_month" }),
-                  figure("td", a.video_id, a.video_id, { "data-field": "video_id" }),
-                  figure("td", a.title, a.title, { "data-field": "title" }),
-                  figure("td", formatKrw(a.amount), a.amount, { "data-field": "amount" }),
-                ),
+    const st = await getJson<Statement>(`/v1/sellers/${seller}/settlements?${query()}`);
+    const headers = LINE_FIELDS.map((f) => t(`field.${f}` as "field.views"));
+    const adjustments = st.adjustments ?? [];
+    return [
+      h(
+        "p",
+        { class: "subtitle" },
+        formatPeriod(st.period || s.period, st.period_start, st.period_end, ctx.lang),
+        " · ",
+        t("overview.dataThrough"),
+        " ",
+        formatDay(st.data_through, ctx.lang),
+        st.closed_at ? ` · ${formatTimestamp(st.closed_at, ctx.config.time_zone, ctx.lang)}` : "",
+      ),
+      h(
+        "dl",
+        { class: "cards" },
+        card(t("statements.total"), figure("dd", formatKrw(st.total), st.total, { "data-testid": "statement-total" })),
+        card(t("statements.payable"), figure("dd", formatKrw(st.payable_krw), st.payable_krw, { "data-testid": "statement-payable" })),
+        card(t("statements.status"), figure("dd", tEnum("statement", st.status), st.status, { "data-testid": "statement-status" })),
+      ),
+      table("statement-lines", t("statements.lines"), headers, st.lines.map(lineRow)),
+      adjustments.length
+        ? table(
+            "statement-adjustments",
+            t("statements.adjustments"),
+            ["original_month", "video_id", "title", "amount"].map((f) => t(`field.${f}` as "field.amount")),
+            adjustments.map((a) =>
+              h(
+                "tr",
+                { "data-testid": "statement-adjustment", "data-video-id": a.video_id },
+                figure("td", formatMonth(a.original_month, ctx.lang), a.original_month, { "data-field": "original_month" }),
+                figure("td", a.video_id, a.video_id, { "data-field": "video_id" }),
+                figure("td", a.title, a.title, { "data-field": "title" }),
+                figure("td", formatKrw(a.amount), a.amount, { "data-field": "amount" }),
               ),
-            )
-          : "",
-      );
-      ctx.loaded();
-    } catch (error) {
-      ctx.fail(error, results);
-    }
-  };
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void load();
+            ),
+          )
+        : "",
+    ];
   });
-  csv.addEventListener("click", async () => {
-    csv.disabled = true;
-    try {
-      const blob = await getBlob(`/v1/sellers/${seller}/settlements:csv?period=${period.value}&date=${date.value}`);
-      download(blob, statementCsvName(ctx.sellerId, period.value, date.value));
-    } catch (error) {
-      ctx.fail(error, results);
-    } finally {
-      csv.disabled = false;
-    }
-  });
-  await load();
 }

@@ -33,26 +33,14 @@ export async function topPage(ctx: PageContext): Promise<void> {
   const results = h("div", { class: "results" });
   ctx.show(h("h1", {}, t("top.title")), form, results);
 
-  const load = async () => {
+  await ctx.query(form, results, async () => {
     Object.assign(s, { period: period.value, date: date.value });
-    ctx.loading();
     const base = `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/top-videos?period=${s.period}&date=${s.date}`;
-    try {
-      const [byViews, byWatch] = await Promise.all([getJson<TopVideos>(`${base}&metric=VIEWS`), getJson<TopVideos>(`${base}&metric=WATCH_TIME`)]);
-      if (!ctx.current()) return;
-      const range = formatPeriod(byViews.period || s.period, byViews.period_start, byViews.period_end, ctx.lang);
-      results.replaceChildren(
-        h("p", { class: "subtitle" }, t("top.range", { range, through: formatDay(byViews.data_through, ctx.lang) })),
-        h("div", { class: "two" }, topTable("top-views", t("top.byViews"), byViews), topTable("top-watch-time", t("top.byWatchTime"), byWatch)),
-      );
-      ctx.loaded();
-    } catch (error) {
-      ctx.fail(error, results);
-    }
-  };
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void load();
+    const [byViews, byWatch] = await Promise.all([getJson<TopVideos>(`${base}&metric=VIEWS`), getJson<TopVideos>(`${base}&metric=WATCH_TIME`)]);
+    const range = formatPeriod(byViews.period || s.period, byViews.period_start, byViews.period_end, ctx.lang);
+    return [
+      h("p", { class: "subtitle" }, t("top.range", { range, through: formatDay(byViews.data_through, ctx.lang) })),
+      h("div", { class: "two" }, topTable("top-views", t("top.byViews"), byViews), topTable("top-watch-time", t("top.byWatchTime"), byWatch)),
+    ];
   });
-  await load();
 }
