@@ -337,12 +337,12 @@ class Mesh:
             raise MeshError(f"login failed: {status} {body}")
         return body["access_token"]
 
-    def create_admin(self) -> tuple[int, str]:
+    def create_admin(self, username: str | None = None) -> tuple[int, str]:
         """An ADMIN account (not possible through the API: made as the CLI does) and its token."""
-        return self.create_account_directly("ADMIN")
+        return self.create_account_directly("ADMIN", username)
 
-    def create_account_directly(self, role: str) -> tuple[int, str]:
-        username = self.unique_username(role.lower())
+    def create_account_directly(self, role: str, username: str | None = None) -> tuple[int, str]:
+        username = username or self.unique_username(role.lower())
         engine = db.make_engine(self.settings)
         try:
             account = account_service.create_account(engine, username, PASSWORD, role, allowed_roles=(role,))

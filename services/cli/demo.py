@@ -3,7 +3,8 @@
 Starts the mesh, seeds a realistic data set through the API, runs the batch through Envoy
 with live progress, prints one seller's top 5 and weekly and monthly statements, walks the
 ledger (services/cli/demo_ledger.py: close, late playbacks, adjustments, payouts), and keeps
-serving (until Ctrl-C) so the printed URLs can be tried by hand.
+serving (until Ctrl-C) so the printed URLs can be tried by hand: the dashboard at
+http://127.0.0.1:8080/ (the demo seller's and the admin's sign-in are printed) and curl lines.
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
 
     console.rule("[bold]5. Try it by hand")
     console.print(
-        f"dashboard {base}/ : sign in as seller {seller.username} / {seller.password}"
-        f" (account {seller.account_id}), or as admin {ADMIN[0]} / {ADMIN[1]}\n"
+        f"[bold]Dashboard: {base}/[/]  sign in as the seller {seller.username} / {seller.password}"
+        f" (account {seller.account_id}), or as the admin {ADMIN[0]} / {ADMIN[1]} (#/admin: run the batch,"
+        " executions, instances)\n"
         f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/top-videos?period=WEEKLY&date={day}&metric=VIEWS'\n"
