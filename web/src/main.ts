@@ -116,9 +116,12 @@ async function render(): Promise<void> {
   const main = h("main", { id: "main", tabindex: -1, "data-loading": "true" });
   root.replaceChildren(header(session, route), main);
   if (route.name === "signin" || !session) {
-    const message = flash;
-    flash = "";
-    signInPage(main, message, () => go(homeOf(loadSession().session!)));
+    // The message stays until a sign-in succeeds: several calls of one page can each get a 401,
+    // and every render of the sign-in page they cause must still say why the user is here.
+    signInPage(main, flash, () => {
+      flash = "";
+      go(homeOf(loadSession().session!));
+    });
     return;
   }
   const isCurrent = () => mine === generation;
