@@ -150,6 +150,13 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
     def start(self) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
