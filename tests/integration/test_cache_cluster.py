@@ -21,8 +21,10 @@ import redis
 from prometheus_client import REGISTRY
 
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
+from services.account.throttle import make_throttle
 from services.common.breakers import REDIS_ERRORS
 from services.common.cache import make_redis
+from services.common.errors import TooManyRequests
 from services.common.settings import Settings
 from tests.databases import fresh_database
 from tests.fixtures_readside import Daily, add_videos, make_read_side, migrated_engine, publish_day, serve_read_services
@@ -247,3 +249,16 @@ def test_an_unreachable_cluster_is_a_redis_connection_error_at_first_use():
     client = make_redis("redis+cluster://127.0.0.1:1", socket_timeout=0.05)
     with pytest.raises(redis.ConnectionError):
         client.get("k")
+
+
+def test_the_log_in_throttle_counts_in_the_cluster_shared_by_every_account_instance(cluster):
+    """The account service takes the same URL: its MULTI (SET NX + INCR of one key) and its
+    GET + PTTL pipeline touch one key, so one slot."""
+    username = f"user-{uuid.uuid4().hex[:8]}"
+    one, other = (make_throttle(make_redis(cluster.url), max_failures=2, window_sec=60) for _ in range(2))
+    one.failed(username)
+    other.failed(username)
+    with pytest.raises(TooManyRequests):
+        one.check(username)
+    other.succeeded(username)
+    one.check(username)
