@@ -25,6 +25,25 @@ NODES = 6
 NODE_TIMEOUT_MS = 1000
 
 
+def redis_server_args(port: int, workdir: Path, *extra: str) -> list[str]:
+    """A redis-server on 127.0.0.1:port in the foreground, persisting nothing."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    options = ["--port", str(port), "--bind", "127.0.0.1", *extra, "--save", "", "--appendonly", "no"]
+    return [binary, *options, "--daemonize", "no", "--dir", str(workdir)]
+
+
+def wait_for_redis(port: int, timeout: float = 10.0) -> None:
+    """Until the redis-server on port answers PING."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis(port=port, socket_timeout=0.5).ping():
+                return
+        except redis.RedisError:
+            time.sleep(0.05)
+    raise RuntimeError(f"redis-server on {port} did not start")
+
+
 def _free(port: int) -> bool:
     with contextlib.closing(socket.socket()) as sock:
         try:
@@ -65,50 +84,20 @@ class RedisClusterProcesses:
         return redis.Redis(port=port, socket_timeout=1)
 
     def _start_node(self, port: int) -> None:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         node_dir = self.workdir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
+        cluster_args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
         self.procs[port] = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                "nodes.conf",
-                "--cluster-node-timeout",
-                str(NODE_TIMEOUT_MS),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                str(node_dir),
-            ],
+            redis_server_args(port, node_dir, *cluster_args, "--cluster-node-timeout", str(NODE_TIMEOUT_MS)),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-
-    def _wait_pong(self, port: int) -> None:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.node(port).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on {port} did not start")
 
     def start(self) -> None:
         for port in self.ports:
             self._start_node(port)
         for port in self.ports:
-            self._wait_pong(port)
+            wait_for_redis(port)
         if not self.created:
             cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
             addresses = [f"127.0.0.1:{port}" for port in self.ports]
