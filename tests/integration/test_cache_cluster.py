@@ -118,11 +118,15 @@ def _keys(cluster, prefix: str) -> list[bytes]:
 
 def test_a_read_its_lock_and_a_seller_s_keys_share_one_slot_and_sellers_spread_over_masters(services, cluster):
     svc, sellers, _ = services
-    for seller in sellers:
-        _statement(svc, seller)
-        _top5(svc, seller)
-    keys = _keys(cluster, svc.read.cache.prefix)
-    assert len(keys) == 2 * len(sellers)  # one statement and one top-5 list each
+    for _ in range(3):  # on a loaded machine a SET may time out (100 ms): that read is not cached
+        for seller in sellers:
+            _statement(svc, seller)
+            _top5(svc, seller)
+        # (a lock whose release timed out stays until it expires: not a cached value)
+        keys = [key for key in _keys(cluster, svc.read.cache.prefix) if not key.endswith(b":lock")]
+        if len(keys) == 2 * len(sellers):  # one statement and one top-5 list each
+            break
+    assert len(keys) == 2 * len(sellers)
     node = cluster.node(cluster.masters()[0])
     by_seller: dict[int, set[int]] = {}
     for key in keys:
