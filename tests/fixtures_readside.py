@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import shutil
 import socket
 import subprocess
 import time
@@ -24,7 +23,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import grpc
-import redis
 import sqlalchemy as sa
 
 from batch.steps.daily import finish_day
@@ -41,6 +39,7 @@ from services.common.settings import Settings
 from services.settlement.servicer import SettlementServicer
 from services.statistics.servicer import StatisticsServicer
 from tests import reference
+from tests.redis_cluster import redis_server_args, wait_for_redis
 
 REDIS_SHARED_DB3 = "redis://127.0.0.1:6379/3"
 DAILY_FIELDS = dataclasses.fields(reference.DailyRow)
@@ -150,35 +149,18 @@ class RedisProcess:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def running(self) -> bool:
+        return self.proc is not None
+
+    def send_signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
     def start(self) -> None:
-        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            redis_server_args(self.port, self.workdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server on {self.port} did not start")
+        wait_for_redis(self.port)
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import redis
 
+from services.common.breakers import REDIS_ERRORS
 from services.common.errors import TooManyRequests
 from services.common.metrics import LOGINS_THROTTLED
 
@@ -80,7 +81,7 @@ class RedisCounts:
             pipe.get(self._key(key))
             pipe.pttl(self._key(key))
             count, ttl_ms = pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._failed_over(exc)
             return self._fallback.failures(key)
         self._down = False
@@ -94,14 +95,14 @@ class RedisCounts:
             pipe.set(self._key(key), 0, ex=window_sec, nx=True)  # opens the window once
             pipe.incr(self._key(key))
             pipe.execute()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._failed_over(exc)
             self._fallback.add_failure(key, window_sec)
 
     def clear(self, key: str) -> None:
         try:
             self._redis.delete(self._key(key))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             self._failed_over(exc)
         self._fallback.clear(key)
 

@@ -17,7 +17,8 @@ services/common/metrics.py (0 closed, 0.5 half-open, 1 open).
 
 Which errors count ("system errors"): for MySQL, SQLAlchemy's OperationalError and
 InterfaceError (server gone, connection refused, lost connection); for Redis, any
-redis.RedisError; for gRPC calls, UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED.
+redis.RedisError and the cluster client's RedisClusterException; for gRPC calls,
+UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED.
 Everything else (a domain error, a NOT_FOUND) is the dependency answering, so it counts as a
 success and never opens a circuit.
 """
@@ -43,6 +44,9 @@ T = TypeVar("T")
 STATE_VALUES = {pybreaker.STATE_CLOSED: 0.0, pybreaker.STATE_HALF_OPEN: 0.5, pybreaker.STATE_OPEN: 1.0}
 
 DB_DOWN_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+# redis-py's cluster client raises RedisClusterException (not a RedisError) for a slot no
+# node serves or a slot map it cannot read, e.g. in the middle of a failover.
+REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
 GRPC_DOWN_CODES = frozenset(
     {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 )
@@ -163,7 +167,7 @@ def redis_breaker(name: str = "redis", *, fail_max: int = 3, reset_timeout: floa
     """Opens after `fail_max` consecutive Redis errors (refused, timed out, reset)."""
     return Breaker(
         name,
-        is_system_error=lambda exc: isinstance(exc, redis.RedisError),
+        is_system_error=lambda exc: isinstance(exc, REDIS_ERRORS),
         fail_max=fail_max,
         reset_timeout=reset_timeout,
     )

@@ -26,6 +26,14 @@ Stampede protection: on a miss, one caller takes a short lock (`SET key:lock NX 
 computes; the others poll the cache every `poll_sec` for up to `wait_sec`, then compute
 anyway, so a slow or crashed lock holder costs at most `wait_sec`.
 
+Redis Cluster (`redis+cluster://h1:p1,h2:p2`, see `make_redis`): the same code on
+redis-py's cluster client. Keys carry a hash tag, the seller (`Cache.key`), so a key and
+its lock are on one slot (the lock's Lua release touches one key anyway) and a seller's
+keys stay together. Nothing here needs keys of two slots at once: the data version is part
+of every key, so a new version needs no message to any node, and `invalidate_after_batch`
+scans every master. A master that dies is a Redis failure like any other (the breaker,
+then MySQL) until its replica is promoted and the client has re-read the slot map.
+
 Redis is optional and never an error: every Redis operation goes through a circuit breaker
 with short socket timeouts; a failure or an open circuit means "compute from MySQL", and
 `redis_url` empty means no cache at all.
@@ -45,9 +53,12 @@ from collections.abc import Callable
 import pybreaker
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.commands.core import Script
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
-from services.common.breakers import Breaker, redis_breaker
+from services.common.breakers import REDIS_ERRORS, Breaker, redis_breaker
 from services.common.metrics import CACHE_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -63,23 +74,95 @@ def ttl_for(period_end: dt.date, data_through: dt.date | None, today: dt.date) -
     return CLOSED_TTL_SEC
 
 
-def make_redis(url: str, *, socket_timeout: float = 0.1, max_connections: int = 64) -> redis.Redis | None:
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def make_redis(url: str, *, socket_timeout: float = 0.1, max_connections: int = 64) -> redis.Redis | LazyCluster | None:
     """A Redis client that fails fast (no retries, 100 ms timeouts); None when url is empty.
 
+    `redis://host:port/db` is one node; `redis+cluster://host1:port1,host2:port2,...` is a
+    Redis Cluster found through those seed nodes (any of them, see `LazyCluster`), with the
+    same timeouts, no retries at the cluster level either, and `max_connections` per node.
     Nothing connects here: the pool opens connections on first use.
     """
     if not url:
         return None
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=socket_timeout,
-        socket_connect_timeout=socket_timeout,
-        retry=Retry(NoBackoff(), 0),
-        retry_on_timeout=False,
-        health_check_interval=0,
-        max_connections=max_connections,
-        decode_responses=False,
-    )
+    options = {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": socket_timeout,
+        "health_check_interval": 0,
+        "max_connections": max_connections,
+        "decode_responses": False,
+    }
+    if url.startswith(CLUSTER_SCHEME):
+        return LazyCluster(cluster_seeds(url), **options)
+    return redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), retry_on_timeout=False, **options)
+
+
+def cluster_seeds(url: str) -> list[ClusterNode]:
+    """The seed nodes of a `redis+cluster://h1:p1,h2:p2` URL (port 6379 when omitted)."""
+    seeds = []
+    for address in url.removeprefix(CLUSTER_SCHEME).split("/", 1)[0].split(","):
+        host, _, port = address.strip().rpartition(":") if ":" in address else (address.strip(), "", "6379")
+        if not host:
+            raise ValueError(f"bad Redis Cluster seed {address!r} in {url!r} (expected host:port)")
+        seeds.append(ClusterNode(host, int(port)))
+    return seeds
+
+
+class LazyCluster:
+    """A `redis.cluster.RedisCluster`, built on its first command.
+
+    RedisCluster reads the slot map from a seed node in its constructor; a process must start
+    (and answer from the database) while the cluster is down, so the client is built on first
+    use instead, and built again on the next use while that fails. A construction failure is
+    a `redis.ConnectionError`, so it counts in the breaker like any other Redis failure.
+
+    Once built, every attribute is the RedisCluster's own (no wrapper on the hot path). The
+    cluster client refreshes its slot map itself after a connection error or a MOVED reply,
+    which is how a promoted replica is found after a failover.
+    """
+
+    def __init__(self, seeds: list[ClusterNode], **options) -> None:
+        self.seeds = seeds
+        self._options = options
+        self._client: RedisCluster | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> bool:
+        """Whether the RedisCluster exists yet (it has read the slot map once)."""
+        return self._client is not None
+
+    def cluster(self) -> RedisCluster:
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = RedisCluster(
+                        startup_nodes=list(self.seeds), retry=Retry(NoBackoff(), 0), **self._options
+                    )
+                except (redis.RedisError, RedisClusterException) as exc:
+                    raise redis.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+            return self._client
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        client = self._client
+        if client is not None:
+            return getattr(client, name)
+
+        def deferred(*args, **kwargs):  # built here, inside the caller's breaker
+            return getattr(self.cluster(), name)(*args, **kwargs)
+
+        return deferred
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 @functools.cache
@@ -90,7 +173,9 @@ def _counted(name: str, result: str):
 
 _FAILED = object()  # a Redis call that failed or was refused by the open circuit
 
-_RELEASE = """
+# One key: on a cluster the script runs on the lock's slot. Bytes, so that Script needs no
+# encoder from the client (a LazyCluster is not built by registering a script).
+_RELEASE = b"""
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
@@ -145,7 +230,7 @@ class Cache:
 
     def __init__(
         self,
-        client: redis.Redis | None,
+        client: redis.Redis | LazyCluster | None,
         *,
         prefix: str = "ps",
         breaker: Breaker | None = None,
@@ -161,14 +246,21 @@ class Cache:
         self.wait_sec = wait_sec
         self.poll_sec = poll_sec
         self.local = local if local is not None and client is not None else LocalTier(max_bytes=0, ttl_sec=0)
-        self._release = client.register_script(_RELEASE) if client is not None else None
+        self._release = Script(client, _RELEASE) if client is not None else None
 
     @property
     def enabled(self) -> bool:
         return self.client is not None
 
-    def key(self, kind: str, version: str, *parts: object) -> str:
-        return ":".join([self.prefix, kind, version, *map(str, parts)])
+    def key(self, kind: str, version: str, group: object, *parts: object) -> str:
+        """`prefix:kind:{group}:version:parts...`; the lock of a key is that key + ":lock".
+
+        `{group}` is the Redis Cluster hash tag: only it decides the slot, so a key, its
+        stampede lock (one Lua script touches it) and every other key of the group (a
+        seller: statements and top-5 lists, under any data version) live on one slot, and
+        the groups spread over the masters.
+        """
+        return ":".join([self.prefix, kind, "{" + str(group) + "}", version, *map(str, parts)])
 
     def _redis(self, func: Callable, *args, **kwargs):
         """A Redis call through the breaker; _FAILED (and a log line) on any failure."""
@@ -176,7 +268,7 @@ class Cache:
             return self.breaker.call(func, *args, **kwargs)
         except pybreaker.CircuitBreakerError:
             return _FAILED
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             log.warning("redis unavailable, answering from the database: %s", exc)
             return _FAILED
 
@@ -253,7 +345,9 @@ class Cache:
         """Optional: deletes every cached read model under this prefix; returns the count.
 
         Correctness never depends on it (keys are versioned, see the module docstring);
-        it only frees memory early. Safe to call when Redis is down (returns 0).
+        it only frees memory early. Safe to call when Redis is down (returns 0). On a
+        cluster, SCAN runs on every master and each batch of UNLINKs is split by slot into
+        one pipeline (redis-py's cluster client does both).
         """
         if self.client is None:
             return 0

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # SQLAlchemy URL; empty means the embedded SQLite file in data_dir.
     db_url: str = ""
     # Optional: without it the settlement cache is off and reads go to the database.
+    # redis://host:port/db is one node; redis+cluster://h1:p1,h2:p2 a Redis Cluster's seed
+    # nodes (services/common/cache.py make_redis, docs/scaling.md).
     redis_url: str = ""
     # Calendar days are days in this zone.
     timezone: str = "Asia/Seoul"

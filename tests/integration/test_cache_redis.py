@@ -1,9 +1,14 @@
 """The Redis cache-aside against a private redis-server that the tests stop and restart,
-and statements served through a Redis outage (they come from MariaDB meanwhile)."""
+and statements served through a Redis outage (they come from MariaDB meanwhile).
+
+Every test runs twice: on one redis-server (`node`) and on a six-node Redis Cluster of our
+own (`cluster`, tests/redis_cluster.py), through the same `make_redis` URL setting.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import threading
 import time
 import uuid
@@ -26,14 +31,16 @@ from tests.fixtures_readside import (
     publish_day,
     serve_read_services,
 )
+from tests.redis_cluster import RedisClusterProcesses
 
 REDIS_PORT = 20379
 SELLER, VIDEO = 3001, 7001
 
 
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisProcess(REDIS_PORT, tmp_path_factory.mktemp("redis"))
+@pytest.fixture(scope="module", params=["node", "cluster"])
+def redis_server(request, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("redis")
+    server = RedisProcess(REDIS_PORT, workdir) if request.param == "node" else RedisClusterProcesses(workdir)
     server.start()
     yield server
     server.stop()
@@ -41,7 +48,7 @@ def redis_server(tmp_path_factory):
 
 @pytest.fixture
 def running_redis(redis_server):
-    if redis_server.proc is None:
+    if not redis_server.running:
         redis_server.start()
     return redis_server
 
@@ -57,10 +64,10 @@ def test_a_miss_computes_and_stores_then_a_hit_does_not_compute(running_redis):
     cache = _cache(running_redis.url)
     calls = []
     compute = lambda: calls.append(1) or b"value"  # noqa: E731
-    assert cache.get_or_compute(cache.key("k", "v1"), 60, compute) == b"value"
-    assert cache.get_or_compute(cache.key("k", "v1"), 60, compute) == b"value"
+    assert cache.get_or_compute(cache.key("k", "v1", SELLER), 60, compute) == b"value"
+    assert cache.get_or_compute(cache.key("k", "v1", SELLER), 60, compute) == b"value"
     assert len(calls) == 1
-    assert 0 < cache.client.ttl(cache.key("k", "v1")) <= 60
+    assert 0 < cache.client.ttl(cache.key("k", "v1", SELLER)) <= 60
 
 
 def test_a_stampede_on_one_missing_key_computes_it_once(running_redis):
@@ -74,7 +81,7 @@ def test_a_stampede_on_one_missing_key_computes_it_once(running_redis):
 
     results = []
     threads = [
-        threading.Thread(target=lambda: results.append(cache.get_or_compute(cache.key("s", "v1"), 60, slow)))
+        threading.Thread(target=lambda: results.append(cache.get_or_compute(cache.key("s", "v1", SELLER), 60, slow)))
         for _ in range(12)
     ]
     for t in threads:
@@ -87,7 +94,7 @@ def test_a_stampede_on_one_missing_key_computes_it_once(running_redis):
 
 def test_waiters_compute_anyway_when_the_lock_holder_never_answers(running_redis):
     cache = _cache(running_redis.url, wait_sec=0.2)
-    key = cache.key("w", "v1")
+    key = cache.key("w", "v1", SELLER)
     cache.client.set(key + ":lock", "someone-who-crashed", px=5000)
     started = time.monotonic()
     assert cache.get_or_compute(key, 60, lambda: b"computed") == b"computed"
@@ -96,7 +103,7 @@ def test_waiters_compute_anyway_when_the_lock_holder_never_answers(running_redis
 
 def test_a_stopped_redis_degrades_to_computing_quickly_and_the_cache_returns_with_redis(running_redis):
     cache = _cache(running_redis.url)
-    key = cache.key("o", "v1")
+    key = cache.key("o", "v1", SELLER)
     running_redis.stop()
     started = time.monotonic()
     for _ in range(20):
@@ -113,15 +120,15 @@ def test_a_stopped_redis_degrades_to_computing_quickly_and_the_cache_returns_wit
 
 def test_a_hung_redis_costs_at_most_a_short_timeout_per_call_until_the_circuit_opens(running_redis):
     cache = _cache(running_redis.url)
-    assert cache.get_or_compute(cache.key("h", "v1"), 60, lambda: b"cached") == b"cached"
-    running_redis.proc.send_signal(19)  # SIGSTOP: connections hang instead of being refused
+    assert cache.get_or_compute(cache.key("h", "v1", SELLER), 60, lambda: b"cached") == b"cached"
+    running_redis.send_signal(signal.SIGSTOP)  # SIGSTOP: connections hang instead of being refused
     try:
         started = time.monotonic()
         for _ in range(10):
-            assert cache.get_or_compute(cache.key("h", "v1"), 60, lambda: b"from-db") == b"from-db"
+            assert cache.get_or_compute(cache.key("h", "v1", SELLER), 60, lambda: b"from-db") == b"from-db"
         elapsed = time.monotonic() - started
     finally:
-        running_redis.proc.send_signal(18)
+        running_redis.send_signal(signal.SIGCONT)
     assert cache.breaker.state == "open"
     assert elapsed < 2.0  # 3 timed-out GETs of 100 ms, then no Redis calls (a 5 s default each)
 
@@ -133,7 +140,7 @@ def _count(cache_name: str, result: str) -> float:
 def test_the_local_tier_answers_without_redis_and_keeps_only_what_redis_holds(running_redis):
     cache = _cache(running_redis.url, local=LocalTier(max_bytes=2**20, ttl_sec=0.3))
     name = f"local-{uuid.uuid4().hex[:6]}"
-    key = cache.key("l", "v1")
+    key = cache.key("l", "v1", SELLER)
     assert cache.get_or_compute(key, 60, lambda: b"figures", name=name) == b"figures"
     cache.client.delete(key)  # gone from Redis: only the local copy can answer now
     assert cache.get_or_compute(key, 60, lambda: b"recomputed", name=name) == b"figures"
@@ -157,9 +164,9 @@ def test_invalidate_after_batch_deletes_only_this_prefix(running_redis):
     cache, other = _cache(running_redis.url), _cache(running_redis.url)
     for i in range(5):
         cache.set(cache.key("x", "v1", i), b"1", 60)
-    other.set(other.key("x", "v1"), b"1", 60)
+    other.set(other.key("x", "v1", SELLER), b"1", 60)
     assert cache.invalidate_after_batch() == 5
-    assert other.get(other.key("x", "v1")) == b"1"
+    assert other.get(other.key("x", "v1", SELLER)) == b"1"
 
 
 def test_no_redis_url_means_no_cache():
@@ -219,12 +226,12 @@ def test_a_figure_changed_while_redis_was_down_is_not_served_stale_when_redis_re
 ):
     svc = statement_services
     assert _statement(svc).total == "13.5"  # cached in Redis now
-    running_redis.proc.send_signal(19)  # SIGSTOP: Redis keeps its keys but cannot answer
+    running_redis.send_signal(signal.SIGSTOP)  # SIGSTOP: Redis keeps its keys but cannot answer
     try:
         publish_day(svc.engine, dt.date(2026, 10, 1), [Daily(VIDEO, views=3, video_revenue="4.5", ad_revenue="10")])
         assert _statement(svc).total == "14.5"
     finally:
-        running_redis.proc.send_signal(18)  # SIGCONT: the old entry is still in Redis
+        running_redis.send_signal(signal.SIGCONT)  # SIGCONT: the old entry is still in Redis
     time.sleep(0.6)
     assert _statement(svc).total == "14.5"
     assert _statement(svc).total == "14.5"

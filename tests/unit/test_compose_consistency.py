@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from services.common import auth, protogen
+from services.common.cache import cluster_seeds
 from services.launcher import envoy_config, supervisor
 from services.launcher.topology import SERVICES
 
@@ -121,3 +122,38 @@ def test_envoy_accepts_the_compose_config(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def _cluster_nodes() -> list[str]:
+    return sorted(name for name, svc in COMPOSE["services"].items() if "--cluster-enabled" in svc.get("command", []))
+
+
+def test_the_cluster_profile_runs_six_redis_nodes_and_creates_a_cluster_of_all_of_them():
+    nodes = _cluster_nodes()
+    assert len(nodes) == 6  # three masters, three replicas
+    for name in nodes:
+        node = COMPOSE["services"][name]
+        assert node["profiles"] == ["cluster"]
+        assert node["entrypoint"][-2:] == ["--cluster-announce-hostname", name]  # its service name
+        assert any(volume.endswith(":/data") for volume in node["volumes"])  # nodes.conf survives restarts
+        assert "healthcheck" in node
+    creator = COMPOSE["services"]["redis-cluster-create"]
+    assert creator["profiles"] == ["cluster"]
+    assert {name: dep["condition"] for name, dep in creator["depends_on"].items()} == dict.fromkeys(
+        nodes, "service_healthy"
+    )
+    script = creator["command"][-1]
+    assert "--cluster-replicas 1" in script and "--cluster-yes" in script
+    assert "for n in 1 2 3 4 5 6" in script and all(name.startswith("redis-node-") for name in nodes)
+
+
+def test_the_documented_cluster_url_names_every_node_and_no_service_waits_for_the_profile():
+    seeds = cluster_seeds(COMPOSE["x-redis-cluster-url"])
+    assert sorted(seed.host for seed in seeds) == _cluster_nodes()
+    assert {seed.port for seed in seeds} == {6379}
+    env = COMPOSE["x-paysystem"]["environment"]
+    assert env["PAYSYSTEM_REDIS_URL"] == "${PAYSYSTEM_REDIS_URL:-redis://redis:6379/0}"
+    optional = {name for name, svc in COMPOSE["services"].items() if svc.get("profiles")}
+    for name, svc in COMPOSE["services"].items():
+        if name not in optional:
+            assert not optional & set(svc.get("depends_on", {})), f"{name} waits for an optional profile"
