@@ -25,7 +25,7 @@ from batch.main import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
 from services.common.readside import read_side_for
-from services.common.replicas import HeartbeatWriter, replica_name
+from services.common.replicas import HeartbeatWriter, probe, replica_name
 from tests import reference
 from tests.fixtures_jobs import SEOUL, add_plays, add_videos, random_plays
 from tests.fixtures_readside import serve_read_services
@@ -222,6 +222,9 @@ def test_a_replica_that_does_not_catch_up_is_taken_out_of_use_and_no_read_is_old
         assert _reads_after(services, day, 1.0) == {_expected(first + second, day)}
         assert not target.in_use
         assert _reads("primary") > primary_reads
+        # `paysystem status` says the same (its own check of the heartbeat).
+        (health,) = probe(settings)
+        assert health.name == name and not health.in_use and health.lag_ms > MAX_LAG_MS
     finally:
         replication_pair.start_replication()
     # Caught up: in use again, reads there, with the new figure.
