@@ -26,8 +26,7 @@ from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
 from services.common.readside import read_side_for
 from services.common.replicas import HeartbeatWriter, probe, replica_name
-from tests import reference
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, random_plays
+from tests.fixtures_jobs import add_plays, add_videos, expected_seller_total, random_plays
 from tests.fixtures_readside import serve_read_services
 from tests.fixtures_replicas import replication, wait_until
 from tests.mesh import reserve_port_block
@@ -67,18 +66,7 @@ def services(pair, tmp_path):
 
 def _expected(plays: list[dict], day: dt.date) -> Decimal:
     """The seller's statement total for `day`, by tests/reference.py over every play so far."""
-    videos = [reference.Video(v, 1_000_000 + v % 10, 1200) for v in VIDEOS]
-    rows = reference.compute_daily(
-        videos,
-        [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in plays
-        ],
-        SEOUL,
-    )
-    return sum(
-        (r.video_revenue + r.ad_revenue for r in rows.values() if r.seller_id == SELLER and r.day == day), Decimal(0)
-    )
+    return expected_seller_total(plays, VIDEOS, SELLER, day)
 
 
 def _total(services, day: dt.date) -> Decimal:
@@ -104,6 +92,7 @@ def test_reads_come_from_the_replica_and_writes_go_to_the_primary(pair, services
     final = events[-1][1]
     assert final.type is EventType.JOB_FINISHED
     assert f"replica {replica_name(replication_pair.replica_url)} applied it" in final.message
+    print(f"\nreplication delay seen by the job: {final.message}")
 
     # A video and its figures that exist on the replica only: the top-5 list shows it, so
     # the read ran there.
@@ -193,6 +182,9 @@ def test_job_finished_waits_for_a_replica_whose_replication_is_stopped(pair, ser
     finished_at, final = events[-1]
     assert final.type is EventType.JOB_FINISHED
     assert finished_at - stopped_at >= 1.5
+    print(
+        f"\nreplication stopped 1.5 s during the job: JOB_FINISHED {finished_at - stopped_at:.2f} s after the stop; {final.message}"
+    )
     assert f"replica {replica_name(replication_pair.replica_url)} applied it" in final.message
     assert _reads_after(services, day, 1.0) == {_expected(first + second, day)}
 
@@ -269,6 +261,7 @@ def test_the_replica_killed_under_read_load_fails_no_read_and_reads_come_back(pa
 
     before = {"replica": _reads(name), "primary": _reads("primary")}
     workers = [threading.Thread(target=load) for _ in range(threads)]
+    load_started = time.monotonic()
     for worker in workers:
         worker.start()
     wait_until(lambda: done[0] >= 300, 60, "300 reads before the kill")
@@ -281,7 +274,14 @@ def test_the_replica_killed_under_read_load_fails_no_read_and_reads_come_back(pa
     back_at = _reads(name)
     for worker in workers:
         worker.join(120)
+    load_sec = time.monotonic() - load_started
 
+    print(
+        f"\nreplica killed under load: {done[0]} reads, {len(failures)} failed; replica reads before the kill"
+        f" {killed_at['replica'] - before['replica']:.0f}, primary reads while it was down"
+        f" {down['primary'] - killed_at['primary']:.0f}, back in use after its restart; {load_sec:.1f} s"
+        f" ({done[0] / load_sec:.0f} reads/s, {threads} threads)"
+    )
     assert failures == [] and wrong == []
     assert done[0] == threads * per_thread
     assert killed_at["replica"] > before["replica"]  # it served reads before the kill
