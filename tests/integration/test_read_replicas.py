@@ -69,9 +69,15 @@ def _expected(plays: list[dict], day: dt.date) -> Decimal:
     return expected_seller_total(plays, VIDEOS, SELLER, day)
 
 
+_TOKENS: dict[str, list] = {}  # signing a token costs far more than a read: one per key pair
+
+
 def _total(services, day: dt.date) -> Decimal:
     request = settlement_pb2.GetStatementRequest(seller_id=SELLER, period=common_pb2.DAILY, date=day.isoformat())
-    return Decimal(services.settlement.GetStatement(request, metadata=services.token(SELLER)).total)
+    metadata = _TOKENS.get(str(services.settings.keys_dir))
+    if metadata is None:
+        metadata = _TOKENS[str(services.settings.keys_dir)] = services.token(SELLER)
+    return Decimal(services.settlement.GetStatement(request, metadata=metadata).total)
 
 
 def _reads(target: str) -> float:
