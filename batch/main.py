@@ -4,6 +4,7 @@ job runner that the service and the CLI share."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from batch.jobs.runner import JobRunner
 from batch.servicer import BatchServicer
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
+from services.common.replicas import HeartbeatWriter, min_wait_sec, replica_engine, replica_name
 from services.common.server import ServiceContext, run_service
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **options) -> JobRunner:
     """A runner wired the way the service and the CLI run it: the platform zone, the
     configured worker count, the read services' trust window to publish and wait out before
-    a job reports its end (batch/jobs/publication.py), then the read-model cache freed."""
+    a job reports its end (batch/jobs/publication.py) and the read replicas to wait for,
+    then the read-model cache freed."""
 
     def free_cached_read_models(days: list[dt.date]) -> None:
         if not settings.redis_url:
@@ -32,6 +35,10 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
 
     options.setdefault("partition_attempts", settings.batch_partition_attempts)
+    options.setdefault("replicas", replica_engines(settings))
+    options.setdefault(
+        "replica_wait_sec", max(settings.db_replica_wait_sec, min_wait_sec(settings.db_replica_max_lag_ms))
+    )
     return JobRunner(
         engine,
         zone=settings.zone,
@@ -42,7 +49,16 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
     )
 
 
+@functools.cache
+def replica_engines(settings) -> tuple[tuple[str, sa.Engine], ...]:
+    """(name, engine) of each read replica, made once per process (the runner is made per job)."""
+    return tuple((replica_name(url), replica_engine(settings, url)) for url in settings.read_urls)
+
+
 def build(ctx: ServiceContext):
+    if ctx.settings.read_urls:
+        # Every batch instance beats: replicas' lag is measured from it (replicas.py).
+        HeartbeatWriter(ctx.engine).start()
     servicer = BatchServicer(ctx, runner_for=runner_for)
     name = batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name
     return [(batch_pb2_grpc.add_BatchServiceServicer_to_server, servicer, name)]

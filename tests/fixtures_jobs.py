@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,6 +41,30 @@ def add_plays(engine: sa.Engine, plays: list[dict]) -> None:
     with engine.begin() as conn:
         for i in range(0, len(plays), 5000):
             conn.execute(stmt, plays[i : i + 5000])
+
+
+def expected_seller_total(
+    plays: list[dict], video_ids, seller_id: int, day: dt.date | None = None, *, duration_sec: int = 1200
+) -> Decimal:
+    """tests/reference.py's money (video + ad revenue) of one seller over `plays` (of videos
+    made by add_videos), on `day` or every day."""
+    videos = [reference.Video(v, 1_000_000 + v % 10, duration_sec) for v in video_ids]
+    rows = reference.compute_daily(
+        videos,
+        [
+            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
+            for p in plays
+        ],
+        SEOUL,
+    )
+    return sum(
+        (
+            r.video_revenue + r.ad_revenue
+            for r in rows.values()
+            if r.seller_id == seller_id and (day is None or r.day == day)
+        ),
+        Decimal(0),
+    )
 
 
 def random_plays(

@@ -137,7 +137,12 @@ class Coordinator:
 
     def drive(self, emit: Emit) -> launching.JobAlreadyRunning | None:
         runner = self.runner
-        publication = Publication.announce(runner.engine, runner.reader_max_age_ms)
+        publication = Publication.announce(
+            runner.engine,
+            runner.reader_max_age_ms,
+            replicas=runner.replicas,
+            replica_wait_sec=runner.replica_wait_sec,
+        )
         failed = False
         if isinstance(self.plan, DayRange):
             with runner.engine.connect() as conn:

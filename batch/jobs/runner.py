@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,8 @@ class JobRunner:
 
     `reader_max_age_ms` is how long read services may trust a data version they read; the
     run publishes it and waits it out before its final event (batch/jobs/publication.py).
-    `after_days_computed` runs after that wait, with the days the run computed.
+    `after_days_computed` runs after that wait, with the days the run computed. With
+    `replicas`, the final event also waits until each has applied the run's commits.
     """
 
     def __init__(
@@ -59,6 +60,8 @@ class JobRunner:
         dispatcher=None,
         partition_attempts: int = 3,
         retry_backoff_sec: float = 0.5,
+        replicas: Sequence[tuple[str, sa.Engine]] = (),
+        replica_wait_sec: float = 10.0,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -73,6 +76,10 @@ class JobRunner:
         self.owner = owner or process_owner()
         self.reader_max_age_ms = reader_max_age_ms
         self.after_days_computed = after_days_computed
+        # Read replicas (name, engine): a run's final event waits until each has applied its
+        # commits, at most replica_wait_sec each run (batch/jobs/publication.py).
+        self.replicas = tuple(replicas)
+        self.replica_wait_sec = replica_wait_sec
         # None: partitions run in this process's thread pool. Else an object with
         # run_partition(partition_execution_id) -> Iterator[JobEvent] raising DispatchError
         # (batch/jobs/dispatch.py: RunPartition on worker instances through Envoy).

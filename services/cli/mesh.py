@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
+from services.common import replicas
 from services.common.settings import get_settings
 from services.launcher import envoy_admin, supervisor, topology
 
@@ -62,7 +63,8 @@ def _styled(text: str) -> str:
 
 @click.command("status")
 def status() -> None:
-    """Each instance's gRPC health (asked directly) and Envoy's view of it (admin /clusters)."""
+    """Each instance's gRPC health (asked directly) and Envoy's view of it (admin /clusters);
+    with read replicas, each replica's lag and whether reads use it."""
     settings = get_settings()
     console = Console() if Console().is_terminal else Console(width=120)
     instances = topology.instances(settings)
@@ -105,9 +107,26 @@ def status() -> None:
         )
     else:
         console.print(f"Envoy: [red]not answering[/] on admin port {settings.envoy_admin_port}")
+    if settings.read_urls:
+        replicas_ok = _print_replicas(console, settings)
+        ok = ok and replicas_ok
     if state and not state.get("ready"):
         console.print("[yellow]The supervisor has not yet seen every instance healthy.[/]")
     raise SystemExit(0 if ok else 1)
+
+
+def _print_replicas(console: Console, settings) -> bool:
+    """Each read replica's lag (from the primary's heartbeat) and whether reads use it."""
+    table = Table(title="Read replicas (PAYSYSTEM_DB_READ_URLS)")
+    for column in ("replica", "lag", "state", "detail"):
+        table.add_column(column, justify="right" if column == "lag" else "left")
+    found = replicas.probe(settings)
+    for replica in found:
+        lag = "-" if replica.lag_ms is None else f"{replica.lag_ms:,.0f} ms"
+        state = "[green]in use[/]" if replica.in_use else "[red]out of use[/]"
+        table.add_row(replica.name, lag, state, replica.detail)
+    console.print(table)
+    return all(replica.in_use for replica in found)
 
 
 commands = [up, status]

@@ -53,6 +53,9 @@ class DataState:
     data_through: dt.date | None
     # The window published with it (0 when none is); None: not read from a database, no limit.
     reader_max_age_ms: int | None = None
+    # Where it was read: "primary" or a read replica's name (services/common/readrouter.py);
+    # the read it keys runs there too.
+    source: str = dataclasses.field(default="primary", compare=False)
 
 
 _PUBLISHED_WINDOW = sa.select(data_publication.c.reader_max_age_ms).where(data_publication.c.id == 1).scalar_subquery()
@@ -160,6 +163,7 @@ class DataVersionWatch:
         self.poll_sec = poll_sec
         self.max_age_sec = max_age_sec if poll_sec > 0 else 0.0
         self._latest: tuple[DataState, float] | None = None  # (state, when its query was sent)
+        self._not_before = 0.0  # readings sent before this (monotonic) are not kept
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
@@ -182,9 +186,16 @@ class DataVersionWatch:
         sent = time.monotonic()
         state = self._read_state()
         with self._lock:
-            if self._latest is None or sent > self._latest[1]:
+            if sent >= self._not_before and (self._latest is None or sent > self._latest[1]):
                 self._latest = (state, sent)
         return state
+
+    def forget(self) -> None:
+        """Drops the reading: the next `current()` reads the version afresh (a read replica
+        back in use after it was behind, whose last reading may predate what it applied)."""
+        with self._lock:
+            self._latest = None
+            self._not_before = time.monotonic()
 
     def close(self) -> None:
         self._closed.set()

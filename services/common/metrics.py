@@ -51,6 +51,25 @@ BATCH_PUBLICATION_FAILURES = Counter(
     ["step"],
 )
 
+REPLICA_LAG = Gauge(
+    "paysystem_db_replica_lag_seconds",
+    "A read replica's lag behind the primary, from the primary's heartbeat (now - heartbeat read on the replica)",
+    ["replica"],
+)
+REPLICA_IN_USE = Gauge(
+    "paysystem_db_replica_in_use", "1 while a read service uses a read replica, 0 while it is out of use", ["replica"]
+)
+DB_READS = Counter(
+    "paysystem_db_reads_total",
+    "Database reads of the read services, by where they ran (primary or a replica)",
+    ["target"],
+)
+REPLICA_CATCH_UP = Counter(
+    "paysystem_batch_replica_waits_total",
+    "A job's waits for a read replica to apply its figures: applied, or not (the replica is out of use)",
+    ["replica", "result"],
+)
+
 
 def serve(port: int) -> None:
     """Starts the /metrics HTTP endpoint on 127.0.0.1 (0 = none)."""

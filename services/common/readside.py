@@ -1,6 +1,7 @@
 """What the read services (statistics, settlement) share: their dependencies and arguments.
 
-`ReadSide` bundles the engine behind its MySQL circuit breaker, the cache (Redis, optional,
+`ReadSide` bundles the engine behind its MySQL circuit breaker (and the read replicas, each
+behind its own, chosen by readrouter.py), the cache (Redis, optional,
 with each process's short-lived copy), the watch on the batch's data version and the
 platform calendar. `build_read_side(ctx)` is called from a service's `build(ctx)`:
 nothing connects at import or at build time.
@@ -8,8 +9,10 @@ nothing connects at import or at build time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -22,8 +25,19 @@ from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
 from services.common.errors import BadId, BadPeriod
 from services.common.periods import Period
+from services.common.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, ReadTarget, run_on
+from services.common.replicas import replica_engine, replica_name
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Replica:
+    """A read replica of the primary: its name (host:port/db), engine and circuit breaker."""
+
+    name: str
+    engine: sa.Engine
+    breaker: Breaker
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,31 +49,85 @@ class ReadSide:
     # 0: the data version is read on every request (no background poll).
     version_poll_ms: int = 0
     version_max_age_ms: int = 0
+    # Read replicas (PAYSYSTEM_DB_READ_URLS); empty: every read on the primary, as always.
+    replicas: tuple[Replica, ...] = ()
+    replica_max_lag_ms: int = 2000
     versions: DataVersionWatch = dataclasses.field(init=False, repr=False, compare=False)
+    router: ReadRouter = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        watch = DataVersionWatch(
-            lambda: self.read(read_data_state),
-            poll_sec=self.version_poll_ms / 1000,
-            max_age_sec=self.version_max_age_ms / 1000,
+        watch = self._watch(lambda: self.read(read_data_state))
+        targets = [ReadTarget(r.name, r.engine, r.breaker, replica=True) for r in self.replicas]
+        for target in targets:
+            target.versions = self._watch(functools.partial(_replica_state, target))
+        router = ReadRouter(
+            ReadTarget(PRIMARY, self.engine, self.db, watch), targets, max_lag_ms=self.replica_max_lag_ms
         )
         object.__setattr__(self, "versions", watch)  # frozen: set once, here
+        object.__setattr__(self, "router", router)
+
+    def _watch(self, read_state: Callable[[], DataState]) -> DataVersionWatch:
+        return DataVersionWatch(
+            read_state, poll_sec=self.version_poll_ms / 1000, max_age_sec=self.version_max_age_ms / 1000
+        )
 
     def data_state(self) -> DataState:
-        """The batch's published version and last computed day (see dataversion.py)."""
-        return self.versions.current()
+        """The batch's published version and last computed day (see dataversion.py), from
+        the first target in use (readrouter.py); `source` names it, for `read_at`."""
+        if not self.replicas:
+            return self.versions.current()
+        for target in self.router.candidates():
+            if not target.replica:
+                return self.versions.current()
+            try:
+                return target.versions.current()
+            except TARGET_DOWN_ERRORS as exc:
+                self.router.failed(target, exc)
+        raise AssertionError("unreachable: the primary is always a candidate")
 
     def today(self) -> dt.date:
         return dt.datetime.now(self.zone).date()
 
     def read(self, use_case: Callable[[sa.Connection], T]) -> T:
-        """Runs use_case(conn) on one connection, behind the MySQL circuit breaker."""
+        """Runs use_case(conn) on one connection of the primary, behind its circuit breaker."""
 
-        def run() -> T:
-            with self.engine.connect() as conn:
-                return use_case(conn)
+        return run_on(self.router.primary, use_case)
 
-        return self.db.call(run)
+    def read_at(self, state: DataState, use_case: Callable[[sa.Connection, DataState], T]) -> T:
+        """Runs use_case(conn, state) where `state` was read, with the state of the rows it reads.
+
+        On the primary (no replicas, or `state` read there): the given state, as `read`.
+        On a replica: in one consistent snapshot, whose own data version is passed (a
+        replica applies commits in order, so it is `state` or newer: the rows and the
+        version always belong together, and are never older than the key built from `state`).
+        A replica that fails the read sends it to the primary, which reads its version with
+        the rows (newer or equal, never older): the request does not fail.
+        """
+        if state.source == PRIMARY:
+            return self.read(lambda conn: use_case(conn, state))
+        target = self.router.target(state.source)
+        try:
+            return run_on(target, lambda conn: _in_snapshot(conn, use_case))
+        except TARGET_DOWN_ERRORS as exc:
+            self.router.failed(target, exc)
+        return self.read(lambda conn: use_case(conn, read_data_state(conn)))
+
+
+def _replica_state(target: ReadTarget) -> DataState:
+    state = run_on(target, read_data_state)
+    return dataclasses.replace(state, source=target.name)
+
+
+def _in_snapshot(conn: sa.Connection, use_case: Callable[[sa.Connection, DataState], T]) -> T:
+    conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    try:
+        result = use_case(conn, read_data_state(conn))
+    except BaseException:
+        with contextlib.suppress(Exception):  # the error that matters is the one raised
+            conn.exec_driver_sql("ROLLBACK")
+        raise
+    conn.exec_driver_sql("COMMIT")
+    return result
 
 
 def read_engine(settings) -> sa.Engine:
@@ -92,12 +160,30 @@ def local_tier(settings) -> LocalTier:
 def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     """The real dependencies of a read service, from its ServiceContext (the readiness check
     keeps using ctx.engine)."""
-    settings = ctx.settings
+    return read_side_for(ctx.settings, cache_prefix=cache_prefix)
+
+
+def read_side_for(settings, *, cache_prefix: str = "ps", reset_timeout: float = 5.0) -> ReadSide:
+    """A read side as the settings describe it: the primary, each replica of
+    PAYSYSTEM_DB_READ_URLS behind its own breaker, the cache, the version watch."""
+    replicas = tuple(
+        Replica(
+            replica_name(url),
+            replica_engine(settings, url),
+            db_breaker(f"mysql-replica:{replica_name(url)}", reset_timeout=reset_timeout),
+        )
+        for url in settings.read_urls
+    )
     return ReadSide(
         engine=read_engine(settings),
-        db=db_breaker(),
+        db=db_breaker(reset_timeout=reset_timeout),
+        replicas=replicas,
+        replica_max_lag_ms=settings.db_replica_max_lag_ms,
         cache=Cache(
-            make_redis(settings.redis_url), prefix=cache_prefix, breaker=redis_breaker(), local=local_tier(settings)
+            make_redis(settings.redis_url),
+            prefix=cache_prefix,
+            breaker=redis_breaker(reset_timeout=reset_timeout),
+            local=local_tier(settings),
         ),
         zone=settings.zone,
         version_poll_ms=settings.data_version_poll_ms,

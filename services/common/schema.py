@@ -252,6 +252,17 @@ data_publication = sa.Table(
     sa.Column("published_at_us", sa.BigInteger, nullable=False),
 )
 
+# One row (id 1) that the primary's batch instances update every second and after each
+# job's commit; read on a replica it tells how far behind the replica is (lag = now -
+# beat_us) and whether it has applied a job's figures (seq; services/common/replicas.py).
+replica_heartbeat = sa.Table(
+    "replica_heartbeat",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("beat_us", sa.BigInteger, nullable=False),
+)
+
 # --- the ledger (DESIGN 2a, docs/ledger.md) ------------------------------------------------
 # Months are stored as the DATE of their first day. Rows here are only ever inserted, except
 # a payout's status, which moves once from PENDING to PAID or FAILED.

@@ -22,6 +22,16 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".paysystem"))
     # SQLAlchemy URL; empty means the embedded SQLite file in data_dir.
     db_url: str = ""
+    # Read replicas of db_url, comma-separated SQLAlchemy URLs; empty = every read on the
+    # primary. Only the read services (statistics, settlement's statements and series) read
+    # from them (services/common/readrouter.py, docs/scaling.md "Read replicas").
+    db_read_urls: str = ""
+    # A replica whose heartbeat (written by the primary's batch every second) is older than
+    # this, or that does not answer, is out of use until it catches up.
+    db_replica_max_lag_ms: int = 2000
+    # How long a job waits for every replica in use to apply its figures before it takes a
+    # replica out of use (at least the max lag plus two health checks: see replicas.py).
+    db_replica_wait_sec: float = 10.0
     # Optional: without it the settlement cache is off and reads go to the database.
     # redis://host:port/db is one node; redis+cluster://h1:p1,h2:p2 a Redis Cluster's seed
     # nodes (services/common/cache.py make_redis, docs/scaling.md).
@@ -120,6 +130,19 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError(f"PAYSYSTEM_VIEWER_LATE_WINDOW_SEC: must be a positive number of seconds, got {value}")
         return value
+
+    @field_validator("db_read_urls")
+    @classmethod
+    def _replica_urls(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",") if u.strip()):
+            if "://" not in url:
+                raise ValueError(f"PAYSYSTEM_DB_READ_URLS: not a SQLAlchemy URL: {url!r}")
+        return value
+
+    @property
+    def read_urls(self) -> tuple[str, ...]:
+        """The replicas' URLs, in the order given."""
+        return tuple(u.strip() for u in self.db_read_urls.split(",") if u.strip())
 
     @property
     def zone(self) -> ZoneInfo:

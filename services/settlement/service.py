@@ -111,12 +111,12 @@ def get_statement(
     start, end = period_bounds(period, day)
     state = read.data_state()
 
-    def compute(conn) -> bytes:
+    def compute(conn, state) -> bytes:
         return render(read_statement(conn, seller_id, period, start, end, state.data_through))
 
     key = read.cache.key(cache_kind, state.version, seller_id, period.value, start.isoformat())
     ttl = ttl_for(end, state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="statement")
+    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="statement")
 
 
 def read_statement(

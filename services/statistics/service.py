@@ -118,7 +118,7 @@ def get_top_videos(
     start, end = period_bounds(period, day)
     state = read.data_state()
 
-    def compute(conn) -> bytes:
+    def compute(conn, state) -> bytes:
         videos = tuple(
             TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
             for rank, row in enumerate(repository.top_videos(conn, seller_id, period, start, metric, TOP_N), 1)
@@ -127,7 +127,7 @@ def get_top_videos(
 
     key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
     ttl = ttl_for(end, state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="top5")
+    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="top5")
 
 
 def get_video_stats(
@@ -143,7 +143,7 @@ def get_video_stats(
 
     state = read.data_state()
 
-    def use_case(conn) -> VideoStatsSeries:
+    def use_case(conn, state) -> VideoStatsSeries:
         seller_id = repository.video_seller(conn, video_id)
         if seller_id is None:
             raise VideoNotFound(f"no video {video_id}", field="video_id")
@@ -156,7 +156,7 @@ def get_video_stats(
         points = tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
         return VideoStatsSeries(video_id, period, points, state.data_through)
 
-    return read.read(use_case)
+    return read.read_at(state, use_case)
 
 
 def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -193,7 +193,7 @@ def get_seller_stats(
     starts = series_periods(period, first, last)
     state = read.data_state()
 
-    def compute(conn) -> bytes:
+    def compute(conn, state) -> bytes:
         figures = _fold(period, repository.seller_series(conn, seller_id, period, starts[0], starts[-1]))
         points = tuple(
             StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
@@ -204,7 +204,7 @@ def get_seller_stats(
         "sstats", state.version, seller_id, period.value, starts[0].isoformat(), starts[-1].isoformat()
     )
     ttl = ttl_for(period_end(period, starts[-1]), state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read(compute), name="seller_stats")
+    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="seller_stats")
 
 
 _ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}

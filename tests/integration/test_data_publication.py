@@ -19,9 +19,8 @@ from batch.main import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2
 from services.common.dataversion import announce_reader_max_age, publication_delay_sec, read_data_state
 from services.common.settings import Settings
-from tests import reference
 from tests.databases import fresh_database
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, random_plays
+from tests.fixtures_jobs import add_plays, add_videos, expected_seller_total, random_plays
 from tests.fixtures_readside import REDIS_SHARED_DB3, make_read_side, migrated_engine, serve_read_services
 from tests.mesh import reserve_port_block
 
@@ -40,16 +39,7 @@ def database(tmp_path):
 
 
 def _expected_total(plays: list[dict]) -> Decimal:
-    videos = [reference.Video(v, 1_000_000 + v % 10, 1200) for v in VIDEOS]
-    rows = reference.compute_daily(
-        videos,
-        [
-            reference.Play(p["event_id"], p["video_id"], p["viewer_id"], p["started_at_us"], p["start"], p["end"])
-            for p in plays
-        ],
-        SEOUL,
-    )
-    return sum((r.video_revenue + r.ad_revenue for r in rows.values() if r.seller_id == SELLER), Decimal(0))
+    return expected_seller_total(plays, VIDEOS, SELLER)
 
 
 def test_a_reader_trusting_its_readings_for_a_minute_serves_the_new_figure_right_after_the_job(database, tmp_path):

@@ -86,6 +86,24 @@ def test_the_batch_reads_envoy_s_clusters_through_a_listener_that_serves_only_th
     }
 
 
+def test_the_optional_replica_follows_the_primary_s_gtid_binlog_and_every_service_can_read_it():
+    replica = COMPOSE["services"]["mysql-replica"]
+    setup = COMPOSE["services"]["mysql-replica-setup"]
+    assert replica["profiles"] == ["replica"] and setup["profiles"] == ["replica"]
+    primary_flags = COMPOSE["services"]["mysql"]["command"]
+    for flag in ("--log-bin=mysql-bin", "--gtid-mode=ON", "--binlog-format=ROW"):
+        assert flag in primary_flags
+    assert "--gtid-mode=ON" in replica["command"] and "--super-read-only=ON" in replica["command"]
+    server_ids = {f for f in primary_flags + replica["command"] if f.startswith("--server-id=")}
+    assert len(server_ids) == 2
+    assert "SOURCE_HOST='mysql'" in setup["command"][0] and "SOURCE_AUTO_POSITION=1" in setup["command"][0]
+    assert setup["depends_on"]["mysql-replica"]["condition"] == "service_healthy"
+    assert "mysql-replica-data" in COMPOSE["volumes"]
+    for spec in SERVICES:  # the shared environment: only the read services use it
+        assert COMPOSE["services"][spec.name]["environment"]["PAYSYSTEM_DB_READ_URLS"] == "${PAYSYSTEM_DB_READ_URLS:-}"
+    assert "mysql-replica:3306" in (ROOT / ".env.example").read_text()
+
+
 def test_the_file_holds_no_secrets():
     text = (ROOT / "docker-compose.yml").read_text()
     for key, value in re.findall(r"^\s*(\w*PASSWORD\w*):\s+(\S+)", text, flags=re.M):
