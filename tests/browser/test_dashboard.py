@@ -161,6 +161,20 @@ def test_the_chart_and_its_table_show_the_seller_series_of_the_api(page, world, 
     )
     canvas = page.get_by_test_id("chart-canvas")
     expect(canvas).to_have_attribute("data-drawn", "true")
+    # The chart itself (the default metric, views), not only the table beside it.
+    assert json.loads(canvas.get_attribute("data-values")) == [int(p["views"]) for p in points]
+
+
+@pytest.mark.parametrize("route", ["overview", "charts", "statements"])
+def test_the_seller_pages_fit_a_phone_screen(page, world, route):
+    """At 390 px (a phone) nothing makes the page scroll sideways: forms wrap, tables scroll in
+    their own box."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, world, world.seller)
+    open_route(page, world, f"sellers/{world.seller.account_id}/{route}")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{route} is {overflow} px wider than the phone's screen"
+    expect(page.get_by_test_id("nav-overview")).to_be_visible()
 
 
 def test_the_chart_of_one_video_shows_that_videos_series(page, world):

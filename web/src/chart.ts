@@ -9,7 +9,8 @@ export interface Series {
   values: number[];
 }
 
-/** Draws a line or bar chart on the canvas; sets data-drawn="true" once Chart.js has drawn it. */
+/** Draws a line or bar chart on the canvas; sets data-values (the drawn
+ * numbers, JSON) and data-drawn="true" once Chart.js has drawn it. */
 export function drawChart(canvas: HTMLCanvasElement, type: "line" | "bar", labels: string[], series: Series, locale: string): Chart {
   canvas.removeAttribute("data-drawn");
   return new Chart(canvas, {
@@ -30,6 +31,9 @@ export function drawChart(canvas: HTMLCanvasElement, type: "line" | "bar", label
       {
         id: "paysystem-drawn",
         afterRender(chart) {
+          // What Chart.js was given to draw, readable from the page (a canvas has no DOM of its
+          // own): the browser tests compare it with the API's series.
+          chart.canvas.setAttribute("data-values", JSON.stringify(chart.data.datasets[0].data));
           chart.canvas.setAttribute("data-drawn", "true");
         },
       },
