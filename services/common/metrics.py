@@ -59,7 +59,7 @@ BATCH_LAST_SUCCESS = Gauge(
 BATCH_JOBS_FAILED = Counter("paysystem_batch_jobs_failed_total", "Job runs that ended failed (JOB_FAILED)", ["job"])
 LAST_CLOSED_MONTH = Gauge(
     "paysystem_settlement_last_closed_month",
-    "The newest closed month as a number YYYYMM (202611 = November 2026); no sample before the first close",
+    "The newest closed month as a number YYYYMM (202611 = November 2026); 0 while this process has seen none",
 )
 
 REPLICA_LAG = Gauge(

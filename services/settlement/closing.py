@@ -121,7 +121,7 @@ def close_month(
 
 def show_last_closed_month(conn: sa.Connection) -> None:
     """Sets the last-closed-month gauge from the database (alerts/docs: docs/operations.md,
-    "Prometheus and alerts"); no sample while no month is closed."""
+    "Prometheus and alerts"); it stays 0 while no month is closed."""
     last = repo.last_closed_month(conn)
     if last is not None:
         LAST_CLOSED_MONTH.set(month_number(last))
