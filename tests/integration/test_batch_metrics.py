@@ -5,8 +5,10 @@ starting batch instance reads it from the job repository)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
@@ -41,21 +43,31 @@ def _last_success() -> float | None:
     return REGISTRY.get_sample_value("paysystem_batch_last_success_timestamp_seconds", {"job": "daily"})
 
 
-def test_completed_and_failed_partitions_and_written_rows_are_counted(tmp_path):
-    with fresh_database("sqlite", "metrics_", tmp_path) as url:
+@contextlib.contextmanager
+def _day_of_plays(tmp_path, prefix: str, per_video: int) -> Iterator[sa.Engine]:
+    """A fresh SQLite database with VIDEOS and their plays on DAY."""
+    with fresh_database("sqlite", prefix, tmp_path) as url:
         engine = db.make_engine(Settings(data_dir=tmp_path, db_url=url))
         try:
             add_videos(engine, VIDEOS)
-            add_plays(engine, random_plays([DAY], VIDEOS, 200))
-            with engine.begin() as conn:  # a play of a video that does not exist fails its partition
-                conn.execute(sa.text("DELETE FROM videos WHERE video_id = 20"))
-            before = {s: _count(s) for s in ("COMPLETED", "FAILED")}
-            rows_before, failed_jobs_before, success_before = _rows(), _failed_jobs(), _last_success()
-
-            runner = JobRunner(engine, zone=SEOUL, workers=1, steps=batch.steps)
-            events = list(runner.run("daily", DAY, partitions=3, today=DAY + dt.timedelta(days=2)))
+            add_plays(engine, random_plays([DAY], VIDEOS, per_video))
+            yield engine
         finally:
             engine.dispose()
+
+
+def _run(engine: sa.Engine, partitions: int) -> list:
+    runner = JobRunner(engine, zone=SEOUL, workers=1, steps=batch.steps)
+    return list(runner.run("daily", DAY, partitions=partitions, today=DAY + dt.timedelta(days=2)))
+
+
+def test_completed_and_failed_partitions_and_written_rows_are_counted(tmp_path):
+    with _day_of_plays(tmp_path, "metrics_", 200) as engine:
+        with engine.begin() as conn:  # a play of a video that does not exist fails its partition
+            conn.execute(sa.text("DELETE FROM videos WHERE video_id = 20"))
+        before = {s: _count(s) for s in ("COMPLETED", "FAILED")}
+        rows_before, failed_jobs_before, success_before = _rows(), _failed_jobs(), _last_success()
+        events = _run(engine, 3)
 
     assert events[-1].status == "FAILED"
     assert _failed_jobs() - failed_jobs_before == 1
@@ -67,30 +79,23 @@ def test_completed_and_failed_partitions_and_written_rows_are_counted(tmp_path):
 
 
 def test_a_successful_run_sets_the_last_success_gauge_and_a_starting_instance_reads_it_back(tmp_path):
-    with fresh_database("sqlite", "metrics_ok_", tmp_path) as url:
-        engine = db.make_engine(Settings(data_dir=tmp_path, db_url=url))
-        try:
-            add_videos(engine, VIDEOS)
-            add_plays(engine, random_plays([DAY], VIDEOS, 50))
-            failed_before = _failed_jobs()
-            started = time.time()
-            runner = JobRunner(engine, zone=SEOUL, workers=1, steps=batch.steps)
-            events = list(runner.run("daily", DAY, partitions=2, today=DAY + dt.timedelta(days=2)))
-            ended = time.time()
-            assert events[-1].status == "COMPLETED" and events[-1].final
-            # Set before the final event: whoever saw the run end sees the gauge.
-            assert started <= _last_success() <= ended
-            assert _failed_jobs() == failed_before
+    with _day_of_plays(tmp_path, "metrics_ok_", 50) as engine:
+        failed_before = _failed_jobs()
+        started = time.time()
+        events = _run(engine, 2)
+        ended = time.time()
+        assert events[-1].status == "COMPLETED" and events[-1].final
+        # Set before the final event: whoever saw the run end sees the gauge.
+        assert started <= _last_success() <= ended
+        assert _failed_jobs() == failed_before
 
-            # A batch instance starting later (the process's own value gone) reads the newest
-            # COMPLETED execution's end from the job repository.
-            BATCH_LAST_SUCCESS.labels("daily").set(0)
-            with engine.connect() as conn:
-                ended_us = conn.execute(
-                    sa.select(sa.func.max(job_execution.c.ended_at_us)).where(job_execution.c.status == "COMPLETED")
-                ).scalar_one()
-            show_last_successes(engine)
-        finally:
-            engine.dispose()
+        # A batch instance starting later (the process's own value gone) reads the newest
+        # COMPLETED execution's end from the job repository.
+        BATCH_LAST_SUCCESS.labels("daily").set(0)
+        with engine.connect() as conn:
+            ended_us = conn.execute(
+                sa.select(sa.func.max(job_execution.c.ended_at_us)).where(job_execution.c.status == "COMPLETED")
+            ).scalar_one()
+        show_last_successes(engine)
     assert ended_us is not None and _last_success() == ended_us / 1e6
     assert started <= _last_success() <= ended
