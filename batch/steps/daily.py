@@ -55,6 +55,7 @@ MYSQL_SESSION_SETTINGS = {
 
 TMP_AGG = "tmp_day_agg"
 TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2-3
+TMP_TAIL = "tmp_day_tail"  # per viewer-video pair, its latest play just before the day
 
 
 @dataclass(frozen=True)
@@ -102,33 +103,51 @@ GROUP BY c.video_id
 """
 
 
-# The pairs that pass 2a windows: two or more plays that day, or a single play early enough to
-# follow an earlier day's playback. The speed trick (docs/batch-jobs.md, "Rules 3 and 4 in the
-# daily step"): a single play is kept only by its own video's early window (duration / 2,
-# looked up only for the few pairs inside the partition's widest one, :early_end_us), not
-# by the partition's widest: a single play past its video's window has no previous play to
-# be excluded by and can reach no cap, so the window sort, the reads of its row and of its
-# video would be spent on a play that pass 2a drops at the end. Same figures, fewer rows.
-_VIDEO_DURATION_OF_PAIR = "(SELECT pv.duration_sec FROM videos pv WHERE pv.video_id = plays.video_id)"
+def _tail_sql(d: Dialect) -> str:
+    """Pass 2 first reads, as one range of ix_plays_started, the plays that started in the
+    last max(30 s, duration / 2) before the day (:tail_start_us, the partition's widest
+    window), and keeps each viewer-video pair's latest one (ties by event_id byte-wise: the
+    last) with its watch time. Only such a play can be the previous playback of a play of
+    the day that rules 2-3 exclude (a repeat started less than 30 s after it, an overlap
+    less than its watch time / 2 <= duration / 2 after it); any earlier one is too far back."""
+    watch = fragments.watch_time_of_sql(d, "t.start_position_sec", "t.end_position_sec", "v.duration_sec")
+    return f"""
+INSERT INTO {TMP_TAIL} (video_id, viewer_id, started_at_us, watch_time_sec)
+SELECT l.video_id, l.viewer_id, l.started_at_us, l.watch_time_sec
+FROM (
+    SELECT t.video_id, t.viewer_id, t.started_at_us, {watch} AS watch_time_sec,
+           ROW_NUMBER() OVER (PARTITION BY t.video_id, t.viewer_id
+                              ORDER BY t.started_at_us DESC, {d.bytewise("t.event_id")} DESC) AS nth
+    FROM plays t
+    JOIN videos v ON v.video_id = t.video_id
+    WHERE t.started_at_us >= :tail_start_us AND t.started_at_us < :day_start_us
+      AND t.video_id >= :lo AND t.video_id < :hi
+) l
+WHERE l.nth = 1
+"""
+
+
+# The pairs that pass 2a windows: two or more plays that day, or a single play that may follow
+# a play of the tail (docs/batch-jobs.md, "Rules 3 and 4 in the daily step"): any other
+# single play has no previous play to be excluded by and can reach no cap, so the window
+# sort and the reads of its row and of its video would be spent on a play that pass 2a drops
+# at the end. Same figures, fewer rows.
 _PAIRS_OF_PASS_2 = f"""COUNT(*) > 1
                         OR (MIN(started_at_us) < :early_end_us
-                            AND {fragments.may_follow_previous_day_sql("MIN(started_at_us)", _VIDEO_DURATION_OF_PAIR)})"""
+                            AND EXISTS (SELECT 1 FROM {TMP_TAIL} t
+                                        WHERE t.video_id = plays.video_id AND t.viewer_id = plays.viewer_id))"""
 
 
 def _classify_sql(d: Dialect) -> str:
     """Pass 2a: classifies by rules 2-3 the plays that may be excluded by rules 2-4: those of
-    viewer-video pairs with two or more plays that day, or whose first play that day is early
-    enough to follow a playback of an earlier day (:early_end_us, the partition's widest
-    early window). Every other play is a view already counted right in pass 1. One window
-    over those pairs' plays of the day gives each play's previous one; the first play of a
-    pair that may follow an earlier day looks its previous one up (its start, and its watch
-    time only when it is recent enough to be overlapped). Keeps only the plays that
-    passes 2b and 2c read."""
-    # A previous-day playback too far back to be overlapped needs no watch time: 0 will do.
+    viewer-video pairs with two or more plays that day, or whose single play that day is
+    early enough (:early_end_us, the end of the partition's widest window after midnight) to
+    follow the pair's play in the tail. Every other play is a view already counted right in
+    pass 1. One window over those pairs' plays of the day gives each play's previous one;
+    the first play of a pair on the day takes the pair's play in the tail, if any (start and
+    watch time). Keeps only the plays that passes 2b and 2c read."""
     previous_watch = f"""CASE WHEN x.prev_started_at_us IS NOT NULL THEN x.prev_watch_sec
-                 WHEN x.day_prev_started_at_us IS NOT NULL
-                      AND {fragments.may_overlap_sql("x", "x.day_prev_started_at_us")}
-                   THEN {fragments.previous_day_watch_sql(d, "x")}
+                 WHEN x.day_prev_started_at_us IS NOT NULL THEN {fragments.previous_day_watch_sql("x", TMP_TAIL)}
                  ELSE 0 END"""
     watch = fragments.watch_time_of_sql(d, "p.start_position_sec", "p.end_position_sec", "v.duration_sec")
     return f"""
@@ -150,8 +169,7 @@ FROM (
         FROM (
             SELECT w.*,
                    CASE WHEN w.prev_started_at_us IS NULL
-                             AND {fragments.may_follow_previous_day_sql("w.started_at_us", "w.duration_sec")}
-                        THEN {fragments.previous_day_start_sql("w")} END AS day_prev_started_at_us
+                        THEN {fragments.previous_day_start_sql("w", TMP_TAIL)} END AS day_prev_started_at_us
             FROM (
                 SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
                        p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
@@ -235,6 +253,14 @@ _TMP_AGG_COLUMNS = """
     excluded_cap BIGINT NOT NULL DEFAULT 0,
     views_before BIGINT NOT NULL DEFAULT 0,
     ad_views_before BIGINT NOT NULL DEFAULT 0
+"""
+
+_TMP_TAIL_COLUMNS = """
+    video_id BIGINT NOT NULL,
+    viewer_id BIGINT NOT NULL,
+    started_at_us BIGINT NOT NULL,
+    watch_time_sec BIGINT NOT NULL,
+    PRIMARY KEY (video_id, viewer_id)
 """
 
 _TMP_PLAYS_COLUMNS = """
@@ -366,6 +392,7 @@ def compute_day_partition(
     _drop_temp_tables(conn, d)
     conn.execute(sa.text(d.create_temp_table(TMP_AGG, _TMP_AGG_COLUMNS)))
     conn.execute(sa.text(d.create_temp_table(TMP_PLAYS, _TMP_PLAYS_COLUMNS)))
+    conn.execute(sa.text(d.create_temp_table(TMP_TAIL, _TMP_TAIL_COLUMNS)))
     try:
         conn.execute(
             _text(_aggregate_sql(d), "day"),
@@ -401,19 +428,21 @@ def compute_day_partition(
 
 
 def _drop_temp_tables(conn: sa.Connection, d: Dialect) -> None:
-    for name in (TMP_AGG, TMP_PLAYS):
+    for name in (TMP_AGG, TMP_PLAYS, TMP_TAIL):
         conn.execute(sa.text(d.drop_temp_table(name)))
 
 
-def _early_end_us(conn: sa.Connection, lo: int, hi: int, day_start_us: int) -> int:
-    """The end of the widest window after midnight in which a play of the partition's
-    videos may follow a playback of an earlier day (fragments.may_follow_previous_day_sql)."""
+def _previous_day_window_us(conn: sa.Connection, lo: int, hi: int) -> int:
+    """The widest time around midnight across which a play of the partition's videos may
+    follow a playback of an earlier day: max(30 s, duration / 2) of its longest video. A
+    repeat starts less than 30 s after its previous playback; an overlap less than that
+    playback's watch time / 2 after it, at most duration / 2 (rules.is_repeat, is_overlap)."""
     longest = conn.execute(
         sa.text("SELECT COALESCE(MAX(duration_sec), 0) FROM videos WHERE video_id >= :lo AND video_id < :hi"),
         {"lo": lo, "hi": hi},
     ).scalar_one()
     half_duration_us = -(-int(longest) * 1_000_000 // rules.MAX_PLAYBACK_SPEED)
-    return day_start_us + max(rules.REPEAT_WINDOW_US, half_duration_us)
+    return max(rules.REPEAT_WINDOW_US, half_duration_us)
 
 
 def _finish_partition(
@@ -428,15 +457,14 @@ def _finish_partition(
     job_execution_id: int | None,
 ) -> None:
     """Pass 2, running totals, pricing and the upserts, once pass 1 found no bad row."""
+    window_us = _previous_day_window_us(conn, lo, hi)
+    conn.execute(
+        sa.text(_tail_sql(d)),
+        {"lo": lo, "hi": hi, "day_start_us": day_start_us, "tail_start_us": day_start_us - window_us},
+    )
     conn.execute(
         _text(_classify_sql(d), "day"),
-        {
-            "day": day,
-            "lo": lo,
-            "hi": hi,
-            "day_start_us": day_start_us,
-            "early_end_us": _early_end_us(conn, lo, hi, day_start_us),
-        },
+        {"day": day, "lo": lo, "hi": hi, "early_end_us": day_start_us + window_us},
     )
     conn.execute(sa.text(_take_back_exclusions_sql(d)))
     conn.execute(sa.text(_take_back_capped_sql(d)))

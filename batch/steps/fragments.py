@@ -46,40 +46,19 @@ def over_daily_cap_sql(nth: str) -> str:
     return f"({nth} > {rules.DAILY_VIEW_CAP})"
 
 
-def may_follow_previous_day_sql(started: str, duration: str) -> str:
-    # DESIGN 2 "Counted view" 2-3 cross midnight: only a play this early in the day can be a
-    # repeat (30 s) or an overlap (the previous play's watch time is at most the duration, so
-    # day start + duration / 2) of a playback of an earlier day. `started` is the play's
-    # started_at_us, `duration` its video's duration_sec (expressions).
-    return f"""({started} < :day_start_us + {rules.REPEAT_WINDOW_US}
-        OR {started} * {rules.MAX_PLAYBACK_SPEED}
-           < :day_start_us * {rules.MAX_PLAYBACK_SPEED} + {duration} * 1000000)"""
-
-
-def previous_day_start_sql(p: str) -> str:
+def previous_day_start_sql(p: str, tail: str) -> str:
     # DESIGN 2 "Counted view" 2-3: the start of the latest playback of the same viewer and
-    # video before the day: the previous playback of the pair's first play of the day. One
-    # index dive on ix_plays_repeat; only for plays that may_follow_previous_day_sql.
-    return f"""(SELECT MAX(r.started_at_us) FROM plays r
-        WHERE r.video_id = {p}.video_id AND r.viewer_id = {p}.viewer_id
-          AND r.started_at_us < :day_start_us)"""
+    # video before the day, the previous playback of the pair's first play of the day, if it
+    # started late enough to be followed by a repeat or an overlap: looked up in `tail`, the
+    # pair's latest play of the last max(30 s, duration / 2) before the day (daily.py).
+    return f"""(SELECT t.started_at_us FROM {tail} t
+        WHERE t.video_id = {p}.video_id AND t.viewer_id = {p}.viewer_id)"""
 
 
-def previous_day_watch_sql(d: Dialect, p: str) -> str:
-    # DESIGN 2 "Counted view" 3: the watch time of that previous playback, the one starting
-    # at {p}.day_prev_started_at_us (ties by event_id byte-wise: the last one).
-    watch = watch_time_of_sql(d, "q.start_position_sec", "q.end_position_sec", f"{p}.duration_sec")
-    return f"""(SELECT {watch} FROM plays q
-        WHERE q.video_id = {p}.video_id AND q.viewer_id = {p}.viewer_id
-          AND q.started_at_us = {p}.day_prev_started_at_us
-        ORDER BY {d.bytewise("q.event_id")} DESC LIMIT 1)"""
-
-
-def may_overlap_sql(p: str, previous_started: str) -> str:
-    # DESIGN 2 "Counted view" 3: a playback that started at least duration / 2 before play
-    # `p` cannot be overlapped by it, whatever it watched (watch time <= duration).
-    return f"""(({p}.started_at_us - {previous_started}) * {rules.MAX_PLAYBACK_SPEED}
-        < {p}.duration_sec * 1000000)"""
+def previous_day_watch_sql(p: str, tail: str) -> str:
+    # DESIGN 2 "Counted view" 3: the watch time of that previous playback.
+    return f"""(SELECT t.watch_time_sec FROM {tail} t
+        WHERE t.video_id = {p}.video_id AND t.viewer_id = {p}.viewer_id)"""
 
 
 def bad_row_sql(p: str) -> str:

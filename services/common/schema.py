@@ -150,6 +150,8 @@ plays = sa.Table(
     sa.Index("ix_plays_repeat", "video_id", "viewer_id", "started_at_us"),
     # Late-data detection: the newest play_id per local day, read by a loose index scan.
     sa.Index("ix_plays_day_arrival", "local_day", "play_id"),
+    # The batch reads the plays just before a day (rules 2-3 across midnight) as one range.
+    sa.Index("ix_plays_started", "started_at_us"),
 )
 
 # Each viewer's position per video; updates follow started_at order (then event_id).

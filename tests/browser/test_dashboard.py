@@ -417,3 +417,41 @@ def test_an_admin_sees_every_instance_healthy_as_envoy_does(page, world):
         )
 
     eventually(lambda: [tuple(r) for r in read()], want, "instances")
+
+
+# --- keyboard and labels ---------------------------------------------------------------------
+
+
+_UNLABELLED_JS = """() => [...document.querySelectorAll('input, select, button, textarea')]
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.textContent.trim())
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+
+def test_a_seller_signs_in_with_the_keyboard_alone(page, world):
+    page.goto(world.url("signin"))
+    expect(page.get_by_test_id("signin-username")).to_be_focused()
+    page.keyboard.type(world.seller.username)
+    page.keyboard.press("Tab")
+    expect(page.get_by_test_id("signin-password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf"#/sellers/{world.seller.account_id}/overview$"))
+    settled(page)
+    # The navigation is reachable by Tab and follows with Enter.
+    page.get_by_test_id("nav-charts").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/charts$"))
+
+
+@pytest.mark.parametrize("route", ["overview", "charts", "top", "statements", "ledger"])
+def test_every_control_of_a_seller_page_has_a_label(page, world, route):
+    sign_in(page, world, world.seller)
+    open_route(page, world, f"sellers/{world.seller.account_id}/{route}")
+    assert page.evaluate(_UNLABELLED_JS) == []
+
+
+def test_every_control_of_the_admin_page_has_a_label(page, world):
+    sign_in(page, world, world.admin)
+    open_route(page, world, "admin")
+    assert page.evaluate(_UNLABELLED_JS) == []

@@ -5,18 +5,15 @@ read on a replica, `beat_us` says how far behind it is (lag = now - beat_us; rep
 own status column reads 0 while the SQL thread is stopped) and `seq` whether it has
 applied a job's figures (services/common/replicas.py). New table only.
 
-Numbered 0012: branch `batchspeed` adds 0011. This revision follows 0010 until 0011 is on
-main; then its down_revision becomes "0011".
-
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
