@@ -38,11 +38,7 @@ def scaled(tmp_path_factory):
     with scaled_mesh(tmp_path_factory.mktemp("scale-drills"), make_mesh=fault_mesh) as running:
         mesh = running.mesh
         seller_id, token = mesh.sign_up_and_login("SELLER")
-        videos = []
-        for n in range(len(ROWS)):
-            status, body = mesh.json("POST", "/v1/videos", {"title": f"v{n}", "duration_sec": 600}, token=token)
-            assert status == 200, body
-            videos.append(int(body["video_id"]))
+        videos = mesh.create_videos(token, len(ROWS))
         engine = db.make_engine(mesh.settings)
         try:
             publish_day(
