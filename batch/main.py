@@ -9,9 +9,11 @@ import logging
 
 import sqlalchemy as sa
 
+from batch.jobs import repository
 from batch.jobs.runner import JobRunner
 from batch.servicer import BatchServicer
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
+from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.replicas import HeartbeatWriter, min_wait_sec, replica_engine, replica_name
 from services.common.server import ServiceContext, run_service
 
@@ -55,7 +57,22 @@ def replica_engines(settings) -> tuple[tuple[str, sa.Engine], ...]:
     return tuple((replica_name(url), replica_engine(settings, url)) for url in settings.read_urls)
 
 
+def show_last_successes(engine: sa.Engine) -> None:
+    """The last-success gauge from the job repository, so that a restarted instance (or a
+    run made by the CLI) is not mistaken for a job that never ran. Best effort: with the
+    database down at start, the gauge waits for this process's first successful run."""
+    try:
+        with engine.connect() as conn:
+            ended = repository.last_success_us(conn)
+    except Exception:  # noqa: BLE001 - a start with the database down is logged, not fatal
+        log.warning("could not read the jobs' last successes for the metrics", exc_info=True)
+        return
+    for job, ended_us in ended.items():
+        BATCH_LAST_SUCCESS.labels(job).set(ended_us / 1e6)
+
+
 def build(ctx: ServiceContext):
+    show_last_successes(ctx.engine)
     if ctx.settings.read_urls:
         # Every batch instance beats: replicas' lag is measured from it (replicas.py).
         HeartbeatWriter(ctx.engine).start()

@@ -27,6 +27,7 @@ from batch.jobs.heartbeat import Heartbeat
 from batch.jobs.model import REFUSED, BatchStatus, EventType, JobEvent
 from batch.jobs.pool import run_partitions
 from batch.jobs.publication import Publication
+from services.common.metrics import BATCH_JOBS_FAILED, BATCH_LAST_SUCCESS
 
 if TYPE_CHECKING:
     from batch.jobs.runner import JobRunner
@@ -99,6 +100,7 @@ def event_stream(drive: Callable[[Emit], launching.JobAlreadyRunning | None], jo
                 events.put(refusal)
         except BaseException as exc:  # noqa: BLE001 - reported as the final event
             log.exception("job driver failed")
+            BATCH_JOBS_FAILED.labels(job).inc()
             events.put(
                 JobEvent(
                     EventType.JOB_FAILED,
@@ -159,7 +161,13 @@ class Coordinator:
             return self.outcomes[0][1].refusal  # the caller's error: nothing was emitted
         computed = sorted({day for day, o in self.outcomes if o.ran})
         note = publication.publish(computed, runner.after_days_computed) if computed else ""
-        emit(self._final_event(failed, note))
+        final = self._final_event(failed, note)
+        # Before the final event: whoever saw the job end sees its metrics too.
+        if failed:
+            BATCH_JOBS_FAILED.labels(self.job).inc()
+        else:
+            BATCH_LAST_SUCCESS.labels(self.job).set(time.time())
+        emit(final)
         return None
 
     def _run_days(self, days: list[dt.date], is_stale: Callable[[dt.date], bool], emit: Emit) -> bool:

@@ -51,6 +51,17 @@ BATCH_PUBLICATION_FAILURES = Counter(
     ["step"],
 )
 
+BATCH_LAST_SUCCESS = Gauge(
+    "paysystem_batch_last_success_timestamp_seconds",
+    "When a run of the job last finished with every day completed (Unix time), as this process saw it",
+    ["job"],
+)
+BATCH_JOBS_FAILED = Counter("paysystem_batch_jobs_failed_total", "Job runs that ended failed (JOB_FAILED)", ["job"])
+LAST_CLOSED_MONTH = Gauge(
+    "paysystem_settlement_last_closed_month",
+    "The newest closed month as a number YYYYMM (202611 = November 2026); 0 while this process has seen none",
+)
+
 REPLICA_LAG = Gauge(
     "paysystem_db_replica_lag_seconds",
     "A read replica's lag behind the primary, from the primary's heartbeat (now - heartbeat read on the replica)",
@@ -71,10 +82,16 @@ REPLICA_CATCH_UP = Counter(
 )
 
 
-def serve(port: int) -> None:
-    """Starts the /metrics HTTP endpoint on 127.0.0.1 (0 = none)."""
+def serve(port: int, host: str = "127.0.0.1") -> None:
+    """Starts the /metrics HTTP endpoint on `host` (the service's own address) and `port`
+    (0 = none). In compose the services listen on 0.0.0.0, so Prometheus can scrape them."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)
+
+
+def month_number(month) -> int:
+    """A month (a date in it) as the number LAST_CLOSED_MONTH shows: 2026-11 -> 202611."""
+    return month.year * 100 + month.month
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):

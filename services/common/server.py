@@ -164,7 +164,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
         settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active
     )
     ctx.readiness_checks.append(lambda: _ping_database(engine))
-    metrics.serve(args.metrics_port)
+    metrics.serve(args.metrics_port, settings.service_host)
     Server(service, build(ctx), ctx, args.port).run()
 
 

@@ -131,8 +131,9 @@ def render_local(settings: Settings, instances: list[Instance], descriptor_path:
 
 # docker-compose: each service is one DNS name for all its replicas, on one container port.
 COMPOSE_SERVICE_PORT = 50051
-# docker-compose: where the batch reads admin's /clusters (PAYSYSTEM_ENVOY_ADMIN_URL), the
-# admin endpoint itself staying on the Envoy container's loopback.
+# docker-compose: where the batch reads admin's /clusters (PAYSYSTEM_ENVOY_ADMIN_URL) and
+# Prometheus its /stats/prometheus, the admin endpoint itself staying on the Envoy container's
+# loopback.
 COMPOSE_ADMIN_CLUSTERS_PORT = 9902
 COMPOSE_RENDERED = TEMPLATE_DIR / "envoy.compose.yaml"
 COMPOSE_TIME_ZONE = "Asia/Seoul"

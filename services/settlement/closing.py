@@ -22,6 +22,7 @@ from services.common.auth import Principal, require_role
 from services.common.computed_days import days_to_compute
 from services.common.dataversion import publication_delay_sec, read_data_state
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
+from services.common.metrics import LAST_CLOSED_MONTH, month_number
 from services.common.periods import month_end, month_name, next_month, parse_month
 from services.settlement import ledger
 from services.settlement import ledger_repository as repo
@@ -95,6 +96,7 @@ def close_month(
     with engine.connect() as conn:
         existing = repo.closing(conn, month)
         if existing is not None:
+            show_last_closed_month(conn)
             return _closing(existing)
         report(1, len(STEPS), STEPS[0])
         _require_closable(conn, month, dt.datetime.now(zone).date())
@@ -104,15 +106,25 @@ def close_month(
         # A concurrent close claimed the month first and committed: that is the closing.
         with engine.connect() as conn:
             existing = repo.closing(conn, month)
-        if existing is None:
-            raise
+            if existing is None:
+                raise
+            show_last_closed_month(conn)
         return _closing(existing)
     # Statements of the month change (CLOSED, frozen): readers trust a data version for the
     # published window, so the close returns only once none can still serve the old one.
     with engine.connect() as conn:
+        show_last_closed_month(conn)
         window_ms = read_data_state(conn).reader_max_age_ms or 0
     time.sleep(publication_delay_sec(window_ms))
     return _closing(row)
+
+
+def show_last_closed_month(conn: sa.Connection) -> None:
+    """Sets the last-closed-month gauge from the database (alerts/docs: docs/operations.md,
+    "Prometheus and alerts"); it stays 0 while no month is closed."""
+    last = repo.last_closed_month(conn)
+    if last is not None:
+        LAST_CLOSED_MONTH.set(month_number(last))
 
 
 def _require_closable(conn: sa.Connection, month: dt.date, today: dt.date) -> None:

@@ -4,13 +4,24 @@ Readiness: SERVING while MySQL answers (the check run_service installs). Redis i
 and deliberately not a readiness check: with Redis down, statements come from MySQL.
 """
 
+import logging
+
 from paysystem.v1 import settlement_pb2, settlement_pb2_grpc
 from services.common.readside import build_read_side
 from services.common.server import ServiceContext, run_service
+from services.settlement.closing import show_last_closed_month
 from services.settlement.servicer import SettlementServicer
+
+log = logging.getLogger(__name__)
 
 
 def build(ctx: ServiceContext):
+    # The last-closed-month gauge from the start, not only after this instance closes one.
+    try:
+        with ctx.engine.connect() as conn:
+            show_last_closed_month(conn)
+    except Exception:  # noqa: BLE001 - a start with the database down is logged, not fatal
+        log.warning("could not read the last closed month for the metrics", exc_info=True)
     servicer = SettlementServicer(build_read_side(ctx), ctx.engine)
     name = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
     return [(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer, name)]

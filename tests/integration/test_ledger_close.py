@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from services.common.auth import Principal
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from services.common.metrics import LAST_CLOSED_MONTH
 from services.common.money import to_api_string
 from services.common.periods import Period
 from services.common.schema import month_closings, payouts
@@ -283,3 +285,25 @@ def test_the_cli_closes_a_month_with_progress_and_refuses_clearly(engine, tmp_pa
     assert "2012-01 closed" in done.stdout and "5/5" in done.stdout
     assert f"earnings {to_api_string(earnings)} KRW" in done.stdout.replace(",", "")
     world.check_invariants()
+
+
+def test_the_last_closed_month_gauge_is_set_by_a_close_and_read_back_at_a_start(engine):
+    def gauge() -> float | None:
+        return REGISTRY.get_sample_value("paysystem_settlement_last_closed_month")
+
+    world = World(engine)
+    world.ingest(month_plays(JAN, 4, "g", 8))
+    world.run_batch()
+    LAST_CLOSED_MONTH.set(0)
+    with engine.connect() as conn:  # nothing closed yet: the gauge stays 0 (the alert ignores 0)
+        closing.show_last_closed_month(conn)
+    assert gauge() == 0
+    closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)
+    assert gauge() == 201201
+    LAST_CLOSED_MONTH.set(0)  # another instance, or this one restarted: read from the database
+    closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)  # closing a closed month sets it too
+    assert gauge() == 201201
+    LAST_CLOSED_MONTH.set(0)
+    with engine.connect() as conn:
+        closing.show_last_closed_month(conn)
+    assert gauge() == 201201

@@ -76,14 +76,20 @@ def test_the_batch_reads_envoy_s_clusters_through_a_listener_that_serves_only_th
     listener = next(li for li in ENVOY["static_resources"]["listeners"] if li["name"] == "admin_clusters")
     assert listener["address"]["socket_address"]["port_value"] == port
     hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-    (route,) = hcm["route_config"]["virtual_hosts"][0]["routes"]
-    assert route["match"] == {"path": "/clusters", "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]}
+    routes = hcm["route_config"]["virtual_hosts"][0]["routes"]
+    get = [{"name": ":method", "string_match": {"exact": "GET"}}]
+    # /clusters for the batch, /stats/prometheus for Prometheus (profile ops): both read-only.
+    assert [route["match"] for route in routes] == [
+        {"path": "/clusters", "headers": get},
+        {"path": "/stats/prometheus", "headers": get},
+    ]
     admin = ENVOY["admin"]["address"]["socket_address"]
-    target = CLUSTERS[route["route"]["cluster"]]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
-    assert target["endpoint"]["address"]["socket_address"] == {
-        "address": admin["address"],
-        "port_value": admin["port_value"],
-    }
+    for route in routes:
+        target = CLUSTERS[route["route"]["cluster"]]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+        assert target["endpoint"]["address"]["socket_address"] == {
+            "address": admin["address"],
+            "port_value": admin["port_value"],
+        }
 
 
 def test_the_optional_replica_follows_the_primary_s_gtid_binlog_and_every_service_can_read_it():
@@ -175,3 +181,51 @@ def test_the_documented_cluster_url_names_every_node_and_no_service_waits_for_th
     for name, svc in COMPOSE["services"].items():
         if name not in optional:
             assert not optional & set(svc.get("depends_on", {})), f"{name} waits for an optional profile"
+
+
+PROMETHEUS = yaml.safe_load((ROOT / "ops" / "prometheus" / "prometheus.yml").read_text())
+
+
+def _scrape_targets() -> dict[tuple[str, int], str]:
+    """(host, port) -> metrics path of every target prometheus.yml scrapes."""
+    targets = {}
+    for job in PROMETHEUS["scrape_configs"]:
+        path = job.get("metrics_path", "/metrics")
+        for sd in job.get("dns_sd_configs", []):
+            targets.update({(name, sd["port"]): path for name in sd["names"]})
+        for static in job.get("static_configs", []):
+            for target in static["targets"]:
+                host, port = target.rsplit(":", 1)
+                targets[(host, int(port))] = path
+    return targets
+
+
+def test_every_service_with_a_metrics_port_and_envoy_are_scrape_targets():
+    targets = _scrape_targets()
+    with_metrics = {
+        (name, int(svc["command"][svc["command"].index("--metrics-port") + 1]))
+        for name, svc in COMPOSE["services"].items()
+        if "--metrics-port" in svc.get("command", [])
+    }
+    assert {spec.name for spec in SERVICES} <= {name for name, _ in with_metrics}
+    for target in with_metrics:
+        assert targets.get(target) == "/metrics", f"{target} is not scraped"
+        assert str(target[1]) in COMPOSE["services"][target[0]]["expose"]
+        # The instances' metrics listen where their gRPC port does: 0.0.0.0 in compose.
+        assert COMPOSE["services"][target[0]]["environment"]["PAYSYSTEM_SERVICE_HOST"] == "0.0.0.0"
+    assert targets[("envoy", envoy_config.COMPOSE_ADMIN_CLUSTERS_PORT)] == "/stats/prometheus"
+    assert set(targets) == with_metrics | {("envoy", envoy_config.COMPOSE_ADMIN_CLUSTERS_PORT)}
+
+
+def test_the_ops_profile_runs_pinned_prometheus_and_grafana_with_the_repository_s_files():
+    prometheus, grafana = COMPOSE["services"]["prometheus"], COMPOSE["services"]["grafana"]
+    assert prometheus["profiles"] == ["ops"] and grafana["profiles"] == ["ops"]
+    for service, repository in ((prometheus, "prom/prometheus"), (grafana, "grafana/grafana")):
+        name, tag = service["image"].split(":")
+        assert name == repository and re.fullmatch(r"v?\d+\.\d+\.\d+", tag), service["image"]
+    assert "./ops/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    mounts = dict(volume.rsplit(":", 1)[0].split(":", 1) for volume in grafana["volumes"] if volume.startswith("./"))
+    assert mounts["./ops/grafana/paysystem.json"] == "/var/lib/grafana/dashboards/paysystem.json"
+    provider = yaml.safe_load((ROOT / "ops/grafana/provisioning/dashboards/paysystem.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"

@@ -40,7 +40,7 @@ from batch.jobs.repository.partitions import (
     start_partition,
     stop_partitions,
 )
-from batch.jobs.repository.reads import get_execution, recent_executions
+from batch.jobs.repository.reads import get_execution, last_success_us, recent_executions
 from batch.jobs.repository.rows import RUNNING, LostUpdate
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "get_partition_execution",
     "heartbeat",
     "insert_execution",
+    "last_success_us",
     "insert_instance",
     "mark_crashed",
     "partition_executions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from batch.jobs.model import (
+    BatchStatus,
     JobExecution,
     PartitionExecution,
 )
@@ -15,7 +16,7 @@ from batch.jobs.repository.rows import (
     partition_of,
     with_partitions,
 )
-from batch.jobs.tables import job_execution, partition_execution
+from batch.jobs.tables import job_execution, job_instance, partition_execution
 from services.common.errors import ExecutionNotFound
 
 
@@ -41,3 +42,15 @@ def recent_executions(conn: sa.Connection, limit: int = 20) -> list[JobExecution
     ):
         parts[r.job_execution_id].append(partition_of(r))
     return [with_partitions(e, parts[e.job_execution_id]) for e in executions]
+
+
+def last_success_us(conn: sa.Connection) -> dict[str, int]:
+    """Per job name, when its newest COMPLETED execution ended (µs): the batch's
+    last-success gauge after a restart, before the process has run a job itself."""
+    rows = conn.execute(
+        sa.select(job_instance.c.job_name, sa.func.max(job_execution.c.ended_at_us))
+        .join(job_instance, job_instance.c.job_instance_id == job_execution.c.job_instance_id)
+        .where(job_execution.c.status == BatchStatus.COMPLETED.name)
+        .group_by(job_instance.c.job_name)
+    ).all()
+    return {name: int(ended) for name, ended in rows if ended is not None}
