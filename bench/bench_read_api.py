@@ -27,6 +27,18 @@
    must read as fast as open ones) and runs the same statement requests again; prints the
    closed / open ratio.
 
+6. The replication delay: a daily job through the API (`POST /v1/batch/jobs`, a re-run of a
+   day) and its JOB_FINISHED message, which says, per replica, how long after the job's last
+   write the replica had applied it (docs/scaling.md "Freshness"), and the job's duration.
+
+At scale (docs/scaling.md "Measured"): `--replica` puts the data on a private MariaDB primary
+with binary logging and a second mariadbd replicating from it (tests/fixtures_replicas.py)
+instead of a database on the shared server, and points the read services at the replica
+(PAYSYSTEM_DB_READ_URLS); `--redis-cluster` starts a six-node Redis Cluster
+(tests/redis_cluster.py) and gives the mesh its `redis+cluster://` URL instead of Redis DB 3.
+
+    .venv/bin/python bench/bench_read_api.py --replica --redis-cluster
+
 Prints the machine (CPU model, cores, load average) next to the figures: the machine may be
 shared, and its load changes the figures a lot.
 """
@@ -34,6 +46,7 @@ shared, and its load changes the figures a lot.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -55,7 +68,10 @@ from services.common.cache import invalidate_after_batch  # noqa: E402
 from services.common.dataversion import announce_reader_max_age, publication_delay_sec  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
+from tests.fixtures_replicas import replication  # noqa: E402
+from tests.fixtures_scaled_mesh import scale_env  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
+from tests.redis_cluster import RedisClusterProcesses  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 BIG_SELLER, BIG_VIDEOS, SMALL_VIDEOS = 1, 1000, 10
@@ -268,6 +284,33 @@ def wrk_run(
     }
 
 
+@contextlib.contextmanager
+def storage(tmp: Path, *, replica: bool, redis_cluster: bool):
+    """(primary URL, Redis URL, extra mesh settings, the replication pair or None)."""
+    with contextlib.ExitStack() as stack:
+        redis_url = REDIS_URL
+        if redis_cluster:
+            cluster = RedisClusterProcesses(tmp / "cluster")
+            stack.callback(cluster.stop)
+            cluster.start()
+            redis_url = cluster.url
+        if replica:
+            pair = stack.enter_context(replication(tmp / "replication"))
+            yield pair.primary_url, redis_url, scale_env(pair), pair
+        else:
+            yield stack.enter_context(fresh_database("mariadb", "paysystem_stats_bench_", tmp)), redis_url, {}, None
+
+
+def replication_delay(mesh: Mesh, day: str) -> str:
+    """A re-run of one day through the API: the JOB_FINISHED message and the job's duration."""
+    _, admin = mesh.create_admin()
+    started = time.perf_counter()
+    status, events = mesh.run_job({"job": "daily", "date": day, "rerun": True}, admin)
+    elapsed = time.perf_counter() - started
+    assert status == 200 and events[-1]["type"] == "JOB_FINISHED", events
+    return f"{events[-1]['message']} (the job took {elapsed:.2f} s through Envoy)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--videos", type=int, default=5000)
@@ -285,21 +328,30 @@ def main() -> None:
         metavar="PAYSYSTEM_X=value",
         help="a setting for the mesh's processes (repeatable), e.g. PAYSYSTEM_GRPC_WORKERS=4",
     )
+    parser.add_argument("--replica", action="store_true", help="reads from a MariaDB replica of a private primary")
+    parser.add_argument("--redis-cluster", action="store_true", help="the cache on a six-node Redis Cluster")
     args = parser.parse_args()
     env = dict(item.split("=", 1) for item in args.env)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
 
     print(f"machine: {machine()}")
+    print(
+        f"storage: {'a MariaDB replica of a private primary' if args.replica else 'one MariaDB'},"
+        f" {'a six-node Redis Cluster' if args.redis_cluster else 'one Redis node'}"
+    )
     with (
         tempfile.TemporaryDirectory(prefix="bench-read-") as tmp,
-        fresh_database("mariadb", "paysystem_stats_bench_", Path(tmp)) as url,
+        storage(Path(tmp), replica=args.replica, redis_cluster=args.redis_cluster) as (url, redis_url, scale, pair),
     ):
         started = time.perf_counter()
         counts = populate(url, args.videos, args.days)
+        if pair is not None:
+            pair.wait_caught_up(300)
         print(f"data: {counts} (filled in {time.perf_counter() - started:.1f} s)")
-        invalidate_after_batch(REDIS_URL)
-        with Mesh.on_free_ports(Path(tmp) / "mesh", db_url=url, redis_url=REDIS_URL, env=env) as mesh:
+        invalidate_after_batch(redis_url)
+        env = {**scale, **env}
+        with Mesh.on_free_ports(Path(tmp) / "mesh", db_url=url, redis_url=redis_url, env=env) as mesh:
             counts_by_service = {s: len(mesh.instances(s)) for s in ("statistics", "settlement")}
             print(
                 f"mesh: Envoy on :{mesh.settings.http_port}, instances {counts_by_service}, settings {env or 'default'}"
@@ -393,8 +445,9 @@ def main() -> None:
                         for name in ("get video (one primary-key read)", "top-5", "statement")
                     )
                 )
+            print(f"replication delay, a daily job's last write to JOB_FINISHED: {replication_delay(mesh, FIRST_DAY)}")
             print(f"machine after: {machine()}")
-        invalidate_after_batch(REDIS_URL)
+        invalidate_after_batch(redis_url)
 
 
 if __name__ == "__main__":

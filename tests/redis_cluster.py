@@ -45,7 +45,10 @@ def wait_for_redis(port: int, timeout: float = 10.0) -> None:
 
 
 def _free(port: int) -> bool:
+    """Nothing listens on the port. Connections of its past in TIME_WAIT do not count (as for
+    redis-server, which binds with SO_REUSEADDR): without it a stop waited up to a minute."""
     with contextlib.closing(socket.socket()) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

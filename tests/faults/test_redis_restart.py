@@ -60,11 +60,7 @@ def _cache_figures(mesh) -> dict[str, float]:
 def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_is_used_again(redis_mesh):
     mesh, server = redis_mesh
     seller_id, token = mesh.sign_up_and_login("SELLER")
-    videos = []
-    for n in range(6):
-        status, body = mesh.json("POST", "/v1/videos", {"title": f"v{n}", "duration_sec": 600}, token=token)
-        assert status == 200
-        videos.append(int(body["video_id"]))
+    videos = mesh.create_videos(token, 6)
     engine = db.make_engine(mesh.settings)
     try:
         publish_day(
