@@ -11,6 +11,7 @@ import http.client
 import json as jsonlib
 import re
 import resource
+import selectors
 import socket
 import time
 
@@ -169,6 +170,25 @@ def test_a_connection_that_does_not_finish_its_headers_is_closed_by_the_header_t
     assert HEADERS_TIMEOUT_SEC - 1 <= waited <= HEADERS_TIMEOUT_SEC + 5
 
 
+def closed_without_a_byte(sockets: list[socket.socket], *, want: int, timeout_sec: float) -> int:
+    """How many of the sockets the peer closed having sent nothing, waiting until `want` are
+    (epoll through selectors: thousands of descriptors, beyond select()'s limit)."""
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+    closed = 0
+    deadline = time.monotonic() + timeout_sec
+    try:
+        while closed < want and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                selector.unregister(key.fileobj)
+                assert key.fileobj.recv(100) == b""
+                closed += 1
+    finally:
+        selector.close()
+    return closed
+
+
 def test_connections_over_the_cap_are_closed_while_an_open_one_keeps_working(mesh):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     needed = CONNECTION_LIMIT + 500
@@ -193,9 +213,10 @@ def test_connections_over_the_cap_are_closed_while_an_open_one_keeps_working(mes
         assert listener_stat(mesh, "downstream_cx_overflow") - before >= 100
         # A connection over the cap counts as active until Envoy has closed it: one per worker.
         assert listener_stat(mesh, "downstream_cx_active") <= CONNECTION_LIMIT + 2
-        # One of the last connections: Envoy closed it without reading.
-        flood[-1].settimeout(5)
-        assert flood[-1].recv(100) == b""
+        # Envoy closed the connections over the cap without a byte. Not "the last one": on a
+        # loaded machine opening the flood outlasts the header timeout, which frees early
+        # slots, so the last connection may have been accepted.
+        assert closed_without_a_byte(flood, want=100, timeout_sec=10) >= 100
         assert honest_call() == 401
     finally:
         for sock in flood:
