@@ -37,6 +37,9 @@ pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 HONEST_CALLS = 2_000
 HONEST_THREADS = 4
 P99_LIMIT_SEC = 0.100
+# Under attack the honest p99 stays under the limit, or, on a machine loaded by other work, under
+# this many times the p99 of the same calls measured just before the attack (the run's own floor).
+FLOOR_FACTOR = 3
 CLUSTERS = ["account", "video", "statistics", "settlement", "batch"]
 
 
@@ -116,6 +119,10 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
     video_id = int(video["video_id"])
     ejections_before = _ejections(mesh)
     honest = Honest(mesh, seller, viewer, video_id)
+    for _ in range(2):  # the first round warms connections and caches; the second is the floor
+        calm = Load(mesh.settings.http_port, honest.call, HONEST_CALLS // 4, HONEST_THREADS).start()
+        calm.join(45)
+    floor_p99 = percentile([o.latency for o in calm.outcomes], 0.99)
 
     _, ingest_token = mesh.create_account_directly("INGEST")  # a leaked ingest credential
     context = multiprocessing.get_context("spawn")
@@ -161,12 +168,12 @@ def test_an_honest_client_is_served_fast_while_a_hostile_one_attacks_the_edge(fa
     }
     summary = (
         f"{len(failures)} of {load.done} honest calls failed, p99 {p99 * 1000:.1f} ms in {load.elapsed:.1f} s "
-        f"(p99 by kind {by_kind}); hostile answers: {answers}"
+        f"(p99 by kind {by_kind}; before the attack {floor_p99 * 1000:.1f} ms); hostile answers: {answers}"
     )
     print(summary)
     assert not unfinished, f"{unfinished}; {summary}"
     assert not failures, f"{summary}; first failures: {[(o.kind, o.error) for o in failures[:5]]}"
-    assert p99 < P99_LIMIT_SEC, summary
+    assert p99 < max(P99_LIMIT_SEC, FLOOR_FACTOR * floor_p99), summary
     assert not unexpected, f"{summary}; unexpected: {Counter(unexpected)}"
     assert answers.get("password guess: 429", 0) > 0, summary
     assert _ejections(mesh) == ejections_before, "Envoy ejected an instance"
