@@ -2,7 +2,7 @@
 headless Chromium takes from navigation to a drawn chart, and how fast the overview's API
 calls answer.
 
-    flock /tmp/bench.lock .venv/bin/python bench/bench_dashboard.py [--runs 7] [--plays 100000]
+    flock /tmp/bench.lock .venv/bin/python bench/bench_dashboard.py [--runs 7] [--plays 100000] [--storage mariadb]
     flock /tmp/bench.lock .venv/bin/python bench/bench_dashboard.py --url http://127.0.0.1:8080 \\
         --username U --password P        # a running mesh, e.g. `paysystem demo`
 
@@ -11,6 +11,9 @@ calls answer.
    300 videos, 35 days ending yesterday; `--plays` playbacks, the demo's 300,000 by default is
    slower to seed than to measure, so 100,000) and runs the daily batch. The demo seller is
    the one measured.
+   `--storage mariadb`: the same on a fresh MariaDB database and one Redis node (database 3),
+   the shape the read benchmark (bench_read_api.py) measures, so the overview's calls compare
+   with its figures.
 2. Assets: every response of the first load that is not an API call (index.html, the scripts,
    the stylesheet, /config.json), raw and gzip-compressed (level 9, what a compressing proxy
    would send), and the total against the target of 300 KB compressed.
@@ -48,13 +51,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.bench_read_api import machine  # noqa: E402
+from bench.bench_read_api import REDIS_URL, machine  # noqa: E402
+from services.common.cache import invalidate_after_batch  # noqa: E402
+from tests.databases import fresh_database  # noqa: E402
 from tests.fixtures_browser import launch_chromium  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 
 TARGET_KB = 300
 TARGET_CHART_SEC = 1.5
 SESSION_KEY = "paysystem.session"
+STORAGE_NAMES = {"sqlite": "SQLite without Redis, as the demo", "mariadb": "MariaDB and Redis, as the read benchmark"}
 DRAWN = '[data-testid="chart-canvas"][data-drawn="true"]'
 # Records when the chart canvas first says it is drawn, in the page's own clock.
 WATCH_DRAWN = (
@@ -87,10 +93,18 @@ def _session_script(login: dict) -> str:
 
 
 @contextlib.contextmanager
-def _seeded_mesh(plays: int):
+def _seeded_mesh(plays: int, storage: str):
     from services.cli.seed import seed
 
-    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp, Mesh.on_free_ports(Path(tmp)) as mesh:
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dashboard-")))
+        if storage == "mariadb":
+            # The read benchmark's shape: MariaDB and one Redis node (its database 3, emptied).
+            db_url = stack.enter_context(fresh_database("mariadb", "paysystem_dashboard_bench_", tmp))
+            invalidate_after_batch(REDIS_URL)
+            mesh = stack.enter_context(Mesh.on_free_ports(tmp / "mesh", db_url=db_url, redis_url=REDIS_URL))
+        else:
+            mesh = stack.enter_context(Mesh.on_free_ports(tmp))
         today = dt.datetime.now(mesh.settings.zone).date()
         started = time.monotonic()
         summary = seed(
@@ -111,7 +125,7 @@ def _seeded_mesh(plays: int):
         print(
             f"data: {summary.stored} playbacks stored over {summary.first_day} .. {summary.last_day}, "
             f"{len(summary.videos)} videos of {len(summary.sellers)} sellers, seeded and computed in "
-            f"{time.monotonic() - started:.0f} s (SQLite, as the demo)"
+            f"{time.monotonic() - started:.0f} s ({STORAGE_NAMES[storage]})"
         )
         seller = summary.demo_seller
         yield mesh.base_url, seller.username, seller.password
@@ -273,13 +287,19 @@ def main() -> None:
     parser.add_argument("--plays", type=int, default=100_000, help="playbacks to seed (without --url)")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument(
+        "--storage",
+        choices=sorted(STORAGE_NAMES),
+        default="sqlite",
+        help="without --url: the demo's embedded SQLite (default) or MariaDB + Redis (the read benchmark's shape)",
+    )
     args = parser.parse_args()
     if args.url:
         if not (args.username and args.password):
             parser.error("--url needs --username and --password (a seller's)")
         measure(args.url.rstrip("/"), args.username, args.password, args.runs, args.calls)
         return
-    with _seeded_mesh(args.plays) as (base, username, password):
+    with _seeded_mesh(args.plays, args.storage) as (base, username, password):
         measure(base, username, password, args.runs, args.calls)
 
 
