@@ -157,7 +157,7 @@ def test_prometheus_evaluates_the_real_rules_changed_only_in_for_and_the_time_co
         assert " ".join(rule["query"].split()) == " ".join(expected.split()) or _same_promql(
             drills.prom, rule["query"], expected
         ), (rule["name"], rule["query"])
-        assert rule["labels"] == original["labels"]
+        assert rule["labels"] == original["labels"] and rule["annotations"] == original["annotations"]
     assert drills.prom.query('count(up{job="envoy"} == 1)')[0]["value"][1] == "2"
 
 
