@@ -4,7 +4,8 @@ installs it): the config and rules are valid, each alert fires once from synthet
 not from healthy ones (ops/prometheus/alerts_test.yml,
 alerts_days_test.yml), each names a severity, a summary, a
 description and a runbook section that exists, and every series they and the dashboard read
-is one the code exports."""
+is one the code exports. tests/faults/test_alert_drills.py fires each alert again from its real
+condition, on a mesh scraped by a real Prometheus server."""
 
 from __future__ import annotations
 
