@@ -108,24 +108,17 @@ class Prometheus:
     def start(self, timeout_sec: float = 60.0) -> Prometheus:
         binary = shutil.which("prometheus") or "/usr/bin/prometheus"
         assert Path(binary).exists(), "prometheus is missing: apt-get install prometheus (.ci/run does)"
-        log = open(self.workdir / "prometheus.log", "ab")  # noqa: SIM115 - handed to the child
-        try:
-            self.proc = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={self.config_path}",
-                    f"--storage.tsdb.path={self.workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--storage.tsdb.retention.time=1h",
-                    "--log.level=warn",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
+        self.proc = _spawn_logged(
+            [
+                binary,
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=1h",
+                "--log.level=warn",
+            ],
+            self.workdir / "prometheus.log",
+        )
         deadline = time.monotonic() + timeout_sec
         while True:
             if self.proc.poll() is not None:
@@ -250,17 +243,10 @@ def small_heap_envoy(workdir: Path, envoy_binary: str):
     port = free_port()
     config = workdir / "envoy-small-heap.yaml"
     config.write_text(yaml.safe_dump(small_heap_envoy_config(port)))
-    log = open(workdir / "envoy-small-heap.log", "ab")  # noqa: SIM115 - handed to the child
-    try:
-        proc = subprocess.Popen(
-            [envoy_binary, "-c", str(config), "--base-id", str(port), "--concurrency", "1", "-l", "warning"],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    finally:
-        log.close()
+    proc = _spawn_logged(
+        [envoy_binary, "-c", str(config), "--base-id", str(port), "--concurrency", "1", "-l", "warning"],
+        workdir / "envoy-small-heap.log",
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -280,3 +266,11 @@ def small_heap_envoy(workdir: Path, envoy_binary: str):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _spawn_logged(args: list[str], log_path: Path) -> subprocess.Popen:
+    """Starts a server process in its own session, its output appended to `log_path`."""
+    with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )

@@ -89,7 +89,18 @@ class RedisClusterProcesses:
     def _start_node(self, port: int) -> None:
         node_dir = self.workdir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
-        cluster_args = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+        # Validity factor 0: a replica takes over however long it has been out of touch with
+        # its master (redis' default refuses after 10 x node timeout without a link, which a
+        # replica still in its first sync on a loaded machine reaches; a cache prefers a
+        # promoted replica to a slot without a master).
+        cluster_args = (
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-replica-validity-factor",
+            "0",
+        )
         self.procs[port] = subprocess.Popen(
             redis_server_args(port, node_dir, *cluster_args, "--cluster-node-timeout", str(NODE_TIMEOUT_MS)),
             stdout=subprocess.DEVNULL,
@@ -114,16 +125,24 @@ class RedisClusterProcesses:
         self.wait_ok()
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every running node reports cluster_state:ok and agrees on three masters."""
+        """Until every running node reports cluster_state:ok and agrees on three masters, and
+        every replica's link to its master is up (a master killed before its replica synced
+        would lose the slot's data along with it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with contextlib.suppress(redis.RedisError):
-                if all(self.node(port).cluster("info")["cluster_state"] == "ok" for port in self.procs) and all(
-                    len(self.masters(port)) == 3 for port in self.procs
+                if (
+                    all(self.node(port).cluster("info")["cluster_state"] == "ok" for port in self.procs)
+                    and all(len(self.masters(port)) == 3 for port in self.procs)
+                    and all(self._replica_linked(port) for port in self.procs)
                 ):
                     return
             time.sleep(0.1)
         raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+
+    def _replica_linked(self, port: int) -> bool:
+        replication = self.node(port).info("replication")
+        return replication["role"] != "slave" or replication.get("master_link_status") == "up"
 
     def masters(self, via: int | None = None) -> list[int]:
         """Ports of the live masters, as node `via` (any running node) sees them."""
@@ -134,6 +153,15 @@ class RedisClusterProcesses:
             for address, info in nodes.items()
             if "master" in info["flags"] and "fail" not in info["flags"] and info.get("slots")
         )
+
+    def master_of_seller(self, seller_id: int) -> int:
+        """The port of the master serving the slot of the seller's keys (hash tag {seller_id})."""
+        node = self.node(self.masters()[0])
+        slot = node.execute_command("CLUSTER KEYSLOT", f"{{{seller_id}}}")
+        for start, end, master, *_ in node.execute_command("CLUSTER SLOTS"):
+            if start <= slot <= end:
+                return int(master[1])
+        raise AssertionError(f"no master serves slot {slot}")
 
     def kill_master(self, port: int) -> None:
         """SIGKILL one node (a master), as a crash."""

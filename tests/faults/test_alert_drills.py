@@ -263,15 +263,6 @@ def test_the_database_stopped_under_load_fires_breakers_errors_5xx_retries_and_e
     drills.pair.wait_caught_up(60)
 
 
-def _master_of_seller(cluster, seller_id: int) -> int:
-    node = cluster.node(cluster.masters()[0])
-    slot = node.execute_command("CLUSTER KEYSLOT", f"{{{seller_id}}}")
-    for start, end, master, *_ in node.execute_command("CLUSTER SLOTS"):
-        if start <= slot <= end:
-            return int(master[1])
-    raise AssertionError(f"no master serves slot {slot}")
-
-
 def test_a_redis_cluster_master_killed_fires_node_failed_over_and_cache_circuit_open(drills):
     prom, mesh, cluster = drills.prom, drills.mesh, drills.cluster
     since = time.time()
@@ -298,7 +289,7 @@ def test_a_redis_cluster_master_killed_fires_node_failed_over_and_cache_circuit_
     load = Load(mesh.settings.http_port, make_call, 10**7, 4).start()
     try:
         load.wait_for(300, 120)
-        victim = _master_of_seller(cluster, drills.seller_id)
+        victim = cluster.master_of_seller(drills.seller_id)
         survivor = next(port for port in cluster.ports if port != victim)
         cluster.kill_master(victim)
         fired = prom.wait_fired("RedisNodeFailedOver", since, timeout_sec=60)

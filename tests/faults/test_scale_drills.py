@@ -167,16 +167,6 @@ def test_the_replica_killed_under_read_load_through_envoy_fails_no_request(scale
     assert end["replica"] > back["replica"]  # and it carries them again
 
 
-def _master_of_seller(cluster, seller_id: int) -> int:
-    """The port of the master serving the slot of the seller's keys (hash tag {seller_id})."""
-    node = cluster.node(cluster.masters()[0])
-    slot = node.execute_command("CLUSTER KEYSLOT", f"{{{seller_id}}}")
-    for start, end, master, *_ in node.execute_command("CLUSTER SLOTS"):
-        if start <= slot <= end:
-            return int(master[1])
-    raise AssertionError(f"no master serves slot {slot}")
-
-
 def test_a_redis_cluster_master_killed_under_read_load_through_envoy_fails_no_request(scaled):
     running, seller_id, token = scaled
     mesh, cluster = running.mesh, running.cluster
@@ -187,7 +177,7 @@ def test_a_redis_cluster_master_killed_under_read_load_through_envoy_fails_no_re
         load.wait_for(600, 120)
         before = _read_figures(mesh)
         assert before["hits"] > 0, before
-        victim = _master_of_seller(cluster, seller_id)
+        victim = cluster.master_of_seller(seller_id)
         survivor = next(port for port in cluster.ports if port != victim)
         cluster.kill_master(victim)
         killed_at = time.monotonic()
