@@ -38,7 +38,7 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
-from services.common import db
+from services.common import db, play_counts
 from services.common.periods import day_bounds_us
 from services.common.schema import plays
 from services.common.settings import Settings
@@ -164,6 +164,7 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
                 else:
                     columns = ", ".join(c.name for c in ix.columns)
                     conn.execute(sa.text(f"ALTER TABLE plays ADD CONSTRAINT {ix.name} UNIQUE ({columns})"))
+            play_counts.recount(conn)  # the load bypassed ingest, which keeps the day counts
         t3 = time.perf_counter()
     print(
         f"generated {rows:,} plays in {t1 - t0:.1f} s; LOAD DATA {t2 - t1:.1f} s"

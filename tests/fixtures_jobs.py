@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from services.common import play_counts
 from services.common.periods import day_bounds_us
 from services.common.schema import daily_video_stats, period_video_stats
 from tests import reference
@@ -17,7 +19,7 @@ from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
 JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
-DATA_TABLES = ["plays", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+DATA_TABLES = ["plays", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
 
 
 def add_videos(engine: sa.Engine, video_ids, *, sellers: int = 10, duration_sec: int = 1200) -> None:
@@ -41,6 +43,7 @@ def add_plays(engine: sa.Engine, plays: list[dict]) -> None:
     with engine.begin() as conn:
         for i in range(0, len(plays), 5000):
             conn.execute(stmt, plays[i : i + 5000])
+        play_counts.add(conn, Counter(p["local_day"] for p in plays), slot=0)  # as ingest does
 
 
 def expected_seller_total(
@@ -251,3 +254,4 @@ def generate_plays_in_mariadb(
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
                 {"prefix": prefix, "index": index, "videos": videos, "start_us": start_us, "day": day},
             )
+        play_counts.recount(conn, days)

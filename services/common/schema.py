@@ -148,8 +148,6 @@ plays = sa.Table(
     ),
     # The 30-second repeat rule looks up a viewer's previous playback of a video.
     sa.Index("ix_plays_repeat", "video_id", "viewer_id", "started_at_us"),
-    # Late-data detection: the newest play_id per local day, read by a loose index scan.
-    sa.Index("ix_plays_day_arrival", "local_day", "play_id"),
     # The batch reads the plays just before a day (rules 2-3 across midnight) as one range.
     sa.Index("ix_plays_started", "started_at_us"),
 )
@@ -242,6 +240,19 @@ computed_days = sa.Table(
     sa.Column("plays_read", sa.BigInteger, nullable=True),
     sa.Column("computed_at_us", sa.BigInteger, nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
+)
+
+# Plays stored per local day, kept by every writer of `plays` in the writer's own transaction
+# (services/common/play_counts.py), so that the batch learns which days got late data from a
+# few rows per day instead of counting the history (DESIGN.md section 2 "Re-runs and late
+# data"). A day's count is the sum over its slots: concurrent ingest transactions add to
+# different slots and so do not queue on one row.
+play_day_counts = sa.Table(
+    "play_day_counts",
+    metadata,
+    sa.Column("local_day", sa.Date, primary_key=True),
+    sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("plays", sa.BigInteger, nullable=False),
 )
 
 # How long read services may trust a data version they read (one row, id 1): written by the

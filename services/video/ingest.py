@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from services.common import play_counts
 from services.common.auth import Principal, require_role
 from services.common.errors import NotOwner, TooManyEvents
 from services.video import repository
@@ -212,6 +214,9 @@ class Ingest:
                         candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
                     )
                     repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
+                    # The day counts commit with the rows (services/common/play_counts.py).
+                    stored_days = (r[4] for r in rows if len(inserted) == len(rows) or r[0] in inserted)
+                    play_counts.add(conn, Counter(stored_days))
                 break
             except _SomeExist:  # rolled back: insert again, learning which rows are ours
                 exact = True

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from batch.jobs.runner import JobRunner
-from services.common import db
+from services.common import db, play_counts
 from services.common.periods import day_bounds_us
 from services.common.settings import Settings
 from tests.databases import fresh_database
@@ -48,6 +48,7 @@ def _generate_plays(engine: sa.Engine) -> None:
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
                 {"index": index, "videos": VIDEOS, "start_us": start_us, "day": day},
             )
+        play_counts.recount(conn, DAYS)
 
 
 @pytest.fixture

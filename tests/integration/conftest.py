@@ -4,6 +4,7 @@ on MariaDB (root@127.0.0.1) and on SQLite, plus a small helper to write rows dir
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
+from services.common import play_counts
 from services.common.periods import local_day_of
 from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
 from tests.databases import fresh_engine
@@ -43,7 +45,7 @@ def batch_db(batch_engine):
 class BatchData:
     """Writes videos, plays, seeds and tiers with plain SQL, runs the daily step, reads back."""
 
-    TABLES = ["plays", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+    TABLES = ["plays", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
 
     def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL):
         self.engine = engine
@@ -84,6 +86,7 @@ class BatchData:
                 ).bindparams(sa.bindparam("local_day", type_=sa.Date)),
                 rows,
             )
+            play_counts.add(conn, Counter(r["local_day"] for r in rows), slot=0)  # as ingest does
 
     def add_many_views(self, video_id: int, count: int, started_at_us: int) -> None:
         """`count` plays of distinct viewers (ids 10^9 + 1..count) generated inside the database."""
@@ -109,6 +112,7 @@ class BatchData:
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
                 {"video_id": video_id, "started": started_at_us, "day": day_of(started_at_us, self.zone)},
             )
+            play_counts.recount(conn, [day_of(started_at_us, self.zone)])
 
     def add_seeds(self, seeds: dict[int, Seed], sellers: dict[int, int]) -> None:
         """Prior daily rows carrying running totals (as if computed long ago)."""

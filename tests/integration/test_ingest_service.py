@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2
+from services.common import play_counts
 from services.common.periods import local_day_of
 from services.common.schema import plays, resume_positions
 from services.video import ingest as ingest_module
@@ -468,3 +469,24 @@ def test_the_late_window_is_a_setting(tmp_path, monkeypatch):
         assert _results(response) == [(STORED, ""), (REJECTED, too_late_reason(3_600_000_000))]
         assert "more than 1 hour ago" in response.results[1].reason
         assert set(_stored(h, [e.event_id for e in batch])) == {batch[0].event_id}
+
+
+@every_exact_path
+def test_the_day_counts_equal_the_stored_plays_after_racing_mixed_batches(harness, world):
+    """What ingest adds to play_day_counts (which the batch's late-data check reads instead of
+    counting the history) equals what `plays` holds per day, counted here with COUNT(*):
+    racing clients, duplicates, conflicts and rejected events over three local days."""
+    _, video, viewer, ingest = world
+    day_us = 86_400_000_000
+    batch = [event(video.video_id, viewer.account_id, at_us=T0 - (i % 3) * day_us + i, end=i % 700) for i in range(900)]
+    conflicting = [event(video.video_id, viewer.account_id, event_id=e.event_id, end=1) for e in batch[:50]]
+    bad = [event(video.video_id, viewer.account_id, end=601) for _ in range(20)]  # past the video's end
+    _race(harness, ingest, batch + bad, conflicting + list(reversed(batch)), batch[::2])
+    with harness.engine.connect() as conn:
+        stored = {
+            r.local_day: int(r.n)
+            for r in conn.execute(sa.select(plays.c.local_day, sa.func.count().label("n")).group_by(plays.c.local_day))
+        }
+        counted = play_counts.per_day(conn)
+    assert counted == stored
+    assert len(stored) >= 3
