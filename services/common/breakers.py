@@ -15,6 +15,12 @@ Operators see every state change in the log (a pybreaker listener, WARNING when 
 opens) and as the Prometheus gauge `paysystem_circuit_breaker_open{breaker=...}` declared in
 services/common/metrics.py (0 closed, 0.5 half-open, 1 open).
 
+An idle process would keep an open circuit open for ever (pybreaker leaves "open" only on
+a call), and its gauge with it: an alert on the gauge would keep firing after the dependency
+came back. A breaker given a `probe` (a cheap call to the dependency: Redis PING, SELECT 1)
+therefore makes the trial call itself, `reset_timeout` after each opening, whether or not a
+request comes.
+
 Which errors count ("system errors"): for MySQL, SQLAlchemy's OperationalError and
 InterfaceError (server gone, connection refused, lost connection); for Redis, any
 redis.RedisError and the cluster client's RedisClusterException; for gRPC calls,
@@ -53,10 +59,16 @@ GRPC_DOWN_CODES = frozenset(
 
 
 class _Observer(pybreaker.CircuitBreakerListener):
-    """Logs each state change and mirrors it into the Prometheus gauge."""
+    """Logs each state change, mirrors it into the Prometheus gauge, and on an opening
+    schedules the owner's probe (if it has one)."""
+
+    def __init__(self, on_open: Callable[[], None]) -> None:
+        self._on_open = on_open
 
     def state_change(self, cb, old_state, new_state) -> None:
         BREAKER_STATE.labels(cb.name).set(STATE_VALUES[new_state.name])
+        if new_state.name == pybreaker.STATE_OPEN:
+            self._on_open()
         level = logging.WARNING if new_state.name == pybreaker.STATE_OPEN else logging.INFO
         log.log(
             level,
@@ -92,11 +104,39 @@ class Breaker:
             fail_max=fail_max,
             reset_timeout=reset_timeout,
             exclude=[lambda exc: not is_system_error(exc)],
-            listeners=[_Observer()],
+            listeners=[_Observer(self._schedule_probe)],
             name=name,
         )
         self._trial = threading.Lock()
+        self._probe: Callable[[], object] | None = None
+        self._probe_pending = threading.Lock()
         BREAKER_STATE.labels(name).set(0)
+
+    def probe_when_open(self, probe: Callable[[], object]) -> None:
+        """While open, call `probe` as the trial call `reset_timeout` after each opening
+        (see the module's docstring): an idle process's circuit closes when the dependency
+        is back."""
+        self._probe = probe
+
+    def _schedule_probe(self) -> None:
+        # Called under pybreaker's lock: only start a timer (one at a time).
+        if self._probe is None or not self._probe_pending.acquire(blocking=False):
+            return
+        timer = threading.Timer(self._cb.reset_timeout + 0.05, self._run_probe)
+        timer.daemon = True
+        timer.start()
+
+    def _run_probe(self) -> None:
+        self._probe_pending.release()
+        if self._cb.current_state == pybreaker.STATE_CLOSED or self._probe is None:
+            return
+        try:
+            self.call(self._probe)  # a failure opens the circuit again, which schedules anew
+        except pybreaker.CircuitBreakerError:
+            if self._cb.current_state == pybreaker.STATE_OPEN:  # a request's trial is deciding
+                self._schedule_probe()
+        except BaseException:  # noqa: BLE001 - recorded by the breaker; the log has the change
+            pass
 
     @property
     def state(self) -> str:

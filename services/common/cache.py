@@ -242,6 +242,8 @@ class Cache:
         self.client = client
         self.prefix = prefix
         self.breaker = breaker or redis_breaker()
+        if client is not None:
+            self.breaker.probe_when_open(client.ping)  # an idle instance's circuit closes too
         self.lock_ms = lock_ms
         self.wait_sec = wait_sec
         self.poll_sec = poll_sec

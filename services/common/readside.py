@@ -174,9 +174,13 @@ def read_side_for(settings, *, cache_prefix: str = "ps", reset_timeout: float = 
         )
         for url in settings.read_urls
     )
+    engine = read_engine(settings)
+    primary = db_breaker(reset_timeout=reset_timeout)
+    # An idle instance's circuit closes too (replicas have their own health check, readrouter.py).
+    primary.probe_when_open(functools.partial(_select_one, engine))
     return ReadSide(
-        engine=read_engine(settings),
-        db=db_breaker(reset_timeout=reset_timeout),
+        engine=engine,
+        db=primary,
         replicas=replicas,
         replica_max_lag_ms=settings.db_replica_max_lag_ms,
         cache=Cache(
@@ -189,6 +193,11 @@ def read_side_for(settings, *, cache_prefix: str = "ps", reset_timeout: float = 
         version_poll_ms=settings.data_version_poll_ms,
         version_max_age_ms=settings.data_version_max_age_ms,
     )
+
+
+def _select_one(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
 
 
 def parse_period(name: str, field: str = "period") -> Period:

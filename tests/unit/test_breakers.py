@@ -153,3 +153,36 @@ def test_a_breaker_is_a_pybreaker_underneath():
     breaker = Breaker(_name(), is_system_error=lambda exc: True, fail_max=2)
     assert isinstance(breaker.pybreaker, pybreaker.CircuitBreaker)
     assert breaker.pybreaker.fail_max == 2
+
+
+def test_an_idle_breaker_with_a_probe_closes_by_itself_when_the_dependency_is_back():
+    """No request comes after the circuit opened: the probe is the trial call, retried after
+    each failed trial, and the gauge follows (an alert on it resolves on an idle instance)."""
+    name = _name()
+    breaker = redis_breaker(name, fail_max=1, reset_timeout=0.1)
+    probes = []
+
+    def ping():
+        probes.append(time.monotonic())
+        if len(probes) < 3:
+            raise redis.ConnectionError("still down")
+        return True
+
+    breaker.probe_when_open(ping)
+    with pytest.raises(redis.ConnectionError):
+        breaker.call(lambda: (_ for _ in ()).throw(redis.ConnectionError("refused")))
+    assert _gauge(name) == 1.0
+    deadline = time.monotonic() + 5
+    while breaker.state != "closed" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert breaker.state == "closed" and _gauge(name) == 0.0
+    assert len(probes) == 3
+    assert all(b - a >= 0.1 for a, b in zip(probes, probes[1:], strict=False))  # one per reset_timeout
+
+
+def test_a_breaker_without_a_probe_stays_open_while_idle():
+    breaker = redis_breaker(_name(), fail_max=1, reset_timeout=0.05)
+    with pytest.raises(redis.ConnectionError):
+        breaker.call(lambda: (_ for _ in ()).throw(redis.ConnectionError("refused")))
+    time.sleep(0.3)
+    assert breaker.state == "open"
