@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from services.common import play_counts
 from services.common.periods import day_bounds_us
 from services.common.schema import daily_video_stats, period_video_stats
-from tests import reference
+from tests import event_ids, reference
 from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
 JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
-DATA_TABLES = ["plays", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+DATA_TABLES = ["plays", "play_event_ids", "archived_months", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
 
 
 def add_videos(engine: sa.Engine, video_ids, *, sellers: int = 10, duration_sec: int = 1200) -> None:
@@ -43,6 +43,7 @@ def add_plays(engine: sa.Engine, plays: list[dict]) -> None:
     with engine.begin() as conn:
         for i in range(0, len(plays), 5000):
             conn.execute(stmt, plays[i : i + 5000])
+            event_ids.record(conn, plays[i : i + 5000])
         play_counts.add(conn, Counter(p["local_day"] for p in plays), slot=0)  # as ingest does
 
 

@@ -44,6 +44,10 @@ LOGINS_THROTTLED = Counter(
 ACCOUNTS_REFUSED = Counter(
     "paysystem_token_account_refused_total", "Calls with a valid token whose account is disabled or unknown"
 )
+INGEST_REJECTED_ARCHIVED = Counter(
+    "paysystem_ingest_rejected_archived_total",
+    "Playbacks rejected at ingest because their local day is in an archived month",
+)
 BATCH_ROWS = Counter("paysystem_batch_rows_written_total", "Rows written by the batch steps", ["job"])
 BATCH_PUBLICATION_FAILURES = Counter(
     "paysystem_batch_publication_failures_total",

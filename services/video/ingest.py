@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import play_counts
+from services.common import metrics, play_counts
 from services.common.auth import Principal, require_role
 from services.common.errors import NotOwner, TooManyEvents
 from services.video import repository
 from services.video.plays import (
+    ARCHIVED_MONTH,
     CONFLICT_IN_REQUEST,
     CONFLICT_STORED,
     DEFAULT_VIEWER_LATE_WINDOW_SEC,
@@ -196,12 +197,24 @@ class Ingest:
         # concurrent writer rolls everything back and the call retries.
         candidates.sort(key=_event_id)
         day = self._days.iso
-        rows = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]
+        all_candidates = candidates
+        all_rows = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]
         attempt, exact = 1, False
         while True:
             try:
                 with self._engine.begin() as conn:
-                    if exact:
+                    # An archived month accepts no more playbacks (services/common/archive.py);
+                    # read in this transaction, after the fence that an archival waits on.
+                    archived = repository.archived_months_fenced(conn)
+                    candidates, rows = all_candidates, all_rows
+                    if archived:
+                        keep = [i for i, r in enumerate(all_rows) if r[4][:7] not in archived]
+                        if len(keep) != len(all_rows):
+                            candidates = [all_candidates[i] for i in keep]
+                            rows = [all_rows[i] for i in keep]
+                    if not rows:
+                        inserted, stored = set(), {}
+                    elif exact:
                         inserted, stored = repository.insert_plays_exactly(conn, rows, now, forced=self._exact_strategy)
                     else:
                         inserted = repository.insert_plays(conn, rows, now)
@@ -228,6 +241,12 @@ class Ingest:
                 time.sleep(0.01 * attempt)
                 attempt += 1
         outcomes: dict[str, PlayResult] = {}
+        if len(candidates) != len(all_candidates):
+            ours = {e[0] for e in candidates}
+            refused = [e for e in all_candidates if e[0] not in ours]
+            metrics.INGEST_REJECTED_ARCHIVED.inc(len(refused))
+            for e in refused:
+                outcomes[e[0]] = PlayResult(e[0], REJECTED, ARCHIVED_MONTH)
         for e in candidates:
             event_id = e[0]
             if event_id in inserted:

@@ -143,6 +143,12 @@ NOT_ENDED = (
 )
 
 
+ARCHIVED_MONTH = (
+    "started_at: its local day is in a month whose playbacks are archived; an archived month "
+    "accepts no more playbacks (docs/ledger.md, docs/scaling.md)"
+)
+
+
 def too_late_reason(late_window_us: int) -> str:
     window = _span(late_window_us // 1_000_000)
     return (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymysql
 import sqlalchemy as sa
 
-from services.common.schema import accounts, plays, resume_positions, videos
+from services.common.schema import accounts, archived_months, play_event_ids, plays, resume_positions, videos
 from services.video import sql_literals
 
 
@@ -52,6 +52,11 @@ def existing_accounts(conn: sa.Connection, account_ids: list[int]) -> set[int]:
 # Rows are tuples (event_id, video_id, viewer_id, started_at_us, local_day as an ISO date
 # string, start_position_sec, end_position_sec); received_at_us is the same for every row
 # of a call.
+#
+# event_id's uniqueness lives in play_event_ids (migration 0014: a partitioned `plays` cannot
+# hold a unique key without local_day): each statement below inserts the event ids first,
+# into play_event_ids, and then the plays of the ids it inserted, in the same transaction.
+# What is said below of "an insert of a key" is of play_event_ids.
 #
 # Which rows a call stored must be exact even when another client races with the same
 # event_ids. Two ways, chosen by `exact_strategy` (the one place that decides):
@@ -132,8 +137,9 @@ def insert_plays(
         return set()
     if _is_sqlite(conn):
         return insert_plays_returning(conn, rows, received_at_us)
-    count = _mysql_execute(conn, *_mysql_insert(conn, rows, received_at_us, returning=False, bound=bound))
+    count = _mysql_execute(conn, *_mysql_insert_ids(conn, rows, returning=False, bound=bound))
     if count == len(rows):
+        _mysql_execute(conn, *_mysql_insert(conn, rows, received_at_us, returning=False, ignore=False, bound=bound))
         return {row[0] for row in rows}
     return set() if count == 0 else None
 
@@ -151,11 +157,12 @@ def insert_plays_exactly(
     if exact_strategy(conn, forced) == RETURNING:
         inserted = insert_plays_returning(conn, rows, received_at_us)
         return inserted, stored_plays(conn, [row[0] for row in rows if row[0] not in inserted])
-    stored = stored_plays(conn, [row[0] for row in rows])
-    missing = [row for row in rows if row[0] not in stored]
+    known = existing_event_ids(conn, [row[0] for row in rows])
+    missing = [row for row in rows if row[0] not in known]
     if missing:
+        _mysql_execute(conn, *_mysql_insert_ids(conn, missing, returning=False, ignore=False))
         _mysql_execute(conn, *_mysql_insert(conn, missing, received_at_us, returning=False, ignore=False))
-    return {row[0] for row in missing}, stored
+    return {row[0] for row in missing}, stored_plays(conn, sorted(known))
 
 
 def insert_plays_returning(
@@ -167,16 +174,27 @@ def insert_plays_returning(
         one = "(" + ", ".join("?" * len(PLAY_COLUMNS)) + ")"
         for start in range(0, len(rows), _SQLITE_ROWS_PER_STATEMENT):
             chunk = rows[start : start + _SQLITE_ROWS_PER_STATEMENT]
-            sql = f"INSERT OR IGNORE INTO plays ({columns}) VALUES {', '.join([one] * len(chunk))} RETURNING event_id"
-            result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in (*row, received_at_us)))
-            inserted.update(r[0] for r in result)
+            sql = (
+                "INSERT OR IGNORE INTO play_event_ids (event_id, local_day)"
+                f" VALUES {', '.join(['(?, ?)'] * len(chunk))} RETURNING event_id"
+            )
+            result = conn.exec_driver_sql(sql, tuple(v for row in chunk for v in (row[0], row[4])))
+            ours = {r[0] for r in result}
+            inserted.update(ours)
+            chunk = [row for row in chunk if row[0] in ours]
+            if chunk:
+                sql = f"INSERT INTO plays ({columns}) VALUES {', '.join([one] * len(chunk))}"
+                conn.exec_driver_sql(sql, tuple(v for row in chunk for v in (*row, received_at_us)))
         return inserted
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.execute(*_mysql_insert(conn, rows, received_at_us, returning=True, bound=bound))
+        cursor.execute(*_mysql_insert_ids(conn, rows, returning=True, bound=bound))
         inserted.update(r[0] for r in cursor.fetchall())
     finally:
         cursor.close()
+    ours = rows if len(inserted) == len(rows) else [row for row in rows if row[0] in inserted]
+    if ours:
+        _mysql_execute(conn, *_mysql_insert(conn, ours, received_at_us, returning=False, ignore=False, bound=bound))
     return inserted
 
 
@@ -213,6 +231,39 @@ def _mysql_insert(
     received = int(received_at_us)
     args = [v for row in rows for v in (*row, received)]
     return head + _placeholders(len(PLAY_COLUMNS), len(rows)) + tail, args
+
+
+def _mysql_insert_ids(
+    conn: sa.Connection, rows: list[tuple], *, returning: bool, ignore: bool = True, bound: bool = False
+) -> tuple[str, list | None]:
+    """The multi-row INSERT of the rows' (event_id, local_day) into play_event_ids."""
+    head = f"INSERT {'IGNORE ' if ignore else ''}INTO play_event_ids (event_id, local_day) VALUES "
+    tail = " RETURNING event_id" if returning else ""
+    if not bound:
+        return head + sql_literals.event_id_values(conn, rows) + tail, None
+    sql_literals.check_days(row[4] for row in rows)
+    args = [v for row in rows for v in (row[0], row[4])]
+    return head + _placeholders(2, len(rows)) + tail, args
+
+
+def existing_event_ids(conn: sa.Connection, event_ids: list[str]) -> set[str]:
+    """Those of `event_ids` stored already (archived plays' ids included)."""
+    out: set[str] = set()
+    for start in range(0, len(event_ids), _SQLITE_ROWS_PER_STATEMENT):
+        chunk = event_ids[start : start + _SQLITE_ROWS_PER_STATEMENT]
+        rows = conn.execute(sa.select(play_event_ids.c.event_id).where(play_event_ids.c.event_id.in_(chunk)))
+        out.update(r.event_id for r in rows)
+    return out
+
+
+def archived_months_fenced(conn: sa.Connection) -> set[str]:
+    """The archived (or being archived) months, as 'YYYY-MM', read inside an ingest
+    transaction after a shared lock on archive_fence (services/common/archive.py): an archival
+    that marks a month waits for this transaction to end, so a playback of a month it
+    missed here cannot commit after that archival read the month's rows."""
+    if not _is_sqlite(conn):
+        conn.exec_driver_sql("SELECT version FROM archive_fence WHERE id = 1 LOCK IN SHARE MODE").fetchall()
+    return {row.month.isoformat()[:7] for row in conn.execute(sa.select(archived_months.c.month))}
 
 
 def stored_plays(conn: sa.Connection, event_ids: list[str]) -> dict[str, tuple]:

@@ -56,6 +56,13 @@ def play_values(conn: sa.Connection, rows: list[tuple], received_at_us: int) -> 
     )
 
 
+def event_id_values(conn: sa.Connection, rows: list[tuple]) -> str:
+    """rows as play_values takes them: the (event_id, local_day) VALUES of play_event_ids."""
+    check_days(row[4] for row in rows)
+    ids = quoted_texts(conn, [row[0] for row in rows])
+    return ",".join([f"({event_id},'{row[4]}')" for event_id, row in zip(ids, rows, strict=True)])
+
+
 def resume_values(conn: sa.Connection, rows: list[tuple]) -> str:
     """rows: (viewer_id, video_id, position_sec, started_at_us, event_id, updated_at_us)."""
     ids = quoted_texts(conn, [row[4] for row in rows])

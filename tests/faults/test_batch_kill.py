@@ -19,6 +19,7 @@ from batch.jobs.runner import JobRunner
 from services.common import db, play_counts
 from services.common.periods import day_bounds_us
 from services.common.settings import Settings
+from tests import event_ids
 from tests.databases import fresh_database
 from tests.fixtures_jobs import SEOUL, add_videos, executions, partition_rows, stats_snapshot
 
@@ -48,6 +49,7 @@ def _generate_plays(engine: sa.Engine) -> None:
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
                 {"index": index, "videos": VIDEOS, "start_us": start_us, "day": day},
             )
+        event_ids.copy_event_ids(conn)
         play_counts.recount(conn, DAYS)
 
 

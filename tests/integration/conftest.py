@@ -21,6 +21,7 @@ from batch.steps import (
 from services.common import play_counts
 from services.common.periods import local_day_of
 from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
+from tests import event_ids
 from tests.databases import fresh_engine
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
 
@@ -45,7 +46,7 @@ def batch_db(batch_engine):
 class BatchData:
     """Writes videos, plays, seeds and tiers with plain SQL, runs the daily step, reads back."""
 
-    TABLES = ["plays", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+    TABLES = ["plays", "play_event_ids", "archived_months", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
 
     def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL):
         self.engine = engine
@@ -86,6 +87,7 @@ class BatchData:
                 ).bindparams(sa.bindparam("local_day", type_=sa.Date)),
                 rows,
             )
+            event_ids.record(conn, rows)
             play_counts.add(conn, Counter(r["local_day"] for r in rows), slot=0)  # as ingest does
 
     def add_many_views(self, video_id: int, count: int, started_at_us: int) -> None:
@@ -112,6 +114,7 @@ class BatchData:
                 ).bindparams(sa.bindparam("day", type_=sa.Date)),
                 {"video_id": video_id, "started": started_at_us, "day": day_of(started_at_us, self.zone)},
             )
+            event_ids.copy_event_ids(conn, "p.video_id = :video_id", {"video_id": video_id})
             play_counts.recount(conn, [day_of(started_at_us, self.zone)])
 
     def add_seeds(self, seeds: dict[int, Seed], sellers: dict[int, int]) -> None:

@@ -30,7 +30,11 @@ def test_event_id_columns_use_the_no_pad_binary_collation(engine):
                 " WHERE table_schema = DATABASE() AND column_name = 'event_id' ORDER BY table_name"
             )
         ).all()
-    assert [tuple(r) for r in rows] == [("plays", "utf8mb4_nopad_bin"), ("resume_positions", "utf8mb4_nopad_bin")]
+    assert sorted(tuple(r) for r in rows) == [
+        ("play_event_ids", "utf8mb4_nopad_bin"),
+        ("plays", "utf8mb4_nopad_bin"),
+        ("resume_positions", "utf8mb4_nopad_bin"),
+    ]
 
 
 def test_ids_differing_only_by_trailing_whitespace_are_distinct_keys_in_byte_order(engine):
@@ -42,9 +46,8 @@ def test_ids_differing_only_by_trailing_whitespace_are_distinct_keys_in_byte_ord
         with engine.begin() as conn:
             conn.execute(
                 sa.text(
-                    "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
-                    " start_position_sec, end_position_sec, received_at_us)"
-                    " VALUES ('a ', 1, 1, 0, '2026-11-02', 0, 0, 0)"
+                    # event_id's unique key (migration 0014)
+                    "INSERT INTO play_event_ids (event_id, local_day) VALUES ('a ', '2026-11-02')"
                 )
             )
     assert ordered == sorted(IDS, key=lambda s: s.encode())  # A, a, a\t, a , a  b

@@ -14,6 +14,7 @@ from services.common import db
 from services.common.schema import plays
 from services.common.settings import Settings
 from services.video import repository
+from tests import event_ids
 from tests.databases import fresh_database
 
 DB_PREFIX = "paysystem_my8_"
@@ -119,12 +120,12 @@ def _insert_in_thread(engine, rows) -> tuple[threading.Thread, dict]:
 def test_select_then_insert_loses_a_race_with_a_duplicate_key_and_the_retry_is_exact(engine, other_commits):
     stored, raced, mine = fresh("stored"), fresh("raced"), fresh("mine")
     with engine.begin() as conn:
-        conn.execute(sa.insert(plays).values(dict(zip(repository.PLAY_COLUMNS, (*row(stored), RECEIVED), strict=True))))
+        event_ids.insert_plays(conn, dict(zip(repository.PLAY_COLUMNS, (*row(stored), RECEIVED), strict=True)))
     with engine.connect() as other:
         transaction = other.begin()
         # Another client inserts `raced`, not yet committed: our SELECT does not see it
         # (READ COMMITTED), our INSERT of it waits for the other transaction's end.
-        other.execute(sa.insert(plays).values(dict(zip(repository.PLAY_COLUMNS, (*row(raced), RECEIVED), strict=True))))
+        event_ids.insert_plays(other, dict(zip(repository.PLAY_COLUMNS, (*row(raced), RECEIVED), strict=True)))
         thread, outcome = _insert_in_thread(engine, [row(stored), row(raced), row(mine)])
         _wait_until_blocked(engine, outcome)
         transaction.commit() if other_commits else transaction.rollback()

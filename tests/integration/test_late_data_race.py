@@ -19,6 +19,7 @@ import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
 from services.common import play_counts
+from tests import event_ids
 from tests.databases import fresh_engine
 from tests.fixtures_jobs import SEOUL, add_plays, add_videos, clear, play
 from tests.integration.conftest import BatchData
@@ -85,7 +86,9 @@ def race(engine, recompute) -> None:
     """T1 holds a late play uncommitted while T2's later play commits and `recompute` runs."""
     with engine.connect() as t1:
         t1.begin()
-        t1.execute(INSERT_PLAY, play("late-t1", 1, 11, MON, 7200))  # play_id allocated now
+        late = play("late-t1", 1, 11, MON, 7200)
+        t1.execute(INSERT_PLAY, late)  # play_id allocated now
+        event_ids.record(t1, [late])
         play_counts.add(t1, {MON: 1}, slot=1)  # as ingest does; add_plays (T2) writes slot 0
         add_plays(engine, [play("late-t2", 1, 12, MON, 10800)])  # T2: a higher id, committed first
         with engine.connect() as conn:
