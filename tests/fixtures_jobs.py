@@ -19,7 +19,16 @@ from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")
 JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
-DATA_TABLES = ["plays", "play_event_ids", "archived_months", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+DATA_TABLES = [
+    "plays",
+    "play_event_ids",
+    "archived_months",
+    "play_day_counts",
+    "videos",
+    "daily_video_stats",
+    "period_video_stats",
+    "computed_days",
+]
 
 
 def add_videos(engine: sa.Engine, video_ids, *, sellers: int = 10, duration_sec: int = 1200) -> None:

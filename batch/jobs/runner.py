@@ -16,6 +16,7 @@ day. Where the rest lives, by role:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
@@ -27,9 +28,11 @@ from batch.jobs.clock import now_us, process_owner
 from batch.jobs.coordinator import CatchUp, Coordinator, DayRange, event_stream
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
+from services.common import archive, plays_partitions
 from services.common.errors import BadInput, NotReady
 from services.common.periods import local_day_of
 
+log = logging.getLogger(__name__)
 JOB_DAILY = "daily"
 JOBS = (JOB_DAILY,)
 MAX_DAYS_PER_RUN = 366
@@ -94,6 +97,18 @@ class JobRunner:
             self._steps = load_steps()
         return self._steps
 
+    def ensure_partitions(self, today: dt.date) -> None:
+        """Monthly partitions of `plays` ahead of today (services/common/plays_partitions.py),
+        at the start of every run. A failure is logged, not raised: `pmax` takes any day that
+        has no partition of its own, so ingest and this run are fine without them."""
+        try:
+            added = plays_partitions.ensure_partitions(self.engine, today)
+        except Exception:
+            log.warning("could not create the partitions of plays ahead of %s", today, exc_info=True)
+            return
+        if added:
+            log.info("partitions of plays created: %s", ", ".join(added))
+
     def request_stop(self) -> None:
         self.stop_requested.set()
 
@@ -133,7 +148,14 @@ class JobRunner:
             if to_date > today:
                 raise BadInput(f"{to_date} is after today ({today}, {self.zone.key})", field="to_date")
             with self.engine.connect() as conn:
+                archived = sorted(d for d in archive.archived_days(conn) if date <= d <= to_date)
                 earlier = self.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))
+            if archived:
+                raise NotReady(
+                    f"{archived[0]} is in an archived month ({', '.join(sorted({d.isoformat()[:7] for d in archived}))}):"
+                    " its playbacks are archived, so its figures cannot be computed again;"
+                    " `paysystem archive restore` the month first"
+                )
             if earlier:
                 shown = ", ".join(str(d) for d in earlier[:5]) + (" ..." if len(earlier) > 5 else "")
                 raise NotReady(
@@ -141,5 +163,6 @@ class JobRunner:
                     " from the running totals of the day before it: run without a date first"
                 )
             plan = DayRange(first=date, last=to_date)
+        self.ensure_partitions(today)
         self.stop_requested.clear()
         return event_stream(Coordinator(self, job, plan, rerun=rerun, partitions=partitions).drive, job)

@@ -26,8 +26,11 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     stale too, for the same reason. A play is missed when the day now holds more plays than
     its computation read: the counts come from `play_day_counts` (a few rows per day, kept
     in the writers' transactions), so this costs the same whatever the history's size.
+    Days of archived months (services/common/archive.py) are never returned: their plays are
+    gone, and an archived month accepts no late data, so they are computed for good.
     """
-    stored = play_counts.per_day(conn)
+    archived = _archived_days(conn)
+    stored = {d: n for d, n in play_counts.per_day(conn).items() if d not in archived}
     computed = {
         row.day: row.plays_read
         for row in conn.execute(
@@ -36,6 +39,7 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
             )
         )
     }
+    computed = {d: n for d, n in computed.items() if d not in archived}
     never_computed = {day for day in stored if day not in computed}
     recompute_from = min(never_computed, default=None)
     for day in sorted(computed):
@@ -49,3 +53,14 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     if recompute_from is not None:
         stale = {day for day in computed if day >= recompute_from}
     return sorted(day for day in never_computed | stale if day <= through)
+
+
+def _archived_days(conn: sa.Connection) -> set[dt.date]:
+    months = conn.execute(sa.text("SELECT month FROM archived_months").columns(sa.column("month", sa.Date)))
+    out: set[dt.date] = set()
+    for (month,) in months:
+        day = month
+        while day.month == month.month:
+            out.add(day)
+            day += dt.timedelta(days=1)
+    return out

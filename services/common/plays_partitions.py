@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 DEFAULT_MONTHS_AHEAD = 3
 CATCH_ALL = "pmax"
+LOCK_WAIT_SEC = 5
 _NAME = re.compile(r"^p(\d{4})(\d{2})$")
 
 
@@ -107,11 +108,16 @@ def ensure_partitions(engine: sa.Engine, today: dt.date, ahead: int = DEFAULT_MO
                 return []
             clauses = ", ".join([*map(partition_clause, months), f"PARTITION {CATCH_ALL} VALUES LESS THAN (MAXVALUE)"])
             conn.commit()  # ends the read's transaction before the DDL
+            # Waiting for another connection's metadata lock would queue every statement on
+            # plays behind this ALTER: give up after a few seconds instead (the next run tries again).
+            conn.exec_driver_sql(f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SEC}")
             try:
                 conn.exec_driver_sql(f"ALTER TABLE plays REORGANIZE PARTITION {CATCH_ALL} INTO ({clauses})")
             except sa.exc.OperationalError:
                 if attempt:
                     raise
                 continue
+            finally:
+                conn.exec_driver_sql("SET SESSION lock_wait_timeout = DEFAULT")
             return [partition_name(m) for m in months]
     return []

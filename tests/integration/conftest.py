@@ -46,7 +46,16 @@ def batch_db(batch_engine):
 class BatchData:
     """Writes videos, plays, seeds and tiers with plain SQL, runs the daily step, reads back."""
 
-    TABLES = ["plays", "play_event_ids", "archived_months", "play_day_counts", "videos", "daily_video_stats", "period_video_stats", "computed_days"]
+    TABLES = [
+        "plays",
+        "play_event_ids",
+        "archived_months",
+        "play_day_counts",
+        "videos",
+        "daily_video_stats",
+        "period_video_stats",
+        "computed_days",
+    ]
 
     def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL):
         self.engine = engine
