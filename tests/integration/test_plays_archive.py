@@ -1,0 +1,221 @@
+"""Archival of a closed, sealed month's plays (services/common/archive.py), on MariaDB and
+SQLite: the month's figures read the same before and after (every statement, top-5 list and
+series point, compared through the read path's own queries without the cache, whose hits would
+prove nothing), the rows go and come back identical (a checksum over every column, computed
+here), an open month is refused, and a late playback for the archived month is rejected at
+ingest with its reason, counted, and leaves no trace.
+
+Plays are loaded as the ledger's tests load them (tests/fixtures_ledger.py, play_event_ids
+included); the late playback goes through the real ingest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+
+import pytest
+import sqlalchemy as sa
+from prometheus_client import REGISTRY
+
+import batch.steps
+from batch.jobs.runner import JobRunner
+from services.common import archive, play_counts
+from services.common.auth import Principal
+from services.common.errors import NotReady
+from services.common.periods import Period, day_bounds_us, period_bounds
+from services.common.schema import accounts, archived_months, play_event_ids, plays
+from services.settlement import service as settlement
+from services.statistics import repository as stats
+from services.video.ingest import Ingest
+from services.video.plays import ARCHIVED_MONTH, Outcome, PlayEvent
+from tests.fixtures_jobs import SEOUL, module_engine  # noqa: F401
+from tests.fixtures_ledger import FEB, JAN, SELLERS, TODAY, VIDEOS, World, days_of, month_plays, reset_ledger
+
+SELLER_IDS = sorted({1_000_000 + v % SELLERS for v in VIDEOS})
+WEEKS = sorted({period_bounds(Period.WEEKLY, d)[0] for d in days_of(JAN)})
+LATE_VIEWER = 7_000_001
+REJECTED_METRIC = "paysystem_ingest_rejected_archived_total"
+
+
+@pytest.fixture
+def world(module_engine):  # noqa: F811
+    reset_ledger(module_engine)
+    return World(module_engine)
+
+
+def across_midnight() -> list[dict]:
+    """Jan 31 23:59:50 and Feb 1 00:00:10 by one viewer of one video: the February play is a
+    repeat only if the batch still sees the January one (the evening the archive keeps)."""
+    feb_start = day_bounds_us(FEB, SEOUL)[0]
+    base = {"video_id": VIDEOS[0], "viewer_id": 555, "start": 0, "end": 100}
+    return [
+        {**base, "event_id": "mid-jan", "started_at_us": feb_start - 10_000_000, "local_day": JAN.replace(day=31)},
+        {**base, "event_id": "mid-feb", "started_at_us": feb_start + 10_000_000, "local_day": FEB},
+    ]
+
+
+def month_rows_checksum(engine, month: dt.date) -> tuple[int, str]:
+    """(count, sha256) over every column of the month's plays, in play_id order."""
+    first, last = month, days_of(month)[-1]
+    digest, count = hashlib.sha256(), 0
+    with engine.connect() as conn:
+        for row in conn.execute(
+            sa.select(plays).where(plays.c.local_day >= first, plays.c.local_day <= last).order_by(plays.c.play_id)
+        ):
+            digest.update(json.dumps([str(v) for v in row]).encode())
+            count += 1
+    return count, digest.hexdigest()
+
+
+def figures(engine, month: dt.date) -> dict:
+    """Every statement, top-5 list and series point of the month, as the read path reads them."""
+    days = days_of(month)
+    out: dict = {}
+    with engine.connect() as conn:
+        for seller in SELLER_IDS:
+            for day in days:
+                out["stmt-d", seller, day] = settlement.read_statement(conn, seller, Period.DAILY, day, day, None)
+            for week in WEEKS:
+                start, end = period_bounds(Period.WEEKLY, week)
+                out["stmt-w", seller, week] = settlement.read_statement(conn, seller, Period.WEEKLY, start, end, None)
+            start, end = period_bounds(Period.MONTHLY, month)
+            out["stmt-m", seller] = settlement.read_statement(conn, seller, Period.MONTHLY, start, end, None)
+            for metric in ("VIEWS", "WATCH_TIME"):
+                for period, starts in ((Period.DAILY, days), (Period.WEEKLY, WEEKS), (Period.MONTHLY, [month])):
+                    for start in starts:
+                        out["top", seller, metric, period, start] = [
+                            tuple(r) for r in stats.top_videos(conn, seller, period, start, metric)
+                        ]
+            for period in (Period.DAILY, Period.WEEKLY, Period.MONTHLY):
+                out["sseries", seller, period] = [
+                    tuple(r) for r in stats.seller_series(conn, seller, period, days[0], days[-1])
+                ]
+        for video in VIDEOS:
+            out["vseries-d", video] = {
+                d: tuple(r) for d, r in stats.daily_series(conn, video, days[0], days[-1]).items()
+            }
+            for period, starts in ((Period.WEEKLY, WEEKS), (Period.MONTHLY, [month])):
+                out["vseries", video, period] = {
+                    d: tuple(r) for d, r in stats.period_series(conn, video, period, starts).items()
+                }
+    return out
+
+
+def feb_first_figures(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in stats.daily_series(conn, VIDEOS[0], FEB, FEB).values()]
+
+
+def runner(engine) -> JobRunner:
+    return JobRunner(engine, zone=SEOUL, workers=2, steps=batch.steps, progress_interval_sec=0.2)
+
+
+def late_playback_is_rejected(engine, event_id: str) -> None:
+    with engine.begin() as conn:
+        if conn.execute(sa.select(accounts.c.account_id).where(accounts.c.account_id == LATE_VIEWER)).first() is None:
+            conn.execute(
+                sa.insert(accounts).values(
+                    account_id=LATE_VIEWER,
+                    username=f"late{LATE_VIEWER}",
+                    password_hash="x",
+                    role="VIEWER",
+                    created_at_us=0,
+                )
+            )
+    with engine.connect() as conn:
+        counts_before = play_counts.per_day(conn)
+    before = REGISTRY.get_sample_value(REJECTED_METRIC) or 0.0
+    started = day_bounds_us(JAN.replace(day=15), SEOUL)[0] + 3_600_000_000
+    ingest = Ingest(engine, SEOUL)
+    fresh = PlayEvent(f"{event_id}-ok", VIDEOS[1], LATE_VIEWER, day_bounds_us(FEB.replace(day=20), SEOUL)[0], 0, 50)
+    results = ingest.record_plays(
+        Principal(9, "ingest", "INGEST"), [PlayEvent(event_id, VIDEOS[1], LATE_VIEWER, started, 0, 50), fresh]
+    )
+    assert [(r.outcome, r.reason) for r in results] == [(Outcome.REJECTED, ARCHIVED_MONTH), (Outcome.STORED, "")]
+    assert (REGISTRY.get_sample_value(REJECTED_METRIC) or 0.0) == before + 1
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(plays.c.play_id).where(plays.c.event_id == event_id)).first() is None
+        assert conn.execute(sa.select(play_event_ids).where(play_event_ids.c.event_id == event_id)).first() is None
+        counts_after = play_counts.per_day(conn)
+    feb_20 = FEB.replace(day=20)
+    assert counts_after == {**counts_before, feb_20: counts_before.get(feb_20, 0) + 1}  # only the good one
+
+
+@pytest.mark.parametrize("module_engine", ["mariadb", "sqlite"], indirect=True)
+def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_data(world, tmp_path):
+    engine = world.engine
+    world.ingest(month_plays(JAN, 12, "j", seed=3) + month_plays(FEB, 4, "f", seed=4) + across_midnight())
+    world.run_batch()
+    with pytest.raises(archive.MonthNotArchivable, match="not closed"):
+        archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
+    world.close(JAN)
+    with pytest.raises(archive.MonthNotArchivable, match="not closed"):  # February is open
+        archive.archive_month(engine, FEB, tmp_path, zone=SEOUL)
+    before = figures(engine, JAN)
+    feb_first = feb_first_figures(engine)
+    rows_before = month_rows_checksum(engine, JAN)
+    assert rows_before[0] == 12 * 31 + 1
+
+    result = archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
+
+    assert result.changed and result.plays == rows_before[0] and result.path.exists()
+    assert figures(engine, JAN) == before
+    left, _ = month_rows_checksum(engine, JAN)
+    assert left == result.kept_plays and 1 <= left < 12  # the last evening's plays only
+    with engine.connect() as conn:
+        assert conn.execute(
+            sa.select(play_event_ids.c.event_id).where(play_event_ids.c.event_id == "j00000000")
+        ).first()
+        assert batch.steps.days_to_compute(conn, through=TODAY) == []
+    # The next month's first day, recomputed, still sees January's last evening.
+    events = list(runner(engine).run("daily", FEB, FEB, rerun=True, today=TODAY))
+    assert events[-1].type.name == "JOB_FINISHED", events[-1]
+    assert feb_first_figures(engine) == feb_first
+    with pytest.raises(NotReady, match="archived month"):
+        runner(engine).run("daily", JAN.replace(day=30), FEB, rerun=True, today=TODAY)
+    assert archive.archive_month(engine, JAN, tmp_path, zone=SEOUL).changed is False  # idempotent
+
+    late_playback_is_rejected(engine, "late-into-january")
+    assert figures(engine, JAN) == before
+
+    restored = archive.restore_month(engine, JAN, tmp_path)
+
+    assert restored.status == "RESTORED"
+    assert month_rows_checksum(engine, JAN) == rows_before
+    assert figures(engine, JAN) == before
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months)).first() is None
+    assert archive.restore_month(engine, JAN, tmp_path).changed is False
+
+
+@pytest.mark.parametrize("module_engine", ["mariadb"], indirect=True)
+def test_an_archive_file_that_does_not_match_its_checksum_is_refused_and_nothing_changes(world, tmp_path):
+    engine = world.engine
+    world.ingest(month_plays(JAN, 3, "c", seed=5))
+    world.run_batch()
+    world.close(JAN)
+    archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
+    path = archive.archive_path(tmp_path, JAN)
+    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
+    path.write_bytes(gzip.compress(b"".join(lines[:-1])))  # one play short
+    left = month_rows_checksum(engine, JAN)
+    with pytest.raises(archive.ArchiveMismatch, match="sha256"):
+        archive.restore_month(engine, JAN, tmp_path)
+    assert month_rows_checksum(engine, JAN) == left
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months.c.status)).scalar_one() == archive.ARCHIVED
+
+
+@pytest.mark.parametrize("module_engine", ["mariadb"], indirect=True)
+def test_a_month_is_not_archived_before_the_months_before_it(world, tmp_path):
+    world.ingest(month_plays(JAN, 2, "o", seed=6) + month_plays(FEB, 2, "p", seed=7))
+    world.run_batch()
+    world.close(JAN)
+    world.close(FEB)
+    with pytest.raises(archive.MonthNotArchivable, match="oldest first"):
+        archive.archive_month(world.engine, FEB, tmp_path, zone=SEOUL)
+    with world.engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months)).first() is None
