@@ -19,9 +19,15 @@ Contract, and where it is enforced:
   (services/video/ingest.py): the mark's transaction updates archive_fence, which every ingest
   transaction reads with a shared lock, so it waits for the ingest transactions in flight and
   every later one sees the mark; an archived month accepts no more late data;
-- the file is written, flushed, renamed into place and read back (count and checksum) before
-  any row is deleted; the delete is one transaction that also checks what is left; a killed
-  archival leaves either every row (rerun it) or the finished archive;
+- the file is written, fsynced, renamed into place and read back (count and checksum) before
+  any row is deleted, and recorded (status DELETING, with its sha256 and count) before the
+  first delete; the rows are then deleted `batch_rows` per transaction, reading the file, not
+  the table: a killed archival is finished by running it again (ARCHIVING: every row is still
+  there and the file is written anew; DELETING: the recorded file goes on deleting), or undone
+  by a restore, which inserts what is missing;
+- nothing holds the month in memory: the table is read in keyset pages, the file is written
+  and read as a stream, so a month of the platform's size (about 90M plays) takes the same
+  memory as a small one;
 - re-runs are idempotent: archiving an archived month, or restoring a month that is not
   archived, changes nothing.
 
@@ -38,7 +44,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -61,13 +67,14 @@ ARCHIVE_COLUMNS = (
     "end_position_sec",
     "received_at_us",
 )
-ARCHIVING, ARCHIVED = "ARCHIVING", "ARCHIVED"
+ARCHIVING, DELETING, ARCHIVED = "ARCHIVING", "DELETING", "ARCHIVED"
 # DESIGN 2 "Counted view" rules 2-3 (the batch's own constants live in batch/rules.py, which
 # this shared module may not import): a repeat starts < 30 s after its previous playback, an
 # overlap < watch time / 2 <= duration / 2 after it (players go no faster than 2x).
 _REPEAT_WINDOW_US = 30_000_000
 _MAX_SPEED = 2
-_CHUNK = 5_000
+_CHUNK = 5_000  # ids per IN list
+_BATCH = 50_000  # plays per page read, per delete and per restore transaction
 
 
 class MonthNotArchivable(NotReady):
@@ -108,7 +115,9 @@ def archived_month_names(conn: sa.Connection) -> list[str]:
     return [month_name(m) for m in conn.execute(sa.select(archived_months.c.month).order_by("month")).scalars()]
 
 
-def archive_month(engine: sa.Engine, month: dt.date, directory: Path, *, zone: ZoneInfo) -> ArchiveResult:
+def archive_month(
+    engine: sa.Engine, month: dt.date, directory: Path, *, zone: ZoneInfo, batch_rows: int = _BATCH
+) -> ArchiveResult:
     """Archives `month` (its first day) to `directory`; see the module's contract."""
     month = month.replace(day=1)
     path = archive_path(directory, month)
@@ -120,59 +129,53 @@ def archive_month(engine: sa.Engine, month: dt.date, directory: Path, *, zone: Z
         with engine.connect() as conn:
             _require_archivable(conn, month)
         _mark(engine, month, path)
-    with engine.connect() as conn:
-        try:
-            _require_archivable(conn, month)  # again: a late play may have come before the mark
-        except MonthNotArchivable:
-            conn.rollback()
-            with engine.begin() as unmark:
-                unmark.execute(sa.delete(archived_months).where(archived_months.c.month == month))
-            raise
-        rows = _month_plays(conn, month)
-        kept = _evening_play_ids(conn, month, rows, zone)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sha256 = _write(path, rows)
-    if _read_checked(path, sha256, len(rows)) != rows:
-        raise ArchiveMismatch(f"{path}: read back differs from the rows written; nothing was deleted")
-    _write_manifest(path, month, sha256, len(rows))
-    removed = [r[0] for r in rows if r[0] not in kept]
+    if record is None or record.status == ARCHIVING:  # every row is still there: (re)write the file
+        with engine.connect() as conn:
+            try:
+                _require_archivable(conn, month)  # again: a late play may have come before the mark
+            except MonthNotArchivable:
+                conn.rollback()
+                with engine.begin() as unmark:
+                    unmark.execute(sa.delete(archived_months).where(archived_months.c.month == month))
+                raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sha256, count = _write(path, _month_plays(engine, month, batch_rows))
+        _check_file(path, sha256, count)  # what is on disk is what was read
+        _write_manifest(path, month, sha256, count)
+        with engine.begin() as conn:  # from here on, the file is the month's copy
+            conn.execute(
+                sa.update(archived_months)
+                .where(archived_months.c.month == month)
+                .values(status=DELETING, sha256=sha256, plays=count, file_name=path.name)
+            )
+    else:  # DELETING: a run killed while deleting; the file it verified goes on
+        sha256, count = record.sha256, record.plays
+        _check_file(path, sha256, count)
+    kept = _delete_all_but_evening(engine, month, path, zone, batch_rows)
     first, last = month, month_end(month)
     with engine.begin() as conn:
-        for start in range(0, len(removed), _CHUNK):
-            conn.execute(
-                sa.delete(plays).where(
-                    plays.c.local_day >= first,
-                    plays.c.local_day <= last,
-                    plays.c.play_id.in_(removed[start : start + _CHUNK]),
-                )
-            )
         left = conn.execute(
             sa.select(sa.func.count()).select_from(plays).where(plays.c.local_day >= first, plays.c.local_day <= last)
         ).scalar_one()
-        if left != len(kept):
+        if left != kept:
             raise ArchiveMismatch(
-                f"{month_name(month)}: {left} plays left after the delete, expected {len(kept)} kept;"
-                " rolled back, nothing deleted: run the archival again"
+                f"{month_name(month)}: {left} plays left after the delete, expected {kept} kept; the month"
+                " stays DELETING (ingest and the batch keep refusing it): restore it from its file"
             )
         conn.execute(
             sa.update(archived_months)
             .where(archived_months.c.month == month)
-            .values(
-                status=ARCHIVED,
-                sha256=sha256,
-                plays=len(rows),
-                kept_plays=len(kept),
-                archived_at_us=time.time_ns() // 1000,
-                file_name=path.name,
-            )
+            .values(status=ARCHIVED, kept_plays=kept, archived_at_us=time.time_ns() // 1000)
         )
-    return ArchiveResult(month_name(month), ARCHIVED, path, sha256, len(rows), len(kept), True)
+    return ArchiveResult(month_name(month), ARCHIVED, path, sha256, count, kept, True)
 
 
-def restore_month(engine: sa.Engine, month: dt.date, directory: Path) -> ArchiveResult:
+def restore_month(engine: sa.Engine, month: dt.date, directory: Path, *, batch_rows: int = _BATCH) -> ArchiveResult:
     """Puts an archived month's plays back, identical (same play_id and every column), after
     checking the file's checksum and count against archived_months; then the month is no
-    longer archived (ingest and the batch take it again). Not archived: nothing to do."""
+    longer archived (ingest and the batch take it again). Not archived: nothing to do. Each
+    `batch_rows` of the file are one transaction that inserts the ones missing: a killed
+    restore is finished by running it again."""
     month = month.replace(day=1)
     path = archive_path(directory, month)
     with engine.connect() as conn:
@@ -185,33 +188,29 @@ def restore_month(engine: sa.Engine, month: dt.date, directory: Path) -> Archive
         return ArchiveResult(month_name(month), "NOT_ARCHIVED", path, "", 0, 0, True)
     if not path.exists():
         raise NotFound(f"{path}: no archive file for {month_name(month)} (archived as {record.file_name})")
-    rows = _read_checked(path, record.sha256, record.plays)
+    _check_file(path, record.sha256, record.plays)
     first, last = month, month_end(month)
+    present_before = 0
+    for rows in _batches(_file_rows(path), batch_rows):
+        with engine.begin() as conn:
+            present = _present_ids(conn, month, [r[0] for r in rows])
+            present_before += len(present)
+            missing = [dict(zip(ARCHIVE_COLUMNS, r, strict=True)) for r in rows if r[0] not in present]
+            for row in missing:
+                row["local_day"] = dt.date.fromisoformat(row["local_day"])
+            for start in range(0, len(missing), _CHUNK):
+                conn.execute(sa.insert(plays), missing[start : start + _CHUNK])
     with engine.begin() as conn:
-        present = set()
-        for start in range(0, len(rows), _CHUNK):
-            ids = [r[0] for r in rows[start : start + _CHUNK]]
-            present.update(
-                conn.execute(
-                    sa.select(plays.c.play_id).where(
-                        plays.c.local_day >= first, plays.c.local_day <= last, plays.c.play_id.in_(ids)
-                    )
-                ).scalars()
-            )
-        missing = [dict(zip(ARCHIVE_COLUMNS, r, strict=True)) for r in rows if r[0] not in present]
-        for row in missing:
-            row["local_day"] = dt.date.fromisoformat(row["local_day"])
-        for start in range(0, len(missing), _CHUNK):
-            conn.execute(sa.insert(plays), missing[start : start + _CHUNK])
         total = conn.execute(
             sa.select(sa.func.count()).select_from(plays).where(plays.c.local_day >= first, plays.c.local_day <= last)
         ).scalar_one()
         if total != record.plays:
             raise ArchiveMismatch(
-                f"{month_name(month)}: {total} plays after the restore, the archive holds {record.plays}; rolled back"
+                f"{month_name(month)}: {total} plays after the restore, the archive holds {record.plays};"
+                " the month stays archived"
             )
         conn.execute(sa.delete(archived_months).where(archived_months.c.month == month))
-    return ArchiveResult(month_name(month), "RESTORED", path, record.sha256, record.plays, len(present), True)
+    return ArchiveResult(month_name(month), "RESTORED", path, record.sha256, record.plays, present_before, True)
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -261,71 +260,132 @@ def _mark(engine: sa.Engine, month: dt.date, path: Path) -> None:
         )
 
 
-def _month_plays(conn: sa.Connection, month: dt.date) -> list[tuple]:
+def _month_plays(engine: sa.Engine, month: dt.date, batch_rows: int) -> Iterator[tuple]:
+    """The month's plays in play_id order, `batch_rows` at a time (keyset pages, each on a
+    connection of its own: no snapshot or metadata lock is held between pages). The month is
+    marked, so no page can miss a play that arrives meanwhile."""
     columns = [plays.c[name] for name in ARCHIVE_COLUMNS]
-    query = (
-        sa.select(*columns)
-        .where(plays.c.local_day >= month, plays.c.local_day <= month_end(month))
-        .order_by(plays.c.play_id)
-    )
-    return [_plain(row) for row in conn.execute(query)]
+    after = -1
+    while True:
+        query = (
+            sa.select(*columns)
+            .where(plays.c.local_day >= month, plays.c.local_day <= month_end(month), plays.c.play_id > after)
+            .order_by(plays.c.play_id)
+            .limit(batch_rows)
+        )
+        with engine.connect() as conn:
+            page = [_plain(row) for row in conn.execute(query)]
+        yield from page
+        if len(page) < batch_rows:
+            return
+        after = page[-1][0]
+
+
+def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _present_ids(conn: sa.Connection, month: dt.date, ids: list[int]) -> set[int]:
+    present: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        present.update(
+            conn.execute(
+                sa.select(plays.c.play_id).where(
+                    plays.c.local_day >= month,
+                    plays.c.local_day <= month_end(month),
+                    plays.c.play_id.in_(ids[start : start + _CHUNK]),
+                )
+            ).scalars()
+        )
+    return present
+
+
+def _delete_all_but_evening(engine: sa.Engine, month: dt.date, path: Path, zone: ZoneInfo, batch_rows: int) -> int:
+    """Deletes the file's plays from `plays`, `batch_rows` per transaction, except the month's
+    last evening (the module's docstring); returns how many plays of the file are kept. Runs
+    again over what a killed run left: deleting a deleted play changes nothing."""
+    midnight_us = day_bounds_us(next_month(month), zone)[0]
+    durations: dict[int, int] = {}
+    kept = 0
+    for rows in _batches(_file_rows(path), batch_rows):
+        with engine.begin() as conn:
+            unknown = sorted({r[2] for r in rows} - durations.keys())
+            for start in range(0, len(unknown), _CHUNK):
+                chosen = unknown[start : start + _CHUNK]
+                for video_id, duration in conn.execute(
+                    sa.select(videos.c.video_id, videos.c.duration_sec).where(videos.c.video_id.in_(chosen))
+                ):
+                    durations[int(video_id)] = int(duration)
+            removed = []
+            for r in rows:
+                half_duration_us = -(-durations.get(r[2], 0) * 1_000_000 // _MAX_SPEED)
+                if r[4] >= midnight_us - max(_REPEAT_WINDOW_US, half_duration_us):
+                    kept += 1
+                else:
+                    removed.append(r[0])
+            for start in range(0, len(removed), _CHUNK):
+                conn.execute(
+                    sa.delete(plays).where(
+                        plays.c.local_day >= month,
+                        plays.c.local_day <= month_end(month),
+                        plays.c.play_id.in_(removed[start : start + _CHUNK]),
+                    )
+                )
+    return kept
 
 
 def _plain(row) -> tuple:
     return tuple(v.isoformat() if isinstance(v, dt.date) else (v if isinstance(v, str) else int(v)) for v in row)
 
 
-def _evening_play_ids(conn: sa.Connection, month: dt.date, rows: list[tuple], zone: ZoneInfo) -> set[int]:
-    """The plays that the next month's first day reads (the module's docstring)."""
-    midnight_us = day_bounds_us(next_month(month), zone)[0]
-    video_ids = sorted({r[2] for r in rows})
-    durations: dict[int, int] = {}
-    for start in range(0, len(video_ids), _CHUNK):
-        chosen = video_ids[start : start + _CHUNK]
-        for video_id, duration in conn.execute(
-            sa.select(videos.c.video_id, videos.c.duration_sec).where(videos.c.video_id.in_(chosen))
-        ):
-            durations[int(video_id)] = int(duration)
-    kept = set()
-    for r in rows:
-        half_duration_us = -(-durations.get(r[2], 0) * 1_000_000 // _MAX_SPEED)
-        if r[4] >= midnight_us - max(_REPEAT_WINDOW_US, half_duration_us):
-            kept.add(r[0])
-    return kept
+def _line(row: tuple) -> bytes:
+    return (json.dumps(list(row), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
-def _lines(rows: list[tuple]) -> Iterator[bytes]:
-    for r in rows:
-        yield (json.dumps(list(r), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _write(path: Path, rows: list[tuple]) -> str:
+def _write(path: Path, rows: Iterable[tuple]) -> tuple[str, int]:
+    """Writes `rows` to `path` (through `.tmp`, fsynced, renamed); returns (sha256, count)."""
     digest = hashlib.sha256()
+    count = 0
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
-            for line in _lines(rows):
+            for row in rows:
+                line = _line(row)
                 digest.update(line)
                 out.write(line)
+                count += 1
         raw.flush()
         os.fsync(raw.fileno())
     os.replace(tmp, path)
-    return digest.hexdigest()
+    return digest.hexdigest(), count
 
 
-def _read_checked(path: Path, sha256: str, count: int) -> list[tuple]:
+def _file_rows(path: Path) -> Iterator[tuple]:
+    with gzip.open(path, "rb") as f:
+        for line in f:
+            yield tuple(json.loads(line))
+
+
+def _check_file(path: Path, sha256: str, count: int) -> None:
+    """The file's uncompressed bytes have `sha256` and hold `count` plays, or ArchiveMismatch."""
     digest = hashlib.sha256()
-    rows = []
+    lines = 0
     with gzip.open(path, "rb") as f:
         for line in f:
             digest.update(line)
-            rows.append(tuple(json.loads(line)))
-    if digest.hexdigest() != sha256 or len(rows) != count:
+            lines += 1
+    if digest.hexdigest() != sha256 or lines != count:
         raise ArchiveMismatch(
-            f"{path}: sha256 {digest.hexdigest()} over {len(rows)} plays, the archive recorded {sha256}"
+            f"{path}: sha256 {digest.hexdigest()} over {lines} plays, the archive recorded {sha256}"
             f" over {count}; nothing was changed"
         )
-    return rows
 
 
 def _write_manifest(path: Path, month: dt.date, sha256: str, count: int) -> None:

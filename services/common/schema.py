@@ -170,7 +170,8 @@ play_event_ids = sa.Table(
 
 # Months whose raw playbacks were archived to a file and removed from `plays`
 # (services/common/archive.py). status ARCHIVING: marked (ingest already refuses the month),
-# file not yet verified or rows not yet removed; ARCHIVED: done. kept_plays: the plays of the
+# file not yet verified, every row still there; DELETING: the file verified and recorded
+# (sha256, plays), rows being removed; ARCHIVED: done. kept_plays: the plays of the
 # month's last evening that stay in `plays`, which the next month's first day reads (rules 2-3
 # across midnight).
 archived_months = sa.Table(

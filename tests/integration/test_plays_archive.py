@@ -219,3 +219,64 @@ def test_a_month_is_not_archived_before_the_months_before_it(world, tmp_path):
         archive.archive_month(world.engine, FEB, tmp_path, zone=SEOUL)
     with world.engine.connect() as conn:
         assert conn.execute(sa.select(archived_months)).first() is None
+
+
+class Killed(Exception):
+    """Stands for the process dying between two delete transactions."""
+
+
+def kill_at_delete(engine, nth: int):
+    """From the `nth` DELETE on `plays` on, every statement of `engine` fails (the archival's
+    process is gone); returns the listener, to remove it (the process started again)."""
+    seen = {"deletes": 0}
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("DELETE FROM PLAYS"):
+            seen["deletes"] += 1
+        if seen["deletes"] >= nth:
+            raise Killed(statement[:40])
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    return before
+
+
+@pytest.mark.parametrize("module_engine", ["mariadb", "sqlite"], indirect=True)
+def test_an_archival_killed_while_deleting_is_finished_or_undone_by_running_again(world, tmp_path):
+    engine = world.engine
+    world.ingest(month_plays(JAN, 12, "k", seed=8) + month_plays(FEB, 2, "l", seed=9))
+    world.run_batch()
+    world.close(JAN)
+    before = figures(engine, JAN)
+    rows_before = month_rows_checksum(engine, JAN)
+    batch_rows = 40  # 373 plays: ten pages, ten delete transactions
+
+    listener = kill_at_delete(engine, 3)
+    with pytest.raises(Killed):
+        archive.archive_month(engine, JAN, tmp_path, zone=SEOUL, batch_rows=batch_rows)
+    sa.event.remove(engine, "before_cursor_execute", listener)
+
+    left, _ = month_rows_checksum(engine, JAN)
+    assert rows_before[0] - 2 * batch_rows <= left < rows_before[0]  # two batches deleted, then the kill
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months.c.status)).scalar_one() == archive.DELETING
+    late_playback_is_rejected(engine, "late-into-deleting-january")  # still refused meanwhile
+    assert figures(engine, JAN) == before
+
+    restored = archive.restore_month(engine, JAN, tmp_path, batch_rows=batch_rows)  # undone
+    assert restored.status == "RESTORED"
+    assert month_rows_checksum(engine, JAN) == rows_before
+
+    listener = kill_at_delete(engine, 5)
+    with pytest.raises(Killed):
+        archive.archive_month(engine, JAN, tmp_path, zone=SEOUL, batch_rows=batch_rows)
+    sa.event.remove(engine, "before_cursor_execute", listener)
+    finished = archive.archive_month(engine, JAN, tmp_path, zone=SEOUL, batch_rows=batch_rows)  # finished
+
+    assert finished.changed and finished.plays == rows_before[0]
+    left, _ = month_rows_checksum(engine, JAN)
+    assert left == finished.kept_plays < 12
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months.c.status)).scalar_one() == archive.ARCHIVED
+    assert figures(engine, JAN) == before
+    archive.restore_month(engine, JAN, tmp_path, batch_rows=batch_rows)
+    assert month_rows_checksum(engine, JAN) == rows_before
