@@ -208,6 +208,12 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
     with path.open("w") as f:
         for r in rows:
             f.write("\t".join(str(v) for v in (*r, received)) + "\n")  # event ids hold no tab or newline
+    # Ingest writes each play's event id into play_event_ids too (migration 0014): the floor
+    # loads both tables, as the write path fills both.
+    ids_path = tmp / "play_event_ids.tsv"
+    with ids_path.open("w") as f:
+        for r in rows:
+            f.write(f"{r[0]}\t{r[4]}\n")
     batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
 
     def bound(conn) -> None:
@@ -224,8 +230,12 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
             f"LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE plays FIELDS TERMINATED BY '\\t'"
             f" ({', '.join(repository.PLAY_COLUMNS)})"
         )
+        loaded_ids = cursor.execute(
+            f"LOAD DATA LOCAL INFILE '{ids_path}' IGNORE INTO TABLE play_event_ids FIELDS TERMINATED BY '\\t'"
+            " (event_id, local_day)"
+        )
         cursor.close()
-        assert loaded == len(rows), loaded
+        assert loaded == loaded_ids == len(rows), (loaded, loaded_ids)
 
     paths = {
         "bound parameters": bound,
@@ -237,6 +247,7 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
         for label, run in paths.items():
             with engine.begin() as conn:
                 conn.exec_driver_sql("TRUNCATE TABLE plays")
+                conn.exec_driver_sql("TRUNCATE TABLE play_event_ids")
             cpu, started = time.process_time(), time.perf_counter()
             with engine.begin() as conn:
                 run(conn)
@@ -248,6 +259,7 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
             )
     with engine.begin() as conn:
         conn.exec_driver_sql("TRUNCATE TABLE plays")
+        conn.exec_driver_sql("TRUNCATE TABLE play_event_ids")
     engine.dispose()
     floor = best["LOAD DATA LOCAL INFILE (floor)"]
     for label, rate in best.items():
