@@ -56,17 +56,7 @@ from services.common.errors import Conflict, NotFound, NotReady
 from services.common.periods import day_bounds_us, month_end, month_name, next_month
 from services.common.schema import archive_fence, archived_months, month_closings, plays, videos
 
-ARCHIVE_COLUMNS = (
-    "play_id",
-    "event_id",
-    "video_id",
-    "viewer_id",
-    "started_at_us",
-    "local_day",
-    "start_position_sec",
-    "end_position_sec",
-    "received_at_us",
-)
+ARCHIVE_COLUMNS = tuple(plays.columns.keys())  # every column, in the table's order
 ARCHIVING, DELETING, ARCHIVED = "ARCHIVING", "DELETING", "ARCHIVED"
 # DESIGN 2 "Counted view" rules 2-3 (the batch's own constants live in batch/rules.py, which
 # this shared module may not import): a repeat starts < 30 s after its previous playback, an

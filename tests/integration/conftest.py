@@ -23,6 +23,7 @@ from services.common.periods import local_day_of
 from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
 from tests import event_ids
 from tests.databases import fresh_engine
+from tests.fixtures_jobs import DATA_TABLES
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -46,16 +47,7 @@ def batch_db(batch_engine):
 class BatchData:
     """Writes videos, plays, seeds and tiers with plain SQL, runs the daily step, reads back."""
 
-    TABLES = [
-        "plays",
-        "play_event_ids",
-        "archived_months",
-        "play_day_counts",
-        "videos",
-        "daily_video_stats",
-        "period_video_stats",
-        "computed_days",
-    ]
+    TABLES = DATA_TABLES
 
     def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL):
         self.engine = engine
