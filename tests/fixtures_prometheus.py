@@ -162,12 +162,14 @@ class Prometheus:
     def rules(self) -> list[dict]:
         return [rule for group in self.api("rules", type="alert")["groups"] for rule in group["rules"]]
 
-    def firing(self, name: str) -> list[dict]:
-        """Labels of the alerts of that name firing now (GET /api/v1/alerts)."""
+    def firing(self, name: str, labels: dict[str, str] | None = None) -> list[dict]:
+        """Labels of the alerts of that name (and with these labels) firing now
+        (GET /api/v1/alerts)."""
+        wanted = set((labels or {}).items())
         return [
             a["labels"]
             for a in self.api("alerts")["alerts"]
-            if a["labels"]["alertname"] == name and a["state"] == "firing"
+            if a["labels"]["alertname"] == name and a["state"] == "firing" and wanted <= set(a["labels"].items())
         ]
 
     def alert_fired(self, name: str, since: float) -> list[dict]:

@@ -174,7 +174,10 @@ def _same_promql(prom: Prometheus, shown: str, written: str) -> bool:
 def test_a_stalled_database_makes_create_video_slow_latency_p99_high(drills):
     prom, mesh = drills.prom, drills.mesh
     since = time.time()
-    assert prom.firing("LatencyP99High") == []
+    # Only CreateVideo's: on a loaded machine the fixture's few SignUp calls (a deliberately slow
+    # password hash) can have a p99 above 0.5 s already, a true alert that this drill did not cause.
+    create_video = {"method": "/paysystem.v1.VideoService/CreateVideo"}
+    assert prom.firing("LatencyP99High", create_video) == []
     results: list[int] = []
 
     def create() -> None:
@@ -192,7 +195,7 @@ def test_a_stalled_database_makes_create_video_slow_latency_p99_high(drills):
     for t in threads:
         t.join(60)
     assert results == [200] * 6, results
-    fired = prom.wait_fired("LatencyP99High", since, labels={"method": "/paysystem.v1.VideoService/CreateVideo"})
+    fired = prom.wait_fired("LatencyP99High", since, labels=create_video)
     print(f"\nLatencyP99High fired: {fired}")
 
 
