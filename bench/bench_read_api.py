@@ -237,14 +237,25 @@ def process_groups(mesh: Mesh, service: str) -> dict[str, list[int]]:
 def wrk_run(
     mesh: Mesh, requests: list[tuple[str, str]], duration: int, connections: int, threads: int, service: str
 ) -> dict:
-    port = mesh.settings.http_port
+    return wrk_against(mesh.settings.http_port, requests, duration, connections, threads, process_groups(mesh, service))
+
+
+def wrk_against(
+    port: int,
+    requests: list[tuple[str, str]],
+    duration: int,
+    connections: int,
+    threads: int,
+    groups: dict[str, list[int]],
+) -> dict:
+    """wrk GETs of `requests` (path, token), rotating, on 127.0.0.1:`port`: rate, latency, and
+    the CPU per request of each group of processes (and of wrk itself)."""
     for path, token in requests:  # warm the cache and check every request answers 200
         status, body, _ = get(port, path, token)
         assert status == 200, (path, body[:300])
     entries = ",".join(f'{{"{p}","{t}"}}' for p, t in requests)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT % entries)
-    groups = process_groups(mesh, service)
     cpu_before = {g: sum(cpu_seconds(p) for p in pids) for g, pids in groups.items()}
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
