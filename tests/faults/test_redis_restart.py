@@ -124,8 +124,8 @@ def test_a_redis_crash_and_restart_under_read_load_fails_no_call_and_the_cache_i
         assert before["hits"] > 0, before  # and Redis answers when a local copy runs out
         assert keys.keys("ps:stmt:*") and keys.keys("ps:top5:*")
 
+        down_at = time.monotonic()  # before kill(), which waits for the process to exit
         server.kill()
-        down_at = time.monotonic()
         time.sleep(DOWN_SEC)
         during = _cache_figures(mesh)  # Redis still down
         server.start()  # empty: no persistence

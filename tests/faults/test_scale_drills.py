@@ -128,8 +128,8 @@ def test_the_replica_killed_under_read_load_through_envoy_fails_no_request(scale
     before = _read_figures(mesh)
     load = Load(mesh.settings.http_port, make_call, REQUESTS, THREADS).start()
     load.wait_for(1500, 120)
+    killed_at = time.monotonic()  # before kill(), which waits for the process to exit
     pair.replica.kill()
-    killed_at = time.monotonic()
     at_kill = _read_figures(mesh)
     load.wait_for(load.done + 2500, 120)
     down = _read_figures(mesh)
