@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import yaml  # noqa: E402
 
 from bench.bench_read_api import machine, wrk_against  # noqa: E402
 from services.launcher.supervisor import envoy_executable  # noqa: E402
+from tests.fixtures_prometheus import free_port  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 
 DEPLOYED = "as deployed"
@@ -62,10 +62,10 @@ VARIANTS: list[tuple[str, set[str], bool]] = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def public_listener(config: dict) -> tuple[dict, dict]:
+    """The edge's public listener and its HTTP connection manager (which holds the filters)."""
+    (public,) = [listener for listener in config["static_resources"]["listeners"] if listener["name"] == "public"]
+    return public, public["filter_chains"][0]["filters"][0]["typed_config"]
 
 
 def variant_config(rendered: dict, removed: set[str], no_access_log: bool, port: int, admin_port: int) -> dict:
@@ -73,10 +73,9 @@ def variant_config(rendered: dict, removed: set[str], no_access_log: bool, port:
     filters ({"*"}: all but the transcoder, the rate limit and the router)."""
     config = copy.deepcopy(rendered)
     config["admin"]["address"]["socket_address"]["port_value"] = admin_port
-    (public,) = [listener for listener in config["static_resources"]["listeners"] if listener["name"] == "public"]
+    public, manager = public_listener(config)
     public["address"]["socket_address"]["port_value"] = port
     config["static_resources"]["listeners"] = [public]
-    manager = public["filter_chains"][0]["filters"][0]["typed_config"]
     names = [f["name"] for f in manager["http_filters"]]
     unknown = removed - set(names) - {"*"}
     if unknown:
@@ -139,12 +138,7 @@ def main() -> None:
         _, token = mesh.sign_up_and_login("SELLER")
         args.requests = [("/v1/statistics:ping", token)]
         rendered = yaml.safe_load((mesh.data_dir / "envoy" / "envoy.yaml").read_text())
-        names = [
-            f["name"]
-            for f in rendered["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"][
-                "http_filters"
-            ]
-        ]
+        names = [f["name"] for f in public_listener(rendered)[1]["http_filters"]]
         print(f"the edge's HTTP filters: {', '.join(names)}")
         sequence = [(DEPLOYED, set(), False), *VARIANTS, (DEPLOYED, set(), False)]
         for round_ in range(1, args.rounds + 1):

@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import grpc  # noqa: E402
 
+from bench.bench_read_api import cpu_seconds, machine  # noqa: E402
 from paysystem.v1 import statistics_pb2, statistics_pb2_grpc  # noqa: E402
+from tests.fixtures_prometheus import free_port  # noqa: E402
 
 SERVER_CPU = 1
 CLIENT_CPU = 0
@@ -75,18 +75,6 @@ async def serve_aio(port: int) -> None:
     await server.wait_for_termination()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def process_cpu_sec(pid: int) -> float:
-    """User + system CPU of a process so far (fields 14 and 15 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def load(port: int, duration: float, in_flight: int) -> list[float]:
     """Calls outstanding for `duration` seconds: each call's latency in seconds."""
     latencies: list[float] = []
@@ -115,11 +103,11 @@ def measure(kind: str, duration: float, in_flight: int, workers: int) -> dict[st
     try:
         if server.stdout.readline().strip() != "ready":
             raise SystemExit(f"the {kind} server did not start")
-        cpu_before = process_cpu_sec(server.pid)
+        cpu_before = cpu_seconds(server.pid)
         started = time.monotonic()
         latencies = asyncio.run(load(port, duration, in_flight))
         wall = time.monotonic() - started
-        cpu = process_cpu_sec(server.pid) - cpu_before
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(10)
@@ -145,7 +133,7 @@ def main() -> None:
         serve_sync(args.port, args.workers) if args.serve == "sync" else asyncio.run(serve_aio(args.port))
         return
     os.sched_setaffinity(0, {CLIENT_CPU})
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    print(f"machine: {machine()}")
     print(
         f"grpcio {grpc.__version__}, {args.in_flight} calls in flight, {args.duration:.0f} s per run,"
         f" {args.workers} threads in the sync server"
