@@ -24,13 +24,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from batch.jobs.clock import now_us, process_owner
+from batch.jobs.clock import process_owner
 from batch.jobs.coordinator import CatchUp, Coordinator, DayRange, event_stream
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
-from services.common import archive, plays_partitions
+from services.common import archive, clock, plays_partitions
 from services.common.errors import BadInput, NotReady
-from services.common.periods import local_day_of
 
 log = logging.getLogger(__name__)
 JOB_DAILY = "daily"
@@ -134,7 +133,7 @@ class JobRunner:
             raise BadInput(f"unknown job {job!r} (known: {', '.join(JOBS)})", field="job")
         if partitions is not None and partitions < 1:
             raise BadInput("must be at least 1", field="partitions")
-        today = today or local_day_of(now_us(), self.zone)
+        today = today or clock.today(self.zone)
         if date is None:
             if to_date is not None:
                 raise BadInput("to_date needs date", field="to_date")

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.account import repository
 from services.account.throttle import LoginThrottle
-from services.common import auth
+from services.common import auth, clock
 from services.common.db import unit_of_work
 from services.common.errors import AccountExists, BadAccountDetails, BadCredentials, NotFound
 
@@ -56,7 +56,7 @@ def create_account(
     engine: sa.Engine, username: str, password: str, role: str, *, allowed_roles=SELF_SERVICE_ROLES
 ) -> Account:
     validate_sign_up(username, password, role, allowed_roles)
-    created = int(time.time() * 1_000_000)
+    created = clock.now_us()
     password_hash = _hasher.hash(password)
     with unit_of_work(engine) as conn:
         account_id = repository.insert(

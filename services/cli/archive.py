@@ -88,13 +88,11 @@ def plays() -> None:
 @click.option("--ahead", type=click.IntRange(min=0), default=3, show_default=True, help="Months after this one.")
 def partitions(ahead: int) -> None:
     """Create the monthly partitions of plays (MySQL/MariaDB) up to AHEAD months ahead."""
-    from services.common import plays_partitions
-    from services.common.periods import local_day_of
-    from services.video.ingest import now_us
+    from services.common import clock, plays_partitions
 
     settings, engine = local_engine("plays-cli")
     try:
-        added = plays_partitions.ensure_partitions(engine, local_day_of(now_us(), settings.zone), ahead)
+        added = plays_partitions.ensure_partitions(engine, clock.today(settings.zone), ahead)
         with engine.connect() as conn:
             names = plays_partitions.existing_partitions(conn)
     finally:

@@ -9,73 +9,163 @@ http://127.0.0.1:8080/ (the demo seller's and the admin's sign-in are printed) a
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
 import json
 import os
 import signal
+import socket
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.request
+from pathlib import Path
+from typing import NoReturn
 
 import click
+import pydantic
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from services.account import service as accounts
-from services.cli.demo_ledger import walk_ledger
-from services.common import db
+from services.cli.demo_ledger import DemoCallFailed, walk_ledger
+from services.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
+from services.common import clock, db
 from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
-from services.launcher import supervisor
+from services.launcher import supervisor, topology
 
 ADMIN = ("demo-admin", "demo-admin-password")
 INGEST = ("demo-ingest", "demo-ingest-password")
+RANDOM_SEED = 7
+# A mesh that is not ready by then will not be: an instance keeps failing (its log says why).
+READY_TIMEOUT_SEC = 180
 console = Console()
 
 
 @click.command("demo")
-@click.option("--plays", default=300_000, show_default=True, help="Playbacks to seed.")
-@click.option("--days", default=35, show_default=True, help="Days of history, ending yesterday.")
-@click.option("--videos", default=300, show_default=True)
-@click.option("--viewers", default=300, show_default=True)
-@click.option("--sellers", default=20, show_default=True)
+@click.option("--plays", default=300_000, show_default=True, type=click.IntRange(min=0), help="Playbacks to seed.")
+@click.option(
+    "--months",
+    default=MIN_MONTHS,
+    show_default=True,
+    type=click.IntRange(min=MIN_MONTHS),
+    help="Whole months of history before the current one (the demo closes the first two).",
+)
+@click.option("--videos", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--viewers", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--sellers", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--exit", "exit_after", is_flag=True, help="Stop the mesh once the demo has printed its figures.")
-def demo(plays: int, days: int, videos: int, viewers: int, sellers: int, exit_after: bool) -> None:
+def demo(plays: int, months: int, videos: int, viewers: int, sellers: int, exit_after: bool) -> None:
     """Start the mesh, seed data, run the batch, print a seller's figures."""
-    settings = get_settings()
-    supervisor.configure_console_logging()
-    outcome = {"ok": False}
     started = time.monotonic()
+    try:
+        settings, choice = _prepare(
+            {"plays": plays, "months": months, "videos": videos, "viewers": viewers, "sellers": sellers}
+        )
+        _require_free_ports(settings)
+    except (ValueError, OSError, RuntimeError) as exc:
+        _fail(exc)
+    supervisor.configure_console_logging()
+    outcome = {"ok": False, "started": False}
 
     def script() -> None:
+        outcome["started"] = True
         try:
-            _walk(settings, plays=plays, days=days, videos=videos, viewers=viewers, sellers=sellers)
+            _walk(settings, choice, plays=plays, videos=videos, viewers=viewers, sellers=sellers)
             outcome["ok"] = True
             console.print(f"[bold green]Demo done in {time.monotonic() - started:.0f} s.[/]")
         except Exception as exc:  # noqa: BLE001 - shown to the person running the demo
-            console.print(f"[bold red]demo failed:[/] {exc}")
-            exit_after_failure = True
-        else:
-            exit_after_failure = False
-        if exit_after or exit_after_failure:
+            _report(settings, exc)
+        if exit_after or not outcome["ok"]:
             os.kill(os.getpid(), signal.SIGTERM)  # the supervisor stops everything in order
         else:
             console.print("The mesh keeps serving; Ctrl-C stops it.")
 
+    def not_ready() -> None:
+        if not outcome["started"]:
+            _report(settings, RuntimeError(f"the mesh was not ready after {READY_TIMEOUT_SEC} s"))
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    watchdog = threading.Timer(READY_TIMEOUT_SEC, not_ready)
+    watchdog.daemon = True
+    watchdog.start()
     mesh = supervisor.Supervisor(settings, on_ready=lambda: threading.Thread(target=script, daemon=True).start())
-    mesh.run()  # the main thread supervises: Envoy dies with the thread that spawned it
+    try:
+        mesh.run()  # the main thread supervises: Envoy dies with the thread that spawned it
+    except SystemExit as exc:  # the supervisor refused to start (a mesh already runs there)
+        _fail(RuntimeError(str(exc.code)))
+    finally:
+        watchdog.cancel()
     raise SystemExit(0 if outcome["ok"] else 1)
 
 
-def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: int, sellers: int) -> None:
+def _prepare(parameters: dict) -> tuple[Settings, Choice]:
+    """The settings and folder this demo runs with (services/cli/demo_plan.py): a folder that
+    holds other data is left alone, and the demo's processes get the new one."""
+    settings = get_settings()
+    parameters = {**parameters, "timezone": settings.timezone, "random_seed": RANDOM_SEED}
+    today = clock.today(settings.zone)
+    data_dir = Path(os.path.abspath(settings.data_dir))
+    choice = choose_folder(data_dir, parameters, today, parameters["months"], embedded=not settings.db_url)
+    console.print(choice.message, soft_wrap=True, highlight=False)
+    console.print(choice.history.why(today, settings.timezone), soft_wrap=True, highlight=False)
+    if choice.data_dir != data_dir:
+        os.environ["PAYSYSTEM_DATA_DIR"] = str(choice.data_dir)  # inherited by every child
+        get_settings.cache_clear()
+        settings = get_settings()
+    if not choice.reused:
+        write_marker(choice.data_dir, Marker(parameters, choice.history, seeded=False))
+    return settings, choice
+
+
+def _require_free_ports(settings: Settings) -> None:
+    """Fails at once, naming the port, when another program (often a demo still running)
+    holds one the mesh needs: otherwise the mesh would wait for instances that never start."""
+    ports = [settings.http_port, settings.envoy_admin_port]
+    ports += [instance.port for instance in topology.instances(settings)]
+    for port in ports:
+        with socket.socket() as probe:
+            # As the servers bind: a closed connection's TIME_WAIT does not hold the port.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise RuntimeError(
+                    f"port {port} is in use (a demo or mesh still running? `paysystem status` tells);"
+                    " stop it, or choose other ports with PAYSYSTEM_HTTP_PORT, PAYSYSTEM_ENVOY_ADMIN_PORT"
+                    " and PAYSYSTEM_SERVICE_BASE_PORT"
+                ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, pydantic.ValidationError):  # a bad PAYSYSTEM_* setting: its own words
+        return "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _fail(exc: BaseException) -> NoReturn:
+    console.print(f"[bold red]demo failed:[/] {_one_line(exc)}", soft_wrap=True, highlight=False)
+    raise SystemExit(1)
+
+
+def _report(settings: Settings, exc: BaseException) -> None:
+    """One line for the person running the demo; the traceback in the logs folder."""
+    trace = settings.logs_dir / "demo.log"
+    trace.parent.mkdir(parents=True, exist_ok=True)
+    with trace.open("a") as out:
+        out.write("".join(traceback.format_exception(exc)))
+    console.print(f"[bold red]demo failed:[/] {_one_line(exc)} (details: {trace})", soft_wrap=True, highlight=False)
+
+
+def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewers: int, sellers: int) -> None:
     from services.cli import batch as batch_cli
     from services.cli.seed import seed
 
     base = f"http://127.0.0.1:{settings.http_port}"
+    history = choice.history
     console.rule("[bold]1. Seed a realistic data set through the API")
-    today = dt.datetime.now(settings.zone).date()
     with _bars() as progress:
         summary = seed(
             url=base,
@@ -83,24 +173,32 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
             viewers=viewers,
             videos=videos,
             plays=plays,
-            days=days,
-            start_date=today - dt.timedelta(days=days),
-            random_seed=7,
+            days=history.days,
+            start_date=history.first_day,
+            random_seed=RANDOM_SEED,
             settings=settings,
             progress=progress,
         )
+    marker = read_marker(settings.data_dir)
+    if marker is not None:
+        write_marker(settings.data_dir, dataclasses.replace(marker, seeded=True))
     console.print(
         f"{len(summary.sellers)} sellers, {len(summary.viewers)} viewers, {len(summary.videos)} videos, "
         f"days {summary.first_day} .. {summary.last_day}; playbacks stored {summary.stored}, "
         f"duplicates {summary.duplicates}, rejected {summary.rejected}"
+        + (" (all there from the earlier run)" if choice.reused and not summary.stored else "")
     )
 
     console.rule("[bold]2. Run the batch through Envoy (BatchService.RunJob, streamed progress)")
     _ensure_admin(settings)
-    events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
-    final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
-    if final is None or final.type.value != "JOB_FINISHED":
-        raise RuntimeError("the batch did not finish")
+
+    def run_batch() -> None:
+        events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
+        final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
+        if final is None or final.type.value != "JOB_FINISHED":
+            raise RuntimeError("the batch did not finish")
+
+    run_batch()
     # Counted while the batch ran (batch.rules over the seeded playbacks).
     console.print(f"The seeded playbacks under the counted-view rules: {summary.rules_line()}")
 
@@ -121,21 +219,15 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
     admin_token = _json(base, "POST", "/v1/auth/token", {"username": ADMIN[0], "password": ADMIN[1]})["access_token"]
     _ensure_account(settings, INGEST, "INGEST")
     ingest_token = _json(base, "POST", "/v1/auth/token", {"username": INGEST[0], "password": INGEST[1]})["access_token"]
-
-    def rerun_batch() -> None:
-        events = batch_cli.remote_events(base, ADMIN[0], ADMIN[1], "daily", None, None, False, None)
-        final = batch_cli.show_progress(events, None, plain=not console.is_terminal, total_days=None)
-        if final is None or final.type.value != "JOB_FINISHED":
-            raise RuntimeError("the batch did not finish")
-
     walk_ledger(
         base,
         _json,
         console,
         summary=summary,
+        months=history.closed_months,
         admin_token=admin_token,
         ingest_token=ingest_token,
-        rerun_batch=rerun_batch,
+        rerun_batch=run_batch,
         zone=settings.zone,
     )
 
@@ -144,7 +236,8 @@ def _walk(settings: Settings, *, plays: int, days: int, videos: int, viewers: in
         f"[bold]Dashboard: {base}/[/]  sign in as the seller {seller.username} / {seller.password}"
         f" (account {seller.account_id}), or as the admin {ADMIN[0]} / {ADMIN[1]} (#/admin: run the batch,"
         " executions, instances)\n"
-        f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
+        + (f"PAYSYSTEM_DATA_DIR={settings.data_dir} for other commands on this mesh\n" if choice.moved else "")
+        + f'TOKEN=$(curl -s -X POST {base}/v1/auth/token -d \'{{"username":"{seller.username}","password":"{seller.password}"}}\''
         " | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/top-videos?period=WEEKLY&date={day}&metric=VIEWS'\n"
         f"curl -H \"authorization: Bearer $TOKEN\" '{base}/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={day}'\n"
@@ -204,7 +297,7 @@ def _json(base: str, method: str, path: str, body: dict | None = None, token: st
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"{method} {path}: HTTP {exc.code} {exc.read()[:300]!r}") from None
+        raise DemoCallFailed(method, path, exc.code, exc.read()) from None
 
 
 def _print_top(top: dict, metric: str) -> None:

@@ -23,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2, video_pb2, video_pb2_grpc
 from services.cli import seed_data
+from services.common import clock
 from services.common.settings import Settings, get_settings
 
 DEFAULT_PASSWORD = "paysystem-demo-password"
@@ -158,7 +159,7 @@ def seed(
         raise ValueError("sellers, viewers, videos and days must be at least 1; plays at least 0")
     settings = settings or get_settings()
     zone = settings.zone
-    today = dt.datetime.now(zone).date()
+    today = clock.today(zone)
     first_day = start_date or today - dt.timedelta(days=days)
     last_day = first_day + dt.timedelta(days=days - 1)
     if last_day >= today:

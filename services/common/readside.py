@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import db
+from services.common import clock, db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
@@ -86,7 +86,7 @@ class ReadSide:
         raise AssertionError("unreachable: the primary is always a candidate")
 
     def today(self) -> dt.date:
-        return dt.datetime.now(self.zone).date()
+        return clock.today(self.zone)
 
     def read(self, use_case: Callable[[sa.Connection], T]) -> T:
         """Runs use_case(conn) on one connection of the primary, behind its circuit breaker."""

@@ -6,6 +6,7 @@ in tests) and pass values down.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from pathlib import Path
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     batch_partition_attempts: int = 3
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
+    # Tests only: the business clock stands still at this instant (services/common/clock.py),
+    # ISO 8601, local to `timezone` unless it has an offset. It moves money dates, so it is
+    # refused unless test_mode is set too.
+    test_now: str = ""
+    test_mode: bool = False
 
     @model_validator(mode="after")
     def _unary_calls_keep_threads(self) -> Settings:
@@ -107,6 +113,30 @@ class Settings(BaseSettings):
                 f" so unary calls keep threads), got {self.import_streams_max}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _test_clock_only_in_tests(self) -> Settings:
+        if self.test_now and not self.test_mode:
+            raise ValueError(
+                "PAYSYSTEM_TEST_NOW moves the business clock and is for tests only: it is refused"
+                " unless PAYSYSTEM_TEST_MODE=1 is set too (never in production)"
+            )
+        if self.test_now:
+            self.test_now_us  # noqa: B018 - parses it now, so a bad value stops start-up
+        return self
+
+    @property
+    def test_now_us(self) -> int | None:
+        """PAYSYSTEM_TEST_NOW as µs since the epoch; None when unset."""
+        if not self.test_now:
+            return None
+        try:
+            instant = dt.datetime.fromisoformat(self.test_now)
+        except ValueError as exc:
+            raise ValueError(f"PAYSYSTEM_TEST_NOW: not an ISO 8601 instant: {self.test_now!r}") from exc
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=self.zone)
+        return int(instant.timestamp()) * 1_000_000 + instant.microsecond
 
     @field_validator("timezone")
     @classmethod

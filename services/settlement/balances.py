@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import time
 from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common import paging
+from services.common import clock, paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.errors import BadRange, PayoutNotFound
 from services.common.periods import Period, count_periods, parse_month
@@ -164,7 +163,7 @@ def mark_payout(engine: sa.Engine, principal: Principal, payout_id: int, status:
             raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
         current = ledger.PayoutStatus(row.status)
         moves = ledger.mark_changes(current, row.reference, wanted, reference_or_none)
-        if moves and not repo.settle_payout(conn, payout_id, wanted, reference_or_none, time.time_ns() // 1000):
+        if moves and not repo.settle_payout(conn, payout_id, wanted, reference_or_none, clock.now_us()):
             # Another mark settled it between the read and the update: judge against that.
             row = repo.payout(conn, payout_id)
             ledger.mark_changes(ledger.PayoutStatus(row.status), row.reference, wanted, reference_or_none)

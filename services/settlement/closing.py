@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from services.common import clock
 from services.common.auth import Principal, require_role
 from services.common.computed_days import days_to_compute
 from services.common.dataversion import publication_delay_sec, read_data_state
@@ -77,7 +78,7 @@ def _closing(row: sa.Row) -> Closing:
 
 
 def _now_us() -> int:
-    return time.time_ns() // 1000
+    return clock.now_us()
 
 
 def close_month(
@@ -99,7 +100,7 @@ def close_month(
             show_last_closed_month(conn)
             return _closing(existing)
         report(1, len(STEPS), STEPS[0])
-        _require_closable(conn, month, dt.datetime.now(zone).date())
+        _require_closable(conn, month, clock.today(zone))
     try:
         row = _close(engine, principal, month, report, minimum_default)
     except sa.exc.IntegrityError:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import metrics, play_counts
+from services.common import clock, metrics, play_counts
 from services.common.auth import Principal, require_role
 from services.common.errors import NotOwner, TooManyEvents
 from services.video import repository
@@ -56,7 +56,7 @@ class _SomeExist(Exception):
 
 
 def now_us() -> int:
-    return time.time_ns() // 1000
+    return clock.now_us()
 
 
 def require_events_within_limit(count: int) -> None:

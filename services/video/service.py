@@ -6,11 +6,10 @@ Playback ingest lives in `ingest.py`; the rules it applies are in `plays.py`.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 import sqlalchemy as sa
 
-from services.common import paging
+from services.common import clock, paging
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.db import unit_of_work
 from services.common.errors import BadId, BadVideoDetails, VideoNotFound
@@ -45,7 +44,7 @@ class Resume:
 
 
 def now_us() -> int:
-    return time.time_ns() // 1000
+    return clock.now_us()
 
 
 def _video(row: sa.Row) -> Video:
