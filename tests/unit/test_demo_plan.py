@@ -85,7 +85,9 @@ def test_other_data_is_left_alone_and_the_new_folder_is_reused_next_time(tmp_pat
 
 def test_a_demo_with_other_parameters_is_left_alone(tmp_path):
     write_marker(tmp_path / "d", Marker(PARAMETERS, plan_history(dt.date(2024, 5, 5)), seeded=True))
-    choice = choose_folder(tmp_path / "d", {**PARAMETERS, "timezone": "Asia/Seoul"}, dt.date(2024, 5, 5), 2, embedded=True)
+    choice = choose_folder(
+        tmp_path / "d", {**PARAMETERS, "timezone": "Asia/Seoul"}, dt.date(2024, 5, 5), 2, embedded=True
+    )
     assert choice.data_dir == tmp_path / "d-2" and "other parameters" in choice.message
 
 
