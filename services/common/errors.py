@@ -90,12 +90,25 @@ class BadVideoDetails(BadInput):
     """A video title or duration that is refused."""
 
 
+class BadRoleChange(BadInput):
+    """A role change to a role that does not exist."""
+
+
 class BadPageRequest(BadInput):
     """A page size out of range, or a page token that no response gave out."""
 
 
 class TooManyEvents(BadInput):
     """More playbacks in one call than a call may carry."""
+
+
+class MalformedRequest(BadInput):
+    """A request message that does not parse (bytes that are not the method's protobuf)."""
+
+
+class BadText(BadInput):
+    """A free text (a title, a payment reference) holding characters that would make what a
+    reader sees differ from what is stored: control, bidirectional or invisible characters."""
 
 
 class VideoNotFound(NotFound):
