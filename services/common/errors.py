@@ -139,6 +139,23 @@ class AccountNotActive(NotAuthenticated):
     """A validly signed token whose account is disabled or does not exist (any more)."""
 
 
+class AccountRoleChanged(NotAuthenticated):
+    """A validly signed token whose role is no longer its account's role: the token is out of
+    date (log in again), rather than the caller not allowed."""
+
+
+class AccountNotFound(NotFound):
+    pass
+
+
+class LastAdmin(Conflict):
+    """A role change that would leave no active ADMIN account."""
+
+
+class OwnRoleChange(NotAllowed):
+    """An admin changing their own role through the API."""
+
+
 class RoleNotAllowed(NotAllowed):
     """The caller's role may not call this use case at all."""
 

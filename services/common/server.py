@@ -168,7 +168,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     active = account_status.ActiveAccounts(
         account_status.database_lookup(engine),
         settings.account_check_ttl_sec,
-        still_active=account_status.database_bulk_lookup(engine),
+        current_roles=account_status.database_bulk_lookup(engine),
     )
     ctx = ServiceContext(
         settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active

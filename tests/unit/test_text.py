@@ -48,7 +48,7 @@ def test_a_text_of_only_invisible_characters_is_refused(text):
         "",
         "plain title",
         "한국어 제목 뮤직비디오",
-        "=1+2, \"quoted\"",
+        '=1+2, "quoted"',
         "family \U0001f468\u200d\U0001f469\u200d\U0001f467",  # zero-width joiners inside an emoji
         "co\u00adoperate",  # a soft hyphen between letters
         "العربية",  # right-to-left letters are text, not controls
