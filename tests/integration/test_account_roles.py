@@ -72,7 +72,7 @@ def services(request, tmp_path_factory):
         engine = db.make_engine(settings)
         servers, channels = [], []
         for name, build, port in zip(
-            ("account", "video"), (account_main.build, video_main.build), PORTS[request.param]
+            ("account", "video"), (account_main.build, video_main.build), PORTS[request.param], strict=True
         ):
             # One account check per process, as run_service makes it.
             active = account_status.ActiveAccounts(
