@@ -10,7 +10,7 @@ role is not the account's current one is refused with UNAUTHENTICATED (401), not
 PERMISSION_DENIED: the token's claims are out of date, and the remedy is a new token (log in
 again), which then carries the current role.
 
-With a `still_active` bulk lookup (as the services run it), a background thread re-reads every
+With a `current_roles` bulk lookup (as the services run it), a background thread re-reads every
 remembered account in one query every `ttl_sec / 2` and renews their trust, so a request
 itself reads the accounts table only for an account its instance has not seen (or when that
 thread is late). Measured in docs/statistics_settlement.md ("2026-12-01"): one primary-key

@@ -1,8 +1,8 @@
 """Issue 28 item 4: a role change takes effect on existing tokens, like disabling does.
 
 Real account and video services (gRPC servers with every interceptor and the account check as
-the processes run it: ActiveAccounts over the accounts table with its background refresh, a
-short TTL) on SQLite and MariaDB. Before, a SELLER demoted to VIEWER in the table kept
+the processes run it: ActiveAccounts over the accounts table, a short TTL) on SQLite and
+MariaDB. Before, a SELLER demoted to VIEWER in the table kept
 creating videos with its old token until the token expired (15 minutes).
 """
 
@@ -74,11 +74,15 @@ def services(request, tmp_path_factory):
         for name, build, port in zip(
             ("account", "video"), (account_main.build, video_main.build), PORTS[request.param], strict=True
         ):
-            # One account check per process, as run_service makes it.
+            # One account check per process, as run_service makes it, but without its
+            # background refresh (a thread that would outlive this module's database): each
+            # account is read again by the first call after the TTL. The refresh itself is
+            # tested in tests/unit/test_account_limits.py.
             active = account_status.ActiveAccounts(
                 account_status.database_lookup(engine),
                 TTL_SEC,
                 current_roles=account_status.database_bulk_lookup(engine),
+                background=False,
             )
             ctx = ServiceContext(
                 settings=settings, engine=engine, instance=f"{name}-roles", require_active_account=active.require_active
