@@ -40,8 +40,9 @@ class ServiceContext:
     engine: sa.Engine
     instance: str
     readiness_checks: list[Callable[[], None]] = dataclasses.field(default_factory=list)
-    # Refuses tokens of disabled or unknown accounts (account_status.ActiveAccounts); the
-    # process bootstrap sets it, tests that mint tokens for made-up ids leave it None.
+    # Refuses tokens of disabled or unknown accounts, and tokens whose role is no longer the
+    # account's (account_status.ActiveAccounts: called with the account id and the token's
+    # role); the process bootstrap sets it, tests that mint tokens for made-up ids leave it None.
     require_active_account: Callable[[int, str], None] | None = None
     # Request fields counted in the raw message before it is parsed, by full method name
     # (services/common/decoding.py); a service's build adds its own.
