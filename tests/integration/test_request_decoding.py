@@ -19,7 +19,11 @@ import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2
+from services.account import main as account_main
+from services.common import auth, db
 from services.common.schema import plays
+from services.common.server import Server, ServiceContext
+from services.common.settings import Settings
 from services.video.plays import MAX_EVENTS_PER_CALL
 from tests.fixtures_video import video_service
 
@@ -140,3 +144,27 @@ def test_an_import_chunk_over_the_cap_ends_the_stream_and_a_chunk_at_the_cap_is_
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "per ImportPlays chunk, got more than" in err.value.details()
     assert _stored(harness, over) == 0
+
+
+def test_every_service_gets_the_same_treatment_a_public_method_of_the_account_service_too(tmp_path, caplog):
+    # The wrapping is in services/common/server.py, not in a service: the account service's
+    # Login, which needs no token, answers garbage with INVALID_ARGUMENT as well.
+    settings = Settings(data_dir=tmp_path, db_url=f"sqlite:///{tmp_path / 'accounts.db'}")
+    auth.ensure_keys(settings.keys_dir)
+    ctx = ServiceContext(settings=settings, engine=db.make_engine(settings), instance="account-decoding")
+    server = Server("account", account_main.build(ctx), ctx, 17151)
+    server.grpc_server.start()
+    channel = grpc.insecure_channel(server.address)
+    try:
+        login = channel.unary_unary(
+            "/paysystem.v1.AccountService/Login", request_serializer=None, response_deserializer=None
+        )
+        with pytest.raises(grpc.RpcError) as err:
+            login(b"\xff\xff\xff", timeout=5)
+        assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "not a valid protobuf message for Login" in err.value.details()
+        _no_traceback(caplog)
+    finally:
+        channel.close()
+        server.grpc_server.stop(0).wait()
+        ctx.engine.dispose()
