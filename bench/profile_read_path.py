@@ -112,7 +112,7 @@ def main() -> None:
         active = account_status.ActiveAccounts(
             account_status.database_lookup(engine),
             settings.account_check_ttl_sec,
-            still_active=account_status.database_bulk_lookup(engine),
+            current_roles=account_status.database_bulk_lookup(engine),
         )
         checks = [("with account check", active.require_active)]
         if not args.profile:

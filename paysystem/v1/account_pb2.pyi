@@ -32,6 +32,14 @@ class Account(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     def __init__(self, account_id: _Optional[int] = ..., username: _Optional[str] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class SetRoleRequest(_message.Message):
+    __slots__ = ("account_id", "role")
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    account_id: int
+    role: _common_pb2.Role
+    def __init__(self, account_id: _Optional[int] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ...) -> None: ...
+
 class LoginRequest(_message.Message):
     __slots__ = ("username", "password")
     USERNAME_FIELD_NUMBER: _ClassVar[int]

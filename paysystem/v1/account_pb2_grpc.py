@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class AccountServiceStub:
-    """Accounts and tokens. Both methods are open to anyone: they are how a caller gets a token.
+    """Accounts and tokens. SignUp and Login are open to anyone: they are how a caller gets a token.
     """
 
     def __init__(self, channel):
@@ -45,10 +45,15 @@ class AccountServiceStub:
                 request_serializer=paysystem_dot_v1_dot_account__pb2.LoginRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_account__pb2.AccessToken.FromString,
                 _registered_method=True)
+        self.SetRole = channel.unary_unary(
+                '/paysystem.v1.AccountService/SetRole',
+                request_serializer=paysystem_dot_v1_dot_account__pb2.SetRoleRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_account__pb2.Account.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
-    """Accounts and tokens. Both methods are open to anyone: they are how a caller gets a token.
+    """Accounts and tokens. SignUp and Login are open to anyone: they are how a caller gets a token.
     """
 
     def SignUp(self, request, context):
@@ -59,6 +64,17 @@ class AccountServiceServicer:
 
     def Login(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRole(self, request, context):
+        """Admin only. Changes another account's role (setting the role it has changes nothing).
+        Tokens issued before the change stop working within the services' account check
+        interval (PAYSYSTEM_ACCOUNT_CHECK_TTL_SEC), with 401: the account logs in again for a
+        token with its new role. An admin cannot change their own role, and the last active
+        admin keeps theirs (409).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -76,6 +92,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
                     request_deserializer=paysystem_dot_v1_dot_account__pb2.LoginRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_account__pb2.AccessToken.SerializeToString,
             ),
+            'SetRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRole,
+                    request_deserializer=paysystem_dot_v1_dot_account__pb2.SetRoleRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_account__pb2.Account.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paysystem.v1.AccountService', rpc_method_handlers)
@@ -85,7 +106,7 @@ def add_AccountServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AccountService:
-    """Accounts and tokens. Both methods are open to anyone: they are how a caller gets a token.
+    """Accounts and tokens. SignUp and Login are open to anyone: they are how a caller gets a token.
     """
 
     @staticmethod
@@ -132,6 +153,33 @@ class AccountService:
             '/paysystem.v1.AccountService/Login',
             paysystem_dot_v1_dot_account__pb2.LoginRequest.SerializeToString,
             paysystem_dot_v1_dot_account__pb2.AccessToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.AccountService/SetRole',
+            paysystem_dot_v1_dot_account__pb2.SetRoleRequest.SerializeToString,
+            paysystem_dot_v1_dot_account__pb2.Account.FromString,
             options,
             channel_credentials,
             insecure,

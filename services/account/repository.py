@@ -31,3 +31,24 @@ def update_password_hash(conn: sa.Connection, account_id: int, password_hash: st
 
 def set_disabled_at(conn: sa.Connection, account_id: int, disabled_at_us: int) -> None:
     conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(disabled_at_us=disabled_at_us))
+
+
+def by_id(conn: sa.Connection, account_id: int, *, for_update: bool = False) -> sa.Row | None:
+    query = sa.select(accounts).where(accounts.c.account_id == account_id)
+    return conn.execute(query.with_for_update() if for_update else query).first()
+
+
+def other_active_admins(conn: sa.Connection, account_id: int) -> int:
+    """Active ADMIN accounts other than this one, read under a lock (FOR UPDATE on
+    MySQL/MariaDB; SQLite has a single writer): two admins demoting each other at once are
+    judged one after the other, so one of them stays."""
+    query = (
+        sa.select(accounts.c.account_id)
+        .where(accounts.c.role == "ADMIN", accounts.c.disabled_at_us.is_(None), accounts.c.account_id != account_id)
+        .with_for_update()
+    )
+    return len(conn.execute(query).all())
+
+
+def set_role(conn: sa.Connection, account_id: int, role: str) -> None:
+    conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(role=role))

@@ -1,4 +1,5 @@
-"""Use cases: sign up, log in, create an admin or an ingest service account."""
+"""Use cases: sign up, log in, create an admin or an ingest service account, disable an
+account, change an account's role."""
 
 from __future__ import annotations
 
@@ -14,7 +15,17 @@ from services.account import repository
 from services.account.throttle import LoginThrottle
 from services.common import auth, clock
 from services.common.db import unit_of_work
-from services.common.errors import AccountExists, BadAccountDetails, BadCredentials, NotFound
+from services.common.errors import (
+    AccountExists,
+    AccountNotFound,
+    BadAccountDetails,
+    BadCredentials,
+    BadId,
+    BadRoleChange,
+    LastAdmin,
+    NotFound,
+    OwnRoleChange,
+)
 
 # fullmatch: `$` would also match before a trailing newline ("alice\n" is not "alice").
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
@@ -117,3 +128,61 @@ def disable_account(engine: sa.Engine, username: str) -> tuple[Account, int]:
             disabled_at = int(time.time() * 1_000_000)
             repository.set_disabled_at(conn, row.account_id, disabled_at)
     return Account(row.account_id, row.username, row.role, row.created_at_us), disabled_at
+
+
+def check_role_change(role: str, account_id: int, *, actor: auth.Principal | None) -> None:
+    """The rules of a role change that need no database: an admin (or the operator, `actor`
+    None) changes the role of an existing id to one of the four roles, never their own
+    through the API (an admin who demotes themselves by mistake cannot undo it; another admin
+    or the operator can make the change)."""
+    if actor is not None:
+        auth.require_role(actor, "ADMIN")
+    if account_id <= 0:
+        raise BadId(f"must be a positive id, got {account_id}", field="account_id")
+    if role not in auth.ROLES:
+        raise BadRoleChange(f"must be one of {', '.join(auth.ROLES)}, got {role}", field="role")
+    if actor is not None and actor.account_id == account_id:
+        raise OwnRoleChange(
+            "an admin cannot change their own role; another admin, or the operator with `paysystem set-role`, can",
+            field="account_id",
+        )
+
+
+def set_role(engine: sa.Engine, account_id: int, role: str, *, actor: auth.Principal | None) -> tuple[Account, str]:
+    """Gives the account `role`; returns it and its previous role (the same role again
+    changes nothing). Its tokens stop working within the services' account check TTL (their
+    role is no longer the account's); a new log-in gets a token with the new role. The last
+    active ADMIN keeps the role (LastAdmin). `actor` None: the operator's command."""
+    check_role_change(role, account_id, actor=actor)
+    with unit_of_work(engine) as conn:
+        row = repository.by_id(conn, account_id, for_update=True)
+        if row is None:
+            raise AccountNotFound(f"no account {account_id}", field="account_id")
+        return _change_role(conn, row, role)
+
+
+def set_role_by_username(engine: sa.Engine, username: str, role: str) -> tuple[Account, str]:
+    """The operator's `paysystem set-role`: as set_role, the account named by username."""
+    with unit_of_work(engine) as conn:
+        row = repository.by_username(conn, username)
+        if row is None:
+            raise NotFound(f"no account {username!r}", field="username")
+        check_role_change(role, row.account_id, actor=None)
+        row = repository.by_id(conn, row.account_id, for_update=True)
+        return _change_role(conn, row, role)
+
+
+def _change_role(conn: sa.Connection, row: sa.Row, role: str) -> tuple[Account, str]:
+    previous = row.role
+    if role != previous:
+        if (
+            previous == "ADMIN"
+            and row.disabled_at_us is None
+            and repository.other_active_admins(conn, row.account_id) == 0
+        ):
+            raise LastAdmin(
+                f"{row.username!r} is the last active admin and keeps the role; make another admin first",
+                field="role",
+            )
+        repository.set_role(conn, row.account_id, role)
+    return Account(row.account_id, row.username, role, row.created_at_us), previous

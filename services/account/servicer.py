@@ -5,6 +5,7 @@ from __future__ import annotations
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
 from services.account import service
 from services.account.throttle import LoginThrottle
+from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
 
@@ -54,3 +55,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             account_id=issued.account.account_id,
             role=common_pb2.Role.Value(issued.account.role),
         )
+
+    def SetRole(self, request, context):
+        account, _ = service.set_role(
+            self._ctx.engine, request.account_id, _role_name(request.role), actor=current_principal()
+        )
+        return _account_message(account)

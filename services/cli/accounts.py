@@ -57,7 +57,33 @@ def disable_account(username: str) -> None:
     )
 
 
-commands = [create_admin, create_ingest_account, disable_account]
+@click.command("set-role")
+@click.option("--username", required=True)
+@click.option("--role", required=True, help="VIEWER, SELLER, ADMIN or INGEST")
+def set_role(username: str, role: str) -> None:
+    """Change an account's role (the API's SetRole, for the operator): its tokens issued before
+    are refused within PAYSYSTEM_ACCOUNT_CHECK_TTL_SEC; a new log-in gets the new role. The
+    last active ADMIN keeps the role."""
+    from services.common.errors import BadInput, Conflict, NotFound
+
+    settings = get_settings()
+    engine = db.make_engine(settings)
+    try:
+        account, previous = service.set_role_by_username(engine, username, role)
+    except (NotFound, BadInput, Conflict) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    if previous == account.role:
+        click.echo(f"{account.username} (account_id {account.account_id}) is already {account.role}; nothing changed")
+        return
+    click.echo(
+        f"changed {account.username} (account_id {account.account_id}) from {previous} to {account.role}; its tokens"
+        f" stop working within {settings.account_check_ttl_sec:g} s (a new log-in gets the new role)"
+    )
+
+
+commands = [create_admin, create_ingest_account, disable_account, set_role]
 
 
 @click.command("init")

@@ -1,11 +1,16 @@
-"""Whether a token's account may still act: it exists and is not disabled.
+"""Whether a token's account may still act: it exists, is not disabled, and still has the
+role the token names.
 
 A token stays valid until it expires, but an account can be disabled (`paysystem
-disable-account`) or never have existed (a token signed for a made-up `sub`). Every service
-checks the account behind each call; an account found active is trusted for `ttl_sec` from
-the moment the read that found it was sent, so a disabled account loses access within that TTL.
+disable-account`), change role (`SetRole`, `paysystem set-role`) or never have existed (a
+token signed for a made-up `sub`). Every service checks the account behind each call; what it
+found (active, with its role) is trusted for `ttl_sec` from the moment the read that found it
+was sent, so a disabled or demoted account loses its old tokens within that TTL. A token whose
+role is not the account's current one is refused with UNAUTHENTICATED (401), not
+PERMISSION_DENIED: the token's claims are out of date, and the remedy is a new token (log in
+again), which then carries the current role.
 
-With a `still_active` bulk lookup (as the services run it), a background thread re-reads every
+With a `current_roles` bulk lookup (as the services run it), a background thread re-reads every
 remembered account in one query every `ttl_sec / 2` and renews their trust, so a request
 itself reads the accounts table only for an account its instance has not seen (or when that
 thread is late). Measured in docs/statistics_settlement.md ("2026-12-01"): one primary-key
@@ -22,16 +27,19 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from services.common.errors import AccountNotActive
+from services.common.errors import AccountNotActive, AccountRoleChanged
 from services.common.metrics import ACCOUNTS_REFUSED
 from services.common.schema import accounts
 
 log = logging.getLogger(__name__)
 REFUSED = "account disabled or unknown"
+ROLE_CHANGED = "the account's role changed since this token was issued; log in again"
 
 
 class ActiveAccounts:
-    """`require_active(account_id)` raises AccountNotActive unless `is_active(account_id)`.
+    """`require_active(account_id, role)` raises AccountNotActive unless
+    `current_role(account_id)` finds the account active, and AccountRoleChanged when its role
+    is not the token's `role`.
 
     When the lookup itself fails (the database is down), an account found active before,
     even longer ago than the TTL, keeps access: an outage should not turn every cached read
@@ -40,40 +48,46 @@ class ActiveAccounts:
 
     def __init__(
         self,
-        is_active: Callable[[int], bool],
+        current_role: Callable[[int], str | None],
         ttl_sec: float,
         *,
-        still_active: Callable[[list[int]], set[int]] | None = None,
+        current_roles: Callable[[list[int]], dict[int, str]] | None = None,
         background: bool = True,
         max_entries: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._is_active = is_active
-        self._still_active = still_active
+        self._current_role = current_role
+        self._current_roles = current_roles
         self._ttl = ttl_sec
         self._max = max_entries
         self._clock = clock
-        self._seen: dict[int, float] = {}  # account id -> when the read that found it active was sent
+        # account id -> (when the read that found it active was sent, its role then)
+        self._seen: dict[int, tuple[float, str]] = {}
         self._lock = threading.Lock()
         # refresh_remembered runs in a thread started on first use, unless the caller runs it.
-        self._background = background and still_active is not None and ttl_sec > 0
+        self._background = background and current_roles is not None and ttl_sec > 0
         self._thread: threading.Thread | None = None
 
-    def require_active(self, account_id: int) -> None:
+    def require_active(self, account_id: int, role: str | None = None) -> None:
+        """role: the token's role, which must be the account's (None: any role)."""
         now = self._clock()
         seen = self._seen.get(account_id)
-        if seen is not None and now - seen < self._ttl:
+        if seen is not None and now - seen[0] < self._ttl:
+            _require_role(seen[1], role)
             return
         if self._background and self._thread is None:
             self._start()  # on first use: nothing connects when a service is built
         try:
-            active = self._is_active(account_id)
+            current = self._current_role(account_id)
         except Exception:
             if seen is None:
                 raise
-            log.warning("account check failed; account %s was active %.0f s ago, let through", account_id, now - seen)
+            log.warning(
+                "account check failed; account %s was active %.0f s ago, let through", account_id, now - seen[0]
+            )
+            _require_role(seen[1], role)
             return
-        if not active:
+        if current is None:
             with self._lock:
                 self._seen.pop(account_id, None)
             ACCOUNTS_REFUSED.inc()
@@ -81,23 +95,27 @@ class ActiveAccounts:
         with self._lock:
             if len(self._seen) >= self._max:
                 self._seen.clear()
-            self._seen[account_id] = now
+            self._seen[account_id] = (now, current)
+        _require_role(current, role)
 
     def refresh_remembered(self) -> None:
         """Re-reads every remembered account in one bulk lookup: those still active are
-        trusted for another TTL from when the read was sent, the others are forgotten (their
-        next call asks again, and is refused). A failed lookup changes nothing."""
+        trusted, with the role read, for another TTL from when the read was sent; the others
+        are forgotten (their next call asks again, and is refused). A failed lookup changes
+        nothing."""
         with self._lock:
             ids = list(self._seen)
         if not ids:
             return
         sent = self._clock()
-        active = self._still_active(ids)
+        roles = self._current_roles(ids)
         with self._lock:
             for account_id in ids:
-                if account_id in active:
-                    if self._seen.get(account_id, sent) <= sent:
-                        self._seen[account_id] = sent
+                role = roles.get(account_id)
+                if role is not None:
+                    entry = self._seen.get(account_id)
+                    if entry is None or entry[0] <= sent:
+                        self._seen[account_id] = (sent, role)
                 else:
                     self._seen.pop(account_id, None)
 
@@ -116,29 +134,39 @@ class ActiveAccounts:
                 log.warning("account check refresh failed (calls ask for their account themselves): %s", exc)
 
 
-def database_lookup(engine: sa.Engine) -> Callable[[int], bool]:
-    """is_active(account_id) from the accounts table."""
-    query = sa.select(accounts.c.disabled_at_us).where(accounts.c.account_id == sa.bindparam("account_id"))
+def _require_role(current: str, token_role: str | None) -> None:
+    if token_role is not None and token_role != current:
+        ACCOUNTS_REFUSED.inc()
+        raise AccountRoleChanged(ROLE_CHANGED)
 
-    def is_active(account_id: int) -> bool:
+
+def database_lookup(engine: sa.Engine) -> Callable[[int], str | None]:
+    """current_role(account_id) from the accounts table: its role, None if it is disabled or
+    does not exist."""
+    query = sa.select(accounts.c.role, accounts.c.disabled_at_us).where(
+        accounts.c.account_id == sa.bindparam("account_id")
+    )
+
+    def current_role(account_id: int) -> str | None:
         with engine.connect() as conn:
             row = conn.execute(query, {"account_id": account_id}).first()
-        return row is not None and row.disabled_at_us is None
+        return row.role if row is not None and row.disabled_at_us is None else None
 
-    return is_active
+    return current_role
 
 
-def database_bulk_lookup(engine: sa.Engine, chunk: int = 1000) -> Callable[[list[int]], set[int]]:
-    """still_active(account_ids): those of the ids whose account exists and is not disabled."""
+def database_bulk_lookup(engine: sa.Engine, chunk: int = 1000) -> Callable[[list[int]], dict[int, str]]:
+    """current_roles(account_ids): the role of each of the ids whose account exists and is
+    not disabled."""
 
-    def still_active(account_ids: list[int]) -> set[int]:
-        found: set[int] = set()
+    def current_roles(account_ids: list[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
         with engine.connect() as conn:
             for i in range(0, len(account_ids), chunk):
-                query = sa.select(accounts.c.account_id).where(
+                query = sa.select(accounts.c.account_id, accounts.c.role).where(
                     accounts.c.account_id.in_(account_ids[i : i + chunk]), accounts.c.disabled_at_us.is_(None)
                 )
-                found.update(conn.execute(query).scalars())
+                found.update((int(a), r) for a, r in conn.execute(query))
         return found
 
-    return still_active
+    return current_roles

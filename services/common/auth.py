@@ -158,11 +158,17 @@ class _VerifiedTokens:
 
 
 class AuthInterceptor(grpc.ServerInterceptor):
-    """Verifies each call's token; `require_active(account_id)`, if given, then refuses the
-    accounts that no longer may act (services/common/account_status.py)."""
+    """Verifies each call's token; `require_active(account_id, role)`, if given, then refuses
+    the accounts that no longer may act, or no longer have the token's role
+    (services/common/account_status.py)."""
 
     def __init__(
-        self, public_key: bytes, *, issuer: str, leeway_sec: int, require_active: Callable[[int], None] | None = None
+        self,
+        public_key: bytes,
+        *,
+        issuer: str,
+        leeway_sec: int,
+        require_active: Callable[[int, str], None] | None = None,
     ) -> None:
         self._require_active = require_active
         self._public_key = serialization.load_pem_public_key(public_key)
@@ -195,7 +201,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
             raise BadToken("missing bearer token")
         principal = self._principal(token)
         if self._require_active is not None:
-            self._require_active(principal.account_id)
+            self._require_active(principal.account_id, principal.role)
         return principal
 
     def _wrap(self, behavior: Callable, streaming_response: bool) -> Callable:

@@ -90,12 +90,25 @@ class BadVideoDetails(BadInput):
     """A video title or duration that is refused."""
 
 
+class BadRoleChange(BadInput):
+    """A role change to a role that does not exist."""
+
+
 class BadPageRequest(BadInput):
     """A page size out of range, or a page token that no response gave out."""
 
 
 class TooManyEvents(BadInput):
     """More playbacks in one call than a call may carry."""
+
+
+class MalformedRequest(BadInput):
+    """A request message that does not parse (bytes that are not the method's protobuf)."""
+
+
+class BadText(BadInput):
+    """A free text (a title, a payment reference) holding characters that would make what a
+    reader sees differ from what is stored: control, bidirectional or invisible characters."""
 
 
 class VideoNotFound(NotFound):
@@ -124,6 +137,23 @@ class BadToken(NotAuthenticated):
 
 class AccountNotActive(NotAuthenticated):
     """A validly signed token whose account is disabled or does not exist (any more)."""
+
+
+class AccountRoleChanged(NotAuthenticated):
+    """A validly signed token whose role is no longer its account's role: the token is out of
+    date (log in again), rather than the caller not allowed."""
+
+
+class AccountNotFound(NotFound):
+    pass
+
+
+class LastAdmin(Conflict):
+    """A role change that would leave no active ADMIN account."""
+
+
+class OwnRoleChange(NotAllowed):
+    """An admin changing their own role through the API."""
 
 
 class RoleNotAllowed(NotAllowed):

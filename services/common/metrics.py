@@ -42,7 +42,8 @@ LOGINS_THROTTLED = Counter(
     "paysystem_login_throttled_total", "Log-in attempts refused because the username had too many recent failures"
 )
 ACCOUNTS_REFUSED = Counter(
-    "paysystem_token_account_refused_total", "Calls with a valid token whose account is disabled or unknown"
+    "paysystem_token_account_refused_total",
+    "Calls with a valid token whose account is disabled or unknown, or whose role is no longer the account's",
 )
 INGEST_REJECTED_ARCHIVED = Counter(
     "paysystem_ingest_rejected_archived_total",

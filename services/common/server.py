@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import account_status, auth, db, dbguard, metrics, processes
+from services.common.decoding import DecodeInterceptor, FieldCap
 from services.common.grpc_errors import ErrorInterceptor
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
@@ -39,9 +40,16 @@ class ServiceContext:
     engine: sa.Engine
     instance: str
     readiness_checks: list[Callable[[], None]] = dataclasses.field(default_factory=list)
-    # Refuses tokens of disabled or unknown accounts (account_status.ActiveAccounts); the
-    # process bootstrap sets it, tests that mint tokens for made-up ids leave it None.
-    require_active_account: Callable[[int], None] | None = None
+    # Refuses tokens of disabled or unknown accounts, and tokens whose role is no longer the
+    # account's (account_status.ActiveAccounts: called with the account id and the token's
+    # role); the process bootstrap sets it, tests that mint tokens for made-up ids leave it None.
+    require_active_account: Callable[[int, str], None] | None = None
+    # Request fields counted in the raw message before it is parsed, by full method name
+    # (services/common/decoding.py); a service's build adds its own.
+    field_caps: dict[str, FieldCap] = dataclasses.field(default_factory=dict)
+    # grpcio's limit on one received message; a service whose messages are small by
+    # contract lowers it (the video service: a capped batch of playbacks).
+    max_receive_message_bytes: int = 32 * 1024 * 1024
 
 
 # (add_XServicer_to_server, servicer, full service name from the generated DESCRIPTOR)
@@ -74,8 +82,11 @@ class Server:
                     leeway_sec=settings.jwt_leeway_sec,
                     require_active=ctx.require_active_account,
                 ),
+                # Innermost: it replaces the deserializers that grpcio calls before any of
+                # the behaviors above (malformed or oversized requests: INVALID_ARGUMENT).
+                DecodeInterceptor(ctx.field_caps),
             ],
-            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 32 * 1024 * 1024)],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", ctx.max_receive_message_bytes)],
         )
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc_server)
@@ -158,7 +169,7 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     active = account_status.ActiveAccounts(
         account_status.database_lookup(engine),
         settings.account_check_ttl_sec,
-        still_active=account_status.database_bulk_lookup(engine),
+        current_roles=account_status.database_bulk_lookup(engine),
     )
     ctx = ServiceContext(
         settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active

@@ -10,6 +10,8 @@ import yaml
 
 from services.common.settings import Settings
 from services.launcher.topology import Instance
+from services.video.ingest import too_many_events
+from services.video.plays import MAX_EVENTS_PER_CALL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "envoy"
@@ -57,6 +59,13 @@ def clusters(instances: list[Instance]) -> list[dict]:
 JSON_BOOL_FIELDS: dict[str, tuple[str, ...]] = {"/v1/batch/jobs": ("rerun",)}
 
 
+def too_many_events_message() -> str:
+    """What Envoy answers a `POST /v1/plays:batch` with more events than a call may carry:
+    the video service's own message for the same call, word for word (Envoy's local reply
+    mapper puts it in the {"code": 3, "message"} body of its 400s)."""
+    return str(too_many_events(f"more than {MAX_EVENTS_PER_CALL}"))
+
+
 def render(
     *,
     clusters: list[dict],
@@ -97,6 +106,8 @@ def render(
         unthrottled_clients=unthrottled_clients,
         openapi_path=str(openapi_path),
         json_bool_fields=JSON_BOOL_FIELDS,
+        max_events_per_call=MAX_EVENTS_PER_CALL,
+        too_many_events_message=too_many_events_message(),
         web_dir=str(web_dir),
         web_assets=WEB_ASSETS,
         web_csp=WEB_CSP,

@@ -59,13 +59,32 @@ def now_us() -> int:
     return clock.now_us()
 
 
-def require_events_within_limit(count: int) -> None:
-    if count > MAX_EVENTS_PER_CALL:
-        raise TooManyEvents(
-            f"at most {MAX_EVENTS_PER_CALL} events per call, got {count}: "
-            "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
+def too_many_events(got: int | str, *, chunk: bool = False) -> TooManyEvents:
+    """The refusal of a call (or an ImportPlays chunk) over MAX_EVENTS_PER_CALL; `got` is the
+    count, or "more than N" when the raw message was counted only up to the cap
+    (services/common/decoding.py)."""
+    if chunk:
+        return TooManyEvents(
+            f"at most {MAX_EVENTS_PER_CALL} events per ImportPlays chunk, got {got}: send smaller chunks; "
+            "the stream ended at this chunk (chunks before it may be stored: resending them is safe)",
             field="events",
         )
+    return TooManyEvents(
+        f"at most {MAX_EVENTS_PER_CALL} events per call, got {got}: "
+        "split the batch (or use ImportPlays with the INGEST role); nothing was stored",
+        field="events",
+    )
+
+
+def require_events_within_limit(count: int, *, chunk: bool = False) -> None:
+    if count > MAX_EVENTS_PER_CALL:
+        raise too_many_events(count, chunk=chunk)
+
+
+def _capped(batches: Iterable[Sequence[PlayEvent]]) -> Iterator[Sequence[PlayEvent]]:
+    for batch in batches:
+        require_events_within_limit(len(batch), chunk=True)
+        yield batch
 
 
 class Ingest:
@@ -112,7 +131,9 @@ class Ingest:
 
     def import_plays(self, principal: Principal, batches: Iterable[Sequence[PlayEvent]]) -> Iterator[list[PlayResult]]:
         """Results chunk by chunk: the events of the stream's batches, regrouped into chunks
-        of MAX_EVENTS_PER_CALL events, one database round each.
+        of MAX_EVENTS_PER_CALL events, one database round each. A batch of more than
+        MAX_EVENTS_PER_CALL events ends the import with TooManyEvents (the chunks before it
+        may be written).
 
         Chunks are written one after another, in stream order (so a repeat in a later chunk
         sees the earlier one stored), while the next chunk is being read off the stream.
@@ -120,7 +141,7 @@ class Ingest:
         require_role(principal, "INGEST")
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
             pending: Future | None = None
-            for chunk in _regroup(batches, MAX_EVENTS_PER_CALL):
+            for chunk in _regroup(_capped(batches), MAX_EVENTS_PER_CALL):
                 submitted = writer.submit(self._ingest, chunk, None)
                 if pending is not None:
                     yield pending.result()

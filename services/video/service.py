@@ -13,6 +13,7 @@ from services.common import clock, paging
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.db import unit_of_work
 from services.common.errors import BadId, BadVideoDetails, VideoNotFound
+from services.common.text import require_plain_text
 from services.video import repository
 
 TITLE_MAX = 200
@@ -63,8 +64,8 @@ def create_video(engine: sa.Engine, principal: Principal, title: str, duration_s
         raise BadVideoDetails("must not be empty", field="title")
     if len(title) > TITLE_MAX:
         raise BadVideoDetails(f"must be at most {TITLE_MAX} characters, got {len(title)}", field="title")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in title):
-        raise BadVideoDetails("must not contain control characters", field="title")
+    # Controls, bidirectional overrides, invisible-only titles (services/common/text.py).
+    require_plain_text(title, "title")
     if not 1 <= duration_sec <= DURATION_MAX_SEC:
         raise BadVideoDetails(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")
     created = now_us()

@@ -26,6 +26,10 @@ def _titles(mesh, seller) -> list[str]:
         ({"title": "longer than a day", "duration_sec": 86401}, "duration_sec"),
         ({"title": "wrong type", "duration_sec": "abc"}, "duration_sec"),
         ({"title": 12, "duration_sec": 60}, "title"),
+        # services/common/text.py: shown otherwise than stored, or nothing visible
+        ({"title": "abc\u202egpj.exe", "duration_sec": 60}, "title: must not contain bidirectional"),
+        ({"title": "nul\u0000inside", "duration_sec": 60}, "title: must not contain control"),
+        ({"title": "\u200b\u200d\ufeff", "duration_sec": 60}, "title: must contain a visible character"),
     ],
 )
 def test_an_invalid_video_is_a_json_400_naming_the_field_and_nothing_is_stored(mesh, seller, body, field):

@@ -93,12 +93,12 @@ def test_a_success_clears_the_failures_of_its_username():
 
 def test_active_accounts_are_remembered_for_the_ttl_and_refused_accounts_are_asked_again():
     clock = Clock()
-    state = {1: True, 2: False}
+    state = {1: "SELLER", 2: None}
     asked = []
 
-    def lookup(account_id: int) -> bool:
+    def lookup(account_id: int) -> str | None:
         asked.append(account_id)
-        return state.get(account_id, False)
+        return state.get(account_id)
 
     accounts = ActiveAccounts(lookup, ttl_sec=5, clock=clock)
     accounts.require_active(1)
@@ -109,7 +109,7 @@ def test_active_accounts_are_remembered_for_the_ttl_and_refused_accounts_are_ask
             with pytest.raises(NotAuthenticated, match="account disabled or unknown"):
                 accounts.require_active(refused)
     assert asked == [1, 2, 2, 3, 3]
-    state[1] = False  # disabled: still let through until its entry is 5 s old
+    state[1] = None  # disabled: still let through until its entry is 5 s old
     clock.now += 4.9
     accounts.require_active(1)
     clock.now += 0.2
@@ -121,10 +121,10 @@ def test_when_the_lookup_fails_only_accounts_seen_active_before_are_let_through(
     clock = Clock()
     up = {"db": True}
 
-    def lookup(account_id: int) -> bool:
+    def lookup(account_id: int) -> str | None:
         if not up["db"]:
             raise ConnectionError("database down")
-        return True
+        return "SELLER"
 
     accounts = ActiveAccounts(lookup, ttl_sec=1, clock=clock)
     accounts.require_active(1)
@@ -137,24 +137,24 @@ def test_when_the_lookup_fails_only_accounts_seen_active_before_are_let_through(
 
 def test_a_bulk_refresh_renews_remembered_accounts_and_forgets_disabled_ones():
     clock = Clock()
-    state = {1: True, 2: True}
+    state = {1: "VIEWER", 2: "VIEWER"}
     asked, bulk = [], []
 
-    def lookup(account_id: int) -> bool:
+    def lookup(account_id: int) -> str | None:
         asked.append(account_id)
-        return state.get(account_id, False)
+        return state.get(account_id)
 
-    def still_active(ids: list[int]) -> set[int]:
+    def current_roles(ids: list[int]) -> dict[int, str]:
         bulk.append(sorted(ids))
-        return {i for i in ids if state.get(i, False)}
+        return {i: state[i] for i in ids if state.get(i)}
 
     # No background thread: the test calls the refresh itself.
-    accounts = ActiveAccounts(lookup, ttl_sec=5, still_active=still_active, background=False, clock=clock)
+    accounts = ActiveAccounts(lookup, ttl_sec=5, current_roles=current_roles, background=False, clock=clock)
     accounts.require_active(1)
     accounts.require_active(2)
     assert asked == [1, 2]
     clock.now += 4
-    state[2] = False
+    state[2] = None
     accounts.refresh_remembered()
     assert bulk == [[1, 2]]
     # 1 was renewed at t+4: trusted until t+9 without another single lookup.
@@ -175,14 +175,14 @@ def test_a_failed_bulk_refresh_keeps_the_remembered_accounts_and_their_ttl():
     clock = Clock()
     asked = []
 
-    def lookup(account_id: int) -> bool:
+    def lookup(account_id: int) -> str | None:
         asked.append(account_id)
-        return True
+        return "SELLER"
 
-    def still_active(ids: list[int]) -> set[int]:
+    def current_roles(ids: list[int]) -> dict[int, str]:
         raise ConnectionError("database down")
 
-    accounts = ActiveAccounts(lookup, ttl_sec=5, still_active=still_active, background=False, clock=clock)
+    accounts = ActiveAccounts(lookup, ttl_sec=5, current_roles=current_roles, background=False, clock=clock)
     accounts.require_active(1)
     clock.now += 2
     with pytest.raises(ConnectionError):
@@ -192,4 +192,36 @@ def test_a_failed_bulk_refresh_keeps_the_remembered_accounts_and_their_ttl():
     assert asked == [1]
     clock.now += 0.2
     accounts.require_active(1)
+    assert asked == [1, 1]
+
+
+def test_a_token_whose_role_is_no_longer_the_accounts_is_refused_within_the_ttl():
+    clock = Clock()
+    state = {1: "SELLER"}
+    asked = []
+
+    def lookup(account_id: int) -> str | None:
+        asked.append(account_id)
+        return state.get(account_id)
+
+    def current_roles(ids: list[int]) -> dict[int, str]:
+        return {i: state[i] for i in ids if state.get(i)}
+
+    accounts = ActiveAccounts(lookup, ttl_sec=5, current_roles=current_roles, background=False, clock=clock)
+    accounts.require_active(1, "SELLER")
+    with pytest.raises(NotAuthenticated, match="role changed since this token was issued; log in again"):
+        accounts.require_active(1, "ADMIN")  # a token naming another role than the account's
+    state[1] = "VIEWER"  # demoted: the old token works until the remembered role is renewed
+    clock.now += 2
+    accounts.require_active(1, "SELLER")
+    accounts.refresh_remembered()  # the background thread does this every ttl / 2
+    with pytest.raises(NotAuthenticated, match="role changed"):
+        accounts.require_active(1, "SELLER")
+    accounts.require_active(1, "VIEWER")  # a new token, with the new role
+    accounts.require_active(1)  # no role named: any role
+    # Without a refresh, the single lookup after the TTL finds the change all the same.
+    state[1] = "SELLER"
+    clock.now += 5.1
+    with pytest.raises(NotAuthenticated, match="role changed"):
+        accounts.require_active(1, "VIEWER")
     assert asked == [1, 1]

@@ -124,3 +124,27 @@ def test_every_bool_field_of_a_json_body_is_checked_at_the_edge():
 def test_the_bool_check_runs_before_the_transcoder(name):
     filters = [f["name"] for f in _hcm(CONFIGS[name])["http_filters"]]
     assert filters.index("json-bool-fields") < filters.index("envoy.filters.http.grpc_json_transcoder")
+
+
+@pytest.mark.parametrize("where", CONFIGS)
+def test_json_batches_of_playbacks_are_counted_before_the_transcoder_with_the_services_cap_and_words(where):
+    from services.video.ingest import too_many_events
+    from services.video.plays import MAX_EVENTS_PER_CALL
+
+    names = [f["name"] for f in _hcm(CONFIGS[where])["http_filters"]]
+    assert names.index("json-event-count") < names.index("envoy.filters.http.grpc_json_transcoder")
+    count = next(f for f in _hcm(CONFIGS[where])["http_filters"] if f["name"] == "json-event-count")
+    lua = count["typed_config"]["extension_config"]["typed_config"]["default_source_code"]["inline_string"]
+    assert f"local LIMIT = {MAX_EVENTS_PER_CALL}\n" in lua
+    assert f"local REFUSAL = [==[{too_many_events(f'more than {MAX_EVENTS_PER_CALL}')}]==]" in lua
+
+
+@pytest.mark.parametrize("where", CONFIGS)
+def test_only_sign_up_and_log_in_of_the_account_service_need_no_token_over_grpc(where):
+    filters = {f["name"]: f["typed_config"] for f in _hcm(CONFIGS[where])["http_filters"]}
+    public = [r["match"] for r in filters["envoy.filters.http.jwt_authn"]["rules"] if "requires" not in r]
+    account = [m for m in public if "AccountService" in str(m)]
+    assert account == [
+        {"path": "/paysystem.v1.AccountService/SignUp"},
+        {"path": "/paysystem.v1.AccountService/Login"},
+    ]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.common.errors import BadDate, BadPayoutMark, PayoutMarkConflict
+from services.common.errors import BadDate, BadPayoutMark, BadText, PayoutMarkConflict
 from services.common.periods import month_name, next_month, parse_month
 from services.settlement.ledger import PayoutStatus, check_mark, mark_changes, payout_krw
 
@@ -38,6 +38,14 @@ def test_marks_need_a_status_and_paid_needs_a_reference():
     for status, reference in [("PENDING", "x"), ("STATUS_UNKNOWN", "x"), ("PAID", "  "), ("PAID", "x" * 129)]:
         with pytest.raises(BadPayoutMark):
             check_mark(status, reference)
+
+
+@pytest.mark.parametrize("reference", ["BANK\x00-1", "BANK-1\x00", "BANK\n1", "TX\u202e1-KNAB", "\u200b", "a\x85b"])
+def test_a_reference_with_control_bidirectional_or_only_invisible_characters_is_refused(reference):
+    for status in ("PAID", "FAILED"):
+        with pytest.raises(BadText) as err:
+            check_mark(status, reference)
+        assert str(err.value).startswith("reference: must ")
 
 
 def test_a_mark_moves_a_pending_payout_repeats_harmlessly_and_never_contradicts():
