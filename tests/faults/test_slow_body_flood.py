@@ -39,8 +39,7 @@ HONEST_EVERY_SEC = 0.25
 HONEST_TIMEOUT_SEC = 5.0
 UNAUTHENTICATED_REQUEST_SEC = 10  # envoy/envoy.yaml.j2, unauthenticated_request_sec
 SLOW_HEAD = (
-    b"POST /v1/accounts HTTP/1.1\r\nhost: paysystem\r\ncontent-type: application/json\r\n"
-    b"content-length: 9000\r\n\r\n{"
+    b"POST /v1/accounts HTTP/1.1\r\nhost: paysystem\r\ncontent-type: application/json\r\ncontent-length: 9000\r\n\r\n{"
 )
 
 
