@@ -10,7 +10,7 @@ import yaml
 
 from services.common import envoy_clusters, server
 from services.common.settings import Settings
-from services.launcher import envoy_config, topology
+from services.launcher import envoy_config, supervisor, topology
 
 
 def _settings(**kw) -> Settings:
@@ -195,3 +195,27 @@ def test_the_openapi_document_is_served_from_its_file_to_anyone_with_its_body_un
     first = hcm["local_reply_config"]["mappers"][0]
     assert first["filter"]["status_code_filter"]["comparison"]["value"]["default_value"] == 200
     assert "body_format_override" not in first
+
+
+def test_the_supervisor_raises_the_open_file_limit_envoy_inherits(monkeypatch):
+    import resource
+
+    limits = {"now": (1024, 4096)}
+
+    def setrlimit(kind, value):
+        assert kind == resource.RLIMIT_NOFILE
+        if value[1] > limits["now"][1]:
+            raise ValueError("not allowed to raise maximum limit")
+        limits["now"] = value
+
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    # Not allowed to raise the hard limit: up to it.
+    assert supervisor.raise_open_files_limit() == 4096 and limits["now"] == (4096, 4096)
+    # A hard limit above what Envoy needs: the soft limit goes to ENVOY_NOFILE, no further.
+    limits["now"] = (1024, 1 << 20)
+    assert supervisor.raise_open_files_limit() == supervisor.ENVOY_NOFILE
+    assert limits["now"] == (supervisor.ENVOY_NOFILE, 1 << 20)
+    # Already higher: left alone.
+    limits["now"] = (1 << 19, 1 << 20)
+    assert supervisor.raise_open_files_limit() == 1 << 19 and limits["now"] == (1 << 19, 1 << 20)
