@@ -160,6 +160,13 @@ async def _drill(mesh, token: str, flood: Flood) -> list[tuple[str, str, float]]
     return honest
 
 
+def _listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listener's queue was full (the
+    outage's symptom). Machine-wide: only reported, other work on the machine may add to it."""
+    lines = [line.split() for line in open("/proc/net/netstat") if line.startswith("TcpExt:")]  # noqa: SIM115
+    return int(dict(zip(lines[0], lines[1], strict=True)).get("ListenOverflows", 0))
+
+
 def _envoy_open_files(mesh) -> int:
     for line in open(f"/proc/{mesh.pid('envoy')}/limits"):  # noqa: SIM115 - a short read of /proc
         if line.startswith("Max open files"):
@@ -180,6 +187,7 @@ def test_a_slow_body_sign_up_flood_from_one_address_leaves_new_honest_connection
     _, token = mesh.sign_up_and_login("VIEWER")
     before = envoy_stats(mesh, r"(start\.|http\.public\.)")
     overflow_before = listener_stat(mesh, "downstream_cx_overflow")
+    kernel_overflows_before = _listen_overflows()
     flood = Flood(mesh.settings.http_port, fresh_client_address())
     started = time.monotonic()
     try:
@@ -198,7 +206,8 @@ def test_a_slow_body_sign_up_flood_from_one_address_leaves_new_honest_connection
         f"attack: {flood.opened} connections opened in {elapsed:.1f} s, at most {flood.most_open} open at once, "
         f"answers {dict(flood.answers)}; Envoy: {delta('start.http_local_rate_limit.rate_limited')} refused by "
         f"the start bucket, {delta('http.public.downstream_rq_max_duration_reached')} cut at the request deadline, "
-        f"{listener_stat(mesh, 'downstream_cx_overflow') - overflow_before} over the connection cap; honest: "
+        f"{listener_stat(mesh, 'downstream_cx_overflow') - overflow_before} over the connection cap, "
+        f"{_listen_overflows() - kernel_overflows_before} kernel listen overflows (machine-wide); honest: "
         f"{len(honest) - len(failed)} of {len(honest)} served, slowest {slowest * 1000:.0f} ms"
     )
     print(summary)
