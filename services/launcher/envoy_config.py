@@ -60,6 +60,26 @@ def clusters(instances: list[Instance]) -> list[dict]:
 JSON_BOOL_FIELDS: dict[str, tuple[str, ...]] = {"/v1/batch/jobs": ("rerun",)}
 
 
+# Envoy's connection caps (envoy/envoy.yaml.j2): the public listener's, and the whole process's
+# (overload_manager), when Envoy may open enough files.
+LISTENER_CONNECTION_LIMIT = 4096
+MAX_DOWNSTREAM_CONNECTIONS = 5000
+# Descriptors Envoy needs besides client connections: upstream connections (two workers, ten
+# instances, more under load), health checks, logs, admin, and the one a connection over the
+# cap holds between accept() and close().
+OTHER_OPEN_FILES = 512
+
+
+def connection_caps(open_files: int) -> tuple[int, int]:
+    """(listener cap, process cap) for an Envoy that may open `open_files` files. Envoy 1.40
+    raises its own soft limit to the hard limit at start-up, so that is the hard limit. Caps
+    above it are worse than none: accept() fails (EMFILE), new connections wait unanswered in
+    the kernel's queue until it overflows, and the caps never get to close them (issue 28)."""
+    process = max(64, min(MAX_DOWNSTREAM_CONNECTIONS, open_files - OTHER_OPEN_FILES))
+    # The listener keeps its share of the process cap (the compose admin listener the rest).
+    return process * LISTENER_CONNECTION_LIMIT // MAX_DOWNSTREAM_CONNECTIONS, process
+
+
 def http_rules() -> list[dict]:
     """Every JSON route of the protos, read from the generated stubs' descriptors (the ones the
     descriptor set is built from): {grpc_path, verb, path, body, fields}, `fields` being the
@@ -150,6 +170,7 @@ def render(
     openapi_path: Path | str = OPENAPI_PATH,
     web_dir: Path | str = WEB_DIR,
     time_zone: str = "Asia/Seoul",
+    open_files: int = 1 << 16,
 ) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
@@ -172,6 +193,8 @@ def render(
         openapi_path=str(openapi_path),
         json_bool_fields=JSON_BOOL_FIELDS,
         query_overrides=query_overrides(),
+        listener_connection_limit=connection_caps(open_files)[0],
+        max_downstream_connections=connection_caps(open_files)[1],
         web_dir=str(web_dir),
         web_assets=WEB_ASSETS,
         web_csp=WEB_CSP,
@@ -187,8 +210,11 @@ def render(
 LOCAL_UNTHROTTLED_CLIENTS = ("127.0.0.1",)
 
 
-def render_local(settings: Settings, instances: list[Instance], descriptor_path: Path) -> str:
-    """The config for the mesh on this machine: every address on loopback."""
+def render_local(
+    settings: Settings, instances: list[Instance], descriptor_path: Path, *, open_files: int = 1 << 16
+) -> str:
+    """The config for the mesh on this machine: every address on loopback. `open_files`: what
+    Envoy will be allowed (the supervisor's hard limit), which bounds its connection caps."""
     return render(
         clusters=clusters(instances),
         http_port=settings.http_port,
@@ -201,6 +227,7 @@ def render_local(settings: Settings, instances: list[Instance], descriptor_path:
         health_log_path=(settings.logs_dir / "envoy-health.log").resolve(),
         unthrottled_clients=LOCAL_UNTHROTTLED_CLIENTS,
         time_zone=settings.timezone,
+        open_files=open_files,
     )
 
 
@@ -212,6 +239,8 @@ COMPOSE_SERVICE_PORT = 50051
 COMPOSE_ADMIN_CLUSTERS_PORT = 9902
 COMPOSE_RENDERED = TEMPLATE_DIR / "envoy.compose.yaml"
 COMPOSE_TIME_ZONE = "Asia/Seoul"
+# docker-compose.yml gives the envoy container this many open files (ulimits: nofile).
+COMPOSE_OPEN_FILES = 65536
 
 
 def render_compose(services) -> str:
@@ -241,6 +270,7 @@ def render_compose(services) -> str:
         # docker-compose.yml's default PAYSYSTEM_TIMEZONE; another zone there needs this
         # file rendered again with it (Envoy's config cannot read the environment).
         time_zone=COMPOSE_TIME_ZONE,
+        open_files=COMPOSE_OPEN_FILES,
     )
 
 

@@ -39,11 +39,13 @@ MAX_BACKOFF_SEC = 15.0
 STABLE_AFTER_SEC = 30.0  # a child that ran this long starts its backoff from scratch again
 ENVOY_STOP_SEC = 5.0
 # Open files Envoy may hold: one descriptor per client connection (up to 5,000, its
-# overload_manager's cap), per upstream connection, and its files. Under its need, accept()
-# fails (EMFILE), new connections wait in the kernel's queue until it overflows and they are
-# dropped, and the listener's own connection cap never gets to close them in order: the
-# slow-body outage of issue 28. The supervisor raises its own soft limit (its children inherit
-# it) to ENVOY_NOFILE, or to the hard limit when that is lower; under ENVOY_MIN_NOFILE it warns.
+# overload_manager's cap), per upstream connection, and its files. Envoy 1.40 raises its own
+# soft limit to the hard limit at start-up (seen: started with 1,024 of 20,000, it ran with
+# 20,000), so the hard limit is what counts. The supervisor raises the hard limit (children
+# inherit it) to ENVOY_NOFILE where it may (root, CAP_SYS_RESOURCE), and Envoy's connection
+# caps are sized under whatever it gets (envoy_config.connection_caps): caps over the limit
+# let accept() fail and new connections wait unanswered in the kernel's queue (issue 28).
+# Under ENVOY_MIN_NOFILE the caps are lower than the template's and the supervisor warns.
 ENVOY_NOFILE = 65536
 ENVOY_MIN_NOFILE = 16384
 _PR_SET_PDEATHSIG = 1
@@ -58,20 +60,20 @@ def envoy_executable() -> str:
 
 
 def raise_open_files_limit(wanted: int = ENVOY_NOFILE) -> int:
-    """Raises this process's RLIMIT_NOFILE soft limit towards `wanted` (children inherit it):
-    the hard limit too when the process may (root, CAP_SYS_RESOURCE), else up to the hard
-    limit. Returns the soft limit now in force."""
+    """Raises this process's RLIMIT_NOFILE towards `wanted` (children inherit it): the hard
+    limit when the process may (root, CAP_SYS_RESOURCE), the soft limit up to the hard one.
+    Returns the open files Envoy will have: the hard limit (Envoy raises its soft limit to it),
+    at most `wanted` counted."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and hard < wanted:
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
             return wanted
         except (OSError, ValueError):
-            pass  # not allowed: up to the hard limit then
+            pass  # not allowed: the hard limit stays
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft == resource.RLIM_INFINITY or soft >= target:
-        return soft
-    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return target
 
 
@@ -153,15 +155,21 @@ class Supervisor:
         finally:
             engine.dispose()
         open_files = raise_open_files_limit()
+        listener_cap, process_cap = envoy_config.connection_caps(open_files)
         if open_files < ENVOY_MIN_NOFILE:
             log.warning(
-                "open-file limit %d (hard limit too low to raise): Envoy needs about %d for its connection caps; "
-                "a connection flood can then make accept() fail (ulimit -Hn, or LimitNOFILE= in a unit file)",
+                "open-file hard limit %d (not allowed to raise it): Envoy's connection caps lowered to %d "
+                "(listener) and %d (process) so that accept() cannot fail; raise it with ulimit -Hn or "
+                "LimitNOFILE= (a unit file) to at least %d",
                 open_files,
+                listener_cap,
+                process_cap,
                 ENVOY_MIN_NOFILE,
             )
         protogen.build_descriptor_set(self.descriptor_path)
-        self.envoy_config_path.write_text(envoy_config.render_local(settings, self.instances, self.descriptor_path))
+        self.envoy_config_path.write_text(
+            envoy_config.render_local(settings, self.instances, self.descriptor_path, open_files=open_files)
+        )
         log.info("prepared %s (database %s)", settings.data_dir, _redacted(settings.database_url))
 
         for instance in self.instances:
