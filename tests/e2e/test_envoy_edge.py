@@ -315,3 +315,63 @@ def test_a_method_http_does_not_define_is_refused_by_envoys_http_parser(mesh):
     # Before any filter or route: a 400 (text, the parser's), never forwarded.
     status, _, body = http_call(mesh, "FOO", "/v1/videos/1")
     assert (status, body) == (400, b"Bad Request")
+
+
+# --- issue 28: unauthenticated calls whose body never ends --------------------------------
+
+START_BURST = 20  # envoy/envoy.yaml.j2, start_limit
+UNAUTHENTICATED_REQUEST_SEC = 10
+
+
+def test_unfinished_sign_ups_are_bounded_per_address_and_cut_at_the_request_deadline(mesh):
+    client = fresh_client_address()
+    head = b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 9000\r\n\r\n{"
+    extra = 6  # the bucket gains 2 a second: a refill during the burst lets 2 more through
+    sockets = []
+    try:
+        for _ in range(START_BURST + extra):
+            sock = open_connection(mesh, client)
+            sock.sendall(head)
+            sockets.append(sock)
+        started = time.monotonic()
+        # Over the address's bucket: refused on the headers at once, the connection closed.
+        selector = selectors.DefaultSelector()
+        for sock in sockets:
+            selector.register(sock, selectors.EVENT_READ)
+        refused = {}
+        while (left := started + 2.0 - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                selector.unregister(key.fileobj)
+                received = b""
+                key.fileobj.settimeout(5)
+                while chunk := key.fileobj.recv(4096):
+                    received += chunk
+                refused[key.fileobj] = received
+        selector.close()
+        assert extra - 2 <= len(refused) <= extra, refused
+        assert all(r.startswith(b"HTTP/1.1 429") and b"retry-after: 1" in r.lower() for r in refused.values())
+        held = [sock for sock in sockets if sock not in refused]
+        # Another address is not affected.
+        body = jsonlib.dumps({"username": mesh.unique_username("other"), "password": PASSWORD, "role": "VIEWER"})
+        status, _, _ = http_call(
+            mesh,
+            "POST",
+            "/v1/accounts",
+            body.encode(),
+            source=fresh_client_address(),
+            headers={"content-type": "application/json"},
+        )
+        assert status == 200
+        # The held ones end at the deadline, counted from their first byte, with a JSON 408.
+        answers = []
+        for sock in held:
+            sock.settimeout(UNAUTHENTICATED_REQUEST_SEC + 10)
+            answers.append(sock.recv(4096))
+        waited = time.monotonic() - started
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert len(answers) >= START_BURST
+    assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers[:2]
+    assert b'"message":"request timeout: the request was not received in time"' in answers[0]
+    assert UNAUTHENTICATED_REQUEST_SEC - 2 <= waited <= UNAUTHENTICATED_REQUEST_SEC + 5
