@@ -30,7 +30,8 @@ ROLE_WORDS = {"viewer": "VIEWER", "seller": "SELLER", "owner": "SELLER", "admin"
 
 ERROR_DESCRIPTIONS = {
     "400": "INVALID_ARGUMENT, FAILED_PRECONDITION or OUT_OF_RANGE: a bad field, malformed JSON, "
-    "a path or query value of the wrong type",
+    "a path or query value of the wrong type, a path field repeated in the body with another value "
+    "or set in the query string (ids come from the path only)",
     "401": "UNAUTHENTICATED: no token, a bad or expired token (or, for log-in, wrong credentials)",
     "403": "PERMISSION_DENIED: the caller's role or identity may not do this",
     "404": "NOT_FOUND: no such resource, or no such method or path",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
+import re
 from pathlib import Path
 
 import jinja2
@@ -66,6 +69,97 @@ def too_many_events_message() -> str:
     return str(too_many_events(f"more than {MAX_EVENTS_PER_CALL}"))
 
 
+# Envoy's connection caps (envoy/envoy.yaml.j2): the public listener's, and the whole process's
+# (overload_manager), when Envoy may open enough files.
+LISTENER_CONNECTION_LIMIT = 4096
+MAX_DOWNSTREAM_CONNECTIONS = 5000
+# Descriptors Envoy needs besides client connections: upstream connections (two workers, ten
+# instances, more under load), health checks, logs, admin, and the one a connection over the
+# cap holds between accept() and close().
+OTHER_OPEN_FILES = 512
+
+
+def connection_caps(open_files: int) -> tuple[int, int]:
+    """(listener cap, process cap) for an Envoy that may open `open_files` files. Envoy 1.40
+    raises its own soft limit to the hard limit at start-up, so that is the hard limit. Caps
+    above it are worse than none: accept() fails (EMFILE), new connections wait unanswered in
+    the kernel's queue until it overflows, and the caps never get to close them (issue 28)."""
+    process = max(64, min(MAX_DOWNSTREAM_CONNECTIONS, open_files - OTHER_OPEN_FILES))
+    # The listener keeps its share of the process cap (the compose admin listener the rest).
+    return process * LISTENER_CONNECTION_LIMIT // MAX_DOWNSTREAM_CONNECTIONS, process
+
+
+def http_rules() -> list[dict]:
+    """Every JSON route of the protos, read from the generated stubs' descriptors (the ones the
+    descriptor set is built from): {grpc_path, verb, path, body, fields}, `fields` being the
+    request message's fields as (proto name, JSON name). Read at render time, so a method added
+    to the protos is covered without a list to keep up to date."""
+    from google.api import annotations_pb2
+
+    import paysystem.v1
+
+    rules = []
+    for module_info in sorted(pkgutil.iter_modules(paysystem.v1.__path__), key=lambda m: m.name):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(f"paysystem.v1.{module_info.name}")
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                rule = method.GetOptions().Extensions[annotations_pb2.http]
+                verb = rule.WhichOneof("pattern")
+                if verb is None or verb == "custom":
+                    continue
+                rules.append(
+                    {
+                        "grpc_path": f"/{service.full_name}/{method.name}",
+                        "verb": verb.upper(),
+                        "path": getattr(rule, verb),
+                        "body": rule.body,
+                        "fields": [(f.name, f.json_name) for f in method.input_type.fields],
+                    }
+                )
+    return rules
+
+
+def _spelled_any_way(name: str) -> str:
+    """A regex for `name` as a query parameter name may spell it: the transcoder decodes
+    percent-escapes in names (`seller%5Fid` is `seller_id`), so each character may be escaped."""
+    parts = []
+    for char in name:
+        escaped = "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{ord(char):02X}")
+        parts.append(f"(?:{re.escape(char)}|%{escaped})")
+    return "".join(parts)
+
+
+def query_overrides() -> list[dict]:
+    """The query parameters that must not reach the transcoder, per gRPC method: a field bound
+    by the path (the transcoder lets `?payout_id=3` override `/v1/payouts/{payout_id}`), and on
+    routes whose body is the whole message (`body: "*"`), every field of it (`?rerun=yes` would
+    also get past the JSON boolean check). Other query parameters are the read calls' filters,
+    or unknown and ignored. One entry per field: {grpc_path, regex, message}; the regex is
+    matched against the path the client sent (x-envoy-original-path, set by the transcoder)."""
+    found = []
+    for rule in http_rules():
+        bound = set(re.findall(r"{(\w+)", rule["path"]))
+        for name, json_name in rule["fields"]:
+            if name in bound:
+                message = f"{name}: comes from the path ({rule['verb']} {rule['path']}), not from the query string"
+            elif rule["body"] in ("*", name):
+                message = f"{name}: goes in the JSON body of {rule['verb']} {rule['path']}, not in the query string"
+            else:
+                continue
+            names = "|".join(_spelled_any_way(n) for n in dict.fromkeys((name, json_name)))
+            found.append(
+                {
+                    "grpc_path": rule["grpc_path"],
+                    # name, then "=", "&", the end, or a "." of a nested field (maybe escaped)
+                    "regex": rf"[^?]*\?(?:.*&)?(?:{names})(?:(?:[=&.]|%2[eE]).*)?",
+                    "message": message,
+                }
+            )
+    return found
+
+
 def render(
     *,
     clusters: list[dict],
@@ -85,6 +179,7 @@ def render(
     openapi_path: Path | str = OPENAPI_PATH,
     web_dir: Path | str = WEB_DIR,
     time_zone: str = "Asia/Seoul",
+    open_files: int = 1 << 16,
 ) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
@@ -108,6 +203,9 @@ def render(
         json_bool_fields=JSON_BOOL_FIELDS,
         max_events_per_call=MAX_EVENTS_PER_CALL,
         too_many_events_message=too_many_events_message(),
+        query_overrides=query_overrides(),
+        listener_connection_limit=connection_caps(open_files)[0],
+        max_downstream_connections=connection_caps(open_files)[1],
         web_dir=str(web_dir),
         web_assets=WEB_ASSETS,
         web_csp=WEB_CSP,
@@ -123,8 +221,11 @@ def render(
 LOCAL_UNTHROTTLED_CLIENTS = ("127.0.0.1",)
 
 
-def render_local(settings: Settings, instances: list[Instance], descriptor_path: Path) -> str:
-    """The config for the mesh on this machine: every address on loopback."""
+def render_local(
+    settings: Settings, instances: list[Instance], descriptor_path: Path, *, open_files: int = 1 << 16
+) -> str:
+    """The config for the mesh on this machine: every address on loopback. `open_files`: what
+    Envoy will be allowed (the supervisor's hard limit), which bounds its connection caps."""
     return render(
         clusters=clusters(instances),
         http_port=settings.http_port,
@@ -137,6 +238,7 @@ def render_local(settings: Settings, instances: list[Instance], descriptor_path:
         health_log_path=(settings.logs_dir / "envoy-health.log").resolve(),
         unthrottled_clients=LOCAL_UNTHROTTLED_CLIENTS,
         time_zone=settings.timezone,
+        open_files=open_files,
     )
 
 
@@ -148,6 +250,8 @@ COMPOSE_SERVICE_PORT = 50051
 COMPOSE_ADMIN_CLUSTERS_PORT = 9902
 COMPOSE_RENDERED = TEMPLATE_DIR / "envoy.compose.yaml"
 COMPOSE_TIME_ZONE = "Asia/Seoul"
+# docker-compose.yml gives the envoy container this many open files (ulimits: nofile).
+COMPOSE_OPEN_FILES = 65536
 
 
 def render_compose(services) -> str:
@@ -177,6 +281,7 @@ def render_compose(services) -> str:
         # docker-compose.yml's default PAYSYSTEM_TIMEZONE; another zone there needs this
         # file rendered again with it (Envoy's config cannot read the environment).
         time_zone=COMPOSE_TIME_ZONE,
+        open_files=COMPOSE_OPEN_FILES,
     )
 
 

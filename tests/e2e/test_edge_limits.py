@@ -119,7 +119,28 @@ def test_a_string_where_rerun_takes_a_boolean_is_a_400_naming_the_field(mesh, va
     status, body = mesh.json(
         "POST", "/v1/batch/jobs", raw=json.dumps({"job": "no-such-job", "rerun": value}).encode(), token=admin
     )
-    assert status == 400 and "rerun" in str(body), body
+    assert status == 400, body
+    # One JSON error object (the check's own JSON was once wrapped again as a string).
+    assert body == {
+        "code": 3,
+        "message": "rerun: must be true or false (a JSON boolean), not a string or number",
+        "details": [],
+    }
+
+
+def test_the_reported_rerun_string_is_one_json_error_with_the_three_keys(mesh):
+    _, admin = mesh.create_admin()
+    raw = json.dumps({"job": "daily", "date": "2026-11-01", "rerun": "yes"}).encode()
+    status, text = mesh.request("POST", "/v1/batch/jobs", raw=raw, token=admin)
+    assert status == 400 and mesh.last_headers["content-type"] == "application/json"
+    body = json.loads(text)
+    assert isinstance(body, dict) and set(body) == {"code", "message", "details"}, text
+    assert body["code"] == 3 and body["message"].startswith("rerun: must be true or false"), text
+    # Nor can the query string set it, past the body's check.
+    status, body = mesh.json(
+        "POST", "/v1/batch/jobs?rerun=yes", raw=json.dumps({"job": "daily", "date": "2026-11-01"}).encode(), token=admin
+    )
+    assert (status, body["code"]) == (400, 3) and body["message"].startswith("rerun: goes in the JSON body"), body
 
 
 def test_a_real_boolean_rerun_reaches_the_service(mesh):

@@ -85,7 +85,7 @@ def test_log_in_from_one_client_is_refused_after_the_burst_even_with_the_right_p
     status, headers, answer = json_log_in(mesh, username, PASSWORD, source=attacker)
     assert status == 429, answer
     assert headers["retry-after"] == str(LOGIN_REFILL_SEC)
-    assert answer == {"code": 8, "message": f"too many requests: try again in {LOGIN_REFILL_SEC} s"}
+    assert answer == {"code": 8, "message": f"too many requests: try again in {LOGIN_REFILL_SEC} s", "details": []}
     assert time.monotonic() - started < 1.0  # refused at the edge, no password hashed
     # The same bucket for the gRPC spelling of the call.
     grpc_headers = grpc_log_in_over_http1(mesh, username, PASSWORD, source=attacker)
@@ -131,7 +131,7 @@ def test_an_oversized_sign_up_body_gets_413_at_once_and_makes_no_account(mesh):
     body = jsonlib.dumps({"username": username, "password": PASSWORD, "role": "VIEWER", "padding": padding}).encode()
     started = time.monotonic()
     status, answer = mesh.json("POST", "/v1/accounts", raw=body)
-    assert (status, answer) == (413, {"code": 8, "message": "request too large"})
+    assert (status, answer) == (413, {"code": 8, "message": "request too large", "details": []})
     assert time.monotonic() - started < 1.0
     status, _ = mesh.json("POST", "/v1/auth/token", {"username": username, "password": PASSWORD})
     assert status == 401
@@ -252,3 +252,126 @@ def test_a_token_in_the_query_string_is_refused_and_no_token_reaches_the_access_
     assert token not in text
     assert str(marker) not in re.sub(rf"/v1/videos/{marker}\"", "", text)  # no ?note= either
     assert "access_token" not in text
+
+
+# --- issue 28: small edge items ------------------------------------------------------------
+
+
+def test_every_kind_of_answer_says_nosniff(mesh, seller):
+    seller_id, token = seller
+    answers = {
+        "json": http_call(
+            mesh, "GET", f"/v1/sellers/{seller_id}/balance", headers={"authorization": f"Bearer {token}"}
+        ),
+        "csv": http_call(
+            mesh,
+            "GET",
+            f"/v1/sellers/{seller_id}/ledger:csv?from=2026-01&to=2026-02",
+            headers={"authorization": f"Bearer {token}"},
+        ),
+        "service error": http_call(mesh, "GET", "/v1/videos/999999999", headers={"authorization": f"Bearer {token}"}),
+        "envoy error": http_call(mesh, "GET", "/v1/nothing"),
+        "openapi": http_call(mesh, "GET", "/openapi.json"),
+        "dashboard": http_call(mesh, "GET", "/app.js"),
+    }
+    statuses = {kind: status for kind, (status, _, _) in answers.items()}
+    assert statuses == {
+        "json": 200,
+        "csv": 200,
+        "service error": 404,
+        "envoy error": 401,
+        "openapi": 200,
+        "dashboard": 200,
+    }
+    assert answers["csv"][1]["content-type"].startswith("text/csv")
+    for kind, (_, headers, _) in answers.items():
+        assert headers.get("x-content-type-options") == "nosniff", kind
+
+
+@pytest.mark.parametrize("method", ["TRACE", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_a_method_the_api_does_not_have_is_a_405_with_or_without_a_token(mesh, seller, method):
+    _, token = seller
+    for path, headers in [
+        ("/v1/videos/1", {"authorization": f"Bearer {token}"}),
+        ("/v1/videos/1", {}),
+        ("/v1/no/such/path", {"authorization": f"Bearer {token}"}),
+        ("/v1/accounts", {}),
+    ]:
+        status, answer_headers, body = http_call(mesh, method, path, headers=headers)
+        assert status == 405, (method, path, body)
+        assert answer_headers["allow"] == "GET, POST"
+        if method == "HEAD":
+            continue  # an answer to HEAD has no body
+        assert jsonlib.loads(body) == {
+            "code": 12,
+            "message": f"method {method} not allowed: the API takes GET and POST",
+            "details": [],
+        }
+    # The methods the API has are not affected.
+    assert http_call(mesh, "GET", "/v1/videos/1")[0] == 401
+
+
+def test_a_method_http_does_not_define_is_refused_by_envoys_http_parser(mesh):
+    # Before any filter or route: a 400 (text, the parser's), never forwarded.
+    status, _, body = http_call(mesh, "FOO", "/v1/videos/1")
+    assert (status, body) == (400, b"Bad Request")
+
+
+# --- issue 28: unauthenticated calls whose body never ends --------------------------------
+
+START_BURST = 20  # envoy/envoy.yaml.j2, start_limit
+UNAUTHENTICATED_REQUEST_SEC = 10
+
+
+def test_unfinished_sign_ups_are_bounded_per_address_and_cut_at_the_request_deadline(mesh):
+    client = fresh_client_address()
+    head = b"POST /v1/accounts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 9000\r\n\r\n{"
+    extra = 6  # the bucket gains 2 a second: a refill during the burst lets 2 more through
+    sockets = []
+    try:
+        for _ in range(START_BURST + extra):
+            sock = open_connection(mesh, client)
+            sock.sendall(head)
+            sockets.append(sock)
+        started = time.monotonic()
+        # Over the address's bucket: refused on the headers at once, the connection closed.
+        selector = selectors.DefaultSelector()
+        for sock in sockets:
+            selector.register(sock, selectors.EVENT_READ)
+        refused = {}
+        while (left := started + 2.0 - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                selector.unregister(key.fileobj)
+                received = b""
+                key.fileobj.settimeout(5)
+                while chunk := key.fileobj.recv(4096):
+                    received += chunk
+                refused[key.fileobj] = received
+        selector.close()
+        assert extra - 2 <= len(refused) <= extra, refused
+        assert all(r.startswith(b"HTTP/1.1 429") and b"retry-after: 1" in r.lower() for r in refused.values())
+        held = [sock for sock in sockets if sock not in refused]
+        # Another address is not affected.
+        body = jsonlib.dumps({"username": mesh.unique_username("other"), "password": PASSWORD, "role": "VIEWER"})
+        status, _, _ = http_call(
+            mesh,
+            "POST",
+            "/v1/accounts",
+            body.encode(),
+            source=fresh_client_address(),
+            headers={"content-type": "application/json"},
+        )
+        assert status == 200
+        # The held ones end at the deadline, counted from their first byte, with a JSON 408.
+        answers = []
+        for sock in held:
+            sock.settimeout(UNAUTHENTICATED_REQUEST_SEC + 10)
+            answers.append(sock.recv(4096))
+        waited = time.monotonic() - started
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert len(answers) >= START_BURST
+    assert all(a.startswith(b"HTTP/1.1 408") for a in answers), answers[:2]
+    assert b'"message":"request timeout: the request was not received in time"' in answers[0]
+    assert UNAUTHENTICATED_REQUEST_SEC - 2 <= waited <= UNAUTHENTICATED_REQUEST_SEC + 5

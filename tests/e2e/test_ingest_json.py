@@ -230,7 +230,7 @@ def test_a_body_beyond_envoys_limit_is_a_413_in_json(mesh, viewer):
     body = b'{"events": []' + b" " * ENVOY_BODY_LIMIT + b"}"
     status, answer = mesh.json("POST", "/v1/plays:batch", raw=body, token=token, timeout=60)
     assert status == 413, answer
-    assert answer == {"code": 8, "message": "request too large"}
+    assert answer == {"code": 8, "message": "request too large", "details": []}
 
 
 def test_the_resume_position_reads_back_in_json(mesh, seller, viewer):

@@ -229,3 +229,13 @@ def test_the_ops_profile_runs_pinned_prometheus_and_grafana_with_the_repository_
     assert mounts["./ops/grafana/paysystem.json"] == "/var/lib/grafana/dashboards/paysystem.json"
     provider = yaml.safe_load((ROOT / "ops/grafana/provisioning/dashboards/paysystem.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_the_envoy_container_may_open_the_files_its_connection_caps_were_sized_for():
+    nofile = COMPOSE["services"]["envoy"]["ulimits"]["nofile"]
+    assert nofile == {"soft": envoy_config.COMPOSE_OPEN_FILES, "hard": envoy_config.COMPOSE_OPEN_FILES}
+    static = ENVOY["layered_runtime"]["layers"][0]["static_layer"]
+    assert (
+        static["envoy.resource_limits.listener.public.connection_limit"],
+        ENVOY["overload_manager"]["resource_monitors"][0]["typed_config"]["max_active_downstream_connections"],
+    ) == envoy_config.connection_caps(envoy_config.COMPOSE_OPEN_FILES)

@@ -27,8 +27,13 @@ def _hcm(config: dict) -> dict:
     return config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 
 
+def _routes(config: dict) -> list[dict]:
+    return _hcm(config)["route_config"]["virtual_hosts"][0]["routes"]
+
+
 def _route(config: dict, path: str) -> dict:
-    return next(r for r in _hcm(config)["route_config"]["virtual_hosts"][0]["routes"] if r["match"].get("path") == path)
+    """The route that forwards calls on `path` (not the refusals matched on the same path first)."""
+    return next(r for r in _routes(config) if r["match"].get("path") == path and "route" in r)
 
 
 @pytest.mark.parametrize("where", CONFIGS)
@@ -148,3 +153,111 @@ def test_only_sign_up_and_log_in_of_the_account_service_need_no_token_over_grpc(
         {"path": "/paysystem.v1.AccountService/SignUp"},
         {"path": "/paysystem.v1.AccountService/Login"},
     ]
+
+
+# --- issue 28 ------------------------------------------------------------------------------
+
+
+def _annotated_methods_with_path_variables() -> dict[str, set[str]]:
+    """gRPC path -> the path variables of its google.api.http route, read from the protos."""
+    import re
+
+    from google.api import annotations_pb2
+
+    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2
+
+    found = {}
+    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                rule = method.GetOptions().Extensions[annotations_pb2.http]
+                verb = rule.WhichOneof("pattern")
+                if verb and (variables := set(re.findall(r"{(\w+)", getattr(rule, verb)))):
+                    found[f"/{service.full_name}/{method.name}"] = variables
+    return found
+
+
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_no_body_field_may_contradict_the_path(where):
+    filters = {f["name"]: f["typed_config"] for f in _hcm(CONFIGS[where])["http_filters"]}
+    transcoder = filters["envoy.filters.http.grpc_json_transcoder"]
+    assert transcoder["request_validation_options"] == {"reject_binding_body_field_collisions": True}
+
+
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_every_path_variable_of_the_protos_is_refused_in_the_query_string_before_its_route(where):
+    import re
+
+    routes = _routes(CONFIGS[where])
+    refusals: dict[str, set[str]] = {}
+    for index, route in enumerate(routes):
+        if route.get("direct_response", {}).get("status") != 400:
+            continue
+        path = route["match"]["path"]
+        forwarding = next(
+            i
+            for i, r in enumerate(routes)
+            if "route" in r and (r["match"].get("path") == path or path.startswith(r["match"].get("prefix", "\0")))
+        )
+        assert index < forwarding, path
+        assert route["match"]["headers"][0]["name"] == "x-envoy-original-path"
+        message = route["direct_response"]["body"]["inline_string"]
+        if "comes from the path" in message:
+            refusals.setdefault(path, set()).add(message.split(":", 1)[0])
+    assert refusals == _annotated_methods_with_path_variables()
+    # The regexes take the names in every spelling the transcoder accepts, and nothing else.
+    rule = next(r for r in envoy_config.query_overrides() if r["grpc_path"].endswith("/GetBalance"))
+    regex = re.compile(rule["regex"])
+    for query in ["seller_id=2", "x=1&seller_id=2", "sellerId=2", "seller%5Fid=2", "seller%5fid", "%73eller_id=2"]:
+        assert regex.fullmatch(f"/v1/sellers/1/balance?{query}"), query
+    for query in ["seller_idx=2", "x=seller_id", "SELLER_ID=2", "my_seller_id=2"]:
+        assert not regex.fullmatch(f"/v1/sellers/1/balance?{query}"), query
+    assert not regex.fullmatch("/v1/sellers/1/balance")
+
+
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_a_method_the_api_lacks_gets_405_before_anything_else_and_needs_no_token(where):
+    config = CONFIGS[where]
+    first = _routes(config)[0]
+    assert first["direct_response"]["status"] == 405
+    assert first["match"]["headers"][0]["invert_match"] is True
+    assert first["match"]["headers"][0]["string_match"]["safe_regex"]["regex"] == "GET|POST"
+    jwt = next(f for f in _hcm(config)["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")
+    rules = jwt["typed_config"]["rules"]
+    unknown = [r for r in rules if r["match"].get("headers") == first["match"]["headers"]]
+    assert len(unknown) == 1 and "requires" not in unknown[0]
+    assert rules.index(unknown[0]) < len(rules) - 1  # before the catch-all that needs a token
+
+
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_every_answer_says_nosniff_and_every_json_error_has_code_message_and_details(where):
+    hcm = _hcm(CONFIGS[where])
+    first = hcm["http_filters"][0]
+    assert first["name"] == "envoy.filters.http.header_mutation"
+    added = first["typed_config"]["mutations"]["response_mutations"]
+    assert {"header": {"key": "x-content-type-options", "value": "nosniff"}} in [
+        {"header": m["append"]["header"]} for m in added if "append" in m
+    ]
+    formats = [m["body_format_override"]["json_format"] for m in hcm["local_reply_config"]["mappers"][1:]]
+    assert formats and all({"code", "message", "details"} <= set(f) and f["details"] == [] for f in formats)
+
+
+@pytest.mark.parametrize("where", sorted(CONFIGS))
+def test_unauthenticated_calls_are_bounded_before_their_body(where):
+    config = CONFIGS[where]
+    filters = [f["name"] for f in _hcm(config)["http_filters"]]
+    assert (
+        filters.index("envoy.filters.http.jwt_authn") < filters.index("start-limit") < filters.index("small-body-limit")
+    )
+    for json_path, grpc_path in [
+        ("/v1/accounts", "/paysystem.v1.AccountService/SignUp"),
+        ("/v1/auth/token", "/paysystem.v1.AccountService/Login"),
+    ]:
+        before_body = _route(config, json_path)
+        assert before_body["route"]["max_stream_duration"] == {"max_stream_duration": "10s"}
+        after_body = _route(config, grpc_path)
+        assert after_body["route"]["max_stream_duration"] == {"max_stream_duration": "40s"}
+        for route in (before_body, after_body):
+            limit = route["typed_per_filter_config"]["start-limit"]
+            per_address = [d for d in limit["descriptors"] if d["entries"] == [{"key": "remote_address"}]]
+            assert per_address[0]["token_bucket"] == {"max_tokens": 20, "tokens_per_fill": 2, "fill_interval": "1s"}

@@ -10,7 +10,7 @@ import yaml
 
 from services.common import envoy_clusters, server
 from services.common.settings import Settings
-from services.launcher import envoy_config, topology
+from services.launcher import envoy_config, supervisor, topology
 
 
 def _settings(**kw) -> Settings:
@@ -195,3 +195,46 @@ def test_the_openapi_document_is_served_from_its_file_to_anyone_with_its_body_un
     first = hcm["local_reply_config"]["mappers"][0]
     assert first["filter"]["status_code_filter"]["comparison"]["value"]["default_value"] == 200
     assert "body_format_override" not in first
+
+
+def test_the_supervisor_raises_the_open_file_limit_envoy_inherits(monkeypatch):
+    import resource
+
+    limits = {"now": (1024, 4096)}
+
+    def setrlimit(kind, value):
+        assert kind == resource.RLIMIT_NOFILE
+        if value[1] > limits["now"][1]:
+            raise ValueError("not allowed to raise maximum limit")
+        limits["now"] = value
+
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: limits["now"])
+    monkeypatch.setattr(resource, "setrlimit", setrlimit)
+    # Not allowed to raise the hard limit: Envoy will have the hard limit (it raises its own
+    # soft limit to it), and so do the supervisor's children.
+    assert supervisor.raise_open_files_limit() == 4096 and limits["now"] == (4096, 4096)
+    # A hard limit above what Envoy needs: ENVOY_NOFILE counts, the soft limit goes there.
+    limits["now"] = (1024, 1 << 20)
+    assert supervisor.raise_open_files_limit() == supervisor.ENVOY_NOFILE
+    assert limits["now"] == (supervisor.ENVOY_NOFILE, 1 << 20)
+    # Already higher: left alone.
+    limits["now"] = (1 << 19, 1 << 20)
+    assert supervisor.raise_open_files_limit() == supervisor.ENVOY_NOFILE and limits["now"] == (1 << 19, 1 << 20)
+
+
+def test_envoys_connection_caps_stay_under_the_files_it_may_open():
+    assert envoy_config.connection_caps(supervisor.ENVOY_MIN_NOFILE) == (4096, 5000)
+    assert envoy_config.connection_caps(supervisor.ENVOY_NOFILE) == (4096, 5000)
+    for open_files in (1024, 2048, 4096, 8192):
+        listener, process = envoy_config.connection_caps(open_files)
+        assert listener < process <= open_files - envoy_config.OTHER_OPEN_FILES
+    settings = Settings(data_dir=Path("/tmp/x"), http_port=18500, envoy_admin_port=18501, service_base_port=18510)
+    config = yaml.safe_load(
+        envoy_config.render_local(
+            settings, topology.instances(settings), Path("/tmp/x/envoy/paysystem.pb"), open_files=4096
+        )
+    )
+    static = config["layered_runtime"]["layers"][0]["static_layer"]
+    assert static["envoy.resource_limits.listener.public.connection_limit"] == envoy_config.connection_caps(4096)[0]
+    monitor = config["overload_manager"]["resource_monitors"][0]["typed_config"]
+    assert monitor["max_active_downstream_connections"] == envoy_config.connection_caps(4096)[1]
