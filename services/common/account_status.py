@@ -72,8 +72,11 @@ class ActiveAccounts:
         """role: the token's role, which must be the account's (None: any role)."""
         now = self._clock()
         seen = self._seen.get(account_id)
-        if seen is not None and now - seen[0] < self._ttl:
-            _require_role(seen[1], role)
+        # A token whose role differs from the remembered one asks again rather than being
+        # refused: after a role change, another instance may have remembered the new role
+        # first, and a token issued since carries it (a stale token is refused by the read:
+        # one primary-key lookup per call, until the token expires).
+        if seen is not None and now - seen[0] < self._ttl and role in (None, seen[1]):
             return
         if self._background and self._thread is None:
             self._start()  # on first use: nothing connects when a service is built

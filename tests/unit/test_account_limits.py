@@ -224,4 +224,20 @@ def test_a_token_whose_role_is_no_longer_the_accounts_is_refused_within_the_ttl(
     clock.now += 5.1
     with pytest.raises(NotAuthenticated, match="role changed"):
         accounts.require_active(1, "VIEWER")
-    assert asked == [1, 1]
+    # A role other than the remembered one is always asked about (never refused from memory):
+    # the first call, the ADMIN token, the stale SELLER token, the VIEWER token after the TTL.
+    assert asked == [1, 1, 1, 1]
+
+
+def test_a_new_token_with_the_new_role_is_honoured_where_the_old_role_is_still_remembered():
+    """Another instance saw the change first and the client logged in again: this instance
+    still remembers the old role, and asks instead of refusing the new token."""
+    clock = Clock()
+    state = {1: "SELLER"}
+    accounts = ActiveAccounts(state.get, ttl_sec=5, background=False, clock=clock)
+    accounts.require_active(1, "SELLER")
+    state[1] = "VIEWER"
+    clock.now += 1
+    accounts.require_active(1, "VIEWER")
+    with pytest.raises(NotAuthenticated, match="role changed"):
+        accounts.require_active(1, "SELLER")
