@@ -3,7 +3,8 @@ of events its caller reads.
 
 A run covers days in ascending order (cumulative tiers carry forward, so a day needs the day
 before it) and stops at the first day that fails. Per day: the launch transaction
-(batch/jobs/launch.py), the partitions (batch/jobs/pool.py, each in its own transaction),
+(batch/jobs/launch.py), the stream-limit step keyed by viewer (batch/steps/streams.py, one
+transaction), the partitions (batch/jobs/pool.py, each in its own transaction),
 then, once every partition completed, `finish_day` and COMPLETED in one transaction. After
 the last day, the new figures are published (batch/jobs/publication.py) before the final
 event: a caller that reads the final event reads the new figures from every read service.
@@ -239,6 +240,13 @@ class Coordinator:
         beat.start()
         started = time.monotonic()
         try:
+            if launched.todo:
+                # DESIGN 2 "Counted view" 5 needs all of a viewer's videos at once: the
+                # viewer-keyed step writes the day's plays over the stream limit, here in the
+                # coordinator's process, before any partition (local or dispatched to a
+                # worker instance) reads them (batch/steps/streams.py).
+                with runner.engine.begin() as conn:
+                    runner.steps.compute_stream_limit(conn, day, zone=runner.zone)
             results = run_partitions(
                 runner,
                 job,

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from batch.steps import (
     compute_day_partition,
+    compute_stream_limit,
     current_play_watermark,
     days_to_compute,
     finish_day,
@@ -157,6 +158,8 @@ class BatchData:
             watermark = current_play_watermark(conn)
             lo, hi = video_id_bounds(conn)
         rows_read = rows_written = 0
+        with self.engine.begin() as conn:
+            compute_stream_limit(conn, day, zone=self.zone)  # the viewer-keyed step, first
         step = max(1, -(-(hi - lo) // partitions))
         for start in range(lo, hi, step):
             with self.engine.begin() as conn:
