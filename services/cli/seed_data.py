@@ -304,6 +304,7 @@ RULE_NAMES = {
     None: "counted views",
     Exclusion.SELF_VIEW: "self-views",
     Exclusion.OVERLAP: "overlaps",
+    Exclusion.STREAM_LIMIT: "over the stream limit",
     Exclusion.REPEAT: "repeats within 30 s",
     Exclusion.CAP: "over the daily cap",
 }

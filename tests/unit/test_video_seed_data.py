@@ -147,6 +147,7 @@ def test_the_seeds_rule_summary_counts_what_the_rules_say_of_each_playback():
         "counted views": expected[None],
         "self-views": expected[Exclusion.SELF_VIEW],
         "overlaps": expected[Exclusion.OVERLAP],
+        "over the stream limit": expected[Exclusion.STREAM_LIMIT],
         "repeats within 30 s": expected[Exclusion.REPEAT],
         "over the daily cap": expected[Exclusion.CAP],
     }
