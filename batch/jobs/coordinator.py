@@ -239,6 +239,7 @@ class Coordinator:
         beat = Heartbeat(runner.engine, execution_id, runner.heartbeat_interval_sec)
         beat.start()
         started = time.monotonic()
+        stream_read: int | None = None
         try:
             if launched.todo:
                 # DESIGN 2 "Counted view" 5 needs all of a viewer's videos at once: the
@@ -246,7 +247,11 @@ class Coordinator:
                 # coordinator's process, before any partition (local or dispatched to a
                 # worker instance) reads them (batch/steps/streams.py).
                 with runner.engine.begin() as conn:
-                    runner.steps.compute_stream_limit(conn, day, zone=runner.zone)
+                    streams = runner.steps.compute_stream_limit(conn, day, zone=runner.zone)
+                # A restart keeps partitions completed against the previous rows: if the
+                # rows changed, nothing proves those partitions' figures right, and the day
+                # is recorded stale (no count) to be recomputed whole.
+                stream_read = None if already and streams.changed else streams.plays_read
             results = run_partitions(
                 runner,
                 job,
@@ -295,6 +300,12 @@ class Coordinator:
                     plays_read = repo.plays_read(
                         conn, [execution_id, *launched.continued], [p.key for p in launched.plan]
                     )
+                    if launched.todo and stream_read is None:
+                        plays_read = None
+                    elif plays_read is not None and stream_read is not None:
+                        # A play the partitions read but the stream-limit step did not see
+                        # leaves the day stale (batch/steps/streams.py).
+                        plays_read = min(plays_read, stream_read)
                     runner.steps.finish_day(
                         conn,
                         day,

@@ -26,11 +26,19 @@ play over the limit needs two earlier running plays).
 
 Contract: `compute_stream_limit(conn, day, zone=...)` in its own transaction, after the
 play watermark of the day's run was read and before any partition of the day runs. Idempotent.
+It returns `plays_read`, a lower bound of the day's plays its sweep saw (the day's count in
+`play_day_counts`, read before the sweep): the caller records the smaller of it and the sum of
+the partitions' rows_read as what the day's computation read, so that a play committed after
+the sweep but read by a partition still leaves the day stale (batch/steps/days.py): the sweep
+did not see it, and it may put a play over the limit or be over it. And `changed`: whether
+the day's plays over the limit differ from those the previous computation wrote; a restart
+that keeps partitions completed against the previous rows leaves the day stale when they do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -45,11 +53,14 @@ from services.common.periods import day_bounds_us
 # over the day); with few plays per viewer that leaves few to sweep.
 FILTER_VIEWERS = True
 TMP_VIEWERS = "tmp_stream_viewers"  # viewers with at least MAX_STREAMS + 1 plays in day + tail
+TMP_PREVIOUS = "tmp_stream_previous"  # the day's rows as the previous computation wrote them
 TMP_OVER = "tmp_stream_over"  # plays of the day over the limit, or of a tie that may be
 
 _TMP_VIEWERS_COLUMNS = """
     viewer_id BIGINT NOT NULL PRIMARY KEY
 """
+# event_id as bytes (a MEMORY table's string would take the session's collation).
+_TMP_PREVIOUS_COLUMNS = "event_key {} NOT NULL PRIMARY KEY"
 _TMP_OVER_COLUMNS = """
     play_id BIGINT NOT NULL PRIMARY KEY,
     running_upper BIGINT NOT NULL
@@ -154,38 +165,68 @@ WHERE {fragments.over_stream_limit_sql(f"t.running_upper - {later_peers}")}
 """
 
 
-def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -> int:
+@dataclass(frozen=True)
+class StreamCounts:
+    plays_read: int  # the day's plays stored when the sweep began: it saw at least these
+    over_limit: int  # the day's plays over the stream limit (rows written)
+    changed: bool  # not the rows the previous computation of the day wrote
+
+
+def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -> StreamCounts:
     """Rewrites the rows of `stream_limited_plays` for local `day`: its plays over the stream
-    limit. Returns how many. Runs inside the caller's transaction; idempotent."""
+    limit. Runs inside the caller's transaction; idempotent."""
     d = Dialect.of(conn)
     day_start_us, _ = day_bounds_us(day, zone)
     if not d.is_sqlite:
         for name, value in MYSQL_SESSION_SETTINGS.items():
             conn.execute(sa.text(f"SET SESSION {name} = {int(value)}"))
-    conn.execute(_text("DELETE FROM stream_limited_plays WHERE local_day = :day", "day"), {"day": day})
-    window_us = _tail_window_us(conn)
-    if window_us == 0:
-        return 0  # no video has a duration: nothing ever runs
-    params = {"day": day, "day_start_us": day_start_us, "tail_start_us": day_start_us - window_us}
     _drop_temp_tables(conn, d)
+    key_type = "BLOB" if d.is_sqlite else "VARBINARY(512)"
+    conn.execute(sa.text(d.create_temp_table(TMP_PREVIOUS, _TMP_PREVIOUS_COLUMNS.format(key_type))))
+    conn.execute(_text(_snapshot_sql(TMP_PREVIOUS), "day"), {"day": day})
+    conn.execute(_text("DELETE FROM stream_limited_plays WHERE local_day = :day", "day"), {"day": day})
+    # Read before the sweep: ingest adds to these counts in the transaction that stores the
+    # plays, so the sweep's statements see at least this many plays of the day.
+    plays_read = int(
+        conn.execute(
+            _text("SELECT COALESCE(SUM(plays), 0) FROM play_day_counts WHERE local_day = :day", "day"), {"day": day}
+        ).scalar_one()
+    )
+    window_us = _tail_window_us(conn)
+    params = {"day": day, "day_start_us": day_start_us, "tail_start_us": day_start_us - window_us}
     conn.execute(sa.text(d.create_temp_table(TMP_VIEWERS, _TMP_VIEWERS_COLUMNS)))
     conn.execute(sa.text(d.create_temp_table(TMP_OVER, _TMP_OVER_COLUMNS)))
     try:
-        if FILTER_VIEWERS:
-            conn.execute(_text(_viewers_sql(), "day"), params)
-        conn.execute(_text(_sweep_sql(d, FILTER_VIEWERS), "day"), params)
-        conn.execute(_text(_insert_over_sql(d), "day"), params)
+        if window_us > 0:  # else no video has a duration: nothing ever runs
+            if FILTER_VIEWERS:
+                conn.execute(_text(_viewers_sql(), "day"), params)
+            conn.execute(_text(_sweep_sql(d, FILTER_VIEWERS), "day"), params)
+            conn.execute(_text(_insert_over_sql(d), "day"), params)
+        over_limit, kept = conn.execute(
+            _text(
+                f"SELECT COUNT(*), COUNT(p.event_key) FROM stream_limited_plays s"
+                f" LEFT JOIN {TMP_PREVIOUS} p ON p.event_key = {_ROW_KEY} WHERE s.local_day = :day",
+                "day",
+            ),
+            {"day": day},
+        ).one()
+        previous = conn.execute(sa.text(f"SELECT COUNT(*) FROM {TMP_PREVIOUS}")).scalar_one()
     finally:
         _drop_temp_tables(conn, d)
-    return int(
-        conn.execute(
-            _text("SELECT COUNT(*) FROM stream_limited_plays WHERE local_day = :day", "day"), {"day": day}
-        ).scalar_one()
-    )
+    changed = not (over_limit == kept == previous)
+    return StreamCounts(plays_read, int(over_limit), changed)
+
+
+# A row of stream_limited_plays as one string (event_id is unique): to compare two sets.
+_ROW_KEY = "s.event_id"
+
+
+def _snapshot_sql(table: str) -> str:
+    return f"INSERT INTO {table} (event_key) SELECT {_ROW_KEY} FROM stream_limited_plays s WHERE s.local_day = :day"
 
 
 def _drop_temp_tables(conn: sa.Connection, d: Dialect) -> None:
-    for name in (TMP_VIEWERS, TMP_OVER):
+    for name in (TMP_VIEWERS, TMP_OVER, TMP_PREVIOUS):
         conn.execute(sa.text(d.drop_temp_table(name)))
 
 

@@ -12,6 +12,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import batch.steps
+from batch.jobs.model import EventType
+from batch.jobs.runner import JobRunner
 from services.common.periods import day_bounds_us
 from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import Play, Video, compute_daily, compute_periods
@@ -214,11 +217,51 @@ def test_the_sql_equals_the_reference_with_streams_ties_midnight_and_late_data(b
     data = BatchData(batch_engine, SEOUL)
     data.clear()
     data.add_videos(videos)
-    for batch in batches:  # the second batch arrives after the days were computed
-        data.add_plays(batch)
+    for arrival in batches:  # the second batch arrives after the days were computed
+        data.add_plays(arrival)
         data.run_pending()
     assert data.days_to_compute(dt.date(2100, 1, 1)) == []
     expected = compute_daily(videos, plays, SEOUL)
     assert data.daily_rows() == expected
     for period in ("WEEKLY", "MONTHLY"):
         assert data.period_rows(period) == compute_periods(expected, period)
+
+
+# --- Through the job runner: the step before the partitions, and plays arriving between ------
+
+
+class _LateAfterTheStep:
+    """The real steps; right after the stream-limit step's sweep, a late play of the day is
+    stored (in the step's transaction: as if a concurrent ingest had committed it right after
+    the sweep): the partitions read it, the step did not."""
+
+    def __init__(self, data: BatchData, late: list[Play]) -> None:
+        self.data, self.late = data, late
+
+    def __getattr__(self, name):
+        return getattr(batch.steps, name)
+
+    def compute_stream_limit(self, conn, *args, **kwargs):
+        counts = batch.steps.compute_stream_limit(conn, *args, **kwargs)
+        if self.late:
+            self.data.add_plays(self.late, conn=conn)
+            self.late = []
+        return counts
+
+
+def test_a_play_stored_after_the_stream_step_leaves_the_day_stale_and_the_next_run_counts_it(batch_db):
+    batch_db.add_videos(VIDEOS)
+    base = at(MON)
+    plays = [play(base, video=1), play(base + 20 * S, video=3)]
+    late = play(base + 10 * S, video=2)  # makes the play at +20 s the third stream
+    batch_db.add_plays(plays)
+    steps = _LateAfterTheStep(batch_db, [late])
+    runner = JobRunner(batch_db.engine, zone=SEOUL, workers=2, steps=steps, progress_interval_sec=0.2)
+    events = list(runner.run("daily", MON, today=TUE))
+    assert events[-1].type is EventType.JOB_FINISHED, events[-1]
+    assert batch_db.days_to_compute(dt.date(2100, 1, 1)) == [MON]  # the step missed a play
+    events = list(runner.run(today=TUE))  # catch-up
+    assert events[-1].type is EventType.JOB_FINISHED, events[-1]
+    rows = computed(batch_db, VIDEOS, [*plays, late])
+    assert rows[(3, MON)].excluded_stream_limit == 1
+    assert batch_db.days_to_compute(dt.date(2100, 1, 1)) == []

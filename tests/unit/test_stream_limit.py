@@ -19,7 +19,14 @@ SEOUL = ZoneInfo("Asia/Seoul")
 S = 1_000_000
 SELLER, VIEWER = 100, 7
 # video -> (seller, duration): three videos of SELLER and one of VIEWER's own (self-views).
-VIDEOS = {1: (SELLER, 1000), 2: (SELLER, 1000), 3: (SELLER, 1000), 4: (VIEWER, 1000), 5: (SELLER, 86_400), 6: (SELLER, 86_400)}
+VIDEOS = {
+    1: (SELLER, 1000),
+    2: (SELLER, 1000),
+    3: (SELLER, 1000),
+    4: (VIEWER, 1000),
+    5: (SELLER, 86_400),
+    6: (SELLER, 86_400),
+}
 NOON = day_bounds_us(dt.date(2026, 11, 2), SEOUL)[0] + 12 * 3600 * S
 MIDNIGHT = day_bounds_us(dt.date(2026, 11, 3), SEOUL)[0]
 E = rules.Exclusion
