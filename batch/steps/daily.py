@@ -17,9 +17,11 @@ Each rule of DESIGN.md section 2 is one named SQL fragment in batch/steps/fragme
 batch/rules.py states the same rules in Python; tests/reference.py is the oracle.
 
 Contract for callers (batch/jobs): per day, in ascending order, read
-`current_play_watermark`, run `compute_day_partition` for every partition of a plan that
+`current_play_watermark`, run `streams.compute_stream_limit` (rule 5, keyed by viewer: the
+partitions read its rows), then `compute_day_partition` for every partition of a plan that
 covers every video id (each in its own transaction, in parallel if wanted), then
-`finish_day` with the watermark and the sum of the partitions' rows_read. `days_to_compute`
+`finish_day` with the watermark and the smaller of the partitions' rows_read sum and the
+stream step's plays_read. `days_to_compute`
 lists the days that are new or stale (batch/steps/days.py).
 """
 
