@@ -2,10 +2,12 @@
 
 Set-based SQL inside the database (DESIGN.md section 3), per partition (a video id range):
 pass 1 streams the day's plays in index order into a small per-video temporary table (views
-as if no play were excluded by rules 2-4, watch time, ad views, self-views, bad rows); if
-there is no bad row, pass 2 classifies the only plays that rules 2-4 can exclude (those of
+as if no play were excluded by rules 2-5, watch time, ad views, self-views, bad rows); if
+there is no bad row, pass 2 classifies the only plays that rules 2-5 can exclude (those of
 viewer-video pairs with two or more plays that day, or early enough in the day to follow a
-playback of the previous day) by one window over their pairs (sorting every play of the day
+playback of the previous day, or with a play over the stream limit, which the viewer-keyed
+step batch/steps/streams.py wrote to stream_limited_plays before the partitions) by one
+window over their pairs (sorting every play of the day
 cost twice as much), ranks the passing plays of pairs with more than 10 plays for the daily
 cap, and subtracts what the excluded plays earned in pass 1 (docs/rules.md); then the
 running totals of the previous computed day are attached, the tier table in force prices the
@@ -56,7 +58,7 @@ MYSQL_SESSION_SETTINGS = {
 }
 
 TMP_AGG = "tmp_day_agg"
-TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2-3
+TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2, 3 and 5
 TMP_TAIL = "tmp_day_tail"  # per viewer-video pair, its latest play just before the day
 
 
@@ -83,7 +85,7 @@ def _aggregate_sql(d: Dialect) -> str:
     """Pass 1, one streaming pass over the day's plays of a partition grouped per video
     (index order, no sort): plays read, bad rows, self-views, and views, watch time and ad
     views of every playback that is not the seller's own, as if none were excluded by
-    rules 2-4."""
+    rules 2-5."""
     return f"""
 INSERT INTO {TMP_AGG} (video_id, seller_id, plays_read, views, watch_time_sec, ad_views,
                        bad_rows, first_bad_play_id, excluded_self_view)
@@ -153,7 +155,9 @@ _PAIRS_OVER_STREAM_LIMIT = """SELECT DISTINCT s.video_id, s.viewer_id,
 
 
 def _classify_sql(d: Dialect) -> str:
-    """Pass 2a: classifies by rules 2-3 the plays that may be excluded by rules 2-4: those of
+    """Pass 2a: classifies by rules 2, 3 and 5 the plays that may be excluded by rules 2-5
+    (rule 5 read from stream_limited_plays; a pair with such a play is selected whatever its
+    count, _PAIRS_OVER_STREAM_LIMIT): those of
     viewer-video pairs with two or more plays that day, or whose single play that day is
     early enough (:early_end_us, the end of the partition's widest window after midnight) to
     follow the pair's play in the tail. Every other play is a view already counted right in
