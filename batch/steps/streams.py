@@ -156,7 +156,7 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
         for name, value in MYSQL_SESSION_SETTINGS.items():
             conn.execute(sa.text(f"SET SESSION {name} = {int(value)}"))
     _drop_temp_tables(conn, d)
-    key_type = "BLOB" if d.is_sqlite else "VARBINARY(512)"
+    key_type = "TEXT" if d.is_sqlite else "VARBINARY(512)"
     conn.execute(sa.text(d.create_temp_table(TMP_PREVIOUS, _TMP_PREVIOUS_COLUMNS.format(key_type))))
     conn.execute(_text(_snapshot_sql(TMP_PREVIOUS), "day"), {"day": day})
     conn.execute(_text("DELETE FROM stream_limited_plays WHERE local_day = :day", "day"), {"day": day})

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
+from batch.steps import compute_stream_limit
 from services.common.periods import day_bounds_us
 from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import Play, Video, compute_daily, compute_periods
@@ -164,7 +165,7 @@ def test_the_cap_counts_only_plays_that_pass_the_stream_limit(batch_db):
     assert explained(rows[(1, MON)]) == (10, 110, 0, 12, 0, 0, 1, 0, 1)
 
 
-def test_a_recomputed_day_rewrites_its_stream_limited_plays(batch_db):
+def test_a_recomputed_day_rewrites_its_stream_limited_plays_and_says_whether_they_changed(batch_db):
     batch_db.add_videos(VIDEOS)
     base = at(MON)
     plays = [play(base, video=1), play(base + 10 * S, video=2), play(base + 20 * S, video=3)]
@@ -173,6 +174,15 @@ def test_a_recomputed_day_rewrites_its_stream_limited_plays(batch_db):
     batch_db.compute_day(MON)
     assert limited(batch_db, MON) == {plays[2].event_id}
     computed(batch_db, VIDEOS, plays)
+    with batch_db.engine.begin() as conn:
+        again = compute_stream_limit(conn, MON, zone=SEOUL)
+    assert (again.plays_read, again.over_limit, again.changed) == (3, 1, False)
+    earlier = play(base + 5 * S, 0, 30, video=3)  # runs 15 s: now the +10 s play is the third stream
+    batch_db.add_plays([earlier])
+    with batch_db.engine.begin() as conn:
+        after = compute_stream_limit(conn, MON, zone=SEOUL)
+    assert (after.plays_read, after.over_limit, after.changed) == (4, 2, True)
+    assert limited(batch_db, MON) == {plays[1].event_id, plays[2].event_id}
 
 
 # --- Property: the SQL on both storages equals the reference -------------------------------
