@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -29,6 +30,8 @@ DAILY_VIEW_CAP = 10
 # DESIGN 2 "Counted view" 3: no player goes faster than this, so a segment of w seconds of
 # video lasts at least w / MAX_PLAYBACK_SPEED seconds of wall time.
 MAX_PLAYBACK_SPEED = 2
+# DESIGN 2 "Counted view" 5: one account plays on at most this many devices at once.
+MAX_STREAMS = 2
 _US_PER_SEC = 1_000_000
 
 VIEW = "VIEW"
@@ -63,6 +66,29 @@ def is_overlap(previous_started_at_us: int | None, previous_watch_time_sec: int,
         return False
     elapsed_us = started_at_us - previous_started_at_us
     return elapsed_us * MAX_PLAYBACK_SPEED < previous_watch_time_sec * _US_PER_SEC
+
+
+def is_running(started_at_us: int, watch_time_sec: int, at_us: int) -> bool:
+    """DESIGN 2 "Counted view" 5: a playback is running at instant t when
+    started_at <= t < started_at + watch_time / 2, exact (a 601 s watch runs 300.5 s; both
+    sides scaled by MAX_PLAYBACK_SPEED as in is_overlap). A zero watch time never runs."""
+    elapsed_us = at_us - started_at_us
+    return elapsed_us >= 0 and elapsed_us * MAX_PLAYBACK_SPEED < watch_time_sec * _US_PER_SEC
+
+
+def running_end_scaled(started_at_us: int, watch_time_sec: int) -> int:
+    """The instant a playback stops running (started_at + watch_time / 2), in microseconds
+    times MAX_PLAYBACK_SPEED so that it is an integer: running at t exactly when
+    started_at <= t and t * MAX_PLAYBACK_SPEED < this (is_running)."""
+    return started_at_us * MAX_PLAYBACK_SPEED + watch_time_sec * _US_PER_SEC
+
+
+def over_stream_limit(running_earlier: int) -> bool:
+    """DESIGN 2 "Counted view" 5: a playback is over the stream limit when it starts while
+    MAX_STREAMS or more playbacks of the same viewer (any video, self-views included) that
+    come before it in (started_at, event_id byte-wise) order are running (is_running),
+    whatever became of those: over-limit, overlapping and self-view playbacks still run."""
+    return running_earlier >= MAX_STREAMS
 
 
 def is_counted_view(viewer_id: int, seller_id: int, previous_started_at_us: int | None, started_at_us: int) -> bool:
@@ -165,18 +191,22 @@ def ordered_plays_key(started_at_us: int, event_id: str) -> tuple[int, bytes]:
 
 class Exclusion(enum.Enum):
     """Why a playback earns no view, strongest first: when several rules apply, the play is
-    attributed to the first that does (SELF_VIEW > OVERLAP > REPEAT > CAP). SELF_VIEW and
-    OVERLAP also take away the watch time; REPEAT and CAP keep it (earns_watch_time)."""
+    attributed to the first that does (SELF_VIEW > OVERLAP > STREAM_LIMIT > REPEAT > CAP).
+    SELF_VIEW, OVERLAP and STREAM_LIMIT also take away the watch time; REPEAT and CAP keep
+    it (earns_watch_time)."""
 
     SELF_VIEW = "SELF_VIEW"
     OVERLAP = "OVERLAP"
+    STREAM_LIMIT = "STREAM_LIMIT"
     REPEAT = "REPEAT"
     CAP = "CAP"
 
 
 def earns_watch_time(exclusion: Exclusion | None) -> bool:
-    """DESIGN 2 "Watch time": every playback except the seller's own and overlapping ones."""
-    return exclusion not in (Exclusion.SELF_VIEW, Exclusion.OVERLAP)
+    """DESIGN 2 "Watch time": every playback except the seller's own, overlapping ones
+    (rule 3) and those over the stream limit (rule 5): those cannot have been watched as
+    claimed."""
+    return exclusion not in (Exclusion.SELF_VIEW, Exclusion.OVERLAP, Exclusion.STREAM_LIMIT)
 
 
 class PlayLike(Protocol):
@@ -194,29 +224,60 @@ def classify_plays(
     *,
     zone: ZoneInfo,
 ) -> dict[str, Exclusion | None]:
-    """DESIGN 2 "Counted view" 1-4 over a whole play history: event_id -> the reason the
+    """DESIGN 2 "Counted view" 1-5 over a whole play history: event_id -> the reason the
     playback earns no view, None for a counted view. `videos` maps video_id ->
     (seller_id, duration_sec). Each play's previous playback is the one just before it among
     the same viewer's plays of the same video in (started_at, event_id byte-wise) order, on
-    any day; the cap counts the plays passing rules 1-3 per local day of `zone`.
+    any day; the stream limit looks at the same viewer's plays of every video in that order;
+    the cap counts the plays passing rules 1-3 and 5 per local day of `zone`.
 
-    The plays given must include every earlier playback of each (viewer, video) pair that
-    could be a previous one, or rules 2-3 cannot see across the boundary of the data."""
-    by_pair: dict[tuple[int, int], list[PlayLike]] = defaultdict(list)
+    The plays given must include every earlier playback of each viewer that could be a
+    previous one or still be running, or rules 2, 3 and 5 cannot see across the boundary of
+    the data."""
+    by_viewer: dict[int, list[PlayLike]] = defaultdict(list)
     for play in plays:
-        by_pair[(play.viewer_id, play.video_id)].append(play)
+        by_viewer[play.viewer_id].append(play)
     result: dict[str, Exclusion | None] = {}
-    for (viewer_id, video_id), pair_plays in by_pair.items():
-        seller_id, duration_sec = videos[video_id]
-        pair_plays.sort(key=lambda p: ordered_plays_key(p.started_at_us, p.event_id))
-        passing_per_day: dict[dt.date, int] = defaultdict(int)
-        previous: PlayLike | None = None
-        for play in pair_plays:
-            result[play.event_id] = _exclusion(
-                play, previous, viewer_id, seller_id, duration_sec, passing_per_day, zone
-            )
-            previous = play
+    for viewer_id, viewer_plays in by_viewer.items():
+        viewer_plays.sort(key=lambda p: ordered_plays_key(p.started_at_us, p.event_id))
+        limited = _over_stream_limit_plays(viewer_plays, videos)
+        by_video: dict[int, list[PlayLike]] = defaultdict(list)
+        for play in viewer_plays:
+            by_video[play.video_id].append(play)  # still in order
+        for video_id, pair_plays in by_video.items():
+            seller_id, duration_sec = videos[video_id]
+            passing_per_day: dict[dt.date, int] = defaultdict(int)
+            previous: PlayLike | None = None
+            for play in pair_plays:
+                result[play.event_id] = _exclusion(
+                    play,
+                    previous,
+                    viewer_id,
+                    seller_id,
+                    duration_sec,
+                    play.event_id in limited,
+                    passing_per_day,
+                    zone,
+                )
+                previous = play
     return result
+
+
+def _over_stream_limit_plays(ordered: list[PlayLike], videos: Mapping[int, tuple[int, int]]) -> set[str]:
+    """The event_ids of one viewer's plays (in (started_at, event_id) order) over the stream
+    limit: a sweep keeping the scaled end instants of the earlier plays still running."""
+    running: list[int] = []  # heap of running_end_scaled of earlier plays with watch time > 0
+    limited: set[str] = set()
+    for play in ordered:
+        now_scaled = play.started_at_us * MAX_PLAYBACK_SPEED
+        while running and running[0] <= now_scaled:  # ended at or before this start: not running
+            heapq.heappop(running)
+        if over_stream_limit(len(running)):
+            limited.add(play.event_id)
+        watch = watch_time_sec(play.start_position_sec, play.end_position_sec, videos[play.video_id][1])
+        if watch > 0:  # a zero watch time never runs
+            heapq.heappush(running, running_end_scaled(play.started_at_us, watch))
+    return limited
 
 
 def _exclusion(
@@ -225,17 +286,23 @@ def _exclusion(
     viewer_id: int,
     seller_id: int,
     duration_sec: int,
+    over_limit: bool,
     passing_per_day: dict[dt.date, int],
     zone: ZoneInfo,
 ) -> Exclusion | None:
+    # The attribution order of Exclusion: SELF_VIEW > OVERLAP > STREAM_LIMIT > REPEAT > CAP.
     if is_self_view(viewer_id, seller_id):
         return Exclusion.SELF_VIEW
+    previous_watch = 0
     if previous is not None:
         previous_watch = watch_time_sec(previous.start_position_sec, previous.end_position_sec, duration_sec)
-        if is_overlap(previous.started_at_us, previous_watch, play.started_at_us):
-            return Exclusion.OVERLAP
-        if is_repeat(previous.started_at_us, play.started_at_us):
-            return Exclusion.REPEAT
+    previous_start = previous.started_at_us if previous is not None else None
+    if is_overlap(previous_start, previous_watch, play.started_at_us):
+        return Exclusion.OVERLAP
+    if over_limit:
+        return Exclusion.STREAM_LIMIT
+    if is_repeat(previous_start, play.started_at_us):
+        return Exclusion.REPEAT
     day = local_day_of(play.started_at_us, zone)
     passing_per_day[day] += 1
     if passing_per_day[day] > DAILY_VIEW_CAP:

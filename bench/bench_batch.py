@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from batch.steps import (
     compute_day_partition,
+    compute_stream_limit,
     current_play_watermark,
     days_to_compute,
     finish_day,
@@ -179,6 +180,8 @@ def run_day(engine: sa.Engine, day: dt.date, partitions: int, zone: ZoneInfo, po
         watermark = current_play_watermark(conn)
         lo, hi = video_id_bounds(conn)
     step = max(1, -(-(hi - lo) // partitions))
+    with engine.begin() as conn:
+        compute_stream_limit(conn, day, zone=zone)  # the viewer-keyed step, before the partitions
 
     def one(start: int):
         with engine.begin() as conn:

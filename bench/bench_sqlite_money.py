@@ -21,7 +21,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from batch.steps import compute_day_partition, current_play_watermark, finish_day, video_id_bounds
+from batch.steps import (
+    compute_day_partition,
+    compute_stream_limit,
+    current_play_watermark,
+    finish_day,
+    video_id_bounds,
+)
 from services.common import db
 from services.common.periods import Period, day_bounds_us
 from services.common.settings import Settings
@@ -74,6 +80,8 @@ def run_batch(engine: sa.Engine, days: int) -> float:
         with engine.connect() as conn:
             watermark = current_play_watermark(conn)
             lo, hi = video_id_bounds(conn)
+        with engine.begin() as conn:
+            compute_stream_limit(conn, day, zone=ZONE)
         with engine.begin() as conn:
             counts = compute_day_partition(conn, day, lo, hi, zone=ZONE)
         with engine.begin() as conn:

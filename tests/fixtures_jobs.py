@@ -28,6 +28,7 @@ DATA_TABLES = [
     "daily_video_stats",
     "period_video_stats",
     "computed_days",
+    "stream_limited_plays",
 ]
 
 

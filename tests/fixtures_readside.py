@@ -58,6 +58,7 @@ class Daily:
     excluded_overlap: int = 0
     excluded_repeat: int = 0
     excluded_cap: int = 0
+    excluded_stream_limit: int = 0
 
     def exclusion_counts(self) -> dict[str, int]:
         return {c: getattr(self, c) for c in RULE_EXCLUSION_COLUMNS}

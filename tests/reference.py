@@ -1,7 +1,8 @@
 """The oracle: DESIGN.md section 2 written as plainly as possible, for property tests.
 
 Deliberately naive and independent of batch/rules.py and batch/steps: it walks every play,
-finds each play's predecessor by sorting, compares instants as exact fractions, counts the
+finds each play's predecessor by sorting, compares instants as exact fractions, checks the
+stream limit by comparing every play with every earlier play of its viewer, counts the
 passing plays of each viewer, video and day one by one, counts ad marks one by one and
 prices every view and ad view one unit at a time. Slow, and obviously correct; use it on small data sets.
 """
@@ -68,6 +69,7 @@ class DailyRow:
     excluded_overlap: int = 0
     excluded_repeat: int = 0
     excluded_cap: int = 0
+    excluded_stream_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class PeriodRow:
     excluded_overlap: int = 0
     excluded_repeat: int = 0
     excluded_cap: int = 0
+    excluded_stream_limit: int = 0
 
 
 DESIGN_TIERS = [
@@ -123,12 +126,38 @@ def price(tiers: list[TierRow], kind: str, day: dt.date, before: int, count: int
     return total
 
 
+def over_stream_limit(videos: dict[int, Video], plays: list[Play]) -> set[str]:
+    """DESIGN 2 "Counted view" 5, naively: the event_ids of the plays that start while two or
+    more earlier plays of the same viewer (any video; earlier in (started_at, event_id
+    byte-wise) order; whatever their own verdict) are running, a play P running at t when
+    P.started_at <= t < P.started_at + watch_time(P) / 2 in exact fractions. O(n^2) per viewer."""
+    by_viewer: dict[int, list[Play]] = defaultdict(list)
+    for play in plays:
+        by_viewer[play.viewer_id].append(play)
+    over = set()
+    for viewer_plays in by_viewer.values():
+        ordered = sorted(viewer_plays, key=lambda p: (p.started_at_us, p.event_id.encode("utf-8")))
+        for i, play in enumerate(ordered):
+            running = 0
+            for earlier in ordered[:i]:
+                duration = videos[earlier.video_id].duration_sec
+                watched = max(0, min(earlier.end_position_sec, duration) - earlier.start_position_sec)
+                ends = Fraction(earlier.started_at_us) + Fraction(watched * 1_000_000, 2)
+                if earlier.started_at_us <= play.started_at_us and Fraction(play.started_at_us) < ends:
+                    running += 1
+            if running >= 2:
+                over.add(play.event_id)
+    return over
+
+
 def classify(
     videos: dict[int, Video], plays: list[Play], zone: ZoneInfo
 ) -> dict[str, tuple[bool, int, int, str | None]]:
     """event_id -> (counted view?, watch time, ad views, why not counted) for every play.
 
-    The reason is the strongest rule that applies: SELF_VIEW, OVERLAP, REPEAT, CAP, or None."""
+    The reason is the strongest rule that applies: SELF_VIEW, OVERLAP, STREAM_LIMIT, REPEAT,
+    CAP, or None. The cap counts only the plays that pass the other four."""
+    limited = over_stream_limit(videos, plays)
     by_pair: dict[tuple[int, int], list[Play]] = defaultdict(list)
     for play in plays:
         by_pair[(play.video_id, play.viewer_id)].append(play)
@@ -151,14 +180,27 @@ def classify(
                     previous_watched * 1_000_000, 2
                 )
                 repeat = play.started_at_us - previous.started_at_us < 30_000_000
+            streams = play.event_id in limited
             capped = False
-            if not (own or overlap or repeat):
+            if not (own or overlap or streams or repeat):
                 day = local_day(play.started_at_us, zone)
                 counted_on[day] += 1
                 capped = counted_on[day] > 10
-            reason = "SELF_VIEW" if own else "OVERLAP" if overlap else "REPEAT" if repeat else "CAP" if capped else None
+            reason = (
+                "SELF_VIEW"
+                if own
+                else "OVERLAP"
+                if overlap
+                else "STREAM_LIMIT"
+                if streams
+                else "REPEAT"
+                if repeat
+                else "CAP"
+                if capped
+                else None
+            )
             counted = reason is None
-            if own or overlap:
+            if own or overlap or streams:
                 watched = 0
             ads = 0
             if counted:
@@ -211,6 +253,7 @@ def compute_daily(
             excluded_overlap=row["OVERLAP"],
             excluded_repeat=row["REPEAT"],
             excluded_cap=row["CAP"],
+            excluded_stream_limit=row["STREAM_LIMIT"],
         )
         running[video_id] = (cum_views + views, cum_ads + ads)
     return result
@@ -243,6 +286,7 @@ def compute_periods(daily: dict[tuple[int, dt.date], DailyRow], period: str) -> 
             excluded_overlap=sum(r.excluded_overlap for r in rows),
             excluded_repeat=sum(r.excluded_repeat for r in rows),
             excluded_cap=sum(r.excluded_cap for r in rows),
+            excluded_stream_limit=sum(r.excluded_stream_limit for r in rows),
         )
         for key, rows in groups.items()
     }
@@ -259,6 +303,7 @@ SERIES_FIELDS = (
     "excluded_overlap",
     "excluded_repeat",
     "excluded_cap",
+    "excluded_stream_limit",
 )
 FROZEN_FIELDS = ("views", "ad_views", "video_revenue", "ad_revenue")  # a statement's figures
 

@@ -3,7 +3,8 @@ of events its caller reads.
 
 A run covers days in ascending order (cumulative tiers carry forward, so a day needs the day
 before it) and stops at the first day that fails. Per day: the launch transaction
-(batch/jobs/launch.py), the partitions (batch/jobs/pool.py, each in its own transaction),
+(batch/jobs/launch.py), the stream-limit step keyed by viewer (batch/steps/streams.py, one
+transaction), the partitions (batch/jobs/pool.py, each in its own transaction),
 then, once every partition completed, `finish_day` and COMPLETED in one transaction. After
 the last day, the new figures are published (batch/jobs/publication.py) before the final
 event: a caller that reads the final event reads the new figures from every read service.
@@ -238,7 +239,19 @@ class Coordinator:
         beat = Heartbeat(runner.engine, execution_id, runner.heartbeat_interval_sec)
         beat.start()
         started = time.monotonic()
+        stream_read: int | None = None
         try:
+            if launched.todo:
+                # DESIGN 2 "Counted view" 5 needs all of a viewer's videos at once: the
+                # viewer-keyed step writes the day's plays over the stream limit, here in the
+                # coordinator's process, before any partition (local or dispatched to a
+                # worker instance) reads them (batch/steps/streams.py).
+                with runner.engine.begin() as conn:
+                    streams = runner.steps.compute_stream_limit(conn, day, zone=runner.zone)
+                # A restart keeps partitions completed against the previous rows: if the
+                # rows changed, nothing proves those partitions' figures right, and the day
+                # is recorded stale (no count) to be recomputed whole.
+                stream_read = None if already and streams.changed else streams.plays_read
             results = run_partitions(
                 runner,
                 job,
@@ -287,6 +300,12 @@ class Coordinator:
                     plays_read = repo.plays_read(
                         conn, [execution_id, *launched.continued], [p.key for p in launched.plan]
                     )
+                    if launched.todo and stream_read is None:
+                        plays_read = None
+                    elif plays_read is not None and stream_read is not None:
+                        # A play the partitions read but the stream-limit step did not see
+                        # leaves the day stale (batch/steps/streams.py).
+                        plays_read = min(plays_read, stream_read)
                     runner.steps.finish_day(
                         conn,
                         day,

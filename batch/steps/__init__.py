@@ -11,11 +11,13 @@ from batch.steps.daily import (
     video_id_bounds,
 )
 from batch.steps.frozen import freeze_closed_day
+from batch.steps.streams import compute_stream_limit
 
 __all__ = [
     "BadPlayRow",
     "StepCounts",
     "compute_day_partition",
+    "compute_stream_limit",
     "current_play_watermark",
     "days_to_compute",
     "finish_day",

@@ -2,10 +2,12 @@
 
 Set-based SQL inside the database (DESIGN.md section 3), per partition (a video id range):
 pass 1 streams the day's plays in index order into a small per-video temporary table (views
-as if no play were excluded by rules 2-4, watch time, ad views, self-views, bad rows); if
-there is no bad row, pass 2 classifies the only plays that rules 2-4 can exclude (those of
+as if no play were excluded by rules 2-5, watch time, ad views, self-views, bad rows); if
+there is no bad row, pass 2 classifies the only plays that rules 2-5 can exclude (those of
 viewer-video pairs with two or more plays that day, or early enough in the day to follow a
-playback of the previous day) by one window over their pairs (sorting every play of the day
+playback of the previous day, or with a play over the stream limit, which the viewer-keyed
+step batch/steps/streams.py wrote to stream_limited_plays before the partitions) by one
+window over their pairs (sorting every play of the day
 cost twice as much), ranks the passing plays of pairs with more than 10 plays for the daily
 cap, and subtracts what the excluded plays earned in pass 1 (docs/rules.md); then the
 running totals of the previous computed day are attached, the tier table in force prices the
@@ -17,9 +19,11 @@ Each rule of DESIGN.md section 2 is one named SQL fragment in batch/steps/fragme
 batch/rules.py states the same rules in Python; tests/reference.py is the oracle.
 
 Contract for callers (batch/jobs): per day, in ascending order, read
-`current_play_watermark`, run `compute_day_partition` for every partition of a plan that
+`current_play_watermark`, run `streams.compute_stream_limit` (rule 5, keyed by viewer: the
+partitions read its rows), then `compute_day_partition` for every partition of a plan that
 covers every video id (each in its own transaction, in parallel if wanted), then
-`finish_day` with the watermark and the sum of the partitions' rows_read. `days_to_compute`
+`finish_day` with the watermark and the smaller of the partitions' rows_read sum and the
+stream step's plays_read. `days_to_compute`
 lists the days that are new or stale (batch/steps/days.py).
 """
 
@@ -54,7 +58,7 @@ MYSQL_SESSION_SETTINGS = {
 }
 
 TMP_AGG = "tmp_day_agg"
-TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2-3
+TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2, 3 and 5
 TMP_TAIL = "tmp_day_tail"  # per viewer-video pair, its latest play just before the day
 
 
@@ -81,7 +85,7 @@ def _aggregate_sql(d: Dialect) -> str:
     """Pass 1, one streaming pass over the day's plays of a partition grouped per video
     (index order, no sort): plays read, bad rows, self-views, and views, watch time and ad
     views of every playback that is not the seller's own, as if none were excluded by
-    rules 2-4."""
+    rules 2-5."""
     return f"""
 INSERT INTO {TMP_AGG} (video_id, seller_id, plays_read, views, watch_time_sec, ad_views,
                        bad_rows, first_bad_play_id, excluded_self_view)
@@ -138,8 +142,22 @@ _PAIRS_OF_PASS_2 = f"""COUNT(*) > 1
                                         WHERE t.video_id = plays.video_id AND t.viewer_id = plays.viewer_id))"""
 
 
+# The pairs with a play over the stream limit that day (stream_limited_plays, written by the
+# viewer-keyed step before the partitions): a single play of a pair can be over the limit
+# through the viewer's plays of other videos, so these pairs enter pass 2a whatever their
+# count. The count is the pair's plays that day, as in the first set.
+_PAIRS_OVER_STREAM_LIMIT = """SELECT DISTINCT s.video_id, s.viewer_id,
+                               (SELECT COUNT(*) FROM plays n
+                                WHERE n.local_day = :day AND n.video_id = s.video_id
+                                  AND n.viewer_id = s.viewer_id) AS plays
+                        FROM stream_limited_plays s
+                        WHERE s.local_day = :day AND s.video_id >= :lo AND s.video_id < :hi"""
+
+
 def _classify_sql(d: Dialect) -> str:
-    """Pass 2a: classifies by rules 2-3 the plays that may be excluded by rules 2-4: those of
+    """Pass 2a: classifies by rules 2, 3 and 5 the plays that may be excluded by rules 2-5
+    (rule 5 read from stream_limited_plays; a pair with such a play is selected whatever its
+    count, _PAIRS_OVER_STREAM_LIMIT): those of
     viewer-video pairs with two or more plays that day, or whose single play that day is
     early enough (:early_end_us, the end of the partition's widest window after midnight) to
     follow the pair's play in the tail. Every other play is a view already counted right in
@@ -157,13 +175,15 @@ SELECT k.video_id, k.viewer_id, k.started_at_us, k.pair_plays, k.exclusion,
        k.watch_time_sec, k.ad_views
 FROM (
     SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
+           -- The attribution order of rules.Exclusion: the self-views are gone already.
            CASE WHEN {fragments.overlap_sql("c")} THEN {_OVERLAP}
+                WHEN {fragments.stream_limited_sql("c")} THEN {_STREAM_LIMIT}
                 WHEN {fragments.repeat_sql("c")} THEN {_REPEAT}
                 ELSE {_PASSING} END AS exclusion,
            {fragments.watch_time_sql(d)} AS watch_time_sec, {fragments.ad_views_sql(d)} AS ad_views
     FROM (
         SELECT x.video_id, x.viewer_id, x.started_at_us, x.pair_plays, x.start_sec, x.end_sec,
-               x.duration_sec, 0 AS self_view, 1 AS counted,
+               x.duration_sec, x.over_limit, 0 AS self_view, 1 AS counted,
                COALESCE(x.prev_started_at_us, x.day_prev_started_at_us) AS prev_started_at_us,
                {previous_watch} AS prev_watch_sec
         FROM (
@@ -172,10 +192,11 @@ FROM (
                         THEN {fragments.previous_day_start_sql("w", TMP_TAIL)} END AS day_prev_started_at_us
             FROM (
                 SELECT q.video_id, q.viewer_id, q.started_at_us, q.pair_plays, q.start_sec, q.end_sec,
-                       v.duration_sec, q.prev_started_at_us, {prev_watch} AS prev_watch_sec
+                       q.over_limit, v.duration_sec, q.prev_started_at_us, {prev_watch} AS prev_watch_sec
                 FROM (
                     SELECT p.video_id, p.viewer_id, p.started_at_us, pairs.plays AS pair_plays,
                            p.start_position_sec AS start_sec, p.end_position_sec AS end_sec,
+                           {fragments.over_limit_flag_sql("s")} AS over_limit,
                            LAG(p.started_at_us) OVER pair_in_order AS prev_started_at_us,
                            LAG(p.start_position_sec) OVER pair_in_order AS prev_start_sec,
                            LAG(p.end_position_sec) OVER pair_in_order AS prev_end_sec
@@ -184,9 +205,17 @@ FROM (
                         WHERE local_day = :day AND video_id >= :lo AND video_id < :hi
                         GROUP BY video_id, viewer_id
                         HAVING {_PAIRS_OF_PASS_2}
+                        -- UNION, not UNION ALL: a pair of both sets is the same row.
+                        UNION
+                        {_PAIRS_OVER_STREAM_LIMIT}
                     ) pairs
                     JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
                                 AND p.viewer_id = pairs.viewer_id
+                    -- The plays over the stream limit (batch/steps/streams.py, before the
+                    -- day's partitions): rules.over_stream_limit, decided by viewer.
+                    LEFT JOIN stream_limited_plays s
+                           ON s.local_day = :day AND s.video_id = p.video_id AND s.viewer_id = p.viewer_id
+                          AND s.started_at_us = p.started_at_us AND s.event_id = p.event_id
                     WINDOW pair_in_order AS (PARTITION BY p.video_id, p.viewer_id
                                              ORDER BY p.started_at_us, {d.bytewise("p.event_id")})
                 ) q
@@ -206,20 +235,23 @@ WHERE k.exclusion <> {_PASSING} OR k.pair_plays > {rules.DAILY_VIEW_CAP}
 
 
 def _take_back_exclusions_sql(d: Dialect) -> str:
-    """Pass 2b: overlaps and repeats earn no view and no ad views; overlaps no watch time
-    either. Subtracts what pass 1 counted for them."""
+    """Pass 2b: overlaps, plays over the stream limit and repeats earn no view and no ad
+    views; overlaps and plays over the stream limit no watch time either
+    (rules.earns_watch_time). Subtracts what pass 1 counted for them."""
+    counts = ["excluded_overlap", "excluded_stream_limit", "excluded_repeat"]
     return f"""
 INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows,
-                       excluded_overlap, excluded_repeat)
+                       {", ".join(counts)})
 SELECT t.video_id, 0, -COUNT(*),
-       -SUM(CASE WHEN t.exclusion = {_OVERLAP} THEN t.watch_time_sec ELSE 0 END),
+       -SUM(CASE WHEN t.exclusion IN ({_OVERLAP}, {_STREAM_LIMIT}) THEN t.watch_time_sec ELSE 0 END),
        -SUM(t.ad_views), 0,
        SUM(CASE WHEN t.exclusion = {_OVERLAP} THEN 1 ELSE 0 END),
+       SUM(CASE WHEN t.exclusion = {_STREAM_LIMIT} THEN 1 ELSE 0 END),
        SUM(CASE WHEN t.exclusion = {_REPEAT} THEN 1 ELSE 0 END)
 FROM {TMP_PLAYS} t
 WHERE t.exclusion <> {_PASSING}
 GROUP BY t.video_id
-{d.upsert_add(["video_id"], ["views", "watch_time_sec", "ad_views", "excluded_overlap", "excluded_repeat"])}
+{d.upsert_add(["video_id"], ["views", "watch_time_sec", "ad_views", *counts])}
 """
 
 
@@ -244,7 +276,7 @@ GROUP BY r.video_id
 
 
 # Exclusion codes in TMP_PLAYS (rules.Exclusion; self-views never get there).
-_PASSING, _OVERLAP, _REPEAT = 0, 2, 3
+_PASSING, _OVERLAP, _REPEAT, _STREAM_LIMIT = 0, 2, 3, 5
 
 _TMP_AGG_COLUMNS = """
     video_id BIGINT NOT NULL PRIMARY KEY,
@@ -259,6 +291,7 @@ _TMP_AGG_COLUMNS = """
     excluded_overlap BIGINT NOT NULL DEFAULT 0,
     excluded_repeat BIGINT NOT NULL DEFAULT 0,
     excluded_cap BIGINT NOT NULL DEFAULT 0,
+    excluded_stream_limit BIGINT NOT NULL DEFAULT 0,
     views_before BIGINT NOT NULL DEFAULT 0,
     ad_views_before BIGINT NOT NULL DEFAULT 0
 """
@@ -293,7 +326,13 @@ UPDATE {TMP_AGG} SET
                                 ORDER BY d.day DESC LIMIT 1), 0)
 """
 
-_EXCLUSION_COUNTS = ["excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap"]
+_EXCLUSION_COUNTS = [
+    "excluded_self_view",
+    "excluded_overlap",
+    "excluded_repeat",
+    "excluded_cap",
+    "excluded_stream_limit",
+]
 _DAILY_COLUMNS = [
     "seller_id",
     "views",

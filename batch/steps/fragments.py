@@ -40,9 +40,28 @@ def repeat_sql(p: str) -> str:
         AND {p}.started_at_us - {p}.prev_started_at_us < {rules.REPEAT_WINDOW_US})"""
 
 
+def over_stream_limit_sql(running: str) -> str:
+    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): `running`, the number of the
+    # viewer's earlier plays (any video) running at the play's start, is MAX_STREAMS or more.
+    return f"({running} >= {rules.MAX_STREAMS})"
+
+
+def over_limit_flag_sql(s: str) -> str:
+    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): 1 when the play has a row `s` in
+    # stream_limited_plays (LEFT JOINed on its key), written by the viewer-keyed step.
+    return f"(CASE WHEN {s}.event_id IS NULL THEN 0 ELSE 1 END)"
+
+
+def stream_limited_sql(p: str) -> str:
+    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): play `p` (over_limit, from
+    # over_limit_flag_sql) started while two earlier plays of its viewer were running.
+    return f"({p}.over_limit = 1)"
+
+
 def over_daily_cap_sql(nth: str) -> str:
     # DESIGN 2 "Counted view" 4 (rules.DAILY_VIEW_CAP, rules.classify_plays): `nth`, the rank
-    # of a play among its viewer's plays of the video that day passing rules 1-3, is past 10.
+    # of a play among its viewer's plays of the video that day passing rules 1-3 and 5, is
+    # past 10.
     return f"({nth} > {rules.DAILY_VIEW_CAP})"
 
 

@@ -82,7 +82,7 @@ class GetVideoStatsRequest(_message.Message):
     def __init__(self, video_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., to: _Optional[str] = ..., **kwargs) -> None: ...
 
 class StatsPoint(_message.Message):
-    __slots__ = ("period_start", "period_end", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap")
+    __slots__ = ("period_start", "period_end", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap", "excluded_stream_limit")
     PERIOD_START_FIELD_NUMBER: _ClassVar[int]
     PERIOD_END_FIELD_NUMBER: _ClassVar[int]
     VIEWS_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class StatsPoint(_message.Message):
     EXCLUDED_OVERLAP_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_REPEAT_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_CAP_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_STREAM_LIMIT_FIELD_NUMBER: _ClassVar[int]
     period_start: str
     period_end: str
     views: int
@@ -107,7 +108,8 @@ class StatsPoint(_message.Message):
     excluded_overlap: int
     excluded_repeat: int
     excluded_cap: int
-    def __init__(self, period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., views: _Optional[int] = ..., watch_time_sec: _Optional[int] = ..., ad_views: _Optional[int] = ..., video_revenue: _Optional[str] = ..., ad_revenue: _Optional[str] = ..., plays: _Optional[int] = ..., excluded_self_view: _Optional[int] = ..., excluded_overlap: _Optional[int] = ..., excluded_repeat: _Optional[int] = ..., excluded_cap: _Optional[int] = ...) -> None: ...
+    excluded_stream_limit: int
+    def __init__(self, period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., views: _Optional[int] = ..., watch_time_sec: _Optional[int] = ..., ad_views: _Optional[int] = ..., video_revenue: _Optional[str] = ..., ad_revenue: _Optional[str] = ..., plays: _Optional[int] = ..., excluded_self_view: _Optional[int] = ..., excluded_overlap: _Optional[int] = ..., excluded_repeat: _Optional[int] = ..., excluded_cap: _Optional[int] = ..., excluded_stream_limit: _Optional[int] = ...) -> None: ...
 
 class GetSellerStatsRequest(_message.Message):
     __slots__ = ("seller_id", "period", "to")

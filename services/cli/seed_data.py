@@ -15,7 +15,8 @@ mapped to the real ids the API hands out. What it contains, on purpose:
 - sessions that start just before local midnight and continue after it (the 30-second rule
   and day boundaries), with evening-heavy times of day;
 - an ordinary viewer's sessions of one video never overlap and stay within the daily cap of
-  counted views as long as the catalogue leaves room (a data set too dense for that, many
+  counted views, and at most two of a viewer's sessions (of any videos) run at once (the
+  stream limit, DESIGN 2 "Counted view" 5), as long as the catalogue leaves room (a data set too dense for that, many
   plays for few viewers and videos, spills over the cap and overlaps rather than loop);
 - a few bots, the last viewers, whose plays the rules catch: one starts a full-length play
   of the same video every 15-40 s (overlaps), another plays a video every 31-90 s for a few
@@ -38,6 +39,7 @@ from batch.rules import Exclusion, classify_plays
 from services.common.periods import day_bounds_us
 
 SECOND_US = 1_000_000
+_DAY_US = 86_400 * SECOND_US
 # DESIGN 2 "Counted view" 4; the generator keeps ordinary viewers within it.
 DAILY_CAP = 10
 BOT_SHARE = 0.02  # of the playbacks
@@ -152,10 +154,12 @@ class _Calendar:
 
 class _Pairs:
     """What each ordinary (viewer, video) pair already watched: its sessions' spans, sorted
-    (and disjoint, unless _place ran out of room), and its playbacks per local day."""
+    (and disjoint, unless _place ran out of room), and its playbacks per local day; and each
+    viewer's sessions of every video (the stream limit)."""
 
     def __init__(self) -> None:
         self.spans: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
+        self.viewer_spans: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
         self.per_day: dict[tuple, int] = defaultdict(int)
         self.position: dict[tuple, int] = {}
 
@@ -171,6 +175,19 @@ class _Pairs:
             i += 1
         return at
 
+    def within_streams(self, viewer: tuple, at: int, length: int) -> bool:
+        """Whether a session [at, at + length) of `viewer` overlaps at most one of the
+        viewer's sessions: then no instant has three of them running (if it overlaps A only,
+        it misses every session that overlaps A), so no playback is over the stream limit (a
+        playback runs within its session's span: the next segment starts after it could end)."""
+        spans = self.viewer_spans[viewer]
+        i = bisect.bisect_left(spans, (at - _DAY_US, -1))  # a session is far shorter than a day
+        overlapping = 0
+        while i < len(spans) and spans[i][0] < at + length:
+            overlapping += spans[i][1] > at
+            i += 1
+        return overlapping <= 1
+
     def fits(self, pair: tuple, days: list[int]) -> bool:
         if days[0] == days[-1]:  # the usual case: a session within one day
             return self.per_day.get((pair, days[0]), 0) + len(days) <= DAILY_CAP
@@ -181,6 +198,7 @@ class _Pairs:
 
     def add(self, pair: tuple, at: int, length: int, days: list[int], position: int) -> None:
         bisect.insort(self.spans[pair], (at, at + length))
+        bisect.insort(self.viewer_spans[pair[0]], (at, at + length))
         for day in days:
             self.per_day[(pair, day)] += 1
         self.position[pair] = position
@@ -237,7 +255,7 @@ def _place(
     rng: random.Random, calendar: _Calendar, pairs: _Pairs, video: VideoSpec, people: int
 ) -> tuple[tuple[str, int], int, list[Segment]]:
     """An ordinary viewer's session of `video`, placed where it overlaps none of that pair's
-    sessions and keeps the pair within the daily cap. When no try finds such room (a data
+    sessions, keeps the pair within the daily cap and the viewer within the stream limit. When no try finds such room (a data
     set too dense for its viewers and videos), the first try's viewer and start are taken
     as drawn: the rules then exclude some of its playbacks."""
     first = None
@@ -259,7 +277,7 @@ def _place(
         if at + length > calendar.end_us:
             continue
         days = [calendar.day(at + offset) for offset, _, _ in segments]
-        if pairs.fits(pair, days):
+        if pairs.fits(pair, days) and pairs.within_streams(viewer, at, length):
             pairs.add(pair, at, length, days, position)
             return viewer, at, segments
     viewer, pair, at = first
@@ -304,6 +322,7 @@ RULE_NAMES = {
     None: "counted views",
     Exclusion.SELF_VIEW: "self-views",
     Exclusion.OVERLAP: "overlaps",
+    Exclusion.STREAM_LIMIT: "over the stream limit",
     Exclusion.REPEAT: "repeats within 30 s",
     Exclusion.CAP: "over the daily cap",
 }

@@ -22,7 +22,8 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     New: days with plays never computed. Stale (DESIGN 2 "Re-runs and late data"): a computed
     day that got a play its computation did not read makes that day and every later computed
     day stale (running totals carry forward, and a late 23:59:50 play can turn the next day's
-    00:00:10 play into a repeat). A computed day after a never computed day with plays is
+    00:00:10 play into a repeat, an overlap, or a play over the stream limit: a long playback
+    late in the evening still runs after midnight). A computed day after a never computed day with plays is
     stale too, for the same reason. A play is missed when the day now holds more plays than
     its computation read: the counts come from `play_day_counts` (a few rows per day, kept
     in the writers' transactions), so this costs the same whatever the history's size.

@@ -226,6 +226,7 @@ RULE_EXCLUSION_COLUMNS = (
     "excluded_overlap",
     "excluded_repeat",
     "excluded_cap",
+    "excluded_stream_limit",  # migration 0015
 )
 
 
@@ -250,7 +251,7 @@ daily_video_stats = sa.Table(
     sa.Column("ad_revenue", Money(), nullable=False),
     sa.Column("job_execution_id", sa.BigInteger, nullable=True),
     # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
-    # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
+    # "Counted view" 1-5; the strongest rule that applies, see docs/rules.md).
     *_rule_exclusion_columns(),
     sa.Index("ix_daily_video_stats_seller_day", "seller_id", "day"),
 )
@@ -269,9 +270,23 @@ period_video_stats = sa.Table(
     sa.Column("video_revenue", Money(), nullable=False),
     sa.Column("ad_revenue", Money(), nullable=False),
     # Playbacks read and, of those, how many each counted-view rule excluded (DESIGN 2
-    # "Counted view" 1-4; the strongest rule that applies, see docs/rules.md).
+    # "Counted view" 1-5; the strongest rule that applies, see docs/rules.md).
     *_rule_exclusion_columns(),
     sa.Index("ix_period_video_stats_seller", "seller_id", "period", "period_start"),
+)
+
+# The plays of a local day over the stream limit (DESIGN 2 "Counted view" 5), whatever rule
+# they are finally attributed to: written by the batch's viewer-keyed step
+# (batch/steps/streams.py) once per day before the day's partitions by video range, which
+# read it; rewritten for the day each time the day is computed (migration 0015).
+stream_limited_plays = sa.Table(
+    "stream_limited_plays",
+    metadata,
+    sa.Column("local_day", sa.Date, primary_key=True),
+    sa.Column("video_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("viewer_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("started_at_us", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("event_id", EventId(128), primary_key=True),
 )
 
 # Which local days the batch has computed, up to which play_id it had seen then, and how

@@ -76,6 +76,7 @@ class StatsPoint:
     excluded_overlap: int = 0
     excluded_repeat: int = 0
     excluded_cap: int = 0
+    excluded_stream_limit: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -76,6 +76,7 @@ def _point(p: service.StatsPoint) -> statistics_pb2.StatsPoint:
         excluded_overlap=p.excluded_overlap,
         excluded_repeat=p.excluded_repeat,
         excluded_cap=p.excluded_cap,
+        excluded_stream_limit=p.excluded_stream_limit,
     )
 
 

@@ -69,6 +69,7 @@ def test_seeding_through_the_api_stores_every_playback_and_a_rerun_stores_nothin
             "counted views": outcomes[None],
             "self-views": outcomes[Exclusion.SELF_VIEW],
             "overlaps": outcomes[Exclusion.OVERLAP],
+            "over the stream limit": outcomes[Exclusion.STREAM_LIMIT],
             "repeats within 30 s": outcomes[Exclusion.REPEAT],
             "over the daily cap": outcomes[Exclusion.CAP],
         }

@@ -32,7 +32,7 @@ def figures(mesh):
                 for i, (v, n) in enumerate(zip(video_ids, views, strict=True))
             ],
         )
-        # As the batch writes a day's rule exclusions (9 views = 17 plays - 1 - 3 - 2 - 2).
+        # As the batch writes a day's rule exclusions (9 views = 20 plays - 1 - 3 - 3 - 2 - 2).
         publish_day(
             engine,
             DAY,
@@ -41,9 +41,10 @@ def figures(mesh):
                     video_ids[1],
                     views=9,
                     watch_time_sec=60,
-                    plays=17,
+                    plays=20,
                     excluded_self_view=1,
                     excluded_overlap=3,
+                    excluded_stream_limit=3,
                     excluded_repeat=2,
                     excluded_cap=2,
                 )
@@ -134,12 +135,21 @@ def test_a_video_series_explains_per_rule_how_many_playbacks_were_not_views(mesh
     [point] = body["points"]
     assert {
         k: point[k]
-        for k in ("views", "plays", "excluded_self_view", "excluded_overlap", "excluded_repeat", "excluded_cap")
+        for k in (
+            "views",
+            "plays",
+            "excluded_self_view",
+            "excluded_overlap",
+            "excluded_stream_limit",
+            "excluded_repeat",
+            "excluded_cap",
+        )
     } == {
         "views": "9",
-        "plays": "17",
+        "plays": "20",
         "excluded_self_view": "1",
         "excluded_overlap": "3",
+        "excluded_stream_limit": "3",
         "excluded_repeat": "2",
         "excluded_cap": "2",
     }

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from batch.steps import (
     compute_day_partition,
+    compute_stream_limit,
     current_play_watermark,
     days_to_compute,
     finish_day,
@@ -72,24 +73,29 @@ class BatchData:
                 [vars(v) for v in videos],
             )
 
-    def add_plays(self, plays: list[Play], *, local_day: dt.date | None = None) -> None:
+    def add_plays(
+        self, plays: list[Play], *, local_day: dt.date | None = None, conn: sa.Connection | None = None
+    ) -> None:
         """Inserts in list order (play_id follows arrival); local_day from started_at unless
-        forced (to write a deliberately inconsistent row)."""
+        forced (to write a deliberately inconsistent row). With `conn`, in its transaction."""
         if not plays:
             return
+        if conn is None:
+            with self.engine.begin() as own:
+                self.add_plays(plays, local_day=local_day, conn=own)
+            return
         rows = [{**vars(p), "local_day": local_day or local_day_of(p.started_at_us, self.zone)} for p in plays]
-        with self.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
-                    " start_position_sec, end_position_sec, received_at_us) VALUES (:event_id,"
-                    " :video_id, :viewer_id, :started_at_us, :local_day, :start_position_sec,"
-                    " :end_position_sec, 0)"
-                ).bindparams(sa.bindparam("local_day", type_=sa.Date)),
-                rows,
-            )
-            event_ids.record(conn, rows)
-            play_counts.add(conn, Counter(r["local_day"] for r in rows), slot=0)  # as ingest does
+        conn.execute(
+            sa.text(
+                "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day,"
+                " start_position_sec, end_position_sec, received_at_us) VALUES (:event_id,"
+                " :video_id, :viewer_id, :started_at_us, :local_day, :start_position_sec,"
+                " :end_position_sec, 0)"
+            ).bindparams(sa.bindparam("local_day", type_=sa.Date)),
+            rows,
+        )
+        event_ids.record(conn, rows)
+        play_counts.add(conn, Counter(r["local_day"] for r in rows), slot=0)  # as ingest does
 
     def add_many_views(self, video_id: int, count: int, started_at_us: int) -> None:
         """`count` plays of distinct viewers (ids 10^9 + 1..count) generated inside the database."""
@@ -157,6 +163,8 @@ class BatchData:
             watermark = current_play_watermark(conn)
             lo, hi = video_id_bounds(conn)
         rows_read = rows_written = 0
+        with self.engine.begin() as conn:
+            streams = compute_stream_limit(conn, day, zone=self.zone)  # the viewer-keyed step, first
         step = max(1, -(-(hi - lo) // partitions))
         for start in range(lo, hi, step):
             with self.engine.begin() as conn:
@@ -166,7 +174,8 @@ class BatchData:
             rows_read += counts.rows_read
             rows_written += counts.rows_written
         with self.engine.begin() as conn:
-            finish_day(conn, day, play_id_watermark=watermark, plays_read=rows_read, job_execution_id=7)
+            plays_read = min(rows_read, streams.plays_read)
+            finish_day(conn, day, play_id_watermark=watermark, plays_read=plays_read, job_execution_id=7)
         return rows_read, rows_written
 
     def days_to_compute(self, through: dt.date) -> list[dt.date]:

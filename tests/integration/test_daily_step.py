@@ -50,8 +50,10 @@ def test_ad_marks_are_strictly_inside_the_video_and_need_start_before_and_end_at
     batch_db.add_videos([Video(1, SELLER, 600), Video(2, SELLER, 601), Video(3, SELLER, 1000)])
     batch_db.add_plays(
         [
-            play(1, 1, at(MON), 0, 600),  # a 600 s video has only the mark at 300
-            play(2, 1, at(MON), 0, 601),  # 300 and 600
+            # (viewers of their own: three streams of one viewer at once, the third would be
+            # over the stream limit)
+            play(1, 5, at(MON), 0, 600),  # a 600 s video has only the mark at 300
+            play(2, 6, at(MON), 0, 601),  # 300 and 600
             play(3, 1, at(MON), 300, 600),  # start == 300 is not before 300; 600 <= end
             play(3, 2, at(MON), 299, 300),  # 300 exactly at the end counts
             play(3, 3, at(MON), 0, 299),  # no mark reached
@@ -307,7 +309,7 @@ def test_the_reference_agrees_on_a_hand_made_day(batch_db):
 def test_partitions_run_in_parallel_on_separate_connections_give_the_same_rows(batch_db):
     import concurrent.futures
 
-    from batch.steps import compute_day_partition, current_play_watermark, finish_day
+    from batch.steps import compute_day_partition, compute_stream_limit, current_play_watermark, finish_day
 
     videos = [Video(v, SELLER + v % 3, 700) for v in range(1, 13)]
     batch_db.add_videos(videos)
@@ -315,6 +317,8 @@ def test_partitions_run_in_parallel_on_separate_connections_give_the_same_rows(b
     batch_db.add_plays(plays)
     with batch_db.engine.connect() as conn:
         watermark = current_play_watermark(conn)
+    with batch_db.engine.begin() as conn:
+        compute_stream_limit(conn, MON, zone=SEOUL)  # the viewer-keyed step, before the partitions
 
     def one(lo):
         with batch_db.engine.begin() as conn:

@@ -117,7 +117,7 @@ def test_the_rules_catch_the_bots_and_only_them_while_repeats_and_self_views_sta
     bots = Counter(exclusions[p.event_id] for p in plays if _is_bot(p))
     people = Counter(exclusions[p.event_id] for p in plays if not _is_bot(p))
     assert bots[Exclusion.OVERLAP] > 50 and bots[Exclusion.CAP] > 50
-    assert people[Exclusion.OVERLAP] == people[Exclusion.CAP] == 0
+    assert people[Exclusion.OVERLAP] == people[Exclusion.CAP] == people[Exclusion.STREAM_LIMIT] == 0
     assert people[Exclusion.REPEAT] > 200 and people[Exclusion.SELF_VIEW] > 100
     assert 0.01 < sum(bots.values()) / len(plays) < 0.05
     assert people[None] > 0.85 * len(plays)
@@ -147,6 +147,7 @@ def test_the_seeds_rule_summary_counts_what_the_rules_say_of_each_playback():
         "counted views": expected[None],
         "self-views": expected[Exclusion.SELF_VIEW],
         "overlaps": expected[Exclusion.OVERLAP],
+        "over the stream limit": expected[Exclusion.STREAM_LIMIT],
         "repeats within 30 s": expected[Exclusion.REPEAT],
         "over the daily cap": expected[Exclusion.CAP],
     }
