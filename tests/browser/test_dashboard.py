@@ -192,6 +192,31 @@ def test_the_chart_of_one_video_shows_that_videos_series(page, world):
     )
 
 
+def test_the_chart_page_counts_the_playbacks_each_rule_excluded_as_the_reference_does(page, world):
+    """Views = playbacks - the five rules, over the chosen range, per rule (issue 28: the
+    stream limit among them), from tests/reference.py's daily rows of the seller's videos."""
+    sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    open_route(page, world, f"sellers/{seller}/charts")
+    first, last = world.first_day, world.today
+    _chart(page, "DAILY", first, last)
+    mine = [r for r in world.daily.values() if r.seller_id == seller and first <= r.day <= last]
+    fields = {
+        "plays": "plays",
+        "views": "views",
+        "self_view": "excluded_self_view",
+        "overlap": "excluded_overlap",
+        "stream_limit": "excluded_stream_limit",
+        "repeat": "excluded_repeat",
+        "cap": "excluded_cap",
+    }
+    want = [(rule, str(sum(getattr(r, name) for r in mine))) for rule, name in fields.items()]
+    assert int(dict(want)["stream_limit"]) > 0, "the world has plays over the stream limit"
+    eventually(
+        lambda: shown(rows(page, "exclusions-table", "exclusion-row", "data-rule"), ("count",)), want, "exclusions"
+    )
+
+
 # --- top 5 ------------------------------------------------------------------------------------
 
 

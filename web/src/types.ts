@@ -17,6 +17,12 @@ export interface StatsPoint {
   video_revenue: string;
   ad_revenue: string;
   plays: string;
+  // Playbacks each counted-view rule kept from being a view (docs/rules.md): views = plays - the five.
+  excluded_self_view: string;
+  excluded_overlap: string;
+  excluded_stream_limit: string;
+  excluded_repeat: string;
+  excluded_cap: string;
 }
 
 export interface StatsSeries {

@@ -55,6 +55,41 @@ function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTabl
   );
 }
 
+// The rows of the exclusions table: playbacks, views, then each rule strongest first.
+const EXCLUSIONS = ["plays", "views", "self_view", "overlap", "stream_limit", "repeat", "cap"] as const;
+
+/** Per rule, the playbacks it kept from being a view over the range (exact: BigInt sums). */
+export function exclusionTotals(points: StatsPoint[]): Record<(typeof EXCLUSIONS)[number], string> {
+  const total = (pick: (p: StatsPoint) => string) => points.reduce((sum, p) => sum + BigInt(pick(p) || "0"), 0n).toString();
+  return {
+    plays: total((p) => p.plays),
+    views: total((p) => p.views),
+    self_view: total((p) => p.excluded_self_view),
+    overlap: total((p) => p.excluded_overlap),
+    stream_limit: total((p) => p.excluded_stream_limit),
+    repeat: total((p) => p.excluded_repeat),
+    cap: total((p) => p.excluded_cap),
+  };
+}
+
+function exclusionsTable(points: StatsPoint[]): HTMLElement {
+  const totals = exclusionTotals(points);
+  const rows = EXCLUSIONS.map((rule) =>
+    h(
+      "tr",
+      { "data-testid": "exclusion-row", "data-rule": rule },
+      h("th", { scope: "row" }, t(`rule.${rule}` as "rule.plays")),
+      figure("td", formatCount(totals[rule]), totals[rule], { "data-field": "count" }),
+    ),
+  );
+  return h(
+    "section",
+    {},
+    table("exclusions-table", t("charts.exclusions"), [t("field.rule"), t("field.count")], rows),
+    h("p", { class: "note" }, t("charts.exclusionsNote")),
+  );
+}
+
 export async function chartsPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
   if (!state || state.seller !== ctx.sellerId) {
@@ -100,6 +135,7 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
+      exclusionsTable(series.points),
     ];
   });
 }
