@@ -12,11 +12,14 @@ playbacks made to the first.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -162,6 +165,37 @@ def test_the_demo_twice_on_one_folder_reuses_what_is_there(tmp_path, ports):
     assert f"Reusing the demo data in {data_dir}" in out
     assert "stored 0, duplicates 3000, rejected 0 (all there from the earlier run)" in out
     _check_figures(out, data_dir, "Asia/Seoul", dt.date(2025, 7, 10))
+    _nothing_listens(ports)
+
+
+def test_without_exit_the_demo_keeps_serving_the_dashboard_until_ctrl_c(tmp_path, ports):
+    """The README's first command as written (no --exit), on the 1st of a month: it prints its
+    figures, then the dashboard and the API answer through Envoy until SIGINT (Ctrl-C), which
+    stops every process and exits 0."""
+    env = _env(tmp_path / "data", ports, "2025-03-01T08:00:00")
+    command = paysystem_command("demo", *SIZES)
+    base = f"http://127.0.0.1:{ports['PAYSYSTEM_HTTP_PORT']}"
+    with subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as demo:
+        try:
+            out = []
+            for line in demo.stdout:
+                out.append(line)
+                if "The mesh keeps serving; Ctrl-C stops it." in line or "demo failed:" in line:
+                    break
+            assert "The mesh keeps serving" in out[-1], "".join(out)[-3000:]
+            with urllib.request.urlopen(f"{base}/", timeout=10) as page:
+                assert page.status == 200 and b"<html" in page.read().lower()
+            login = json.dumps({"username": DEMO_SELLER, "password": "paysystem-demo-password"}).encode()
+            request = urllib.request.Request(f"{base}/v1/auth/token", data=login, method="POST")
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert json.loads(answer.read())["access_token"]
+            demo.send_signal(signal.SIGINT)
+            assert demo.wait(timeout=60) == 0
+        finally:
+            if demo.poll() is None:
+                demo.kill()
     _nothing_listens(ports)
 
 
