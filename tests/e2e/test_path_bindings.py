@@ -81,9 +81,13 @@ def _path(route: dict, value_of: dict[str, str]) -> str:
 
 
 def _forwarded(mesh, route: dict) -> int:
-    """Calls Envoy sent to the route's service (health checks are not counted; the cluster of
-    the route only, so that a late retry of an earlier test's call elsewhere does not count)."""
-    name = f"cluster.{route['cluster']}.upstream_rq_total"
+    """Calls of the route's service that answered (health checks are not counted; the cluster
+    of the route only, so that a late retry of an earlier test's call elsewhere does not
+    count). Answered, not started: with a connection to the service already open, Envoy may
+    start the upstream stream with the request's headers before the transcoder has read the
+    body; on a collision the transcoder then resets that stream (upstream_rq_tx_reset) before
+    any message was sent, so the service never gets a request to handle."""
+    name = f"cluster.{route['cluster']}.upstream_rq_completed"
     return envoy_stats(mesh, name.replace(".", r"\.")).get(name, 0)
 
 

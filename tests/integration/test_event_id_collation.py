@@ -34,6 +34,7 @@ def test_event_id_columns_use_the_no_pad_binary_collation(engine):
         ("play_event_ids", "utf8mb4_nopad_bin"),
         ("plays", "utf8mb4_nopad_bin"),
         ("resume_positions", "utf8mb4_nopad_bin"),
+        ("stream_limited_plays", "utf8mb4_nopad_bin"),
     ]
 
 
