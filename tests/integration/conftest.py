@@ -25,7 +25,7 @@ from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
 from tests import event_ids
 from tests.databases import fresh_engine
 from tests.fixtures_jobs import DATA_TABLES
-from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video
+from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video, compute_daily, compute_periods
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -187,6 +187,21 @@ class BatchData:
         for day in days:
             self.compute_day(day)
         return days
+
+    def assert_arrivals_equal_the_reference(self, videos: list[Video], arrivals: list[list[Play]]) -> None:
+        """Stores `videos`, then each batch of `arrivals` followed by a run of every pending day
+        (so a later batch is late data for days already computed), and asserts that the daily,
+        weekly and monthly rows equal tests/reference.py's over all the plays."""
+        self.clear()
+        self.add_videos(videos)
+        for arrival in arrivals:
+            self.add_plays(arrival)
+            self.run_pending()
+        assert self.days_to_compute(dt.date(2100, 1, 1)) == []
+        expected = compute_daily(videos, [play for arrival in arrivals for play in arrival], self.zone)
+        assert self.daily_rows() == expected
+        for period in ("WEEKLY", "MONTHLY"):
+            assert self.period_rows(period) == compute_periods(expected, period)
 
     def daily_rows(self, *, exclude_days: set[dt.date] = frozenset()) -> dict:
         with self.engine.connect() as conn:
