@@ -14,14 +14,14 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from services.common import clock, db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
-from services.common.cache import Cache, LocalTier, make_redis
+from services.common.cache import Cache, LocalTier, make_redis, ttl_for
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
 from services.common.errors import BadId, BadPeriod
 from services.common.periods import Period
@@ -29,6 +29,21 @@ from services.common.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, 
 from services.common.replicas import replica_engine, replica_name
 
 T = TypeVar("T")
+
+
+class CacheableRead(Protocol):
+    """A read use case's request once it is validated and authorized, with the data state it
+    will read at: what the adapter's cache of rendered answers keys on (ReadSide.cached)."""
+
+    @property
+    def state(self) -> DataState: ...
+
+    @property
+    def cache_parts(self) -> tuple[object, ...]:  # the first part groups keys (a seller)
+        ...
+
+    @property
+    def period_end(self) -> dt.date: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +102,16 @@ class ReadSide:
 
     def today(self) -> dt.date:
         return clock.today(self.zone)
+
+    def cached(self, request: CacheableRead, kind: str, render: Callable[[], bytes], *, name: str) -> bytes:
+        """The rendered answer to `request` from the cache, or `render()` stored there. An
+        adapter's concern: the use case returns a plain value, the adapter renders it in its
+        wire format, and each rendering has its own `kind` in the key (the protobuf message
+        "stmt", the CSV file "stmt.csv"). Keyed by the data version the request pinned, so a
+        new batch publication is a new key; kept briefly while the period can still change."""
+        key = self.cache.key(kind, request.state.version, *request.cache_parts)
+        ttl = ttl_for(request.period_end, request.state.data_through, self.today())
+        return self.cache.get_or_compute(key, ttl, render, name=name)
 
     def read(self, use_case: Callable[[sa.Connection], T]) -> T:
         """Runs use_case(conn) on one connection of the primary, behind its circuit breaker."""

@@ -21,9 +21,9 @@ import sqlalchemy as sa
 
 from services.common import money
 from services.common.auth import Principal
-from services.common.periods import month_name, parse_day, period_bounds
+from services.common.periods import month_name
 from services.common.proto_time import timestamp
-from services.common.readside import ReadSide, parse_period
+from services.common.readside import ReadSide
 from services.settlement import balances, service
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -187,12 +187,13 @@ def render_ledger(entries: Sequence[balances.Entry], currency: str = service.CUR
 
 
 def statement_csv(read: ReadSide, principal: Principal, seller_id: int, period: str, date: str) -> CsvFile:
-    """The statement of get_statement (same checks, same figures), as a CSV file. Cached like
-    the protobuf statement, under its own key: a repeated download costs no query."""
-    data = service.get_statement(read, principal, seller_id, period, date, render_statement, cache_kind="stmt.csv")
-    # get_statement validated the arguments: these parse.
-    start, _ = period_bounds(parse_period(period), parse_day(date, "date"))
-    return CsvFile(f"statement-{seller_id}-{period.lower()}-{start.isoformat()}.csv", data)
+    """The statement of service.get_statement (same checks, same figures), as a CSV file.
+    Cached like the protobuf statement, under its own key: a repeated download costs no query."""
+    planned = service.plan_statement(read, principal, seller_id, period, date)
+    data = read.cached(
+        planned, "stmt.csv", lambda: render_statement(service.get_statement(read, planned)), name="statement"
+    )
+    return CsvFile(f"statement-{seller_id}-{period.lower()}-{planned.period_start.isoformat()}.csv", data)
 
 
 def ledger_csv(engine: sa.Engine, principal: Principal, seller_id: int, from_text: str, to_text: str) -> CsvFile:

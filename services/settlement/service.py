@@ -2,7 +2,8 @@
 
 DESIGN.md section 2, Money: lines are exact decimals per video; the statement's totals are
 exact sums of its lines; `payable_krw` truncates the exact total toward zero once.
-Statements are cached in Redis, rendered, by data version (services/common/cache.py).
+The use case returns the statement as a plain value; the adapters (servicer.py, csv_export.py)
+render it and cache the rendering by data version (ReadSide.cached).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
 from services.common import money
 from services.common.auth import Principal, require_seller_or_admin
-from services.common.cache import ttl_for
+from services.common.dataversion import DataState
 from services.common.periods import Period, parse_day, period_bounds, periods_in_range
 from services.common.readside import ReadSide, parse_id, parse_period
 from services.settlement import ledger_repository, repository
@@ -88,35 +88,42 @@ class Statement:
         return money.payable_krw(self.total)
 
 
-Render = Callable[[Statement], bytes]
+@dataclasses.dataclass(frozen=True)
+class StatementRequest:
+    """A statement asked for, validated and authorized, and the data state it reads at."""
+
+    seller_id: int
+    period: Period
+    period_start: dt.date
+    period_end: dt.date
+    state: DataState
+
+    @property
+    def cache_parts(self) -> tuple[object, ...]:
+        return (self.seller_id, self.period.value, self.period_start.isoformat())
 
 
-def get_statement(
-    read: ReadSide,
-    principal: Principal,
-    seller_id: int,
-    period_name: str,
-    date_text: str,
-    render: Render,
-    *,
-    cache_kind: str = "stmt",
-) -> bytes:
-    """The statement, rendered by `render` (the adapter's wire format) and cached as such:
-    a cache hit costs no query and no recomputation at all. Each rendering has its own
-    `cache_kind` in the key (the protobuf message "stmt", the CSV file "stmt.csv")."""
+def plan_statement(
+    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str
+) -> StatementRequest:
+    """Cheap refusals first (the arguments, then who may read), then the data state: a
+    request an adapter can look up in its cache before anything is read."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     require_seller_or_admin(principal, seller_id, "statement")
     start, end = period_bounds(period, day)
-    state = read.data_state()
+    return StatementRequest(seller_id, period, start, end, read.data_state())
 
-    def compute(conn, state) -> bytes:
-        return render(read_statement(conn, seller_id, period, start, end, state.data_through))
 
-    key = read.cache.key(cache_kind, state.version, seller_id, period.value, start.isoformat())
-    ttl = ttl_for(end, state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="statement")
+def get_statement(read: ReadSide, request: StatementRequest) -> Statement:
+    """The statement of a planned request, read at the data state it pinned."""
+    return read.read_at(
+        request.state,
+        lambda conn, state: read_statement(
+            conn, request.seller_id, request.period, request.period_start, request.period_end, state.data_through
+        ),
+    )
 
 
 def read_statement(

@@ -131,13 +131,16 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     def GetStatement(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
-        return service.get_statement(
+        # A cache hit costs no query and no recomputation at all.
+        planned = service.plan_statement(
             self._read,
             current_principal(),
             request.seller_id,
             enum_name(common_pb2.Period, request.period),
             request.date,
-            render=_render,
+        )
+        return self._read.cached(
+            planned, "stmt", lambda: _render(service.get_statement(self._read, planned)), name="statement"
         )
 
     def CloseMonth(self, request, context):

@@ -3,10 +3,11 @@ seller's series (all its videos summed).
 
 Decisions (docs/statistics_settlement.md):
 * Top 5 reads the batch's rows for exactly the period containing `date` (daily rows for a
-  day, period rows for an ISO week or a month) and is cached in Redis, rendered, by data version.
+  day, period rows for an ISO week or a month). The adapter caches its rendering in Redis by
+  data version (ReadSide.cached): the use cases return plain values.
 * A series is dense: one point per period in [from, to], zeros where the batch has no row
   (no plays, or not computed yet: `data_through` says which). At most MAX_POINTS points.
-* A seller's series is cached like the statement (rendered, by data version). Its points
+* A seller's series is cached like the statement (by the adapter, rendered, by data version). Its points
   equal the statements of the same periods: a closed month's views, ad views and revenue are
   the frozen figures (closed_lines for the month, the copy taken at close for a closed day the
   batch recomputed since), never the adjustments posted by later closes. Watch time and the
@@ -17,11 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
-from services.common.cache import ttl_for
+from services.common.dataversion import DataState
 from services.common.errors import BadMetric, BadRange, VideoNotFound
 from services.common.periods import (
     Period,
@@ -101,34 +101,57 @@ def parse_metric(name: str) -> str:
     return name
 
 
-def get_top_videos(
-    read: ReadSide,
-    principal: Principal,
-    seller_id: int,
-    period_name: str,
-    date_text: str,
-    metric_name: str,
-    render: Callable[[TopVideos], bytes],
-) -> bytes:
-    """The top-5 list, rendered by `render` (the adapter's wire format) and cached as such."""
+@dataclasses.dataclass(frozen=True)
+class TopVideosRequest:
+    """A top-5 list asked for, validated and authorized, and the data state it reads at."""
+
+    seller_id: int
+    period: Period
+    period_start: dt.date
+    period_end: dt.date
+    metric: str
+    state: DataState
+
+    @property
+    def cache_parts(self) -> tuple[object, ...]:
+        return (self.seller_id, self.period.value, self.period_start.isoformat(), self.metric)
+
+
+def plan_top_videos(
+    read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, metric_name: str
+) -> TopVideosRequest:
+    """Cheap refusals first (the arguments, then who may read), then the data state."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     metric = parse_metric(metric_name)
     require_seller_or_admin(principal, seller_id, "seller's statistics")
     start, end = period_bounds(period, day)
-    state = read.data_state()
+    return TopVideosRequest(seller_id, period, start, end, metric, read.data_state())
 
-    def compute(conn, state) -> bytes:
+
+def get_top_videos(read: ReadSide, request: TopVideosRequest) -> TopVideos:
+    """The top-5 list of a planned request, read at the data state it pinned."""
+
+    def use_case(conn, state) -> TopVideos:
+        rows = repository.top_videos(
+            conn, request.seller_id, request.period, request.period_start, request.metric, TOP_N
+        )
         videos = tuple(
             TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
-            for rank, row in enumerate(repository.top_videos(conn, seller_id, period, start, metric, TOP_N), 1)
+            for rank, row in enumerate(rows, 1)
         )
-        return render(TopVideos(seller_id, period, metric, start, end, videos, state.data_through))
+        return TopVideos(
+            request.seller_id,
+            request.period,
+            request.metric,
+            request.period_start,
+            request.period_end,
+            videos,
+            state.data_through,
+        )
 
-    key = read.cache.key("top5", state.version, seller_id, period.value, start.isoformat(), metric)
-    ttl = ttl_for(end, state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="top5")
+    return read.read_at(request.state, use_case)
 
 
 def get_video_stats(
@@ -174,38 +197,50 @@ def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.dat
     return periods_in_range(period, first, last)
 
 
-def get_seller_stats(
-    read: ReadSide,
-    principal: Principal,
-    seller_id: int,
-    period_name: str,
-    from_text: str,
-    to_text: str,
-    render: Callable[[SellerStatsSeries], bytes],
-) -> bytes:
-    """The seller's series, rendered by `render` and cached as such (as the statement is).
-    Cheap refusals first: the arguments, who may read, the range's size; an unknown seller
-    reads as one without figures, as its statement does."""
+@dataclasses.dataclass(frozen=True)
+class SellerStatsRequest:
+    """A seller's series asked for, validated and authorized, and the data state it reads at."""
+
+    seller_id: int
+    period: Period
+    starts: tuple[dt.date, ...]  # the period starts of the series, at most MAX_POINTS
+    state: DataState
+
+    @property
+    def period_end(self) -> dt.date:
+        return period_end(self.period, self.starts[-1])
+
+    @property
+    def cache_parts(self) -> tuple[object, ...]:
+        return (self.seller_id, self.period.value, self.starts[0].isoformat(), self.starts[-1].isoformat())
+
+
+def plan_seller_stats(
+    read: ReadSide, principal: Principal, seller_id: int, period_name: str, from_text: str, to_text: str
+) -> SellerStatsRequest:
+    """Cheap refusals first: the arguments, who may read, the range's size; then the data
+    state. An unknown seller reads as one without figures, as its statement does."""
     parse_id(seller_id, "seller_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
     require_seller_or_admin(principal, seller_id, "seller's statistics")
-    starts = series_periods(period, first, last)
-    state = read.data_state()
+    starts = tuple(series_periods(period, first, last))
+    return SellerStatsRequest(seller_id, period, starts, read.data_state())
 
-    def compute(conn, state) -> bytes:
-        figures = _fold(period, repository.seller_series(conn, seller_id, period, starts[0], starts[-1]))
+
+def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStatsSeries:
+    """The seller's series of a planned request, read at the data state it pinned."""
+    period, starts = request.period, request.starts
+
+    def use_case(conn, state) -> SellerStatsSeries:
+        figures = _fold(period, repository.seller_series(conn, request.seller_id, period, starts[0], starts[-1]))
         points = tuple(
             StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
         )
-        return render(SellerStatsSeries(seller_id, period, points, state.data_through))
+        return SellerStatsSeries(request.seller_id, period, points, state.data_through)
 
-    key = read.cache.key(
-        "sstats", state.version, seller_id, period.value, starts[0].isoformat(), starts[-1].isoformat()
-    )
-    ttl = ttl_for(period_end(period, starts[-1]), state.data_through, read.today())
-    return read.cache.get_or_compute(key, ttl, lambda: read.read_at(state, compute), name="seller_stats")
+    return read.read_at(request.state, use_case)
 
 
 _ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}

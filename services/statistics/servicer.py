@@ -23,14 +23,16 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
 
     def GetTopVideos(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
-        return service.get_top_videos(
+        planned = service.plan_top_videos(
             self._read,
             current_principal(),
             request.seller_id,
             enum_name(common_pb2.Period, request.period),
             request.date,
             enum_name(statistics_pb2.Metric, request.metric),
-            render=_render_top,
+        )
+        return self._read.cached(
+            planned, "top5", lambda: _render_top(service.get_top_videos(self._read, planned)), name="top5"
         )
 
     def GetVideoStats(self, request, context):
@@ -51,14 +53,19 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
 
     def GetSellerStats(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
-        return service.get_seller_stats(
+        planned = service.plan_seller_stats(
             self._read,
             current_principal(),
             request.seller_id,
             enum_name(common_pb2.Period, request.period),
             getattr(request, "from"),
             request.to,
-            render=_render_seller_series,
+        )
+        return self._read.cached(
+            planned,
+            "sstats",
+            lambda: _render_seller_series(service.get_seller_stats(self._read, planned)),
+            name="seller_stats",
         )
 
 
