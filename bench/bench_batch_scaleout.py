@@ -9,7 +9,7 @@
 2. `local`: the job in this process, partitions in its own thread pool (no mesh, no
    dispatch): the baseline.
 3. For each --workers value W (partitions in flight at once, PAYSYSTEM_BATCH_WORKERS): a
-   mesh (tests/fixtures_scale.py: Envoy + two dispatching batch instances, ports
+   mesh (tests/plugins/scale.py: Envoy + two dispatching batch instances, ports
    21200-21399), then RunJob(rerun) through Envoy:
    - `1 instance`: batch-2 drained (SIGUSR1: NOT_SERVING, Envoy takes it out), so batch-1
      coordinates and runs every partition itself through Envoy;
@@ -46,8 +46,8 @@ from paysystem.v1 import batch_pb2, batch_pb2_grpc  # noqa: E402
 from services.common import db  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
-from tests.fixtures_jobs import SEOUL, add_videos, generate_plays_in_mariadb  # noqa: E402
-from tests.fixtures_scale import scale_mesh  # noqa: E402
+from tests.plugins.jobs import SEOUL, add_videos, generate_plays_in_mariadb  # noqa: E402
+from tests.plugins.scale import scale_mesh  # noqa: E402
 
 FIRST_DAY = dt.date(2026, 7, 1)
 

@@ -40,8 +40,8 @@ import yaml  # noqa: E402
 
 from bench.bench_read_api import machine, wrk_against  # noqa: E402
 from services.launcher.supervisor import envoy_executable  # noqa: E402
-from tests.fixtures_prometheus import free_port  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
+from tests.plugins.prometheus import free_port  # noqa: E402
 
 DEPLOYED = "as deployed"
 JSON_MARKING = {"envoy.filters.http.header_mutation", "envoy.filters.http.match_delegate"}

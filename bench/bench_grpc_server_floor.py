@@ -40,7 +40,7 @@ import grpc  # noqa: E402
 
 from bench.bench_read_api import cpu_seconds, machine  # noqa: E402
 from paysystem.v1 import statistics_pb2, statistics_pb2_grpc  # noqa: E402
-from tests.fixtures_prometheus import free_port  # noqa: E402
+from tests.plugins.prometheus import free_port  # noqa: E402
 
 SERVER_CPU = 1
 CLIENT_CPU = 0

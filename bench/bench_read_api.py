@@ -32,7 +32,7 @@
    write the replica had applied it (docs/scaling.md "Freshness"), and the job's duration.
 
 At scale (docs/scaling.md "Measured"): `--replica` puts the data on a private MariaDB primary
-with binary logging and a second mariadbd replicating from it (tests/fixtures_replicas.py)
+with binary logging and a second mariadbd replicating from it (tests/plugins/replicas.py)
 instead of a database on the shared server, and points the read services at the replica
 (PAYSYSTEM_DB_READ_URLS); `--redis-cluster` starts a six-node Redis Cluster
 (tests/redis_cluster.py) and gives the mesh its `redis+cluster://` URL instead of Redis DB 3.
@@ -68,9 +68,9 @@ from services.common.cache import invalidate_after_batch  # noqa: E402
 from services.common.dataversion import announce_reader_max_age, publication_delay_sec  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
-from tests.fixtures_replicas import replication  # noqa: E402
-from tests.fixtures_scaled_mesh import scale_env  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
+from tests.plugins.replicas import replication  # noqa: E402
+from tests.plugins.scaled_mesh import scale_env  # noqa: E402
 from tests.redis_cluster import RedisClusterProcesses  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/3"

@@ -45,7 +45,7 @@ from services.common.readside import read_engine  # noqa: E402
 from services.common.schema import accounts  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
-from tests.fixtures_readside import (  # noqa: E402
+from tests.plugins.readside import (  # noqa: E402
     Daily,
     add_videos,
     make_read_side,

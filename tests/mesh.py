@@ -56,7 +56,7 @@ def _port_free(port: int) -> bool:
 
 def reserve_port_block(size: int = 20, port_range: range = PORT_RANGE) -> tuple[int, object]:
     """The first block of free ports in port_range (starts of blocks), with the open lock file
-    that holds it. Other areas pass a range of their own (e.g. tests/fixtures_faults.py)."""
+    that holds it. Other areas pass a range of their own (e.g. tests/plugins/faults.py)."""
     for base in port_range:
         lock = open(PORT_LOCK_DIR / f"paysystem_mesh_ports_{base}.lock", "w")  # noqa: SIM115
         try:

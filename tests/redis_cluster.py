@@ -2,7 +2,7 @@
 (three masters, three replicas) on free ports in a temp dir, created by
 `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`.
 
-Same interface as tests/fixtures_readside.RedisProcess (`url`, `start`, `stop`,
+Same interface as tests.plugins.readside.RedisProcess (`url`, `start`, `stop`,
 `send_signal`), so the cache's tests run unchanged against either. `stop` kills every node;
 `start` starts them again from their nodes.conf (same ports, same roles, no data: nothing
 is persisted) and waits for `cluster_state:ok`. `kill_master` kills one master for a

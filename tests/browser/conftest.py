@@ -1,5 +1,5 @@
 """The dashboard (web/dist, served by Envoy at /) in headless Chromium against a real mesh with
-real figures (tests/fixtures_browser.py builds them): one mesh per module, on MariaDB and Redis
+real figures (tests/plugins/browser.py builds them): one mesh per module, on MariaDB and Redis
 as the e2e tests run, one Chromium per module, a fresh browser context per test. A failed test
 leaves a full-page screenshot in test-output/browser/ (named after the test)."""
 
@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 
 from tests.databases import fresh_database
-from tests.fixtures_browser import World, launch_chromium, populate
 from tests.mesh import Mesh
+from tests.plugins.browser import World, launch_chromium, populate
 
 REDIS_URL = "redis://127.0.0.1:6379/1"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"

@@ -19,8 +19,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.fixtures_browser import Account, World
 from tests.mesh import PASSWORD
+from tests.plugins.browser import Account, World
 
 SESSION_KEY = "paysystem.session"
 EXPIRED = {

@@ -4,7 +4,7 @@
 suite runs twice and pytest starts only two meshes: the embedded default (SQLite in the mesh's
 data dir, no Redis) and MariaDB (a fresh `paysystem_mesh_*` database, dropped afterwards) with
 Redis DB 1. The read-path modules (READ_PATH_MODULES) run a third time on a mesh at scale
-(tests/fixtures_scaled_mesh.py: reads on a MariaDB replica, the cache on a six-node Redis
+(tests/plugins/scaled_mesh.py: reads on a MariaDB replica, the cache on a six-node Redis
 Cluster). Tests must not leave the mesh changed (restore a drained instance, etc.) and must
 use unique names (Mesh.unique_username, sign_up_and_login) because they share it.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.databases import fresh_database
-from tests.fixtures_scaled_mesh import scaled_mesh
 from tests.mesh import Mesh
+from tests.plugins.scaled_mesh import scaled_mesh
 
 BACKENDS = ["sqlite", "mariadb"]
 SCALED = "replica+cluster"

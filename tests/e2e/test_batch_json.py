@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from services.account import service as account_service
 from services.common import db
-from tests.fixtures_jobs import add_plays, add_videos, random_plays
 from tests.mesh import PASSWORD
+from tests.plugins.jobs import add_plays, add_videos, random_plays
 
 DAY = dt.date(2015, 1, 7)  # a day no other test uses; nothing before it has plays
 VIDEO_BASE = 9_100_000_000  # ids far from the ones the API hands out

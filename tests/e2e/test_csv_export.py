@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from services.common import db
 from tests.databases import fresh_database
-from tests.fixtures_jobs import add_plays, play
 from tests.mesh import Mesh
+from tests.plugins.jobs import add_plays, play
 
 BOM = b"\xef\xbb\xbf"
 # Through the API: a formula, commas, quotes and Korean. The API refuses control characters

@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from tests.fixtures_edge import (
+from tests.mesh import PASSWORD
+from tests.plugins.edge import (
     envoy_stats,
     fresh_client_address,
     grpc_log_in_over_http1,
@@ -26,7 +27,6 @@ from tests.fixtures_edge import (
     listener_stat,
     open_connection,
 )
-from tests.mesh import PASSWORD
 
 # The limits as envoy/envoy.yaml.j2 sets them.
 LOGIN_BURST, LOGIN_REFILL_SEC = 10, 6

@@ -28,7 +28,7 @@ import paysystem.v1
 from services.common import db
 from services.common.schema import ledger_entries, payouts
 from services.launcher.topology import SERVICES
-from tests.fixtures_edge import envoy_stats
+from tests.plugins.edge import envoy_stats
 
 F = descriptor.FieldDescriptor
 INTEGER_TYPES = {F.TYPE_INT64, F.TYPE_UINT64, F.TYPE_INT32, F.TYPE_UINT32, F.TYPE_SINT64, F.TYPE_SINT32}

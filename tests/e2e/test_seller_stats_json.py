@@ -14,7 +14,7 @@ import pytest
 
 from services.common import db
 from tests import reference
-from tests.fixtures_readside import Daily, publish_day
+from tests.plugins.readside import Daily, publish_day
 
 D = dt.date
 DAYS = (D(2019, 7, 10), D(2019, 7, 11), D(2019, 7, 16))  # Wed, Thu, and Tue of the next ISO week

@@ -1,7 +1,7 @@
 """Statements through Envoy: JSON over HTTP/1.1 (transcoded) and native gRPC on one port.
 
 Figures are written into the mesh's database the way the batch writes them
-(tests/fixtures_readside.publish_day), on days in 2020 that no other test uses.
+(tests.plugins.readside.publish_day), on days in 2020 that no other test uses.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common import db
-from tests.fixtures_readside import Daily, publish_day
+from tests.plugins.readside import Daily, publish_day
 
 # ISO week 2020-W53 runs Monday 2020-12-28 .. Sunday 2021-01-03: two months and two years.
 WEEK = [dt.date(2020, 12, 28) + dt.timedelta(days=i) for i in range(7)]

@@ -14,8 +14,8 @@ import redis
 
 from services.common import db
 from tests.databases import fresh_database
-from tests.fixtures_readside import Daily, RedisProcess, publish_day
 from tests.mesh import Mesh
+from tests.plugins.readside import Daily, RedisProcess, publish_day
 
 REDIS_PORT = 20380
 pytestmark = pytest.mark.faults

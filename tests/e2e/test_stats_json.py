@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from services.common import db
-from tests.fixtures_readside import Daily, publish_day
+from tests.plugins.readside import Daily, publish_day
 
 DAY = dt.date(2020, 3, 4)  # a Wednesday no other test uses
 

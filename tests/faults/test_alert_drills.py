@@ -1,7 +1,7 @@
 """Every alert of ops/prometheus/alerts.yml fired once by a real drill (issue 17 item 7).
 
-A real Prometheus server (tests/fixtures_prometheus.py: Debian's `prometheus`, its own TSDB,
-scraping and evaluating every second) scrapes a real mesh at scale (tests/fixtures_scaled_mesh.py:
+A real Prometheus server (tests/plugins/prometheus.py: Debian's `prometheus`, its own TSDB,
+scraping and evaluating every second) scrapes a real mesh at scale (tests/plugins/scaled_mesh.py:
 `paysystem up` with every instance's metrics endpoint, a private MariaDB primary and its
 replica, a six-node Redis Cluster) and evaluates the real rules: alerts.yml with `for:` made
 0 s, and only two time-based constants rewritten (BatchJobNotRun: 26 hours since the last
@@ -53,10 +53,10 @@ import yaml
 
 from services.common import db
 from services.common.replicas import replica_name
-from tests.fixtures_edge import fresh_client_address, json_log_in, listener_stat, open_connection
-from tests.fixtures_faults import Load, fault_mesh, metric, scrape
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, play
-from tests.fixtures_prometheus import (
+from tests.plugins.edge import fresh_client_address, json_log_in, listener_stat, open_connection
+from tests.plugins.faults import Load, fault_mesh, metric, scrape
+from tests.plugins.jobs import SEOUL, add_plays, add_videos, play
+from tests.plugins.prometheus import (
     BATCH_NOT_RUN_SEC,
     OPS,
     REWRITES,
@@ -65,8 +65,8 @@ from tests.fixtures_prometheus import (
     drill_rules,
     small_heap_envoy,
 )
-from tests.fixtures_readside import Daily, publish_day
-from tests.fixtures_scaled_mesh import scaled_mesh
+from tests.plugins.readside import Daily, publish_day
+from tests.plugins.scaled_mesh import scaled_mesh
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

@@ -21,7 +21,7 @@ from services.common.periods import day_bounds_us
 from services.common.settings import Settings
 from tests import event_ids
 from tests.databases import fresh_database
-from tests.fixtures_jobs import SEOUL, add_videos, executions, partition_rows, stats_snapshot
+from tests.plugins.jobs import SEOUL, add_videos, executions, partition_rows, stats_snapshot
 
 pytestmark = pytest.mark.faults
 

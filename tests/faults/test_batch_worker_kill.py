@@ -27,8 +27,8 @@ from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import db
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_jobs import SEOUL, add_videos, generate_plays_in_mariadb, stats_snapshot
-from tests.fixtures_scale import scale_mesh
+from tests.plugins.jobs import SEOUL, add_videos, generate_plays_in_mariadb, stats_snapshot
+from tests.plugins.scale import scale_mesh
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

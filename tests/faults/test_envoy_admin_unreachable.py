@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.fixtures_faults import envoy_stat, fault_mesh
+from tests.plugins.faults import envoy_stat, fault_mesh
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

@@ -28,9 +28,9 @@ from collections import Counter
 import pytest
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
-from tests.fixtures_edge import HELD_STREAMS, envoy_stats, fresh_client_address, json_log_in, run_hostile
-from tests.fixtures_faults import Client, Load, percentile
 from tests.mesh import PASSWORD
+from tests.plugins.edge import HELD_STREAMS, envoy_stats, fresh_client_address, json_log_in, run_hostile
+from tests.plugins.faults import Client, Load, percentile
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

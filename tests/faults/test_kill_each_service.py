@@ -35,9 +35,9 @@ from paysystem.v1 import (
 )
 from services.common import db
 from tests.databases import fresh_database
-from tests.fixtures_faults import DB_PREFIX, SHARED_REDIS_URL, Client, Load, envoy_stat, fault_mesh, percentile
-from tests.fixtures_readside import Daily, publish_day
 from tests.mesh import PASSWORD
+from tests.plugins.faults import DB_PREFIX, SHARED_REDIS_URL, Client, Load, envoy_stat, fault_mesh, percentile
+from tests.plugins.readside import Daily, publish_day
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

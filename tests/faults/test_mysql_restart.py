@@ -4,7 +4,7 @@ the instances go NOT_SERVING and come back SERVING by themselves (no restart); a
 that retries each batch of plays with the same event ids ends with every event id stored
 exactly once.
 
-The MariaDB is this drill's own mariadbd (tests/fixtures_faults.py), never the machine's
+The MariaDB is this drill's own mariadbd (tests/plugins/faults.py), never the machine's
 shared server on 3306. Redis is not used (the ingest path does not touch it).
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
-from tests.fixtures_faults import DB_PREFIX, Client, fault_mesh, own_mariadb, percentile
+from tests.plugins.faults import DB_PREFIX, Client, fault_mesh, own_mariadb, percentile
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

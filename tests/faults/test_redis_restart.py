@@ -7,7 +7,7 @@ read at once; this drill adds what an operator sees under load: a crash rather t
 stop, both read services at once, concurrent calls, latency during the outage, and the Redis
 circuit breaker opening and closing again in each instance's Prometheus metrics.
 
-The Redis is this drill's own redis-server (tests/fixtures_faults.py); the machine's shared
+The Redis is this drill's own redis-server (tests/plugins/faults.py); the machine's shared
 Redis is never touched.
 """
 
@@ -22,8 +22,8 @@ import redis
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc, statistics_pb2, statistics_pb2_grpc
 from services.common import db
 from tests.databases import fresh_database
-from tests.fixtures_faults import DB_PREFIX, Client, Load, fault_mesh, metric, own_redis, percentile, scrape
-from tests.fixtures_readside import Daily, publish_day
+from tests.plugins.faults import DB_PREFIX, Client, Load, fault_mesh, metric, own_redis, percentile, scrape
+from tests.plugins.readside import Daily, publish_day
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

@@ -1,5 +1,5 @@
 """Fault drills at scale, through Envoy, on a mesh that reads from a MariaDB replica and
-caches on a six-node Redis Cluster (tests/fixtures_scaled_mesh.py; every part a real process):
+caches on a six-node Redis Cluster (tests/plugins/scaled_mesh.py; every part a real process):
 
 - the replica SIGKILLed under a read load of 10,000 JSON requests (statements, top 5,
   seller series; one in four a new key, so it reads the database): no request fails,
@@ -19,9 +19,9 @@ import pytest
 
 from services.common import db
 from services.common.replicas import replica_name
-from tests.fixtures_faults import Client, Load, fault_mesh, metric, percentile, scrape
-from tests.fixtures_readside import Daily, publish_day
-from tests.fixtures_scaled_mesh import scaled_mesh
+from tests.plugins.faults import Client, Load, fault_mesh, metric, percentile, scrape
+from tests.plugins.readside import Daily, publish_day
+from tests.plugins.scaled_mesh import scaled_mesh
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

@@ -27,8 +27,8 @@ import pytest
 import yaml
 
 from services.launcher import envoy_config
-from tests.fixtures_edge import envoy_stats, fresh_client_address, listener_stat
 from tests.mesh import PASSWORD
+from tests.plugins.edge import envoy_stats, fresh_client_address, listener_stat
 
 pytestmark = [pytest.mark.faults, pytest.mark.mesh]
 

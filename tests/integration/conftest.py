@@ -24,7 +24,7 @@ from services.common.periods import local_day_of
 from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
 from tests import event_ids
 from tests.databases import fresh_engine
-from tests.fixtures_jobs import DATA_TABLES
+from tests.plugins.jobs import DATA_TABLES
 from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video, compute_daily, compute_periods
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -28,7 +28,7 @@ from services.common import auth, db
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, clear, random_plays, stats_snapshot
+from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays, stats_snapshot
 
 PORTS = (21100, 21101)  # two worker instances
 DAYS = [dt.date(2026, 10, 12), dt.date(2026, 10, 13)]

@@ -13,12 +13,10 @@ from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
 from services.common.periods import day_bounds_us, local_day_of
 from tests import reference
-from tests.fixtures_jobs import (
+from tests.plugins.jobs import (
     add_plays,
     add_videos,
     daily_tuples,
-    engine,  # noqa: F401 - fixture
-    module_engine,  # noqa: F401 - fixture
     period_tuples,
     reference_plays,
     stats_snapshot,

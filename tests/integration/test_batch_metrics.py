@@ -21,7 +21,7 @@ from services.common.jobs_schema import job_execution
 from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, random_plays
+from tests.plugins.jobs import SEOUL, add_plays, add_videos, random_plays
 
 DAY = dt.date(2026, 7, 7)
 VIDEOS = list(range(1, 31))

@@ -16,14 +16,12 @@ from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.runner import JobRunner
 from services.common.errors import BadInput, NotReady
 from tests import reference
-from tests.fixtures_jobs import (
+from tests.plugins.jobs import (
     SEOUL,
     add_plays,
     add_videos,
     daily_tuples,
-    engine,  # noqa: F401 - fixture
     executions,
-    module_engine,  # noqa: F401 - fixture
     partition_rows,
     play,
     random_plays,

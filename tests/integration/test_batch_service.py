@@ -15,7 +15,7 @@ from services.common import auth, db
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_jobs import add_plays, add_videos, clear, random_plays
+from tests.plugins.jobs import add_plays, add_videos, clear, random_plays
 
 PORT = {"mariadb": 21001, "sqlite": 21002}
 DAYS = [dt.date(2026, 10, 5), dt.date(2026, 10, 6)]

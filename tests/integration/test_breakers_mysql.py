@@ -19,7 +19,7 @@ from services.common import db
 from services.common.readside import read_engine
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_readside import Daily, add_videos, make_read_side, publish_day, serve_read_services
+from tests.plugins.readside import Daily, add_videos, make_read_side, publish_day, serve_read_services
 
 PROXY_PORT = 20306
 SELLER, VIDEO = 4001, 8001

@@ -27,7 +27,7 @@ from services.common.cache import make_redis
 from services.common.errors import TooManyRequests
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_readside import Daily, add_videos, make_read_side, migrated_engine, publish_day, serve_read_services
+from tests.plugins.readside import Daily, add_videos, make_read_side, migrated_engine, publish_day, serve_read_services
 from tests.redis_cluster import RedisClusterProcesses, free_cluster_ports
 
 DAY = dt.date(2026, 9, 14)

@@ -21,7 +21,7 @@ from services.common.breakers import redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis
 from services.common.dataversion import read_data_state
 from tests.databases import fresh_database
-from tests.fixtures_readside import (
+from tests.plugins.readside import (
     Daily,
     RedisProcess,
     add_videos,

@@ -20,13 +20,13 @@ from paysystem.v1 import common_pb2, settlement_pb2
 from services.common.dataversion import announce_reader_max_age, publication_delay_sec, read_data_state
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_jobs import add_plays, add_videos, expected_seller_total, random_plays
-from tests.fixtures_readside import REDIS_SHARED_DB3, make_read_side, migrated_engine, serve_read_services
 from tests.mesh import reserve_port_block
+from tests.plugins.jobs import add_plays, add_videos, expected_seller_total, random_plays
+from tests.plugins.readside import REDIS_SHARED_DB3, make_read_side, migrated_engine, serve_read_services
 
 DAY = dt.date(2026, 5, 12)
 VIDEOS = [1, 2, 3]
-SELLER = 1_000_001  # fixtures_jobs.add_videos: seller 1_000_000 + video % 10
+SELLER = 1_000_001  # tests.plugins.jobs.add_videos: seller 1_000_000 + video % 10
 BATCH_MAX_AGE_MS = 300
 
 

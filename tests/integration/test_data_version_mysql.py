@@ -13,7 +13,7 @@ from services.common.dataversion import STATE_QUERY, announce_reader_max_age, re
 from services.common.readside import read_engine
 from services.common.settings import Settings
 from tests.databases import fresh_database
-from tests.fixtures_readside import mark_computed, migrated_engine
+from tests.plugins.readside import mark_computed, migrated_engine
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 
 from services.common import db, dbguard
 from services.common.settings import Settings
-from tests.fixtures_faults import own_mariadb
+from tests.plugins.faults import own_mariadb
 
 pytestmark = pytest.mark.faults
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.databases import fresh_engine
-from tests.fixtures_jobs import add_plays, play
+from tests.plugins.jobs import add_plays, play
 
 MON = dt.date(2026, 11, 2)
 IDS = ["a", "a ", "a\t", "a  b", "A"]

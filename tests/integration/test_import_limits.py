@@ -16,7 +16,7 @@ import pytest
 
 from paysystem.v1 import video_pb2
 from services.common.metrics import STREAMS_REFUSED
-from tests.fixtures_video import video_service
+from tests.plugins.video import video_service
 
 LIMITS = {"grpc_workers": 4, "import_streams_max": 2, "import_idle_sec": 0.6, "import_max_sec": 3.0}
 

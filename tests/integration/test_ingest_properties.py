@@ -20,7 +20,7 @@ from services.video import repository
 from services.video.ingest import Ingest
 from services.video.plays import Outcome, PlayEvent
 from tests.databases import fresh_database
-from tests.fixtures_video import DB_PREFIX
+from tests.plugins.video import DB_PREFIX
 
 T0 = 1_790_000_000_000_000
 DURATIONS = (30, 301, 1_200)

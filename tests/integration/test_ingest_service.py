@@ -25,7 +25,7 @@ from services.common.schema import plays, resume_positions
 from services.video import ingest as ingest_module
 from services.video import repository
 from services.video.plays import NOT_ENDED, too_late_reason
-from tests.fixtures_video import video_service
+from tests.plugins.video import video_service
 
 STORED, DUPLICATE, REJECTED = video_pb2.STORED, video_pb2.DUPLICATE, video_pb2.REJECTED
 # A whole second a day ago: inside the late window of the viewers' own playbacks (7 days).

@@ -21,8 +21,8 @@ from batch.jobs.runner import JobRunner
 from services.common import play_counts
 from tests import event_ids
 from tests.databases import fresh_engine
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, clear, play
 from tests.integration.conftest import BatchData
+from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, play
 
 MON = dt.date(2026, 11, 2)
 TODAY = MON + dt.timedelta(days=1)

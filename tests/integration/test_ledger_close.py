@@ -1,6 +1,6 @@
 """Closing months with the real batch, on MariaDB and SQLite (DESIGN 2a, docs/ledger.md):
 late data after a close, adjustments, payouts and their marks, refusals, concurrent and
-killed closes, the CLI. World and the expected figures: tests/fixtures_ledger.py."""
+killed closes, the CLI. World and the expected figures: tests/plugins/ledger.py."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from services.common.periods import Period
 from services.common.schema import month_closings, payouts
 from services.settlement import balances, closing, service
 from tests import reference
-from tests.fixtures_jobs import play
-from tests.fixtures_ledger import (  # noqa: F401 - engine and module_engine are fixtures
+from tests.plugins.jobs import play
+from tests.plugins.ledger import (
     ADMIN,
     FEB,
     JAN,
@@ -38,8 +38,6 @@ from tests.fixtures_ledger import (  # noqa: F401 - engine and module_engine are
     TIERS,
     TODAY,
     World,
-    engine,
-    module_engine,
     month_plays,
 )
 
@@ -48,8 +46,10 @@ def lines_of(statement: service.Statement) -> list[tuple]:
     return [(line.video_id, line.views, line.ad_views, line.video_revenue, line.ad_revenue) for line in statement.lines]
 
 
-def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close_posts_the_exact_adjustments(engine):
-    world = World(engine)
+def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close_posts_the_exact_adjustments(
+    ledger_engine,
+):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 6, "j", 1) + month_plays(FEB, 6, "f", 2))
     # Feb 1 00:00:10: a counted view of video 1 by viewer 7, until a late play 20 s earlier.
     world.ingest([play("next-month", 1, 7, FEB, 10, 0, 400)])
@@ -79,7 +79,7 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
     # 23:59:50 on the closed month's last day, same viewer and video: the Feb 1 play becomes a repeat.
     world.ingest([play("late", 1, 7, dt.date(2012, 1, 31), 86_390, 0, 400)])
     with pytest.raises(MonthNotReady, match="2012-02-01"):
-        closing.close_month(engine, ADMIN, "2012-02", zone=SEOUL)  # Jan 31 stale, so all of Feb
+        closing.close_month(ledger_engine, ADMIN, "2012-02", zone=SEOUL)  # Jan 31 stale, so all of Feb
     world.run_batch()
 
     assert world.statement(seller, Period.MONTHLY, JAN) == closed_month  # frozen, whatever the batch says now
@@ -92,7 +92,7 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
     assert week.total == expected_week  # closed days as closed, open days as computed now
     assert week.status == "OPEN"
 
-    pending = closing.pending_adjustments(engine, ADMIN, "2012-01")
+    pending = closing.pending_adjustments(ledger_engine, ADMIN, "2012-01")
     model_now = reference.LedgerModel(minimum_krw=MINIMUM_KRW, entries=list(world.model.entries), closed=[JAN])
     expected_pending = {}
     for (start, video_id), row in world.monthly().items():
@@ -121,7 +121,7 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
         for (start, video_id), row in world.monthly().items():
             if start == month:
                 assert world.model.held(month, video_id) == row.video_revenue + row.ad_revenue
-    assert closing.pending_adjustments(engine, ADMIN, "2012-01") == []
+    assert closing.pending_adjustments(ledger_engine, ADMIN, "2012-01") == []
 
 
 def _week_total(as_closed: dict, now: dict, seller: int, days: list[dt.date]) -> Decimal:
@@ -144,70 +144,70 @@ def _daily_before_late(world: World) -> dict:
     return reference.compute_daily(world.catalogue, plays, SEOUL, tiers=TIERS)
 
 
-def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns_and_is_paid_later(engine):
-    world = World(engine)
+def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns_and_is_paid_later(ledger_engine):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 8, "j", 3) + month_plays(FEB, 8, "f", 4) + month_plays(MAR, 2, "m", 5))
     world.run_batch()
     world.close(JAN)
     world.check_invariants()
-    with engine.connect() as conn:
+    with ledger_engine.connect() as conn:
         created = list(conn.execute(sa.select(payouts).order_by(payouts.c.payout_id)))
     assert len(created) == len([k for k in world.model.payouts if k[1] == JAN]) >= 2
-    assert any(balances.get_balance(engine, ADMIN, p.seller_id, TODAY).balance % 1 != 0 for p in created)
+    assert any(balances.get_balance(ledger_engine, ADMIN, p.seller_id, TODAY).balance % 1 != 0 for p in created)
 
     paid, failed = created[0], created[1]
-    done = balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-1")
+    done = balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-1")
     assert (done.status, done.reference) == ("PAID", "BANK-1")
-    assert balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-1") == done  # idempotent
+    assert balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-1") == done  # idempotent
     with pytest.raises(PayoutMarkConflict):
-        balances.mark_payout(engine, ADMIN, paid.payout_id, "PAID", "BANK-2")
+        balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-2")
     with pytest.raises(PayoutMarkConflict):
-        balances.mark_payout(engine, ADMIN, paid.payout_id, "FAILED", "")
+        balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "FAILED", "")
     world.model.mark((paid.seller_id, JAN), "PAID")
-    balances.mark_payout(engine, ADMIN, failed.payout_id, "FAILED", "returned by bank")
+    balances.mark_payout(ledger_engine, ADMIN, failed.payout_id, "FAILED", "returned by bank")
     world.model.mark((failed.seller_id, JAN), "FAILED")
     world.check_invariants()
-    assert balances.get_balance(engine, ADMIN, failed.seller_id, TODAY).balance >= failed.amount_krw
+    assert balances.get_balance(ledger_engine, ADMIN, failed.seller_id, TODAY).balance >= failed.amount_krw
 
     world.close(FEB)
     world.check_invariants()
-    again = [p for p in balances.list_payouts(engine, ADMIN, failed.seller_id) if p.month == FEB]
+    again = [p for p in balances.list_payouts(ledger_engine, ADMIN, failed.seller_id) if p.month == FEB]
     assert again and again[0].amount_krw >= failed.amount_krw  # the failed money is paid at the next close
     with pytest.raises(NotAllowed):
-        balances.mark_payout(engine, Principal(failed.seller_id, "s", "SELLER"), again[0].payout_id, "PAID", "x")
+        balances.mark_payout(ledger_engine, Principal(failed.seller_id, "s", "SELLER"), again[0].payout_id, "PAID", "x")
     with pytest.raises(NotAllowed):
-        balances.get_balance(engine, Principal(paid.seller_id, "s", "SELLER"), failed.seller_id, TODAY)
+        balances.get_balance(ledger_engine, Principal(paid.seller_id, "s", "SELLER"), failed.seller_id, TODAY)
 
 
-def test_closing_is_refused_until_the_month_ended_was_computed_and_the_previous_month_closed(engine):
-    world = World(engine)
+def test_closing_is_refused_until_the_month_ended_was_computed_and_the_previous_month_closed(ledger_engine):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 2, "j", 6) + month_plays(FEB, 2, "f", 7))
     with pytest.raises(MonthNotReady, match="2012-01-01, 2012-01-02"):
-        closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)
+        closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)
     this_month = dt.date.today().replace(day=1)
     with pytest.raises(MonthNotReady, match="has not ended"):
-        closing.close_month(engine, ADMIN, f"{this_month:%Y-%m}", zone=SEOUL)
+        closing.close_month(ledger_engine, ADMIN, f"{this_month:%Y-%m}", zone=SEOUL)
     world.run_batch()
     with pytest.raises(NotAllowed):
-        closing.close_month(engine, Principal(1_000_001, "s", "SELLER"), "2012-01", zone=SEOUL)
+        closing.close_month(ledger_engine, Principal(1_000_001, "s", "SELLER"), "2012-01", zone=SEOUL)
     with pytest.raises(ClosingNotFound):
-        closing.pending_adjustments(engine, ADMIN, "2012-01")
+        closing.pending_adjustments(ledger_engine, ADMIN, "2012-01")
     world.close(JAN)
     with pytest.raises(MonthOutOfOrder, match="2012-02"):
-        closing.close_month(engine, ADMIN, "2012-03", zone=SEOUL)
-    with engine.connect() as conn:
+        closing.close_month(ledger_engine, ADMIN, "2012-03", zone=SEOUL)
+    with ledger_engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(month_closings)).scalar_one() == 1
 
 
-def test_closing_twice_or_concurrently_gives_one_closing(engine):
-    world = World(engine)
+def test_closing_twice_or_concurrently_gives_one_closing(ledger_engine):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 4, "j", 8))
     world.run_batch()
     results, errors = [], []
 
     def close():
         try:
-            results.append(closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL))
+            results.append(closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -218,7 +218,7 @@ def test_closing_twice_or_concurrently_gives_one_closing(engine):
         t.join(60)
     assert errors == [] and len(results) == 3
     assert results[0] == results[1] == results[2]
-    assert closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL) == results[0]
+    assert closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL) == results[0]
     world.model.close(JAN, world.monthly())
     world.check_invariants()  # one set of entries and payouts, not three
 
@@ -241,27 +241,27 @@ closing.close_month(engine, Principal(1, "admin", "ADMIN"), "2012-01", zone=Zone
 
 
 @pytest.mark.parametrize("step", [3, 5])
-def test_a_close_killed_halfway_leaves_nothing_and_closing_again_succeeds(engine, step):
-    world = World(engine)
+def test_a_close_killed_halfway_leaves_nothing_and_closing_again_succeeds(ledger_engine, step):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 4, "j", 9))
     world.run_batch()
-    url = engine.url.render_as_string(hide_password=False)
+    url = ledger_engine.url.render_as_string(hide_password=False)
     done = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, url, str(step)], check=False, timeout=120, env=os.environ.copy()
     )
     assert done.returncode == -signal.SIGKILL
-    with engine.connect() as conn:
+    with ledger_engine.connect() as conn:
         for table in LEDGER_TABLES:
             assert conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one() == 0, table
     world.close(JAN)
     world.check_invariants()
 
 
-def test_the_cli_closes_a_month_with_progress_and_refuses_clearly(engine, tmp_path):
-    world = World(engine)
+def test_the_cli_closes_a_month_with_progress_and_refuses_clearly(ledger_engine, tmp_path):
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 3, "j", 10))
     world.run_batch()
-    url = engine.url.render_as_string(hide_password=False)
+    url = ledger_engine.url.render_as_string(hide_password=False)
     env = {
         **os.environ,
         "PAYSYSTEM_DB_URL": url,
@@ -287,23 +287,23 @@ def test_the_cli_closes_a_month_with_progress_and_refuses_clearly(engine, tmp_pa
     world.check_invariants()
 
 
-def test_the_last_closed_month_gauge_is_set_by_a_close_and_read_back_at_a_start(engine):
+def test_the_last_closed_month_gauge_is_set_by_a_close_and_read_back_at_a_start(ledger_engine):
     def gauge() -> float | None:
         return REGISTRY.get_sample_value("paysystem_settlement_last_closed_month")
 
-    world = World(engine)
+    world = World(ledger_engine)
     world.ingest(month_plays(JAN, 4, "g", 8))
     world.run_batch()
     LAST_CLOSED_MONTH.set(0)
-    with engine.connect() as conn:  # nothing closed yet: the gauge stays 0 (the alert ignores 0)
+    with ledger_engine.connect() as conn:  # nothing closed yet: the gauge stays 0 (the alert ignores 0)
         closing.show_last_closed_month(conn)
     assert gauge() == 0
-    closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)
+    closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)
     assert gauge() == 201201
     LAST_CLOSED_MONTH.set(0)  # another instance, or this one restarted: read from the database
-    closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL)  # closing a closed month sets it too
+    closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)  # closing a closed month sets it too
     assert gauge() == 201201
     LAST_CLOSED_MONTH.set(0)
-    with engine.connect() as conn:
+    with ledger_engine.connect() as conn:
         closing.show_last_closed_month(conn)
     assert gauge() == 201201

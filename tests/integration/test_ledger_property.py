@@ -18,15 +18,14 @@ from hypothesis import strategies as st
 from services.common.periods import Period, month_end
 from services.common.schema import payouts
 from services.settlement import balances
-from tests.fixtures_jobs import random_plays
-from tests.fixtures_ledger import (  # noqa: F401 - module_engine is a fixture
+from tests.plugins.jobs import random_plays
+from tests.plugins.ledger import (
     ADMIN,
     JAN,
     SELLERS,
     VIDEOS,
     World,
     days_of,
-    module_engine,
     reset_ledger,
 )
 
@@ -50,7 +49,7 @@ def _snapshots(world: World, month: dt.date) -> dict:
 
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(sequence=steps)
-def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):  # noqa: F811
+def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
     engine = module_engine
     reset_ledger(engine)
     world = World(engine)

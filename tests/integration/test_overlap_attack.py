@@ -14,8 +14,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2
-from tests.fixtures_video import video_service
 from tests.integration.conftest import BatchData
+from tests.plugins.video import video_service
 from tests.reference import Play, Video, compute_daily, compute_periods
 
 PLAYS, GAP_SEC, LENGTH_SEC, DURATION_SEC = 2_000, 30, 900, 1_200

@@ -5,7 +5,7 @@ prove nothing), the rows go and come back identical (a checksum over every colum
 here), an open month is refused, and a late playback for the archived month is rejected at
 ingest with its reason, counted, and leaves no trace.
 
-Plays are loaded as the ledger's tests load them (tests/fixtures_ledger.py, play_event_ids
+Plays are loaded as the ledger's tests load them (tests/plugins/ledger.py, play_event_ids
 included); the late playback goes through the real ingest.
 """
 
@@ -31,8 +31,8 @@ from services.settlement import service as settlement
 from services.statistics import repository as stats
 from services.video.ingest import Ingest
 from services.video.plays import ARCHIVED_MONTH, Outcome, PlayEvent
-from tests.fixtures_jobs import SEOUL, module_engine  # noqa: F401
-from tests.fixtures_ledger import FEB, JAN, SELLERS, TODAY, VIDEOS, World, days_of, month_plays, reset_ledger
+from tests.plugins.jobs import SEOUL
+from tests.plugins.ledger import FEB, JAN, SELLERS, TODAY, VIDEOS, World, days_of, month_plays, reset_ledger
 
 SELLER_IDS = sorted({1_000_000 + v % SELLERS for v in VIDEOS})
 WEEKS = sorted({period_bounds(Period.WEEKLY, d)[0] for d in days_of(JAN)})
@@ -41,7 +41,7 @@ REJECTED_METRIC = "paysystem_ingest_rejected_archived_total"
 
 
 @pytest.fixture
-def world(module_engine):  # noqa: F811
+def world(module_engine):
     reset_ledger(module_engine)
     return World(module_engine)
 

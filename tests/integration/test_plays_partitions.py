@@ -17,7 +17,7 @@ from services.video import repository
 from services.video.ingest import Ingest
 from services.video.plays import Outcome, PlayEvent
 from tests.databases import fresh_engine
-from tests.fixtures_jobs import SEOUL
+from tests.plugins.jobs import SEOUL
 
 
 @pytest.fixture(scope="module")

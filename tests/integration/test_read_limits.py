@@ -15,7 +15,7 @@ import pytest
 
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from tests.databases import fresh_database
-from tests.fixtures_readside import REDIS_SHARED_DB3, add_videos, make_read_side, migrated_engine, serve_read_services
+from tests.plugins.readside import REDIS_SHARED_DB3, add_videos, make_read_side, migrated_engine, serve_read_services
 
 SELLER, OTHER, VIEWER = 3001, 3002, 3003
 VIDEO = 7001

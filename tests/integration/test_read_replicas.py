@@ -1,4 +1,4 @@
-"""Read replicas with real servers (tests/fixtures_replicas.py: a private MariaDB primary with
+"""Read replicas with real servers (tests/plugins/replicas.py: a private MariaDB primary with
 binary logging and a second mariadbd replicating from it): the read services read from the
 replica and every write goes to the primary; a job's JOB_FINISHED waits for the replica to
 apply its figures, or takes it out of use, and no read after it returns an older figure; the
@@ -26,13 +26,13 @@ from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
 from services.common.readside import read_side_for
 from services.common.replicas import HeartbeatWriter, probe, replica_name
-from tests.fixtures_jobs import add_plays, add_videos, expected_seller_total, random_plays
-from tests.fixtures_readside import serve_read_services
-from tests.fixtures_replicas import replication, wait_until
 from tests.mesh import reserve_port_block
+from tests.plugins.jobs import add_plays, add_videos, expected_seller_total, random_plays
+from tests.plugins.readside import serve_read_services
+from tests.plugins.replicas import replication, wait_until
 
 VIDEOS = [1, 2, 3]
-SELLER = 1_000_001  # fixtures_jobs.add_videos: seller 1_000_000 + video % 10
+SELLER = 1_000_001  # tests.plugins.jobs.add_videos: seller 1_000_000 + video % 10
 REPLICA_ONLY_VIDEO = 991  # a video (and its figures) written on the replica alone
 MAX_LAG_MS = 3000
 

@@ -25,7 +25,7 @@ from services.common.schema import plays
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from services.video.plays import MAX_EVENTS_PER_CALL
-from tests.fixtures_video import video_service
+from tests.plugins.video import video_service
 
 GARBAGE = [b"\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f", b"\x08"]
 

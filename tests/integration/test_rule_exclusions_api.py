@@ -12,13 +12,13 @@ import pytest
 from paysystem.v1 import common_pb2, statistics_pb2
 from services.common.periods import day_bounds_us
 from tests.databases import fresh_database
-from tests.fixtures_readside import (
+from tests.integration.conftest import SEOUL, BatchData
+from tests.plugins.readside import (
     REDIS_SHARED_DB3,
     make_read_side,
     migrated_engine,
     serve_read_services,
 )
-from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import Play, Video, compute_daily
 
 DAY = dt.date(2026, 10, 7)  # a Wednesday

@@ -17,18 +17,17 @@ from prometheus_client import REGISTRY
 from paysystem.v1 import common_pb2, statistics_pb2
 from services.common.periods import Period, periods_in_range
 from tests import reference
-from tests.fixtures_jobs import play
-from tests.fixtures_ledger import (  # noqa: F401 - module_engine is a fixture
+from tests.plugins.jobs import play
+from tests.plugins.ledger import (
     FEB,
     JAN,
     SELLERS,
     VIDEOS,
     World,
-    module_engine,
     month_plays,
     reset_ledger,
 )
-from tests.fixtures_readside import REDIS_SHARED_DB3, make_read_side, serve_read_services
+from tests.plugins.readside import REDIS_SHARED_DB3, make_read_side, serve_read_services
 
 SELLER = 1_000_000 + 1 % SELLERS  # videos 1 and 4
 OTHER = 1_000_000 + 2 % SELLERS

@@ -1,6 +1,6 @@
 """The settlement service over real gRPC on MariaDB, with the Redis cache (shared server, DB 3).
 
-Figures are written the way the batch writes them (tests/fixtures_readside.publish_day).
+Figures are written the way the batch writes them (tests.plugins.readside.publish_day).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from paysystem.v1 import common_pb2, settlement_pb2
 from tests.databases import fresh_database
-from tests.fixtures_readside import (
+from tests.plugins.readside import (
     REDIS_SHARED_DB3,
     Daily,
     add_videos,

@@ -15,7 +15,7 @@ from services.common.periods import Period
 from services.common.schema import videos
 from services.settlement.repository import statement_lines
 from tests.databases import fresh_engine
-from tests.fixtures_readside import Daily, publish_day
+from tests.plugins.readside import Daily, publish_day
 
 SELLER, OTHER = 71, 72
 DAY = dt.date(2026, 3, 4)

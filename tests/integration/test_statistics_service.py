@@ -10,7 +10,7 @@ import pytest
 
 from paysystem.v1 import common_pb2, statistics_pb2
 from tests.databases import fresh_database
-from tests.fixtures_readside import (
+from tests.plugins.readside import (
     REDIS_SHARED_DB3,
     Daily,
     add_videos,

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from paysystem.v1 import video_pb2
-from tests.fixtures_video import video_service
+from tests.plugins.video import video_service
 
 
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])

@@ -20,7 +20,7 @@ from services.common.periods import Period, period_bounds
 from services.common.schema import ledger_entries, payout_minimums, payouts, tier_prices
 from services.settlement import balances, closing, service
 from tests import reference
-from tests.fixtures_jobs import SEOUL, add_plays, add_videos, clear, module_engine, random_plays  # noqa: F401
+from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays
 
 ADMIN = Principal(1, "admin", "ADMIN")
 JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
@@ -75,7 +75,10 @@ def reset_ledger(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def engine(module_engine):  # noqa: F811 - the module's database, emptied
+def ledger_engine(module_engine):
+    """The module's database (tests.plugins.jobs.module_engine) set by reset_ledger: emptied,
+    with this world's tiers, payout minimum and videos. Named apart from the jobs plugin's
+    `engine`, which only empties it."""
     reset_ledger(module_engine)
     return module_engine
 

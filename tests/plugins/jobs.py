@@ -129,8 +129,9 @@ def clear(engine: sa.Engine) -> None:
             conn.execute(sa.text(f"DELETE FROM {table}"))
 
 
-# Fixtures shared by the job-repository and job-runner tests (import both names): one migrated
-# database per module and engine kind, emptied before each test.
+# Fixtures of the job-repository, job-runner and ledger tests (a plugin: tests ask for them by
+# name, without importing them): one migrated database per module and engine kind, emptied
+# before each test.
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
 def module_engine(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("jobs")

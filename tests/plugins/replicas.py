@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from services.common import db
 from services.common.settings import Settings
-from tests.fixtures_faults import MariaDBProcess
 from tests.mesh import reserve_port_block
+from tests.plugins.faults import MariaDBProcess
 
 REPLICATION_PORTS = range(23900, 23990)
 DB_NAME = "replicas_paysystem"

@@ -29,8 +29,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from tests.fixtures_readside import RedisProcess
 from tests.mesh import Mesh, reserve_port_block
+from tests.plugins.readside import RedisProcess
 
 MESH_PORT_BLOCKS = range(22000, 22800, 40)
 # Ports of the private servers: the first free one of this range, held by a lock file while
@@ -234,7 +234,7 @@ def own_mariadb(workdir: Path):
 
 
 class KillableRedis(RedisProcess):
-    """tests.fixtures_readside.RedisProcess, plus a crash (SIGKILL)."""
+    """tests.plugins.readside.RedisProcess, plus a crash (SIGKILL)."""
 
     def kill(self) -> None:
         if self.proc is not None:

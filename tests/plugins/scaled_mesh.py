@@ -1,7 +1,7 @@
 """A whole mesh at scale for tests: `paysystem up` (tests/mesh.py) reading from a replica and
 caching on a Redis Cluster, all real processes on this machine:
 
-- the private MariaDB primary (binary log) and its replica of tests/fixtures_replicas.py,
+- the private MariaDB primary (binary log) and its replica of tests/plugins/replicas.py,
   the mesh's PAYSYSTEM_DB_URL on the primary and PAYSYSTEM_DB_READ_URLS on the replica;
 - the six-node Redis Cluster of tests/redis_cluster.py, as a `redis+cluster://` URL.
 
@@ -19,8 +19,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fixtures_replicas import Replication, replication
 from tests.mesh import Mesh
+from tests.plugins.replicas import Replication, replication
 from tests.redis_cluster import RedisClusterProcesses
 
 
