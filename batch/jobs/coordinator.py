@@ -4,7 +4,7 @@ of events its caller reads.
 A run covers days in ascending order (cumulative tiers carry forward, so a day needs the day
 before it) and stops at the first day that fails. Per day: the launch transaction
 (batch/jobs/launch.py), the stream-limit step keyed by viewer (batch/steps/streams.py, one
-transaction), the partitions (batch/jobs/pool.py, each in its own transaction),
+transaction), the partitions (batch/jobs/handlers.py, each in its own transaction),
 then, once every partition completed, `finish_day` and COMPLETED in one transaction. After
 the last day, the new figures are published (batch/jobs/publication.py) before the final
 event: a caller that reads the final event reads the new figures from every read service.
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 from batch.jobs import launch as launching
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
+from batch.jobs.handlers import run_partitions
 from batch.jobs.heartbeat import Heartbeat
 from batch.jobs.model import REFUSED, BatchStatus, EventType, JobEvent
-from batch.jobs.pool import run_partitions
 from batch.jobs.publication import Publication
 from services.common.metrics import BATCH_JOBS_FAILED, BATCH_LAST_SUCCESS
 

@@ -5,7 +5,7 @@ day. Where the rest lives, by role:
 
 - launch.py: the launch transaction of one day's instance (the launch guard, what to run);
 - coordinator.py: the day loop and the event stream of a run;
-- pool.py: a day's partitions in parallel, locally or through dispatch.py (remote workers,
+- handlers.py: a day's partitions in parallel, locally or through dispatch.py (remote workers,
   with fenced retries);
 - worker.py: one partition attempt (the local pool's unit of work and RunPartition's);
 - heartbeat.py and recovery.py: a running execution's heartbeat, and `recover` for crashed
