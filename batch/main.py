@@ -24,7 +24,7 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
     """A runner wired the way the service and the CLI run it: the platform zone, the
     configured worker count, the read services' trust window to publish and wait out before
     a job reports its end (batch/jobs/publication.py) and the read replicas to wait for,
-    then the read-model cache freed."""
+    then the read-model cache freed (unless `options` name another `after_days_computed`)."""
 
     def free_cached_read_models(days: list[dt.date]) -> None:
         if not settings.redis_url:
@@ -36,6 +36,7 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
         deleted = invalidate_after_batch(settings.redis_url)
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
 
+    options.setdefault("after_days_computed", free_cached_read_models)
     options.setdefault("partition_attempts", settings.batch_partition_attempts)
     options.setdefault("replicas", replica_engines(settings))
     options.setdefault(
@@ -46,7 +47,6 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
         zone=settings.zone,
         workers=workers or settings.batch_workers,
         reader_max_age_ms=settings.data_version_max_age_ms,
-        after_days_computed=free_cached_read_models,
         **options,
     )
 

@@ -13,14 +13,22 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import grpc
 import sqlalchemy as sa
 
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
-from batch.jobs.model import RETRYING, BatchStatus, EventType, JobEvent, Partition
-from batch.jobs.worker import PartitionResult
+from batch.jobs.model import (
+    BatchStatus,
+    EventStatus,
+    EventType,
+    JobEvent,
+    Partition,
+    PartitionExecution,
+    PartitionResult,
+)
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -49,9 +57,16 @@ class DispatchError(Exception):
         self.retryable = retryable
 
 
+class Dispatcher(Protocol):
+    """Runs one partition attempt on a worker instance and returns its events; raises
+    DispatchError when the stream breaks or cannot start (GrpcDispatcher, or a test's)."""
+
+    def run_partition(self, partition_execution_id: int) -> Iterator[JobEvent]: ...
+
+
 def run_dispatched(
     engine: sa.Engine,
-    dispatcher,
+    dispatcher: Dispatcher,
     job: str,
     p: Partition,
     partition_execution_id: int,
@@ -74,80 +89,106 @@ def run_dispatched(
     attempt_id = partition_execution_id
     attempt = 1
     while True:
-        terminal: JobEvent | None = None
-        lost: DispatchError | None = None
-        try:
-            for event in dispatcher.run_partition(attempt_id):
-                if event.type is EventType.PARTITION_PROGRESS:
-                    continue  # the worker's keep-alive; the coordinator ticks on its own
-                relay(dataclasses.replace(event, partition_key=p.key))
-                if event.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
-                    terminal = event  # the last event; the stream ends after it
-        except DispatchError as exc:
-            lost = exc
-        if terminal is not None and terminal.type is EventType.PARTITION_FINISHED:
-            return PartitionResult(
-                p.key, completed=True, rows_read=terminal.rows_read, rows_written=terminal.rows_written
-            )
-        if terminal is not None:  # the worker ran it and recorded the failure (e.g. a bad row)
-            return PartitionResult(p.key, error=terminal.message)
+        terminal, lost = _stream_attempt(dispatcher, attempt_id, p, relay)
+        if terminal is not None:
+            return _reported(p, terminal)
         reason = str(lost) if lost is not None else "the stream ended before the partition's outcome"
         retry = (lost is None or lost.retryable) and attempt < attempts and not stopping()
         error = f"attempt {attempt} lost: {reason}"
-        with engine.begin() as conn:
-            if retry:
-                settled = repo.retry_partition(conn, attempt_id, error=error, now_us=now_us())
-            else:
-                repo.fail_partition(conn, attempt_id, error=error, now_us=now_us())
-                settled = repo.get_partition_execution(conn, attempt_id)
+        settled = _settle(engine, attempt_id, error, retry=retry)
         if settled.status is BatchStatus.COMPLETED and settled.partition_execution_id == attempt_id:
-            log.info("partition %s: the stream broke after its worker committed it", p.key)
-            relay(
-                JobEvent(
-                    EventType.PARTITION_FINISHED,
-                    job,
-                    partition_key=p.key,
-                    rows_read=settled.rows_read,
-                    rows_written=settled.rows_written,
-                    elapsed_ms=settled.elapsed_ms,
-                    status=BatchStatus.COMPLETED.name,
-                    message=f"completed on {settled.worker} (its stream broke afterwards)",
-                )
-            )
-            return PartitionResult(
-                p.key, completed=True, rows_read=settled.rows_read, rows_written=settled.rows_written
-            )
+            return _completed_after_all(job, p, settled, relay)
         if not retry:
             log.warning("partition %s failed: %s", p.key, error)
-            if stopping() and (lost is None or lost.retryable):
-                relay(
-                    JobEvent(
-                        EventType.PARTITION_FAILED,
-                        job,
-                        partition_key=p.key,
-                        status=BatchStatus.FAILED.name,
-                        message=f"{error} (not retried: stopping)",
-                    )
-                )
-                return PartitionResult(p.key)
-            relay(
-                JobEvent(
-                    EventType.PARTITION_FAILED, job, partition_key=p.key, status=BatchStatus.FAILED.name, message=error
-                )
-            )
-            return PartitionResult(p.key, error=error)
+            stopped = stopping() and (lost is None or lost.retryable)
+            return _given_up(job, p, error, relay, stopped=stopped)
         log.warning("partition %s: %s; dispatching attempt %d", p.key, error, settled.attempt)
         relay(
             JobEvent(
                 EventType.PARTITION_PROGRESS,
                 job,
                 partition_key=p.key,
-                status=RETRYING,
+                status=EventStatus.RETRYING.value,
                 message=f"{error}; attempt {settled.attempt} dispatched",
             )
         )
         attempt_id, attempt = settled.partition_execution_id, settled.attempt
         time.sleep(backoff_sec * attempt)
+
+
+def _stream_attempt(
+    dispatcher: Dispatcher, attempt_id: int, p: Partition, relay: Callable[[JobEvent], None]
+) -> tuple[JobEvent | None, DispatchError | None]:
+    """Relays one attempt's events: (its terminal event if the stream carried one, the
+    DispatchError if the stream broke)."""
+    terminal: JobEvent | None = None
+    try:
+        for event in dispatcher.run_partition(attempt_id):
+            if event.type is EventType.PARTITION_PROGRESS:
+                continue  # the worker's keep-alive; the coordinator ticks on its own
+            relay(dataclasses.replace(event, partition_key=p.key))
+            if event.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                terminal = event  # the last event; the stream ends after it
+    except DispatchError as exc:
+        return terminal, exc
+    return terminal, None
+
+
+def _reported(p: Partition, terminal: JobEvent) -> PartitionResult:
+    """The outcome its worker reported: finished, or failed with its message (e.g. a bad row)."""
+    if terminal.type is EventType.PARTITION_FINISHED:
+        return PartitionResult(p.key, completed=True, rows_read=terminal.rows_read, rows_written=terminal.rows_written)
+    return PartitionResult(p.key, error=terminal.message)
+
+
+def _settle(engine: sa.Engine, attempt_id: int, error: str, *, retry: bool) -> PartitionExecution:
+    """A lost attempt, settled in the database: with `retry`, failed and the next attempt
+    inserted (unless it COMPLETED after all); otherwise failed. Returns the newest attempt."""
+    with engine.begin() as conn:
+        if retry:
+            return repo.retry_partition(conn, attempt_id, error=error, now_us=now_us())
+        repo.fail_partition(conn, attempt_id, error=error, now_us=now_us())
+        return repo.get_partition_execution(conn, attempt_id)
+
+
+def _completed_after_all(
+    job: str, p: Partition, settled: PartitionExecution, relay: Callable[[JobEvent], None]
+) -> PartitionResult:
+    """The stream broke after its worker committed the attempt: it counts as completed."""
+    log.info("partition %s: the stream broke after its worker committed it", p.key)
+    relay(
+        JobEvent(
+            EventType.PARTITION_FINISHED,
+            job,
+            partition_key=p.key,
+            rows_read=settled.rows_read,
+            rows_written=settled.rows_written,
+            elapsed_ms=settled.elapsed_ms,
+            status=BatchStatus.COMPLETED.name,
+            message=f"completed on {settled.worker} (its stream broke afterwards)",
+        )
+    )
+    return PartitionResult(p.key, completed=True, rows_read=settled.rows_read, rows_written=settled.rows_written)
+
+
+def _given_up(
+    job: str, p: Partition, error: str, relay: Callable[[JobEvent], None], *, stopped: bool
+) -> PartitionResult:
+    """No new attempt: FAILED. When the day is stopping and the worker was only lost, the
+    partition counts as not begun (the day ends STOPPED, a restart runs it)."""
+    if stopped:
+        relay(
+            JobEvent(
+                EventType.PARTITION_FAILED,
+                job,
+                partition_key=p.key,
+                status=BatchStatus.FAILED.name,
+                message=f"{error} (not retried: stopping)",
+            )
+        )
+        return PartitionResult(p.key)
+    relay(JobEvent(EventType.PARTITION_FAILED, job, partition_key=p.key, status=BatchStatus.FAILED.name, message=error))
+    return PartitionResult(p.key, error=error)
 
 
 def event_from_message(message: batch_pb2.JobEvent) -> JobEvent:
@@ -172,7 +213,8 @@ class GrpcDispatcher:
     """RunPartition calls on a shared channel to Envoy, each with fresh credentials."""
 
     def __init__(self, channel: grpc.Channel, metadata: Callable[[], list[tuple[str, str]]]) -> None:
-        self._stub = batch_pb2_grpc.BatchServiceStub(channel)
+        # The generated stub is untyped (paysystem/v1/*_pb2_grpc.py): its calls are typed below.
+        self._stub = batch_pb2_grpc.BatchServiceStub(channel)  # type: ignore[no-untyped-call]
         self._metadata = metadata
 
     def run_partition(self, partition_execution_id: int) -> Iterator[JobEvent]:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
-from batch.jobs.model import BatchStatus, JobExecution, Partition, RunKind
+from batch.jobs.model import BatchStatus, JobExecution, JobParameters, Partition, RunKind
 from batch.jobs.partitioner import plan_partitions
 from services.common.errors import Conflict
 
@@ -67,11 +67,11 @@ class Refused:
     error: JobAlreadyRunning
 
 
-def daily_parameters(day: dt.date) -> dict:
+def daily_parameters(day: dt.date) -> JobParameters:
     return {"date": day.isoformat()}
 
 
-def instance_id(engine: sa.Engine, job: str, params: dict) -> int:
+def instance_id(engine: sa.Engine, job: str, params: JobParameters) -> int:
     """The instance's id, created on first launch (a concurrent creator may win the insert)."""
     with engine.begin() as conn:
         instance = repo.find_instance(conn, job, params)
@@ -82,7 +82,9 @@ def instance_id(engine: sa.Engine, job: str, params: dict) -> int:
             return repo.insert_instance(conn, job, params, now_us()).job_instance_id
     except sa.exc.IntegrityError:
         with engine.begin() as conn:
-            return repo.find_instance(conn, job, params).job_instance_id
+            created = repo.find_instance(conn, job, params)
+            assert created is not None  # the concurrent creator committed it
+            return created.job_instance_id
 
 
 def launch(
@@ -178,7 +180,7 @@ def _decide(
     )
 
 
-def already_running(job: str, params: dict, running: JobExecution | None) -> JobAlreadyRunning:
+def already_running(job: str, params: JobParameters, running: JobExecution | None) -> JobAlreadyRunning:
     what = f"job instance {job} {' '.join(f'{k}={v}' for k, v in sorted(params.items()))}"
     if running is None:
         return JobAlreadyRunning(f"{what} was being launched by another caller at the same time")

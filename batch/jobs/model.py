@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+from collections.abc import Iterable
 
 # The last partition of a plan ends here, so a fixed plan covers every video id ever
 # created, even videos created after the instance was split (ranges are [lo, hi)).
@@ -50,16 +51,26 @@ class BatchStatus(enum.IntEnum):
         return self in (BatchStatus.STOPPED, BatchStatus.FAILED)
 
     @staticmethod
-    def worst(statuses) -> BatchStatus:
+    def worst(statuses: Iterable[BatchStatus]) -> BatchStatus:
         """The aggregate status of several parts (COMPLETED when there are none)."""
         return max(statuses, default=BatchStatus.COMPLETED)
 
 
-# Event statuses that are not statuses of an execution (events carry BatchStatus names
-# otherwise): a day whose launch was refused because another execution holds its guard,
-# and a dispatched partition sent out again as a new attempt.
-REFUSED = "REFUSED"
-RETRYING = "RETRYING"
+class EventStatus(enum.StrEnum):
+    """The statuses an event may carry that are not statuses of an execution (an event's
+    `status` is a BatchStatus name otherwise). Their values are what events carry on the
+    wire; nothing stores them.
+
+    - REFUSED: a day whose launch was refused because another execution holds its guard;
+    - RETRYING: a dispatched partition sent out again as a new attempt.
+    """
+
+    REFUSED = "REFUSED"
+    RETRYING = "RETRYING"
+
+
+# A job instance's identifying parameters (`{"date": "2026-11-01"}` for the daily job).
+JobParameters = dict[str, str]
 
 
 class RunKind(enum.StrEnum):
@@ -111,13 +122,31 @@ class Partition:
 
 
 @dataclasses.dataclass(frozen=True)
+class PartitionResult:
+    """How one partition of a day's execution ended, as its handler saw it: completed,
+    failed (`error`), or neither when it was not begun because the day was stopping."""
+
+    key: str
+    completed: bool = False
+    rows_read: int = 0
+    rows_written: int = 0
+    error: str | None = None
+
+    def status(self, *, not_begun: BatchStatus) -> BatchStatus:
+        """COMPLETED, FAILED (with an error), or `not_begun` for a partition that was not begun."""
+        if self.completed:
+            return BatchStatus.COMPLETED
+        return BatchStatus.FAILED if self.error is not None else not_begun
+
+
+@dataclasses.dataclass(frozen=True)
 class PartitionWork:
     """What a worker needs to run one partition attempt, read from its partition execution."""
 
     partition_execution_id: int
     job_execution_id: int
     job_name: str
-    parameters: dict
+    parameters: JobParameters
     partition_key: str
     video_id_lo: int
     video_id_hi: int
@@ -129,7 +158,7 @@ class PartitionWork:
 class JobInstance:
     job_instance_id: int
     job_name: str
-    parameters: dict
+    parameters: JobParameters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +189,7 @@ class JobExecution:
     job_execution_id: int
     job_instance_id: int
     job_name: str
-    parameters: dict
+    parameters: JobParameters
     run_kind: RunKind
     status: BatchStatus
     play_id_watermark: int | None
@@ -174,11 +203,11 @@ class JobExecution:
     partitions: tuple[PartitionExecution, ...] = ()
 
 
-def canonical_parameters(parameters: dict) -> str:
+def canonical_parameters(parameters: JobParameters) -> str:
     """The identifying parameters as canonical JSON (sorted keys, no spaces)."""
     return json.dumps(parameters, sort_keys=True, separators=(",", ":"))
 
 
-def job_key(parameters: dict) -> str:
+def job_key(parameters: JobParameters) -> str:
     """The instance key: SHA-256 of the canonical identifying parameters."""
     return hashlib.sha256(canonical_parameters(parameters).encode()).hexdigest()

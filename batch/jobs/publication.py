@@ -78,7 +78,7 @@ class Publication:
     def _wait_for_replicas(self) -> str:
         """services/common/replicas.py: a replica that has not applied the run's commits within
         replica_wait_sec is out of use in every read service by then; said here and in the log."""
-        if not self.replicas:
+        if not self.replicas or self.engine is None:
             return ""
         answers = wait_for_replicas(self.engine, self.replicas, self.replica_wait_sec)
         for answer in answers:

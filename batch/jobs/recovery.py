@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
+from batch.jobs.model import JobParameters
 from services.common.processes import pid_alive
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class Recovered:
     job_execution_id: int
     job_name: str
-    parameters: dict
+    parameters: JobParameters
     owner: str
     reason: str
     partitions_failed: tuple[str, ...]

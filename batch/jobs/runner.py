@@ -3,10 +3,14 @@
 The one job is "daily" with the identifying parameter date=YYYY-MM-DD: one instance per local
 day. Where the rest lives, by role:
 
+- config.py: CoordinationConfig, the runner's settings as a run reads them (frozen, built
+  once here);
 - launch.py: the launch transaction of one day's instance (the launch guard, what to run);
-- coordinator.py: the day loop and the event stream of a run;
-- pool.py: a day's partitions in parallel, locally or through dispatch.py (remote workers,
-  with fenced retries);
+- coordinator.py: the day loop and the event stream of a run; day.py: one launched day's
+  steps (stream limit, partitions, finish) and its status, the worst of its partitions';
+- handlers.py: the PartitionHandler interface and its two implementations: a day's
+  partitions in this process's thread pool, or through dispatch.py (remote workers, with
+  fenced retries);
 - worker.py: one partition attempt (the local pool's unit of work and RunPartition's);
 - heartbeat.py and recovery.py: a running execution's heartbeat, and `recover` for crashed
   ones (owner process gone or heartbeat stale), which makes them restartable;
@@ -18,14 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from batch.jobs.clock import process_owner
+from batch.jobs.config import AfterDaysComputed, CoordinationConfig
 from batch.jobs.coordinator import CatchUp, Coordinator, DayRange, event_stream
+from batch.jobs.dispatch import Dispatcher
+from batch.jobs.handlers import LocalPartitionHandler, PartitionHandler, RemotePartitionHandler
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
 from services.common import archive, clock, plays_partitions
@@ -58,8 +65,8 @@ class JobRunner:
         progress_interval_sec: float = 2.0,
         owner: str | None = None,
         reader_max_age_ms: int = 0,
-        after_days_computed: Callable[[list[dt.date]], None] | None = None,
-        dispatcher=None,
+        after_days_computed: AfterDaysComputed | None = None,
+        dispatcher: Dispatcher | None = None,
         partition_attempts: int = 3,
         retry_backoff_sec: float = 0.5,
         replicas: Sequence[tuple[str, sa.Engine]] = (),
@@ -67,41 +74,41 @@ class JobRunner:
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self.engine = engine
-        self.zone = zone
-        # SQLite has one writer: partitions still each run in their own transaction, one
-        # at a time, rather than queueing on the file lock.
-        self.workers = 1 if engine.dialect.name == "sqlite" else workers
-        self._steps = steps
-        self.heartbeat_interval_sec = heartbeat_interval_sec
-        self.progress_interval_sec = progress_interval_sec
-        self.owner = owner or process_owner()
-        self.reader_max_age_ms = reader_max_age_ms
-        self.after_days_computed = after_days_computed
-        # Read replicas (name, engine): a run's final event waits until each has applied its
-        # commits, at most replica_wait_sec each run (batch/jobs/publication.py).
-        self.replicas = tuple(replicas)
-        self.replica_wait_sec = replica_wait_sec
-        # None: partitions run in this process's thread pool. Else an object with
+        self.config = CoordinationConfig(
+            engine=engine,
+            steps=steps if steps is not None else load_steps(),
+            zone=zone,
+            # SQLite has one writer: partitions still each run in their own transaction, one
+            # at a time, rather than queueing on the file lock.
+            workers=1 if engine.dialect.name == "sqlite" else workers,
+            owner=owner or process_owner(),
+            heartbeat_interval_sec=heartbeat_interval_sec,
+            progress_interval_sec=progress_interval_sec,
+            reader_max_age_ms=reader_max_age_ms,
+            after_days_computed=after_days_computed,
+            # Read replicas (name, engine): a run's final event waits until each has applied
+            # its commits, at most replica_wait_sec each run (batch/jobs/publication.py).
+            replicas=tuple(replicas),
+            replica_wait_sec=replica_wait_sec,
+            partition_attempts=max(1, partition_attempts),
+            retry_backoff_sec=retry_backoff_sec,
+        )
+        # No dispatcher: partitions run in this process's thread pool. Else an object with
         # run_partition(partition_execution_id) -> Iterator[JobEvent] raising DispatchError
         # (batch/jobs/dispatch.py: RunPartition on worker instances through Envoy).
-        self.dispatcher = dispatcher
-        self.partition_attempts = max(1, partition_attempts)
-        self.retry_backoff_sec = retry_backoff_sec
+        self.handler: PartitionHandler = (
+            LocalPartitionHandler(self.config)
+            if dispatcher is None
+            else RemotePartitionHandler(self.config, dispatcher)
+        )
         self.stop_requested = threading.Event()
-
-    @property
-    def steps(self) -> ModuleType:
-        if self._steps is None:
-            self._steps = load_steps()
-        return self._steps
 
     def ensure_partitions(self, today: dt.date) -> None:
         """Monthly partitions of `plays` ahead of today (services/common/plays_partitions.py),
         at the start of every run. A failure is logged, not raised: `pmax` takes any day that
         has no partition of its own, so ingest and this run are fine without them."""
         try:
-            added = plays_partitions.ensure_partitions(self.engine, today)
+            added = plays_partitions.ensure_partitions(self.config.engine, today)
         except Exception:
             log.warning("could not create the partitions of plays ahead of %s", today, exc_info=True)
             return
@@ -133,35 +140,44 @@ class JobRunner:
             raise BadInput(f"unknown job {job!r} (known: {', '.join(JOBS)})", field="job")
         if partitions is not None and partitions < 1:
             raise BadInput("must be at least 1", field="partitions")
-        today = today or clock.today(self.zone)
+        config = self.config
+        today = today or clock.today(config.zone)
+        plan: DayRange | CatchUp
         if date is None:
             if to_date is not None:
                 raise BadInput("to_date needs date", field="to_date")
             plan = CatchUp(through=today - dt.timedelta(days=1))
         else:
-            to_date = to_date or date
-            if to_date < date:
-                raise BadInput(f"{to_date} is before date {date}", field="to_date")
-            if (to_date - date).days + 1 > MAX_DAYS_PER_RUN:
-                raise BadInput(f"at most {MAX_DAYS_PER_RUN} days per run", field="to_date")
-            if to_date > today:
-                raise BadInput(f"{to_date} is after today ({today}, {self.zone.key})", field="to_date")
-            with self.engine.connect() as conn:
-                archived = sorted(d for d in archive.archived_days(conn) if date <= d <= to_date)
-                earlier = self.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))
-            if archived:
-                raise NotReady(
-                    f"{archived[0]} is in an archived month ({', '.join(sorted({d.isoformat()[:7] for d in archived}))}):"
-                    " its playbacks are archived, so its figures cannot be computed again;"
-                    " `paysystem archive restore` the month first"
-                )
-            if earlier:
-                shown = ", ".join(str(d) for d in earlier[:5]) + (" ..." if len(earlier) > 5 else "")
-                raise NotReady(
-                    f"days before {date} are not computed or are stale ({shown}); a day is priced"
-                    " from the running totals of the day before it: run without a date first"
-                )
-            plan = DayRange(first=date, last=to_date)
+            plan = self._day_range(date, to_date or date, today)
         self.ensure_partitions(today)
         self.stop_requested.clear()
-        return event_stream(Coordinator(self, job, plan, rerun=rerun, partitions=partitions).drive, job)
+        coordinator = Coordinator(
+            config, self.handler, job, plan, rerun=rerun, partitions=partitions, stop_requested=self.stop_requested
+        )
+        return event_stream(coordinator.drive, job)
+
+    def _day_range(self, date: dt.date, to_date: dt.date, today: dt.date) -> DayRange:
+        """The days from `date` to `to_date`, once they may be computed: not after today, not
+        in an archived month, and no earlier day missing or stale."""
+        if to_date < date:
+            raise BadInput(f"{to_date} is before date {date}", field="to_date")
+        if (to_date - date).days + 1 > MAX_DAYS_PER_RUN:
+            raise BadInput(f"at most {MAX_DAYS_PER_RUN} days per run", field="to_date")
+        if to_date > today:
+            raise BadInput(f"{to_date} is after today ({today}, {self.config.zone.key})", field="to_date")
+        with self.config.engine.connect() as conn:
+            archived = sorted(d for d in archive.archived_days(conn) if date <= d <= to_date)
+            earlier = self.config.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))
+        if archived:
+            raise NotReady(
+                f"{archived[0]} is in an archived month ({', '.join(sorted({d.isoformat()[:7] for d in archived}))}):"
+                " its playbacks are archived, so its figures cannot be computed again;"
+                " `paysystem archive restore` the month first"
+            )
+        if earlier:
+            shown = ", ".join(str(d) for d in earlier[:5]) + (" ..." if len(earlier) > 5 else "")
+            raise NotReady(
+                f"days before {date} are not computed or are stale ({shown}); a day is priced"
+                " from the running totals of the day before it: run without a date first"
+            )
+        return DayRange(first=date, last=to_date)

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
-from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionWork
+from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionResult, PartitionWork
 from services.common.errors import NotReady
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 
@@ -34,15 +34,6 @@ def load_steps() -> ModuleType:
     import batch.steps
 
     return batch.steps
-
-
-@dataclasses.dataclass(frozen=True)
-class PartitionResult:
-    key: str
-    completed: bool = False
-    rows_read: int = 0
-    rows_written: int = 0
-    error: str | None = None
 
 
 def claim_partition(engine: sa.Engine, partition_execution_id: int, *, worker: str) -> PartitionWork:
@@ -73,60 +64,91 @@ def compute_partition(
     transaction (committed only if the attempt is still STARTED); an error rolls the writes
     back and marks it FAILED. Emits PARTITION_STARTED, then PARTITION_FINISHED or _FAILED."""
     day = dt.date.fromisoformat(work.parameters["date"])
-    base = dict(job_execution_id=work.job_execution_id, day=day.isoformat(), partition_key=work.partition_key)
     where = f"videos [{work.video_id_lo}, {work.video_id_hi}) on {worker}"
     if work.attempt > 1:
         where += f", attempt {work.attempt}"
     t0 = time.monotonic()
-    emit(JobEvent(EventType.PARTITION_STARTED, work.job_name, status=BatchStatus.STARTED.name, message=where, **base))
+    emit(_partition_event(work, day, EventType.PARTITION_STARTED, BatchStatus.STARTED, message=where))
     try:
-        with engine.begin() as conn:
-            counts = steps.compute_day_partition(
-                conn, day, work.video_id_lo, work.video_id_hi, zone=zone, job_execution_id=work.job_execution_id
-            )
-            repo.complete_partition(
-                conn,
-                work.partition_execution_id,
-                rows_read=counts.rows_read,
-                rows_written=counts.rows_written,
-                now_us=now_us(),
-            )
+        rows_read, rows_written = _compute_and_complete(engine, steps, zone, work, day)
     except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
         error = str(exc) if isinstance(exc, steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
-        log.warning("partition %s of %s failed: %s", work.partition_key, day, error)
-        try:
-            with engine.begin() as conn:
-                repo.fail_partition(conn, work.partition_execution_id, error=error, now_us=now_us())
-        except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
-            log.exception("could not record the failure of partition %s", work.partition_key)
-        BATCH_PARTITIONS.labels(work.job_name, BatchStatus.FAILED.name).inc()
+        _record_failure(engine, work, day, error)
+        elapsed_ms = int((time.monotonic() - t0) * 1000)
         emit(
-            JobEvent(
-                EventType.PARTITION_FAILED,
-                work.job_name,
-                elapsed_ms=int((time.monotonic() - t0) * 1000),
-                status=BatchStatus.FAILED.name,
-                message=error,
-                **base,
+            _partition_event(
+                work, day, EventType.PARTITION_FAILED, BatchStatus.FAILED, elapsed_ms=elapsed_ms, message=error
             )
         )
         return PartitionResult(work.partition_key, error=error)
     BATCH_PARTITIONS.labels(work.job_name, BatchStatus.COMPLETED.name).inc()
-    BATCH_ROWS.labels(work.job_name).inc(counts.rows_written)
+    BATCH_ROWS.labels(work.job_name).inc(rows_written)
     emit(
-        JobEvent(
+        _partition_event(
+            work,
+            day,
             EventType.PARTITION_FINISHED,
-            work.job_name,
-            rows_read=counts.rows_read,
-            rows_written=counts.rows_written,
+            BatchStatus.COMPLETED,
+            rows_read=rows_read,
+            rows_written=rows_written,
             elapsed_ms=int((time.monotonic() - t0) * 1000),
-            status=BatchStatus.COMPLETED.name,
             message=where,
-            **base,
         )
     )
-    return PartitionResult(
-        work.partition_key, completed=True, rows_read=counts.rows_read, rows_written=counts.rows_written
+    return PartitionResult(work.partition_key, completed=True, rows_read=rows_read, rows_written=rows_written)
+
+
+def _compute_and_complete(
+    engine: sa.Engine, steps: ModuleType, zone: ZoneInfo, work: PartitionWork, day: dt.date
+) -> tuple[int, int]:
+    """The partition's writes and its COMPLETED mark, in one transaction: (rows read, rows written)."""
+    with engine.begin() as conn:
+        counts = steps.compute_day_partition(
+            conn, day, work.video_id_lo, work.video_id_hi, zone=zone, job_execution_id=work.job_execution_id
+        )
+        repo.complete_partition(
+            conn,
+            work.partition_execution_id,
+            rows_read=counts.rows_read,
+            rows_written=counts.rows_written,
+            now_us=now_us(),
+        )
+    return int(counts.rows_read), int(counts.rows_written)
+
+
+def _record_failure(engine: sa.Engine, work: PartitionWork, day: dt.date, error: str) -> None:
+    """Marks the attempt FAILED with `error` (best effort) and counts it."""
+    log.warning("partition %s of %s failed: %s", work.partition_key, day, error)
+    try:
+        with engine.begin() as conn:
+            repo.fail_partition(conn, work.partition_execution_id, error=error, now_us=now_us())
+    except Exception:  # noqa: BLE001 - the database may be the problem; recover covers it
+        log.exception("could not record the failure of partition %s", work.partition_key)
+    BATCH_PARTITIONS.labels(work.job_name, BatchStatus.FAILED.name).inc()
+
+
+def _partition_event(
+    work: PartitionWork,
+    day: dt.date,
+    type_: EventType,
+    status: BatchStatus,
+    *,
+    rows_read: int = 0,
+    rows_written: int = 0,
+    elapsed_ms: int = 0,
+    message: str = "",
+) -> JobEvent:
+    return JobEvent(
+        type_,
+        work.job_name,
+        job_execution_id=work.job_execution_id,
+        day=day.isoformat(),
+        partition_key=work.partition_key,
+        rows_read=rows_read,
+        rows_written=rows_written,
+        elapsed_ms=elapsed_ms,
+        status=status.name,
+        message=message,
     )
 
 
@@ -161,8 +183,7 @@ def run_partition_stream(
     the coordinator has not failed the attempt meanwhile."""
     steps = steps or load_steps()
     work = claim_partition(engine, partition_execution_id, worker=worker)
-    events: queue.Queue = queue.Queue()
-    end = object()
+    events: queue.Queue[JobEvent | BaseException | None] = queue.Queue()  # None: the end
 
     def target() -> None:
         try:
@@ -171,7 +192,7 @@ def run_partition_stream(
             log.exception("partition attempt %s failed unexpectedly", partition_execution_id)
             events.put(exc)
         finally:
-            events.put(end)
+            events.put(None)
 
     threading.Thread(target=target, name=f"attempt-{partition_execution_id}", daemon=True).start()
     t0 = time.monotonic()
@@ -191,7 +212,7 @@ def run_partition_stream(
                     status=BatchStatus.STARTED.name,
                 )
                 continue
-            if item is end:
+            if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item

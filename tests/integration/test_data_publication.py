@@ -103,8 +103,7 @@ def test_a_failing_hook_after_the_days_were_published_is_counted_and_named_in_th
         return REGISTRY.get_sample_value("paysystem_batch_publication_failures_total", {"step": "after_days"}) or 0
 
     before = failures()
-    batch = runner_for(Settings(db_url=url, data_version_max_age_ms=0), engine, workers=1)
-    batch.after_days_computed = broken
+    batch = runner_for(Settings(db_url=url, data_version_max_age_ms=0), engine, workers=1, after_days_computed=broken)
     final = list(batch.run("daily", DAY, today=DAY + dt.timedelta(days=1)))[-1]
     assert final.type is EventType.JOB_FINISHED  # the figures are committed and visible
     assert "ConnectionError: redis went away" in final.message

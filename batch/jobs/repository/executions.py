@@ -7,6 +7,7 @@ version raises LostUpdate instead of overwriting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,6 +22,7 @@ from batch.jobs.repository.rows import (
     LostUpdate,
     execution_of,
     execution_select,
+    inserted_id,
 )
 from batch.jobs.tables import job_execution, partition_execution
 
@@ -40,7 +42,7 @@ def insert_execution(conn: sa.Connection, job_instance_id: int, *, owner: str, n
             version=0,
         )
     )
-    return result.inserted_primary_key[0]
+    return inserted_id(result)
 
 
 def running_execution(conn: sa.Connection, job_instance_id: int) -> JobExecution | None:
@@ -142,7 +144,7 @@ def start_execution(
     return new_version
 
 
-def update_execution(conn: sa.Connection, job_execution_id: int, version: int, **values) -> int:
+def update_execution(conn: sa.Connection, job_execution_id: int, version: int, **values: Any) -> int:
     """A versioned update; returns the new version or raises LostUpdate."""
     if "status" in values and not BatchStatus[values["status"]].is_running:
         values["running_instance_id"] = None  # an ended execution releases the launch guard

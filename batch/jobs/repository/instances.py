@@ -8,17 +8,19 @@ import sqlalchemy as sa
 
 from batch.jobs.model import (
     JobInstance,
+    JobParameters,
     Partition,
     canonical_parameters,
     job_key,
 )
 from batch.jobs.repository.rows import (
+    inserted_id,
     instance_of,
 )
 from batch.jobs.tables import job_instance, job_partition
 
 
-def find_instance(conn: sa.Connection, job_name: str, parameters: dict) -> JobInstance | None:
+def find_instance(conn: sa.Connection, job_name: str, parameters: JobParameters) -> JobInstance | None:
     row = conn.execute(
         sa.select(job_instance).where(
             job_instance.c.job_name == job_name, job_instance.c.job_key == job_key(parameters)
@@ -27,7 +29,7 @@ def find_instance(conn: sa.Connection, job_name: str, parameters: dict) -> JobIn
     return instance_of(row) if row else None
 
 
-def insert_instance(conn: sa.Connection, job_name: str, parameters: dict, now_us: int) -> JobInstance:
+def insert_instance(conn: sa.Connection, job_name: str, parameters: JobParameters, now_us: int) -> JobInstance:
     """Raises IntegrityError when a concurrent caller created it first."""
     result = conn.execute(
         job_instance.insert().values(
@@ -38,7 +40,7 @@ def insert_instance(conn: sa.Connection, job_name: str, parameters: dict, now_us
             version=0,
         )
     )
-    return JobInstance(result.inserted_primary_key[0], job_name, dict(parameters))
+    return JobInstance(inserted_id(result), job_name, dict(parameters))
 
 
 def partition_plan(conn: sa.Connection, job_instance_id: int) -> list[Partition]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,6 +15,7 @@ from batch.jobs.model import (
 from batch.jobs.repository.rows import (
     RUNNING,
     LostUpdate,
+    inserted_id,
     partition_of,
 )
 from batch.jobs.tables import job_execution, job_instance, partition_execution
@@ -93,7 +95,7 @@ def retry_partition(conn: sa.Connection, partition_execution_id: int, *, error: 
             attempt=current.attempt + 1,
         )
     )
-    return get_partition_execution(conn, result.inserted_primary_key[0])
+    return get_partition_execution(conn, inserted_id(result))
 
 
 def start_partition(conn: sa.Connection, partition_execution_id: int, *, worker: str, now_us: int) -> None:
@@ -151,7 +153,7 @@ def stop_partitions(conn: sa.Connection, job_execution_id: int, now_us: int) -> 
     )
 
 
-def _update_partition(conn, partition_execution_id: int, expected: BatchStatus, **values) -> None:
+def _update_partition(conn: sa.Connection, partition_execution_id: int, expected: BatchStatus, **values: Any) -> None:
     result = conn.execute(
         partition_execution.update()
         .where(

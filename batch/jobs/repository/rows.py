@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -24,17 +25,17 @@ class LostUpdate(Exception):
     """The row changed under us (another process updated it): our update was not applied."""
 
 
-def execution_select() -> sa.Select:
+def execution_select() -> sa.Select[Any]:
     return sa.select(job_execution, job_instance.c.job_name, job_instance.c.parameters).join(
         job_instance, job_instance.c.job_instance_id == job_execution.c.job_instance_id
     )
 
 
-def instance_of(row) -> JobInstance:
+def instance_of(row: sa.Row[Any]) -> JobInstance:
     return JobInstance(row.job_instance_id, row.job_name, json.loads(row.parameters))
 
 
-def execution_of(row) -> JobExecution:
+def execution_of(row: sa.Row[Any]) -> JobExecution:
     return JobExecution(
         job_execution_id=row.job_execution_id,
         job_instance_id=row.job_instance_id,
@@ -53,7 +54,7 @@ def execution_of(row) -> JobExecution:
     )
 
 
-def partition_of(row) -> PartitionExecution:
+def partition_of(row: sa.Row[Any]) -> PartitionExecution:
     return PartitionExecution(
         partition_execution_id=row.partition_execution_id,
         job_execution_id=row.job_execution_id,
@@ -69,6 +70,13 @@ def partition_of(row) -> PartitionExecution:
         worker=row.worker,
         attempt=row.attempt,
     )
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT added."""
+    key = result.inserted_primary_key
+    assert key is not None  # a single-row INSERT always has one
+    return int(key[0])
 
 
 def with_partitions(execution: JobExecution, parts: list[PartitionExecution]) -> JobExecution:
