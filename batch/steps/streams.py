@@ -4,7 +4,7 @@ DESIGN.md section 2 "Counted view" 5 (rules.over_stream_limit, rules.is_running)
 is over the limit when it starts while two or more earlier playbacks of the same viewer, of
 ANY video, are running. Deciding it needs all of a viewer's videos at once, so it cannot be
 done inside the daily step's partitions by video range. This step runs once per day, before
-the day's partitions (batch/jobs/coordinator.py, in the coordinator's process, so partitions
+the day's partitions (batch/jobs/day.py, in the coordinator's process, so partitions
 dispatched to remote workers read its result the same way), and rewrites the day's rows of
 `stream_limited_plays`; the partitions read those rows (batch/steps/daily.py) and attribute
 each such play to the strongest rule that applies (self-view > overlap > stream limit >
