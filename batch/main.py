@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,12 +16,13 @@ from batch.servicer import BatchServicer
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.replicas import HeartbeatWriter, min_wait_sec, replica_engine, replica_name
-from services.common.server import ServiceContext, run_service
+from services.common.server import Registration, ServiceContext, run_service
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **options) -> JobRunner:
+def runner_for(settings: Settings, engine: sa.Engine, *, workers: int | None = None, **options: Any) -> JobRunner:
     """A runner wired the way the service and the CLI run it: the platform zone, the
     configured worker count, the read services' trust window to publish and wait out before
     a job reports its end (batch/jobs/publication.py) and the read replicas to wait for,
@@ -52,7 +54,7 @@ def runner_for(settings, engine: sa.Engine, *, workers: int | None = None, **opt
 
 
 @functools.cache
-def replica_engines(settings) -> tuple[tuple[str, sa.Engine], ...]:
+def replica_engines(settings: Settings) -> tuple[tuple[str, sa.Engine], ...]:
     """(name, engine) of each read replica, made once per process (the runner is made per job)."""
     return tuple((replica_name(url), replica_engine(settings, url)) for url in settings.read_urls)
 
@@ -71,7 +73,7 @@ def show_last_successes(engine: sa.Engine) -> None:
         BATCH_LAST_SUCCESS.labels(job).set(ended_us / 1e6)
 
 
-def build(ctx: ServiceContext):
+def build(ctx: ServiceContext) -> list[Registration]:
     show_last_successes(ctx.engine)
     if ctx.settings.read_urls:
         # Every batch instance beats: replicas' lag is measured from it (replicas.py).

@@ -210,12 +210,19 @@ def earns_watch_time(exclusion: Exclusion | None) -> bool:
 
 
 class PlayLike(Protocol):
-    event_id: str
-    video_id: int
-    viewer_id: int
-    started_at_us: int
-    start_position_sec: int
-    end_position_sec: int
+    # Read-only, so that a NamedTuple is one.
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def video_id(self) -> int: ...
+    @property
+    def viewer_id(self) -> int: ...
+    @property
+    def started_at_us(self) -> int: ...
+    @property
+    def start_position_sec(self) -> int: ...
+    @property
+    def end_position_sec(self) -> int: ...
 
 
 def classify_plays(

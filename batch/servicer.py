@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from batch.credentials import dispatch_metadata
@@ -18,10 +21,14 @@ from services.common.errors import BadInput, EnvoyAdminUnavailable
 from services.common.periods import parse_day
 from services.common.server import ServiceContext
 
+if TYPE_CHECKING:
+    from batch.jobs.dispatch import GrpcDispatcher
+    from batch.jobs.runner import JobRunner
+
 
 def event_message(event: JobEvent) -> batch_pb2.JobEvent:
     return batch_pb2.JobEvent(
-        type=batch_pb2.JobEventType.Value(event.type.value),
+        type=event.type.value,
         job_execution_id=event.job_execution_id,
         job_name=event.job_name,
         day=event.day,
@@ -95,15 +102,15 @@ def upstream_host_message(host: envoy_clusters.HostStatus) -> batch_pb2.Upstream
 
 
 class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
-    def __init__(self, ctx: ServiceContext, *, runner_for) -> None:
+    def __init__(self, ctx: ServiceContext, *, runner_for: Callable[..., JobRunner]) -> None:
         self._ctx = ctx
         self._runner_for = runner_for  # batch.main.runner_for: settings, engine -> JobRunner
-        self._channel = None
+        self._channel: grpc.Channel | None = None
         self._lock = threading.Lock()
 
     # --- dispatch (coordinator side) ------------------------------------------------------
 
-    def _dispatcher(self, principal: Principal, context):
+    def _dispatcher(self, principal: Principal, context: grpc.ServicerContext) -> GrpcDispatcher | None:
         """With PAYSYSTEM_BATCH_DISPATCH_URL set: a dispatcher that sends each partition to
         RunPartition through Envoy, on behalf of the caller (batch/credentials.py)."""
         settings = self._ctx.settings
@@ -114,13 +121,16 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         with self._lock:
             if self._channel is None:
                 self._channel = dispatch_channel(settings.batch_dispatch_url)
-        caller_token = next((v for k, v in context.invocation_metadata() if k == "authorization"), "")
+            channel = self._channel
+        caller_token = next(
+            (v for k, v in context.invocation_metadata() if k == "authorization" and isinstance(v, str)), ""
+        )
         metadata = dispatch_metadata(principal, caller_token, keys_dir=settings.keys_dir, issuer=settings.jwt_issuer)
-        return GrpcDispatcher(self._channel, metadata)
+        return GrpcDispatcher(channel, metadata)
 
     # --- the RPCs -------------------------------------------------------------------------
 
-    def RunJob(self, request, context):
+    def RunJob(self, request: batch_pb2.RunJobRequest, context: grpc.ServicerContext) -> Iterator[batch_pb2.JobEvent]:
         principal = current_principal()
         require_role(principal, "ADMIN")
         date = parse_day(request.date, "date") if request.date else None
@@ -133,19 +143,25 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         for event in events:
             yield event_message(event)
 
-    def GetJobExecution(self, request, context):
+    def GetJobExecution(
+        self, request: batch_pb2.GetJobExecutionRequest, context: grpc.ServicerContext
+    ) -> batch_pb2.JobExecution:
         require_role(current_principal(), "ADMIN")
         with self._ctx.engine.connect() as conn:
             return execution_message(repository.get_execution(conn, request.job_execution_id))
 
-    def ListJobExecutions(self, request, context):
+    def ListJobExecutions(
+        self, request: batch_pb2.ListJobExecutionsRequest, context: grpc.ServicerContext
+    ) -> batch_pb2.ListJobExecutionsResponse:
         require_role(current_principal(), "ADMIN")
         limit = executions_limit(request.limit)
         with self._ctx.engine.connect() as conn:
             executions = repository.recent_executions(conn, limit)
         return batch_pb2.ListJobExecutionsResponse(executions=[execution_message(e) for e in executions])
 
-    def ListInstances(self, request, context):
+    def ListInstances(
+        self, request: batch_pb2.ListInstancesRequest, context: grpc.ServicerContext
+    ) -> batch_pb2.ListInstancesResponse:
         require_role(current_principal(), "ADMIN")
         url = self._ctx.settings.envoy_admin_base_url
         try:
@@ -166,7 +182,9 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             instances=[upstream_host_message(h) for hosts in clusters.values() for h in hosts]
         )
 
-    def RunPartition(self, request, context):
+    def RunPartition(
+        self, request: batch_pb2.RunPartitionRequest, context: grpc.ServicerContext
+    ) -> Iterator[batch_pb2.JobEvent]:
         """Internal (a coordinator's dispatch; ADMIN, as the coordinator calls on behalf of
         the admin who ran the job): runs one partition attempt on this instance."""
         require_role(current_principal(), "ADMIN")

@@ -1,17 +1,10 @@
 """Set-based SQL steps of the batch (the compute core): see batch/steps/daily.py."""
 
-from batch.steps.daily import (
-    BadPlayRow,
-    StepCounts,
-    compute_day_partition,
-    current_play_watermark,
-    days_to_compute,
-    finish_day,
-    tier_tables,
-    video_id_bounds,
-)
+from batch.steps.daily import BadPlayRow, StepCounts, compute_day_partition, tier_tables
+from batch.steps.days import current_play_watermark, finish_day, video_id_bounds
 from batch.steps.frozen import freeze_closed_day
 from batch.steps.streams import compute_stream_limit
+from services.common.computed_days import days_to_compute
 
 __all__ = [
     "BadPlayRow",

@@ -24,7 +24,8 @@ partitions read its rows), then `compute_day_partition` for every partition of a
 covers every video id (each in its own transaction, in parallel if wanted), then
 `finish_day` with the watermark and the smaller of the partitions' rows_read sum and the
 stream step's plays_read. `days_to_compute`
-lists the days that are new or stale (batch/steps/days.py).
+lists the days that are new or stale (services/common/computed_days.py). The package exports
+all of these.
 """
 
 from __future__ import annotations
@@ -38,12 +39,6 @@ import sqlalchemy as sa
 
 from batch import rules
 from batch.steps import fragments
-from batch.steps.days import (  # noqa: F401 - the caller's protocol, re-exported
-    current_play_watermark,
-    days_to_compute,
-    finish_day,
-    video_id_bounds,
-)
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
 from services.common.periods import Period, day_bounds_us, period_bounds

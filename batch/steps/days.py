@@ -30,7 +30,6 @@ import sqlalchemy as sa
 
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
-from services.common.computed_days import days_to_compute  # noqa: F401 - the steps' API
 
 
 def finish_day(

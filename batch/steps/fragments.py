@@ -105,10 +105,13 @@ def ad_views_sql(d: Dialect) -> str:
     return f"(CASE WHEN c.counted = 1 THEN {d.greatest('0', marks)} ELSE 0 END)"
 
 
-def tier_revenue_sql(d: Dialect, table: rules.TierTable, before: str, after: str, prefix: str) -> tuple[str, dict]:
+def tier_revenue_sql(
+    d: Dialect, table: rules.TierTable, before: str, after: str, prefix: str
+) -> tuple[str, dict[str, object]]:
     # DESIGN 2 "Prices" (rules.TierTable.revenue): marginal tiers over the running total; the
     # units numbered [before, after) are priced by the tier each falls in.
-    terms, params = [], {}
+    terms: list[tuple[str, str]] = []
+    params: dict[str, object] = {}
     for i, (lower, upper, price) in enumerate(table.ranges()):
         top = after if upper is None else d.least(after, f":{prefix}_upper_{i}")
         overlap = d.greatest("0", f"{top} - {d.greatest(before, f':{prefix}_lower_{i}')}")

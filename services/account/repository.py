@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from services.common.db import inserted_id
 from services.common.schema import accounts
 
 
@@ -18,7 +19,7 @@ def insert(conn: sa.Connection, *, username: str, password_hash: str, role: str,
             )
     except sa.exc.IntegrityError:
         return None
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def by_username(conn: sa.Connection, username: str) -> sa.Row | None:

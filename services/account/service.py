@@ -168,8 +168,10 @@ def set_role_by_username(engine: sa.Engine, username: str, role: str) -> tuple[A
         if row is None:
             raise NotFound(f"no account {username!r}", field="username")
         check_role_change(role, row.account_id, actor=None)
-        row = repository.by_id(conn, row.account_id, for_update=True)
-        return _change_role(conn, row, role)
+        locked = repository.by_id(conn, row.account_id, for_update=True)
+        if locked is None:
+            raise NotFound(f"no account {username!r}", field="username")
+        return _change_role(conn, locked, role)
 
 
 def _change_role(conn: sa.Connection, row: sa.Row, role: str) -> tuple[Account, str]:

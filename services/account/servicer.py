@@ -22,7 +22,7 @@ def _account_message(account: service.Account) -> account_pb2.Account:
     return account_pb2.Account(
         account_id=account.account_id,
         username=account.username,
-        role=common_pb2.Role.Value(account.role),
+        role=account.role,
         created_at=timestamp(account.created_at_us),
     )
 
@@ -53,7 +53,7 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             expires_in=issued.expires_in,
             token_type="Bearer",
             account_id=issued.account.account_id,
-            role=common_pb2.Role.Value(issued.account.role),
+            role=issued.account.role,
         )
 
     def SetRole(self, request, context):

@@ -22,6 +22,7 @@ from collections.abc import Callable
 import redis
 
 from services.common.breakers import REDIS_ERRORS
+from services.common.cache import LazyCluster
 from services.common.errors import TooManyRequests
 from services.common.metrics import LOGINS_THROTTLED
 
@@ -61,7 +62,9 @@ class LocalCounts:
 class RedisCounts:
     """The same counts in Redis (a key per username that expires with its window)."""
 
-    def __init__(self, client: redis.Redis, fallback: LocalCounts, prefix: str = "ps:login-fail:") -> None:
+    def __init__(
+        self, client: redis.Redis | LazyCluster, fallback: LocalCounts, prefix: str = "ps:login-fail:"
+    ) -> None:
         self._redis = client
         self._fallback = fallback
         self._prefix = prefix
@@ -136,7 +139,9 @@ class LoginThrottle:
         self._counts.clear(self._key(username))
 
 
-def make_throttle(redis_client: redis.Redis | None, *, max_failures: int, window_sec: int) -> LoginThrottle:
+def make_throttle(
+    redis_client: redis.Redis | LazyCluster | None, *, max_failures: int, window_sec: int
+) -> LoginThrottle:
     local = LocalCounts()
     counts = RedisCounts(redis_client, local) if redis_client is not None else local
     return LoginThrottle(counts, max_failures=max_failures, window_sec=window_sec)

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from batch.jobs.model import EventType, JobEvent
@@ -191,8 +191,8 @@ class _BarsView:
             console=console,
         )
         self.overall = self.progress.add_task("days", total=total_days, info="")
-        self.day_task = None
-        self.partitions: dict[str, int] = {}
+        self.day_task: TaskID | None = None
+        self.partitions: dict[str, TaskID] = {}
 
     def __enter__(self):
         self.progress.__enter__()

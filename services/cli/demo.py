@@ -20,12 +20,12 @@ import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 import pydantic
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from services.account import service as accounts
@@ -251,7 +251,7 @@ def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewer
 
 def _bars():
     class Bars:
-        def __enter__(self):
+        def __enter__(self) -> Bars:
             self.progress = Progress(
                 TextColumn("{task.description:>10}"),
                 BarColumn(),
@@ -259,7 +259,7 @@ def _bars():
                 TimeElapsedColumn(),
                 console=console,
             )
-            self.tasks: dict[str, int] = {}
+            self.tasks: dict[str, TaskID] = {}
             self.progress.__enter__()
             return self
 
@@ -268,8 +268,8 @@ def _bars():
                 self.tasks[stage] = self.progress.add_task(stage, total=total)
             self.progress.update(self.tasks[stage], completed=done)
 
-        def __exit__(self, *exc):
-            return self.progress.__exit__(*exc)
+        def __exit__(self, *exc: Any) -> None:
+            self.progress.__exit__(*exc)
 
     return Bars()
 

@@ -41,7 +41,7 @@ def up() -> None:
 def _grpc_health(instance: topology.Instance) -> str:
     with grpc.insecure_channel(instance.address) as channel:
         try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
+            response = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]  # the stubs list no methods
                 health_pb2.HealthCheckRequest(service=instance.service.grpc_service), timeout=1.5
             )
         except grpc.RpcError as exc:

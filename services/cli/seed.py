@@ -89,7 +89,7 @@ class _Api:
         """Signs up (or, if the name exists from an earlier run, logs in) and returns a token."""
         try:
             self.accounts.SignUp(
-                account_pb2.SignUpRequest(username=username, password=password, role=common_pb2.Role.Value(role)),
+                account_pb2.SignUpRequest(username=username, password=password, role=role),
                 timeout=60,
             )
         except grpc.RpcError as exc:
@@ -332,10 +332,10 @@ def _import_directly(settings: Settings, ingest_id: int, chunks: Iterator[video_
 def seed_command(url, sellers, viewers, videos, plays, days, start_date, random_seed, password, direct) -> None:
     """Generate a realistic data set and ingest it through the API."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     console = Console()
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     with Progress(
         TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bars:

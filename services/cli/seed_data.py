@@ -258,7 +258,7 @@ def _place(
     sessions, keeps the pair within the daily cap and the viewer within the stream limit. When no try finds such room (a data
     set too dense for its viewers and videos), the first try's viewer and start are taken
     as drawn: the rules then exclude some of its playbacks."""
-    first = None
+    first: tuple[tuple[str, int], tuple[tuple[str, int], int], int] | None = None
     for attempt in range(_PLACEMENT_TRIES):
         if rng.random() < 0.03:
             viewer = ("seller", video.seller_index)  # a self-view
@@ -280,6 +280,8 @@ def _place(
         if pairs.fits(pair, days) and pairs.within_streams(viewer, at, length):
             pairs.add(pair, at, length, days, position)
             return viewer, at, segments
+    if first is None:
+        raise AssertionError("unreachable: _PLACEMENT_TRIES is positive")
     viewer, pair, at = first
     segments, length, position = _session(rng, video.duration_sec, pairs.position.get(pair, 0))
     at = min(at, calendar.end_us - length)  # a session is far shorter than a day

@@ -108,7 +108,7 @@ class ActiveAccounts:
         nothing."""
         with self._lock:
             ids = list(self._seen)
-        if not ids:
+        if not ids or self._current_roles is None:  # no bulk lookup: entries just age out
             return
         sent = self._clock()
         roles = self._current_roles(ids)

@@ -248,7 +248,8 @@ class Cache:
         self.wait_sec = wait_sec
         self.poll_sec = poll_sec
         self.local = local if local is not None and client is not None else LocalTier(max_bytes=0, ttl_sec=0)
-        self._release = Script(client, _RELEASE) if client is not None else None
+        # A LazyCluster stands in for its RedisCluster (every attribute is the cluster's).
+        self._release = Script(client, _RELEASE) if client is not None else None  # type: ignore[arg-type]
 
     @property
     def enabled(self) -> bool:
@@ -274,13 +275,13 @@ class Cache:
             log.warning("redis unavailable, answering from the database: %s", exc)
             return _FAILED
 
-    def _get(self, key: str):
-        return self._redis(self.client.get, key)
+    def _get(self, client: redis.Redis | LazyCluster, key: str):
+        return self._redis(client.get, key)
 
     def get(self, key: str) -> bytes | None:
         if self.client is None:
             return None
-        value = self._get(key)
+        value = self._get(self.client, key)
         return None if value is _FAILED else value
 
     def set(self, key: str, value: bytes, ttl_sec: int) -> bool:
@@ -309,7 +310,7 @@ class Cache:
         if value is not None:
             _counted(name, "local_hit").inc()
             return value
-        value = self._get(key)
+        value = self._get(self.client, key)
         if value is _FAILED:
             _counted(name, "error").inc()
             return compute()
@@ -328,12 +329,13 @@ class Cache:
                 self.set(key, value, ttl_sec)
                 return value
             finally:
-                self._redis(self._release, keys=[lock_key], args=[token])
+                if self._release is not None:  # (it is, with a client)
+                    self._redis(self._release, keys=[lock_key], args=[token])
         # Someone else is computing this key: wait briefly for their result.
         deadline = time.monotonic() + self.wait_sec
         while time.monotonic() < deadline:
             time.sleep(self.poll_sec)
-            value = self._get(key)
+            value = self._get(self.client, key)
             if value is _FAILED:
                 break
             if value is not None:
@@ -351,20 +353,21 @@ class Cache:
         cluster, SCAN runs on every master and each batch of UNLINKs is split by slot into
         one pipeline (redis-py's cluster client does both).
         """
-        if self.client is None:
+        client = self.client
+        if client is None:
             return 0
         self.local.clear()
 
         def delete_all() -> int:
             deleted = 0
             batch = []
-            for key in self.client.scan_iter(match=f"{self.prefix}:*", count=1000):
+            for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
                 batch.append(key)
                 if len(batch) >= 1000:
-                    deleted += self.client.unlink(*batch)
+                    deleted += client.unlink(*batch)
                     batch.clear()
             if batch:
-                deleted += self.client.unlink(*batch)
+                deleted += client.unlink(*batch)
             return deleted
 
         deleted = self._redis(delete_all)

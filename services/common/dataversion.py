@@ -37,6 +37,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from services.common.db import dbapi_connection
 from services.common.schema import computed_days, data_publication, month_closings
 
 log = logging.getLogger(__name__)
@@ -91,14 +92,17 @@ def _fast_state_row(conn: sa.Connection):
     """(count, latest_day, latest_at, checksum, published window, closings) through the DBAPI cursor; None on any driver
     error (the caller then runs the query through SQLAlchemy)."""
     try:
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = dbapi_connection(conn).cursor()
         try:
             cursor.execute(_STATE_SQL_MYSQL)
-            (text,) = cursor.fetchone()
+            row = cursor.fetchone()
         finally:
             cursor.close()
     except conn.dialect.loaded_dbapi.Error:
         return None
+    if row is None:  # (one aggregate row always comes back)
+        return None
+    (text,) = row
     if isinstance(text, bytes):
         text = text.decode()
     count, day, latest_at, checksum, window, closings = text.split(",")

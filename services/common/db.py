@@ -6,10 +6,12 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from services.common import money_sql
 from services.common.settings import Settings
@@ -41,6 +43,23 @@ def make_engine(settings: Settings, **overrides) -> sa.Engine:
     }
     options.update(overrides)
     return sa.create_engine(url, **options)
+
+
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key that a one-row INSERT generated."""
+    key = result.inserted_primary_key
+    if key is None:  # not an INSERT of one row
+        raise sa.exc.InvalidRequestError("no primary key was generated")
+    return int(key[0])
+
+
+def dbapi_connection(conn: sa.Connection) -> DBAPIConnection:
+    """The driver's connection under `conn`, for the few statements run on its own cursor
+    (the ingest's multi-row inserts, the data-state read)."""
+    raw = conn.connection.dbapi_connection
+    if raw is None:  # only once `conn` was closed or invalidated
+        raise sa.exc.ResourceClosedError("This Connection is closed")
+    return raw
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

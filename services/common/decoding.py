@@ -196,6 +196,8 @@ class DecodeInterceptor(grpc.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(
                 _refusing(handler.stream_unary, streaming_request, False), parse, handler.response_serializer
             )
-        return grpc.stream_stream_rpc_method_handler(
-            _refusing(handler.stream_stream, streaming_request, True), parse, handler.response_serializer
-        )
+        if handler.stream_stream:
+            return grpc.stream_stream_rpc_method_handler(
+                _refusing(handler.stream_stream, streaming_request, True), parse, handler.response_serializer
+            )
+        raise ValueError(f"a method handler without a behavior: {handler!r}")

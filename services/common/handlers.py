@@ -19,7 +19,7 @@ def accept_serialized(serializer: Callable | None) -> Callable | None:
     def serialize(message) -> bytes:
         return message if type(message) is bytes else serializer(message)
 
-    serialize.accepts_serialized = True
+    serialize.accepts_serialized = True  # type: ignore[attr-defined]  # a mark on the function, read above
     return serialize
 
 
@@ -41,9 +41,11 @@ def wrap_handler(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool]
         return grpc.stream_unary_rpc_method_handler(
             wrap(handler.stream_unary, False), handler.request_deserializer, serializer
         )
-    return grpc.stream_stream_rpc_method_handler(
-        wrap(handler.stream_stream, True), handler.request_deserializer, serializer
-    )
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(
+            wrap(handler.stream_stream, True), handler.request_deserializer, serializer
+        )
+    raise ValueError(f"a method handler without a behavior: {handler!r}")
 
 
 class WrappedHandlers:

@@ -15,7 +15,7 @@ def check(address: str, service: str = "", timeout: float = 2.0) -> str:
     """The instance's health status name (SERVING, NOT_SERVING, ...) or UNREACHABLE."""
     with grpc.insecure_channel(address) as channel:
         try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
+            response = health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]  # the stubs list no methods
                 health_pb2.HealthCheckRequest(service=service), timeout=timeout
             )
         except grpc.RpcError:

@@ -113,7 +113,7 @@ def _measured(method: str, behavior: Callable, streaming_response: bool) -> Call
     # The labelled children are looked up once per method (per code for the counter), not
     # on every call: `labels()` takes a lock and builds a tuple each time.
     latency = RPC_LATENCY.labels(method)
-    counters: dict[object, object] = {}
+    counters: dict[object, Counter] = {}
 
     def record(started: float, exc: BaseException | None, context) -> None:
         latency.observe(time.perf_counter() - started)

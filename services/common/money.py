@@ -61,7 +61,7 @@ def payable_krw(amount: Decimal | int | str) -> int:
 # --- Storage text (the SQLite form of a DECIMAL(p, 4) column, services/common/schema.Money) ---
 
 STORAGE_SCALE = 4  # DECIMAL(24, 4): ten-thousandths of a KRW
-_UNITS_PER_KRW = 10**STORAGE_SCALE
+_UNITS_PER_KRW: int = 10**STORAGE_SCALE
 _LIMITS = {precision: 10**precision for precision in (12, 24, 65)}  # the precisions in use
 _QUANTUM = Decimal(1).scaleb(-STORAGE_SCALE)
 _ZERO_STORED = ZERO.quantize(_QUANTUM)

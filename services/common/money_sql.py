@@ -50,7 +50,7 @@ def _text(units: int) -> str:
 def _add(*values: str | int | None) -> str | None:
     if None in values:
         return None
-    return _text(sum(map(_units, values)))
+    return _text(sum(_units(v) for v in values if v is not None))
 
 
 def _mul(value: str | int | None, count: str | int | None) -> str | None:
@@ -86,7 +86,7 @@ def _whole(count: str | int) -> int:
 def _sign(*values: str | int | None) -> int | None:
     if None in values:
         return None
-    total = sum(map(_units, values))
+    total = sum(_units(v) for v in values if v is not None)
     return (total > 0) - (total < 0)
 
 

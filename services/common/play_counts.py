@@ -70,12 +70,12 @@ def recount(conn: sa.Connection, days: Iterable[dt.date] | None = None) -> None:
 def _upsert_adding(conn: sa.Connection) -> sa.Insert:
     t = play_day_counts
     if conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(t)
-        return stmt.on_conflict_do_update(
-            index_elements=[t.c.local_day, t.c.slot], set_={"plays": t.c.plays + stmt.excluded.plays}
+        on_sqlite = sqlite.insert(t)
+        return on_sqlite.on_conflict_do_update(
+            index_elements=[t.c.local_day, t.c.slot], set_={"plays": t.c.plays + on_sqlite.excluded.plays}
         )
-    stmt = mysql.insert(t)
-    return stmt.on_duplicate_key_update(plays=t.c.plays + stmt.inserted.plays)
+    on_mysql = mysql.insert(t)
+    return on_mysql.on_duplicate_key_update(plays=t.c.plays + on_mysql.inserted.plays)
 
 
 def _as_date(day: dt.date | str) -> dt.date:

@@ -14,8 +14,17 @@ from grpc_tools import protoc
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = REPO_ROOT / "protos"
 # google/api/*.proto and google/rpc/*.proto ship inside googleapis-common-protos.
-GOOGLEAPIS_ROOT = Path(importlib.util.find_spec("google.api.annotations_pb2").origin).parents[2]
-GRPC_TOOLS_INCLUDE = Path(importlib.util.find_spec("grpc_tools").origin).parent / "_proto"
+
+
+def _module_file(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"{name} is not installed: pip install -e .", name=name)
+    return Path(spec.origin)
+
+
+GOOGLEAPIS_ROOT = _module_file("google.api.annotations_pb2").parents[2]
+GRPC_TOOLS_INCLUDE = _module_file("grpc_tools").parent / "_proto"
 
 
 def proto_files() -> list[str]:

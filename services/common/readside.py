@@ -92,7 +92,7 @@ class ReadSide:
         if not self.replicas:
             return self.versions.current()
         for target in self.router.candidates():
-            if not target.replica:
+            if not target.replica or target.versions is None:  # (a replica's target has its watch)
                 return self.versions.current()
             try:
                 return target.versions.current()

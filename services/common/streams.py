@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import grpc
-from grpc._cython import cygrpc
+from grpc._cython import cygrpc  # type: ignore[attr-defined]  # grpc's private core, not in its stubs
 
 from services.common.errors import TooManyRequests
 from services.common.metrics import STREAMS_REFUSED

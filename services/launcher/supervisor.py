@@ -272,7 +272,10 @@ class Supervisor:
         log.info("started %s (pid %s%s)", child.name, child.proc.pid, f", port {child.port}" if child.port else "")
 
     def _reap(self, child: Child, now: float) -> None:
-        code = child.proc.returncode
+        proc = child.proc
+        if proc is None:  # (called for a child whose process has exited)
+            return
+        code = proc.returncode
         ran = now - child.started_at
         child.failures = 0 if ran >= STABLE_AFTER_SEC else child.failures + 1
         delay = (
@@ -282,7 +285,7 @@ class Supervisor:
         log.warning(
             "%s (pid %s) %s after %.1fs; restarting in %.1fs (see %s)",
             child.name,
-            child.proc.pid,
+            proc.pid,
             how,
             ran,
             delay,
@@ -310,17 +313,17 @@ class Supervisor:
             log.info("mesh stopped")
 
     def _stop_children(self, children: list[Child], sig: signal.Signals, wait_sec: float) -> None:
-        running = [c for c in children if c.running()]
-        for child in running:
-            child.proc.send_signal(sig)
+        running = [(c, c.proc) for c in children if c.proc is not None and c.running()]
+        for _child, proc in running:
+            proc.send_signal(sig)
         deadline = time.monotonic() + wait_sec
-        while any(c.running() for c in running) and time.monotonic() < deadline and not self._hurry:
+        while any(c.running() for c, _ in running) and time.monotonic() < deadline and not self._hurry:
             time.sleep(POLL_SEC)
-        for child in running:
+        for child, proc in running:
             if child.running():
                 log.warning("%s did not stop in time: killing it", child.name)
-                child.proc.kill()
-            child.proc.wait()
+                proc.kill()
+            proc.wait()
             child.proc = None
 
     def _write_state(self) -> None:

@@ -165,6 +165,6 @@ def mark_payout(engine: sa.Engine, principal: Principal, payout_id: int, status:
         moves = ledger.mark_changes(current, row.reference, wanted, reference_or_none)
         if moves and not repo.settle_payout(conn, payout_id, wanted, reference_or_none, clock.now_us()):
             # Another mark settled it between the read and the update: judge against that.
-            row = repo.payout(conn, payout_id)
+            row = repo.existing_payout(conn, payout_id)
             ledger.mark_changes(ledger.PayoutStatus(row.status), row.reference, wanted, reference_or_none)
-        return _payout(repo.payout(conn, payout_id))
+        return _payout(repo.existing_payout(conn, payout_id))

@@ -109,7 +109,7 @@ def post_earnings(conn: sa.Connection, month: dt.date, now_us: int) -> None:
     conn.execute(sa.insert(ledger_entries).from_select(columns, source))
 
 
-def _differences(months: list[dt.date]) -> sa.Select:
+def _differences(months: list[dt.date]) -> sa.CompoundSelect:
     """(seller_id, original_month, video_id, computed, in_ledger) for every video of the given
     closed months where what the batch computes now differs from what the ledger holds.
 
@@ -252,7 +252,7 @@ def finish_closing(conn: sa.Connection, month: dt.date) -> sa.Row:
             payouts_krw=paid_krw,
         )
     )
-    return closing(conn, month)
+    return conn.execute(sa.select(month_closings).where(month_closings.c.month == month)).one()
 
 
 # --- minimum payout ------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def entries(
     """A seller's entries posted in months [first, last], by entry_id, with video titles."""
     e = ledger_entries.c
     query = (
-        sa.select(e, sa.func.coalesce(videos.c.title, "").label("title"))
+        sa.select(*e, sa.func.coalesce(videos.c.title, "").label("title"))
         .select_from(ledger_entries.outerjoin(videos, videos.c.video_id == e.video_id))
         .where(e.seller_id == seller_id, e.posted_month >= first, e.posted_month <= last, e.entry_id > after_entry_id)
         .order_by(e.entry_id)
@@ -316,6 +316,11 @@ def payout(conn: sa.Connection, payout_id: int) -> sa.Row | None:
     return conn.execute(sa.select(payouts).where(payouts.c.payout_id == payout_id)).one_or_none()
 
 
+def existing_payout(conn: sa.Connection, payout_id: int) -> sa.Row:
+    """A payout known to exist (payouts are never deleted)."""
+    return conn.execute(sa.select(payouts).where(payouts.c.payout_id == payout_id)).one()
+
+
 def settle_payout(
     conn: sa.Connection, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int
 ) -> bool:
@@ -327,7 +332,7 @@ def settle_payout(
         .values(status=status.value, reference=reference, updated_at_us=now_us)
     ).rowcount
     if moved and status is PayoutStatus.FAILED:
-        row = payout(conn, payout_id)
+        row = existing_payout(conn, payout_id)
         conn.execute(
             sa.insert(ledger_entries).values(
                 seller_id=row.seller_id,

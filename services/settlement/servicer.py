@@ -18,7 +18,7 @@ from services.settlement import closing as closing_use_case
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
     message = settlement_pb2.Statement(
         seller_id=statement.seller_id,
-        period=common_pb2.Period.Value(statement.period.value),
+        period=statement.period.value,
         period_start=statement.period_start.isoformat(),
         period_end=statement.period_end.isoformat(),
         video_revenue=to_api_string(statement.video_revenue),
@@ -27,7 +27,7 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
         payable_krw=statement.payable_krw,
         data_through=statement.data_through.isoformat() if statement.data_through else "",
         currency=statement.currency,
-        status=settlement_pb2.StatementStatus.Value(statement.status.value),
+        status=statement.status.value,
         adjustments=[
             settlement_pb2.AdjustmentLine(
                 original_month=month_name(a.original_month),
@@ -75,7 +75,7 @@ def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing
 def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
     return settlement_pb2.LedgerEntry(
         entry_id=entry.entry_id,
-        kind=settlement_pb2.LedgerEntryKind.Value(entry.kind.value),
+        kind=entry.kind.value,
         posted_month=month_name(entry.posted_month),
         original_month=month_name(entry.original_month) if entry.original_month else "",
         video_id=entry.video_id or 0,
@@ -92,7 +92,7 @@ def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
         seller_id=payout.seller_id,
         month=month_name(payout.month),
         amount_krw=payout.amount_krw,
-        status=settlement_pb2.PayoutStatus.Value(payout.status.value),
+        status=payout.status.value,
         reference=payout.reference or "",
         created_at=timestamp(payout.created_at_us),
         updated_at=timestamp(payout.updated_at_us),

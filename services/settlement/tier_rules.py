@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from services.common.errors import BadTierTable
@@ -24,7 +25,7 @@ _PRICE = re.compile(rf"[0-9]{{1,{PRICE_INTEGER_DIGITS}}}(\.[0-9]{{1,{PRICE_DECIM
 Tier = tuple[int, Decimal]  # (lower_bound, unit_price)
 
 
-def require_sizes(video: list, ad: list) -> None:
+def require_sizes(video: Sequence[object], ad: Sequence[object]) -> None:
     """Both lists present and at most MAX_TIERS each, checked before any tier is read."""
     for field, tiers in (("video", video), ("ad", ad)):
         if not tiers:

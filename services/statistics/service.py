@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.dataversion import DataState
@@ -246,11 +247,15 @@ def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStats
 _ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}
 
 
-def _fold(period: Period, rows) -> dict[dt.date, dict[str, int | Decimal]]:
+# A point's figures by column: int, or Decimal for MONEY_COLUMNS (StatsPoint's keyword arguments).
+_Figures = dict[str, Any]
+
+
+def _fold(period: Period, rows) -> dict[dt.date, _Figures]:
     """repository.seller_series' rows as the figures of each period start: the batch's, with
     FROZEN_COLUMNS of a closed month replaced by its closed lines and, for each closed day the
     batch recomputed since its close, the day's current figures swapped for the copy."""
-    figures: dict[dt.date, dict[str, int | Decimal]] = {}
+    figures: dict[dt.date, _Figures] = {}
     corrections = []
     for row in rows:
         values = {name: _number(name, getattr(row, name)) for name in repository.SERIES_COLUMNS}

@@ -46,7 +46,7 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
         )
         return statistics_pb2.VideoStatsSeries(
             video_id=series.video_id,
-            period=common_pb2.Period.Value(series.period.value),
+            period=series.period.value,
             points=[_point(p) for p in series.points],
             data_through=_day(series.data_through),
         )
@@ -90,7 +90,7 @@ def _point(p: service.StatsPoint) -> statistics_pb2.StatsPoint:
 def _render_seller_series(series: service.SellerStatsSeries) -> bytes:
     return statistics_pb2.SellerStatsSeries(
         seller_id=series.seller_id,
-        period=common_pb2.Period.Value(series.period.value),
+        period=series.period.value,
         points=[_point(p) for p in series.points],
         data_through=_day(series.data_through),
     ).SerializeToString()
@@ -99,8 +99,8 @@ def _render_seller_series(series: service.SellerStatsSeries) -> bytes:
 def _render_top(top: service.TopVideos) -> bytes:
     return statistics_pb2.TopVideos(
         seller_id=top.seller_id,
-        period=common_pb2.Period.Value(top.period.value),
-        metric=statistics_pb2.Metric.Value(top.metric),
+        period=top.period.value,
+        metric=top.metric,
         period_start=_day(top.period_start),
         period_end=_day(top.period_end),
         videos=[

@@ -161,6 +161,8 @@ def timing_problem(event: PlayEvent, duration_sec: int, received_at_us: int, lat
     """What is wrong with when the event happened, given the server's clock when the call
     arrived; late_window_us None: no late window (INGEST accounts backfill any past day)."""
     started = event.started_at_us
+    if started is None:
+        raise ValueError("timing_problem of an event without started_at: shape_problem tells that")
     if late_window_us is not None and is_too_late(started, received_at_us, late_window_us):
         return too_late_reason(late_window_us)
     if cannot_have_ended(started, watch_time_sec(event, duration_sec), received_at_us):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pymysql
 import sqlalchemy as sa
+from sqlalchemy.dialects.mysql.base import MySQLDialect
 
+from services.common.db import dbapi_connection, inserted_id
 from services.common.schema import accounts, archived_months, play_event_ids, plays, resume_positions, videos
 from services.video import sql_literals
 
@@ -15,7 +17,7 @@ def insert_video(conn: sa.Connection, *, seller_id: int, title: str, duration_se
             seller_id=seller_id, title=title, duration_sec=duration_sec, created_at_us=created_at_us
         )
     )
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def video_by_id(conn: sa.Connection, video_id: int) -> sa.Row | None:
@@ -107,7 +109,7 @@ def exact_strategy(conn: sa.Connection, forced: str | None = None) -> str:
         raise ValueError(f"unknown exact insert strategy {forced!r}: one of {EXACT_STRATEGIES}")
     if _is_sqlite(conn):
         return RETURNING
-    native = RETURNING if conn.dialect.is_mariadb else SELECT_THEN_INSERT
+    native = RETURNING if isinstance(conn.dialect, MySQLDialect) and conn.dialect.is_mariadb else SELECT_THEN_INSERT
     if forced == RETURNING and native != RETURNING:
         raise ValueError("INSERT ... RETURNING needs MariaDB >= 10.5; this server is MySQL")
     return forced or native
@@ -186,20 +188,20 @@ def insert_plays_returning(
                 sql = f"INSERT INTO plays ({columns}) VALUES {', '.join([one] * len(chunk))}"
                 conn.exec_driver_sql(sql, tuple(v for row in chunk for v in (*row, received_at_us)))
         return inserted
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = dbapi_connection(conn).cursor()
     try:
         cursor.execute(*_mysql_insert_ids(conn, rows, returning=True, bound=bound))
         inserted.update(r[0] for r in cursor.fetchall())
     finally:
         cursor.close()
-    ours = rows if len(inserted) == len(rows) else [row for row in rows if row[0] in inserted]
-    if ours:
-        _mysql_execute(conn, *_mysql_insert(conn, ours, received_at_us, returning=False, ignore=False, bound=bound))
+    to_store = rows if len(inserted) == len(rows) else [row for row in rows if row[0] in inserted]
+    if to_store:
+        _mysql_execute(conn, *_mysql_insert(conn, to_store, received_at_us, returning=False, ignore=False, bound=bound))
     return inserted
 
 
 def _mysql_execute(conn: sa.Connection, sql: str, args: list | None = None) -> int:
-    cursor = conn.connection.dbapi_connection.cursor()
+    cursor = dbapi_connection(conn).cursor()
     try:
         return cursor.execute(sql, args)
     finally:
@@ -272,7 +274,7 @@ def stored_plays(conn: sa.Connection, event_ids: list[str]) -> dict[str, tuple]:
         return {}
     out: dict[str, tuple] = {}
     if not _is_sqlite(conn):
-        cursor = conn.connection.dbapi_connection.cursor()
+        cursor = dbapi_connection(conn).cursor()
         try:
             cursor.execute(
                 f"SELECT {_STORED_COLUMNS} FROM plays WHERE event_id IN ({','.join(['%s'] * len(event_ids))})",

@@ -19,7 +19,7 @@ MAX_LISTED_REJECTIONS = 10_000
 
 def play_events(messages) -> list[PlayEvent]:
     """PlayEvent tuples of PlayEvent messages (one loop, names bound once: 5,000 a call)."""
-    out = []
+    out: list[PlayEvent] = []
     append = out.append
     new = tuple.__new__
     for m in messages:

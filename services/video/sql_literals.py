@@ -18,8 +18,14 @@ bound-parameter statements store.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
+
+from services.common.db import dbapi_connection
+
+if TYPE_CHECKING:
+    import pymysql
 
 # Joins the texts for the one escape call; a text that holds it is escaped on its own.
 _SEPARATOR = "\x01"
@@ -28,7 +34,7 @@ _SEPARATOR = "\x01"
 def quoted_texts(conn: sa.Connection, texts: list[str]) -> list[str]:
     """Each text as a quoted string literal, escaped by the driver in one call: the texts are
     joined with a control character that the escaping leaves alone, escaped, and split."""
-    escape = conn.connection.dbapi_connection.escape
+    escape = cast("pymysql.Connection[Any]", dbapi_connection(conn)).escape
     joined = _SEPARATOR.join(texts)
     if joined.count(_SEPARATOR) != len(texts) - 1:
         return [escape(str(t)) for t in texts]

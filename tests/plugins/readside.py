@@ -25,7 +25,7 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
-from batch.steps.daily import finish_day
+from batch.steps import finish_day
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker

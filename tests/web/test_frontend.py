@@ -1,13 +1,15 @@
 """The dashboard's front end (web/): its own unit tests (node:test on the bundled modules:
-money, watch time, dates, periods, messages, the job stream), its type check, and the
-committed build (web/dist) being exactly what the sources build to today.
+money, watch time, dates, periods, messages, the job stream), its type check, the API's
+types (web/src/api-types.ts) being what docs/openapi.json generates, and the committed build
+(web/dist) being exactly what the sources build to today.
 
-`npm ci` runs first when web/node_modules is missing (dependencies pinned by
-web/package-lock.json).
+`npm ci` runs first when web/node_modules is missing or lacks a pinned dependency
+(dependencies pinned by web/package-lock.json).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -29,7 +31,8 @@ def _npm() -> str:
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
     modules = WEB / "node_modules"
-    if not (modules / ".package-lock.json").exists():
+    wanted = json.loads((WEB / "package.json").read_text())["devDependencies"]
+    if not (modules / ".package-lock.json").exists() or not all((modules / name).is_dir() for name in wanted):
         result = subprocess.run(
             [_npm(), "--prefix", str(WEB), "ci", "--no-audit", "--no-fund"],
             capture_output=True,
@@ -50,6 +53,26 @@ def test_the_front_end_unit_tests_pass(node_modules):
     passed = int(re.search(r"^# pass (\d+)$", output, flags=re.M).group(1))
     assert re.search(r"^# fail 0$", output, flags=re.M), output[-5000:]
     assert passed >= 16, output[-3000:]
+
+
+def test_the_api_types_are_what_the_openapi_document_generates(node_modules, tmp_path):
+    fresh = tmp_path / "api-types.ts"
+    result = subprocess.run(
+        [
+            str(node_modules / ".bin" / "openapi-typescript"),
+            str(ROOT / "docs" / "openapi.json"),
+            "--output",
+            str(fresh),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert fresh.read_bytes() == (WEB / "src" / "api-types.ts").read_bytes(), (
+        "web/src/api-types.ts differs from docs/openapi.json: run `npm --prefix web run gen:types`"
+    )
 
 
 def test_the_committed_build_is_what_the_sources_build_to(node_modules, tmp_path):

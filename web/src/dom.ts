@@ -22,8 +22,8 @@ export function append(parent: Node, ...children: Child[]): void {
   }
 }
 
-/** A figure for people, with the API's exact value beside it (title and data-exact). */
-export function figure(tag: "span" | "td" | "dd", text: string, exact: string, attrs: Attrs = {}): HTMLElement {
+/** A figure for people, with the API's exact value beside it (title and data-exact; none when the API left the field out). */
+export function figure(tag: "span" | "td" | "dd", text: string, exact: string | undefined, attrs: Attrs = {}): HTMLElement {
   return h(tag, { ...attrs, title: exact, "data-exact": exact }, text);
 }
 

@@ -104,8 +104,8 @@ export function formatMonth(iso: string, lang: Lang): string {
   return new Intl.DateTimeFormat(locales[lang], { timeZone: "UTC", year: "numeric", month: "long" }).format(utcDate(iso.length === 7 ? iso + "-01" : iso));
 }
 
-/** An instant (RFC 3339) in the platform time zone. */
-export function formatTimestamp(rfc3339: string, timeZone: string, lang: Lang): string {
+/** An instant (RFC 3339) in the platform time zone; "" for none (the API leaves an unset one out). */
+export function formatTimestamp(rfc3339: string | undefined, timeZone: string, lang: Lang): string {
   if (!rfc3339) return "";
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return rfc3339;

@@ -7,7 +7,7 @@ import type { Balance, LedgerEntry, LedgerPage, Payout } from "../types";
 
 let state: { seller: string; from: string; to: string } | null = null;
 
-function cell(fieldName: string, text: string, exact: string): HTMLElement {
+function cell(fieldName: string, text: string, exact: string | undefined): HTMLElement {
   return figure("td", text, exact, { "data-field": fieldName });
 }
 

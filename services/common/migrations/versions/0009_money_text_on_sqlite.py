@@ -52,7 +52,10 @@ def upgrade() -> None:
         return
     # The conversion runs in Python on this connection only (the float's repr); services get
     # the exact money functions from services/common/db.py.
-    bind.connection.driver_connection.create_function("paysystem_0009_exact", 2, _exact_text, deterministic=True)
+    sqlite_connection = bind.connection.driver_connection
+    if sqlite_connection is None:
+        raise RuntimeError("migration 0009 needs an open connection")
+    sqlite_connection.create_function("paysystem_0009_exact", 2, _exact_text, deterministic=True)
     for table, columns in COLUMNS.items():
         order = [c["name"] for c in sa.inspect(bind).get_columns(table)]
         for column, precision in columns.items():
