@@ -18,8 +18,9 @@ from typing import NamedTuple
 from services.common import money
 from services.common.auth import Principal, require_seller_or_admin
 from services.common.cache import ttl_for
+from services.common.errors import require_positive_id
 from services.common.periods import Period, parse_day, period_bounds, periods_in_range
-from services.common.readside import ReadSide, parse_id, parse_period
+from services.common.readside import ReadSide, parse_period
 from services.settlement import ledger_repository, repository
 
 CURRENCY = "KRW"
@@ -104,7 +105,7 @@ def get_statement(
     """The statement, rendered by `render` (the adapter's wire format) and cached as such:
     a cache hit costs no query and no recomputation at all. Each rendering has its own
     `cache_kind` in the key (the protobuf message "stmt", the CSV file "stmt.csv")."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     require_seller_or_admin(principal, seller_id, "statement")

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.cache import ttl_for
-from services.common.errors import BadMetric, BadRange, VideoNotFound
+from services.common.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
 from services.common.periods import (
     Period,
     count_periods,
@@ -32,7 +32,7 @@ from services.common.periods import (
     period_start,
     periods_in_range,
 )
-from services.common.readside import ReadSide, parse_id, parse_period
+from services.common.readside import ReadSide, parse_period
 from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
 
@@ -111,7 +111,7 @@ def get_top_videos(
     render: Callable[[TopVideos], bytes],
 ) -> bytes:
     """The top-5 list, rendered by `render` (the adapter's wire format) and cached as such."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     metric = parse_metric(metric_name)
@@ -136,7 +136,7 @@ def get_video_stats(
 ) -> VideoStatsSeries:
     """Cheap refusals first: the arguments' shape, then who may read the video, then the
     range's size by arithmetic; only then is the list of periods built and read."""
-    parse_id(video_id, "video_id")
+    require_positive_id(video_id, "video_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
@@ -186,7 +186,7 @@ def get_seller_stats(
     """The seller's series, rendered by `render` and cached as such (as the statement is).
     Cheap refusals first: the arguments, who may read, the range's size; an unknown seller
     reads as one without figures, as its statement does."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
