@@ -118,8 +118,10 @@ def _warn_frozen(instant_us: int) -> None:
 
 
 # --- the process's clock, for code that is not given one yet ------------------------------
-# TODO(house-jobs): batch/jobs/runner.py still calls `today(zone)` below; once the batch's
-# runner receives a Clock from batch/main.py, remove `process_clock`, `now_us` and `today`.
+# TODO(house-jobs): batch/jobs/runner.py still falls back on `today(zone)` below when its
+# caller passes no `today` (batch/servicer.py and `paysystem batch run` pass their clock's
+# day; tests may not); once the runner receives a Clock from batch/main.py, remove
+# `process_clock`, `now_us` and `today`.
 
 
 @functools.cache
