@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from services.common.errors import BadTierTable
 from services.common.periods import local_day_of
 
 # DESIGN 2 "Counted view" 2: a playback started less than this after the previous one
@@ -36,10 +37,6 @@ _US_PER_SEC = 1_000_000
 
 VIEW = "VIEW"
 AD = "AD"
-
-
-class BadTierTable(ValueError):
-    """The tier table in force cannot price every count (missing, or not starting at 0)."""
 
 
 def is_self_view(viewer_id: int, seller_id: int) -> bool:

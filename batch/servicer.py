@@ -139,7 +139,10 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             raise BadInput("must be 0 (default) or more", field="partitions")
         runner = self._runner_for(self._ctx.settings, self._ctx.engine, dispatcher=self._dispatcher(principal, context))
         # A caller that goes away does not stop the job: it runs to its end in this process.
-        events = runner.run(request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None)
+        today = self._ctx.clock.today(self._ctx.settings.zone)  # the business day (services/common/clock.py)
+        events = runner.run(
+            request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None, today=today
+        )
         for event in events:
             yield event_message(event)
 

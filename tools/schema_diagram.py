@@ -55,7 +55,7 @@ HEADER = """# Database schema
 Generated from the SQLAlchemy metadata (`services/common/schema.py`, `batch/jobs/tables.py`)
 by `python -m tools.gendocs`; do not edit by hand. Types are MySQL/MariaDB's (the system of
 record); instants are UTC epoch microseconds (`*_us`), money is DECIMAL (on the embedded
-SQLite, TEXT holding the exact decimal: `services/common/schema.Money`).
+SQLite, TEXT holding the exact decimal: `services/common/sqltypes.Money`).
 
 The schema declares no foreign keys. The references below are real (every id is written by
 the service that checked it exists) but not enforced by the database, on purpose: `plays` is

@@ -24,12 +24,12 @@ restarted job resumes from), no longer to detect late data.
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import sqlalchemy as sa
 
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
+from services.common.clock import SYSTEM_CLOCK, Clock
 
 
 def finish_day(
@@ -39,8 +39,9 @@ def finish_day(
     play_id_watermark: int,
     plays_read: int | None = None,
     job_execution_id: int | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> None:
-    """Records `day` as computed: `play_id_watermark` taken with current_play_watermark
+    """Records `day` as computed (at `clock`'s instant): `play_id_watermark` taken with current_play_watermark
     before the day's partitions started, and `plays_read` the sum of the rows_read of the
     day's partitions (one completed computation per partition of a plan that covers every
     video id). Without `plays_read` the day is recorded but stays stale: nothing proves that
@@ -58,7 +59,7 @@ def finish_day(
             "day": day,
             "watermark": play_id_watermark,
             "plays_read": plays_read,
-            "now_us": time.time_ns() // 1000,
+            "now_us": clock.now_us(),
             "job_execution_id": job_execution_id,
         },
     )

@@ -2,7 +2,7 @@
 
 The steps write one SQL text per statement and take the engine-specific pieces from here.
 Money: MariaDB computes in exact DECIMAL. SQLite has no decimal type: Money columns hold
-exact decimal text there (services/common/schema.Money) and the steps compute money with the
+exact decimal text there (services/common/sqltypes.Money) and the steps compute money with the
 exact functions of services/common/money_sql.py (money_units_dot, money_sum), never with
 SQLite's float arithmetic; every digit of DECIMAL(24, 4) survives.
 """

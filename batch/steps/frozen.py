@@ -12,18 +12,19 @@ recomputations of a marked day copy nothing: the copy is of the figures as close
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import sqlalchemy as sa
 
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.schema import daily_video_stats, frozen_daily_stats, frozen_days, month_closings
 
 _FIGURES = ("video_id", "day", "seller_id", "views", "ad_views", "video_revenue", "ad_revenue")
 
 
-def freeze_closed_day(conn: sa.Connection, day: dt.date) -> bool:
-    """Copies `day`'s daily rows if its month is closed and the day was not copied yet;
-    True when it copied. Call in its own transaction, before the day is recomputed."""
+def freeze_closed_day(conn: sa.Connection, day: dt.date, *, clock: Clock = SYSTEM_CLOCK) -> bool:
+    """Copies `day`'s daily rows if its month is closed and the day was not copied yet (the
+    mark dated by `clock`); True when it copied. Call in its own transaction, before the day
+    is recomputed."""
     month = day.replace(day=1)
     closed = conn.execute(sa.select(month_closings.c.month).where(month_closings.c.month == month)).first()
     if closed is None:
@@ -31,7 +32,7 @@ def freeze_closed_day(conn: sa.Connection, day: dt.date) -> bool:
     marked = conn.execute(
         sa.insert(frozen_days).from_select(
             ["day", "frozen_at_us"],
-            sa.select(sa.literal(day, sa.Date), sa.literal(time.time_ns() // 1000, sa.BigInteger)).where(
+            sa.select(sa.literal(day, sa.Date), sa.literal(clock.now_us(), sa.BigInteger)).where(
                 ~sa.exists().where(frozen_days.c.day == day)
             ),
         )

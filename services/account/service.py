@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -13,18 +12,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.account import repository
 from services.account.throttle import LoginThrottle
-from services.common import auth, clock
+from services.common import auth
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.db import unit_of_work
 from services.common.errors import (
     AccountExists,
     AccountNotFound,
     BadAccountDetails,
     BadCredentials,
-    BadId,
     BadRoleChange,
     LastAdmin,
     NotFound,
     OwnRoleChange,
+    require_positive_id,
 )
 
 # fullmatch: `$` would also match before a trailing newline ("alice\n" is not "alice").
@@ -64,7 +64,13 @@ def validate_sign_up(username: str, password: str, role: str, allowed_roles: tup
 
 
 def create_account(
-    engine: sa.Engine, username: str, password: str, role: str, *, allowed_roles=SELF_SERVICE_ROLES
+    engine: sa.Engine,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    allowed_roles=SELF_SERVICE_ROLES,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Account:
     validate_sign_up(username, password, role, allowed_roles)
     created = clock.now_us()
@@ -115,9 +121,9 @@ def log_in(
     return IssuedToken(token, ttl_sec, account)
 
 
-def disable_account(engine: sa.Engine, username: str) -> tuple[Account, int]:
-    """Marks the account disabled (once: disabling again keeps the first instant); returns it
-    and the instant it was disabled. Its tokens stop working within the services' account
+def disable_account(engine: sa.Engine, username: str, *, clock: Clock = SYSTEM_CLOCK) -> tuple[Account, int]:
+    """Marks the account disabled (once: disabling again keeps the first instant, `clock`'s);
+    returns it and the instant it was disabled. Its tokens stop working within the services' account
     check TTL, and it can no longer log in."""
     with unit_of_work(engine) as conn:
         row = repository.by_username(conn, username)
@@ -125,7 +131,7 @@ def disable_account(engine: sa.Engine, username: str) -> tuple[Account, int]:
             raise NotFound(f"no account {username!r}", field="username")
         disabled_at = row.disabled_at_us
         if disabled_at is None:
-            disabled_at = int(time.time() * 1_000_000)
+            disabled_at = clock.now_us()
             repository.set_disabled_at(conn, row.account_id, disabled_at)
     return Account(row.account_id, row.username, row.role, row.created_at_us), disabled_at
 
@@ -137,8 +143,7 @@ def check_role_change(role: str, account_id: int, *, actor: auth.Principal | Non
     or the operator can make the change)."""
     if actor is not None:
         auth.require_role(actor, "ADMIN")
-    if account_id <= 0:
-        raise BadId(f"must be a positive id, got {account_id}", field="account_id")
+    require_positive_id(account_id, "account_id")
     if role not in auth.ROLES:
         raise BadRoleChange(f"must be one of {', '.join(auth.ROLES)}, got {role}", field="role")
     if actor is not None and actor.account_id == account_id:

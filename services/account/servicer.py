@@ -34,7 +34,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         self._throttle = throttle
 
     def SignUp(self, request, context):
-        account = service.create_account(self._ctx.engine, request.username, request.password, _role_name(request.role))
+        account = service.create_account(
+            self._ctx.engine, request.username, request.password, _role_name(request.role), clock=self._ctx.clock
+        )
         return _account_message(account)
 
     def Login(self, request, context):

@@ -8,6 +8,7 @@ import click
 
 from services.account import service
 from services.common import db
+from services.common.clock import clock_for
 from services.common.settings import get_settings
 
 
@@ -15,7 +16,7 @@ def _create(username: str, password: str, role: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
     db.migrate(engine)
-    account = service.create_account(engine, username, password, role, allowed_roles=(role,))
+    account = service.create_account(engine, username, password, role, allowed_roles=(role,), clock=clock_for(settings))
     click.echo(f"created {role} {account.username} (account_id {account.account_id})")
 
 
@@ -45,7 +46,7 @@ def disable_account(username: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
     try:
-        account, disabled_at_us = service.disable_account(engine, username)
+        account, disabled_at_us = service.disable_account(engine, username, clock=clock_for(settings))
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -40,11 +40,12 @@ def archive() -> None:
 def archive_month(month, directory: Path) -> None:
     """Write MONTH's playbacks (YYYY-MM) to DIR/plays-YYYY-MM.jsonl.gz, verify, remove them."""
     from services.common import archive as archival
+    from services.common.clock import clock_for
     from services.common.errors import DomainError
 
     settings, engine = local_engine("archive-cli")
     try:
-        result = archival.archive_month(engine, month, directory, zone=settings.zone)
+        result = archival.archive_month(engine, month, directory, zone=settings.zone, clock=clock_for(settings))
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -88,11 +89,12 @@ def plays() -> None:
 @click.option("--ahead", type=click.IntRange(min=0), default=3, show_default=True, help="Months after this one.")
 def partitions(ahead: int) -> None:
     """Create the monthly partitions of plays (MySQL/MariaDB) up to AHEAD months ahead."""
-    from services.common import clock, plays_partitions
+    from services.common import plays_partitions
+    from services.common.clock import clock_for
 
     settings, engine = local_engine("plays-cli")
     try:
-        added = plays_partitions.ensure_partitions(engine, clock.today(settings.zone), ahead)
+        added = plays_partitions.ensure_partitions(engine, clock_for(settings).today(settings.zone), ahead)
         with engine.connect() as conn:
             names = plays_partitions.existing_partitions(conn)
     finally:

@@ -84,12 +84,14 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         runner = None
     else:
         from batch.main import runner_for
+        from services.common.clock import clock_for
         from services.common.errors import DomainError
 
         settings, engine = _local_engine()
         runner = runner_for(settings, engine, workers=workers)
+        today = clock_for(settings).today(settings.zone)
         try:
-            events = runner.run(job, date, to_date, rerun=rerun, partitions=partitions)
+            events = runner.run(job, date, to_date, rerun=rerun, partitions=partitions, today=today)
             events = _first_checked(events)
         except DomainError as exc:
             err_console.print(f"[red]refused:[/red] {exc}")

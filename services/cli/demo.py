@@ -31,7 +31,8 @@ from rich.table import Table
 from services.account import service as accounts
 from services.cli.demo_ledger import DemoCallFailed, walk_ledger
 from services.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
-from services.common import clock, db
+from services.common import db
+from services.common.clock import clock_for
 from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
 from services.launcher import supervisor, topology
@@ -106,7 +107,7 @@ def _prepare(parameters: dict) -> tuple[Settings, Choice]:
     holds other data is left alone, and the demo's processes get the new one."""
     settings = get_settings()
     parameters = {**parameters, "timezone": settings.timezone, "random_seed": RANDOM_SEED}
-    today = clock.today(settings.zone)
+    today = clock_for(settings).today(settings.zone)
     data_dir = Path(os.path.abspath(settings.data_dir))
     choice = choose_folder(data_dir, parameters, today, parameters["months"], embedded=not settings.db_url)
     console.print(choice.message, soft_wrap=True, highlight=False)
@@ -281,7 +282,9 @@ def _ensure_admin(settings: Settings) -> None:
 def _ensure_account(settings: Settings, credentials: tuple[str, str], role: str) -> None:
     engine = db.make_engine(settings)
     try:
-        accounts.create_account(engine, credentials[0], credentials[1], role, allowed_roles=(role,))
+        accounts.create_account(
+            engine, credentials[0], credentials[1], role, allowed_roles=(role,), clock=clock_for(settings)
+        )
     except AccountExists:
         pass
     finally:

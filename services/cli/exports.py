@@ -53,11 +53,14 @@ def statement(seller_id: int, period: str, date_text: str, out: str | None) -> N
     """The statement of the day, ISO week or month containing --date."""
     from services.common.breakers import db_breaker
     from services.common.cache import Cache
+    from services.common.clock import clock_for
     from services.common.readside import ReadSide
     from services.settlement import csv_export
 
     def make(settings, engine, principal):
-        read = ReadSide(engine=engine, db=db_breaker(), cache=Cache(None), zone=settings.zone)
+        read = ReadSide(
+            engine=engine, db=db_breaker(), cache=Cache(None), zone=settings.zone, clock=clock_for(settings)
+        )
         return csv_export.statement_csv(read, principal, seller_id, period.upper(), date_text)
 
     _write(_run(make), out)

@@ -22,6 +22,7 @@ OPERATOR = 0  # closed_by of a close run from the CLI
 def close(month: str) -> None:
     """Close a month for every seller: freeze its lines, post the ledger entries and payouts."""
     from services.common.auth import Principal
+    from services.common.clock import clock_for
     from services.common.errors import DomainError
     from services.common.money import to_api_string
     from services.settlement import closing
@@ -45,7 +46,12 @@ def close(month: str) -> None:
 
             try:
                 result = closing.close_month(
-                    engine, Principal(OPERATOR, "operator-cli", "ADMIN"), month, zone=settings.zone, progress=report
+                    engine,
+                    Principal(OPERATOR, "operator-cli", "ADMIN"),
+                    month,
+                    zone=settings.zone,
+                    progress=report,
+                    clock=clock_for(settings),
                 )
             except DomainError as exc:
                 raise click.ClickException(str(exc)) from None

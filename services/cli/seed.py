@@ -23,7 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2, video_pb2, video_pb2_grpc
 from services.cli import seed_data
-from services.common import clock
+from services.common.clock import Clock, clock_for
 from services.common.settings import Settings, get_settings
 
 DEFAULT_PASSWORD = "paysystem-demo-password"
@@ -105,7 +105,7 @@ class _Api:
         return (("authorization", f"Bearer {token}"),)
 
 
-def _ingest_token(api: _Api, settings: Settings, username: str, password: str) -> tuple[int, str]:
+def _ingest_token(api: _Api, settings: Settings, clock: Clock, username: str, password: str) -> tuple[int, str]:
     """An INGEST service account, made as `paysystem create-ingest-account` does if missing."""
     try:
         token = api.accounts.Login(account_pb2.LoginRequest(username=username, password=password), timeout=60)
@@ -117,7 +117,7 @@ def _ingest_token(api: _Api, settings: Settings, username: str, password: str) -
 
         engine = db.make_engine(settings)
         try:
-            account_service.create_account(engine, username, password, "INGEST", allowed_roles=("INGEST",))
+            account_service.create_account(engine, username, password, "INGEST", allowed_roles=("INGEST",), clock=clock)
         finally:
             engine.dispose()
         token = api.accounts.Login(account_pb2.LoginRequest(username=username, password=password), timeout=60)
@@ -147,18 +147,21 @@ def seed(
     direct: bool = False,
     settings: Settings | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    clock: Clock | None = None,
 ) -> SeedSummary:
     """Makes the data set through the API at `url` and returns what it made.
 
     `progress(stage, done, total)` is called as accounts, videos and playbacks go out.
     Usernames and event ids start with `prefix` (default `seed<random_seed>`), so running
     again with the same seed finds the same accounts and videos and every playback comes
-    back as a duplicate.
+    back as a duplicate. `clock` (default: the settings') says which day is today and
+    receives the playbacks imported directly.
     """
     if min(sellers, viewers, videos, days) < 1 or plays < 0:
         raise ValueError("sellers, viewers, videos and days must be at least 1; plays at least 0")
     settings = settings or get_settings()
     zone = settings.zone
+    clock = clock or clock_for(settings)
     today = clock.today(zone)
     first_day = start_date or today - dt.timedelta(days=days)
     last_day = first_day + dt.timedelta(days=days - 1)
@@ -220,9 +223,9 @@ def seed(
                 if n % 1000 == 0 or n == plays:
                     report("playbacks", n, plays)
 
-        ingest_id, ingest_token = _ingest_token(api, settings, f"{prefix}-ingest", password)
+        ingest_id, ingest_token = _ingest_token(api, settings, clock, f"{prefix}-ingest", password)
         if direct:
-            response = _import_directly(settings, ingest_id, _chunks(events()))
+            response = _import_directly(settings, clock, ingest_id, _chunks(events()))
         else:
             response = api.videos.ImportPlays(_chunks(events()), metadata=api.md(ingest_token))
         summary.sent = response.received
@@ -292,7 +295,7 @@ def _chunks(events: Iterator[video_pb2.PlayEvent], size: int = 5_000) -> Iterato
         yield chunk
 
 
-def _import_directly(settings: Settings, ingest_id: int, chunks: Iterator[video_pb2.ImportPlaysChunk]):
+def _import_directly(settings: Settings, clock: Clock, ingest_id: int, chunks: Iterator[video_pb2.ImportPlaysChunk]):
     """The ImportPlays use case in-process: the same validation and write path, no network."""
     from services.common import auth, db
     from services.video.ingest import Ingest
@@ -303,7 +306,8 @@ def _import_directly(settings: Settings, ingest_id: int, chunks: Iterator[video_
     try:
         response = video_pb2.ImportPlaysResponse()
         principal = auth.Principal(ingest_id, "seed-ingest", "INGEST")
-        for results in Ingest(engine, settings.zone).import_plays(principal, (play_events(c.events) for c in chunks)):
+        ingest = Ingest(engine, settings.zone, clock=clock)
+        for results in ingest.import_plays(principal, (play_events(c.events) for c in chunks)):
             response.received += len(results)
             for r in results:
                 if r.outcome is Outcome.STORED:

@@ -43,7 +43,6 @@ import gzip
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.computed_days import days_to_compute
 from services.common.errors import Conflict, NotFound, NotReady
 from services.common.periods import day_bounds_us, month_end, month_name, next_month
@@ -101,14 +101,17 @@ def archived_days(conn: sa.Connection) -> set[dt.date]:
     return out
 
 
-def archived_month_names(conn: sa.Connection) -> list[str]:
-    return [month_name(m) for m in conn.execute(sa.select(archived_months.c.month).order_by("month")).scalars()]
-
-
 def archive_month(
-    engine: sa.Engine, month: dt.date, directory: Path, *, zone: ZoneInfo, batch_rows: int = _BATCH
+    engine: sa.Engine,
+    month: dt.date,
+    directory: Path,
+    *,
+    zone: ZoneInfo,
+    batch_rows: int = _BATCH,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ArchiveResult:
-    """Archives `month` (its first day) to `directory`; see the module's contract."""
+    """Archives `month` (its first day) to `directory`, the mark and the end dated by
+    `clock`; see the module's contract."""
     month = month.replace(day=1)
     path = archive_path(directory, month)
     with engine.connect() as conn:
@@ -118,7 +121,7 @@ def archive_month(
     if record is None:
         with engine.connect() as conn:
             _require_archivable(conn, month)
-        _mark(engine, month, path)
+        _mark(engine, month, path, clock.now_us())
     if record is None or record.status == ARCHIVING:  # every row is still there: (re)write the file
         with engine.connect() as conn:
             try:
@@ -155,7 +158,7 @@ def archive_month(
         conn.execute(
             sa.update(archived_months)
             .where(archived_months.c.month == month)
-            .values(status=ARCHIVED, kept_plays=kept, archived_at_us=time.time_ns() // 1000)
+            .values(status=ARCHIVED, kept_plays=kept, archived_at_us=clock.now_us())
         )
     return ArchiveResult(month_name(month), ARCHIVED, path, sha256, count, kept, True)
 
@@ -237,16 +240,14 @@ def _require_archivable(conn: sa.Connection, month: dt.date) -> None:
         )
 
 
-def _mark(engine: sa.Engine, month: dt.date, path: Path) -> None:
+def _mark(engine: sa.Engine, month: dt.date, path: Path, now_us: int) -> None:
     """The mark: from its commit on, ingest rejects the month (see archive_fence)."""
     with engine.begin() as conn:
         conn.execute(
             sa.update(archive_fence).where(archive_fence.c.id == 1).values(version=archive_fence.c.version + 1)
         )
         conn.execute(
-            sa.insert(archived_months).values(
-                month=month, status=ARCHIVING, file_name=path.name, marked_at_us=time.time_ns() // 1000
-            )
+            sa.insert(archived_months).values(month=month, status=ARCHIVING, file_name=path.name, marked_at_us=now_us)
         )
 
 

@@ -1,4 +1,4 @@
-"""Circuit breakers (pybreaker) around Redis, MySQL and calls to other services.
+"""Circuit breakers (pybreaker) around Redis and MySQL (the primary and each replica).
 
 Why a wrapper around pybreaker: `pybreaker.CircuitBreaker.call` holds the breaker's lock
 for the whole guarded call, which would serialise every request of a threaded gRPC server
@@ -23,8 +23,7 @@ request comes.
 
 Which errors count ("system errors"): for MySQL, SQLAlchemy's OperationalError and
 InterfaceError (server gone, connection refused, lost connection); for Redis, any
-redis.RedisError and the cluster client's RedisClusterException; for gRPC calls,
-UNAVAILABLE, DEADLINE_EXCEEDED and RESOURCE_EXHAUSTED.
+redis.RedisError and the cluster client's RedisClusterException.
 Everything else (a domain error, a NOT_FOUND) is the dependency answering, so it counts as a
 success and never opens a circuit.
 """
@@ -37,7 +36,6 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-import grpc
 import pybreaker
 import redis
 import sqlalchemy.exc
@@ -53,9 +51,6 @@ DB_DOWN_ERRORS = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError
 # redis-py's cluster client raises RedisClusterException (not a RedisError) for a slot no
 # node serves or a slot map it cannot read, e.g. in the middle of a failover.
 REDIS_ERRORS = (redis.RedisError, redis.exceptions.RedisClusterException)
-GRPC_DOWN_CODES = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
-)
 
 
 class _Observer(pybreaker.CircuitBreakerListener):
@@ -211,21 +206,3 @@ def redis_breaker(name: str = "redis", *, fail_max: int = 3, reset_timeout: floa
         fail_max=fail_max,
         reset_timeout=reset_timeout,
     )
-
-
-def _grpc_down(exc: BaseException) -> bool:
-    return isinstance(exc, grpc.RpcError) and callable(getattr(exc, "code", None)) and exc.code() in GRPC_DOWN_CODES
-
-
-def service_breaker(service: str, *, fail_max: int = 5, reset_timeout: float = 5.0) -> Breaker:
-    """A breaker for calls to another service: only availability codes count as failures."""
-    return Breaker(f"grpc:{service}", is_system_error=_grpc_down, fail_max=fail_max, reset_timeout=reset_timeout)
-
-
-def call_service(breaker: Breaker, method: Callable, request, *, timeout: float = 2.0, metadata=None):
-    """One unary call to another service through its breaker, always with a deadline.
-
-    An open circuit raises CircuitBreakerError (UNAVAILABLE to our caller) without waiting
-    on a service that is known to be down.
-    """
-    return breaker.call(method, request, timeout=timeout, metadata=metadata)

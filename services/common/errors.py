@@ -66,6 +66,13 @@ class BadId(BadInput):
     """An id that cannot name anything (zero or negative)."""
 
 
+def require_positive_id(value: int, field: str) -> int:
+    """`value`, or BadId when it cannot name anything: every id of the API is positive."""
+    if value <= 0:
+        raise BadId(f"must be a positive id, got {value}", field=field)
+    return value
+
+
 class BadDate(BadInput):
     """A date that is missing, not written YYYY-MM-DD, or not a real calendar day."""
 
@@ -190,4 +197,6 @@ class BadPayoutMark(BadInput):
 
 
 class BadTierTable(BadInput):
-    """A tier table that is malformed or scheduled for a day it may not start on."""
+    """A tier table that is malformed or scheduled for a day it may not start on; the batch
+    (batch/rules.py) raises it too for the table in force on a day that cannot price every
+    count (missing, empty, not starting at 0)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.schema import Id, metadata
+from services.common.schema import metadata
+from services.common.sqltypes import Id
 
 # One row per job name + identifying parameters. `job_key` is the SHA-256 of the canonical
 # JSON of the identifying parameters, so the unique key has a fixed, index-friendly width.

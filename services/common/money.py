@@ -58,7 +58,7 @@ def payable_krw(amount: Decimal | int | str) -> int:
     return int(to_decimal(amount).to_integral_value(rounding=ROUND_DOWN))
 
 
-# --- Storage text (the SQLite form of a DECIMAL(p, 4) column, services/common/schema.Money) ---
+# --- Storage text (the SQLite form of a DECIMAL(p, 4) column, services/common/sqltypes.Money) ---
 
 STORAGE_SCALE = 4  # DECIMAL(24, 4): ten-thousandths of a KRW
 _UNITS_PER_KRW: int = 10**STORAGE_SCALE

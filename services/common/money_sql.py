@@ -1,7 +1,7 @@
 """Exact money arithmetic in SQL on both engines (DESIGN.md section 2, "Money": never floats).
 
 MySQL/MariaDB compute on DECIMAL exactly, with their own operators. SQLite has no decimal
-type: its `+`, `*`, `SUM` and comparisons turn the TEXT of a Money column (schema.Money) into
+type: its `+`, `*`, `SUM` and comparisons turn the TEXT of a Money column (sqltypes.Money) into
 a 64-bit float. So every SQLite connection gets these deterministic functions, computing in
 Python's Decimal (services/common/db.py registers them when it connects):
 
@@ -32,7 +32,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from services.common import money
-from services.common.schema import Money
+from services.common.sqltypes import Money
 
 # --- the SQLite functions ------------------------------------------------------------------
 # In integer ten-thousandths (money.storage_units): exact, and cheaper than Decimal. Python

@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import clock, db
+from services.common import db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis, ttl_for
+from services.common.clock import SYSTEM_CLOCK, Clock, clock_for
 from services.common.dataversion import DataState, DataVersionWatch, read_data_state
-from services.common.errors import BadId, BadPeriod
+from services.common.errors import BadPeriod
 from services.common.periods import Period
 from services.common.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, ReadTarget, run_on
 from services.common.replicas import replica_engine, replica_name
@@ -67,6 +68,8 @@ class ReadSide:
     # Read replicas (PAYSYSTEM_DB_READ_URLS); empty: every read on the primary, as always.
     replicas: tuple[Replica, ...] = ()
     replica_max_lag_ms: int = 2000
+    # The business clock: which day is today (services/common/clock.py).
+    clock: Clock = SYSTEM_CLOCK
     versions: DataVersionWatch = dataclasses.field(init=False, repr=False, compare=False)
     router: ReadRouter = dataclasses.field(init=False, repr=False, compare=False)
 
@@ -101,7 +104,7 @@ class ReadSide:
         raise AssertionError("unreachable: the primary is always a candidate")
 
     def today(self) -> dt.date:
-        return clock.today(self.zone)
+        return self.clock.today(self.zone)
 
     def cached(self, request: CacheableRead, kind: str, render: Callable[[], bytes], *, name: str) -> bytes:
         """The rendered answer to `request` from the cache, or `render()` stored there. An
@@ -185,12 +188,15 @@ def local_tier(settings) -> LocalTier:
 def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
     """The real dependencies of a read service, from its ServiceContext (the readiness check
     keeps using ctx.engine)."""
-    return read_side_for(ctx.settings, cache_prefix=cache_prefix)
+    return read_side_for(ctx.settings, cache_prefix=cache_prefix, clock=ctx.clock)
 
 
-def read_side_for(settings, *, cache_prefix: str = "ps", reset_timeout: float = 5.0) -> ReadSide:
+def read_side_for(
+    settings, *, cache_prefix: str = "ps", reset_timeout: float = 5.0, clock: Clock | None = None
+) -> ReadSide:
     """A read side as the settings describe it: the primary, each replica of
-    PAYSYSTEM_DB_READ_URLS behind its own breaker, the cache, the version watch."""
+    PAYSYSTEM_DB_READ_URLS behind its own breaker, the cache, the version watch, the clock
+    (`clock`, or the one the settings describe)."""
     replicas = tuple(
         Replica(
             replica_name(url),
@@ -217,6 +223,7 @@ def read_side_for(settings, *, cache_prefix: str = "ps", reset_timeout: float = 
         zone=settings.zone,
         version_poll_ms=settings.data_version_poll_ms,
         version_max_age_ms=settings.data_version_max_age_ms,
+        clock=clock_for(settings) if clock is None else clock,
     )
 
 
@@ -239,9 +246,3 @@ def enum_name(enum, value: int) -> str:
         return enum.Name(value)
     except ValueError:
         return f"UNKNOWN_{value}"
-
-
-def parse_id(value: int, field: str) -> int:
-    if value <= 0:
-        raise BadId("must be a positive id", field=field)
-    return value

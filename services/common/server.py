@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.common import account_status, auth, db, dbguard, metrics, processes
+from services.common.clock import Clock, clock_for
 from services.common.decoding import DecodeInterceptor, FieldCap
 from services.common.grpc_errors import ErrorInterceptor
 from services.common.logs import configure_logging
@@ -50,6 +51,13 @@ class ServiceContext:
     # grpcio's limit on one received message; a service whose messages are small by
     # contract lowers it (the video service: a capped batch of playbacks).
     max_receive_message_bytes: int = 32 * 1024 * 1024
+    # The business clock the service's use cases are given (services/common/clock.py);
+    # None: the one the settings describe (the real clock, or PAYSYSTEM_TEST_NOW's).
+    clock: Clock = None  # type: ignore[assignment]  # always a Clock after __post_init__
+
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            self.clock = clock_for(self.settings)
 
 
 # (add_XServicer_to_server, servicer, full service name from the generated DESCRIPTOR)

@@ -12,11 +12,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common import clock, paging
+from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
-from services.common.errors import BadRange, PayoutNotFound
+from services.common.clock import SYSTEM_CLOCK, Clock
+from services.common.errors import BadRange, PayoutNotFound, require_positive_id
 from services.common.periods import Period, count_periods, parse_month
-from services.common.readside import parse_id
 from services.settlement import ledger
 from services.settlement import ledger_repository as repo
 
@@ -95,7 +95,7 @@ def _payout(row: sa.Row) -> Payout:
 
 
 def get_balance(engine: sa.Engine, principal: Principal, seller_id: int, today: dt.date) -> Balance:
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     require_seller_or_admin(principal, seller_id, "balance")
     with engine.connect() as conn:
         minimum = repo.minimum_payout_krw(conn, today, ledger.DEFAULT_MINIMUM_PAYOUT_KRW)
@@ -121,7 +121,7 @@ def list_ledger(
     page_size: int,
     page_token: str,
 ) -> LedgerPage:
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     first, last = month_range(from_text, to_text)
     size = paging.page_size(page_size)
     after = paging.decode_page_token(_TOKEN_PREFIX, page_token)
@@ -137,7 +137,7 @@ def all_ledger_entries(
     engine: sa.Engine, principal: Principal, seller_id: int, from_text: str, to_text: str
 ) -> list[Entry]:
     """Every entry of the range (for the CSV file: one file, no pages)."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     first, last = month_range(from_text, to_text)
     require_seller_or_admin(principal, seller_id, "ledger")
     with engine.connect() as conn:
@@ -145,17 +145,26 @@ def all_ledger_entries(
 
 
 def list_payouts(engine: sa.Engine, principal: Principal, seller_id: int) -> list[Payout]:
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     require_seller_or_admin(principal, seller_id, "payouts")
     with engine.connect() as conn:
         return [_payout(row) for row in repo.payouts_of(conn, seller_id)]
 
 
-def mark_payout(engine: sa.Engine, principal: Principal, payout_id: int, status: str, reference: str) -> Payout:
+def mark_payout(
+    engine: sa.Engine,
+    principal: Principal,
+    payout_id: int,
+    status: str,
+    reference: str,
+    *,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Payout:
     """PENDING -> PAID (with the payment reference) or FAILED (the money returns to the
-    balance). The same mark again changes nothing; a contradicting one is a Conflict."""
+    balance), dated by `clock`. The same mark again changes nothing; a contradicting one is
+    a Conflict."""
     require_role(principal, "ADMIN")
-    parse_id(payout_id, "payout_id")
+    require_positive_id(payout_id, "payout_id")
     wanted, reference_or_none = ledger.check_mark(status, reference)
     with engine.begin() as conn:
         row = repo.payout(conn, payout_id)

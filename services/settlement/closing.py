@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import clock
 from services.common.auth import Principal, require_role
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.computed_days import days_to_compute
 from services.common.dataversion import publication_delay_sec, read_data_state
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
@@ -77,10 +77,6 @@ def _closing(row: sa.Row) -> Closing:
     )
 
 
-def _now_us() -> int:
-    return clock.now_us()
-
-
 def close_month(
     engine: sa.Engine,
     principal: Principal,
@@ -89,8 +85,10 @@ def close_month(
     zone: ZoneInfo,
     progress: Progress | None = None,
     minimum_default: int = ledger.DEFAULT_MINIMUM_PAYOUT_KRW,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Closing:
-    """Closes the month for every seller, or returns its closing if it is closed already."""
+    """Closes the month for every seller, or returns its closing if it is closed already.
+    `clock` says which months have ended and dates the closing's entries and payouts."""
     require_role(principal, "ADMIN")
     month = parse_month(month_text, "month")
     report = progress or (lambda *_: None)
@@ -102,7 +100,7 @@ def close_month(
         report(1, len(STEPS), STEPS[0])
         _require_closable(conn, month, clock.today(zone))
     try:
-        row = _close(engine, principal, month, report, minimum_default)
+        row = _close(engine, principal, month, report, minimum_default, clock.now_us())
     except sa.exc.IntegrityError:
         # A concurrent close claimed the month first and committed: that is the closing.
         with engine.connect() as conn:
@@ -149,8 +147,9 @@ def _require_closable(conn: sa.Connection, month: dt.date, today: dt.date) -> No
         )
 
 
-def _close(engine: sa.Engine, principal: Principal, month: dt.date, report: Progress, minimum_default: int) -> sa.Row:
-    now_us = _now_us()
+def _close(
+    engine: sa.Engine, principal: Principal, month: dt.date, report: Progress, minimum_default: int, now_us: int
+) -> sa.Row:
     with engine.begin() as conn:
         repo.claim_closing(conn, month, principal.account_id, now_us)
         earlier = sorted(m for m in repo.closed_months(conn) if m < month)

@@ -18,8 +18,9 @@ from typing import NamedTuple
 from services.common import money
 from services.common.auth import Principal, require_seller_or_admin
 from services.common.dataversion import DataState
+from services.common.errors import require_positive_id
 from services.common.periods import Period, parse_day, period_bounds, periods_in_range
-from services.common.readside import ReadSide, parse_id, parse_period
+from services.common.readside import ReadSide, parse_period
 from services.settlement import ledger_repository, repository
 
 CURRENCY = "KRW"
@@ -108,7 +109,7 @@ def plan_statement(
 ) -> StatementRequest:
     """Cheap refusals first (the arguments, then who may read), then the data state: a
     request an adapter can look up in its cache before anything is read."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     require_seller_or_admin(principal, seller_id, "statement")

@@ -145,7 +145,9 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     def CloseMonth(self, request, context):
         return closing_message(
-            closing_use_case.close_month(self._engine, current_principal(), request.month, zone=self._read.zone)
+            closing_use_case.close_month(
+                self._engine, current_principal(), request.month, zone=self._read.zone, clock=self._read.clock
+            )
         )
 
     def ListClosings(self, request, context):
@@ -201,7 +203,9 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     def MarkPayout(self, request, context):
         status = enum_name(settlement_pb2.PayoutStatus, request.status)
-        payout = balances.mark_payout(self._engine, current_principal(), request.payout_id, status, request.reference)
+        payout = balances.mark_payout(
+            self._engine, current_principal(), request.payout_id, status, request.reference, clock=self._read.clock
+        )
         return payout_message(payout)
 
     def GetStatementCsv(self, request, context):

@@ -23,7 +23,7 @@ from typing import Any
 
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.dataversion import DataState
-from services.common.errors import BadMetric, BadRange, VideoNotFound
+from services.common.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
 from services.common.periods import (
     Period,
     count_periods,
@@ -33,7 +33,7 @@ from services.common.periods import (
     period_start,
     periods_in_range,
 )
-from services.common.readside import ReadSide, parse_id, parse_period
+from services.common.readside import ReadSide, parse_period
 from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.statistics import repository
 
@@ -122,7 +122,7 @@ def plan_top_videos(
     read: ReadSide, principal: Principal, seller_id: int, period_name: str, date_text: str, metric_name: str
 ) -> TopVideosRequest:
     """Cheap refusals first (the arguments, then who may read), then the data state."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     day = parse_day(date_text, "date")
     metric = parse_metric(metric_name)
@@ -160,7 +160,7 @@ def get_video_stats(
 ) -> VideoStatsSeries:
     """Cheap refusals first: the arguments' shape, then who may read the video, then the
     range's size by arithmetic; only then is the list of periods built and read."""
-    parse_id(video_id, "video_id")
+    require_positive_id(video_id, "video_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
@@ -221,7 +221,7 @@ def plan_seller_stats(
 ) -> SellerStatsRequest:
     """Cheap refusals first: the arguments, who may read, the range's size; then the data
     state. An unknown seller reads as one without figures, as its statement does."""
-    parse_id(seller_id, "seller_id")
+    require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import clock, metrics, play_counts
+from services.common import metrics, play_counts
 from services.common.auth import Principal, require_role
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.errors import NotOwner, TooManyEvents
 from services.video import repository
 from services.video.plays import (
@@ -53,10 +54,6 @@ STORED, DUPLICATE, REJECTED = Outcome.STORED, Outcome.DUPLICATE, Outcome.REJECTE
 
 class _SomeExist(Exception):
     """The optimistic insert found event_ids that exist already."""
-
-
-def now_us() -> int:
-    return clock.now_us()
 
 
 def too_many_events(got: int | str, *, chunk: bool = False) -> TooManyEvents:
@@ -101,14 +98,17 @@ class Ingest:
         *,
         exact_strategy: str | None = None,
         viewer_late_window_sec: int = DEFAULT_VIEWER_LATE_WINDOW_SEC,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         """exact_strategy: None lets the server decide (repository.exact_strategy); tests pass
         repository.SELECT_THEN_INSERT to run MySQL 8's way on MariaDB.
-        viewer_late_window_sec: how old a playback RecordPlays takes from a non-INGEST account."""
+        viewer_late_window_sec: how old a playback RecordPlays takes from a non-INGEST account.
+        clock: the server's clock, each event's received_at (plays.timing_problem)."""
         self._engine = engine
         self._zone = zone
         self._exact_strategy = exact_strategy
         self._viewer_late_window_us = viewer_late_window_sec * 1_000_000
+        self._clock = clock
         self._durations: dict[int, int] = {}
         self._accounts: set[int] = set()
         self._days = LocalDays(zone)
@@ -157,7 +157,7 @@ class Ingest:
         self, events: Sequence[PlayEvent], known_account: int | None, late_window_us: int | None = None
     ) -> list[PlayResult]:
         """late_window_us: None for INGEST accounts, which may backfill any past day."""
-        now = now_us()  # received_at of the rules in plays.timing_problem
+        now = self._clock.now_us()  # received_at of the rules in plays.timing_problem
         latest = now + FUTURE_ALLOWANCE_US
         earliest = 0 if late_window_us is None else now - late_window_us
         results: list[PlayResult | None] = [None] * len(events)

@@ -9,10 +9,11 @@ import dataclasses
 
 import sqlalchemy as sa
 
-from services.common import clock, paging
+from services.common import paging
 from services.common.auth import Principal, require_role, require_self_or_admin
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.db import unit_of_work
-from services.common.errors import BadId, BadVideoDetails, VideoNotFound
+from services.common.errors import BadVideoDetails, VideoNotFound, require_positive_id
 from services.common.text import require_plain_text
 from services.video import repository
 
@@ -44,20 +45,13 @@ class Resume:
     updated_at_us: int | None  # None: never watched
 
 
-def now_us() -> int:
-    return clock.now_us()
-
-
 def _video(row: sa.Row) -> Video:
     return Video(int(row.video_id), int(row.seller_id), row.title, int(row.duration_sec), int(row.created_at_us))
 
 
-def require_positive_id(value: int, field: str) -> None:
-    if value <= 0:
-        raise BadId(f"must be a positive id, got {value}", field=field)
-
-
-def create_video(engine: sa.Engine, principal: Principal, title: str, duration_sec: int) -> Video:
+def create_video(
+    engine: sa.Engine, principal: Principal, title: str, duration_sec: int, *, clock: Clock = SYSTEM_CLOCK
+) -> Video:
     require_role(principal, "SELLER")
     title = title.strip()
     if not title:
@@ -68,7 +62,7 @@ def create_video(engine: sa.Engine, principal: Principal, title: str, duration_s
     require_plain_text(title, "title")
     if not 1 <= duration_sec <= DURATION_MAX_SEC:
         raise BadVideoDetails(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")
-    created = now_us()
+    created = clock.now_us()
     with unit_of_work(engine) as conn:
         video_id = repository.insert_video(
             conn, seller_id=principal.account_id, title=title, duration_sec=duration_sec, created_at_us=created

@@ -74,12 +74,14 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     def __init__(self, ctx: ServiceContext, *, exact_strategy: str | None = None) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
+        self._clock = ctx.clock
         settings = ctx.settings
         self._ingest = Ingest(
             ctx.engine,
             settings.zone,
             exact_strategy=exact_strategy,
             viewer_late_window_sec=settings.viewer_late_window_sec,
+            clock=ctx.clock,
         )
         self._import_limits = StreamLimits(
             "ImportPlays",
@@ -89,7 +91,9 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         )
 
     def CreateVideo(self, request, context):
-        video = service.create_video(self._engine, current_principal(), request.title, request.duration_sec)
+        video = service.create_video(
+            self._engine, current_principal(), request.title, request.duration_sec, clock=self._clock
+        )
         return _video_message(video)
 
     def GetVideo(self, request, context):

@@ -8,6 +8,7 @@ per-event results, races) also run on MariaDB with the path MySQL 8 takes, force
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 import time
@@ -20,9 +21,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2
 from services.common import play_counts
+from services.common.clock import FixedClock
 from services.common.periods import local_day_of
 from services.common.schema import plays, resume_positions
-from services.video import ingest as ingest_module
 from services.video import repository
 from services.video.plays import NOT_ENDED, too_late_reason
 from tests.plugins.video import video_service
@@ -34,6 +35,10 @@ MINUTES_5_US = 5 * 60 * 1_000_000
 WEEK_US = 7 * 86_400 * 1_000_000
 
 
+# The server's business clock is a FixedClock (the settings' test clock), which each test moves
+# to the current instant (`_pin_clock`), so that the limits can be hit to the microsecond.
+FIXED_CLOCK = {"test_mode": True, "test_now": dt.datetime.now(dt.UTC).isoformat()}
+
 FORCED = {"mariadb-select-then-insert": ("mariadb", repository.SELECT_THEN_INSERT)}
 # Parametrizes a test over every exact write path: the two backends and MySQL 8's path.
 every_exact_path = pytest.mark.parametrize("harness", ["sqlite", "mariadb", *FORCED], indirect=True)
@@ -42,13 +47,15 @@ every_exact_path = pytest.mark.parametrize("harness", ["sqlite", "mariadb", *FOR
 @pytest.fixture(scope="module", params=["sqlite", "mariadb"])
 def harness(request, tmp_path_factory):
     backend, strategy = FORCED.get(request.param, (request.param, None))
-    with video_service(backend, tmp_path_factory.mktemp("ingest"), exact_strategy=strategy) as h:
+    with video_service(backend, tmp_path_factory.mktemp("ingest"), exact_strategy=strategy, **FIXED_CLOCK) as h:
         yield h
 
 
 @pytest.fixture
 def world(harness):
-    """A seller with a 600 s video, a viewer, and the ingest service account."""
+    """A seller with a 600 s video, a viewer, and the ingest service account; the server's
+    clock at the current instant."""
+    _pin_clock(harness)
     seller = harness.account("SELLER")
     video = harness.stub.CreateVideo(
         video_pb2.CreateVideoRequest(title="clip", duration_sec=600), metadata=harness.md(seller)
@@ -401,22 +408,23 @@ def test_event_ids_are_stored_byte_for_byte_and_compared_case_sensitively(harnes
     assert [r.outcome for r in again.results] == [DUPLICATE] * len(ids) + [STORED]
 
 
-def _pin_clock(monkeypatch) -> int:
-    """Fixes the server's clock (the ingest's received_at) at the current instant, so that
-    the limits can be hit to the microsecond; the gRPC server runs in this process."""
-    now = time.time_ns() // 1000
-    monkeypatch.setattr(ingest_module, "now_us", lambda: now)
-    return now
+def _pin_clock(harness) -> int:
+    """Sets the server's clock (the ingest's received_at) to the current instant, where it
+    stays: the limits can be hit to the microsecond."""
+    clock = harness.ctx.clock
+    assert isinstance(clock, FixedClock)
+    clock.set(time.time_ns() // 1000)
+    return clock.now_us()
 
 
 def _results(response) -> list[tuple[int, str]]:
     return [(r.outcome, r.reason) for r in response.results]
 
 
-def test_a_playback_that_cannot_have_ended_yet_is_rejected_one_microsecond_past_the_limit(harness, world, monkeypatch):
+def test_a_playback_that_cannot_have_ended_yet_is_rejected_one_microsecond_past_the_limit(harness, world):
     _, video, viewer, ingest = world  # a 600 s video
     v, w = video.video_id, viewer.account_id
-    now = _pin_clock(monkeypatch)
+    now = _pin_clock(harness)
     # 0..250 s: 125 s at double speed, so the latest start is now + 5 min - 125 s.
     limit = now + MINUTES_5_US - 125_000_000
     for principal in (viewer, ingest):
@@ -433,12 +441,10 @@ def test_a_playback_that_cannot_have_ended_yet_is_rejected_one_microsecond_past_
         assert set(_stored(harness, [e.event_id for e in batch])) == {e.event_id for e in batch[::2]}
 
 
-def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest_account_any_time(
-    harness, world, monkeypatch
-):
+def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest_account_any_time(harness, world):
     _, video, viewer, ingest = world
     v, w = video.video_id, viewer.account_id
-    now = _pin_clock(monkeypatch)
+    now = _pin_clock(harness)
     at_limit, past = event(v, w, at_us=now - WEEK_US, end=300), event(v, w, at_us=now - WEEK_US - 1, end=600)
     response = _record(harness, viewer, [at_limit, past])
     assert _results(response) == [(STORED, ""), (REJECTED, too_late_reason(WEEK_US))]
@@ -449,9 +455,9 @@ def test_a_viewer_records_a_playback_up_to_seven_days_after_it_started_an_ingest
     assert _results(_record(harness, ingest, backfill)) == [(STORED, "")] * 2
 
 
-def test_sellers_and_admins_recording_their_own_playbacks_have_the_late_window_too(harness, world, monkeypatch):
+def test_sellers_and_admins_recording_their_own_playbacks_have_the_late_window_too(harness, world):
     _, video, _, _ = world
-    now = _pin_clock(monkeypatch)
+    now = _pin_clock(harness)
     for role in ("SELLER", "ADMIN"):
         account = harness.account(role)
         old = event(video.video_id, account.account_id, at_us=now - WEEK_US - 1)
@@ -459,11 +465,11 @@ def test_sellers_and_admins_recording_their_own_playbacks_have_the_late_window_t
         assert _stored(harness, [old.event_id]) == {}
 
 
-def test_the_late_window_is_a_setting(tmp_path, monkeypatch):
-    with video_service("mariadb", tmp_path, viewer_late_window_sec=3_600) as h:
+def test_the_late_window_is_a_setting(tmp_path):
+    with video_service("mariadb", tmp_path, viewer_late_window_sec=3_600, **FIXED_CLOCK) as h:
         seller, viewer = h.account("SELLER"), h.account("VIEWER")
         video = h.stub.CreateVideo(video_pb2.CreateVideoRequest(title="clip", duration_sec=60), metadata=h.md(seller))
-        now = _pin_clock(monkeypatch)
+        now = _pin_clock(h)
         batch = [event(video.video_id, viewer.account_id, at_us=now - 3_600_000_000 - d, end=60) for d in (0, 1)]
         response = _record(h, viewer, batch)
         assert _results(response) == [(STORED, ""), (REJECTED, too_late_reason(3_600_000_000))]

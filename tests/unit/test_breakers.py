@@ -7,14 +7,13 @@ import threading
 import time
 import uuid
 
-import grpc
 import pybreaker
 import pytest
 import redis
 import sqlalchemy.exc
 from prometheus_client import REGISTRY
 
-from services.common.breakers import Breaker, db_breaker, redis_breaker, service_breaker
+from services.common.breakers import Breaker, db_breaker, redis_breaker
 
 
 def _name() -> str:
@@ -129,24 +128,6 @@ def test_state_changes_are_logged_and_exported_as_a_gauge(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert f"circuit breaker {name}: closed -> open" in messages
     assert f"circuit breaker {name}: half-open -> closed" in messages
-
-
-class _Rpc(grpc.RpcError):
-    def __init__(self, code):
-        self._code = code
-
-    def code(self):
-        return self._code
-
-
-def test_a_service_breaker_counts_only_availability_codes():
-    breaker = service_breaker(_name(), fail_max=1, reset_timeout=60)
-    with pytest.raises(_Rpc):
-        breaker.call(lambda: (_ for _ in ()).throw(_Rpc(grpc.StatusCode.NOT_FOUND)))
-    assert breaker.state == "closed"
-    with pytest.raises(_Rpc):
-        breaker.call(lambda: (_ for _ in ()).throw(_Rpc(grpc.StatusCode.UNAVAILABLE)))
-    assert breaker.state == "open"
 
 
 def test_a_breaker_is_a_pybreaker_underneath():

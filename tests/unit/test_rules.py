@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from batch import rules
+from services.common.errors import BadTierTable
 from services.common.money import payable_krw, to_api_string
 from services.common.periods import day_bounds_us
 from tests import reference
@@ -70,7 +71,7 @@ def test_the_latest_table_effective_on_or_before_the_day_applies():
     ],
 )
 def test_a_tier_table_that_cannot_price_every_count_is_refused(rows):
-    with pytest.raises(rules.BadTierTable):
+    with pytest.raises(BadTierTable):
         rules.tier_table_in_force(rows, rules.VIEW, DAY)
 
 
