@@ -14,6 +14,7 @@ from batch.jobs import repository
 from batch.jobs.runner import JobRunner
 from batch.servicer import BatchServicer
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
+from services.common.clock import clock_for
 from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.replicas import HeartbeatWriter, min_wait_sec, replica_engine, replica_name
 from services.common.server import Registration, ServiceContext, run_service
@@ -39,6 +40,7 @@ def runner_for(settings: Settings, engine: sa.Engine, *, workers: int | None = N
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
 
     options.setdefault("after_days_computed", free_cached_read_models)
+    options.setdefault("clock", clock_for(settings))
     options.setdefault("partition_attempts", settings.batch_partition_attempts)
     options.setdefault("replicas", replica_engines(settings))
     options.setdefault(

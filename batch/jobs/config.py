@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from services.common.clock import SYSTEM_CLOCK, Clock
+
 # Days a run computed, after their figures are visible to every read service.
 AfterDaysComputed = Callable[[list[dt.date]], None]
 
@@ -29,7 +31,8 @@ class CoordinationConfig:
     - `reader_max_age_ms`, `replicas`, `replica_wait_sec`, `after_days_computed`: the
       publication of a run's figures (batch/jobs/publication.py);
     - `partition_attempts`, `retry_backoff_sec`: a dispatched partition's fenced retries
-      (batch/jobs/dispatch.py).
+      (batch/jobs/dispatch.py);
+    - `clock`: the business clock (services/common/clock.py) whose day ends a catch-up run.
     """
 
     engine: sa.Engine
@@ -45,3 +48,4 @@ class CoordinationConfig:
     replica_wait_sec: float = 10.0
     partition_attempts: int = 3
     retry_backoff_sec: float = 0.5
+    clock: Clock = SYSTEM_CLOCK  # the business clock: "yesterday" of a catch-up run

@@ -35,7 +35,8 @@ from batch.jobs.dispatch import Dispatcher
 from batch.jobs.handlers import LocalPartitionHandler, PartitionHandler, RemotePartitionHandler
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
-from services.common import archive, clock, plays_partitions
+from services.common import archive, plays_partitions
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.errors import BadInput, NotReady
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class JobRunner:
         retry_backoff_sec: float = 0.5,
         replicas: Sequence[tuple[str, sa.Engine]] = (),
         replica_wait_sec: float = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -92,6 +94,7 @@ class JobRunner:
             replica_wait_sec=replica_wait_sec,
             partition_attempts=max(1, partition_attempts),
             retry_backoff_sec=retry_backoff_sec,
+            clock=clock,
         )
         # No dispatcher: partitions run in this process's thread pool. Else an object with
         # run_partition(partition_execution_id) -> Iterator[JobEvent] raising DispatchError
@@ -141,7 +144,7 @@ class JobRunner:
         if partitions is not None and partitions < 1:
             raise BadInput("must be at least 1", field="partitions")
         config = self.config
-        today = today or clock.today(config.zone)
+        today = today or config.clock.today(config.zone)
         plan: DayRange | CatchUp
         if date is None:
             if to_date is not None:

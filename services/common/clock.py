@@ -33,7 +33,7 @@ import time
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -115,26 +115,3 @@ def _warn_frozen(instant_us: int) -> None:
         "PAYSYSTEM_TEST_NOW: the business clock stands still at %s (a test setting; never in production)",
         dt.datetime.fromtimestamp(instant_us / 1_000_000, dt.UTC).isoformat(),
     )
-
-
-# --- the process's clock, for code that is not given one yet ------------------------------
-# TODO(house-jobs): batch/jobs/runner.py still falls back on `today(zone)` below when its
-# caller passes no `today` (batch/servicer.py and `paysystem batch run` pass their clock's
-# day; tests may not); once the runner receives a Clock from batch/main.py, remove
-# `process_clock`, `now_us` and `today`.
-
-
-@functools.cache
-def process_clock() -> Clock:
-    """`clock_for(get_settings())`, made once per process."""
-    return clock_for(get_settings())
-
-
-def now_us() -> int:
-    """The process clock's instant, µs since the epoch (prefer a Clock passed in)."""
-    return process_clock().now_us()
-
-
-def today(zone: ZoneInfo) -> dt.date:
-    """The process clock's local day in `zone` (prefer a Clock passed in)."""
-    return process_clock().today(zone)
