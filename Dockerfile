@@ -6,6 +6,7 @@ COPY protos protos
 COPY paysystem paysystem
 COPY services services
 COPY batch batch
+COPY entrypoints entrypoints
 COPY envoy envoy
 RUN pip install --no-cache-dir -e . \
  && python -c "from pathlib import Path; from services.common.protogen import build_descriptor_set; build_descriptor_set(Path('/app/descriptor/paysystem.pb'))"

@@ -104,7 +104,7 @@ def upstream_host_message(host: envoy_clusters.HostStatus) -> batch_pb2.Upstream
 class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
     def __init__(self, ctx: ServiceContext, *, runner_for: Callable[..., JobRunner]) -> None:
         self._ctx = ctx
-        self._runner_for = runner_for  # batch.main.runner_for: settings, engine -> JobRunner
+        self._runner_for = runner_for  # batch.wiring.runner_for: settings, engine -> JobRunner
         self._channel: grpc.Channel | None = None
         self._lock = threading.Lock()
 

@@ -7,7 +7,7 @@ calls answer.
         --username U --password P        # a running mesh, e.g. `paysystem demo`
 
 1. Without --url: starts a mesh on the demo's embedded defaults (tests/mesh.py: SQLite, no
-   Redis), seeds it as `paysystem demo` does (services/cli/seed.py: 20 sellers, 300 viewers,
+   Redis), seeds it as `paysystem demo` does (entrypoints/cli/seed.py: 20 sellers, 300 viewers,
    300 videos, 35 days ending yesterday; `--plays` playbacks, the demo's 300,000 by default is
    slower to seed than to measure, so 100,000) and runs the daily batch. The demo seller is
    the one measured.
@@ -94,7 +94,7 @@ def _session_script(login: dict) -> str:
 
 @contextlib.contextmanager
 def _seeded_mesh(plays: int, storage: str):
-    from services.cli.seed import seed
+    from entrypoints.cli.seed import seed
 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-dashboard-")))

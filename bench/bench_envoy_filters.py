@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import yaml  # noqa: E402
 
 from bench.bench_read_api import machine, wrk_against  # noqa: E402
-from services.launcher.supervisor import envoy_executable  # noqa: E402
+from entrypoints.launcher.supervisor import envoy_executable  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 from tests.plugins.prometheus import free_port  # noqa: E402
 

@@ -1,1 +1,2 @@
-"""PaySystem's gRPC services: one package per domain, plus `common` plumbing and the CLI."""
+"""PaySystem's gRPC services: one package per domain, plus `common` plumbing. Their entry points
+(the CLI, the launcher, each service's composition root) are in `entrypoints/`."""

@@ -4,7 +4,7 @@
         account_id, token = mesh.sign_up_and_login("SELLER")
         status, body = mesh.json("POST", "/v1/videos", {"title": "t", "duration_sec": 60}, token=token)
 
-`Mesh` starts `paysystem up` (the supervisor, services/launcher/) with its own data dir,
+`Mesh` starts `paysystem up` (the supervisor, entrypoints/launcher/) with its own data dir,
 database and ports, waits until Envoy reports every instance healthy, and offers JSON and gRPC
 calls through Envoy plus handles on the processes (pids, kill, signal, per-host Envoy stats).
 Ports come from blocks in 18000-18999, each block held by a lock file for the mesh's lifetime,
@@ -30,11 +30,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from entrypoints.launcher import envoy_admin, supervisor, topology
 from services.account import service as account_service
 from services.common import auth, db
 from services.common.envoy_clusters import HostStatus
 from services.common.settings import Settings
-from services.launcher import envoy_admin, supervisor, topology
 
 PORT_RANGE = range(18000, 19000, 20)  # one block of 20 ports per mesh
 PORT_LOCK_DIR = Path("/tmp")
@@ -75,7 +75,7 @@ def paysystem_command(*args: str) -> list[str]:
     script = Path(sys.executable).parent / "paysystem"
     if script.exists():
         return [str(script), *args]
-    return [sys.executable, "-c", "from services.cli.main import main; main()", *args]
+    return [sys.executable, "-c", "from entrypoints.cli.main import main; main()", *args]
 
 
 def _alive(pid: int) -> bool:

@@ -109,7 +109,7 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
 
     def RecordPlays(self, request, context):
         # The gRPC path counted the raw message before parsing it (services/common/decoding.py,
-        # wired in main.py); this check stays for a servicer called without that interceptor.
+        # wired in entrypoints/servers/video.py); this check stays for a servicer called without that interceptor.
         require_events_within_limit(len(request.events))
         results = self._ingest.record_plays(current_principal(), play_events(request.events))
         response = video_pb2.RecordPlaysResponse()

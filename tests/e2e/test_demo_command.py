@@ -238,9 +238,9 @@ def test_the_test_clock_without_the_test_flag_is_refused(tmp_path, ports):
 def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     """The demo's INGEST account name is taken by an account with another password: the walk
     fails at the ledger step, after seeding and the batch."""
+    from entrypoints.cli.demo import INGEST
+    from entrypoints.cli.demo_plan import Marker, plan_history, write_marker
     from services.account import service as accounts
-    from services.cli.demo import INGEST
-    from services.cli.demo_plan import Marker, plan_history, write_marker
     from services.common import db
     from services.common.settings import Settings
 

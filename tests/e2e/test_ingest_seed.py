@@ -8,7 +8,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from batch.rules import Exclusion, classify_plays
-from services.cli.seed import seed
+from entrypoints.cli.seed import seed
 from services.common import db
 from services.common.schema import plays, videos
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.launcher import topology
 from paysystem.v1 import video_pb2, video_pb2_grpc
-from services.launcher import topology
 
 CALLS = 40
 # Envoy's worker threads apply a health change shortly after its main thread (and /clusters)

@@ -25,9 +25,9 @@ from google.api import annotations_pb2
 from google.protobuf import descriptor
 
 import paysystem.v1
+from entrypoints.launcher.topology import SERVICES
 from services.common import db
 from services.common.schema import ledger_entries, payouts
-from services.launcher.topology import SERVICES
 from tests.plugins.edge import envoy_stats
 
 F = descriptor.FieldDescriptor

@@ -4,7 +4,7 @@ instance, and the figures equal those of a clean run (fresh database, same plays
 thread pool).
 
 The mesh runs two batch instances that dispatch partitions to the batch cluster through
-Envoy (services/launcher/topology.py). Which one to kill: RunJob reaches one of them, the
+Envoy (entrypoints/launcher/topology.py). Which one to kill: RunJob reaches one of them, the
 coordinator; its pid is in job_execution.owner (host:pid). The victim is the OTHER instance
 (killing the coordinator is a crash of the whole run, tests/faults/test_batch_kill.py), killed
 at a moment it is running a partition: a partition_execution row STARTED with its name.

@@ -1,6 +1,6 @@
 """One instance of every service SIGKILLed during 10,000 calls through Envoy: none fails.
 
-Every service runs two instances in the mesh (services/launcher/topology.py; account too,
+Every service runs two instances in the mesh (entrypoints/launcher/topology.py; account too,
 since log-in is the door to everything else). While 8 threads make 10,000 calls, a mix of
 JSON and gRPC, of reads (GetVideo, GetTopVideos, GetStatement, GetJobExecution, Login) and
 idempotent writes (RecordPlays with fixed event ids, each batch sent several times), one

@@ -26,7 +26,7 @@ from collections import Counter
 import pytest
 import yaml
 
-from services.launcher import envoy_config
+from entrypoints.launcher import envoy_config
 from tests.mesh import PASSWORD
 from tests.plugins.edge import envoy_stats, fresh_client_address, listener_stat
 

@@ -9,8 +9,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from entrypoints.servers import account as account_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
-from services.account import main as account_main
 from services.account import repository, service
 from services.account.throttle import make_throttle
 from services.common import auth, db

@@ -15,15 +15,15 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from entrypoints.servers import account as account_main
+from entrypoints.servers import video as video_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2, video_pb2, video_pb2_grpc
-from services.account import main as account_main
 from services.account import service
 from services.common import account_status, auth, db
 from services.common.errors import BadInput, LastAdmin, NotFound
 from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
-from services.video import main as video_main
 from tests.databases import fresh_database
 
 TTL_SEC = 0.6

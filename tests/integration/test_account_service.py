@@ -8,8 +8,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from entrypoints.servers import account as account_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
-from services.account import main as account_main
 from services.common import auth, db
 from services.common.schema import accounts
 from services.common.server import Server, ServiceContext

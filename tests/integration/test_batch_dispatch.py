@@ -18,11 +18,11 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
-from batch import main as batch_main
 from batch.jobs import repository as repo
 from batch.jobs.dispatch import DispatchError, GrpcDispatcher
 from batch.jobs.model import BatchStatus, EventType, Partition, RunKind
 from batch.jobs.runner import JobRunner
+from entrypoints.servers import batch as batch_main
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import auth, db
 from services.common.server import Server, ServiceContext

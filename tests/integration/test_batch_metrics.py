@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 import batch.steps
 from batch.jobs.runner import JobRunner
-from batch.main import show_last_successes
+from batch.wiring import show_last_successes
 from services.common import db
 from services.common.jobs_schema import job_execution
 from services.common.metrics import BATCH_LAST_SUCCESS

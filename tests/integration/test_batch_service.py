@@ -9,7 +9,7 @@ import time
 import grpc
 import pytest
 
-from batch import main as batch_main
+from entrypoints.servers import batch as batch_main
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import auth, db
 from services.common.server import Server, ServiceContext

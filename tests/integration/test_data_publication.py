@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from batch.jobs.model import EventType
-from batch.main import runner_for
+from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2
 from services.common.dataversion import announce_reader_max_age, publication_delay_sec, read_data_state
 from services.common.settings import Settings

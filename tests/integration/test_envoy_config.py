@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
+from entrypoints.launcher import envoy_config, supervisor, topology
 from services.common import auth, envoy_clusters, protogen
 from services.common.settings import Settings
-from services.launcher import envoy_config, supervisor, topology
 from tests.mesh import reserve_port_block
 
 

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from batch.jobs.model import EventType
-from batch.main import runner_for
+from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
 from services.common.readside import read_side_for

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from entrypoints.servers import account as account_main
 from paysystem.v1 import video_pb2
-from services.account import main as account_main
 from services.common import auth, db
 from services.common.schema import plays
 from services.common.server import Server, ServiceContext

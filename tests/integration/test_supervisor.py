@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from entrypoints.launcher import supervisor
+from entrypoints.launcher.supervisor import Child, Supervisor
 from services.common.settings import Settings
-from services.launcher import supervisor
-from services.launcher.supervisor import Child, Supervisor
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import time
 
 import pytest
 
+from entrypoints.launcher import envoy_config, supervisor, topology
 from services.common import auth, protogen
 from services.common.settings import Settings
-from services.launcher import envoy_config, supervisor, topology
 from tests.mesh import reserve_port_block
 
 DIST = envoy_config.WEB_DIR

@@ -2,7 +2,7 @@
 edge drill (tests/faults/test_hostile_edge.py).
 
 Envoy's per-client limits are keyed by the client's address, and the mesh's own machine
-(127.0.0.1) is not limited (services/launcher/envoy_config.py, LOCAL_UNTHROTTLED_CLIENTS).
+(127.0.0.1) is not limited (entrypoints/launcher/envoy_config.py, LOCAL_UNTHROTTLED_CLIENTS).
 A "client" here is another loopback address (127.x.y.z reaches 127.0.0.1 on Linux), fresh
 for each test, so buckets left by earlier tests do not matter.
 """

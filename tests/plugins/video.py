@@ -12,12 +12,12 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
+from entrypoints.servers import video as video_main
 from paysystem.v1 import video_pb2_grpc
 from services.common import auth, db
 from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
-from services.video import main as video_main
 from tests.databases import fresh_database
 
 DB_PREFIX = "paysystem_ingest_"

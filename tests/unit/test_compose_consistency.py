@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from entrypoints.launcher import envoy_config, supervisor
+from entrypoints.launcher.topology import SERVICES
 from services.common import auth, protogen
 from services.common.cache import cluster_seeds
-from services.launcher import envoy_config, supervisor
-from services.launcher.topology import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -27,7 +27,7 @@ CLUSTERS = {c["name"]: c for c in ENVOY["static_resources"]["clusters"]}
 def test_the_committed_compose_envoy_config_is_a_fresh_rendering_of_the_template():
     committed = envoy_config.COMPOSE_RENDERED.read_text()
     assert committed.split("\n", 1)[1] == envoy_config.render_compose(SERVICES), (
-        "run: python -m services.launcher.envoy_config"
+        "run: python -m entrypoints.launcher.envoy_config"
     )
 
 

@@ -1,4 +1,4 @@
-"""The demo's choice of history and folder (services/cli/demo_plan.py), on every day of the
+"""The demo's choice of history and folder (entrypoints/cli/demo_plan.py), on every day of the
 years around a leap year, and the business clock's test setting (services/common/clock.py)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from services.cli.demo_plan import Marker, choose_folder, plan_history, read_marker, write_marker
+from entrypoints.cli.demo_plan import Marker, choose_folder, plan_history, read_marker, write_marker
 from services.common.settings import Settings
 
 PARAMETERS = {"plays": 10, "months": 2, "videos": 3, "viewers": 4, "sellers": 1, "timezone": "UTC", "random_seed": 7}

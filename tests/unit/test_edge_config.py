@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from entrypoints.launcher import envoy_config, topology
+from entrypoints.launcher.topology import SERVICES
 from services.common.settings import Settings
-from services.launcher import envoy_config, topology
-from services.launcher.topology import SERVICES
 
 
 def _local() -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from services.launcher import envoy_config
-from services.launcher.topology import SERVICES
+from entrypoints.launcher import envoy_config
+from entrypoints.launcher.topology import SERVICES
 
 
 def _routes() -> list[dict]:

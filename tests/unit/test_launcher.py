@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from entrypoints.launcher import envoy_config, supervisor, topology
 from services.common import envoy_clusters, server
 from services.common.settings import Settings
-from services.launcher import envoy_config, supervisor, topology
 
 
 def _settings(**kw) -> Settings:
@@ -51,8 +51,8 @@ def test_batch_instances_dispatch_partitions_and_read_envoy_admin_through_the_me
 
 def test_an_instance_runs_its_module_with_its_port_and_name():
     video2 = topology.by_name(_settings())["video-2"]
-    assert video2.command()[1:] == ["-m", "services.video.main", "--port", "18513", "--instance", "video-2"]
-    assert topology.by_name(_settings())["batch-1"].command()[1:3] == ["-m", "batch.main"]
+    assert video2.command()[1:] == ["-m", "entrypoints.servers.video", "--port", "18513", "--instance", "video-2"]
+    assert topology.by_name(_settings())["batch-1"].command()[1:3] == ["-m", "entrypoints.servers.batch"]
 
 
 def test_a_service_s_instances_are_spread_over_the_cpus_in_turn():

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
 from batch.rules import Exclusion, classify_plays
-from services.cli import seed_data
+from entrypoints.cli import seed_data
 from services.common.periods import day_bounds_us, local_day_of
 from services.video.plays import PlayEvent, timing_problem
 

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from batch.jobs.model import EventType, JobEvent
-from services.cli.local import local_engine
+from entrypoints.cli.local import local_engine
 
 console = Console()
 if not console.is_terminal:  # piped or captured: wide lines rather than wrapped ones
@@ -83,7 +83,7 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         events = remote_events(via, username, password, job, date, to_date, rerun, partitions)
         runner = None
     else:
-        from batch.main import runner_for
+        from batch.wiring import runner_for
         from services.common.clock import clock_for
         from services.common.errors import DomainError
 

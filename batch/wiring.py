@@ -1,5 +1,5 @@
-"""Entry point: `python -m batch.main --port N --instance batch-1`, and the wiring of the
-job runner that the service and the CLI share."""
+"""The wiring of the job runner that the batch's server (entrypoints/servers/batch.py) and the
+CLI share, and the gauges a batch process shows from its start."""
 
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ import sqlalchemy as sa
 
 from batch.jobs import repository
 from batch.jobs.runner import JobRunner
-from batch.servicer import BatchServicer
-from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common.clock import clock_for
 from services.common.metrics import BATCH_LAST_SUCCESS
-from services.common.replicas import HeartbeatWriter, min_wait_sec, replica_engine, replica_name
-from services.common.server import Registration, ServiceContext, run_service
+from services.common.replicas import min_wait_sec, replica_engine, replica_name
 from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,21 +70,3 @@ def show_last_successes(engine: sa.Engine) -> None:
         return
     for job, ended_us in ended.items():
         BATCH_LAST_SUCCESS.labels(job).set(ended_us / 1e6)
-
-
-def build(ctx: ServiceContext) -> list[Registration]:
-    show_last_successes(ctx.engine)
-    if ctx.settings.read_urls:
-        # Every batch instance beats: replicas' lag is measured from it (replicas.py).
-        HeartbeatWriter(ctx.engine).start()
-    servicer = BatchServicer(ctx, runner_for=runner_for)
-    name = batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name
-    return [(batch_pb2_grpc.add_BatchServiceServicer_to_server, servicer, name)]
-
-
-def main() -> None:
-    run_service("batch", build)
-
-
-if __name__ == "__main__":
-    main()

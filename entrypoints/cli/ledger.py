@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.cli.local import local_engine
+from entrypoints.cli.local import local_engine
 
 console = Console()
 OPERATOR = 0  # closed_by of a close run from the CLI

@@ -1,4 +1,4 @@
-"""Entry point: `python -m services.video.main --port N --instance video-1`."""
+"""Entry point: `python -m entrypoints.servers.video --port N --instance video-1`."""
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.decoding import FieldCap

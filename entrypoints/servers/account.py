@@ -1,4 +1,4 @@
-"""Entry point: `python -m services.account.main --port N --instance account-1`."""
+"""Entry point: `python -m entrypoints.servers.account --port N --instance account-1`."""
 
 from paysystem.v1 import account_pb2, account_pb2_grpc
 from services.account.servicer import AccountServicer

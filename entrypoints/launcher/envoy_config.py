@@ -11,8 +11,8 @@ from pathlib import Path
 import jinja2
 import yaml
 
+from entrypoints.launcher.topology import Instance
 from services.common.settings import Settings
-from services.launcher.topology import Instance
 from services.video.ingest import too_many_events
 from services.video.plays import MAX_EVENTS_PER_CALL
 
@@ -286,10 +286,10 @@ def render_compose(services) -> str:
 
 
 if __name__ == "__main__":
-    from services.launcher.topology import SERVICES
+    from entrypoints.launcher.topology import SERVICES
 
     COMPOSE_RENDERED.write_text(
-        "# Generated from envoy/envoy.yaml.j2 by `python -m services.launcher.envoy_config`. Do not edit.\n"
+        "# Generated from envoy/envoy.yaml.j2 by `python -m entrypoints.launcher.envoy_config`. Do not edit.\n"
         + render_compose(SERVICES)
     )
     print(f"wrote {COMPOSE_RENDERED}")

@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from entrypoints.launcher import envoy_admin, envoy_config, topology
 from services.common import auth, db, protogen
 from services.common.processes import pid_alive
 from services.common.settings import Settings
-from services.launcher import envoy_admin, envoy_config, topology
 
 log = logging.getLogger("paysystem.launcher")
 
@@ -351,7 +351,7 @@ def _redacted(url: str) -> str:
 
 
 def main() -> None:
-    """`python -m services.launcher`: the supervisor alone, without the CLI's banner."""
+    """`python -m entrypoints.launcher`: the supervisor alone, without the CLI's banner."""
     from services.common.settings import get_settings
 
     configure_console_logging()

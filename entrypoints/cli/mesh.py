@@ -10,9 +10,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
+from entrypoints.launcher import envoy_admin, supervisor, topology
 from services.common import replicas
 from services.common.settings import get_settings
-from services.launcher import envoy_admin, supervisor, topology
 
 
 @click.command("up")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from services.cli.local import local_engine
+from entrypoints.cli.local import local_engine
 
 console = Console()
 

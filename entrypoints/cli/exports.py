@@ -25,7 +25,7 @@ def _write(export, out: str | None) -> None:
 def _run(make):
     """Runs make(engine, principal) against the deployment's database; a refused request
     (bad argument, no such month) is a one-line error, exit code 2."""
-    from services.cli.local import local_engine
+    from entrypoints.cli.local import local_engine
     from services.common import auth
     from services.common.errors import DomainError
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from services.cli import accounts, archive, batch, demo, exports, ledger, mesh, seed
+from entrypoints.cli import accounts, archive, batch, demo, exports, ledger, mesh, seed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

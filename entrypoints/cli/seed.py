@@ -21,8 +21,8 @@ import click
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from entrypoints.cli import seed_data
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2, video_pb2, video_pb2_grpc
-from services.cli import seed_data
 from services.common.clock import Clock, clock_for
 from services.common.settings import Settings, get_settings
 

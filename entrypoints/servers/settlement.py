@@ -1,4 +1,4 @@
-"""Entry point: `python -m services.settlement.main --port N --instance settlement-1`.
+"""Entry point: `python -m entrypoints.servers.settlement --port N --instance settlement-1`.
 
 Readiness: SERVING while MySQL answers (the check run_service installs). Redis is optional
 and deliberately not a readiness check: with Redis down, statements come from MySQL.

@@ -28,14 +28,14 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     # Two account instances: log-in is the door to everything else, so a crashed instance
     # must not stop it (tests/faults/test_kill_each_service.py kills one under load).
-    ServiceSpec("account", "services.account.main", "paysystem.v1.AccountService", 2),
-    ServiceSpec("video", "services.video.main", "paysystem.v1.VideoService", 2),
+    ServiceSpec("account", "entrypoints.servers.account", "paysystem.v1.AccountService", 2),
+    ServiceSpec("video", "entrypoints.servers.video", "paysystem.v1.VideoService", 2),
     # The read services are pinned (cpu_for): thousands of small cached reads a second.
-    ServiceSpec("statistics", "services.statistics.main", "paysystem.v1.StatisticsService", 2, pinned=True),
-    ServiceSpec("settlement", "services.settlement.main", "paysystem.v1.SettlementService", 2, pinned=True),
+    ServiceSpec("statistics", "entrypoints.servers.statistics", "paysystem.v1.StatisticsService", 2, pinned=True),
+    ServiceSpec("settlement", "entrypoints.servers.settlement", "paysystem.v1.SettlementService", 2, pinned=True),
     # Two batch instances: the one a RunJob reaches coordinates, and both run partitions
     # (RunPartition through Envoy, see instance_env).
-    ServiceSpec("batch", "batch.main", "paysystem.v1.BatchService", 2),
+    ServiceSpec("batch", "entrypoints.servers.batch", "paysystem.v1.BatchService", 2),
 )
 
 

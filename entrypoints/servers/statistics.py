@@ -1,4 +1,4 @@
-"""Entry point: `python -m services.statistics.main --port N --instance statistics-1`.
+"""Entry point: `python -m entrypoints.servers.statistics --port N --instance statistics-1`.
 
 Readiness: SERVING while MySQL answers (the check run_service installs). Redis is optional
 and deliberately not a readiness check: with Redis down, top-5 lists come from MySQL.

@@ -2,7 +2,7 @@
 
 Starts the mesh, seeds a realistic data set through the API, runs the batch through Envoy
 with live progress, prints one seller's top 5 and weekly and monthly statements, walks the
-ledger (services/cli/demo_ledger.py: close, late playbacks, adjustments, payouts), and keeps
+ledger (entrypoints/cli/demo_ledger.py: close, late playbacks, adjustments, payouts), and keeps
 serving (until Ctrl-C) so the printed URLs can be tried by hand: the dashboard at
 http://127.0.0.1:8080/ (the demo seller's and the admin's sign-in are printed) and curl lines.
 """
@@ -28,14 +28,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from entrypoints.cli.demo_ledger import DemoCallFailed, walk_ledger
+from entrypoints.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
+from entrypoints.launcher import supervisor, topology
 from services.account import service as accounts
-from services.cli.demo_ledger import DemoCallFailed, walk_ledger
-from services.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
 from services.common import db
 from services.common.clock import clock_for
 from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
-from services.launcher import supervisor, topology
 
 ADMIN = ("demo-admin", "demo-admin-password")
 INGEST = ("demo-ingest", "demo-ingest-password")
@@ -103,7 +103,7 @@ def demo(plays: int, months: int, videos: int, viewers: int, sellers: int, exit_
 
 
 def _prepare(parameters: dict) -> tuple[Settings, Choice]:
-    """The settings and folder this demo runs with (services/cli/demo_plan.py): a folder that
+    """The settings and folder this demo runs with (entrypoints/cli/demo_plan.py): a folder that
     holds other data is left alone, and the demo's processes get the new one."""
     settings = get_settings()
     parameters = {**parameters, "timezone": settings.timezone, "random_seed": RANDOM_SEED}
@@ -161,8 +161,8 @@ def _report(settings: Settings, exc: BaseException) -> None:
 
 
 def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewers: int, sellers: int) -> None:
-    from services.cli import batch as batch_cli
-    from services.cli.seed import seed
+    from entrypoints.cli import batch as batch_cli
+    from entrypoints.cli.seed import seed
 
     base = f"http://127.0.0.1:{settings.http_port}"
     history = choice.history

@@ -1,0 +1,3 @@
+from entrypoints.launcher.supervisor import main
+
+main()

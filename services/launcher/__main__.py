@@ -1,3 +1,0 @@
-from services.launcher.supervisor import main
-
-main()
