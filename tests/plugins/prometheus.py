@@ -34,7 +34,7 @@ import yaml
 
 from tests.mesh import Mesh
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 OPS = ROOT / "ops" / "prometheus"
 INTERVAL = "1s"
 BATCH_NOT_RUN_SEC = 5
