@@ -23,6 +23,8 @@ import redis
 NODES = 6
 # How long a master may be silent before its replica takes over (redis' default: 15 s).
 NODE_TIMEOUT_MS = 1000
+# Tries of a first start, each on newly chosen free ports (start()).
+FIRST_START_ATTEMPTS = 3
 
 
 def redis_server_args(port: int, workdir: Path, *extra: str) -> list[str]:
@@ -108,10 +110,22 @@ class RedisClusterProcesses:
         )
 
     def start(self) -> None:
-        for port in self.ports:
-            self._start_node(port)
-        for port in self.ports:
-            wait_for_redis(port)
+        for attempt in range(FIRST_START_ATTEMPTS):
+            for port in self.ports:
+                self._start_node(port)
+            try:
+                for port in self.ports:
+                    wait_for_redis(port)
+                break
+            except RuntimeError:
+                # A port chosen free can be taken before redis-server binds it: the kernel
+                # hands the same ephemeral ports to other processes' outgoing connections (seen
+                # once in CI). Before the cluster exists, six other ports do as well; after,
+                # nodes.conf holds the ports, so the error stands.
+                if self.created or attempt == FIRST_START_ATTEMPTS - 1:
+                    raise
+                self._abandon()
+                self.ports = free_cluster_ports(NODES)
         if not self.created:
             cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
             addresses = [f"127.0.0.1:{port}" for port in self.ports]
@@ -172,6 +186,15 @@ class RedisClusterProcesses:
     def send_signal(self, sig: int) -> None:
         for proc in self.procs.values():
             proc.send_signal(sig)
+
+    def _abandon(self) -> None:
+        """Kills the nodes of a first start that failed and forgets their folders."""
+        for proc in self.procs.values():
+            proc.kill()
+            proc.wait(10)
+        self.procs.clear()
+        for port in self.ports:
+            shutil.rmtree(self.workdir / str(port), ignore_errors=True)
 
     def stop(self) -> None:
         for proc in self.procs.values():
