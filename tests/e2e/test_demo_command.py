@@ -250,7 +250,9 @@ def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     engine = db.make_engine(settings)
     try:
         db.migrate(engine)
-        accounts.create_account(engine, INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",))
+        accounts.create_account(
+            accounts.sql_unit_of_work(engine), INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",)
+        )
     finally:
         engine.dispose()
     parameters = {"plays": 3000, "months": 2, "videos": 16, "viewers": 12, "sellers": 3}
