@@ -183,7 +183,9 @@ def timed_close(engine: sa.Engine, month: dt.date, zone: ZoneInfo) -> tuple[clos
     admin = Principal(account_id=1, username="bench", role="ADMIN")
     try:
         t0 = time.perf_counter()
-        result = closing.close_month(engine, admin, month_name(month), zone=zone, progress=progress)
+        result = closing.close_month(
+            closing.sql_unit_of_work(engine), admin, month_name(month), zone=zone, progress=progress
+        )
         t1 = time.perf_counter()
     finally:
         closing.time = real_time

@@ -46,7 +46,7 @@ def close(month: str) -> None:
 
             try:
                 result = closing.close_month(
-                    engine,
+                    closing.sql_unit_of_work(engine),
                     Principal(OPERATOR, "operator-cli", "ADMIN"),
                     month,
                     zone=settings.zone,

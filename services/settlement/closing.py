@@ -9,24 +9,21 @@ concurrent closes of one month, one claims it and the other returns that closing
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.computed_days import days_to_compute
-from services.common.dataversion import publication_delay_sec, read_data_state
+from services.common.dataversion import publication_delay_sec
 from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
 from services.common.metrics import LAST_CLOSED_MONTH, month_number
 from services.common.periods import month_end, month_name, next_month, parse_month
-from services.settlement import ledger
-from services.settlement import ledger_repository as repo
+from services.settlement import ledger, ledger_repository, repository
+from services.settlement.ports import Closing, PendingAdjustment, UnitOfWork, WriteConflict
 
 # Called with (step number, steps in all, what the step does) as the close goes on.
 Progress = Callable[[int, int, str], None]
@@ -34,51 +31,15 @@ STEPS = ("checking the month's days", "freezing lines", "posting earnings", "pos
 DAYS_NAMED = 10  # a refusal names at most this many days (then "and N more")
 
 
-@dataclasses.dataclass(frozen=True)
-class Closing:
-    month: dt.date
-    closed_at_us: int
-    sellers: int
-    lines: int
-    earnings: Decimal
-    adjustment_lines: int
-    adjustments: Decimal
-    payouts_created: int
-    payouts_krw: int
-
-    @property
-    def total(self) -> Decimal:
-        return self.earnings + self.adjustments
-
-
-@dataclasses.dataclass(frozen=True)
-class PendingAdjustment:
-    seller_id: int
-    video_id: int
-    in_ledger: Decimal
-    computed: Decimal
-
-    @property
-    def difference(self) -> Decimal:
-        return ledger.adjustment(self.computed, self.in_ledger)
-
-
-def _closing(row: sa.Row) -> Closing:
-    return Closing(
-        month=row.month,
-        closed_at_us=int(row.closed_at_us),
-        sellers=int(row.sellers),
-        lines=int(row.lines),
-        earnings=Decimal(row.earnings),
-        adjustment_lines=int(row.adjustment_lines),
-        adjustments=Decimal(row.adjustments),
-        payouts_created=int(row.payouts_created),
-        payouts_krw=int(row.payouts_krw),
-    )
+def sql_unit_of_work(engine: sa.Engine) -> UnitOfWork:
+    """The SQL unit of work (repository.SqlUnitOfWork), for callers holding an engine: the
+    servicer, the CLI (which imports no repository), the benchmark and tests. One per use
+    case call (a close runs several transactions on it, one after the other)."""
+    return repository.SqlUnitOfWork(engine)
 
 
 def close_month(
-    engine: sa.Engine,
+    uow: UnitOfWork,
     principal: Principal,
     month_text: str,
     *,
@@ -92,42 +53,49 @@ def close_month(
     require_role(principal, "ADMIN")
     month = parse_month(month_text, "month")
     report = progress or (lambda *_: None)
-    with engine.connect() as conn:
-        existing = repo.closing(conn, month)
+    with uow:
+        existing = uow.closings.closing(month)
         if existing is not None:
-            show_last_closed_month(conn)
-            return _closing(existing)
+            _show_last_closed_month(uow)
+            return existing
         report(1, len(STEPS), STEPS[0])
-        _require_closable(conn, month, clock.today(zone))
+        _require_closable(uow, month, clock.today(zone))
     try:
-        row = _close(engine, principal, month, report, minimum_default, clock.now_us())
-    except sa.exc.IntegrityError:
+        closed = _close(uow, principal, month, report, minimum_default, clock.now_us())
+    except WriteConflict as conflict:
         # A concurrent close claimed the month first and committed: that is the closing.
-        with engine.connect() as conn:
-            existing = repo.closing(conn, month)
+        with uow:
+            existing = uow.closings.closing(month)
             if existing is None:
-                raise
-            show_last_closed_month(conn)
-        return _closing(existing)
+                raise conflict.storage_error from None
+            _show_last_closed_month(uow)
+        return existing
     # Statements of the month change (CLOSED, frozen): readers trust a data version for the
     # published window, so the close returns only once none can still serve the old one.
-    with engine.connect() as conn:
-        show_last_closed_month(conn)
-        window_ms = read_data_state(conn).reader_max_age_ms or 0
+    with uow:
+        _show_last_closed_month(uow)
+        window_ms = uow.closings.reader_max_age_ms()
     time.sleep(publication_delay_sec(window_ms))
-    return _closing(row)
+    return closed
 
 
 def show_last_closed_month(conn: sa.Connection) -> None:
     """Sets the last-closed-month gauge from the database (alerts/docs: docs/operations.md,
     "Prometheus and alerts"); it stays 0 while no month is closed."""
-    last = repo.last_closed_month(conn)
+    last = ledger_repository.last_closed_month(conn)
     if last is not None:
         LAST_CLOSED_MONTH.set(month_number(last))
 
 
-def _require_closable(conn: sa.Connection, month: dt.date, today: dt.date) -> None:
-    last_closed = repo.last_closed_month(conn)
+def _show_last_closed_month(uow: UnitOfWork) -> None:
+    """show_last_closed_month inside a use case's unit of work."""
+    last = uow.closings.last_closed_month()
+    if last is not None:
+        LAST_CLOSED_MONTH.set(month_number(last))
+
+
+def _require_closable(uow: UnitOfWork, month: dt.date, today: dt.date) -> None:
+    last_closed = uow.closings.last_closed_month()
     if last_closed is not None and month != next_month(last_closed):
         wanted = month_name(next_month(last_closed))
         raise MonthOutOfOrder(
@@ -137,7 +105,7 @@ def _require_closable(conn: sa.Connection, month: dt.date, today: dt.date) -> No
     last_day = month_end(month)
     if last_day >= today:
         raise MonthNotReady(f"{month_name(month)} has not ended (its last day is {last_day})", field="month")
-    pending = [day for day in days_to_compute(conn, through=last_day) if day >= month]
+    pending = [day for day in uow.closings.days_to_compute(last_day) if day >= month]
     if pending:
         named = ", ".join(day.isoformat() for day in pending[:DAYS_NAMED])
         more = f" and {len(pending) - DAYS_NAMED} more" if len(pending) > DAYS_NAMED else ""
@@ -148,42 +116,41 @@ def _require_closable(conn: sa.Connection, month: dt.date, today: dt.date) -> No
 
 
 def _close(
-    engine: sa.Engine, principal: Principal, month: dt.date, report: Progress, minimum_default: int, now_us: int
-) -> sa.Row:
-    with engine.begin() as conn:
-        repo.claim_closing(conn, month, principal.account_id, now_us)
-        earlier = sorted(m for m in repo.closed_months(conn) if m < month)
+    uow: UnitOfWork, principal: Principal, month: dt.date, report: Progress, minimum_default: int, now_us: int
+) -> Closing:
+    with uow:
+        uow.closings.claim(month, principal.account_id, now_us)
+        earlier = sorted(m for m in uow.closings.closed_months() if m < month)
         report(2, len(STEPS), STEPS[1])
-        repo.freeze_lines(conn, month)
+        uow.closings.freeze_lines(month)
         report(3, len(STEPS), STEPS[2])
-        repo.post_earnings(conn, month, now_us)
+        uow.closings.post_earnings(month, now_us)
         report(4, len(STEPS), STEPS[3])
-        repo.post_adjustments(conn, month, earlier, now_us)
+        uow.closings.post_adjustments(month, earlier, now_us)
         report(5, len(STEPS), STEPS[4])
-        minimum = repo.minimum_payout_krw(conn, month_end(month), minimum_default)
+        minimum = uow.ledger.minimum_payout_krw(month_end(month), minimum_default)
         amounts = [
             (seller_id, amount)
-            for seller_id, balance in repo.balances_at_least(conn, minimum)
+            for seller_id, balance in uow.closings.balances_at_least(minimum)
             if (amount := ledger.payout_krw(balance, minimum)) > 0
         ]
-        repo.create_payouts(conn, month, amounts, now_us)
-        return repo.finish_closing(conn, month)
+        uow.closings.create_payouts(month, amounts, now_us)
+        closed = uow.closings.finish(month)
+        uow.commit()
+    return closed
 
 
-def list_closings(engine: sa.Engine, principal: Principal) -> list[Closing]:
+def list_closings(uow: UnitOfWork, principal: Principal) -> list[Closing]:
     require_role(principal, "ADMIN")
-    with engine.connect() as conn:
-        return [_closing(row) for row in repo.closings(conn)]
+    with uow:
+        return uow.closings.closings()
 
 
-def pending_adjustments(engine: sa.Engine, principal: Principal, month_text: str) -> list[PendingAdjustment]:
+def pending_adjustments(uow: UnitOfWork, principal: Principal, month_text: str) -> list[PendingAdjustment]:
     """What the next close would post for a closed month, per seller and video."""
     require_role(principal, "ADMIN")
     month = parse_month(month_text, "month")
-    with engine.connect() as conn:
-        if repo.closing(conn, month) is None:
+    with uow:
+        if uow.closings.closing(month) is None:
             raise ClosingNotFound(f"{month_name(month)} is not closed", field="month")
-        rows = repo.pending_adjustments(conn, [month])
-    return [
-        PendingAdjustment(int(r.seller_id), int(r.video_id), Decimal(r.in_ledger), Decimal(r.computed)) for r in rows
-    ]
+        return uow.closings.pending_adjustments([month])

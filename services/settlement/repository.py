@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import TracebackType
 
 import sqlalchemy as sa
 
+from services.common.computed_days import days_to_compute
+from services.common.dataversion import read_data_state
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
 from services.common.periods import Period
@@ -20,7 +23,7 @@ from services.common.schema import (
 )
 from services.settlement import ledger_repository
 from services.settlement.ledger import EntryKind, PayoutStatus
-from services.settlement.ports import Entry, Payout
+from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
 
 # (video_id, title, views, ad_views, video_revenue, ad_revenue)
 Line = tuple[int, str, int, int, Decimal, Decimal]
@@ -178,9 +181,89 @@ class SqlLedger:
         return ledger_repository.settle_payout(self._conn, payout_id, status, reference, now_us)
 
 
+def _closing(row: sa.Row) -> Closing:
+    return Closing(
+        month=row.month,
+        closed_at_us=int(row.closed_at_us),
+        sellers=int(row.sellers),
+        lines=int(row.lines),
+        earnings=Decimal(row.earnings),
+        adjustment_lines=int(row.adjustment_lines),
+        adjustments=Decimal(row.adjustments),
+        payouts_created=int(row.payouts_created),
+        payouts_krw=int(row.payouts_krw),
+    )
+
+
+class SqlClosings:
+    """ports.Closings over ledger_repository's functions, on the unit of work's connection."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def closing(self, month: dt.date) -> Closing | None:
+        row = ledger_repository.closing(self._conn, month)
+        return None if row is None else _closing(row)
+
+    def closings(self) -> list[Closing]:
+        return [_closing(row) for row in ledger_repository.closings(self._conn)]
+
+    def closed_months(self) -> dict[dt.date, int]:
+        return ledger_repository.closed_months(self._conn)
+
+    def last_closed_month(self) -> dt.date | None:
+        return ledger_repository.last_closed_month(self._conn)
+
+    def days_to_compute(self, through: dt.date) -> list[dt.date]:
+        return days_to_compute(self._conn, through=through)
+
+    def reader_max_age_ms(self) -> int:
+        return read_data_state(self._conn).reader_max_age_ms or 0
+
+    def claim(self, month: dt.date, closed_by: int, now_us: int) -> None:
+        ledger_repository.claim_closing(self._conn, month, closed_by, now_us)
+
+    def freeze_lines(self, month: dt.date) -> int:
+        return ledger_repository.freeze_lines(self._conn, month)
+
+    def post_earnings(self, month: dt.date, now_us: int) -> None:
+        ledger_repository.post_earnings(self._conn, month, now_us)
+
+    def post_adjustments(self, month: dt.date, earlier: list[dt.date], now_us: int) -> None:
+        ledger_repository.post_adjustments(self._conn, month, earlier, now_us)
+
+    def pending_adjustments(self, months: list[dt.date]) -> list[PendingAdjustment]:
+        return [
+            PendingAdjustment(int(r.seller_id), int(r.video_id), Decimal(r.in_ledger), Decimal(r.computed))
+            for r in ledger_repository.pending_adjustments(self._conn, months)
+        ]
+
+    def balances_at_least(self, minimum_krw: int) -> list[tuple[int, Decimal]]:
+        return ledger_repository.balances_at_least(self._conn, minimum_krw)
+
+    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
+        ledger_repository.create_payouts(self._conn, month, amounts, now_us)
+
+    def finish(self, month: dt.date) -> Closing:
+        return _closing(ledger_repository.finish_closing(self._conn, month))
+
+
 class SqlUnitOfWork(SqlTransaction):
-    """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its ledger."""
+    """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its ledger and
+    closings. A unique key the database refuses (a month claimed by a concurrent close) ends
+    it, rolled back, in ports.WriteConflict."""
 
     @property
     def ledger(self) -> SqlLedger:
         return SqlLedger(self.connection)
+
+    @property
+    def closings(self) -> SqlClosings:
+        return SqlClosings(self.connection)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        super().__exit__(kind, error, traceback)
+        if isinstance(error, sa.exc.IntegrityError):
+            raise WriteConflict(error) from error

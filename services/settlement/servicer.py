@@ -155,16 +155,20 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
     def CloseMonth(self, request, context):
         return closing_message(
             closing_use_case.close_month(
-                self._engine, current_principal(), request.month, zone=self._read.zone, clock=self._read.clock
+                self._ledger_write(),
+                current_principal(),
+                request.month,
+                zone=self._read.zone,
+                clock=self._read.clock,
             )
         )
 
     def ListClosings(self, request, context):
-        closings = closing_use_case.list_closings(self._engine, current_principal())
+        closings = closing_use_case.list_closings(self._ledger_write(), current_principal())
         return settlement_pb2.ListClosingsResponse(closings=[closing_message(c) for c in closings])
 
     def GetPendingAdjustments(self, request, context):
-        pending = closing_use_case.pending_adjustments(self._engine, current_principal(), request.month)
+        pending = closing_use_case.pending_adjustments(self._ledger_write(), current_principal(), request.month)
         return settlement_pb2.PendingAdjustments(
             month=request.month,
             adjustments=[

@@ -1,7 +1,9 @@
-"""In-memory fakes of services/settlement/ports.py for the ledger and payout use-case tests
-(tests/unit/test_settlement_use_cases.py). They keep the SQL adapter's contract (checked
-against it by tests/integration/test_settlement_ports_contract.py): entries by entry_id,
-payouts newest first, a FAILED payout's reversal entry, writes kept only on commit."""
+"""In-memory fakes of services/settlement/ports.py for the ledger, payout and closing
+use-case tests (tests/unit/test_settlement_use_cases.py, test_closing_use_cases.py). They keep
+the SQL adapter's contract (checked against it by tests/integration/
+test_settlement_ports_contract.py): entries by entry_id, payouts newest first, a FAILED
+payout's reversal entry, the close's steps over the batch's MONTHLY figures, writes kept only
+on commit."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import NamedTuple, Self
 
-from services.settlement.ledger import EntryKind, PayoutStatus
-from services.settlement.ports import Entry, Payout
+from services.settlement.ledger import EARNED_KINDS, EntryKind, PayoutStatus
+from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
 
 
 @dataclasses.dataclass
@@ -93,17 +95,141 @@ class FakeLedger:
         return True
 
 
-class FakeUnitOfWork:
-    """ports.UnitOfWork over a FakeLedger: `committed` says whether a commit happened;
-    leaving the block without one puts the ledger back as it was at its start."""
+class MonthlyRow(NamedTuple):
+    """A MONTHLY figure of the batch (period_video_stats): video_revenue + ad_revenue."""
 
-    def __init__(self, ledger: FakeLedger | None = None) -> None:
-        self.ledger = ledger or FakeLedger()
+    month: dt.date
+    seller_id: int
+    video_id: int
+    amount: Decimal
+
+
+@dataclasses.dataclass
+class FakeClosings:
+    """The month close over a FakeLedger: `monthly` holds the batch's MONTHLY figures,
+    `days_pending` what days_to_compute answers, `max_age_ms` the readers' trust window."""
+
+    ledger: FakeLedger = dataclasses.field(default_factory=FakeLedger)
+    monthly: list[MonthlyRow] = dataclasses.field(default_factory=list)
+    days_pending: list[dt.date] = dataclasses.field(default_factory=list)
+    max_age_ms: int = 0
+    closed: dict[dt.date, Closing] = dataclasses.field(default_factory=dict)
+    closed_by: dict[dt.date, int] = dataclasses.field(default_factory=dict)
+    frozen: dict[dt.date, list[MonthlyRow]] = dataclasses.field(default_factory=dict)
+
+    def closing(self, month: dt.date) -> Closing | None:
+        return self.closed.get(month)
+
+    def closings(self) -> list[Closing]:
+        return [self.closed[month] for month in sorted(self.closed, reverse=True)]
+
+    def closed_months(self) -> dict[dt.date, int]:
+        return {month: closing.closed_at_us for month, closing in self.closed.items()}
+
+    def last_closed_month(self) -> dt.date | None:
+        return max(self.closed, default=None)
+
+    def days_to_compute(self, through: dt.date) -> list[dt.date]:
+        return sorted(day for day in self.days_pending if day <= through)
+
+    def reader_max_age_ms(self) -> int:
+        return self.max_age_ms
+
+    def claim(self, month: dt.date, closed_by: int, now_us: int) -> None:
+        if month in self.closed:
+            raise WriteConflict(KeyError(f"month_closings {month} exists"))
+        self.closed[month] = Closing(month, now_us, 0, 0, Decimal(0), 0, Decimal(0), 0, 0)
+        self.closed_by[month] = closed_by
+
+    def freeze_lines(self, month: dt.date) -> int:
+        self.frozen[month] = [row for row in self.monthly if row.month == month and row.amount != 0]
+        return len(self.frozen[month])
+
+    def post_earnings(self, month: dt.date, now_us: int) -> None:
+        for row in self.frozen.get(month, []):
+            self.ledger.post(
+                row.seller_id, EntryKind.EARNING, month, row.amount, now_us, original_month=month, video_id=row.video_id
+            )
+
+    def _differences(self, months: list[dt.date]) -> list[tuple[dt.date, PendingAdjustment]]:
+        held: dict[tuple[int, dt.date, int], Decimal] = {}
+        for seller, entry in self.ledger.entries_by_seller:
+            if entry.kind in EARNED_KINDS and entry.original_month in months and entry.video_id is not None:
+                key = (seller, entry.original_month, entry.video_id)
+                held[key] = held.get(key, Decimal(0)) + entry.amount
+        found = []
+        with_row = set()
+        for row in self.monthly:
+            if row.month in months:
+                key = (row.seller_id, row.month, row.video_id)
+                with_row.add(key)
+                in_ledger = held.get(key, Decimal(0))
+                if row.amount != in_ledger:
+                    found.append((row.month, PendingAdjustment(row.seller_id, row.video_id, in_ledger, row.amount)))
+        for (seller, month, video), in_ledger in held.items():
+            if (seller, month, video) not in with_row and in_ledger != 0:
+                found.append((month, PendingAdjustment(seller, video, in_ledger, Decimal(0))))
+        return sorted(found, key=lambda item: (item[0], item[1].seller_id, item[1].video_id))
+
+    def pending_adjustments(self, months: list[dt.date]) -> list[PendingAdjustment]:
+        return [pending for _, pending in self._differences(months)]
+
+    def post_adjustments(self, month: dt.date, earlier: list[dt.date], now_us: int) -> None:
+        for original, pending in self._differences(earlier):
+            self.ledger.post(
+                pending.seller_id,
+                EntryKind.ADJUSTMENT,
+                month,
+                pending.difference,
+                now_us,
+                original_month=original,
+                video_id=pending.video_id,
+            )
+
+    def balances_at_least(self, minimum_krw: int) -> list[tuple[int, Decimal]]:
+        sellers = sorted({seller for seller, _ in self.ledger.entries_by_seller})
+        return [(s, b) for s in sellers if (b := self.ledger.balance(s)) >= minimum_krw]
+
+    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
+        for seller_id, amount in amounts:
+            payout_id = max(self.ledger.payouts, default=0) + 1
+            status = PayoutStatus.PENDING
+            self.ledger.payouts[payout_id] = Payout(payout_id, seller_id, month, amount, status, None, now_us, now_us)
+            self.ledger.post(seller_id, EntryKind.PAYOUT, month, Decimal(-amount), now_us, payout_id=payout_id)
+
+    def finish(self, month: dt.date) -> Closing:
+        posted = [(seller, e) for seller, e in self.ledger.entries_by_seller if e.posted_month == month]
+        earnings = [e.amount for _, e in posted if e.kind is EntryKind.EARNING]
+        adjustments = [e.amount for _, e in posted if e.kind is EntryKind.ADJUSTMENT]
+        paid = [p.amount_krw for p in self.ledger.payouts.values() if p.month == month]
+        self.closed[month] = dataclasses.replace(
+            self.closed[month],
+            sellers=len({seller for seller, e in posted if e.kind in EARNED_KINDS}),
+            lines=len(earnings),
+            earnings=sum(earnings, Decimal(0)),
+            adjustment_lines=len(adjustments),
+            adjustments=sum(adjustments, Decimal(0)),
+            payouts_created=len(paid),
+            payouts_krw=sum(paid),
+        )
+        return self.closed[month]
+
+
+class FakeUnitOfWork:
+    """ports.UnitOfWork over a FakeLedger and FakeClosings (sharing the ledger): `committed`
+    says whether a commit happened, `commits` how many; leaving the block without one puts
+    both back as they were at its start. Sequential blocks may reuse it, as a close does."""
+
+    def __init__(self, ledger: FakeLedger | None = None, closings: FakeClosings | None = None) -> None:
+        self.ledger = ledger or (closings.ledger if closings else FakeLedger())
+        self.closings = closings or FakeClosings(self.ledger)
+        self.closings.ledger = self.ledger
         self.committed = False
-        self._saved: FakeLedger | None = None
+        self.commits = 0
+        self._saved: tuple[FakeLedger, FakeClosings] | None = None
 
     def __enter__(self) -> Self:
-        self._saved = copy.deepcopy(self.ledger)
+        self._saved = copy.deepcopy((self.ledger, self.closings))
         self.committed = False
         return self
 
@@ -116,9 +242,13 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         self.committed = True
-        self._saved = copy.deepcopy(self.ledger)
+        self.commits += 1
+        self._saved = copy.deepcopy((self.ledger, self.closings))
 
     def rollback(self) -> None:
         if self._saved is not None:
-            # In place: tests hold the FakeLedger they seeded.
-            self.ledger.__dict__.update(copy.deepcopy(self._saved).__dict__)
+            # In place: tests hold the fakes they seeded.
+            ledger, closings = copy.deepcopy(self._saved)
+            self.ledger.__dict__.update(ledger.__dict__)
+            self.closings.__dict__.update(closings.__dict__)
+            self.closings.ledger = self.ledger

@@ -40,9 +40,9 @@ def engine(tmp_path):
 def test_a_month_closes_once_the_clocks_day_is_after_it_and_the_closing_is_dated_by_the_clock(engine):
     clock = _seoul(2012, 1, 31, 23, 59, 59)
     with pytest.raises(MonthNotReady, match="2012-01 has not ended"):
-        closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL, clock=clock)
+        closing.close_month(closing.sql_unit_of_work(engine), ADMIN, "2012-01", zone=SEOUL, clock=clock)
     clock.advance(seconds=1)  # 1 February, 00:00 in Seoul (still 31 January in UTC)
-    closed = closing.close_month(engine, ADMIN, "2012-01", zone=SEOUL, clock=clock)
+    closed = closing.close_month(closing.sql_unit_of_work(engine), ADMIN, "2012-01", zone=SEOUL, clock=clock)
     assert (closed.month, closed.closed_at_us) == (dt.date(2012, 1, 1), clock.now_us())
 
 

@@ -79,7 +79,9 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
     # 23:59:50 on the closed month's last day, same viewer and video: the Feb 1 play becomes a repeat.
     world.ingest([play("late", 1, 7, dt.date(2012, 1, 31), 86_390, 0, 400)])
     with pytest.raises(MonthNotReady, match="2012-02-01"):
-        closing.close_month(ledger_engine, ADMIN, "2012-02", zone=SEOUL)  # Jan 31 stale, so all of Feb
+        closing.close_month(
+            closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-02", zone=SEOUL
+        )  # Jan 31 stale, so all of Feb
     world.run_batch()
 
     assert world.statement(seller, Period.MONTHLY, JAN) == closed_month  # frozen, whatever the batch says now
@@ -92,7 +94,7 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
     assert week.total == expected_week  # closed days as closed, open days as computed now
     assert week.status == "OPEN"
 
-    pending = closing.pending_adjustments(ledger_engine, ADMIN, "2012-01")
+    pending = closing.pending_adjustments(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
     model_now = reference.LedgerModel(minimum_krw=MINIMUM_KRW, entries=list(world.model.entries), closed=[JAN])
     expected_pending = {}
     for (start, video_id), row in world.monthly().items():
@@ -121,7 +123,7 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
         for (start, video_id), row in world.monthly().items():
             if start == month:
                 assert world.model.held(month, video_id) == row.video_revenue + row.ad_revenue
-    assert closing.pending_adjustments(ledger_engine, ADMIN, "2012-01") == []
+    assert closing.pending_adjustments(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01") == []
 
 
 def _week_total(as_closed: dict, now: dict, seller: int, days: list[dt.date]) -> Decimal:
@@ -205,18 +207,20 @@ def test_closing_is_refused_until_the_month_ended_was_computed_and_the_previous_
     world = World(ledger_engine)
     world.ingest(month_plays(JAN, 2, "j", 6) + month_plays(FEB, 2, "f", 7))
     with pytest.raises(MonthNotReady, match="2012-01-01, 2012-01-02"):
-        closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)
+        closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01", zone=SEOUL)
     this_month = dt.date.today().replace(day=1)
     with pytest.raises(MonthNotReady, match="has not ended"):
-        closing.close_month(ledger_engine, ADMIN, f"{this_month:%Y-%m}", zone=SEOUL)
+        closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, f"{this_month:%Y-%m}", zone=SEOUL)
     world.run_batch()
     with pytest.raises(NotAllowed):
-        closing.close_month(ledger_engine, Principal(1_000_001, "s", "SELLER"), "2012-01", zone=SEOUL)
+        closing.close_month(
+            closing.sql_unit_of_work(ledger_engine), Principal(1_000_001, "s", "SELLER"), "2012-01", zone=SEOUL
+        )
     with pytest.raises(ClosingNotFound):
-        closing.pending_adjustments(ledger_engine, ADMIN, "2012-01")
+        closing.pending_adjustments(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
     world.close(JAN)
     with pytest.raises(MonthOutOfOrder, match="2012-02"):
-        closing.close_month(ledger_engine, ADMIN, "2012-03", zone=SEOUL)
+        closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-03", zone=SEOUL)
     with ledger_engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(month_closings)).scalar_one() == 1
 
@@ -229,7 +233,7 @@ def test_closing_twice_or_concurrently_gives_one_closing(ledger_engine):
 
     def close():
         try:
-            results.append(closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL))
+            results.append(closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01", zone=SEOUL))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -240,7 +244,7 @@ def test_closing_twice_or_concurrently_gives_one_closing(ledger_engine):
         t.join(60)
     assert errors == [] and len(results) == 3
     assert results[0] == results[1] == results[2]
-    assert closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL) == results[0]
+    assert closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01", zone=SEOUL) == results[0]
     world.model.close(JAN, world.monthly())
     world.check_invariants()  # one set of entries and payouts, not three
 
@@ -258,7 +262,7 @@ def die(step, steps, what):
         os.kill(os.getpid(), signal.SIGKILL)
 
 engine = db.make_engine(Settings(db_url=sys.argv[1]))
-closing.close_month(engine, Principal(1, "admin", "ADMIN"), "2012-01", zone=ZoneInfo("Asia/Seoul"), progress=die)
+closing.close_month(closing.sql_unit_of_work(engine), Principal(1, "admin", "ADMIN"), "2012-01", zone=ZoneInfo("Asia/Seoul"), progress=die)
 """
 
 
@@ -320,10 +324,12 @@ def test_the_last_closed_month_gauge_is_set_by_a_close_and_read_back_at_a_start(
     with ledger_engine.connect() as conn:  # nothing closed yet: the gauge stays 0 (the alert ignores 0)
         closing.show_last_closed_month(conn)
     assert gauge() == 0
-    closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)
+    closing.close_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01", zone=SEOUL)
     assert gauge() == 201201
     LAST_CLOSED_MONTH.set(0)  # another instance, or this one restarted: read from the database
-    closing.close_month(ledger_engine, ADMIN, "2012-01", zone=SEOUL)  # closing a closed month sets it too
+    closing.close_month(
+        closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01", zone=SEOUL
+    )  # closing a closed month sets it too
     assert gauge() == 201201
     LAST_CLOSED_MONTH.set(0)
     with ledger_engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""The fake of the ledger ports (tests/fakes/settlement.py) answers as the SQL adapter
+"""The fakes of the ledger and closing ports (tests/fakes/settlement.py) answer as the SQL adapter
 (services/settlement/repository.py over ledger_repository.py) does: the same seed and the
 same port calls against both, on MariaDB and SQLite, must give equal answers."""
 
@@ -11,12 +11,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services.common.schema import ledger_entries, payout_minimums, payouts, videos
+from services.common.schema import ledger_entries, payout_minimums, payouts, period_video_stats, videos
 from services.settlement import repository
 from services.settlement.ledger import EntryKind, PayoutStatus
-from services.settlement.ports import Payout, UnitOfWork
+from services.settlement.ports import Closing, Payout, UnitOfWork, WriteConflict
 from tests.databases import fresh_engine
-from tests.fakes.settlement import FakeLedger, FakeUnitOfWork
+from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
 
 JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
 T0, NOW = 1_330_000_000_000_000, 1_330_000_000_500_000
@@ -118,3 +118,118 @@ def test_the_sql_adapter_answers_as_the_fake(backend, tmp_path):
         seed_sql(engine)
         sql = scenario(lambda: repository.SqlUnitOfWork(engine))
     assert sql == scenario(fake_world())
+
+
+# --- the close's steps ---------------------------------------------------------------------
+
+# (month, seller_id, video_id, video_revenue, ad_revenue): January, then January recomputed and February
+MONTHLY_JAN = [
+    (JAN, 7, 1, "8000.25", "0"),
+    (JAN, 7, 2, "4000", "0.5"),
+    (JAN, 8, 3, "9999.99", "0"),
+    (JAN, 9, 4, "0", "0"),
+]
+MONTHLY_LATER = [(JAN, 7, 1, "8100.25", "0"), (JAN, 8, 3, "9999.99", "0"), (FEB, 8, 3, "5", "0.01")]
+
+
+def _monthly_rows(rows) -> list[MonthlyRow]:
+    return [MonthlyRow(m, s, v, Decimal(video) + Decimal(ad)) for m, s, v, video, ad in rows]
+
+
+def _set_monthly_sql(engine: sa.Engine, rows) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(period_video_stats))
+        conn.execute(
+            sa.insert(period_video_stats),
+            [
+                {
+                    "period": "MONTHLY",
+                    "period_start": m,
+                    "video_id": v,
+                    "seller_id": s,
+                    "views": 1,
+                    "watch_time_sec": 60,
+                    "ad_views": 0,
+                    "video_revenue": Decimal(video),
+                    "ad_revenue": Decimal(ad),
+                }
+                for m, s, v, video, ad in rows
+            ],
+        )
+
+
+def _close_steps(uow: UnitOfWork, month: dt.date, now_us: int) -> list[object]:
+    """The close's port calls, as closing._close makes them (payouts in seller order)."""
+    closings = uow.closings
+    closings.claim(month, 1, now_us)
+    earlier = sorted(m for m in closings.closed_months() if m < month)
+    answers: list[object] = [earlier, closings.freeze_lines(month)]
+    closings.post_earnings(month, now_us)
+    closings.post_adjustments(month, earlier, now_us)
+    minimum = uow.ledger.minimum_payout_krw(month, 10_000)
+    balances = sorted(closings.balances_at_least(minimum))
+    answers.append(balances)
+    closings.create_payouts(month, [(s, int(b)) for s, b in balances], now_us)
+    answers.append(closings.finish(month))
+    return answers
+
+
+def _posted(uow: UnitOfWork, sellers: list[int]) -> list[tuple]:
+    """Every entry of the sellers, without entry_id (an INSERT ... SELECT numbers in no set order)."""
+    return sorted(
+        (s, e.kind, e.posted_month, e.original_month, e.video_id, e.amount, e.posted_at_us, e.title)
+        for s in sellers
+        for e in uow.ledger.entries(s, JAN, MAR, after_entry_id=0, limit=None)
+    )
+
+
+def close_scenario(new_uow: Callable[[], UnitOfWork], set_monthly: Callable[[list], None]) -> list[object]:
+    set_monthly(MONTHLY_JAN)
+    answers: list[object] = []
+    with new_uow() as uow:
+        answers += [uow.closings.days_to_compute(MAR), uow.closings.reader_max_age_ms(), uow.closings.closings()]
+        answers.append(uow.closings.last_closed_month())
+    with new_uow() as uow:
+        answers += _close_steps(uow, JAN, T0)
+        uow.commit()
+    with pytest.raises(WriteConflict), new_uow() as uow:
+        uow.closings.claim(JAN, 1, NOW)
+    set_monthly(MONTHLY_LATER)
+    with new_uow() as uow:
+        answers += [uow.closings.pending_adjustments([JAN]), uow.closings.pending_adjustments([])]
+        answers += _close_steps(uow, FEB, NOW)
+        uow.commit()
+    with new_uow() as uow:
+        answers += [uow.closings.closings(), uow.closings.closed_months(), uow.closings.last_closed_month()]
+        answers += [uow.closings.closing(JAN), uow.closings.closing(MAR), uow.closings.pending_adjustments([JAN])]
+        answers += [_posted(uow, [7, 8, 9]), uow.ledger.payouts_of(7), uow.ledger.payouts_of(8)]
+    return answers
+
+
+def test_the_fake_closes_as_worked_out_by_hand():
+    fake = FakeClosings(FakeLedger(minimums={dt.date(1970, 1, 1): 10_000}))
+
+    def set_monthly(rows):
+        fake.monthly = _monthly_rows(rows)
+
+    answers = close_scenario(lambda: FakeUnitOfWork(closings=fake), set_monthly)
+    # January: 8,000.25 + 4,000.5 + 9,999.99 on 3 lines; seller 7 (12,000.75) is paid 12,000.
+    assert answers[7] == Closing(JAN, T0, 2, 3, Decimal("22000.74"), 0, Decimal(0), 1, 12_000)
+    # February: 5.01; January's +100 and -4,000.5; seller 8 (9,999.99 + 5.01) is paid 10,005.
+    assert answers[13] == Closing(FEB, NOW, 2, 1, Decimal("5.01"), 2, Decimal("-3900.5"), 1, 10_005)
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+def test_the_sql_adapter_closes_as_the_fake(backend, tmp_path):
+    fake = FakeClosings(FakeLedger(minimums={dt.date(1970, 1, 1): 10_000}))
+
+    def set_fake(rows):
+        fake.monthly = _monthly_rows(rows)
+
+    expected = close_scenario(lambda: FakeUnitOfWork(closings=fake), set_fake)
+    with fresh_engine(backend, "paysystem_close_ports_", tmp_path) as engine:
+        with engine.begin() as conn:
+            conn.execute(sa.delete(payout_minimums))
+            conn.execute(sa.insert(payout_minimums).values(effective_from=dt.date(1970, 1, 1), minimum_krw=10_000))
+        sql = close_scenario(lambda: repository.SqlUnitOfWork(engine), lambda rows: _set_monthly_sql(engine, rows))
+    assert sql == expected

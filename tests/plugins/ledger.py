@@ -114,7 +114,7 @@ class World:
         return reference.compute_periods(self.daily(), "MONTHLY")
 
     def close(self, month: dt.date) -> closing.Closing:
-        result = closing.close_month(self.engine, ADMIN, f"{month:%Y-%m}", zone=SEOUL)
+        result = closing.close_month(closing.sql_unit_of_work(self.engine), ADMIN, f"{month:%Y-%m}", zone=SEOUL)
         self.model.close(month, self.monthly())
         return result
 
