@@ -12,23 +12,14 @@ import sqlalchemy as sa
 from services.common import paging
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.db import unit_of_work
 from services.common.errors import BadVideoDetails, VideoNotFound, require_positive_id
 from services.common.text import require_plain_text
-from services.video import repository
+from services.video import sql_adapter
+from services.video.ports import UnitOfWork, Video
 
 TITLE_MAX = 200
 DURATION_MAX_SEC = 86_400
 _TOKEN_PREFIX = "v1:"
-
-
-@dataclasses.dataclass(frozen=True)
-class Video:
-    video_id: int
-    seller_id: int
-    title: str
-    duration_sec: int
-    created_at_us: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,12 +36,14 @@ class Resume:
     updated_at_us: int | None  # None: never watched
 
 
-def _video(row: sa.Row) -> Video:
-    return Video(int(row.video_id), int(row.seller_id), row.title, int(row.duration_sec), int(row.created_at_us))
+def sql_unit_of_work(engine: sa.Engine) -> UnitOfWork:
+    """The SQL unit of work (sql_adapter.SqlUnitOfWork), for callers holding an engine:
+    the servicer and tests. One per use case call."""
+    return sql_adapter.SqlUnitOfWork(engine)
 
 
 def create_video(
-    engine: sa.Engine, principal: Principal, title: str, duration_sec: int, *, clock: Clock = SYSTEM_CLOCK
+    uow: UnitOfWork, principal: Principal, title: str, duration_sec: int, *, clock: Clock = SYSTEM_CLOCK
 ) -> Video:
     require_role(principal, "SELLER")
     title = title.strip()
@@ -63,20 +56,21 @@ def create_video(
     if not 1 <= duration_sec <= DURATION_MAX_SEC:
         raise BadVideoDetails(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")
     created = clock.now_us()
-    with unit_of_work(engine) as conn:
-        video_id = repository.insert_video(
-            conn, seller_id=principal.account_id, title=title, duration_sec=duration_sec, created_at_us=created
+    with uow:
+        video_id = uow.videos.add(
+            seller_id=principal.account_id, title=title, duration_sec=duration_sec, created_at_us=created
         )
+        uow.commit()
     return Video(video_id, principal.account_id, title, duration_sec, created)
 
 
-def get_video(engine: sa.Engine, principal: Principal, video_id: int) -> Video:
+def get_video(uow: UnitOfWork, principal: Principal, video_id: int) -> Video:
     require_positive_id(video_id, "video_id")
-    with engine.connect() as conn:
-        row = repository.video_by_id(conn, video_id)
-    if row is None:
+    with uow:
+        video = uow.videos.by_id(video_id)
+    if video is None:
         raise VideoNotFound(f"no video {video_id}", field="video_id")
-    return _video(row)
+    return video
 
 
 def encode_page_token(last_video_id: int) -> str:
@@ -89,26 +83,26 @@ def decode_page_token(token: str) -> int:
 
 
 def list_seller_videos(
-    engine: sa.Engine, principal: Principal, seller_id: int, page_size: int, page_token: str
+    uow: UnitOfWork, principal: Principal, seller_id: int, page_size: int, page_token: str
 ) -> VideoPage:
     require_positive_id(seller_id, "seller_id")
     require_self_or_admin(principal, seller_id, "seller's video list")
     size = paging.page_size(page_size)
     after = decode_page_token(page_token)
-    with engine.connect() as conn:
-        rows = repository.videos_of_seller(conn, seller_id, after_video_id=after, limit=size + 1)
-    page = [_video(r) for r in rows[:size]]
+    with uow:
+        rows = uow.videos.of_seller(seller_id, after_video_id=after, limit=size + 1)
+    page = rows[:size]
     next_token = encode_page_token(page[-1].video_id) if len(rows) > size else ""
     return VideoPage(page, next_token)
 
 
-def get_resume_position(engine: sa.Engine, principal: Principal, video_id: int) -> Resume:
+def get_resume_position(uow: UnitOfWork, principal: Principal, video_id: int) -> Resume:
     """The caller's own position; 0 (and no updated_at) if they never played the video."""
     require_positive_id(video_id, "video_id")
-    with engine.connect() as conn:
-        if repository.video_by_id(conn, video_id) is None:
+    with uow:
+        if uow.videos.by_id(video_id) is None:
             raise VideoNotFound(f"no video {video_id}", field="video_id")
-        row = repository.resume_position(conn, principal.account_id, video_id)
-    if row is None:
+        stored = uow.videos.resume_position(principal.account_id, video_id)
+    if stored is None:
         return Resume(video_id, principal.account_id, 0, None)
-    return Resume(video_id, principal.account_id, int(row.position_sec), int(row.updated_at_us))
+    return Resume(video_id, principal.account_id, stored.position_sec, stored.updated_at_us)

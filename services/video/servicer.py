@@ -10,6 +10,7 @@ from services.common.streams import StreamLimits
 from services.video import service
 from services.video.ingest import Ingest, require_events_within_limit
 from services.video.plays import Outcome, PlayEvent, PlayResult
+from services.video.ports import UnitOfWork
 
 STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
 
@@ -90,18 +91,22 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             max_sec=settings.import_max_sec,
         )
 
+    def _uow(self) -> UnitOfWork:
+        """A new SQL unit of work: one per call (calls run on many threads at once)."""
+        return service.sql_unit_of_work(self._engine)
+
     def CreateVideo(self, request, context):
         video = service.create_video(
-            self._engine, current_principal(), request.title, request.duration_sec, clock=self._clock
+            self._uow(), current_principal(), request.title, request.duration_sec, clock=self._clock
         )
         return _video_message(video)
 
     def GetVideo(self, request, context):
-        return _video_message(service.get_video(self._engine, current_principal(), request.video_id))
+        return _video_message(service.get_video(self._uow(), current_principal(), request.video_id))
 
     def ListSellerVideos(self, request, context):
         page = service.list_seller_videos(
-            self._engine, current_principal(), request.seller_id, request.page_size, request.page_token
+            self._uow(), current_principal(), request.seller_id, request.page_size, request.page_token
         )
         return video_pb2.ListSellerVideosResponse(
             videos=[_video_message(v) for v in page.videos], next_page_token=page.next_page_token
@@ -137,7 +142,7 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         return response
 
     def GetResumePosition(self, request, context):
-        resume = service.get_resume_position(self._engine, current_principal(), request.video_id)
+        resume = service.get_resume_position(self._uow(), current_principal(), request.video_id)
         message = video_pb2.ResumePosition(
             video_id=resume.video_id, viewer_id=resume.viewer_id, position_sec=resume.position_sec
         )

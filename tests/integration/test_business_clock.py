@@ -54,7 +54,10 @@ def test_records_are_dated_by_the_clock(engine):
     assert seller.created_at_us == clock.now_us()
     clock.advance(seconds=60)
     principal = Principal(seller.account_id, seller.username, "SELLER")
-    assert videos.create_video(engine, principal, "clip", 600, clock=clock).created_at_us == clock.now_us()
+    assert (
+        videos.create_video(videos.sql_unit_of_work(engine), principal, "clip", 600, clock=clock).created_at_us
+        == clock.now_us()
+    )
     clock.advance(seconds=60)
     _, disabled_at = accounts.disable_account(accounts.sql_unit_of_work(engine), seller.username, clock=clock)
     assert disabled_at == clock.now_us()
@@ -69,7 +72,11 @@ def test_ingest_receives_playbacks_at_the_clocks_instant(engine):
         accounts.sql_unit_of_work(engine), f"v{uuid.uuid4().hex[:8]}", "password1", "VIEWER", clock=clock
     )
     video = videos.create_video(
-        engine, Principal(seller.account_id, seller.username, "SELLER"), "clip", 600, clock=clock
+        videos.sql_unit_of_work(engine),
+        Principal(seller.account_id, seller.username, "SELLER"),
+        "clip",
+        600,
+        clock=clock,
     )
     ingest = Ingest(engine, SEOUL, clock=clock)
     now = clock.now_us()
