@@ -4,9 +4,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY protos protos
 COPY paysystem paysystem
+COPY domain domain
 COPY services services
 COPY batch batch
 COPY entrypoints entrypoints
+COPY migrations migrations
 COPY envoy envoy
 RUN pip install --no-cache-dir -e . \
  && python -c "from pathlib import Path; from services.common.protogen import build_descriptor_set; build_descriptor_set(Path('/app/descriptor/paysystem.pb'))"

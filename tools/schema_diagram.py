@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 import batch.jobs.tables  # noqa: F401 - registers the job tables on the shared metadata
-from services.common.schema import metadata
+from migrations.schema import metadata
 
 # "table.column": "table.column it refers to". resume_positions.event_id names the play that
 # set the position.
@@ -52,7 +52,7 @@ NOT_REFERENCES = {"plays.event_id"}
 
 HEADER = """# Database schema
 
-Generated from the SQLAlchemy metadata (`services/common/schema.py`, `batch/jobs/tables.py`)
+Generated from the SQLAlchemy metadata (`services/common/tables.py`, `batch/jobs/tables.py`)
 by `python -m tools.gendocs`; do not edit by hand. Types are MySQL/MariaDB's (the system of
 record); instants are UTC epoch microseconds (`*_us`), money is DECIMAL (on the embedded
 SQLite, TEXT holding the exact decimal: `services/common/sqltypes.Money`).

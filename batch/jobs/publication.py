@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
+from batch.data_state import announce_reader_max_age, publication_delay_sec
 from batch.jobs.clock import now_us
-from services.common.dataversion import announce_reader_max_age, publication_delay_sec
 from services.common.metrics import BATCH_PUBLICATION_FAILURES, REPLICA_CATCH_UP
 from services.common.replicas import wait_for_replicas
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from services.account.tables import accounts
 from services.common.db import inserted_id
-from services.common.schema import accounts
 
 
 def insert(conn: sa.Connection, *, username: str, password_hash: str, role: str, created_at_us: int) -> int | None:

@@ -3,7 +3,7 @@
 `ReadSide` bundles the engine behind its MySQL circuit breaker (and the read replicas, each
 behind its own, chosen by readrouter.py), the cache (Redis, optional,
 with each process's short-lived copy), the watch on the batch's data version and the
-platform calendar. `build_read_side(ctx)` is called from a service's `build(ctx)`:
+platform calendar. `build_read_side(ctx, read_state)` is called from a service's `build(ctx)`:
 nothing connects at import or at build time.
 """
 
@@ -19,13 +19,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from domain.errors import BadPeriod
+from domain.periods import Period
 from services.common import db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
 from services.common.cache import Cache, LocalTier, make_redis, ttl_for
 from services.common.clock import SYSTEM_CLOCK, Clock, clock_for
-from services.common.dataversion import DataState, DataVersionWatch, read_data_state
-from services.common.errors import BadPeriod
-from services.common.periods import Period
+from services.common.dataversion import DataState, DataVersionWatch
 from services.common.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, ReadTarget, run_on
 from services.common.replicas import replica_engine, replica_name
 
@@ -62,6 +62,9 @@ class ReadSide:
     db: Breaker
     cache: Cache
     zone: ZoneInfo
+    # The query of the published data version (the batch's, batch/published.py), which the
+    # read service's entry point hands in: this plumbing knows no owner's tables.
+    read_state: Callable[[sa.Connection], DataState]
     # 0: the data version is read on every request (no background poll).
     version_poll_ms: int = 0
     version_max_age_ms: int = 0
@@ -74,10 +77,10 @@ class ReadSide:
     router: ReadRouter = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        watch = self._watch(lambda: self.read(read_data_state))
+        watch = self._watch(lambda: self.read(self.read_state))
         targets = [ReadTarget(r.name, r.engine, r.breaker, replica=True) for r in self.replicas]
         for target in targets:
-            target.versions = self._watch(functools.partial(_replica_state, target))
+            target.versions = self._watch(functools.partial(_replica_state, target, self.read_state))
         router = ReadRouter(
             ReadTarget(PRIMARY, self.engine, self.db, watch), targets, max_lag_ms=self.replica_max_lag_ms
         )
@@ -135,21 +138,25 @@ class ReadSide:
             return self.read(lambda conn: use_case(conn, state))
         target = self.router.target(state.source)
         try:
-            return run_on(target, lambda conn: _in_snapshot(conn, use_case))
+            return run_on(target, lambda conn: _in_snapshot(conn, self.read_state, use_case))
         except TARGET_DOWN_ERRORS as exc:
             self.router.failed(target, exc)
-        return self.read(lambda conn: use_case(conn, read_data_state(conn)))
+        return self.read(lambda conn: use_case(conn, self.read_state(conn)))
 
 
-def _replica_state(target: ReadTarget) -> DataState:
-    state = run_on(target, read_data_state)
+def _replica_state(target: ReadTarget, read_state: Callable[[sa.Connection], DataState]) -> DataState:
+    state = run_on(target, read_state)
     return dataclasses.replace(state, source=target.name)
 
 
-def _in_snapshot(conn: sa.Connection, use_case: Callable[[sa.Connection, DataState], T]) -> T:
+def _in_snapshot(
+    conn: sa.Connection,
+    read_state: Callable[[sa.Connection], DataState],
+    use_case: Callable[[sa.Connection, DataState], T],
+) -> T:
     conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
     try:
-        result = use_case(conn, read_data_state(conn))
+        result = use_case(conn, read_state(conn))
     except BaseException:
         with contextlib.suppress(Exception):  # the error that matters is the one raised
             conn.exec_driver_sql("ROLLBACK")
@@ -185,14 +192,19 @@ def local_tier(settings) -> LocalTier:
     return LocalTier(max_bytes=settings.local_cache_mb * 2**20, ttl_sec=settings.local_cache_ttl_ms / 1000)
 
 
-def build_read_side(ctx, *, cache_prefix: str = "ps") -> ReadSide:
+def build_read_side(ctx, read_state: Callable[[sa.Connection], DataState], *, cache_prefix: str = "ps") -> ReadSide:
     """The real dependencies of a read service, from its ServiceContext (the readiness check
     keeps using ctx.engine)."""
-    return read_side_for(ctx.settings, cache_prefix=cache_prefix, clock=ctx.clock)
+    return read_side_for(ctx.settings, read_state, cache_prefix=cache_prefix, clock=ctx.clock)
 
 
 def read_side_for(
-    settings, *, cache_prefix: str = "ps", reset_timeout: float = 5.0, clock: Clock | None = None
+    settings,
+    read_state: Callable[[sa.Connection], DataState],
+    *,
+    cache_prefix: str = "ps",
+    reset_timeout: float = 5.0,
+    clock: Clock | None = None,
 ) -> ReadSide:
     """A read side as the settings describe it: the primary, each replica of
     PAYSYSTEM_DB_READ_URLS behind its own breaker, the cache, the version watch, the clock
@@ -221,6 +233,7 @@ def read_side_for(
             local=local_tier(settings),
         ),
         zone=settings.zone,
+        read_state=read_state,
         version_poll_ms=settings.data_version_poll_ms,
         version_max_age_ms=settings.data_version_max_age_ms,
         clock=clock_for(settings) if clock is None else clock,

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from services.common import db
-from services.common.schema import replica_heartbeat
+from services.common.tables import replica_heartbeat
 
 log = logging.getLogger(__name__)
 

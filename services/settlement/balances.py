@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from domain import ledger
+from domain.errors import BadRange, PayoutNotFound, require_positive_id
+from domain.periods import Period, count_periods, parse_month
 from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import BadRange, PayoutNotFound, require_positive_id
-from services.common.periods import Period, count_periods, parse_month
-from services.settlement import ledger
 from services.settlement import ledger_repository as repo
 
 MAX_MONTHS = 120  # a ledger range spans at most ten years

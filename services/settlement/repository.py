@@ -7,16 +7,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from batch.published import daily_video_stats, frozen_daily_stats, frozen_days, period_video_stats
+from domain.periods import Period
 from services.common.money_sql import money_is_nonzero, money_sum
-from services.common.periods import Period
-from services.common.schema import (
-    closed_lines,
-    daily_video_stats,
-    frozen_daily_stats,
-    frozen_days,
-    period_video_stats,
-    videos,
-)
+from services.settlement.tables import closed_lines
+from services.video.published import videos
 
 # (video_id, title, views, ad_views, video_revenue, ad_revenue)
 Line = tuple[int, str, int, int, Decimal, Decimal]

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import migrations
 from tests import reference
 from tests.mesh import paysystem_command, reserve_port_block
 
@@ -249,7 +250,7 @@ def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     data_dir.mkdir()
     engine = db.make_engine(settings)
     try:
-        db.migrate(engine)
+        migrations.migrate(engine)
         accounts.create_account(engine, INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",))
     finally:
         engine.dispose()

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
+from batch.data_state import announce_reader_max_age, publication_delay_sec, read_data_state
 from batch.jobs.model import EventType
 from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2
-from services.common.dataversion import announce_reader_max_age, publication_delay_sec, read_data_state
 from services.common.settings import Settings
 from tests.databases import fresh_database
 from tests.mesh import reserve_port_block

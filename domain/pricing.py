@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from services.common.errors import BadTierTable
-from services.common.periods import month_end
+from domain.errors import BadTierTable
+from domain.periods import month_end
 
 MAX_TIERS = 50  # per kind; the design's table has 4
 PRICE_INTEGER_DIGITS = 8  # tier_prices.unit_price is Numeric(12, 4)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from services.common import money
-from services.common.errors import BadPayoutMark, PayoutMarkConflict
-from services.common.text import require_plain_text
+from domain import money
+from domain.errors import BadPayoutMark, PayoutMarkConflict
+from domain.text import require_plain_text
 
 DEFAULT_MINIMUM_PAYOUT_KRW = 10_000
 MAX_REFERENCE_LENGTH = 128
@@ -55,7 +55,7 @@ def check_mark(status: str, reference: str) -> tuple[PayoutStatus, str | None]:
     if len(reference) > MAX_REFERENCE_LENGTH:
         raise BadPayoutMark(f"at most {MAX_REFERENCE_LENGTH} characters", field="reference")
     # A NUL or a control character was stored as given, then cut or garbled the reference in
-    # the CSV files and at the bank (services/common/text.py).
+    # the CSV files and at the bank (domain/text.py).
     require_plain_text(reference, "reference")
     if status == PayoutStatus.PAID and not reference:
         raise BadPayoutMark("is required to mark a payout PAID", field="reference")

@@ -21,7 +21,7 @@ from typing import TypeVar
 import grpc
 from grpc._cython import cygrpc  # type: ignore[attr-defined]  # grpc's private core, not in its stubs
 
-from services.common.errors import TooManyRequests
+from domain.errors import TooManyRequests
 from services.common.metrics import STREAMS_REFUSED
 
 log = logging.getLogger(__name__)

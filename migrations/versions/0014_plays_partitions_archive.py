@@ -15,7 +15,7 @@ only an INTEGER PRIMARY KEY); the unique key moves to play_event_ids all the sam
 engines run one ingest path.
 
 `archived_months`: one row per month whose raw playbacks were archived to a file and removed
-(services/common/archive.py); `archive_fence`: one row that every ingest transaction reads
+(services/video/archive.py); `archive_fence`: one row that every ingest transaction reads
 with a shared lock and an archival updates first, so that no ingest transaction that missed
 the archival's mark can still commit a playback into the month being archived.
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from services.common import plays_partitions
+from services.video import partitions as plays_partitions
 
 revision = "0014"
 down_revision = "0013"

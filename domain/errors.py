@@ -198,5 +198,5 @@ class BadPayoutMark(BadInput):
 
 class BadTierTable(BadInput):
     """A tier table that is malformed or scheduled for a day it may not start on; the batch
-    (batch/rules.py) raises it too for the table in force on a day that cannot price every
+    (domain/counted_views.py) raises it too for the table in force on a day that cannot price every
     count (missing, empty, not starting at 0)."""

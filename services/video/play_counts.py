@@ -1,6 +1,6 @@
 """Plays stored per local day (`play_day_counts`), kept in the writers' own transactions.
 
-Why: the batch's late-data check (services/common/computed_days.py) compares each computed
+Why: the batch's late-data check (batch/computed_days.py) compares each computed
 day's `plays_read` with the plays the day holds now. Counting them from `plays` cost about
 0.1 s per million stored plays before every run; these counts make the check cost a few rows
 per day, whatever the history's size (docs/scaling.md, "History that grows").
@@ -10,7 +10,7 @@ snapshot never sees a play without its count, or the reverse): ingest through `a
 load that bypasses ingest calls `recount` for the days it loaded. Each call adds to one of
 `SLOTS` rows per day, picked at random, so concurrent ingest transactions rarely wait on the
 same row lock; a day's count is the sum of its slots. Plays are never deleted, except by the
-archival of a closed month (services/common/archive.py), which keeps these counts: the
+archival of a closed month (services/video/archive.py), which keeps these counts: the
 archived days' statistics stay current.
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 
-from services.common.schema import play_day_counts
+from services.video.tables import play_day_counts
 
 SLOTS = 8
 

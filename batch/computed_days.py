@@ -3,7 +3,7 @@ decide what to compute, and by the ledger to refuse closing a month that is not)
 
 DESIGN.md section 2 "Re-runs and late data": a play that arrives after its local day was
 computed makes that day, and every later computed day, stale. How staleness is detected
-exactly (per-day play counts, services/common/play_counts.py, against what each computation
+exactly (per-day play counts, services/video/play_counts.py, against what each computation
 read) is explained in batch/steps/days.py, which records computed days.
 """
 
@@ -13,7 +13,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from services.common import play_counts
+from services.video import published as video
 
 
 def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
@@ -27,11 +27,11 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     stale too, for the same reason. A play is missed when the day now holds more plays than
     its computation read: the counts come from `play_day_counts` (a few rows per day, kept
     in the writers' transactions), so this costs the same whatever the history's size.
-    Days of archived months (services/common/archive.py) are never returned: their plays are
+    Days of archived months (services/video/archive.py) are never returned: their plays are
     gone, and an archived month accepts no late data, so they are computed for good.
     """
-    archived = _archived_days(conn)
-    stored = {d: n for d, n in play_counts.per_day(conn).items() if d not in archived}
+    archived = video.archived_days(conn)
+    stored = {d: n for d, n in video.plays_per_day(conn).items() if d not in archived}
     computed = {
         row.day: row.plays_read
         for row in conn.execute(
@@ -54,14 +54,3 @@ def days_to_compute(conn: sa.Connection, *, through: dt.date) -> list[dt.date]:
     if recompute_from is not None:
         stale = {day for day in computed if day >= recompute_from}
     return sorted(day for day in never_computed | stale if day <= through)
-
-
-def _archived_days(conn: sa.Connection) -> set[dt.date]:
-    months = conn.execute(sa.text("SELECT month FROM archived_months").columns(sa.column("month", sa.Date)))
-    out: set[dt.date] = set()
-    for (month,) in months:
-        day = month
-        while day.month == month.month:
-            out.add(day)
-            day += dt.timedelta(days=1)
-    return out

@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from services.common.errors import BadTierTable
-from services.common.periods import local_day_of
+from domain.errors import BadTierTable
+from domain.periods import local_day_of
 
 # DESIGN 2 "Counted view" 2: a playback started less than this after the previous one
 # (same viewer, same video; start to start) is a repeat. Exactly 30 s apart counts.

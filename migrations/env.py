@@ -1,9 +1,8 @@
-"""Alembic environment: runs against the connection handed in by services.common.db.migrate."""
+"""Alembic environment: runs against the connection handed in by migrations.migrate."""
 
 from alembic import context
 
-from services.common import jobs_schema  # noqa: F401 - registers the job tables on the metadata
-from services.common.schema import metadata
+from migrations.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -13,7 +13,7 @@ import enum
 import re
 from zoneinfo import ZoneInfo
 
-from services.common.errors import BadDate
+from domain.errors import BadDate
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ONE_DAY = dt.timedelta(days=1)

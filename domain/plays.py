@@ -12,7 +12,7 @@ import enum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from services.common.periods import local_day_of
+from domain.periods import local_day_of
 
 MAX_EVENTS_PER_CALL = 5_000
 MAX_EVENT_ID_CHARS = 128

@@ -35,7 +35,7 @@ _NEW = "{}_exact0009"
 
 def _exact_text(value, precision):
     """The canonical text of a stored REAL, INTEGER or TEXT amount (frozen here: schema.Money
-    writes the same form through services.common.money.to_storage_text)."""
+    writes the same form through domain.money.to_storage_text)."""
     if value is None:
         return None
     if isinstance(value, float):

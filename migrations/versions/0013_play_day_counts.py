@@ -1,9 +1,9 @@
 """play_day_counts: plays per local day, kept by the writers of `plays`
 
-The batch's late-data check (services/common/computed_days.py) compared each computed day's
+The batch's late-data check (batch/computed_days.py) compared each computed day's
 plays_read with a COUNT(*) over the day's plays: about 0.1 s per million stored plays before
 every run, growing with the history. Ingest now adds what it stores to this table in the same
-transaction (services/common/play_counts.py), and the check reads a few rows per day. The
+transaction (services/video/play_counts.py), and the check reads a few rows per day. The
 upgrade fills the table from the plays already stored (one slot per day) and drops
 ix_plays_day_arrival, which only the old check read (one index less for ingest to write).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from services.common.errors import BadText
+from domain.errors import BadText
 
 # U+061C ARABIC LETTER MARK, U+200E/F LEFT-TO-RIGHT and RIGHT-TO-LEFT MARK, U+202A-202E the
 # embeddings and overrides, U+2066-2069 the isolates.

@@ -3,7 +3,7 @@
 checksum and removes them from `plays`; `restore_month` puts them back, identical.
 
 What stays: every statistic (daily_video_stats, period_video_stats, the frozen and ledger
-tables, play_day_counts: the archived days' counts stay current, services/common/play_counts.py)
+tables, play_day_counts: the archived days' counts stay current, services/video/play_counts.py)
 and every event id (play_event_ids: a resent event is still known). What goes: the rows of
 `plays`, except the month's last evening: the plays that started within max(30 s, duration/2)
 of the next month's first local midnight stay, because the batch reads them when it computes
@@ -50,15 +50,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from batch.published import days_to_compute
+from domain.errors import Conflict, NotFound, NotReady
+from domain.periods import day_bounds_us, month_end, month_name, next_month
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.computed_days import days_to_compute
-from services.common.errors import Conflict, NotFound, NotReady
-from services.common.periods import day_bounds_us, month_end, month_name, next_month
-from services.common.schema import archive_fence, archived_months, month_closings, plays, videos
+from services.settlement.published import month_closings
+from services.video.tables import archive_fence, archived_months, plays, videos
 
 ARCHIVE_COLUMNS = tuple(plays.columns.keys())  # every column, in the table's order
 ARCHIVING, DELETING, ARCHIVED = "ARCHIVING", "DELETING", "ARCHIVED"
-# DESIGN 2 "Counted view" rules 2-3 (the batch's own constants live in batch/rules.py, which
+# DESIGN 2 "Counted view" rules 2-3 (the batch's own constants live in domain/counted_views.py, which
 # this shared module may not import): a repeat starts < 30 s after its previous playback, an
 # overlap < watch time / 2 <= duration / 2 after it (players go no faster than 2x).
 _REPEAT_WINDOW_US = 30_000_000
@@ -88,17 +89,6 @@ class ArchiveResult:
 
 def archive_path(directory: Path, month: dt.date) -> Path:
     return Path(directory) / f"plays-{month_name(month)}.jsonl.gz"
-
-
-def archived_days(conn: sa.Connection) -> set[dt.date]:
-    """Every local day of the archived (or being archived) months."""
-    out: set[dt.date] = set()
-    for month in conn.execute(sa.select(archived_months.c.month)).scalars():
-        day, last = month, month_end(month)
-        while day <= last:
-            out.add(day)
-            day += dt.timedelta(days=1)
-    return out
 
 
 def archive_month(
