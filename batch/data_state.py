@@ -2,7 +2,7 @@
 it, and the trust window the batch publishes before it commits new days.
 
 Why the fingerprint and the window make a finished job's figures visible to every reader:
-services/common/dataversion.py (the watch that polls it, on the read side). The query
+services/readpath/dataversion.py (the watch that polls it, on the read side). The query
 reads the batch's own tables and the settlement's `month_closings` (a closing changes the
 statements without a computed day changing).
 """
@@ -14,8 +14,8 @@ import datetime as dt
 import sqlalchemy as sa
 
 from batch.tables import computed_days, data_publication
-from services.common.dataversion import DataState
 from services.common.db import dbapi_connection
+from services.readpath.dataversion import DataState
 from services.settlement.published import month_closings
 
 # A prime modulus keeps the checksum inside 64 bits on every engine (SQLite's SUM overflows).

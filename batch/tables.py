@@ -93,7 +93,7 @@ computed_days = sa.Table(
 )
 
 # How long read services may trust a data version they read (one row, id 1): written by the
-# batch before it commits new days, read with the data version (services/common/dataversion.py).
+# batch before it commits new days, read with the data version (services/readpath/dataversion.py).
 data_publication = sa.Table(
     "data_publication",
     metadata,

@@ -43,8 +43,8 @@ from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2  # noqa: E40
 from services.account import published as published_accounts
 from services.account.tables import accounts
 from services.common import account_status  # noqa: E402
-from services.common.readside import read_engine  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
+from services.readpath.readside import read_engine  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.plugins.readside import (  # noqa: E402
     Daily,

@@ -53,9 +53,9 @@ def statement(seller_id: int, period: str, date_text: str, out: str | None) -> N
     """The statement of the day, ISO week or month containing --date."""
     from batch.published import read_data_state
     from services.common.breakers import db_breaker
-    from services.common.cache import Cache
     from services.common.clock import clock_for
-    from services.common.readside import ReadSide
+    from services.readpath.cache import Cache
+    from services.readpath.readside import ReadSide
     from services.settlement import csv_export
 
     def make(settings, engine, principal):

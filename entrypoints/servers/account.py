@@ -5,8 +5,8 @@ from services.account import published as published_accounts
 from services.account.servicer import AccountServicer
 from services.account.throttle import make_throttle
 from services.common import auth
-from services.common.cache import make_redis
 from services.common.server import ServiceContext, run_service
+from services.readpath.cache import make_redis
 
 
 def build(ctx: ServiceContext):

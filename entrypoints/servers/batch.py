@@ -7,8 +7,8 @@ from batch.servicer import BatchServicer
 from batch.wiring import runner_for, show_last_successes
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.account import published as published_accounts
-from services.common.replicas import HeartbeatWriter
 from services.common.server import Registration, ServiceContext, run_service
+from services.readpath.replicas import HeartbeatWriter
 
 
 def build(ctx: ServiceContext) -> list[Registration]:

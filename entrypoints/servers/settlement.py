@@ -9,8 +9,8 @@ import logging
 from batch.published import read_data_state
 from paysystem.v1 import settlement_pb2, settlement_pb2_grpc
 from services.account import published as published_accounts
-from services.common.readside import build_read_side
 from services.common.server import ServiceContext, run_service
+from services.readpath.readside import build_read_side
 from services.settlement.closing import show_last_closed_month
 from services.settlement.servicer import SettlementServicer
 

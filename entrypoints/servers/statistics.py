@@ -7,8 +7,8 @@ and deliberately not a readiness check: with Redis down, top-5 lists come from M
 from batch.published import read_data_state
 from paysystem.v1 import statistics_pb2, statistics_pb2_grpc
 from services.account import published as published_accounts
-from services.common.readside import build_read_side
 from services.common.server import ServiceContext, run_service
+from services.readpath.readside import build_read_side
 from services.statistics.servicer import StatisticsServicer
 
 

@@ -4,7 +4,7 @@ Before this revision the batch and every read service had to be configured with 
 PAYSYSTEM_DATA_VERSION_MAX_AGE_MS, and nothing checked it: a read service trusting its
 readings longer than the batch waited could serve figures a finished job had replaced. The
 batch now writes its value here before it commits new days; read services trust a reading
-no longer than the value read with it (services/common/dataversion.py). With no row (before
+no longer than the value read with it (services/readpath/dataversion.py). With no row (before
 the first job after the upgrade) readers trust no reading: every request reads the version.
 
 Revision ID: 0006

@@ -3,7 +3,7 @@
 One row that the batch instances update every second (and once after each job's commit):
 read on a replica, `beat_us` says how far behind it is (lag = now - beat_us; replication's
 own status column reads 0 while the SQL thread is stopped) and `seq` whether it has
-applied a job's figures (services/common/replicas.py). New table only.
+applied a job's figures (services/readpath/replicas.py). New table only.
 
 Revision ID: 0012
 Revises: 0011

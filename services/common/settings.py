@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     db_url: str = ""
     # Read replicas of db_url, comma-separated SQLAlchemy URLs; empty = every read on the
     # primary. Only the read services (statistics, settlement's statements and series) read
-    # from them (services/common/readrouter.py, docs/scaling.md "Read replicas").
+    # from them (services/readpath/readrouter.py, docs/scaling.md "Read replicas").
     db_read_urls: str = ""
     # A replica whose heartbeat (written by the primary's batch every second) is older than
     # this, or that does not answer, is out of use until it catches up.
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     db_replica_wait_sec: float = 10.0
     # Optional: without it the settlement cache is off and reads go to the database.
     # redis://host:port/db is one node; redis+cluster://h1:p1,h2:p2 a Redis Cluster's seed
-    # nodes (services/common/cache.py make_redis, docs/scaling.md).
+    # nodes (services/readpath/cache.py make_redis, docs/scaling.md).
     redis_url: str = ""
     # Calendar days are days in this zone.
     timezone: str = "Asia/Seoul"
@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     # Read services poll the batch's data version every data_version_poll_ms and trust a
     # reading for data_version_max_age_ms at most, and never longer than the window the batch
     # published with it: the batch publishes its own data_version_max_age_ms and waits it out
-    # before it reports a job finished (services/common/dataversion.py). 0 = read it on
+    # before it reports a job finished (services/readpath/dataversion.py). 0 = read it on
     # every request.
     data_version_poll_ms: int = 100
     data_version_max_age_ms: int = 300

@@ -3,7 +3,7 @@
 Each table is defined by the package that writes it: accounts in services/account/tables.py;
 videos and the play history in services/video/tables.py; the ledger and tier prices in
 services/settlement/tables.py; the batch's figures in batch/tables.py and its job repository
-in batch/jobs/tables.py. Others read a table only through its owner's `published` module.
+in batch/jobs/tables.py; the replicas' heartbeat in services/readpath/tables.py. Others read a table only through its owner's `published` module.
 `migrations.schema` gathers them all for Alembic and the schema diagram.
 
 Portable between MySQL/MariaDB (the system of record) and SQLite (the embedded default).
@@ -27,19 +27,3 @@ metadata = sa.MetaData(
         "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
-
-
-# One row (id 1) that the primary's batch instances update every second and after each
-# job's commit; read on a replica it tells how far behind the replica is (lag = now -
-# beat_us) and whether it has applied a job's figures (seq; services/common/replicas.py).
-replica_heartbeat = sa.Table(
-    "replica_heartbeat",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("beat_us", sa.BigInteger, nullable=False),
-)
-
-# --- the ledger (DESIGN 2a, docs/ledger.md) ------------------------------------------------
-# Months are stored as the DATE of their first day. Rows here are only ever inserted, except
-# a payout's status, which moves once from PENDING to PAID or FAILED.

@@ -23,7 +23,7 @@ from domain import money
 from domain.periods import month_name
 from services.common.auth import Principal
 from services.common.proto_time import timestamp
-from services.common.readside import ReadSide
+from services.readpath.readside import ReadSide
 from services.settlement import balances, service
 
 CONTENT_TYPE = "text/csv; charset=utf-8"

@@ -20,6 +20,10 @@ tier_prices = sa.Table(
     sa.Column("unit_price", Money(12), nullable=False),
 )
 
+# The ledger (DESIGN 2a, docs/ledger.md). Months are stored as the DATE of their first day.
+# Rows here are only ever inserted, except a payout's status, which moves once from PENDING
+# to PAID or FAILED.
+
 # One row per closed month, written last by the close's single transaction.
 month_closings = sa.Table(
     "month_closings",

@@ -33,8 +33,8 @@ from domain.periods import (
     periods_in_range,
 )
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
-from services.common.dataversion import DataState
-from services.common.readside import ReadSide, parse_period
+from services.readpath.dataversion import DataState
+from services.readpath.readside import ReadSide, parse_period
 from services.statistics import repository
 
 TOP_N = 5

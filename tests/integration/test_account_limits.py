@@ -16,10 +16,10 @@ from services.account import repository, service
 from services.account.tables import accounts
 from services.account.throttle import make_throttle
 from services.common import auth, db
-from services.common.cache import make_redis
 from services.common.metrics import LOGINS_THROTTLED
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import make_redis
 from tests.databases import fresh_database
 
 PORT = {"sqlite": 17131, "mariadb": 17132}

@@ -1,4 +1,4 @@
-"""The freshness contract (services/common/dataversion.py, batch/jobs/publication.py) on
+"""The freshness contract (services/readpath/dataversion.py, batch/jobs/publication.py) on
 MariaDB: the batch publishes how long read services may trust a data version, so a read
 instance configured to trust its readings far longer than the batch waits still serves the
 new figures the moment a job has finished; a failure after the days were published is

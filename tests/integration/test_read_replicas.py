@@ -25,8 +25,8 @@ from batch.published import read_data_state
 from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
-from services.common.readside import read_side_for
-from services.common.replicas import HeartbeatWriter, probe, replica_name
+from services.readpath.readside import read_side_for
+from services.readpath.replicas import HeartbeatWriter, probe, replica_name
 from tests.mesh import reserve_port_block
 from tests.plugins.jobs import add_plays, add_videos, expected_seller_total, random_plays
 from tests.plugins.readside import serve_read_services

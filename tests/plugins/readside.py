@@ -33,10 +33,10 @@ from domain.periods import Period, period_bounds
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker
-from services.common.cache import Cache, make_redis
-from services.common.readside import ReadSide, local_tier
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import Cache, make_redis
+from services.readpath.readside import ReadSide, local_tier
 from services.settlement.servicer import SettlementServicer
 from services.statistics.servicer import StatisticsServicer
 from services.video.tables import videos

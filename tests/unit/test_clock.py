@@ -13,11 +13,11 @@ from batch.published import read_data_state
 from domain.errors import BadTierTable
 from services.common.auth import Principal
 from services.common.breakers import db_breaker
-from services.common.cache import Cache
 from services.common.clock import SYSTEM_CLOCK, FixedClock, SystemClock, clock_for
-from services.common.readside import ReadSide
 from services.common.server import ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import Cache
+from services.readpath.readside import ReadSide
 from services.settlement import tiers
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from batch.data_state import publication_delay_sec
-from services.common.dataversion import DataState, DataVersionWatch
+from services.readpath.dataversion import DataState, DataVersionWatch
 
 
 class Versions:

@@ -27,13 +27,13 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from services.common import db
-from services.common.tables import replica_heartbeat
+from services.readpath.tables import replica_heartbeat
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_ID = 1
 HEARTBEAT_INTERVAL_SEC = 1.0
-# How often a read service checks each replica's heartbeat (services/common/readrouter.py).
+# How often a read service checks each replica's heartbeat (services/readpath/readrouter.py).
 HEALTH_CHECK_SEC = 0.5
 
 

@@ -46,7 +46,7 @@ class DataState:
     data_through: dt.date | None
     # The window published with it (0 when none is); None: not read from a database, no limit.
     reader_max_age_ms: int | None = None
-    # Where it was read: "primary" or a read replica's name (services/common/readrouter.py);
+    # Where it was read: "primary" or a read replica's name (services/readpath/readrouter.py);
     # the read it keys runs there too.
     source: str = dataclasses.field(default="primary", compare=False)
 

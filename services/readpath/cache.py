@@ -2,7 +2,7 @@
 each process, keyed by the data version.
 
 Freshness contract (why a figure the batch changed is never served stale): every key embeds
-the data version (services/common/dataversion.py), which changes whenever the batch publishes
+the data version (services/readpath/dataversion.py), which changes whenever the batch publishes
 a day. A request takes the version *before* it reads figures; if the batch commits in
 between, the entry stored under the old version holds newer figures than its key says, which
 is harmless: nobody reads the old version once the new one is visible. No message to Redis

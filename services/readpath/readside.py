@@ -23,11 +23,11 @@ from domain.errors import BadPeriod
 from domain.periods import Period
 from services.common import db
 from services.common.breakers import Breaker, db_breaker, redis_breaker
-from services.common.cache import Cache, LocalTier, make_redis, ttl_for
 from services.common.clock import SYSTEM_CLOCK, Clock, clock_for
-from services.common.dataversion import DataState, DataVersionWatch
-from services.common.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, ReadTarget, run_on
-from services.common.replicas import replica_engine, replica_name
+from services.readpath.cache import Cache, LocalTier, make_redis, ttl_for
+from services.readpath.dataversion import DataState, DataVersionWatch
+from services.readpath.readrouter import PRIMARY, TARGET_DOWN_ERRORS, ReadRouter, ReadTarget, run_on
+from services.readpath.replicas import replica_engine, replica_name
 
 T = TypeVar("T")
 

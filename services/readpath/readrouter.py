@@ -28,9 +28,9 @@ import pybreaker
 import sqlalchemy as sa
 
 from services.common.breakers import DB_DOWN_ERRORS, Breaker
-from services.common.dataversion import DataVersionWatch
 from services.common.metrics import DB_READS, REPLICA_IN_USE, REPLICA_LAG
-from services.common.replicas import HEALTH_CHECK_SEC, lag_ms, read_heartbeat
+from services.readpath.dataversion import DataVersionWatch
+from services.readpath.replicas import HEALTH_CHECK_SEC, lag_ms, read_heartbeat
 
 log = logging.getLogger(__name__)
 
