@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("services", "batch", "paysystem", "tools")
+PACKAGES = ("domain", "entrypoints", "services", "batch", "paysystem", "tools")
 MAX_LINES = 400
 GENERATED = ("paysystem/v1/",)
 # Modules allowed over the limit for now, each with the branch that splits it.
