@@ -357,7 +357,9 @@ class Mesh:
         username = username or self.unique_username(role.lower())
         engine = db.make_engine(self.settings)
         try:
-            account = account_service.create_account(engine, username, PASSWORD, role, allowed_roles=(role,))
+            account = account_service.create_account(
+                account_service.sql_unit_of_work(engine), username, PASSWORD, role, allowed_roles=(role,)
+            )
         finally:
             engine.dispose()
         return account.account_id, self.login(username)

@@ -17,7 +17,9 @@ def _create(username: str, password: str, role: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
     migrations.migrate(engine)
-    account = service.create_account(engine, username, password, role, allowed_roles=(role,), clock=clock_for(settings))
+    account = service.create_account(
+        service.sql_unit_of_work(engine), username, password, role, allowed_roles=(role,), clock=clock_for(settings)
+    )
     click.echo(f"created {role} {account.username} (account_id {account.account_id})")
 
 
@@ -47,7 +49,9 @@ def disable_account(username: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
     try:
-        account, disabled_at_us = service.disable_account(engine, username, clock=clock_for(settings))
+        account, disabled_at_us = service.disable_account(
+            service.sql_unit_of_work(engine), username, clock=clock_for(settings)
+        )
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -71,7 +75,7 @@ def set_role(username: str, role: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
     try:
-        account, previous = service.set_role_by_username(engine, username, role)
+        account, previous = service.set_role_by_username(service.sql_unit_of_work(engine), username, role)
     except (NotFound, BadInput, Conflict) as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -283,7 +283,12 @@ def _ensure_account(settings: Settings, credentials: tuple[str, str], role: str)
     engine = db.make_engine(settings)
     try:
         accounts.create_account(
-            engine, credentials[0], credentials[1], role, allowed_roles=(role,), clock=clock_for(settings)
+            accounts.sql_unit_of_work(engine),
+            credentials[0],
+            credentials[1],
+            role,
+            allowed_roles=(role,),
+            clock=clock_for(settings),
         )
     except AccountExists:
         pass

@@ -117,7 +117,14 @@ def _ingest_token(api: _Api, settings: Settings, clock: Clock, username: str, pa
 
         engine = db.make_engine(settings)
         try:
-            account_service.create_account(engine, username, password, "INGEST", allowed_roles=("INGEST",), clock=clock)
+            account_service.create_account(
+                account_service.sql_unit_of_work(engine),
+                username,
+                password,
+                "INGEST",
+                allowed_roles=("INGEST",),
+                clock=clock,
+            )
         finally:
             engine.dispose()
         token = api.accounts.Login(account_pb2.LoginRequest(username=username, password=password), timeout=60)

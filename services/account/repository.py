@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from services.account.ports import StoredAccount
 from services.account.tables import accounts
-from services.common.db import inserted_id
+from services.common.db import SqlTransaction, inserted_id
 
 
 def insert(conn: sa.Connection, *, username: str, password_hash: str, role: str, created_at_us: int) -> int | None:
@@ -53,3 +54,57 @@ def other_active_admins(conn: sa.Connection, account_id: int) -> int:
 
 def set_role(conn: sa.Connection, account_id: int, role: str) -> None:
     conn.execute(sa.update(accounts).where(accounts.c.account_id == account_id).values(role=role))
+
+
+# --- the adapter of services/account/ports.py ----------------------------------------------
+
+
+def _stored(row: sa.Row | None) -> StoredAccount | None:
+    if row is None:
+        return None
+    return StoredAccount(
+        account_id=row.account_id,
+        username=row.username,
+        password_hash=row.password_hash,
+        role=row.role,
+        created_at_us=row.created_at_us,
+        disabled_at_us=row.disabled_at_us,
+    )
+
+
+class SqlAccounts:
+    """ports.Accounts over the functions above, on the unit of work's connection."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, *, username: str, password_hash: str, role: str, created_at_us: int) -> int | None:
+        return insert(
+            self._conn, username=username, password_hash=password_hash, role=role, created_at_us=created_at_us
+        )
+
+    def by_username(self, username: str) -> StoredAccount | None:
+        return _stored(by_username(self._conn, username))
+
+    def by_id(self, account_id: int, *, for_update: bool = False) -> StoredAccount | None:
+        return _stored(by_id(self._conn, account_id, for_update=for_update))
+
+    def set_password_hash(self, account_id: int, password_hash: str) -> None:
+        update_password_hash(self._conn, account_id, password_hash)
+
+    def set_disabled_at(self, account_id: int, disabled_at_us: int) -> None:
+        set_disabled_at(self._conn, account_id, disabled_at_us)
+
+    def set_role(self, account_id: int, role: str) -> None:
+        set_role(self._conn, account_id, role)
+
+    def other_active_admins(self, account_id: int) -> int:
+        return other_active_admins(self._conn, account_id)
+
+
+class SqlUnitOfWork(SqlTransaction):
+    """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its accounts."""
+
+    @property
+    def accounts(self) -> SqlAccounts:
+        return SqlAccounts(self.connection)

@@ -22,10 +22,10 @@ from domain.errors import (
     require_positive_id,
 )
 from services.account import repository
+from services.account.ports import StoredAccount, UnitOfWork
 from services.account.throttle import LoginThrottle
 from services.common import auth
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.db import unit_of_work
 
 # fullmatch: `$` would also match before a trailing newline ("alice\n" is not "alice").
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
@@ -54,6 +54,12 @@ class IssuedToken:
     account: Account
 
 
+def sql_unit_of_work(engine: sa.Engine) -> UnitOfWork:
+    """The SQL unit of work (repository.SqlUnitOfWork), for callers holding an engine: the
+    servicer, the CLI (which imports no repository) and tests. One per use case call."""
+    return repository.SqlUnitOfWork(engine)
+
+
 def validate_sign_up(username: str, password: str, role: str, allowed_roles: tuple[str, ...]) -> None:
     if not USERNAME.fullmatch(username):
         raise BadAccountDetails("must be 3-64 characters of letters, digits, '.', '_' or '-'", field="username")
@@ -64,7 +70,7 @@ def validate_sign_up(username: str, password: str, role: str, allowed_roles: tup
 
 
 def create_account(
-    engine: sa.Engine,
+    uow: UnitOfWork,
     username: str,
     password: str,
     role: str,
@@ -75,17 +81,16 @@ def create_account(
     validate_sign_up(username, password, role, allowed_roles)
     created = clock.now_us()
     password_hash = _hasher.hash(password)
-    with unit_of_work(engine) as conn:
-        account_id = repository.insert(
-            conn, username=username, password_hash=password_hash, role=role, created_at_us=created
-        )
-    if account_id is None:
-        raise AccountExists(f"username {username!r} is taken", field="username")
+    with uow:
+        account_id = uow.accounts.add(username=username, password_hash=password_hash, role=role, created_at_us=created)
+        if account_id is None:
+            raise AccountExists(f"username {username!r} is taken", field="username")
+        uow.commit()
     return Account(account_id, username, role, created)
 
 
 def log_in(
-    engine: sa.Engine,
+    uow: UnitOfWork,
     username: str,
     password: str,
     *,
@@ -101,8 +106,8 @@ def log_in(
         raise BadCredentials(WRONG_CREDENTIALS)
     if throttle is not None:
         throttle.check(username)
-    with unit_of_work(engine) as conn:
-        row = repository.by_username(conn, username)
+    with uow:
+        row = uow.accounts.by_username(username)
         try:
             _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
@@ -112,7 +117,8 @@ def log_in(
                 throttle.failed(username)
             raise BadCredentials(WRONG_CREDENTIALS)
         if _hasher.check_needs_rehash(row.password_hash):
-            repository.update_password_hash(conn, row.account_id, _hasher.hash(password))
+            uow.accounts.set_password_hash(row.account_id, _hasher.hash(password))
+        uow.commit()
     if throttle is not None:
         throttle.succeeded(username)
     account = Account(row.account_id, row.username, row.role, row.created_at_us)
@@ -121,18 +127,19 @@ def log_in(
     return IssuedToken(token, ttl_sec, account)
 
 
-def disable_account(engine: sa.Engine, username: str, *, clock: Clock = SYSTEM_CLOCK) -> tuple[Account, int]:
+def disable_account(uow: UnitOfWork, username: str, *, clock: Clock = SYSTEM_CLOCK) -> tuple[Account, int]:
     """Marks the account disabled (once: disabling again keeps the first instant, `clock`'s);
     returns it and the instant it was disabled. Its tokens stop working within the services' account
     check TTL, and it can no longer log in."""
-    with unit_of_work(engine) as conn:
-        row = repository.by_username(conn, username)
+    with uow:
+        row = uow.accounts.by_username(username)
         if row is None:
             raise NotFound(f"no account {username!r}", field="username")
         disabled_at = row.disabled_at_us
         if disabled_at is None:
             disabled_at = clock.now_us()
-            repository.set_disabled_at(conn, row.account_id, disabled_at)
+            uow.accounts.set_disabled_at(row.account_id, disabled_at)
+        uow.commit()
     return Account(row.account_id, row.username, row.role, row.created_at_us), disabled_at
 
 
@@ -153,43 +160,41 @@ def check_role_change(role: str, account_id: int, *, actor: auth.Principal | Non
         )
 
 
-def set_role(engine: sa.Engine, account_id: int, role: str, *, actor: auth.Principal | None) -> tuple[Account, str]:
+def set_role(uow: UnitOfWork, account_id: int, role: str, *, actor: auth.Principal | None) -> tuple[Account, str]:
     """Gives the account `role`; returns it and its previous role (the same role again
     changes nothing). Its tokens stop working within the services' account check TTL (their
     role is no longer the account's); a new log-in gets a token with the new role. The last
     active ADMIN keeps the role (LastAdmin). `actor` None: the operator's command."""
     check_role_change(role, account_id, actor=actor)
-    with unit_of_work(engine) as conn:
-        row = repository.by_id(conn, account_id, for_update=True)
+    with uow:
+        row = uow.accounts.by_id(account_id, for_update=True)
         if row is None:
             raise AccountNotFound(f"no account {account_id}", field="account_id")
-        return _change_role(conn, row, role)
+        return _change_role(uow, row, role)
 
 
-def set_role_by_username(engine: sa.Engine, username: str, role: str) -> tuple[Account, str]:
+def set_role_by_username(uow: UnitOfWork, username: str, role: str) -> tuple[Account, str]:
     """The operator's `paysystem set-role`: as set_role, the account named by username."""
-    with unit_of_work(engine) as conn:
-        row = repository.by_username(conn, username)
+    with uow:
+        row = uow.accounts.by_username(username)
         if row is None:
             raise NotFound(f"no account {username!r}", field="username")
         check_role_change(role, row.account_id, actor=None)
-        locked = repository.by_id(conn, row.account_id, for_update=True)
+        locked = uow.accounts.by_id(row.account_id, for_update=True)
         if locked is None:
             raise NotFound(f"no account {username!r}", field="username")
-        return _change_role(conn, locked, role)
+        return _change_role(uow, locked, role)
 
 
-def _change_role(conn: sa.Connection, row: sa.Row, role: str) -> tuple[Account, str]:
+def _change_role(uow: UnitOfWork, row: StoredAccount, role: str) -> tuple[Account, str]:
+    """Inside `uow`'s block: changes the role and commits, or refuses (LastAdmin)."""
     previous = row.role
     if role != previous:
-        if (
-            previous == "ADMIN"
-            and row.disabled_at_us is None
-            and repository.other_active_admins(conn, row.account_id) == 0
-        ):
+        if previous == "ADMIN" and row.disabled_at_us is None and uow.accounts.other_active_admins(row.account_id) == 0:
             raise LastAdmin(
                 f"{row.username!r} is the last active admin and keeps the role; make another admin first",
                 field="role",
             )
-        repository.set_role(conn, row.account_id, role)
+        uow.accounts.set_role(row.account_id, role)
+    uow.commit()
     return Account(row.account_id, row.username, role, row.created_at_us), previous

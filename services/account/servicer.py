@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
 from services.account import service
+from services.account.ports import UnitOfWork
 from services.account.throttle import LoginThrottle
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
@@ -33,16 +34,24 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
         self._private_key = private_key
         self._throttle = throttle
 
+    def _uow(self) -> UnitOfWork:
+        """A new SQL unit of work: one per call (calls run on many threads at once)."""
+        return service.sql_unit_of_work(self._ctx.engine)
+
     def SignUp(self, request, context):
         account = service.create_account(
-            self._ctx.engine, request.username, request.password, _role_name(request.role), clock=self._ctx.clock
+            self._uow(),
+            request.username,
+            request.password,
+            _role_name(request.role),
+            clock=self._ctx.clock,
         )
         return _account_message(account)
 
     def Login(self, request, context):
         settings = self._ctx.settings
         issued = service.log_in(
-            self._ctx.engine,
+            self._uow(),
             request.username,
             request.password,
             private_key=self._private_key,
@@ -60,6 +69,9 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
 
     def SetRole(self, request, context):
         account, _ = service.set_role(
-            self._ctx.engine, request.account_id, _role_name(request.role), actor=current_principal()
+            self._uow(),
+            request.account_id,
+            _role_name(request.role),
+            actor=current_principal(),
         )
         return _account_message(account)

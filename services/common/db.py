@@ -7,7 +7,8 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -89,3 +90,51 @@ def unit_of_work(engine: sa.Engine) -> Iterator[sa.Connection]:
     """One transaction around a use case: committed on success, rolled back on any error."""
     with engine.begin() as connection:
         yield connection
+
+
+class SqlTransaction:
+    """The SQL side of a service's unit of work (its ports.UnitOfWork): `with` opens a
+    connection and begins a transaction, as engine.begin() does; commit() commits it;
+    leaving the block without a commit rolls it back. A service's SqlUnitOfWork adds its
+    repositories over `connection`. One instance serves one use case call at a time."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("the unit of work is in use already: build one per use case call")
+        connection = self._engine.connect()
+        self._transaction = connection.begin()
+        self._connection = connection
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        connection, transaction = self.connection, self._transaction
+        self._connection = self._transaction = None
+        try:
+            if transaction is not None and transaction.is_active:
+                transaction.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        self._active().commit()
+
+    def rollback(self) -> None:
+        self._active().rollback()
+
+    def _active(self) -> sa.RootTransaction:
+        if self._transaction is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._transaction

@@ -18,7 +18,8 @@ from domain.periods import Period, count_periods, parse_month
 from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.settlement import ledger_repository as repo
+from services.settlement import repository
+from services.settlement.ports import Entry, Payout, UnitOfWork
 
 MAX_MONTHS = 120  # a ledger range spans at most ten years
 _TOKEN_PREFIX = "l1:"
@@ -37,69 +38,23 @@ class Balance:
 
 
 @dataclasses.dataclass(frozen=True)
-class Entry:
-    entry_id: int
-    kind: ledger.EntryKind
-    posted_month: dt.date
-    original_month: dt.date | None
-    video_id: int | None
-    payout_id: int | None
-    amount: Decimal
-    posted_at_us: int
-    title: str
-
-
-@dataclasses.dataclass(frozen=True)
 class LedgerPage:
     entries: list[Entry]
     next_page_token: str
 
 
-@dataclasses.dataclass(frozen=True)
-class Payout:
-    payout_id: int
-    seller_id: int
-    month: dt.date
-    amount_krw: int
-    status: ledger.PayoutStatus
-    reference: str | None
-    created_at_us: int
-    updated_at_us: int
+def sql_unit_of_work(engine: sa.Engine) -> UnitOfWork:
+    """The SQL unit of work (repository.SqlUnitOfWork), for callers holding an engine: the
+    servicer, csv_export and tests. One per use case call."""
+    return repository.SqlUnitOfWork(engine)
 
 
-def _entry(row: sa.Row) -> Entry:
-    return Entry(
-        entry_id=int(row.entry_id),
-        kind=ledger.EntryKind(row.kind),
-        posted_month=row.posted_month,
-        original_month=row.original_month,
-        video_id=row.video_id,
-        payout_id=row.payout_id,
-        amount=Decimal(row.amount),
-        posted_at_us=int(row.posted_at_us),
-        title=row.title,
-    )
-
-
-def _payout(row: sa.Row) -> Payout:
-    return Payout(
-        payout_id=int(row.payout_id),
-        seller_id=int(row.seller_id),
-        month=row.month,
-        amount_krw=int(row.amount_krw),
-        status=ledger.PayoutStatus(row.status),
-        reference=row.reference,
-        created_at_us=int(row.created_at_us),
-        updated_at_us=int(row.updated_at_us),
-    )
-
-
-def get_balance(engine: sa.Engine, principal: Principal, seller_id: int, today: dt.date) -> Balance:
+def get_balance(uow: UnitOfWork, principal: Principal, seller_id: int, today: dt.date) -> Balance:
     require_positive_id(seller_id, "seller_id")
     require_seller_or_admin(principal, seller_id, "balance")
-    with engine.connect() as conn:
-        minimum = repo.minimum_payout_krw(conn, today, ledger.DEFAULT_MINIMUM_PAYOUT_KRW)
-        return Balance(seller_id, repo.balance(conn, seller_id), minimum)
+    with uow:
+        minimum = uow.ledger.minimum_payout_krw(today, ledger.DEFAULT_MINIMUM_PAYOUT_KRW)
+        return Balance(seller_id, uow.ledger.balance(seller_id), minimum)
 
 
 def month_range(from_text: str, to_text: str) -> tuple[dt.date, dt.date]:
@@ -113,7 +68,7 @@ def month_range(from_text: str, to_text: str) -> tuple[dt.date, dt.date]:
 
 
 def list_ledger(
-    engine: sa.Engine,
+    uow: UnitOfWork,
     principal: Principal,
     seller_id: int,
     from_text: str,
@@ -126,33 +81,33 @@ def list_ledger(
     size = paging.page_size(page_size)
     after = paging.decode_page_token(_TOKEN_PREFIX, page_token)
     require_seller_or_admin(principal, seller_id, "ledger")
-    with engine.connect() as conn:
-        rows = repo.entries(conn, seller_id, first, last, after_entry_id=after, limit=size + 1)
-    page = [_entry(row) for row in rows[:size]]
+    with uow:
+        rows = uow.ledger.entries(seller_id, first, last, after_entry_id=after, limit=size + 1)
+    page = rows[:size]
     token = paging.encode_page_token(_TOKEN_PREFIX, page[-1].entry_id) if len(rows) > size else ""
     return LedgerPage(page, token)
 
 
 def all_ledger_entries(
-    engine: sa.Engine, principal: Principal, seller_id: int, from_text: str, to_text: str
+    uow: UnitOfWork, principal: Principal, seller_id: int, from_text: str, to_text: str
 ) -> list[Entry]:
     """Every entry of the range (for the CSV file: one file, no pages)."""
     require_positive_id(seller_id, "seller_id")
     first, last = month_range(from_text, to_text)
     require_seller_or_admin(principal, seller_id, "ledger")
-    with engine.connect() as conn:
-        return [_entry(row) for row in repo.entries(conn, seller_id, first, last, after_entry_id=0, limit=None)]
+    with uow:
+        return uow.ledger.entries(seller_id, first, last, after_entry_id=0, limit=None)
 
 
-def list_payouts(engine: sa.Engine, principal: Principal, seller_id: int) -> list[Payout]:
+def list_payouts(uow: UnitOfWork, principal: Principal, seller_id: int) -> list[Payout]:
     require_positive_id(seller_id, "seller_id")
     require_seller_or_admin(principal, seller_id, "payouts")
-    with engine.connect() as conn:
-        return [_payout(row) for row in repo.payouts_of(conn, seller_id)]
+    with uow:
+        return uow.ledger.payouts_of(seller_id)
 
 
 def mark_payout(
-    engine: sa.Engine,
+    uow: UnitOfWork,
     principal: Principal,
     payout_id: int,
     status: str,
@@ -166,14 +121,15 @@ def mark_payout(
     require_role(principal, "ADMIN")
     require_positive_id(payout_id, "payout_id")
     wanted, reference_or_none = ledger.check_mark(status, reference)
-    with engine.begin() as conn:
-        row = repo.payout(conn, payout_id)
-        if row is None:
+    with uow:
+        found = uow.ledger.payout(payout_id)
+        if found is None:
             raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
-        current = ledger.PayoutStatus(row.status)
-        moves = ledger.mark_changes(current, row.reference, wanted, reference_or_none)
-        if moves and not repo.settle_payout(conn, payout_id, wanted, reference_or_none, clock.now_us()):
+        moves = ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
+        if moves and not uow.ledger.settle_payout(payout_id, wanted, reference_or_none, clock.now_us()):
             # Another mark settled it between the read and the update: judge against that.
-            row = repo.existing_payout(conn, payout_id)
-            ledger.mark_changes(ledger.PayoutStatus(row.status), row.reference, wanted, reference_or_none)
-        return _payout(repo.existing_payout(conn, payout_id))
+            found = uow.ledger.existing_payout(payout_id)
+            ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
+        marked = uow.ledger.existing_payout(payout_id)
+        uow.commit()
+        return marked

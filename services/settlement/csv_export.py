@@ -198,6 +198,6 @@ def statement_csv(read: ReadSide, principal: Principal, seller_id: int, period: 
 
 def ledger_csv(engine: sa.Engine, principal: Principal, seller_id: int, from_text: str, to_text: str) -> CsvFile:
     """Every ledger entry posted in months [from, to] (no pages: one file), as a CSV file."""
-    entries = balances.all_ledger_entries(engine, principal, seller_id, from_text, to_text)
+    entries = balances.all_ledger_entries(balances.sql_unit_of_work(engine), principal, seller_id, from_text, to_text)
     first, last = balances.month_range(from_text, to_text)
     return CsvFile(f"ledger-{seller_id}-{month_name(first)}-{month_name(last)}.csv", render_ledger(entries))

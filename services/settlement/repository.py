@@ -8,8 +8,12 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from batch.published import daily_video_stats, frozen_daily_stats, frozen_days, period_video_stats
+from domain.ledger import EntryKind, PayoutStatus
 from domain.periods import Period
+from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
+from services.settlement import ledger_repository
+from services.settlement.ports import Entry, Payout
 from services.settlement.tables import closed_lines
 from services.video.published import videos
 
@@ -105,3 +109,73 @@ def frozen_aware_lines(conn: sa.Connection, seller_id: int, first: dt.date, last
 def _line(row) -> Line:
     video_id, title, views, ad_views, video_revenue, ad_revenue = row
     return int(video_id), title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue)
+
+
+# --- the adapter of services/settlement/ports.py (the ledger's SQL: ledger_repository.py) --
+
+
+def _entry(row: sa.Row) -> Entry:
+    return Entry(
+        entry_id=int(row.entry_id),
+        kind=EntryKind(row.kind),
+        posted_month=row.posted_month,
+        original_month=row.original_month,
+        video_id=row.video_id,
+        payout_id=row.payout_id,
+        amount=Decimal(row.amount),
+        posted_at_us=int(row.posted_at_us),
+        title=row.title,
+    )
+
+
+def _payout(row: sa.Row) -> Payout:
+    return Payout(
+        payout_id=int(row.payout_id),
+        seller_id=int(row.seller_id),
+        month=row.month,
+        amount_krw=int(row.amount_krw),
+        status=PayoutStatus(row.status),
+        reference=row.reference,
+        created_at_us=int(row.created_at_us),
+        updated_at_us=int(row.updated_at_us),
+    )
+
+
+class SqlLedger:
+    """ports.Ledger over ledger_repository's functions, on the unit of work's connection."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def minimum_payout_krw(self, on: dt.date, default: int) -> int:
+        return ledger_repository.minimum_payout_krw(self._conn, on, default)
+
+    def balance(self, seller_id: int) -> Decimal:
+        return ledger_repository.balance(self._conn, seller_id)
+
+    def entries(
+        self, seller_id: int, first: dt.date, last: dt.date, *, after_entry_id: int, limit: int | None
+    ) -> list[Entry]:
+        rows = ledger_repository.entries(self._conn, seller_id, first, last, after_entry_id=after_entry_id, limit=limit)
+        return [_entry(row) for row in rows]
+
+    def payouts_of(self, seller_id: int) -> list[Payout]:
+        return [_payout(row) for row in ledger_repository.payouts_of(self._conn, seller_id)]
+
+    def payout(self, payout_id: int) -> Payout | None:
+        row = ledger_repository.payout(self._conn, payout_id)
+        return None if row is None else _payout(row)
+
+    def existing_payout(self, payout_id: int) -> Payout:
+        return _payout(ledger_repository.existing_payout(self._conn, payout_id))
+
+    def settle_payout(self, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int) -> bool:
+        return ledger_repository.settle_payout(self._conn, payout_id, status, reference, now_us)
+
+
+class SqlUnitOfWork(SqlTransaction):
+    """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its ledger."""
+
+    @property
+    def ledger(self) -> SqlLedger:
+        return SqlLedger(self.connection)

@@ -13,6 +13,7 @@ from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
 from services.settlement import balances, csv_export, service, tiers
 from services.settlement import closing as closing_use_case
+from services.settlement.ports import UnitOfWork
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -129,6 +130,14 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         self._engine = engine
         self._ledger_reads = read.engine
 
+    def _ledger_read(self) -> UnitOfWork:
+        """A new unit of work on the read side's primary engine: one per call."""
+        return balances.sql_unit_of_work(self._ledger_reads)
+
+    def _ledger_write(self) -> UnitOfWork:
+        """A new unit of work on the transactional engine: one per call."""
+        return balances.sql_unit_of_work(self._engine)
+
     def GetStatement(self, request, context):
         # The serialized message, as cached: returned as it is (handlers.accept_serialized).
         # A cache hit costs no query and no recomputation at all.
@@ -172,7 +181,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         )
 
     def GetBalance(self, request, context):
-        balance = balances.get_balance(self._ledger_reads, current_principal(), request.seller_id, self._read.today())
+        balance = balances.get_balance(self._ledger_read(), current_principal(), request.seller_id, self._read.today())
         return settlement_pb2.Balance(
             seller_id=balance.seller_id,
             balance=to_api_string(balance.balance),
@@ -183,7 +192,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
 
     def ListLedgerEntries(self, request, context):
         page = balances.list_ledger(
-            self._ledger_reads,
+            self._ledger_read(),
             current_principal(),
             request.seller_id,
             getattr(request, "from"),
@@ -198,13 +207,18 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         )
 
     def ListPayouts(self, request, context):
-        payouts = balances.list_payouts(self._ledger_reads, current_principal(), request.seller_id)
+        payouts = balances.list_payouts(self._ledger_read(), current_principal(), request.seller_id)
         return settlement_pb2.ListPayoutsResponse(payouts=[payout_message(p) for p in payouts])
 
     def MarkPayout(self, request, context):
         status = enum_name(settlement_pb2.PayoutStatus, request.status)
         payout = balances.mark_payout(
-            self._engine, current_principal(), request.payout_id, status, request.reference, clock=self._read.clock
+            self._ledger_write(),
+            current_principal(),
+            request.payout_id,
+            status,
+            request.reference,
+            clock=self._read.clock,
         )
         return payout_message(payout)
 

@@ -72,7 +72,9 @@ def test_the_cli_runs_a_job_through_envoy_with_admin_credentials(mesh):
     username = mesh.unique_username("admin")
     engine = db.make_engine(mesh.settings)
     try:
-        account_service.create_account(engine, username, PASSWORD, "ADMIN", allowed_roles=("ADMIN",))
+        account_service.create_account(
+            account_service.sql_unit_of_work(engine), username, PASSWORD, "ADMIN", allowed_roles=("ADMIN",)
+        )
     finally:
         engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSYSTEM_")}

@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import migrations
 from tests import reference
 from tests.mesh import paysystem_command, reserve_port_block
 
@@ -239,6 +238,7 @@ def test_the_test_clock_without_the_test_flag_is_refused(tmp_path, ports):
 def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     """The demo's INGEST account name is taken by an account with another password: the walk
     fails at the ledger step, after seeding and the batch."""
+    import migrations
     from entrypoints.cli.demo import INGEST
     from entrypoints.cli.demo_plan import Marker, plan_history, write_marker
     from services.account import service as accounts
@@ -251,7 +251,9 @@ def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     engine = db.make_engine(settings)
     try:
         migrations.migrate(engine)
-        accounts.create_account(engine, INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",))
+        accounts.create_account(
+            accounts.sql_unit_of_work(engine), INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",)
+        )
     finally:
         engine.dispose()
     parameters = {"plays": 3000, "months": 2, "videos": 16, "viewers": 12, "sellers": 3}

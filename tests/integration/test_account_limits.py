@@ -119,8 +119,8 @@ def test_a_disabled_account_cannot_log_in_and_gets_the_same_answer_as_a_wrong_pa
     name = _unique("gone")
     _sign_up(stub, name)
     _log_in(stub, name)
-    account, disabled_at = service.disable_account(ctx.engine, name)
-    assert service.disable_account(ctx.engine, name)[1] == disabled_at  # once
+    account, disabled_at = service.disable_account(service.sql_unit_of_work(ctx.engine), name)
+    assert service.disable_account(service.sql_unit_of_work(ctx.engine), name)[1] == disabled_at  # once
     disabled = _error(lambda: _log_in(stub, name))
     wrong = _error(lambda: _log_in(stub, _unique("nobody")))
     assert disabled.code() is wrong.code() is grpc.StatusCode.UNAUTHENTICATED
@@ -162,7 +162,7 @@ def test_with_redis_every_account_instance_sees_the_failures_without_each_proces
 def test_disabling_an_account_that_does_not_exist_is_not_found(account_service):
     _, ctx = account_service
     with pytest.raises(NotFound, match="no account 'nobody-by-that-name'"):
-        service.disable_account(ctx.engine, "nobody-by-that-name")
+        service.disable_account(service.sql_unit_of_work(ctx.engine), "nobody-by-that-name")
 
 
 def test_a_redis_that_does_not_answer_falls_back_to_counting_in_the_process():

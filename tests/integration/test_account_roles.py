@@ -41,7 +41,9 @@ class Services:
     def account(self, role: str) -> tuple[int, str]:
         """A new account of that role and a token from a real log-in."""
         username = f"{role.lower()}-{uuid.uuid4().hex[:10]}"
-        service.create_account(self.ctx.engine, username, PASSWORD, role, allowed_roles=(role,))
+        service.create_account(
+            service.sql_unit_of_work(self.ctx.engine), username, PASSWORD, role, allowed_roles=(role,)
+        )
         token = self.accounts.Login(account_pb2.LoginRequest(username=username, password=PASSWORD), timeout=10)
         return token.account_id, token.access_token
 
@@ -212,22 +214,28 @@ def test_the_last_active_admin_keeps_the_role(tmp_path):
     with fresh_database("sqlite", "paysystem_lastadmin_", tmp_path) as url:
         engine = db.make_engine(Settings(data_dir=tmp_path, db_url=url))
         try:
-            only = service.create_account(engine, "only-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",))
+            only = service.create_account(
+                service.sql_unit_of_work(engine), "only-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",)
+            )
             with pytest.raises(LastAdmin, match="last active admin"):
-                service.set_role_by_username(engine, "only-admin", "SELLER")
-            other = service.create_account(engine, "other-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",))
-            service.disable_account(engine, "other-admin")  # a disabled admin does not count
+                service.set_role_by_username(service.sql_unit_of_work(engine), "only-admin", "SELLER")
+            other = service.create_account(
+                service.sql_unit_of_work(engine), "other-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",)
+            )
+            service.disable_account(service.sql_unit_of_work(engine), "other-admin")  # a disabled admin does not count
             with pytest.raises(LastAdmin):
-                service.set_role(engine, only.account_id, "VIEWER", actor=None)
+                service.set_role(service.sql_unit_of_work(engine), only.account_id, "VIEWER", actor=None)
             principal = auth.Principal(other.account_id, other.username, "ADMIN")
             with pytest.raises(LastAdmin):
-                service.set_role(engine, only.account_id, "VIEWER", actor=principal)
-            service.create_account(engine, "third-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",))
-            account, previous = service.set_role_by_username(engine, "only-admin", "SELLER")
+                service.set_role(service.sql_unit_of_work(engine), only.account_id, "VIEWER", actor=principal)
+            service.create_account(
+                service.sql_unit_of_work(engine), "third-admin", PASSWORD, "ADMIN", allowed_roles=("ADMIN",)
+            )
+            account, previous = service.set_role_by_username(service.sql_unit_of_work(engine), "only-admin", "SELLER")
             assert (account.role, previous) == ("SELLER", "ADMIN")
             with pytest.raises(NotFound):
-                service.set_role_by_username(engine, "nobody", "SELLER")
+                service.set_role_by_username(service.sql_unit_of_work(engine), "nobody", "SELLER")
             with pytest.raises(BadInput):
-                service.set_role_by_username(engine, "only-admin", "ROOT")
+                service.set_role_by_username(service.sql_unit_of_work(engine), "only-admin", "ROOT")
         finally:
             engine.dispose()

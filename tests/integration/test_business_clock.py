@@ -48,20 +48,26 @@ def test_a_month_closes_once_the_clocks_day_is_after_it_and_the_closing_is_dated
 
 def test_records_are_dated_by_the_clock(engine):
     clock = _seoul(2012, 3, 4, 5, 6, 7)
-    seller = accounts.create_account(engine, f"s{uuid.uuid4().hex[:8]}", "password1", "SELLER", clock=clock)
+    seller = accounts.create_account(
+        accounts.sql_unit_of_work(engine), f"s{uuid.uuid4().hex[:8]}", "password1", "SELLER", clock=clock
+    )
     assert seller.created_at_us == clock.now_us()
     clock.advance(seconds=60)
     principal = Principal(seller.account_id, seller.username, "SELLER")
     assert videos.create_video(engine, principal, "clip", 600, clock=clock).created_at_us == clock.now_us()
     clock.advance(seconds=60)
-    _, disabled_at = accounts.disable_account(engine, seller.username, clock=clock)
+    _, disabled_at = accounts.disable_account(accounts.sql_unit_of_work(engine), seller.username, clock=clock)
     assert disabled_at == clock.now_us()
 
 
 def test_ingest_receives_playbacks_at_the_clocks_instant(engine):
     clock = _seoul(2012, 1, 20, 12, 0, 0)
-    seller = accounts.create_account(engine, f"s{uuid.uuid4().hex[:8]}", "password1", "SELLER", clock=clock)
-    viewer = accounts.create_account(engine, f"v{uuid.uuid4().hex[:8]}", "password1", "VIEWER", clock=clock)
+    seller = accounts.create_account(
+        accounts.sql_unit_of_work(engine), f"s{uuid.uuid4().hex[:8]}", "password1", "SELLER", clock=clock
+    )
+    viewer = accounts.create_account(
+        accounts.sql_unit_of_work(engine), f"v{uuid.uuid4().hex[:8]}", "password1", "VIEWER", clock=clock
+    )
     video = videos.create_video(
         engine, Principal(seller.account_id, seller.username, "SELLER"), "clip", 600, clock=clock
     )

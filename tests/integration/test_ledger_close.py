@@ -153,30 +153,52 @@ def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns
     with ledger_engine.connect() as conn:
         created = list(conn.execute(sa.select(payouts).order_by(payouts.c.payout_id)))
     assert len(created) == len([k for k in world.model.payouts if k[1] == JAN]) >= 2
-    assert any(balances.get_balance(ledger_engine, ADMIN, p.seller_id, TODAY).balance % 1 != 0 for p in created)
+    assert any(
+        balances.get_balance(balances.sql_unit_of_work(ledger_engine), ADMIN, p.seller_id, TODAY).balance % 1 != 0
+        for p in created
+    )
 
     paid, failed = created[0], created[1]
-    done = balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-1")
+    done = balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
     assert (done.status, done.reference) == ("PAID", "BANK-1")
-    assert balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-1") == done  # idempotent
+    assert (
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1") == done
+    )  # idempotent
     with pytest.raises(PayoutMarkConflict):
-        balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "PAID", "BANK-2")
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-2")
     with pytest.raises(PayoutMarkConflict):
-        balances.mark_payout(ledger_engine, ADMIN, paid.payout_id, "FAILED", "")
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "FAILED", "")
     world.model.mark((paid.seller_id, JAN), "PAID")
-    balances.mark_payout(ledger_engine, ADMIN, failed.payout_id, "FAILED", "returned by bank")
+    balances.mark_payout(
+        balances.sql_unit_of_work(ledger_engine), ADMIN, failed.payout_id, "FAILED", "returned by bank"
+    )
     world.model.mark((failed.seller_id, JAN), "FAILED")
     world.check_invariants()
-    assert balances.get_balance(ledger_engine, ADMIN, failed.seller_id, TODAY).balance >= failed.amount_krw
+    assert (
+        balances.get_balance(balances.sql_unit_of_work(ledger_engine), ADMIN, failed.seller_id, TODAY).balance
+        >= failed.amount_krw
+    )
 
     world.close(FEB)
     world.check_invariants()
-    again = [p for p in balances.list_payouts(ledger_engine, ADMIN, failed.seller_id) if p.month == FEB]
+    again = [
+        p
+        for p in balances.list_payouts(balances.sql_unit_of_work(ledger_engine), ADMIN, failed.seller_id)
+        if p.month == FEB
+    ]
     assert again and again[0].amount_krw >= failed.amount_krw  # the failed money is paid at the next close
     with pytest.raises(NotAllowed):
-        balances.mark_payout(ledger_engine, Principal(failed.seller_id, "s", "SELLER"), again[0].payout_id, "PAID", "x")
+        balances.mark_payout(
+            balances.sql_unit_of_work(ledger_engine),
+            Principal(failed.seller_id, "s", "SELLER"),
+            again[0].payout_id,
+            "PAID",
+            "x",
+        )
     with pytest.raises(NotAllowed):
-        balances.get_balance(ledger_engine, Principal(paid.seller_id, "s", "SELLER"), failed.seller_id, TODAY)
+        balances.get_balance(
+            balances.sql_unit_of_work(ledger_engine), Principal(paid.seller_id, "s", "SELLER"), failed.seller_id, TODAY
+        )
 
 
 def test_closing_is_refused_until_the_month_ended_was_computed_and_the_previous_month_closed(ledger_engine):

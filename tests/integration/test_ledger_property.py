@@ -85,7 +85,9 @@ def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
             chosen = pending[index % len(pending)]
             if chosen.status != "PENDING":
                 continue
-            balances.mark_payout(engine, ADMIN, chosen.payout_id, status, "REF-1" if status == "PAID" else "")
+            balances.mark_payout(
+                balances.sql_unit_of_work(engine), ADMIN, chosen.payout_id, status, "REF-1" if status == "PAID" else ""
+            )
             world.model.mark((chosen.seller_id, chosen.month), status)
         world.check_invariants()
         for key, statement in frozen.items():

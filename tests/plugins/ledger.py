@@ -140,7 +140,7 @@ class World:
         assert sorted(stored, key=key) == sorted(model, key=key)
         sellers = {1_000_000 + v % SELLERS for v in VIDEOS}
         for seller_id in sellers:
-            balance = balances.get_balance(self.engine, ADMIN, seller_id, TODAY).balance
+            balance = balances.get_balance(balances.sql_unit_of_work(self.engine), ADMIN, seller_id, TODAY).balance
             assert balance == sum((e[5] for e in stored if e[0] == seller_id), Decimal(0))
             assert balance == self.model.balance(seller_id)
         with self.engine.connect() as conn:

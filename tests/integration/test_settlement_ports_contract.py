@@ -1,0 +1,121 @@
+"""The fake of the ledger ports (tests/fakes/settlement.py) answers as the SQL adapter
+(services/settlement/repository.py over ledger_repository.py) does: the same seed and the
+same port calls against both, on MariaDB and SQLite, must give equal answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from domain.ledger import EntryKind, PayoutStatus
+from services.settlement import repository
+from services.settlement.ports import Payout, UnitOfWork
+from services.settlement.tables import ledger_entries, payout_minimums, payouts
+from services.video.tables import videos
+from tests.databases import fresh_engine
+from tests.fakes.settlement import FakeLedger, FakeUnitOfWork
+
+JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
+T0, NOW = 1_330_000_000_000_000, 1_330_000_000_500_000
+TITLES = {1: "Cats", 2: "Dogs"}
+MINIMUMS = {dt.date(1970, 1, 1): 10_000, MAR: 20_000}
+# (seller_id, kind, posted_month, amount, original_month, video_id, payout_id)
+ENTRIES = [
+    (7, EntryKind.EARNING, FEB, Decimal("12345.6789"), JAN, 1, None),
+    (7, EntryKind.ADJUSTMENT, FEB, Decimal("-100.5"), JAN, 1, None),
+    (7, EntryKind.PAYOUT, FEB, Decimal(-12_000), None, None, 1),
+    (8, EntryKind.EARNING, MAR, Decimal("50000.0001"), MAR, 2, None),
+    (7, EntryKind.EARNING, MAR, Decimal("0.0001"), MAR, 3, None),  # a video with no row: title ""
+]
+PAYOUTS = [
+    Payout(1, 7, FEB, 12_000, PayoutStatus.PENDING, None, T0, T0),
+    Payout(2, 7, MAR, 15_000, PayoutStatus.PAID, "BANK-9", T0, T0),
+    Payout(3, 8, MAR, 30_000, PayoutStatus.PENDING, None, T0, T0),
+    Payout(4, 8, FEB, 11_000, PayoutStatus.PENDING, None, T0, T0),
+]
+
+
+def fake_world() -> Callable[[], UnitOfWork]:
+    fake = FakeLedger(titles=dict(TITLES), minimums=dict(MINIMUMS), payouts={p.payout_id: p for p in PAYOUTS})
+    for seller, kind, month, amount, original, video, payout in ENTRIES:
+        fake.post(seller, kind, month, amount, T0, original_month=original, video_id=video, payout_id=payout)
+    return lambda: FakeUnitOfWork(fake)
+
+
+def seed_sql(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(payout_minimums))
+        conn.execute(sa.insert(payout_minimums), [{"effective_from": d, "minimum_krw": m} for d, m in MINIMUMS.items()])
+        conn.execute(
+            sa.insert(videos),
+            [
+                {"video_id": v, "seller_id": 7 + i, "title": t, "duration_sec": 60, "created_at_us": T0}
+                for i, (v, t) in enumerate(TITLES.items())
+            ],
+        )
+        conn.execute(
+            sa.insert(ledger_entries),
+            [
+                {
+                    "entry_id": i,
+                    "seller_id": seller,
+                    "kind": kind.value,
+                    "posted_month": month,
+                    "original_month": original,
+                    "video_id": video,
+                    "payout_id": payout,
+                    "amount": amount,
+                    "posted_at_us": T0,
+                }
+                for i, (seller, kind, month, amount, original, video, payout) in enumerate(ENTRIES, start=1)
+            ],
+        )
+        conn.execute(sa.insert(payouts), [{**p.__dict__, "status": p.status.value} for p in PAYOUTS])
+
+
+def scenario(new_uow: Callable[[], UnitOfWork]) -> list[object]:
+    answers: list[object] = []
+    with new_uow() as uow:
+        ledger = uow.ledger
+        answers += [ledger.minimum_payout_krw(d, 5) for d in (dt.date(1969, 12, 31), FEB, MAR, dt.date(2030, 1, 1))]
+        answers += [ledger.balance(s) for s in (7, 8, 99)]
+        answers.append(ledger.entries(7, JAN, MAR, after_entry_id=0, limit=None))
+        answers.append(ledger.entries(7, FEB, FEB, after_entry_id=1, limit=1))
+        answers.append(ledger.entries(7, MAR, MAR, after_entry_id=0, limit=10))
+        answers.append(ledger.entries(8, JAN, FEB, after_entry_id=0, limit=None))
+        answers += [ledger.payouts_of(7), ledger.payouts_of(99), ledger.payout(1), ledger.payout(99)]
+    with new_uow() as uow:
+        answers.append(uow.ledger.settle_payout(1, PayoutStatus.PAID, "B1", NOW))
+        answers.append(uow.ledger.settle_payout(1, PayoutStatus.FAILED, None, NOW))  # not PENDING any more
+        answers.append(uow.ledger.settle_payout(3, PayoutStatus.FAILED, None, NOW))
+        answers.append(uow.ledger.settle_payout(99, PayoutStatus.PAID, "B2", NOW))
+        uow.commit()
+    with new_uow() as uow:
+        answers += [uow.ledger.existing_payout(1), uow.ledger.existing_payout(3)]
+        answers += [uow.ledger.entries(8, MAR, MAR, after_entry_id=0, limit=None), uow.ledger.balance(8)]
+        answers.append(uow.ledger.settle_payout(4, PayoutStatus.FAILED, "gone", NOW))
+        # no commit: leaving the block rolls back
+    with new_uow() as uow:
+        answers += [uow.ledger.payout(4), uow.ledger.balance(8)]
+    return answers
+
+
+def test_the_fake_answers_as_worked_out_by_hand():
+    answers = scenario(fake_world())
+    # minimums, then balances: 12,345.6789 - 100.5 - 12,000 + 0.0001; 50,000.0001; none
+    assert answers[:7] == [5, 10_000, 20_000, 20_000, Decimal("245.179"), Decimal("50000.0001"), 0]
+    # after FAILED of payout 3: +30,000 to seller 8
+    assert answers[-4] == Decimal("80000.0001")
+    assert answers[-2].status is PayoutStatus.PENDING and answers[-1] == Decimal("80000.0001")
+
+
+@pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
+def test_the_sql_adapter_answers_as_the_fake(backend, tmp_path):
+    with fresh_engine(backend, "paysystem_ledger_ports_", tmp_path) as engine:
+        seed_sql(engine)
+        sql = scenario(lambda: repository.SqlUnitOfWork(engine))
+    assert sql == scenario(fake_world())
