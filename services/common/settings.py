@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -97,6 +98,24 @@ class Settings(BaseSettings):
     batch_dispatch_url: str = ""
     # Attempts per dispatched partition when its worker is lost (killed, reset, unreachable).
     batch_partition_attempts: int = 3
+    # Which engine computes a partition's day (docs/scaling.md "Two batch engines"): `sql`
+    # inside the database (the default), or `spark` on a Spark cluster, with the same job
+    # repository and identical figures (batch/spark/).
+    batch_engine: Literal["sql", "spark"] = "sql"
+    # The Spark engine's cluster: `local[*]` (threads in the batch's own process) or a
+    # standalone master, spark://host:7077.
+    spark_master: str = "local[*]"
+    # Each executor's memory and cores, and the partitions of Spark's shuffles (joins, windows).
+    spark_executor_memory: str = "1g"
+    spark_executor_cores: int = 1
+    spark_partitions: int = 8
+    # The MariaDB JDBC driver Spark reads the database with (Debian's libmariadb-java); empty:
+    # /usr/share/java/mariadb-java-client.jar. Nothing is downloaded at run time.
+    spark_jdbc_jar: str = ""
+    # Where the Spark engine reads the plays: `jdbc` (the database, from a replica when
+    # db_read_urls names one) or `parquet:URI` (a Parquet history of local_day=YYYY-MM-DD/
+    # folders, as `paysystem plays export` and the archive write it).
+    spark_plays: str = "jdbc"
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Tests only: the business clock stands still at this instant (services/common/clock.py),
@@ -181,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.data_dir.resolve() / 'paysystem.db'}"
+
+    @property
+    def spark_jdbc_jar_path(self) -> Path:
+        return Path(self.spark_jdbc_jar or "/usr/share/java/mariadb-java-client.jar")
 
     @property
     def envoy_admin_base_url(self) -> str:
