@@ -14,11 +14,11 @@ from batch.jobs import repository
 from batch.jobs.clock import process_owner
 from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
 from batch.jobs.worker import run_partition_stream
+from domain.errors import BadInput, EnvoyAdminUnavailable
+from domain.periods import parse_day
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.common import envoy_clusters
 from services.common.auth import Principal, current_principal, require_role
-from services.common.errors import BadInput, EnvoyAdminUnavailable
-from services.common.periods import parse_day
 from services.common.server import ServiceContext
 
 if TYPE_CHECKING:

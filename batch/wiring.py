@@ -14,8 +14,8 @@ from batch.jobs import repository
 from batch.jobs.runner import JobRunner
 from services.common.clock import clock_for
 from services.common.metrics import BATCH_LAST_SUCCESS
-from services.common.replicas import min_wait_sec, replica_engine, replica_name
 from services.common.settings import Settings
+from services.readpath.replicas import min_wait_sec, replica_engine, replica_name
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ def runner_for(settings: Settings, engine: sa.Engine, *, workers: int | None = N
         if not settings.redis_url:
             return
         # Cache entries are keyed by the data version, so this only frees memory early
-        # (see services/common/cache.py); correctness does not depend on it.
-        from services.common.cache import invalidate_after_batch
+        # (see services/readpath/cache.py); correctness does not depend on it.
+        from services.readpath.cache import invalidate_after_batch
 
         deleted = invalidate_after_batch(settings.redis_url)
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+import migrations
 from batch.steps import (
     compute_day_partition,
     compute_stream_limit,
@@ -39,10 +40,11 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
-from services.common import db, play_counts
-from services.common.periods import day_bounds_us
-from services.common.schema import plays
+from domain.periods import day_bounds_us
+from services.common import db
 from services.common.settings import Settings
+from services.video import play_counts
+from services.video.tables import plays
 
 SERVER = "mysql+pymysql://root@127.0.0.1:3306"
 FIRST_DAY = dt.date(2026, 11, 1)
@@ -228,7 +230,7 @@ def main() -> None:
         pool_size=args.partitions + 2,
         connect_args={"local_infile": True, "connect_timeout": 5},
     )
-    db.migrate(engine)  # a reused database may predate the newest revision
+    migrations.migrate(engine)  # a reused database may predate the newest revision
     if not args.reuse:
         load(engine, args, zone)
 

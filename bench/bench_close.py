@@ -35,10 +35,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+import migrations
 from bench.bench_batch import SERVER, machine
+from domain.periods import month_end, month_name
 from services.common import db
 from services.common.auth import Principal
-from services.common.periods import month_end, month_name
 from services.common.settings import Settings
 from services.settlement import closing
 
@@ -220,7 +221,7 @@ def main() -> None:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{args.database}`"))
             conn.execute(sa.text(f"CREATE DATABASE `{args.database}` CHARACTER SET utf8mb4"))
     engine = db.make_engine(Settings(db_url=f"{args.server}/{args.database}"), pool_size=2)
-    db.migrate(engine)  # a reused database may predate the newest revision
+    migrations.migrate(engine)  # a reused database may predate the newest revision
     if not args.reuse:
         generate(engine, args)
 

@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from bench.bench_read_api import REDIS_URL, machine  # noqa: E402
-from services.common.cache import invalidate_after_batch  # noqa: E402
+from services.readpath.cache import invalidate_after_batch  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 from tests.plugins.browser import launch_chromium  # noqa: E402

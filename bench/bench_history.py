@@ -32,13 +32,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 import batch.steps
+import migrations
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
 from bench.bench_batch import machine
-from services.common import db, play_counts
-from services.common.periods import day_bounds_us
-from services.common.schema import plays
+from domain.periods import day_bounds_us
+from services.common import db
 from services.common.settings import Settings
+from services.video import play_counts
+from services.video.tables import plays
 
 SERVER = "mysql+pymysql://root@127.0.0.1:3306"
 NEW_DAY = dt.date(2026, 10, 1)  # history: the days just before it
@@ -119,7 +121,7 @@ def prepare(args: argparse.Namespace, zone: ZoneInfo) -> None:
         conn.execute(sa.text(f"CREATE DATABASE `{database(args.history_plays)}` CHARACTER SET utf8mb4"))
     server.dispose()
     engine = engine_for(args, args.history_plays)
-    db.migrate(engine)
+    migrations.migrate(engine)
     days = -(-args.history_plays // args.per_day)
     history = [NEW_DAY - dt.timedelta(days=days - i) for i in range(days)]
     with engine.begin() as conn:

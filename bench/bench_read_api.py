@@ -63,10 +63,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from batch.data_state import announce_reader_max_age, publication_delay_sec
 from services.common import db  # noqa: E402
-from services.common.cache import invalidate_after_batch  # noqa: E402
-from services.common.dataversion import announce_reader_max_age, publication_delay_sec  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
+from services.readpath.cache import invalidate_after_batch  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 from tests.plugins.replicas import replication  # noqa: E402

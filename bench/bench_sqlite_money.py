@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+import migrations
 from batch.steps import (
     compute_day_partition,
     compute_stream_limit,
@@ -28,8 +29,8 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
+from domain.periods import Period, day_bounds_us
 from services.common import db
-from services.common.periods import Period, day_bounds_us
 from services.common.settings import Settings
 from services.settlement.repository import statement_lines
 
@@ -109,7 +110,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="money_bench_") as tmp:
         engine = db.make_engine(Settings(db_url=f"sqlite:///{Path(tmp) / 'bench.db'}"))
-        db.migrate(engine)
+        migrations.migrate(engine)
         populate(engine, videos=args.videos, sellers=args.sellers, plays=args.plays, days=args.days)
         batch_sec = run_batch(engine, args.days)
         read_sec, lines = read_statements(engine, args.sellers, args.rounds)

@@ -38,12 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import grpc  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from batch.data_state import announce_reader_max_age
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2  # noqa: E402
+from services.account import published as published_accounts
+from services.account.tables import accounts
 from services.common import account_status  # noqa: E402
-from services.common.dataversion import announce_reader_max_age  # noqa: E402
-from services.common.readside import read_engine  # noqa: E402
-from services.common.schema import accounts  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
+from services.readpath.readside import read_engine  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.plugins.readside import (  # noqa: E402
     Daily,
@@ -110,9 +111,9 @@ def main() -> None:
         time.sleep(settings.data_version_max_age_ms / 1000 + 0.05)
         read = make_read_side(read_engine(settings), REDIS_URL, f"rperf-{uuid.uuid4().hex[:8]}", settings=settings)
         active = account_status.ActiveAccounts(
-            account_status.database_lookup(engine),
+            published_accounts.role_lookup(engine),
             settings.account_check_ttl_sec,
-            current_roles=account_status.database_bulk_lookup(engine),
+            current_roles=published_accounts.bulk_role_lookup(engine),
         )
         checks = [("with account check", active.require_active)]
         if not args.profile:

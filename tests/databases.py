@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import migrations
 from services.common import db
 from services.common.settings import Settings
 
@@ -55,5 +56,5 @@ def fresh_engine(backend: str, prefix: str, tmp_dir: Path) -> Iterator[sa.Engine
 
 def _migrate(url: str) -> None:
     engine = db.make_engine(Settings(db_url=url))
-    db.migrate(engine)
+    migrations.migrate(engine)
     engine.dispose()

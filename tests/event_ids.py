@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 
-from services.common.schema import play_event_ids, plays
+from services.video.tables import play_event_ids, plays
 
 
 def insert_plays(conn: sa.Connection, rows: Mapping | Sequence[Mapping]) -> None:

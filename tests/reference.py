@@ -1,6 +1,6 @@
 """The oracle: DESIGN.md section 2 written as plainly as possible, for property tests.
 
-Deliberately naive and independent of batch/rules.py and batch/steps: it walks every play,
+Deliberately naive and independent of domain/counted_views.py and batch/steps: it walks every play,
 finds each play's predecessor by sorting, compares instants as exact fractions, checks the
 stream limit by comparing every play with every earlier play of its viewer, counts the
 passing plays of each viewer, video and day one by one, counts ad marks one by one and

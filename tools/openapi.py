@@ -43,7 +43,7 @@ ERROR_DESCRIPTIONS = {
 }
 # The statuses only some methods give; every JSON call can give 400, 503 and 504.
 NOT_FOUND_METHODS = {"GetVideo", "GetVideoStats", "GetJobExecution", "GetResumePosition"}
-# The methods whose use case raises a Conflict (services/common/errors.py): a taken username,
+# The methods whose use case raises a Conflict (domain/errors.py): a taken username,
 # a job already running, a mark that contradicts the payout's recorded outcome, a month closed
 # out of order, a role change that would leave no active admin.
 CONFLICT_METHODS = {"SignUp", "RunJob", "MarkPayout", "CloseMonth", "SetRole"}

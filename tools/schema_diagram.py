@@ -11,8 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-import batch.jobs.tables  # noqa: F401 - registers the job tables on the shared metadata
-from services.common.schema import metadata
+from migrations.schema import OWNERS, metadata
 
 # "table.column": "table.column it refers to". resume_positions.event_id names the play that
 # set the position.
@@ -52,8 +51,10 @@ NOT_REFERENCES = {"plays.event_id"}
 
 HEADER = """# Database schema
 
-Generated from the SQLAlchemy metadata (`services/common/schema.py`, `batch/jobs/tables.py`)
-by `python -m tools.gendocs`; do not edit by hand. Types are MySQL/MariaDB's (the system of
+Generated from the SQLAlchemy metadata (every owner's `tables.py`, gathered by
+`migrations/schema.py`) by `python -m tools.gendocs`; do not edit by hand. Each table is
+defined, and written, by one package: its owner ("Owners" below); others read it through the
+owner's `published.py`. Types are MySQL/MariaDB's (the system of
 record); instants are UTC epoch microseconds (`*_us`), money is DECIMAL (on the embedded
 SQLite, TEXT holding the exact decimal: `services/common/sqltypes.Money`).
 
@@ -126,6 +127,11 @@ def render(meta: sa.MetaData = metadata) -> str:
         one = "|o" if nullable else "||"
         lines.append(f"    {parent_table} {one}--o{{ {child_table} : {column}")
     lines.append("```")
+    lines += ["", "## Owners", "", "| owner (writes it) | defined in | tables |", "| --- | --- | --- |"]
+    for owner, module in OWNERS.items():
+        names = sorted(v.name for v in vars(module).values() if isinstance(v, sa.Table))
+        path = module.__name__.replace(".", "/") + ".py"
+        lines.append(f"| `{owner}` | `{path}` | {', '.join(f'`{n}`' for n in names)} |")
     lines += ["", "## Keys", "", "| table | primary key | unique | indexes |", "| --- | --- | --- | --- |"]
     for table in sorted(meta.sorted_tables, key=lambda t: t.name):
         pk = ", ".join(c.name for c in table.primary_key.columns)

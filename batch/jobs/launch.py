@@ -29,7 +29,7 @@ from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, JobExecution, JobParameters, Partition, RunKind
 from batch.jobs.partitioner import plan_partitions
-from services.common.errors import Conflict
+from domain.errors import Conflict
 
 
 class JobAlreadyRunning(Conflict):

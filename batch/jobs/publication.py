@@ -2,10 +2,10 @@
 
 Read services trust a data version they read for a short window; the run publishes that
 window before it commits any day (`Publication.announce`), and after its last commit waits
-out the longer of the window it replaced and its own (services/common/dataversion.py says
+out the longer of the window it replaced and its own (services/readpath/dataversion.py says
 why that is enough), then runs the `after_days_computed` hook (freeing cached read models). With read replicas,
 it first waits until each has applied the run's commits, or for `replica_wait_sec`: a replica
-that has not by then is out of use in every read service (services/common/replicas.py), and
+that has not by then is out of use in every read service (services/readpath/replicas.py), and
 the final event and the log say so.
 
 Nothing here is swallowed: a failed announce fails the run before anything is computed; a
@@ -24,10 +24,10 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
+from batch.data_state import announce_reader_max_age, publication_delay_sec
 from batch.jobs.clock import now_us
-from services.common.dataversion import announce_reader_max_age, publication_delay_sec
 from services.common.metrics import BATCH_PUBLICATION_FAILURES, REPLICA_CATCH_UP
-from services.common.replicas import wait_for_replicas
+from services.readpath.replicas import wait_for_replicas
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Publication:
         return note
 
     def _wait_for_replicas(self) -> str:
-        """services/common/replicas.py: a replica that has not applied the run's commits within
+        """services/readpath/replicas.py: a replica that has not applied the run's commits within
         replica_wait_sec is out of use in every read service by then; said here and in the log."""
         if not self.replicas or self.engine is None:
             return ""

@@ -35,9 +35,9 @@ from batch.jobs.dispatch import Dispatcher
 from batch.jobs.handlers import LocalPartitionHandler, PartitionHandler, RemotePartitionHandler
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
-from services.common import archive, plays_partitions
+from domain.errors import BadInput, NotReady
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import BadInput, NotReady
+from services.video import published as video
 
 log = logging.getLogger(__name__)
 JOB_DAILY = "daily"
@@ -107,11 +107,11 @@ class JobRunner:
         self.stop_requested = threading.Event()
 
     def ensure_partitions(self, today: dt.date) -> None:
-        """Monthly partitions of `plays` ahead of today (services/common/plays_partitions.py),
+        """Monthly partitions of `plays` ahead of today (services/video/partitions.py),
         at the start of every run. A failure is logged, not raised: `pmax` takes any day that
         has no partition of its own, so ingest and this run are fine without them."""
         try:
-            added = plays_partitions.ensure_partitions(self.config.engine, today)
+            added = video.ensure_partitions(self.config.engine, today)
         except Exception:
             log.warning("could not create the partitions of plays ahead of %s", today, exc_info=True)
             return
@@ -169,7 +169,7 @@ class JobRunner:
         if to_date > today:
             raise BadInput(f"{to_date} is after today ({today}, {self.config.zone.key})", field="to_date")
         with self.config.engine.connect() as conn:
-            archived = sorted(d for d in archive.archived_days(conn) if date <= d <= to_date)
+            archived = sorted(d for d in video.archived_days(conn) if date <= d <= to_date)
             earlier = self.config.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))
         if archived:
             raise NotReady(

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionResult, PartitionWork
-from services.common.errors import NotReady
+from domain.errors import NotReady
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 
 log = logging.getLogger(__name__)

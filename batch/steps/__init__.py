@@ -1,10 +1,10 @@
 """Set-based SQL steps of the batch (the compute core): see batch/steps/daily.py."""
 
+from batch.computed_days import days_to_compute
 from batch.steps.daily import BadPlayRow, StepCounts, compute_day_partition, tier_tables
 from batch.steps.days import current_play_watermark, finish_day, video_id_bounds
 from batch.steps.frozen import freeze_closed_day
 from batch.steps.streams import compute_stream_limit
-from services.common.computed_days import days_to_compute
 
 __all__ = [
     "BadPlayRow",

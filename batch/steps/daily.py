@@ -16,7 +16,7 @@ rule excluded. The weekly and monthly rows of the touched videos are then re-sum
 their daily rows.
 
 The statements of both passes are in batch/steps/daily_sql.py; each rule of DESIGN.md
-section 2 is one named SQL fragment in batch/steps/fragments.py; batch/rules.py states the
+section 2 is one named SQL fragment in batch/steps/fragments.py; domain/counted_views.py states the
 same rules in Python; tests/reference.py is the oracle.
 
 Contract for callers (batch/jobs): per day, in ascending order, read
@@ -25,7 +25,7 @@ partitions read its rows), then `compute_day_partition` for every partition of a
 covers every video id (each in its own transaction, in parallel if wanted), then
 `finish_day` with the watermark and the smaller of the partitions' rows_read sum and the
 stream step's plays_read. `days_to_compute`
-lists the days that are new or stale (services/common/computed_days.py). The package exports
+lists the days that are new or stale (batch/computed_days.py). The package exports
 all of these.
 """
 
@@ -38,13 +38,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from batch import rules
 from batch.steps import daily_sql as sql
 from batch.steps import fragments
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
-from services.common.periods import Period, day_bounds_us, period_bounds
-from services.common.schema import tier_prices
+from domain import counted_views
+from domain.periods import Period, day_bounds_us, period_bounds
+from services.settlement.published import tier_prices
 
 # MariaDB session sizes for the day's window sort and GROUP BY: the 16M default spills to
 # disk (docs/batch-jobs.md, "Session sizes").
@@ -74,7 +74,7 @@ class BadPlayRow(Exception):
 # --- Public API ----------------------------------------------------------------------------
 
 
-def tier_tables(conn: sa.Connection, day: dt.date) -> tuple[rules.TierTable, rules.TierTable]:
+def tier_tables(conn: sa.Connection, day: dt.date) -> tuple[counted_views.TierTable, counted_views.TierTable]:
     """The VIEW and AD tier tables in force on `day` (validated; raises BadTierTable)."""
     rows = conn.execute(
         sa.text("SELECT kind, effective_from, lower_bound, unit_price FROM tier_prices WHERE effective_from <= :day")
@@ -89,8 +89,8 @@ def tier_tables(conn: sa.Connection, day: dt.date) -> tuple[rules.TierTable, rul
     ).all()
     plain = [tuple(row) for row in rows]
     return (
-        rules.tier_table_in_force(plain, rules.VIEW, day),
-        rules.tier_table_in_force(plain, rules.AD, day),
+        counted_views.tier_table_in_force(plain, counted_views.VIEW, day),
+        counted_views.tier_table_in_force(plain, counted_views.AD, day),
     )
 
 
@@ -168,13 +168,13 @@ def _previous_day_window_us(conn: sa.Connection, lo: int, hi: int) -> int:
     """The widest time around midnight across which a play of the partition's videos may
     follow a playback of an earlier day: max(30 s, duration / 2) of its longest video. A
     repeat starts less than 30 s after its previous playback; an overlap less than that
-    playback's watch time / 2 after it, at most duration / 2 (rules.is_repeat, is_overlap)."""
+    playback's watch time / 2 after it, at most duration / 2 (counted_views.is_repeat, is_overlap)."""
     longest = conn.execute(
         sa.text("SELECT COALESCE(MAX(duration_sec), 0) FROM videos WHERE video_id >= :lo AND video_id < :hi"),
         {"lo": lo, "hi": hi},
     ).scalar_one()
-    half_duration_us = -(-int(longest) * 1_000_000 // rules.MAX_PLAYBACK_SPEED)
-    return max(rules.REPEAT_WINDOW_US, half_duration_us)
+    half_duration_us = -(-int(longest) * 1_000_000 // counted_views.MAX_PLAYBACK_SPEED)
+    return max(counted_views.REPEAT_WINDOW_US, half_duration_us)
 
 
 def _finish_partition(
@@ -184,8 +184,8 @@ def _finish_partition(
     lo: int,
     hi: int,
     day_start_us: int,
-    view_tiers: rules.TierTable,
-    ad_tiers: rules.TierTable,
+    view_tiers: counted_views.TierTable,
+    ad_tiers: counted_views.TierTable,
     job_execution_id: int | None,
 ) -> None:
     """Pass 2, running totals, pricing and the upserts, once pass 1 found no bad row."""

@@ -10,9 +10,9 @@ TMP_PLAYS, and what the excluded and capped plays earned in pass 1 taken back
 
 from __future__ import annotations
 
-from batch import rules
 from batch.steps import fragments
 from batch.steps.dialect import Dialect
+from domain import counted_views
 
 TMP_AGG = "tmp_day_agg"
 TMP_PLAYS = "tmp_day_plays"  # the plays of pass 2, classified by rules 2, 3 and 5
@@ -113,7 +113,7 @@ SELECT k.video_id, k.viewer_id, k.started_at_us, k.pair_plays, k.exclusion,
        k.watch_time_sec, k.ad_views
 FROM (
     SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
-           -- The attribution order of rules.Exclusion: the self-views are gone already.
+           -- The attribution order of counted_views.Exclusion: the self-views are gone already.
            CASE WHEN {fragments.overlap_sql("c")} THEN {_OVERLAP}
                 WHEN {fragments.stream_limited_sql("c")} THEN {_STREAM_LIMIT}
                 WHEN {fragments.repeat_sql("c")} THEN {_REPEAT}
@@ -150,7 +150,7 @@ FROM (
                     JOIN plays p ON p.local_day = :day AND p.video_id = pairs.video_id
                                 AND p.viewer_id = pairs.viewer_id
                     -- The plays over the stream limit (batch/steps/streams.py, before the
-                    -- day's partitions): rules.over_stream_limit, decided by viewer.
+                    -- day's partitions): counted_views.over_stream_limit, decided by viewer.
                     LEFT JOIN stream_limited_plays s
                            ON s.local_day = :day AND s.video_id = p.video_id AND s.viewer_id = p.viewer_id
                           AND s.started_at_us = p.started_at_us AND s.event_id = p.event_id
@@ -168,14 +168,14 @@ FROM (
     ) c
 ) k
 -- Only what pass 2b and 2c read: the excluded plays, and the cap's candidates.
-WHERE k.exclusion <> {_PASSING} OR k.pair_plays > {rules.DAILY_VIEW_CAP}
+WHERE k.exclusion <> {_PASSING} OR k.pair_plays > {counted_views.DAILY_VIEW_CAP}
 """
 
 
 def take_back_exclusions_sql(d: Dialect) -> str:
     """Pass 2b: overlaps, plays over the stream limit and repeats earn no view and no ad
     views; overlaps and plays over the stream limit no watch time either
-    (rules.earns_watch_time). Subtracts what pass 1 counted for them."""
+    (counted_views.earns_watch_time). Subtracts what pass 1 counted for them."""
     counts = ["excluded_overlap", "excluded_stream_limit", "excluded_repeat"]
     return f"""
 INSERT INTO {TMP_AGG} (video_id, plays_read, views, watch_time_sec, ad_views, bad_rows,
@@ -205,7 +205,7 @@ FROM (
     SELECT t.video_id, t.ad_views,
            ROW_NUMBER() OVER (PARTITION BY t.video_id, t.viewer_id ORDER BY t.started_at_us) AS nth
     FROM {TMP_PLAYS} t
-    WHERE t.exclusion = {_PASSING} AND t.pair_plays > {rules.DAILY_VIEW_CAP}
+    WHERE t.exclusion = {_PASSING} AND t.pair_plays > {counted_views.DAILY_VIEW_CAP}
 ) r
 WHERE {fragments.over_daily_cap_sql("r.nth")}
 GROUP BY r.video_id
@@ -213,7 +213,7 @@ GROUP BY r.video_id
 """
 
 
-# Exclusion codes in TMP_PLAYS (rules.Exclusion; self-views never get there).
+# Exclusion codes in TMP_PLAYS (counted_views.Exclusion; self-views never get there).
 _PASSING, _OVERLAP, _REPEAT, _STREAM_LIMIT = 0, 2, 3, 5
 
 TMP_AGG_COLUMNS = """

@@ -14,7 +14,7 @@ not see every such play: InnoDB allocates an auto-increment id at insert time, b
 becomes visible at commit, so an ingest transaction holding id 100 can commit after one
 holding 101 did, after the batch read MAX(play_id) = 101 and computed the day without 100.
 
-The day's current count comes from `play_day_counts` (services/common/play_counts.py),
+The day's current count comes from `play_day_counts` (services/video/play_counts.py),
 which every writer of `plays` keeps in its own transaction: the check reads a few rows per
 day instead of counting the history (it used to cost about 0.1 s per million stored plays
 before every run). The play_id watermark is still recorded with each execution (where a

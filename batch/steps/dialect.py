@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common.money import STORAGE_SCALE
+from domain.money import STORAGE_SCALE
 
 
 @dataclass(frozen=True)

@@ -4,65 +4,65 @@ Each fragment is an expression over one play (a plays row under the alias given,
 windowed play that adds prev_started_at_us, prev_watch_sec and duration_sec)
 joined with its video `v`; the per-play amounts read the classified play `c` (start_sec,
 end_sec, duration_sec, self_view, counted). Named parameters: :day_start_us and :day_end_us,
-the local day's bounds. batch/rules.py states each rule in Python; tests/reference.py is the
+the local day's bounds. domain/counted_views.py states each rule in Python; tests/reference.py is the
 oracle both are tested against.
 """
 
 from __future__ import annotations
 
-from batch import rules
 from batch.steps.dialect import Dialect
+from domain import counted_views
 
 
 def self_view_sql(p: str) -> str:
-    # DESIGN 2 "Counted view" 1 (rules.is_self_view): the seller's own playbacks never count.
+    # DESIGN 2 "Counted view" 1 (counted_views.is_self_view): the seller's own playbacks never count.
     return f"(v.seller_id = {p}.viewer_id)"
 
 
 def watch_time_of_sql(d: Dialect, start: str, end: str, duration: str) -> str:
-    # DESIGN 2 "Watch time" (rules.watch_time_sec): min(end, duration) - start, never negative.
+    # DESIGN 2 "Watch time" (counted_views.watch_time_sec): min(end, duration) - start, never negative.
     return d.greatest("0", f"{d.least(end, duration)} - {start}")
 
 
 def overlap_sql(p: str) -> str:
-    # DESIGN 2 "Counted view" 3 (rules.is_overlap): play `p` started before its previous
+    # DESIGN 2 "Counted view" 3 (counted_views.is_overlap): play `p` started before its previous
     # playback (prev_started_at_us, prev_watch_sec) could have ended at 2x:
     # started_at < prev.started_at + watch(prev) / 2, exact (both sides times 2, integers).
     return f"""({p}.prev_started_at_us IS NOT NULL
-        AND ({p}.started_at_us - {p}.prev_started_at_us) * {rules.MAX_PLAYBACK_SPEED}
+        AND ({p}.started_at_us - {p}.prev_started_at_us) * {counted_views.MAX_PLAYBACK_SPEED}
             < {p}.prev_watch_sec * 1000000)"""
 
 
 def repeat_sql(p: str) -> str:
-    # DESIGN 2 "Counted view" 2 (rules.is_repeat): play `p` started less than 30 s after its
+    # DESIGN 2 "Counted view" 2 (counted_views.is_repeat): play `p` started less than 30 s after its
     # previous playback (prev_started_at_us), counted or not. Exactly 30 s apart counts.
     return f"""({p}.prev_started_at_us IS NOT NULL
-        AND {p}.started_at_us - {p}.prev_started_at_us < {rules.REPEAT_WINDOW_US})"""
+        AND {p}.started_at_us - {p}.prev_started_at_us < {counted_views.REPEAT_WINDOW_US})"""
 
 
 def over_stream_limit_sql(running: str) -> str:
-    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): `running`, the number of the
+    # DESIGN 2 "Counted view" 5 (counted_views.over_stream_limit): `running`, the number of the
     # viewer's earlier plays (any video) running at the play's start, is MAX_STREAMS or more.
-    return f"({running} >= {rules.MAX_STREAMS})"
+    return f"({running} >= {counted_views.MAX_STREAMS})"
 
 
 def over_limit_flag_sql(s: str) -> str:
-    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): 1 when the play has a row `s` in
+    # DESIGN 2 "Counted view" 5 (counted_views.over_stream_limit): 1 when the play has a row `s` in
     # stream_limited_plays (LEFT JOINed on its key), written by the viewer-keyed step.
     return f"(CASE WHEN {s}.event_id IS NULL THEN 0 ELSE 1 END)"
 
 
 def stream_limited_sql(p: str) -> str:
-    # DESIGN 2 "Counted view" 5 (rules.over_stream_limit): play `p` (over_limit, from
+    # DESIGN 2 "Counted view" 5 (counted_views.over_stream_limit): play `p` (over_limit, from
     # over_limit_flag_sql) started while two earlier plays of its viewer were running.
     return f"({p}.over_limit = 1)"
 
 
 def over_daily_cap_sql(nth: str) -> str:
-    # DESIGN 2 "Counted view" 4 (rules.DAILY_VIEW_CAP, rules.classify_plays): `nth`, the rank
+    # DESIGN 2 "Counted view" 4 (counted_views.DAILY_VIEW_CAP, counted_views.classify_plays): `nth`, the rank
     # of a play among its viewer's plays of the video that day passing rules 1-3 and 5, is
     # past 10.
-    return f"({nth} > {rules.DAILY_VIEW_CAP})"
+    return f"({nth} > {counted_views.DAILY_VIEW_CAP})"
 
 
 def previous_day_start_sql(p: str, tail: str) -> str:
@@ -89,16 +89,16 @@ def bad_row_sql(p: str) -> str:
 
 
 def watch_time_sql(d: Dialect) -> str:
-    # DESIGN 2 "Watch time" (rules.earns_watch_time): every playback except the seller's own
+    # DESIGN 2 "Watch time" (counted_views.earns_watch_time): every playback except the seller's own
     # (pass 1; overlapping ones are taken back by the exclusion pass).
     clamped = watch_time_of_sql(d, "c.start_sec", "c.end_sec", "c.duration_sec")
     return f"(CASE WHEN c.self_view = 1 THEN 0 ELSE {clamped} END)"
 
 
 def ad_views_sql(d: Dialect) -> str:
-    # DESIGN 2 "Ads" (rules.ad_views): marks 300k < duration with start < mark <= end, only
+    # DESIGN 2 "Ads" (counted_views.ad_views): marks 300k < duration with start < mark <= end, only
     # for counted views: floor(min(end, duration - 1) / 300) - floor(start / 300), >= 0.
-    step = rules.AD_INTERVAL_SEC
+    step = counted_views.AD_INTERVAL_SEC
     marks = (
         f"{d.int_div(d.least('c.end_sec', 'c.duration_sec - 1'), str(step))} - {d.int_div('c.start_sec', str(step))}"
     )
@@ -106,9 +106,9 @@ def ad_views_sql(d: Dialect) -> str:
 
 
 def tier_revenue_sql(
-    d: Dialect, table: rules.TierTable, before: str, after: str, prefix: str
+    d: Dialect, table: counted_views.TierTable, before: str, after: str, prefix: str
 ) -> tuple[str, dict[str, object]]:
-    # DESIGN 2 "Prices" (rules.TierTable.revenue): marginal tiers over the running total; the
+    # DESIGN 2 "Prices" (counted_views.TierTable.revenue): marginal tiers over the running total; the
     # units numbered [before, after) are priced by the tier each falls in.
     terms: list[tuple[str, str]] = []
     params: dict[str, object] = {}

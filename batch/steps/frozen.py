@@ -15,8 +15,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from batch.tables import daily_video_stats, frozen_daily_stats, frozen_days
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.schema import daily_video_stats, frozen_daily_stats, frozen_days, month_closings
+from services.settlement.published import month_closings
 
 _FIGURES = ("video_id", "day", "seller_id", "views", "ad_views", "video_revenue", "ad_revenue")
 

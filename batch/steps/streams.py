@@ -1,6 +1,6 @@
 """The stream-limit step: the plays of one local day over the stream limit, keyed by viewer.
 
-DESIGN.md section 2 "Counted view" 5 (rules.over_stream_limit, rules.is_running): a playback
+DESIGN.md section 2 "Counted view" 5 (counted_views.over_stream_limit, counted_views.is_running): a playback
 is over the limit when it starts while two or more earlier playbacks of the same viewer, of
 ANY video, are running. Deciding it needs all of a viewer's videos at once, so it cannot be
 done inside the daily step's partitions by video range. This step runs once per day, before
@@ -15,7 +15,7 @@ Set-based, one sweep per viewer (docs/batch-jobs.md, "The stream limit"): every 
 start event (+1 when its watch time is positive: a zero watch time never runs) and every play
 with a positive watch time an end event (-1) at started_at + watch_time / 2, both in
 microseconds times MAX_PLAYBACK_SPEED so that half seconds stay exact integers
-(rules.running_end_scaled). Ordered per viewer by (instant, ends before starts, event_id
+(counted_views.running_end_scaled). Ordered per viewer by (instant, ends before starts, event_id
 byte-wise), the running sum just before a play's start event is the number of earlier plays
 running at its start (a play that ends exactly when another starts is no longer running).
 
@@ -45,11 +45,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from batch import rules
 from batch.steps import fragments
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
-from services.common.periods import day_bounds_us
+from domain import counted_views
+from domain.periods import day_bounds_us
 
 TMP_PREVIOUS = "tmp_stream_previous"  # the day's rows as the previous computation wrote them
 TMP_OVER = "tmp_stream_over"  # plays of the day over the limit, or of a tie that may be
@@ -70,7 +70,7 @@ MYSQL_SESSION_SETTINGS = {
 
 
 def _sweep_sql(d: Dialect) -> str:
-    """The sweep (rules.over_stream_limit over rules.is_running), per viewer over start and
+    """The sweep (counted_views.over_stream_limit over counted_views.is_running), per viewer over start and
     end events ordered by one integer key: the instant scaled by MAX_PLAYBACK_SPEED, times
     2, plus 1 for a start (ends sort before starts at the same instant: a play that ends
     exactly when another starts is not running then). For each start event of the day the
@@ -80,7 +80,7 @@ def _sweep_sql(d: Dialect) -> str:
     Keeps the day's plays whose count reaches MAX_STREAMS; _insert_over_sql takes the later
     peers back (rare). The rows carry no event_id (a wide string in every row of the
     window's sort): play_id finds the play again."""
-    speed = rules.MAX_PLAYBACK_SPEED
+    speed = counted_views.MAX_PLAYBACK_SPEED
     watch = fragments.watch_time_of_sql(d, "p.start_position_sec", "p.end_position_sec", "v.duration_sec")
     # A LEFT JOIN: the plays drive (read from the covering ix_plays_day_scan), never a
     # video's rows probing plays through an index without the positions (a random read per
@@ -123,8 +123,8 @@ WHERE s.is_start = 1 AND s.in_day = 1 AND {may_be_over}
 
 def _insert_over_sql(d: Dialect) -> str:
     """The plays of the sweep still over the limit once the viewer's plays started at the
-    same instant and coming after them in event_id byte-wise order (rules.ordered_plays_key)
-    are taken back, those that run (a watch time > 0, rules.is_running): they are not
+    same instant and coming after them in event_id byte-wise order (counted_views.ordered_plays_key)
+    are taken back, those that run (a watch time > 0, counted_views.is_running): they are not
     earlier plays. Looked up by ix_plays_started, for the few plays the sweep kept."""
     watch = fragments.watch_time_of_sql(d, "o.start_position_sec", "o.end_position_sec", "ov.duration_sec")
     later_peers = f"""(
@@ -207,4 +207,4 @@ def _tail_window_us(conn: sa.Connection) -> int:
     platform's longest video's duration / MAX_PLAYBACK_SPEED (a play's watch time is at most
     its video's duration), rounded up to a whole microsecond."""
     longest = conn.execute(sa.text("SELECT COALESCE(MAX(duration_sec), 0) FROM videos")).scalar_one()
-    return -(-max(0, int(longest)) * 1_000_000 // rules.MAX_PLAYBACK_SPEED)
+    return -(-max(0, int(longest)) * 1_000_000 // counted_views.MAX_PLAYBACK_SPEED)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import click
 
+import migrations
 from services.account import service
 from services.common import db
 from services.common.clock import clock_for
@@ -15,7 +16,7 @@ from services.common.settings import get_settings
 def _create(username: str, password: str, role: str) -> None:
     settings = get_settings()
     engine = db.make_engine(settings)
-    db.migrate(engine)
+    migrations.migrate(engine)
     account = service.create_account(
         service.sql_unit_of_work(engine), username, password, role, allowed_roles=(role,), clock=clock_for(settings)
     )
@@ -43,7 +44,7 @@ def create_ingest_account(username: str, password: str) -> None:
 def disable_account(username: str) -> None:
     """Disable an account: it can no longer log in, and its tokens are refused within
     PAYSYSTEM_ACCOUNT_CHECK_TTL_SEC (every service checks the account behind each call)."""
-    from services.common.errors import NotFound
+    from domain.errors import NotFound
 
     settings = get_settings()
     engine = db.make_engine(settings)
@@ -69,7 +70,7 @@ def set_role(username: str, role: str) -> None:
     """Change an account's role (the API's SetRole, for the operator): its tokens issued before
     are refused within PAYSYSTEM_ACCOUNT_CHECK_TTL_SEC; a new log-in gets the new role. The
     last active ADMIN keeps the role."""
-    from services.common.errors import BadInput, Conflict, NotFound
+    from domain.errors import BadInput, Conflict, NotFound
 
     settings = get_settings()
     engine = db.make_engine(settings)
@@ -103,7 +104,7 @@ def init(descriptor_out: str | None) -> None:
     auth.ensure_keys(settings.keys_dir)
     engine = db.make_engine(settings)
     db.wait_until_reachable(engine, timeout_sec=120)
-    db.migrate(engine)
+    migrations.migrate(engine)
     engine.dispose()
     if descriptor_out:
         protogen.build_descriptor_set(Path(descriptor_out))

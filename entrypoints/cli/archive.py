@@ -2,7 +2,7 @@
 the retention commands of the play history (docs/scaling.md, "History that grows").
 
 In-process against the configured database, like `paysystem close`: the operator's shell is
-trusted. The use cases live in services/common/archive.py and plays_partitions.py.
+trusted. The use cases live in services/video/archive.py and plays_partitions.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ console = Console()
 
 
 def _month(ctx, param, value):
-    from services.common.errors import BadDate
-    from services.common.periods import parse_month
+    from domain.errors import BadDate
+    from domain.periods import parse_month
 
     try:
         return parse_month(value, param.name)
@@ -39,9 +39,9 @@ def archive() -> None:
 )
 def archive_month(month, directory: Path) -> None:
     """Write MONTH's playbacks (YYYY-MM) to DIR/plays-YYYY-MM.jsonl.gz, verify, remove them."""
-    from services.common import archive as archival
+    from domain.errors import DomainError
     from services.common.clock import clock_for
-    from services.common.errors import DomainError
+    from services.video import archive as archival
 
     settings, engine = local_engine("archive-cli")
     try:
@@ -64,8 +64,8 @@ def archive_month(month, directory: Path) -> None:
 )
 def restore_month(month, directory: Path) -> None:
     """Put MONTH's archived playbacks back, identical, after checking the file's checksum."""
-    from services.common import archive as archival
-    from services.common.errors import DomainError
+    from domain.errors import DomainError
+    from services.video import archive as archival
 
     _, engine = local_engine("archive-cli")
     try:
@@ -89,8 +89,8 @@ def plays() -> None:
 @click.option("--ahead", type=click.IntRange(min=0), default=3, show_default=True, help="Months after this one.")
 def partitions(ahead: int) -> None:
     """Create the monthly partitions of plays (MySQL/MariaDB) up to AHEAD months ahead."""
-    from services.common import plays_partitions
     from services.common.clock import clock_for
+    from services.video import partitions as plays_partitions
 
     settings, engine = local_engine("plays-cli")
     try:

@@ -30,8 +30,8 @@ err_console = Console(stderr=True)
 def _day(ctx, param, value):
     if value is None:
         return None
-    from services.common.errors import BadDate
-    from services.common.periods import parse_day
+    from domain.errors import BadDate
+    from domain.periods import parse_day
 
     try:
         return parse_day(value, param.name)
@@ -84,8 +84,8 @@ def run(date, to_date, rerun, partitions, workers, job, via, username, password,
         runner = None
     else:
         from batch.wiring import runner_for
+        from domain.errors import DomainError
         from services.common.clock import clock_for
-        from services.common.errors import DomainError
 
         settings, engine = _local_engine()
         runner = runner_for(settings, engine, workers=workers)

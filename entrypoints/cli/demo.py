@@ -28,13 +28,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from domain.errors import AccountExists
 from entrypoints.cli.demo_ledger import DemoCallFailed, walk_ledger
 from entrypoints.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
 from entrypoints.launcher import supervisor, topology
 from services.account import service as accounts
 from services.common import db
 from services.common.clock import clock_for
-from services.common.errors import AccountExists
 from services.common.settings import Settings, get_settings
 
 ADMIN = ("demo-admin", "demo-admin-password")
@@ -200,7 +200,7 @@ def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewer
             raise RuntimeError("the batch did not finish")
 
     run_batch()
-    # Counted while the batch ran (batch.rules over the seeded playbacks).
+    # Counted while the batch ran (domain.counted_views over the seeded playbacks).
     console.print(f"The seeded playbacks under the counted-view rules: {summary.rules_line()}")
 
     console.rule("[bold]3. One seller's figures, read as JSON through Envoy")

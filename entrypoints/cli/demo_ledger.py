@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from services.common.periods import month_end, month_name
+from domain.periods import month_end, month_name
 
 
 class DemoCallFailed(RuntimeError):

@@ -21,7 +21,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from services.common.periods import month_name, month_start, next_month
+from domain.periods import month_name, month_start, next_month
 
 MARKER = "demo.json"
 MIN_MONTHS = 2  # the ledger walk closes two months

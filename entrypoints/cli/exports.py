@@ -25,9 +25,9 @@ def _write(export, out: str | None) -> None:
 def _run(make):
     """Runs make(engine, principal) against the deployment's database; a refused request
     (bad argument, no such month) is a one-line error, exit code 2."""
+    from domain.errors import DomainError
     from entrypoints.cli.local import local_engine
     from services.common import auth
-    from services.common.errors import DomainError
 
     settings, engine = local_engine("export-cli")
     try:
@@ -51,15 +51,21 @@ def export() -> None:
 @click.option("--out", help="File to write (default: the API's file name, in the current directory).")
 def statement(seller_id: int, period: str, date_text: str, out: str | None) -> None:
     """The statement of the day, ISO week or month containing --date."""
+    from batch.published import read_data_state
     from services.common.breakers import db_breaker
-    from services.common.cache import Cache
     from services.common.clock import clock_for
-    from services.common.readside import ReadSide
+    from services.readpath.cache import Cache
+    from services.readpath.readside import ReadSide
     from services.settlement import csv_export
 
     def make(settings, engine, principal):
         read = ReadSide(
-            engine=engine, db=db_breaker(), cache=Cache(None), zone=settings.zone, clock=clock_for(settings)
+            engine=engine,
+            db=db_breaker(),
+            cache=Cache(None),
+            zone=settings.zone,
+            read_state=read_data_state,
+            clock=clock_for(settings),
         )
         return csv_export.statement_csv(read, principal, seller_id, period.upper(), date_text)
 

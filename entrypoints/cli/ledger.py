@@ -21,10 +21,10 @@ OPERATOR = 0  # closed_by of a close run from the CLI
 @click.option("--month", required=True, help="The month to close, YYYY-MM (the one after the last closed month).")
 def close(month: str) -> None:
     """Close a month for every seller: freeze its lines, post the ledger entries and payouts."""
+    from domain.errors import DomainError
+    from domain.money import to_api_string
     from services.common.auth import Principal
     from services.common.clock import clock_for
-    from services.common.errors import DomainError
-    from services.common.money import to_api_string
     from services.settlement import closing
 
     settings, engine = local_engine("close-cli")

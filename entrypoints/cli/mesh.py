@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from entrypoints.launcher import envoy_admin, supervisor, topology
-from services.common import replicas
 from services.common.settings import get_settings
+from services.readpath import replicas
 
 
 @click.command("up")

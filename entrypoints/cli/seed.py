@@ -304,9 +304,9 @@ def _chunks(events: Iterator[video_pb2.PlayEvent], size: int = 5_000) -> Iterato
 
 def _import_directly(settings: Settings, clock: Clock, ingest_id: int, chunks: Iterator[video_pb2.ImportPlaysChunk]):
     """The ImportPlays use case in-process: the same validation and write path, no network."""
+    from domain.plays import Outcome
     from services.common import auth, db
     from services.video.ingest import Ingest
-    from services.video.plays import Outcome
     from services.video.servicer import play_events
 
     engine = db.make_engine(settings)

@@ -35,8 +35,8 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from batch.rules import Exclusion, classify_plays
-from services.common.periods import day_bounds_us
+from domain.counted_views import Exclusion, classify_plays
+from domain.periods import day_bounds_us
 
 SECOND_US = 1_000_000
 _DAY_US = 86_400 * SECOND_US
@@ -310,7 +310,7 @@ def _bot_session(
 
 
 class _Play(NamedTuple):
-    """A PlaySpec with numeric ids, as batch.rules.classify_plays reads it."""
+    """A PlaySpec with numeric ids, as domain.counted_views.classify_plays reads it."""
 
     event_id: str
     video_id: int
@@ -332,7 +332,7 @@ RULE_NAMES = {
 
 def rule_outcomes(videos: list[VideoSpec], plays: list[PlaySpec], *, sellers: int, zone: ZoneInfo) -> dict[str, int]:
     """How many of the playbacks count as views and how many each rule of DESIGN 2 "Counted
-    view" excludes (the batch's rules, batch.rules.classify_plays), keyed by RULE_NAMES'
+    view" excludes (the batch's rules, domain.counted_views.classify_plays), keyed by RULE_NAMES'
     values in that order. Assumes the playbacks are the whole history of their viewers and
     videos, as a fresh seed's are."""
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import jinja2
 import yaml
 
+from domain.plays import MAX_EVENTS_PER_CALL
 from entrypoints.launcher.topology import Instance
 from services.common.settings import Settings
 from services.video.ingest import too_many_events
-from services.video.plays import MAX_EVENTS_PER_CALL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = REPO_ROOT / "envoy"

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import migrations
 from entrypoints.launcher import envoy_admin, envoy_config, topology
 from services.common import auth, db, protogen
 from services.common.processes import pid_alive
@@ -151,7 +152,7 @@ class Supervisor:
         engine = db.make_engine(settings)
         try:
             db.wait_until_reachable(engine)
-            db.migrate(engine)
+            migrations.migrate(engine)
         finally:
             engine.dispose()
         open_files = raise_open_files_limit()

@@ -1,11 +1,12 @@
 """Entry point: `python -m entrypoints.servers.account --port N --instance account-1`."""
 
 from paysystem.v1 import account_pb2, account_pb2_grpc
+from services.account import published as published_accounts
 from services.account.servicer import AccountServicer
 from services.account.throttle import make_throttle
 from services.common import auth
-from services.common.cache import make_redis
 from services.common.server import ServiceContext, run_service
+from services.readpath.cache import make_redis
 
 
 def build(ctx: ServiceContext):
@@ -21,7 +22,7 @@ def build(ctx: ServiceContext):
 
 
 def main() -> None:
-    run_service("account", build)
+    run_service("account", build, account_lookups=published_accounts.role_lookups)
 
 
 if __name__ == "__main__":

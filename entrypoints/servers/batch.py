@@ -6,8 +6,9 @@ from __future__ import annotations
 from batch.servicer import BatchServicer
 from batch.wiring import runner_for, show_last_successes
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
-from services.common.replicas import HeartbeatWriter
+from services.account import published as published_accounts
 from services.common.server import Registration, ServiceContext, run_service
+from services.readpath.replicas import HeartbeatWriter
 
 
 def build(ctx: ServiceContext) -> list[Registration]:
@@ -21,7 +22,7 @@ def build(ctx: ServiceContext) -> list[Registration]:
 
 
 def main() -> None:
-    run_service("batch", build)
+    run_service("batch", build, account_lookups=published_accounts.role_lookups)
 
 
 if __name__ == "__main__":

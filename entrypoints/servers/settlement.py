@@ -6,9 +6,11 @@ and deliberately not a readiness check: with Redis down, statements come from My
 
 import logging
 
+from batch.published import read_data_state
 from paysystem.v1 import settlement_pb2, settlement_pb2_grpc
-from services.common.readside import build_read_side
+from services.account import published as published_accounts
 from services.common.server import ServiceContext, run_service
+from services.readpath.readside import build_read_side
 from services.settlement.closing import show_last_closed_month
 from services.settlement.servicer import SettlementServicer
 
@@ -22,13 +24,13 @@ def build(ctx: ServiceContext):
             show_last_closed_month(conn)
     except Exception:  # noqa: BLE001 - a start with the database down is logged, not fatal
         log.warning("could not read the last closed month for the metrics", exc_info=True)
-    servicer = SettlementServicer(build_read_side(ctx), ctx.engine)
+    servicer = SettlementServicer(build_read_side(ctx, read_data_state), ctx.engine)
     name = settlement_pb2.DESCRIPTOR.services_by_name["SettlementService"].full_name
     return [(settlement_pb2_grpc.add_SettlementServiceServicer_to_server, servicer, name)]
 
 
 def main() -> None:
-    run_service("settlement", build)
+    run_service("settlement", build, account_lookups=published_accounts.role_lookups)
 
 
 if __name__ == "__main__":

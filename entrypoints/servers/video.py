@@ -1,10 +1,11 @@
 """Entry point: `python -m entrypoints.servers.video --port N --instance video-1`."""
 
+from domain.plays import MAX_EVENTS_PER_CALL
 from paysystem.v1 import video_pb2, video_pb2_grpc
+from services.account import published as published_accounts
 from services.common.decoding import FieldCap
 from services.common.server import ServiceContext, run_service
 from services.video.ingest import too_many_events
-from services.video.plays import MAX_EVENTS_PER_CALL
 from services.video.servicer import VideoServicer
 
 # Envoy's body limit for a batch of playbacks (body_limit in envoy/envoy.yaml.j2), so that
@@ -29,7 +30,7 @@ def build(ctx: ServiceContext, *, exact_strategy: str | None = None):
 
 
 def main() -> None:
-    run_service("video", build)
+    run_service("video", build, account_lookups=published_accounts.role_lookups)
 
 
 if __name__ == "__main__":

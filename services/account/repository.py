@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from services.account.ports import StoredAccount
+from services.account.tables import accounts
 from services.common.db import SqlTransaction, inserted_id
-from services.common.schema import accounts
 
 
 def insert(conn: sa.Connection, *, username: str, password_hash: str, role: str, created_at_us: int) -> int | None:

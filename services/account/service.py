@@ -10,12 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from services.account import repository
-from services.account.ports import StoredAccount, UnitOfWork
-from services.account.throttle import LoginThrottle
-from services.common import auth
-from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import (
+from domain.errors import (
     AccountExists,
     AccountNotFound,
     BadAccountDetails,
@@ -26,6 +21,11 @@ from services.common.errors import (
     OwnRoleChange,
     require_positive_id,
 )
+from services.account import repository
+from services.account.ports import StoredAccount, UnitOfWork
+from services.account.throttle import LoginThrottle
+from services.common import auth
+from services.common.clock import SYSTEM_CLOCK, Clock
 
 # fullmatch: `$` would also match before a trailing newline ("alice\n" is not "alice").
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")

@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 import redis
 
+from domain.errors import TooManyRequests
 from services.common.breakers import REDIS_ERRORS
-from services.common.cache import LazyCluster
-from services.common.errors import TooManyRequests
 from services.common.metrics import LOGINS_THROTTLED
+from services.readpath.cache import LazyCluster
 
 log = logging.getLogger(__name__)
 

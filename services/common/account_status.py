@@ -16,6 +16,9 @@ itself reads the accounts table only for an account its instance has not seen (o
 thread is late). Measured in docs/statistics_settlement.md ("2026-12-01"): one primary-key
 read per account per TTL on the request path cost the read benchmark, whose 200 sellers each
 call an instance a few times per TTL, up to a third of a top-5 request's CPU.
+
+The lookups themselves read the account service's table: they are that service's published
+read functions (services/account/published.py), handed in by each server's entry point.
 """
 
 from __future__ import annotations
@@ -25,11 +28,8 @@ import threading
 import time
 from collections.abc import Callable
 
-import sqlalchemy as sa
-
-from services.common.errors import AccountNotActive, AccountRoleChanged
+from domain.errors import AccountNotActive, AccountRoleChanged
 from services.common.metrics import ACCOUNTS_REFUSED
-from services.common.schema import accounts
 
 log = logging.getLogger(__name__)
 REFUSED = "account disabled or unknown"
@@ -141,35 +141,3 @@ def _require_role(current: str, token_role: str | None) -> None:
     if token_role is not None and token_role != current:
         ACCOUNTS_REFUSED.inc()
         raise AccountRoleChanged(ROLE_CHANGED)
-
-
-def database_lookup(engine: sa.Engine) -> Callable[[int], str | None]:
-    """current_role(account_id) from the accounts table: its role, None if it is disabled or
-    does not exist."""
-    query = sa.select(accounts.c.role, accounts.c.disabled_at_us).where(
-        accounts.c.account_id == sa.bindparam("account_id")
-    )
-
-    def current_role(account_id: int) -> str | None:
-        with engine.connect() as conn:
-            row = conn.execute(query, {"account_id": account_id}).first()
-        return row.role if row is not None and row.disabled_at_us is None else None
-
-    return current_role
-
-
-def database_bulk_lookup(engine: sa.Engine, chunk: int = 1000) -> Callable[[list[int]], dict[int, str]]:
-    """current_roles(account_ids): the role of each of the ids whose account exists and is
-    not disabled."""
-
-    def current_roles(account_ids: list[int]) -> dict[int, str]:
-        found: dict[int, str] = {}
-        with engine.connect() as conn:
-            for i in range(0, len(account_ids), chunk):
-                query = sa.select(accounts.c.account_id, accounts.c.role).where(
-                    accounts.c.account_id.in_(account_ids[i : i + chunk]), accounts.c.disabled_at_us.is_(None)
-                )
-                found.update((int(a), r) for a, r in conn.execute(query))
-        return found
-
-    return current_roles

@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from services.common.errors import BadToken, NotOwner, RoleNotAllowed
+from domain.errors import BadToken, NotOwner, RoleNotAllowed
 from services.common.handlers import WrappedHandlers
 
 KEY_ID = "paysystem-1"

@@ -1,4 +1,5 @@
-"""The SQLAlchemy engine, migrations and the unit of work, shared by every process."""
+"""The SQLAlchemy engine and the unit of work, shared by every process (the migrations that
+shape the database: the top-level `migrations` package)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ from types import TracebackType
 from typing import Any, Self
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from services.common import money_sql
 from services.common.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Set on every MySQL/MariaDB connection, whatever the server's default: with strict mode a
 # value that does not fit its column (a too-long string, an out-of-range number) is an
 # error instead of being silently cut to fit, and division by zero is an error, not NULL.
@@ -72,19 +70,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def alembic_config(connection: sa.Connection) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = connection
-    return config
-
-
-def migrate(engine: sa.Engine) -> None:
-    """Brings the schema to the newest revision; safe to run again."""
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
 
 
 def wait_until_reachable(engine: sa.Engine, timeout_sec: float = 30.0) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 import grpc
 from google.protobuf.message import DecodeError
 
-from services.common.errors import DomainError, MalformedRequest
+from domain.errors import DomainError, MalformedRequest
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import grpc
 import pybreaker
 import sqlalchemy.exc
 
-from services.common import errors
+from domain import errors
 from services.common.handlers import WrappedHandlers
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from services.common import money
+from domain import money
 from services.common.sqltypes import Money
 
 # --- the SQLite functions ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from services.common.errors import BadPageRequest
+from domain.errors import BadPageRequest
 
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1000

@@ -164,8 +164,18 @@ class Server:
         log.info("stopped")
 
 
-def run_service(service: str, build: Callable[[ServiceContext], list[Registration]]) -> None:
-    """The `main()` of every service process: settings, logs, engine, servicers, serve."""
+AccountLookups = tuple[Callable[[int], str | None], Callable[[list[int]], dict[int, str]]]
+
+
+def run_service(
+    service: str,
+    build: Callable[[ServiceContext], list[Registration]],
+    account_lookups: Callable[[sa.Engine], AccountLookups],
+) -> None:
+    """The `main()` of every service process: settings, logs, engine, servicers, serve.
+
+    `account_lookups(engine)`: the account service's published role lookups (one and many
+    accounts), which the token check of every call asks."""
     args = parse_args(service)
     settings = get_settings()
     configure_logging(service, args.instance, level=settings.log_level, fmt=settings.log_format)
@@ -174,11 +184,8 @@ def run_service(service: str, build: Callable[[ServiceContext], list[Registratio
     engine = db.make_engine(settings)
     # While the database is down, fail fast instead of trying to connect on every call.
     dbguard.guard_connections(engine)
-    active = account_status.ActiveAccounts(
-        account_status.database_lookup(engine),
-        settings.account_check_ttl_sec,
-        current_roles=account_status.database_bulk_lookup(engine),
-    )
+    current_role, current_roles = account_lookups(engine)
+    active = account_status.ActiveAccounts(current_role, settings.account_check_ttl_sec, current_roles=current_roles)
     ctx = ServiceContext(
         settings=settings, engine=engine, instance=args.instance, require_active_account=active.require_active
     )

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
     db_url: str = ""
     # Read replicas of db_url, comma-separated SQLAlchemy URLs; empty = every read on the
     # primary. Only the read services (statistics, settlement's statements and series) read
-    # from them (services/common/readrouter.py, docs/scaling.md "Read replicas").
+    # from them (services/readpath/readrouter.py, docs/scaling.md "Read replicas").
     db_read_urls: str = ""
     # A replica whose heartbeat (written by the primary's batch every second) is older than
     # this, or that does not answer, is out of use until it catches up.
@@ -35,7 +36,7 @@ class Settings(BaseSettings):
     db_replica_wait_sec: float = 10.0
     # Optional: without it the settlement cache is off and reads go to the database.
     # redis://host:port/db is one node; redis+cluster://h1:p1,h2:p2 a Redis Cluster's seed
-    # nodes (services/common/cache.py make_redis, docs/scaling.md).
+    # nodes (services/readpath/cache.py make_redis, docs/scaling.md).
     redis_url: str = ""
     # Calendar days are days in this zone.
     timezone: str = "Asia/Seoul"
@@ -81,7 +82,7 @@ class Settings(BaseSettings):
     # Read services poll the batch's data version every data_version_poll_ms and trust a
     # reading for data_version_max_age_ms at most, and never longer than the window the batch
     # published with it: the batch publishes its own data_version_max_age_ms and waits it out
-    # before it reports a job finished (services/common/dataversion.py). 0 = read it on
+    # before it reports a job finished (services/readpath/dataversion.py). 0 = read it on
     # every request.
     data_version_poll_ms: int = 100
     data_version_max_age_ms: int = 300
@@ -97,6 +98,24 @@ class Settings(BaseSettings):
     batch_dispatch_url: str = ""
     # Attempts per dispatched partition when its worker is lost (killed, reset, unreachable).
     batch_partition_attempts: int = 3
+    # Which engine computes a partition's day (docs/scaling.md "Two batch engines"): `sql`
+    # inside the database (the default), or `spark` on a Spark cluster, with the same job
+    # repository and identical figures (batch/spark/).
+    batch_engine: Literal["sql", "spark"] = "sql"
+    # The Spark engine's cluster: `local[*]` (threads in the batch's own process) or a
+    # standalone master, spark://host:7077.
+    spark_master: str = "local[*]"
+    # Each executor's memory and cores, and the partitions of Spark's shuffles (joins, windows).
+    spark_executor_memory: str = "1g"
+    spark_executor_cores: int = 1
+    spark_partitions: int = 8
+    # The MariaDB JDBC driver Spark reads the database with (Debian's libmariadb-java); empty:
+    # /usr/share/java/mariadb-java-client.jar. Nothing is downloaded at run time.
+    spark_jdbc_jar: str = ""
+    # Where the Spark engine reads the plays: `jdbc` (the database, from a replica when
+    # db_read_urls names one) or `parquet:URI` (a Parquet history of local_day=YYYY-MM-DD/
+    # folders, as `paysystem plays export` and the archive write it).
+    spark_plays: str = "jdbc"
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Tests only: the business clock stands still at this instant (services/common/clock.py),
@@ -181,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.data_dir.resolve() / 'paysystem.db'}"
+
+    @property
+    def spark_jdbc_jar_path(self) -> Path:
+        return Path(self.spark_jdbc_jar or "/usr/share/java/mariadb-java-client.jar")
 
     @property
     def envoy_admin_base_url(self) -> str:

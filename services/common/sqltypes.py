@@ -1,4 +1,4 @@
-"""The column types of the schema (services/common/schema.py, jobs_schema.py): portable between
+"""The column types of the schema (services/common/tables.py, jobs_schema.py): portable between
 MySQL/MariaDB (the system of record) and SQLite (the embedded default).
 
 Ids autoincrement on both; strings compare byte by byte; money is exact on both (Money).
@@ -9,20 +9,24 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from services.common import money
+from domain import money
 
 # BIGINT ids that autoincrement on SQLite too (SQLite only does so for INTEGER PRIMARY KEY).
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 # Byte-by-byte comparison on MySQL; SQLite's default collation is already BINARY.
-BinaryString = lambda n: sa.String(n).with_variant(  # noqa: E731
-    mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
-)
+def BinaryString(n: int) -> sa.types.TypeEngine[str]:  # noqa: N802 - used as a column type
+    return sa.String(n).with_variant(mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
 # Event ids: byte by byte with no padding (utf8mb4_bin is PAD SPACE: 'a' = 'a '). Migration
 # 0005 sets utf8mb4_nopad_bin on MariaDB (the system of record) and utf8mb4_0900_bin on MySQL 8,
 # which has no nopad_bin; one type cannot name both, so this one names MariaDB's.
-EventId = lambda n: sa.String(n).with_variant(  # noqa: E731
-    mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
-)
+def EventId(n: int) -> sa.types.TypeEngine[str]:  # noqa: N802 - used as a column type
+    return sa.String(n).with_variant(
+        mysql.VARCHAR(n, charset="utf8mb4", collation="utf8mb4_nopad_bin"), "mysql", "mariadb"
+    )
 
 
 def _refuse_float(value):

@@ -12,12 +12,13 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from domain import ledger
+from domain.errors import BadRange, PayoutNotFound, require_positive_id
+from domain.periods import Period, count_periods, parse_month
 from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import BadRange, PayoutNotFound, require_positive_id
-from services.common.periods import Period, count_periods, parse_month
-from services.settlement import ledger, repository
+from services.settlement import repository
 from services.settlement.ports import Entry, Payout, UnitOfWork
 
 MAX_MONTHS = 120  # a ledger range spans at most ten years

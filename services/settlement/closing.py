@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from batch.published import publication_delay_sec
+from domain import ledger
+from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
+from domain.periods import month_end, month_name, next_month, parse_month
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.dataversion import publication_delay_sec
-from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
 from services.common.metrics import LAST_CLOSED_MONTH, month_number
-from services.common.periods import month_end, month_name, next_month, parse_month
-from services.settlement import ledger, ledger_repository, repository
+from services.settlement import ledger_repository, repository
 from services.settlement.ports import Closing, PendingAdjustment, UnitOfWork, WriteConflict
 
 # Called with (step number, steps in all, what the step does) as the close goes on.

@@ -19,11 +19,11 @@ from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 
-from services.common import money
+from domain import money
+from domain.periods import month_name
 from services.common.auth import Principal
-from services.common.periods import month_name
 from services.common.proto_time import timestamp
-from services.common.readside import ReadSide
+from services.readpath.readside import ReadSide
 from services.settlement import balances, service
 
 CONTENT_TYPE = "text/csv; charset=utf-8"

@@ -12,18 +12,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from batch.published import period_video_stats
+from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 from services.common.money_sql import money_add, money_is_nonzero, money_negate, money_sum
-from services.common.schema import (
-    Money,
-    closed_lines,
-    ledger_entries,
-    month_closings,
-    payout_minimums,
-    payouts,
-    period_video_stats,
-    videos,
-)
-from services.settlement.ledger import EARNED_KINDS, EntryKind, PayoutStatus
+from services.common.sqltypes import Money
+from services.settlement.tables import closed_lines, ledger_entries, month_closings, payout_minimums, payouts
+from services.video.published import videos
 
 MONTHLY = "MONTHLY"
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 
-from services.settlement import ledger
+from domain import ledger
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,22 +8,22 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
-from services.common.computed_days import days_to_compute
-from services.common.dataversion import read_data_state
-from services.common.db import SqlTransaction
-from services.common.money_sql import money_is_nonzero, money_sum
-from services.common.periods import Period
-from services.common.schema import (
-    closed_lines,
+from batch.published import (
     daily_video_stats,
+    days_to_compute,
     frozen_daily_stats,
     frozen_days,
     period_video_stats,
-    videos,
+    read_data_state,
 )
+from domain.ledger import EntryKind, PayoutStatus
+from domain.periods import Period
+from services.common.db import SqlTransaction
+from services.common.money_sql import money_is_nonzero, money_sum
 from services.settlement import ledger_repository
-from services.settlement.ledger import EntryKind, PayoutStatus
 from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from services.settlement.tables import closed_lines
+from services.video.published import videos
 
 # (video_id, title, views, ad_views, video_revenue, ad_revenue)
 Line = tuple[int, str, int, int, Decimal, Decimal]

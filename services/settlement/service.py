@@ -15,12 +15,12 @@ import functools
 from decimal import Decimal
 from typing import NamedTuple
 
-from services.common import money
+from domain import money
+from domain.errors import require_positive_id
+from domain.periods import Period, parse_day, period_bounds, periods_in_range
 from services.common.auth import Principal, require_seller_or_admin
-from services.common.dataversion import DataState
-from services.common.errors import require_positive_id
-from services.common.periods import Period, parse_day, period_bounds, periods_in_range
-from services.common.readside import ReadSide, parse_period
+from services.readpath.dataversion import DataState
+from services.readpath.readside import ReadSide, parse_period
 from services.settlement import ledger_repository, repository
 
 CURRENCY = "KRW"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from google.api import httpbody_pb2
 
+from domain.money import ZERO, to_api_string
+from domain.periods import month_name
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
-from services.common.money import ZERO, to_api_string
-from services.common.periods import month_name
 from services.common.proto_time import timestamp
-from services.common.readside import ReadSide, enum_name
+from services.readpath.readside import ReadSide, enum_name
 from services.settlement import balances, csv_export, service, tiers
 from services.settlement import closing as closing_use_case
 from services.settlement.ports import UnitOfWork

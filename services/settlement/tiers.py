@@ -16,12 +16,12 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from domain import pricing
+from domain.periods import parse_day
 from services.common.auth import Principal, require_role
-from services.common.periods import parse_day
-from services.settlement import tier_rules
 from services.settlement import tiers_repository as repo
 
-Tier = tier_rules.Tier  # (lower_bound, unit_price)
+Tier = pricing.Tier  # (lower_bound, unit_price)
 ATTEMPTS = 3  # two admins replacing one day at once: the loser's insert clashes, and retries
 
 
@@ -59,19 +59,19 @@ def schedule_tier_table(
     and returns it as stored; BadTierTable (nothing stored) for a malformed table or a day
     that is not after today and after the last closed month."""
     require_role(principal, "ADMIN")
-    tier_rules.require_sizes(video, ad)
+    pricing.require_sizes(video, ad)
     day = parse_day(effective_from, "effective_from")
     table = TierTable(
         effective_from=day,
-        video=tier_rules.parse_tiers(video, "video"),
-        ad=tier_rules.parse_tiers(ad, "ad"),
+        video=pricing.parse_tiers(video, "video"),
+        ad=pricing.parse_tiers(ad, "ad"),
     )
-    tier_rules.require_schedulable(day, today, None)
+    pricing.require_schedulable(day, today, None)
     attempt = 1
     while True:
         try:
             with engine.begin() as conn:
-                tier_rules.require_schedulable(day, today, repo.last_closed_month(conn))
+                pricing.require_schedulable(day, today, repo.last_closed_month(conn))
                 repo.replace_tier_table(conn, day, {"VIEW": table.video, "AD": table.ad})
             return table
         except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from services.common.schema import month_closings, tier_prices
+from services.settlement.tables import month_closings, tier_prices
 
 Tier = tuple[int, Decimal]  # (lower_bound, unit_price), as in tier_rules
 

@@ -6,18 +6,17 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from services.common.money_sql import money_sum
-from services.common.periods import Period
-from services.common.schema import (
+from batch.published import (
     RULE_EXCLUSION_COLUMNS,
-    closed_lines,
     daily_video_stats,
     frozen_daily_stats,
     frozen_days,
-    month_closings,
     period_video_stats,
-    videos,
 )
+from domain.periods import Period
+from services.common.money_sql import money_sum
+from services.settlement.published import closed_lines, month_closings
+from services.video.published import videos
 
 METRIC_COLUMNS = {"VIEWS": "views", "WATCH_TIME": "watch_time_sec"}
 

@@ -21,10 +21,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
-from services.common.dataversion import DataState
-from services.common.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
-from services.common.periods import (
+from batch.published import RULE_EXCLUSION_COLUMNS
+from domain.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
+from domain.periods import (
     Period,
     count_periods,
     parse_day,
@@ -33,8 +32,9 @@ from services.common.periods import (
     period_start,
     periods_in_range,
 )
-from services.common.readside import ReadSide, parse_period
-from services.common.schema import RULE_EXCLUSION_COLUMNS
+from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
+from services.readpath.dataversion import DataState
+from services.readpath.readside import ReadSide, parse_period
 from services.statistics import repository
 
 TOP_N = 5

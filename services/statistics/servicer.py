@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from domain.money import to_api_string
 from paysystem.v1 import common_pb2, statistics_pb2, statistics_pb2_grpc
 from services.common.auth import current_principal
-from services.common.money import to_api_string
-from services.common.readside import ReadSide, enum_name
+from services.readpath.readside import ReadSide, enum_name
 from services.statistics import service
 
 

@@ -18,12 +18,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from services.common import metrics, play_counts
-from services.common.auth import Principal, require_role
-from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import NotOwner, TooManyEvents
-from services.video import repository
-from services.video.plays import (
+from domain.errors import NotOwner, TooManyEvents
+from domain.plays import (
     ARCHIVED_MONTH,
     CONFLICT_IN_REQUEST,
     CONFLICT_STORED,
@@ -40,6 +36,10 @@ from services.video.plays import (
     timing_problem,
     video_problem,
 )
+from services.common import metrics
+from services.common.auth import Principal, require_role
+from services.common.clock import SYSTEM_CLOCK, Clock
+from services.video import play_counts, repository
 
 log = logging.getLogger(__name__)
 # Errors after which the whole transaction is tried again: a deadlock, a lock wait timeout,
@@ -226,7 +226,7 @@ class Ingest:
         while True:
             try:
                 with self._engine.begin() as conn:
-                    # An archived month accepts no more playbacks (services/common/archive.py);
+                    # An archived month accepts no more playbacks (services/video/archive.py);
                     # read in this transaction, after the fence that an archival waits on.
                     archived = repository.archived_months_fenced(conn)
                     candidates, rows = all_candidates, all_rows
@@ -252,7 +252,7 @@ class Ingest:
                         candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
                     )
                     repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
-                    # The day counts commit with the rows (services/common/play_counts.py).
+                    # The day counts commit with the rows (services/video/play_counts.py).
                     stored_days = (r[4] for r in rows if len(inserted) == len(rows) or r[0] in inserted)
                     play_counts.add(conn, Counter(stored_days))
                 break

@@ -6,9 +6,10 @@ import pymysql
 import sqlalchemy as sa
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
+from services.account.published import accounts
 from services.common.db import dbapi_connection, inserted_id
-from services.common.schema import accounts, archived_months, play_event_ids, plays, resume_positions, videos
 from services.video import sql_literals
+from services.video.tables import archived_months, play_event_ids, plays, resume_positions, videos
 
 
 def insert_video(conn: sa.Connection, *, seller_id: int, title: str, duration_sec: int, created_at_us: int) -> int:
@@ -260,7 +261,7 @@ def existing_event_ids(conn: sa.Connection, event_ids: list[str]) -> set[str]:
 
 def archived_months_fenced(conn: sa.Connection) -> set[str]:
     """The archived (or being archived) months, as 'YYYY-MM', read inside an ingest
-    transaction after a shared lock on archive_fence (services/common/archive.py): an archival
+    transaction after a shared lock on archive_fence (services/video/archive.py): an archival
     that marks a month waits for this transaction to end, so a playback of a month it
     missed here cannot commit after that archival read the month's rows."""
     if not _is_sqlite(conn):

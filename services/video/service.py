@@ -9,11 +9,11 @@ import dataclasses
 
 import sqlalchemy as sa
 
+from domain.errors import BadVideoDetails, VideoNotFound, require_positive_id
+from domain.text import require_plain_text
 from services.common import paging
 from services.common.auth import Principal, require_role, require_self_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.common.errors import BadVideoDetails, VideoNotFound, require_positive_id
-from services.common.text import require_plain_text
 from services.video import sql_adapter
 from services.video.ports import UnitOfWork, Video
 
@@ -51,7 +51,7 @@ def create_video(
         raise BadVideoDetails("must not be empty", field="title")
     if len(title) > TITLE_MAX:
         raise BadVideoDetails(f"must be at most {TITLE_MAX} characters, got {len(title)}", field="title")
-    # Controls, bidirectional overrides, invisible-only titles (services/common/text.py).
+    # Controls, bidirectional overrides, invisible-only titles (domain/text.py).
     require_plain_text(title, "title")
     if not 1 <= duration_sec <= DURATION_MAX_SEC:
         raise BadVideoDetails(f"must be 1..{DURATION_MAX_SEC} seconds, got {duration_sec}", field="duration_sec")

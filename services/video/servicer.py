@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from domain.plays import Outcome, PlayEvent, PlayResult
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
-from services.common.streams import StreamLimits
 from services.video import service
 from services.video.ingest import Ingest, require_events_within_limit
-from services.video.plays import Outcome, PlayEvent, PlayResult
 from services.video.ports import UnitOfWork
+from services.video.streams import StreamLimits
 
 STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
 

@@ -42,8 +42,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from migrations.schema import metadata
 from services.common import db
-from services.common.schema import metadata
 from tools import gendocs
 
 EXAMPLES = 2

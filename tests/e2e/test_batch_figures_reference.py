@@ -13,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
 from tests import reference
 
 # 2014: before every other test's data, so the run needs no earlier day. The week of Monday

@@ -106,7 +106,7 @@ def test_the_cli_runs_a_job_through_envoy_with_admin_credentials(mesh):
 def test_a_rerun_that_changes_a_figure_is_in_the_very_next_read_after_the_job_finished(mesh):
     # The read services learn the data version by polling it and keep rendered statements
     # for seconds; the batch waits long enough before its final event that no instance
-    # serves the old figure after it (services/common/dataversion.py).
+    # serves the old figure after it (services/readpath/dataversion.py).
     _seed_once(mesh)
     _, admin = mesh.create_admin()
     day2 = DAY + dt.timedelta(days=1)

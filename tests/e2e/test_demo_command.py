@@ -238,6 +238,7 @@ def test_the_test_clock_without_the_test_flag_is_refused(tmp_path, ports):
 def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     """The demo's INGEST account name is taken by an account with another password: the walk
     fails at the ledger step, after seeding and the batch."""
+    import migrations
     from entrypoints.cli.demo import INGEST
     from entrypoints.cli.demo_plan import Marker, plan_history, write_marker
     from services.account import service as accounts
@@ -249,7 +250,7 @@ def test_a_failure_after_the_mesh_started_stops_everything(tmp_path, ports):
     data_dir.mkdir()
     engine = db.make_engine(settings)
     try:
-        db.migrate(engine)
+        migrations.migrate(engine)
         accounts.create_account(
             accounts.sql_unit_of_work(engine), INGEST[0], "not-the-demo-password", "INGEST", allowed_roles=("INGEST",)
         )

@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common import db
-from services.common.schema import plays
+from services.video.tables import plays
 
 # A day ago, with microseconds: viewers record their own playbacks within 7 days of the start.
 STARTED = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).replace(microsecond=123456)

@@ -7,10 +7,10 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from batch.rules import Exclusion, classify_plays
+from domain.counted_views import Exclusion, classify_plays
 from entrypoints.cli.seed import seed
 from services.common import db
-from services.common.schema import plays, videos
+from services.video.tables import plays, videos
 
 
 def test_seeding_through_the_api_stores_every_playback_and_a_rerun_stores_nothing_new(mesh):

@@ -29,10 +29,11 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from batch.computed_days import days_to_compute
+from batch.tables import computed_days
+from domain.periods import day_bounds_us
 from services.common import db
-from services.common.computed_days import days_to_compute
-from services.common.periods import day_bounds_us
-from services.common.schema import computed_days, payout_minimums
+from services.settlement.tables import payout_minimums
 from tests import reference
 
 JAN, FEB, MAR = dt.date(2011, 1, 1), dt.date(2011, 2, 1), dt.date(2011, 3, 1)
@@ -508,7 +509,7 @@ def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payo
         ({"status": "PAID"}, "reference"),
         ({"status": "PENDING", "reference": "x"}, "status"),
         # A NUL was stored and cut the reference in the CSV files; a right-to-left override
-        # shows it in another order than stored (services/common/text.py).
+        # shows it in another order than stored (domain/text.py).
         ({"status": "PAID", "reference": "BANK\u0000-1"}, "reference"),
         ({"status": "PAID", "reference": "TX\u202e1-KNAB"}, "reference"),
     )

@@ -26,7 +26,7 @@ def _titles(mesh, seller) -> list[str]:
         ({"title": "longer than a day", "duration_sec": 86401}, "duration_sec"),
         ({"title": "wrong type", "duration_sec": "abc"}, "duration_sec"),
         ({"title": 12, "duration_sec": 60}, "title"),
-        # services/common/text.py: shown otherwise than stored, or nothing visible
+        # domain/text.py: shown otherwise than stored, or nothing visible
         ({"title": "abc\u202egpj.exe", "duration_sec": 60}, "title: must not contain bidirectional"),
         ({"title": "nul\u0000inside", "duration_sec": 60}, "title: must not contain control"),
         ({"title": "\u200b\u200d\ufeff", "duration_sec": 60}, "title: must contain a visible character"),

@@ -14,7 +14,7 @@ import time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from services.common.periods import local_day_of
+from domain.periods import local_day_of
 from tests import reference
 
 VIDEOS = 20

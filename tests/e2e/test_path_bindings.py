@@ -27,7 +27,7 @@ from google.protobuf import descriptor
 import paysystem.v1
 from entrypoints.launcher.topology import SERVICES
 from services.common import db
-from services.common.schema import ledger_entries, payouts
+from services.settlement.tables import ledger_entries, payouts
 from tests.plugins.edge import envoy_stats
 
 F = descriptor.FieldDescriptor

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.common import db
-from services.common.schema import month_closings, tier_prices
+from services.settlement.tables import month_closings, tier_prices
 
 PATH = "/v1/settlement/tier-tables"
 SEEDED = {

@@ -14,7 +14,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import NamedTuple, Self
 
-from services.settlement.ledger import EARNED_KINDS, EntryKind, PayoutStatus
+from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
 
 

@@ -52,7 +52,7 @@ import sqlalchemy as sa
 import yaml
 
 from services.common import db
-from services.common.replicas import replica_name
+from services.readpath.replicas import replica_name
 from tests.plugins.edge import fresh_client_address, json_log_in, listener_stat, open_connection
 from tests.plugins.faults import Load, fault_mesh, metric, scrape
 from tests.plugins.jobs import SEOUL, add_plays, add_videos, play

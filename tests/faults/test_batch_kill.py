@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from batch.jobs.runner import JobRunner
-from services.common import db, play_counts
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
+from services.common import db
 from services.common.settings import Settings
+from services.video import play_counts
 from tests import event_ids
 from tests.databases import fresh_database
 from tests.plugins.jobs import SEOUL, add_videos, executions, partition_rows, stats_snapshot

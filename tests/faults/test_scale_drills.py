@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 
 from services.common import db
-from services.common.replicas import replica_name
+from services.readpath.replicas import replica_name
 from tests.plugins.faults import Client, Load, fault_mesh, metric, percentile, scrape
 from tests.plugins.readside import Daily, publish_day
 from tests.plugins.scaled_mesh import scaled_mesh

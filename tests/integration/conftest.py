@@ -19,9 +19,10 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
-from services.common import play_counts
-from services.common.periods import local_day_of
-from services.common.schema import RULE_EXCLUSION_COLUMNS, Money
+from batch.tables import RULE_EXCLUSION_COLUMNS
+from domain.periods import local_day_of
+from services.common.sqltypes import Money
+from services.video import play_counts
 from tests import event_ids
 from tests.databases import fresh_engine
 from tests.plugins.jobs import DATA_TABLES
@@ -105,7 +106,7 @@ class BatchData:
             else f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {int(count)})"
             " SELECT n FROM s"
         )
-        from services.common.periods import local_day_of as day_of
+        from domain.periods import local_day_of as day_of
 
         concat = (
             "('gen-' || :video_id || '-' || g.n)" if self.backend == "sqlite" else "CONCAT('gen-', :video_id, '-', g.n)"

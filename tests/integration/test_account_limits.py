@@ -9,17 +9,17 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import NotFound, TooManyRequests
 from entrypoints.servers import account as account_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
 from services.account import repository, service
+from services.account.tables import accounts
 from services.account.throttle import make_throttle
 from services.common import auth, db
-from services.common.cache import make_redis
-from services.common.errors import NotFound, TooManyRequests
 from services.common.metrics import LOGINS_THROTTLED
-from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import make_redis
 from tests.databases import fresh_database
 
 PORT = {"sqlite": 17131, "mariadb": 17132}

@@ -15,13 +15,14 @@ import grpc
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import BadInput, LastAdmin, NotFound
 from entrypoints.servers import account as account_main
 from entrypoints.servers import video as video_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2, video_pb2, video_pb2_grpc
+from services.account import published as published_accounts
 from services.account import service
+from services.account.tables import accounts
 from services.common import account_status, auth, db
-from services.common.errors import BadInput, LastAdmin, NotFound
-from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from tests.databases import fresh_database
@@ -81,9 +82,9 @@ def services(request, tmp_path_factory):
             # account is read again by the first call after the TTL. The refresh itself is
             # tested in tests/unit/test_account_limits.py.
             active = account_status.ActiveAccounts(
-                account_status.database_lookup(engine),
+                published_accounts.role_lookup(engine),
                 TTL_SEC,
-                current_roles=account_status.database_bulk_lookup(engine),
+                current_roles=published_accounts.bulk_role_lookup(engine),
                 background=False,
             )
             ctx = ServiceContext(

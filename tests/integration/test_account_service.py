@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from entrypoints.servers import account as account_main
 from paysystem.v1 import account_pb2, account_pb2_grpc, common_pb2
+from services.account.tables import accounts
 from services.common import auth, db
-from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from tests.databases import fresh_database

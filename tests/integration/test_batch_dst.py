@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
-from services.common.periods import day_bounds_us, local_day_of
+from domain.periods import day_bounds_us, local_day_of
 from tests import reference
 from tests.plugins.jobs import (
     add_plays,

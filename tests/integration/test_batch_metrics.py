@@ -15,9 +15,9 @@ from prometheus_client import REGISTRY
 
 import batch.steps
 from batch.jobs.runner import JobRunner
+from batch.jobs.tables import job_execution
 from batch.wiring import show_last_successes
 from services.common import db
-from services.common.jobs_schema import job_execution
 from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.settings import Settings
 from tests.databases import fresh_database

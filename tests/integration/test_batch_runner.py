@@ -14,7 +14,7 @@ from batch.jobs import repository as repo
 from batch.jobs.launch import JobAlreadyRunning
 from batch.jobs.model import BatchStatus, EventType
 from batch.jobs.runner import JobRunner
-from services.common.errors import BadInput, NotReady
+from domain.errors import BadInput, NotReady
 from tests import reference
 from tests.plugins.jobs import (
     SEOUL,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from paysystem.v1 import common_pb2, settlement_pb2
 from services.common import db
-from services.common.readside import read_engine
 from services.common.settings import Settings
+from services.readpath.readside import read_engine
 from tests.databases import fresh_database
 from tests.plugins.readside import Daily, add_videos, make_read_side, publish_day, serve_read_services
 

@@ -11,15 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import MonthNotReady
+from domain.plays import Outcome, PlayEvent, too_late_reason
 from services.account import service as accounts
 from services.common.auth import Principal
 from services.common.clock import FixedClock
-from services.common.errors import MonthNotReady
-from services.common.schema import plays
 from services.settlement import closing
 from services.video import service as videos
 from services.video.ingest import Ingest
-from services.video.plays import Outcome, PlayEvent, too_late_reason
+from services.video.tables import plays
 from tests.databases import fresh_engine
 
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -20,12 +20,12 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
+from domain.errors import TooManyRequests
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.account.throttle import make_throttle
 from services.common.breakers import REDIS_ERRORS
-from services.common.cache import make_redis
-from services.common.errors import TooManyRequests
 from services.common.settings import Settings
+from services.readpath.cache import make_redis
 from tests.databases import fresh_database
 from tests.plugins.readside import Daily, add_videos, make_read_side, migrated_engine, publish_day, serve_read_services
 from tests.redis_cluster import RedisClusterProcesses, free_cluster_ports

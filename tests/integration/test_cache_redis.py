@@ -16,10 +16,10 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
+from batch.data_state import read_data_state
 from paysystem.v1 import common_pb2, settlement_pb2
 from services.common.breakers import redis_breaker
-from services.common.cache import Cache, LocalTier, make_redis
-from services.common.dataversion import read_data_state
+from services.readpath.cache import Cache, LocalTier, make_redis
 from tests.databases import fresh_database
 from tests.plugins.readside import (
     Daily,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from batch.steps import BadPlayRow
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
 from tests.integration.conftest import SEOUL
 from tests.reference import Play, Seed, TierRow, Video, compute_daily
 

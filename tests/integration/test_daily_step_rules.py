@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
 from tests.integration.conftest import SEOUL
 from tests.reference import Play, Video, compute_daily
 

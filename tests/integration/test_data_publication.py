@@ -1,4 +1,4 @@
-"""The freshness contract (services/common/dataversion.py, batch/jobs/publication.py) on
+"""The freshness contract (services/readpath/dataversion.py, batch/jobs/publication.py) on
 MariaDB: the batch publishes how long read services may trust a data version, so a read
 instance configured to trust its readings far longer than the batch waits still serves the
 new figures the moment a job has finished; a failure after the days were published is
@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
+from batch.data_state import announce_reader_max_age, publication_delay_sec, read_data_state
 from batch.jobs.model import EventType
 from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2
-from services.common.dataversion import announce_reader_max_age, publication_delay_sec, read_data_state
 from services.common.settings import Settings
 from tests.databases import fresh_database
 from tests.mesh import reserve_port_block

@@ -8,10 +8,10 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from batch.data_state import STATE_QUERY, announce_reader_max_age, read_data_state
 from services.common.breakers import DB_DOWN_ERRORS
-from services.common.dataversion import STATE_QUERY, announce_reader_max_age, read_data_state
-from services.common.readside import read_engine
 from services.common.settings import Settings
+from services.readpath.readside import read_engine
 from tests.databases import fresh_database
 from tests.plugins.readside import mark_computed, migrated_engine
 

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.common import db
-from services.common.schema import plays
 from services.common.settings import Settings
 from services.video import repository
+from services.video.tables import plays
 from tests import event_ids
 from tests.databases import fresh_database
 

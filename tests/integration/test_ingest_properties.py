@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.plays import Outcome, PlayEvent
+from services.account.tables import accounts
 from services.common import auth, db
-from services.common.schema import accounts, plays, videos
 from services.common.settings import Settings
 from services.video import repository
 from services.video.ingest import Ingest
-from services.video.plays import Outcome, PlayEvent
+from services.video.tables import plays, videos
 from tests.databases import fresh_database
 from tests.plugins.video import DB_PREFIX
 

@@ -19,13 +19,12 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from domain.periods import local_day_of
+from domain.plays import NOT_ENDED, too_late_reason
 from paysystem.v1 import video_pb2
-from services.common import play_counts
 from services.common.clock import FixedClock
-from services.common.periods import local_day_of
-from services.common.schema import plays, resume_positions
-from services.video import repository
-from services.video.plays import NOT_ENDED, too_late_reason
+from services.video import play_counts, repository
+from services.video.tables import plays, resume_positions
 from tests.plugins.video import video_service
 
 STORED, DUPLICATE, REJECTED = video_pb2.STORED, video_pb2.DUPLICATE, video_pb2.REJECTED

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from batch.jobs import repository as repo
 from batch.jobs.model import BatchStatus, Partition, RunKind
 from batch.jobs.recovery import recover
-from services.common.errors import ExecutionNotFound
+from domain.errors import ExecutionNotFound
 
 NOW = 1_700_000_000_000_000  # long ago: any heartbeat at NOW is stale
 PLAN = [Partition("p0", 0, 100), Partition("p1", 100, 2**63 - 1)]

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
-from services.common import play_counts
+from services.video import play_counts
 from tests import event_ids
 from tests.databases import fresh_engine
 from tests.integration.conftest import BatchData

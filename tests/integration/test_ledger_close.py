@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
+from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from domain.money import to_api_string
+from domain.periods import Period
 from services.common.auth import Principal
-from services.common.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
 from services.common.metrics import LAST_CLOSED_MONTH
-from services.common.money import to_api_string
-from services.common.periods import Period
-from services.common.schema import month_closings, payouts
 from services.settlement import balances, closing, service
+from services.settlement.tables import month_closings, payouts
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common.periods import Period, month_end
-from services.common.schema import payouts
+from domain.periods import Period, month_end
 from services.settlement import balances
+from services.settlement.tables import payouts
 from tests.plugins.jobs import random_plays
 from tests.plugins.ledger import (
     ADMIN,

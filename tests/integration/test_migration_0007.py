@@ -7,8 +7,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+import migrations
+from batch.tables import RULE_EXCLUSION_COLUMNS
 from services.common import db
-from services.common.schema import RULE_EXCLUSION_COLUMNS
 from services.common.settings import Settings
 from tests.databases import fresh_database
 
@@ -23,7 +24,7 @@ def test_existing_rows_get_zero_exclusions_and_the_migration_downgrades(backend,
         engine = db.make_engine(Settings(db_url=url))
         try:
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0006")
+                command.downgrade(migrations.alembic_config(conn), "0006")
             assert not set(RULE_EXCLUSION_COLUMNS) & _columns(engine, "daily_video_stats")
             with engine.begin() as conn:
                 conn.execute(
@@ -38,13 +39,13 @@ def test_existing_rows_get_zero_exclusions_and_the_migration_downgrades(backend,
                         " ad_views, video_revenue, ad_revenue) VALUES ('WEEKLY', '2026-11-02', 1, 2, 3, 4, 5, 3, 50)"
                     )
                 )
-            db.migrate(engine)
+            migrations.migrate(engine)
             with engine.connect() as conn:
                 for table in ("daily_video_stats", "period_video_stats"):
                     row = conn.execute(sa.text(f"SELECT views, {', '.join(RULE_EXCLUSION_COLUMNS)} FROM {table}")).one()
                     assert tuple(row) == (3, *[0] * len(RULE_EXCLUSION_COLUMNS))  # 0015 too
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0006")
+                command.downgrade(migrations.alembic_config(conn), "0006")
             assert not set(RULE_EXCLUSION_COLUMNS) & _columns(engine, "period_video_stats")
         finally:
             engine.dispose()

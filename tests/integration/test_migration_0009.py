@@ -9,9 +9,11 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+import migrations
+from batch.tables import daily_video_stats, period_video_stats
 from services.common import db
-from services.common.schema import daily_video_stats, period_video_stats, tier_prices
 from services.common.settings import Settings
+from services.settlement.tables import tier_prices
 from tests.databases import fresh_database
 
 # Amounts as the batch stored them before 0009 (SQL literals; on SQLite as REAL or INTEGER).
@@ -50,7 +52,7 @@ def test_money_columns_become_exact_text_on_sqlite_and_the_migration_downgrades(
         engine = db.make_engine(Settings(db_url=url))
         try:
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0008")
+                command.downgrade(migrations.alembic_config(conn), "0008")
             before = _layout(engine)
             with engine.begin() as conn:
                 conn.execute(sa.text("DELETE FROM tier_prices"))
@@ -80,7 +82,7 @@ def test_money_columns_become_exact_text_on_sqlite_and_the_migration_downgrades(
                     assert _typeofs(conn) == {"real", "integer"}  # what 0009 is for
             with engine.begin() as conn:
                 # 0009 only: later migrations add columns of their own (0015: excluded_stream_limit).
-                command.upgrade(db.alembic_config(conn), "0009")
+                command.upgrade(migrations.alembic_config(conn), "0009")
             assert _layout(engine) == before  # same columns, order, nullability, keys, indexes
             with engine.connect() as conn:
                 if backend == "sqlite":
@@ -102,13 +104,13 @@ def test_money_columns_become_exact_text_on_sqlite_and_the_migration_downgrades(
             assert period == [(Decimal(a), Decimal(a)) for a in AMOUNTS]
             assert prices == [Decimal(a if a != "123456789012.3456" else "12345678.9012") for a in AMOUNTS]
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0008")
+                command.downgrade(migrations.alembic_config(conn), "0008")
             assert _layout(engine) == before
             with engine.connect() as conn:
                 if backend == "sqlite":
                     assert _typeofs(conn) == {"real", "integer"}
                 rows = conn.execute(sa.text("SELECT COUNT(*) FROM daily_video_stats")).scalar_one()
             assert rows == len(AMOUNTS)
-            db.migrate(engine)  # and up again
+            migrations.migrate(engine)  # and up again
         finally:
             engine.dispose()

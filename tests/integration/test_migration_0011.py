@@ -7,9 +7,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+import migrations
 from services.common import db
-from services.common.schema import plays
 from services.common.settings import Settings
+from services.video.tables import plays
 from tests.databases import fresh_database
 
 
@@ -25,7 +26,7 @@ def test_plays_started_index_is_added_as_declared_and_downgrades(backend, tmp_pa
             declared = {ix.name: tuple(c.name for c in ix.columns) for ix in plays.indexes}
             assert declared["ix_plays_started"] == ("started_at_us",)
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0010")
+                command.downgrade(migrations.alembic_config(conn), "0010")
             assert "ix_plays_started" not in _indexes(engine)
             with engine.begin() as conn:
                 conn.execute(
@@ -35,14 +36,14 @@ def test_plays_started_index_is_added_as_declared_and_downgrades(backend, tmp_pa
                         " VALUES (7, 'e7', 1, 2, 1764000000000000, '2025-11-25', 0, 30, 1764000000000001)"
                     )
                 )
-            db.migrate(engine)
+            migrations.migrate(engine)
             assert {name: cols for name, cols in _indexes(engine).items() if name in declared} == declared
             with engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT play_id, started_at_us FROM plays")).all() == [
                     (7, 1764000000000000)
                 ]
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0010")
+                command.downgrade(migrations.alembic_config(conn), "0010")
             assert "ix_plays_started" not in _indexes(engine)
         finally:
             engine.dispose()

@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from services.common import db, play_counts
+import migrations
+from services.common import db
 from services.common.settings import Settings
+from services.video import play_counts
 from tests.databases import fresh_database
 
 # (play_id, local_day): three plays on one day, one on another.
@@ -27,7 +29,7 @@ def test_day_counts_are_filled_from_the_stored_plays_and_downgrade(backend, tmp_
         engine = db.make_engine(Settings(db_url=url))
         try:
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0012")
+                command.downgrade(migrations.alembic_config(conn), "0012")
             assert "ix_plays_day_arrival" in _indexes(engine)
             assert "play_day_counts" not in sa.inspect(engine).get_table_names()
             with engine.begin() as conn:
@@ -39,12 +41,12 @@ def test_day_counts_are_filled_from_the_stored_plays_and_downgrade(backend, tmp_
                             f" VALUES ({play_id}, 'e{play_id}', 1, 2, 0, '{day}', 0, 30, 0)"
                         )
                     )
-            db.migrate(engine)
+            migrations.migrate(engine)
             with engine.connect() as conn:
                 assert play_counts.per_day(conn) == {dt.date(2025, 11, 24): 3, dt.date(2025, 11, 25): 1}
             assert "ix_plays_day_arrival" not in _indexes(engine)
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0012")
+                command.downgrade(migrations.alembic_config(conn), "0012")
             assert "ix_plays_day_arrival" in _indexes(engine)
             assert "play_day_counts" not in sa.inspect(engine).get_table_names()
         finally:

@@ -9,8 +9,10 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from services.common import db, plays_partitions
+import migrations
+from services.common import db
 from services.common.settings import Settings
+from services.video import partitions as plays_partitions
 from tests.databases import fresh_database
 
 STORED = [(1, "2025-11-24"), (2, "2025-12-25"), (3, "2025-11-24")]
@@ -22,7 +24,7 @@ def test_event_ids_are_filled_from_the_stored_plays_and_downgrade(backend, tmp_p
         engine = db.make_engine(Settings(db_url=url))
         try:
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0013")
+                command.downgrade(migrations.alembic_config(conn), "0013")
             with engine.begin() as conn:
                 for play_id, day in STORED:
                     conn.execute(
@@ -32,7 +34,7 @@ def test_event_ids_are_filled_from_the_stored_plays_and_downgrade(backend, tmp_p
                             f" VALUES ({play_id}, 'e{play_id}', 1, 2, 0, '{day}', 0, 30, 0)"
                         )
                     )
-            db.migrate(engine)
+            migrations.migrate(engine)
             with engine.connect() as conn:
                 ids = conn.execute(sa.text("SELECT event_id, local_day FROM play_event_ids ORDER BY event_id")).all()
                 assert [(e, str(d)) for e, d in ids] == [(f"e{i}", d) for i, d in STORED]
@@ -45,7 +47,7 @@ def test_event_ids_are_filled_from_the_stored_plays_and_downgrade(backend, tmp_p
             else:
                 assert names == []
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0013")
+                command.downgrade(migrations.alembic_config(conn), "0013")
             assert "play_event_ids" not in sa.inspect(engine).get_table_names()
             with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
                 conn.execute(

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+import migrations
 from services.common import db
 from services.common.settings import Settings
 from tests.databases import fresh_database
@@ -19,7 +20,7 @@ def test_existing_rows_read_zero_and_the_table_of_limited_plays_comes_and_goes(b
         engine = db.make_engine(Settings(db_url=url))
         try:
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0014")
+                command.downgrade(migrations.alembic_config(conn), "0014")
             assert "stream_limited_plays" not in sa.inspect(engine).get_table_names()
             with engine.begin() as conn:
                 conn.execute(
@@ -28,13 +29,13 @@ def test_existing_rows_read_zero_and_the_table_of_limited_plays_comes_and_goes(b
                         " cum_views, cum_ad_views, video_revenue, ad_revenue) VALUES (1, '2026-11-02', 2, 3, 4, 5, 3, 5, 3, 50)"
                     )
                 )
-            db.migrate(engine)
+            migrations.migrate(engine)
             with engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT excluded_stream_limit FROM daily_video_stats")).scalar_one() == 0
             key = sa.inspect(engine).get_pk_constraint("stream_limited_plays")["constrained_columns"]
             assert key == ["local_day", "video_id", "viewer_id", "started_at_us", "event_id"]
             with engine.begin() as conn:
-                command.downgrade(db.alembic_config(conn), "0014")
+                command.downgrade(migrations.alembic_config(conn), "0014")
             assert "stream_limited_plays" not in sa.inspect(engine).get_table_names()
             columns = {c["name"] for c in sa.inspect(engine).get_columns("period_video_stats")}
             assert "excluded_stream_limit" not in columns

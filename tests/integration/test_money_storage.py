@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from batch.tables import daily_video_stats, period_video_stats
+from domain.periods import day_bounds_us
 from services.common.money_sql import money_add, money_is_nonzero, money_sum
-from services.common.periods import day_bounds_us
-from services.common.schema import daily_video_stats, period_video_stats, tier_prices
+from services.settlement.tables import tier_prices
 from tests.databases import fresh_engine
 from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import DESIGN_TIERS, DailyRow, Play, Video, compute_daily, compute_periods

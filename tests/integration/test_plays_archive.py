@@ -1,4 +1,4 @@
-"""Archival of a closed, sealed month's plays (services/common/archive.py), on MariaDB and
+"""Archival of a closed, sealed month's plays (services/video/archive.py), on MariaDB and
 SQLite: the month's figures read the same before and after (every statement, top-5 list and
 series point, compared through the read path's own queries without the cache, whose hits would
 prove nothing), the rows go and come back identical (a checksum over every column, computed
@@ -22,15 +22,16 @@ from prometheus_client import REGISTRY
 
 import batch.steps
 from batch.jobs.runner import JobRunner
-from services.common import archive, play_counts
+from domain.errors import NotReady
+from domain.periods import Period, day_bounds_us, period_bounds
+from domain.plays import ARCHIVED_MONTH, Outcome, PlayEvent
+from services.account.tables import accounts
 from services.common.auth import Principal
-from services.common.errors import NotReady
-from services.common.periods import Period, day_bounds_us, period_bounds
-from services.common.schema import accounts, archived_months, play_event_ids, plays
 from services.settlement import service as settlement
 from services.statistics import repository as stats
+from services.video import archive, play_counts
 from services.video.ingest import Ingest
-from services.video.plays import ARCHIVED_MONTH, Outcome, PlayEvent
+from services.video.tables import archived_months, play_event_ids, plays
 from tests.plugins.jobs import SEOUL
 from tests.plugins.ledger import FEB, JAN, SELLERS, TODAY, VIDEOS, World, days_of, month_plays, reset_ledger
 

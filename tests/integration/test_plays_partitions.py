@@ -1,4 +1,4 @@
-"""Monthly partitions of plays on MariaDB (migration 0014, services/common/plays_partitions.py):
+"""Monthly partitions of plays on MariaDB (migration 0014, services/video/partitions.py):
 made ahead by ensure_partitions (and so by every batch run), idempotent, and a playback of a
 far-future day lands in pmax through the real ingest, without error."""
 
@@ -9,13 +9,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from services.common import plays_partitions
+from domain.periods import day_bounds_us
+from domain.plays import Outcome, PlayEvent
+from services.account.tables import accounts
 from services.common.auth import Principal
-from services.common.periods import day_bounds_us
-from services.common.schema import accounts, videos
+from services.video import partitions as plays_partitions
 from services.video import repository
 from services.video.ingest import Ingest
-from services.video.plays import Outcome, PlayEvent
+from services.video.tables import videos
 from tests.databases import fresh_engine
 from tests.plugins.jobs import SEOUL
 

@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
 from batch.jobs.model import EventType
+from batch.published import read_data_state
 from batch.wiring import runner_for
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.common import db
-from services.common.readside import read_side_for
-from services.common.replicas import HeartbeatWriter, probe, replica_name
+from services.readpath.readside import read_side_for
+from services.readpath.replicas import HeartbeatWriter, probe, replica_name
 from tests.mesh import reserve_port_block
 from tests.plugins.jobs import add_plays, add_videos, expected_seller_total, random_plays
 from tests.plugins.readside import serve_read_services
@@ -54,7 +55,7 @@ def pair(tmp_path_factory):
 def services(pair, tmp_path):
     replication_pair, _engine = pair
     settings = replication_pair.settings(db_replica_max_lag_ms=MAX_LAG_MS, db_replica_wait_sec=10)
-    read = read_side_for(settings, cache_prefix=f"rep{uuid.uuid4().hex[:8]}", reset_timeout=1.0)
+    read = read_side_for(settings, read_data_state, cache_prefix=f"rep{uuid.uuid4().hex[:8]}", reset_timeout=1.0)
     port, lock = reserve_port_block(1, range(23990, 23999))
     try:
         with serve_read_services(replication_pair.primary_url, tmp_path / "read", port, read) as served:

@@ -18,13 +18,13 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from domain.plays import MAX_EVENTS_PER_CALL
 from entrypoints.servers import account as account_main
 from paysystem.v1 import video_pb2
 from services.common import auth, db
-from services.common.schema import plays
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
-from services.video.plays import MAX_EVENTS_PER_CALL
+from services.video.tables import plays
 from tests.plugins.video import video_service
 
 GARBAGE = [b"\xff\xff\xff", b"\x0a\xff\xff\xff\xff\x0f", b"\x08"]

@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from domain.periods import day_bounds_us
 from paysystem.v1 import common_pb2, statistics_pb2
-from services.common.periods import day_bounds_us
 from tests.databases import fresh_database
 from tests.integration.conftest import SEOUL, BatchData
 from tests.plugins.readside import (

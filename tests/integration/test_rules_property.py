@@ -11,7 +11,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
 from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import Play, Video
 

@@ -14,8 +14,8 @@ import grpc
 import pytest
 from prometheus_client import REGISTRY
 
+from domain.periods import Period, periods_in_range
 from paysystem.v1 import common_pb2, statistics_pb2
-from services.common.periods import Period, periods_in_range
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (

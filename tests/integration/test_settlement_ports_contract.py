@@ -11,10 +11,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services.common.schema import ledger_entries, payout_minimums, payouts, period_video_stats, videos
+from batch.tables import period_video_stats
+from domain.ledger import EntryKind, PayoutStatus
 from services.settlement import repository
-from services.settlement.ledger import EntryKind, PayoutStatus
 from services.settlement.ports import Closing, Payout, UnitOfWork, WriteConflict
+from services.settlement.tables import ledger_entries, payout_minimums, payouts
+from services.video.tables import videos
 from tests.databases import fresh_engine
 from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from services.common.periods import Period
-from services.common.schema import videos
+from domain.periods import Period
 from services.settlement.repository import statement_lines
+from services.video.tables import videos
 from tests.databases import fresh_engine
 from tests.plugins.readside import Daily, publish_day
 

@@ -16,7 +16,7 @@ import batch.steps
 from batch.jobs.model import EventType
 from batch.jobs.runner import JobRunner
 from batch.steps import compute_stream_limit
-from services.common.periods import day_bounds_us
+from domain.periods import day_bounds_us
 from tests.integration.conftest import SEOUL, BatchData
 from tests.reference import Play, Video, compute_daily
 

@@ -16,11 +16,11 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import BadTierTable
+from domain.periods import day_bounds_us
 from services.common.auth import Principal
-from services.common.errors import BadTierTable
-from services.common.periods import day_bounds_us
-from services.common.schema import month_closings, tier_prices
 from services.settlement import tiers
+from services.settlement.tables import month_closings, tier_prices
 from tests.databases import fresh_engine
 from tests.integration.conftest import SEOUL
 from tests.reference import DESIGN_TIERS, Play, Seed, TierRow, Video, compute_daily

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from services.common.schema import resume_positions
 from services.video import sql_adapter
 from services.video.ports import StoredResume, UnitOfWork
+from services.video.tables import resume_positions
 from tests.databases import fresh_engine
 from tests.fakes.video import FakeUnitOfWork, FakeVideos
 

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from playwright.sync_api import Browser
 
+from domain.periods import day_bounds_us, epoch_us_of, month_start
 from services.common import db
-from services.common.periods import day_bounds_us, epoch_us_of, month_start
-from services.common.schema import payout_minimums, tier_prices
+from services.settlement.tables import payout_minimums, tier_prices
 from tests import reference
 from tests.mesh import Mesh
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from services.common import play_counts
-from services.common.periods import day_bounds_us
-from services.common.schema import daily_video_stats, period_video_stats
+from batch.tables import daily_video_stats, period_video_stats
+from domain.periods import day_bounds_us
+from services.video import play_counts
 from tests import event_ids, reference
 from tests.databases import fresh_engine
 

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 
 import batch.steps
 from batch.jobs.runner import JobRunner
+from domain.periods import Period, period_bounds
 from services.common.auth import Principal
-from services.common.periods import Period, period_bounds
-from services.common.schema import ledger_entries, payout_minimums, payouts, tier_prices
 from services.settlement import balances, closing, service
+from services.settlement.tables import ledger_entries, payout_minimums, payouts, tier_prices
 from tests import reference
 from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays
 

@@ -25,19 +25,21 @@ from pathlib import Path
 import grpc
 import sqlalchemy as sa
 
+from batch.data_state import publication_delay_sec
+from batch.published import read_data_state
 from batch.steps import finish_day
+from batch.tables import RULE_EXCLUSION_COLUMNS, daily_video_stats, period_video_stats
+from domain.periods import Period, period_bounds
 from paysystem.v1 import settlement_pb2_grpc, statistics_pb2_grpc
 from services.common import auth, db
 from services.common.breakers import db_breaker, redis_breaker
-from services.common.cache import Cache, make_redis
-from services.common.dataversion import publication_delay_sec
-from services.common.periods import Period, period_bounds
-from services.common.readside import ReadSide, local_tier
-from services.common.schema import RULE_EXCLUSION_COLUMNS, daily_video_stats, period_video_stats, videos
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import Cache, make_redis
+from services.readpath.readside import ReadSide, local_tier
 from services.settlement.servicer import SettlementServicer
 from services.statistics.servicer import StatisticsServicer
+from services.video.tables import videos
 from tests import reference
 from tests.redis_cluster import redis_server_args, wait_for_redis
 
@@ -212,6 +214,7 @@ def make_read_side(
             breaker=redis_breaker(f"redis-{prefix}", reset_timeout=reset_timeout),
         ),
         zone=Settings().zone,
+        read_state=read_data_state,
         version_poll_ms=settings.data_version_poll_ms if settings else 0,
         version_max_age_ms=settings.data_version_max_age_ms if settings else 0,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+import migrations
 from services.common import db
 from services.common.settings import Settings
 from tests.mesh import reserve_port_block
@@ -106,7 +107,7 @@ def replication(workdir: Path):
             primary.create_database(DB_NAME)
             engine = db.make_engine(Settings(db_url=pair.primary_url))
             try:
-                db.migrate(engine)
+                migrations.migrate(engine)
             finally:
                 engine.dispose()
             pair.wait_caught_up()

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from entrypoints.servers import video as video_main
 from paysystem.v1 import video_pb2_grpc
+from services.account.tables import accounts
 from services.common import auth, db
-from services.common.schema import accounts
 from services.common.server import Server, ServiceContext
 from services.common.settings import Settings
 from tests.databases import fresh_database

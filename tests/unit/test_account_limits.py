@@ -8,11 +8,11 @@ import time
 import jwt
 import pytest
 
+from domain.errors import NotAuthenticated, TooManyRequests
 from services.account import service
 from services.account.throttle import LocalCounts, LoginThrottle
 from services.common import auth
 from services.common.account_status import ActiveAccounts
-from services.common.errors import NotAuthenticated, TooManyRequests
 
 ISSUER = "paysystem-test"
 

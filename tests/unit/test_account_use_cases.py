@@ -6,11 +6,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from services.account import service
-from services.account.ports import StoredAccount
-from services.common import auth
-from services.common.clock import FixedClock
-from services.common.errors import (
+from domain.errors import (
     AccountExists,
     AccountNotFound,
     BadAccountDetails,
@@ -22,6 +18,10 @@ from services.common.errors import (
     OwnRoleChange,
     RoleNotAllowed,
 )
+from services.account import service
+from services.account.ports import StoredAccount
+from services.common import auth
+from services.common.clock import FixedClock
 from tests.fakes.account import FakeAccounts, FakeUnitOfWork
 
 ISSUER = "paysystem-test"

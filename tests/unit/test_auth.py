@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import BadToken, NotOwner, RoleNotAllowed
 from services.common import auth
-from services.common.errors import BadToken, NotOwner, RoleNotAllowed
 
 ISSUER = "paysystem-test"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from services.common.cache import Cache, LazyCluster, cluster_seeds, make_redis
+from services.readpath.cache import Cache, LazyCluster, cluster_seeds, make_redis
 
 
 def test_a_cluster_url_lists_seed_nodes_and_builds_a_lazy_cluster_client():

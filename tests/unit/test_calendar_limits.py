@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from batch.servicer import parse_day as parse_job_day
-from services.common.errors import BadInput
-from services.common.periods import (
+from domain.errors import BadInput
+from domain.periods import (
     FIRST_DAY,
     LAST_DAY,
     OutsideCalendar,

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from batch.published import read_data_state
+from domain.errors import BadTierTable
 from services.common.auth import Principal
 from services.common.breakers import db_breaker
-from services.common.cache import Cache
 from services.common.clock import SYSTEM_CLOCK, FixedClock, SystemClock, clock_for
-from services.common.errors import BadTierTable
-from services.common.readside import ReadSide
 from services.common.server import ServiceContext
 from services.common.settings import Settings
+from services.readpath.cache import Cache
+from services.readpath.readside import ReadSide
 from services.settlement import tiers
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -75,7 +76,14 @@ def test_a_service_is_given_the_settings_clock_unless_it_is_passed_one():
 
 
 def _read_side(clock) -> ReadSide:
-    return ReadSide(engine=sa.create_engine("sqlite://"), db=db_breaker(), cache=Cache(None), zone=SEOUL, clock=clock)
+    return ReadSide(
+        engine=sa.create_engine("sqlite://"),
+        db=db_breaker(),
+        cache=Cache(None),
+        zone=SEOUL,
+        read_state=read_data_state,
+        clock=clock,
+    )
 
 
 def test_the_read_sides_today_is_its_clocks_day_in_the_platform_zone():

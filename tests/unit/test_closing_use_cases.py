@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from domain.errors import BadInput, ClosingNotFound, MonthNotReady, MonthOutOfOrder, RoleNotAllowed
+from domain.ledger import PayoutStatus
 from services.common.auth import Principal
 from services.common.clock import FixedClock
-from services.common.errors import BadInput, ClosingNotFound, MonthNotReady, MonthOutOfOrder, RoleNotAllowed
 from services.settlement import closing
-from services.settlement.ledger import PayoutStatus
 from services.settlement.ports import Closing, PendingAdjustment, WriteConflict
 from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
 

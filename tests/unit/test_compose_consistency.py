@@ -16,7 +16,7 @@ import yaml
 from entrypoints.launcher import envoy_config, supervisor
 from entrypoints.launcher.topology import SERVICES
 from services.common import auth, protogen
-from services.common.cache import cluster_seeds
+from services.readpath.cache import cluster_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())

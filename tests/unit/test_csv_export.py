@@ -11,8 +11,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.periods import Period
-from services.settlement import balances, csv_export, ledger
+from domain import ledger
+from domain.periods import Period
+from services.settlement import balances, csv_export
 from services.settlement.service import AdjustmentLine, Statement, StatementLine, Status
 
 BOM = b"\xef\xbb\xbf"

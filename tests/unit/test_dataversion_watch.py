@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from services.common.dataversion import DataState, DataVersionWatch, publication_delay_sec
+from batch.data_state import publication_delay_sec
+from services.readpath.dataversion import DataState, DataVersionWatch
 
 
 class Versions:

@@ -133,8 +133,8 @@ def test_the_bool_check_runs_before_the_transcoder(name):
 
 @pytest.mark.parametrize("where", CONFIGS)
 def test_json_batches_of_playbacks_are_counted_before_the_transcoder_with_the_services_cap_and_words(where):
+    from domain.plays import MAX_EVENTS_PER_CALL
     from services.video.ingest import too_many_events
-    from services.video.plays import MAX_EVENTS_PER_CALL
 
     names = [f["name"] for f in _hcm(CONFIGS[where])["http_filters"]]
     assert names.index("json-event-count") < names.index("envoy.filters.http.grpc_json_transcoder")

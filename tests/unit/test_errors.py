@@ -5,7 +5,7 @@ import pybreaker
 import pytest
 import sqlalchemy.exc
 
-from services.common import errors
+from domain import errors
 from services.common.grpc_errors import status_of
 
 

@@ -1,10 +1,11 @@
 """The layers, the lint rules and the types, checked by machine (settings in pyproject.toml).
 
-import-linter keeps the dependency direction (the layers: entry points -> services | batch ->
-shared package -> generated stubs; domain modules free of infrastructure, services independent
-of each other, the CLI off the repositories); ruff keeps the lint rules; mypy checks the types
-of entrypoints/, services/ and batch/ (strictly in the domain modules and the batch); the AST
-walk below keeps `_private` names private to their module.
+import-linter keeps the dependency direction (the layers: entry points -> migrations -> owners
+-> read path -> plumbing -> domain | generated stubs; owners meet only at each other's
+published module; the domain free of infrastructure; the CLI off the repositories); ruff keeps
+the lint rules; mypy checks the types of domain/, entrypoints/, migrations/, services/ and
+batch/ (strictly in the domain and the batch); the AST walk below keeps `_private` names
+private to their module.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("entrypoints", "services", "batch", "tests", "bench")
+PACKAGES = ("entrypoints", "migrations", "services", "batch", "domain", "tests", "bench")
 TOOLS = Path(sys.executable).parent
 
 

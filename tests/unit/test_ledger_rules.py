@@ -1,4 +1,4 @@
-"""The ledger's plain rules (services/settlement/ledger.py) and month parsing."""
+"""The ledger's plain rules (domain/ledger.py) and month parsing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.common.errors import BadDate, BadPayoutMark, BadText, PayoutMarkConflict
-from services.common.periods import month_name, next_month, parse_month
-from services.settlement.ledger import PayoutStatus, check_mark, mark_changes, payout_krw
+from domain.errors import BadDate, BadPayoutMark, BadText, PayoutMarkConflict
+from domain.ledger import PayoutStatus, check_mark, mark_changes, payout_krw
+from domain.periods import month_name, next_month, parse_month
 
 amounts = st.decimals(min_value=0, max_value=10**15, places=4, allow_nan=False, allow_infinity=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from services.common.cache import LocalTier
+from services.readpath.cache import LocalTier
 
 
 def test_an_entry_lives_for_the_shorter_of_the_two_ttls():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("services", "batch", "paysystem", "tools")
+PACKAGES = ("domain", "entrypoints", "services", "batch", "paysystem", "tools")
 MAX_LINES = 400
 GENERATED = ("paysystem/v1/",)
 # Modules allowed over the limit for now, each with the branch that splits it.
@@ -41,5 +41,5 @@ def test_every_known_exception_is_still_over_the_limit():
 
 def test_the_walk_sees_the_code_and_skips_migrations_and_generated_stubs():
     sizes = _sizes()
-    assert "services/common/schema.py" in sizes and "batch/jobs/coordinator.py" in sizes
+    assert "services/common/tables.py" in sizes and "batch/jobs/coordinator.py" in sizes
     assert not any("/migrations/" in name or name.startswith("paysystem/v1/") for name in sizes)

@@ -1,4 +1,4 @@
-"""The SQLite storage text of money (services/common/money.py): one canonical form, exact both
+"""The SQLite storage text of money (domain/money.py): one canonical form, exact both
 ways, written alike by the Money type (Decimal) and the SQL functions (integer ten-thousandths)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from services.common import money
+from domain import money
 
 LARGEST_UNITS = 10**24 - 1  # DECIMAL(24, 4)
 

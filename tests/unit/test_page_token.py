@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from services.common.errors import BadPageRequest
+from domain.errors import BadPageRequest
 from services.video.service import decode_page_token, encode_page_token
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.common.periods import (
+from domain.periods import (
     Period,
     day_bounds_us,
     epoch_us_of,

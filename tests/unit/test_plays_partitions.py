@@ -1,4 +1,4 @@
-"""Which monthly partitions of plays to create ahead (services/common/plays_partitions.py)."""
+"""Which monthly partitions of plays to create ahead (services/video/partitions.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from services.common.plays_partitions import month_of_partition, partition_clause, partitions_to_add
+from services.video.partitions import month_of_partition, partition_clause, partitions_to_add
 
 D = dt.date
 

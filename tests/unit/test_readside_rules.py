@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from domain.errors import BadDate, BadPeriod, NotAllowed
+from domain.periods import Period, parse_day
 from paysystem.v1 import common_pb2
 from services.common.auth import Principal, require_seller_or_admin
-from services.common.cache import CLOSED_TTL_SEC, OPEN_TTL_SEC, ttl_for
-from services.common.errors import BadDate, BadPeriod, NotAllowed
-from services.common.periods import Period, parse_day
-from services.common.readside import enum_name, parse_period
+from services.readpath.cache import CLOSED_TTL_SEC, OPEN_TTL_SEC, ttl_for
+from services.readpath.readside import enum_name, parse_period
 from services.settlement.service import Statement, StatementLine
 
 D = dt.date

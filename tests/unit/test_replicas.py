@@ -1,12 +1,13 @@
 """Read replicas without servers: the settings, the lag arithmetic and the batch's minimum wait
-(services/common/replicas.py says why the wait must outlast the max lag)."""
+(services/readpath/replicas.py says why the wait must outlast the max lag)."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
 
-from services.common.replicas import (
+from services.common.settings import Settings
+from services.readpath.replicas import (
     HEALTH_CHECK_SEC,
     HEARTBEAT_INTERVAL_SEC,
     CatchUp,
@@ -15,7 +16,6 @@ from services.common.replicas import (
     min_wait_sec,
     replica_name,
 )
-from services.common.settings import Settings
 
 
 def test_read_urls_are_split_on_commas_and_empty_means_none():

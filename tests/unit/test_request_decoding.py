@@ -7,9 +7,9 @@ import time
 
 import pytest
 
+from domain.errors import MalformedRequest, TooManyEvents
 from paysystem.v1 import video_pb2
 from services.common.decoding import FieldCap, Refused, safe_deserializer, top_level_fields_exceed
-from services.common.errors import MalformedRequest, TooManyEvents
 
 
 def _request(count: int) -> bytes:

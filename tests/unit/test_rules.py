@@ -1,4 +1,4 @@
-"""The domain rules of DESIGN.md section 2 at their edges (batch/rules.py), checked against the
+"""The domain rules of DESIGN.md section 2 at their edges (domain/counted_views.py), checked against the
 plain reference (tests/reference.py) where both apply."""
 
 import datetime as dt
@@ -10,16 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch import rules
-from services.common.errors import BadTierTable
-from services.common.money import payable_krw, to_api_string
-from services.common.periods import day_bounds_us
+from domain import counted_views
+from domain.errors import BadTierTable
+from domain.money import payable_krw, to_api_string
+from domain.periods import day_bounds_us
 from tests import reference
 
 DESIGN = [(t.kind, t.effective_from, t.lower_bound, t.unit_price) for t in reference.DESIGN_TIERS]
 DAY = dt.date(2026, 11, 2)
-VIEWS = rules.tier_table_in_force(DESIGN, rules.VIEW, DAY)
-ADS = rules.tier_table_in_force(DESIGN, rules.AD, DAY)
+VIEWS = counted_views.tier_table_in_force(DESIGN, counted_views.VIEW, DAY)
+ADS = counted_views.tier_table_in_force(DESIGN, counted_views.AD, DAY)
 
 
 def test_a_video_going_from_550000_to_1150000_views_earns_810000_krw():
@@ -58,8 +58,10 @@ def test_closed_form_tier_pricing_equals_pricing_each_unit(before, count):
 
 def test_the_latest_table_effective_on_or_before_the_day_applies():
     rows = DESIGN + [("VIEW", DAY, 0, Decimal("2")), ("VIEW", DAY + dt.timedelta(days=1), 0, Decimal("3"))]
-    assert rules.tier_table_in_force(rows, rules.VIEW, DAY).revenue(0, 1) == Decimal(2)
-    assert rules.tier_table_in_force(rows, rules.VIEW, DAY - dt.timedelta(days=1)).revenue(0, 1) == Decimal(1)
+    assert counted_views.tier_table_in_force(rows, counted_views.VIEW, DAY).revenue(0, 1) == Decimal(2)
+    assert counted_views.tier_table_in_force(rows, counted_views.VIEW, DAY - dt.timedelta(days=1)).revenue(
+        0, 1
+    ) == Decimal(1)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,7 @@ def test_the_latest_table_effective_on_or_before_the_day_applies():
 )
 def test_a_tier_table_that_cannot_price_every_count_is_refused(rows):
     with pytest.raises(BadTierTable):
-        rules.tier_table_in_force(rows, rules.VIEW, DAY)
+        counted_views.tier_table_in_force(rows, counted_views.VIEW, DAY)
 
 
 @pytest.mark.parametrize(
@@ -91,15 +93,15 @@ def test_a_tier_table_that_cannot_price_every_count_is_refused(rows):
     ],
 )
 def test_ad_marks(duration, start, end, expected):
-    assert rules.ad_views(start, end, duration) == expected
-    naive = sum(1 for m in rules.ad_marks(duration) if start < m <= end)
+    assert counted_views.ad_views(start, end, duration) == expected
+    naive = sum(1 for m in counted_views.ad_marks(duration) if start < m <= end)
     assert naive == expected
 
 
 @given(st.integers(0, 4000), st.integers(0, 4000), st.integers(0, 4000))
 def test_closed_form_ad_count_equals_counting_each_mark(duration, start, length):
     end = start + length
-    assert rules.ad_views(start, end, duration) == sum(1 for m in range(300, duration, 300) if start < m <= end)
+    assert counted_views.ad_views(start, end, duration) == sum(1 for m in range(300, duration, 300) if start < m <= end)
 
 
 @pytest.mark.parametrize(
@@ -107,17 +109,17 @@ def test_closed_form_ad_count_equals_counting_each_mark(duration, start, length)
     [(29_000_000, True), (29_999_999, True), (30_000_000, False), (31_000_000, False), (0, True)],
 )
 def test_29_30_and_31_second_gaps(gap_us, repeat):
-    assert rules.is_repeat(1_000_000_000, 1_000_000_000 + gap_us) is repeat
+    assert counted_views.is_repeat(1_000_000_000, 1_000_000_000 + gap_us) is repeat
 
 
 def test_a_first_playback_is_not_a_repeat():
-    assert rules.is_repeat(None, 5) is False
+    assert counted_views.is_repeat(None, 5) is False
 
 
 def test_self_views_never_count():
-    assert rules.is_counted_view(7, 7, None, 0) is False
-    assert rules.is_counted_view(8, 7, None, 0) is True
-    assert rules.is_counted_view(8, 7, 0, 10) is False
+    assert counted_views.is_counted_view(7, 7, None, 0) is False
+    assert counted_views.is_counted_view(8, 7, None, 0) is True
+    assert counted_views.is_counted_view(8, 7, 0, 10) is False
 
 
 @pytest.mark.parametrize(
@@ -125,18 +127,18 @@ def test_self_views_never_count():
     [(0, 100, 50, 50), (60, 100, 50, 0), (10, 10, 50, 0), (10, 40, 50, 30), (0, 50, 50, 50)],
 )
 def test_watch_time_is_clamped_to_the_duration_and_never_negative(start, end, duration, expected):
-    assert rules.watch_time_sec(start, end, duration) == expected
+    assert counted_views.watch_time_sec(start, end, duration) == expected
 
 
 def test_ties_are_ordered_by_event_id_byte_wise():
-    assert rules.ordered_plays_key(5, "B") < rules.ordered_plays_key(5, "a")
-    assert rules.ordered_plays_key(5, "Z") < rules.ordered_plays_key(5, "é")
+    assert counted_views.ordered_plays_key(5, "B") < counted_views.ordered_plays_key(5, "a")
+    assert counted_views.ordered_plays_key(5, "Z") < counted_views.ordered_plays_key(5, "é")
 
 
 def test_reference_repeats_cross_midnight_and_compare_with_uncounted_plays():
     from zoneinfo import ZoneInfo
 
-    from services.common.periods import day_bounds_us
+    from domain.periods import day_bounds_us
 
     zone = ZoneInfo("Asia/Seoul")
     midnight = day_bounds_us(DAY, zone)[0]
@@ -203,11 +205,11 @@ T0 = 1_800_000_000_000_000  # an instant in the middle of a Seoul day (2027-01-1
     ],
 )
 def test_overlap_compares_with_half_the_previous_watch_time_at_exact_instants(watch_sec, gap_us, overlap):
-    assert rules.is_overlap(T0, watch_sec, T0 + gap_us) is overlap
+    assert counted_views.is_overlap(T0, watch_sec, T0 + gap_us) is overlap
 
 
 def test_a_first_playback_overlaps_nothing():
-    assert rules.is_overlap(None, 0, T0) is False
+    assert counted_views.is_overlap(None, 0, T0) is False
 
 
 def _play(event_id, started_at_us, start=0, end=10, viewer=5, video=1):
@@ -227,37 +229,37 @@ def test_classify_attributes_each_playback_to_its_strongest_rule():
         _play("e", T0, 0, 120, viewer=100),  # the seller: SELF_VIEW whatever else applies
         _play("f", T0 + 1, 0, 120, viewer=100),
     ]
-    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {
+    assert counted_views.classify_plays(plays, VIDEOS, zone=SEOUL) == {
         "a": None,
-        "b": rules.Exclusion.OVERLAP,
-        "c": rules.Exclusion.REPEAT,
+        "b": counted_views.Exclusion.OVERLAP,
+        "c": counted_views.Exclusion.REPEAT,
         "d": None,
-        "e": rules.Exclusion.SELF_VIEW,
-        "f": rules.Exclusion.SELF_VIEW,
+        "e": counted_views.Exclusion.SELF_VIEW,
+        "f": counted_views.Exclusion.SELF_VIEW,
     }
 
 
 def test_overlap_uses_the_watch_time_clamped_to_the_duration():
     videos = {1: (100, 60)}  # a 60 s video: watch time of 0..500 is 60 s, so 30 s of wall time
     plays = [_play("a", T0, 0, 500), _play("b", T0 + 30 * S, 0, 10), _play("c", T0 + 60 * S - 1, 0, 10)]
-    result = rules.classify_plays(plays, videos, zone=SEOUL)
-    assert result == {"a": None, "b": None, "c": rules.Exclusion.REPEAT}
+    result = counted_views.classify_plays(plays, videos, zone=SEOUL)
+    assert result == {"a": None, "b": None, "c": counted_views.Exclusion.REPEAT}
 
 
 def test_the_previous_playback_is_the_one_just_before_counted_or_not():
     # a lasts long; b overlaps a; c does not overlap b (b is short) though it starts before
     # a could have ended: rule 3 looks only at the previous playback.
     plays = [_play("a", T0, 0, 1000), _play("b", T0 + 100 * S, 0, 10), _play("c", T0 + 200 * S, 0, 10)]
-    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {
+    assert counted_views.classify_plays(plays, VIDEOS, zone=SEOUL) == {
         "a": None,
-        "b": rules.Exclusion.OVERLAP,
+        "b": counted_views.Exclusion.OVERLAP,
         "c": None,
     }
 
 
 def test_ties_on_started_at_make_the_later_event_id_the_overlapping_one():
     plays = [_play("b", T0, 0, 100), _play("B", T0, 0, 100)]  # "B" < "b" byte-wise
-    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL) == {"B": None, "b": rules.Exclusion.OVERLAP}
+    assert counted_views.classify_plays(plays, VIDEOS, zone=SEOUL) == {"B": None, "b": counted_views.Exclusion.OVERLAP}
 
 
 def test_only_the_first_ten_passing_playbacks_of_a_local_day_count_and_the_cap_resets_at_midnight():
@@ -265,29 +267,29 @@ def test_only_the_first_ten_passing_playbacks_of_a_local_day_count_and_the_cap_r
     start = midnight - 11 * 60 * S  # 11 plays a minute apart before midnight, 3 after
     plays = [_play(f"p{i:02}", start + i * 60 * S, 0, 10) for i in range(14)]
     plays.append(_play("rep", start + 66 * S, 0, 0))  # 6 s after p01 (ended by +5 s): a repeat, no cap slot
-    result = rules.classify_plays(plays, VIDEOS, zone=SEOUL)
-    assert [result[f"p{i:02}"] for i in range(14)] == [None] * 10 + [rules.Exclusion.CAP] + [None] * 3
-    assert result["rep"] is rules.Exclusion.REPEAT
+    result = counted_views.classify_plays(plays, VIDEOS, zone=SEOUL)
+    assert [result[f"p{i:02}"] for i in range(14)] == [None] * 10 + [counted_views.Exclusion.CAP] + [None] * 3
+    assert result["rep"] is counted_views.Exclusion.REPEAT
 
 
 def test_overlap_crosses_midnight():
     midnight = day_bounds_us(dt.date(2027, 1, 16), SEOUL)[0]
     plays = [_play("late", midnight - 10 * S, 0, 900), _play("next", midnight + 5 * 60 * S, 0, 10)]
-    assert rules.classify_plays(plays, VIDEOS, zone=SEOUL)["next"] is rules.Exclusion.OVERLAP
+    assert counted_views.classify_plays(plays, VIDEOS, zone=SEOUL)["next"] is counted_views.Exclusion.OVERLAP
 
 
 @pytest.mark.parametrize(
     "exclusion, earns",
     [
         (None, True),
-        (rules.Exclusion.SELF_VIEW, False),
-        (rules.Exclusion.OVERLAP, False),
-        (rules.Exclusion.REPEAT, True),
-        (rules.Exclusion.CAP, True),
+        (counted_views.Exclusion.SELF_VIEW, False),
+        (counted_views.Exclusion.OVERLAP, False),
+        (counted_views.Exclusion.REPEAT, True),
+        (counted_views.Exclusion.CAP, True),
     ],
 )
 def test_only_self_views_and_overlaps_lose_their_watch_time(exclusion, earns):
-    assert rules.earns_watch_time(exclusion) is earns
+    assert counted_views.earns_watch_time(exclusion) is earns
 
 
 @st.composite
@@ -316,5 +318,5 @@ def test_classify_plays_agrees_with_the_reference_on_every_playback(history):
     expected = reference.classify(
         {v: reference.Video(v, seller, duration) for v, (seller, duration) in videos.items()}, plays, SEOUL
     )
-    got = rules.classify_plays(plays, videos, zone=SEOUL)
+    got = counted_views.classify_plays(plays, videos, zone=SEOUL)
     assert {e: (r.value if r else None) for e, r in got.items()} == {e: v[3] for e, v in expected.items()}

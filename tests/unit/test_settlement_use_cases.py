@@ -10,9 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.auth import Principal
-from services.common.clock import FixedClock
-from services.common.errors import (
+from domain.errors import (
     BadId,
     BadPayoutMark,
     BadRange,
@@ -21,8 +19,10 @@ from services.common.errors import (
     PayoutNotFound,
     RoleNotAllowed,
 )
+from domain.ledger import EntryKind, PayoutStatus
+from services.common.auth import Principal
+from services.common.clock import FixedClock
 from services.settlement import balances
-from services.settlement.ledger import EntryKind, PayoutStatus
 from services.settlement.ports import Payout
 from tests.fakes.settlement import FakeLedger, FakeUnitOfWork
 

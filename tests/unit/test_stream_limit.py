@@ -1,4 +1,4 @@
-"""Rule 5, the stream limit (DESIGN.md section 2 "Counted view" 5), in batch/rules.py: worked
+"""Rule 5, the stream limit (DESIGN.md section 2 "Counted view" 5), in domain/counted_views.py: worked
 examples at the exact edges (docs/rules.md), each also checked against tests/reference.py,
 and a property over random histories built to make the rule bite."""
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch import rules
-from services.common.periods import day_bounds_us
+from domain import counted_views
+from domain.periods import day_bounds_us
 from tests import reference
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -29,7 +29,7 @@ VIDEOS = {
 }
 NOON = day_bounds_us(dt.date(2026, 11, 2), SEOUL)[0] + 12 * 3600 * S
 MIDNIGHT = day_bounds_us(dt.date(2026, 11, 3), SEOUL)[0]
-E = rules.Exclusion
+E = counted_views.Exclusion
 
 
 def play(event_id: str, started: int, start: int = 0, end: int = 600, video: int = 1, viewer: int = VIEWER):
@@ -37,8 +37,8 @@ def play(event_id: str, started: int, start: int = 0, end: int = 600, video: int
 
 
 def classified(plays) -> dict:
-    """batch.rules' verdicts, after checking that they are the reference's."""
-    ours = rules.classify_plays(plays, VIDEOS, zone=SEOUL)
+    """domain.counted_views' verdicts, after checking that they are the reference's."""
+    ours = counted_views.classify_plays(plays, VIDEOS, zone=SEOUL)
     videos = {v: reference.Video(v, seller, duration) for v, (seller, duration) in VIDEOS.items()}
     theirs = reference.classify(videos, plays, SEOUL)
     assert {e: (x.value if x else None) for e, x in ours.items()} == {e: r[3] for e, r in theirs.items()}
@@ -59,10 +59,10 @@ def classified(plays) -> dict:
     ],
 )
 def test_a_playback_runs_from_its_start_for_half_its_watch_time_exactly(watch_sec, elapsed_us, running):
-    assert rules.is_running(NOON, watch_sec, NOON + elapsed_us) is running
-    ends = rules.running_end_scaled(NOON, watch_sec)
+    assert counted_views.is_running(NOON, watch_sec, NOON + elapsed_us) is running
+    ends = counted_views.running_end_scaled(NOON, watch_sec)
     if elapsed_us >= 0:
-        assert ((NOON + elapsed_us) * rules.MAX_PLAYBACK_SPEED < ends) is running
+        assert ((NOON + elapsed_us) * counted_views.MAX_PLAYBACK_SPEED < ends) is running
 
 
 def test_two_streams_are_allowed_and_the_third_is_over_the_limit():
@@ -136,8 +136,8 @@ def test_attribution_overlap_before_stream_limit_before_repeat_and_watch_time():
     ]
     result = classified(plays)
     assert result == {"a": None, "b": None, "c": E.OVERLAP, "d": E.OVERLAP, "e": E.STREAM_LIMIT, "f": E.STREAM_LIMIT}
-    assert not rules.earns_watch_time(E.STREAM_LIMIT)
-    assert rules.earns_watch_time(E.REPEAT) and rules.earns_watch_time(E.CAP)
+    assert not counted_views.earns_watch_time(E.STREAM_LIMIT)
+    assert counted_views.earns_watch_time(E.REPEAT) and counted_views.earns_watch_time(E.CAP)
 
 
 def test_an_over_limit_playback_is_still_the_previous_playback_of_rules_2_and_3():

@@ -1,12 +1,12 @@
-"""services/common/text.py: the one check of free text people read (titles, payment
+"""domain/text.py: the one check of free text people read (titles, payment
 references)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.common.errors import BadInput, BadText
-from services.common.text import require_plain_text, text_problem
+from domain.errors import BadInput, BadText
+from domain.text import require_plain_text, text_problem
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The pure rules of a scheduled tier table at their boundaries (services/settlement/tier_rules.py)."""
+"""The pure rules of a scheduled tier table at their boundaries (domain/pricing.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.errors import BadInput, BadTierTable
-from services.settlement import tier_rules
+from domain import pricing
+from domain.errors import BadInput, BadTierTable
 
 TODAY = dt.date(2026, 3, 10)
 
@@ -26,10 +26,10 @@ TODAY = dt.date(2026, 3, 10)
 )
 def test_a_table_starts_after_today_and_after_the_last_closed_month(day, closed, allowed):
     if allowed:
-        tier_rules.require_schedulable(day, TODAY, closed)
+        pricing.require_schedulable(day, TODAY, closed)
         return
     with pytest.raises(BadTierTable) as info:
-        tier_rules.require_schedulable(day, TODAY, closed)
+        pricing.require_schedulable(day, TODAY, closed)
     assert info.value.field == "effective_from"
     assert isinstance(info.value, BadInput)
 
@@ -39,7 +39,7 @@ def test_a_table_starts_after_today_and_after_the_last_closed_month(day, closed,
     [("0", Decimal(0)), ("99999999.9999", Decimal("99999999.9999")), ("0.0001", Decimal("0.0001")), ("12", 12)],
 )
 def test_prices_that_fit_numeric_12_4_are_read_exactly(text, value):
-    assert tier_rules.parse_price(text, "p") == value
+    assert pricing.parse_price(text, "p") == value
 
 
 @pytest.mark.parametrize(
@@ -47,20 +47,20 @@ def test_prices_that_fit_numeric_12_4_are_read_exactly(text, value):
 )
 def test_other_prices_are_refused(text):
     with pytest.raises(BadTierTable) as info:
-        tier_rules.parse_price(text, "video[0].unit_price")
+        pricing.parse_price(text, "video[0].unit_price")
     assert info.value.field == "video[0].unit_price"
 
 
 def test_fifty_tiers_per_kind_at_most_checked_before_any_tier_is_read():
     fifty = [(i, "1") for i in range(50)]
-    tier_rules.require_sizes(fifty, fifty)
+    pricing.require_sizes(fifty, fifty)
     with pytest.raises(BadTierTable) as info:
-        tier_rules.require_sizes(fifty, [("not even a tier",)] * 51)
+        pricing.require_sizes(fifty, [("not even a tier",)] * 51)
     assert info.value.field == "ad"
 
 
 def test_tiers_start_at_zero_and_strictly_increase():
-    assert tier_rules.parse_tiers([(0, "1.5"), (10, "2")], "video") == ((0, Decimal("1.5")), (10, Decimal(2)))
+    assert pricing.parse_tiers([(0, "1.5"), (10, "2")], "video") == ((0, Decimal("1.5")), (10, Decimal(2)))
     for pairs, field in [
         ([(1, "1")], "video[0]"),
         ([(0, "1"), (0, "1")], "video[1]"),
@@ -68,5 +68,5 @@ def test_tiers_start_at_zero_and_strictly_increase():
         ([(0, "1"), (2**63, "1")], "video[1]"),
     ]:
         with pytest.raises(BadTierTable) as info:
-            tier_rules.parse_tiers(pairs, "video")
+            pricing.parse_tiers(pairs, "video")
         assert info.value.field == field

@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from batch import rules
-from services.common.errors import BadPageRequest
-from services.common.periods import local_day_of
-from services.common.settings import Settings
-from services.video.plays import (
+from domain import counted_views
+from domain.errors import BadPageRequest
+from domain.periods import local_day_of
+from domain.plays import (
     DEFAULT_VIEWER_LATE_WINDOW_SEC,
     FUTURE_ALLOWANCE_US,
     NOT_ENDED,
@@ -29,6 +28,7 @@ from services.video.plays import (
     video_problem,
     watch_time_sec,
 )
+from services.common.settings import Settings
 from services.video.service import decode_page_token, encode_page_token
 
 NOW = 1_800_000_000_000_000
@@ -112,7 +112,7 @@ def test_the_late_window_setting_comes_from_the_environment_and_must_be_positive
 def test_the_ingests_watch_time_is_the_batchs():
     for start, end, duration in [(0, 0, 10), (0, 5, 10), (3, 20, 10), (10, 10, 10), (0, 10**6, 3_600)]:
         event = ev(start_position_sec=start, end_position_sec=end)
-        assert watch_time_sec(event, duration) == rules.watch_time_sec(start, end, duration)
+        assert watch_time_sec(event, duration) == counted_views.watch_time_sec(start, end, duration)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """The seed's data generator: reproducible, valid under the ingest's rules, and it contains
-the cases the batch must handle; the counted-view rules (batch.rules.classify_plays, the
+the cases the batch must handle; the counted-view rules (domain.counted_views.classify_plays, the
 batch's plain-Python statement of them) catch its bots and leave every seller real figures."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import random
 from collections import Counter, defaultdict
 from zoneinfo import ZoneInfo
 
-from batch.rules import Exclusion, classify_plays
+from domain.counted_views import Exclusion, classify_plays
+from domain.periods import day_bounds_us, local_day_of
+from domain.plays import PlayEvent, timing_problem
 from entrypoints.cli import seed_data
-from services.common.periods import day_bounds_us, local_day_of
-from services.video.plays import PlayEvent, timing_problem
 
 ZONE = ZoneInfo("Asia/Seoul")
 FIRST = dt.date(2026, 11, 1)

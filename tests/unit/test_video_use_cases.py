@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.auth import Principal
-from services.common.clock import FixedClock
-from services.common.errors import (
+from domain.errors import (
     BadId,
     BadPageRequest,
     BadText,
@@ -17,6 +15,8 @@ from services.common.errors import (
     RoleNotAllowed,
     VideoNotFound,
 )
+from services.common.auth import Principal
+from services.common.clock import FixedClock
 from services.video import service
 from services.video.ports import StoredResume, Video
 from tests.fakes.video import FakeUnitOfWork, FakeVideos

@@ -8,7 +8,7 @@ Every function takes a connection inside the caller's transaction. Status change
 execution are optimistic-locked by its `version` column: an update that finds another
 version (someone, e.g. `recover`, changed the row meanwhile) raises LostUpdate instead of
 overwriting. The launch guard is the unique `running_instance_id` column (see
-services/common/jobs_schema.py).
+batch/jobs/tables.py).
 """
 
 from batch.jobs.repository.executions import (

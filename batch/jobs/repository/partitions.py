@@ -19,7 +19,7 @@ from batch.jobs.repository.rows import (
     partition_of,
 )
 from batch.jobs.tables import job_execution, job_instance, partition_execution
-from services.common.errors import ExecutionNotFound
+from domain.errors import ExecutionNotFound
 
 
 def partition_executions(conn: sa.Connection, job_execution_id: int) -> list[PartitionExecution]:

@@ -17,7 +17,7 @@ from batch.jobs.repository.rows import (
     with_partitions,
 )
 from batch.jobs.tables import job_execution, job_instance, partition_execution
-from services.common.errors import ExecutionNotFound
+from domain.errors import ExecutionNotFound
 
 
 def get_execution(conn: sa.Connection, job_execution_id: int) -> JobExecution:

@@ -1,1 +1,0 @@
-"""Alembic migrations of the shared schema (services.common.db.migrate runs them)."""

@@ -1,0 +1,98 @@
+"""The settlement service's tables: tier prices and the ledger (closings, closed lines,
+entries, payouts, payout minimums). Written only by services/settlement; others read them
+through services/settlement/published.py."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from services.common.sqltypes import Id, Money
+from services.common.tables import metadata
+
+# Tier prices are data: a tier applies from `lower_bound` (the cumulative count before the
+# view or ad view) upwards, for days on or after `effective_from`.
+tier_prices = sa.Table(
+    "tier_prices",
+    metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),  # VIEW | AD
+    sa.Column("effective_from", sa.Date, primary_key=True),
+    sa.Column("lower_bound", sa.BigInteger, primary_key=True),
+    sa.Column("unit_price", Money(12), nullable=False),
+)
+
+# The ledger (DESIGN 2a, docs/ledger.md). Months are stored as the DATE of their first day.
+# Rows here are only ever inserted, except a payout's status, which moves once from PENDING
+# to PAID or FAILED.
+
+# One row per closed month, written last by the close's single transaction.
+month_closings = sa.Table(
+    "month_closings",
+    metadata,
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("closed_at_us", sa.BigInteger, nullable=False),
+    sa.Column("closed_by", sa.BigInteger, nullable=False),
+    sa.Column("sellers", sa.BigInteger, nullable=False),
+    sa.Column("lines", sa.BigInteger, nullable=False),
+    sa.Column("earnings", Money(), nullable=False),
+    sa.Column("adjustment_lines", sa.BigInteger, nullable=False),
+    sa.Column("adjustments", Money(), nullable=False),
+    sa.Column("payouts_created", sa.BigInteger, nullable=False),
+    sa.Column("payouts_krw", sa.BigInteger, nullable=False),
+)
+
+# A closed month's statement lines, frozen at close (per video, the month's exact figures).
+closed_lines = sa.Table(
+    "closed_lines",
+    metadata,
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("video_id", sa.BigInteger, primary_key=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False),
+    sa.Column("views", sa.BigInteger, nullable=False),
+    sa.Column("ad_views", sa.BigInteger, nullable=False),
+    sa.Column("video_revenue", Money(), nullable=False),
+    sa.Column("ad_revenue", Money(), nullable=False),
+    sa.Index("ix_closed_lines_seller_month", "seller_id", "month"),
+)
+
+# Immutable, exact entries; a seller's balance is their sum and is stored nowhere else.
+# kind: EARNING | ADJUSTMENT (video_id and original_month set) | PAYOUT | PAYOUT_REVERSAL
+# (payout_id set). posted_month: the closing that posted it (a reversal: its payout's).
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("entry_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("posted_month", sa.Date, nullable=False),
+    sa.Column("original_month", sa.Date, nullable=True),
+    sa.Column("video_id", sa.BigInteger, nullable=True),
+    sa.Column("payout_id", sa.BigInteger, nullable=True),
+    sa.Column("amount", Money(), nullable=False),
+    sa.Column("posted_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_ledger_entries_seller_month", "seller_id", "posted_month", "entry_id"),
+    # What the ledger holds per earlier closed month and video (the adjustments' basis).
+    sa.Index("ix_ledger_entries_original", "original_month", "video_id"),
+)
+
+payouts = sa.Table(
+    "payouts",
+    metadata,
+    sa.Column("payout_id", Id, primary_key=True, autoincrement=True),
+    sa.Column("seller_id", sa.BigInteger, nullable=False),
+    sa.Column("month", sa.Date, nullable=False),
+    sa.Column("amount_krw", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # PENDING | PAID | FAILED
+    sa.Column("reference", sa.String(128), nullable=True),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    # One payout per seller per closing.
+    sa.UniqueConstraint("seller_id", "month"),
+)
+
+# The minimum payout is data: the row in force on the closed month's last day applies.
+payout_minimums = sa.Table(
+    "payout_minimums",
+    metadata,
+    sa.Column("effective_from", sa.Date, primary_key=True),
+    sa.Column("minimum_krw", sa.BigInteger, nullable=False),
+)

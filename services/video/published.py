@@ -1,0 +1,35 @@
+"""What the video service lets other packages read (the only module of services/video that
+another package may import: the `published_only` import contract).
+
+* `videos`, `plays`, `play_day_counts`: the tables, for reading only. The batch reads the
+  catalogue and the play history in set-based SQL (by these names in its SQL text too); the
+  read services join `videos` for titles and ownership. Only services/video writes them.
+* `plays_per_day`: how many plays each local day holds (the batch's late-data check).
+* `archived_days`: the local days of archived months, whose plays are gone for good.
+* `ensure_partitions`: the one maintenance call others make on the play history: monthly
+  partitions ahead of today (the batch's runner calls it before a job, the CLI on demand).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from domain.periods import month_end
+from services.video.partitions import ensure_partitions
+from services.video.play_counts import per_day as plays_per_day
+from services.video.tables import archived_months, play_day_counts, plays, videos
+
+__all__ = ["archived_days", "ensure_partitions", "play_day_counts", "plays", "plays_per_day", "videos"]
+
+
+def archived_days(conn: sa.Connection) -> set[dt.date]:
+    """Every local day of the archived (or being archived) months."""
+    out: set[dt.date] = set()
+    for month in conn.execute(sa.select(archived_months.c.month)).scalars():
+        day, last = month, month_end(month)
+        while day <= last:
+            out.add(day)
+            day += dt.timedelta(days=1)
+    return out
