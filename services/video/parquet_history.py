@@ -8,8 +8,9 @@ The layout (binding: batch/spark reads it):
     <dir>/_manifest.json                          (every day written there: rows and sha256)
 
 Each file holds the columns of `plays` except local_day (the folder names it), with the types
-of SCHEMA, the rows sorted by SORT_KEY (the day-scan index's order; play_id only breaks ties,
-event ids being unique), written by pyarrow one row group per page read. A day with no plays
+of SCHEMA, the rows sorted by SORT_KEY (the day-scan index's order, so that a page is read in
+index order with no sort; unique, event ids being unique: play_event_ids), written by pyarrow
+one row group per page read. A day with no plays
 has an empty file: the manifest and the folders then say the same thing.
 
 The checksum of a day is the sha256 of its canonical rows: in SORT_KEY order, each the JSON
@@ -56,7 +57,7 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
-SORT_KEY = ("video_id", "viewer_id", "started_at_us", "event_id", "play_id")
+SORT_KEY = ("video_id", "viewer_id", "started_at_us", "event_id")
 _KEY_AT = tuple(COLUMNS.index(name) for name in SORT_KEY)
 MANIFEST = "_manifest.json"
 FORMAT = "paysystem-plays-parquet/1"
@@ -128,7 +129,8 @@ def table_rows(engine: sa.Engine, day: dt.date, batch_rows: int = _BATCH) -> Ite
 
 
 def _after(key: list, values: tuple) -> sa.ColumnElement[bool]:
-    """Rows after `values` in `key` order, spelled with AND/OR (both databases range-scan it)."""
+    """Rows after `values` in `key` order, spelled with AND/OR: MariaDB starts the index scan
+    there (measured: a page near the day's end reads only its own rows)."""
     terms = []
     for i, column in enumerate(key):
         terms.append(sa.and_(*(key[j] == values[j] for j in range(i)), column > values[i]))
@@ -202,6 +204,13 @@ def write_day(engine: sa.Engine, day: dt.date, root: Path, *, batch_rows: int = 
     _fsync(path)
     _fsync(tmp)
     written = DayDigest(day, count, digest.hexdigest())
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).where(plays.c.local_day == day)).scalar_one()
+    if stored != count:
+        raise HistoryMismatch(
+            f"{day}: {count} plays read in pages, {stored} in the table: the day changed while it was"
+            " read (late data), or two of its plays share a sort key; export it again"
+        )
     read_back = files_digest(tmp, day, folder=tmp)
     if read_back != written:
         raise HistoryMismatch(f"{day}: the files read back hold {read_back}, the table gave {written}")
