@@ -155,7 +155,7 @@ def export(first, last, to_dir: str) -> None:
                 written = parquet_history.export_days(
                     engine, first, last, to_dir, today=clock_for(settings).today(settings.zone), progress=report
                 )
-            except DomainError as exc:
+            except (DomainError, OSError) as exc:  # OSError: the folder cannot be written
                 raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()

@@ -25,9 +25,10 @@ Contract, and where it is enforced:
 - the files are written, fsynced, renamed into place and read back (count and checksum of each
   day, against what was read from the table) before any row is deleted, and recorded (status
   DELETING, with the month's sha256 and count) before the first delete; the rows are then
-  deleted `batch_rows` per transaction, reading the files, not the table: a killed archival is finished by running it again (ARCHIVING: every row is still
-  there and the file is written anew; DELETING: the recorded file goes on deleting), or undone
-  by a restore, which inserts what is missing;
+  deleted `batch_rows` per transaction, reading the files, not the table: a killed archival is
+  finished by running it again (ARCHIVING: every row is still there and the files are written
+  anew; DELETING: the recorded file goes on deleting), or undone by a restore, which inserts
+  what is missing;
 - nothing holds the month in memory: the table is read in keyset pages, the files are written
   and read a page at a time, so a month of the platform's size (about 90M plays) takes the same
   memory as a small one;
