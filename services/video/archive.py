@@ -1,6 +1,9 @@
 """Archival of a closed, sealed month's raw playbacks (issue #17 item 5; docs/scaling.md,
 "History that grows"): `archive_month` writes the month's plays to a compressed file with a
-checksum and removes them from `plays`; `restore_month` puts them back, identical.
+checksum and removes them from `plays`; `restore_month` puts them back, identical. The file is
+the month in the Parquet history's layout (services/video/parquet_history.py), which the Spark
+engine reads too; archives of the first format (gzip JSON lines, services/video/archive_jsonl.py)
+are still restored.
 
 What stays: every statistic (daily_video_stats, period_video_stats, the frozen and ledger
 tables, play_day_counts: the archived days' counts stay current, services/video/play_counts.py)
@@ -19,30 +22,28 @@ Contract, and where it is enforced:
   (services/video/ingest.py): the mark's transaction updates archive_fence, which every ingest
   transaction reads with a shared lock, so it waits for the ingest transactions in flight and
   every later one sees the mark; an archived month accepts no more late data;
-- the file is written, fsynced, renamed into place and read back (count and checksum) before
-  any row is deleted, and recorded (status DELETING, with its sha256 and count) before the
-  first delete; the rows are then deleted `batch_rows` per transaction, reading the file, not
-  the table: a killed archival is finished by running it again (ARCHIVING: every row is still
-  there and the file is written anew; DELETING: the recorded file goes on deleting), or undone
-  by a restore, which inserts what is missing;
-- nothing holds the month in memory: the table is read in keyset pages, the file is written
-  and read as a stream, so a month of the platform's size (about 90M plays) takes the same
+- the files are written, fsynced, renamed into place and read back (count and checksum of each
+  day, against what was read from the table) before any row is deleted, and recorded (status
+  DELETING, with the month's sha256 and count) before the first delete; the rows are then
+  deleted `batch_rows` per transaction, reading the files, not the table: a killed archival is
+  finished by running it again (ARCHIVING: every row is still there and the files are written
+  anew; DELETING: the recorded file goes on deleting), or undone by a restore, which inserts
+  what is missing;
+- nothing holds the month in memory: the table is read in keyset pages, the files are written
+  and read a page at a time, so a month of the platform's size (about 90M plays) takes the same
   memory as a small one;
 - re-runs are idempotent: archiving an archived month, or restoring a month that is not
   archived, changes nothing.
 
-The file: `plays-YYYY-MM.jsonl.gz`, one JSON array per play in play_id order
-(ARCHIVE_COLUMNS), UTF-8, "\\n" after each; `sha256` is over the uncompressed bytes, stored in
-archived_months and in `plays-YYYY-MM.json` beside the file.
+The file: the folder `plays-YYYY-MM/`, every day of the month as `local_day=YYYY-MM-DD/
+part-0.parquet` (an empty one for a day without plays) and `_manifest.json` (each day's rows
+and sha256); `sha256` in archived_months is parquet_history.month_sha256 of the month's days.
+The first format's file (`plays-YYYY-MM.jsonl.gz`) is told apart by its recorded name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
-import json
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,8 @@ from domain.errors import Conflict, NotFound, NotReady
 from domain.periods import day_bounds_us, month_end, month_name, next_month
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.settlement.published import month_closings
+from services.video import archive_jsonl, parquet_history
+from services.video.parquet_history import HistoryMismatch
 from services.video.tables import archive_fence, archived_months, plays, videos
 
 ARCHIVE_COLUMNS = tuple(plays.columns.keys())  # every column, in the table's order
@@ -88,7 +91,13 @@ class ArchiveResult:
 
 
 def archive_path(directory: Path, month: dt.date) -> Path:
-    return Path(directory) / f"plays-{month_name(month)}.jsonl.gz"
+    """Where archive_month writes the month: its Parquet folder."""
+    return Path(directory) / f"plays-{month_name(month)}"
+
+
+def jsonl_archive_path(directory: Path, month: dt.date) -> Path:
+    """Where the first format's archive of the month is (read only)."""
+    return Path(directory) / f"plays-{month_name(month)}{archive_jsonl.SUFFIX}"
 
 
 def archive_month(
@@ -106,6 +115,8 @@ def archive_month(
     path = archive_path(directory, month)
     with engine.connect() as conn:
         record = _record(conn, month)
+    if record is not None and record.status != ARCHIVING:
+        path = Path(directory) / record.file_name  # what it was archived to, in either format
     if record is not None and record.status == ARCHIVED:
         return ArchiveResult(month_name(month), ARCHIVED, path, record.sha256, record.plays, record.kept_plays, False)
     if record is None:
@@ -121,17 +132,15 @@ def archive_month(
                 with engine.begin() as unmark:
                     unmark.execute(sa.delete(archived_months).where(archived_months.c.month == month))
                 raise
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sha256, count = _write(path, _month_plays(engine, month, batch_rows))
+        sha256, count = _write(engine, month, path, batch_rows)
         _check_file(path, sha256, count)  # what is on disk is what was read
-        _write_manifest(path, month, sha256, count)
         with engine.begin() as conn:  # from here on, the file is the month's copy
             conn.execute(
                 sa.update(archived_months)
                 .where(archived_months.c.month == month)
                 .values(status=DELETING, sha256=sha256, plays=count, file_name=path.name)
             )
-    else:  # DELETING: a run killed while deleting; the file it verified goes on
+    else:  # DELETING: a run killed while deleting; the file it verified goes on (either format)
         sha256, count = record.sha256, record.plays
         _check_file(path, sha256, count)
     kept = _delete_all_but_evening(engine, month, path, zone, batch_rows)
@@ -163,6 +172,8 @@ def restore_month(engine: sa.Engine, month: dt.date, directory: Path, *, batch_r
     path = archive_path(directory, month)
     with engine.connect() as conn:
         record = _record(conn, month)
+    if record is not None:
+        path = Path(directory) / record.file_name  # either format
     if record is None:
         return ArchiveResult(month_name(month), "NOT_ARCHIVED", path, "", 0, 0, False)
     if record.status == ARCHIVING:  # marked, rows never deleted: only the mark goes
@@ -241,27 +252,6 @@ def _mark(engine: sa.Engine, month: dt.date, path: Path, now_us: int) -> None:
         )
 
 
-def _month_plays(engine: sa.Engine, month: dt.date, batch_rows: int) -> Iterator[tuple]:
-    """The month's plays in play_id order, `batch_rows` at a time (keyset pages, each on a
-    connection of its own: no snapshot or metadata lock is held between pages). The month is
-    marked, so no page can miss a play that arrives meanwhile."""
-    columns = [plays.c[name] for name in ARCHIVE_COLUMNS]
-    after = -1
-    while True:
-        query = (
-            sa.select(*columns)
-            .where(plays.c.local_day >= month, plays.c.local_day <= month_end(month), plays.c.play_id > after)
-            .order_by(plays.c.play_id)
-            .limit(batch_rows)
-        )
-        with engine.connect() as conn:
-            page = [_plain(row) for row in conn.execute(query)]
-        yield from page
-        if len(page) < batch_rows:
-            return
-        after = page[-1][0]
-
-
 def _batches(rows: Iterable[tuple], size: int) -> Iterator[list[tuple]]:
     batch: list[tuple] = []
     for row in rows:
@@ -322,55 +312,36 @@ def _delete_all_but_evening(engine: sa.Engine, month: dt.date, path: Path, zone:
     return kept
 
 
-def _plain(row) -> tuple:
-    return tuple(v.isoformat() if isinstance(v, dt.date) else (v if isinstance(v, str) else int(v)) for v in row)
-
-
-def _line(row: tuple) -> bytes:
-    return (json.dumps(list(row), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _write(path: Path, rows: Iterable[tuple]) -> tuple[str, int]:
-    """Writes `rows` to `path` (through `.tmp`, fsynced, renamed); returns (sha256, count)."""
-    digest = hashlib.sha256()
-    count = 0
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw:
-        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
-            for row in rows:
-                line = _line(row)
-                digest.update(line)
-                out.write(line)
-                count += 1
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(tmp, path)
-    return digest.hexdigest(), count
+def _write(engine: sa.Engine, month: dt.date, path: Path, batch_rows: int) -> tuple[str, int]:
+    """Writes every day of the month to the folder `path`; returns (month sha256, plays)."""
+    written = parquet_history.export_days(
+        engine, month, month_end(month), path, batch_rows=batch_rows, allow_archived=True
+    )
+    return parquet_history.month_sha256(written), sum(d.rows for d in written)
 
 
 def _file_rows(path: Path) -> Iterator[tuple]:
-    with gzip.open(path, "rb") as f:
-        for line in f:
-            yield tuple(json.loads(line))
+    """The archive's plays, tuples of ARCHIVE_COLUMNS (local_day as YYYY-MM-DD), streamed."""
+    if archive_jsonl.is_jsonl(path):
+        yield from archive_jsonl.file_rows(path)
+        return
+    at = ARCHIVE_COLUMNS.index("local_day")
+    for day in sorted(map(dt.date.fromisoformat, parquet_history.read_manifest(path).get("days", {}))):
+        for row in parquet_history.read_day(path, day):
+            yield (*row[:at], day.isoformat(), *row[at:])
 
 
 def _check_file(path: Path, sha256: str, count: int) -> None:
-    """The file's uncompressed bytes have `sha256` and hold `count` plays, or ArchiveMismatch."""
-    digest = hashlib.sha256()
-    lines = 0
-    with gzip.open(path, "rb") as f:
-        for line in f:
-            digest.update(line)
-            lines += 1
-    if digest.hexdigest() != sha256 or lines != count:
+    """The files hold `count` plays whose checksum is `sha256`, or ArchiveMismatch."""
+    if archive_jsonl.is_jsonl(path):
+        archive_jsonl.check_file(path, sha256, count, ArchiveMismatch)
+        return
+    try:
+        days = parquet_history.verify(path)
+    except HistoryMismatch as exc:
+        raise ArchiveMismatch(f"{exc}; nothing was changed") from None
+    found, rows = parquet_history.month_sha256(days), sum(d.rows for d in days)
+    if (found, rows) != (sha256, count):
         raise ArchiveMismatch(
-            f"{path}: sha256 {digest.hexdigest()} over {lines} plays, the archive recorded {sha256}"
-            f" over {count}; nothing was changed"
+            f"{path}: sha256 {found} over {rows} plays, the archive recorded {sha256} over {count}; nothing was changed"
         )
-
-
-def _write_manifest(path: Path, month: dt.date, sha256: str, count: int) -> None:
-    manifest = {"month": month_name(month), "file": path.name, "sha256": sha256, "plays": count}
-    manifest["columns"] = list(ARCHIVE_COLUMNS)
-    manifest_path = path.with_name(f"plays-{month_name(month)}.json")
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

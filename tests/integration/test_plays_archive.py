@@ -3,7 +3,11 @@ SQLite: the month's figures read the same before and after (every statement, top
 series point, compared through the read path's own queries without the cache, whose hits would
 prove nothing), the rows go and come back identical (a checksum over every column, computed
 here), an open month is refused, and a late playback for the archived month is rejected at
-ingest with its reason, counted, and leaves no trace.
+ingest with its reason, counted, and leaves no trace. The archive is the month in the Parquet
+history's layout (services/video/parquet_history.py), each day's checksum equal to the table's
+before the archival; a tampered day is refused, and so is a tampered manifest; an archive of the
+first format (gzip JSON lines, written here by hand as the old code wrote it) is still finished
+and restored.
 
 Plays are loaded as the ledger's tests load them (tests/plugins/ledger.py, play_event_ids
 included); the late playback goes through the real ingest.
@@ -16,6 +20,7 @@ import gzip
 import hashlib
 import json
 
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
@@ -29,7 +34,7 @@ from services.account.tables import accounts
 from services.common.auth import Principal
 from services.settlement import service as settlement
 from services.statistics import repository as stats
-from services.video import archive, play_counts
+from services.video import archive, parquet_history, play_counts
 from services.video.ingest import Ingest
 from services.video.tables import archived_months, play_event_ids, plays
 from tests.plugins.jobs import SEOUL
@@ -159,10 +164,14 @@ def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_da
     feb_first = feb_first_figures(engine)
     rows_before = month_rows_checksum(engine, JAN)
     assert rows_before[0] == 12 * 31 + 1
+    digests = [parquet_history.table_digest(engine, day) for day in days_of(JAN)]
 
     result = archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
 
-    assert result.changed and result.plays == rows_before[0] and result.path.exists()
+    assert result.changed and result.plays == rows_before[0] and result.path.is_dir()
+    assert result.path == tmp_path / "plays-2012-01" and parquet_history.verify(result.path) == digests
+    assert result.sha256 == parquet_history.month_sha256(digests)
+    assert parquet_history.stored_days(result.path) == days_of(JAN)
     assert figures(engine, JAN) == before
     left, _ = month_rows_checksum(engine, JAN)
     assert left == result.kept_plays and 1 <= left < 12  # the last evening's plays only
@@ -200,14 +209,85 @@ def test_an_archive_file_that_does_not_match_its_checksum_is_refused_and_nothing
     world.close(JAN)
     archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
     path = archive.archive_path(tmp_path, JAN)
-    lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
-    path.write_bytes(gzip.compress(b"".join(lines[:-1])))  # one play short
+    part = parquet_history.day_folder(path, JAN.replace(day=7)) / "part-0.parquet"
+    original = part.read_bytes()
+    day = pq.read_table(part)
+    pq.write_table(day.slice(0, day.num_rows - 1), part)  # one play short
     left = month_rows_checksum(engine, JAN)
     with pytest.raises(archive.ArchiveMismatch, match="sha256"):
+        archive.restore_month(engine, JAN, tmp_path)
+    # The manifest changed to match: the month's checksum in archived_months still refuses it.
+    manifest_path = path / parquet_history.MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["days"]["2012-01-07"] = {
+        "rows": day.num_rows - 1,
+        "sha256": parquet_history.files_digest(path, JAN.replace(day=7)).sha256,
+    }
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(archive.ArchiveMismatch, match="the archive recorded"):
         archive.restore_month(engine, JAN, tmp_path)
     assert month_rows_checksum(engine, JAN) == left
     with engine.connect() as conn:
         assert conn.execute(sa.select(archived_months.c.status)).scalar_one() == archive.ARCHIVED
+    part.write_bytes(original)  # a wrong manifest entry alone is refused too
+    with pytest.raises(archive.ArchiveMismatch, match="_manifest.json says"):
+        archive.restore_month(engine, JAN, tmp_path)
+
+
+def write_first_format(engine, month: dt.date, directory) -> tuple[str, str, int]:
+    """The month's plays as the first archive format held them, written here from the format's
+    description (archive_jsonl.py): (file name, sha256 of the uncompressed bytes, plays)."""
+    first, last = month, days_of(month)[-1]
+    digest, count, lines = hashlib.sha256(), 0, []
+    with engine.connect() as conn:
+        for row in conn.execute(
+            sa.select(plays).where(plays.c.local_day >= first, plays.c.local_day <= last).order_by(plays.c.play_id)
+        ):
+            values = [v.isoformat() if isinstance(v, dt.date) else (v if isinstance(v, str) else int(v)) for v in row]
+            line = (json.dumps(values, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+            digest.update(line)
+            lines.append(line)
+            count += 1
+    name = f"plays-{month:%Y-%m}.jsonl.gz"
+    (directory / name).write_bytes(gzip.compress(b"".join(lines), mtime=0))
+    return name, digest.hexdigest(), count
+
+
+@pytest.mark.parametrize("module_engine", ["mariadb", "sqlite"], indirect=True)
+def test_an_archive_of_the_first_format_is_still_finished_and_restored(world, tmp_path):
+    engine = world.engine
+    world.ingest(month_plays(JAN, 6, "g", seed=12) + month_plays(FEB, 2, "m", seed=13) + across_midnight())
+    world.run_batch()
+    world.close(JAN)
+    before = figures(engine, JAN)
+    rows_before = month_rows_checksum(engine, JAN)
+    name, sha256, count = write_first_format(engine, JAN, tmp_path)
+    with engine.begin() as conn:  # as the old code left it when killed before its first delete
+        conn.execute(
+            sa.insert(archived_months).values(
+                month=JAN, status=archive.DELETING, file_name=name, sha256=sha256, plays=count, marked_at_us=1
+            )
+        )
+
+    finished = archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)  # goes on from the old file
+
+    assert finished.changed and finished.path == archive.jsonl_archive_path(tmp_path, JAN)
+    assert (finished.plays, finished.sha256) == (count, sha256) and 1 <= finished.kept_plays < 6
+    assert month_rows_checksum(engine, JAN)[0] == finished.kept_plays
+    assert figures(engine, JAN) == before
+    assert archive.archive_month(engine, JAN, tmp_path, zone=SEOUL).path.name == name  # idempotent
+
+    restored = archive.restore_month(engine, JAN, tmp_path)
+
+    assert restored.status == "RESTORED" and restored.path.name == name
+    assert month_rows_checksum(engine, JAN) == rows_before
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(archived_months)).first() is None
+    # Archived again, it is written in the Parquet layout, and restores identical from there.
+    again = archive.archive_month(engine, JAN, tmp_path, zone=SEOUL)
+    assert again.path == archive.archive_path(tmp_path, JAN) and again.plays == count
+    archive.restore_month(engine, JAN, tmp_path)
+    assert month_rows_checksum(engine, JAN) == rows_before
 
 
 @pytest.mark.parametrize("module_engine", ["mariadb"], indirect=True)
