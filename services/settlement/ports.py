@@ -1,7 +1,9 @@
-"""What the ledger, payout and closing use cases (balances.py, closing.py) need from storage,
-as protocols: the
-SQL adapter (repository.SqlUnitOfWork, over ledger_repository.py) and the in-memory fake of
-the unit tests (tests/fakes/settlement.py) both answer them. Plain values; no SQL, no gRPC."""
+"""What the ledger, payout and closing use cases (balances.py, closing.py) and the tier table
+use cases (tiers.py) need from storage, as protocols: the SQL adapters
+(repository.SqlUnitOfWork, over ledger_repository.py; tiers_repository.SqlTierUnitOfWork) and
+the in-memory fakes of the unit tests (tests/fakes/settlement.py) answer them. Plain values;
+no SQL, no gRPC. The statement use case (service.py) reads through StatementReader, built
+by its adapter on the read path's connection (repository.SqlStatementReader)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 
 from domain import ledger
+from domain.periods import Period
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,3 +194,92 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+# --- the tier tables (tiers.py) -------------------------------------------------------------
+
+
+class TierPrice(NamedTuple):
+    """One tier of a table: kind "VIEW" (video) or "AD", the table's first day, the tier."""
+
+    kind: str
+    effective_from: dt.date
+    lower_bound: int
+    unit_price: Decimal
+
+
+class TierTables(Protocol):
+    def prices(self) -> list[TierPrice]:
+        """Every tier of every table, by effective_from, kind and lower_bound."""
+        ...
+
+    def last_closed_month(self) -> dt.date | None:
+        """The first day of the newest closed month, or None before the first close."""
+        ...
+
+    def replace(self, effective_from: dt.date, tables: dict[str, tuple[tuple[int, Decimal], ...]]) -> None:
+        """The tables from `effective_from` (kind -> (lower_bound, unit_price) tiers) become
+        exactly `tables`. A concurrent replace of the same day makes the unit of work end in
+        WriteConflict."""
+        ...
+
+
+class TierUnitOfWork(Protocol):
+    """One transaction around a tier table use case, as UnitOfWork is for the ledger."""
+
+    @property
+    def tiers(self) -> TierTables: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+# --- the statement's reads (service.read_statement) -----------------------------------------
+
+# A statement line: (video_id, title, views, ad_views, video_revenue, ad_revenue); title ""
+# for a video without a row.
+Line = tuple[int, str, int, int, Decimal, Decimal]
+
+
+class AdjustmentLine(NamedTuple):
+    """An ADJUSTMENT entry a seller got at a month's close, with its video's title."""
+
+    original_month: dt.date
+    video_id: int
+    title: str
+    amount: Decimal
+
+
+class StatementReader(Protocol):
+    """The reads of a statement, all at one data state (one connection of the read path)."""
+
+    def closed_months(self) -> dict[dt.date, int]:
+        """Every closed month (its first day) and its closed_at_us."""
+        ...
+
+    def statement_lines(self, seller_id: int, period: Period, start: dt.date) -> list[Line]:
+        """The batch's lines of the period starting at `start` (daily rows for a day, the
+        period rows for a week or a month) with a non-zero amount, by video_id."""
+        ...
+
+    def closed_month_lines(self, seller_id: int, month: dt.date) -> list[Line]:
+        """A closed month's frozen lines, by video_id."""
+        ...
+
+    def frozen_aware_lines(self, seller_id: int, first: dt.date, last: dt.date) -> list[Line]:
+        """The lines summed over the days [first, last] (some in a closed month): a closed day
+        the batch recomputed since its close counts the copy taken at close, every other day
+        the batch's daily rows; lines with a non-zero amount, by video_id."""
+        ...
+
+    def adjustments_posted(self, seller_id: int, month: dt.date) -> list[AdjustmentLine]:
+        """The ADJUSTMENT entries the seller got at the close of `month`, by original month
+        and video_id."""
+        ...

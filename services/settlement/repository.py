@@ -21,12 +21,9 @@ from domain.periods import Period
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
 from services.settlement import ledger_repository
-from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from services.settlement.ports import AdjustmentLine, Closing, Entry, Line, Payout, PendingAdjustment, WriteConflict
 from services.settlement.tables import closed_lines
 from services.video.published import videos
-
-# (video_id, title, views, ad_views, video_revenue, ad_revenue)
-Line = tuple[int, str, int, int, Decimal, Decimal]
 
 
 def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: dt.date) -> list[Line]:
@@ -119,7 +116,33 @@ def _line(row) -> Line:
     return int(video_id), title, int(views), int(ad_views), Decimal(video_revenue), Decimal(ad_revenue)
 
 
-# --- the adapter of services/settlement/ports.py (the ledger's SQL: ledger_repository.py) --
+# --- the adapters of services/settlement/ports.py (the ledger's SQL: ledger_repository.py) -
+
+
+class SqlStatementReader:
+    """ports.StatementReader over the functions above and ledger_repository's, on one
+    connection of the read path (the data state the statement reads at)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def closed_months(self) -> dict[dt.date, int]:
+        return ledger_repository.closed_months(self._conn)
+
+    def statement_lines(self, seller_id: int, period: Period, start: dt.date) -> list[Line]:
+        return statement_lines(self._conn, seller_id, period, start)
+
+    def closed_month_lines(self, seller_id: int, month: dt.date) -> list[Line]:
+        return closed_month_lines(self._conn, seller_id, month)
+
+    def frozen_aware_lines(self, seller_id: int, first: dt.date, last: dt.date) -> list[Line]:
+        return frozen_aware_lines(self._conn, seller_id, first, last)
+
+    def adjustments_posted(self, seller_id: int, month: dt.date) -> list[AdjustmentLine]:
+        return [
+            AdjustmentLine(row.original_month, int(row.video_id), row.title, Decimal(row.amount))
+            for row in ledger_repository.adjustments_posted(self._conn, seller_id, month)
+        ]
 
 
 def _entry(row: sa.Row) -> Entry:

@@ -21,7 +21,8 @@ from domain.periods import Period, parse_day, period_bounds, periods_in_range
 from services.common.auth import Principal, require_seller_or_admin
 from services.readpath.dataversion import DataState
 from services.readpath.readside import ReadSide, parse_period
-from services.settlement import ledger_repository, repository
+from services.settlement import repository
+from services.settlement.ports import AdjustmentLine, StatementReader
 
 CURRENCY = "KRW"
 
@@ -29,13 +30,6 @@ CURRENCY = "KRW"
 class Status(enum.StrEnum):
     OPEN = "OPEN"  # an estimate the batch may still change
     CLOSED = "CLOSED"  # final: every day of the period is in a closed month
-
-
-class AdjustmentLine(NamedTuple):
-    original_month: dt.date
-    video_id: int
-    title: str
-    amount: Decimal
 
 
 class StatementLine(NamedTuple):
@@ -118,37 +112,40 @@ def plan_statement(
 
 
 def get_statement(read: ReadSide, request: StatementRequest) -> Statement:
-    """The statement of a planned request, read at the data state it pinned."""
+    """The statement of a planned request, read at the data state it pinned (the read path's
+    connection, through the SQL reader)."""
     return read.read_at(
         request.state,
         lambda conn, state: read_statement(
-            conn, request.seller_id, request.period, request.period_start, request.period_end, state.data_through
+            repository.SqlStatementReader(conn),
+            request.seller_id,
+            request.period,
+            request.period_start,
+            request.period_end,
+            state.data_through,
         ),
     )
 
 
 def read_statement(
-    conn, seller_id: int, period: Period, start: dt.date, end: dt.date, data_through: dt.date | None
+    reader: StatementReader, seller_id: int, period: Period, start: dt.date, end: dt.date, data_through: dt.date | None
 ) -> Statement:
     """The statement of [start, end]: the batch's figures for open days, the frozen figures
     for the days of closed months (DESIGN 2a), and, for a closed month, the adjustments
     posted at its close."""
-    closed = ledger_repository.closed_months(conn)
+    closed = reader.closed_months()
     months = periods_in_range(Period.MONTHLY, start, end)
     closings = [closed[m] for m in months if m in closed]
     if not closings:
-        lines = repository.statement_lines(conn, seller_id, period, start)
+        lines = reader.statement_lines(seller_id, period, start)
         return Statement(seller_id, period, start, end, tuple(map(StatementLine._make, lines)), data_through)
     all_closed = len(closings) == len(months)
     adjustments: tuple[AdjustmentLine, ...] = ()
     if period is Period.MONTHLY:
-        lines = repository.closed_month_lines(conn, seller_id, start)
-        adjustments = tuple(
-            AdjustmentLine(row.original_month, int(row.video_id), row.title, Decimal(row.amount))
-            for row in ledger_repository.adjustments_posted(conn, seller_id, start)
-        )
+        lines = reader.closed_month_lines(seller_id, start)
+        adjustments = tuple(reader.adjustments_posted(seller_id, start))
     else:
-        lines = repository.frozen_aware_lines(conn, seller_id, start, end)
+        lines = reader.frozen_aware_lines(seller_id, start, end)
     return Statement(
         seller_id,
         period,

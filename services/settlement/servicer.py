@@ -243,13 +243,18 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         return csv_body(context, export)
 
     def ListTierTables(self, request, context):
-        tables = tiers.list_tier_tables(self._engine, current_principal())
+        tables = tiers.list_tier_tables(tiers.sql_unit_of_work(self._engine), current_principal())
         return settlement_pb2.ListTierTablesResponse(tables=[tier_table_message(t) for t in tables])
 
     def ScheduleTierTable(self, request, context):
         video, ad = _tiers(request)
         table = tiers.schedule_tier_table(
-            self._engine, current_principal(), request.effective_from, video, ad, today=self._read.today()
+            tiers.sql_unit_of_work(self._engine),
+            current_principal(),
+            request.effective_from,
+            video,
+            ad,
+            today=self._read.today(),
         )
         return tier_table_message(table)
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
 
 import sqlalchemy as sa
 
 from domain import pricing
 from domain.periods import parse_day
 from services.common.auth import Principal, require_role
-from services.settlement import tiers_repository as repo
+from services.settlement import tiers_repository
+from services.settlement.ports import TierUnitOfWork, WriteConflict
 
 Tier = pricing.Tier  # (lower_bound, unit_price)
 ATTEMPTS = 3  # two admins replacing one day at once: the loser's insert clashes, and retries
@@ -32,14 +32,20 @@ class TierTable:
     ad: tuple[Tier, ...]
 
 
-def list_tier_tables(engine: sa.Engine, principal: Principal) -> list[TierTable]:
+def sql_unit_of_work(engine: sa.Engine) -> TierUnitOfWork:
+    """The SQL unit of work (tiers_repository.SqlTierUnitOfWork), for callers holding an
+    engine: the servicer and tests. One per use case call."""
+    return tiers_repository.SqlTierUnitOfWork(engine)
+
+
+def list_tier_tables(uow: TierUnitOfWork, principal: Principal) -> list[TierTable]:
     """Every table, by effective date (the seeded one from 1970-01-01 first)."""
     require_role(principal, "ADMIN")
-    with engine.connect() as conn:
-        rows = repo.tier_rows(conn)
+    with uow:
+        prices = uow.tiers.prices()
     by_day: dict[dt.date, dict[str, list[Tier]]] = defaultdict(lambda: {"VIEW": [], "AD": []})
-    for row in rows:
-        by_day[row.effective_from][row.kind].append((int(row.lower_bound), Decimal(row.unit_price)))
+    for price in prices:
+        by_day[price.effective_from][price.kind].append((price.lower_bound, price.unit_price))
     return [
         TierTable(effective_from=day, video=tuple(kinds["VIEW"]), ad=tuple(kinds["AD"]))
         for day, kinds in sorted(by_day.items())
@@ -47,7 +53,7 @@ def list_tier_tables(engine: sa.Engine, principal: Principal) -> list[TierTable]
 
 
 def schedule_tier_table(
-    engine: sa.Engine,
+    uow: TierUnitOfWork,
     principal: Principal,
     effective_from: str,
     video: list[tuple[int, str]],
@@ -70,19 +76,12 @@ def schedule_tier_table(
     attempt = 1
     while True:
         try:
-            with engine.begin() as conn:
-                pricing.require_schedulable(day, today, repo.last_closed_month(conn))
-                repo.replace_tier_table(conn, day, {"VIEW": table.video, "AD": table.ad})
+            with uow:
+                pricing.require_schedulable(day, today, uow.tiers.last_closed_month())
+                uow.tiers.replace(day, {"VIEW": table.video, "AD": table.ad})
+                uow.commit()
             return table
-        except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
-            if attempt >= ATTEMPTS or not _clash(exc):
-                raise
+        except WriteConflict as conflict:
+            if attempt >= ATTEMPTS:
+                raise conflict.storage_error from conflict.storage_error.__cause__  # as before the port
             attempt += 1
-
-
-def _clash(exc: sa.exc.DBAPIError) -> bool:
-    """A concurrent replace of the same day: a duplicate key, or a deadlock on MariaDB."""
-    if isinstance(exc, sa.exc.IntegrityError):
-        return True
-    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-    return code in (1205, 1213)  # lock wait timeout, deadlock

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import TracebackType
 
 import sqlalchemy as sa
 
+from services.common.db import SqlTransaction
+from services.settlement.ports import TierPrice, WriteConflict
 from services.settlement.tables import month_closings, tier_prices
 
 Tier = tuple[int, Decimal]  # (lower_bound, unit_price), as in tier_rules
@@ -46,3 +49,50 @@ def replace_tier_table(conn: sa.Connection, effective_from: dt.date, tables: dic
             for lower, price in tiers
         ],
     )
+
+
+# --- the adapter of ports.TierTables and ports.TierUnitOfWork -------------------------------
+
+
+class SqlTierTables:
+    """ports.TierTables over the functions above, on the unit of work's connection."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def prices(self) -> list[TierPrice]:
+        return [
+            TierPrice(row.kind, row.effective_from, int(row.lower_bound), Decimal(row.unit_price))
+            for row in tier_rows(self._conn)
+        ]
+
+    def last_closed_month(self) -> dt.date | None:
+        return last_closed_month(self._conn)
+
+    def replace(self, effective_from: dt.date, tables: dict[str, tuple[Tier, ...]]) -> None:
+        replace_tier_table(self._conn, effective_from, tables)
+
+
+class SqlTierUnitOfWork(SqlTransaction):
+    """ports.TierUnitOfWork: one transaction of `engine` (engine.begin()'s) and its tier
+    tables. A concurrent replace of the same day (a duplicate key, or a lock wait timeout or
+    deadlock on MariaDB) ends it, rolled back, in ports.WriteConflict."""
+
+    @property
+    def tiers(self) -> SqlTierTables:
+        return SqlTierTables(self.connection)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        super().__exit__(kind, error, traceback)
+        if isinstance(error, (sa.exc.IntegrityError, sa.exc.OperationalError)) and _clash(error):
+            raise WriteConflict(error) from error
+
+
+def _clash(exc: sa.exc.DBAPIError) -> bool:
+    """A concurrent replace of the same day: a duplicate key, or a deadlock on MariaDB."""
+    if isinstance(exc, sa.exc.IntegrityError):
+        return True
+    code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+    return code in (1205, 1213)  # lock wait timeout, deadlock

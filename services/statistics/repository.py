@@ -1,8 +1,10 @@
-"""SQL for the statistics read side: top-5 lists, per-video series and per-seller series."""
+"""SQL for the statistics read side: top-5 lists, per-video series and per-seller series,
+and SqlStatisticsReader, the adapter of ports.StatisticsReader over these functions."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -16,6 +18,7 @@ from batch.published import (
 from domain.periods import Period
 from services.common.money_sql import money_sum
 from services.settlement.published import closed_lines, month_closings
+from services.statistics.ports import Figures, SeriesPart, TopRow
 from services.video.published import videos
 
 METRIC_COLUMNS = {"VIEWS": "views", "WATCH_TIME": "watch_time_sec"}
@@ -134,3 +137,40 @@ def seller_series(conn: sa.Connection, seller_id: int, period: Period, first: dt
                 .group_by(days)
             )
     return list(conn.execute(sa.union_all(*parts)))
+
+
+# --- the adapter of services/statistics/ports.py ---------------------------------------------
+
+
+def _number(name: str, value) -> int | Decimal:
+    if value is None:  # an outer join without rows: nothing frozen for this seller
+        return Decimal(0) if name in MONEY_COLUMNS else 0
+    return Decimal(value) if name in MONEY_COLUMNS else int(value)
+
+
+def _figures(row: sa.Row) -> Figures:
+    return {name: _number(name, getattr(row, name)) for name in SERIES_COLUMNS}
+
+
+class SqlStatisticsReader:
+    """ports.StatisticsReader over the functions above, on one connection of the read path."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def top_videos(self, seller_id: int, period: Period, start: dt.date, metric: str, limit: int) -> list[TopRow]:
+        rows = top_videos(self._conn, seller_id, period, start, metric, limit)
+        return [TopRow(row.video_id, row.title, int(row.views), int(row.watch_time_sec)) for row in rows]
+
+    def video_seller(self, video_id: int) -> int | None:
+        return video_seller(self._conn, video_id)
+
+    def daily_series(self, video_id: int, first: dt.date, last: dt.date) -> dict[dt.date, Figures]:
+        return {day: _figures(row) for day, row in daily_series(self._conn, video_id, first, last).items()}
+
+    def period_series(self, video_id: int, period: Period, starts: list[dt.date]) -> dict[dt.date, Figures]:
+        return {start: _figures(row) for start, row in period_series(self._conn, video_id, period, starts).items()}
+
+    def seller_series(self, seller_id: int, period: Period, first: dt.date, last: dt.date) -> list[SeriesPart]:
+        rows = seller_series(self._conn, seller_id, period, first, last)
+        return [SeriesPart(row.kind, row.start, _figures(row)) for row in rows]

@@ -21,7 +21,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from batch.published import RULE_EXCLUSION_COLUMNS
 from domain.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
 from domain.periods import (
     Period,
@@ -36,6 +35,8 @@ from services.common.auth import Principal, require_role, require_self_or_admin,
 from services.readpath.dataversion import DataState
 from services.readpath.readside import ReadSide, parse_period
 from services.statistics import repository
+from services.statistics.ports import SeriesPart, StatisticsReader
+from services.statistics.repository import SqlStatisticsReader
 
 TOP_N = 5
 MAX_POINTS = 366
@@ -132,27 +133,28 @@ def plan_top_videos(
 
 
 def get_top_videos(read: ReadSide, request: TopVideosRequest) -> TopVideos:
-    """The top-5 list of a planned request, read at the data state it pinned."""
+    """The top-5 list of a planned request, read at the data state it pinned (the read path's
+    connection, through the SQL reader)."""
+    return read.read_at(
+        request.state, lambda conn, state: read_top_videos(SqlStatisticsReader(conn), request, state.data_through)
+    )
 
-    def use_case(conn, state) -> TopVideos:
-        rows = repository.top_videos(
-            conn, request.seller_id, request.period, request.period_start, request.metric, TOP_N
-        )
-        videos = tuple(
-            TopVideo(rank, row.video_id, row.title, int(row.views), int(row.watch_time_sec))
-            for rank, row in enumerate(rows, 1)
-        )
-        return TopVideos(
-            request.seller_id,
-            request.period,
-            request.metric,
-            request.period_start,
-            request.period_end,
-            videos,
-            state.data_through,
-        )
 
-    return read.read_at(request.state, use_case)
+def read_top_videos(reader: StatisticsReader, request: TopVideosRequest, data_through: dt.date | None) -> TopVideos:
+    """The top-5 list of a planned request, ranked from 1."""
+    rows = reader.top_videos(request.seller_id, request.period, request.period_start, request.metric, TOP_N)
+    videos = tuple(
+        TopVideo(rank, row.video_id, row.title, row.views, row.watch_time_sec) for rank, row in enumerate(rows, 1)
+    )
+    return TopVideos(
+        request.seller_id,
+        request.period,
+        request.metric,
+        request.period_start,
+        request.period_end,
+        videos,
+        data_through,
+    )
 
 
 def get_video_stats(
@@ -167,21 +169,36 @@ def get_video_stats(
     require_role(principal, "SELLER", "ADMIN")
 
     state = read.data_state()
+    return read.read_at(
+        state,
+        lambda conn, state: read_video_stats(
+            SqlStatisticsReader(conn), principal, video_id, period, first, last, state.data_through
+        ),
+    )
 
-    def use_case(conn, state) -> VideoStatsSeries:
-        seller_id = repository.video_seller(conn, video_id)
-        if seller_id is None:
-            raise VideoNotFound(f"no video {video_id}", field="video_id")
-        require_self_or_admin(principal, seller_id, "video's statistics")
-        starts = series_periods(period, first, last)
-        if period is Period.DAILY:
-            rows = repository.daily_series(conn, video_id, starts[0], starts[-1])
-        else:
-            rows = repository.period_series(conn, video_id, period, starts)
-        points = tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
-        return VideoStatsSeries(video_id, period, points, state.data_through)
 
-    return read.read_at(state, use_case)
+def read_video_stats(
+    reader: StatisticsReader,
+    principal: Principal,
+    video_id: int,
+    period: Period,
+    first: dt.date,
+    last: dt.date,
+    data_through: dt.date | None,
+) -> VideoStatsSeries:
+    """The video's dense series over [first, last]: VideoNotFound, then who may read it, then
+    the range's size; zeros for the periods without a row."""
+    seller_id = reader.video_seller(video_id)
+    if seller_id is None:
+        raise VideoNotFound(f"no video {video_id}", field="video_id")
+    require_self_or_admin(principal, seller_id, "video's statistics")
+    starts = series_periods(period, first, last)
+    if period is Period.DAILY:
+        rows = reader.daily_series(video_id, starts[0], starts[-1])
+    else:
+        rows = reader.period_series(video_id, period, starts)
+    points = tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
+    return VideoStatsSeries(video_id, period, points, data_through)
 
 
 def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -231,17 +248,23 @@ def plan_seller_stats(
 
 
 def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStatsSeries:
-    """The seller's series of a planned request, read at the data state it pinned."""
+    """The seller's series of a planned request, read at the data state it pinned (the read
+    path's connection, through the SQL reader)."""
+    return read.read_at(
+        request.state, lambda conn, state: read_seller_stats(SqlStatisticsReader(conn), request, state.data_through)
+    )
+
+
+def read_seller_stats(
+    reader: StatisticsReader, request: SellerStatsRequest, data_through: dt.date | None
+) -> SellerStatsSeries:
+    """The seller's dense series: zeros for the periods without figures."""
     period, starts = request.period, request.starts
-
-    def use_case(conn, state) -> SellerStatsSeries:
-        figures = _fold(period, repository.seller_series(conn, request.seller_id, period, starts[0], starts[-1]))
-        points = tuple(
-            StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
-        )
-        return SellerStatsSeries(request.seller_id, period, points, state.data_through)
-
-    return read.read_at(request.state, use_case)
+    figures = _fold(period, reader.seller_series(request.seller_id, period, starts[0], starts[-1]))
+    points = tuple(
+        StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
+    )
+    return SellerStatsSeries(request.seller_id, period, points, data_through)
 
 
 _ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}
@@ -251,19 +274,19 @@ _ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for
 _Figures = dict[str, Any]
 
 
-def _fold(period: Period, rows) -> dict[dt.date, _Figures]:
-    """repository.seller_series' rows as the figures of each period start: the batch's, with
-    FROZEN_COLUMNS of a closed month replaced by its closed lines and, for each closed day the
-    batch recomputed since its close, the day's current figures swapped for the copy."""
+def _fold(period: Period, parts: list[SeriesPart]) -> dict[dt.date, _Figures]:
+    """The reader's parts of a seller's series as the figures of each period start: the
+    batch's, with FROZEN_COLUMNS of a closed month replaced by its closed lines and, for each
+    closed day the batch recomputed since its close, the day's current figures swapped for the
+    copy."""
     figures: dict[dt.date, _Figures] = {}
     corrections = []
-    for row in rows:
-        values = {name: _number(name, getattr(row, name)) for name in repository.SERIES_COLUMNS}
-        if row.kind == "live":
-            figures[row.start] = values
+    for part in parts:
+        if part.kind == "live":
+            figures[part.start] = dict(part.figures)
         else:
-            corrections.append((row.kind, row.start, values))
-    for kind, day, values in corrections:  # after every live row: the union's order is not SQL's promise
+            corrections.append(part)
+    for kind, day, values in corrections:  # after every live part: the union's order is not SQL's promise
         point = figures.setdefault(period_start(period, day), dict(_ZERO_FIGURES))
         for name in repository.FROZEN_COLUMNS:
             if kind == "closed":
@@ -275,22 +298,7 @@ def _fold(period: Period, rows) -> dict[dt.date, _Figures]:
     return figures
 
 
-def _number(name: str, value) -> int | Decimal:
-    if value is None:  # an outer join without rows: nothing frozen for this seller
-        return Decimal(0) if name in repository.MONEY_COLUMNS else 0
-    return Decimal(value) if name in repository.MONEY_COLUMNS else int(value)
-
-
-def _point(start: dt.date, end: dt.date, row) -> StatsPoint:
-    if row is None:
+def _point(start: dt.date, end: dt.date, figures: _Figures | None) -> StatsPoint:
+    if figures is None:
         return StatsPoint(start, end, 0, 0, 0, Decimal(0), Decimal(0))
-    return StatsPoint(
-        start,
-        end,
-        int(row.views),
-        int(row.watch_time_sec),
-        int(row.ad_views),
-        Decimal(row.video_revenue),
-        Decimal(row.ad_revenue),
-        **{name: int(getattr(row, name)) for name in RULE_EXCLUSION_COLUMNS},
-    )
+    return StatsPoint(start, end, **figures)

@@ -33,6 +33,7 @@ from domain.plays import ARCHIVED_MONTH, Outcome, PlayEvent
 from services.account.tables import accounts
 from services.common.auth import Principal
 from services.settlement import service as settlement
+from services.settlement.repository import SqlStatementReader
 from services.statistics import repository as stats
 from services.video import archive, parquet_history, play_counts
 from services.video.ingest import Ingest
@@ -81,14 +82,15 @@ def figures(engine, month: dt.date) -> dict:
     days = days_of(month)
     out: dict = {}
     with engine.connect() as conn:
+        reader = SqlStatementReader(conn)
         for seller in SELLER_IDS:
             for day in days:
-                out["stmt-d", seller, day] = settlement.read_statement(conn, seller, Period.DAILY, day, day, None)
+                out["stmt-d", seller, day] = settlement.read_statement(reader, seller, Period.DAILY, day, day, None)
             for week in WEEKS:
                 start, end = period_bounds(Period.WEEKLY, week)
-                out["stmt-w", seller, week] = settlement.read_statement(conn, seller, Period.WEEKLY, start, end, None)
+                out["stmt-w", seller, week] = settlement.read_statement(reader, seller, Period.WEEKLY, start, end, None)
             start, end = period_bounds(Period.MONTHLY, month)
-            out["stmt-m", seller] = settlement.read_statement(conn, seller, Period.MONTHLY, start, end, None)
+            out["stmt-m", seller] = settlement.read_statement(reader, seller, Period.MONTHLY, start, end, None)
             for metric in ("VIEWS", "WATCH_TIME"):
                 for period, starts in ((Period.DAILY, days), (Period.WEEKLY, WEEKS), (Period.MONTHLY, [month])):
                     for start in starts:

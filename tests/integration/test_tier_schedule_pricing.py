@@ -61,9 +61,11 @@ def test_a_table_from_d_prices_only_the_days_from_d_differently(tier_db):
     tier_db.add_seeds(seeds, {1: SELLER})
     tier_db.add_plays(plays)
 
-    scheduled = tiers.schedule_tier_table(tier_db.engine, ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0])
+    scheduled = tiers.schedule_tier_table(
+        tiers.sql_unit_of_work(tier_db.engine), ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0]
+    )
     assert scheduled.effective_from == D
-    listed = tiers.list_tier_tables(tier_db.engine, ADMIN)
+    listed = tiers.list_tier_tables(tiers.sql_unit_of_work(tier_db.engine), ADMIN)
     assert [t.effective_from for t in listed] == [dt.date(1970, 1, 1), D]
     assert listed[1].video == ((0, Decimal("2.0")), (100_000, Decimal("0.5")))
     assert listed[1].ad == ((0, Decimal("7.25")), (100_003, Decimal("30.1234")))
@@ -100,9 +102,13 @@ def test_a_table_from_d_prices_only_the_days_from_d_differently(tier_db):
 
 
 def test_the_same_day_scheduled_again_replaces_its_table_and_a_closed_day_is_refused(tier_db):
-    tiers.schedule_tier_table(tier_db.engine, ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0])
-    tiers.schedule_tier_table(tier_db.engine, ADMIN, D.isoformat(), [(0, "3")], [(0, "4")], today=DAYS[0])
-    listed = tiers.list_tier_tables(tier_db.engine, ADMIN)
+    tiers.schedule_tier_table(
+        tiers.sql_unit_of_work(tier_db.engine), ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0]
+    )
+    tiers.schedule_tier_table(
+        tiers.sql_unit_of_work(tier_db.engine), ADMIN, D.isoformat(), [(0, "3")], [(0, "4")], today=DAYS[0]
+    )
+    listed = tiers.list_tier_tables(tiers.sql_unit_of_work(tier_db.engine), ADMIN)
     assert [(t.effective_from, t.video, t.ad) for t in listed[1:]] == [(D, ((0, Decimal(3)),), ((0, Decimal(4)),))]
 
     with tier_db.engine.begin() as conn:
@@ -116,11 +122,17 @@ def test_the_same_day_scheduled_again_replaces_its_table_and_a_closed_day_is_ref
         )
     last_day = dt.date(2026, 6, 30)
     with pytest.raises(BadTierTable, match="after the last closed month"):
-        tiers.schedule_tier_table(tier_db.engine, ADMIN, last_day.isoformat(), [(0, "9")], [(0, "9")], today=DAYS[0])
+        tiers.schedule_tier_table(
+            tiers.sql_unit_of_work(tier_db.engine), ADMIN, last_day.isoformat(), [(0, "9")], [(0, "9")], today=DAYS[0]
+        )
     with pytest.raises(BadTierTable, match="after the last closed month"):
-        tiers.schedule_tier_table(tier_db.engine, ADMIN, D.isoformat(), [(0, "9")], [(0, "9")], today=DAYS[0])
-    july = tiers.schedule_tier_table(tier_db.engine, ADMIN, "2026-07-01", [(0, "9")], [(0, "9")], today=DAYS[0])
-    listed = tiers.list_tier_tables(tier_db.engine, ADMIN)
+        tiers.schedule_tier_table(
+            tiers.sql_unit_of_work(tier_db.engine), ADMIN, D.isoformat(), [(0, "9")], [(0, "9")], today=DAYS[0]
+        )
+    july = tiers.schedule_tier_table(
+        tiers.sql_unit_of_work(tier_db.engine), ADMIN, "2026-07-01", [(0, "9")], [(0, "9")], today=DAYS[0]
+    )
+    listed = tiers.list_tier_tables(tiers.sql_unit_of_work(tier_db.engine), ADMIN)
     assert [t.effective_from for t in listed] == [dt.date(1970, 1, 1), D, july.effective_from]
     assert listed[1].video == ((0, Decimal(3)),)  # the refused calls stored nothing
 
@@ -133,7 +145,9 @@ def test_concurrent_replacements_of_one_day_leave_exactly_one_whole_table(tier_d
     def schedule(video, ad):
         barrier.wait()
         try:
-            tiers.schedule_tier_table(tier_db.engine, ADMIN, D.isoformat(), video, ad, today=DAYS[0])
+            tiers.schedule_tier_table(
+                tiers.sql_unit_of_work(tier_db.engine), ADMIN, D.isoformat(), video, ad, today=DAYS[0]
+            )
         except BaseException as exc:  # collected and asserted below
             failures.append(exc)
 
@@ -143,7 +157,9 @@ def test_concurrent_replacements_of_one_day_leave_exactly_one_whole_table(tier_d
     for thread in threads:
         thread.join()
     assert failures == []
-    (stored,) = [t for t in tiers.list_tier_tables(tier_db.engine, ADMIN) if t.effective_from == D]
+    (stored,) = [
+        t for t in tiers.list_tier_tables(tiers.sql_unit_of_work(tier_db.engine), ADMIN) if t.effective_from == D
+    ]
     wanted = {
         (
             tuple((lower, Decimal(price)) for lower, price in video),
@@ -179,10 +195,14 @@ def test_a_replace_that_clashes_with_a_concurrent_one_retries_and_its_table_wins
 
     sa.event.listen(mariadb_engine, "before_cursor_execute", competitor_commits_first)
     try:
-        tiers.schedule_tier_table(mariadb_engine, ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0])
+        tiers.schedule_tier_table(
+            tiers.sql_unit_of_work(mariadb_engine), ADMIN, D.isoformat(), NEW_VIDEO, NEW_AD, today=DAYS[0]
+        )
     finally:
         sa.event.remove(mariadb_engine, "before_cursor_execute", competitor_commits_first)
     assert len(inserts) == 3  # this one's, the competitor's (same engine), this one's again
-    (stored,) = [t for t in tiers.list_tier_tables(mariadb_engine, ADMIN) if t.effective_from == D]
+    (stored,) = [
+        t for t in tiers.list_tier_tables(tiers.sql_unit_of_work(mariadb_engine), ADMIN) if t.effective_from == D
+    ]
     assert stored.video == ((0, Decimal("2.0")), (100_000, Decimal("0.5")))
     assert stored.ad == ((0, Decimal("7.25")), (100_003, Decimal("30.1234")))

@@ -17,7 +17,7 @@ import batch.steps
 from batch.jobs.runner import JobRunner
 from domain.periods import Period, period_bounds
 from services.common.auth import Principal
-from services.settlement import balances, closing, service
+from services.settlement import balances, closing, repository, service
 from services.settlement.tables import ledger_entries, payout_minimums, payouts, tier_prices
 from tests import reference
 from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays
@@ -121,7 +121,7 @@ class World:
     def statement(self, seller_id: int, period: Period, day: dt.date) -> service.Statement:
         start, end = period_bounds(period, day)
         with self.engine.connect() as conn:
-            return service.read_statement(conn, seller_id, period, start, end, None)
+            return service.read_statement(repository.SqlStatementReader(conn), seller_id, period, start, end, None)
 
     def entries(self) -> list[tuple]:
         e = ledger_entries.c
