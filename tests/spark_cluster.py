@@ -88,9 +88,10 @@ class SparkStandalone:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cores = cores
         self.memory = memory
-        self.master_port, self.master_webui_port = free_ports(2)
+        # Chosen together, so that no two of them are the same port.
+        self.master_port, self.master_webui_port, *worker_ports = free_ports(2 + workers)
         self.master_proc: subprocess.Popen | None = None
-        self.workers: list[_Worker] = [_Worker(i, port) for i, port in enumerate(free_ports(workers))]
+        self.workers: list[_Worker] = [_Worker(i, port) for i, port in enumerate(worker_ports)]
         self.properties = self.workdir / "spark.properties"
         self.properties.write_text("".join(f"{key} {value}\n" for key, value in PROPERTIES.items()))
         (self.workdir / "conf").mkdir(exist_ok=True)  # no spark-env.sh or defaults of the machine's
