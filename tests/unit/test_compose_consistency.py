@@ -16,6 +16,7 @@ import yaml
 from entrypoints.launcher import envoy_config, supervisor
 from entrypoints.launcher.topology import SERVICES
 from services.common import auth, protogen
+from services.common.settings import Settings
 from services.readpath.cache import cluster_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,3 +240,51 @@ def test_the_envoy_container_may_open_the_files_its_connection_caps_were_sized_f
         static["envoy.resource_limits.listener.public.connection_limit"],
         ENVOY["overload_manager"]["resource_monitors"][0]["typed_config"]["max_active_downstream_connections"],
     ) == envoy_config.connection_caps(envoy_config.COMPOSE_OPEN_FILES)
+
+
+SPARK_SERVICES = ("spark-master", "spark-worker-1", "spark-worker-2", "batch-spark")
+
+
+def test_the_spark_profile_runs_a_master_two_one_core_workers_and_a_spark_batch():
+    services = COMPOSE["services"]
+    for name in SPARK_SERVICES:
+        assert services[name]["profiles"] == ["spark"], name
+    master = services["spark-master"]
+    home = master["environment"]["SPARK_HOME"]
+    # The image's Python (FROM python:X.Y-slim) is where pip put the pyspark package.
+    python = re.search(r"^FROM python:(\d+\.\d+)", (ROOT / "Dockerfile").read_text(), flags=re.M).group(1)
+    assert home == f"/usr/local/lib/python{python}/site-packages/pyspark"
+    assert master["command"][:2] == [f"{home}/bin/spark-class", "org.apache.spark.deploy.master.Master"]
+    port = master["command"][master["command"].index("--port") + 1]
+    assert "-Dspark.master.rest.enabled=false" in master["environment"]["SPARK_MASTER_OPTS"]
+    master_url = f"spark://spark-master:{port}"
+    for name in ("spark-worker-1", "spark-worker-2"):
+        command = services[name]["command"]
+        assert command[:2] == [f"{home}/bin/spark-class", "org.apache.spark.deploy.worker.Worker"]
+        assert command[command.index("--host") + 1] == name
+        assert command[command.index("--cores") + 1] == "1" and command[command.index("--memory") + 1] == "1g"
+        assert command[-1] == master_url
+        assert services[name]["depends_on"]["spark-master"]["condition"] == "service_healthy"
+    batch = services["batch-spark"]
+    assert batch["environment"]["PAYSYSTEM_BATCH_ENGINE"] == "spark"
+    assert batch["environment"]["PAYSYSTEM_SPARK_MASTER"] == master_url
+    assert batch["command"][:3] == ["paysystem", "batch", "run"]
+    assert {"spark-worker-1", "spark-worker-2", "init", "mysql"} <= set(batch["depends_on"])
+    # The executors' memory fits in what a worker offers.
+    assert batch["environment"]["PAYSYSTEM_SPARK_EXECUTOR_MEMORY"] == "1g"
+
+
+def test_the_default_stack_keeps_the_sql_engine():
+    assert Settings.model_fields["batch_engine"].default == "sql"
+    for name, service in COMPOSE["services"].items():
+        if name not in SPARK_SERVICES:
+            assert "PAYSYSTEM_BATCH_ENGINE" not in service.get("environment", {}), name
+
+
+def test_every_paysystem_variable_of_the_compose_file_is_a_setting():
+    fields = set(Settings.model_fields)
+    for name, service in COMPOSE["services"].items():
+        environment = service.get("environment", {})
+        for key in environment if isinstance(environment, dict) else []:
+            if key.startswith("PAYSYSTEM_"):
+                assert key.removeprefix("PAYSYSTEM_").lower() in fields, f"{name}: {key} is no setting"
