@@ -306,14 +306,14 @@ def _import_directly(settings: Settings, clock: Clock, ingest_id: int, chunks: I
     """The ImportPlays use case in-process: the same validation and write path, no network."""
     from domain.plays import Outcome
     from services.common import auth, db
-    from services.video.ingest import Ingest
+    from services.video.ingest import Ingest, sql_play_log
     from services.video.servicer import play_events
 
     engine = db.make_engine(settings)
     try:
         response = video_pb2.ImportPlaysResponse()
         principal = auth.Principal(ingest_id, "seed-ingest", "INGEST")
-        ingest = Ingest(engine, settings.zone, clock=clock)
+        ingest = Ingest(sql_play_log(engine), settings.zone, clock=clock)
         for results in ingest.import_plays(principal, (play_events(c.events) for c in chunks)):
             response.received += len(results)
             for r in results:

@@ -4,14 +4,11 @@
 Per event: STORED, DUPLICATE (same event_id, identical content, already stored) or REJECTED
 with a reason. The good events of a call are stored even when others are rejected; a
 rejected event leaves no trace. Stored events and the resume positions they move are
-written in one transaction.
+written in one transaction, by the play log (ports.PlayLog: sql_play_log.py, or a fake).
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
@@ -30,7 +27,6 @@ from domain.plays import (
     Outcome,
     PlayEvent,
     PlayResult,
-    resume_position,
     shape_is_fine,
     shape_problem,
     timing_problem,
@@ -39,21 +35,19 @@ from domain.plays import (
 from services.common import metrics
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.video import play_counts, repository
+from services.video.ports import PlayLog, PlayRow
+from services.video.sql_play_log import SqlPlayLog
 
-log = logging.getLogger(__name__)
-# Errors after which the whole transaction is tried again: a deadlock, a lock wait timeout,
-# and a duplicate key, which only the plain INSERT of MySQL 8's exact path raises (it lost a
-# race for an event_id: the retry finds that event stored). The INSERT IGNORE statements
-# never raise it.
-_RETRYABLE_MYSQL_ERRORS = {1213, 1205, repository.DUPLICATE_KEY}
-_ATTEMPTS = 5
 _CACHE_LIMIT = 1_000_000
 STORED, DUPLICATE, REJECTED = Outcome.STORED, Outcome.DUPLICATE, Outcome.REJECTED
 
 
-class _SomeExist(Exception):
-    """The optimistic insert found event_ids that exist already."""
+def sql_play_log(engine: sa.Engine, *, exact_strategy: str | None = None) -> PlayLog:
+    """The SQL play log (sql_play_log.SqlPlayLog), for callers holding an engine: the
+    servicer, the CLI's seed and tests. exact_strategy: None lets the server decide
+    (repository.exact_strategy); tests pass repository.SELECT_THEN_INSERT to run MySQL 8's
+    way on MariaDB."""
+    return SqlPlayLog(engine, exact_strategy=exact_strategy)
 
 
 def too_many_events(got: int | str, *, chunk: bool = False) -> TooManyEvents:
@@ -93,20 +87,17 @@ class Ingest:
 
     def __init__(
         self,
-        engine: sa.Engine,
+        play_log: PlayLog,
         zone: ZoneInfo,
         *,
-        exact_strategy: str | None = None,
         viewer_late_window_sec: int = DEFAULT_VIEWER_LATE_WINDOW_SEC,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
-        """exact_strategy: None lets the server decide (repository.exact_strategy); tests pass
-        repository.SELECT_THEN_INSERT to run MySQL 8's way on MariaDB.
+        """play_log: the storage (sql_play_log(engine) or a fake).
         viewer_late_window_sec: how old a playback RecordPlays takes from a non-INGEST account.
         clock: the server's clock, each event's received_at (plays.timing_problem)."""
-        self._engine = engine
+        self._log = play_log
         self._zone = zone
-        self._exact_strategy = exact_strategy
         self._viewer_late_window_us = viewer_late_window_sec * 1_000_000
         self._clock = clock
         self._durations: dict[int, int] = {}
@@ -214,68 +205,21 @@ class Ingest:
         return results  # type: ignore[return-value]
 
     def _write(self, candidates: list[PlayEvent], durations: dict[int, int], now: int) -> dict[str, PlayResult]:
-        # One lock order for every writer (event_id, then (viewer, video)) keeps deadlocks
-        # rare. A deadlock, a lock timeout, or (MySQL 8's exact path) a duplicate key from a
-        # concurrent writer rolls everything back and the call retries.
+        # Sorted by event_id: the one lock order of every writer (sql_play_log.py).
         candidates.sort(key=_event_id)
         day = self._days.iso
-        all_candidates = candidates
         # Every candidate's shape is fine: started_at (e[3]) is an int.
-        all_rows = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]  # type: ignore[arg-type]
-        attempt, exact = 1, False
-        while True:
-            try:
-                with self._engine.begin() as conn:
-                    # An archived month accepts no more playbacks (services/video/archive.py);
-                    # read in this transaction, after the fence that an archival waits on.
-                    archived = repository.archived_months_fenced(conn)
-                    candidates, rows = all_candidates, all_rows
-                    if archived:
-                        keep = [i for i, r in enumerate(all_rows) if r[4][:7] not in archived]
-                        if len(keep) != len(all_rows):
-                            candidates = [all_candidates[i] for i in keep]
-                            rows = [all_rows[i] for i in keep]
-                    inserted: set[str]
-                    stored: dict[str, tuple]
-                    if not rows:
-                        inserted, stored = set(), {}
-                    elif exact:
-                        inserted, stored = repository.insert_plays_exactly(conn, rows, now, forced=self._exact_strategy)
-                    else:
-                        all_new = repository.insert_plays(conn, rows, now)
-                        if all_new is None:
-                            raise _SomeExist
-                        inserted, stored = all_new, {}
-                        if len(inserted) != len(candidates):
-                            stored = repository.stored_plays(conn, [e[0] for e in candidates if e[0] not in inserted])
-                    ours = (
-                        candidates if len(inserted) == len(candidates) else [e for e in candidates if e[0] in inserted]
-                    )
-                    repository.upsert_resume_positions(conn, _resume_rows(ours, durations, now))
-                    # The day counts commit with the rows (services/video/play_counts.py).
-                    stored_days = (r[4] for r in rows if len(inserted) == len(rows) or r[0] in inserted)
-                    play_counts.add(conn, Counter(stored_days))
-                break
-            except _SomeExist:  # rolled back: insert again, learning which rows are ours
-                exact = True
-            except Exception as exc:
-                code = repository.mysql_error_code(exc)
-                if code not in _RETRYABLE_MYSQL_ERRORS or attempt == _ATTEMPTS:
-                    raise
-                log.info("ingest transaction retried after MySQL error %s (attempt %d)", code, attempt)
-                time.sleep(0.01 * attempt)
-                attempt += 1
+        rows: list[PlayRow] = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]  # type: ignore[arg-type, misc]
+        inserted, stored, archived = self._log.store(rows, durations, now)
         outcomes: dict[str, PlayResult] = {}
-        if len(candidates) != len(all_candidates):
-            kept = {e[0] for e in candidates}
-            refused = [e for e in all_candidates if e[0] not in kept]
-            metrics.INGEST_REJECTED_ARCHIVED.inc(len(refused))
-            for e in refused:
-                outcomes[e[0]] = PlayResult(e[0], REJECTED, ARCHIVED_MONTH)
+        if archived:
+            metrics.INGEST_REJECTED_ARCHIVED.inc(len(archived))
         for e in candidates:
             event_id = e[0]
             if event_id in inserted:
                 outcomes[event_id] = PlayResult(event_id, STORED)
+            elif event_id in archived:
+                outcomes[event_id] = PlayResult(event_id, REJECTED, ARCHIVED_MONTH)
             elif stored.get(event_id) == e[1:]:
                 outcomes[event_id] = PlayResult(event_id, DUPLICATE)
             else:
@@ -285,8 +229,7 @@ class Ingest:
     def _lookup_durations(self, video_ids: set[int]) -> dict[int, int]:
         missing = [v for v in video_ids if v not in self._durations]
         if missing:
-            with self._engine.connect() as conn:
-                found = repository.durations(conn, sorted(missing))
+            found = self._log.durations(sorted(missing))
             if len(self._durations) > _CACHE_LIMIT:
                 self._durations.clear()
             self._durations.update(found)
@@ -295,8 +238,7 @@ class Ingest:
     def _lookup_accounts(self, account_ids: set[int]) -> set[int]:
         missing = [a for a in account_ids if a is not None and a not in self._accounts]
         if missing:
-            with self._engine.connect() as conn:
-                found = repository.existing_accounts(conn, sorted(missing))
+            found = self._log.existing_accounts(sorted(missing))
             if len(self._accounts) > _CACHE_LIMIT:
                 self._accounts.clear()
             self._accounts.update(found)
@@ -317,19 +259,3 @@ def _regroup(batches: Iterable[Sequence[PlayEvent]], size: int) -> Iterator[list
             chunk = chunk[size:]
     if chunk:
         yield chunk
-
-
-def _resume_rows(stored: list[PlayEvent], durations: dict[int, int], now: int) -> list[tuple]:
-    """One row per (viewer, video): the newest stored playback of the call, newest by
-    (started_at_us, event_id) as plays.resume_key orders them."""
-    newest: dict[tuple[int, int], PlayEvent] = {}
-    for e in stored:
-        key = (e[2], e[1])
-        current = newest.get(key)
-        # (stored events: started_at is an int)
-        if current is None or e[3] > current[3] or (e[3] == current[3] and e[0] > current[0]):  # type: ignore[operator]
-            newest[key] = e
-    return [
-        (viewer_id, video_id, resume_position(e[5], durations[video_id]), e[3], e[0], now)
-        for (viewer_id, video_id), e in sorted(newest.items())
-    ]

@@ -8,7 +8,7 @@ from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
 from services.video import service
-from services.video.ingest import Ingest, require_events_within_limit
+from services.video.ingest import Ingest, require_events_within_limit, sql_play_log
 from services.video.ports import UnitOfWork
 from services.video.streams import StreamLimits
 
@@ -78,9 +78,8 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         self._clock = ctx.clock
         settings = ctx.settings
         self._ingest = Ingest(
-            ctx.engine,
+            sql_play_log(ctx.engine, exact_strategy=exact_strategy),
             settings.zone,
-            exact_strategy=exact_strategy,
             viewer_late_window_sec=settings.viewer_late_window_sec,
             clock=ctx.clock,
         )

@@ -18,7 +18,7 @@ from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.settlement import closing
 from services.video import service as videos
-from services.video.ingest import Ingest
+from services.video.ingest import Ingest, sql_play_log
 from services.video.tables import plays
 from tests.databases import fresh_engine
 
@@ -78,7 +78,7 @@ def test_ingest_receives_playbacks_at_the_clocks_instant(engine):
         600,
         clock=clock,
     )
-    ingest = Ingest(engine, SEOUL, clock=clock)
+    ingest = Ingest(sql_play_log(engine), SEOUL, clock=clock)
     now = clock.now_us()
 
     def event(name: str, started_at_us: int) -> PlayEvent:

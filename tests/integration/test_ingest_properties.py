@@ -18,7 +18,7 @@ from services.account.tables import accounts
 from services.common import auth, db
 from services.common.settings import Settings
 from services.video import repository
-from services.video.ingest import Ingest
+from services.video.ingest import Ingest, sql_play_log
 from services.video.tables import plays, videos
 from tests.databases import fresh_database
 from tests.plugins.video import DB_PREFIX
@@ -99,7 +99,7 @@ def _stored(engine, prefix: str) -> set[tuple]:
 @given(drawn=templates, seed=st.integers(0, 2**32 - 1), chunk=st.integers(1, 15))
 def test_resubmitting_in_any_order_with_repeats_leaves_the_same_stored_set(world, drawn, seed, chunk):
     engine, video_ids, viewer_ids, strategy = world
-    ingest = Ingest(engine, Settings().zone, exact_strategy=strategy)
+    ingest = Ingest(sql_play_log(engine, exact_strategy=strategy), Settings().zone)
     ingester = auth.Principal(0, "ingest", "INGEST")
     run = next(_runs)
     a, b = f"a{run}", f"b{run}"

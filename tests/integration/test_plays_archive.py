@@ -36,7 +36,7 @@ from services.settlement import service as settlement
 from services.settlement.repository import SqlStatementReader
 from services.statistics import repository as stats
 from services.video import archive, parquet_history, play_counts
-from services.video.ingest import Ingest
+from services.video.ingest import Ingest, sql_play_log
 from services.video.tables import archived_months, play_event_ids, plays
 from tests.plugins.jobs import SEOUL
 from tests.plugins.ledger import FEB, JAN, SELLERS, TODAY, VIDEOS, World, days_of, month_plays, reset_ledger
@@ -137,7 +137,7 @@ def late_playback_is_rejected(engine, event_id: str) -> None:
         counts_before = play_counts.per_day(conn)
     before = REGISTRY.get_sample_value(REJECTED_METRIC) or 0.0
     started = day_bounds_us(JAN.replace(day=15), SEOUL)[0] + 3_600_000_000
-    ingest = Ingest(engine, SEOUL)
+    ingest = Ingest(sql_play_log(engine), SEOUL)
     fresh = PlayEvent(f"{event_id}-ok", VIDEOS[1], LATE_VIEWER, day_bounds_us(FEB.replace(day=20), SEOUL)[0], 0, 50)
     results = ingest.record_plays(
         Principal(9, "ingest", "INGEST"), [PlayEvent(event_id, VIDEOS[1], LATE_VIEWER, started, 0, 50), fresh]

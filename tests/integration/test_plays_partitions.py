@@ -15,7 +15,7 @@ from services.account.tables import accounts
 from services.common.auth import Principal
 from services.video import partitions as plays_partitions
 from services.video import repository
-from services.video.ingest import Ingest
+from services.video.ingest import Ingest, sql_play_log
 from services.video.tables import videos
 from tests.databases import fresh_engine
 from tests.plugins.jobs import SEOUL
@@ -85,7 +85,7 @@ def test_a_playback_of_a_far_future_day_lands_in_pmax_and_one_of_today_in_its_mo
         rows = conn.execute(sa.text("SELECT COUNT(*) FROM plays PARTITION (pmax)")).scalar_one()
     assert rows == 1
     # And a present-day playback through the real ingest lands in its month's partition.
-    ingest = Ingest(engine, SEOUL)
+    ingest = Ingest(sql_play_log(engine), SEOUL)
     now = ingest_now_us()
     results = ingest.record_plays(Principal(42, "v42", "VIEWER"), [PlayEvent("now-1", 7, 42, now - 600_000_000, 0, 60)])
     assert [r.outcome for r in results] == [Outcome.STORED]
