@@ -25,12 +25,20 @@ from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionResult, PartitionWork
 from domain.errors import NotReady
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def load_steps() -> ModuleType:
-    """The compute core (batch.steps), imported when first needed."""
+def load_steps(settings: Settings | None = None) -> ModuleType:
+    """The compute core, imported when first needed: batch.steps (the SQL engine), or
+    batch.spark.steps configured with `settings` when they say PAYSYSTEM_BATCH_ENGINE=spark
+    (same API, same figures: docs/scaling.md "Two batch engines")."""
+    if settings is not None and settings.batch_engine == "spark":
+        import batch.spark.steps
+
+        batch.spark.steps.configure(settings)
+        return batch.spark.steps
     import batch.steps
 
     return batch.steps
