@@ -174,6 +174,19 @@ def run_partition_attempt(
     return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
 
 
+def _engine_progress(steps: ModuleType, work: PartitionWork) -> str:
+    """The engine's own progress of the attempt (the Spark engine's tasks), if it has any."""
+    progress = getattr(steps, "progress", None)
+    if progress is None:
+        return ""
+    try:
+        day = dt.date.fromisoformat(work.parameters["date"])
+        return str(progress(day, work.video_id_lo, work.video_id_hi))
+    except Exception:  # noqa: BLE001 - progress is informative, never fatal
+        log.debug("no engine progress for %s", work.partition_key, exc_info=True)
+        return ""
+
+
 def run_partition_stream(
     engine: sa.Engine,
     zone: ZoneInfo,
@@ -218,6 +231,7 @@ def run_partition_stream(
                     partition_key=work.partition_key,
                     elapsed_ms=int((time.monotonic() - t0) * 1000),
                     status=BatchStatus.STARTED.name,
+                    message=_engine_progress(steps, work),
                 )
                 continue
             if item is None:

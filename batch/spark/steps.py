@@ -17,6 +17,7 @@ batch/jobs/worker.py's load_steps), or from the environment on first use.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -81,6 +82,43 @@ def _context() -> tuple[Settings, SparkSession]:
     return settings, spark_session(settings)
 
 
+_groups: dict[str, str] = {}  # a partition's (or stream step's) latest job group
+_runs = itertools.count(1)
+
+
+def job_group(day: dt.date, video_id_lo: int | None = None, video_id_hi: int | None = None) -> str:
+    """A new Spark job group for a computation of a partition (or of the day's stream step),
+    remembered as its latest: progress() reads its jobs."""
+    what = f"{day.isoformat()}-" + ("streams" if video_id_lo is None else f"{video_id_lo}-{video_id_hi}")
+    with _lock:
+        _groups[what] = group = f"paysystem-daily-{what}-{next(_runs)}"
+    return group
+
+
+def progress(day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
+    """Spark's progress of a partition's computation, from the SparkContext's status tracker
+    (its job group's jobs, their stages' tasks): a PARTITION_PROGRESS message; "" when Spark
+    has run nothing for it (yet) or no session exists."""
+    if _Configured.settings is None:
+        return ""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    tracker = spark.sparkContext.statusTracker()
+    done = total = 0
+    with _lock:
+        group = _groups.get(f"{day.isoformat()}-{video_id_lo}-{video_id_hi}")
+    jobs = tracker.getJobIdsForGroup(group) if group else []
+    for job_id in jobs:
+        job = tracker.getJobInfo(job_id)
+        for stage_id in job.stageIds if job is not None else []:
+            stage = tracker.getStageInfo(stage_id)
+            if stage is not None:
+                done += stage.numCompletedTasks
+                total += stage.numTasks
+    return f"spark: {done}/{total} tasks of {len(jobs)} jobs" if jobs else ""
+
+
 # --- Rule 5, keyed by viewer ---------------------------------------------------------------
 
 
@@ -88,6 +126,7 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
     """Rewrites the rows of `stream_limited_plays` for local `day` (as batch.steps does):
     its plays over the stream limit. Runs inside the caller's transaction; idempotent."""
     settings, spark = _context()
+    spark.sparkContext.setJobGroup(job_group(day), f"stream limit {day}")
     day_start_us, _ = day_bounds_us(day, zone)
     params = {"day": day}
     previous = {
@@ -198,6 +237,9 @@ def compute_day_partition(
     inside the caller's transaction; raises BadPlayRow for a play it cannot settle."""
     settings, spark = _context()
     tier_tables(conn, day)  # a bad tier table fails the partition before Spark runs
+    spark.sparkContext.setJobGroup(
+        job_group(day, video_id_lo, video_id_hi), f"daily {day} [{video_id_lo}, {video_id_hi})"
+    )
     figures = _video_figures(spark, settings, conn, day, video_id_lo, video_id_hi, zone).collect()
     bad = [int(r.first_bad) for r in figures if r.bad_rows]
     if bad:
