@@ -43,9 +43,11 @@ def plays_frame(
     days: tuple[dt.date, dt.date],
     started_us: tuple[int, int] | None = None,
     videos: tuple[int, int] | None = None,
+    split: tuple[int, int] | None = None,
 ) -> DataFrame:
     """The plays with `days[0] <= local_day <= days[1]`, and when given
-    `started_us[0] <= started_at_us < started_us[1]` and `videos[0] <= video_id < videos[1]`."""
+    `started_us[0] <= started_at_us < started_us[1]` and `videos[0] <= video_id < videos[1]`.
+    A JDBC read splits [lo, hi) of video ids (`videos`, else `split`) into spark_partitions."""
     first, last = days
     where = [f"local_day >= '{first.isoformat()}'", f"local_day <= '{last.isoformat()}'"]
     if started_us is not None:
@@ -57,7 +59,7 @@ def plays_frame(
     if settings.spark_plays != "jdbc":
         raise ValueError(f"PAYSYSTEM_SPARK_PLAYS must be jdbc or parquet:URI, got {settings.spark_plays!r}")
     source = jdbc_source(_read_url(settings))
-    lo, hi = videos if videos is not None else (1, 2**62)
+    lo, hi = videos or split or (1, 2**62)
     query = f"(SELECT {', '.join(PLAY_COLUMNS)} FROM plays WHERE {' AND '.join(where)}) AS plays_range"
     frame = spark.read.jdbc(
         source.url,

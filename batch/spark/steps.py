@@ -66,6 +66,7 @@ _lock = threading.Lock()
 
 class _Configured:
     settings: Settings | None = None
+    spark: SparkSession | None = None  # the session the steps last used (progress reads it)
 
 
 def configure(settings: Settings) -> None:
@@ -79,7 +80,9 @@ def _context() -> tuple[Settings, SparkSession]:
         if _Configured.settings is None:
             _Configured.settings = Settings()
         settings = _Configured.settings
-    return settings, spark_session(settings)
+    spark = spark_session(settings)
+    _Configured.spark = spark
+    return settings, spark
 
 
 _groups: dict[str, str] = {}  # a partition's (or stream step's) latest job group
@@ -99,11 +102,9 @@ def progress(day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
     """Spark's progress of a partition's computation, from the SparkContext's status tracker
     (its job group's jobs, their stages' tasks): a PARTITION_PROGRESS message; "" when Spark
     has run nothing for it (yet) or no session exists."""
-    if _Configured.settings is None:
+    spark = _Configured.spark
+    if spark is None:
         return ""
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     tracker = spark.sparkContext.statusTracker()
     done = total = 0
     with _lock:
@@ -143,7 +144,9 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
     window_us = rules.tail_window_us(longest)
     over: list[dict[str, object]] = []
     if window_us > 0:  # else no video has a duration: nothing ever runs
-        over = _plays_over_the_limit(spark, settings, conn, day, zone, day_start_us - window_us, day_start_us)
+        over, seen = _plays_over_the_limit(spark, settings, conn, day, zone, day_start_us - window_us, day_start_us)
+        if seen is not None:  # a replica or a Parquet history may hold fewer plays than the count
+            plays_read = min(plays_read, seen)
     conn.execute(_text("DELETE FROM stream_limited_plays WHERE local_day = :day", "day"), params)
     if over:
         conn.execute(
@@ -165,16 +168,20 @@ def _plays_over_the_limit(
     zone: ZoneInfo,
     tail_start_us: int,
     day_start_us: int,
-) -> list[dict[str, object]]:
+) -> tuple[list[dict[str, object]], int | None]:
     """The day's plays started while MAX_STREAMS earlier plays of their viewer (any video)
     were running. Per viewer, each play is a start event (+1 when it runs: a watch time > 0)
     and, when it runs, an end event (-1) at started_at + watch_time / 2 (scaled: exact);
     ordered by (instant, ends before starts, event_id byte-wise), the running sum before a
-    start event counts the plays earlier in (started_at, event_id) order still running."""
+    start event counts the plays earlier in (started_at, event_id) order still running.
+    Also how many plays of the day Spark read when that may be fewer than play_day_counts
+    said before (a replica's lag, a Parquet history), else None."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    plays = plays_frame(spark, settings, days=(local_day_of(tail_start_us, zone), day))
+    with_videos = conn.execute(sa.text("SELECT MIN(video_id), MAX(video_id) FROM videos")).one()
+    split = (int(with_videos[0] or 1), int(with_videos[1] or 1) + 1)
+    plays = plays_frame(spark, settings, days=(local_day_of(tail_start_us, zone), day), split=split)
     started = F.col("started_at_us")
     in_day = F.col("local_day") == F.lit(day)
     in_tail = (started >= tail_start_us) & (started < day_start_us)
@@ -214,10 +221,12 @@ def _plays_over_the_limit(
     )
     swept = swept.withColumn("running", F.sum("delta").over(order) - F.col("delta"))
     over = swept.where((F.col("is_start") == 1) & F.col("in_day") & rules.over_stream_limit(F.col("running")))
-    return [
+    rows = [
         {"video_id": r.video_id, "viewer_id": r.viewer_id, "started_at_us": r.started_at_us, "event_id": r.event_id}
         for r in over.select("video_id", "viewer_id", "started_at_us", "event_id").collect()
     ]
+    on_primary = settings.spark_plays == "jdbc" and not settings.read_urls
+    return rows, None if on_primary else plays.where(in_day).count()
 
 
 # --- Rules 1-4 and the figures, keyed by video range ---------------------------------------

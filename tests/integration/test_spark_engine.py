@@ -174,7 +174,7 @@ def test_tier_crossings_from_seeds_and_a_rerun(spark_db):
     done, total = re.fullmatch(
         r"spark: (\d+)/(\d+) tasks of \d+ jobs", batch.spark.steps.progress(MON, lo, hi)
     ).groups()
-    assert done == total != "0"
+    assert 0 < int(done) <= int(total)  # a stage that AQE skipped keeps its tasks in the total
 
 
 def test_the_dst_days_of_new_york(spark_db):
@@ -202,7 +202,7 @@ def test_a_bad_row_fails_the_partition_the_same_way(spark_db):
     assert errors[0] == errors[1] == ("bad", "end position 40 before start position 50")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     durations=st.tuples(*[st.sampled_from([0, 1, 300, 601, 1000]) for _ in range(3)]),
     plays=plays_strategy(),
