@@ -35,6 +35,9 @@ def load_steps(settings: Settings | None = None) -> ModuleType:
     batch.spark.steps configured with `settings` when they say PAYSYSTEM_BATCH_ENGINE=spark
     (same API, same figures: docs/scaling.md "Two batch engines")."""
     if settings is not None and settings.batch_engine == "spark":
+        from batch.spark.session import require_spark
+
+        require_spark(settings)  # what is missing in one line, before pyspark is imported
         import batch.spark.steps
 
         batch.spark.steps.configure(settings)
