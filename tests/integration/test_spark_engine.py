@@ -202,7 +202,7 @@ def test_a_bad_row_fails_the_partition_the_same_way(spark_db):
     assert errors[0] == errors[1] == ("bad", "end position 40 before start position 50")
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     durations=st.tuples(*[st.sampled_from([0, 1, 300, 601, 1000]) for _ in range(3)]),
     plays=plays_strategy(),
