@@ -13,7 +13,7 @@ from batch.credentials import dispatch_metadata
 from batch.jobs import repository
 from batch.jobs.clock import process_owner
 from batch.jobs.model import JobEvent, JobExecution, canonical_parameters
-from batch.jobs.worker import run_partition_stream
+from batch.jobs.worker import load_steps, run_partition_stream
 from domain.errors import BadInput, EnvoyAdminUnavailable
 from domain.periods import parse_day
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
@@ -198,6 +198,7 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
             self._ctx.settings.zone,
             request.partition_execution_id,
             worker=f"{self._ctx.instance}@{process_owner()}",
+            steps=load_steps(self._ctx.settings),
         )
         for event in events:
             yield event_message(event)

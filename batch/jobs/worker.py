@@ -25,12 +25,23 @@ from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionResult, PartitionWork
 from domain.errors import NotReady
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
+from services.common.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def load_steps() -> ModuleType:
-    """The compute core (batch.steps), imported when first needed."""
+def load_steps(settings: Settings | None = None) -> ModuleType:
+    """The compute core, imported when first needed: batch.steps (the SQL engine), or
+    batch.spark.steps configured with `settings` when they say PAYSYSTEM_BATCH_ENGINE=spark
+    (same API, same figures: docs/scaling.md "Two batch engines")."""
+    if settings is not None and settings.batch_engine == "spark":
+        from batch.spark.session import require_spark
+
+        require_spark(settings)  # what is missing in one line, before pyspark is imported
+        import batch.spark.steps
+
+        batch.spark.steps.configure(settings)
+        return batch.spark.steps
     import batch.steps
 
     return batch.steps
@@ -166,6 +177,19 @@ def run_partition_attempt(
     return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
 
 
+def _engine_progress(steps: ModuleType, work: PartitionWork) -> str:
+    """The engine's own progress of the attempt (the Spark engine's tasks), if it has any."""
+    progress = getattr(steps, "progress", None)
+    if progress is None:
+        return ""
+    try:
+        day = dt.date.fromisoformat(work.parameters["date"])
+        return str(progress(day, work.video_id_lo, work.video_id_hi))
+    except Exception:  # noqa: BLE001 - progress is informative, never fatal
+        log.debug("no engine progress for %s", work.partition_key, exc_info=True)
+        return ""
+
+
 def run_partition_stream(
     engine: sa.Engine,
     zone: ZoneInfo,
@@ -210,6 +234,7 @@ def run_partition_stream(
                     partition_key=work.partition_key,
                     elapsed_ms=int((time.monotonic() - t0) * 1000),
                     status=BatchStatus.STARTED.name,
+                    message=_engine_progress(steps, work),
                 )
                 continue
             if item is None:

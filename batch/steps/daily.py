@@ -159,6 +159,55 @@ def compute_day_partition(
     return StepCounts(rows_read=int(rows_read), rows_written=int(rows_written))
 
 
+# The per-video figures another engine computed (batch/spark/steps.py): TMP_AGG's columns.
+AGGREGATE_COLUMNS = (
+    "video_id",
+    "seller_id",
+    "plays_read",
+    "views",
+    "watch_time_sec",
+    "ad_views",
+    "excluded_self_view",
+    "excluded_overlap",
+    "excluded_repeat",
+    "excluded_cap",
+    "excluded_stream_limit",
+)
+
+
+def write_partition_aggregates(
+    conn: sa.Connection, day: dt.date, rows: list[dict[str, int]], *, job_execution_id: int | None = None
+) -> int:
+    """Writes back per-video figures computed elsewhere (one dict of AGGREGATE_COLUMNS per
+    video with plays that day in the partition) through the SQL engine's own finishing code
+    (price_and_upsert): same running totals, tiers, upserts and period sums. Returns the
+    daily rows written. Runs inside the caller's transaction."""
+    d = Dialect.of(conn)
+    view_tiers, ad_tiers = tier_tables(conn, day)
+    _drop_temp_tables(conn, d)
+    conn.execute(sa.text(d.create_temp_table(sql.TMP_AGG, sql.TMP_AGG_COLUMNS)))
+    try:
+        if rows:
+            conn.execute(
+                sa.text(
+                    f"INSERT INTO {sql.TMP_AGG} ({', '.join(AGGREGATE_COLUMNS)}, bad_rows)"
+                    f" VALUES ({', '.join(':' + c for c in AGGREGATE_COLUMNS)}, 0)"
+                ),
+                [{c: row[c] for c in AGGREGATE_COLUMNS} for row in rows],
+            )
+            price_and_upsert(conn, d, day, view_tiers, ad_tiers, job_execution_id)
+    finally:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            _drop_temp_tables(conn, d)
+    return len(rows)
+
+
+def describe_bad_play(conn: sa.Connection, play_id: int, day: dt.date, zone: ZoneInfo) -> BadPlayRow:
+    """The BadPlayRow the SQL engine raises for play `play_id` of local `day`."""
+    day_start_us, day_end_us = day_bounds_us(day, zone)
+    return _describe_bad_play(conn, play_id, day, day_start_us, day_end_us)
+
+
 def _drop_temp_tables(conn: sa.Connection, d: Dialect) -> None:
     for name in (sql.TMP_AGG, sql.TMP_PLAYS, sql.TMP_TAIL):
         conn.execute(sa.text(d.drop_temp_table(name)))
@@ -200,6 +249,20 @@ def _finish_partition(
     )
     conn.execute(sa.text(sql.take_back_exclusions_sql(d)))
     conn.execute(sa.text(sql.take_back_capped_sql(d)))
+    price_and_upsert(conn, d, day, view_tiers, ad_tiers, job_execution_id)
+
+
+def price_and_upsert(
+    conn: sa.Connection,
+    d: Dialect,
+    day: dt.date,
+    view_tiers: counted_views.TierTable,
+    ad_tiers: counted_views.TierTable,
+    job_execution_id: int | None,
+) -> None:
+    """The finishing part both engines share, over the per-video figures in TMP_AGG: the
+    running totals of the previous computed day, the tier tables in force, the daily rows
+    upserted keyed by (video, day) and the weekly and monthly rows re-summed."""
     conn.execute(_text(sql.PREVIOUS_TOTALS_SQL, "day"), {"day": day})
     view_revenue, view_params = fragments.tier_revenue_sql(
         d, view_tiers, "a.views_before", "(a.views_before + a.views)", "view"

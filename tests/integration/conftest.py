@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from decimal import Decimal
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+import batch.steps
 from batch.steps import (
-    compute_day_partition,
-    compute_stream_limit,
     current_play_watermark,
     days_to_compute,
     finish_day,
@@ -51,9 +51,10 @@ class BatchData:
 
     TABLES = DATA_TABLES
 
-    def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL):
+    def __init__(self, engine: sa.Engine, zone: ZoneInfo = SEOUL, steps: ModuleType = batch.steps):
         self.engine = engine
         self.zone = zone
+        self.steps = steps  # the engine: batch.steps (SQL) or batch.spark.steps
 
     @property
     def backend(self) -> str:
@@ -165,11 +166,11 @@ class BatchData:
             lo, hi = video_id_bounds(conn)
         rows_read = rows_written = 0
         with self.engine.begin() as conn:
-            streams = compute_stream_limit(conn, day, zone=self.zone)  # the viewer-keyed step, first
+            streams = self.steps.compute_stream_limit(conn, day, zone=self.zone)  # the viewer-keyed step, first
         step = max(1, -(-(hi - lo) // partitions))
         for start in range(lo, hi, step):
             with self.engine.begin() as conn:
-                counts = compute_day_partition(
+                counts = self.steps.compute_day_partition(
                     conn, day, start, min(hi, start + step), zone=self.zone, job_execution_id=7
                 )
             rows_read += counts.rows_read

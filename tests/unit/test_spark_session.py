@@ -39,3 +39,29 @@ def test_the_conf_downloads_nothing_and_uses_the_settings():
     assert conf["spark.jars"] == "/opt/driver.jar"
     assert conf["spark.sql.shuffle.partitions"] == "6" and conf["spark.executor.memory"] == "2g"
     assert not any(key.startswith("spark.jars.packages") for key in conf)
+
+
+def test_load_steps_picks_the_engine_the_settings_name():
+    import batch.spark.steps
+    import batch.steps
+    from batch.jobs.worker import load_steps
+
+    assert load_steps() is batch.steps
+    assert load_steps(Settings(batch_engine="sql")) is batch.steps
+    settings = Settings(batch_engine="spark", spark_plays="parquet:/tmp/history")
+    before = batch.spark.steps._Configured.settings
+    try:
+        assert load_steps(settings) is batch.spark.steps
+        assert batch.spark.steps._Configured.settings is settings
+    finally:
+        batch.spark.steps._Configured.settings = before
+    public = {"compute_day_partition", "compute_stream_limit", "days_to_compute", "finish_day", "freeze_closed_day"}
+    public |= {"tier_tables", "video_id_bounds", "current_play_watermark", "BadPlayRow", "StepCounts"}
+    assert public <= set(batch.spark.steps.__all__) and public <= set(batch.steps.__all__)
+
+
+def test_load_steps_says_what_the_spark_engine_is_missing(tmp_path):
+    from batch.jobs.worker import load_steps
+
+    with pytest.raises(SparkUnavailable, match="libmariadb-java"):
+        load_steps(Settings(batch_engine="spark", spark_jdbc_jar=str(tmp_path / "absent.jar")))
