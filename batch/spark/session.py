@@ -86,8 +86,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.driver.host": "127.0.0.1",
-        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.driver.host": settings.spark_driver_host,
+        # Executors on other hosts connect back to the advertised name: listen on every
+        # interface then; on the loopback only while the whole cluster is this machine.
+        "spark.driver.bindAddress": "127.0.0.1" if _is_loopback(settings.spark_driver_host) else "0.0.0.0",
         # Exact arithmetic: overflow is an error, never a wrapped number.
         "spark.sql.ansi.enabled": "true",
     }
@@ -107,6 +109,10 @@ def jdbc_source(url: str) -> JdbcSource:
     if parsed.password:
         properties["password"] = str(parsed.password)
     return JdbcSource(f"jdbc:mysql://{host}:{port}/{parsed.database}?permitMysqlScheme", properties)
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _java_found() -> bool:

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # db_read_urls names one) or `parquet:URI` (a Parquet history of local_day=YYYY-MM-DD/
     # folders, as `paysystem plays export` and the archive write it).
     spark_plays: str = "jdbc"
+    # The address the Spark driver (the batch process) advertises to its executors: the
+    # loopback for local[*] and a cluster on this machine; the batch's host name when the
+    # workers run elsewhere (in compose, the container's name). It then listens on every
+    # interface.
+    spark_driver_host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Tests only: the business clock stands still at this instant (services/common/clock.py),

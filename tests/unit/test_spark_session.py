@@ -65,3 +65,10 @@ def test_load_steps_says_what_the_spark_engine_is_missing(tmp_path):
 
     with pytest.raises(SparkUnavailable, match="libmariadb-java"):
         load_steps(Settings(batch_engine="spark", spark_jdbc_jar=str(tmp_path / "absent.jar")))
+
+
+def test_the_driver_advertises_its_host_name_and_listens_everywhere_when_workers_are_elsewhere():
+    local = spark_conf(Settings())
+    assert (local["spark.driver.host"], local["spark.driver.bindAddress"]) == ("127.0.0.1", "127.0.0.1")
+    remote = spark_conf(Settings(spark_driver_host="batch-spark"))
+    assert (remote["spark.driver.host"], remote["spark.driver.bindAddress"]) == ("batch-spark", "0.0.0.0")
