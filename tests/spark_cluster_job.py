@@ -39,14 +39,14 @@ ROOT = Path(__file__).resolve().parents[1]
 class DriverProcess:
     """The parent's side: starts the child and reads its events."""
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(self, args: list[str], log_path: Path, module: str = "tests.spark_cluster_job") -> None:
         env = dict(os.environ)
         env["PYSPARK_PYTHON"] = sys.executable  # the executors' Python workers: this venv's
         env["PYTHONUNBUFFERED"] = "1"
         self.log_path = log_path
         with open(log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.spark_cluster_job", *args],
+                [sys.executable, "-m", module, *args],
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
