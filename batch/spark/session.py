@@ -12,9 +12,12 @@ column names with double quotes, and MariaDB then reads them as strings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +34,10 @@ _lock = threading.Lock()
 
 class SparkUnavailable(RuntimeError):
     """The Spark engine cannot start on this machine; the message says what to install."""
+
+
+class SparkJobFailed(RuntimeError):
+    """A Spark job of a step failed or was cancelled; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,57 @@ def spark_session(settings: Settings) -> SparkSession:
         builder = SparkSession.builder.master(settings.spark_master).appName("paysystem-batch")
         for key, value in spark_conf(settings).items():
             builder = builder.config(key, value)
-        return builder.getOrCreate()
+        spark = builder.getOrCreate()
+        if not settings.spark_master.startswith("local") and _Watch.started is None:
+            _Watch.started = threading.Thread(
+                target=_watch_executors, args=(spark, settings.spark_executor_wait_sec), daemon=True
+            )
+            _Watch.started.start()
+        return spark
+
+
+class _Watch:
+    started: threading.Thread | None = None
+    reason = ""  # why the watch last cancelled the jobs
+
+
+def _watch_executors(spark: SparkSession, wait_sec: float) -> None:
+    """Cancels every running job once the session has had no executor for `wait_sec`
+    (Spark itself would wait for one forever), and again after each further wait."""
+    sc = spark.sparkContext
+    since: float | None = None
+    while sc._jsc is not None:  # type: ignore[attr-defined]
+        try:
+            executors = len(sc._jsc.sc().statusTracker().getExecutorInfos()) - 1  # type: ignore[union-attr]
+            running = bool(sc.statusTracker().getActiveJobsIds())
+        except Exception:  # noqa: BLE001 - the session is stopping
+            return
+        if executors > 0 or not running:
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since >= wait_sec:
+            _Watch.reason = f"no Spark executor for {wait_sec:g} s (is the cluster at {sc.master} up?)"
+            sc.cancelAllJobs()
+            since = None
+        time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def spark_failures(what: str) -> Iterator[None]:
+    """Re-raises a Spark job's failure (a JVM exception and its stack trace) as
+    SparkJobFailed with one line: what ran, and Spark's first line or why it was cancelled."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except (Py4JJavaError, PySparkException) as exc:
+        cause = str(exc.java_exception) if isinstance(exc, Py4JJavaError) else str(exc)
+        first = next((line.strip() for line in cause.splitlines() if line.strip()), type(exc).__name__)
+        if "cancel" in first and _Watch.reason:
+            first = _Watch.reason
+        raise SparkJobFailed(f"{what}: {first[:300]}") from None
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:

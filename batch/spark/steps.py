@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from batch.computed_days import days_to_compute
 from batch.spark import rules
-from batch.spark.session import spark_session
+from batch.spark.session import spark_failures, spark_session
 from batch.spark.sources import plays_frame, videos_frame
 from batch.steps.daily import (
     BadPlayRow,
@@ -144,7 +144,8 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
     window_us = rules.tail_window_us(longest)
     over: list[dict[str, object]] = []
     if window_us > 0:  # else no video has a duration: nothing ever runs
-        over, seen = _plays_over_the_limit(spark, settings, conn, day, zone, day_start_us - window_us, day_start_us)
+        with spark_failures(f"stream limit {day}"):
+            over, seen = _plays_over_the_limit(spark, settings, conn, day, zone, day_start_us - window_us, day_start_us)
         if seen is not None:  # a replica or a Parquet history may hold fewer plays than the count
             plays_read = min(plays_read, seen)
     conn.execute(_text("DELETE FROM stream_limited_plays WHERE local_day = :day", "day"), params)
@@ -249,7 +250,8 @@ def compute_day_partition(
     spark.sparkContext.setJobGroup(
         job_group(day, video_id_lo, video_id_hi), f"daily {day} [{video_id_lo}, {video_id_hi})"
     )
-    figures = _video_figures(spark, settings, conn, day, video_id_lo, video_id_hi, zone).collect()
+    with spark_failures(f"daily {day} [{video_id_lo}, {video_id_hi})"):
+        figures = _video_figures(spark, settings, conn, day, video_id_lo, video_id_hi, zone).collect()
     bad = [int(r.first_bad) for r in figures if r.bad_rows]
     if bad:
         raise describe_bad_play(conn, min(bad), day, zone)

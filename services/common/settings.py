@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # workers run elsewhere (in compose, the container's name). It then listens on every
     # interface.
     spark_driver_host: str = "127.0.0.1"
+    # On a cluster, how long a Spark job waits with no executor left (the workers, or the
+    # master that would replace them, gone) before it is cancelled: the partition then fails
+    # in one line and the execution is restartable, instead of waiting forever.
+    spark_executor_wait_sec: float = 120.0
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Tests only: the business clock stands still at this instant (services/common/clock.py),

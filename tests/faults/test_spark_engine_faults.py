@@ -89,8 +89,9 @@ def data(cluster_db):
     return data
 
 
-def _driver(tmp_path, cluster, url: str, name: str, **options) -> DriverProcess:
+def _driver(tmp_path, cluster, url: str, name: str, env_extra: dict | None = None, **options) -> DriverProcess:
     env = {
+        **(env_extra or {}),
         "PAYSYSTEM_DB_URL": url,
         "PAYSYSTEM_DATA_DIR": str(tmp_path / "data"),
         "PAYSYSTEM_TIMEZONE": "Asia/Seoul",
@@ -179,5 +180,45 @@ def test_the_master_killed_mid_job_leaves_the_running_job_to_its_executors(spark
     assert result["type"] == EventType.JOB_FINISHED, (result, driver.log_tail())
     assert "Disconnected from Spark cluster" in driver.log_tail(400)
     assert [(row.run_kind, row.status) for row in executions(engine)] == [("FIRST", "COMPLETED")]
+    assert data.daily_rows() == _expected()
+    assert spark_cluster.alive_workers() == 2
+
+
+def test_the_whole_cluster_killed_mid_job_fails_the_execution_cleanly_and_a_restart_completes_it(
+    spark_cluster, cluster_db, data, tmp_path
+):
+    """Master and workers SIGKILLed while the job's tasks run: no executor is left and none
+    can come, which Spark would wait out forever. After PAYSYSTEM_SPARK_EXECUTOR_WAIT_SEC
+    the engine cancels the jobs: the partitions fail with one line, the execution ends
+    FAILED with no daily row of the day written; after heal() the same job run again (a new
+    driver, as a restarted batch would be) restarts the execution and completes it."""
+    url, engine = cluster_db
+    wait = {"PAYSYSTEM_SPARK_EXECUTOR_WAIT_SEC": "2"}
+    driver = _driver(tmp_path, spark_cluster, url, "cluster-kill", wait, task_seconds=0.5)
+    try:
+        assert driver.wait_for("executors", 120)["count"] == 2
+        driver.wait_for("progress", 120, accept=lambda e: e["completed"] >= 1 and e["active"] >= 1)
+        spark_cluster.kill_master()
+        for index in (0, 1):
+            spark_cluster.kill_worker(index)
+        result = driver.wait_for("result", 120)
+    finally:
+        driver.stop()
+        spark_cluster.heal()
+    print(result)
+    assert result["type"] == EventType.JOB_FAILED, (result, driver.log_tail())
+    [(execution_id, _, run_kind, status, message)] = executions(engine)
+    assert (run_kind, status) == ("FIRST", "FAILED")
+    print(message)
+    assert "\n" not in message and "no Spark executor for 2 s" in message, message
+    assert data.daily_rows() == {}
+
+    driver = _driver(tmp_path, spark_cluster, url, "restart")
+    try:
+        result = driver.wait_for("result", 180)
+    finally:
+        driver.stop()
+    assert result["type"] == EventType.JOB_FINISHED, (result, driver.log_tail())
+    assert [(row.run_kind, row.status) for row in executions(engine)] == [("FIRST", "FAILED"), ("RESTART", "COMPLETED")]
     assert data.daily_rows() == _expected()
     assert spark_cluster.alive_workers() == 2
