@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             break
         time.sleep(0.2)
     emit("executors", count=len(infos) - 1)
-    threading.Thread(target=_report_progress, args=(spark.sparkContext,), daemon=True).start()
+    threading.Thread(target=report_progress, args=(spark.sparkContext,), daemon=True).start()
 
     source = jdbc_source(args.db_url)
     plays = spark.read.jdbc(
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     spark.stop()
 
 
-def _report_progress(sc) -> None:
+def report_progress(sc) -> None:
     tracker = sc.statusTracker()
     last = None
     while True:

@@ -23,7 +23,7 @@ import os
 import threading
 import time
 
-from tests.spark_cluster_job import _report_progress, emit
+from tests.spark_cluster_job import emit, report_progress
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     while len(tracker.getExecutorInfos()) - 1 < args.executors and time.monotonic() < deadline:
         time.sleep(0.2)  # the driver counts as one
     emit("executors", count=len(tracker.getExecutorInfos()) - 1)
-    threading.Thread(target=_report_progress, args=(spark.sparkContext,), daemon=True).start()
+    threading.Thread(target=report_progress, args=(spark.sparkContext,), daemon=True).start()
     if args.task_seconds:
         _slow_plays(args.task_seconds)
 

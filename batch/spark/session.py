@@ -96,9 +96,9 @@ def _watch_executors(spark: SparkSession, wait_sec: float) -> None:
     (Spark itself would wait for one forever), and again after each further wait."""
     sc = spark.sparkContext
     since: float | None = None
-    while sc._jsc is not None:  # type: ignore[attr-defined]
+    while sc._jsc is not None:
         try:
-            executors = len(sc._jsc.sc().statusTracker().getExecutorInfos()) - 1  # type: ignore[union-attr]
+            executors = len(sc._jsc.sc().statusTracker().getExecutorInfos()) - 1
             running = bool(sc.statusTracker().getActiveJobsIds())
         except Exception:  # noqa: BLE001 - the session is stopping
             return
@@ -117,7 +117,7 @@ def _watch_executors(spark: SparkSession, wait_sec: float) -> None:
 def spark_failures(what: str) -> Iterator[None]:
     """Re-raises a Spark job's failure (a JVM exception and its stack trace) as
     SparkJobFailed with one line: what ran, and Spark's first line or why it was cancelled."""
-    from py4j.protocol import Py4JJavaError
+    from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
     from pyspark.errors import PySparkException
 
     try:
