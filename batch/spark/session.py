@@ -78,15 +78,18 @@ def spark_session(settings: Settings) -> SparkSession:
         for key, value in spark_conf(settings).items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
-        if not settings.spark_master.startswith("local") and _Watch.started is None:
-            _Watch.started = threading.Thread(
+        if not settings.spark_master.startswith("local") and ExecutorWatch.started is None:
+            ExecutorWatch.started = threading.Thread(
                 target=_watch_executors, args=(spark, settings.spark_executor_wait_sec), daemon=True
             )
-            _Watch.started.start()
+            ExecutorWatch.started.start()
         return spark
 
 
-class _Watch:
+class ExecutorWatch:
+    """The session's watch of its executors (on a cluster): its thread, and why it last
+    cancelled the running jobs."""
+
     started: threading.Thread | None = None
     reason = ""  # why the watch last cancelled the jobs
 
@@ -107,7 +110,7 @@ def _watch_executors(spark: SparkSession, wait_sec: float) -> None:
         elif since is None:
             since = time.monotonic()
         elif time.monotonic() - since >= wait_sec:
-            _Watch.reason = f"no Spark executor for {wait_sec:g} s (is the cluster at {sc.master} up?)"
+            ExecutorWatch.reason = f"no Spark executor for {wait_sec:g} s (is the cluster at {sc.master} up?)"
             sc.cancelAllJobs()
             since = None
         time.sleep(0.5)
@@ -125,8 +128,8 @@ def spark_failures(what: str) -> Iterator[None]:
     except (Py4JJavaError, PySparkException) as exc:
         cause = str(exc.java_exception) if isinstance(exc, Py4JJavaError) else str(exc)
         first = next((line.strip() for line in cause.splitlines() if line.strip()), type(exc).__name__)
-        if "cancel" in first and _Watch.reason:
-            first = _Watch.reason
+        if "cancel" in first and ExecutorWatch.reason:
+            first = ExecutorWatch.reason
         raise SparkJobFailed(f"{what}: {first[:300]}") from None
 
 
