@@ -78,7 +78,9 @@ def spark_session(settings: Settings) -> SparkSession:
         for key, value in spark_conf(settings).items():
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
-        if not settings.spark_master.startswith("local") and ExecutorWatch.started is None:
+        if not settings.spark_master.startswith("local") and not (
+            ExecutorWatch.started and ExecutorWatch.started.is_alive()
+        ):
             ExecutorWatch.started = threading.Thread(
                 target=_watch_executors, args=(spark, settings.spark_executor_wait_sec), daemon=True
             )

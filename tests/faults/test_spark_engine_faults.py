@@ -205,11 +205,9 @@ def test_the_whole_cluster_killed_mid_job_fails_the_execution_cleanly_and_a_rest
     finally:
         driver.stop()
         spark_cluster.heal()
-    print(result)
     assert result["type"] == EventType.JOB_FAILED, (result, driver.log_tail())
     [(execution_id, _, run_kind, status, message)] = executions(engine)
     assert (run_kind, status) == ("FIRST", "FAILED")
-    print(message)
     assert "\n" not in message and "no Spark executor for 2 s" in message, message
     assert data.daily_rows() == {}
 
