@@ -1,7 +1,7 @@
 """A real Spark standalone cluster (a master and two one-core workers from the pyspark
 package, tests/spark_cluster.py) reads the real MariaDB through JDBC and spreads its tasks
-over both workers; a worker killed with SIGKILL in the middle of a job costs its tasks a
-retry, not the answer.
+over both workers. A worker killed with SIGKILL in the middle of the engine's job, and the
+master or the whole cluster killed, are in tests/faults/test_spark_engine_faults.py.
 
 The driver runs in a child process (tests/spark_cluster_job.py says why: getOrCreate would
 hand back this process's local session). The cluster starts once per run.
@@ -71,27 +71,3 @@ def test_a_jdbc_read_and_group_by_run_on_both_workers(spark_cluster, plays_db, t
     workers = {where.split("/")[0] for where in result["where"]}
     assert workers == {"work-0", "work-1"}, result["where"]
     assert len(result["where"]) == 2  # one executor on each worker
-
-
-def test_a_worker_killed_in_the_middle_of_a_job_costs_a_retry_not_the_answer(spark_cluster, plays_db, tmp_path):
-    url, expected = plays_db
-    driver = run_driver(
-        tmp_path / "driver.log",
-        master=spark_cluster.master_url,
-        db_url=url,
-        videos=VIDEOS,
-        partitions=8,
-        task_seconds=1.5,  # about 6 s of reading on two cores: the kill lands in the middle
-    )
-    try:
-        assert driver.wait_for("executors", 120)["count"] == 2
-        # Two read tasks done (map output on the executors), others running: kill worker 1.
-        driver.wait_for("progress", 120, accept=lambda e: e["completed"] >= 2 and e["active"] >= 1)
-        spark_cluster.kill_worker(1)
-        result = driver.wait_for("result", 240)
-    finally:
-        driver.stop()
-        spark_cluster.heal()  # two workers again for the next test
-    assert result["counts"] == expected
-    assert {where.split("/")[0] for where in result["where"]} <= {"work-0", "work-1"}
-    assert spark_cluster.alive_workers() == 2
