@@ -60,9 +60,18 @@ class DriverProcess:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
+        decoder = json.JSONDecoder()
         for line in self.proc.stdout:
-            if line.startswith("{"):
-                self.events.put(json.loads(line))
+            # Every JSON object on the line (emit writes one per line under a lock; a line
+            # that still holds two, or a stray non-JSON text, must not end the reader).
+            rest = line.strip()
+            while rest.startswith("{"):
+                try:
+                    item, end = decoder.raw_decode(rest)
+                except json.JSONDecodeError:
+                    break
+                self.events.put(item)
+                rest = rest[end:].lstrip()
         self.events.put({"event": "exit"})
 
     def wait_for(self, event: str, timeout: float, accept=lambda e: True) -> dict:
@@ -119,8 +128,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+_EMIT_LOCK = threading.Lock()
+
+
 def emit(event: str, **fields) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """One JSON line on stdout. A lock and one write: `print` from two threads (the job and
+    its progress thread) can write both objects before either newline."""
+    line = json.dumps({"event": event, **fields}) + "\n"
+    with _EMIT_LOCK:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None) -> None:
