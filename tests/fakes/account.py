@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from types import TracebackType
-from typing import Self
 
 from services.account.ports import StoredAccount
+from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
 class FakeAccounts:
@@ -55,34 +54,19 @@ class FakeAccounts:
             self.rows[account_id] = dataclasses.replace(self.rows[account_id], **values)  # type: ignore[arg-type]
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(SnapshotUnitOfWork):
     """ports.UnitOfWork over FakeAccounts: `committed` says whether a commit happened;
     leaving the block without one puts the accounts back as they were at its start."""
 
     def __init__(self, accounts: FakeAccounts | None = None) -> None:
+        super().__init__()
         self.accounts = accounts or FakeAccounts()
-        self.committed = False
-        self.commits = 0
-        self._saved: dict[int, StoredAccount] | None = None
 
-    def __enter__(self) -> Self:
-        self._saved = copy.copy(self.accounts.rows)
-        self.committed = False
-        return self
+    def _snapshot(self) -> dict[int, StoredAccount]:
+        return copy.copy(self.accounts.rows)
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if not self.committed:
-            self.rollback()
-        self._saved = None
+    def _restore(self, saved: dict[int, StoredAccount]) -> None:
+        self.accounts.rows = copy.copy(saved)
+
+    def _block_ended(self) -> None:
         self.accounts.locked.clear()
-
-    def commit(self) -> None:
-        self.committed = True
-        self.commits += 1
-        self._saved = copy.copy(self.accounts.rows)
-
-    def rollback(self) -> None:
-        if self._saved is not None:
-            self.accounts.rows = copy.copy(self._saved)

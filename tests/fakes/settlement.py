@@ -11,11 +11,11 @@ import copy
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from types import TracebackType
-from typing import NamedTuple, Self
+from typing import NamedTuple
 
 from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
 @dataclasses.dataclass
@@ -215,40 +215,23 @@ class FakeClosings:
         return self.closed[month]
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(SnapshotUnitOfWork):
     """ports.UnitOfWork over a FakeLedger and FakeClosings (sharing the ledger): `committed`
     says whether a commit happened, `commits` how many; leaving the block without one puts
     both back as they were at its start. Sequential blocks may reuse it, as a close does."""
 
     def __init__(self, ledger: FakeLedger | None = None, closings: FakeClosings | None = None) -> None:
+        super().__init__()
         self.ledger = ledger or (closings.ledger if closings else FakeLedger())
         self.closings = closings or FakeClosings(self.ledger)
         self.closings.ledger = self.ledger
-        self.committed = False
-        self.commits = 0
-        self._saved: tuple[FakeLedger, FakeClosings] | None = None
 
-    def __enter__(self) -> Self:
-        self._saved = copy.deepcopy((self.ledger, self.closings))
-        self.committed = False
-        return self
+    def _snapshot(self) -> tuple[FakeLedger, FakeClosings]:
+        return copy.deepcopy((self.ledger, self.closings))
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if not self.committed:
-            self.rollback()
-        self._saved = None
-
-    def commit(self) -> None:
-        self.committed = True
-        self.commits += 1
-        self._saved = copy.deepcopy((self.ledger, self.closings))
-
-    def rollback(self) -> None:
-        if self._saved is not None:
-            # In place: tests hold the fakes they seeded.
-            ledger, closings = copy.deepcopy(self._saved)
-            self.ledger.__dict__.update(ledger.__dict__)
-            self.closings.__dict__.update(closings.__dict__)
-            self.closings.ledger = self.ledger
+    def _restore(self, saved: tuple[FakeLedger, FakeClosings]) -> None:
+        # In place: tests hold the fakes they seeded.
+        ledger, closings = copy.deepcopy(saved)
+        self.ledger.__dict__.update(ledger.__dict__)
+        self.closings.__dict__.update(closings.__dict__)
+        self.closings.ledger = self.ledger

@@ -10,10 +10,9 @@ import copy
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from types import TracebackType
-from typing import Self
 
 from services.settlement.ports import TierPrice, WriteConflict
+from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
 @dataclasses.dataclass
@@ -43,33 +42,16 @@ class FakeTierTables:
         ]
 
 
-class FakeTierUnitOfWork:
+class FakeTierUnitOfWork(SnapshotUnitOfWork):
     """ports.TierUnitOfWork over a FakeTierTables: `committed`, `commits`; leaving the block
     without a commit puts the rows back as they were at its start."""
 
     def __init__(self, tiers: FakeTierTables | None = None) -> None:
+        super().__init__()
         self.tiers = tiers or FakeTierTables()
-        self.committed = False
-        self.commits = 0
-        self._saved: list[TierPrice] | None = None
 
-    def __enter__(self) -> Self:
-        self._saved = copy.copy(self.tiers.rows)
-        self.committed = False
-        return self
+    def _snapshot(self) -> list[TierPrice]:
+        return copy.copy(self.tiers.rows)
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if not self.committed:
-            self.rollback()
-        self._saved = None
-
-    def commit(self) -> None:
-        self.committed = True
-        self.commits += 1
-        self._saved = copy.copy(self.tiers.rows)
-
-    def rollback(self) -> None:
-        if self._saved is not None:
-            self.tiers.rows = copy.copy(self._saved)
+    def _restore(self, saved: list[TierPrice]) -> None:
+        self.tiers.rows = copy.copy(saved)

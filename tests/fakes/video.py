@@ -9,11 +9,10 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Self
 
 from domain.plays import resume_position
 from services.video.ports import PlayRow, StoredResume, StoreOutcome, Video
+from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
 class FakeVideos:
@@ -40,34 +39,19 @@ class FakeVideos:
         return self.resumes.get((viewer_id, video_id))
 
 
-class FakeUnitOfWork:
+class FakeUnitOfWork(SnapshotUnitOfWork):
     """ports.UnitOfWork over FakeVideos: `committed` says whether a commit happened; leaving
     the block without one puts the videos back as they were at its start (ids stay used)."""
 
     def __init__(self, videos: FakeVideos | None = None) -> None:
+        super().__init__()
         self.videos = videos or FakeVideos()
-        self.committed = False
-        self._saved: dict[int, Video] | None = None
 
-    def __enter__(self) -> Self:
-        self._saved = copy.copy(self.videos.rows)
-        self.committed = False
-        return self
+    def _snapshot(self) -> dict[int, Video]:
+        return copy.copy(self.videos.rows)
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if not self.committed:
-            self.rollback()
-        self._saved = None
-
-    def commit(self) -> None:
-        self.committed = True
-        self._saved = copy.copy(self.videos.rows)
-
-    def rollback(self) -> None:
-        if self._saved is not None:
-            self.videos.rows = copy.copy(self._saved)
+    def _restore(self, saved: dict[int, Video]) -> None:
+        self.videos.rows = copy.copy(saved)
 
 
 class FakePlayLog:
