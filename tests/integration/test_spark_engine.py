@@ -216,8 +216,8 @@ def test_property_both_engines_write_the_same_rows(spark_db, durations, plays, s
 
 
 def test_parquet_history_gives_the_same_rows(spark_db, tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     engine, settings = spark_db
     videos = [Video(1, SELLER, 1000), Video(2, SELLER, 1000)]

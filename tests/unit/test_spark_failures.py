@@ -4,13 +4,10 @@ a job the executor watch cancelled says why. No JVM needed."""
 from __future__ import annotations
 
 import pytest
+from pyspark.errors import PySparkException
 
-pytest.importorskip("pyspark")
-
-from pyspark.errors import PySparkException  # noqa: E402
-
-from batch.spark import session  # noqa: E402
-from batch.spark.session import SparkJobFailed, spark_failures  # noqa: E402
+from batch.spark import session
+from batch.spark.session import SparkJobFailed, spark_failures
 
 
 def test_a_spark_failure_becomes_one_line_naming_the_step():
