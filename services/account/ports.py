@@ -5,8 +5,9 @@ both answer them. Plain values in and out; no SQL, no gRPC."""
 from __future__ import annotations
 
 import dataclasses
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
+
+from services.common.unit_of_work import Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,20 +46,10 @@ class Accounts(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its
     writes durable; leaving the block without a commit (an error, a refusal) rolls it back.
     One instance serves one use case call at a time (build one per call)."""
 
     @property
     def accounts(self) -> Accounts: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from types import TracebackType
-from typing import NamedTuple, Protocol, Self
+from typing import NamedTuple, Protocol
 
 from domain import ledger
 from domain.periods import Period
+from services.common.unit_of_work import Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +174,7 @@ class Closings(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
     durable; leaving the block without a commit rolls it back (reads just end). One instance
     serves one use case call at a time (build one per call)."""
@@ -184,16 +184,6 @@ class UnitOfWork(Protocol):
 
     @property
     def closings(self) -> Closings: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 # --- the tier tables (tiers.py) -------------------------------------------------------------
@@ -224,21 +214,11 @@ class TierTables(Protocol):
         ...
 
 
-class TierUnitOfWork(Protocol):
+class TierUnitOfWork(Transaction, Protocol):
     """One transaction around a tier table use case, as UnitOfWork is for the ledger."""
 
     @property
     def tiers(self) -> TierTables: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 # --- the statement's reads (service.read_statement) -----------------------------------------

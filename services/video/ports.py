@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from types import TracebackType
-from typing import NamedTuple, Protocol, Self
+from typing import NamedTuple, Protocol
+
+from services.common.unit_of_work import Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,23 +43,13 @@ class Videos(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
+class UnitOfWork(Transaction, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
     durable; leaving the block without a commit rolls it back (reads just end). One instance
     serves one use case call at a time (build one per call)."""
 
     @property
     def videos(self) -> Videos: ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None: ...
-
-    def commit(self) -> None: ...
-
-    def rollback(self) -> None: ...
 
 
 # --- the play log (the ingest's storage) ----------------------------------------------------

@@ -1,0 +1,22 @@
+"""The transaction every service's ports.UnitOfWork is: `with` begins it, `commit()` makes the
+writes durable, leaving the block without a commit (an error, a refusal) rolls it back. Each
+service's protocol adds its repositories (services/<service>/ports.py); the SQL side is
+db.SqlTransaction, the in-memory side tests/fakes/unit_of_work.py. No I/O here: the ports,
+which import no infrastructure, build on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+
+class Transaction(Protocol):
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
