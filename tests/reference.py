@@ -472,8 +472,14 @@ def series_totals(points: list[dict]) -> dict:
 
 
 def series_changes(earlier: dict, current: dict) -> dict[str, tuple[Decimal, str]]:
-    """figure_change per figure of two series_totals; a missing RPM counts as 0."""
+    """figure_change per figure of two series_totals, and of their revenue (video + ad); a
+    missing RPM counts as 0."""
+
+    def value(totals: dict, name: str) -> Decimal | int:
+        if name == "revenue":
+            return totals["video_revenue"] + totals["ad_revenue"]
+        return totals[name] or Decimal(0)
+
     return {
-        name: figure_change(earlier[name] or Decimal(0), current[name] or Decimal(0))
-        for name in (*SERIES_FIELDS, "rpm")
+        name: figure_change(value(earlier, name), value(current, name)) for name in (*SERIES_FIELDS, "revenue", "rpm")
     }

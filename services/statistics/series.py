@@ -34,14 +34,20 @@ class StatsPoint:
     excluded_stream_limit: int = 0
 
     @property
+    def revenue(self) -> Decimal:
+        """Everything the period earned: video revenue + ad revenue (RPM's revenue)."""
+        return self.video_revenue + self.ad_revenue
+
+    @property
     def rpm(self) -> Decimal | None:
         """Revenue per 1,000 counted views (domain/analytics.rpm); None without views."""
         return rpm(self.video_revenue, self.ad_revenue, self.views)
 
 
-# The figures of a point, in StatsPoint's order (the columns the batch writes); CHANGED adds RPM.
+# The figures of a point, in StatsPoint's order (the columns the batch writes); CHANGED adds
+# the revenue (video + ad: the figure a seller looks at first) and RPM.
 FIGURES = tuple(f.name for f in dataclasses.fields(StatsPoint))[2:]
-CHANGED = (*FIGURES, "rpm")
+CHANGED = (*FIGURES, "revenue", "rpm")
 
 
 def totals(points: tuple[StatsPoint, ...]) -> StatsPoint:

@@ -122,6 +122,7 @@ def test_the_figures_hand_worked_rpm_and_changes_arrive_as_exact_strings(mesh, f
     assert changes["views"] == ("6", "200.0")  # 3 -> 9
     assert changes["ad_revenue"] == ("20.0", "new")  # 0 -> 20
     assert changes["video_revenue"] == ("6.6333", "201.0")  # 3.3 -> 9.9333: 201.0091 %
+    assert changes["revenue"] == ("26.6333", "807.1")  # video + ad: 3.3 -> 29.9333: 807.0697 %
     assert changes["excluded_overlap"] == ("0", "0.0")
     status, body = mesh.json(
         "GET", f"/v1/sellers/{seller_id}/stats?period=DAILY&from=2019-02-26&to=2019-02-26", token=token

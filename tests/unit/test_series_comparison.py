@@ -95,7 +95,7 @@ def _check(series, oracle, period: Period, comparison: Comparison, starts: list[
     assert {**_figures(compared.totals), "rpm": compared.totals.rpm} == before
     changes = {name: (c.absolute, c.percent) for name, c in compared.changes.items()}
     assert changes == reference.series_changes(before, now)
-    assert list(changes) == [*FIELDS, "rpm"]  # the order the API documents
+    assert list(changes) == [*FIELDS, "revenue", "rpm"]  # the order the API documents
 
 
 CASES = [
