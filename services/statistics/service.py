@@ -45,8 +45,6 @@ from services.statistics.ports import SeriesPart, StatisticsReader
 from services.statistics.repository import SqlStatisticsReader
 from services.statistics.series import ZERO_FIGURES, SeriesComparison, StatsPoint, compare, totals
 
-__all__ = ["SeriesComparison", "StatsPoint"]  # the adapter renders them from here
-
 TOP_N = 5
 MAX_POINTS = 366
 METRICS = tuple(repository.METRIC_COLUMNS)
