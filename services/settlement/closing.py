@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from batch.published import publication_delay_sec
 from domain import ledger
+from domain.audit_chain import AuditEvent, summary_json
 from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
 from domain.periods import month_end, month_name, next_month, parse_month
 from services.common.auth import Principal, require_role
@@ -137,8 +138,25 @@ def _close(
         ]
         uow.closings.create_payouts(month, amounts, now_us)
         closed = uow.closings.finish(month)
+        uow.audit.record(_closed_event(principal, closed), now_us)
         uow.commit()
     return closed
+
+
+def _closed_event(principal: Principal, closed: Closing) -> AuditEvent:
+    """The audit entry of a close: the month and what it posted."""
+    figures = {
+        "sellers": closed.sellers,
+        "lines": closed.lines,
+        "earnings": str(closed.earnings),
+        "adjustments": str(closed.adjustments),
+        "payouts_created": closed.payouts_created,
+        "payouts_krw": closed.payouts_krw,
+    }
+    target = f"month:{month_name(closed.month)}"
+    return AuditEvent(
+        principal.account_id, "month.close", target, summary_json({"status": "OPEN"}), summary_json(figures)
+    )
 
 
 def list_closings(uow: UnitOfWork, principal: Principal) -> list[Closing]:

@@ -14,7 +14,7 @@ from typing import NamedTuple, Protocol
 
 from domain import ledger
 from domain.periods import Period
-from services.common.unit_of_work import Transaction
+from services.common.unit_of_work import Audited, Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +174,7 @@ class Closings(Protocol):
         ...
 
 
-class UnitOfWork(Transaction, Protocol):
+class UnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
     durable; leaving the block without a commit rolls it back (reads just end). One instance
     serves one use case call at a time (build one per call)."""
@@ -214,7 +214,7 @@ class TierTables(Protocol):
         ...
 
 
-class TierUnitOfWork(Transaction, Protocol):
+class TierUnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a tier table use case, as UnitOfWork is for the ledger."""
 
     @property

@@ -18,6 +18,7 @@ from batch.published import (
 )
 from domain.ledger import EntryKind, PayoutStatus
 from domain.periods import Period
+from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
 from services.settlement import ledger_repository
@@ -283,6 +284,11 @@ class SqlUnitOfWork(SqlTransaction):
     @property
     def closings(self) -> SqlClosings:
         return SqlClosings(self.connection)
+
+    @property
+    def audit(self) -> SqlAuditTrail:
+        """The audit log, appended in this transaction (services/audit/published.py)."""
+        return SqlAuditTrail(self.connection)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

@@ -255,6 +255,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             video,
             ad,
             today=self._read.today(),
+            clock=self._read.clock,
         )
         return tier_table_message(table)
 

@@ -64,6 +64,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit entries
+         * @description Admin only. The entries matching the filters, newest first, paged. Who may call: ADMIN. gRPC: `/paysystem.v1.AuditService/ListAuditEntries`.
+         */
+        get: operations["AuditService.ListAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/token": {
         parameters: {
             query?: never;
@@ -573,6 +593,43 @@ export interface components {
             title: string;
             /** @description signed exact decimal */
             amount: string;
+        };
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @description 1, 2, 3, ... in the order appended
+             */
+            seq: string;
+            /**
+             * Format: int64
+             * @description the account that acted; 0: the operator's local command
+             */
+            actor_id: string;
+            /** @description month.close, payout.mark, tier_table.schedule, account.set_role, account.disable, batch.run, month.archive, ... */
+            action: string;
+            /** @description what it acted on, e.g. month:2026-03, payout:17, account:5 */
+            target: string;
+            /** @description Envoy's x-request-id of the call ("local-..." for a local command) */
+            request_id: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            at?: string;
+            /** @description JSON summary before the action ("" if none); account numbers masked */
+            before: string;
+            /** @description JSON summary after it */
+            after: string;
+            /** @description hex SHA-256 of the previous entry (64 zeros for the first) */
+            prev_hash: string;
+            /** @description hex SHA-256 of this entry's canonical bytes (domain/audit_chain.py) */
+            hash: string;
+        };
+        AuditPage: {
+            /** @description newest (highest seq) first */
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description empty on the last page */
+            next_page_token: string;
         };
         Balance: {
             /** Format: int64 */
@@ -1257,6 +1314,44 @@ export interface operations {
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "AuditService.ListAuditEntries": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD, first local day (inclusive); empty: from the first entry */
+                from?: string;
+                /** @description YYYY-MM-DD, last local day (inclusive); empty: up to now */
+                to?: string;
+                /** @description only this actor's entries (0: any; the operator's commands are actor 0) */
+                actor_id?: string;
+                /** @description only this action, e.g. month.close, payout.mark (empty: any) */
+                action?: string;
+                /** @description default 100, at most 1000 */
+                page_size?: number;
+                /** @description from a previous response's next_page_token */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
         };
