@@ -45,6 +45,10 @@ REFERENCES = {
     "ledger_entries.posted_month": "month_closings.month",
     "payouts.seller_id": "accounts.account_id",
     "payouts.month": "month_closings.month",
+    "payout_profiles.seller_id": "accounts.account_id",
+    "tax_invoices.seller_id": "accounts.account_id",
+    "tax_invoices.payout_id": "payouts.payout_id",
+    "tax_invoices.month": "month_closings.month",
 }
 # Client-chosen keys, not references.
 NOT_REFERENCES = {"plays.event_id"}

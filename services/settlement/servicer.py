@@ -6,14 +6,16 @@ import sqlalchemy as sa
 from google.api import httpbody_pb2
 
 from domain.money import ZERO, to_api_string
+from domain.payout_profile import PayoutProfile
+from domain.taxes import TaxRates
 from domain.periods import month_name
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.settlement import balances, csv_export, service, tiers
+from services.settlement import balances, csv_export, profiles, service, taxes, tiers
 from services.settlement import closing as closing_use_case
-from services.settlement.ports import UnitOfWork
+from services.settlement.ports import TaxInvoice, UnitOfWork
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -88,7 +90,7 @@ def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
 
 
 def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
-    return settlement_pb2.Payout(
+    message = settlement_pb2.Payout(
         payout_id=payout.payout_id,
         seller_id=payout.seller_id,
         month=month_name(payout.month),
@@ -97,7 +99,14 @@ def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
         reference=payout.reference or "",
         created_at=timestamp(payout.created_at_us),
         updated_at=timestamp(payout.updated_at_us),
+        gross_krw=payout.amount_krw,
     )
+    if payout.tax_type is not None and payout.breakdown is not None:
+        b = payout.breakdown
+        message.tax_type = payout.tax_type.value
+        message.income_tax_krw, message.local_income_tax_krw = b.income_tax_krw, b.local_income_tax_krw
+        message.vat_krw, message.net_krw = b.vat_krw, b.net_krw
+    return message
 
 
 def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
@@ -105,6 +114,48 @@ def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
         effective_from=table.effective_from.isoformat(),
         video=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.video],
         ad=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.ad],
+    )
+
+
+def profile_message(profile: PayoutProfile, released: list[balances.Payout] = ()) -> settlement_pb2.PayoutProfile:
+    """Only ever a masked profile reaches here (profiles' use cases return masked ones)."""
+    return settlement_pb2.PayoutProfile(
+        seller_id=profile.seller_id,
+        legal_name=profile.legal_name,
+        tax_type=profile.tax_type.value,
+        bank_code=profile.bank_code,
+        account_number=profile.account_number,
+        business_number=profile.business_number or "",
+        updated_at=timestamp(profile.updated_at_us),
+        released=[payout_message(p) for p in released],
+    )
+
+
+def tax_table_message(table: TaxRates) -> settlement_pb2.TaxTable:
+    return settlement_pb2.TaxTable(
+        effective_from=table.effective_from.isoformat(),
+        income_tax_rate=to_api_string(table.income_tax_rate),
+        local_income_tax_rate=to_api_string(table.local_income_tax_rate),
+        vat_rate=to_api_string(table.vat_rate),
+        withholding_minimum_krw=table.withholding_minimum_krw,
+        income_tax_unit_krw=table.income_tax_unit_krw,
+        local_income_tax_unit_krw=table.local_income_tax_unit_krw,
+        vat_unit_krw=table.vat_unit_krw,
+        platform_business_number=table.platform_business_number,
+    )
+
+
+def invoice_message(invoice: TaxInvoice) -> settlement_pb2.TaxInvoice:
+    return settlement_pb2.TaxInvoice(
+        month=month_name(invoice.month),
+        seller_id=invoice.seller_id,
+        payout_id=invoice.payout_id,
+        supply_krw=invoice.supply_krw,
+        vat_krw=invoice.vat_krw,
+        seller_business_number=invoice.seller_business_number,
+        platform_business_number=invoice.platform_business_number,
+        seller_legal_name=invoice.seller_legal_name,
+        issue_date=invoice.issue_date.isoformat(),
     )
 
 
@@ -257,6 +308,54 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             today=self._read.today(),
         )
         return tier_table_message(table)
+
+    def GetPayoutProfile(self, request, context):
+        profile = profiles.get_profile(self._ledger_write(), current_principal(), request.seller_id)
+        return profile_message(profile)
+
+    def PutPayoutProfile(self, request, context):
+        saved = profiles.put_profile(
+            self._ledger_write(),
+            current_principal(),
+            request.seller_id,
+            request.legal_name,
+            enum_name(settlement_pb2.TaxType, request.tax_type),
+            request.bank_code,
+            request.account_number,
+            request.business_number,
+            clock=self._read.clock,
+        )
+        return profile_message(saved.profile, saved.released)
+
+    def ListTaxTables(self, request, context):
+        tables = taxes.list_tax_tables(self._ledger_write(), current_principal())
+        return settlement_pb2.ListTaxTablesResponse(tables=[tax_table_message(t) for t in tables])
+
+    def ScheduleTaxTable(self, request, context):
+        wanted = taxes.TaxTableRequest(
+            effective_from=request.effective_from,
+            income_tax_rate=request.income_tax_rate,
+            local_income_tax_rate=request.local_income_tax_rate,
+            vat_rate=request.vat_rate,
+            withholding_minimum_krw=request.withholding_minimum_krw,
+            income_tax_unit_krw=request.income_tax_unit_krw,
+            local_income_tax_unit_krw=request.local_income_tax_unit_krw,
+            vat_unit_krw=request.vat_unit_krw,
+            platform_business_number=request.platform_business_number,
+        )
+        table = taxes.schedule_tax_table(self._ledger_write(), current_principal(), wanted, today=self._read.today())
+        return tax_table_message(table)
+
+    def GetPayout(self, request, context):
+        return payout_message(balances.get_payout(self._ledger_read(), current_principal(), request.payout_id))
+
+    def GetTaxSummaryCsv(self, request, context):
+        export = csv_export.tax_summary_csv(self._ledger_reads, current_principal(), request.seller_id, request.year)
+        return csv_body(context, export)
+
+    def ListTaxInvoices(self, request, context):
+        invoices = taxes.list_tax_invoices(self._ledger_write(), current_principal(), request.month)
+        return settlement_pb2.ListTaxInvoicesResponse(invoices=[invoice_message(i) for i in invoices])
 
 
 def _render(statement: service.Statement) -> bytes:
