@@ -153,4 +153,3 @@ def require_schedulable(effective_from: dt.date, today: dt.date, last_closed_mon
             f"must be after the last closed month ({last_closed_month:%Y-%m}): closed figures are final",
             field="effective_from",
         )
-

@@ -139,9 +139,7 @@ def _close(
         # a complete payout profile gets the payout HELD (released by profiles.put_profile).
         rates = taxes.rates_for(uow.taxes.tables(), month)
         uow.closings.create_payouts(month, new_payouts(amounts, uow.profiles.tax_types(), rates), now_us)
-        uow.taxes.issue_invoices(
-            month, None, rates.platform_business_number, taxes.invoice_issue_date(month), now_us
-        )
+        uow.taxes.issue_invoices(month, None, rates.platform_business_number, taxes.invoice_issue_date(month), now_us)
         closed = uow.closings.finish(month)
         uow.commit()
     return closed

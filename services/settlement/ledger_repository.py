@@ -17,8 +17,8 @@ from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 from services.common.money_sql import money_add, money_is_nonzero, money_negate, money_sum
 from services.common.sqltypes import Money
 from services.settlement.ports import NewPayout
-from services.settlement.taxes_repository import breakdown_values
 from services.settlement.tables import closed_lines, ledger_entries, month_closings, payout_minimums, payouts
+from services.settlement.taxes_repository import breakdown_values
 from services.video.published import videos
 
 MONTHLY = "MONTHLY"

@@ -7,8 +7,8 @@ from google.api import httpbody_pb2
 
 from domain.money import ZERO, to_api_string
 from domain.payout_profile import PayoutProfile
-from domain.taxes import TaxRates
 from domain.periods import month_name
+from domain.taxes import TaxRates
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
