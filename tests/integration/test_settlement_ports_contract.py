@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from batch.tables import period_video_stats
 from domain.ledger import EntryKind, PayoutStatus
-from services.settlement import repository
 from domain.taxes import DEFAULT_RATES, TaxType, breakdown
+from services.settlement import repository
 from services.settlement.ports import Closing, NewPayout, Payout, UnitOfWork, WriteConflict
 from services.settlement.tables import ledger_entries, payout_minimums, payouts
 from services.video.tables import videos
