@@ -15,7 +15,7 @@ import re
 
 from domain import payout_profile
 from domain import taxes as tax_rules
-from domain.errors import BadDate, ClosingNotFound, require_positive_id
+from domain.errors import BadDate, BadPayoutProfile, BadTaxTable, ClosingNotFound, require_positive_id
 from domain.ledger import PayoutStatus
 from domain.periods import month_name, parse_day, parse_month
 from domain.taxes import TaxRates
@@ -80,9 +80,12 @@ def schedule_tax_table(uow: UnitOfWork, principal: Principal, request: TaxTableR
     )
     platform = None
     if request.platform_business_number.strip():
-        platform = payout_profile.business_number(
-            request.platform_business_number, tax_rules.TaxType.BUSINESS, "platform_business_number"
-        )
+        try:
+            platform = payout_profile.business_number(
+                request.platform_business_number, tax_rules.TaxType.BUSINESS, "platform_business_number"
+            )
+        except BadPayoutProfile as bad:  # the same rule, reported as the table's error
+            raise BadTaxTable(str(bad).removeprefix("platform_business_number: "), field=bad.field) from None
     tax_rules.require_schedulable(day, today, None)
     attempt = 1
     while True:
