@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from google.api import httpbody_pb2
 
@@ -90,7 +92,8 @@ def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
 
 
 def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
-    message = settlement_pb2.Payout(
+    b = payout.breakdown
+    return settlement_pb2.Payout(
         payout_id=payout.payout_id,
         seller_id=payout.seller_id,
         month=month_name(payout.month),
@@ -100,13 +103,13 @@ def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
         created_at=timestamp(payout.created_at_us),
         updated_at=timestamp(payout.updated_at_us),
         gross_krw=payout.amount_krw,
+        # The breakdown's fields stay absent (not 0) until the payout has one.
+        tax_type=payout.tax_type.value if payout.tax_type else "TAX_TYPE_UNSPECIFIED",
+        income_tax_krw=b.income_tax_krw if b else None,
+        local_income_tax_krw=b.local_income_tax_krw if b else None,
+        vat_krw=b.vat_krw if b else None,
+        net_krw=b.net_krw if b else None,
     )
-    if payout.tax_type is not None and payout.breakdown is not None:
-        b = payout.breakdown
-        message.tax_type = payout.tax_type.value
-        message.income_tax_krw, message.local_income_tax_krw = b.income_tax_krw, b.local_income_tax_krw
-        message.vat_krw, message.net_krw = b.vat_krw, b.net_krw
-    return message
 
 
 def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
@@ -117,7 +120,7 @@ def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
     )
 
 
-def profile_message(profile: PayoutProfile, released: list[balances.Payout] = ()) -> settlement_pb2.PayoutProfile:
+def profile_message(profile: PayoutProfile, released: Sequence[balances.Payout] = ()) -> settlement_pb2.PayoutProfile:
     """Only ever a masked profile reaches here (profiles' use cases return masked ones)."""
     return settlement_pb2.PayoutProfile(
         seller_id=profile.seller_id,

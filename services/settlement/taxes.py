@@ -67,17 +67,13 @@ def schedule_tax_table(uow: UnitOfWork, principal: Principal, request: TaxTableR
     last closed month."""
     require_role(principal, "ADMIN")
     day = parse_day(request.effective_from, "effective_from")
-    fields = dict(
-        income_tax_rate=tax_rules.parse_rate(request.income_tax_rate, "income_tax_rate"),
-        local_income_tax_rate=tax_rules.parse_rate(request.local_income_tax_rate, "local_income_tax_rate"),
-        vat_rate=tax_rules.parse_rate(request.vat_rate, "vat_rate"),
-        withholding_minimum_krw=tax_rules.require_minimum(request.withholding_minimum_krw, "withholding_minimum_krw"),
-        income_tax_unit_krw=tax_rules.require_unit(request.income_tax_unit_krw, "income_tax_unit_krw"),
-        local_income_tax_unit_krw=tax_rules.require_unit(
-            request.local_income_tax_unit_krw, "local_income_tax_unit_krw"
-        ),
-        vat_unit_krw=tax_rules.require_unit(request.vat_unit_krw, "vat_unit_krw"),
-    )
+    income_tax_rate = tax_rules.parse_rate(request.income_tax_rate, "income_tax_rate")
+    local_income_tax_rate = tax_rules.parse_rate(request.local_income_tax_rate, "local_income_tax_rate")
+    vat_rate = tax_rules.parse_rate(request.vat_rate, "vat_rate")
+    minimum = tax_rules.require_minimum(request.withholding_minimum_krw, "withholding_minimum_krw")
+    income_unit = tax_rules.require_unit(request.income_tax_unit_krw, "income_tax_unit_krw")
+    local_unit = tax_rules.require_unit(request.local_income_tax_unit_krw, "local_income_tax_unit_krw")
+    vat_unit = tax_rules.require_unit(request.vat_unit_krw, "vat_unit_krw")
     platform = None
     if request.platform_business_number.strip():
         try:
@@ -94,7 +90,17 @@ def schedule_tax_table(uow: UnitOfWork, principal: Principal, request: TaxTableR
                 tax_rules.require_schedulable(day, today, uow.closings.last_closed_month())
                 tables = uow.taxes.tables()
                 number = platform or tax_rules.rates_for(tables, day).platform_business_number
-                table = TaxRates(effective_from=day, platform_business_number=number, **fields)
+                table = TaxRates(
+                    day,
+                    income_tax_rate,
+                    local_income_tax_rate,
+                    vat_rate,
+                    minimum,
+                    income_unit,
+                    local_unit,
+                    vat_unit,
+                    number,
+                )
                 uow.taxes.replace(table)
                 uow.commit()
             return table

@@ -34,8 +34,13 @@ def _profile(row: sa.Row) -> PayoutProfile:
 def _rates(row: sa.Row) -> TaxRates:
     return TaxRates(
         effective_from=row.effective_from,
-        **{name: Decimal(getattr(row, name)).normalize() for name in RATE_COLUMNS},
-        **{name: int(getattr(row, name)) for name in KRW_COLUMNS},
+        income_tax_rate=Decimal(row.income_tax_rate).normalize(),
+        local_income_tax_rate=Decimal(row.local_income_tax_rate).normalize(),
+        vat_rate=Decimal(row.vat_rate).normalize(),
+        withholding_minimum_krw=int(row.withholding_minimum_krw),
+        income_tax_unit_krw=int(row.income_tax_unit_krw),
+        local_income_tax_unit_krw=int(row.local_income_tax_unit_krw),
+        vat_unit_krw=int(row.vat_unit_krw),
         platform_business_number=row.platform_business_number,
     )
 
