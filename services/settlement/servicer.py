@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from google.api import httpbody_pb2
 
 from domain.money import ZERO, to_api_string
-from domain.payout_profile import PayoutProfile
 from domain.periods import month_name
-from domain.taxes import TaxRates
 from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
 from services.settlement import balances, csv_export, profiles, service, taxes, tiers
 from services.settlement import closing as closing_use_case
-from services.settlement.ports import TaxInvoice, UnitOfWork
+from services.settlement.ports import UnitOfWork
+from services.settlement.tax_messages import invoice_message, profile_message, tax_table_message
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -117,48 +114,6 @@ def tier_table_message(table: tiers.TierTable) -> settlement_pb2.TierTable:
         effective_from=table.effective_from.isoformat(),
         video=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.video],
         ad=[settlement_pb2.Tier(lower_bound=lower, unit_price=to_api_string(price)) for lower, price in table.ad],
-    )
-
-
-def profile_message(profile: PayoutProfile, released: Sequence[balances.Payout] = ()) -> settlement_pb2.PayoutProfile:
-    """Only ever a masked profile reaches here (profiles' use cases return masked ones)."""
-    return settlement_pb2.PayoutProfile(
-        seller_id=profile.seller_id,
-        legal_name=profile.legal_name,
-        tax_type=profile.tax_type.value,
-        bank_code=profile.bank_code,
-        account_number=profile.account_number,
-        business_number=profile.business_number or "",
-        updated_at=timestamp(profile.updated_at_us),
-        released=[payout_message(p) for p in released],
-    )
-
-
-def tax_table_message(table: TaxRates) -> settlement_pb2.TaxTable:
-    return settlement_pb2.TaxTable(
-        effective_from=table.effective_from.isoformat(),
-        income_tax_rate=to_api_string(table.income_tax_rate),
-        local_income_tax_rate=to_api_string(table.local_income_tax_rate),
-        vat_rate=to_api_string(table.vat_rate),
-        withholding_minimum_krw=table.withholding_minimum_krw,
-        income_tax_unit_krw=table.income_tax_unit_krw,
-        local_income_tax_unit_krw=table.local_income_tax_unit_krw,
-        vat_unit_krw=table.vat_unit_krw,
-        platform_business_number=table.platform_business_number,
-    )
-
-
-def invoice_message(invoice: TaxInvoice) -> settlement_pb2.TaxInvoice:
-    return settlement_pb2.TaxInvoice(
-        month=month_name(invoice.month),
-        seller_id=invoice.seller_id,
-        payout_id=invoice.payout_id,
-        supply_krw=invoice.supply_krw,
-        vat_krw=invoice.vat_krw,
-        seller_business_number=invoice.seller_business_number,
-        platform_business_number=invoice.platform_business_number,
-        seller_legal_name=invoice.seller_legal_name,
-        issue_date=invoice.issue_date.isoformat(),
     )
 
 
@@ -328,7 +283,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             request.business_number,
             clock=self._read.clock,
         )
-        return profile_message(saved.profile, saved.released)
+        return profile_message(saved.profile, [payout_message(p) for p in saved.released])
 
     def ListTaxTables(self, request, context):
         tables = taxes.list_tax_tables(self._ledger_write(), current_principal())
