@@ -124,7 +124,7 @@ PROFILES = (
         "legal_name": "스튜디오 데모 주식회사",
         "tax_type": "BUSINESS",
         "bank_code": "088",
-        "account_number": "5512-3456-7890",
+        "account_number": "5512-3456-0088",
         "business_number": "123-45-67891",
     },
 )
