@@ -127,8 +127,13 @@ class SqlPayoutProfiles:
             self._conn.execute(sa.insert(payout_profiles).values(seller_id=profile.seller_id, **values))
 
     def tax_types(self) -> dict[int, TaxType]:
+        # A locking read (MariaDB; SQLite serializes writers anyway): a seller's first PUT
+        # during a close waits for the close to commit, then finds and releases the payout
+        # the close HELD; a plain read would let the PUT commit unseen by the close's
+        # snapshot and find nothing HELD yet, leaving the payout HELD with a complete profile.
         p = payout_profiles.c
-        return {int(s): TaxType(t) for s, t in self._conn.execute(sa.select(p.seller_id, p.tax_type))}
+        query = sa.select(p.seller_id, p.tax_type).with_for_update()
+        return {int(s): TaxType(t) for s, t in self._conn.execute(query)}
 
 
 class SqlTaxes:
