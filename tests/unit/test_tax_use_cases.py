@@ -27,7 +27,7 @@ from domain.taxes import DEFAULT_RATES, Breakdown, TaxType
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.settlement import balances, closing, csv_export, profiles, taxes
-from services.settlement.ports import Payout
+from services.settlement.ports import Payout, WriteConflict
 from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
 from tests.fakes.taxes import business, individual, with_profiles
 
@@ -200,3 +200,19 @@ def test_one_payout_is_read_by_its_seller_and_admins():
         balances.get_payout(uow, VIEWER, 1)
     with pytest.raises(PayoutNotFound):
         balances.get_payout(uow, ADMIN, 99)
+
+
+def test_a_first_put_that_clashes_with_a_concurrent_one_is_tried_again():
+    uow = january()
+    clashes = [WriteConflict(RuntimeError("duplicate key: a concurrent first PUT"))]
+    put_once = uow.profiles.put
+
+    def clashing_put(profile):
+        if clashes:
+            raise clashes.pop()
+        put_once(profile)
+
+    uow.profiles.put = clashing_put  # type: ignore[method-assign]
+    saved = put(uow, S7, 7)
+    assert saved.profile.legal_name == "Kim Minji" and uow.profiles.rows[7].bank_code == "004"
+    assert uow.commits == 1 and clashes == []
