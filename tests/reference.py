@@ -483,3 +483,18 @@ def series_changes(earlier: dict, current: dict) -> dict[str, tuple[Decimal, str
     return {
         name: figure_change(value(earlier, name), value(current, name)) for name in (*SERIES_FIELDS, "revenue", "rpm")
     }
+
+
+def payout_taxes(gross_krw: int, tax_type: str) -> tuple[int, int, int, int]:
+    """DESIGN 2b's default taxes of a payout, in integer arithmetic (no Decimal, no rates
+    table: independent of domain/taxes.py): (income tax, local income tax, VAT, net).
+    INDIVIDUAL: 3% truncated to 10 KRW, 10% of it truncated to 10 KRW, neither under 1,000 KRW.
+    BUSINESS: VAT 10% truncated to whole KRW, added."""
+    if tax_type == "BUSINESS":
+        vat = gross_krw // 10
+        return 0, 0, vat, gross_krw + vat
+    income = gross_krw * 3 // 100 // 10 * 10
+    if income < 1_000:
+        return 0, 0, 0, gross_krw
+    local = income // 10 // 10 * 10
+    return income, local, 0, gross_krw - income - local

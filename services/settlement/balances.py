@@ -107,6 +107,18 @@ def list_payouts(uow: UnitOfWork, principal: Principal, seller_id: int) -> list[
         return uow.ledger.payouts_of(seller_id)
 
 
+def get_payout(uow: UnitOfWork, principal: Principal, payout_id: int) -> Payout:
+    """One payout with its tax breakdown: its seller's, or any for an admin."""
+    require_positive_id(payout_id, "payout_id")
+    require_role(principal, "SELLER", "ADMIN")
+    with uow:
+        found = uow.ledger.payout(payout_id)
+    if found is None:
+        raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
+    require_seller_or_admin(principal, found.seller_id, "payout")
+    return found
+
+
 def mark_payout(
     uow: UnitOfWork,
     principal: Principal,

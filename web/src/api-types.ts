@@ -168,6 +168,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payouts/{payout_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get payout
+         * @description That seller, or an admin. One payout with its tax breakdown. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetPayout`.
+         */
+        get: operations["SettlementService.GetPayout"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payouts/{payout_id}:mark": {
         parameters: {
             query?: never;
@@ -268,6 +288,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sellers/{seller_id}/payout-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get payout profile
+         * @description That seller, or an admin. The payout profile, the account number masked. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetPayoutProfile`.
+         */
+        get: operations["SettlementService.GetPayoutProfile"];
+        /**
+         * Put payout profile
+         * @description That seller only: nobody else sets where a seller's money goes. Sets the profile; the seller's HELD payouts become PENDING, taxed, in the same transaction. Who may call: SELLER. gRPC: `/paysystem.v1.SettlementService/PutPayoutProfile`.
+         */
+        put: operations["SettlementService.PutPayoutProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sellers/{seller_id}/payouts": {
         parameters: {
             query?: never;
@@ -340,6 +384,26 @@ export interface paths {
          * @description That seller, or an admin. The seller's figures summed over all of its videos, one point per period of the range (zeros included); a closed month's views, ad views and revenue are its frozen statement figures (later months' adjustments are not in any point). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.StatisticsService/GetSellerStats`.
          */
         get: operations["StatisticsService.GetSellerStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sellers/{seller_id}/tax-summary:csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get tax summary csv
+         * @description That seller, or an admin. Gross, income tax, local income tax, VAT and net per month of a year, as a CSV file (UTF-8 with a byte-order mark). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetTaxSummaryCsv`.
+         */
+        get: operations["SettlementService.GetTaxSummaryCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -426,6 +490,50 @@ export interface paths {
         get: operations["SettlementService.GetPendingAdjustments"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement/closings/{month}/tax-invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tax invoices
+         * @description Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/ListTaxInvoices`.
+         */
+        get: operations["SettlementService.ListTaxInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement/tax-tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tax tables
+         * @description Admin only. The tax tables (rates, withholding minimum, truncation units) by effective date. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ListTaxTables`.
+         */
+        get: operations["SettlementService.ListTaxTables"];
+        put?: never;
+        /**
+         * Schedule tax table
+         * @description Admin only. Schedules a tax table from a future date after the last closed month; it applies to the payouts of months whose first day is on or after it. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ScheduleTaxTable`.
+         */
+        post: operations["SettlementService.ScheduleTaxTable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -803,6 +911,14 @@ export interface components {
             /** @description empty on the last page */
             next_page_token: string;
         };
+        ListTaxInvoicesResponse: {
+            /** @description by seller_id */
+            invoices: components["schemas"]["TaxInvoice"][];
+        };
+        ListTaxTablesResponse: {
+            /** @description by effective_from */
+            tables: components["schemas"]["TaxTable"][];
+        };
         ListTierTablesResponse: {
             /** @description by effective_from */
             tables: components["schemas"]["TierTable"][];
@@ -845,9 +961,51 @@ export interface components {
              * @description RFC 3339, UTC
              */
             updated_at?: string;
+            /** @description The tax breakdown (DESIGN 2b), whole KRW. gross_krw = amount_krw (what the ledger pays out). The others are set once the payout has its seller's tax type (at close, or when a HELD payout is released) and absent before. */
+            tax_type: components["schemas"]["TaxType"];
+            /** Format: int64 */
+            gross_krw: string;
+            /**
+             * Format: int64
+             * @description INDIVIDUAL: withheld
+             */
+            income_tax_krw: string;
+            /**
+             * Format: int64
+             * @description INDIVIDUAL: withheld
+             */
+            local_income_tax_krw: string;
+            /**
+             * Format: int64
+             * @description BUSINESS: added
+             */
+            vat_krw: string;
+            /**
+             * Format: int64
+             * @description gross - taxes withheld + VAT
+             */
+            net_krw: string;
+        };
+        PayoutProfile: {
+            /** Format: int64 */
+            seller_id: string;
+            legal_name: string;
+            tax_type: components["schemas"]["TaxType"];
+            bank_code: string;
+            /** @description masked: only the last 4 digits shown */
+            account_number: string;
+            /** @description BUSINESS only */
+            business_number: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            updated_at?: string;
+            /** @description PUT: the HELD payouts it made PENDING */
+            released: components["schemas"]["Payout"][];
         };
         /** @enum {string} */
-        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED";
+        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED" | "HELD";
         PendingAdjustment: {
             /** Format: int64 */
             seller_id: string;
@@ -1027,6 +1185,67 @@ export interface components {
             /** @description Revenue per 1,000 counted views: (video_revenue + ad_revenue) * 1000 / views, exact when that has at most 4 decimals, else rounded half away from zero to 4 decimals (the money scale). Empty ("") when views is 0: no views, no ratio (not a zero RPM). */
             rpm: string;
         };
+        TaxInvoice: {
+            /** @description YYYY-MM: the supply month */
+            month: string;
+            /** Format: int64 */
+            seller_id: string;
+            /** Format: int64 */
+            payout_id: string;
+            /**
+             * Format: int64
+             * @description the payout's gross
+             */
+            supply_krw: string;
+            /** Format: int64 */
+            vat_krw: string;
+            seller_business_number: string;
+            platform_business_number: string;
+            seller_legal_name: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD: the 10th of the next month
+             */
+            issue_date: string;
+        };
+        /** @description Rates are exact decimals from 0 up to (not including) 1, at most 4 decimal places. */
+        TaxTable: {
+            /**
+             * Format: date
+             * @description YYYY-MM-DD; scheduling: after today and the last closed month
+             */
+            effective_from: string;
+            /** @description INDIVIDUAL, of the gross (default 0.03) */
+            income_tax_rate: string;
+            /** @description of the income tax (default 0.1) */
+            local_income_tax_rate: string;
+            /** @description BUSINESS, of the gross (default 0.1) */
+            vat_rate: string;
+            /**
+             * Format: int64
+             * @description an income tax under this is not withheld (default 1000)
+             */
+            withholding_minimum_krw: string;
+            /**
+             * Format: int64
+             * @description truncation units, powers of ten (default 10)
+             */
+            income_tax_unit_krw: string;
+            /**
+             * Format: int64
+             * @description (default 10)
+             */
+            local_income_tax_unit_krw: string;
+            /**
+             * Format: int64
+             * @description (default 1)
+             */
+            vat_unit_krw: string;
+            /** @description on the tax invoices; scheduling: empty keeps the one in force */
+            platform_business_number: string;
+        };
+        /** @enum {string} */
+        TaxType: "TAX_TYPE_UNSPECIFIED" | "INDIVIDUAL" | "BUSINESS";
         Tier: {
             /**
              * Format: int64
@@ -1515,6 +1734,34 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.GetPayout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payout"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.MarkPayout": {
         parameters: {
             query?: never;
@@ -1690,6 +1937,77 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.GetPayoutProfile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutProfile"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.PutPayoutProfile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the account holder's name, 1-100 visible characters */
+                    legal_name?: string;
+                    tax_type?: components["schemas"]["TaxType"] | number;
+                    /** @description 3 digits */
+                    bank_code?: string;
+                    /** @description 8-16 digits, hyphens allowed (removed) */
+                    account_number?: string;
+                    /** @description BUSINESS: 10 digits with a valid check digit; INDIVIDUAL: empty */
+                    business_number?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutProfile"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.ListPayouts": {
         parameters: {
             query?: never;
@@ -1810,6 +2128,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SellerStatsSeries"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.GetTaxSummaryCsv": {
+        parameters: {
+            query?: {
+                /** @description YYYY */
+                year?: string;
+            };
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file: UTF-8 with a byte-order mark, one header row, totals last (docs/ledger.md) */
+            200: {
+                headers: {
+                    /** @description attachment, with the file's name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["E400"];
@@ -1970,6 +2321,124 @@ export interface operations {
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ListTaxInvoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM of a closed month */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListTaxInvoicesResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ListTaxTables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListTaxTablesResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ScheduleTaxTable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; scheduling: after today and the last closed month
+                     */
+                    effective_from?: string;
+                    /** @description INDIVIDUAL, of the gross (default 0.03) */
+                    income_tax_rate?: string;
+                    /** @description of the income tax (default 0.1) */
+                    local_income_tax_rate?: string;
+                    /** @description BUSINESS, of the gross (default 0.1) */
+                    vat_rate?: string;
+                    /**
+                     * Format: int64
+                     * @description an income tax under this is not withheld (default 1000)
+                     */
+                    withholding_minimum_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description truncation units, powers of ten (default 10)
+                     */
+                    income_tax_unit_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description (default 10)
+                     */
+                    local_income_tax_unit_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description (default 1)
+                     */
+                    vat_unit_krw?: string;
+                    /** @description on the tax invoices; scheduling: empty keeps the one in force */
+                    platform_business_number?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxTable"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
         };
