@@ -24,7 +24,7 @@ from domain.periods import month_name
 from services.common.auth import Principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide
-from services.settlement import balances, service
+from services.settlement import approvals, balances, service
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -201,3 +201,20 @@ def ledger_csv(engine: sa.Engine, principal: Principal, seller_id: int, from_tex
     entries = balances.all_ledger_entries(balances.sql_unit_of_work(engine), principal, seller_id, from_text, to_text)
     first, last = balances.month_range(from_text, to_text)
     return CsvFile(f"ledger-{seller_id}-{month_name(first)}-{month_name(last)}.csv", render_ledger(entries))
+
+
+def payout_entries_csv(paid: approvals.PayoutEntries) -> CsvFile:
+    """The entries a payout pays (approvals.payout_entries: its checks, its figures), as the
+    ledger's CSV rows, then CARRIED_IN, PAYOUT and CARRIED_OUT rows so that the file itself
+    shows the reconciliation: TOTAL + CARRIED_IN = PAYOUT + CARRIED_OUT."""
+    api = money.to_api_string
+    data = render_ledger(paid.entries)
+    payout = paid.payout
+    extra = [
+        ("CARRIED_IN", "", "", "", "", "", "", "", api(paid.carried_in), service.CURRENCY),
+        ("PAYOUT", "", "", month_name(payout.month), "", "", "", payout.payout_id, payout.amount_krw, service.CURRENCY),
+        ("CARRIED_OUT", "", "", "", "", "", "", "", api(paid.carried_out), service.CURRENCY),
+    ]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(extra)
+    return CsvFile(f"payout-{payout.payout_id}-entries.csv", data + out.getvalue().encode("utf-8"))
