@@ -17,17 +17,26 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from domain.errors import (
+    ClosingNotFound,
+    MonthNotReady,
+    MonthOutOfOrder,
+    NotAllowed,
+    PayoutMarkConflict,
+    PayoutNotApproved,
+    SelfApproval,
+)
 from domain.money import to_api_string
 from domain.periods import Period
 from services.common.auth import Principal
 from services.common.metrics import LAST_CLOSED_MONTH
-from services.settlement import balances, closing, service
+from services.settlement import approvals, balances, closing, service
 from services.settlement.tables import month_closings, payouts
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (
     ADMIN,
+    CHECKER,
     FEB,
     JAN,
     LEDGER_TABLES,
@@ -161,6 +170,15 @@ def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns
     )
 
     paid, failed = created[0], created[1]
+    # Maker-checker: nothing is marked before another admin approves; the closer may not approve.
+    with pytest.raises(PayoutNotApproved):
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
+    with pytest.raises(SelfApproval):
+        approvals.approve_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
+    approved = world.approve(JAN)
+    assert (approved.closed_by, approved.approved_by) == (ADMIN.account_id, CHECKER.account_id)
+    assert approvals.approve_month(closing.sql_unit_of_work(ledger_engine), CHECKER, "2012-01") == approved
+    world.check_invariants()
     done = balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
     assert (done.status, done.reference) == ("PAID", "BANK-1")
     assert (

@@ -1,5 +1,6 @@
 """Random sequences of ingest (on time or late into any month), batch catch-up, close of the
-next month and payout marks, on MariaDB and SQLite, against tests/reference.py LedgerModel.
+next month, approval of a closed month's payouts by a second admin and payout marks (refused
+before the approval), on MariaDB and SQLite, against tests/reference.py LedgerModel.
 
 After every step: every seller's balance is the sum of their entries and equals the model's;
 nothing is lost to truncation (payouts + balances = earnings + adjustments + reversals); every
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import PayoutNotApproved
 from domain.periods import Period, month_end
 from services.settlement import balances
 from services.settlement.tables import payouts
@@ -36,7 +39,8 @@ ingest = st.tuples(st.just("ingest"), st.integers(0, 3), st.integers(1, 12), st.
 batch_run = st.tuples(st.just("batch"))
 close_next = st.tuples(st.just("close"))
 mark = st.tuples(st.just("mark"), st.integers(0, 50), st.sampled_from(["PAID", "FAILED"]))
-steps = st.lists(st.one_of(ingest, batch_run, close_next, mark), min_size=3, max_size=9)
+approve = st.tuples(st.just("approve"), st.integers(0, 3))
+steps = st.lists(st.one_of(ingest, batch_run, close_next, approve, mark), min_size=3, max_size=9)
 
 
 def _snapshots(world: World, month: dt.date) -> dict:
@@ -76,6 +80,10 @@ def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
                 for (start, video_id), row in world.monthly().items():
                     if start == earlier:
                         assert world.model.held(earlier, video_id) == row.video_revenue + row.ad_revenue
+        elif step[0] == "approve":
+            if not world.model.closed:
+                continue
+            world.approve(world.model.closed[step[1] % len(world.model.closed)])
         else:
             _, index, status = step
             with engine.connect() as conn:
@@ -83,7 +91,10 @@ def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
             if not pending:
                 continue
             chosen = pending[index % len(pending)]
-            if chosen.status != "PENDING":
+            if chosen.status == "PENDING":  # not approved yet: refused, nothing changes
+                with pytest.raises(PayoutNotApproved):
+                    balances.mark_payout(balances.sql_unit_of_work(engine), ADMIN, chosen.payout_id, status, "REF-1")
+            if chosen.status != "APPROVED":
                 continue
             balances.mark_payout(
                 balances.sql_unit_of_work(engine), ADMIN, chosen.payout_id, status, "REF-1" if status == "PAID" else ""

@@ -65,7 +65,12 @@ def test_another_admin_approves_every_pending_payout_of_the_month_at_once():
 @pytest.mark.parametrize(
     ("principal", "month", "error", "message"),
     [
-        (CLOSER, "2012-02", SelfApproval, "the admin who closed 2012-02 cannot approve its payouts; another admin must"),
+        (
+            CLOSER,
+            "2012-02",
+            SelfApproval,
+            "the admin who closed 2012-02 cannot approve its payouts; another admin must",
+        ),
         (CHECKER, "2012-03", ClosingNotFound, "month: 2012-03 is not closed: close it before approving its payouts"),
         (CHECKER, "2012-13", BadInput, None),
         (SELLER_7, "2012-02", RoleNotAllowed, None),

@@ -35,7 +35,14 @@ def test_payout_examples():
 def test_marks_need_a_status_and_paid_needs_a_reference():
     assert check_mark("PAID", " BANK-1 ") == (PayoutStatus.PAID, "BANK-1")
     assert check_mark("FAILED", "") == (PayoutStatus.FAILED, None)
-    for status, reference in [("PENDING", "x"), ("APPROVED", "x"), ("HELD", "x"), ("STATUS_UNKNOWN", "x"), ("PAID", "  "), ("PAID", "x" * 129)]:
+    for status, reference in [
+        ("PENDING", "x"),
+        ("APPROVED", "x"),
+        ("HELD", "x"),
+        ("STATUS_UNKNOWN", "x"),
+        ("PAID", "  "),
+        ("PAID", "x" * 129),
+    ]:
         with pytest.raises(BadPayoutMark):
             check_mark(status, reference)
 
