@@ -14,7 +14,7 @@ import datetime as dt
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domain.errors import PayoutNotApproved
@@ -51,7 +51,24 @@ def _snapshots(world: World, month: dt.date) -> dict:
     }
 
 
+# Always run once: a mark refused before approval, an approval, a failed payout's money paid
+# at the next close, that close approved and its payout marked.
+MAKER_CHECKER = [
+    ("ingest", 0, 150, 1),
+    ("ingest", 1, 150, 2),
+    ("close",),
+    ("mark", 0, "PAID"),
+    ("approve", 0),
+    ("mark", 0, "FAILED"),
+    ("mark", 1, "PAID"),
+    ("close",),
+    ("approve", 1),
+    ("mark", 3, "PAID"),
+]
+
+
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@example(sequence=MAKER_CHECKER)
 @given(sequence=steps)
 def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
     engine = module_engine
