@@ -85,6 +85,10 @@ class BadRange(BadInput):
     """A [from, to] range that ends before it starts or spans too many periods."""
 
 
+class BadComparison(BadInput):
+    """A `compare` other than PREVIOUS or YEAR_AGO, or an earlier range outside the calendar."""
+
+
 class BadMetric(BadInput):
     """A ranking metric other than the ones the statistics know."""
 

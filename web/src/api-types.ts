@@ -711,6 +711,15 @@ export interface components {
             /** @description only on Envoy's replies of a status not listed here */
             http_status?: string;
         };
+        /** @description How a figure of the totals moved from the earlier range to the range. */
+        FigureChange: {
+            /** @description a StatsPoint field name ("views", "rpm", ...), or "revenue" (video + ad) */
+            figure: string;
+            /** @description range - earlier range, exact (money and RPM as decimal strings) */
+            absolute: string;
+            /** @description (range - earlier) / |earlier| * 100, rounded half away from zero to one decimal place ("12.5", "-100.0"); "new" when the earlier value is 0 and the range's is not; "0.0" when both are 0. An empty RPM counts as 0 here. */
+            percent: string;
+        };
         JobEvent: {
             type: components["schemas"]["JobEventType"];
             /** Format: int64 */
@@ -950,6 +959,21 @@ export interface components {
             period: components["schemas"]["Period"];
             points: components["schemas"]["StatsPoint"][];
             data_through: string;
+            /** @description the points summed (rpm of the sums); bounds: the range's */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description only with `compare` */
+            comparison?: components["schemas"]["SeriesComparison"];
+        };
+        /** @description The earlier range a series is compared with (`compare`). */
+        SeriesComparison: {
+            /** @description PREVIOUS or YEAR_AGO */
+            compare: string;
+            /** @description the earlier range's points, dense, as the series' own */
+            points: components["schemas"]["StatsPoint"][];
+            /** @description their sums; period_start and period_end bound the range */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description One per figure of the totals, in this order: views, watch_time_sec, ad_views, video_revenue, ad_revenue, plays, excluded_self_view, excluded_overlap, excluded_repeat, excluded_cap, excluded_stream_limit, revenue (video_revenue + ad_revenue), rpm; the change from these totals to the series'. */
+            changes: components["schemas"]["FigureChange"][];
         };
         Statement: {
             /** Format: int64 */
@@ -1031,6 +1055,8 @@ export interface components {
              * @description Started while two earlier playbacks of the same viewer (any video) were running.
              */
             excluded_stream_limit: string;
+            /** @description Revenue per 1,000 counted views: (video_revenue + ad_revenue) * 1000 / views, exact when that has at most 4 decimals, else rounded half away from zero to 4 decimals (the money scale). Empty ("") when views is 0: no views, no ratio (not a zero RPM). */
+            rpm: string;
         };
         Tier: {
             /**
@@ -1134,6 +1160,10 @@ export interface components {
             period: components["schemas"]["Period"];
             points: components["schemas"]["StatsPoint"][];
             data_through: string;
+            /** @description the points summed (rpm of the sums); bounds: the range's */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description only with `compare` */
+            comparison?: components["schemas"]["SeriesComparison"];
         };
     };
     responses: {
@@ -1813,6 +1843,8 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD, any day of the last period */
                 to?: string;
+                /** @description as GetVideoStatsRequest.compare */
+                compare?: string;
             };
             header?: never;
             path: {
@@ -2216,6 +2248,8 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD, any day of the last period */
                 to?: string;
+                /** @description Empty: no comparison. PREVIOUS: the periods just before the range, as many as it has. YEAR_AGO: DAILY, the same dates one year earlier (Feb 29 read as Feb 28); WEEKLY, the ISO weeks 52 weeks earlier; MONTHLY, the same months one year earlier. The earlier range obeys the same size limit as the range and is read at the same data state. */
+                compare?: string;
             };
             header?: never;
             path: {
