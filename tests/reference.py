@@ -360,6 +360,9 @@ class LedgerModel:
     closed: list[dt.date] = field(default_factory=list)
     # payout key (seller_id, month) -> [amount_krw, status]
     payouts: dict[tuple[int, dt.date], list] = field(default_factory=dict)
+    # sellers without a complete payout profile: their payouts are HELD until set_profile
+    without_profile: set[int] = field(default_factory=set)
+    approved: set[dt.date] = field(default_factory=set)  # months whose payouts were approved
 
     def held(self, month: dt.date, video_id: int) -> Decimal:
         return sum(
@@ -389,14 +392,25 @@ class LedgerModel:
             balance = self.balance(seller_id)
             if balance >= self.minimum_krw:
                 amount = int(balance)  # balance >= minimum > 0: int() truncates toward zero
-                self.payouts[(seller_id, month)] = [amount, "PENDING"]
+                self.payouts[(seller_id, month)] = [amount, "HELD" if seller_id in self.without_profile else "PENDING"]
                 self.entries.append((seller_id, "PAYOUT", month, None, None, (seller_id, month), Decimal(-amount)))
 
     def approve(self, month: dt.date) -> None:
         """Maker-checker: the month's PENDING payouts become APPROVED (once; again: nothing)."""
+        if month in self.approved:
+            return
+        self.approved.add(month)
         for (_, payout_month), payout in self.payouts.items():
             if payout_month == month and payout[1] == "PENDING":
                 payout[1] = "APPROVED"
+
+    def set_profile(self, seller_id: int) -> None:
+        """The seller completes their profile: each HELD payout is released, APPROVED at once
+        when its month was approved already, PENDING otherwise."""
+        self.without_profile.discard(seller_id)
+        for (payout_seller, month), payout in self.payouts.items():
+            if payout_seller == seller_id and payout[1] == "HELD":
+                payout[1] = "APPROVED" if month in self.approved else "PENDING"
 
     def mark(self, key: tuple[int, dt.date], status: str) -> None:
         payout = self.payouts[key]

@@ -163,6 +163,7 @@ def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_
     business_id, held_id = SELLER_IDS[0], SELLER_IDS[1]
     with ledger_engine.begin() as conn:
         conn.execute(sa.delete(payout_profiles).where(payout_profiles.c.seller_id == held_id))
+    world.model.without_profile.add(held_id)
     world.close(JAN)
     world.check_invariants()  # the ledger pays out the gross, HELD or not
     by_seller = {p.seller_id: p for p in _payouts(ledger_engine)}
@@ -174,6 +175,7 @@ def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_
     saved = profiles.put_profile(
         balances.sql_unit_of_work(ledger_engine), seller, held_id, "Lee Jiwoo", "INDIVIDUAL", "088", "110-234-5678", ""
     )
+    world.model.set_profile(held_id)
     assert [p.payout_id for p in saved.released] == [held.payout_id]
     released = {p.seller_id: p for p in _payouts(ledger_engine)}[held_id]
     assert released.status == "PENDING" and released.breakdown is not None
@@ -192,6 +194,7 @@ def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_
         reference.payout_taxes(business.amount_krw, "BUSINESS")[2],
     )
     assert (invoice.seller_business_number, invoice.issue_date) == ("1234567891", dt.date(2012, 2, 10))
+    world.approve(JAN)
     assert (
         balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1").status
         == "PAID"

@@ -183,10 +183,11 @@ def _close_steps(uow: UnitOfWork, month: dt.date, now_us: int) -> list[object]:
     minimum = uow.ledger.minimum_payout_krw(month, 10_000)
     balances = sorted(closings.balances_at_least(minimum))
     answers.append(balances)
-    # Seller 7 has a profile (PENDING, taxed); the others are HELD.
+    # Sellers 7 and 8 have profiles (PENDING, taxed); any other would be HELD (HELD payouts
+    # and their release are test_tax_ports_contract.py's).
     new = [
         NewPayout(s, int(b), TaxType.INDIVIDUAL, breakdown(int(b), TaxType.INDIVIDUAL, DEFAULT_RATES))
-        if s == 7
+        if s in (7, 8)
         else NewPayout(s, int(b), None, None)
         for s, b in balances
     ]

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.ledger import PayoutStatus
 from domain.taxes import DEFAULT_RATES, Breakdown, TaxRates, TaxType
 from services.settlement import repository
 from services.settlement.ports import NewPayout, UnitOfWork
@@ -51,8 +52,12 @@ def scenario(new_uow: Callable[[], UnitOfWork]) -> list[object]:
         answers += [uow.ledger.payouts_of(7), uow.ledger.payouts_of(8), uow.taxes.held_payouts(10)]
         answers += [uow.taxes.invoices(JAN), uow.taxes.invoices(FEB), uow.taxes.held_payouts(7)]
         uow.profiles.put(business(10, "1208810004"))
-        answers.append(uow.taxes.release(3, TaxType.BUSINESS, Breakdown(50_000, 0, 0, 5_000, 55_000), NOW))
-        answers.append(uow.taxes.release(3, TaxType.BUSINESS, Breakdown(50_000, 0, 0, 5_000, 55_000), NOW))
+        answers.append(
+            uow.taxes.release(3, TaxType.BUSINESS, Breakdown(50_000, 0, 0, 5_000, 55_000), NOW, PayoutStatus.PENDING)
+        )
+        answers.append(
+            uow.taxes.release(3, TaxType.BUSINESS, Breakdown(50_000, 0, 0, 5_000, 55_000), NOW, PayoutStatus.PENDING)
+        )
         uow.taxes.issue_invoices(JAN, 10, "1208810004", dt.date(2012, 2, 10), NOW)
         uow.taxes.issue_invoices(JAN, None, "1234567891", dt.date(2012, 2, 10), NOW)  # none twice
         uow.commit()
