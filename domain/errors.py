@@ -200,3 +200,16 @@ class BadTierTable(BadInput):
     """A tier table that is malformed or scheduled for a day it may not start on; the batch
     (domain/counted_views.py) raises it too for the table in force on a day that cannot price every
     count (missing, empty, not starting at 0)."""
+
+
+class BadWebhookEndpoint(BadInput):
+    """A webhook endpoint with an unusable URL, an unknown or missing event, or a secret of
+    the wrong length."""
+
+
+class WebhookEndpointNotFound(NotFound):
+    """An endpoint id that names no registered (and not deleted) endpoint."""
+
+
+class WebhookDeliveryNotFound(NotFound):
+    pass

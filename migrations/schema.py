@@ -11,11 +11,20 @@ from services.common.tables import metadata
 from services.readpath import tables as readpath_tables
 from services.settlement import tables as settlement_tables
 from services.video import tables as video_tables
+from services.webhooks import tables as webhook_tables
 
 # Which package owns (writes) each table, by the module that defines it.
 OWNERS = {
     module.__name__.removesuffix(".tables"): module
-    for module in (account_tables, video_tables, settlement_tables, batch_tables, job_tables, readpath_tables)
+    for module in (
+        account_tables,
+        video_tables,
+        settlement_tables,
+        batch_tables,
+        job_tables,
+        readpath_tables,
+        webhook_tables,
+    )
 }
 
 __all__ = ["OWNERS", "metadata"]

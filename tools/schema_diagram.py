@@ -45,6 +45,9 @@ REFERENCES = {
     "ledger_entries.posted_month": "month_closings.month",
     "payouts.seller_id": "accounts.account_id",
     "payouts.month": "month_closings.month",
+    "webhook_endpoints.created_by": "accounts.account_id",
+    "webhook_deliveries.endpoint_id": "webhook_endpoints.endpoint_id",
+    "webhook_deliveries.event_id": "webhook_events.event_id",
 }
 # Client-chosen keys, not references.
 NOT_REFERENCES = {"plays.event_id"}

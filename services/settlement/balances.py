@@ -18,7 +18,7 @@ from domain.periods import Period, count_periods, parse_month
 from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.settlement import repository
+from services.settlement import events, repository
 from services.settlement.ports import Entry, Payout, UnitOfWork
 
 MAX_MONTHS = 120  # a ledger range spans at most ten years
@@ -126,10 +126,13 @@ def mark_payout(
         if found is None:
             raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
         moves = ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
-        if moves and not uow.ledger.settle_payout(payout_id, wanted, reference_or_none, clock.now_us()):
+        settled = moves and uow.ledger.settle_payout(payout_id, wanted, reference_or_none, clock.now_us())
+        if moves and not settled:
             # Another mark settled it between the read and the update: judge against that.
             found = uow.ledger.existing_payout(payout_id)
             ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
         marked = uow.ledger.existing_payout(payout_id)
+        if settled:  # only the mark that moved the payout announces it (a repeat changes nothing)
+            uow.events.emit(events.payout_marked(marked))
         uow.commit()
         return marked

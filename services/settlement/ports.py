@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain import ledger
 from domain.periods import Period
@@ -173,6 +173,35 @@ class Closings(Protocol):
         """Fills in the closing's figures from what the close posted in the month."""
         ...
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        """The ADJUSTMENT entries posted at the close of `month`, by seller, original month
+        and video (the adjustment.posted event lists them)."""
+        ...
+
+
+class PostedAdjustment(NamedTuple):
+    seller_id: int
+    original_month: dt.date
+    video_id: int
+    amount: Decimal
+
+
+class Event(NamedTuple):
+    """A webhook event (docs/webhooks.md): its type (domain/webhooks.py EVENT_TYPES), the
+    JSON `data` receivers get (services/settlement/events.py builds each), and when it
+    happened (µs since the epoch)."""
+
+    event_type: str
+    data: dict[str, Any]
+    at_us: int
+
+
+class Events(Protocol):
+    def emit(self, event: Event) -> None:
+        """Adds the event to the webhooks' outbox in the unit of work's transaction: it is
+        sent only if that transaction commits."""
+        ...
+
 
 class UnitOfWork(Transaction, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
@@ -184,6 +213,11 @@ class UnitOfWork(Transaction, Protocol):
 
     @property
     def closings(self) -> Closings: ...
+
+    @property
+    def events(self) -> Events:
+        """The webhook events this use case causes, written with its changes."""
+        ...
 
 
 # --- the tier tables (tiers.py) -------------------------------------------------------------

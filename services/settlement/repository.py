@@ -21,9 +21,20 @@ from domain.periods import Period
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
 from services.settlement import ledger_repository
-from services.settlement.ports import AdjustmentLine, Closing, Entry, Line, Payout, PendingAdjustment, WriteConflict
+from services.settlement.ports import (
+    AdjustmentLine,
+    Closing,
+    Entry,
+    Event,
+    Line,
+    Payout,
+    PendingAdjustment,
+    PostedAdjustment,
+    WriteConflict,
+)
 from services.settlement.tables import closed_lines
 from services.video.published import videos
+from services.webhooks import published as webhooks
 
 
 def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: dt.date) -> list[Line]:
@@ -270,6 +281,23 @@ class SqlClosings:
     def finish(self, month: dt.date) -> Closing:
         return _closing(ledger_repository.finish_closing(self._conn, month))
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        return [
+            PostedAdjustment(int(r.seller_id), r.original_month, int(r.video_id), Decimal(r.amount))
+            for r in ledger_repository.adjustments_posted_in(self._conn, month)
+        ]
+
+
+class SqlEvents:
+    """ports.Events: the webhooks' outbox (services/webhooks/published.emit) on the unit of
+    work's connection, so an event commits or rolls back with the change it announces."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def emit(self, event: Event) -> None:
+        webhooks.emit(self._conn, event.event_type, event.data, now_us=event.at_us)
+
 
 class SqlUnitOfWork(SqlTransaction):
     """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its ledger and
@@ -283,6 +311,10 @@ class SqlUnitOfWork(SqlTransaction):
     @property
     def closings(self) -> SqlClosings:
         return SqlClosings(self.connection)
+
+    @property
+    def events(self) -> SqlEvents:
+        return SqlEvents(self.connection)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

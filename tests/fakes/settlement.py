@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
-from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from services.settlement.ports import Closing, Entry, Event, Payout, PendingAdjustment, PostedAdjustment, WriteConflict
 from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
@@ -214,6 +214,29 @@ class FakeClosings:
         )
         return self.closed[month]
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        posted = [
+            PostedAdjustment(seller, e.original_month, e.video_id, e.amount)
+            for seller, e in self.ledger.entries_by_seller
+            if e.kind is EntryKind.ADJUSTMENT and e.posted_month == month
+            and e.original_month is not None and e.video_id is not None
+        ]
+        return sorted(posted, key=lambda a: (a.seller_id, a.original_month, a.video_id))
+
+
+@dataclasses.dataclass
+class FakeEvents:
+    """ports.Events: the events emitted, in order; like every write, kept only on commit."""
+
+    emitted: list[Event] = dataclasses.field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.emitted.append(event)
+
+    @property
+    def types(self) -> list[str]:
+        return [event.event_type for event in self.emitted]
+
 
 class FakeUnitOfWork(SnapshotUnitOfWork):
     """ports.UnitOfWork over a FakeLedger and FakeClosings (sharing the ledger): `committed`
@@ -225,13 +248,15 @@ class FakeUnitOfWork(SnapshotUnitOfWork):
         self.ledger = ledger or (closings.ledger if closings else FakeLedger())
         self.closings = closings or FakeClosings(self.ledger)
         self.closings.ledger = self.ledger
+        self.events = FakeEvents()
 
-    def _snapshot(self) -> tuple[FakeLedger, FakeClosings]:
-        return copy.deepcopy((self.ledger, self.closings))
+    def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakeEvents]:
+        return copy.deepcopy((self.ledger, self.closings, self.events))
 
-    def _restore(self, saved: tuple[FakeLedger, FakeClosings]) -> None:
+    def _restore(self, saved: tuple[FakeLedger, FakeClosings, FakeEvents]) -> None:
         # In place: tests hold the fakes they seeded.
-        ledger, closings = copy.deepcopy(saved)
+        ledger, closings, events = copy.deepcopy(saved)
         self.ledger.__dict__.update(ledger.__dict__)
         self.closings.__dict__.update(closings.__dict__)
         self.closings.ledger = self.ledger
+        self.events.__dict__.update(events.__dict__)
