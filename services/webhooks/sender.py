@@ -1,12 +1,13 @@
-"""One webhook request: an HTTP POST with the standard library's urllib (the project has no
-other HTTP client among its dependencies). Short timeout; redirects are never followed (a
-3xx is a failed attempt, so a receiver cannot send the signed body to another host); proxy
-variables of the environment are ignored (the receiver is called directly)."""
+"""One webhook request: an HTTP POST with the standard library's http.client (the project has
+no other HTTP client among its dependencies; http.client sends header names as written and
+never follows a redirect, so a 3xx is a failed attempt and the signed body never goes to
+another host). Short timeout; proxy variables of the environment play no part."""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import http.client
+import ssl
+import urllib.parse
 from typing import NamedTuple
 
 
@@ -19,23 +20,26 @@ class Outcome(NamedTuple):
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: PLR0913 - urllib's signature
-        return None  # urllib then raises HTTPError with the 3xx
-
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeout_sec: float) -> Outcome:
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    parts = urllib.parse.urlsplit(url)
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            parts.hostname or "", parts.port, timeout=timeout_sec, context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=timeout_sec)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
     try:
-        with _OPENER.open(request, timeout=timeout_sec) as response:
-            response.read(64 * 1024)  # the answer's body is not kept; read a little so the connection ends cleanly
-            return Outcome(response.status, "")
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return Outcome(exc.code, f"HTTP {exc.code}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Outcome(None, f"{type(exc).__name__}: {reason}")
+        connection.request("POST", target, body=body, headers={**headers, "Content-Length": str(len(body))})
+        response = connection.getresponse()
+        response.read(64 * 1024)  # the answer's body is not kept; read a little so the exchange ends cleanly
+    except (OSError, http.client.HTTPException) as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}")
+    finally:
+        connection.close()
+    if 200 <= response.status < 300:
+        return Outcome(response.status, "")
+    return Outcome(response.status, f"HTTP {response.status}")

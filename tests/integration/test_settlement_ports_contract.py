@@ -205,6 +205,8 @@ def close_scenario(new_uow: Callable[[], UnitOfWork], set_monthly: Callable[[lis
         answers += [uow.closings.closings(), uow.closings.closed_months(), uow.closings.last_closed_month()]
         answers += [uow.closings.closing(JAN), uow.closings.closing(MAR), uow.closings.pending_adjustments([JAN])]
         answers += [_posted(uow, [7, 8, 9]), uow.ledger.payouts_of(7), uow.ledger.payouts_of(8)]
+        # What the adjustment.posted webhook event lists (docs/webhooks.md).
+        answers += [uow.closings.adjustments_posted_in(FEB), uow.closings.adjustments_posted_in(JAN)]
     return answers
 
 
