@@ -89,7 +89,8 @@ def backoff_ms(failures: int, base_ms: int = BACKOFF_BASE_MS, cap_ms: int = BACK
     if failures < 1:
         raise ValueError("failures counts from 1")
     # The exponent is bounded so that a delivery failing for days does not build huge ints.
-    return min(base_ms * 2 ** min(failures - 1, 62), cap_ms)
+    doubled: int = base_ms << min(failures - 1, 62)
+    return min(doubled, cap_ms)
 
 
 def next_attempt_us(

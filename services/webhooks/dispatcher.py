@@ -44,8 +44,7 @@ def request_body(claimed: Claimed) -> bytes:
     the stored payload as it is (the bytes the signature covers are the bytes sent)."""
     created = claimed.event_created_at_us // 1_000_000
     return (
-        f'{{"created":{created},"data":{claimed.payload},"id":"evt_{claimed.event_id}",'
-        f'"type":"{claimed.event_type}"}}'
+        f'{{"created":{created},"data":{claimed.payload},"id":"evt_{claimed.event_id}","type":"{claimed.event_type}"}}'
     ).encode()
 
 

@@ -218,8 +218,10 @@ class FakeClosings:
         posted = [
             PostedAdjustment(seller, e.original_month, e.video_id, e.amount)
             for seller, e in self.ledger.entries_by_seller
-            if e.kind is EntryKind.ADJUSTMENT and e.posted_month == month
-            and e.original_month is not None and e.video_id is not None
+            if e.kind is EntryKind.ADJUSTMENT
+            and e.posted_month == month
+            and e.original_month is not None
+            and e.video_id is not None
         ]
         return sorted(posted, key=lambda a: (a.seller_id, a.original_month, a.video_id))
 

@@ -159,8 +159,13 @@ def test_a_change_that_rolls_back_sends_nothing(engine):
     with engine.begin() as conn:
         conn.execute(
             sa.insert(payouts).values(
-                payout_id=1, seller_id=7, month=dt.date(2012, 1, 1), amount_krw=12_000, status="PENDING",
-                created_at_us=1, updated_at_us=1,
+                payout_id=1,
+                seller_id=7,
+                month=dt.date(2012, 1, 1),
+                amount_krw=12_000,
+                status="PENDING",
+                created_at_us=1,
+                updated_at_us=1,
             )
         )
     receiver = Receiver().start()
