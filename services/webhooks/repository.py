@@ -79,7 +79,7 @@ def endpoints(conn: sa.Connection) -> list[Endpoint]:
     """The active endpoints, by endpoint_id (no secrets: they are never read back out)."""
     e = webhook_endpoints.c
     rows = conn.execute(
-        sa.select(e.endpoint_id, e.url, e.events, e.created_at_us).where(e.active.is_(True)).order_by(e.endpoint_id)
+        sa.select(e.endpoint_id, e.url, e.events, e.created_at_us).where(e.active == sa.true()).order_by(e.endpoint_id)
     )
     return [_endpoint(row) for row in rows]
 
@@ -88,7 +88,7 @@ def endpoint(conn: sa.Connection, endpoint_id: int) -> Endpoint | None:
     e = webhook_endpoints.c
     row = conn.execute(
         sa.select(e.endpoint_id, e.url, e.events, e.created_at_us).where(
-            e.endpoint_id == endpoint_id, e.active.is_(True)
+            e.endpoint_id == endpoint_id, e.active == sa.true()
         )
     ).one_or_none()
     return None if row is None else _endpoint(row)
@@ -97,7 +97,7 @@ def endpoint(conn: sa.Connection, endpoint_id: int) -> Endpoint | None:
 def deactivate_endpoint(conn: sa.Connection, endpoint_id: int) -> bool:
     e = webhook_endpoints.c
     result = conn.execute(
-        sa.update(webhook_endpoints).where(e.endpoint_id == endpoint_id, e.active.is_(True)).values(active=False)
+        sa.update(webhook_endpoints).where(e.endpoint_id == endpoint_id, e.active == sa.true()).values(active=False)
     )
     return result.rowcount == 1
 
@@ -171,7 +171,7 @@ def fan_out(conn: sa.Connection, now_us: int, limit: int) -> int:
     ev = webhook_events.c
     events = conn.execute(
         sa.select(ev.event_id, ev.event_type)
-        .where(ev.fanned_out.is_(False))
+        .where(ev.fanned_out == sa.false())
         .order_by(ev.event_id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -197,7 +197,7 @@ def fan_out(conn: sa.Connection, now_us: int, limit: int) -> int:
         conn.execute(sa.insert(webhook_deliveries), rows)
     ids = [int(event.event_id) for event in events]
     marked = conn.execute(
-        sa.update(webhook_events).where(ev.event_id.in_(ids), ev.fanned_out.is_(False)).values(fanned_out=True)
+        sa.update(webhook_events).where(ev.event_id.in_(ids), ev.fanned_out == sa.false()).values(fanned_out=True)
     ).rowcount
     if marked != len(ids):
         raise sa.exc.IntegrityError("fan-out", None, Exception("another dispatcher fanned these events out"))
@@ -219,13 +219,13 @@ def claim_due(conn: sa.Connection, now_us: int, lease_until_us: int, limit: int)
             d.status == DeliveryStatus.PENDING.value,
             d.next_attempt_at_us <= now_us,
             d.lease_until_us <= now_us,
-            d.endpoint_id.in_(sa.select(e.endpoint_id).where(e.active.is_(True))),
+            d.endpoint_id.in_(sa.select(e.endpoint_id).where(e.active == sa.true())),
             ~sa.exists().where(
                 earlier.c.endpoint_id == d.endpoint_id,
                 earlier.c.event_id < d.event_id,
                 earlier.c.status == DeliveryStatus.PENDING.value,
             ),
-            ~sa.exists().where(unfanned.c.fanned_out.is_(False), unfanned.c.event_id < d.event_id),
+            ~sa.exists().where(unfanned.c.fanned_out == sa.false(), unfanned.c.event_id < d.event_id),
         )
         .order_by(d.event_id)
         .limit(limit)

@@ -23,6 +23,7 @@ from services.common.settings import Settings
 from services.settlement import balances, repository
 from services.settlement.tables import ledger_entries, payouts
 from services.webhooks import registry
+from services.webhooks import sender
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 from services.webhooks.published import emit
 from services.webhooks.tables import webhook_deliveries, webhook_endpoints, webhook_events
@@ -241,3 +242,36 @@ def test_a_redirect_is_not_followed_and_the_delivery_is_given_up_after_its_windo
     assert delivery.last_status_code == 302 and delivery.attempts >= 2
     # 20, 40, 80 ms waits fit in 150 ms after the first attempt; the 4th failure's 160 would not.
     assert delivery.attempts <= 4
+
+
+def test_a_delivery_whose_dispatcher_died_between_the_send_and_its_record_is_sent_again(engine):
+    receiver = Receiver().start()
+    deaths = []
+
+    def send_then_die(url, body, headers, timeout_sec):
+        outcome = sender.post(url, body, headers, timeout_sec)
+        if not deaths:  # the first request arrives, then its dispatcher is gone before recording it
+            deaths.append(outcome)
+            raise SystemError("dispatcher died after sending")
+        return outcome
+
+    try:
+        registry.create_endpoint(engine, ADMIN, receiver.url, ["month.closed"], SECRET)
+        [event_id] = emit_events(engine, 1)
+        config = DispatchConfig(**{**FAST, "lease_sec": 0.3})
+        dispatcher = Dispatcher(engine, config, post=send_then_die)
+        try:
+            with pytest.raises(SystemError):
+                dispatcher.run_once()
+            assert len(receiver.received) == 1
+            assert delivery_statuses(engine) == [(event_id, "PENDING")]
+            assert dispatcher.run_once() == 0  # still leased by the dead attempt: not sent twice at once
+            time.sleep(0.35)  # the lease runs out
+            assert dispatcher.run_once() == 1
+        finally:
+            dispatcher.close()
+    finally:
+        receiver.stop()
+    # At least once: the event came twice, with the same id, and is now recorded as delivered.
+    assert ids_received(receiver) == [f"evt_{event_id}"] * 2
+    assert delivery_statuses(engine) == [(event_id, "DELIVERED")]
