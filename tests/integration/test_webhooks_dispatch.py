@@ -22,8 +22,7 @@ from services.common.clock import FixedClock
 from services.common.settings import Settings
 from services.settlement import balances, repository
 from services.settlement.tables import ledger_entries, payouts
-from services.webhooks import registry
-from services.webhooks import sender
+from services.webhooks import registry, sender
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 from services.webhooks.published import emit
 from services.webhooks.tables import webhook_deliveries, webhook_endpoints, webhook_events
