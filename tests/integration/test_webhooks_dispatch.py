@@ -1,21 +1,27 @@
 """The webhook dispatcher (services/webhooks/dispatcher.py) against a real HTTP receiver
 (tests/webhook_receiver.py), on MariaDB and SQLite: signed deliveries checked by an
 independent HMAC and by the receivers' snippet of docs/webhooks.md, every event delivered in
-order per endpoint after the receiver was down, nothing for a change that rolled back, manual
-redelivery, two dispatchers sending each delivery once, redirects not followed and a delivery
-given up after its window. The retry schedule runs in milliseconds (DispatchConfig)."""
+order per endpoint after the receiver was down, nothing for a change that rolled back or whose
+process was killed before its commit, sent again when a dispatcher died after sending, manual
+redelivery, two dispatchers sending each delivery once, redirects not followed, a delivery
+given up after its window, and the registry's paging and refusals. The retry schedule runs in milliseconds (DispatchConfig)."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
+from domain.errors import BadPageRequest, BadWebhookEndpoint, RoleNotAllowed
 from services.common import db
 from services.common.auth import Principal
 from services.common.clock import FixedClock
@@ -23,6 +29,7 @@ from services.common.settings import Settings
 from services.settlement import balances, repository
 from services.settlement.tables import ledger_entries, payouts
 from services.webhooks import registry, sender
+from services.webhooks import repository as webhook_sql
 from services.webhooks.dispatcher import DispatchConfig, Dispatcher
 from services.webhooks.published import emit
 from services.webhooks.tables import webhook_deliveries, webhook_endpoints, webhook_events
@@ -151,11 +158,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_without_holding_b
     assert first.status.value == "DELIVERED" and first.attempts >= 3 and first.last_status_code == 200
 
 
-def test_a_change_that_rolls_back_sends_nothing(engine):
-    class KilledBeforeCommit(repository.SqlUnitOfWork):
-        def commit(self) -> None:
-            raise RuntimeError("killed between the change and its commit")
-
+def add_payout(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             sa.insert(payouts).values(
@@ -168,6 +171,63 @@ def test_a_change_that_rolls_back_sends_nothing(engine):
                 updated_at_us=1,
             )
         )
+
+
+# A process that marks payout 1 FAILED and is killed (SIGKILL) after the mark's writes and its
+# event, just before the commit.
+KILL_SCRIPT = """
+import os, signal, sys
+from services.common import db
+from services.common.auth import Principal
+from services.common.settings import Settings
+from services.settlement import balances, repository
+
+class KilledAtCommit(repository.SqlUnitOfWork):
+    def commit(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+engine = db.make_engine(Settings(db_url=sys.argv[1]))
+balances.mark_payout(KilledAtCommit(engine), Principal(1, "admin", "ADMIN"), 1, "FAILED", "")
+"""
+
+
+def test_a_process_killed_between_the_change_and_its_commit_leaves_no_event(engine):
+    add_payout(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    done = subprocess.run([sys.executable, "-c", KILL_SCRIPT, url], check=False, timeout=120, env=os.environ.copy())
+    assert done.returncode == -signal.SIGKILL
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 0
+        assert conn.execute(sa.select(payouts.c.status)).scalar() == "PENDING"
+        assert conn.execute(sa.select(sa.func.count()).select_from(ledger_entries)).scalar() == 0
+
+
+def test_the_registry_validates_pages_and_admits_admins_only(engine):
+    with pytest.raises(RoleNotAllowed):
+        registry.create_endpoint(engine, Principal(7, "s", "SELLER"), "https://example.com/", ["payout.paid"], SECRET)
+    with pytest.raises(BadWebhookEndpoint, match="^secret: "):
+        registry.create_endpoint(engine, ADMIN, "https://example.com/", ["payout.paid"], "short")
+    assert registry.list_endpoints(engine, ADMIN) == []  # nothing stored
+    endpoint = registry.create_endpoint(engine, ADMIN, "https://example.com/", ["month.closed"], SECRET)
+    ids = emit_events(engine, 3)
+    with engine.begin() as conn:
+        webhook_sql.fan_out(conn, 1, 10)
+    first = registry.list_deliveries(engine, ADMIN, endpoint.endpoint_id, 2, "")
+    assert [d.event_id for d in first.deliveries] == [ids[2], ids[1]] and first.next_page_token
+    second = registry.list_deliveries(engine, ADMIN, endpoint.endpoint_id, 2, first.next_page_token)
+    assert [d.event_id for d in second.deliveries] == [ids[0]] and second.next_page_token == ""
+    with pytest.raises(BadPageRequest):
+        registry.list_deliveries(engine, ADMIN, endpoint.endpoint_id, 2, "not-a-token")
+    with pytest.raises(RoleNotAllowed):
+        registry.list_deliveries(engine, Principal(7, "s", "SELLER"), endpoint.endpoint_id, 2, "")
+
+
+def test_a_change_that_rolls_back_sends_nothing(engine):
+    class KilledBeforeCommit(repository.SqlUnitOfWork):
+        def commit(self) -> None:
+            raise RuntimeError("killed between the change and its commit")
+
+    add_payout(engine)
     receiver = Receiver().start()
     try:
         registry.create_endpoint(engine, ADMIN, receiver.url, ["payout.paid", "payout.failed"], SECRET)
