@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from domain import webhooks
+from domain.ledger import PayoutStatus
 from domain.money import ZERO, to_api_string
 from domain.periods import month_name
 from services.settlement.ports import Closing, Event, Payout, PostedAdjustment
@@ -82,7 +83,7 @@ def _payout(payout: Payout) -> dict[str, object]:
 
 def payout_marked(payout: Payout) -> Event:
     """payout.paid or payout.failed, after a mark that changed the payout."""
-    event_type = webhooks.PAYOUT_PAID if payout.status.value == "PAID" else webhooks.PAYOUT_FAILED
+    event_type = webhooks.PAYOUT_PAID if payout.status is PayoutStatus.PAID else webhooks.PAYOUT_FAILED
     data = {**_payout(payout), "reference": payout.reference or "", "updated_at": rfc3339(payout.updated_at_us)}
     return Event(event_type, data, payout.updated_at_us)
 
