@@ -233,3 +233,16 @@ class PayoutProfileNotFound(NotFound):
 
 class BadTaxTable(BadInput):
     """A tax table that is malformed or scheduled for a day it may not start on."""
+
+
+class BadWebhookEndpoint(BadInput):
+    """A webhook endpoint with an unusable URL, an unknown or missing event, or a secret of
+    the wrong length."""
+
+
+class WebhookEndpointNotFound(NotFound):
+    """An endpoint id that names no registered (and not deleted) endpoint."""
+
+
+class WebhookDeliveryNotFound(NotFound):
+    pass

@@ -12,6 +12,7 @@ from services.common.tables import metadata
 from services.readpath import tables as readpath_tables
 from services.settlement import tables as settlement_tables
 from services.video import tables as video_tables
+from services.webhooks import tables as webhook_tables
 
 # Which package owns (writes) each table, by the module that defines it.
 OWNERS = {
@@ -24,6 +25,7 @@ OWNERS = {
         batch_tables,
         job_tables,
         readpath_tables,
+        webhook_tables,
     )
 }
 

@@ -50,6 +50,9 @@ REFERENCES = {
     "tax_invoices.seller_id": "accounts.account_id",
     "tax_invoices.payout_id": "payouts.payout_id",
     "tax_invoices.month": "month_closings.month",
+    "webhook_endpoints.created_by": "accounts.account_id",
+    "webhook_deliveries.endpoint_id": "webhook_endpoints.endpoint_id",
+    "webhook_deliveries.event_id": "webhook_events.event_id",
 }
 # Client-chosen keys, not references.
 NOT_REFERENCES = {"plays.event_id", "audit_log.request_id"}

@@ -11,13 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from entrypoints.launcher import envoy_admin, supervisor, topology
+from services.common.processes import pid_alive
 from services.common.settings import get_settings
 from services.readpath import replicas
 
 
 @click.command("up")
 def up() -> None:
-    """Run Envoy and every service instance in the foreground; Ctrl-C stops them all."""
+    """Run Envoy, every service instance and the webhook dispatcher in the foreground; Ctrl-C
+    stops them all."""
     settings = get_settings()
     console = Console(stderr=True)
     supervisor.configure_console_logging()
@@ -107,6 +109,13 @@ def status() -> None:
         )
     else:
         console.print(f"Envoy: [red]not answering[/] on admin port {settings.envoy_admin_port}")
+    for worker in topology.WORKERS:  # no health endpoint: the supervisor's pid and restarts
+        child = children.get(worker.name, {})
+        pid = child.get("pid")
+        running = bool(pid) and pid_alive(pid)
+        ok = ok and running
+        state_text = f"[green]running[/] (pid {pid})" if running else "[red]not running[/]"
+        console.print(f"{worker.name}: {state_text}, restarts {child.get('restarts', '-')}")
     if settings.read_urls:
         replicas_ok = _print_replicas(console, settings)
         ok = ok and replicas_ok

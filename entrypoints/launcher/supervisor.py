@@ -124,10 +124,12 @@ class Supervisor:
         settings: Settings,
         *,
         services: tuple[topology.ServiceSpec, ...] = topology.SERVICES,
+        workers: tuple[topology.WorkerSpec, ...] = topology.WORKERS,
         on_ready: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.instances = topology.instances(settings, services)
+        self.workers = workers
         self.on_ready = on_ready
         self.children: list[Child] = []
         self.ready = False
@@ -182,6 +184,17 @@ class Supervisor:
                     service=instance.service.name,
                     port=instance.port,
                     env=topology.instance_env(settings, instance),
+                )
+            )
+        # Workers (the webhook dispatcher) are not behind Envoy: restarted like instances,
+        # stopped with them (SIGTERM, before Envoy).
+        for worker in self.workers:
+            self.children.append(
+                Child(
+                    name=worker.name,
+                    command=worker.command(),
+                    log_path=settings.logs_dir / f"{worker.name}.log",
+                    service=worker.name.rsplit("-", 1)[0],
                 )
             )
         self.children.append(

@@ -46,7 +46,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("video", "entrypoints.servers.video", "paysystem.v1.VideoService", 2),
     # The read services are pinned (cpu_for): thousands of small cached reads a second.
     ServiceSpec("statistics", "entrypoints.servers.statistics", "paysystem.v1.StatisticsService", 2, pinned=True),
-    ServiceSpec("settlement", "entrypoints.servers.settlement", "paysystem.v1.SettlementService", 2, pinned=True),
+    # Settlement also serves the webhooks' admin API (services/webhooks/servicer.py).
+    ServiceSpec(
+        "settlement",
+        "entrypoints.servers.settlement",
+        "paysystem.v1.SettlementService",
+        2,
+        pinned=True,
+        also_serves=("paysystem.v1.WebhookService",),
+    ),
     # Two batch instances: the one a RunJob reaches coordinates, and both run partitions
     # (RunPartition through Envoy, see instance_env).
     ServiceSpec("batch", "entrypoints.servers.batch", "paysystem.v1.BatchService", 2),
@@ -120,6 +128,25 @@ def instance_env(settings: Settings, instance: Instance) -> dict[str, str]:
     if not settings.batch_dispatch_url:
         env["PAYSYSTEM_BATCH_DISPATCH_URL"] = f"127.0.0.1:{settings.http_port}"
     return env
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerSpec:
+    """A process of the mesh that serves no calls (not behind Envoy): the supervisor starts it
+    and restarts it when it dies, like an instance."""
+
+    name: str
+    module: str  # run as `python -m <module> --instance <name>`
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", self.module, "--instance", self.name]
+
+
+WORKERS: tuple[WorkerSpec, ...] = (
+    # Sends the webhooks' outbox (services/webhooks/dispatcher.py). One is enough; several may
+    # run at once (compose scales it) without sending a delivery twice.
+    WorkerSpec("webhooks-dispatcher-1", "entrypoints.servers.webhooks_dispatcher"),
+)
 
 
 def by_name(settings: Settings) -> dict[str, Instance]:

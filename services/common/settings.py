@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     # master that would replace them, gone) before it is cancelled: the partition then fails
     # in one line and the execution is restartable, instead of waiting forever.
     spark_executor_wait_sec: float = 120.0
+    # The webhook dispatcher (services/webhooks/dispatcher.py, docs/webhooks.md): how often it
+    # looks for new events and due deliveries when idle, each request's timeout, and the retry
+    # schedule (wait after the n-th failure: base * 2^(n-1), at most the cap; given up when the
+    # next attempt would be later than give_up_after after the first). Tests shrink them.
+    webhook_poll_ms: int = Field(default=500, ge=1)
+    webhook_timeout_sec: float = Field(default=5.0, gt=0, le=60)
+    webhook_backoff_base_ms: int = Field(default=10_000, ge=1)
+    webhook_backoff_cap_ms: int = Field(default=3_600_000, ge=1)
+    webhook_give_up_after_sec: float = Field(default=3 * 86_400, gt=0)
     log_level: str = "INFO"
     log_format: str = "json"  # json | text
     # Tests only: the business clock stands still at this instant (services/common/clock.py),

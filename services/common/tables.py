@@ -3,7 +3,8 @@
 Each table is defined by the package that writes it: accounts in services/account/tables.py;
 videos and the play history in services/video/tables.py; the ledger and tier prices in
 services/settlement/tables.py; the batch's figures in batch/tables.py and its job repository
-in batch/jobs/tables.py; the replicas' heartbeat in services/readpath/tables.py. Others read a table only through its owner's `published` module.
+in batch/jobs/tables.py; the replicas' heartbeat in services/readpath/tables.py; the webhook endpoints, outbox and
+deliveries in services/webhooks/tables.py. Others read a table only through its owner's `published` module.
 `migrations.schema` gathers them all for Alembic and the schema diagram.
 
 Portable between MySQL/MariaDB (the system of record) and SQLite (the embedded default).

@@ -18,6 +18,7 @@ from domain.errors import ClosingNotFound, PayoutNotFound, require_positive_id
 from domain.periods import month_name, parse_month
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
+from services.settlement import events
 from services.settlement.ports import Closing, Entry, Payout, UnitOfWork
 
 
@@ -44,7 +45,10 @@ def approve_month(uow: UnitOfWork, principal: Principal, month_text: str, *, clo
             return approved
         approved = uow.closings.closing(month)
         assert approved is not None
-        uow.audit.record(_approved_event(principal, approved), clock.now_us())
+        now_us = clock.now_us()
+        uow.audit.record(_approved_event(principal, approved), now_us)
+        moved = uow.ledger.payouts_in(month, ledger.PayoutStatus.APPROVED)
+        uow.events.emit(events.payouts_approved(month, principal.account_id, moved, now_us))
         uow.commit()
         return approved
 

@@ -19,7 +19,7 @@ from domain.periods import Period, count_periods, parse_month
 from services.common import paging
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.settlement import repository
+from services.settlement import events, repository
 from services.settlement.ports import Entry, Payout, UnitOfWork
 
 MAX_MONTHS = 120  # a ledger range spans at most ten years
@@ -148,6 +148,7 @@ def mark_payout(
         marked = uow.ledger.existing_payout(payout_id)
         if settled:  # the same mark again changed nothing and records nothing
             uow.audit.record(_marked_event(principal, found, marked), now_us)
+            uow.events.emit(events.payout_marked(marked))
         uow.commit()
         return marked
 

@@ -24,7 +24,7 @@ from domain.periods import month_end, month_name, next_month, parse_month
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.metrics import LAST_CLOSED_MONTH, month_number
-from services.settlement import ledger_repository, repository
+from services.settlement import events, ledger_repository, repository
 from services.settlement.ports import Closing, NewPayout, PendingAdjustment, UnitOfWork, WriteConflict
 
 # Called with (step number, steps in all, what the step does) as the close goes on.
@@ -143,6 +143,10 @@ def _close(
         uow.taxes.issue_invoices(month, None, rates.platform_business_number, taxes.invoice_issue_date(month), now_us)
         closed = uow.closings.finish(month)
         uow.audit.record(_closed_event(principal, closed), now_us)
+        # The webhook events, in the close's own transaction (a close that rolls back sent none).
+        uow.events.emit(events.month_closed(closed))
+        if closed.adjustment_lines:
+            uow.events.emit(events.adjustment_posted(month, uow.closings.adjustments_posted_in(month), now_us))
         uow.commit()
     return closed
 

@@ -303,10 +303,27 @@ def adjustments_posted(conn: sa.Connection, seller_id: int, month: dt.date) -> l
     )
 
 
+def adjustments_posted_in(conn: sa.Connection, month: dt.date) -> list[sa.Row]:
+    """Every ADJUSTMENT entry posted at the close of `month`, by seller, original month, video."""
+    e = ledger_entries.c
+    return list(
+        conn.execute(
+            sa.select(e.seller_id, e.original_month, e.video_id, e.amount)
+            .where(e.posted_month == month, e.kind == EntryKind.ADJUSTMENT.value)
+            .order_by(e.seller_id, e.original_month, e.video_id)
+        )
+    )
+
+
 def payouts_of(conn: sa.Connection, seller_id: int) -> list[sa.Row]:
     return list(
         conn.execute(sa.select(payouts).where(payouts.c.seller_id == seller_id).order_by(payouts.c.payout_id.desc()))
     )
+
+
+def payouts_in(conn: sa.Connection, month: dt.date, status: str) -> list[sa.Row]:
+    where = (payouts.c.month == month, payouts.c.status == status)
+    return list(conn.execute(sa.select(payouts).where(*where).order_by(payouts.c.payout_id)))
 
 
 def payout(conn: sa.Connection, payout_id: int) -> sa.Row | None:

@@ -17,6 +17,7 @@ from domain.payout_profile import PayoutProfile
 from domain.periods import Period
 from domain.taxes import Breakdown, TaxRates, TaxType
 from services.common.unit_of_work import Audited, Transaction
+from services.settlement.event_ports import Events, PostedAdjustment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +69,10 @@ class Ledger(Protocol):
 
     def payouts_of(self, seller_id: int) -> list[Payout]:
         """The seller's payouts, newest (highest payout_id) first."""
+        ...
+
+    def payouts_in(self, month: dt.date, status: ledger.PayoutStatus) -> list[Payout]:
+        """The month's payouts in that status, by payout_id."""
         ...
 
     def payout(self, payout_id: int) -> Payout | None: ...
@@ -207,6 +212,11 @@ class Closings(Protocol):
         (and nothing written) when the closing was approved already (compare and set)."""
         ...
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        """The ADJUSTMENT entries posted at the close of `month`, by seller, original month
+        and video (the adjustment.posted event lists them)."""
+        ...
+
 
 class UnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
@@ -224,6 +234,10 @@ class UnitOfWork(Transaction, Audited, Protocol):
 
     @property
     def taxes(self) -> Taxes: ...
+
+    @property
+    def events(self) -> Events:
+        """The webhook events this use case causes, written with its changes."""
 
 
 # --- payout profiles, taxes, tax invoices (profiles.py, taxes.py; DESIGN 2b) ----------------

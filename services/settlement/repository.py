@@ -22,6 +22,7 @@ from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
 from services.settlement import ledger_repository, payouts_repository, taxes_repository
+from services.settlement.event_ports import Event, PostedAdjustment
 from services.settlement.ports import (
     AdjustmentLine,
     Closing,
@@ -35,6 +36,7 @@ from services.settlement.ports import (
 )
 from services.settlement.tables import closed_lines
 from services.video.published import videos
+from services.webhooks import published as webhooks
 
 
 def statement_lines(conn: sa.Connection, seller_id: int, period: Period, start: dt.date) -> list[Line]:
@@ -195,6 +197,9 @@ class SqlLedger:
     def payouts_of(self, seller_id: int) -> list[Payout]:
         return [_payout(row) for row in ledger_repository.payouts_of(self._conn, seller_id)]
 
+    def payouts_in(self, month: dt.date, status: PayoutStatus) -> list[Payout]:
+        return [_payout(row) for row in ledger_repository.payouts_in(self._conn, month, status.value)]
+
     def payout(self, payout_id: int) -> Payout | None:
         row = ledger_repository.payout(self._conn, payout_id)
         return None if row is None else _payout(row)
@@ -282,6 +287,23 @@ class SqlClosings:
     def approve(self, month: dt.date, approved_by: int, now_us: int) -> bool:
         return payouts_repository.approve_month(self._conn, month, approved_by, now_us)
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        return [
+            PostedAdjustment(int(r.seller_id), r.original_month, int(r.video_id), Decimal(r.amount))
+            for r in ledger_repository.adjustments_posted_in(self._conn, month)
+        ]
+
+
+class SqlEvents:
+    """ports.Events: the webhooks' outbox (services/webhooks/published.emit) on the unit of
+    work's connection, so an event commits or rolls back with the change it announces."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def emit(self, event: Event) -> None:
+        webhooks.emit(self._conn, event.event_type, event.data, now_us=event.at_us)
+
 
 class SqlUnitOfWork(SqlTransaction):
     """ports.UnitOfWork: one transaction of `engine` (engine.begin()'s), its ledger and
@@ -308,6 +330,10 @@ class SqlUnitOfWork(SqlTransaction):
     @property
     def taxes(self) -> taxes_repository.SqlTaxes:
         return taxes_repository.SqlTaxes(self.connection)
+
+    @property
+    def events(self) -> SqlEvents:
+        return SqlEvents(self.connection)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

@@ -103,6 +103,7 @@ def test_paysystem_status_shows_every_instance_serving_and_healthy_in_envoy(mesh
     assert len(rows) == len(mesh.instances())
     assert all("SERVING" in row and "healthy" in row and "NOT_SERVING" not in row for row in rows)
     assert f"listener 127.0.0.1:{mesh.settings.http_port}" in result.stdout
+    assert "webhooks-dispatcher-1: running (pid" in result.stdout  # the launcher's worker
 
 
 def test_paysystem_up_printed_where_to_find_the_mesh(mesh):

@@ -14,7 +14,16 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from domain.ledger import APPROVABLE, EARNED_KINDS, MARKABLE, EntryKind, PayoutStatus
-from services.settlement.ports import Closing, Entry, NewPayout, PaidEntries, Payout, PendingAdjustment, WriteConflict
+from services.settlement.event_ports import Event, PostedAdjustment
+from services.settlement.ports import (
+    Closing,
+    Entry,
+    NewPayout,
+    PaidEntries,
+    Payout,
+    PendingAdjustment,
+    WriteConflict,
+)
 from tests.fakes.taxes import FakePayoutProfiles, FakeTaxes
 from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
@@ -71,6 +80,11 @@ class FakeLedger:
     def payouts_of(self, seller_id: int) -> list[Payout]:
         return sorted(
             (p for p in self.payouts.values() if p.seller_id == seller_id), key=lambda p: p.payout_id, reverse=True
+        )
+
+    def payouts_in(self, month: dt.date, status: PayoutStatus) -> list[Payout]:
+        return sorted(
+            (p for p in self.payouts.values() if p.month == month and p.status is status), key=lambda p: p.payout_id
         )
 
     def payout(self, payout_id: int) -> Payout | None:
@@ -265,6 +279,31 @@ class FakeClosings:
                 self.ledger.payouts[payout_id] = approved
         return True
 
+    def adjustments_posted_in(self, month: dt.date) -> list[PostedAdjustment]:
+        posted = [
+            PostedAdjustment(seller, e.original_month, e.video_id, e.amount)
+            for seller, e in self.ledger.entries_by_seller
+            if e.kind is EntryKind.ADJUSTMENT
+            and e.posted_month == month
+            and e.original_month is not None
+            and e.video_id is not None
+        ]
+        return sorted(posted, key=lambda a: (a.seller_id, a.original_month, a.video_id))
+
+
+@dataclasses.dataclass
+class FakeEvents:
+    """ports.Events: the events emitted, in order; like every write, kept only on commit."""
+
+    emitted: list[Event] = dataclasses.field(default_factory=list)
+
+    def emit(self, event: Event) -> None:
+        self.emitted.append(event)
+
+    @property
+    def types(self) -> list[str]:
+        return [event.event_type for event in self.emitted]
+
 
 class FakeUnitOfWork(SnapshotUnitOfWork):
     """ports.UnitOfWork over a FakeLedger, FakeClosings, FakePayoutProfiles and FakeTaxes
@@ -284,16 +323,18 @@ class FakeUnitOfWork(SnapshotUnitOfWork):
         self.closings.ledger = self.ledger
         self.profiles = profiles or FakePayoutProfiles()
         self.taxes = FakeTaxes(self.ledger.payouts, self.profiles)
+        self.events = FakeEvents()
 
-    def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]:
-        return copy.deepcopy((self.ledger, self.closings, self.profiles, self.taxes))
+    def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes, FakeEvents]:
+        return copy.deepcopy((self.ledger, self.closings, self.profiles, self.taxes, self.events))
 
-    def _restore(self, saved: tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]) -> None:
+    def _restore(self, saved: tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes, FakeEvents]) -> None:
         # In place: tests hold the fakes they seeded.
-        ledger, closings, profiles, taxes = copy.deepcopy(saved)
+        ledger, closings, profiles, taxes, events = copy.deepcopy(saved)
         self.ledger.__dict__.update(ledger.__dict__)
         self.closings.__dict__.update(closings.__dict__)
         self.closings.ledger = self.ledger
         self.profiles.__dict__.update(profiles.__dict__)
         self.taxes.__dict__.update(taxes.__dict__)
         self.taxes.payouts, self.taxes.profiles = self.ledger.payouts, self.profiles
+        self.events.__dict__.update(events.__dict__)

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+from entrypoints.launcher.topology import WORKERS
 from tests.mesh import Mesh
 
 
@@ -17,10 +18,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_a_killed_supervisor_takes_envoy_and_every_service_with_it(tmp_path):
+def test_a_killed_supervisor_takes_envoy_and_every_service_and_worker_with_it(tmp_path):
     mesh = Mesh.on_free_ports(tmp_path).start()
     try:
-        children = {name: mesh.pid(name) for name in [i.name for i in mesh.instances()] + ["envoy"]}
+        names = [i.name for i in mesh.instances()] + [w.name for w in WORKERS] + ["envoy"]
+        children = {name: mesh.pid(name) for name in names}
         assert all(children.values()) and all(_alive(pid) for pid in children.values())
         os.kill(mesh.proc.pid, signal.SIGKILL)
         mesh.proc.wait()

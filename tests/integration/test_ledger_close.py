@@ -5,6 +5,7 @@ killed closes, the CLI. World and the expected figures: tests/plugins/ledger.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -134,6 +135,16 @@ def test_a_late_playback_after_close_changes_no_closed_figure_and_the_next_close
             if start == month:
                 assert world.model.held(month, video_id) == row.video_revenue + row.ad_revenue
     assert closing.pending_adjustments(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01") == []
+    # The closes' webhook events, written in their transactions (docs/webhooks.md): the adjustment
+    # event lists exactly the differences posted.
+    with ledger_engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_type, payload FROM webhook_events ORDER BY event_id")).all()
+    assert [row.event_type for row in rows] == ["month.closed", "month.closed", "adjustment.posted"]
+    closed_feb, posted = json.loads(rows[1].payload), json.loads(rows[2].payload)
+    assert (closed_feb["month"], closed_feb["adjustments"]) == ("2012-02", to_api_string(feb.adjustments))
+    assert {(int(a["seller_id"]), int(a["video_id"])): Decimal(a["amount"]) for a in posted["adjustments"]} == (
+        expected_pending
+    )
 
 
 def _week_total(as_closed: dict, now: dict, seller: int, days: list[dt.date]) -> Decimal:

@@ -234,6 +234,9 @@ def close_scenario(new_uow: Callable[[], UnitOfWork], set_monthly: Callable[[lis
         paid = uow.ledger.paid_entries(uow.ledger.payouts_of(8)[0])
         answers.append(sorted((e.kind, e.original_month, e.video_id, e.amount) for e in paid.entries))
         answers += [paid.carried_in, paid.carried_out]
+    with new_uow() as uow:
+        # What the adjustment.posted webhook event lists (docs/webhooks.md).
+        answers += [uow.closings.adjustments_posted_in(FEB), uow.closings.adjustments_posted_in(JAN)]
     return answers
 
 

@@ -29,6 +29,7 @@ TODAY = dt.date(2012, 4, 20)  # the batch's today; the months all ended long ago
 VIDEOS = list(range(1, 7))
 SELLERS = 3
 DURATION = 1200
+# webhook_events: the close's events are written in its transaction (docs/webhooks.md).
 LEDGER_TABLES = [
     "ledger_entries",
     "payouts",
@@ -37,6 +38,7 @@ LEDGER_TABLES = [
     "frozen_days",
     "month_closings",
     "tax_invoices",
+    "webhook_events",
 ]
 TIERS = [
     *reference.DESIGN_TIERS,

@@ -64,6 +64,12 @@ def test_another_admin_approves_every_pending_payout_of_the_month_at_once():
     # One audit entry, by the checker, for the approval that changed something.
     ((event, at_us),) = uow.audit.events
     assert (event.actor_id, event.action, event.target, at_us) == (2, "payouts.approve", "month:2012-02", NOW)
+    # One webhook event listing the two payouts it approved (12,000 + 13,000), sent on commit.
+    (approved_event,) = uow.events.emitted
+    assert approved_event.event_type == "payouts.approved"
+    data = approved_event.data
+    assert (data["month"], data["approved_by"], data["count"], data["total_krw"]) == ("2012-02", "2", 2, "25000")
+    assert [p["payout_id"] for p in data["payouts"]] == ["2", "3"]
 
 
 def test_a_held_payout_released_after_its_month_was_approved_is_approved_with_it():

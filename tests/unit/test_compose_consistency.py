@@ -48,6 +48,15 @@ def test_every_envoy_cluster_is_a_compose_service_listening_where_envoy_sends(sp
     assert service["environment"]["PAYSYSTEM_SERVICE_HOST"] == "0.0.0.0"
 
 
+def test_every_worker_of_the_launcher_runs_in_compose():
+    from entrypoints.launcher.topology import WORKERS
+
+    for worker in WORKERS:
+        service = COMPOSE["services"][worker.name.rsplit("-", 1)[0]]
+        assert service["command"][:3] == ["python", "-m", worker.module]
+        assert service["depends_on"]["init"]["condition"] == "service_completed_successfully"
+
+
 @pytest.mark.parametrize("name", ["video", "statistics", "settlement", "batch"])
 def test_stateless_services_run_at_least_two_replicas(name):
     assert COMPOSE["services"][name]["deploy"]["replicas"] >= 2

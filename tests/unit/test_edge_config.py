@@ -102,10 +102,10 @@ def _json_bool_fields_of_the_protos() -> dict[str, tuple[str, ...]]:
     from google.api import annotations_pb2
     from google.protobuf import descriptor
 
-    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2
+    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2, webhooks_pb2
 
     found = {}
-    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2):
+    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2, webhooks_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
                 rule = method.GetOptions().Extensions[annotations_pb2.http]
@@ -164,10 +164,10 @@ def _annotated_methods_with_path_variables() -> dict[str, set[str]]:
 
     from google.api import annotations_pb2
 
-    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2
+    from paysystem.v1 import account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2, webhooks_pb2
 
     found = {}
-    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2):
+    for module in (account_pb2, batch_pb2, settlement_pb2, statistics_pb2, video_pb2, webhooks_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
                 rule = method.GetOptions().Extensions[annotations_pb2.http]

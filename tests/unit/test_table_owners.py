@@ -24,6 +24,7 @@ OWNER_DIRS = {
     "services.statistics": ROOT / "services/statistics",
     "services.settlement": ROOT / "services/settlement",
     "services.readpath": ROOT / "services/readpath",
+    "services.webhooks": ROOT / "services/webhooks",
     "batch": ROOT / "batch",
 }
 SQL_WRITE = re.compile(

@@ -724,6 +724,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks/deliveries/{delivery_id}:redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeliver webhook
+         * @description Admin only. Sends a delivery again (due now, with a new retry window), after the earlier pending deliveries of its endpoint. Who may call: ADMIN. gRPC: `/paysystem.v1.WebhookService/RedeliverWebhook`.
+         */
+        post: operations["WebhookService.RedeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook endpoints
+         * @description Admin only. The registered endpoints (without their secrets), oldest first. Who may call: ADMIN. gRPC: `/paysystem.v1.WebhookService/ListWebhookEndpoints`.
+         */
+        get: operations["WebhookService.ListWebhookEndpoints"];
+        put?: never;
+        /**
+         * Create webhook endpoint
+         * @description Admin only. Registers an endpoint: an http(s) URL, the events it receives, and the secret (16..128 printable characters) that signs its requests; never returned. Who may call: ADMIN. gRPC: `/paysystem.v1.WebhookService/CreateWebhookEndpoint`.
+         */
+        post: operations["WebhookService.CreateWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete webhook endpoint
+         * @description Admin only. Deletes an endpoint: nothing more is sent to it. Who may call: ADMIN. gRPC: `/paysystem.v1.WebhookService/DeleteWebhookEndpoint`.
+         */
+        delete: operations["WebhookService.DeleteWebhookEndpoint"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhook deliveries
+         * @description Admin only. An endpoint's deliveries, newest first, paged. Who may call: ADMIN. gRPC: `/paysystem.v1.WebhookService/ListWebhookDeliveries`.
+         */
+        get: operations["WebhookService.ListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -866,6 +950,7 @@ export interface components {
              */
             approved_at?: string;
         };
+        DeleteWebhookEndpointResponse: Record<string, never>;
         /** @description A gRPC status as JSON: `code` is the gRPC code number (3 INVALID_ARGUMENT, 5 NOT_FOUND, 6 ALREADY_EXISTS, 7 PERMISSION_DENIED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...), `message` says what is wrong. Errors of the services carry `details` (google.rpc.Status); Envoy's own refusals (token, malformed JSON, no route, body too large) have no details. */
         Error: {
             code: number;
@@ -997,6 +1082,9 @@ export interface components {
         ListTierTablesResponse: {
             /** @description by effective_from */
             tables: components["schemas"]["TierTable"][];
+        };
+        ListWebhookEndpointsResponse: {
+            endpoints: components["schemas"]["WebhookEndpoint"][];
         };
         /** @enum {string} */
         Metric: "METRIC_UNSPECIFIED" | "VIEWS" | "WATCH_TIME";
@@ -1440,6 +1528,56 @@ export interface components {
             totals?: components["schemas"]["StatsPoint"];
             /** @description only with `compare` */
             comparison?: components["schemas"]["SeriesComparison"];
+        };
+        WebhookDelivery: {
+            /** Format: int64 */
+            delivery_id: string;
+            /** Format: int64 */
+            endpoint_id: string;
+            /** @description evt_<n>, the request body's `id` */
+            event_id: string;
+            event_type: string;
+            /** @description PENDING, DELIVERED or FAILED (given up after the retry window) */
+            status: string;
+            /** Format: int64 */
+            attempts: string;
+            /**
+             * Format: date-time
+             * @description set while PENDING
+             */
+            next_attempt_at?: string;
+            /**
+             * Format: int32
+             * @description the last answer's HTTP status; 0: none
+             */
+            last_status_code: number;
+            last_error: string;
+            /**
+             * Format: date-time
+             * @description set once DELIVERED
+             */
+            delivered_at?: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            created_at?: string;
+        };
+        WebhookDeliveryPage: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+            /** @description empty on the last page */
+            next_page_token: string;
+        };
+        WebhookEndpoint: {
+            /** Format: int64 */
+            endpoint_id: string;
+            url: string;
+            events: string[];
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            created_at?: string;
         };
     };
     responses: {
@@ -2832,6 +2970,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VideoStatsSeries"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "WebhookService.RedeliverWebhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "WebhookService.ListWebhookEndpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListWebhookEndpointsResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "WebhookService.CreateWebhookEndpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description http:// or https://, at most 2048 characters, no user or password */
+                    url?: string;
+                    /** @description month.closed, payouts.approved, payout.paid, payout.failed, adjustment.posted */
+                    events?: string[];
+                    /** @description 16..128 printable ASCII characters, no spaces */
+                    secret?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "WebhookService.DeleteWebhookEndpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeleteWebhookEndpointResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "WebhookService.ListWebhookDeliveries": {
+        parameters: {
+            query?: {
+                /** @description default 100, at most 1000 */
+                page_size?: number;
+                /** @description from a previous response's next_page_token */
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
                 };
             };
             400: components["responses"]["E400"];
