@@ -32,6 +32,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 SUN, MON, TUE = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 S = 1_000_000
 SELLER = 1000
+# A partition's PARTITION_PROGRESS message on the Spark engine (batch/spark/progress.py).
+SPARK_PROGRESS = re.compile(r"spark: (\d+)/(\d+) tasks, (\d+)/(\d+) stages of \d+ jobs?, ([\d,]+) rows read")
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +173,7 @@ def test_tier_crossings_from_seeds_and_a_rerun(spark_db):
     # The partition's Spark jobs, as its PARTITION_PROGRESS message reports them.
     with engine.connect() as conn:
         lo, hi = video_id_bounds(conn)
-    done, total = re.fullmatch(
-        r"spark: (\d+)/(\d+) tasks of \d+ jobs", batch.spark.steps.progress(MON, lo, hi)
-    ).groups()
+    done, total, _, _, _ = SPARK_PROGRESS.fullmatch(batch.spark.steps.progress(MON, lo, hi)).groups()
     assert 0 < int(done) <= int(total)  # a stage that AQE skipped keeps its tasks in the total
 
 
@@ -254,7 +254,7 @@ def test_parquet_history_gives_the_same_rows(spark_db, tmp_path):
         batch.spark.steps.configure(settings)
 
 
-def test_a_job_runs_end_to_end_on_the_spark_engine(spark_db):
+def test_a_job_runs_end_to_end_on_the_spark_engine_with_its_progress(spark_db):
     engine, settings = spark_db
     steps = load_steps(settings)
     assert steps is batch.spark.steps
@@ -275,3 +275,18 @@ def test_a_job_runs_end_to_end_on_the_spark_engine(spark_db):
     assert data.daily_rows() == compute_daily(videos, plays, SEOUL)
     assert data.days_to_compute(TUE) == []
     assert Decimal(0) <= sum((r.video_revenue for r in data.daily_rows().values()), Decimal(0))
+    # The local pool's partitions stream Spark's progress: before each outcome, at least its
+    # last counts (batch/jobs/handlers.py's Tracker reads them as the partition ends, so this
+    # does not depend on a tick falling inside the computation).
+    for outcome in finished:
+        mine = [
+            SPARK_PROGRESS.fullmatch(e.message)
+            for e in events[: events.index(outcome)]
+            if e.type is EventType.PARTITION_PROGRESS and (e.day, e.partition_key) == (outcome.day, outcome.partition_key)
+        ]
+        counts = [m.groups() for m in mine if m]
+        assert counts, f"no Spark progress for {outcome.day} {outcome.partition_key}: {mine}"
+        tasks_done, tasks, stages_done, stages, rows_read = counts[-1]
+        assert 0 < int(tasks_done) <= int(tasks) and 0 < int(stages_done) <= int(stages)
+        # Spark's scan of the plays: the day's plays of the range and the previous evening's.
+        assert int(rows_read.replace(",", "")) >= outcome.rows_read
