@@ -282,7 +282,8 @@ def test_a_job_runs_end_to_end_on_the_spark_engine_with_its_progress(spark_db):
         mine = [
             SPARK_PROGRESS.fullmatch(e.message)
             for e in events[: events.index(outcome)]
-            if e.type is EventType.PARTITION_PROGRESS and (e.day, e.partition_key) == (outcome.day, outcome.partition_key)
+            if e.type is EventType.PARTITION_PROGRESS
+            and (e.day, e.partition_key) == (outcome.day, outcome.partition_key)
         ]
         counts = [m.groups() for m in mine if m]
         assert counts, f"no Spark progress for {outcome.day} {outcome.partition_key}: {mine}"
