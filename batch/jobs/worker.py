@@ -191,6 +191,19 @@ def engine_progress(steps: ModuleType, day: dt.date, video_id_lo: int, video_id_
         return ""
 
 
+def _progress_event(work: PartitionWork, steps: ModuleType, *, elapsed_ms: int) -> JobEvent:
+    """A running attempt's PARTITION_PROGRESS, with the engine's progress as its message."""
+    day = dt.date.fromisoformat(work.parameters["date"])
+    return _partition_event(
+        work,
+        day,
+        EventType.PARTITION_PROGRESS,
+        BatchStatus.STARTED,
+        elapsed_ms=elapsed_ms,
+        message=engine_progress(steps, day, work.video_id_lo, work.video_id_hi),
+    )
+
+
 def run_partition_stream(
     engine: sa.Engine,
     zone: ZoneInfo,
@@ -222,19 +235,9 @@ def run_partition_stream(
 
     threading.Thread(target=target, name=f"attempt-{partition_execution_id}", daemon=True).start()
     t0 = time.monotonic()
-    day = dt.date.fromisoformat(work.parameters["date"])
 
     def progress_event() -> JobEvent:
-        return JobEvent(
-            EventType.PARTITION_PROGRESS,
-            work.job_name,
-            job_execution_id=work.job_execution_id,
-            day=work.parameters.get("date", ""),
-            partition_key=work.partition_key,
-            elapsed_ms=int((time.monotonic() - t0) * 1000),
-            status=BatchStatus.STARTED.name,
-            message=engine_progress(steps, day, work.video_id_lo, work.video_id_hi),
-        )
+        return _progress_event(work, steps, elapsed_ms=int((time.monotonic() - t0) * 1000))
 
     def generate() -> Iterator[JobEvent]:
         while True:
