@@ -1,6 +1,7 @@
 """The demo's ledger walk (docs/ledger.md), all through Envoy as JSON: close the oldest month
-with data, show the payouts, ingest late playbacks into the closed month, rerun the batch,
-show the pending difference, close the next month and print its adjustment lines."""
+with data, show the payouts, have a second admin approve them (the closer may not), ingest
+late playbacks into the closed month, rerun the batch, show the pending difference, close and
+approve the next month, print its adjustment lines, mark a payout and list what it pays."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def walk_ledger(
     summary,
     months: tuple[dt.date, dt.date],
     admin_token: str,
+    checker_token: str,
     ingest_token: str,
     rerun_batch: Callable[[], None],
     zone: ZoneInfo,
@@ -44,9 +46,12 @@ def walk_ledger(
         "access_token"
     ]
 
+    profiled = _set_profiles(base, json_call, console, summary.sellers)
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(first)}, token=admin_token)
     _print_closing(console, closing)
+    _approve(base, json_call, console, month_name(first), admin_token, checker_token)
     _print_payouts(console, json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token))
+    _print_breakdowns(base, json_call, console, profiled)
     before = json_call(
         base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={first}", token=token
     )
@@ -85,6 +90,7 @@ def walk_ledger(
 
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(second)}, token=admin_token)
     _print_closing(console, closing)
+    _approve(base, json_call, console, month_name(second), admin_token, checker_token)
     statement = json_call(
         base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={second}", token=token
     )
@@ -101,9 +107,9 @@ def walk_ledger(
     balance = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/balance", token=token)
     console.print(f"balance {balance['balance']} KRW (minimum payout {balance['minimum_payout_krw']} KRW)")
     payouts = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token)["payouts"]
-    pending_payouts = [p for p in payouts if p["status"] == "PENDING"]
-    if pending_payouts:
-        payout = pending_payouts[0]
+    approved = [p for p in payouts if p["status"] == "APPROVED"]
+    if approved:
+        payout = approved[0]
         marked = json_call(
             base,
             "POST",
@@ -112,6 +118,83 @@ def walk_ledger(
             token=admin_token,
         )
         console.print(f"payout {marked['payout_id']} of {marked['amount_krw']} KRW marked {marked['status']}")
+    if payouts:
+        _print_paid_entries(
+            json_call(base, "GET", f"/v1/payouts/{payouts[0]['payout_id']}/entries", token=token), console
+        )
+
+
+def _approve(
+    base: str, json_call: Callable[..., dict], console: Console, month: str, closer_token: str, checker_token: str
+) -> None:
+    """Maker-checker: the closer's approval is refused (403); the second admin's is taken."""
+    try:
+        json_call(base, "POST", f"/v1/settlement/closings/{month}:approve", {}, token=closer_token)
+    except DemoCallFailed as exc:
+        if exc.status != 403:
+            raise
+        console.print(f"the admin who closed {month} may not approve its payouts (HTTP 403)")
+    approved = json_call(base, "POST", f"/v1/settlement/closings/{month}:approve", {}, token=checker_token)
+    console.print(
+        f"{month}'s payouts approved by admin {approved['approved_by']} (closed by {approved['closed_by']})"
+        f" at {approved['approved_at']}"
+    )
+
+
+def _print_paid_entries(paid: dict, console: Console) -> None:
+    """What a payout pays: its entries' total + carried in = the payout + carried out."""
+    payout = paid["payout"]
+    console.print(
+        f"payout {payout['payout_id']} ({payout['month']}, {payout['status']}) pays {len(paid['entries'])} ledger"
+        f" entries: {paid['total']} + {paid['carried_in']} carried in = {payout['amount_krw']} paid +"
+        f" {paid['carried_out']} carried out"
+    )
+
+
+# One INDIVIDUAL and one BUSINESS seller (DESIGN 2b); the other sellers set none, so their
+# payouts are HELD until they do. 1234567891 has a valid check digit (a made-up number).
+PROFILES = (
+    {"legal_name": "김민지", "tax_type": "INDIVIDUAL", "bank_code": "004", "account_number": "110-234-567890"},
+    {
+        "legal_name": "스튜디오 데모 주식회사",
+        "tax_type": "BUSINESS",
+        "bank_code": "088",
+        "account_number": "5512-3456-0088",
+        "business_number": "123-45-67891",
+    },
+)
+
+
+def _set_profiles(base: str, json_call: Callable[..., dict], console: Console, sellers) -> list[tuple[int, str]]:
+    """PUT the payout profiles of the first two sellers; (seller_id, token) of each."""
+    profiled = []
+    for account, profile in zip(sellers, PROFILES, strict=False):
+        login = {"username": account.username, "password": account.password}
+        token = json_call(base, "POST", "/v1/auth/token", login)["access_token"]
+        shown = json_call(base, "PUT", f"/v1/sellers/{account.account_id}/payout-profile", profile, token=token)
+        console.print(
+            f"payout profile of {account.username}: {shown['tax_type']}, {shown['legal_name']},"
+            f" bank {shown['bank_code']} account {shown['account_number']} (masked)"
+        )
+        profiled.append((account.account_id, token))
+    return profiled
+
+
+def _print_breakdowns(
+    base: str, json_call: Callable[..., dict], console: Console, profiled: list[tuple[int, str]]
+) -> None:
+    """Each profiled seller's newest payout as GET /v1/payouts/{id} shows it: its taxes."""
+    table = Table(title="Payouts with their taxes (the ledger pays the gross; taxes are owed to the state)")
+    for column in ("payout", "seller", "tax type", "gross", "income tax", "local income tax", "VAT", "net"):
+        table.add_column(column, justify="right")
+    for seller_id, token in profiled:
+        payouts = json_call(base, "GET", f"/v1/sellers/{seller_id}/payouts", token=token)["payouts"]
+        if not payouts:
+            continue
+        p = json_call(base, "GET", f"/v1/payouts/{payouts[0]['payout_id']}", token=token)
+        figures = [p.get(k, "-") for k in ("gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw")]
+        table.add_row(p["payout_id"], str(seller_id), p.get("tax_type", "(held)"), *figures)
+    console.print(table)
 
 
 def _viewer(base: str, json_call: Callable[..., dict], name: str) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import pkgutil
@@ -40,6 +41,18 @@ WEB_CSP = (
 )
 
 
+def web_etags(web_dir: Path | str = WEB_DIR) -> dict[str, str]:
+    """Each dashboard file's entity tag: the first 32 hex digits of its SHA-256, computed from the
+    checkout's built files when the config is rendered (Envoy reads the files once at start-up,
+    so the tag and the bytes it serves cannot disagree until both are reloaded). A browser that
+    sends the tag back in If-None-Match gets a 304 without the body (envoy.yaml.j2), which
+    matches the digits, not the quoting."""
+    return {
+        path: hashlib.sha256((Path(web_dir) / asset["file"]).read_bytes()).hexdigest()[:32]
+        for path, asset in WEB_ASSETS.items()
+    }
+
+
 def web_config_json(time_zone: str) -> str:
     """The body of GET /config.json: what the dashboard needs to know about the deployment."""
     return json.dumps({"time_zone": time_zone, "api_base": ""}, separators=(",", ":"))
@@ -50,7 +63,12 @@ def clusters(instances: list[Instance]) -> list[dict]:
     for instance in instances:
         cluster = result.setdefault(
             instance.service.name,
-            {"name": instance.service.name, "grpc_service": instance.service.grpc_service, "endpoints": []},
+            {
+                "name": instance.service.name,
+                "grpc_service": instance.service.grpc_service,
+                "grpc_services": list(instance.service.grpc_services),
+                "endpoints": [],
+            },
         )
         cluster["endpoints"].append({"host": instance.host, "port": instance.port})
     return list(result.values())
@@ -208,6 +226,8 @@ def render(
         max_downstream_connections=connection_caps(open_files)[1],
         web_dir=str(web_dir),
         web_assets=WEB_ASSETS,
+        # compose renders a container path (/etc/paysystem/web) that mounts this checkout's files
+        web_etags=web_etags(web_dir if Path(web_dir).is_dir() else WEB_DIR),
         web_csp=WEB_CSP,
         web_config_json=web_config_json(time_zone),
     )
@@ -261,6 +281,7 @@ def render_compose(services) -> str:
             {
                 "name": spec.name,
                 "grpc_service": spec.grpc_service,
+                "grpc_services": list(spec.grpc_services),
                 "endpoints": [{"host": spec.name, "port": COMPOSE_SERVICE_PORT}],
             }
             for spec in services

@@ -86,6 +86,21 @@ class SettlementServiceStub:
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
                 _registered_method=True)
+        self.ApproveMonth = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ApproveMonth',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+                _registered_method=True)
+        self.ListPayoutEntries = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListPayoutEntries',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.FromString,
+                _registered_method=True)
+        self.GetPayoutEntriesCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayoutEntriesCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.ListTierTables = channel.unary_unary(
                 '/paysystem.v1.SettlementService/ListTierTables',
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.SerializeToString,
@@ -95,6 +110,41 @@ class SettlementServiceStub:
                 '/paysystem.v1.SettlementService/ScheduleTierTable',
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+                _registered_method=True)
+        self.GetPayoutProfile = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayoutProfile',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+                _registered_method=True)
+        self.PutPayoutProfile = channel.unary_unary(
+                '/paysystem.v1.SettlementService/PutPayoutProfile',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+                _registered_method=True)
+        self.ListTaxTables = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListTaxTables',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.FromString,
+                _registered_method=True)
+        self.ScheduleTaxTable = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ScheduleTaxTable',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+                _registered_method=True)
+        self.GetPayout = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayout',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+                _registered_method=True)
+        self.GetTaxSummaryCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetTaxSummaryCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListTaxInvoices = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListTaxInvoices',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.FromString,
                 _registered_method=True)
 
 
@@ -118,6 +168,8 @@ class SettlementServiceServicer:
 
     def CloseMonth(self, request, context):
         """Admin only. Closes a month for everyone at once (docs/ledger.md); `paysystem close` too.
+        Its payouts are created PENDING: another admin approves them (ApproveMonth). Accepts an
+        Idempotency-Key header.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -166,7 +218,32 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def MarkPayout(self, request, context):
-        """Admin only (finance). Marks a pending payout PAID (with the payment reference) or FAILED.
+        """Admin only (finance). Marks an APPROVED payout PAID (with the payment reference) or
+        FAILED; a payout not approved yet is refused (409). Accepts an Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveMonth(self, request, context):
+        """An admin other than the one who closed the month (maker-checker): every PENDING payout
+        of the month becomes APPROVED, all or nothing; again: the same closing, nothing changes.
+        The closer is refused (403); a month not closed is 404. Accepts an Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayoutEntries(self, request, context):
+        """That seller, or an admin. The ledger entries a payout pays (reconciliation,
+        docs/ledger.md "What a payout pays"): total + carried_in = amount_krw + carried_out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayoutEntriesCsv(self, request, context):
+        """That seller, or an admin. The same entries as a CSV file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,6 +258,59 @@ class SettlementServiceServicer:
 
     def ScheduleTierTable(self, request, context):
         """Admin only. Schedules a tier table from a future date after the last closed month.
+        Accepts an Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayoutProfile(self, request, context):
+        """That seller, or an admin. The payout profile, the account number masked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutPayoutProfile(self, request, context):
+        """That seller only: nobody else sets where a seller's money goes. Sets the profile; the
+        seller's HELD payouts become PENDING, taxed, in the same transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTaxTables(self, request, context):
+        """Admin only. The tax tables (rates, withholding minimum, truncation units) by effective date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleTaxTable(self, request, context):
+        """Admin only. Schedules a tax table from a future date after the last closed month; it
+        applies to the payouts of months whose first day is on or after it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayout(self, request, context):
+        """That seller, or an admin. One payout with its tax breakdown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaxSummaryCsv(self, request, context):
+        """That seller, or an admin. Gross, income tax, local income tax, VAT and net per month of a
+        year, as a CSV file (UTF-8 with a byte-order mark).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTaxInvoices(self, request, context):
+        """Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +369,21 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.Payout.SerializeToString,
             ),
+            'ApproveMonth': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveMonth,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Closing.SerializeToString,
+            ),
+            'ListPayoutEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayoutEntries,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.SerializeToString,
+            ),
+            'GetPayoutEntriesCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayoutEntriesCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
             'ListTierTables': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTierTables,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.FromString,
@@ -248,6 +393,41 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.ScheduleTierTable,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+            ),
+            'GetPayoutProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayoutProfile,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.SerializeToString,
+            ),
+            'PutPayoutProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutPayoutProfile,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.SerializeToString,
+            ),
+            'ListTaxTables': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaxTables,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.SerializeToString,
+            ),
+            'ScheduleTaxTable': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleTaxTable,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+            ),
+            'GetPayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayout,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Payout.SerializeToString,
+            ),
+            'GetTaxSummaryCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaxSummaryCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListTaxInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaxInvoices,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -532,6 +712,87 @@ class SettlementService:
             _registered_method=True)
 
     @staticmethod
+    def ApproveMonth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ApproveMonth',
+            paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayoutEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListPayoutEntries',
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayoutEntriesCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayoutEntriesCsv',
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListTierTables(request,
             target,
             options=(),
@@ -575,6 +836,195 @@ class SettlementService:
             '/paysystem.v1.SettlementService/ScheduleTierTable',
             paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
             paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayoutProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayoutProfile',
+            paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutPayoutProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/PutPayoutProfile',
+            paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaxTables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListTaxTables',
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleTaxTable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ScheduleTaxTable',
+            paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayout',
+            paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaxSummaryCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetTaxSummaryCsv',
+            paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaxInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListTaxInvoices',
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,9 +11,11 @@ from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.settlement import balances, csv_export, service, tiers
+from services.settlement import approvals, balances, csv_export, profiles, service, taxes, tiers
 from services.settlement import closing as closing_use_case
+from services.settlement.idempotency import idempotent
 from services.settlement.ports import UnitOfWork
+from services.settlement.tax_messages import invoice_message, profile_message, tax_table_message
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -58,7 +60,7 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
 
 
 def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing:
-    return settlement_pb2.Closing(
+    message = settlement_pb2.Closing(
         month=month_name(closing.month),
         closed_at=timestamp(closing.closed_at_us),
         sellers=closing.sellers,
@@ -70,7 +72,12 @@ def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing
         payouts_created=closing.payouts_created,
         payouts_krw=closing.payouts_krw,
         currency=service.CURRENCY,
+        closed_by=closing.closed_by,
+        approved_by=closing.approved_by or 0,
     )
+    if closing.approved_at_us is not None:
+        message.approved_at.CopyFrom(timestamp(closing.approved_at_us))
+    return message
 
 
 def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
@@ -88,6 +95,7 @@ def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
 
 
 def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
+    b = payout.breakdown
     return settlement_pb2.Payout(
         payout_id=payout.payout_id,
         seller_id=payout.seller_id,
@@ -97,6 +105,13 @@ def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
         reference=payout.reference or "",
         created_at=timestamp(payout.created_at_us),
         updated_at=timestamp(payout.updated_at_us),
+        gross_krw=payout.amount_krw,
+        # The breakdown's fields stay absent (not 0) until the payout has one.
+        tax_type=payout.tax_type.value if payout.tax_type else "TAX_TYPE_UNSPECIFIED",
+        income_tax_krw=b.income_tax_krw if b else None,
+        local_income_tax_krw=b.local_income_tax_krw if b else None,
+        vat_krw=b.vat_krw if b else None,
+        net_krw=b.net_krw if b else None,
     )
 
 
@@ -152,6 +167,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             planned, "stmt", lambda: _render(service.get_statement(self._read, planned)), name="statement"
         )
 
+    @idempotent(settlement_pb2.Closing)
     def CloseMonth(self, request, context):
         return closing_message(
             closing_use_case.close_month(
@@ -214,6 +230,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         payouts = balances.list_payouts(self._ledger_read(), current_principal(), request.seller_id)
         return settlement_pb2.ListPayoutsResponse(payouts=[payout_message(p) for p in payouts])
 
+    @idempotent(settlement_pb2.Payout)
     def MarkPayout(self, request, context):
         status = enum_name(settlement_pb2.PayoutStatus, request.status)
         payout = balances.mark_payout(
@@ -225,6 +242,28 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             clock=self._read.clock,
         )
         return payout_message(payout)
+
+    @idempotent(settlement_pb2.Closing)
+    def ApproveMonth(self, request, context):
+        closing = approvals.approve_month(
+            self._ledger_write(), current_principal(), request.month, clock=self._read.clock
+        )
+        return closing_message(closing)
+
+    def ListPayoutEntries(self, request, context):
+        paid = approvals.payout_entries(self._ledger_read(), current_principal(), request.payout_id)
+        return settlement_pb2.PayoutEntries(
+            payout=payout_message(paid.payout),
+            entries=[entry_message(e) for e in paid.entries],
+            total=to_api_string(paid.total),
+            carried_in=to_api_string(paid.carried_in),
+            carried_out=to_api_string(paid.carried_out),
+            currency=service.CURRENCY,
+        )
+
+    def GetPayoutEntriesCsv(self, request, context):
+        paid = approvals.payout_entries(self._ledger_read(), current_principal(), request.payout_id)
+        return csv_body(context, csv_export.payout_entries_csv(paid))
 
     def GetStatementCsv(self, request, context):
         export = csv_export.statement_csv(
@@ -246,6 +285,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         tables = tiers.list_tier_tables(tiers.sql_unit_of_work(self._engine), current_principal())
         return settlement_pb2.ListTierTablesResponse(tables=[tier_table_message(t) for t in tables])
 
+    @idempotent(settlement_pb2.TierTable)
     def ScheduleTierTable(self, request, context):
         video, ad = _tiers(request)
         table = tiers.schedule_tier_table(
@@ -255,8 +295,59 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             video,
             ad,
             today=self._read.today(),
+            clock=self._read.clock,
         )
         return tier_table_message(table)
+
+    def GetPayoutProfile(self, request, context):
+        profile = profiles.get_profile(self._ledger_write(), current_principal(), request.seller_id)
+        return profile_message(profile)
+
+    @idempotent(settlement_pb2.PayoutProfile)
+    def PutPayoutProfile(self, request, context):
+        saved = profiles.put_profile(
+            self._ledger_write(),
+            current_principal(),
+            request.seller_id,
+            request.legal_name,
+            enum_name(settlement_pb2.TaxType, request.tax_type),
+            request.bank_code,
+            request.account_number,
+            request.business_number,
+            clock=self._read.clock,
+        )
+        return profile_message(saved.profile, [payout_message(p) for p in saved.released])
+
+    def ListTaxTables(self, request, context):
+        tables = taxes.list_tax_tables(self._ledger_write(), current_principal())
+        return settlement_pb2.ListTaxTablesResponse(tables=[tax_table_message(t) for t in tables])
+
+    @idempotent(settlement_pb2.TaxTable)
+    def ScheduleTaxTable(self, request, context):
+        wanted = taxes.TaxTableRequest(
+            effective_from=request.effective_from,
+            income_tax_rate=request.income_tax_rate,
+            local_income_tax_rate=request.local_income_tax_rate,
+            vat_rate=request.vat_rate,
+            withholding_minimum_krw=request.withholding_minimum_krw,
+            income_tax_unit_krw=request.income_tax_unit_krw,
+            local_income_tax_unit_krw=request.local_income_tax_unit_krw,
+            vat_unit_krw=request.vat_unit_krw,
+            platform_business_number=request.platform_business_number,
+        )
+        table = taxes.schedule_tax_table(self._ledger_write(), current_principal(), wanted, today=self._read.today())
+        return tax_table_message(table)
+
+    def GetPayout(self, request, context):
+        return payout_message(balances.get_payout(self._ledger_read(), current_principal(), request.payout_id))
+
+    def GetTaxSummaryCsv(self, request, context):
+        export = csv_export.tax_summary_csv(self._ledger_reads, current_principal(), request.seller_id, request.year)
+        return csv_body(context, export)
+
+    def ListTaxInvoices(self, request, context):
+        invoices = taxes.list_tax_invoices(self._ledger_write(), current_principal(), request.month)
+        return settlement_pb2.ListTaxInvoicesResponse(invoices=[invoice_message(i) for i in invoices])
 
 
 def _render(statement: service.Statement) -> bytes:

@@ -14,13 +14,18 @@ today). Plays into 2011 make every day computed after them stale (running totals
 forward), so the module ends with a catch-up run that leaves no day stale.
 
 The tests run in order on one world (the module fixture): the refusals before the batch ran,
-the lifecycle of two closes with a late play between them, then marking, authorization and
-bad input (each closes what it needs if run alone).
+the lifecycle of two closes with a late play between them, then maker-checker approval by a
+second admin, Idempotency-Key, marking, what each payout pays, authorization and bad input
+(each closes and approves what it needs if run alone).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import http.client
+import io
+import json
 import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -42,6 +47,17 @@ BATCH = {"job": "daily", "date": "2011-01-01", "to_date": "2011-02-28", "rerun":
 MINIMUM_KRW = 40
 MINIMUM_FROM = JAN
 LEDGER_TABLES = ("month_closings", "ledger_entries", "payouts")
+PROFILES = {
+    "A": {"legal_name": "Kim Minji", "tax_type": "INDIVIDUAL", "bank_code": "004", "account_number": "110-234-567890"},
+    "B": {
+        "legal_name": "Studio B Co., Ltd.",
+        "tax_type": "BUSINESS",
+        "bank_code": "088",
+        "account_number": "5512345678",
+        "business_number": "120-88-10004",  # check digit: tests/unit/test_payout_profiles.py
+    },
+    "C": {"legal_name": "Park Seojun", "tax_type": "INDIVIDUAL", "bank_code": "020", "account_number": "1002003004005"},
+}
 INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
 ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS.value[0]
@@ -61,7 +77,8 @@ class World:
         self.mesh = mesh
         self.zone = ZoneInfo(mesh.settings.timezone)
         self.engine = db.make_engine(mesh.settings)
-        _, self.admin = mesh.create_admin()
+        self.admin_id, self.admin = mesh.create_admin()  # closes the months
+        self.checker_id, self.checker = mesh.create_admin()  # maker-checker: approves them
         _, self.ingest_token = mesh.create_account_directly("INGEST")
         self.sellers: dict[str, tuple[int, str]] = {name: mesh.sign_up_and_login("SELLER") for name in "ABC"}
         self.viewers = [mesh.sign_up_and_login("VIEWER") for _ in range(3)]
@@ -75,6 +92,11 @@ class World:
                 )
                 assert status == 200, body
                 self.videos[name].append(reference.Video(int(body["video_id"]), seller_id, duration))
+        # Complete payout profiles (their payouts are PENDING, not HELD): B is a business.
+        for name, profile in PROFILES.items():
+            seller_id, token = self.sellers[name]
+            status, body = mesh.json("PUT", f"/v1/sellers/{seller_id}/payout-profile", profile, token=token)
+            assert status == 200, body
         self.plays: list[reference.Play] = []
         self.model = reference.LedgerModel(minimum_krw=MINIMUM_KRW)
         self.closings: dict[dt.date, dict] = {}
@@ -147,6 +169,22 @@ class World:
             self.model.close(month, self.monthly())
             self.closings[month] = body
         return status, body
+
+    def approve(self, month: dt.date, token: str | None = None, **kwargs) -> tuple[int, object]:
+        status, body = self.mesh.json(
+            "POST", f"/v1/settlement/closings/{_month(month)}:approve", {}, token=token or self.checker, **kwargs
+        )
+        if status == 200:
+            self.model.approve(month)
+        return status, body
+
+    def approve_through(self, last: dt.date) -> None:
+        """The months up to `last` closed and approved by the second admin."""
+        self.close_through(last)
+        for month in (JAN, FEB):
+            if month <= last:
+                status, body = self.approve(month)
+                assert status == 200, body
 
     def close_through(self, last: dt.date) -> None:
         """What a test run alone needs: the batch run and the months up to `last` closed."""
@@ -479,15 +517,119 @@ def test_the_lifecycle_close_read_late_play_pending_adjustments_and_the_next_clo
         assert model.held(start, video_id) == row.video_revenue + row.ad_revenue
 
 
-def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payout_returns_the_money(mesh, world):
+def _approve_raw(mesh, month: str, token: str, key: str | None = None) -> tuple[int, str]:
+    headers = {"Idempotency-Key": key} if key is not None else None
+    return mesh.request("POST", f"/v1/settlement/closings/{month}:approve", {}, token, headers=headers)
+
+
+def test_maker_checker_the_closer_cannot_approve_marks_wait_for_another_admin_and_approving_twice_answers_the_same(
+    mesh, world
+):
     world.close_through(FEB)
+    a_id, a_token = world.sellers["A"]
+    jan = next(p for p in world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"] if p["month"] == "2011-01")
+    assert jan["status"] == "PENDING"
+    before = world.counts()
+    status, reply = mesh.json(
+        "POST", f"/v1/payouts/{jan['payout_id']}:mark", {"status": "PAID", "reference": "early"}, token=world.admin
+    )
+    assert status == 409, reply
+    _refused(reply, ALREADY_EXISTS, "payout is PENDING: only an APPROVED payout can be marked PAID or FAILED")
+    status, reply = world.approve(JAN, token=world.admin)  # the admin who closed January
+    assert status == 403, reply
+    _refused(reply, PERMISSION_DENIED, "the admin who closed 2011-01 cannot approve its payouts; another admin must")
+    status, reply = world.approve(MAR)  # not closed: there is nothing to approve
+    assert status == 404, reply
+    _refused(reply, NOT_FOUND, "2011-03 is not closed")
+    assert world.counts() == before
+
+    status, first = _approve_raw(mesh, "2011-01", world.checker)
+    assert status == 200, first
+    world.model.approve(JAN)
+    approved = json.loads(first)
+    assert (approved["month"], approved["closed_by"], approved["approved_by"]) == (
+        "2011-01",
+        str(world.admin_id),
+        str(world.checker_id),
+    )
+    assert approved["approved_at"] and approved["payouts_created"] == world.closings[JAN]["payouts_created"]
+    status, again = _approve_raw(mesh, "2011-01", world.checker)
+    assert (status, again) == (200, first)  # idempotent: the same answer, nothing changed
+    assert world.counts() == before  # approving posts no entry and creates no payout
+    for name in "ABC":
+        seller_id = world.seller_id(name)
+        for p in world.get(f"/v1/sellers/{seller_id}/payouts")["payouts"]:
+            wanted = world.model.payouts[(seller_id, dt.date.fromisoformat(p["month"] + "-01"))][1]
+            assert p["status"] == wanted == ("APPROVED" if p["month"] == "2011-01" else "PENDING"), p
+    listed = {c["month"]: c for c in world.get("/v1/settlement/closings")["closings"]}
+    assert listed["2011-01"] == approved
+    assert listed["2011-02"].get("approved_by", "0") == "0" and "approved_at" not in listed["2011-02"]
+
+
+def test_an_idempotency_key_replays_the_same_bytes_refuses_another_request_and_runs_concurrent_twins_once(mesh, world):
+    world.close_through(FEB)
+    key = f"approve-feb-{world.checker_id}"
+    # Concurrent identical approvals of February with one key: one runs, every reply is its bytes.
+    barrier, replies = threading.Barrier(6), []
+
+    def approve() -> None:
+        barrier.wait(10)
+        replies.append(_approve_raw(mesh, "2011-02", world.checker, key))
+
+    threads = [threading.Thread(target=approve) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(replies) == 6 and replies[0][0] == 200, replies
+    assert len(set(replies)) == 1, replies
+    world.model.approve(FEB)
+    with world.engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = :a AND idem_key = :k"),
+            {"a": world.checker_id, "k": key},
+        ).scalar_one()
+    assert stored == 1
+    # The same key on another request (another month, another method) is refused; a key that
+    # is too long is bad input. Nothing is stored for either.
+    for method, path, body in (
+        ("POST", "/v1/settlement/closings/2011-01:approve", {}),
+        ("POST", "/v1/settlement/closings", {"month": "2011-02"}),
+    ):
+        status, reply = mesh.json(method, path, body, token=world.checker, headers={"Idempotency-Key": key})
+        assert status == 409, reply
+        _refused(reply, ALREADY_EXISTS, f"Idempotency-Key {key!r} was already used with another request")
+    status, reply = _approve_raw(mesh, "2011-02", world.checker, "k" * 256)
+    assert status == 400, reply
+    _refused(json.loads(reply), INVALID_ARGUMENT, "Idempotency-Key: must be 1 to 255 characters")
+
+    # A mark with a key: the replay gives the same bytes and posts no second reversal.
+    a_id, a_token = world.sellers["A"]
+    payout = next(p for p in world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"] if p["month"] == "2011-02")
+    path, mark = f"/v1/payouts/{payout['payout_id']}:mark", {"status": "FAILED", "reference": "closed account"}
+    before = world.counts()
+    status, first = mesh.request("POST", path, mark, world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert status == 200, first
+    world.model.mark((a_id, FEB), "FAILED")
+    after = world.counts()
+    assert after == {**before, "ledger_entries": before["ledger_entries"] + 1}  # its PAYOUT_REVERSAL
+    status, again = mesh.request("POST", path, mark, world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert (status, again) == (200, first) and world.counts() == after
+    other = {"status": "PAID", "reference": "closed account"}
+    status, reply = mesh.json("POST", path, other, token=world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert status == 409 and world.counts() == after, reply
+    assert Decimal(world.get(f"/v1/sellers/{a_id}/balance", a_token)["balance"]) == world.model.balance(a_id)
+
+
+def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payout_returns_the_money(mesh, world):
+    world.approve_through(FEB)
     model = world.model
     a_id, a_token = world.sellers["A"]
     b_id, b_token = world.sellers["B"]
     a_payouts = world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"]
     b_payouts = world.get(f"/v1/sellers/{b_id}/payouts", b_token)["payouts"]
     paid = next(p for p in a_payouts if p["month"] == "2011-01")
-    failed = next(p for p in b_payouts if p["status"] == "PENDING")
+    failed = next(p for p in b_payouts if p["status"] == "APPROVED")
     before = world.counts()
 
     path = f"/v1/payouts/{paid['payout_id']}:mark"
@@ -569,13 +711,13 @@ def _race(mesh, token: str, path: str, marks: list[tuple[str, str]]) -> list[tup
 
 
 def test_concurrent_marks_of_one_payout_settle_it_once(mesh, world):
-    world.close_through(FEB)
+    world.approve_through(FEB)
     model = world.model
     pending = [
         p
         for name in "AB"
         for p in world.get(f"/v1/sellers/{world.seller_id(name)}/payouts")["payouts"]
-        if p["status"] == "PENDING"
+        if p["status"] == "APPROVED"
     ]
     assert pending
     for payout in pending:
@@ -601,6 +743,36 @@ def test_concurrent_marks_of_one_payout_settle_it_once(mesh, world):
         assert Decimal(balance["balance"]) == model.balance(seller_id)
 
 
+def test_each_payout_lists_the_entries_it_pays_in_json_and_csv_and_they_reconcile_with_the_model(mesh, world):
+    world.approve_through(FEB)
+    b_id, b_token = world.sellers["B"]
+    for name in "AB":
+        seller_id, token = world.sellers[name]
+        for p in world.get(f"/v1/sellers/{seller_id}/payouts", token)["payouts"]:
+            key = (seller_id, dt.date.fromisoformat(p["month"] + "-01"))
+            paid = world.get(f"/v1/payouts/{p['payout_id']}/entries", token)
+            total, carried_in, carried_out = (Decimal(paid[f]) for f in ("total", "carried_in", "carried_out"))
+            assert (total, carried_in, carried_out) == world.model.paid(key), (name, p)
+            assert total + carried_in == int(p["amount_krw"]) + carried_out
+            assert sum((Decimal(e["amount"]) for e in paid["entries"]), Decimal(0)) == total
+            assert {e["kind"] for e in paid["entries"]} <= {"EARNING", "ADJUSTMENT", "PAYOUT_REVERSAL"}
+            status, text = mesh.request("GET", f"/v1/payouts/{p['payout_id']}/entries:csv", None, world.admin)
+            assert status == 200, text
+            rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+            by_kind = {row[0]: row for row in rows[1:] if row[0] in ("TOTAL", "CARRIED_IN", "PAYOUT", "CARRIED_OUT")}
+            assert len(rows) == 1 + len(paid["entries"]) + 4
+            assert Decimal(by_kind["TOTAL"][8]) + Decimal(by_kind["CARRIED_IN"][8]) == Decimal(
+                by_kind["PAYOUT"][8]
+            ) + Decimal(by_kind["CARRIED_OUT"][8])
+            if name == "A":
+                status, reply = mesh.json("GET", f"/v1/payouts/{p['payout_id']}/entries", token=b_token)
+                assert status == 403, reply
+                _refused(reply, PERMISSION_DENIED)
+    status, reply = mesh.json("GET", "/v1/payouts/987654321987/entries", token=world.admin)
+    assert status == 404, reply
+    _refused(reply, NOT_FOUND, "987654321987")
+
+
 def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_closings(mesh, world):
     world.close_through(JAN)
     a_id, a_token = world.sellers["A"]
@@ -622,6 +794,7 @@ def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_c
         ("GET", "/v1/settlement/closings", None),
         ("GET", "/v1/settlement/closings/2011-01/pending-adjustments", None),
         ("POST", f"/v1/payouts/{payout_id}:mark", {"status": "FAILED", "reference": "mine"}),
+        ("POST", "/v1/settlement/closings/2011-01:approve", {}),
     ]
     for method, path, body in calls:
         for token in (a_token, viewer):
@@ -695,3 +868,139 @@ def test_a_bad_close_or_mark_is_a_json_400_and_nothing_changes(mesh, world, path
         assert (
             conn.execute(sa.text("SELECT payout_id, status, reference FROM payouts ORDER BY payout_id")).all() == marks
         )
+
+
+def test_payout_profiles_are_masked_and_guarded_and_payouts_show_the_reference_taxes(mesh, world):
+    world.close_through(FEB)
+    (a_id, a_token), (b_id, b_token) = world.sellers["A"], world.sellers["B"]
+    path = f"/v1/sellers/{a_id}/payout-profile"
+    status, own = mesh.json("GET", path, token=a_token)
+    assert status == 200, own
+    assert (own["legal_name"], own["tax_type"], own["bank_code"]) == ("Kim Minji", "INDIVIDUAL", "004")
+    assert own["account_number"] == "********7890"  # 110234567890, masked
+    assert mesh.json("GET", path, token=world.admin) == (200, own)  # admins read
+    status, reply = mesh.json("GET", path, token=b_token)  # another seller
+    assert status == 403, reply
+    _refused(reply, PERMISSION_DENIED)
+    assert mesh.json("GET", path)[0] == 401
+    with world.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT * FROM payout_profiles ORDER BY seller_id")).all()
+    for token, body, code, field in [
+        (world.admin, PROFILES["A"], 403, ""),  # admins read, never write, where money goes
+        (b_token, PROFILES["B"], 403, ""),
+        (a_token, {**PROFILES["A"], "bank_code": "4"}, 400, "bank_code"),
+        (a_token, {**PROFILES["A"], "business_number": "1208810004"}, 400, "business_number"),
+        (a_token, {**PROFILES["B"], "business_number": "120-88-10005"}, 400, "business_number"),
+        (a_token, {**PROFILES["A"], "legal_name": "\u3164"}, 400, "legal_name"),
+        (a_token, {**PROFILES["A"], "account_number": "12-34"}, 400, "account_number"),
+    ]:
+        status, reply = mesh.json("PUT", path, body, token=token)
+        assert status == code, (body, reply)
+        assert field in reply["message"]
+    with world.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT * FROM payout_profiles ORDER BY seller_id")).all() == stored
+
+    # One payout with its breakdown: the gross as in the ledger, taxes as the integer reference.
+    for name, kind in (("A", "INDIVIDUAL"), ("B", "BUSINESS")):
+        seller_id, token = world.sellers[name]
+        for listed in world.get(f"/v1/sellers/{seller_id}/payouts", token)["payouts"]:
+            one = world.get(f"/v1/payouts/{listed['payout_id']}", token)
+            assert one == listed and one["tax_type"] == kind
+            income, local, vat, net = reference.payout_taxes(int(one["amount_krw"]), kind)
+            assert one["gross_krw"] == one["amount_krw"]
+            assert [one[k] for k in ("income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw")] == [
+                str(income),
+                str(local),
+                str(vat),
+                str(net),
+            ]
+    status, reply = mesh.json("GET", f"/v1/payouts/{listed['payout_id']}", token=a_token)
+    assert status == 403, reply
+
+    # The yearly summary: per month the sums of the payouts that are not FAILED (B's failed one
+    # is left out: its money returned to the balance).
+    for name, kind in (("A", "INDIVIDUAL"), ("B", "BUSINESS")):
+        seller_id, token = world.sellers[name]
+        status, headers, data = _raw(mesh, f"/v1/sellers/{seller_id}/tax-summary:csv?year=2011", token)
+        assert status == 200, data
+        assert headers["content-type"] == "text/csv; charset=utf-8"
+        assert headers.get("x-content-type-options") == "nosniff"
+        rows = [line.split(",") for line in data.decode("utf-8").lstrip("\ufeff").split("\r\n") if line]
+        assert rows[0] == [
+            "month",
+            "gross_krw",
+            "income_tax_krw",
+            "local_income_tax_krw",
+            "vat_krw",
+            "net_krw",
+            "currency",
+        ]
+        expected = {}
+        for (payee, month), (amount, status_) in world.model.payouts.items():
+            if payee == seller_id and status_ != "FAILED":
+                income, local, vat, net = reference.payout_taxes(amount, kind)
+                expected[f"{month:%Y-%m}"] = [str(amount), str(income), str(local), str(vat), str(net), "KRW"]
+        assert {r[0]: r[1:] for r in rows[1:13] if r[1] != "0"} == expected, name
+        assert expected or name == "B", name  # A's January payout was PAID
+        assert [r[0] for r in rows[1:]] == [f"2011-{m:02d}" for m in range(1, 13)] + ["TOTAL"]
+    assert _raw(mesh, f"/v1/sellers/{b_id}/tax-summary:csv?year=2011", a_token)[0] == 403
+    assert _raw(mesh, f"/v1/sellers/{b_id}/tax-summary:csv?year=11", b_token)[0] == 400
+
+    # B's tax invoice of January: the payout's gross is the supply, issued on February 10th.
+    b_january = world.model.payouts.get((b_id, JAN))
+    invoices = world.get("/v1/settlement/closings/2011-01/tax-invoices").get("invoices", [])
+    mine = [i for i in invoices if i["seller_id"] == str(b_id)]
+    assert b_january and [(int(i["supply_krw"]), int(i["vat_krw"]), i["issue_date"]) for i in mine] == [
+        (b_january[0], reference.payout_taxes(b_january[0], "BUSINESS")[2], "2011-02-10")
+    ]
+    assert mine[0]["seller_business_number"] == "1208810004"
+    assert all(i["seller_id"] != str(a_id) for i in invoices)  # INDIVIDUAL sellers get none
+    assert mesh.json("GET", "/v1/settlement/closings/2011-01/tax-invoices", token=b_token)[0] == 403
+    assert mesh.json("GET", "/v1/settlement/closings/2010-12/tax-invoices", token=world.admin)[0] == 404
+
+
+def _raw(mesh, path: str, token: str) -> tuple[int, dict, bytes]:
+    """A GET's status, headers (lower-case names) and body bytes, as a CSV download reads them."""
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def test_tax_tables_are_scheduled_by_admins_after_today_and_listed(mesh, world):
+    today = dt.datetime.now(world.zone).date()
+    defaults = {
+        "income_tax_rate": "0.03",
+        "local_income_tax_rate": "0.1",
+        "vat_rate": "0.1",
+        "withholding_minimum_krw": "1000",
+        "income_tax_unit_krw": "10",
+        "local_income_tax_unit_krw": "10",
+        "vat_unit_krw": "1",
+        "platform_business_number": "1234567891",
+    }
+    listed = world.get("/v1/settlement/tax-tables")["tables"]
+    assert listed[0] == {"effective_from": "1970-01-01", **defaults}  # the migration's defaults
+    later = (today + dt.timedelta(days=400)).isoformat()  # other tests schedule nothing this far
+    try:
+        for body, code, field in [
+            ({**defaults, "effective_from": today.isoformat()}, 400, "effective_from"),
+            ({**defaults, "effective_from": later, "vat_rate": "1.5"}, 400, "vat_rate"),
+            ({**defaults, "effective_from": later, "income_tax_unit_krw": "15"}, 400, "income_tax_unit_krw"),
+        ]:
+            status, reply = mesh.json("POST", "/v1/settlement/tax-tables", body, token=world.admin)
+            assert status == code, reply
+            _refused(reply, INVALID_ARGUMENT, field)
+        seller_token = world.sellers["A"][1]
+        wanted = {**defaults, "effective_from": later, "income_tax_rate": "0.033"}
+        assert mesh.json("POST", "/v1/settlement/tax-tables", wanted, token=seller_token)[0] == 403
+        assert mesh.json("GET", "/v1/settlement/tax-tables", token=seller_token)[0] == 403
+        status, stored = mesh.json("POST", "/v1/settlement/tax-tables", wanted, token=world.admin)
+        assert (status, stored) == (200, wanted)
+        assert world.get("/v1/settlement/tax-tables")["tables"][-1] == wanted
+    finally:
+        with world.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM tax_rates WHERE effective_from > :today"), {"today": today})

@@ -13,8 +13,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import NamedTuple
 
-from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
-from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from domain.ledger import APPROVABLE, EARNED_KINDS, MARKABLE, EntryKind, PayoutStatus
+from services.settlement.ports import Closing, Entry, NewPayout, PaidEntries, Payout, PendingAdjustment, WriteConflict
+from tests.fakes.taxes import FakePayoutProfiles, FakeTaxes
 from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
@@ -80,7 +81,7 @@ class FakeLedger:
 
     def settle_payout(self, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int) -> bool:
         current = self.payouts.get(payout_id)
-        if current is None or current.status is not PayoutStatus.PENDING:
+        if current is None or current.status is not MARKABLE:
             return False
         self.payouts[payout_id] = dataclasses.replace(current, status=status, reference=reference, updated_at_us=now_us)
         if status is PayoutStatus.FAILED:
@@ -93,6 +94,34 @@ class FakeLedger:
                 payout_id=payout_id,
             )
         return True
+
+    def paid_entries(self, payout: Payout) -> PaidEntries:
+        def payout_entry(payout_id: int) -> int:
+            return next(
+                e.entry_id for _, e in self.entries_by_seller if e.kind is EntryKind.PAYOUT and e.payout_id == payout_id
+            )
+
+        def balance_through(entry_id: int) -> Decimal:
+            mine = (e.amount for s, e in self.entries_by_seller if s == payout.seller_id and e.entry_id <= entry_id)
+            return sum(mine, Decimal(0))
+
+        this = payout_entry(payout.payout_id)
+        earlier = [
+            p.payout_id
+            for p in self.payouts.values()
+            if p.seller_id == payout.seller_id and p.payout_id < payout.payout_id
+        ]
+        previous = payout_entry(max(earlier)) if earlier else 0
+        kinds = (EntryKind.EARNING, EntryKind.ADJUSTMENT, EntryKind.PAYOUT_REVERSAL)
+        paid = sorted(
+            (
+                e
+                for s, e in self.entries_by_seller
+                if s == payout.seller_id and previous < e.entry_id < this and e.kind in kinds
+            ),
+            key=lambda e: e.entry_id,
+        )
+        return PaidEntries(paid, balance_through(previous) if previous else Decimal(0), balance_through(this))
 
 
 class MonthlyRow(NamedTuple):
@@ -138,7 +167,7 @@ class FakeClosings:
     def claim(self, month: dt.date, closed_by: int, now_us: int) -> None:
         if month in self.closed:
             raise WriteConflict(KeyError(f"month_closings {month} exists"))
-        self.closed[month] = Closing(month, now_us, 0, 0, Decimal(0), 0, Decimal(0), 0, 0)
+        self.closed[month] = Closing(month, now_us, 0, 0, Decimal(0), 0, Decimal(0), 0, 0, closed_by=closed_by)
         self.closed_by[month] = closed_by
 
     def freeze_lines(self, month: dt.date) -> int:
@@ -190,12 +219,24 @@ class FakeClosings:
         sellers = sorted({seller for seller, _ in self.ledger.entries_by_seller})
         return [(s, b) for s in sellers if (b := self.ledger.balance(s)) >= minimum_krw]
 
-    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
-        for seller_id, amount in amounts:
+    def create_payouts(self, month: dt.date, payouts: list[NewPayout], now_us: int) -> None:
+        for new in payouts:
             payout_id = max(self.ledger.payouts, default=0) + 1
-            status = PayoutStatus.PENDING
-            self.ledger.payouts[payout_id] = Payout(payout_id, seller_id, month, amount, status, None, now_us, now_us)
-            self.ledger.post(seller_id, EntryKind.PAYOUT, month, Decimal(-amount), now_us, payout_id=payout_id)
+            self.ledger.payouts[payout_id] = Payout(
+                payout_id,
+                new.seller_id,
+                month,
+                new.amount_krw,
+                new.status,
+                None,
+                now_us,
+                now_us,
+                tax_type=new.tax_type,
+                breakdown=new.breakdown,
+            )
+            self.ledger.post(
+                new.seller_id, EntryKind.PAYOUT, month, Decimal(-new.amount_krw), now_us, payout_id=payout_id
+            )
 
     def finish(self, month: dt.date) -> Closing:
         posted = [(seller, e) for seller, e in self.ledger.entries_by_seller if e.posted_month == month]
@@ -214,24 +255,45 @@ class FakeClosings:
         )
         return self.closed[month]
 
+    def approve(self, month: dt.date, approved_by: int, now_us: int) -> bool:
+        if self.closed[month].approved_by is not None:
+            return False
+        self.closed[month] = dataclasses.replace(self.closed[month], approved_by=approved_by, approved_at_us=now_us)
+        for payout_id, p in self.ledger.payouts.items():
+            if p.month == month and p.status is APPROVABLE:
+                approved = dataclasses.replace(p, status=PayoutStatus.APPROVED, updated_at_us=now_us)
+                self.ledger.payouts[payout_id] = approved
+        return True
+
 
 class FakeUnitOfWork(SnapshotUnitOfWork):
-    """ports.UnitOfWork over a FakeLedger and FakeClosings (sharing the ledger): `committed`
-    says whether a commit happened, `commits` how many; leaving the block without one puts
-    both back as they were at its start. Sequential blocks may reuse it, as a close does."""
+    """ports.UnitOfWork over a FakeLedger, FakeClosings, FakePayoutProfiles and FakeTaxes
+    (sharing the ledger and its payouts): `committed` says whether a commit happened,
+    `commits` how many; leaving the block without one puts all back as they were at its
+    start. Sequential blocks may reuse it, as a close does."""
 
-    def __init__(self, ledger: FakeLedger | None = None, closings: FakeClosings | None = None) -> None:
+    def __init__(
+        self,
+        ledger: FakeLedger | None = None,
+        closings: FakeClosings | None = None,
+        profiles: FakePayoutProfiles | None = None,
+    ) -> None:
         super().__init__()
         self.ledger = ledger or (closings.ledger if closings else FakeLedger())
         self.closings = closings or FakeClosings(self.ledger)
         self.closings.ledger = self.ledger
+        self.profiles = profiles or FakePayoutProfiles()
+        self.taxes = FakeTaxes(self.ledger.payouts, self.profiles)
 
-    def _snapshot(self) -> tuple[FakeLedger, FakeClosings]:
-        return copy.deepcopy((self.ledger, self.closings))
+    def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]:
+        return copy.deepcopy((self.ledger, self.closings, self.profiles, self.taxes))
 
-    def _restore(self, saved: tuple[FakeLedger, FakeClosings]) -> None:
+    def _restore(self, saved: tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]) -> None:
         # In place: tests hold the fakes they seeded.
-        ledger, closings = copy.deepcopy(saved)
+        ledger, closings, profiles, taxes = copy.deepcopy(saved)
         self.ledger.__dict__.update(ledger.__dict__)
         self.closings.__dict__.update(closings.__dict__)
         self.closings.ledger = self.ledger
+        self.profiles.__dict__.update(profiles.__dict__)
+        self.taxes.__dict__.update(taxes.__dict__)
+        self.taxes.payouts, self.taxes.profiles = self.ledger.payouts, self.profiles

@@ -17,22 +17,32 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from domain.errors import (
+    ClosingNotFound,
+    MonthNotReady,
+    MonthOutOfOrder,
+    NotAllowed,
+    PayoutMarkConflict,
+    PayoutNotApproved,
+    SelfApproval,
+)
 from domain.money import to_api_string
 from domain.periods import Period
 from services.common.auth import Principal
 from services.common.metrics import LAST_CLOSED_MONTH
-from services.settlement import balances, closing, service
-from services.settlement.tables import month_closings, payouts
+from services.settlement import approvals, balances, closing, profiles, service, taxes
+from services.settlement.tables import month_closings, payout_profiles, payouts
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (
     ADMIN,
+    CHECKER,
     FEB,
     JAN,
     LEDGER_TABLES,
     MAR,
     MINIMUM_KRW,
+    SELLER_IDS,
     SELLERS,
     SEOUL,
     TIERS,
@@ -146,6 +156,57 @@ def _daily_before_late(world: World) -> dict:
     return reference.compute_daily(world.catalogue, plays, SEOUL, tiers=TIERS)
 
 
+def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_taxed(ledger_engine):
+    world = World(ledger_engine)
+    world.ingest(month_plays(JAN, 8, "j", 3))
+    world.run_batch()
+    business_id, held_id = SELLER_IDS[0], SELLER_IDS[1]
+    with ledger_engine.begin() as conn:
+        conn.execute(sa.delete(payout_profiles).where(payout_profiles.c.seller_id == held_id))
+    world.close(JAN)
+    world.check_invariants()  # the ledger pays out the gross, HELD or not
+    by_seller = {p.seller_id: p for p in _payouts(ledger_engine)}
+    held = by_seller[held_id]
+    assert (held.status, held.tax_type, held.breakdown) == ("HELD", None, None)
+    with pytest.raises(PayoutNotApproved, match="payout is HELD: .*payout profile"):
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1")
+    seller = Principal(held_id, "s", "SELLER")
+    saved = profiles.put_profile(
+        balances.sql_unit_of_work(ledger_engine), seller, held_id, "Lee Jiwoo", "INDIVIDUAL", "088", "110-234-5678", ""
+    )
+    assert [p.payout_id for p in saved.released] == [held.payout_id]
+    released = {p.seller_id: p for p in _payouts(ledger_engine)}[held_id]
+    assert released.status == "PENDING" and released.breakdown is not None
+    b = released.breakdown
+    assert (b.income_tax_krw, b.local_income_tax_krw, b.vat_krw, b.net_krw) == reference.payout_taxes(
+        held.amount_krw, "INDIVIDUAL"
+    )
+    world.check_invariants()
+    # The BUSINESS seller's invoice: the payout's gross is the supply; issued on February 10th.
+    (invoice,) = taxes.list_tax_invoices(balances.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
+    business = by_seller[business_id]
+    assert (invoice.seller_id, invoice.payout_id, invoice.supply_krw, invoice.vat_krw) == (
+        business_id,
+        business.payout_id,
+        business.amount_krw,
+        reference.payout_taxes(business.amount_krw, "BUSINESS")[2],
+    )
+    assert (invoice.seller_business_number, invoice.issue_date) == ("1234567891", dt.date(2012, 2, 10))
+    assert (
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1").status
+        == "PAID"
+    )
+
+
+def _payouts(engine: sa.Engine) -> list:
+    with engine.connect() as conn:
+        sellers = [int(s) for (s,) in conn.execute(sa.select(payouts.c.seller_id).distinct())]
+    found = []
+    for seller_id in sellers:
+        found += balances.list_payouts(balances.sql_unit_of_work(engine), ADMIN, seller_id)
+    return found
+
+
 def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns_and_is_paid_later(ledger_engine):
     world = World(ledger_engine)
     world.ingest(month_plays(JAN, 8, "j", 3) + month_plays(FEB, 8, "f", 4) + month_plays(MAR, 2, "m", 5))
@@ -161,6 +222,15 @@ def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns
     )
 
     paid, failed = created[0], created[1]
+    # Maker-checker: nothing is marked before another admin approves; the closer may not approve.
+    with pytest.raises(PayoutNotApproved):
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
+    with pytest.raises(SelfApproval):
+        approvals.approve_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
+    approved = world.approve(JAN)
+    assert (approved.closed_by, approved.approved_by) == (ADMIN.account_id, CHECKER.account_id)
+    assert approvals.approve_month(closing.sql_unit_of_work(ledger_engine), CHECKER, "2012-01") == approved
+    world.check_invariants()
     done = balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
     assert (done.status, done.reference) == ("PAID", "BANK-1")
     assert (

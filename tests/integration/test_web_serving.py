@@ -7,11 +7,13 @@ Only Envoy runs: its direct responses and its JWT check need no service behind i
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.client
 import json
 import subprocess
 import time
 
+import brotli
 import pytest
 
 from entrypoints.launcher import envoy_config, supervisor, topology
@@ -98,6 +100,44 @@ def test_assets_come_back_gzip_encoded_when_the_client_asks(envoy, path):
     assert len(body) < file.stat().st_size
 
 
+@pytest.mark.parametrize("path", ["/", "/app.js", "/app.css"])
+def test_a_browser_that_accepts_brotli_gets_the_smaller_brotli_copy(envoy, path):
+    file = DIST / ("index.html" if path == "/" else path.lstrip("/"))
+    # What Chromium sends: gzip first, brotli too.
+    status, headers, body = _get(envoy, path, {"accept-encoding": "gzip, deflate, br, zstd"})
+    assert status == 200
+    assert headers.get("content-encoding") == "br"
+    assert headers["vary"] == "accept-encoding"
+    assert brotli.decompress(body) == file.read_bytes()
+    gzipped = _get(envoy, path, {"accept-encoding": "gzip"})[2]
+    assert len(body) < len(gzipped)
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/app.js", "/app.css"])
+@pytest.mark.parametrize("encoding", ["", "gzip", "gzip, br"])
+def test_a_reload_with_the_entity_tag_gets_304_without_the_body(envoy, path, encoding):
+    file = DIST / ("index.html" if path in ("/", "/index.html") else path.lstrip("/"))
+    asked = {"accept-encoding": encoding} if encoding else {}
+    status, headers, _ = _get(envoy, path, asked)
+    assert status == 200
+    tag = headers["etag"]
+    # The tag names these bytes (independently: their SHA-256), whatever the encoding on the wire.
+    assert hashlib.sha256(file.read_bytes()).hexdigest().startswith(tag.removeprefix("W/").strip('"'))
+    status, headers, body = _get(envoy, path, {**asked, "if-none-match": tag})
+    assert (status, body) == (304, b"")
+    assert headers["cache-control"] == "no-cache"
+    # Another file's tag (or a stale one) gets the whole file.
+    status, _, body = _get(envoy, path, {"if-none-match": '"0123456789abcdef0123456789abcdef"'})
+    assert status == 200 and body == file.read_bytes()
+
+
+def test_api_answers_are_never_stored_by_a_browser(envoy):
+    status, headers, _ = _get(envoy, "/v1/sellers/7/balance")
+    assert status == 401
+    assert headers["cache-control"] == "no-store"
+    assert _get(envoy, "/config.json")[1]["cache-control"] == "no-cache"
+
+
 def test_config_json_names_the_platform_time_zone(envoy):
     status, headers, body = _get(envoy, "/config.json")
     assert status == 200
@@ -114,4 +154,6 @@ def test_api_routes_and_other_paths_still_need_a_token(envoy, path):
 def test_every_built_file_has_a_route():
     served = {asset["file"] for asset in envoy_config.WEB_ASSETS.values()}
     built = {p.name for p in DIST.iterdir() if p.is_file()}
-    assert built == served
+    assert built == served | {f"{name}.br" for name in served}
+    for name in served:  # each brotli copy is its file's, byte for byte once decoded
+        assert brotli.decompress((DIST / f"{name}.br").read_bytes()) == (DIST / name).read_bytes()
