@@ -124,8 +124,8 @@ def _stream_attempt(
     terminal: JobEvent | None = None
     try:
         for event in dispatcher.run_partition(attempt_id):
-            if event.type is EventType.PARTITION_PROGRESS:
-                continue  # the worker's keep-alive; the coordinator ticks on its own
+            # A worker's PARTITION_PROGRESS too: the coordinator ticks on its own clock and
+            # its ticks carry the worker's latest message (the engine's progress).
             relay(dataclasses.replace(event, partition_key=p.key))
             if event.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
                 terminal = event  # the last event; the stream ends after it

@@ -177,17 +177,31 @@ def run_partition_attempt(
     return compute_partition(engine, steps, zone, work, worker=worker, emit=emit)
 
 
-def _engine_progress(steps: ModuleType, work: PartitionWork) -> str:
-    """The engine's own progress of the attempt (the Spark engine's tasks), if it has any."""
+def engine_progress(steps: ModuleType, day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
+    """The engine's own progress of a partition's computation (the Spark engine's tasks,
+    stages and rows read), "" if it has none: the message of its PARTITION_PROGRESS events,
+    here for a dispatched attempt and in batch/jobs/handlers.py for the local pool's."""
     progress = getattr(steps, "progress", None)
     if progress is None:
         return ""
     try:
-        day = dt.date.fromisoformat(work.parameters["date"])
-        return str(progress(day, work.video_id_lo, work.video_id_hi))
+        return str(progress(day, video_id_lo, video_id_hi))
     except Exception:  # noqa: BLE001 - progress is informative, never fatal
-        log.debug("no engine progress for %s", work.partition_key, exc_info=True)
+        log.debug("no engine progress for %s [%s, %s)", day, video_id_lo, video_id_hi, exc_info=True)
         return ""
+
+
+def _progress_event(work: PartitionWork, steps: ModuleType, *, elapsed_ms: int) -> JobEvent:
+    """A running attempt's PARTITION_PROGRESS, with the engine's progress as its message."""
+    day = dt.date.fromisoformat(work.parameters["date"])
+    return _partition_event(
+        work,
+        day,
+        EventType.PARTITION_PROGRESS,
+        BatchStatus.STARTED,
+        elapsed_ms=elapsed_ms,
+        message=engine_progress(steps, day, work.video_id_lo, work.video_id_hi),
+    )
 
 
 def run_partition_stream(
@@ -201,8 +215,9 @@ def run_partition_stream(
 ) -> Iterator[JobEvent]:
     """RunPartition's work: claims the attempt now (NotFound / NotReady are raised
     before any event), then returns its events: PARTITION_STARTED, PARTITION_PROGRESS every
-    `progress_interval_sec` (which also keeps the stream through Envoy from going idle),
-    and PARTITION_FINISHED or PARTITION_FAILED with final=True. The attempt runs in its own
+    `progress_interval_sec` (which also keeps the stream through Envoy from going idle) with
+    the engine's progress (`engine_progress`), the engine's last counts just before the
+    outcome, and PARTITION_FINISHED or PARTITION_FAILED with final=True. The attempt runs in its own
     thread and goes on to its end if the caller goes away: its COMPLETED mark commits only if
     the coordinator has not failed the attempt meanwhile."""
     steps = steps or load_steps()
@@ -221,27 +236,24 @@ def run_partition_stream(
     threading.Thread(target=target, name=f"attempt-{partition_execution_id}", daemon=True).start()
     t0 = time.monotonic()
 
+    def progress_event() -> JobEvent:
+        return _progress_event(work, steps, elapsed_ms=int((time.monotonic() - t0) * 1000))
+
     def generate() -> Iterator[JobEvent]:
         while True:
             try:
                 item = events.get(timeout=progress_interval_sec)
             except queue.Empty:
-                yield JobEvent(
-                    EventType.PARTITION_PROGRESS,
-                    work.job_name,
-                    job_execution_id=work.job_execution_id,
-                    day=work.parameters.get("date", ""),
-                    partition_key=work.partition_key,
-                    elapsed_ms=int((time.monotonic() - t0) * 1000),
-                    status=BatchStatus.STARTED.name,
-                    message=_engine_progress(steps, work),
-                )
+                yield progress_event()
                 continue
             if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item
             if item.type in (EventType.PARTITION_FINISHED, EventType.PARTITION_FAILED):
+                last = progress_event()
+                if last.message:  # the engine's final counts, before the outcome
+                    yield last
                 item = dataclasses.replace(item, final=True)
             yield item
 

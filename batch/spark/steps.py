@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from batch.computed_days import days_to_compute
 from batch.spark import rules
+from batch.spark.progress import progress_message, read_progress
 from batch.spark.session import spark_failures, spark_session
 from batch.spark.sources import plays_frame, videos_frame
 from batch.steps.daily import (
@@ -57,6 +58,7 @@ __all__ = [
     "days_to_compute",
     "finish_day",
     "freeze_closed_day",
+    "progress",
     "tier_tables",
     "video_id_bounds",
 ]
@@ -99,25 +101,15 @@ def job_group(day: dt.date, video_id_lo: int | None = None, video_id_hi: int | N
 
 
 def progress(day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
-    """Spark's progress of a partition's computation, from the SparkContext's status tracker
-    (its job group's jobs, their stages' tasks): a PARTITION_PROGRESS message; "" when Spark
-    has run nothing for it (yet) or no session exists."""
+    """Spark's progress of a partition's latest computation (its job group's tasks, stages
+    and rows read, batch/spark/progress.py): a PARTITION_PROGRESS message; "" when Spark has
+    run nothing for it (yet) or no session exists."""
     spark = _Configured.spark
-    if spark is None:
-        return ""
-    tracker = spark.sparkContext.statusTracker()
-    done = total = 0
     with _lock:
         group = _groups.get(f"{day.isoformat()}-{video_id_lo}-{video_id_hi}")
-    jobs = tracker.getJobIdsForGroup(group) if group else []
-    for job_id in jobs:
-        job = tracker.getJobInfo(job_id)
-        for stage_id in job.stageIds if job is not None else []:
-            stage = tracker.getStageInfo(stage_id)
-            if stage is not None:
-                done += stage.numCompletedTasks
-                total += stage.numTasks
-    return f"spark: {done}/{total} tasks of {len(jobs)} jobs" if jobs else ""
+    if spark is None or group is None:
+        return ""
+    return progress_message(read_progress(spark, group))
 
 
 # --- Rule 5, keyed by viewer ---------------------------------------------------------------

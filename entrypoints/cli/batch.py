@@ -227,7 +227,7 @@ class _BarsView:
         elif e.type is EventType.PARTITION_STARTED:
             self.partitions[e.partition_key] = p.add_task(f"  {e.partition_key}", total=1, info=e.message)
         elif e.type is EventType.PARTITION_PROGRESS and e.partition_key in self.partitions:
-            p.update(self.partitions[e.partition_key], info=f"running {e.elapsed_ms / 1000:.1f} s")
+            p.update(self.partitions[e.partition_key], info=progress_info(e))
         elif e.type is EventType.PARTITION_FINISHED and e.partition_key in self.partitions:
             p.update(
                 self.partitions[e.partition_key],
@@ -253,6 +253,13 @@ class _BarsView:
             p.advance(self.overall)
             if e.type is not EventType.JOB_FAILED:
                 self._reset_day()
+
+
+def progress_info(e: JobEvent) -> str:
+    """A running partition's bar text: how long, and the engine's progress when it has one
+    (the Spark engine's tasks, stages and rows read)."""
+    running = f"running {e.elapsed_ms / 1000:.1f} s"
+    return f"{running}, {e.message}" if e.message else running
 
 
 def remote_events(url, username, password, job, date, to_date, rerun, partitions) -> Iterator[JobEvent]:

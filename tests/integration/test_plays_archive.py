@@ -5,7 +5,9 @@ prove nothing), the rows go and come back identical (a checksum over every colum
 here), an open month is refused, and a late playback for the archived month is rejected at
 ingest with its reason, counted, and leaves no trace. The archive is the month in the Parquet
 history's layout (services/video/parquet_history.py), each day's checksum equal to the table's
-before the archival; a tampered day is refused, and so is a tampered manifest; an archive of the
+before the archival, and read by the Spark engine as its Parquet source (a day computed from
+it, on a local[2] session, gives the SQL engine's rows); a tampered day is refused, and so is
+a tampered manifest; an archive of the
 first format (gzip JSON lines, written here by hand as the old code wrote it) is still finished
 and restored.
 
@@ -153,6 +155,43 @@ def late_playback_is_rejected(engine, event_id: str) -> None:
     assert counts_after == {**counts_before, feb_20: counts_before.get(feb_20, 0) + 1}  # only the good one
 
 
+DAILY_FIGURES = (
+    "SELECT video_id, seller_id, views, watch_time_sec, ad_views, cum_views, cum_ad_views, video_revenue,"
+    " ad_revenue, plays, excluded_self_view, excluded_overlap, excluded_repeat, excluded_cap,"
+    " excluded_stream_limit FROM daily_video_stats WHERE day = :day ORDER BY video_id"
+)
+
+
+def daily_figures(engine_or_conn, day: dt.date) -> list[tuple]:
+    if isinstance(engine_or_conn, sa.Engine):
+        with engine_or_conn.connect() as conn:
+            return daily_figures(conn, day)
+    query = sa.text(DAILY_FIGURES).bindparams(sa.bindparam("day", type_=sa.Date))
+    return [tuple(r) for r in engine_or_conn.execute(query, {"day": day})]
+
+
+def spark_day_from(engine, folder, day: dt.date, settings) -> tuple:
+    """(StepCounts, daily rows) of `day` as the Spark engine computes them with the plays read
+    from the Parquet history `folder`, its previous rows deleted first; all rolled back."""
+    import batch.spark.steps
+
+    batch.spark.steps.configure(settings.model_copy(update={"spark_plays": f"parquet:{folder}"}))
+    try:
+        with engine.connect() as conn:
+            with conn.begin() as transaction:
+                query = sa.text("DELETE FROM daily_video_stats WHERE day = :day").bindparams(
+                    sa.bindparam("day", type_=sa.Date)
+                )
+                conn.execute(query, {"day": day})
+                lo, hi = batch.steps.video_id_bounds(conn)
+                counts = batch.spark.steps.compute_day_partition(conn, day, lo, hi, zone=SEOUL)
+                rows = daily_figures(conn, day)
+                transaction.rollback()
+    finally:
+        batch.spark.steps.configure(settings)
+    return counts, rows
+
+
 def audited(engine: sa.Engine) -> list[tuple[str, str]]:
     """(action, target) of every audit log entry."""
     with engine.connect() as conn:
@@ -160,7 +199,7 @@ def audited(engine: sa.Engine) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("module_engine", ["mariadb", "sqlite"], indirect=True)
-def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_data(world, tmp_path):
+def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_data(world, tmp_path, spark_settings):
     engine = world.engine
     world.ingest(month_plays(JAN, 12, "j", seed=3) + month_plays(FEB, 4, "f", seed=4) + across_midnight())
     world.run_batch()
@@ -181,6 +220,12 @@ def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_da
     assert result.path == tmp_path / "plays-2012-01" and parquet_history.verify(result.path) == digests
     assert result.sha256 == parquet_history.month_sha256(digests)
     assert parquet_history.stored_days(result.path) == days_of(JAN)
+    # The archive's folder is a Parquet history the Spark engine reads: a day whose plays
+    # left the table, computed from it, gives the rows the SQL engine computed from the table.
+    mid_january = JAN.replace(day=15)
+    counts, rows = spark_day_from(engine, result.path, mid_january, spark_settings)
+    assert counts.rows_read == digests[14].rows > 0
+    assert rows == daily_figures(engine, mid_january)
     assert figures(engine, JAN) == before
     left, _ = month_rows_checksum(engine, JAN)
     assert left == result.kept_plays and 1 <= left < 12  # the last evening's plays only

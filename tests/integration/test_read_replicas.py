@@ -2,7 +2,8 @@
 binary logging and a second mariadbd replicating from it): the read services read from the
 replica and every write goes to the primary; a job's JOB_FINISHED waits for the replica to
 apply its figures, or takes it out of use, and no read after it returns an older figure; the
-replica killed under read load costs no failed read, and reads come back to it.
+replica killed under read load costs no failed read, and reads come back to it; the Spark
+engine's JDBC reads of the plays run on the replica, with the SQL engine's figures.
 
 One replication pair for the module (about 17 s to set up); each test computes its own later
 day, so they run in file order on the same database."""
@@ -297,3 +298,64 @@ def test_the_replica_killed_under_read_load_fails_no_read_and_reads_come_back(pa
     # Back: reads run on the replica again (the load may have ended; a few more reads).
     assert _reads_after(services, day, 0.5) == {expected}
     assert _reads(name) > back_at
+
+
+DAILY_FIGURES = (
+    "SELECT video_id, seller_id, views, watch_time_sec, ad_views, cum_views, cum_ad_views, video_revenue,"
+    " ad_revenue, plays, excluded_self_view, excluded_overlap, excluded_repeat, excluded_cap,"
+    " excluded_stream_limit FROM daily_video_stats WHERE day = :day ORDER BY video_id"
+)
+
+
+def _plays_reads(node) -> int:
+    """The Spark JDBC source's queries of the plays in `node`'s general log (each is
+    `SELECT ... FROM plays WHERE ...) AS plays_range`, batch/spark/sources.py). `%%`: the
+    driver formats the statement."""
+    (row,) = node.sql(
+        "SELECT COUNT(*) AS n FROM mysql.general_log"
+        " WHERE command_type = 'Query' AND CONVERT(argument USING utf8mb4) LIKE '%%FROM plays WHERE%%plays_range%%'"
+    )
+    return int(row["n"])
+
+
+def test_the_spark_engine_reads_the_plays_from_the_replica(pair, spark_local, spark_settings):
+    """PAYSYSTEM_DB_READ_URLS names a replica: the Spark engine's JDBC reads of the plays run
+    on the replica (its general log has them, the primary's none), its writes go to the
+    primary, and its figures are the SQL engine's."""
+    replication_pair, engine = pair
+    day = dt.date(2026, 3, 6)
+    plays = random_plays([day], VIDEOS, 60, seed=17, prefix="rep-g-")
+    add_plays(engine, plays)
+    settings = replication_pair.settings(db_replica_max_lag_ms=MAX_LAG_MS)
+    assert _run_job(settings, engine, day)[-1][1].type is EventType.JOB_FINISHED
+    with engine.connect() as conn:
+        sql_rows = conn.execute(sa.text(DAILY_FIGURES), {"day": day}).all()
+    assert len(sql_rows) == len(VIDEOS)
+    nodes = (replication_pair.primary, replication_pair.replica)
+    for node in nodes:
+        node.sql("SET GLOBAL general_log = 0")
+        node.sql("SET GLOBAL log_output = 'TABLE'")
+        node.sql("TRUNCATE TABLE mysql.general_log")
+        node.sql("SET GLOBAL general_log = 1")
+    spark = settings.model_copy(
+        update={"batch_engine": "spark", "spark_master": spark_settings.spark_master, "spark_partitions": 2}
+    )
+    try:
+        batch = runner_for(spark, engine, workers=2)
+        events = list(batch.run("daily", day, rerun=True, today=day + dt.timedelta(days=1)))
+    finally:
+        for node in nodes:
+            node.sql("SET GLOBAL general_log = 0")
+    assert events[-1].type is EventType.JOB_FINISHED, events[-1]
+    finished = [e for e in events if e.type is EventType.PARTITION_FINISHED]
+    assert sum(e.rows_read for e in finished) == len(plays)
+    assert _plays_reads(replication_pair.replica) > 0
+    assert _plays_reads(replication_pair.primary) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(DAILY_FIGURES), {"day": day}).all() == sql_rows
+        written_by = set(
+            conn.execute(
+                sa.text("SELECT DISTINCT job_execution_id FROM daily_video_stats WHERE day = :day"), {"day": day}
+            ).scalars()
+        )
+    assert written_by == {events[-1].job_execution_id}  # rewritten by the Spark run, on the primary

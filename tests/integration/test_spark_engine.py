@@ -1,14 +1,19 @@
 """The Spark engine (batch/spark/steps.py) against the SQL engine (batch/steps) on real MariaDB
 and a real local[2] Spark session: on the same database state both engines write the same
 daily, weekly and monthly rows and the same stream_limited_plays, equal to
-tests/reference.py's; the plays read through JDBC or from a Parquet history; a job run end
-to end with the Spark engine."""
+tests/reference.py's; the plays read through JDBC or from a Parquet history (the midnight,
+late-data and DST cases from both, the history written by the project's export); a job run
+end to end with the Spark engine, its partitions streaming Spark's progress."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +28,8 @@ from batch.jobs.runner import JobRunner
 from batch.jobs.worker import load_steps
 from batch.steps import video_id_bounds
 from domain.periods import day_bounds_us
+from services.common.settings import Settings
+from services.video import parquet_history
 from tests.databases import fresh_database
 from tests.integration.conftest import SEOUL, BatchData
 from tests.integration.test_daily_step_property import plays_strategy
@@ -32,6 +39,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 SUN, MON, TUE = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
 S = 1_000_000
 SELLER = 1000
+# A partition's PARTITION_PROGRESS message on the Spark engine (batch/spark/progress.py).
+SPARK_PROGRESS = re.compile(r"spark: (\d+)/(\d+) tasks, (\d+)/(\d+) stages of \d+ jobs?, ([\d,]+) rows read")
 
 
 @pytest.fixture(scope="module")
@@ -62,22 +71,33 @@ def both_engines(
     seeds: dict[int, Seed] | None = None,
     tiers: list[TierRow] = DESIGN_TIERS,
     partitions: int = 1,
+    parquet: tuple[Settings, Path] | None = None,
 ) -> dict:
     """Runs the arrivals (each followed by a run of every pending day, so a later arrival is
     late data) once per engine from the same empty state; asserts both engines' rows equal
-    and equal to the reference. Returns the daily rows."""
+    and equal to the reference. With `parquet` (the Spark settings and a folder), the Spark
+    engine runs once more reading the plays from a Parquet history that the project's export
+    (services/video/parquet_history.py) rewrites after each arrival. Returns the daily rows."""
+    runs: list[tuple[ModuleType, Path | None]] = [(batch.steps, None), (batch.spark.steps, None)]
+    if parquet is not None:
+        runs.append((batch.spark.steps, parquet[1]))
     results = []
-    for steps in (batch.steps, batch.spark.steps):
+    for steps, history in runs:
         data = BatchData(engine, zone, steps=steps)
         data.clear()
         data.set_tiers(tiers)
         data.add_videos(videos)
         if seeds:
             data.add_seeds(seeds, {v.video_id: v.seller_id for v in videos})
-        for arrival in arrivals:
-            data.add_plays(arrival)
-            for day in data.days_to_compute(dt.date(2100, 1, 1)):
-                data.compute_day(day, partitions=partitions)
+        with reading_plays_from(parquet[0] if parquet else None, history):
+            for arrival in arrivals:
+                data.add_plays(arrival)
+                if history is not None:
+                    with engine.connect() as conn:
+                        first, last = conn.execute(sa.text("SELECT MIN(local_day), MAX(local_day) FROM plays")).one()
+                    parquet_history.export_days(engine, first, last, history)
+                for day in data.days_to_compute(dt.date(2100, 1, 1)):
+                    data.compute_day(day, partitions=partitions)
         assert data.days_to_compute(dt.date(2100, 1, 1)) == []
         results.append(
             (
@@ -87,8 +107,9 @@ def both_engines(
                 data.table_snapshot("stream_limited_plays"),
             )
         )
-    sql, spark = results
-    assert spark == sql
+    sql, *spark = results
+    for other in spark:
+        assert other == sql
     plays = [play for arrival in arrivals for play in arrival]
     expected = compute_daily(videos, plays, zone, tiers=tiers, seeds=seeds)
     seeded = {(v, s.day) for v, s in (seeds or {}).items()}
@@ -97,6 +118,19 @@ def both_engines(
         assert sql[1] == compute_periods(expected, "WEEKLY")
         assert sql[2] == compute_periods(expected, "MONTHLY")
     return sql[0]
+
+
+@contextlib.contextmanager
+def reading_plays_from(settings: Settings | None, history: Path | None) -> Iterator[None]:
+    """The Spark steps reading the plays from the Parquet history `history` meanwhile."""
+    if settings is None or history is None:
+        yield
+        return
+    batch.spark.steps.configure(settings.model_copy(update={"spark_plays": f"parquet:{history}"}))
+    try:
+        yield
+    finally:
+        batch.spark.steps.configure(settings)
 
 
 def test_rule_boundaries_ties_and_ads(spark_db):
@@ -128,8 +162,8 @@ def test_rule_boundaries_ties_and_ads(spark_db):
     both_engines(engine, videos, [day], partitions=2)
 
 
-def test_cap_stream_limit_and_midnight_with_late_data(spark_db):
-    engine, _ = spark_db
+def test_cap_stream_limit_and_midnight_with_late_data(spark_db, tmp_path):
+    engine, settings = spark_db
     videos = [Video(v, SELLER, 1000) for v in (1, 2, 3)] + [Video(4, 7, 1000)]
     first = [p(f"cap{i:02d}", 1, 7, at(MON, 8, i)) for i in range(12)]  # 12 plays a minute apart
     first += [
@@ -145,7 +179,7 @@ def test_cap_stream_limit_and_midnight_with_late_data(spark_db):
         p("late3", 3, 8, at(MON, 23, 56), 0, 1000),  # ... so m2 is over the limit
         p("late4", 1, 7, at(MON, 7, 59, 59)),  # pushes the 10th view of MON to 11th
     ]
-    both_engines(engine, videos, [first, late])
+    both_engines(engine, videos, [first, late], parquet=(settings, tmp_path))
 
 
 def test_tier_crossings_from_seeds_and_a_rerun(spark_db):
@@ -171,21 +205,19 @@ def test_tier_crossings_from_seeds_and_a_rerun(spark_db):
     # The partition's Spark jobs, as its PARTITION_PROGRESS message reports them.
     with engine.connect() as conn:
         lo, hi = video_id_bounds(conn)
-    done, total = re.fullmatch(
-        r"spark: (\d+)/(\d+) tasks of \d+ jobs", batch.spark.steps.progress(MON, lo, hi)
-    ).groups()
+    done, total, _, _, _ = SPARK_PROGRESS.fullmatch(batch.spark.steps.progress(MON, lo, hi)).groups()
     assert 0 < int(done) <= int(total)  # a stage that AQE skipped keeps its tasks in the total
 
 
-def test_the_dst_days_of_new_york(spark_db):
-    engine, _ = spark_db
+def test_the_dst_days_of_new_york(spark_db, tmp_path):
+    engine, settings = spark_db
     videos = [Video(1, SELLER, 1200), Video(2, SELLER, 1200)]
     fall_back = dt.date(2026, 11, 1)  # 25 hours
     plays = [
         p(f"h{h}", 1 + h % 2, 7 + h % 3, at(fall_back, 0, 0, 0, NEW_YORK) + h * 3600 * S, 0, 700) for h in range(26)
     ]
     plays += [p("mid-a", 1, 50, at(fall_back, 23, 59, 50, NEW_YORK)), p("mid-b", 1, 50, at(MON, 0, 0, 5, NEW_YORK))]
-    both_engines(engine, videos, [plays], zone=NEW_YORK)
+    both_engines(engine, videos, [plays], zone=NEW_YORK, parquet=(settings, tmp_path))
 
 
 def test_a_bad_row_fails_the_partition_the_same_way(spark_db):
@@ -254,7 +286,7 @@ def test_parquet_history_gives_the_same_rows(spark_db, tmp_path):
         batch.spark.steps.configure(settings)
 
 
-def test_a_job_runs_end_to_end_on_the_spark_engine(spark_db):
+def test_a_job_runs_end_to_end_on_the_spark_engine_with_its_progress(spark_db):
     engine, settings = spark_db
     steps = load_steps(settings)
     assert steps is batch.spark.steps
@@ -275,3 +307,19 @@ def test_a_job_runs_end_to_end_on_the_spark_engine(spark_db):
     assert data.daily_rows() == compute_daily(videos, plays, SEOUL)
     assert data.days_to_compute(TUE) == []
     assert Decimal(0) <= sum((r.video_revenue for r in data.daily_rows().values()), Decimal(0))
+    # The local pool's partitions stream Spark's progress: before each outcome, at least its
+    # last counts (batch/jobs/handlers.py's Tracker reads them as the partition ends, so this
+    # does not depend on a tick falling inside the computation).
+    for outcome in finished:
+        mine = [
+            SPARK_PROGRESS.fullmatch(e.message)
+            for e in events[: events.index(outcome)]
+            if e.type is EventType.PARTITION_PROGRESS
+            and (e.day, e.partition_key) == (outcome.day, outcome.partition_key)
+        ]
+        counts = [m.groups() for m in mine if m]
+        assert counts, f"no Spark progress for {outcome.day} {outcome.partition_key}: {mine}"
+        tasks_done, tasks, stages_done, stages, rows_read = counts[-1]
+        assert 0 < int(tasks_done) <= int(tasks) and 0 < int(stages_done) <= int(stages)
+        # Spark's scan of the plays: the day's plays of the range and the previous evening's.
+        assert int(rows_read.replace(",", "")) >= outcome.rows_read

@@ -9,6 +9,8 @@ export interface PartitionState {
   percent: number | null;
   status: string;
   rowsRead: string;
+  /** The engine's progress while it runs (e.g. the Spark engine's tasks, stages and rows read). */
+  note: string;
 }
 
 export class JobProgress {
@@ -38,9 +40,12 @@ export class JobProgress {
     }
     if (event.partition_key) {
       const id = `${event.day}/${event.partition_key}`;
-      const p = this.partitions.get(id) ?? { day: event.day, key: event.partition_key, percent: 0, status: "", rowsRead: "0" };
+      const p = this.partitions.get(id) ?? { day: event.day, key: event.partition_key, percent: 0, status: "", rowsRead: "0", note: "" };
       if (event.type === "PARTITION_STARTED") p.percent = 0;
-      else if (event.type === "PARTITION_PROGRESS") p.percent = null;
+      else if (event.type === "PARTITION_PROGRESS") {
+        p.percent = null;
+        if (event.message) p.note = event.message;
+      }
       else if (event.type === "PARTITION_FINISHED") p.percent = 100;
       p.status = event.type;
       if (event.rows_read) p.rowsRead = event.rows_read;

@@ -52,3 +52,18 @@ test("a failed run stays below 100", () => {
   assert.equal(progress.percent, 25);
   assert.ok(progress.failed);
 });
+
+test("a partition's note is the engine's progress its PARTITION_PROGRESS events carry", () => {
+  const progress = new JobProgress(1);
+  progress.apply(event({ type: "PARTITION_STARTED", partition_key: "p0", partitions_total: 1 }));
+  progress.apply(event({ type: "PARTITION_PROGRESS", partition_key: "p0", partitions_total: 1 }));
+  assert.equal(progress.partitions.get("2026-11-30/p0")?.note, "");
+  const spark = "spark: 3/8 tasks, 1/4 stages of 2 jobs, 1,200 rows read";
+  progress.apply(event({ type: "PARTITION_PROGRESS", partition_key: "p0", partitions_total: 1, message: spark }));
+  assert.equal(progress.partitions.get("2026-11-30/p0")?.note, spark);
+  progress.apply(event({ type: "PARTITION_PROGRESS", partition_key: "p0", partitions_total: 1 })); // a tick without one
+  progress.apply(event({ type: "PARTITION_FINISHED", partition_key: "p0", rows_read: "900", partitions_total: 1, partitions_done: 1 }));
+  const finished = progress.partitions.get("2026-11-30/p0");
+  assert.equal(finished?.note, spark); // the last counts stay beside the outcome
+  assert.equal(finished?.rowsRead, "900");
+});

@@ -94,7 +94,7 @@ function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: H
       element.value = p.percent;
       element.dataset.percent = String(p.percent);
     }
-    return h("li", {}, h("span", { class: "partition-name" }, `${p.day} ${p.key}`), element, h("span", { class: "note" }, `${tEnum("event", p.status)} · ${t("admin.rows", { rows: formatCount(p.rowsRead) })}`));
+    return h("li", {}, h("span", { class: "partition-name" }, `${p.day} ${p.key}`), element, h("span", { class: "note" }, `${tEnum("event", p.status)} · ${t("admin.rows", { rows: formatCount(p.rowsRead) })}${p.note ? ` · ${p.note}` : ""}`));
   });
   list.replaceChildren(...items);
 }
