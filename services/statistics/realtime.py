@@ -49,6 +49,10 @@ class RealtimeCounts(Protocol):
         """Counted playbacks per minute start (µs) in the window at now_us."""
         ...
 
+    def video_seller(self, video_id: int) -> int | None:
+        """The video's seller, None for no such video."""
+        ...
+
 
 class StoredCounts:
     """RealtimeCounts of the read side: Redis when configured and answering, else the plays."""
@@ -69,6 +73,9 @@ class StoredCounts:
         zone = self._read.zone
         return self._read.read(lambda conn: sql_per_minute(conn, seller_id, video_id, now_us, zone))
 
+    def video_seller(self, video_id: int) -> int | None:
+        return self._read.read(lambda conn: repository.video_seller(conn, video_id))
+
 
 def seller_realtime(read: ReadSide, counts: RealtimeCounts, principal: Principal, seller_id: int) -> realtime.Realtime:
     """That seller or an admin. A seller without videos (or unknown) reads as zeros, as its
@@ -85,7 +92,7 @@ def video_realtime(
     """The video's figures and its seller: the video's seller or an admin; VideoNotFound for
     no such video."""
     require_positive_id(video_id, "video_id")
-    seller_id = read.read(lambda conn: repository.video_seller(conn, video_id))
+    seller_id = counts.video_seller(video_id)
     if seller_id is None:
         raise VideoNotFound(f"no video {video_id}", field="video_id")
     require_seller_or_admin(principal, seller_id, "video's statistics")

@@ -10,8 +10,8 @@ playback's start, self-views left out):
   `EXPIRY_SLACK_SEC` after its hour has left the 48-hour window. The prefix is not the read
   cache's `ps:`, whose keys a batch may delete all at once (Cache.invalidate_after_batch).
 * The play history, without Redis (or while Redis fails at read time): `sql_per_minute`
-  counts the window's plays through the index on started_at, in the partitions of the
-  window's local days only.
+  counts the window's plays through an index range, in the partitions of the window's local
+  days only.
 
 Counting is best-effort and never fails an ingest: the plays are stored (and committed)
 before they are counted; a Redis failure or an open circuit (the breaker of
@@ -180,11 +180,18 @@ def sql_per_minute(
 ) -> dict[int, int]:
     """Playbacks per minute start over the window at `now_us`, from the play history: the
     plays of the seller's videos (or of the one video) started in the window, self-views left
-    out. Bounded by the window: a range of ix_plays_started, and the local_day bound prunes
-    the month partitions (migration 0014) to the window's days."""
+    out."""
+    return {int(row.minute): int(row.n) for row in conn.execute(per_minute_query(seller_id, video_id, now_us, zone))}
+
+
+def per_minute_query(seller_id: int, video_id: int | None, now_us: int, zone: ZoneInfo) -> sa.Select:
+    """sql_per_minute's query. Bounded by the window, whatever the history's size: the
+    local_day bound prunes the month partitions (migration 0014) and makes the window's days a
+    range of ix_plays_day_scan, which covers the query (or the started_at range of
+    ix_plays_started: tests/integration/test_realtime_stores.py checks MariaDB's plan)."""
     first, end = realtime.window_start(now_us), realtime.window_end(now_us)
     minute = sa.literal(realtime.MINUTE_US, sa.BigInteger)
-    # integer division on both storages: (t - t % m) is the minute's start
+    # (t - t % m) is the minute's start on both storages (no integer division to agree on)
     bucket = (plays.c.started_at_us - plays.c.started_at_us % minute).label("minute")
     where = [
         plays.c.started_at_us >= first,
@@ -195,10 +202,9 @@ def sql_per_minute(
     ]
     if video_id is not None:
         where.append(plays.c.video_id == video_id)
-    query = (
+    return (
         sa.select(bucket, sa.func.count().label("n"))
         .select_from(plays.join(videos, videos.c.video_id == plays.c.video_id))
         .where(*where)
         .group_by(bucket)
     )
-    return {int(row.minute): int(row.n) for row in conn.execute(query)}
