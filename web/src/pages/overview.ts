@@ -4,6 +4,7 @@ import { card, figure, h } from "../dom";
 import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
+import { realtimePanel } from "./realtime";
 
 /** The payout a seller waits for: the oldest still pending, else the latest one. */
 export function nextPayout(payouts: Payout[]): Payout | null {
@@ -86,5 +87,6 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     h("p", { class: "subtitle" }, t("common.seller", { id: ctx.sellerId }), " · ", t("overview.month", { month: formatMonth(today, lang) })),
     h("dl", { class: "cards" }, ...cards),
     h("p", { class: "note" }, t("overview.money")),
+    realtimePanel(ctx),
   );
 }
