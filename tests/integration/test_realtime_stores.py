@@ -23,11 +23,12 @@ from services.common.auth import Principal
 from services.common.breakers import redis_breaker
 from services.common.clock import FixedClock
 from services.readpath.cache import make_redis
+from services.statistics.realtime import StoredCounts
 from services.video.ingest import Ingest
 from services.video.published import RedisRealtime, sql_per_minute
 from services.video.realtime import PREFIX, IngestCounter, per_minute_query
 from tests.fakes.video import FakePlayLog
-from tests.plugins.readside import REDIS_SHARED_DB3, add_videos
+from tests.plugins.readside import REDIS_SHARED_DB3, add_videos, make_read_side
 from tests.plugins.video import video_service
 from tests.redis_cluster import free_cluster_ports
 from tests.reference import Play, Video, realtime_estimate
@@ -134,6 +135,16 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness):
             assert (_rfc3339(from_redis.minutes), _rfc3339(from_redis.hours)) == expected, (seller_id, video_id, now)
             assert (_rfc3339(from_sql.minutes), _rfc3339(from_sql.hours)) == expected, (seller_id, video_id, now)
     assert sum(n for _, n in realtime_estimate(catalogue, plays, NOW, seller.account_id)[0]) > 10  # not all zeros
+
+    # The statistics service's store: Redis when it answers; the play history when it does not.
+    live = StoredCounts(make_read_side(harness.engine, REDIS_SHARED_DB3, f"rt-{uuid.uuid4().hex[:6]}"))
+    dead_url = f"redis://127.0.0.1:{free_cluster_ports(1)[0]}/0"
+    dead = StoredCounts(make_read_side(harness.engine, dead_url, f"rt-{uuid.uuid4().hex[:6]}"))
+    expected = realtime_estimate(catalogue, plays, NOW, seller.account_id, base + 1)
+    for counts in (live, dead):
+        figures = realtime.figures(NOW_US, counts.per_minute(seller.account_id, base + 1, NOW_US))
+        assert (_rfc3339(figures.minutes), _rfc3339(figures.hours)) == expected
+    assert dead.video_seller(base + 3) == other_seller.account_id and dead.video_seller(base + 9) is None
 
     # Every counter expires once its hour has left the window (plus the slack).
     client = make_redis(REDIS_SHARED_DB3)
