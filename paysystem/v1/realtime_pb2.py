@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpaysystem/v1/realtime.proto\x12\x0cpaysystem.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n\x18GetSellerRealtimeRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"+\n\x17GetVideoRealtimeRequest\x12\x10\n\x08video_id\x18\x01 \x01(\x03\")\n\x14WatchRealtimeRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"M\n\rRealtimePoint\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tplaybacks\x18\x02 \x01(\x03\"\xc7\x01\n\x08Realtime\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12\x10\n\x08video_id\x18\x02 \x01(\x03\x12,\n\x07minutes\x18\x03 \x03(\x0b\x32\x1b.paysystem.v1.RealtimePoint\x12*\n\x05hours\x18\x04 \x03(\x0b\x32\x1b.paysystem.v1.RealtimePoint\x12\x11\n\testimated\x18\x05 \x01(\x08\x12)\n\x05\x61s_of\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpaysystem/v1/realtime.proto\x12\x0cpaysystem.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"-\n\x18GetSellerRealtimeRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"+\n\x17GetVideoRealtimeRequest\x12\x10\n\x08video_id\x18\x01 \x01(\x03\")\n\x14WatchRealtimeRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\"M\n\rRealtimePoint\x12)\n\x05start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tplaybacks\x18\x02 \x01(\x03\"\xb5\x01\n\x08Realtime\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12,\n\x07minutes\x18\x02 \x03(\x0b\x32\x1b.paysystem.v1.RealtimePoint\x12*\n\x05hours\x18\x03 \x03(\x0b\x32\x1b.paysystem.v1.RealtimePoint\x12\x11\n\testimated\x18\x04 \x01(\x08\x12)\n\x05\x61s_of\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,5 +41,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REALTIMEPOINT']._serialized_start=213
   _globals['_REALTIMEPOINT']._serialized_end=290
   _globals['_REALTIME']._serialized_start=293
-  _globals['_REALTIME']._serialized_end=492
+  _globals['_REALTIME']._serialized_end=474
 # @@protoc_insertion_point(module_scope)

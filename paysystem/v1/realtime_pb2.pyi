@@ -36,17 +36,15 @@ class RealtimePoint(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., playbacks: _Optional[int] = ...) -> None: ...
 
 class Realtime(_message.Message):
-    __slots__ = ("seller_id", "video_id", "minutes", "hours", "estimated", "as_of")
+    __slots__ = ("seller_id", "minutes", "hours", "estimated", "as_of")
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
-    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
     MINUTES_FIELD_NUMBER: _ClassVar[int]
     HOURS_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     seller_id: int
-    video_id: int
     minutes: _containers.RepeatedCompositeFieldContainer[RealtimePoint]
     hours: _containers.RepeatedCompositeFieldContainer[RealtimePoint]
     estimated: bool
     as_of: _timestamp_pb2.Timestamp
-    def __init__(self, seller_id: _Optional[int] = ..., video_id: _Optional[int] = ..., minutes: _Optional[_Iterable[_Union[RealtimePoint, _Mapping]]] = ..., hours: _Optional[_Iterable[_Union[RealtimePoint, _Mapping]]] = ..., estimated: _Optional[bool] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, seller_id: _Optional[int] = ..., minutes: _Optional[_Iterable[_Union[RealtimePoint, _Mapping]]] = ..., hours: _Optional[_Iterable[_Union[RealtimePoint, _Mapping]]] = ..., estimated: _Optional[bool] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -30,7 +30,7 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
 
     def GetVideoRealtime(self, request, context):
         figures, seller_id = realtime.video_realtime(self._read, self._counts, current_principal(), request.video_id)
-        return _realtime(figures, seller_id, request.video_id)
+        return _realtime(figures, seller_id)
 
     def WatchRealtime(self, request, context):
         principal = current_principal()
@@ -135,10 +135,9 @@ def _render_top(top: service.TopVideos) -> bytes:
     ).SerializeToString()
 
 
-def _realtime(figures: rt.Realtime, seller_id: int, video_id: int = 0) -> realtime_pb2.Realtime:
+def _realtime(figures: rt.Realtime, seller_id: int) -> realtime_pb2.Realtime:
     return realtime_pb2.Realtime(
         seller_id=seller_id,
-        video_id=video_id,
         minutes=[
             realtime_pb2.RealtimePoint(start=timestamp(p.start_us), playbacks=p.playbacks) for p in figures.minutes
         ],

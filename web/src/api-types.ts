@@ -872,13 +872,11 @@ export interface components {
             reason: string;
         };
         Realtime: {
-            /** Format: int64 */
-            seller_id: string;
             /**
              * Format: int64
-             * @description 0 for a seller's figures
+             * @description the seller (of the video, for a video's figures)
              */
-            video_id: string;
+            seller_id: string;
             /** @description 60 points, oldest first; the last is the current minute */
             minutes: components["schemas"]["RealtimePoint"][];
             /** @description 48 points, oldest first; the last is the current hour so far */
