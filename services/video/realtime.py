@@ -4,7 +4,8 @@ playback's start, self-views left out):
 * Redis, when configured: ingest counts each stored playback (`RedisRealtime.count`) into one
   hash per seller (and per video) and UTC hour, a field per minute of the hour, so a read is
   48 HGETALLs in one pipeline and a count is one HINCRBY per (key, minute) and one EXPIREAT
-  per key, also in one pipeline. Keys carry the seller as their Redis Cluster hash tag
+  per key, run by one script call per seller (`_ADD`), all in one pipeline (one call per
+  seller on a cluster). Keys carry the seller as their Redis Cluster hash tag
   (`key`), like the read cache's (services/readpath/cache.py): a seller's keys, its videos'
   included, live on one slot, so each pipeline goes to one node. A key expires
   `EXPIRY_SLACK_SEC` after its hour has left the 48-hour window. The prefix is not the read
@@ -35,6 +36,7 @@ from domain import realtime
 from domain.periods import local_day_of
 from services.common.breakers import REDIS_ERRORS, Breaker
 from services.common.metrics import REALTIME_COUNT_FAILURES
+from services.readpath.cache import LazyCluster
 from services.video.ports import PlayRow
 from services.video.tables import plays, videos
 
@@ -50,6 +52,21 @@ def key(seller_id: int, video_id: int | None, hour_start_us: int) -> str:
     hour as epoch seconds. `{seller}` is the Redis Cluster hash tag: only it picks the slot."""
     scope = "s" if video_id is None else f"v{video_id}"
     return f"{PREFIX}:{{{seller_id}}}:{scope}:{hour_start_us // 1_000_000}"
+
+
+# A seller's increments of one ingest call in one command (its keys share a slot, so this
+# runs on a cluster too): per key, two ARGVs: its expiry (EXPIREAT) and its increments as
+# "minute:n,minute:n" (minute of the hour, 0-59). One reply per seller instead of one per HINCRBY: a
+# 5,000-playback call over 2,000 videos took 0.5 s as separate HINCRBYs in a pipeline.
+_ADD = """
+for i, k in ipairs(KEYS) do
+  for minute, n in string.gmatch(ARGV[2 * i], "(%d+):(%d+)") do
+    redis.call('HINCRBY', k, minute, n)
+  end
+  redis.call('EXPIREAT', k, ARGV[2 * i - 1])
+end
+return #KEYS
+"""
 
 
 def _expire_at_sec(hour_start_us: int) -> int:
@@ -75,18 +92,25 @@ class RedisRealtime:
             minute = realtime.minute_start(started_at_us)
             increments[(seller_id, None, minute)] += 1
             increments[(seller_id, video_id, minute)] += 1
+        # One script call per seller (its keys share a slot): key -> (expire at, "minute:n,...")
+        per_seller: dict[int, dict[str, tuple[int, list[str]]]] = {}
+        for (seller_id, scope, minute), n in increments.items():
+            hour = realtime.hour_start(minute)
+            keys = per_seller.setdefault(seller_id, {})
+            entry = keys.setdefault(key(seller_id, scope, hour), (_expire_at_sec(hour), []))
+            entry[1].append(f"{(minute - hour) // realtime.MINUTE_US}:{n}")
 
         def send() -> None:
-            pipe = self.client.pipeline(transaction=False)
-            expiring: dict[str, int] = {}
-            for (seller_id, video_id, minute), n in sorted(increments.items(), key=_sort_key):
-                hour = realtime.hour_start(minute)
-                name = key(seller_id, video_id, hour)
-                pipe.hincrby(name, str((minute - hour) // realtime.MINUTE_US), n)
-                expiring[name] = _expire_at_sec(hour)
-            for name, at in expiring.items():
-                pipe.expireat(name, at)
-            pipe.execute()
+            # One pipeline on one node; on a cluster, whose pipelines take no scripts, one call
+            # per seller (each to the node of the seller's slot).
+            pipe = None if isinstance(self.client, LazyCluster) else self.client.pipeline(transaction=False)
+            for _, keys in sorted(per_seller.items()):
+                args: list[object] = []
+                for expire_at, pairs in keys.values():
+                    args += (expire_at, ",".join(pairs))
+                (pipe or self.client).eval(_ADD, len(keys), *keys, *args)
+            if pipe is not None:
+                pipe.execute()
 
         try:
             self.breaker.call(send)
@@ -118,11 +142,6 @@ class RedisRealtime:
             for minute, n in fields.items():
                 counts[hour + int(minute) * realtime.MINUTE_US] = int(n)
         return counts
-
-
-def _sort_key(item: tuple[tuple[int, int | None, int], int]) -> tuple[int, int, int]:
-    (seller_id, video_id, minute), _ = item
-    return seller_id, -1 if video_id is None else video_id, minute
 
 
 class IngestCounter:

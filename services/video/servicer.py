@@ -77,7 +77,10 @@ def _video_message(video: service.Video) -> video_pb2.Video:
 def _realtime_counter(ctx: ServiceContext) -> IngestCounter | None:
     """The realtime estimate's count at ingest, in Redis when configured; without Redis the
     estimate is read from the play history and nothing is counted here."""
-    client = make_redis(ctx.settings.redis_url)
+    # Longer socket timeouts than the read cache's 100 ms: a big ingest call's counts take a
+    # few tens of ms (one script call per seller), and waiting costs no reader anything. A
+    # Redis that refuses connections still fails at once; three failures open the breaker.
+    client = make_redis(ctx.settings.redis_url, socket_timeout=0.5)
     if client is None:
         return None
     breaker = redis_breaker("redis-realtime")
