@@ -104,11 +104,12 @@ class RedisRealtime:
             # One pipeline on one node; on a cluster, whose pipelines take no scripts, one call
             # per seller (each to the node of the seller's slot).
             pipe = None if isinstance(self.client, LazyCluster) else self.client.pipeline(transaction=False)
+            target = self.client if pipe is None else pipe  # (an empty pipeline is falsy: no `or`)
             for _, keys in sorted(per_seller.items()):
                 args: list[object] = []
                 for expire_at, pairs in keys.values():
                     args += (expire_at, ",".join(pairs))
-                (pipe or self.client).eval(_ADD, len(keys), *keys, *args)
+                target.eval(_ADD, len(keys), *keys, *args)
             if pipe is not None:
                 pipe.execute()
 
