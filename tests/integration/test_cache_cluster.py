@@ -142,6 +142,23 @@ def test_a_read_its_lock_and_a_seller_s_keys_share_one_slot_and_sellers_spread_o
     assert len({_owner(cluster, seller) for seller in sellers}) == 3  # every master holds sellers
 
 
+def test_the_realtime_counters_of_a_seller_and_its_videos_share_the_seller_s_slot(cluster):
+    """services/video/realtime.py on the cluster: one pipeline per count and per read works
+    because every key of a seller (its total and its videos', every hour) is on one slot."""
+    client = make_redis(cluster.url)
+    store = RedisRealtime(client, redis_breaker(f"redis-rt-{uuid.uuid4().hex[:6]}"))
+    seller = 900_000 + int(uuid.uuid4().int % 100_000)
+    now = time.time_ns() // 1000
+    starts = [now - 10**6, now - 61 * 60 * 10**6, now - 30 * 3600 * 10**6]
+    assert store.count([(seller, 11, t) for t in starts] + [(seller, 12, now)], now)
+    assert realtime.figures(now, store.per_minute(seller, None, now)).last_48_hours == 4
+    assert realtime.figures(now, store.per_minute(seller, 11, now)).last_48_hours == 3
+    assert realtime.figures(now, store.per_minute(seller, 12, now)).last_60_minutes == 1
+    keys = [k for node in (cluster.node(p) for p in cluster.ports) for k in node.keys(f"psrt:{{{seller}}}:*")]
+    assert {k.split(b":")[2] for k in keys} == {b"s", b"v11", b"v12"}
+    assert {client.cluster().keyslot(k) for k in keys} == {client.cluster().keyslot(f"{{{seller}}}")}
+
+
 def test_invalidation_after_a_batch_deletes_this_prefix_on_every_master(services, cluster):
     svc, sellers, _ = services
     cache = svc.read.cache
@@ -248,23 +265,6 @@ def test_a_master_killed_under_read_load_costs_no_request_and_the_cache_returns_
         f" replica promoted {recovered['promoted']:.1f} s after the kill, the killed master's sellers"
         f" cached again after {recovered['cached']:.1f} s"
     )
-
-
-def test_the_realtime_counters_of_a_seller_and_its_videos_share_the_seller_s_slot(cluster):
-    """services/video/realtime.py on the cluster: one pipeline per count and per read works
-    because every key of a seller (its total and its videos', every hour) is on one slot."""
-    client = make_redis(cluster.url)
-    store = RedisRealtime(client, redis_breaker(f"redis-rt-{uuid.uuid4().hex[:6]}"))
-    seller = 900_000 + int(uuid.uuid4().int % 100_000)
-    now = time.time_ns() // 1000
-    starts = [now - 10**6, now - 61 * 60 * 10**6, now - 30 * 3600 * 10**6]
-    assert store.count([(seller, 11, t) for t in starts] + [(seller, 12, now)], now)
-    assert realtime.figures(now, store.per_minute(seller, None, now)).last_48_hours == 4
-    assert realtime.figures(now, store.per_minute(seller, 11, now)).last_48_hours == 3
-    assert realtime.figures(now, store.per_minute(seller, 12, now)).last_60_minutes == 1
-    keys = [k for node in (cluster.node(p) for p in cluster.ports) for k in node.keys(f"psrt:{{{seller}}}:*")]
-    assert {k.split(b":")[2] for k in keys} == {b"s", b"v11", b"v12"}
-    assert {client.cluster().keyslot(k) for k in keys} == {client.cluster().keyslot(f"{{{seller}}}")}
 
 
 def test_an_unreachable_cluster_is_a_redis_connection_error_at_first_use():
