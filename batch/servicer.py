@@ -141,7 +141,13 @@ class BatchServicer(batch_pb2_grpc.BatchServiceServicer):
         # A caller that goes away does not stop the job: it runs to its end in this process.
         today = self._ctx.clock.today(self._ctx.settings.zone)  # the business day (services/common/clock.py)
         events = runner.run(
-            request.job, date, to_date, rerun=request.rerun, partitions=request.partitions or None, today=today
+            request.job,
+            date,
+            to_date,
+            rerun=request.rerun,
+            partitions=request.partitions or None,
+            today=today,
+            actor_id=principal.account_id,
         )
         for event in events:
             yield event_message(event)

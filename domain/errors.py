@@ -85,6 +85,10 @@ class BadRange(BadInput):
     """A [from, to] range that ends before it starts or spans too many periods."""
 
 
+class BadComparison(BadInput):
+    """A `compare` other than PREVIOUS or YEAR_AGO, or an earlier range outside the calendar."""
+
+
 class BadMetric(BadInput):
     """A ranking metric other than the ones the statistics know."""
 
@@ -200,3 +204,15 @@ class BadTierTable(BadInput):
     """A tier table that is malformed or scheduled for a day it may not start on; the batch
     (domain/counted_views.py) raises it too for the table in force on a day that cannot price every
     count (missing, empty, not starting at 0)."""
+
+
+class BadPayoutProfile(BadInput):
+    """A payout profile field that is missing or malformed (the message names the field)."""
+
+
+class PayoutProfileNotFound(NotFound):
+    """A seller who has not set a payout profile yet."""
+
+
+class BadTaxTable(BadInput):
+    """A tax table that is malformed or scheduled for a day it may not start on."""

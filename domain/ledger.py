@@ -29,6 +29,7 @@ EARNED_KINDS = (EntryKind.EARNING, EntryKind.ADJUSTMENT)
 
 
 class PayoutStatus(enum.StrEnum):
+    HELD = "HELD"  # the seller's payout profile is incomplete: PENDING once it is complete
     PENDING = "PENDING"
     PAID = "PAID"
     FAILED = "FAILED"
@@ -69,6 +70,10 @@ def mark_changes(
     (idempotent: nothing changes). Anything else contradicts what was recorded."""
     if current is PayoutStatus.PENDING:
         return True
+    if current is PayoutStatus.HELD:
+        raise PayoutMarkConflict(
+            "payout is HELD until the seller completes their payout profile; it cannot be marked yet"
+        )
     if current is wanted and current_reference == reference:
         return False
     raise PayoutMarkConflict(

@@ -438,3 +438,99 @@ def realtime_estimate(
         return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     return [(rfc3339(m), n) for m, n in per_minute.items()], [(rfc3339(h), n) for h, n in per_hour.items()]
+
+
+# --- creator analytics (DESIGN 2c): RPM and comparisons, recomputed independently ----------
+
+
+def rpm(video_revenue: Decimal, ad_revenue: Decimal, views: int) -> Decimal | None:
+    """Revenue per 1,000 counted views, in ten-thousandths rounded half away from zero (the
+    money scale); None without views. Counted in whole ten-thousandths with integers."""
+    if views == 0:
+        return None
+    revenue = Fraction(video_revenue) + Fraction(ad_revenue)
+    ten_thousandths = abs(revenue) * 1000 * 10_000 / views
+    whole = int(ten_thousandths + Fraction(1, 2))  # int() truncates a positive value: floor
+    sign = "-" if revenue < 0 and whole else ""
+    return Decimal(f"{sign}{whole // 10_000}.{whole % 10_000:04d}")
+
+
+def year_earlier(day: dt.date) -> dt.date:
+    try:
+        return dt.date(day.year - 1, day.month, day.day)
+    except ValueError:  # Feb 29: the year before has none
+        return dt.date(day.year - 1, 2, 28)
+
+
+def earlier_starts(compare: str, period: str, starts: list[dt.date]) -> list[dt.date]:
+    """The period starts of the range a series over `starts` is compared with, walked one
+    period at a time: PREVIOUS, as many periods just before; YEAR_AGO, the same dates a year
+    earlier (DAILY, every day between the mapped ends), 364 days earlier (WEEKLY) or the same
+    months a year earlier (MONTHLY)."""
+    if compare == "PREVIOUS":
+        result, start = [], starts[0]
+        for _ in starts:
+            if period == "DAILY":
+                start -= dt.timedelta(days=1)
+            elif period == "WEEKLY":
+                start -= dt.timedelta(days=7)
+            else:
+                start = (start - dt.timedelta(days=1)).replace(day=1)
+            result.insert(0, start)
+        return result
+    if period == "WEEKLY":
+        return [start - dt.timedelta(days=364) for start in starts]
+    if period == "MONTHLY":
+        return [start.replace(year=start.year - 1) for start in starts]
+    day, last, result = year_earlier(starts[0]), year_earlier(starts[-1]), []
+    while day <= last:
+        result.append(day)
+        day += dt.timedelta(days=1)
+    return result
+
+
+def figure_change(earlier: Decimal | int, current: Decimal | int) -> tuple[Decimal, str]:
+    """(current - earlier, percent of |earlier| to one decimal half away from zero, "new"
+    when earlier is 0 and current is not, "0.0" when both are)."""
+    absolute = Decimal(current) - Decimal(earlier)
+    if earlier == 0:
+        return absolute, ("new" if current != 0 else "0.0")
+    exact = (Fraction(current) - Fraction(earlier)) * 100 / abs(Fraction(earlier))
+    tenths = int(abs(exact) * 10 + Fraction(1, 2))
+    sign = "-" if exact < 0 and tenths else ""
+    return absolute, f"{sign}{tenths // 10}.{tenths % 10}"
+
+
+def series_totals(points: list[dict]) -> dict:
+    """SERIES_FIELDS summed over the points (reference.seller_series's dicts), with their rpm."""
+    sums = {name: sum((p[name] for p in points), Decimal(0) if "revenue" in name else 0) for name in SERIES_FIELDS}
+    return {**sums, "rpm": rpm(sums["video_revenue"], sums["ad_revenue"], sums["views"])}
+
+
+def series_changes(earlier: dict, current: dict) -> dict[str, tuple[Decimal, str]]:
+    """figure_change per figure of two series_totals, and of their revenue (video + ad); a
+    missing RPM counts as 0."""
+
+    def value(totals: dict, name: str) -> Decimal | int:
+        if name == "revenue":
+            return totals["video_revenue"] + totals["ad_revenue"]
+        return totals[name] or Decimal(0)
+
+    return {
+        name: figure_change(value(earlier, name), value(current, name)) for name in (*SERIES_FIELDS, "revenue", "rpm")
+    }
+
+
+def payout_taxes(gross_krw: int, tax_type: str) -> tuple[int, int, int, int]:
+    """DESIGN 2b's default taxes of a payout, in integer arithmetic (no Decimal, no rates
+    table: independent of domain/taxes.py): (income tax, local income tax, VAT, net).
+    INDIVIDUAL: 3% truncated to 10 KRW, 10% of it truncated to 10 KRW, neither under 1,000 KRW.
+    BUSINESS: VAT 10% truncated to whole KRW, added."""
+    if tax_type == "BUSINESS":
+        vat = gross_krw // 10
+        return 0, 0, vat, gross_krw + vat
+    income = gross_krw * 3 // 100 // 10 * 10
+    if income < 1_000:
+        return 0, 0, 0, gross_krw
+    local = income // 10 // 10 * 10
+    return income, local, 0, gross_krw - income - local

@@ -45,9 +45,14 @@ REFERENCES = {
     "ledger_entries.posted_month": "month_closings.month",
     "payouts.seller_id": "accounts.account_id",
     "payouts.month": "month_closings.month",
+    "audit_log.actor_id": "accounts.account_id",  # 0: the operator's local command
+    "payout_profiles.seller_id": "accounts.account_id",
+    "tax_invoices.seller_id": "accounts.account_id",
+    "tax_invoices.payout_id": "payouts.payout_id",
+    "tax_invoices.month": "month_closings.month",
 }
 # Client-chosen keys, not references.
-NOT_REFERENCES = {"plays.event_id"}
+NOT_REFERENCES = {"plays.event_id", "audit_log.request_id"}
 
 HEADER = """# Database schema
 

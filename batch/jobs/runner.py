@@ -35,7 +35,9 @@ from batch.jobs.dispatch import Dispatcher
 from batch.jobs.handlers import LocalPartitionHandler, PartitionHandler, RemotePartitionHandler
 from batch.jobs.model import JobEvent
 from batch.jobs.worker import load_steps
+from domain.audit_chain import OPERATOR, AuditEvent, summary_json
 from domain.errors import BadInput, NotReady
+from services.audit import published as audit
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.video import published as video
 
@@ -130,6 +132,7 @@ class JobRunner:
         rerun: bool = False,
         partitions: int | None = None,
         today: dt.date | None = None,
+        actor_id: int = OPERATOR,
     ) -> Iterator[JobEvent]:
         """Validates, then returns the stream of events; the last one has final=True.
 
@@ -137,6 +140,9 @@ class JobRunner:
         still receiving plays, so computing it now would only make it stale at once.
         Raises BadInput / NotReady before any event; raises
         JobAlreadyRunning instead of a first event when the first day's instance is running.
+        `actor_id`: who asked (the admin calling RunJob; OPERATOR for the local command), for
+        the run's audit entry, appended once the request is valid, in its own transaction (a
+        run is many transactions; the entry records that it was started, and with what).
         """
         job = job or JOB_DAILY
         if job not in JOBS:
@@ -152,12 +158,32 @@ class JobRunner:
             plan = CatchUp(through=today - dt.timedelta(days=1))
         else:
             plan = self._day_range(date, to_date or date, today)
+        self._audit_start(actor_id, job, date, to_date, rerun, partitions)
         self.ensure_partitions(today)
         self.stop_requested.clear()
         coordinator = Coordinator(
             config, self.handler, job, plan, rerun=rerun, partitions=partitions, stop_requested=self.stop_requested
         )
         return event_stream(coordinator.drive, job)
+
+    def _audit_start(
+        self,
+        actor_id: int,
+        job: str,
+        date: dt.date | None,
+        to_date: dt.date | None,
+        rerun: bool,
+        partitions: int | None,
+    ) -> None:
+        asked = {
+            "date": date.isoformat() if date else None,
+            "to_date": to_date.isoformat() if to_date else None,
+            "rerun": rerun,
+            "partitions": partitions,
+        }
+        started = AuditEvent(actor_id, "batch.run", f"job:{job}", "", summary_json(asked))
+        with self.config.engine.begin() as conn:
+            audit.append(conn, started, self.config.clock.now_us())
 
     def _day_range(self, date: dt.date, to_date: dt.date, today: dt.date) -> DayRange:
         """The days from `date` to `to_date`, once they may be computed: not after today, not

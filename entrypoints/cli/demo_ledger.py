@@ -44,9 +44,11 @@ def walk_ledger(
         "access_token"
     ]
 
+    profiled = _set_profiles(base, json_call, console, summary.sellers)
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(first)}, token=admin_token)
     _print_closing(console, closing)
     _print_payouts(console, json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token))
+    _print_breakdowns(base, json_call, console, profiled)
     before = json_call(
         base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={first}", token=token
     )
@@ -112,6 +114,52 @@ def walk_ledger(
             token=admin_token,
         )
         console.print(f"payout {marked['payout_id']} of {marked['amount_krw']} KRW marked {marked['status']}")
+
+
+# One INDIVIDUAL and one BUSINESS seller (DESIGN 2b); the other sellers set none, so their
+# payouts are HELD until they do. 1234567891 has a valid check digit (a made-up number).
+PROFILES = (
+    {"legal_name": "김민지", "tax_type": "INDIVIDUAL", "bank_code": "004", "account_number": "110-234-567890"},
+    {
+        "legal_name": "스튜디오 데모 주식회사",
+        "tax_type": "BUSINESS",
+        "bank_code": "088",
+        "account_number": "5512-3456-0088",
+        "business_number": "123-45-67891",
+    },
+)
+
+
+def _set_profiles(base: str, json_call: Callable[..., dict], console: Console, sellers) -> list[tuple[int, str]]:
+    """PUT the payout profiles of the first two sellers; (seller_id, token) of each."""
+    profiled = []
+    for account, profile in zip(sellers, PROFILES, strict=False):
+        login = {"username": account.username, "password": account.password}
+        token = json_call(base, "POST", "/v1/auth/token", login)["access_token"]
+        shown = json_call(base, "PUT", f"/v1/sellers/{account.account_id}/payout-profile", profile, token=token)
+        console.print(
+            f"payout profile of {account.username}: {shown['tax_type']}, {shown['legal_name']},"
+            f" bank {shown['bank_code']} account {shown['account_number']} (masked)"
+        )
+        profiled.append((account.account_id, token))
+    return profiled
+
+
+def _print_breakdowns(
+    base: str, json_call: Callable[..., dict], console: Console, profiled: list[tuple[int, str]]
+) -> None:
+    """Each profiled seller's newest payout as GET /v1/payouts/{id} shows it: its taxes."""
+    table = Table(title="Payouts with their taxes (the ledger pays the gross; taxes are owed to the state)")
+    for column in ("payout", "seller", "tax type", "gross", "income tax", "local income tax", "VAT", "net"):
+        table.add_column(column, justify="right")
+    for seller_id, token in profiled:
+        payouts = json_call(base, "GET", f"/v1/sellers/{seller_id}/payouts", token=token)["payouts"]
+        if not payouts:
+            continue
+        p = json_call(base, "GET", f"/v1/payouts/{payouts[0]['payout_id']}", token=token)
+        figures = [p.get(k, "-") for k in ("gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw")]
+        table.add_row(p["payout_id"], str(seller_id), p.get("tax_type", "(held)"), *figures)
+    console.print(table)
 
 
 def _viewer(base: str, json_call: Callable[..., dict], name: str) -> dict:

@@ -63,7 +63,12 @@ def clusters(instances: list[Instance]) -> list[dict]:
     for instance in instances:
         cluster = result.setdefault(
             instance.service.name,
-            {"name": instance.service.name, "grpc_service": instance.service.grpc_service, "endpoints": []},
+            {
+                "name": instance.service.name,
+                "grpc_service": instance.service.grpc_service,
+                "grpc_services": list(instance.service.grpc_services),
+                "endpoints": [],
+            },
         )
         cluster["endpoints"].append({"host": instance.host, "port": instance.port})
     return list(result.values())
@@ -276,6 +281,7 @@ def render_compose(services) -> str:
             {
                 "name": spec.name,
                 "grpc_service": spec.grpc_service,
+                "grpc_services": list(spec.grpc_services),
                 "endpoints": [{"host": spec.name, "port": COMPOSE_SERVICE_PORT}],
             }
             for spec in services

@@ -23,12 +23,26 @@ class ServiceSpec:
     instances: int
     # Each instance on one CPU (cpu_for): for services that answer many small calls.
     pinned: bool = False
+    # Other gRPC services its processes serve (Envoy routes their prefixes to this cluster).
+    also_serves: tuple[str, ...] = ()
+
+    @property
+    def grpc_services(self) -> tuple[str, ...]:
+        return (self.grpc_service, *self.also_serves)
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
     # Two account instances: log-in is the door to everything else, so a crashed instance
     # must not stop it (tests/faults/test_kill_each_service.py kills one under load).
-    ServiceSpec("account", "entrypoints.servers.account", "paysystem.v1.AccountService", 2),
+    # The account processes also serve the audit log (admins' reads, a few a day): no service
+    # of its own to run and supervise for that, and not on the pinned read services.
+    ServiceSpec(
+        "account",
+        "entrypoints.servers.account",
+        "paysystem.v1.AccountService",
+        2,
+        also_serves=("paysystem.v1.AuditService",),
+    ),
     ServiceSpec("video", "entrypoints.servers.video", "paysystem.v1.VideoService", 2),
     # The read services are pinned (cpu_for): thousands of small cached reads a second.
     ServiceSpec("statistics", "entrypoints.servers.statistics", "paysystem.v1.StatisticsService", 2, pinned=True),

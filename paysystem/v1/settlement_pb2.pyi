@@ -33,6 +33,13 @@ class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PENDING: _ClassVar[PayoutStatus]
     PAID: _ClassVar[PayoutStatus]
     FAILED: _ClassVar[PayoutStatus]
+    HELD: _ClassVar[PayoutStatus]
+
+class TaxType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TAX_TYPE_UNSPECIFIED: _ClassVar[TaxType]
+    INDIVIDUAL: _ClassVar[TaxType]
+    BUSINESS: _ClassVar[TaxType]
 STATEMENT_STATUS_UNSPECIFIED: StatementStatus
 OPEN: StatementStatus
 CLOSED: StatementStatus
@@ -45,6 +52,10 @@ PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
 PENDING: PayoutStatus
 PAID: PayoutStatus
 FAILED: PayoutStatus
+HELD: PayoutStatus
+TAX_TYPE_UNSPECIFIED: TaxType
+INDIVIDUAL: TaxType
+BUSINESS: TaxType
 
 class GetStatementRequest(_message.Message):
     __slots__ = ("seller_id", "period", "date")
@@ -256,7 +267,7 @@ class LedgerPage(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class Payout(_message.Message):
-    __slots__ = ("payout_id", "seller_id", "month", "amount_krw", "status", "reference", "created_at", "updated_at")
+    __slots__ = ("payout_id", "seller_id", "month", "amount_krw", "status", "reference", "created_at", "updated_at", "tax_type", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw")
     PAYOUT_ID_FIELD_NUMBER: _ClassVar[int]
     SELLER_ID_FIELD_NUMBER: _ClassVar[int]
     MONTH_FIELD_NUMBER: _ClassVar[int]
@@ -265,6 +276,12 @@ class Payout(_message.Message):
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    TAX_TYPE_FIELD_NUMBER: _ClassVar[int]
+    GROSS_KRW_FIELD_NUMBER: _ClassVar[int]
+    INCOME_TAX_KRW_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_INCOME_TAX_KRW_FIELD_NUMBER: _ClassVar[int]
+    VAT_KRW_FIELD_NUMBER: _ClassVar[int]
+    NET_KRW_FIELD_NUMBER: _ClassVar[int]
     payout_id: int
     seller_id: int
     month: str
@@ -273,7 +290,19 @@ class Payout(_message.Message):
     reference: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, payout_id: _Optional[int] = ..., seller_id: _Optional[int] = ..., month: _Optional[str] = ..., amount_krw: _Optional[int] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., reference: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tax_type: TaxType
+    gross_krw: int
+    income_tax_krw: int
+    local_income_tax_krw: int
+    vat_krw: int
+    net_krw: int
+    def __init__(self, payout_id: _Optional[int] = ..., seller_id: _Optional[int] = ..., month: _Optional[str] = ..., amount_krw: _Optional[int] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., reference: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tax_type: _Optional[_Union[TaxType, str]] = ..., gross_krw: _Optional[int] = ..., income_tax_krw: _Optional[int] = ..., local_income_tax_krw: _Optional[int] = ..., vat_krw: _Optional[int] = ..., net_krw: _Optional[int] = ...) -> None: ...
+
+class GetPayoutRequest(_message.Message):
+    __slots__ = ("payout_id",)
+    PAYOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    payout_id: int
+    def __init__(self, payout_id: _Optional[int] = ...) -> None: ...
 
 class ListPayoutsRequest(_message.Message):
     __slots__ = ("seller_id",)
@@ -342,3 +371,119 @@ class ListTierTablesResponse(_message.Message):
     TABLES_FIELD_NUMBER: _ClassVar[int]
     tables: _containers.RepeatedCompositeFieldContainer[TierTable]
     def __init__(self, tables: _Optional[_Iterable[_Union[TierTable, _Mapping]]] = ...) -> None: ...
+
+class GetPayoutProfileRequest(_message.Message):
+    __slots__ = ("seller_id",)
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    def __init__(self, seller_id: _Optional[int] = ...) -> None: ...
+
+class PutPayoutProfileRequest(_message.Message):
+    __slots__ = ("seller_id", "legal_name", "tax_type", "bank_code", "account_number", "business_number")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    TAX_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BANK_CODE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    legal_name: str
+    tax_type: TaxType
+    bank_code: str
+    account_number: str
+    business_number: str
+    def __init__(self, seller_id: _Optional[int] = ..., legal_name: _Optional[str] = ..., tax_type: _Optional[_Union[TaxType, str]] = ..., bank_code: _Optional[str] = ..., account_number: _Optional[str] = ..., business_number: _Optional[str] = ...) -> None: ...
+
+class PayoutProfile(_message.Message):
+    __slots__ = ("seller_id", "legal_name", "tax_type", "bank_code", "account_number", "business_number", "updated_at", "released")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    TAX_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BANK_CODE_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    legal_name: str
+    tax_type: TaxType
+    bank_code: str
+    account_number: str
+    business_number: str
+    updated_at: _timestamp_pb2.Timestamp
+    released: _containers.RepeatedCompositeFieldContainer[Payout]
+    def __init__(self, seller_id: _Optional[int] = ..., legal_name: _Optional[str] = ..., tax_type: _Optional[_Union[TaxType, str]] = ..., bank_code: _Optional[str] = ..., account_number: _Optional[str] = ..., business_number: _Optional[str] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ...) -> None: ...
+
+class ListTaxTablesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class TaxTable(_message.Message):
+    __slots__ = ("effective_from", "income_tax_rate", "local_income_tax_rate", "vat_rate", "withholding_minimum_krw", "income_tax_unit_krw", "local_income_tax_unit_krw", "vat_unit_krw", "platform_business_number")
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    INCOME_TAX_RATE_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_INCOME_TAX_RATE_FIELD_NUMBER: _ClassVar[int]
+    VAT_RATE_FIELD_NUMBER: _ClassVar[int]
+    WITHHOLDING_MINIMUM_KRW_FIELD_NUMBER: _ClassVar[int]
+    INCOME_TAX_UNIT_KRW_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_INCOME_TAX_UNIT_KRW_FIELD_NUMBER: _ClassVar[int]
+    VAT_UNIT_KRW_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_BUSINESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    effective_from: str
+    income_tax_rate: str
+    local_income_tax_rate: str
+    vat_rate: str
+    withholding_minimum_krw: int
+    income_tax_unit_krw: int
+    local_income_tax_unit_krw: int
+    vat_unit_krw: int
+    platform_business_number: str
+    def __init__(self, effective_from: _Optional[str] = ..., income_tax_rate: _Optional[str] = ..., local_income_tax_rate: _Optional[str] = ..., vat_rate: _Optional[str] = ..., withholding_minimum_krw: _Optional[int] = ..., income_tax_unit_krw: _Optional[int] = ..., local_income_tax_unit_krw: _Optional[int] = ..., vat_unit_krw: _Optional[int] = ..., platform_business_number: _Optional[str] = ...) -> None: ...
+
+class ListTaxTablesResponse(_message.Message):
+    __slots__ = ("tables",)
+    TABLES_FIELD_NUMBER: _ClassVar[int]
+    tables: _containers.RepeatedCompositeFieldContainer[TaxTable]
+    def __init__(self, tables: _Optional[_Iterable[_Union[TaxTable, _Mapping]]] = ...) -> None: ...
+
+class GetTaxSummaryRequest(_message.Message):
+    __slots__ = ("seller_id", "year")
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    seller_id: int
+    year: str
+    def __init__(self, seller_id: _Optional[int] = ..., year: _Optional[str] = ...) -> None: ...
+
+class ListTaxInvoicesRequest(_message.Message):
+    __slots__ = ("month",)
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    def __init__(self, month: _Optional[str] = ...) -> None: ...
+
+class TaxInvoice(_message.Message):
+    __slots__ = ("month", "seller_id", "payout_id", "supply_krw", "vat_krw", "seller_business_number", "platform_business_number", "seller_legal_name", "issue_date")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    SELLER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    SUPPLY_KRW_FIELD_NUMBER: _ClassVar[int]
+    VAT_KRW_FIELD_NUMBER: _ClassVar[int]
+    SELLER_BUSINESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_BUSINESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SELLER_LEGAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_DATE_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    seller_id: int
+    payout_id: int
+    supply_krw: int
+    vat_krw: int
+    seller_business_number: str
+    platform_business_number: str
+    seller_legal_name: str
+    issue_date: str
+    def __init__(self, month: _Optional[str] = ..., seller_id: _Optional[int] = ..., payout_id: _Optional[int] = ..., supply_krw: _Optional[int] = ..., vat_krw: _Optional[int] = ..., seller_business_number: _Optional[str] = ..., platform_business_number: _Optional[str] = ..., seller_legal_name: _Optional[str] = ..., issue_date: _Optional[str] = ...) -> None: ...
+
+class ListTaxInvoicesResponse(_message.Message):
+    __slots__ = ("invoices",)
+    INVOICES_FIELD_NUMBER: _ClassVar[int]
+    invoices: _containers.RepeatedCompositeFieldContainer[TaxInvoice]
+    def __init__(self, invoices: _Optional[_Iterable[_Union[TaxInvoice, _Mapping]]] = ...) -> None: ...

@@ -96,6 +96,41 @@ class SettlementServiceStub:
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
                 _registered_method=True)
+        self.GetPayoutProfile = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayoutProfile',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+                _registered_method=True)
+        self.PutPayoutProfile = channel.unary_unary(
+                '/paysystem.v1.SettlementService/PutPayoutProfile',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+                _registered_method=True)
+        self.ListTaxTables = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListTaxTables',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.FromString,
+                _registered_method=True)
+        self.ScheduleTaxTable = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ScheduleTaxTable',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+                _registered_method=True)
+        self.GetPayout = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayout',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+                _registered_method=True)
+        self.GetTaxSummaryCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetTaxSummaryCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
+        self.ListTaxInvoices = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListTaxInvoices',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.FromString,
+                _registered_method=True)
 
 
 class SettlementServiceServicer:
@@ -186,6 +221,58 @@ class SettlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPayoutProfile(self, request, context):
+        """That seller, or an admin. The payout profile, the account number masked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutPayoutProfile(self, request, context):
+        """That seller only: nobody else sets where a seller's money goes. Sets the profile; the
+        seller's HELD payouts become PENDING, taxed, in the same transaction.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTaxTables(self, request, context):
+        """Admin only. The tax tables (rates, withholding minimum, truncation units) by effective date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScheduleTaxTable(self, request, context):
+        """Admin only. Schedules a tax table from a future date after the last closed month; it
+        applies to the payouts of months whose first day is on or after it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayout(self, request, context):
+        """That seller, or an admin. One payout with its tax breakdown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTaxSummaryCsv(self, request, context):
+        """That seller, or an admin. Gross, income tax, local income tax, VAT and net per month of a
+        year, as a CSV file (UTF-8 with a byte-order mark).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTaxInvoices(self, request, context):
+        """Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SettlementServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -248,6 +335,41 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.ScheduleTierTable,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.TierTable.SerializeToString,
+            ),
+            'GetPayoutProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayoutProfile,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.SerializeToString,
+            ),
+            'PutPayoutProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutPayoutProfile,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.SerializeToString,
+            ),
+            'ListTaxTables': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaxTables,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.SerializeToString,
+            ),
+            'ScheduleTaxTable': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScheduleTaxTable,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+            ),
+            'GetPayout': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayout,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Payout.SerializeToString,
+            ),
+            'GetTaxSummaryCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTaxSummaryCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListTaxInvoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaxInvoices,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -575,6 +697,195 @@ class SettlementService:
             '/paysystem.v1.SettlementService/ScheduleTierTable',
             paysystem_dot_v1_dot_settlement__pb2.ScheduleTierTableRequest.SerializeToString,
             paysystem_dot_v1_dot_settlement__pb2.TierTable.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayoutProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayoutProfile',
+            paysystem_dot_v1_dot_settlement__pb2.GetPayoutProfileRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutPayoutProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/PutPayoutProfile',
+            paysystem_dot_v1_dot_settlement__pb2.PutPayoutProfileRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaxTables(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListTaxTables',
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxTablesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScheduleTaxTable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ScheduleTaxTable',
+            paysystem_dot_v1_dot_settlement__pb2.TaxTable.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.TaxTable.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayout',
+            paysystem_dot_v1_dot_settlement__pb2.GetPayoutRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTaxSummaryCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetTaxSummaryCsv',
+            paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaxInvoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListTaxInvoices',
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
-from services.common.unit_of_work import Transaction
+from services.common.unit_of_work import Audited, Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +46,7 @@ class Accounts(Protocol):
         ...
 
 
-class UnitOfWork(Transaction, Protocol):
+class UnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its
     writes durable; leaving the block without a commit (an error, a refusal) rolls it back.
     One instance serves one use case call at a time (build one per call)."""

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from services.account.ports import StoredAccount
 from services.account.tables import accounts
+from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction, inserted_id
 
 
@@ -108,3 +109,8 @@ class SqlUnitOfWork(SqlTransaction):
     @property
     def accounts(self) -> SqlAccounts:
         return SqlAccounts(self.connection)
+
+    @property
+    def audit(self) -> SqlAuditTrail:
+        """The audit log, appended in this transaction (services/audit/published.py)."""
+        return SqlAuditTrail(self.connection)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from domain.audit_chain import OPERATOR, AuditEvent, summary_json
 from domain.errors import (
     AccountExists,
     AccountNotFound,
@@ -130,7 +131,8 @@ def log_in(
 def disable_account(uow: UnitOfWork, username: str, *, clock: Clock = SYSTEM_CLOCK) -> tuple[Account, int]:
     """Marks the account disabled (once: disabling again keeps the first instant, `clock`'s);
     returns it and the instant it was disabled. Its tokens stop working within the services' account
-    check TTL, and it can no longer log in."""
+    check TTL, and it can no longer log in. The operator's command: the audit entry's actor is
+    OPERATOR."""
     with uow:
         row = uow.accounts.by_username(username)
         if row is None:
@@ -139,6 +141,14 @@ def disable_account(uow: UnitOfWork, username: str, *, clock: Clock = SYSTEM_CLO
         if disabled_at is None:
             disabled_at = clock.now_us()
             uow.accounts.set_disabled_at(row.account_id, disabled_at)
+            disabled = AuditEvent(
+                OPERATOR,
+                "account.disable",
+                f"account:{row.account_id}",
+                summary_json({"username": row.username, "disabled": False}),
+                summary_json({"username": row.username, "disabled": True}),
+            )
+            uow.audit.record(disabled, disabled_at)
         uow.commit()
     return Account(row.account_id, row.username, row.role, row.created_at_us), disabled_at
 
@@ -160,7 +170,9 @@ def check_role_change(role: str, account_id: int, *, actor: auth.Principal | Non
         )
 
 
-def set_role(uow: UnitOfWork, account_id: int, role: str, *, actor: auth.Principal | None) -> tuple[Account, str]:
+def set_role(
+    uow: UnitOfWork, account_id: int, role: str, *, actor: auth.Principal | None, clock: Clock = SYSTEM_CLOCK
+) -> tuple[Account, str]:
     """Gives the account `role`; returns it and its previous role (the same role again
     changes nothing). Its tokens stop working within the services' account check TTL (their
     role is no longer the account's); a new log-in gets a token with the new role. The last
@@ -170,10 +182,12 @@ def set_role(uow: UnitOfWork, account_id: int, role: str, *, actor: auth.Princip
         row = uow.accounts.by_id(account_id, for_update=True)
         if row is None:
             raise AccountNotFound(f"no account {account_id}", field="account_id")
-        return _change_role(uow, row, role)
+        return _change_role(uow, row, role, actor.account_id if actor else OPERATOR, clock)
 
 
-def set_role_by_username(uow: UnitOfWork, username: str, role: str) -> tuple[Account, str]:
+def set_role_by_username(
+    uow: UnitOfWork, username: str, role: str, *, clock: Clock = SYSTEM_CLOCK
+) -> tuple[Account, str]:
     """The operator's `paysystem set-role`: as set_role, the account named by username."""
     with uow:
         row = uow.accounts.by_username(username)
@@ -183,11 +197,12 @@ def set_role_by_username(uow: UnitOfWork, username: str, role: str) -> tuple[Acc
         locked = uow.accounts.by_id(row.account_id, for_update=True)
         if locked is None:
             raise NotFound(f"no account {username!r}", field="username")
-        return _change_role(uow, locked, role)
+        return _change_role(uow, locked, role, OPERATOR, clock)
 
 
-def _change_role(uow: UnitOfWork, row: StoredAccount, role: str) -> tuple[Account, str]:
-    """Inside `uow`'s block: changes the role and commits, or refuses (LastAdmin)."""
+def _change_role(uow: UnitOfWork, row: StoredAccount, role: str, actor_id: int, clock: Clock) -> tuple[Account, str]:
+    """Inside `uow`'s block: changes the role (recording it in the audit log, by `actor_id`)
+    and commits, or refuses (LastAdmin)."""
     previous = row.role
     if role != previous:
         if previous == "ADMIN" and row.disabled_at_us is None and uow.accounts.other_active_admins(row.account_id) == 0:
@@ -196,5 +211,13 @@ def _change_role(uow: UnitOfWork, row: StoredAccount, role: str) -> tuple[Accoun
                 field="role",
             )
         uow.accounts.set_role(row.account_id, role)
+        changed = AuditEvent(
+            actor_id,
+            "account.set_role",
+            f"account:{row.account_id}",
+            summary_json({"username": row.username, "role": previous}),
+            summary_json({"username": row.username, "role": role}),
+        )
+        uow.audit.record(changed, clock.now_us())
     uow.commit()
     return Account(row.account_id, row.username, role, row.created_at_us), previous

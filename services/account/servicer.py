@@ -73,5 +73,6 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             request.account_id,
             _role_name(request.role),
             actor=current_principal(),
+            clock=self._ctx.clock,
         )
         return _account_message(account)

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from domain.errors import BadToken, NotOwner, RoleNotAllowed
+from services.common import request_ids
 from services.common.handlers import WrappedHandlers
 
 KEY_ID = "paysystem-1"
@@ -210,18 +211,22 @@ class AuthInterceptor(grpc.ServerInterceptor):
 
             def stream(request, context):
                 reset = _current.set(authenticate(context))
+                bound = request_ids.bind(request_ids.from_metadata(context.invocation_metadata()))
                 try:
                     yield from behavior(request, context)
                 finally:
+                    request_ids.reset(bound)
                     _current.reset(reset)
 
             return stream
 
         def unary(request, context):
             reset = _current.set(authenticate(context))
+            bound = request_ids.bind(request_ids.from_metadata(context.invocation_metadata()))
             try:
                 return behavior(request, context)
             finally:
+                request_ids.reset(bound)
                 _current.reset(reset)
 
         return unary

@@ -9,6 +9,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.audit_chain import AuditEvent
+
 
 class Transaction(Protocol):
     def __enter__(self) -> Self: ...
@@ -20,3 +22,18 @@ class Transaction(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+class AuditTrail(Protocol):
+    """The audit log as a use case sees it (DESIGN 2b): `record` appends one entry in the unit
+    of work's transaction, so it commits or rolls back with the action. The SQL side is
+    services/audit/published.SqlAuditTrail; the fakes keep a list (tests/fakes/unit_of_work.py)."""
+
+    def record(self, event: AuditEvent, at_us: int) -> None: ...
+
+
+class Audited(Protocol):
+    """A unit of work whose use cases record admin or money actions."""
+
+    @property
+    def audit(self) -> AuditTrail: ...

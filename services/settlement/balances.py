@@ -13,6 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from domain import ledger
+from domain.audit_chain import AuditEvent, summary_json
 from domain.errors import BadRange, PayoutNotFound, require_positive_id
 from domain.periods import Period, count_periods, parse_month
 from services.common import paging
@@ -106,6 +107,18 @@ def list_payouts(uow: UnitOfWork, principal: Principal, seller_id: int) -> list[
         return uow.ledger.payouts_of(seller_id)
 
 
+def get_payout(uow: UnitOfWork, principal: Principal, payout_id: int) -> Payout:
+    """One payout with its tax breakdown: its seller's, or any for an admin."""
+    require_positive_id(payout_id, "payout_id")
+    require_role(principal, "SELLER", "ADMIN")
+    with uow:
+        found = uow.ledger.payout(payout_id)
+    if found is None:
+        raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
+    require_seller_or_admin(principal, found.seller_id, "payout")
+    return found
+
+
 def mark_payout(
     uow: UnitOfWork,
     principal: Principal,
@@ -126,10 +139,30 @@ def mark_payout(
         if found is None:
             raise PayoutNotFound(f"no payout {payout_id}", field="payout_id")
         moves = ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
-        if moves and not uow.ledger.settle_payout(payout_id, wanted, reference_or_none, clock.now_us()):
+        now_us = clock.now_us()
+        settled = moves and uow.ledger.settle_payout(payout_id, wanted, reference_or_none, now_us)
+        if moves and not settled:
             # Another mark settled it between the read and the update: judge against that.
             found = uow.ledger.existing_payout(payout_id)
             ledger.mark_changes(found.status, found.reference, wanted, reference_or_none)
         marked = uow.ledger.existing_payout(payout_id)
+        if settled:  # the same mark again changed nothing and records nothing
+            uow.audit.record(_marked_event(principal, found, marked), now_us)
         uow.commit()
         return marked
+
+
+def _marked_event(principal: Principal, before: Payout, after: Payout) -> AuditEvent:
+    """The audit entry of a mark: the payout's status and reference before and after."""
+
+    def summary(payout: Payout) -> str:
+        return summary_json(
+            {
+                "status": payout.status.value,
+                "reference": payout.reference,
+                "seller_id": payout.seller_id,
+                "amount_krw": payout.amount_krw,
+            }
+        )
+
+    return AuditEvent(principal.account_id, "payout.mark", f"payout:{after.payout_id}", summary(before), summary(after))

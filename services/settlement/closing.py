@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from batch.published import publication_delay_sec
-from domain import ledger
+from domain import ledger, taxes
+from domain.audit_chain import AuditEvent, summary_json
 from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder
 from domain.periods import month_end, month_name, next_month, parse_month
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.common.metrics import LAST_CLOSED_MONTH, month_number
 from services.settlement import ledger_repository, repository
-from services.settlement.ports import Closing, PendingAdjustment, UnitOfWork, WriteConflict
+from services.settlement.ports import Closing, NewPayout, PendingAdjustment, UnitOfWork, WriteConflict
 
 # Called with (step number, steps in all, what the step does) as the close goes on.
 Progress = Callable[[int, int, str], None]
@@ -135,10 +136,44 @@ def _close(
             for seller_id, balance in uow.closings.balances_at_least(minimum)
             if (amount := ledger.payout_krw(balance, minimum)) > 0
         ]
-        uow.closings.create_payouts(month, amounts, now_us)
+        # DESIGN 2b: taxed with the table in force on the month's first day; a seller without
+        # a complete payout profile gets the payout HELD (released by profiles.put_profile).
+        rates = taxes.rates_for(uow.taxes.tables(), month)
+        uow.closings.create_payouts(month, new_payouts(amounts, uow.profiles.tax_types(), rates), now_us)
+        uow.taxes.issue_invoices(month, None, rates.platform_business_number, taxes.invoice_issue_date(month), now_us)
         closed = uow.closings.finish(month)
+        uow.audit.record(_closed_event(principal, closed), now_us)
         uow.commit()
     return closed
+
+
+def _closed_event(principal: Principal, closed: Closing) -> AuditEvent:
+    """The audit entry of a close: the month and what it posted."""
+    figures = {
+        "sellers": closed.sellers,
+        "lines": closed.lines,
+        "earnings": str(closed.earnings),
+        "adjustments": str(closed.adjustments),
+        "payouts_created": closed.payouts_created,
+        "payouts_krw": closed.payouts_krw,
+    }
+    target = f"month:{month_name(closed.month)}"
+    return AuditEvent(
+        principal.account_id, "month.close", target, summary_json({"status": "OPEN"}), summary_json(figures)
+    )
+
+
+def new_payouts(
+    amounts: list[tuple[int, int]], tax_types: dict[int, taxes.TaxType], rates: taxes.TaxRates
+) -> list[NewPayout]:
+    """(seller_id, whole KRW) as the payouts to create: with the seller's tax breakdown, or
+    HELD (no breakdown) for a seller without a complete profile."""
+    created = []
+    for seller_id, amount in amounts:
+        kind = tax_types.get(seller_id)
+        breakdown = taxes.breakdown(amount, kind, rates) if kind is not None else None
+        created.append(NewPayout(seller_id, amount, kind, breakdown))
+    return created
 
 
 def list_closings(uow: UnitOfWork, principal: Principal) -> list[Closing]:

@@ -24,7 +24,7 @@ from domain.periods import month_name
 from services.common.auth import Principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide
-from services.settlement import balances, service
+from services.settlement import balances, service, taxes
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -64,6 +64,8 @@ LEDGER_HEADER = (
     "amount",
     "currency",
 )
+
+TAX_SUMMARY_HEADER = ("month", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw", "currency")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,3 +203,19 @@ def ledger_csv(engine: sa.Engine, principal: Principal, seller_id: int, from_tex
     entries = balances.all_ledger_entries(balances.sql_unit_of_work(engine), principal, seller_id, from_text, to_text)
     first, last = balances.month_range(from_text, to_text)
     return CsvFile(f"ledger-{seller_id}-{month_name(first)}-{month_name(last)}.csv", render_ledger(entries))
+
+
+def render_tax_summary(months: Sequence[taxes.MonthTaxes], currency: str = service.CURRENCY) -> bytes:
+    """One row per month of the year (zeros for a month without a taxed payout), then TOTAL."""
+    figures = [(m.gross_krw, m.income_tax_krw, m.local_income_tax_krw, m.vat_krw, m.net_krw) for m in months]
+    rows: list[tuple[object, ...]] = [
+        (month_name(m.month), *values, currency) for m, values in zip(months, figures, strict=True)
+    ]
+    rows.append(("TOTAL", *(sum(column) for column in zip(*figures, strict=True)), currency))
+    return _file(TAX_SUMMARY_HEADER, rows)
+
+
+def tax_summary_csv(engine: sa.Engine, principal: Principal, seller_id: int, year: str) -> CsvFile:
+    """A seller's yearly tax summary (taxes.yearly_summary) as a CSV file."""
+    months = taxes.yearly_summary(balances.sql_unit_of_work(engine), principal, seller_id, year)
+    return CsvFile(f"tax-summary-{seller_id}-{months[0].month.year}.csv", render_tax_summary(months))

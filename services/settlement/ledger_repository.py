@@ -16,7 +16,9 @@ from batch.published import period_video_stats
 from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
 from services.common.money_sql import money_add, money_is_nonzero, money_negate, money_sum
 from services.common.sqltypes import Money
+from services.settlement.ports import NewPayout
 from services.settlement.tables import closed_lines, ledger_entries, month_closings, payout_minimums, payouts
+from services.settlement.taxes_repository import breakdown_values
 from services.video.published import videos
 
 MONTHLY = "MONTHLY"
@@ -180,22 +182,23 @@ def balances_at_least(conn: sa.Connection, minimum_krw: int) -> list[tuple[int, 
     return [(int(seller_id), balance) for seller_id, balance in rows if balance >= minimum_krw]
 
 
-def create_payouts(conn: sa.Connection, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
-    """PENDING payouts (seller_id, whole KRW) and their PAYOUT entries (negative)."""
-    if not amounts:
+def create_payouts(conn: sa.Connection, month: dt.date, new: list[NewPayout], now_us: int) -> None:
+    """The payouts (PENDING with their breakdown, or HELD) and their PAYOUT entries (negative)."""
+    if not new:
         return
     conn.execute(
         sa.insert(payouts),
         [
             {
-                "seller_id": seller_id,
+                "seller_id": payout.seller_id,
                 "month": month,
-                "amount_krw": amount,
-                "status": PayoutStatus.PENDING.value,
+                "amount_krw": payout.amount_krw,
+                "status": payout.status.value,
                 "created_at_us": now_us,
                 "updated_at_us": now_us,
+                **breakdown_values(payout.tax_type, payout.breakdown),
             }
-            for seller_id, amount in amounts
+            for payout in new
         ],
     )
     p = payouts.c

@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from domain import ledger
+from domain.payout_profile import PayoutProfile
 from domain.periods import Period
-from services.common.unit_of_work import Transaction
+from domain.taxes import Breakdown, TaxRates, TaxType
+from services.common.unit_of_work import Audited, Transaction
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +44,10 @@ class Payout:
     reference: str | None
     created_at_us: int
     updated_at_us: int
+    # Set when the payout gets its seller's tax type (at close, or when released from HELD);
+    # None while HELD, and for payouts created before taxes existed (migration 0016).
+    tax_type: TaxType | None = None
+    breakdown: Breakdown | None = None
 
 
 class Ledger(Protocol):
@@ -165,8 +171,9 @@ class Closings(Protocol):
         """(seller_id, balance) of every seller whose balance is at least the minimum (in no order)."""
         ...
 
-    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
-        """PENDING payouts (seller_id, whole KRW) of the month and their PAYOUT entries (negative)."""
+    def create_payouts(self, month: dt.date, payouts: list[NewPayout], now_us: int) -> None:
+        """The month's payouts (PENDING with their breakdown, or HELD) and their PAYOUT
+        entries (negative: the gross)."""
         ...
 
     def finish(self, month: dt.date) -> Closing:
@@ -174,7 +181,7 @@ class Closings(Protocol):
         ...
 
 
-class UnitOfWork(Transaction, Protocol):
+class UnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
     durable; leaving the block without a commit rolls it back (reads just end). One instance
     serves one use case call at a time (build one per call)."""
@@ -184,6 +191,89 @@ class UnitOfWork(Transaction, Protocol):
 
     @property
     def closings(self) -> Closings: ...
+
+    @property
+    def profiles(self) -> PayoutProfiles: ...
+
+    @property
+    def taxes(self) -> Taxes: ...
+
+
+# --- payout profiles, taxes, tax invoices (profiles.py, taxes.py; DESIGN 2b) ----------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NewPayout:
+    """A payout a close creates: with its seller's tax type and breakdown, or HELD (None)."""
+
+    seller_id: int
+    amount_krw: int
+    tax_type: TaxType | None
+    breakdown: Breakdown | None
+
+    @property
+    def status(self) -> ledger.PayoutStatus:
+        return ledger.PayoutStatus.HELD if self.tax_type is None else ledger.PayoutStatus.PENDING
+
+
+@dataclasses.dataclass(frozen=True)
+class TaxInvoice:
+    """The tax invoice of a BUSINESS seller's payout of a closed month: the supply is the
+    payout's gross."""
+
+    month: dt.date
+    seller_id: int
+    payout_id: int
+    supply_krw: int
+    vat_krw: int
+    seller_business_number: str
+    platform_business_number: str
+    seller_legal_name: str
+    issue_date: dt.date
+    created_at_us: int
+
+
+class PayoutProfiles(Protocol):
+    def get(self, seller_id: int) -> PayoutProfile | None: ...
+
+    def put(self, profile: PayoutProfile) -> None:
+        """Stores the seller's profile (replacing theirs)."""
+        ...
+
+    def tax_types(self) -> dict[int, TaxType]:
+        """Every seller with a (complete) profile and their tax type."""
+        ...
+
+
+class Taxes(Protocol):
+    def tables(self) -> list[TaxRates]:
+        """Every tax table, by effective_from."""
+        ...
+
+    def replace(self, rates: TaxRates) -> None:
+        """The table from rates.effective_from becomes `rates`. A concurrent replace of the
+        same day makes the unit of work end in WriteConflict."""
+        ...
+
+    def held_payouts(self, seller_id: int) -> list[Payout]:
+        """The seller's HELD payouts, oldest first."""
+        ...
+
+    def release(self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int) -> bool:
+        """HELD -> PENDING with the breakdown (compare and set); False if it was not HELD."""
+        ...
+
+    def issue_invoices(
+        self, month: dt.date, seller_id: int | None, platform_number: str, issue_date: dt.date, now_us: int
+    ) -> None:
+        """A tax invoice for each payout of the month (of one seller, or of all with None)
+        that has a BUSINESS breakdown and no invoice yet, with the seller's profile's
+        registration number and legal name."""
+        ...
+
+    def invoices(self, month: dt.date) -> list[TaxInvoice]:
+        """The month's tax invoices, by seller_id."""
+        ...
 
 
 # --- the tier tables (tiers.py) -------------------------------------------------------------
@@ -214,7 +304,7 @@ class TierTables(Protocol):
         ...
 
 
-class TierUnitOfWork(Transaction, Protocol):
+class TierUnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a tier table use case, as UnitOfWork is for the ledger."""
 
     @property

@@ -18,10 +18,20 @@ from batch.published import (
 )
 from domain.ledger import EntryKind, PayoutStatus
 from domain.periods import Period
+from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
-from services.settlement import ledger_repository
-from services.settlement.ports import AdjustmentLine, Closing, Entry, Line, Payout, PendingAdjustment, WriteConflict
+from services.settlement import ledger_repository, taxes_repository
+from services.settlement.ports import (
+    AdjustmentLine,
+    Closing,
+    Entry,
+    Line,
+    NewPayout,
+    Payout,
+    PendingAdjustment,
+    WriteConflict,
+)
 from services.settlement.tables import closed_lines
 from services.video.published import videos
 
@@ -159,17 +169,8 @@ def _entry(row: sa.Row) -> Entry:
     )
 
 
-def _payout(row: sa.Row) -> Payout:
-    return Payout(
-        payout_id=int(row.payout_id),
-        seller_id=int(row.seller_id),
-        month=row.month,
-        amount_krw=int(row.amount_krw),
-        status=PayoutStatus(row.status),
-        reference=row.reference,
-        created_at_us=int(row.created_at_us),
-        updated_at_us=int(row.updated_at_us),
-    )
+# The one row mapping of payouts (with the tax breakdown columns) is taxes_repository's.
+_payout = taxes_repository.payout_of_row
 
 
 class SqlLedger:
@@ -264,8 +265,8 @@ class SqlClosings:
     def balances_at_least(self, minimum_krw: int) -> list[tuple[int, Decimal]]:
         return ledger_repository.balances_at_least(self._conn, minimum_krw)
 
-    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
-        ledger_repository.create_payouts(self._conn, month, amounts, now_us)
+    def create_payouts(self, month: dt.date, payouts: list[NewPayout], now_us: int) -> None:
+        ledger_repository.create_payouts(self._conn, month, payouts, now_us)
 
     def finish(self, month: dt.date) -> Closing:
         return _closing(ledger_repository.finish_closing(self._conn, month))
@@ -283,6 +284,19 @@ class SqlUnitOfWork(SqlTransaction):
     @property
     def closings(self) -> SqlClosings:
         return SqlClosings(self.connection)
+
+    @property
+    def audit(self) -> SqlAuditTrail:
+        """The audit log, appended in this transaction (services/audit/published.py)."""
+        return SqlAuditTrail(self.connection)
+
+    @property
+    def profiles(self) -> taxes_repository.SqlPayoutProfiles:
+        return taxes_repository.SqlPayoutProfiles(self.connection)
+
+    @property
+    def taxes(self) -> taxes_repository.SqlTaxes:
+        return taxes_repository.SqlTaxes(self.connection)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

@@ -11,9 +11,10 @@ from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.settlement import balances, csv_export, service, tiers
+from services.settlement import balances, csv_export, profiles, service, taxes, tiers
 from services.settlement import closing as closing_use_case
 from services.settlement.ports import UnitOfWork
+from services.settlement.tax_messages import invoice_message, profile_message, tax_table_message
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -88,6 +89,7 @@ def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
 
 
 def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
+    b = payout.breakdown
     return settlement_pb2.Payout(
         payout_id=payout.payout_id,
         seller_id=payout.seller_id,
@@ -97,6 +99,13 @@ def payout_message(payout: balances.Payout) -> settlement_pb2.Payout:
         reference=payout.reference or "",
         created_at=timestamp(payout.created_at_us),
         updated_at=timestamp(payout.updated_at_us),
+        gross_krw=payout.amount_krw,
+        # The breakdown's fields stay absent (not 0) until the payout has one.
+        tax_type=payout.tax_type.value if payout.tax_type else "TAX_TYPE_UNSPECIFIED",
+        income_tax_krw=b.income_tax_krw if b else None,
+        local_income_tax_krw=b.local_income_tax_krw if b else None,
+        vat_krw=b.vat_krw if b else None,
+        net_krw=b.net_krw if b else None,
     )
 
 
@@ -255,8 +264,57 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             video,
             ad,
             today=self._read.today(),
+            clock=self._read.clock,
         )
         return tier_table_message(table)
+
+    def GetPayoutProfile(self, request, context):
+        profile = profiles.get_profile(self._ledger_write(), current_principal(), request.seller_id)
+        return profile_message(profile)
+
+    def PutPayoutProfile(self, request, context):
+        saved = profiles.put_profile(
+            self._ledger_write(),
+            current_principal(),
+            request.seller_id,
+            request.legal_name,
+            enum_name(settlement_pb2.TaxType, request.tax_type),
+            request.bank_code,
+            request.account_number,
+            request.business_number,
+            clock=self._read.clock,
+        )
+        return profile_message(saved.profile, [payout_message(p) for p in saved.released])
+
+    def ListTaxTables(self, request, context):
+        tables = taxes.list_tax_tables(self._ledger_write(), current_principal())
+        return settlement_pb2.ListTaxTablesResponse(tables=[tax_table_message(t) for t in tables])
+
+    def ScheduleTaxTable(self, request, context):
+        wanted = taxes.TaxTableRequest(
+            effective_from=request.effective_from,
+            income_tax_rate=request.income_tax_rate,
+            local_income_tax_rate=request.local_income_tax_rate,
+            vat_rate=request.vat_rate,
+            withholding_minimum_krw=request.withholding_minimum_krw,
+            income_tax_unit_krw=request.income_tax_unit_krw,
+            local_income_tax_unit_krw=request.local_income_tax_unit_krw,
+            vat_unit_krw=request.vat_unit_krw,
+            platform_business_number=request.platform_business_number,
+        )
+        table = taxes.schedule_tax_table(self._ledger_write(), current_principal(), wanted, today=self._read.today())
+        return tax_table_message(table)
+
+    def GetPayout(self, request, context):
+        return payout_message(balances.get_payout(self._ledger_read(), current_principal(), request.payout_id))
+
+    def GetTaxSummaryCsv(self, request, context):
+        export = csv_export.tax_summary_csv(self._ledger_reads, current_principal(), request.seller_id, request.year)
+        return csv_body(context, export)
+
+    def ListTaxInvoices(self, request, context):
+        invoices = taxes.list_tax_invoices(self._ledger_write(), current_principal(), request.month)
+        return settlement_pb2.ListTaxInvoicesResponse(invoices=[invoice_message(i) for i in invoices])
 
 
 def _render(statement: service.Statement) -> bytes:

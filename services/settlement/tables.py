@@ -1,5 +1,5 @@
-"""The settlement service's tables: tier prices and the ledger (closings, closed lines,
-entries, payouts, payout minimums). Written only by services/settlement; others read them
+"""The settlement service's tables: tier prices, the ledger (closings, closed lines,
+entries, payouts, payout minimums), payout profiles, tax rates and tax invoices. Written only by services/settlement; others read them
 through services/settlement/published.py."""
 
 from __future__ import annotations
@@ -81,12 +81,21 @@ payouts = sa.Table(
     sa.Column("seller_id", sa.BigInteger, nullable=False),
     sa.Column("month", sa.Date, nullable=False),
     sa.Column("amount_krw", sa.BigInteger, nullable=False),
-    sa.Column("status", sa.String(8), nullable=False),  # PENDING | PAID | FAILED
+    sa.Column("status", sa.String(8), nullable=False),  # HELD | PENDING | PAID | FAILED
     sa.Column("reference", sa.String(128), nullable=True),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+    # The tax breakdown (DESIGN 2b; amount_krw is the gross), set when the payout gets its
+    # seller's tax type: at close, or when a HELD payout is released. NULL while HELD.
+    sa.Column("tax_type", sa.String(10), nullable=True),  # INDIVIDUAL | BUSINESS
+    sa.Column("income_tax_krw", sa.BigInteger, nullable=True),
+    sa.Column("local_income_tax_krw", sa.BigInteger, nullable=True),
+    sa.Column("vat_krw", sa.BigInteger, nullable=True),
+    sa.Column("net_krw", sa.BigInteger, nullable=True),
     # One payout per seller per closing.
     sa.UniqueConstraint("seller_id", "month"),
+    # A profile's completion releases the seller's HELD payouts.
+    sa.Index("ix_payouts_seller_status", "seller_id", "status"),
 )
 
 # The minimum payout is data: the row in force on the closed month's last day applies.
@@ -95,4 +104,52 @@ payout_minimums = sa.Table(
     metadata,
     sa.Column("effective_from", sa.Date, primary_key=True),
     sa.Column("minimum_krw", sa.BigInteger, nullable=False),
+)
+
+
+# A seller's payout profile (DESIGN 2b), set by the seller; every stored row is complete
+# (validated by domain/payout_profile.py). account_number: digits only, shown masked.
+payout_profiles = sa.Table(
+    "payout_profiles",
+    metadata,
+    sa.Column("seller_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("legal_name", sa.String(100), nullable=False),
+    sa.Column("tax_type", sa.String(10), nullable=False),  # INDIVIDUAL | BUSINESS
+    sa.Column("bank_code", sa.String(3), nullable=False),
+    sa.Column("account_number", sa.String(16), nullable=False),
+    sa.Column("business_number", sa.String(10), nullable=True),  # BUSINESS only
+    sa.Column("updated_at_us", sa.BigInteger, nullable=False),
+)
+
+# The tax tables are data (domain/taxes.py): the row in force on the first day of a payout's
+# month applies to it. Seeded with DESIGN 2b's defaults from 1970-01-01.
+tax_rates = sa.Table(
+    "tax_rates",
+    metadata,
+    sa.Column("effective_from", sa.Date, primary_key=True),
+    sa.Column("income_tax_rate", Money(12), nullable=False),
+    sa.Column("local_income_tax_rate", Money(12), nullable=False),
+    sa.Column("vat_rate", Money(12), nullable=False),
+    sa.Column("withholding_minimum_krw", sa.BigInteger, nullable=False),
+    sa.Column("income_tax_unit_krw", sa.BigInteger, nullable=False),
+    sa.Column("local_income_tax_unit_krw", sa.BigInteger, nullable=False),
+    sa.Column("vat_unit_krw", sa.BigInteger, nullable=False),
+    sa.Column("platform_business_number", sa.String(10), nullable=False),
+)
+
+# One tax invoice per BUSINESS seller and closed month (the month's payout is the supply),
+# written with the payout's breakdown; never changed.
+tax_invoices = sa.Table(
+    "tax_invoices",
+    metadata,
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("seller_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("payout_id", sa.BigInteger, nullable=False),
+    sa.Column("supply_krw", sa.BigInteger, nullable=False),
+    sa.Column("vat_krw", sa.BigInteger, nullable=False),
+    sa.Column("seller_business_number", sa.String(10), nullable=False),
+    sa.Column("platform_business_number", sa.String(10), nullable=False),
+    sa.Column("seller_legal_name", sa.String(100), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
 )

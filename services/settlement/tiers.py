@@ -16,8 +16,10 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from domain import pricing
+from domain.audit_chain import AuditEvent, summary_json
 from domain.periods import parse_day
 from services.common.auth import Principal, require_role
+from services.common.clock import SYSTEM_CLOCK, Clock
 from services.settlement import tiers_repository
 from services.settlement.ports import TierUnitOfWork, WriteConflict
 
@@ -60,6 +62,7 @@ def schedule_tier_table(
     ad: list[tuple[int, str]],
     *,
     today: dt.date,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> TierTable:
     """Stores the table from `effective_from` (replacing that day's table if there is one)
     and returns it as stored; BadTierTable (nothing stored) for a malformed table or a day
@@ -79,9 +82,20 @@ def schedule_tier_table(
             with uow:
                 pricing.require_schedulable(day, today, uow.tiers.last_closed_month())
                 uow.tiers.replace(day, {"VIEW": table.video, "AD": table.ad})
+                uow.audit.record(_scheduled_event(principal, table), clock.now_us())
                 uow.commit()
             return table
         except WriteConflict as conflict:
             if attempt >= ATTEMPTS:
                 raise conflict.storage_error from conflict.storage_error.__cause__  # as before the port
             attempt += 1
+
+
+def _scheduled_event(principal: Principal, table: TierTable) -> AuditEvent:
+    """The audit entry of a scheduled table: its tiers (lower bound, unit price)."""
+    tiers = {
+        "video": [[lower, str(price)] for lower, price in table.video],
+        "ad": [[lower, str(price)] for lower, price in table.ad],
+    }
+    target = f"tier_table:{table.effective_from.isoformat()}"
+    return AuditEvent(principal.account_id, "tier_table.schedule", target, "", summary_json(tiers))

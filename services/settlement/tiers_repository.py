@@ -10,6 +10,7 @@ from types import TracebackType
 
 import sqlalchemy as sa
 
+from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction
 from services.settlement.ports import TierPrice, WriteConflict
 from services.settlement.tables import month_closings, tier_prices
@@ -81,6 +82,11 @@ class SqlTierUnitOfWork(SqlTransaction):
     @property
     def tiers(self) -> SqlTierTables:
         return SqlTierTables(self.connection)
+
+    @property
+    def audit(self) -> SqlAuditTrail:
+        """The audit log, appended in this transaction (services/audit/published.py)."""
+        return SqlAuditTrail(self.connection)
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None

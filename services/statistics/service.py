@@ -12,6 +12,11 @@ Decisions (docs/statistics_settlement.md):
   the frozen figures (closed_lines for the month, the copy taken at close for a closed day the
   batch recomputed since), never the adjustments posted by later closes. Watch time and the
   per-rule counts are statistics and never frozen: the batch's current figures.
+* Both series carry their totals (the points summed) and each point and total its RPM
+  (domain/analytics.py). With `compare`, the earlier range (domain/analytics.earlier_range)
+  is planned with the range: the same size limit, refused before anything is read; it is read
+  in the same read_at call (the same pinned data state, the same snapshot on a replica) and,
+  for a seller, cached in the same rendered answer.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from domain.analytics import Comparison, earlier_starts, parse_comparison
 from domain.errors import BadMetric, BadRange, VideoNotFound, require_positive_id
 from domain.periods import (
     Period,
@@ -37,6 +43,7 @@ from services.readpath.readside import ReadSide, parse_period
 from services.statistics import repository
 from services.statistics.ports import SeriesPart, StatisticsReader
 from services.statistics.repository import SqlStatisticsReader
+from services.statistics.series import ZERO_FIGURES, SeriesComparison, StatsPoint, compare, totals
 
 TOP_N = 5
 MAX_POINTS = 366
@@ -64,29 +71,16 @@ class TopVideos:
 
 
 @dataclasses.dataclass(frozen=True)
-class StatsPoint:
-    period_start: dt.date
-    period_end: dt.date
-    views: int
-    watch_time_sec: int
-    ad_views: int
-    video_revenue: Decimal
-    ad_revenue: Decimal
-    # Playbacks, and how many each counted-view rule excluded (strongest rule that applies).
-    plays: int = 0
-    excluded_self_view: int = 0
-    excluded_overlap: int = 0
-    excluded_repeat: int = 0
-    excluded_cap: int = 0
-    excluded_stream_limit: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
 class VideoStatsSeries:
     video_id: int
     period: Period
     points: tuple[StatsPoint, ...]
     data_through: dt.date | None
+    comparison: SeriesComparison | None = None
+
+    @property
+    def totals(self) -> StatsPoint:
+        return totals(self.points)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +89,11 @@ class SellerStatsSeries:
     period: Period
     points: tuple[StatsPoint, ...]
     data_through: dt.date | None
+    comparison: SeriesComparison | None = None
+
+    @property
+    def totals(self) -> StatsPoint:
+        return totals(self.points)
 
 
 def parse_metric(name: str) -> str:
@@ -158,7 +157,13 @@ def read_top_videos(reader: StatisticsReader, request: TopVideosRequest, data_th
 
 
 def get_video_stats(
-    read: ReadSide, principal: Principal, video_id: int, period_name: str, from_text: str, to_text: str
+    read: ReadSide,
+    principal: Principal,
+    video_id: int,
+    period_name: str,
+    from_text: str,
+    to_text: str,
+    compare_text: str = "",
 ) -> VideoStatsSeries:
     """Cheap refusals first: the arguments' shape, then who may read the video, then the
     range's size by arithmetic; only then is the list of periods built and read."""
@@ -166,13 +171,14 @@ def get_video_stats(
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
+    comparison = parse_comparison(compare_text)
     require_role(principal, "SELLER", "ADMIN")
 
     state = read.data_state()
     return read.read_at(
         state,
         lambda conn, state: read_video_stats(
-            SqlStatisticsReader(conn), principal, video_id, period, first, last, state.data_through
+            SqlStatisticsReader(conn), principal, video_id, period, first, last, state.data_through, comparison
         ),
     )
 
@@ -185,20 +191,27 @@ def read_video_stats(
     first: dt.date,
     last: dt.date,
     data_through: dt.date | None,
+    comparison: Comparison | None = None,
 ) -> VideoStatsSeries:
     """The video's dense series over [first, last]: VideoNotFound, then who may read it, then
-    the range's size; zeros for the periods without a row."""
+    the range's size (and the earlier range's); zeros for the periods without a row."""
     seller_id = reader.video_seller(video_id)
     if seller_id is None:
         raise VideoNotFound(f"no video {video_id}", field="video_id")
     require_self_or_admin(principal, seller_id, "video's statistics")
     starts = series_periods(period, first, last)
+    earlier = comparison_periods(comparison, period, starts)
+    points = _video_points(reader, video_id, period, starts)
+    compared = compare(comparison, points, _video_points(reader, video_id, period, earlier) if earlier else ())
+    return VideoStatsSeries(video_id, period, points, data_through, compared)
+
+
+def _video_points(reader: StatisticsReader, video_id: int, period: Period, starts: list[dt.date]):
     if period is Period.DAILY:
         rows = reader.daily_series(video_id, starts[0], starts[-1])
     else:
         rows = reader.period_series(video_id, period, starts)
-    points = tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
-    return VideoStatsSeries(video_id, period, points, data_through)
+    return tuple(_point(start, period_end(period, start), rows.get(start)) for start in starts)
 
 
 def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.date]:
@@ -215,6 +228,22 @@ def series_periods(period: Period, first: dt.date, last: dt.date) -> list[dt.dat
     return periods_in_range(period, first, last)
 
 
+def comparison_periods(comparison: Comparison | None, period: Period, starts: list[dt.date]) -> list[dt.date]:
+    """The period starts of the earlier range ([] without a comparison): BadRange on
+    `compare` past MAX_POINTS (a daily YEAR_AGO range gains a day when it reaches back over a
+    Feb 29), so a compared request reads at most twice the limit."""
+    if comparison is None:
+        return []
+    earlier = earlier_starts(comparison, period, starts[0], starts[-1])
+    if len(earlier) > MAX_POINTS:
+        raise BadRange(
+            f"the {comparison.value} range spans {len(earlier)} {period.value.lower()} periods; "
+            f"at most {MAX_POINTS} per request",
+            field="compare",
+        )
+    return earlier
+
+
 @dataclasses.dataclass(frozen=True)
 class SellerStatsRequest:
     """A seller's series asked for, validated and authorized, and the data state it reads at."""
@@ -223,6 +252,8 @@ class SellerStatsRequest:
     period: Period
     starts: tuple[dt.date, ...]  # the period starts of the series, at most MAX_POINTS
     state: DataState
+    comparison: Comparison | None = None
+    earlier: tuple[dt.date, ...] = ()  # the earlier range's period starts, at most MAX_POINTS
 
     @property
     def period_end(self) -> dt.date:
@@ -230,21 +261,30 @@ class SellerStatsRequest:
 
     @property
     def cache_parts(self) -> tuple[object, ...]:
-        return (self.seller_id, self.period.value, self.starts[0].isoformat(), self.starts[-1].isoformat())
+        parts = (self.seller_id, self.period.value, self.starts[0].isoformat(), self.starts[-1].isoformat())
+        return parts if self.comparison is None else (*parts, self.comparison.value)
 
 
 def plan_seller_stats(
-    read: ReadSide, principal: Principal, seller_id: int, period_name: str, from_text: str, to_text: str
+    read: ReadSide,
+    principal: Principal,
+    seller_id: int,
+    period_name: str,
+    from_text: str,
+    to_text: str,
+    compare_text: str = "",
 ) -> SellerStatsRequest:
-    """Cheap refusals first: the arguments, who may read, the range's size; then the data
+    """Cheap refusals first: the arguments, who may read, the ranges' sizes; then the data
     state. An unknown seller reads as one without figures, as its statement does."""
     require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
     last = parse_day(to_text, "to")
+    comparison = parse_comparison(compare_text)
     require_seller_or_admin(principal, seller_id, "seller's statistics")
-    starts = tuple(series_periods(period, first, last))
-    return SellerStatsRequest(seller_id, period, starts, read.data_state())
+    starts = series_periods(period, first, last)
+    earlier = comparison_periods(comparison, period, starts)
+    return SellerStatsRequest(seller_id, period, tuple(starts), read.data_state(), comparison, tuple(earlier))
 
 
 def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStatsSeries:
@@ -258,16 +298,19 @@ def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStats
 def read_seller_stats(
     reader: StatisticsReader, request: SellerStatsRequest, data_through: dt.date | None
 ) -> SellerStatsSeries:
-    """The seller's dense series: zeros for the periods without figures."""
-    period, starts = request.period, request.starts
-    figures = _fold(period, reader.seller_series(request.seller_id, period, starts[0], starts[-1]))
-    points = tuple(
-        StatsPoint(start, period_end(period, start), **figures.get(start, _ZERO_FIGURES)) for start in starts
-    )
-    return SellerStatsSeries(request.seller_id, period, points, data_through)
+    """The seller's dense series: zeros for the periods without figures; with a comparison,
+    the earlier range's too, read the same way by the same reader (the same data state)."""
+    points = _seller_points(reader, request.seller_id, request.period, request.starts)
+    earlier = _seller_points(reader, request.seller_id, request.period, request.earlier) if request.earlier else ()
+    compared = compare(request.comparison, points, earlier)
+    return SellerStatsSeries(request.seller_id, request.period, points, data_through, compared)
 
 
-_ZERO_FIGURES = {name: Decimal(0) if name in repository.MONEY_COLUMNS else 0 for name in repository.SERIES_COLUMNS}
+def _seller_points(
+    reader: StatisticsReader, seller_id: int, period: Period, starts: tuple[dt.date, ...] | list[dt.date]
+) -> tuple[StatsPoint, ...]:
+    figures = _fold(period, reader.seller_series(seller_id, period, starts[0], starts[-1]))
+    return tuple(StatsPoint(start, period_end(period, start), **figures.get(start, ZERO_FIGURES)) for start in starts)
 
 
 # A point's figures by column: int, or Decimal for MONEY_COLUMNS (StatsPoint's keyword arguments).
@@ -287,7 +330,7 @@ def _fold(period: Period, parts: list[SeriesPart]) -> dict[dt.date, _Figures]:
         else:
             corrections.append(part)
     for kind, day, values in corrections:  # after every live part: the union's order is not SQL's promise
-        point = figures.setdefault(period_start(period, day), dict(_ZERO_FIGURES))
+        point = figures.setdefault(period_start(period, day), dict(ZERO_FIGURES))
         for name in repository.FROZEN_COLUMNS:
             if kind == "closed":
                 point[name] = values[name]

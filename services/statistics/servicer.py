@@ -65,12 +65,15 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
             enum_name(common_pb2.Period, request.period),
             getattr(request, "from"),
             request.to,
+            request.compare,
         )
         return statistics_pb2.VideoStatsSeries(
             video_id=series.video_id,
             period=series.period.value,
             points=[_point(p) for p in series.points],
             data_through=_day(series.data_through),
+            totals=_point(series.totals),
+            comparison=_comparison(series.comparison),
         )
 
     def GetSellerStats(self, request, context):
@@ -82,6 +85,7 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
             enum_name(common_pb2.Period, request.period),
             getattr(request, "from"),
             request.to,
+            request.compare,
         )
         return self._read.cached(
             planned,
@@ -106,6 +110,28 @@ def _point(p: service.StatsPoint) -> statistics_pb2.StatsPoint:
         excluded_repeat=p.excluded_repeat,
         excluded_cap=p.excluded_cap,
         excluded_stream_limit=p.excluded_stream_limit,
+        rpm=_decimal(p.rpm),
+    )
+
+
+def _decimal(value) -> str:
+    """A count as its integer text, an amount or RPM as an exact decimal string, None as ""."""
+    if value is None:
+        return ""
+    return str(value) if isinstance(value, int) else to_api_string(value)
+
+
+def _comparison(compared: service.SeriesComparison | None) -> statistics_pb2.SeriesComparison | None:
+    if compared is None:
+        return None
+    return statistics_pb2.SeriesComparison(
+        compare=compared.comparison.value,
+        points=[_point(p) for p in compared.points],
+        totals=_point(compared.totals),
+        changes=[
+            statistics_pb2.FigureChange(figure=name, absolute=_decimal(c.absolute), percent=c.percent)
+            for name, c in compared.changes.items()
+        ],
     )
 
 
@@ -115,6 +141,8 @@ def _render_seller_series(series: service.SellerStatsSeries) -> bytes:
         period=series.period.value,
         points=[_point(p) for p in series.points],
         data_through=_day(series.data_through),
+        totals=_point(series.totals),
+        comparison=_comparison(series.comparison),
     ).SerializeToString()
 
 

@@ -52,8 +52,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from batch.published import days_to_compute
+from domain.audit_chain import OPERATOR, AuditEvent, summary_json
 from domain.errors import Conflict, NotFound, NotReady
 from domain.periods import day_bounds_us, month_end, month_name, next_month
+from services.audit import published as audit
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.settlement.published import month_closings
 from services.video import archive_jsonl, parquet_history
@@ -108,9 +110,11 @@ def archive_month(
     zone: ZoneInfo,
     batch_rows: int = _BATCH,
     clock: Clock = SYSTEM_CLOCK,
+    actor_id: int = OPERATOR,
 ) -> ArchiveResult:
     """Archives `month` (its first day) to `directory`, the mark and the end dated by
-    `clock`; see the module's contract."""
+    `clock`; see the module's contract. The audit entry (by `actor_id`) is appended in the
+    transaction that makes the month ARCHIVED: one per archival, none for a re-run."""
     month = month.replace(day=1)
     path = archive_path(directory, month)
     with engine.connect() as conn:
@@ -154,10 +158,15 @@ def archive_month(
                 f"{month_name(month)}: {left} plays left after the delete, expected {kept} kept; the month"
                 " stays DELETING (ingest and the batch keep refusing it): restore it from its file"
             )
+        archived_at_us = clock.now_us()
         conn.execute(
             sa.update(archived_months)
             .where(archived_months.c.month == month)
-            .values(status=ARCHIVED, kept_plays=kept, archived_at_us=clock.now_us())
+            .values(status=ARCHIVED, kept_plays=kept, archived_at_us=archived_at_us)
+        )
+        after = summary_json({"status": ARCHIVED, "file": path.name, "sha256": sha256, "plays": count, "kept": kept})
+        audit.append(
+            conn, AuditEvent(actor_id, "month.archive", f"month:{month_name(month)}", "", after), archived_at_us
         )
     return ArchiveResult(month_name(month), ARCHIVED, path, sha256, count, kept, True)
 

@@ -527,3 +527,56 @@ def reference_play(video_id: int, viewer_id: int, started_at_us: int):
     from tests.reference import Play
 
     return Play(f"rt-browser-{time.time_ns()}-{viewer_id}-{started_at_us}", video_id, viewer_id, started_at_us, 0, 2)
+
+
+# --- comparisons and RPM (issue 32) -----------------------------------------------------------
+
+
+def test_the_overview_compares_the_last_28_days_with_the_28_before_as_the_api_does(page, world):
+    """The 28 days ending yesterday (today is not computed yet) against the 28 before: each
+    card's total and percent change are the API's (compare=PREVIOUS), the sparklines draw its
+    daily points of both ranges."""
+    token = sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    page.wait_for_url(re.compile(rf"#/sellers/{seller}/overview$"))
+    settled(page)
+    first, last = world.today - dt.timedelta(days=28), world.today - dt.timedelta(days=1)
+    body = world.get(f"/v1/sellers/{seller}/stats?period=DAILY&from={first}&to={last}&compare=PREVIOUS", token)
+    totals, comparison = body["totals"], body["comparison"]
+    changes = {c["figure"]: c for c in comparison["changes"]}
+    assert int(totals["views"]) > 0 and totals["rpm"] != ""
+    exact(page, "compare-views", totals["views"])
+    exact(page, "compare-watch_time_sec", totals["watch_time_sec"])
+    exact(page, "compare-rpm", totals["rpm"])
+    revenue = page.get_by_test_id("compare-revenue").get_attribute("data-exact")
+    assert Decimal(revenue) == Decimal(totals["video_revenue"]) + Decimal(totals["ad_revenue"])
+    for name in ("views", "watch_time_sec", "revenue", "rpm"):
+        exact(page, f"compare-{name}-change", changes[name]["percent"])
+    spark = page.get_by_test_id("sparkline-views")
+    assert json.loads(spark.get_attribute("data-values")) == [int(p["views"]) for p in body["points"]]
+    assert json.loads(spark.get_attribute("data-earlier-values")) == [int(p["views"]) for p in comparison["points"]]
+
+
+def test_the_chart_overlays_the_comparison_and_shows_rpm_and_the_changes_of_the_api(page, world):
+    token = sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    open_route(page, world, f"sellers/{seller}/charts")
+    first, last = world.this_month, world.today
+    page.get_by_test_id("chart-compare").select_option("PREVIOUS")
+    _chart(page, "DAILY", first, last)
+    body = world.get(f"/v1/sellers/{seller}/stats?period=DAILY&from={first}&to={last}&compare=PREVIOUS", token)
+    comparison = body["comparison"]
+    eventually(
+        lambda: shown(rows(page, "chart-table", "chart-row", "data-period-start"), ("rpm",)),
+        [(p["period_start"], p["rpm"]) for p in body["points"]],
+        "the RPM column",
+    )
+    canvas = page.get_by_test_id("chart-canvas")
+    expect(canvas).to_have_attribute("data-drawn", "true")
+    assert json.loads(canvas.get_attribute("data-values")) == [int(p["views"]) for p in body["points"]]
+    assert json.loads(canvas.get_attribute("data-earlier-values")) == [int(p["views"]) for p in comparison["points"]]
+    changes = {c["figure"]: c for c in comparison["changes"]}
+    assert shown(rows(page, "compare-table", "compare-row", "data-figure"), ("absolute", "percent")) == [
+        (name, changes[name]["absolute"], changes[name]["percent"])
+        for name in ("views", "watch_time_sec", "ad_views", "revenue", "rpm")
+    ]

@@ -21,8 +21,8 @@ from tests.plugins.scaled_mesh import scaled_mesh
 
 BACKENDS = ["sqlite", "mariadb"]
 SCALED = "replica+cluster"
-# The read path (statements, top 5, video and seller series): also run on replica + cluster.
-READ_PATH_MODULES = {"test_stats_json", "test_settlement_json", "test_seller_stats_json"}
+# The read path (statements, top 5, video and seller series, comparisons): also run on replica + cluster.
+READ_PATH_MODULES = {"test_stats_json", "test_settlement_json", "test_seller_stats_json", "test_stats_compare_json"}
 REDIS_URL = "redis://127.0.0.1:6379/1"
 
 

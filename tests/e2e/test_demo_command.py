@@ -131,6 +131,9 @@ def _check_figures(out: str, data_dir: Path, zone_name: str, today: dt.date) -> 
     at_close, second_total = _expected(data_dir / "paysystem.db", ZoneInfo(zone_name), (first, second))
     assert Decimal(_printed(rf"{names[0]} for {DEMO_SELLER}: CLOSED, total ([0-9.]+) KRW", out)) == at_close
     assert Decimal(_printed(rf"{names[1]}: lines \+ adjustments = total ([0-9.-]+) KRW", out)) == second_total
+    # One INDIVIDUAL and one BUSINESS payout profile, shown masked, and a payout's taxes.
+    assert "********7890" in out and "********0088" in out
+    assert "INDIVIDUAL" in out and "BUSINESS" in out and "Payouts with their taxes" in out
     assert "Demo done in" in out
 
 

@@ -21,6 +21,7 @@ bad input (each closes what it needs if run alone).
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -42,6 +43,17 @@ BATCH = {"job": "daily", "date": "2011-01-01", "to_date": "2011-02-28", "rerun":
 MINIMUM_KRW = 40
 MINIMUM_FROM = JAN
 LEDGER_TABLES = ("month_closings", "ledger_entries", "payouts")
+PROFILES = {
+    "A": {"legal_name": "Kim Minji", "tax_type": "INDIVIDUAL", "bank_code": "004", "account_number": "110-234-567890"},
+    "B": {
+        "legal_name": "Studio B Co., Ltd.",
+        "tax_type": "BUSINESS",
+        "bank_code": "088",
+        "account_number": "5512345678",
+        "business_number": "120-88-10004",  # check digit: tests/unit/test_payout_profiles.py
+    },
+    "C": {"legal_name": "Park Seojun", "tax_type": "INDIVIDUAL", "bank_code": "020", "account_number": "1002003004005"},
+}
 INVALID_ARGUMENT = grpc.StatusCode.INVALID_ARGUMENT.value[0]
 NOT_FOUND = grpc.StatusCode.NOT_FOUND.value[0]
 ALREADY_EXISTS = grpc.StatusCode.ALREADY_EXISTS.value[0]
@@ -75,6 +87,11 @@ class World:
                 )
                 assert status == 200, body
                 self.videos[name].append(reference.Video(int(body["video_id"]), seller_id, duration))
+        # Complete payout profiles (their payouts are PENDING, not HELD): B is a business.
+        for name, profile in PROFILES.items():
+            seller_id, token = self.sellers[name]
+            status, body = mesh.json("PUT", f"/v1/sellers/{seller_id}/payout-profile", profile, token=token)
+            assert status == 200, body
         self.plays: list[reference.Play] = []
         self.model = reference.LedgerModel(minimum_krw=MINIMUM_KRW)
         self.closings: dict[dt.date, dict] = {}
@@ -695,3 +712,139 @@ def test_a_bad_close_or_mark_is_a_json_400_and_nothing_changes(mesh, world, path
         assert (
             conn.execute(sa.text("SELECT payout_id, status, reference FROM payouts ORDER BY payout_id")).all() == marks
         )
+
+
+def test_payout_profiles_are_masked_and_guarded_and_payouts_show_the_reference_taxes(mesh, world):
+    world.close_through(FEB)
+    (a_id, a_token), (b_id, b_token) = world.sellers["A"], world.sellers["B"]
+    path = f"/v1/sellers/{a_id}/payout-profile"
+    status, own = mesh.json("GET", path, token=a_token)
+    assert status == 200, own
+    assert (own["legal_name"], own["tax_type"], own["bank_code"]) == ("Kim Minji", "INDIVIDUAL", "004")
+    assert own["account_number"] == "********7890"  # 110234567890, masked
+    assert mesh.json("GET", path, token=world.admin) == (200, own)  # admins read
+    status, reply = mesh.json("GET", path, token=b_token)  # another seller
+    assert status == 403, reply
+    _refused(reply, PERMISSION_DENIED)
+    assert mesh.json("GET", path)[0] == 401
+    with world.engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT * FROM payout_profiles ORDER BY seller_id")).all()
+    for token, body, code, field in [
+        (world.admin, PROFILES["A"], 403, ""),  # admins read, never write, where money goes
+        (b_token, PROFILES["B"], 403, ""),
+        (a_token, {**PROFILES["A"], "bank_code": "4"}, 400, "bank_code"),
+        (a_token, {**PROFILES["A"], "business_number": "1208810004"}, 400, "business_number"),
+        (a_token, {**PROFILES["B"], "business_number": "120-88-10005"}, 400, "business_number"),
+        (a_token, {**PROFILES["A"], "legal_name": "\u3164"}, 400, "legal_name"),
+        (a_token, {**PROFILES["A"], "account_number": "12-34"}, 400, "account_number"),
+    ]:
+        status, reply = mesh.json("PUT", path, body, token=token)
+        assert status == code, (body, reply)
+        assert field in reply["message"]
+    with world.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT * FROM payout_profiles ORDER BY seller_id")).all() == stored
+
+    # One payout with its breakdown: the gross as in the ledger, taxes as the integer reference.
+    for name, kind in (("A", "INDIVIDUAL"), ("B", "BUSINESS")):
+        seller_id, token = world.sellers[name]
+        for listed in world.get(f"/v1/sellers/{seller_id}/payouts", token)["payouts"]:
+            one = world.get(f"/v1/payouts/{listed['payout_id']}", token)
+            assert one == listed and one["tax_type"] == kind
+            income, local, vat, net = reference.payout_taxes(int(one["amount_krw"]), kind)
+            assert one["gross_krw"] == one["amount_krw"]
+            assert [one[k] for k in ("income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw")] == [
+                str(income),
+                str(local),
+                str(vat),
+                str(net),
+            ]
+    status, reply = mesh.json("GET", f"/v1/payouts/{listed['payout_id']}", token=a_token)
+    assert status == 403, reply
+
+    # The yearly summary: per month the sums of the payouts that are not FAILED (B's failed one
+    # is left out: its money returned to the balance).
+    for name, kind in (("A", "INDIVIDUAL"), ("B", "BUSINESS")):
+        seller_id, token = world.sellers[name]
+        status, headers, data = _raw(mesh, f"/v1/sellers/{seller_id}/tax-summary:csv?year=2011", token)
+        assert status == 200, data
+        assert headers["content-type"] == "text/csv; charset=utf-8"
+        assert headers.get("x-content-type-options") == "nosniff"
+        rows = [line.split(",") for line in data.decode("utf-8").lstrip("\ufeff").split("\r\n") if line]
+        assert rows[0] == [
+            "month",
+            "gross_krw",
+            "income_tax_krw",
+            "local_income_tax_krw",
+            "vat_krw",
+            "net_krw",
+            "currency",
+        ]
+        expected = {}
+        for (payee, month), (amount, status_) in world.model.payouts.items():
+            if payee == seller_id and status_ != "FAILED":
+                income, local, vat, net = reference.payout_taxes(amount, kind)
+                expected[f"{month:%Y-%m}"] = [str(amount), str(income), str(local), str(vat), str(net), "KRW"]
+        assert {r[0]: r[1:] for r in rows[1:13] if r[1] != "0"} == expected, name
+        assert expected or name == "B", name  # A's January payout was PAID
+        assert [r[0] for r in rows[1:]] == [f"2011-{m:02d}" for m in range(1, 13)] + ["TOTAL"]
+    assert _raw(mesh, f"/v1/sellers/{b_id}/tax-summary:csv?year=2011", a_token)[0] == 403
+    assert _raw(mesh, f"/v1/sellers/{b_id}/tax-summary:csv?year=11", b_token)[0] == 400
+
+    # B's tax invoice of January: the payout's gross is the supply, issued on February 10th.
+    b_january = world.model.payouts.get((b_id, JAN))
+    invoices = world.get("/v1/settlement/closings/2011-01/tax-invoices").get("invoices", [])
+    mine = [i for i in invoices if i["seller_id"] == str(b_id)]
+    assert b_january and [(int(i["supply_krw"]), int(i["vat_krw"]), i["issue_date"]) for i in mine] == [
+        (b_january[0], reference.payout_taxes(b_january[0], "BUSINESS")[2], "2011-02-10")
+    ]
+    assert mine[0]["seller_business_number"] == "1208810004"
+    assert all(i["seller_id"] != str(a_id) for i in invoices)  # INDIVIDUAL sellers get none
+    assert mesh.json("GET", "/v1/settlement/closings/2011-01/tax-invoices", token=b_token)[0] == 403
+    assert mesh.json("GET", "/v1/settlement/closings/2010-12/tax-invoices", token=world.admin)[0] == 404
+
+
+def _raw(mesh, path: str, token: str) -> tuple[int, dict, bytes]:
+    """A GET's status, headers (lower-case names) and body bytes, as a CSV download reads them."""
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.settings.http_port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def test_tax_tables_are_scheduled_by_admins_after_today_and_listed(mesh, world):
+    today = dt.datetime.now(world.zone).date()
+    defaults = {
+        "income_tax_rate": "0.03",
+        "local_income_tax_rate": "0.1",
+        "vat_rate": "0.1",
+        "withholding_minimum_krw": "1000",
+        "income_tax_unit_krw": "10",
+        "local_income_tax_unit_krw": "10",
+        "vat_unit_krw": "1",
+        "platform_business_number": "1234567891",
+    }
+    listed = world.get("/v1/settlement/tax-tables")["tables"]
+    assert listed[0] == {"effective_from": "1970-01-01", **defaults}  # the migration's defaults
+    later = (today + dt.timedelta(days=400)).isoformat()  # other tests schedule nothing this far
+    try:
+        for body, code, field in [
+            ({**defaults, "effective_from": today.isoformat()}, 400, "effective_from"),
+            ({**defaults, "effective_from": later, "vat_rate": "1.5"}, 400, "vat_rate"),
+            ({**defaults, "effective_from": later, "income_tax_unit_krw": "15"}, 400, "income_tax_unit_krw"),
+        ]:
+            status, reply = mesh.json("POST", "/v1/settlement/tax-tables", body, token=world.admin)
+            assert status == code, reply
+            _refused(reply, INVALID_ARGUMENT, field)
+        seller_token = world.sellers["A"][1]
+        wanted = {**defaults, "effective_from": later, "income_tax_rate": "0.033"}
+        assert mesh.json("POST", "/v1/settlement/tax-tables", wanted, token=seller_token)[0] == 403
+        assert mesh.json("GET", "/v1/settlement/tax-tables", token=seller_token)[0] == 403
+        status, stored = mesh.json("POST", "/v1/settlement/tax-tables", wanted, token=world.admin)
+        assert (status, stored) == (200, wanted)
+        assert world.get("/v1/settlement/tax-tables")["tables"][-1] == wanted
+    finally:
+        with world.engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM tax_rates WHERE effective_from > :today"), {"today": today})

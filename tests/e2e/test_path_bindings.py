@@ -51,7 +51,7 @@ def _annotated_routes() -> list[dict]:
                 routes.append(
                     {
                         "id": f"{service.name}.{method.name}",
-                        "cluster": next(s.name for s in SERVICES if s.grpc_service == service.full_name),
+                        "cluster": next(s.name for s in SERVICES if service.full_name in s.grpc_services),
                         "verb": verb.upper(),
                         "template": template,
                         "body": rule.body,

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
-from services.settlement.ports import Closing, Entry, Payout, PendingAdjustment, WriteConflict
+from services.settlement.ports import Closing, Entry, NewPayout, Payout, PendingAdjustment, WriteConflict
+from tests.fakes.taxes import FakePayoutProfiles, FakeTaxes
 from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
 
@@ -190,12 +191,24 @@ class FakeClosings:
         sellers = sorted({seller for seller, _ in self.ledger.entries_by_seller})
         return [(s, b) for s in sellers if (b := self.ledger.balance(s)) >= minimum_krw]
 
-    def create_payouts(self, month: dt.date, amounts: list[tuple[int, int]], now_us: int) -> None:
-        for seller_id, amount in amounts:
+    def create_payouts(self, month: dt.date, payouts: list[NewPayout], now_us: int) -> None:
+        for new in payouts:
             payout_id = max(self.ledger.payouts, default=0) + 1
-            status = PayoutStatus.PENDING
-            self.ledger.payouts[payout_id] = Payout(payout_id, seller_id, month, amount, status, None, now_us, now_us)
-            self.ledger.post(seller_id, EntryKind.PAYOUT, month, Decimal(-amount), now_us, payout_id=payout_id)
+            self.ledger.payouts[payout_id] = Payout(
+                payout_id,
+                new.seller_id,
+                month,
+                new.amount_krw,
+                new.status,
+                None,
+                now_us,
+                now_us,
+                tax_type=new.tax_type,
+                breakdown=new.breakdown,
+            )
+            self.ledger.post(
+                new.seller_id, EntryKind.PAYOUT, month, Decimal(-new.amount_krw), now_us, payout_id=payout_id
+            )
 
     def finish(self, month: dt.date) -> Closing:
         posted = [(seller, e) for seller, e in self.ledger.entries_by_seller if e.posted_month == month]
@@ -216,22 +229,33 @@ class FakeClosings:
 
 
 class FakeUnitOfWork(SnapshotUnitOfWork):
-    """ports.UnitOfWork over a FakeLedger and FakeClosings (sharing the ledger): `committed`
-    says whether a commit happened, `commits` how many; leaving the block without one puts
-    both back as they were at its start. Sequential blocks may reuse it, as a close does."""
+    """ports.UnitOfWork over a FakeLedger, FakeClosings, FakePayoutProfiles and FakeTaxes
+    (sharing the ledger and its payouts): `committed` says whether a commit happened,
+    `commits` how many; leaving the block without one puts all back as they were at its
+    start. Sequential blocks may reuse it, as a close does."""
 
-    def __init__(self, ledger: FakeLedger | None = None, closings: FakeClosings | None = None) -> None:
+    def __init__(
+        self,
+        ledger: FakeLedger | None = None,
+        closings: FakeClosings | None = None,
+        profiles: FakePayoutProfiles | None = None,
+    ) -> None:
         super().__init__()
         self.ledger = ledger or (closings.ledger if closings else FakeLedger())
         self.closings = closings or FakeClosings(self.ledger)
         self.closings.ledger = self.ledger
+        self.profiles = profiles or FakePayoutProfiles()
+        self.taxes = FakeTaxes(self.ledger.payouts, self.profiles)
 
-    def _snapshot(self) -> tuple[FakeLedger, FakeClosings]:
-        return copy.deepcopy((self.ledger, self.closings))
+    def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]:
+        return copy.deepcopy((self.ledger, self.closings, self.profiles, self.taxes))
 
-    def _restore(self, saved: tuple[FakeLedger, FakeClosings]) -> None:
+    def _restore(self, saved: tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes]) -> None:
         # In place: tests hold the fakes they seeded.
-        ledger, closings = copy.deepcopy(saved)
+        ledger, closings, profiles, taxes = copy.deepcopy(saved)
         self.ledger.__dict__.update(ledger.__dict__)
         self.closings.__dict__.update(closings.__dict__)
         self.closings.ledger = self.ledger
+        self.profiles.__dict__.update(profiles.__dict__)
+        self.taxes.__dict__.update(taxes.__dict__)
+        self.taxes.payouts, self.taxes.profiles = self.ledger.payouts, self.profiles

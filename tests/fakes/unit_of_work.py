@@ -1,12 +1,30 @@
 """What every fake unit of work shares: a snapshot of its fakes' state when a block starts and
 at each commit; leaving the block without a commit restores the last snapshot (the SQL
 adapters' transaction: writes kept only when committed). `committed` says whether the block
-committed, `commits` how many commits happened in all."""
+committed, `commits` how many commits happened in all. `audit` records the audit events
+(services/common/unit_of_work.AuditTrail) and forgets those of a block that rolled back, as
+the SQL audit log does: every fake unit of work answers `uow.audit`."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Any, Self
+
+from domain.audit_chain import AuditEvent
+
+
+class FakeAuditTrail:
+    """The audit events recorded and committed so far, with their times (`events`)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[AuditEvent, int]] = []
+
+    def record(self, event: AuditEvent, at_us: int) -> None:
+        self.events.append((event, at_us))
+
+    @property
+    def actions(self) -> list[str]:
+        return [event.action for event, _ in self.events]
 
 
 class SnapshotUnitOfWork:
@@ -14,6 +32,8 @@ class SnapshotUnitOfWork:
         self.committed = False
         self.commits = 0
         self._saved: Any = None
+        self.audit = FakeAuditTrail()
+        self._audit_saved = 0
 
     def _snapshot(self) -> Any:
         """A copy of the fakes' state that later writes do not change."""
@@ -28,6 +48,7 @@ class SnapshotUnitOfWork:
 
     def __enter__(self) -> Self:
         self._saved = self._snapshot()
+        self._audit_saved = len(self.audit.events)
         self.committed = False
         return self
 
@@ -43,7 +64,9 @@ class SnapshotUnitOfWork:
         self.committed = True
         self.commits += 1
         self._saved = self._snapshot()
+        self._audit_saved = len(self.audit.events)
 
     def rollback(self) -> None:
         if self._saved is not None:
             self._restore(self._saved)
+            del self.audit.events[self._audit_saved :]

@@ -22,8 +22,8 @@ from domain.money import to_api_string
 from domain.periods import Period
 from services.common.auth import Principal
 from services.common.metrics import LAST_CLOSED_MONTH
-from services.settlement import balances, closing, service
-from services.settlement.tables import month_closings, payouts
+from services.settlement import balances, closing, profiles, service, taxes
+from services.settlement.tables import month_closings, payout_profiles, payouts
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (
@@ -33,6 +33,7 @@ from tests.plugins.ledger import (
     LEDGER_TABLES,
     MAR,
     MINIMUM_KRW,
+    SELLER_IDS,
     SELLERS,
     SEOUL,
     TIERS,
@@ -144,6 +145,57 @@ def _daily_before_late(world: World) -> dict:
         if p["event_id"] != "late"
     ]
     return reference.compute_daily(world.catalogue, plays, SEOUL, tiers=TIERS)
+
+
+def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_taxed(ledger_engine):
+    world = World(ledger_engine)
+    world.ingest(month_plays(JAN, 8, "j", 3))
+    world.run_batch()
+    business_id, held_id = SELLER_IDS[0], SELLER_IDS[1]
+    with ledger_engine.begin() as conn:
+        conn.execute(sa.delete(payout_profiles).where(payout_profiles.c.seller_id == held_id))
+    world.close(JAN)
+    world.check_invariants()  # the ledger pays out the gross, HELD or not
+    by_seller = {p.seller_id: p for p in _payouts(ledger_engine)}
+    held = by_seller[held_id]
+    assert (held.status, held.tax_type, held.breakdown) == ("HELD", None, None)
+    with pytest.raises(PayoutMarkConflict, match="HELD"):
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1")
+    seller = Principal(held_id, "s", "SELLER")
+    saved = profiles.put_profile(
+        balances.sql_unit_of_work(ledger_engine), seller, held_id, "Lee Jiwoo", "INDIVIDUAL", "088", "110-234-5678", ""
+    )
+    assert [p.payout_id for p in saved.released] == [held.payout_id]
+    released = {p.seller_id: p for p in _payouts(ledger_engine)}[held_id]
+    assert released.status == "PENDING" and released.breakdown is not None
+    b = released.breakdown
+    assert (b.income_tax_krw, b.local_income_tax_krw, b.vat_krw, b.net_krw) == reference.payout_taxes(
+        held.amount_krw, "INDIVIDUAL"
+    )
+    world.check_invariants()
+    # The BUSINESS seller's invoice: the payout's gross is the supply; issued on February 10th.
+    (invoice,) = taxes.list_tax_invoices(balances.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
+    business = by_seller[business_id]
+    assert (invoice.seller_id, invoice.payout_id, invoice.supply_krw, invoice.vat_krw) == (
+        business_id,
+        business.payout_id,
+        business.amount_krw,
+        reference.payout_taxes(business.amount_krw, "BUSINESS")[2],
+    )
+    assert (invoice.seller_business_number, invoice.issue_date) == ("1234567891", dt.date(2012, 2, 10))
+    assert (
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1").status
+        == "PAID"
+    )
+
+
+def _payouts(engine: sa.Engine) -> list:
+    with engine.connect() as conn:
+        sellers = [int(s) for (s,) in conn.execute(sa.select(payouts.c.seller_id).distinct())]
+    found = []
+    for seller_id in sellers:
+        found += balances.list_payouts(balances.sql_unit_of_work(engine), ADMIN, seller_id)
+    return found
 
 
 def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns_and_is_paid_later(ledger_engine):

@@ -1,9 +1,12 @@
 """Random sequences of ingest (on time or late into any month), batch catch-up, close of the
-next month and payout marks, on MariaDB and SQLite, against tests/reference.py LedgerModel.
+next month, payout marks and payout profiles set (sellers start with or without one: without,
+their payouts are HELD until the profile is set, and cannot be marked), on MariaDB and SQLite,
+against tests/reference.py LedgerModel.
 
 After every step: every seller's balance is the sum of their entries and equals the model's;
 nothing is lost to truncation (payouts + balances = earnings + adjustments + reversals); every
-payout is whole KRW; no statement of a closed month changed since its close. After each close:
+payout is whole KRW; every payout not HELD has the reference's taxes; no statement of a closed
+month changed since its close. After each close:
 each closed month's EARNING + ADJUSTMENT equals its recomputation from the raw plays.
 """
 
@@ -11,13 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import PayoutMarkConflict
 from domain.periods import Period, month_end
-from services.settlement import balances
-from services.settlement.tables import payouts
+from services.common.auth import Principal
+from services.settlement import balances, profiles
+from services.settlement.tables import payout_profiles, payouts
 from tests.plugins.jobs import random_plays
 from tests.plugins.ledger import (
     ADMIN,
@@ -36,7 +42,9 @@ ingest = st.tuples(st.just("ingest"), st.integers(0, 3), st.integers(1, 12), st.
 batch_run = st.tuples(st.just("batch"))
 close_next = st.tuples(st.just("close"))
 mark = st.tuples(st.just("mark"), st.integers(0, 50), st.sampled_from(["PAID", "FAILED"]))
-steps = st.lists(st.one_of(ingest, batch_run, close_next, mark), min_size=3, max_size=9)
+# A seller completes (or changes) their payout profile: their HELD payouts are released.
+profile = st.tuples(st.just("profile"), st.sampled_from(SELLER_IDS), st.sampled_from(["INDIVIDUAL", "BUSINESS"]))
+steps = st.lists(st.one_of(ingest, batch_run, close_next, mark, profile), min_size=3, max_size=9)
 
 
 def _snapshots(world: World, month: dt.date) -> dict:
@@ -48,10 +56,12 @@ def _snapshots(world: World, month: dt.date) -> dict:
 
 
 @settings(max_examples=6, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(sequence=steps)
-def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
+@given(sequence=steps, without_profile=st.sets(st.sampled_from(SELLER_IDS)))
+def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence, without_profile):
     engine = module_engine
     reset_ledger(engine)
+    with engine.begin() as conn:  # these sellers' payouts are HELD until a "profile" step
+        conn.execute(sa.delete(payout_profiles).where(payout_profiles.c.seller_id.in_(without_profile)))
     world = World(engine)
     frozen: dict = {}
     counter = 0
@@ -76,6 +86,17 @@ def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
                 for (start, video_id), row in world.monthly().items():
                     if start == earlier:
                         assert world.model.held(earlier, video_id) == row.video_revenue + row.ad_revenue
+        elif step[0] == "profile":
+            _, seller_id, kind = step
+            number = "1234567891" if kind == "BUSINESS" else ""
+            seller = Principal(seller_id, "s", "SELLER")
+            uow = balances.sql_unit_of_work(engine)
+            profiles.put_profile(uow, seller, seller_id, "Seller", kind, "004", "1102345678", number)
+            with engine.connect() as conn:
+                held = conn.execute(
+                    sa.select(payouts).where(payouts.c.seller_id == seller_id, payouts.c.status == "HELD")
+                )
+                assert held.all() == []
         else:
             _, index, status = step
             with engine.connect() as conn:
@@ -83,6 +104,9 @@ def test_random_sequences_keep_every_ledger_invariant(module_engine, sequence):
             if not pending:
                 continue
             chosen = pending[index % len(pending)]
+            if chosen.status == "HELD":
+                with pytest.raises(PayoutMarkConflict):
+                    balances.mark_payout(balances.sql_unit_of_work(engine), ADMIN, chosen.payout_id, status, "REF-1")
             if chosen.status != "PENDING":
                 continue
             balances.mark_payout(

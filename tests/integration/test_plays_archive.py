@@ -31,6 +31,7 @@ from domain.errors import NotReady
 from domain.periods import Period, day_bounds_us, period_bounds
 from domain.plays import ARCHIVED_MONTH, Outcome, PlayEvent
 from services.account.tables import accounts
+from services.audit.tables import audit_log
 from services.common.auth import Principal
 from services.settlement import service as settlement
 from services.settlement.repository import SqlStatementReader
@@ -152,6 +153,12 @@ def late_playback_is_rejected(engine, event_id: str) -> None:
     assert counts_after == {**counts_before, feb_20: counts_before.get(feb_20, 0) + 1}  # only the good one
 
 
+def audited(engine: sa.Engine) -> list[tuple[str, str]]:
+    """(action, target) of every audit log entry."""
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.select(audit_log.c.action, audit_log.c.target))]
+
+
 @pytest.mark.parametrize("module_engine", ["mariadb", "sqlite"], indirect=True)
 def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_data(world, tmp_path):
     engine = world.engine
@@ -183,12 +190,17 @@ def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_da
         ).first()
         assert batch.steps.days_to_compute(conn, through=TODAY) == []
     # The next month's first day, recomputed, still sees January's last evening.
+    runs_before = audited(engine).count(("batch.run", "job:daily"))
     events = list(runner(engine).run("daily", FEB, FEB, rerun=True, today=TODAY))
     assert events[-1].type.name == "JOB_FINISHED", events[-1]
     assert feb_first_figures(engine) == feb_first
     with pytest.raises(NotReady, match="archived month"):
         runner(engine).run("daily", JAN.replace(day=30), FEB, rerun=True, today=TODAY)
     assert archive.archive_month(engine, JAN, tmp_path, zone=SEOUL).changed is False  # idempotent
+    # The audit log: one entry for the archival (none for the re-run), one for the batch run
+    # that started (none for the refused one).
+    assert audited(engine).count(("month.archive", "month:2012-01")) == 1
+    assert audited(engine).count(("batch.run", "job:daily")) == runs_before + 1
 
     late_playback_is_rejected(engine, "late-into-january")
     assert figures(engine, JAN) == before

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 
 from batch.tables import period_video_stats
 from domain.ledger import EntryKind, PayoutStatus
+from domain.taxes import DEFAULT_RATES, TaxType, breakdown
 from services.settlement import repository
-from services.settlement.ports import Closing, Payout, UnitOfWork, WriteConflict
+from services.settlement.ports import Closing, NewPayout, Payout, UnitOfWork, WriteConflict
 from services.settlement.tables import ledger_entries, payout_minimums, payouts
 from services.video.tables import videos
 from tests.databases import fresh_engine
@@ -75,7 +76,10 @@ def seed_sql(engine: sa.Engine) -> None:
                 for i, (seller, kind, month, amount, original, video, payout) in enumerate(ENTRIES, start=1)
             ],
         )
-        conn.execute(sa.insert(payouts), [{**p.__dict__, "status": p.status.value} for p in PAYOUTS])
+        conn.execute(
+            sa.insert(payouts),
+            [{**{k: v for k, v in p.__dict__.items() if k != "breakdown"}, "status": p.status.value} for p in PAYOUTS],
+        )
 
 
 def scenario(new_uow: Callable[[], UnitOfWork]) -> list[object]:
@@ -171,7 +175,14 @@ def _close_steps(uow: UnitOfWork, month: dt.date, now_us: int) -> list[object]:
     minimum = uow.ledger.minimum_payout_krw(month, 10_000)
     balances = sorted(closings.balances_at_least(minimum))
     answers.append(balances)
-    closings.create_payouts(month, [(s, int(b)) for s, b in balances], now_us)
+    # Seller 7 has a profile (PENDING, taxed); the others are HELD.
+    new = [
+        NewPayout(s, int(b), TaxType.INDIVIDUAL, breakdown(int(b), TaxType.INDIVIDUAL, DEFAULT_RATES))
+        if s == 7
+        else NewPayout(s, int(b), None, None)
+        for s, b in balances
+    ]
+    closings.create_payouts(month, new, now_us)
     answers.append(closings.finish(month))
     return answers
 

@@ -18,7 +18,7 @@ from batch.jobs.runner import JobRunner
 from domain.periods import Period, period_bounds
 from services.common.auth import Principal
 from services.settlement import balances, closing, repository, service
-from services.settlement.tables import ledger_entries, payout_minimums, payouts, tier_prices
+from services.settlement.tables import ledger_entries, payout_minimums, payout_profiles, payouts, tier_prices
 from tests import reference
 from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays
 
@@ -28,7 +28,15 @@ TODAY = dt.date(2012, 4, 20)  # the batch's today; the months all ended long ago
 VIDEOS = list(range(1, 7))
 SELLERS = 3
 DURATION = 1200
-LEDGER_TABLES = ["ledger_entries", "payouts", "closed_lines", "frozen_daily_stats", "frozen_days", "month_closings"]
+LEDGER_TABLES = [
+    "ledger_entries",
+    "payouts",
+    "closed_lines",
+    "frozen_daily_stats",
+    "frozen_days",
+    "month_closings",
+    "tax_invoices",
+]
 TIERS = [
     *reference.DESIGN_TIERS,
     *(
@@ -42,6 +50,7 @@ TIERS = [
     ),
 ]
 MINIMUM_KRW = 30
+SELLER_IDS = sorted({1_000_000 + v % SELLERS for v in VIDEOS})  # add_videos' sellers
 
 
 def days_of(month: dt.date) -> list[dt.date]:
@@ -56,7 +65,7 @@ def reset_ledger(engine: sa.Engine) -> None:
     """Empties the batch's and the ledger's tables and sets this module's tiers, minimum and videos."""
     clear(engine)
     with engine.begin() as conn:
-        for table in [*LEDGER_TABLES, "tier_prices", "payout_minimums"]:
+        for table in [*LEDGER_TABLES, "tier_prices", "payout_minimums", "payout_profiles"]:
             conn.execute(sa.text(f"DELETE FROM {table}"))
         conn.execute(
             sa.insert(tier_prices),
@@ -71,6 +80,23 @@ def reset_ledger(engine: sa.Engine) -> None:
             ],
         )
         conn.execute(sa.insert(payout_minimums).values(effective_from=dt.date(1970, 1, 1), minimum_krw=MINIMUM_KRW))
+        # Every seller has a complete payout profile (their payouts are PENDING, not HELD):
+        # the first a BUSINESS, the others INDIVIDUAL.
+        conn.execute(
+            sa.insert(payout_profiles),
+            [
+                {
+                    "seller_id": seller_id,
+                    "legal_name": f"Seller {seller_id}",
+                    "tax_type": "BUSINESS" if seller_id == SELLER_IDS[0] else "INDIVIDUAL",
+                    "bank_code": "004",
+                    "account_number": f"1102345{seller_id % 1000:03d}",
+                    "business_number": "1234567891" if seller_id == SELLER_IDS[0] else None,
+                    "updated_at_us": 0,
+                }
+                for seller_id in SELLER_IDS
+            ],
+        )
     add_videos(engine, VIDEOS, sellers=SELLERS, duration_sec=DURATION)
 
 
@@ -144,7 +170,14 @@ class World:
             assert balance == sum((e[5] for e in stored if e[0] == seller_id), Decimal(0))
             assert balance == self.model.balance(seller_id)
         with self.engine.connect() as conn:
-            amounts = [int(a) for (a,) in conn.execute(sa.select(payouts.c.amount_krw))]
+            rows = list(conn.execute(sa.select(payouts)))
+        amounts = [int(row.amount_krw) for row in rows]
+        for row in rows:  # a payout with a profile has the reference's taxes; a HELD one none yet
+            taxed = (row.income_tax_krw, row.local_income_tax_krw, row.vat_krw, row.net_krw)
+            if row.status == "HELD":
+                assert (row.tax_type, *taxed) == (None, None, None, None, None), row
+            else:
+                assert taxed == reference.payout_taxes(int(row.amount_krw), row.tax_type), row
         earned = sum((e[5] for e in stored if e[1] in ("EARNING", "ADJUSTMENT")), Decimal(0))
         returned = sum((e[5] for e in stored if e[1] == "PAYOUT_REVERSAL"), Decimal(0))
         total_balance = sum((self.model.balance(s) for s in sellers), Decimal(0))

@@ -18,6 +18,7 @@ from services.common.clock import FixedClock
 from services.settlement import closing
 from services.settlement.ports import Closing, PendingAdjustment, WriteConflict
 from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
+from tests.fakes.taxes import individual, with_profiles
 
 SEOUL = ZoneInfo("Asia/Seoul")
 ADMIN = Principal(1, "admin", "ADMIN")
@@ -41,7 +42,8 @@ def january() -> FakeUnitOfWork:
             MonthlyRow(JAN, 9, 4, Decimal(0)),  # not a line: no amount
         ],
     )
-    return FakeUnitOfWork(closings=closings)
+    # Sellers with complete payout profiles: their payouts are PENDING, not HELD.
+    return FakeUnitOfWork(closings=closings, profiles=with_profiles(individual(7), individual(8)))
 
 
 def test_closing_a_month_freezes_its_lines_posts_earnings_and_pays_sellers_over_the_minimum():

@@ -19,6 +19,7 @@ from migrations.schema import OWNERS
 ROOT = Path(__file__).resolve().parents[2]
 OWNER_DIRS = {
     "services.account": ROOT / "services/account",
+    "services.audit": ROOT / "services/audit",
     "services.video": ROOT / "services/video",
     "services.statistics": ROOT / "services/statistics",
     "services.settlement": ROOT / "services/settlement",

@@ -64,6 +64,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List audit entries
+         * @description Admin only. The entries matching the filters, newest first, paged. Who may call: ADMIN. gRPC: `/paysystem.v1.AuditService/ListAuditEntries`.
+         */
+        get: operations["AuditService.ListAuditEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/token": {
         parameters: {
             query?: never;
@@ -140,6 +160,26 @@ export interface paths {
          * @description Admin only. Who may call: ADMIN. gRPC: `/paysystem.v1.BatchService/GetJobExecution`.
          */
         get: operations["BatchService.GetJobExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{payout_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get payout
+         * @description That seller, or an admin. One payout with its tax breakdown. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetPayout`.
+         */
+        get: operations["SettlementService.GetPayout"];
         put?: never;
         post?: never;
         delete?: never;
@@ -248,6 +288,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sellers/{seller_id}/payout-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get payout profile
+         * @description That seller, or an admin. The payout profile, the account number masked. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetPayoutProfile`.
+         */
+        get: operations["SettlementService.GetPayoutProfile"];
+        /**
+         * Put payout profile
+         * @description That seller only: nobody else sets where a seller's money goes. Sets the profile; the seller's HELD payouts become PENDING, taxed, in the same transaction. Who may call: SELLER. gRPC: `/paysystem.v1.SettlementService/PutPayoutProfile`.
+         */
+        put: operations["SettlementService.PutPayoutProfile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sellers/{seller_id}/payouts": {
         parameters: {
             query?: never;
@@ -348,6 +412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sellers/{seller_id}/tax-summary:csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get tax summary csv
+         * @description That seller, or an admin. Gross, income tax, local income tax, VAT and net per month of a year, as a CSV file (UTF-8 with a byte-order mark). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetTaxSummaryCsv`.
+         */
+        get: operations["SettlementService.GetTaxSummaryCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sellers/{seller_id}/top-videos": {
         parameters: {
             query?: never;
@@ -426,6 +510,50 @@ export interface paths {
         get: operations["SettlementService.GetPendingAdjustments"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement/closings/{month}/tax-invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tax invoices
+         * @description Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/ListTaxInvoices`.
+         */
+        get: operations["SettlementService.ListTaxInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement/tax-tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tax tables
+         * @description Admin only. The tax tables (rates, withholding minimum, truncation units) by effective date. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ListTaxTables`.
+         */
+        get: operations["SettlementService.ListTaxTables"];
+        put?: never;
+        /**
+         * Schedule tax table
+         * @description Admin only. Schedules a tax table from a future date after the last closed month; it applies to the payouts of months whose first day is on or after it. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ScheduleTaxTable`.
+         */
+        post: operations["SettlementService.ScheduleTaxTable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -614,6 +742,43 @@ export interface components {
             /** @description signed exact decimal */
             amount: string;
         };
+        AuditEntry: {
+            /**
+             * Format: int64
+             * @description 1, 2, 3, ... in the order appended
+             */
+            seq: string;
+            /**
+             * Format: int64
+             * @description the account that acted; 0: the operator's local command
+             */
+            actor_id: string;
+            /** @description month.close, payout.mark, tier_table.schedule, account.set_role, account.disable, batch.run, month.archive, ... */
+            action: string;
+            /** @description what it acted on, e.g. month:2026-03, payout:17, account:5 */
+            target: string;
+            /** @description Envoy's x-request-id of the call ("local-..." for a local command) */
+            request_id: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            at?: string;
+            /** @description JSON summary before the action ("" if none); account numbers masked */
+            before: string;
+            /** @description JSON summary after it */
+            after: string;
+            /** @description hex SHA-256 of the previous entry (64 zeros for the first) */
+            prev_hash: string;
+            /** @description hex SHA-256 of this entry's canonical bytes (domain/audit_chain.py) */
+            hash: string;
+        };
+        AuditPage: {
+            /** @description newest (highest seq) first */
+            entries: components["schemas"]["AuditEntry"][];
+            /** @description empty on the last page */
+            next_page_token: string;
+        };
         Balance: {
             /** Format: int64 */
             seller_id: string;
@@ -675,6 +840,15 @@ export interface components {
             }[];
             /** @description only on Envoy's replies of a status not listed here */
             http_status?: string;
+        };
+        /** @description How a figure of the totals moved from the earlier range to the range. */
+        FigureChange: {
+            /** @description a StatsPoint field name ("views", "rpm", ...), or "revenue" (video + ad) */
+            figure: string;
+            /** @description range - earlier range, exact (money and RPM as decimal strings) */
+            absolute: string;
+            /** @description (range - earlier) / |earlier| * 100, rounded half away from zero to one decimal place ("12.5", "-100.0"); "new" when the earlier value is 0 and the range's is not; "0.0" when both are 0. An empty RPM counts as 0 here. */
+            percent: string;
         };
         JobEvent: {
             type: components["schemas"]["JobEventType"];
@@ -777,6 +951,14 @@ export interface components {
             /** @description empty on the last page */
             next_page_token: string;
         };
+        ListTaxInvoicesResponse: {
+            /** @description by seller_id */
+            invoices: components["schemas"]["TaxInvoice"][];
+        };
+        ListTaxTablesResponse: {
+            /** @description by effective_from */
+            tables: components["schemas"]["TaxTable"][];
+        };
         ListTierTablesResponse: {
             /** @description by effective_from */
             tables: components["schemas"]["TierTable"][];
@@ -819,9 +1001,51 @@ export interface components {
              * @description RFC 3339, UTC
              */
             updated_at?: string;
+            /** @description The tax breakdown (DESIGN 2b), whole KRW. gross_krw = amount_krw (what the ledger pays out). The others are set once the payout has its seller's tax type (at close, or when a HELD payout is released) and absent before. */
+            tax_type: components["schemas"]["TaxType"];
+            /** Format: int64 */
+            gross_krw: string;
+            /**
+             * Format: int64
+             * @description INDIVIDUAL: withheld
+             */
+            income_tax_krw: string;
+            /**
+             * Format: int64
+             * @description INDIVIDUAL: withheld
+             */
+            local_income_tax_krw: string;
+            /**
+             * Format: int64
+             * @description BUSINESS: added
+             */
+            vat_krw: string;
+            /**
+             * Format: int64
+             * @description gross - taxes withheld + VAT
+             */
+            net_krw: string;
+        };
+        PayoutProfile: {
+            /** Format: int64 */
+            seller_id: string;
+            legal_name: string;
+            tax_type: components["schemas"]["TaxType"];
+            bank_code: string;
+            /** @description masked: only the last 4 digits shown */
+            account_number: string;
+            /** @description BUSINESS only */
+            business_number: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC
+             */
+            updated_at?: string;
+            /** @description PUT: the HELD payouts it made PENDING */
+            released: components["schemas"]["Payout"][];
         };
         /** @enum {string} */
-        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED";
+        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED" | "HELD";
         PendingAdjustment: {
             /** Format: int64 */
             seller_id: string;
@@ -929,6 +1153,21 @@ export interface components {
             period: components["schemas"]["Period"];
             points: components["schemas"]["StatsPoint"][];
             data_through: string;
+            /** @description the points summed (rpm of the sums); bounds: the range's */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description only with `compare` */
+            comparison?: components["schemas"]["SeriesComparison"];
+        };
+        /** @description The earlier range a series is compared with (`compare`). */
+        SeriesComparison: {
+            /** @description PREVIOUS or YEAR_AGO */
+            compare: string;
+            /** @description the earlier range's points, dense, as the series' own */
+            points: components["schemas"]["StatsPoint"][];
+            /** @description their sums; period_start and period_end bound the range */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description One per figure of the totals, in this order: views, watch_time_sec, ad_views, video_revenue, ad_revenue, plays, excluded_self_view, excluded_overlap, excluded_repeat, excluded_cap, excluded_stream_limit, revenue (video_revenue + ad_revenue), rpm; the change from these totals to the series'. */
+            changes: components["schemas"]["FigureChange"][];
         };
         Statement: {
             /** Format: int64 */
@@ -1010,7 +1249,70 @@ export interface components {
              * @description Started while two earlier playbacks of the same viewer (any video) were running.
              */
             excluded_stream_limit: string;
+            /** @description Revenue per 1,000 counted views: (video_revenue + ad_revenue) * 1000 / views, exact when that has at most 4 decimals, else rounded half away from zero to 4 decimals (the money scale). Empty ("") when views is 0: no views, no ratio (not a zero RPM). */
+            rpm: string;
         };
+        TaxInvoice: {
+            /** @description YYYY-MM: the supply month */
+            month: string;
+            /** Format: int64 */
+            seller_id: string;
+            /** Format: int64 */
+            payout_id: string;
+            /**
+             * Format: int64
+             * @description the payout's gross
+             */
+            supply_krw: string;
+            /** Format: int64 */
+            vat_krw: string;
+            seller_business_number: string;
+            platform_business_number: string;
+            seller_legal_name: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD: the 10th of the next month
+             */
+            issue_date: string;
+        };
+        /** @description Rates are exact decimals from 0 up to (not including) 1, at most 4 decimal places. */
+        TaxTable: {
+            /**
+             * Format: date
+             * @description YYYY-MM-DD; scheduling: after today and the last closed month
+             */
+            effective_from: string;
+            /** @description INDIVIDUAL, of the gross (default 0.03) */
+            income_tax_rate: string;
+            /** @description of the income tax (default 0.1) */
+            local_income_tax_rate: string;
+            /** @description BUSINESS, of the gross (default 0.1) */
+            vat_rate: string;
+            /**
+             * Format: int64
+             * @description an income tax under this is not withheld (default 1000)
+             */
+            withholding_minimum_krw: string;
+            /**
+             * Format: int64
+             * @description truncation units, powers of ten (default 10)
+             */
+            income_tax_unit_krw: string;
+            /**
+             * Format: int64
+             * @description (default 10)
+             */
+            local_income_tax_unit_krw: string;
+            /**
+             * Format: int64
+             * @description (default 1)
+             */
+            vat_unit_krw: string;
+            /** @description on the tax invoices; scheduling: empty keeps the one in force */
+            platform_business_number: string;
+        };
+        /** @enum {string} */
+        TaxType: "TAX_TYPE_UNSPECIFIED" | "INDIVIDUAL" | "BUSINESS";
         Tier: {
             /**
              * Format: int64
@@ -1113,6 +1415,10 @@ export interface components {
             period: components["schemas"]["Period"];
             points: components["schemas"]["StatsPoint"][];
             data_through: string;
+            /** @description the points summed (rpm of the sums); bounds: the range's */
+            totals?: components["schemas"]["StatsPoint"];
+            /** @description only with `compare` */
+            comparison?: components["schemas"]["SeriesComparison"];
         };
     };
     responses: {
@@ -1298,6 +1604,44 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "AuditService.ListAuditEntries": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD, first local day (inclusive); empty: from the first entry */
+                from?: string;
+                /** @description YYYY-MM-DD, last local day (inclusive); empty: up to now */
+                to?: string;
+                /** @description only this actor's entries (0: any; the operator's commands are actor 0) */
+                actor_id?: string;
+                /** @description only this action, e.g. month.close, payout.mark (empty: any) */
+                action?: string;
+                /** @description default 100, at most 1000 */
+                page_size?: number;
+                /** @description from a previous response's next_page_token */
+                page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "AccountService.Login": {
         parameters: {
             query?: never;
@@ -1447,6 +1791,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobExecution"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.GetPayout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Payout"];
                 };
             };
             400: components["responses"]["E400"];
@@ -1632,6 +2004,77 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.GetPayoutProfile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutProfile"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.PutPayoutProfile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the account holder's name, 1-100 visible characters */
+                    legal_name?: string;
+                    tax_type?: components["schemas"]["TaxType"] | number;
+                    /** @description 3 digits */
+                    bank_code?: string;
+                    /** @description 8-16 digits, hyphens allowed (removed) */
+                    account_number?: string;
+                    /** @description BUSINESS: 10 digits with a valid check digit; INDIVIDUAL: empty */
+                    business_number?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutProfile"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.ListPayouts": {
         parameters: {
             query?: never;
@@ -1762,6 +2205,8 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD, any day of the last period */
                 to?: string;
+                /** @description as GetVideoStatsRequest.compare */
+                compare?: string;
             };
             header?: never;
             path: {
@@ -1778,6 +2223,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SellerStatsSeries"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.GetTaxSummaryCsv": {
+        parameters: {
+            query?: {
+                /** @description YYYY */
+                year?: string;
+            };
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file: UTF-8 with a byte-order mark, one header row, totals last (docs/ledger.md) */
+            200: {
+                headers: {
+                    /** @description attachment, with the file's name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["E400"];
@@ -1938,6 +2416,124 @@ export interface operations {
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ListTaxInvoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM of a closed month */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListTaxInvoicesResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ListTaxTables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListTaxTablesResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.ScheduleTaxTable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date
+                     * @description YYYY-MM-DD; scheduling: after today and the last closed month
+                     */
+                    effective_from?: string;
+                    /** @description INDIVIDUAL, of the gross (default 0.03) */
+                    income_tax_rate?: string;
+                    /** @description of the income tax (default 0.1) */
+                    local_income_tax_rate?: string;
+                    /** @description BUSINESS, of the gross (default 0.1) */
+                    vat_rate?: string;
+                    /**
+                     * Format: int64
+                     * @description an income tax under this is not withheld (default 1000)
+                     */
+                    withholding_minimum_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description truncation units, powers of ten (default 10)
+                     */
+                    income_tax_unit_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description (default 10)
+                     */
+                    local_income_tax_unit_krw?: string;
+                    /**
+                     * Format: int64
+                     * @description (default 1)
+                     */
+                    vat_unit_krw?: string;
+                    /** @description on the tax invoices; scheduling: empty keeps the one in force */
+                    platform_business_number?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxTable"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
         };
@@ -2157,6 +2753,8 @@ export interface operations {
                 from?: string;
                 /** @description YYYY-MM-DD, any day of the last period */
                 to?: string;
+                /** @description Empty: no comparison. PREVIOUS: the periods just before the range, as many as it has. YEAR_AGO: DAILY, the same dates one year earlier (Feb 29 read as Feb 28); WEEKLY, the ISO weeks 52 weeks earlier; MONTHLY, the same months one year earlier. The earlier range obeys the same size limit as the range and is read at the same data state. */
+                compare?: string;
             };
             header?: never;
             path: {

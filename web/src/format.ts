@@ -47,6 +47,19 @@ export function formatCount(exact: string): string {
   return (d.negative ? "-" : "") + groupDigits(d.whole) + (d.fraction ? "." + d.fraction : "");
 }
 
+/** An RPM (exact decimal string; "" when there were no views) for people: whole won, or "—". */
+export function formatRpm(exact: string | undefined): string {
+  return exact ? formatKrw(exact) : "—";
+}
+
+/** A change's percent from the API ("12.5", "-3.0", "0.0" or "new") for people: "+12.5%",
+ * "-3.0%", "0.0%", or `newLabel`. The API rounded it; nothing is computed here. */
+export function formatPercent(percent: string, newLabel: string): string {
+  if (percent === "new") return newLabel;
+  if (percent.startsWith("-") || percent === "0.0") return `${percent}%`;
+  return `+${percent}%`;
+}
+
 /** Exact sum of decimal strings (BigInt on a common scale), as a decimal string. */
 export function addDecimals(...values: string[]): string {
   const parsed = values.map(parseDecimal);

@@ -3,9 +3,9 @@ import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
 import { field, figure, h, input, select, table } from "../dom";
-import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPeriod, formatPeriodShort, wholeWon } from "../format";
+import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, wholeWon } from "../format";
 import { t } from "../i18n";
-import type { StatsPoint, StatsSeries, Video } from "../types";
+import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
 
 type Metric = "views" | "watch" | "revenue";
 interface ChartState {
@@ -16,6 +16,7 @@ interface ChartState {
   video: string;
   metric: Metric;
   type: "line" | "bar";
+  compare: "" | "PREVIOUS" | "YEAR_AGO";
 }
 
 let state: ChartState | null = null;
@@ -52,7 +53,43 @@ function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTabl
     figure("td", formatCount(point.ad_views), point.ad_views, { "data-field": "ad_views" }),
     figure("td", formatKrw(point.video_revenue), point.video_revenue, { "data-field": "video_revenue" }),
     figure("td", formatKrw(point.ad_revenue), point.ad_revenue, { "data-field": "ad_revenue" }),
+    figure("td", formatRpm(point.rpm), point.rpm, { "data-field": "rpm" }),
   );
+}
+
+// The comparison table's rows: the figures a seller compares, as the API names them.
+const COMPARED = ["views", "watch_time_sec", "ad_views", "revenue", "rpm"] as const;
+
+function comparedValue(point: StatsPoint | undefined, name: (typeof COMPARED)[number]): string {
+  if (!point) return "";
+  return name === "revenue" ? addDecimals(point.video_revenue, point.ad_revenue) : point[name];
+}
+
+function comparedText(exact: string, name: (typeof COMPARED)[number]): string {
+  if (name === "views" || name === "ad_views") return formatCount(exact || "0");
+  if (name === "watch_time_sec") return formatClock(exact || "0");
+  return name === "rpm" ? formatRpm(exact) : formatKrw(exact || "0");
+}
+
+/** The totals of both ranges and the API's change of each figure (exact strings). */
+function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
+  const changes = new Map(comparison.changes.map((c) => [c.figure, c]));
+  const rows = COMPARED.map((name) => {
+    const before = comparedValue(comparison.totals, name);
+    const now = comparedValue(series.totals, name);
+    const change = changes.get(name);
+    return h(
+      "tr",
+      { "data-testid": "compare-row", "data-figure": name },
+      h("th", { scope: "row" }, t(`field.${name}` as "field.views")),
+      figure("td", comparedText(before, name), before, { "data-field": "earlier" }),
+      figure("td", comparedText(now, name), now, { "data-field": "current" }),
+      figure("td", change?.absolute ?? "", change?.absolute, { "data-field": "absolute" }),
+      figure("td", change ? formatPercent(change.percent, t("compare.new")) : "", change?.percent, { "data-field": "percent" }),
+    );
+  });
+  const headers = ["figure", "earlier", "current", "change", "percent"].map((f) => t(`field.${f}` as "field.views"));
+  return table("compare-table", t("charts.compareTable"), headers, rows);
 }
 
 // The rows of the exclusions table: playbacks, views, then each rule strongest first.
@@ -93,7 +130,7 @@ function exclusionsTable(points: StatsPoint[]): HTMLElement {
 export async function chartsPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
   if (!state || state.seller !== ctx.sellerId) {
-    state = { seller: ctx.sellerId, period: "DAILY", from: addDays(today, -29), to: today, video: "", metric: "views", type: "line" };
+    state = { seller: ctx.sellerId, period: "DAILY", from: addDays(today, -29), to: today, video: "", metric: "views", type: "line", compare: "" };
   }
   const videos = await sellerVideos(ctx.sellerId);
   const s = state;
@@ -103,6 +140,12 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   const video = select("chart-video", "chart-video", [["", t("charts.allVideos")], ...videos.map((v): [string, string] => [v.video_id, `${v.title} (${v.video_id})`])], s.video);
   const metric = select("chart-metric", "chart-metric", [["views", t("metric.views")], ["watch", t("metric.watchTime")], ["revenue", t("metric.revenue")]], s.metric);
   const type = select("chart-type", "chart-type", [["line", t("charts.line")], ["bar", t("charts.bar")]], s.type);
+  const compare = select(
+    "chart-compare",
+    "chart-compare",
+    [["", t("compare.none")], ["PREVIOUS", t("compare.PREVIOUS")], ["YEAR_AGO", t("compare.YEAR_AGO")]],
+    s.compare,
+  );
   const apply = h("button", { type: "submit", "data-testid": "chart-apply" }, t("common.apply"));
   const canvas = h("canvas", { "data-testid": "chart-canvas", role: "img", "aria-label": t("charts.title") });
   const results = h("div", { class: "results" });
@@ -115,25 +158,40 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     field(t("charts.video"), video),
     field(t("charts.metric"), metric),
     field(t("charts.type"), type),
+    field(t("charts.compare"), compare),
     apply,
   );
   ctx.show(h("h1", {}, t("charts.title")), form, h("div", { class: "chart-box" }, canvas), results);
 
   await ctx.query(form, results, async () => {
-    Object.assign(s, { period: period.value, from: from.value, to: to.value, video: video.value, metric: metric.value as Metric, type: type.value as "line" | "bar" });
+    Object.assign(s, {
+      period: period.value,
+      from: from.value,
+      to: to.value,
+      video: video.value,
+      metric: metric.value as Metric,
+      type: type.value as "line" | "bar",
+      compare: compare.value as ChartState["compare"],
+    });
+    const query = `period=${s.period}&from=${s.from}&to=${s.to}${s.compare ? `&compare=${s.compare}` : ""}`;
     const path = s.video
-      ? `/v1/videos/${encodeURIComponent(s.video)}/stats?period=${s.period}&from=${s.from}&to=${s.to}`
-      : `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/stats?period=${s.period}&from=${s.from}&to=${s.to}`;
+      ? `/v1/videos/${encodeURIComponent(s.video)}/stats?${query}`
+      : `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/stats?${query}`;
     const series = await getJson<StatsSeries>(path);
+    const comparison = series.comparison;
     if (ctx.current()) {
       chart?.destroy();
       const labels = series.points.map((p) => formatPeriodShort(s.period, p.period_start, ctx.lang));
       const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[s.metric];
-      chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale);
+      const earlier = comparison
+        ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, s.metric)) }
+        : undefined;
+      chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale, earlier);
     }
-    const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue"].map((f) => t(`field.${f}` as "field.views"));
+    const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
       exclusionsTable(series.points),
     ];

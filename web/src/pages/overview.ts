@@ -5,6 +5,7 @@ import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth }
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
 import { realtimePanel } from "./realtime";
+import { comparisonOrError, fetchComparison } from "./overview-compare";
 
 /** The payout a seller waits for: the oldest still pending, else the latest one. */
 export function nextPayout(payouts: Payout[]): Payout | null {
@@ -26,14 +27,15 @@ async function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
 export async function overviewPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
   const seller = encodeURIComponent(ctx.sellerId);
-  const [statement, series, balance, payouts] = await Promise.all([
+  const [statement, series, balance, payouts, compared] = await Promise.all([
     settle(getJson<Statement>(`/v1/sellers/${seller}/settlements?period=MONTHLY&date=${today}`)),
     settle(getJson<StatsSeries>(`/v1/sellers/${seller}/stats?period=MONTHLY&from=${today}&to=${today}`)),
     settle(getJson<Balance>(`/v1/sellers/${seller}/balance`)),
     settle(getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`)),
+    settle(fetchComparison(ctx.sellerId, today)),
   ]);
   // A refusal (or an expired session) anywhere: no data at all.
-  for (const outcome of [statement, series, balance, payouts]) {
+  for (const outcome of [statement, series, balance, payouts, compared]) {
     if (!outcome.ok && outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)) throw outcome.error;
   }
   const lang = ctx.lang;
@@ -86,6 +88,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     h("h1", {}, t("overview.title")),
     h("p", { class: "subtitle" }, t("common.seller", { id: ctx.sellerId }), " · ", t("overview.month", { month: formatMonth(today, lang) })),
     h("dl", { class: "cards" }, ...cards),
+    comparisonOrError(compared, lang),
     h("p", { class: "note" }, t("overview.money")),
     realtimePanel(ctx),
   );

@@ -20,12 +20,12 @@ function total(points: RealtimePoint[]): string {
 }
 
 /** Bars of the per-minute counts (the tallest one full height), an image with its own label. */
-export function sparkline(points: RealtimePoint[], label: string): SVGSVGElement {
+export function minuteBars(points: RealtimePoint[], label: string): SVGSVGElement {
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", label);
-  svg.setAttribute("class", "sparkline");
+  svg.setAttribute("class", "realtime-bars");
   svg.setAttribute("data-testid", "realtime-sparkline");
   const counts = points.map((p) => Number(p.playbacks ?? "0"));
   const top = Math.max(1, ...counts);
@@ -54,7 +54,7 @@ function drawn(ctx: PageContext, figures: Realtime): Node[] {
       h("div", { class: "card figure" }, h("dt", {}, t("realtime.last60")), figure("dd", formatCount(last60), last60, { "data-testid": "realtime-60m" })),
       h("div", { class: "card figure" }, h("dt", {}, t("realtime.last48")), figure("dd", formatCount(last48), last48, { "data-testid": "realtime-48h" })),
     ),
-    sparkline(minutes, t("realtime.chart")),
+    minuteBars(minutes, t("realtime.chart")),
     h("p", { class: "note", "data-testid": "realtime-as-of" }, formatTimestamp(figures.as_of, ctx.config.time_zone, ctx.lang)),
   ];
 }
