@@ -196,6 +196,23 @@ class PayoutMarkConflict(Conflict):
     """A mark that contradicts the payout's recorded outcome (another status or reference)."""
 
 
+class PayoutNotApproved(Conflict):
+    """A mark of a payout that is not APPROVED yet (maker-checker, DESIGN 2b)."""
+
+
+class SelfApproval(NotAllowed):
+    """An admin approving the payouts of a month they closed themselves."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key sent again with another request (method or body), or while the
+    first request with it is still running."""
+
+
+class BadIdempotencyKey(BadInput):
+    """An Idempotency-Key header that is empty, too long or not printable ASCII."""
+
+
 class BadPayoutMark(BadInput):
     """A mark with no usable status, or PAID without a reference."""
 

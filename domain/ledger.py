@@ -10,7 +10,7 @@ import enum
 from decimal import Decimal
 
 from domain import money
-from domain.errors import BadPayoutMark, PayoutMarkConflict
+from domain.errors import BadPayoutMark, PayoutMarkConflict, PayoutNotApproved, SelfApproval
 from domain.text import require_plain_text
 
 DEFAULT_MINIMUM_PAYOUT_KRW = 10_000
@@ -29,10 +29,20 @@ EARNED_KINDS = (EntryKind.EARNING, EntryKind.ADJUSTMENT)
 
 
 class PayoutStatus(enum.StrEnum):
-    HELD = "HELD"  # the seller's payout profile is incomplete: PENDING once it is complete
+    """HELD (a seller without a complete payout profile) -> PENDING (created by the close,
+    or released) -> APPROVED (by an admin other than the closer) -> PAID | FAILED."""
+
+    HELD = "HELD"
     PENDING = "PENDING"
+    APPROVED = "APPROVED"
     PAID = "PAID"
     FAILED = "FAILED"
+
+
+# Maker-checker (DESIGN 2b): the statuses an approval of the month moves, and the one a mark
+# needs. A HELD payout is neither: it waits for its profile, not for a checker.
+APPROVABLE = PayoutStatus.PENDING
+MARKABLE = PayoutStatus.APPROVED
 
 
 def payout_krw(balance: Decimal, minimum_krw: int) -> int:
@@ -63,16 +73,31 @@ def check_mark(status: str, reference: str) -> tuple[PayoutStatus, str | None]:
     return PayoutStatus(status), reference or None
 
 
+def approval_changes(status: PayoutStatus) -> bool:
+    """Whether approving its month moves a payout: only PENDING ones become APPROVED; the
+    others (HELD, already APPROVED, PAID, FAILED) stay as they are."""
+    return status is APPROVABLE
+
+
+def check_approver(closed_by: int, approver: int, month: str) -> None:
+    """Maker-checker: the admin who closed a month may not approve its payouts."""
+    if closed_by == approver:
+        raise SelfApproval(f"the admin who closed {month} cannot approve its payouts; another admin must")
+
+
 def mark_changes(
     current: PayoutStatus, current_reference: str | None, wanted: PayoutStatus, reference: str | None
 ) -> bool:
-    """True when the mark moves a PENDING payout; False when it repeats the recorded outcome
-    (idempotent: nothing changes). Anything else contradicts what was recorded."""
-    if current is PayoutStatus.PENDING:
+    """True when the mark moves an APPROVED payout; False when it repeats the recorded outcome
+    (idempotent: nothing changes). A payout not approved yet (HELD, PENDING) is refused, and
+    so is anything that contradicts what was recorded."""
+    if current is MARKABLE:
         return True
-    if current is PayoutStatus.HELD:
-        raise PayoutMarkConflict(
-            "payout is HELD until the seller completes their payout profile; it cannot be marked yet"
+    if current in (PayoutStatus.HELD, PayoutStatus.PENDING):
+        waits_for = "its seller's payout profile, then " if current is PayoutStatus.HELD else ""
+        raise PayoutNotApproved(
+            f"payout is {current.value}: only an APPROVED payout can be marked PAID or FAILED"
+            f" (it waits for {waits_for}an admin other than the closer to approve the month)"
         )
     if current is wanted and current_reference == reference:
         return False

@@ -392,9 +392,15 @@ class LedgerModel:
                 self.payouts[(seller_id, month)] = [amount, "PENDING"]
                 self.entries.append((seller_id, "PAYOUT", month, None, None, (seller_id, month), Decimal(-amount)))
 
+    def approve(self, month: dt.date) -> None:
+        """Maker-checker: the month's PENDING payouts become APPROVED (once; again: nothing)."""
+        for (_, payout_month), payout in self.payouts.items():
+            if payout_month == month and payout[1] == "PENDING":
+                payout[1] = "APPROVED"
+
     def mark(self, key: tuple[int, dt.date], status: str) -> None:
         payout = self.payouts[key]
-        if payout[1] != "PENDING":
+        if payout[1] != "APPROVED":  # only approved payouts are marked; marked ones stay
             return
         payout[1] = status
         if status == "FAILED":
@@ -402,6 +408,18 @@ class LedgerModel:
 
     def balance(self, seller_id: int) -> Decimal:
         return sum((e[6] for e in self.entries if e[0] == seller_id), Decimal(0))
+
+    def paid(self, key: tuple[int, dt.date]) -> tuple[Decimal, Decimal, Decimal]:
+        """What payout `key` pays: (the sum of the seller's non-PAYOUT entries posted after
+        their previous PAYOUT entry and before this one, the balance just after the previous
+        PAYOUT entry (0 for the first), the balance just after this one)."""
+        mine = [e for e in self.entries if e[0] == key[0]]
+        payouts = [i for i, e in enumerate(mine) if e[1] == "PAYOUT"]
+        this = next(i for i in payouts if mine[i][5] == key)
+        earlier = [i for i in payouts if i < this]
+        start = earlier[-1] + 1 if earlier else 0
+        total = sum((e[6] for e in mine[start:this]), Decimal(0))
+        return total, sum((e[6] for e in mine[:start]), Decimal(0)), sum((e[6] for e in mine[: this + 1]), Decimal(0))
 
 
 def realtime_estimate(

@@ -43,17 +43,17 @@ ERROR_DESCRIPTIONS = {
 }
 # The statuses only some methods give; every JSON call can give 400, 503 and 504.
 NOT_FOUND_METHODS = {"GetVideo", "GetVideoStats", "GetJobExecution", "GetResumePosition"}
-# The methods whose use case raises a Conflict (domain/errors.py): a taken username,
-# a job already running, a mark that contradicts the payout's recorded outcome, a month closed
-# out of order, a role change that would leave no active admin.
-CONFLICT_METHODS = {"SignUp", "RunJob", "MarkPayout", "CloseMonth", "SetRole"}
+# The methods whose use case raises a Conflict (domain/errors.py): a taken username, a job
+# already running, a mark contradicting the recorded outcome or of a payout not approved, a month
+# closed out of order, a role change leaving no active admin, an Idempotency-Key reused.
+CONFLICT_METHODS = {"SignUp", "RunJob", "MarkPayout", "CloseMonth", "SetRole", "ApproveMonth"}
+CONFLICT_METHODS |= {"ScheduleTierTable", "PutPayoutProfile", "ScheduleTaxTable"}
 THROTTLED_METHODS = {"Login"}  # failed log-ins of a username are throttled
 
 SCALARS = {
     F.TYPE_STRING: {"type": "string"},
     F.TYPE_BOOL: {"type": "boolean"},
-    F.TYPE_DOUBLE: {"type": "number"},
-    F.TYPE_FLOAT: {"type": "number"},
+    **dict.fromkeys((F.TYPE_DOUBLE, F.TYPE_FLOAT), {"type": "number"}),
     F.TYPE_BYTES: {"type": "string", "format": "byte"},
 }
 WELL_KNOWN = {

@@ -38,6 +38,8 @@ from services.common.clock import clock_for
 from services.common.settings import Settings, get_settings
 
 ADMIN = ("demo-admin", "demo-admin-password")
+# Maker-checker (DESIGN 2b): a second admin approves the payouts of the months ADMIN closes.
+CHECKER = ("demo-checker", "demo-checker-password")
 INGEST = ("demo-ingest", "demo-ingest-password")
 RANDOM_SEED = 7
 # A mesh that is not ready by then will not be: an instance keeps failing (its log says why).
@@ -220,6 +222,10 @@ def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewer
     admin_token = _json(base, "POST", "/v1/auth/token", {"username": ADMIN[0], "password": ADMIN[1]})["access_token"]
     _ensure_account(settings, INGEST, "INGEST")
     ingest_token = _json(base, "POST", "/v1/auth/token", {"username": INGEST[0], "password": INGEST[1]})["access_token"]
+    _ensure_account(settings, CHECKER, "ADMIN")
+    checker_token = _json(base, "POST", "/v1/auth/token", {"username": CHECKER[0], "password": CHECKER[1]})[
+        "access_token"
+    ]
     walk_ledger(
         base,
         _json,
@@ -227,6 +233,7 @@ def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewer
         summary=summary,
         months=history.closed_months,
         admin_token=admin_token,
+        checker_token=checker_token,
         ingest_token=ingest_token,
         rerun_batch=run_batch,
         zone=settings.zone,

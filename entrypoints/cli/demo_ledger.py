@@ -1,6 +1,7 @@
 """The demo's ledger walk (docs/ledger.md), all through Envoy as JSON: close the oldest month
-with data, show the payouts, ingest late playbacks into the closed month, rerun the batch,
-show the pending difference, close the next month and print its adjustment lines."""
+with data, show the payouts, have a second admin approve them (the closer may not), ingest
+late playbacks into the closed month, rerun the batch, show the pending difference, close and
+approve the next month, print its adjustment lines, mark a payout and list what it pays."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ def walk_ledger(
     summary,
     months: tuple[dt.date, dt.date],
     admin_token: str,
+    checker_token: str,
     ingest_token: str,
     rerun_batch: Callable[[], None],
     zone: ZoneInfo,
@@ -47,6 +49,7 @@ def walk_ledger(
     profiled = _set_profiles(base, json_call, console, summary.sellers)
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(first)}, token=admin_token)
     _print_closing(console, closing)
+    _approve(base, json_call, console, month_name(first), admin_token, checker_token)
     _print_payouts(console, json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token))
     _print_breakdowns(base, json_call, console, profiled)
     before = json_call(
@@ -87,6 +90,7 @@ def walk_ledger(
 
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(second)}, token=admin_token)
     _print_closing(console, closing)
+    _approve(base, json_call, console, month_name(second), admin_token, checker_token)
     statement = json_call(
         base, "GET", f"/v1/sellers/{seller.account_id}/settlements?period=MONTHLY&date={second}", token=token
     )
@@ -103,9 +107,9 @@ def walk_ledger(
     balance = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/balance", token=token)
     console.print(f"balance {balance['balance']} KRW (minimum payout {balance['minimum_payout_krw']} KRW)")
     payouts = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token)["payouts"]
-    pending_payouts = [p for p in payouts if p["status"] == "PENDING"]
-    if pending_payouts:
-        payout = pending_payouts[0]
+    approved = [p for p in payouts if p["status"] == "APPROVED"]
+    if approved:
+        payout = approved[0]
         marked = json_call(
             base,
             "POST",
@@ -114,6 +118,37 @@ def walk_ledger(
             token=admin_token,
         )
         console.print(f"payout {marked['payout_id']} of {marked['amount_krw']} KRW marked {marked['status']}")
+    if payouts:
+        _print_paid_entries(
+            json_call(base, "GET", f"/v1/payouts/{payouts[0]['payout_id']}/entries", token=token), console
+        )
+
+
+def _approve(
+    base: str, json_call: Callable[..., dict], console: Console, month: str, closer_token: str, checker_token: str
+) -> None:
+    """Maker-checker: the closer's approval is refused (403); the second admin's is taken."""
+    try:
+        json_call(base, "POST", f"/v1/settlement/closings/{month}:approve", {}, token=closer_token)
+    except DemoCallFailed as exc:
+        if exc.status != 403:
+            raise
+        console.print(f"the admin who closed {month} may not approve its payouts (HTTP 403)")
+    approved = json_call(base, "POST", f"/v1/settlement/closings/{month}:approve", {}, token=checker_token)
+    console.print(
+        f"{month}'s payouts approved by admin {approved['approved_by']} (closed by {approved['closed_by']})"
+        f" at {approved['approved_at']}"
+    )
+
+
+def _print_paid_entries(paid: dict, console: Console) -> None:
+    """What a payout pays: its entries' total + carried in = the payout + carried out."""
+    payout = paid["payout"]
+    console.print(
+        f"payout {payout['payout_id']} ({payout['month']}, {payout['status']}) pays {len(paid['entries'])} ledger"
+        f" entries: {paid['total']} + {paid['carried_in']} carried in = {payout['amount_krw']} paid +"
+        f" {paid['carried_out']} carried out"
+    )
 
 
 # One INDIVIDUAL and one BUSINESS seller (DESIGN 2b); the other sellers set none, so their

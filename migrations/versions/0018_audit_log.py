@@ -6,14 +6,14 @@ and hash; seeded here with the empty chain (seq 0, the GENESIS hash), since ever
 updates that row (services/audit/published.append).
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

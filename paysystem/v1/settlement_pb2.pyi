@@ -33,6 +33,7 @@ class PayoutStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PENDING: _ClassVar[PayoutStatus]
     PAID: _ClassVar[PayoutStatus]
     FAILED: _ClassVar[PayoutStatus]
+    APPROVED: _ClassVar[PayoutStatus]
     HELD: _ClassVar[PayoutStatus]
 
 class TaxType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -52,6 +53,7 @@ PAYOUT_STATUS_UNSPECIFIED: PayoutStatus
 PENDING: PayoutStatus
 PAID: PayoutStatus
 FAILED: PayoutStatus
+APPROVED: PayoutStatus
 HELD: PayoutStatus
 TAX_TYPE_UNSPECIFIED: TaxType
 INDIVIDUAL: TaxType
@@ -136,7 +138,7 @@ class CloseMonthRequest(_message.Message):
     def __init__(self, month: _Optional[str] = ...) -> None: ...
 
 class Closing(_message.Message):
-    __slots__ = ("month", "closed_at", "sellers", "lines", "earnings", "adjustment_lines", "adjustments", "total", "payouts_created", "payouts_krw", "currency")
+    __slots__ = ("month", "closed_at", "sellers", "lines", "earnings", "adjustment_lines", "adjustments", "total", "payouts_created", "payouts_krw", "currency", "closed_by", "approved_by", "approved_at")
     MONTH_FIELD_NUMBER: _ClassVar[int]
     CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     SELLERS_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +150,9 @@ class Closing(_message.Message):
     PAYOUTS_CREATED_FIELD_NUMBER: _ClassVar[int]
     PAYOUTS_KRW_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
     month: str
     closed_at: _timestamp_pb2.Timestamp
     sellers: int
@@ -159,7 +164,38 @@ class Closing(_message.Message):
     payouts_created: int
     payouts_krw: int
     currency: str
-    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ...) -> None: ...
+    closed_by: int
+    approved_by: int
+    approved_at: _timestamp_pb2.Timestamp
+    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ..., closed_by: _Optional[int] = ..., approved_by: _Optional[int] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ApproveMonthRequest(_message.Message):
+    __slots__ = ("month",)
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    def __init__(self, month: _Optional[str] = ...) -> None: ...
+
+class ListPayoutEntriesRequest(_message.Message):
+    __slots__ = ("payout_id",)
+    PAYOUT_ID_FIELD_NUMBER: _ClassVar[int]
+    payout_id: int
+    def __init__(self, payout_id: _Optional[int] = ...) -> None: ...
+
+class PayoutEntries(_message.Message):
+    __slots__ = ("payout", "entries", "total", "carried_in", "carried_out", "currency")
+    PAYOUT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    CARRIED_IN_FIELD_NUMBER: _ClassVar[int]
+    CARRIED_OUT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    payout: Payout
+    entries: _containers.RepeatedCompositeFieldContainer[LedgerEntry]
+    total: str
+    carried_in: str
+    carried_out: str
+    currency: str
+    def __init__(self, payout: _Optional[_Union[Payout, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[LedgerEntry, _Mapping]]] = ..., total: _Optional[str] = ..., carried_in: _Optional[str] = ..., carried_out: _Optional[str] = ..., currency: _Optional[str] = ...) -> None: ...
 
 class ListClosingsRequest(_message.Message):
     __slots__ = ()

@@ -86,6 +86,21 @@ class SettlementServiceStub:
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
                 _registered_method=True)
+        self.ApproveMonth = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ApproveMonth',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+                _registered_method=True)
+        self.ListPayoutEntries = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListPayoutEntries',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.FromString,
+                _registered_method=True)
+        self.GetPayoutEntriesCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetPayoutEntriesCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.ListTierTables = channel.unary_unary(
                 '/paysystem.v1.SettlementService/ListTierTables',
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTierTablesRequest.SerializeToString,
@@ -153,6 +168,8 @@ class SettlementServiceServicer:
 
     def CloseMonth(self, request, context):
         """Admin only. Closes a month for everyone at once (docs/ledger.md); `paysystem close` too.
+        Its payouts are created PENDING: another admin approves them (ApproveMonth). Accepts an
+        Idempotency-Key header.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -201,7 +218,32 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def MarkPayout(self, request, context):
-        """Admin only (finance). Marks a pending payout PAID (with the payment reference) or FAILED.
+        """Admin only (finance). Marks an APPROVED payout PAID (with the payment reference) or
+        FAILED; a payout not approved yet is refused (409). Accepts an Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveMonth(self, request, context):
+        """An admin other than the one who closed the month (maker-checker): every PENDING payout
+        of the month becomes APPROVED, all or nothing; again: the same closing, nothing changes.
+        The closer is refused (403); a month not closed is 404. Accepts an Idempotency-Key header.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPayoutEntries(self, request, context):
+        """That seller, or an admin. The ledger entries a payout pays (reconciliation,
+        docs/ledger.md "What a payout pays"): total + carried_in = amount_krw + carried_out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPayoutEntriesCsv(self, request, context):
+        """That seller, or an admin. The same entries as a CSV file.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,6 +258,7 @@ class SettlementServiceServicer:
 
     def ScheduleTierTable(self, request, context):
         """Admin only. Schedules a tier table from a future date after the last closed month.
+        Accepts an Idempotency-Key header.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,6 +368,21 @@ def add_SettlementServiceServicer_to_server(servicer, server):
                     servicer.MarkPayout,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_settlement__pb2.Payout.SerializeToString,
+            ),
+            'ApproveMonth': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveMonth,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.Closing.SerializeToString,
+            ),
+            'ListPayoutEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPayoutEntries,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.SerializeToString,
+            ),
+            'GetPayoutEntriesCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPayoutEntriesCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'ListTierTables': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTierTables,
@@ -643,6 +701,87 @@ class SettlementService:
             '/paysystem.v1.SettlementService/MarkPayout',
             paysystem_dot_v1_dot_settlement__pb2.MarkPayoutRequest.SerializeToString,
             paysystem_dot_v1_dot_settlement__pb2.Payout.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveMonth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ApproveMonth',
+            paysystem_dot_v1_dot_settlement__pb2.ApproveMonthRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.Closing.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPayoutEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListPayoutEntries',
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.PayoutEntries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPayoutEntriesCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetPayoutEntriesCsv',
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutEntriesRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

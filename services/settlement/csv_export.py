@@ -24,7 +24,7 @@ from domain.periods import month_name
 from services.common.auth import Principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide
-from services.settlement import balances, service, taxes
+from services.settlement import approvals, balances, service, taxes
 
 CONTENT_TYPE = "text/csv; charset=utf-8"
 BOM = "\ufeff"
@@ -219,3 +219,20 @@ def tax_summary_csv(engine: sa.Engine, principal: Principal, seller_id: int, yea
     """A seller's yearly tax summary (taxes.yearly_summary) as a CSV file."""
     months = taxes.yearly_summary(balances.sql_unit_of_work(engine), principal, seller_id, year)
     return CsvFile(f"tax-summary-{seller_id}-{months[0].month.year}.csv", render_tax_summary(months))
+
+
+def payout_entries_csv(paid: approvals.PayoutEntries) -> CsvFile:
+    """The entries a payout pays (approvals.payout_entries: its checks, its figures), as the
+    ledger's CSV rows, then CARRIED_IN, PAYOUT and CARRIED_OUT rows so that the file itself
+    shows the reconciliation: TOTAL + CARRIED_IN = PAYOUT + CARRIED_OUT."""
+    api = money.to_api_string
+    data = render_ledger(paid.entries)
+    payout = paid.payout
+    extra = [
+        ("CARRIED_IN", "", "", "", "", "", "", "", api(paid.carried_in), service.CURRENCY),
+        ("PAYOUT", "", "", month_name(payout.month), "", "", "", payout.payout_id, payout.amount_krw, service.CURRENCY),
+        ("CARRIED_OUT", "", "", "", "", "", "", "", api(paid.carried_out), service.CURRENCY),
+    ]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(extra)
+    return CsvFile(f"payout-{payout.payout_id}-entries.csv", data + out.getvalue().encode("utf-8"))

@@ -13,7 +13,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from batch.published import period_video_stats
-from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
+from domain.ledger import EARNED_KINDS, MARKABLE, EntryKind, PayoutStatus
 from services.common.money_sql import money_add, money_is_nonzero, money_negate, money_sum
 from services.common.sqltypes import Money
 from services.settlement.ports import NewPayout
@@ -321,11 +321,11 @@ def existing_payout(conn: sa.Connection, payout_id: int) -> sa.Row:
 def settle_payout(
     conn: sa.Connection, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int
 ) -> bool:
-    """Moves a PENDING payout to `status` (compare and set); False if it was not PENDING any
-    more. A FAILED payout's money returns to the balance by a PAYOUT_REVERSAL entry."""
+    """Moves an APPROVED payout to `status` (compare and set); False if it was not APPROVED
+    any more. A FAILED payout's money returns to the balance by a PAYOUT_REVERSAL entry."""
     moved = conn.execute(
         sa.update(payouts)
-        .where(payouts.c.payout_id == payout_id, payouts.c.status == PayoutStatus.PENDING.value)
+        .where(payouts.c.payout_id == payout_id, payouts.c.status == MARKABLE.value)
         .values(status=status.value, reference=reference, updated_at_us=now_us)
     ).rowcount
     if moved and status is PayoutStatus.FAILED:

@@ -77,10 +77,28 @@ class Ledger(Protocol):
         ...
 
     def settle_payout(self, payout_id: int, status: ledger.PayoutStatus, reference: str | None, now_us: int) -> bool:
-        """Moves a PENDING payout to `status` (compare and set), dated now_us; False if it was
-        not PENDING any more. A FAILED payout's money returns to the balance: a PAYOUT_REVERSAL
-        entry of +amount_krw, posted in the payout's month."""
+        """Moves an APPROVED payout to `status` (compare and set), dated now_us; False if it
+        was not APPROVED any more. A FAILED payout's money returns to the balance: a
+        PAYOUT_REVERSAL entry of +amount_krw, posted in the payout's month."""
         ...
+
+    def paid_entries(self, payout: Payout) -> PaidEntries:
+        """The entries a payout pays (docs/ledger.md, "What a payout pays"): the seller's
+        EARNING, ADJUSTMENT and PAYOUT_REVERSAL entries posted after the PAYOUT entry of
+        their previous payout (by payout_id) and before this payout's PAYOUT entry, by
+        entry_id, with the balance just after each of the two PAYOUT entries."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class PaidEntries:
+    """What a payout pays: Σ entries + carried_in = amount_krw + carried_out, exactly.
+    carried_in: the balance just after the previous payout's PAYOUT entry (0 for the first);
+    carried_out: the balance just after this payout's (the fraction of a KRW it leaves)."""
+
+    entries: list[Entry]
+    carried_in: Decimal
+    carried_out: Decimal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +112,9 @@ class Closing:
     adjustments: Decimal
     payouts_created: int
     payouts_krw: int
+    closed_by: int = 0
+    approved_by: int | None = None  # maker-checker: None until another admin approves
+    approved_at_us: int | None = None
 
     @property
     def total(self) -> Decimal:
@@ -180,6 +201,12 @@ class Closings(Protocol):
         """Fills in the closing's figures from what the close posted in the month."""
         ...
 
+    def approve(self, month: dt.date, approved_by: int, now_us: int) -> bool:
+        """Records the approval on the closing and moves every PENDING payout of the month to
+        APPROVED (domain/ledger.approval_changes), in the unit of work's transaction; False
+        (and nothing written) when the closing was approved already (compare and set)."""
+        ...
+
 
 class UnitOfWork(Transaction, Audited, Protocol):
     """One transaction around a use case: `with uow:` begins it; `commit()` makes its writes
@@ -259,8 +286,11 @@ class Taxes(Protocol):
         """The seller's HELD payouts, oldest first."""
         ...
 
-    def release(self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int) -> bool:
-        """HELD -> PENDING with the breakdown (compare and set); False if it was not HELD."""
+    def release(
+        self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int, status: ledger.PayoutStatus
+    ) -> bool:
+        """HELD -> `status` (PENDING, or APPROVED in an approved month) with the breakdown
+        (compare and set); False if it was not HELD."""
         ...
 
     def issue_invoices(

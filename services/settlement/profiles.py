@@ -16,6 +16,7 @@ import dataclasses
 from domain import payout_profile, taxes
 from domain.audit_chain import AuditEvent, summary_json
 from domain.errors import PayoutProfileNotFound, require_positive_id
+from domain.ledger import PayoutStatus
 from domain.payout_profile import PayoutProfile
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
@@ -100,7 +101,9 @@ def _profile_event(
 def release_held(uow: UnitOfWork, profile: PayoutProfile, now_us: int) -> list[Payout]:
     """HELD -> PENDING for each of the seller's HELD payouts, taxed with the rates in force on
     the first day of its month; a BUSINESS seller's get their tax invoices. Inside the
-    caller's transaction."""
+    caller's transaction. A payout of a month whose payouts were approved already becomes
+    APPROVED: the checker approved the month's amounts, HELD ones included (a HELD payout
+    waits only for where to pay it, not for a figure), and approval is given once per month."""
     held = uow.taxes.held_payouts(profile.seller_id)
     if not held:
         return []
@@ -109,7 +112,10 @@ def release_held(uow: UnitOfWork, profile: PayoutProfile, now_us: int) -> list[P
     for payout in held:
         rates = taxes.rates_for(tables, payout.month)
         breakdown = taxes.breakdown(payout.amount_krw, profile.tax_type, rates)
-        if not uow.taxes.release(payout.payout_id, profile.tax_type, breakdown, now_us):
+        closing = uow.closings.closing(payout.month)
+        approved = closing is not None and closing.approved_by is not None
+        status = PayoutStatus.APPROVED if approved else PayoutStatus.PENDING
+        if not uow.taxes.release(payout.payout_id, profile.tax_type, breakdown, now_us, status):
             continue  # a concurrent PUT released it first
         if profile.tax_type is taxes.TaxType.BUSINESS:
             issue = taxes.invoice_issue_date(payout.month)

@@ -21,13 +21,14 @@ from domain.periods import Period
 from services.audit.published import SqlAuditTrail
 from services.common.db import SqlTransaction
 from services.common.money_sql import money_is_nonzero, money_sum
-from services.settlement import ledger_repository, taxes_repository
+from services.settlement import ledger_repository, payouts_repository, taxes_repository
 from services.settlement.ports import (
     AdjustmentLine,
     Closing,
     Entry,
     Line,
     NewPayout,
+    PaidEntries,
     Payout,
     PendingAdjustment,
     WriteConflict,
@@ -204,6 +205,10 @@ class SqlLedger:
     def settle_payout(self, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int) -> bool:
         return ledger_repository.settle_payout(self._conn, payout_id, status, reference, now_us)
 
+    def paid_entries(self, payout: Payout) -> PaidEntries:
+        rows, carried_in, carried_out = payouts_repository.paid_entries(self._conn, payout.payout_id, payout.seller_id)
+        return PaidEntries([_entry(row) for row in rows], carried_in, carried_out)
+
 
 def _closing(row: sa.Row) -> Closing:
     return Closing(
@@ -216,6 +221,9 @@ def _closing(row: sa.Row) -> Closing:
         adjustments=Decimal(row.adjustments),
         payouts_created=int(row.payouts_created),
         payouts_krw=int(row.payouts_krw),
+        closed_by=int(row.closed_by),
+        approved_by=None if row.approved_by is None else int(row.approved_by),
+        approved_at_us=None if row.approved_at_us is None else int(row.approved_at_us),
     )
 
 
@@ -270,6 +278,9 @@ class SqlClosings:
 
     def finish(self, month: dt.date) -> Closing:
         return _closing(ledger_repository.finish_closing(self._conn, month))
+
+    def approve(self, month: dt.date, approved_by: int, now_us: int) -> bool:
+        return payouts_repository.approve_month(self._conn, month, approved_by, now_us)
 
 
 class SqlUnitOfWork(SqlTransaction):

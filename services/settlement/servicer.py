@@ -11,8 +11,9 @@ from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.settlement import balances, csv_export, profiles, service, taxes, tiers
+from services.settlement import approvals, balances, csv_export, profiles, service, taxes, tiers
 from services.settlement import closing as closing_use_case
+from services.settlement.idempotency import idempotent
 from services.settlement.ports import UnitOfWork
 from services.settlement.tax_messages import invoice_message, profile_message, tax_table_message
 
@@ -59,7 +60,7 @@ def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
 
 
 def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing:
-    return settlement_pb2.Closing(
+    message = settlement_pb2.Closing(
         month=month_name(closing.month),
         closed_at=timestamp(closing.closed_at_us),
         sellers=closing.sellers,
@@ -71,7 +72,12 @@ def closing_message(closing: closing_use_case.Closing) -> settlement_pb2.Closing
         payouts_created=closing.payouts_created,
         payouts_krw=closing.payouts_krw,
         currency=service.CURRENCY,
+        closed_by=closing.closed_by,
+        approved_by=closing.approved_by or 0,
     )
+    if closing.approved_at_us is not None:
+        message.approved_at.CopyFrom(timestamp(closing.approved_at_us))
+    return message
 
 
 def entry_message(entry: balances.Entry) -> settlement_pb2.LedgerEntry:
@@ -161,6 +167,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             planned, "stmt", lambda: _render(service.get_statement(self._read, planned)), name="statement"
         )
 
+    @idempotent(settlement_pb2.Closing)
     def CloseMonth(self, request, context):
         return closing_message(
             closing_use_case.close_month(
@@ -223,6 +230,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         payouts = balances.list_payouts(self._ledger_read(), current_principal(), request.seller_id)
         return settlement_pb2.ListPayoutsResponse(payouts=[payout_message(p) for p in payouts])
 
+    @idempotent(settlement_pb2.Payout)
     def MarkPayout(self, request, context):
         status = enum_name(settlement_pb2.PayoutStatus, request.status)
         payout = balances.mark_payout(
@@ -234,6 +242,28 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             clock=self._read.clock,
         )
         return payout_message(payout)
+
+    @idempotent(settlement_pb2.Closing)
+    def ApproveMonth(self, request, context):
+        closing = approvals.approve_month(
+            self._ledger_write(), current_principal(), request.month, clock=self._read.clock
+        )
+        return closing_message(closing)
+
+    def ListPayoutEntries(self, request, context):
+        paid = approvals.payout_entries(self._ledger_read(), current_principal(), request.payout_id)
+        return settlement_pb2.PayoutEntries(
+            payout=payout_message(paid.payout),
+            entries=[entry_message(e) for e in paid.entries],
+            total=to_api_string(paid.total),
+            carried_in=to_api_string(paid.carried_in),
+            carried_out=to_api_string(paid.carried_out),
+            currency=service.CURRENCY,
+        )
+
+    def GetPayoutEntriesCsv(self, request, context):
+        paid = approvals.payout_entries(self._ledger_read(), current_principal(), request.payout_id)
+        return csv_body(context, csv_export.payout_entries_csv(paid))
 
     def GetStatementCsv(self, request, context):
         export = csv_export.statement_csv(
@@ -255,6 +285,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         tables = tiers.list_tier_tables(tiers.sql_unit_of_work(self._engine), current_principal())
         return settlement_pb2.ListTierTablesResponse(tables=[tier_table_message(t) for t in tables])
 
+    @idempotent(settlement_pb2.TierTable)
     def ScheduleTierTable(self, request, context):
         video, ad = _tiers(request)
         table = tiers.schedule_tier_table(
@@ -272,6 +303,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         profile = profiles.get_profile(self._ledger_write(), current_principal(), request.seller_id)
         return profile_message(profile)
 
+    @idempotent(settlement_pb2.PayoutProfile)
     def PutPayoutProfile(self, request, context):
         saved = profiles.put_profile(
             self._ledger_write(),
@@ -290,6 +322,7 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
         tables = taxes.list_tax_tables(self._ledger_write(), current_principal())
         return settlement_pb2.ListTaxTablesResponse(tables=[tax_table_message(t) for t in tables])
 
+    @idempotent(settlement_pb2.TaxTable)
     def ScheduleTaxTable(self, request, context):
         wanted = taxes.TaxTableRequest(
             effective_from=request.effective_from,

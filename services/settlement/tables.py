@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.common.sqltypes import Id, Money
+from services.common.sqltypes import EventId, Id, Money
 from services.common.tables import metadata
 
 # Tier prices are data: a tier applies from `lower_bound` (the cumulative count before the
@@ -21,8 +21,8 @@ tier_prices = sa.Table(
 )
 
 # The ledger (DESIGN 2a, docs/ledger.md). Months are stored as the DATE of their first day.
-# Rows here are only ever inserted, except a payout's status, which moves once from PENDING
-# to PAID or FAILED.
+# Rows here are only ever inserted, except a payout's status, which moves forward (HELD ->
+# PENDING -> APPROVED -> PAID | FAILED, domain/ledger.py) and a closing's approval, set once.
 
 # One row per closed month, written last by the close's single transaction.
 month_closings = sa.Table(
@@ -38,6 +38,10 @@ month_closings = sa.Table(
     sa.Column("adjustments", Money(), nullable=False),
     sa.Column("payouts_created", sa.BigInteger, nullable=False),
     sa.Column("payouts_krw", sa.BigInteger, nullable=False),
+    # Maker-checker (DESIGN 2b): the admin other than closed_by who approved the month's
+    # payouts, and when; NULL until then.
+    sa.Column("approved_by", sa.BigInteger, nullable=True),
+    sa.Column("approved_at_us", sa.BigInteger, nullable=True),
 )
 
 # A closed month's statement lines, frozen at close (per video, the month's exact figures).
@@ -81,7 +85,7 @@ payouts = sa.Table(
     sa.Column("seller_id", sa.BigInteger, nullable=False),
     sa.Column("month", sa.Date, nullable=False),
     sa.Column("amount_krw", sa.BigInteger, nullable=False),
-    sa.Column("status", sa.String(8), nullable=False),  # HELD | PENDING | PAID | FAILED
+    sa.Column("status", sa.String(8), nullable=False),  # HELD | PENDING | APPROVED | PAID | FAILED
     sa.Column("reference", sa.String(128), nullable=True),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
     sa.Column("updated_at_us", sa.BigInteger, nullable=False),
@@ -152,4 +156,21 @@ tax_invoices = sa.Table(
     sa.Column("seller_legal_name", sa.String(100), nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+# Idempotency-Key (DESIGN 2b, docs/ledger.md "Idempotency keys"): one row per caller and key
+# of a money-moving POST. Claimed (response NULL) before the request's effect, so a
+# concurrent request with the same key finds it; the answer is stored once the effect is
+# done and replayed to every later request with the same key and the same request. Rows
+# older than the retention (7 days) are purged on write (services/settlement/idempotency.py).
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("idem_key", EventId(255), primary_key=True),  # byte by byte, no padding
+    sa.Column("method", sa.String(128), nullable=False),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("response", sa.LargeBinary(2**24 - 1), nullable=True),  # serialized protobuf; NULL: running
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_idempotency_keys_created", "created_at_us"),
 )

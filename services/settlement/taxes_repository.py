@@ -164,12 +164,14 @@ class SqlTaxes:
         )
         return [payout_of_row(row) for row in rows]
 
-    def release(self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int) -> bool:
+    def release(
+        self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int, status: PayoutStatus
+    ) -> bool:
         p = payouts.c
         moved = self._conn.execute(
             sa.update(payouts)
             .where(p.payout_id == payout_id, p.status == PayoutStatus.HELD.value)
-            .values(status=PayoutStatus.PENDING.value, updated_at_us=now_us, **breakdown_values(tax_type, breakdown))
+            .values(status=status.value, updated_at_us=now_us, **breakdown_values(tax_type, breakdown))
         ).rowcount
         return bool(moved)
 

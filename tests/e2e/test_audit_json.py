@@ -63,6 +63,7 @@ def call(mesh: Mesh, method: str, path: str, body: object, token: str) -> str:
 def test_each_action_through_envoy_leaves_exactly_one_entry_and_only_admins_read_them(world):
     mesh, engine = world
     admin_id, admin = mesh.create_admin()
+    checker_id, checker = mesh.create_admin()  # maker-checker: approves what admin closed
     seller_id, seller = mesh.sign_up_and_login("SELLER")
     viewer_id, _ = mesh.sign_up_and_login("VIEWER")
     (video_id,) = mesh.create_videos(seller, 1, duration_sec=600)
@@ -70,6 +71,9 @@ def test_each_action_through_envoy_leaves_exactly_one_entry_and_only_admins_read
         conn.execute(sa.insert(payout_minimums).values(effective_from=FEB, minimum_krw=1))
     add_plays(engine, [play(f"audit-{i}", video_id, 7_000 + i, FEB.replace(day=3 + i), 3_600) for i in range(5)])
     ids = {}
+    profile = {"legal_name": "Kim Minji", "tax_type": "INDIVIDUAL", "bank_code": "004", "account_number": "1102345678"}
+    ids["profile"] = call(mesh, "PUT", f"/v1/sellers/{seller_id}/payout-profile", profile, seller)
+    call(mesh, "PUT", f"/v1/sellers/{seller_id}/payout-profile", profile, seller)  # the same: nothing
 
     status, events = mesh.request("POST", "/v1/batch/jobs", {"job": "daily"}, admin, timeout=300)
     assert status == 200 and '"JOB_FINISHED"' in events.splitlines()[-1], events
@@ -79,6 +83,8 @@ def test_each_action_through_envoy_leaves_exactly_one_entry_and_only_admins_read
     status, payouts = mesh.json("GET", f"/v1/sellers/{seller_id}/payouts", token=admin)
     assert status == 200 and len(payouts["payouts"]) == 1, payouts
     payout_id = payouts["payouts"][0]["payout_id"]
+    ids["approve"] = call(mesh, "POST", "/v1/settlement/closings/2016-02:approve", {}, checker)
+    call(mesh, "POST", "/v1/settlement/closings/2016-02:approve", {}, checker)  # approved: nothing
     mark = {"status": "PAID", "reference": "BANK-77"}
     ids["mark"] = call(mesh, "POST", f"/v1/payouts/{payout_id}:mark", mark, admin)
     call(mesh, "POST", f"/v1/payouts/{payout_id}:mark", mark, admin)  # the same mark: nothing
@@ -95,15 +101,18 @@ def test_each_action_through_envoy_leaves_exactly_one_entry_and_only_admins_read
     assert status == 403  # refused: nothing recorded
 
     expected = {
-        "batch.run": ("job:daily", ids["run"]),
-        "month.close": ("month:2016-02", ids["close"]),
-        "payout.mark": (f"payout:{payout_id}", ids["mark"]),
-        "tier_table.schedule": (f"tier_table:{day}", ids["tiers"]),
-        "account.set_role": (f"account:{viewer_id}", ids["role"]),
+        "payout_profile.set": (seller_id, f"payout_profile:{seller_id}", ids["profile"]),
+        "batch.run": (admin_id, "job:daily", ids["run"]),
+        "month.close": (admin_id, "month:2016-02", ids["close"]),
+        "payouts.approve": (checker_id, "month:2016-02", ids["approve"]),
+        "payout.mark": (admin_id, f"payout:{payout_id}", ids["mark"]),
+        "tier_table.schedule": (admin_id, f"tier_table:{day}", ids["tiers"]),
+        "account.set_role": (admin_id, f"account:{viewer_id}", ids["role"]),
     }
-    for action, (target, request_id) in expected.items():
+    for action, (actor_id, target, request_id) in expected.items():
         found = acted(mesh, admin, action)
-        assert [(e["actor_id"], e["target"], e["request_id"]) for e in found] == [(str(admin_id), target, request_id)]
+        assert [(e["actor_id"], e["target"], e["request_id"]) for e in found] == [(str(actor_id), target, request_id)]
+    assert "1102345678" not in acted(mesh, admin, "payout_profile.set")[0]["after"]  # masked
     log = entries(mesh, admin)
     assert len(log) == len(expected)
     assert [int(e["seq"]) for e in log] == list(range(len(expected), 0, -1))  # newest first
@@ -115,7 +124,7 @@ def test_each_action_through_envoy_leaves_exactly_one_entry_and_only_admins_read
     assert status == 200 and len(first["entries"]) == 2 and first["next_page_token"]
     status, second = mesh.json("GET", f"/v1/audit?page_size=2&page_token={first['next_page_token']}", token=admin)
     assert [e["seq"] for e in second["entries"]] == [log[2]["seq"], log[3]["seq"]]
-    assert entries(mesh, admin, f"?actor_id={seller_id}") == []
+    assert [e["action"] for e in entries(mesh, admin, f"?actor_id={seller_id}")] == ["payout_profile.set"]
     around_now = f"?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}"
     assert len(entries(mesh, admin, around_now)) == len(expected)
     assert entries(mesh, admin, "?from=2000-01-01&to=2000-01-31") == []

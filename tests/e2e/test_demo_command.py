@@ -128,6 +128,9 @@ def _check_figures(out: str, data_dir: Path, zone_name: str, today: dt.date) -> 
     assert "ending yesterday" in out and f"to {today - dt.timedelta(days=1)}" in out
     for name in names:
         assert re.search(rf"closed {name} at ", out), out[-3000:]
+        # Maker-checker: the closer is refused, the second admin approves.
+        assert f"the admin who closed {name} may not approve its payouts (HTTP 403)" in out, out[-3000:]
+        assert re.search(rf"{name}'s payouts approved by admin \d+ \(closed by \d+\)", out), out[-3000:]
     at_close, second_total = _expected(data_dir / "paysystem.db", ZoneInfo(zone_name), (first, second))
     assert Decimal(_printed(rf"{names[0]} for {DEMO_SELLER}: CLOSED, total ([0-9.]+) KRW", out)) == at_close
     assert Decimal(_printed(rf"{names[1]}: lines \+ adjustments = total ([0-9.-]+) KRW", out)) == second_total

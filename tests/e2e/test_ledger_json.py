@@ -14,14 +14,18 @@ today). Plays into 2011 make every day computed after them stale (running totals
 forward), so the module ends with a catch-up run that leaves no day stale.
 
 The tests run in order on one world (the module fixture): the refusals before the batch ran,
-the lifecycle of two closes with a late play between them, then marking, authorization and
-bad input (each closes what it needs if run alone).
+the lifecycle of two closes with a late play between them, then maker-checker approval by a
+second admin, Idempotency-Key, marking, what each payout pays, authorization and bad input
+(each closes and approves what it needs if run alone).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import http.client
+import io
+import json
 import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -73,7 +77,8 @@ class World:
         self.mesh = mesh
         self.zone = ZoneInfo(mesh.settings.timezone)
         self.engine = db.make_engine(mesh.settings)
-        _, self.admin = mesh.create_admin()
+        self.admin_id, self.admin = mesh.create_admin()  # closes the months
+        self.checker_id, self.checker = mesh.create_admin()  # maker-checker: approves them
         _, self.ingest_token = mesh.create_account_directly("INGEST")
         self.sellers: dict[str, tuple[int, str]] = {name: mesh.sign_up_and_login("SELLER") for name in "ABC"}
         self.viewers = [mesh.sign_up_and_login("VIEWER") for _ in range(3)]
@@ -164,6 +169,22 @@ class World:
             self.model.close(month, self.monthly())
             self.closings[month] = body
         return status, body
+
+    def approve(self, month: dt.date, token: str | None = None, **kwargs) -> tuple[int, object]:
+        status, body = self.mesh.json(
+            "POST", f"/v1/settlement/closings/{_month(month)}:approve", {}, token=token or self.checker, **kwargs
+        )
+        if status == 200:
+            self.model.approve(month)
+        return status, body
+
+    def approve_through(self, last: dt.date) -> None:
+        """The months up to `last` closed and approved by the second admin."""
+        self.close_through(last)
+        for month in (JAN, FEB):
+            if month <= last:
+                status, body = self.approve(month)
+                assert status == 200, body
 
     def close_through(self, last: dt.date) -> None:
         """What a test run alone needs: the batch run and the months up to `last` closed."""
@@ -496,15 +517,119 @@ def test_the_lifecycle_close_read_late_play_pending_adjustments_and_the_next_clo
         assert model.held(start, video_id) == row.video_revenue + row.ad_revenue
 
 
-def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payout_returns_the_money(mesh, world):
+def _approve_raw(mesh, month: str, token: str, key: str | None = None) -> tuple[int, str]:
+    headers = {"Idempotency-Key": key} if key is not None else None
+    return mesh.request("POST", f"/v1/settlement/closings/{month}:approve", {}, token, headers=headers)
+
+
+def test_maker_checker_the_closer_cannot_approve_marks_wait_for_another_admin_and_approving_twice_answers_the_same(
+    mesh, world
+):
     world.close_through(FEB)
+    a_id, a_token = world.sellers["A"]
+    jan = next(p for p in world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"] if p["month"] == "2011-01")
+    assert jan["status"] == "PENDING"
+    before = world.counts()
+    status, reply = mesh.json(
+        "POST", f"/v1/payouts/{jan['payout_id']}:mark", {"status": "PAID", "reference": "early"}, token=world.admin
+    )
+    assert status == 409, reply
+    _refused(reply, ALREADY_EXISTS, "payout is PENDING: only an APPROVED payout can be marked PAID or FAILED")
+    status, reply = world.approve(JAN, token=world.admin)  # the admin who closed January
+    assert status == 403, reply
+    _refused(reply, PERMISSION_DENIED, "the admin who closed 2011-01 cannot approve its payouts; another admin must")
+    status, reply = world.approve(MAR)  # not closed: there is nothing to approve
+    assert status == 404, reply
+    _refused(reply, NOT_FOUND, "2011-03 is not closed")
+    assert world.counts() == before
+
+    status, first = _approve_raw(mesh, "2011-01", world.checker)
+    assert status == 200, first
+    world.model.approve(JAN)
+    approved = json.loads(first)
+    assert (approved["month"], approved["closed_by"], approved["approved_by"]) == (
+        "2011-01",
+        str(world.admin_id),
+        str(world.checker_id),
+    )
+    assert approved["approved_at"] and approved["payouts_created"] == world.closings[JAN]["payouts_created"]
+    status, again = _approve_raw(mesh, "2011-01", world.checker)
+    assert (status, again) == (200, first)  # idempotent: the same answer, nothing changed
+    assert world.counts() == before  # approving posts no entry and creates no payout
+    for name in "ABC":
+        seller_id = world.seller_id(name)
+        for p in world.get(f"/v1/sellers/{seller_id}/payouts")["payouts"]:
+            wanted = world.model.payouts[(seller_id, dt.date.fromisoformat(p["month"] + "-01"))][1]
+            assert p["status"] == wanted == ("APPROVED" if p["month"] == "2011-01" else "PENDING"), p
+    listed = {c["month"]: c for c in world.get("/v1/settlement/closings")["closings"]}
+    assert listed["2011-01"] == approved
+    assert listed["2011-02"].get("approved_by", "0") == "0" and "approved_at" not in listed["2011-02"]
+
+
+def test_an_idempotency_key_replays_the_same_bytes_refuses_another_request_and_runs_concurrent_twins_once(mesh, world):
+    world.close_through(FEB)
+    key = f"approve-feb-{world.checker_id}"
+    # Concurrent identical approvals of February with one key: one runs, every reply is its bytes.
+    barrier, replies = threading.Barrier(6), []
+
+    def approve() -> None:
+        barrier.wait(10)
+        replies.append(_approve_raw(mesh, "2011-02", world.checker, key))
+
+    threads = [threading.Thread(target=approve) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(replies) == 6 and replies[0][0] == 200, replies
+    assert len(set(replies)) == 1, replies
+    world.model.approve(FEB)
+    with world.engine.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = :a AND idem_key = :k"),
+            {"a": world.checker_id, "k": key},
+        ).scalar_one()
+    assert stored == 1
+    # The same key on another request (another month, another method) is refused; a key that
+    # is too long is bad input. Nothing is stored for either.
+    for method, path, body in (
+        ("POST", "/v1/settlement/closings/2011-01:approve", {}),
+        ("POST", "/v1/settlement/closings", {"month": "2011-02"}),
+    ):
+        status, reply = mesh.json(method, path, body, token=world.checker, headers={"Idempotency-Key": key})
+        assert status == 409, reply
+        _refused(reply, ALREADY_EXISTS, f"Idempotency-Key {key!r} was already used with another request")
+    status, reply = _approve_raw(mesh, "2011-02", world.checker, "k" * 256)
+    assert status == 400, reply
+    _refused(json.loads(reply), INVALID_ARGUMENT, "Idempotency-Key: must be 1 to 255 characters")
+
+    # A mark with a key: the replay gives the same bytes and posts no second reversal.
+    a_id, a_token = world.sellers["A"]
+    payout = next(p for p in world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"] if p["month"] == "2011-02")
+    path, mark = f"/v1/payouts/{payout['payout_id']}:mark", {"status": "FAILED", "reference": "closed account"}
+    before = world.counts()
+    status, first = mesh.request("POST", path, mark, world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert status == 200, first
+    world.model.mark((a_id, FEB), "FAILED")
+    after = world.counts()
+    assert after == {**before, "ledger_entries": before["ledger_entries"] + 1}  # its PAYOUT_REVERSAL
+    status, again = mesh.request("POST", path, mark, world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert (status, again) == (200, first) and world.counts() == after
+    other = {"status": "PAID", "reference": "closed account"}
+    status, reply = mesh.json("POST", path, other, token=world.admin, headers={"Idempotency-Key": "mark-a-feb"})
+    assert status == 409 and world.counts() == after, reply
+    assert Decimal(world.get(f"/v1/sellers/{a_id}/balance", a_token)["balance"]) == world.model.balance(a_id)
+
+
+def test_marking_a_payout_paid_is_idempotent_a_conflict_is_409_and_a_failed_payout_returns_the_money(mesh, world):
+    world.approve_through(FEB)
     model = world.model
     a_id, a_token = world.sellers["A"]
     b_id, b_token = world.sellers["B"]
     a_payouts = world.get(f"/v1/sellers/{a_id}/payouts", a_token)["payouts"]
     b_payouts = world.get(f"/v1/sellers/{b_id}/payouts", b_token)["payouts"]
     paid = next(p for p in a_payouts if p["month"] == "2011-01")
-    failed = next(p for p in b_payouts if p["status"] == "PENDING")
+    failed = next(p for p in b_payouts if p["status"] == "APPROVED")
     before = world.counts()
 
     path = f"/v1/payouts/{paid['payout_id']}:mark"
@@ -586,13 +711,13 @@ def _race(mesh, token: str, path: str, marks: list[tuple[str, str]]) -> list[tup
 
 
 def test_concurrent_marks_of_one_payout_settle_it_once(mesh, world):
-    world.close_through(FEB)
+    world.approve_through(FEB)
     model = world.model
     pending = [
         p
         for name in "AB"
         for p in world.get(f"/v1/sellers/{world.seller_id(name)}/payouts")["payouts"]
-        if p["status"] == "PENDING"
+        if p["status"] == "APPROVED"
     ]
     assert pending
     for payout in pending:
@@ -618,6 +743,36 @@ def test_concurrent_marks_of_one_payout_settle_it_once(mesh, world):
         assert Decimal(balance["balance"]) == model.balance(seller_id)
 
 
+def test_each_payout_lists_the_entries_it_pays_in_json_and_csv_and_they_reconcile_with_the_model(mesh, world):
+    world.approve_through(FEB)
+    b_id, b_token = world.sellers["B"]
+    for name in "AB":
+        seller_id, token = world.sellers[name]
+        for p in world.get(f"/v1/sellers/{seller_id}/payouts", token)["payouts"]:
+            key = (seller_id, dt.date.fromisoformat(p["month"] + "-01"))
+            paid = world.get(f"/v1/payouts/{p['payout_id']}/entries", token)
+            total, carried_in, carried_out = (Decimal(paid[f]) for f in ("total", "carried_in", "carried_out"))
+            assert (total, carried_in, carried_out) == world.model.paid(key), (name, p)
+            assert total + carried_in == int(p["amount_krw"]) + carried_out
+            assert sum((Decimal(e["amount"]) for e in paid["entries"]), Decimal(0)) == total
+            assert {e["kind"] for e in paid["entries"]} <= {"EARNING", "ADJUSTMENT", "PAYOUT_REVERSAL"}
+            status, text = mesh.request("GET", f"/v1/payouts/{p['payout_id']}/entries:csv", None, world.admin)
+            assert status == 200, text
+            rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+            by_kind = {row[0]: row for row in rows[1:] if row[0] in ("TOTAL", "CARRIED_IN", "PAYOUT", "CARRIED_OUT")}
+            assert len(rows) == 1 + len(paid["entries"]) + 4
+            assert Decimal(by_kind["TOTAL"][8]) + Decimal(by_kind["CARRIED_IN"][8]) == Decimal(
+                by_kind["PAYOUT"][8]
+            ) + Decimal(by_kind["CARRIED_OUT"][8])
+            if name == "A":
+                status, reply = mesh.json("GET", f"/v1/payouts/{p['payout_id']}/entries", token=b_token)
+                assert status == 403, reply
+                _refused(reply, PERMISSION_DENIED)
+    status, reply = mesh.json("GET", "/v1/payouts/987654321987/entries", token=world.admin)
+    assert status == 404, reply
+    _refused(reply, NOT_FOUND, "987654321987")
+
+
 def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_closings(mesh, world):
     world.close_through(JAN)
     a_id, a_token = world.sellers["A"]
@@ -639,6 +794,7 @@ def test_a_seller_sees_only_their_own_money_and_only_admins_close_mark_or_list_c
         ("GET", "/v1/settlement/closings", None),
         ("GET", "/v1/settlement/closings/2011-01/pending-adjustments", None),
         ("POST", f"/v1/payouts/{payout_id}:mark", {"status": "FAILED", "reference": "mine"}),
+        ("POST", "/v1/settlement/closings/2011-01:approve", {}),
     ]
     for method, path, body in calls:
         for token in (a_token, viewer):

@@ -156,7 +156,8 @@ def test_a_conflicting_mark_leaves_the_payout_and_the_ledger_as_they_were(mesh, 
                     seller_id=random.randint(10**12, 10**13),
                     month=dt.date(2011, 1, 1),
                     amount_krw=12_345,
-                    status="PENDING",
+                    # APPROVED: a payout a mark could settle (maker-checker refuses PENDING ones anyway).
+                    status="APPROVED",
                     created_at_us=now_us,
                     updated_at_us=now_us,
                 )
@@ -185,7 +186,7 @@ def test_a_conflicting_mark_leaves_the_payout_and_the_ledger_as_they_were(mesh, 
             assert status == 400, (path, answer)
             assert jsonlib.loads(answer)["code"] == 3  # one JSON object, not JSON inside JSON
         assert state() == before
-        assert before[0]["status"] == "PENDING" and before[1] == 0
+        assert before[0]["status"] == "APPROVED" and before[1] == 0
         # The route itself works: the service sees the path's id.
         status, answer = mesh.json("POST", "/v1/payouts/999999:mark", {"status": "FAILED"}, token=admin_token)
         assert (status, answer["message"]) == (404, "payout_id: no payout 999999")

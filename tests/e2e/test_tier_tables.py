@@ -96,6 +96,28 @@ def test_scheduling_a_future_day_again_replaces_its_table(tiers_mesh):
     assert of_day == [second]  # the first table's extra video tier is gone
 
 
+def test_an_idempotency_key_replays_its_answer_without_scheduling_again(tiers_mesh):
+    mesh, admin, today, _ = tiers_mesh
+    day = today + dt.timedelta(days=40)
+    first, other = table(day), table(day, video=(("0", "2.5"),))
+    key = {"Idempotency-Key": f"tiers-{day}-{today}"}
+
+    def listed() -> list[dict]:
+        return [t for t in mesh.json("GET", PATH, token=admin)[1]["tables"] if t["effective_from"] == day.isoformat()]
+
+    status, answer = mesh.request("POST", PATH, first, admin, headers=key)
+    assert status == 200, answer
+    # Another admin action replaces the day's table; replaying the key gives the stored answer
+    # again, byte for byte, and does not schedule the first table a second time.
+    assert mesh.json("POST", PATH, other, token=admin)[0] == 200
+    assert mesh.request("POST", PATH, first, admin, headers=key) == (200, answer)
+    assert listed() == [other]
+    status, reply = mesh.json("POST", PATH, table(day, ad=(("0", "9.0"),)), token=admin, headers=key)
+    assert status == 409 and reply["code"] == grpc.StatusCode.ALREADY_EXISTS.value[0], reply
+    assert "was already used with another request" in reply["message"]
+    assert listed() == [other]
+
+
 @pytest.mark.parametrize("offset_days", [0, -1, -400])
 def test_today_or_a_past_day_is_a_json_400_and_nothing_is_stored(tiers_mesh, offset_days):
     mesh, admin, today, engine = tiers_mesh

@@ -13,8 +13,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import NamedTuple
 
-from domain.ledger import EARNED_KINDS, EntryKind, PayoutStatus
-from services.settlement.ports import Closing, Entry, NewPayout, Payout, PendingAdjustment, WriteConflict
+from domain.ledger import APPROVABLE, EARNED_KINDS, MARKABLE, EntryKind, PayoutStatus
+from services.settlement.ports import Closing, Entry, NewPayout, PaidEntries, Payout, PendingAdjustment, WriteConflict
 from tests.fakes.taxes import FakePayoutProfiles, FakeTaxes
 from tests.fakes.unit_of_work import SnapshotUnitOfWork
 
@@ -81,7 +81,7 @@ class FakeLedger:
 
     def settle_payout(self, payout_id: int, status: PayoutStatus, reference: str | None, now_us: int) -> bool:
         current = self.payouts.get(payout_id)
-        if current is None or current.status is not PayoutStatus.PENDING:
+        if current is None or current.status is not MARKABLE:
             return False
         self.payouts[payout_id] = dataclasses.replace(current, status=status, reference=reference, updated_at_us=now_us)
         if status is PayoutStatus.FAILED:
@@ -94,6 +94,34 @@ class FakeLedger:
                 payout_id=payout_id,
             )
         return True
+
+    def paid_entries(self, payout: Payout) -> PaidEntries:
+        def payout_entry(payout_id: int) -> int:
+            return next(
+                e.entry_id for _, e in self.entries_by_seller if e.kind is EntryKind.PAYOUT and e.payout_id == payout_id
+            )
+
+        def balance_through(entry_id: int) -> Decimal:
+            mine = (e.amount for s, e in self.entries_by_seller if s == payout.seller_id and e.entry_id <= entry_id)
+            return sum(mine, Decimal(0))
+
+        this = payout_entry(payout.payout_id)
+        earlier = [
+            p.payout_id
+            for p in self.payouts.values()
+            if p.seller_id == payout.seller_id and p.payout_id < payout.payout_id
+        ]
+        previous = payout_entry(max(earlier)) if earlier else 0
+        kinds = (EntryKind.EARNING, EntryKind.ADJUSTMENT, EntryKind.PAYOUT_REVERSAL)
+        paid = sorted(
+            (
+                e
+                for s, e in self.entries_by_seller
+                if s == payout.seller_id and previous < e.entry_id < this and e.kind in kinds
+            ),
+            key=lambda e: e.entry_id,
+        )
+        return PaidEntries(paid, balance_through(previous) if previous else Decimal(0), balance_through(this))
 
 
 class MonthlyRow(NamedTuple):
@@ -139,7 +167,7 @@ class FakeClosings:
     def claim(self, month: dt.date, closed_by: int, now_us: int) -> None:
         if month in self.closed:
             raise WriteConflict(KeyError(f"month_closings {month} exists"))
-        self.closed[month] = Closing(month, now_us, 0, 0, Decimal(0), 0, Decimal(0), 0, 0)
+        self.closed[month] = Closing(month, now_us, 0, 0, Decimal(0), 0, Decimal(0), 0, 0, closed_by=closed_by)
         self.closed_by[month] = closed_by
 
     def freeze_lines(self, month: dt.date) -> int:
@@ -226,6 +254,16 @@ class FakeClosings:
             payouts_krw=sum(paid),
         )
         return self.closed[month]
+
+    def approve(self, month: dt.date, approved_by: int, now_us: int) -> bool:
+        if self.closed[month].approved_by is not None:
+            return False
+        self.closed[month] = dataclasses.replace(self.closed[month], approved_by=approved_by, approved_at_us=now_us)
+        for payout_id, p in self.ledger.payouts.items():
+            if p.month == month and p.status is APPROVABLE:
+                approved = dataclasses.replace(p, status=PayoutStatus.APPROVED, updated_at_us=now_us)
+                self.ledger.payouts[payout_id] = approved
+        return True
 
 
 class FakeUnitOfWork(SnapshotUnitOfWork):

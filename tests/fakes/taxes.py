@@ -51,12 +51,14 @@ class FakeTaxes:
             key=lambda p: p.payout_id,
         )
 
-    def release(self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int) -> bool:
+    def release(
+        self, payout_id: int, tax_type: TaxType, breakdown: Breakdown, now_us: int, status: PayoutStatus
+    ) -> bool:
         current = self.payouts.get(payout_id)
         if current is None or current.status is not PayoutStatus.HELD:
             return False
         self.payouts[payout_id] = dataclasses.replace(
-            current, status=PayoutStatus.PENDING, tax_type=tax_type, breakdown=breakdown, updated_at_us=now_us
+            current, status=status, tax_type=tax_type, breakdown=breakdown, updated_at_us=now_us
         )
         return True
 

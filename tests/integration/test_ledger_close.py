@@ -17,17 +17,26 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
-from domain.errors import ClosingNotFound, MonthNotReady, MonthOutOfOrder, NotAllowed, PayoutMarkConflict
+from domain.errors import (
+    ClosingNotFound,
+    MonthNotReady,
+    MonthOutOfOrder,
+    NotAllowed,
+    PayoutMarkConflict,
+    PayoutNotApproved,
+    SelfApproval,
+)
 from domain.money import to_api_string
 from domain.periods import Period
 from services.common.auth import Principal
 from services.common.metrics import LAST_CLOSED_MONTH
-from services.settlement import balances, closing, profiles, service, taxes
+from services.settlement import approvals, balances, closing, profiles, service, taxes
 from services.settlement.tables import month_closings, payout_profiles, payouts
 from tests import reference
 from tests.plugins.jobs import play
 from tests.plugins.ledger import (
     ADMIN,
+    CHECKER,
     FEB,
     JAN,
     LEDGER_TABLES,
@@ -159,7 +168,7 @@ def test_a_seller_without_a_profile_is_held_until_their_put_releases_the_payout_
     by_seller = {p.seller_id: p for p in _payouts(ledger_engine)}
     held = by_seller[held_id]
     assert (held.status, held.tax_type, held.breakdown) == ("HELD", None, None)
-    with pytest.raises(PayoutMarkConflict, match="HELD"):
+    with pytest.raises(PayoutNotApproved, match="payout is HELD: .*payout profile"):
         balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, held.payout_id, "PAID", "BANK-1")
     seller = Principal(held_id, "s", "SELLER")
     saved = profiles.put_profile(
@@ -213,6 +222,15 @@ def test_payouts_are_whole_krw_marking_is_idempotent_and_a_failed_payout_returns
     )
 
     paid, failed = created[0], created[1]
+    # Maker-checker: nothing is marked before another admin approves; the closer may not approve.
+    with pytest.raises(PayoutNotApproved):
+        balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
+    with pytest.raises(SelfApproval):
+        approvals.approve_month(closing.sql_unit_of_work(ledger_engine), ADMIN, "2012-01")
+    approved = world.approve(JAN)
+    assert (approved.closed_by, approved.approved_by) == (ADMIN.account_id, CHECKER.account_id)
+    assert approvals.approve_month(closing.sql_unit_of_work(ledger_engine), CHECKER, "2012-01") == approved
+    world.check_invariants()
     done = balances.mark_payout(balances.sql_unit_of_work(ledger_engine), ADMIN, paid.payout_id, "PAID", "BANK-1")
     assert (done.status, done.reference) == ("PAID", "BANK-1")
     assert (

@@ -34,10 +34,11 @@ ENTRIES = [
     (7, EntryKind.EARNING, MAR, Decimal("0.0001"), MAR, 3, None),  # a video with no row: title ""
 ]
 PAYOUTS = [
-    Payout(1, 7, FEB, 12_000, PayoutStatus.PENDING, None, T0, T0),
+    Payout(1, 7, FEB, 12_000, PayoutStatus.APPROVED, None, T0, T0),
     Payout(2, 7, MAR, 15_000, PayoutStatus.PAID, "BANK-9", T0, T0),
-    Payout(3, 8, MAR, 30_000, PayoutStatus.PENDING, None, T0, T0),
-    Payout(4, 8, FEB, 11_000, PayoutStatus.PENDING, None, T0, T0),
+    Payout(3, 8, MAR, 30_000, PayoutStatus.APPROVED, None, T0, T0),
+    Payout(4, 8, FEB, 11_000, PayoutStatus.APPROVED, None, T0, T0),
+    Payout(5, 8, JAN, 10_000, PayoutStatus.PENDING, None, T0, T0),  # not approved: not settled
 ]
 
 
@@ -93,9 +94,11 @@ def scenario(new_uow: Callable[[], UnitOfWork]) -> list[object]:
         answers.append(ledger.entries(7, MAR, MAR, after_entry_id=0, limit=10))
         answers.append(ledger.entries(8, JAN, FEB, after_entry_id=0, limit=None))
         answers += [ledger.payouts_of(7), ledger.payouts_of(99), ledger.payout(1), ledger.payout(99)]
+        answers.append(ledger.paid_entries(ledger.existing_payout(1)))
     with new_uow() as uow:
         answers.append(uow.ledger.settle_payout(1, PayoutStatus.PAID, "B1", NOW))
-        answers.append(uow.ledger.settle_payout(1, PayoutStatus.FAILED, None, NOW))  # not PENDING any more
+        answers.append(uow.ledger.settle_payout(1, PayoutStatus.FAILED, None, NOW))  # not APPROVED any more
+        answers.append(uow.ledger.settle_payout(5, PayoutStatus.PAID, "B5", NOW))  # PENDING: not approved
         answers.append(uow.ledger.settle_payout(3, PayoutStatus.FAILED, None, NOW))
         answers.append(uow.ledger.settle_payout(99, PayoutStatus.PAID, "B2", NOW))
         uow.commit()
@@ -115,7 +118,12 @@ def test_the_fake_answers_as_worked_out_by_hand():
     assert answers[:7] == [5, 10_000, 20_000, 20_000, Decimal("245.179"), Decimal("50000.0001"), 0]
     # after FAILED of payout 3: +30,000 to seller 8
     assert answers[-4] == Decimal("80000.0001")
-    assert answers[-2].status is PayoutStatus.PENDING and answers[-1] == Decimal("80000.0001")
+    assert answers[-2].status is PayoutStatus.APPROVED and answers[-1] == Decimal("80000.0001")
+    # payout 1 pays entries 1 and 2 (12,345.6789 - 100.5), leaving 0.1789 after its 12,000
+    paid = answers[15]
+    assert [e.entry_id for e in paid.entries] == [1, 2]
+    assert (paid.carried_in, paid.carried_out) == (0, Decimal("245.1789"))
+    assert answers[16:21] == [True, False, False, True, False]  # settles: only APPROVED payouts move
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
@@ -216,6 +224,15 @@ def close_scenario(new_uow: Callable[[], UnitOfWork], set_monthly: Callable[[lis
         answers += [uow.closings.closings(), uow.closings.closed_months(), uow.closings.last_closed_month()]
         answers += [uow.closings.closing(JAN), uow.closings.closing(MAR), uow.closings.pending_adjustments([JAN])]
         answers += [_posted(uow, [7, 8, 9]), uow.ledger.payouts_of(7), uow.ledger.payouts_of(8)]
+    with new_uow() as uow:  # maker-checker: the first approval writes, the second finds it done
+        answers += [uow.closings.approve(FEB, 2, NOW + 1), uow.closings.approve(FEB, 3, NOW + 2)]
+        uow.commit()
+    with new_uow() as uow:
+        answers += [uow.closings.closing(FEB), uow.ledger.payouts_of(8), uow.ledger.payouts_of(7)]
+        # What seller 8's February payout pays (without entry ids: INSERT ... SELECT numbers freely).
+        paid = uow.ledger.paid_entries(uow.ledger.payouts_of(8)[0])
+        answers.append(sorted((e.kind, e.original_month, e.video_id, e.amount) for e in paid.entries))
+        answers += [paid.carried_in, paid.carried_out]
     return answers
 
 
@@ -227,9 +244,20 @@ def test_the_fake_closes_as_worked_out_by_hand():
 
     answers = close_scenario(lambda: FakeUnitOfWork(closings=fake), set_monthly)
     # January: 8,000.25 + 4,000.5 + 9,999.99 on 3 lines; seller 7 (12,000.75) is paid 12,000.
-    assert answers[7] == Closing(JAN, T0, 2, 3, Decimal("22000.74"), 0, Decimal(0), 1, 12_000)
+    assert answers[7] == Closing(JAN, T0, 2, 3, Decimal("22000.74"), 0, Decimal(0), 1, 12_000, closed_by=1)
     # February: 5.01; January's +100 and -4,000.5; seller 8 (9,999.99 + 5.01) is paid 10,005.
-    assert answers[13] == Closing(FEB, NOW, 2, 1, Decimal("5.01"), 2, Decimal("-3900.5"), 1, 10_005)
+    assert answers[13] == Closing(FEB, NOW, 2, 1, Decimal("5.01"), 2, Decimal("-3900.5"), 1, 10_005, closed_by=1)
+    assert answers[23:25] == [True, False]
+    assert (answers[25].approved_by, answers[25].approved_at_us) == (2, NOW + 1)
+    assert [p.status for p in answers[26]] == [PayoutStatus.APPROVED]  # seller 8's February payout
+    assert [p.status for p in answers[27]] == [PayoutStatus.PENDING]  # January's: not this approval's
+    # Seller 8: 9,999.99 earned in January (rolled over: under the minimum), 5.01 in February and
+    # no adjustment of theirs; 10,005 paid, nothing carried in or out.
+    assert answers[28] == [
+        (EntryKind.EARNING, JAN, 3, Decimal("9999.99")),
+        (EntryKind.EARNING, FEB, 3, Decimal("5.01")),
+    ]
+    assert answers[29:] == [0, 0]
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])

@@ -17,12 +17,13 @@ import batch.steps
 from batch.jobs.runner import JobRunner
 from domain.periods import Period, period_bounds
 from services.common.auth import Principal
-from services.settlement import balances, closing, repository, service
+from services.settlement import approvals, balances, closing, repository, service
 from services.settlement.tables import ledger_entries, payout_minimums, payout_profiles, payouts, tier_prices
 from tests import reference
 from tests.plugins.jobs import SEOUL, add_plays, add_videos, clear, random_plays
 
 ADMIN = Principal(1, "admin", "ADMIN")
+CHECKER = Principal(2, "checker", "ADMIN")  # maker-checker: approves what ADMIN closed
 JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
 TODAY = dt.date(2012, 4, 20)  # the batch's today; the months all ended long ago for close
 VIDEOS = list(range(1, 7))
@@ -144,6 +145,11 @@ class World:
         self.model.close(month, self.monthly())
         return result
 
+    def approve(self, month: dt.date) -> closing.Closing:
+        result = approvals.approve_month(closing.sql_unit_of_work(self.engine), CHECKER, f"{month:%Y-%m}")
+        self.model.approve(month)
+        return result
+
     def statement(self, seller_id: int, period: Period, day: dt.date) -> service.Statement:
         start, end = period_bounds(period, day)
         with self.engine.connect() as conn:
@@ -182,6 +188,15 @@ class World:
         returned = sum((e[5] for e in stored if e[1] == "PAYOUT_REVERSAL"), Decimal(0))
         total_balance = sum((self.model.balance(s) for s in sellers), Decimal(0))
         assert sum(amounts) + total_balance == earned + returned  # nothing lost to truncation
+        with self.engine.connect() as conn:
+            stored_payouts = list(conn.execute(sa.select(payouts)))
+        for row in stored_payouts:
+            key = (int(row.seller_id), row.month)
+            assert row.status == self.model.payouts[key][1]
+            # Reconciliation: what the payout pays, as the model computes it from its entries.
+            paid = approvals.payout_entries(balances.sql_unit_of_work(self.engine), ADMIN, int(row.payout_id))
+            assert (paid.total, paid.carried_in, paid.carried_out) == self.model.paid(key)
+            assert paid.total + paid.carried_in == int(row.amount_krw) + paid.carried_out
 
 
 def month_plays(month: dt.date, per_day: int, prefix: str, seed: int) -> list[dict]:

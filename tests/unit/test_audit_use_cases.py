@@ -55,7 +55,7 @@ def test_a_mark_records_the_status_before_and_after_and_a_repeat_none():
     balances.mark_payout(uow, ADMIN, 1, "PAID", "BANK-1", clock=FixedClock(NOW))
     event, at_us = only(uow)
     assert (event.action, event.target, at_us) == ("payout.mark", "payout:1", NOW)
-    assert (json.loads(event.before)["status"], json.loads(event.after)["status"]) == ("PENDING", "PAID")
+    assert (json.loads(event.before)["status"], json.loads(event.after)["status"]) == ("APPROVED", "PAID")
     assert json.loads(event.after)["reference"] == "BANK-1"
     balances.mark_payout(uow, ADMIN, 1, "PAID", "BANK-1", clock=FixedClock(NOW))
     with pytest.raises(PayoutMarkConflict):

@@ -53,7 +53,7 @@ def test_closing_a_month_freezes_its_lines_posts_earnings_and_pays_sellers_over_
     closed = closing.close_month(uow, ADMIN, "2012-01", zone=SEOUL, clock=clock, progress=lambda *s: steps.append(s))
     # earnings 8,000.25 + 4,000.5 + 9,999.99 = 22,000.74 on 3 lines of sellers 7 and 8; seller 7's
     # balance 12,000.75 >= 10,000 pays 12,000 (whole KRW); seller 8's 9,999.99 rolls over.
-    assert closed == Closing(JAN, clock.now_us(), 2, 3, Decimal("22000.74"), 0, Decimal(0), 1, 12_000)
+    assert closed == Closing(JAN, clock.now_us(), 2, 3, Decimal("22000.74"), 0, Decimal(0), 1, 12_000, closed_by=1)
     assert [step[0] for step in steps] == [1, 2, 3, 4, 5]
     assert uow.commits == 1
     ledger = uow.ledger
@@ -84,7 +84,7 @@ def test_the_next_close_posts_the_differences_of_an_earlier_month_as_adjustments
     closed = closing.close_month(uow, ADMIN, "2012-02", zone=SEOUL, clock=clock)
     # February: one line of 5.01; adjustments +100 and -4,000.5 (= -3,900.5) for seller 7, whose
     # balance 0.75 - 3,900.5 = -3,899.75 pays nothing; seller 8's 9,999.99 + 5.01 = 10,005 is paid.
-    assert closed == Closing(FEB, clock.now_us(), 2, 1, Decimal("5.01"), 2, Decimal("-3900.5"), 1, 10_005)
+    assert closed == Closing(FEB, clock.now_us(), 2, 1, Decimal("5.01"), 2, Decimal("-3900.5"), 1, 10_005, closed_by=1)
     assert closed.total == Decimal("-3895.49")
     assert uow.ledger.balance(7) == Decimal("-3899.75")
     assert closing.pending_adjustments(uow, ADMIN, "2012-01") == []

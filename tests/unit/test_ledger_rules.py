@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.errors import BadDate, BadPayoutMark, BadText, PayoutMarkConflict
-from domain.ledger import PayoutStatus, check_mark, mark_changes, payout_krw
+from domain.errors import BadDate, BadPayoutMark, BadText, PayoutMarkConflict, PayoutNotApproved, SelfApproval
+from domain.ledger import PayoutStatus, approval_changes, check_approver, check_mark, mark_changes, payout_krw
 from domain.periods import month_name, next_month, parse_month
 
 amounts = st.decimals(min_value=0, max_value=10**15, places=4, allow_nan=False, allow_infinity=False)
@@ -35,7 +35,14 @@ def test_payout_examples():
 def test_marks_need_a_status_and_paid_needs_a_reference():
     assert check_mark("PAID", " BANK-1 ") == (PayoutStatus.PAID, "BANK-1")
     assert check_mark("FAILED", "") == (PayoutStatus.FAILED, None)
-    for status, reference in [("PENDING", "x"), ("STATUS_UNKNOWN", "x"), ("PAID", "  "), ("PAID", "x" * 129)]:
+    for status, reference in [
+        ("PENDING", "x"),
+        ("APPROVED", "x"),
+        ("HELD", "x"),
+        ("STATUS_UNKNOWN", "x"),
+        ("PAID", "  "),
+        ("PAID", "x" * 129),
+    ]:
         with pytest.raises(BadPayoutMark):
             check_mark(status, reference)
 
@@ -48,8 +55,9 @@ def test_a_reference_with_control_bidirectional_or_only_invisible_characters_is_
         assert str(err.value).startswith("reference: must ")
 
 
-def test_a_mark_moves_a_pending_payout_repeats_harmlessly_and_never_contradicts():
-    assert mark_changes(PayoutStatus.PENDING, None, PayoutStatus.PAID, "R")
+def test_a_mark_moves_an_approved_payout_repeats_harmlessly_and_never_contradicts():
+    assert mark_changes(PayoutStatus.APPROVED, None, PayoutStatus.PAID, "R")
+    assert mark_changes(PayoutStatus.APPROVED, None, PayoutStatus.FAILED, None)
     assert not mark_changes(PayoutStatus.PAID, "R", PayoutStatus.PAID, "R")
     assert not mark_changes(PayoutStatus.FAILED, None, PayoutStatus.FAILED, None)
     for current, ref, wanted, new_ref in [
@@ -79,3 +87,39 @@ def test_months_are_written_yyyy_mm_and_real():
     ]:
         with pytest.raises(BadDate):
             parse_month(text, "month")
+
+
+# The maker-checker status rules (DESIGN 2b), written out by hand: for each status a payout can
+# be in, whether approving its month moves it, and what a PAID mark does to it.
+S = PayoutStatus
+STATUS_RULES = [
+    # status,   approval moves it, a PAID "R" mark
+    (S.HELD, False, "not approved"),
+    (S.PENDING, True, "not approved"),
+    (S.APPROVED, False, "moves"),
+    (S.PAID, False, "repeat"),  # recorded PAID "R": the same mark again changes nothing
+    (S.FAILED, False, "conflict"),
+]
+
+
+@pytest.mark.parametrize(("status", "approvable", "paid_mark"), STATUS_RULES)
+def test_only_pending_payouts_are_approved_and_only_approved_ones_are_marked(status, approvable, paid_mark):
+    assert approval_changes(status) is approvable
+    recorded = "R" if status is S.PAID else None
+    if paid_mark == "moves":
+        assert mark_changes(status, recorded, S.PAID, "R") is True
+    elif paid_mark == "repeat":
+        assert mark_changes(status, recorded, S.PAID, "R") is False
+    elif paid_mark == "not approved":
+        with pytest.raises(PayoutNotApproved, match=f"payout is {status.value}: only an APPROVED payout"):
+            mark_changes(status, recorded, S.PAID, "R")
+    else:
+        with pytest.raises(PayoutMarkConflict):
+            mark_changes(status, recorded, S.PAID, "R")
+
+
+def test_the_closer_cannot_approve_and_another_admin_can():
+    check_approver(closed_by=7, approver=8, month="2026-11")
+    with pytest.raises(SelfApproval) as refused:
+        check_approver(closed_by=7, approver=7, month="2026-11")
+    assert str(refused.value) == "the admin who closed 2026-11 cannot approve its payouts; another admin must"

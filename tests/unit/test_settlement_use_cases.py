@@ -16,6 +16,7 @@ from domain.errors import (
     BadRange,
     NotOwner,
     PayoutMarkConflict,
+    PayoutNotApproved,
     PayoutNotFound,
     RoleNotAllowed,
 )
@@ -28,7 +29,7 @@ from tests.fakes.settlement import FakeLedger, FakeUnitOfWork
 
 ADMIN = Principal(1, "admin", "ADMIN")
 SELLER_7, SELLER_8 = Principal(7, "s7", "SELLER"), Principal(8, "s8", "SELLER")
-JAN, FEB, MAR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1)
+JAN, FEB, MAR, APR = dt.date(2012, 1, 1), dt.date(2012, 2, 1), dt.date(2012, 3, 1), dt.date(2012, 4, 1)
 T0 = 1_330_000_000_000_000
 NOW = T0 + 86_400_000_000
 
@@ -42,9 +43,11 @@ def seeded() -> FakeLedger:
     fake.post(7, EntryKind.PAYOUT, FEB, Decimal(-12_000), T0, payout_id=1)
     fake.post(8, EntryKind.EARNING, MAR, Decimal(50_000), T0, original_month=MAR, video_id=2)
     fake.payouts = {
-        1: Payout(1, 7, FEB, 12_000, PayoutStatus.PENDING, None, T0, T0),
+        1: Payout(1, 7, FEB, 12_000, PayoutStatus.APPROVED, None, T0, T0),
         2: Payout(2, 7, MAR, 15_000, PayoutStatus.PAID, "BANK-9", T0, T0),
-        3: Payout(3, 8, MAR, 30_000, PayoutStatus.PENDING, None, T0, T0),
+        3: Payout(3, 8, MAR, 30_000, PayoutStatus.APPROVED, None, T0, T0),
+        4: Payout(4, 8, APR, 20_000, PayoutStatus.PENDING, None, T0, T0),  # not approved yet
+        5: Payout(5, 8, APR, 10_000, PayoutStatus.HELD, None, T0, T0),  # no payout profile yet
     }
     return fake
 
@@ -113,7 +116,7 @@ def test_payouts_come_newest_first():
     assert [p.payout_id for p in balances.list_payouts(uow, SELLER_7, 7)] == [2, 1]
 
 
-def test_marking_a_pending_payout_paid_records_the_reference_and_commits():
+def test_marking_an_approved_payout_paid_records_the_reference_and_commits():
     fake = seeded()
     uow = FakeUnitOfWork(fake)
     marked = balances.mark_payout(uow, ADMIN, 1, "PAID", "  BANK-1 ", clock=FixedClock(NOW))
@@ -150,6 +153,9 @@ def test_the_same_mark_again_changes_nothing():
         (ADMIN, 2, "FAILED", "", PayoutMarkConflict),  # PAID already
         (ADMIN, 2, "PAID", "BANK-10", PayoutMarkConflict),  # another reference
         (ADMIN, 99, "PAID", "BANK-1", PayoutNotFound),
+        (ADMIN, 4, "PAID", "BANK-1", PayoutNotApproved),  # PENDING: another admin approves first
+        (ADMIN, 4, "FAILED", "", PayoutNotApproved),
+        (ADMIN, 5, "PAID", "BANK-1", PayoutNotApproved),  # HELD
         (ADMIN, 0, "PAID", "BANK-1", BadId),
         (ADMIN, 1, "PAID", "", BadPayoutMark),  # PAID needs the reference
         (ADMIN, 1, "PENDING", "", BadPayoutMark),

@@ -17,7 +17,7 @@ from domain.errors import (
     BadTaxTable,
     ClosingNotFound,
     NotOwner,
-    PayoutMarkConflict,
+    PayoutNotApproved,
     PayoutNotFound,
     PayoutProfileNotFound,
     RoleNotAllowed,
@@ -26,7 +26,7 @@ from domain.ledger import PayoutStatus
 from domain.taxes import DEFAULT_RATES, Breakdown, TaxType
 from services.common.auth import Principal
 from services.common.clock import FixedClock
-from services.settlement import balances, closing, csv_export, profiles, taxes
+from services.settlement import approvals, balances, closing, csv_export, profiles, taxes
 from services.settlement.ports import Payout, WriteConflict
 from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork, MonthlyRow
 from tests.fakes.taxes import business, individual, with_profiles
@@ -67,7 +67,7 @@ def test_a_seller_without_a_profile_is_held_and_released_taxed_when_they_complet
     assert uow.ledger.balance(7) == Decimal("0.5")
     # Seller 8: 50,000 x 3% = 1,500; 150; net 48,350.
     assert pending.status is PayoutStatus.PENDING and pending.breakdown == Breakdown(50_000, 1_500, 150, 0, 48_350)
-    with pytest.raises(PayoutMarkConflict, match="HELD"):
+    with pytest.raises(PayoutNotApproved, match="payout is HELD: .*payout profile"):
         balances.mark_payout(uow, ADMIN, 1, "PAID", "BANK-1", clock=CLOCK)
     saved = put(uow, S7, 7)
     # 40,000 x 3% = 1,200; 120; net 38,680. Released in the PUT's own transaction.
@@ -78,6 +78,7 @@ def test_a_seller_without_a_profile_is_held_and_released_taxed_when_they_complet
     assert saved.profile.account_number == "********7890"  # masked in the answer
     assert uow.profiles.rows[7].account_number == "110234567890"  # stored whole, for the bank file
     assert put(uow, S7, 7).released == []  # nothing HELD any more
+    approvals.approve_month(uow, Principal(2, "checker", "ADMIN"), "2012-01", clock=CLOCK)
     assert balances.mark_payout(uow, ADMIN, 1, "PAID", "BANK-1", clock=CLOCK).status is PayoutStatus.PAID
 
 

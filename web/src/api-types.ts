@@ -188,6 +188,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payouts/{payout_id}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List payout entries
+         * @description That seller, or an admin. The ledger entries a payout pays (reconciliation, docs/ledger.md "What a payout pays"): total + carried_in = amount_krw + carried_out. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/ListPayoutEntries`.
+         */
+        get: operations["SettlementService.ListPayoutEntries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/{payout_id}/entries:csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get payout entries csv
+         * @description That seller, or an admin. The same entries as a CSV file. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/GetPayoutEntriesCsv`.
+         */
+        get: operations["SettlementService.GetPayoutEntriesCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/payouts/{payout_id}:mark": {
         parameters: {
             query?: never;
@@ -199,7 +239,7 @@ export interface paths {
         put?: never;
         /**
          * Mark payout
-         * @description Admin only (finance). Marks a pending payout PAID (with the payment reference) or FAILED. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/MarkPayout`.
+         * @description Admin only (finance). Marks an APPROVED payout PAID (with the payment reference) or FAILED; a payout not approved yet is refused (409). Accepts an Idempotency-Key header. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/MarkPayout`.
          */
         post: operations["SettlementService.MarkPayout"];
         delete?: never;
@@ -487,7 +527,7 @@ export interface paths {
         put?: never;
         /**
          * Close month
-         * @description Admin only. Closes a month for everyone at once (docs/ledger.md); `paysystem close` too. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/CloseMonth`.
+         * @description Admin only. Closes a month for everyone at once (docs/ledger.md); `paysystem close` too. Its payouts are created PENDING: another admin approves them (ApproveMonth). Accepts an Idempotency-Key header. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/CloseMonth`.
          */
         post: operations["SettlementService.CloseMonth"];
         delete?: never;
@@ -536,6 +576,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settlement/closings/{month}:approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve month
+         * @description An admin other than the one who closed the month (maker-checker): every PENDING payout of the month becomes APPROVED, all or nothing; again: the same closing, nothing changes. The closer is refused (403); a month not closed is 404. Accepts an Idempotency-Key header. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ApproveMonth`.
+         */
+        post: operations["SettlementService.ApproveMonth"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settlement/tax-tables": {
         parameters: {
             query?: never;
@@ -575,7 +635,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule tier table
-         * @description Admin only. Schedules a tier table from a future date after the last closed month. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ScheduleTierTable`.
+         * @description Admin only. Schedules a tier table from a future date after the last closed month. Accepts an Idempotency-Key header. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ScheduleTierTable`.
          */
         post: operations["SettlementService.ScheduleTierTable"];
         delete?: never;
@@ -830,6 +890,21 @@ export interface components {
              */
             payouts_krw: string;
             currency: string;
+            /**
+             * Format: int64
+             * @description account id of the admin who closed the month
+             */
+            closed_by: string;
+            /**
+             * Format: int64
+             * @description account id of the admin who approved its payouts; 0: not yet
+             */
+            approved_by: string;
+            /**
+             * Format: date-time
+             * @description absent until approved
+             */
+            approved_at?: string;
         };
         /** @description A gRPC status as JSON: `code` is the gRPC code number (3 INVALID_ARGUMENT, 5 NOT_FOUND, 6 ALREADY_EXISTS, 7 PERMISSION_DENIED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...), `message` says what is wrong. Errors of the services carry `details` (google.rpc.Status); Envoy's own refusals (token, malformed JSON, no route, body too large) have no details. */
         Error: {
@@ -1026,6 +1101,19 @@ export interface components {
              */
             net_krw: string;
         };
+        /** @description Exactly: total + carried_in = amount_krw + carried_out (every amount an exact decimal). */
+        PayoutEntries: {
+            payout?: components["schemas"]["Payout"];
+            /** @description The seller's EARNING, ADJUSTMENT and PAYOUT_REVERSAL entries posted after the PAYOUT entry of their previous payout and before this payout's, by entry_id. */
+            entries: components["schemas"]["LedgerEntry"][];
+            /** @description their sum */
+            total: string;
+            /** @description the balance just after the previous payout (0 for the first) */
+            carried_in: string;
+            /** @description the balance just after this payout: the fraction of a KRW it left */
+            carried_out: string;
+            currency: string;
+        };
         PayoutProfile: {
             /** Format: int64 */
             seller_id: string;
@@ -1045,7 +1133,7 @@ export interface components {
             released: components["schemas"]["Payout"][];
         };
         /** @enum {string} */
-        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED" | "HELD";
+        PayoutStatus: "PAYOUT_STATUS_UNSPECIFIED" | "PENDING" | "PAID" | "FAILED" | "APPROVED" | "HELD";
         PendingAdjustment: {
             /** Format: int64 */
             seller_id: string;
@@ -1829,6 +1917,64 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.ListPayoutEntries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutEntries"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.GetPayoutEntriesCsv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payout_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file: UTF-8 with a byte-order mark, one header row, totals last (docs/ledger.md) */
+            200: {
+                headers: {
+                    /** @description attachment, with the file's name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.MarkPayout": {
         parameters: {
             query?: never;
@@ -2070,6 +2216,7 @@ export interface operations {
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
@@ -2449,6 +2596,41 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.ApproveMonth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description YYYY-MM of a closed month */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Closing"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.ListTaxTables": {
         parameters: {
             query?: never;
@@ -2533,6 +2715,7 @@ export interface operations {
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
@@ -2596,6 +2779,7 @@ export interface operations {
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
