@@ -436,6 +436,42 @@ class LedgerModel:
         return total, sum((e[6] for e in mine[:start]), Decimal(0)), sum((e[6] for e in mine[: this + 1]), Decimal(0))
 
 
+def realtime_estimate(
+    videos: dict[int, Video], plays: list[Play], now: dt.datetime, seller_id: int, video_id: int | None = None
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """DESIGN 2c's realtime estimate, walked play by play with datetimes: (minutes, hours),
+    each a list of (start as RFC 3339 UTC, playbacks), oldest first. A play counts in the
+    minute and the hour its start falls in (UTC), for the seller's videos (or the one video),
+    unless its viewer is the video's seller; the minutes are the 60 up to and including the
+    current one, the hours the 48 up to and including the current one."""
+    now = now.astimezone(dt.UTC)
+    this_minute = now.replace(second=0, microsecond=0)
+    this_hour = this_minute.replace(minute=0)
+    minutes = [this_minute - dt.timedelta(minutes=59 - i) for i in range(60)]
+    hours = [this_hour - dt.timedelta(hours=47 - i) for i in range(48)]
+    per_minute = dict.fromkeys(minutes, 0)
+    per_hour = dict.fromkeys(hours, 0)
+    for play in plays:
+        video = videos[play.video_id]
+        if video.seller_id != seller_id or (video_id is not None and play.video_id != video_id):
+            continue
+        if play.viewer_id == video.seller_id:
+            continue
+        started = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=play.started_at_us)
+        if started >= this_minute + dt.timedelta(minutes=1):
+            continue  # its minute has not come yet
+        minute = started.replace(second=0, microsecond=0)
+        if minute in per_minute:
+            per_minute[minute] += 1
+        if minute.replace(minute=0) in per_hour:
+            per_hour[minute.replace(minute=0)] += 1
+
+    def rfc3339(at: dt.datetime) -> str:
+        return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return [(rfc3339(m), n) for m, n in per_minute.items()], [(rfc3339(h), n) for h, n in per_hour.items()]
+
+
 # --- creator analytics (DESIGN 2c): RPM and comparisons, recomputed independently ----------
 
 

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from paysystem.v1 import common_pb2 as paysystem_dot_v1_dot_common__pb2
+from paysystem.v1 import realtime_pb2 as paysystem_dot_v1_dot_realtime__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpaysystem/v1/statistics.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19paysystem/v1/common.proto\"\r\n\x0bPingRequest\"\x0e\n\x0cPingResponse\"\x82\x01\n\x13GetTopVideosRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12$\n\x06metric\x18\x04 \x01(\x0e\x32\x14.paysystem.v1.Metric\"`\n\x08TopVideo\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x10\n\x08video_id\x18\x02 \x01(\x03\x12\r\n\x05title\x18\x03 \x01(\t\x12\r\n\x05views\x18\x04 \x01(\x03\x12\x16\n\x0ewatch_time_sec\x18\x05 \x01(\x03\"\xd2\x01\n\tTopVideos\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12$\n\x06metric\x18\x03 \x01(\x0e\x32\x14.paysystem.v1.Metric\x12\x14\n\x0cperiod_start\x18\x04 \x01(\t\x12\x12\n\nperiod_end\x18\x05 \x01(\t\x12&\n\x06videos\x18\x06 \x03(\x0b\x32\x16.paysystem.v1.TopVideo\x12\x14\n\x0c\x64\x61ta_through\x18\x07 \x01(\t\"y\n\x14GetVideoStatsRequest\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x63ompare\x18\x05 \x01(\t\"\xba\x02\n\nStatsPoint\x12\x14\n\x0cperiod_start\x18\x01 \x01(\t\x12\x12\n\nperiod_end\x18\x02 \x01(\t\x12\r\n\x05views\x18\x03 \x01(\x03\x12\x16\n\x0ewatch_time_sec\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x64_views\x18\x05 \x01(\x03\x12\x15\n\rvideo_revenue\x18\x06 \x01(\t\x12\x12\n\nad_revenue\x18\x07 \x01(\t\x12\r\n\x05plays\x18\x08 \x01(\x03\x12\x1a\n\x12\x65xcluded_self_view\x18\t \x01(\x03\x12\x18\n\x10\x65xcluded_overlap\x18\n \x01(\x03\x12\x17\n\x0f\x65xcluded_repeat\x18\x0b \x01(\x03\x12\x14\n\x0c\x65xcluded_cap\x18\x0c \x01(\x03\x12\x1d\n\x15\x65xcluded_stream_limit\x18\r \x01(\x03\x12\x0b\n\x03rpm\x18\x0e \x01(\t\"A\n\x0c\x46igureChange\x12\x0e\n\x06\x66igure\x18\x01 \x01(\t\x12\x10\n\x08\x61\x62solute\x18\x02 \x01(\t\x12\x0f\n\x07percent\x18\x03 \x01(\t\"\xa4\x01\n\x10SeriesComparison\x12\x0f\n\x07\x63ompare\x18\x01 \x01(\t\x12(\n\x06points\x18\x02 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12(\n\x06totals\x18\x03 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12+\n\x07\x63hanges\x18\x04 \x03(\x0b\x32\x1a.paysystem.v1.FigureChange\"{\n\x15GetSellerStatsRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x63ompare\x18\x05 \x01(\t\"\xe8\x01\n\x10VideoStatsSeries\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12(\n\x06points\x18\x03 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x14\n\x0c\x64\x61ta_through\x18\x04 \x01(\t\x12(\n\x06totals\x18\x05 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x32\n\ncomparison\x18\x06 \x01(\x0b\x32\x1e.paysystem.v1.SeriesComparison\"\xea\x01\n\x11SellerStatsSeries\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12(\n\x06points\x18\x03 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x14\n\x0c\x64\x61ta_through\x18\x04 \x01(\t\x12(\n\x06totals\x18\x05 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x32\n\ncomparison\x18\x06 \x01(\x0b\x32\x1e.paysystem.v1.SeriesComparison*;\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\t\n\x05VIEWS\x10\x01\x12\x0e\n\nWATCH_TIME\x10\x02\x32\xe0\x03\n\x11StatisticsService\x12v\n\x0cGetTopVideos\x12!.paysystem.v1.GetTopVideosRequest\x1a\x17.paysystem.v1.TopVideos\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/sellers/{seller_id}/top-videos\x12x\n\rGetVideoStats\x12\".paysystem.v1.GetVideoStatsRequest\x1a\x1e.paysystem.v1.VideoStatsSeries\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/videos/{video_id}/stats\x12}\n\x0eGetSellerStats\x12#.paysystem.v1.GetSellerStatsRequest\x1a\x1f.paysystem.v1.SellerStatsSeries\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/sellers/{seller_id}/stats\x12Z\n\x04Ping\x12\x19.paysystem.v1.PingRequest\x1a\x1a.paysystem.v1.PingResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/statistics:pingb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpaysystem/v1/statistics.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19paysystem/v1/common.proto\x1a\x1bpaysystem/v1/realtime.proto\"\r\n\x0bPingRequest\"\x0e\n\x0cPingResponse\"\x82\x01\n\x13GetTopVideosRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12$\n\x06metric\x18\x04 \x01(\x0e\x32\x14.paysystem.v1.Metric\"`\n\x08TopVideo\x12\x0c\n\x04rank\x18\x01 \x01(\x05\x12\x10\n\x08video_id\x18\x02 \x01(\x03\x12\r\n\x05title\x18\x03 \x01(\t\x12\r\n\x05views\x18\x04 \x01(\x03\x12\x16\n\x0ewatch_time_sec\x18\x05 \x01(\x03\"\xd2\x01\n\tTopVideos\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12$\n\x06metric\x18\x03 \x01(\x0e\x32\x14.paysystem.v1.Metric\x12\x14\n\x0cperiod_start\x18\x04 \x01(\t\x12\x12\n\nperiod_end\x18\x05 \x01(\t\x12&\n\x06videos\x18\x06 \x03(\x0b\x32\x16.paysystem.v1.TopVideo\x12\x14\n\x0c\x64\x61ta_through\x18\x07 \x01(\t\"y\n\x14GetVideoStatsRequest\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x63ompare\x18\x05 \x01(\t\"\xba\x02\n\nStatsPoint\x12\x14\n\x0cperiod_start\x18\x01 \x01(\t\x12\x12\n\nperiod_end\x18\x02 \x01(\t\x12\r\n\x05views\x18\x03 \x01(\x03\x12\x16\n\x0ewatch_time_sec\x18\x04 \x01(\x03\x12\x10\n\x08\x61\x64_views\x18\x05 \x01(\x03\x12\x15\n\rvideo_revenue\x18\x06 \x01(\t\x12\x12\n\nad_revenue\x18\x07 \x01(\t\x12\r\n\x05plays\x18\x08 \x01(\x03\x12\x1a\n\x12\x65xcluded_self_view\x18\t \x01(\x03\x12\x18\n\x10\x65xcluded_overlap\x18\n \x01(\x03\x12\x17\n\x0f\x65xcluded_repeat\x18\x0b \x01(\x03\x12\x14\n\x0c\x65xcluded_cap\x18\x0c \x01(\x03\x12\x1d\n\x15\x65xcluded_stream_limit\x18\r \x01(\x03\x12\x0b\n\x03rpm\x18\x0e \x01(\t\"A\n\x0c\x46igureChange\x12\x0e\n\x06\x66igure\x18\x01 \x01(\t\x12\x10\n\x08\x61\x62solute\x18\x02 \x01(\t\x12\x0f\n\x07percent\x18\x03 \x01(\t\"\xa4\x01\n\x10SeriesComparison\x12\x0f\n\x07\x63ompare\x18\x01 \x01(\t\x12(\n\x06points\x18\x02 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12(\n\x06totals\x18\x03 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12+\n\x07\x63hanges\x18\x04 \x03(\x0b\x32\x1a.paysystem.v1.FigureChange\"{\n\x15GetSellerStatsRequest\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\x0f\n\x07\x63ompare\x18\x05 \x01(\t\"\xe8\x01\n\x10VideoStatsSeries\x12\x10\n\x08video_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12(\n\x06points\x18\x03 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x14\n\x0c\x64\x61ta_through\x18\x04 \x01(\t\x12(\n\x06totals\x18\x05 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x32\n\ncomparison\x18\x06 \x01(\x0b\x32\x1e.paysystem.v1.SeriesComparison\"\xea\x01\n\x11SellerStatsSeries\x12\x11\n\tseller_id\x18\x01 \x01(\x03\x12$\n\x06period\x18\x02 \x01(\x0e\x32\x14.paysystem.v1.Period\x12(\n\x06points\x18\x03 \x03(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x14\n\x0c\x64\x61ta_through\x18\x04 \x01(\t\x12(\n\x06totals\x18\x05 \x01(\x0b\x32\x18.paysystem.v1.StatsPoint\x12\x32\n\ncomparison\x18\x06 \x01(\x0b\x32\x1e.paysystem.v1.SeriesComparison*;\n\x06Metric\x12\x16\n\x12METRIC_UNSPECIFIED\x10\x00\x12\t\n\x05VIEWS\x10\x01\x12\x0e\n\nWATCH_TIME\x10\x02\x32\xa9\x06\n\x11StatisticsService\x12v\n\x0cGetTopVideos\x12!.paysystem.v1.GetTopVideosRequest\x1a\x17.paysystem.v1.TopVideos\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/sellers/{seller_id}/top-videos\x12x\n\rGetVideoStats\x12\".paysystem.v1.GetVideoStatsRequest\x1a\x1e.paysystem.v1.VideoStatsSeries\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/videos/{video_id}/stats\x12}\n\x0eGetSellerStats\x12#.paysystem.v1.GetSellerStatsRequest\x1a\x1f.paysystem.v1.SellerStatsSeries\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/sellers/{seller_id}/stats\x12}\n\x11GetSellerRealtime\x12&.paysystem.v1.GetSellerRealtimeRequest\x1a\x16.paysystem.v1.Realtime\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/sellers/{seller_id}/realtime\x12y\n\x10GetVideoRealtime\x12%.paysystem.v1.GetVideoRealtimeRequest\x1a\x16.paysystem.v1.Realtime\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/videos/{video_id}/realtime\x12M\n\rWatchRealtime\x12\".paysystem.v1.WatchRealtimeRequest\x1a\x16.paysystem.v1.Realtime0\x01\x12Z\n\x04Ping\x12\x19.paysystem.v1.PingRequest\x1a\x1a.paysystem.v1.PingResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/statistics:pingb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,34 +40,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATISTICSSERVICE'].methods_by_name['GetVideoStats']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/videos/{video_id}/stats'
   _globals['_STATISTICSSERVICE'].methods_by_name['GetSellerStats']._loaded_options = None
   _globals['_STATISTICSSERVICE'].methods_by_name['GetSellerStats']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/sellers/{seller_id}/stats'
+  _globals['_STATISTICSSERVICE'].methods_by_name['GetSellerRealtime']._loaded_options = None
+  _globals['_STATISTICSSERVICE'].methods_by_name['GetSellerRealtime']._serialized_options = b'\202\323\344\223\002\"\022 /v1/sellers/{seller_id}/realtime'
+  _globals['_STATISTICSSERVICE'].methods_by_name['GetVideoRealtime']._loaded_options = None
+  _globals['_STATISTICSSERVICE'].methods_by_name['GetVideoRealtime']._serialized_options = b'\202\323\344\223\002 \022\036/v1/videos/{video_id}/realtime'
   _globals['_STATISTICSSERVICE'].methods_by_name['Ping']._loaded_options = None
   _globals['_STATISTICSSERVICE'].methods_by_name['Ping']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/statistics:ping'
-  _globals['_METRIC']._serialized_start=1850
-  _globals['_METRIC']._serialized_end=1909
-  _globals['_PINGREQUEST']._serialized_start=104
-  _globals['_PINGREQUEST']._serialized_end=117
-  _globals['_PINGRESPONSE']._serialized_start=119
-  _globals['_PINGRESPONSE']._serialized_end=133
-  _globals['_GETTOPVIDEOSREQUEST']._serialized_start=136
-  _globals['_GETTOPVIDEOSREQUEST']._serialized_end=266
-  _globals['_TOPVIDEO']._serialized_start=268
-  _globals['_TOPVIDEO']._serialized_end=364
-  _globals['_TOPVIDEOS']._serialized_start=367
-  _globals['_TOPVIDEOS']._serialized_end=577
-  _globals['_GETVIDEOSTATSREQUEST']._serialized_start=579
-  _globals['_GETVIDEOSTATSREQUEST']._serialized_end=700
-  _globals['_STATSPOINT']._serialized_start=703
-  _globals['_STATSPOINT']._serialized_end=1017
-  _globals['_FIGURECHANGE']._serialized_start=1019
-  _globals['_FIGURECHANGE']._serialized_end=1084
-  _globals['_SERIESCOMPARISON']._serialized_start=1087
-  _globals['_SERIESCOMPARISON']._serialized_end=1251
-  _globals['_GETSELLERSTATSREQUEST']._serialized_start=1253
-  _globals['_GETSELLERSTATSREQUEST']._serialized_end=1376
-  _globals['_VIDEOSTATSSERIES']._serialized_start=1379
-  _globals['_VIDEOSTATSSERIES']._serialized_end=1611
-  _globals['_SELLERSTATSSERIES']._serialized_start=1614
-  _globals['_SELLERSTATSSERIES']._serialized_end=1848
-  _globals['_STATISTICSSERVICE']._serialized_start=1912
-  _globals['_STATISTICSSERVICE']._serialized_end=2392
+  _globals['_METRIC']._serialized_start=1879
+  _globals['_METRIC']._serialized_end=1938
+  _globals['_PINGREQUEST']._serialized_start=133
+  _globals['_PINGREQUEST']._serialized_end=146
+  _globals['_PINGRESPONSE']._serialized_start=148
+  _globals['_PINGRESPONSE']._serialized_end=162
+  _globals['_GETTOPVIDEOSREQUEST']._serialized_start=165
+  _globals['_GETTOPVIDEOSREQUEST']._serialized_end=295
+  _globals['_TOPVIDEO']._serialized_start=297
+  _globals['_TOPVIDEO']._serialized_end=393
+  _globals['_TOPVIDEOS']._serialized_start=396
+  _globals['_TOPVIDEOS']._serialized_end=606
+  _globals['_GETVIDEOSTATSREQUEST']._serialized_start=608
+  _globals['_GETVIDEOSTATSREQUEST']._serialized_end=729
+  _globals['_STATSPOINT']._serialized_start=732
+  _globals['_STATSPOINT']._serialized_end=1046
+  _globals['_FIGURECHANGE']._serialized_start=1048
+  _globals['_FIGURECHANGE']._serialized_end=1113
+  _globals['_SERIESCOMPARISON']._serialized_start=1116
+  _globals['_SERIESCOMPARISON']._serialized_end=1280
+  _globals['_GETSELLERSTATSREQUEST']._serialized_start=1282
+  _globals['_GETSELLERSTATSREQUEST']._serialized_end=1405
+  _globals['_VIDEOSTATSSERIES']._serialized_start=1408
+  _globals['_VIDEOSTATSSERIES']._serialized_end=1640
+  _globals['_SELLERSTATSSERIES']._serialized_start=1643
+  _globals['_SELLERSTATSSERIES']._serialized_end=1877
+  _globals['_STATISTICSSERVICE']._serialized_start=1941
+  _globals['_STATISTICSSERVICE']._serialized_end=2750
 # @@protoc_insertion_point(module_scope)

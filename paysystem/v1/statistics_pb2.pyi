@@ -1,5 +1,6 @@
 from google.api import annotations_pb2 as _annotations_pb2
 from paysystem.v1 import common_pb2 as _common_pb2
+from paysystem.v1 import realtime_pb2 as _realtime_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

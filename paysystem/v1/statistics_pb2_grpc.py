@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from paysystem.v1 import realtime_pb2 as paysystem_dot_v1_dot_realtime__pb2
 from paysystem.v1 import statistics_pb2 as paysystem_dot_v1_dot_statistics__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -50,6 +51,21 @@ class StatisticsServiceStub:
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
                 _registered_method=True)
+        self.GetSellerRealtime = channel.unary_unary(
+                '/paysystem.v1.StatisticsService/GetSellerRealtime',
+                request_serializer=paysystem_dot_v1_dot_realtime__pb2.GetSellerRealtimeRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
+                _registered_method=True)
+        self.GetVideoRealtime = channel.unary_unary(
+                '/paysystem.v1.StatisticsService/GetVideoRealtime',
+                request_serializer=paysystem_dot_v1_dot_realtime__pb2.GetVideoRealtimeRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
+                _registered_method=True)
+        self.WatchRealtime = channel.unary_stream(
+                '/paysystem.v1.StatisticsService/WatchRealtime',
+                request_serializer=paysystem_dot_v1_dot_realtime__pb2.WatchRealtimeRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
+                _registered_method=True)
         self.Ping = channel.unary_unary(
                 '/paysystem.v1.StatisticsService/Ping',
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.PingRequest.SerializeToString,
@@ -84,6 +100,30 @@ class StatisticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSellerRealtime(self, request, context):
+        """That seller, or an admin: the realtime estimate (realtime.proto) of all its videos.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVideoRealtime(self, request, context):
+        """The video's owner, or an admin: the video's realtime estimate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchRealtime(self, request, context):
+        """That seller, or an admin; gRPC only: the seller's realtime estimate now, then each time
+        it changes (read about every second), and unchanged every 20 s on a quiet stream. Ends
+        at the client's deadline (or after 10 minutes); at most 2 streams per account at once
+        (RESOURCE_EXHAUSTED beyond).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Ping(self, request, context):
         """Anyone signed in; an empty answer. Its caller is bench/bench_read_api.py: the read
         benchmark's floor, a trivial Python call behind the same Envoy, transcoder, token check
@@ -110,6 +150,21 @@ def add_StatisticsServiceServicer_to_server(servicer, server):
                     servicer.GetSellerStats,
                     request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.SerializeToString,
+            ),
+            'GetSellerRealtime': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSellerRealtime,
+                    request_deserializer=paysystem_dot_v1_dot_realtime__pb2.GetSellerRealtimeRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.SerializeToString,
+            ),
+            'GetVideoRealtime': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVideoRealtime,
+                    request_deserializer=paysystem_dot_v1_dot_realtime__pb2.GetVideoRealtimeRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.SerializeToString,
+            ),
+            'WatchRealtime': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRealtime,
+                    request_deserializer=paysystem_dot_v1_dot_realtime__pb2.WatchRealtimeRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_realtime__pb2.Realtime.SerializeToString,
             ),
             'Ping': grpc.unary_unary_rpc_method_handler(
                     servicer.Ping,
@@ -199,6 +254,87 @@ class StatisticsService:
             '/paysystem.v1.StatisticsService/GetSellerStats',
             paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
             paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSellerRealtime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/GetSellerRealtime',
+            paysystem_dot_v1_dot_realtime__pb2.GetSellerRealtimeRequest.SerializeToString,
+            paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVideoRealtime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/GetVideoRealtime',
+            paysystem_dot_v1_dot_realtime__pb2.GetVideoRealtimeRequest.SerializeToString,
+            paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRealtime(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/WatchRealtime',
+            paysystem_dot_v1_dot_realtime__pb2.WatchRealtimeRequest.SerializeToString,
+            paysystem_dot_v1_dot_realtime__pb2.Realtime.FromString,
             options,
             channel_credentials,
             insecure,

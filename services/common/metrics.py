@@ -49,6 +49,11 @@ INGEST_REJECTED_ARCHIVED = Counter(
     "paysystem_ingest_rejected_archived_total",
     "Playbacks rejected at ingest because their local day is in an archived month",
 )
+REALTIME_COUNT_FAILURES = Counter(
+    "paysystem_realtime_count_failures_total",
+    "Ingest calls whose realtime estimate could not be counted in Redis (the plays are stored; "
+    "the estimate of those playbacks is missing)",
+)
 BATCH_ROWS = Counter("paysystem_batch_rows_written_total", "Rows written by the batch steps", ["job"])
 BATCH_PUBLICATION_FAILURES = Counter(
     "paysystem_batch_publication_failures_total",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+from domain import realtime as rt
 from domain.money import to_api_string
-from paysystem.v1 import common_pb2, statistics_pb2, statistics_pb2_grpc
+from paysystem.v1 import common_pb2, realtime_pb2, statistics_pb2, statistics_pb2_grpc
 from services.common.auth import current_principal
+from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.statistics import service
+from services.statistics import realtime, service
 
 
 def _day(value) -> str:
@@ -16,6 +21,23 @@ def _day(value) -> str:
 class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
     def __init__(self, read: ReadSide) -> None:
         self._read = read
+        self._counts = realtime.StoredCounts(read)
+        self._streams = realtime.StreamSlots()
+
+    def GetSellerRealtime(self, request, context):
+        figures = realtime.seller_realtime(self._read, self._counts, current_principal(), request.seller_id)
+        return _realtime(figures, request.seller_id)
+
+    def GetVideoRealtime(self, request, context):
+        figures, seller_id = realtime.video_realtime(self._read, self._counts, current_principal(), request.video_id)
+        return _realtime(figures, seller_id)
+
+    def WatchRealtime(self, request, context):
+        principal = current_principal()
+        with self._streams.admit(principal):
+            wait = _stream_waiter(context)
+            for figures in realtime.watch_seller(self._read, self._counts, principal, request.seller_id, wait=wait):
+                yield _realtime(figures, request.seller_id)
 
     def Ping(self, request, context):
         current_principal()  # the interceptors have checked the token and its account
@@ -139,3 +161,35 @@ def _render_top(top: service.TopVideos) -> bytes:
         ],
         data_through=_day(top.data_through),
     ).SerializeToString()
+
+
+def _realtime(figures: rt.Realtime, seller_id: int) -> realtime_pb2.Realtime:
+    return realtime_pb2.Realtime(
+        seller_id=seller_id,
+        minutes=[
+            realtime_pb2.RealtimePoint(start=timestamp(p.start_us), playbacks=p.playbacks) for p in figures.minutes
+        ],
+        hours=[realtime_pb2.RealtimePoint(start=timestamp(p.start_us), playbacks=p.playbacks) for p in figures.hours],
+        estimated=True,
+        as_of=timestamp(figures.now_us),
+    )
+
+
+def _stream_waiter(context) -> realtime.Waiter:
+    """A stream's wait (realtime.Waiter): sleeps unless the client has gone (woken at once by
+    the call's end) and says to stop before the client's deadline, or after MAX_STREAM_SEC
+    without one, so that the stream ends with OK and its last figures rather than an error."""
+    gone = threading.Event()
+    context.add_callback(gone.set)
+    ends = time.monotonic() + realtime.MAX_STREAM_SEC
+    remaining = context.time_remaining()
+    if remaining is not None:
+        ends = min(ends, time.monotonic() + remaining - realtime.DEADLINE_MARGIN_SEC)
+
+    def wait(seconds: float) -> bool:
+        if time.monotonic() + seconds >= ends:
+            gone.wait(max(0.0, ends - time.monotonic()))
+            return False
+        return not gone.wait(seconds) and context.is_active()
+
+    return wait

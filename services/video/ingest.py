@@ -9,7 +9,7 @@ written in one transaction, by the play log (ports.PlayLog: sql_play_log.py, or 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -92,11 +92,16 @@ class Ingest:
         *,
         viewer_late_window_sec: int = DEFAULT_VIEWER_LATE_WINDOW_SEC,
         clock: Clock = SYSTEM_CLOCK,
+        on_stored: Callable[[list[PlayRow], int], None] | None = None,
     ) -> None:
         """play_log: the storage (sql_play_log(engine) or a fake).
         viewer_late_window_sec: how old a playback RecordPlays takes from a non-INGEST account.
-        clock: the server's clock, each event's received_at (plays.timing_problem)."""
+        clock: the server's clock, each event's received_at (plays.timing_problem).
+        on_stored: called with the rows each store inserted (committed) and the time they were
+        received: the realtime estimate's count (services/video/realtime.py IngestCounter),
+        which must not raise."""
         self._log = play_log
+        self._on_stored = on_stored
         self._zone = zone
         self._viewer_late_window_us = viewer_late_window_sec * 1_000_000
         self._clock = clock
@@ -211,6 +216,8 @@ class Ingest:
         # Every candidate's shape is fine: started_at (e[3]) is an int.
         rows: list[PlayRow] = [(e[0], e[1], e[2], e[3], day(e[3]), e[4], e[5]) for e in candidates]  # type: ignore[arg-type, misc]
         inserted, stored, archived = self._log.store(rows, durations, now)
+        if inserted and self._on_stored is not None:
+            self._on_stored(rows if len(inserted) == len(rows) else [r for r in rows if r[0] in inserted], now)
         outcomes: dict[str, PlayResult] = {}
         if archived:
             metrics.INGEST_REJECTED_ARCHIVED.inc(len(archived))

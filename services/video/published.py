@@ -6,6 +6,8 @@ another package may import: the `published_only` import contract).
   read services join `videos` for titles and ownership. Only services/video writes them.
 * `plays_per_day`: how many plays each local day holds (the batch's late-data check).
 * `archived_days`: the local days of archived months, whose plays are gone for good.
+* `RedisRealtime`, `sql_per_minute`: the realtime estimate's two stores (services/video/
+  realtime.py), which ingest counts in; the statistics service reads them.
 * `ensure_partitions`: the one maintenance call others make on the play history: monthly
   partitions ahead of today (the batch's runner calls it before a job, the CLI on demand).
 """
@@ -19,9 +21,19 @@ import sqlalchemy as sa
 from domain.periods import month_end
 from services.video.partitions import ensure_partitions
 from services.video.play_counts import per_day as plays_per_day
+from services.video.realtime import RedisRealtime, sql_per_minute
 from services.video.tables import archived_months, play_day_counts, plays, videos
 
-__all__ = ["archived_days", "ensure_partitions", "play_day_counts", "plays", "plays_per_day", "videos"]
+__all__ = [
+    "RedisRealtime",
+    "archived_days",
+    "ensure_partitions",
+    "play_day_counts",
+    "plays",
+    "plays_per_day",
+    "sql_per_minute",
+    "videos",
+]
 
 
 def archived_days(conn: sa.Connection) -> set[dt.date]:

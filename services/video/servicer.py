@@ -5,11 +5,14 @@ from __future__ import annotations
 from domain.plays import Outcome, PlayEvent, PlayResult
 from paysystem.v1 import video_pb2, video_pb2_grpc
 from services.common.auth import current_principal
+from services.common.breakers import redis_breaker
 from services.common.proto_time import timestamp
 from services.common.server import ServiceContext
+from services.readpath.cache import make_redis
 from services.video import service
 from services.video.ingest import Ingest, require_events_within_limit, sql_play_log
 from services.video.ports import UnitOfWork
+from services.video.realtime import IngestCounter, RedisRealtime, sellers_of
 from services.video.streams import StreamLimits
 
 STORED, DUPLICATE = Outcome.STORED, Outcome.DUPLICATE
@@ -71,6 +74,20 @@ def _video_message(video: service.Video) -> video_pb2.Video:
     )
 
 
+def _realtime_counter(ctx: ServiceContext) -> IngestCounter | None:
+    """The realtime estimate's count at ingest, in Redis when configured; without Redis the
+    estimate is read from the play history and nothing is counted here."""
+    # Longer socket timeouts than the read cache's 100 ms: a big ingest call's counts take a
+    # few tens of ms (one script call per seller), and waiting costs no reader anything. A
+    # Redis that refuses connections still fails at once; three failures open the breaker.
+    client = make_redis(ctx.settings.redis_url, socket_timeout=0.5)
+    if client is None:
+        return None
+    breaker = redis_breaker("redis-realtime")
+    breaker.probe_when_open(client.ping)
+    return IngestCounter(RedisRealtime(client, breaker), sellers_of(ctx.engine))
+
+
 class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     def __init__(self, ctx: ServiceContext, *, exact_strategy: str | None = None) -> None:
         self._ctx = ctx
@@ -82,6 +99,7 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             settings.zone,
             viewer_late_window_sec=settings.viewer_late_window_sec,
             clock=ctx.clock,
+            on_stored=_realtime_counter(ctx),
         )
         self._import_limits = StreamLimits(
             "ImportPlays",

@@ -482,6 +482,53 @@ def test_every_control_of_the_admin_page_has_a_label(page, world):
     assert page.evaluate(_UNLABELLED_JS) == []
 
 
+# --- the realtime panel (issue 32, item 1) ------------------------------------------------------
+
+
+def test_the_overview_live_panel_shows_new_playbacks_within_two_seconds_without_a_reload(page, world):
+    """A new seller (no playbacks of the world's): its overview's panel says 0, then, after a
+    JSON ingest through Envoy, the playbacks minus the self-view, within 2 s, on the same page."""
+    from tests.e2e.test_realtime_json import forget_realtime
+
+    mesh = world.mesh
+    username = mesh.unique_username("seller")
+    seller_id, seller_token = mesh.sign_up_and_login("SELLER", username)
+    forget_realtime(seller_id)
+    (video_id,) = mesh.create_videos(seller_token, 1)
+    viewer_id, viewer_token = mesh.sign_up_and_login("VIEWER")
+    sign_in(page, world, Account(seller_id, username, seller_token))
+    page.wait_for_url(re.compile(rf"#/sellers/{seller_id}/overview$"))
+    panel = page.get_by_test_id("realtime-panel")
+    expect(panel.get_by_test_id("realtime-estimated")).to_have_text("추정치")
+    exact(page, "realtime-60m", "0")
+    page.evaluate("() => { window.__sameDocument = true; }")
+
+    now_us = time.time_ns() // 1000
+    plays = [
+        reference_play(video_id, viewer_id, now_us - 4_000_000),
+        reference_play(video_id, viewer_id, now_us - 90_000_000),
+        reference_play(video_id, viewer_id, now_us - 3 * 3600 * 1_000_000),  # in the 48 hours only
+    ]
+    self_view = [reference_play(video_id, seller_id, now_us - 2_000_000)]
+    assert mesh.record_plays(plays, viewer_token)[0] == 200
+    assert mesh.record_plays(self_view, seller_token)[0] == 200
+    sent = time.monotonic()
+    expect(page.get_by_test_id("realtime-60m")).to_have_attribute("data-exact", "2", timeout=2000)
+    assert time.monotonic() - sent <= 2.0
+    exact(page, "realtime-48h", "3")
+    counts = page.get_by_test_id("realtime-sparkline").evaluate(
+        "svg => [...svg.querySelectorAll('rect')].map(r => Number(r.dataset.count))"
+    )
+    assert len(counts) == 60 and sum(counts) == 2
+    assert page.evaluate("() => window.__sameDocument === true")  # no reload
+
+
+def reference_play(video_id: int, viewer_id: int, started_at_us: int):
+    from tests.reference import Play
+
+    return Play(f"rt-browser-{time.time_ns()}-{viewer_id}-{started_at_us}", video_id, viewer_id, started_at_us, 0, 2)
+
+
 # --- comparisons and RPM (issue 32) -----------------------------------------------------------
 
 

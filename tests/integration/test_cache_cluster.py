@@ -20,12 +20,14 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
+from domain import realtime
 from domain.errors import TooManyRequests
 from paysystem.v1 import common_pb2, settlement_pb2, statistics_pb2
 from services.account.throttle import make_throttle
-from services.common.breakers import REDIS_ERRORS
+from services.common.breakers import REDIS_ERRORS, redis_breaker
 from services.common.settings import Settings
 from services.readpath.cache import make_redis
+from services.video.published import RedisRealtime
 from tests.databases import fresh_database
 from tests.plugins.readside import Daily, add_videos, make_read_side, migrated_engine, publish_day, serve_read_services
 from tests.redis_cluster import RedisClusterProcesses, free_cluster_ports
@@ -138,6 +140,23 @@ def test_a_read_its_lock_and_a_seller_s_keys_share_one_slot_and_sellers_spread_o
     assert set(by_seller) == set(sellers)
     assert all(len(slots) == 1 for slots in by_seller.values())  # statement and top 5 together
     assert len({_owner(cluster, seller) for seller in sellers}) == 3  # every master holds sellers
+
+
+def test_the_realtime_counters_of_a_seller_and_its_videos_share_the_seller_s_slot(cluster):
+    """services/video/realtime.py on the cluster: one pipeline per count and per read works
+    because every key of a seller (its total and its videos', every hour) is on one slot."""
+    client = make_redis(cluster.url)
+    store = RedisRealtime(client, redis_breaker(f"redis-rt-{uuid.uuid4().hex[:6]}"))
+    seller = 900_000 + int(uuid.uuid4().int % 100_000)
+    now = time.time_ns() // 1000
+    starts = [now - 10**6, now - 61 * 60 * 10**6, now - 30 * 3600 * 10**6]
+    assert store.count([(seller, 11, t) for t in starts] + [(seller, 12, now)], now)
+    assert realtime.figures(now, store.per_minute(seller, None, now)).last_48_hours == 4
+    assert realtime.figures(now, store.per_minute(seller, 11, now)).last_48_hours == 3
+    assert realtime.figures(now, store.per_minute(seller, 12, now)).last_60_minutes == 1
+    keys = [k for node in (cluster.node(p) for p in cluster.ports) for k in node.keys(f"psrt:{{{seller}}}:*")]
+    assert {k.split(b":")[2] for k in keys} == {b"s", b"v11", b"v12"}
+    assert {client.cluster().keyslot(k) for k in keys} == {client.cluster().keyslot(f"{{{seller}}}")}
 
 
 def test_invalidation_after_a_batch_deletes_this_prefix_on_every_master(services, cluster):

@@ -372,6 +372,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sellers/{seller_id}/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get seller realtime
+         * @description That seller, or an admin: the realtime estimate (realtime.proto) of all its videos. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.StatisticsService/GetSellerRealtime`.
+         */
+        get: operations["StatisticsService.GetSellerRealtime"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sellers/{seller_id}/settlements": {
         parameters: {
             query?: never;
@@ -676,6 +696,26 @@ export interface paths {
          * @description Anyone signed in. Who may call: VIEWER, SELLER, ADMIN, INGEST. gRPC: `/paysystem.v1.VideoService/GetVideo`.
          */
         get: operations["VideoService.GetVideo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos/{video_id}/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get video realtime
+         * @description The video's owner, or an admin: the video's realtime estimate. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.StatisticsService/GetVideoRealtime`.
+         */
+        get: operations["StatisticsService.GetVideoRealtime"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1230,6 +1270,33 @@ export interface components {
             outcome: components["schemas"]["PlayOutcome"];
             /** @description why it was rejected, empty otherwise */
             reason: string;
+        };
+        Realtime: {
+            /**
+             * Format: int64
+             * @description the seller (of the video, for a video's figures)
+             */
+            seller_id: string;
+            /** @description 60 points, oldest first; the last is the current minute */
+            minutes: components["schemas"]["RealtimePoint"][];
+            /** @description 48 points, oldest first; the last is the current hour so far */
+            hours: components["schemas"]["RealtimePoint"][];
+            /** @description always true: counted at ingest, before the batch's rules */
+            estimated: boolean;
+            /**
+             * Format: date-time
+             * @description the server's time of the figures
+             */
+            as_of?: string;
+        };
+        RealtimePoint: {
+            /**
+             * Format: date-time
+             * @description the minute's or the hour's start, UTC
+             */
+            start?: string;
+            /** Format: int64 */
+            playbacks: string;
         };
         RecordPlaysResponse: {
             results: components["schemas"]["PlayResult"][];
@@ -2321,6 +2388,34 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "StatisticsService.GetSellerRealtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                seller_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Realtime"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.GetStatement": {
         parameters: {
             query?: {
@@ -2912,6 +3007,34 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "StatisticsService.GetVideoRealtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Realtime"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
             404: components["responses"]["E404"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];

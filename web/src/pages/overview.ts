@@ -4,6 +4,7 @@ import { card, figure, h } from "../dom";
 import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
+import { realtimePanel } from "./realtime";
 import { comparisonOrError, fetchComparison } from "./overview-compare";
 
 /** The payout a seller waits for: the oldest still pending, else the latest one. */
@@ -89,5 +90,6 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     h("dl", { class: "cards" }, ...cards),
     comparisonOrError(compared, lang),
     h("p", { class: "note" }, t("overview.money")),
+    realtimePanel(ctx),
   );
 }
