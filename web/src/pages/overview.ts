@@ -7,9 +7,13 @@ import type { Balance, Payout, Statement, StatsSeries } from "../types";
 import { realtimePanel } from "./realtime";
 import { comparisonOrError, fetchComparison } from "./overview-compare";
 
-/** The payout a seller waits for: the oldest still pending, else the latest one. */
+/** Statuses of a payout not paid yet: HELD (no payout profile), PENDING (awaiting the
+ * maker-checker approval), APPROVED (to be paid). */
+const WAITING = new Set(["HELD", "PENDING", "APPROVED"]);
+
+/** The payout a seller waits for: the oldest not paid yet, else the latest one. */
 export function nextPayout(payouts: Payout[]): Payout | null {
-  const pending = payouts.filter((p) => p.status === "PENDING");
+  const pending = payouts.filter((p) => WAITING.has(p.status ?? ""));
   if (pending.length) return pending[pending.length - 1]; // the list is newest first
   return payouts[0] ?? null;
 }
