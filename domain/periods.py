@@ -210,3 +210,14 @@ def month_name(first_day: dt.date) -> str:
 def next_month(day: dt.date) -> dt.date:
     """The first day of the month after the one containing `day`."""
     return month_end(day) + _ONE_DAY
+
+
+def schedule_problem(effective_from: dt.date, today: dt.date, last_closed_month: dt.date | None) -> str | None:
+    """Why a dated table (tier prices, tax rates: DESIGN 2a, 2b) may not start on
+    `effective_from`, or None: it must start strictly after today (the platform zone's) and
+    after the last closed month, so that no figure already computed, and no final one, changes."""
+    if effective_from <= today:
+        return f"must be after today ({today.isoformat()}): a table may not change figures already computed"
+    if last_closed_month is not None and effective_from <= month_end(last_closed_month):
+        return f"must be after the last closed month ({last_closed_month:%Y-%m}): closed figures are final"
+    return None

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from domain.errors import BadTierTable
-from domain.periods import month_end
+from domain.periods import schedule_problem
 
 MAX_TIERS = 50  # per kind; the design's table has 4
 PRICE_INTEGER_DIGITS = 8  # tier_prices.unit_price is Numeric(12, 4)
@@ -62,15 +62,8 @@ def parse_tiers(pairs: list[tuple[int, str]], field: str) -> tuple[Tier, ...]:
 
 
 def require_schedulable(effective_from: dt.date, today: dt.date, last_closed_month: dt.date | None) -> None:
-    """DESIGN 2a: strictly after today (the platform zone's) and after the last closed month,
-    so no day the batch has priced, and no final figure, can change."""
-    if effective_from <= today:
-        raise BadTierTable(
-            f"must be after today ({today.isoformat()}): a table may not change days already priced",
-            field="effective_from",
-        )
-    if last_closed_month is not None and effective_from <= month_end(last_closed_month):
-        raise BadTierTable(
-            f"must be after the last closed month ({last_closed_month:%Y-%m}): closed figures are final",
-            field="effective_from",
-        )
+    """DESIGN 2a (domain/periods.schedule_problem): no day the batch has priced, and no final
+    figure, can change."""
+    problem = schedule_problem(effective_from, today, last_closed_month)
+    if problem:
+        raise BadTierTable(problem, field="effective_from")

@@ -23,7 +23,7 @@ import re
 from decimal import Decimal
 
 from domain.errors import BadTaxTable
-from domain.periods import month_end, next_month
+from domain.periods import next_month, schedule_problem
 
 RATE_DECIMALS = 4  # tax_rates' rate columns hold 4 decimal places (Numeric(12, 4))
 MAX_UNIT_KRW = 1_000_000
@@ -141,15 +141,8 @@ def invoice_issue_date(month: dt.date) -> dt.date:
 
 
 def require_schedulable(effective_from: dt.date, today: dt.date, last_closed_month: dt.date | None) -> None:
-    """As a tier table (DESIGN 2a): strictly after today and after the last closed month, so
-    no closed month's payouts could be taxed differently than they were."""
-    if effective_from <= today:
-        raise BadTaxTable(
-            f"must be after today ({today.isoformat()}): a table may not change what is already taxed",
-            field="effective_from",
-        )
-    if last_closed_month is not None and effective_from <= month_end(last_closed_month):
-        raise BadTaxTable(
-            f"must be after the last closed month ({last_closed_month:%Y-%m}): closed figures are final",
-            field="effective_from",
-        )
+    """As a tier table (domain/periods.schedule_problem): no closed month's payouts could be
+    taxed differently than they were."""
+    problem = schedule_problem(effective_from, today, last_closed_month)
+    if problem:
+        raise BadTaxTable(problem, field="effective_from")

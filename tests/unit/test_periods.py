@@ -18,6 +18,7 @@ from domain.periods import (
     period_bounds,
     period_start,
     periods_in_range,
+    schedule_problem,
     week_end,
     week_start,
 )
@@ -119,3 +120,12 @@ def test_periods_in_a_range_include_partial_periods_at_both_ends():
 def test_an_unknown_period_is_refused():
     with pytest.raises(ValueError):
         period_start("YEARLY", D(2026, 1, 1))
+
+
+def test_a_dated_table_starts_strictly_after_today_and_after_the_last_closed_month():
+    today, closed = dt.date(2026, 3, 10), dt.date(2026, 3, 1)
+    assert schedule_problem(dt.date(2026, 3, 11), today, None) is None
+    assert schedule_problem(dt.date(2026, 3, 10), today, None).startswith("must be after today (2026-03-10)")
+    # March closed early (in a test world): its last day is still refused, April 1st is not.
+    assert "last closed month (2026-03)" in schedule_problem(dt.date(2026, 3, 31), dt.date(2026, 3, 1), closed)
+    assert schedule_problem(dt.date(2026, 4, 1), today, closed) is None
