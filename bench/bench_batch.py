@@ -94,6 +94,12 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--workers", default="", help="shorthand: --workers 1,2 adds cluster1,cluster2")
     p.add_argument("--spark-plays", default="jdbc", help="the Spark engine's sources: jdbc, parquet or jdbc,parquet")
+    p.add_argument(
+        "--parquet-dir",
+        default="",
+        help="the Parquet history of the plays: exported there when it has no manifest yet, else reused"
+        " (default: exported into a temporary folder, removed afterwards)",
+    )
     p.add_argument("--spark-partitions", type=int, default=8, help="PAYSYSTEM_SPARK_PARTITIONS (JDBC ranges, shuffle)")
     p.add_argument("--floor-runs", type=int, default=1, help="timed runs of Spark's floor (best), after a warm-up")
     args = p.parse_args()
