@@ -38,7 +38,7 @@ from tests.spark_cluster import SparkStandalone
 # of a day re-reads the day's index from its start (EXPLAIN: `ref` on local_day, key_len 3, not
 # a range on the key; measured on 300k plays: the first page of 50,000 in 1.6 s, a page of
 # 14,860 at the day's end in 5.4 s), so a day of n pages costs about n^2 / 2 page reads: a
-# 3M-play day in 50,000-row pages had written a quarter of its rows after 8 minutes. With
+# 3M-play day in 50,000-row pages had written 24 of its 76 MiB after 8 minutes. With
 # 1,000,000-row pages a 3M-play day is 3 queries; a row group is a page (Spark reads a row
 # group per task: 3 tasks for the read of such a day, the shuffles keep their partitions).
 EXPORT_PAGE_ROWS = 1_000_000
