@@ -1,4 +1,4 @@
-"""Benchmark of the daily batch step on MariaDB.
+"""Benchmark of the daily batch step: the SQL engine on MariaDB, and the Spark engine beside it.
 
 Generates N synthetic playbacks straight into the database `paysystem_bench` with
 LOAD DATA LOCAL INFILE, then times the daily computation end to end (days_to_compute,
@@ -14,6 +14,25 @@ job's rate to it (the machine's load moves both alike).
 
 Targets (DESIGN.md section 6 / the batch brief): 3M playbacks in one day <= 4 s;
 30M over 30 days <= 60 s.
+
+`--engine sql,spark` times the Spark engine (batch.spark.steps, issue 30) on the same loaded
+plays after the SQL engine, on each `--spark-master` (local[*]; cluster1 and cluster2: a
+standalone cluster of one, then two one-core workers started by tests/spark_cluster.py) and
+each `--spark-plays` source (jdbc; parquet: the plays exported once, untimed, by the project's
+exporter services/video/parquet_history.py into a temporary folder). Each engine's figures
+come with its own floor measured in the same run on the same source: the SQL engine's one
+GROUP BY inside MariaDB; Spark's one groupBy(video_id).count() (bench/bench_spark_floor.py's).
+After each Spark run its daily rows are checked against the SQL engine's (a checksum query);
+bench/batch_spark.py has the Spark half.
+
+    flock /tmp/bench.lock flock /tmp/spark.lock .venv/bin/python -m bench.bench_batch \\
+        --engine sql,spark --workers 1,2 --spark-plays jdbc,parquet --plays 300000
+
+Core-seconds per million plays = cores used x wall seconds / millions of plays read. The SQL
+engine counts one MariaDB core per partition connection (--partitions; the Python driver
+mostly waits on the server and is not counted); Spark counts its executors' cores (local[*]:
+every core of the machine; clusterN: N one-core workers; the driver and MariaDB serving the
+JDBC reads are not counted).
 """
 
 from __future__ import annotations
@@ -26,20 +45,16 @@ import platform
 import random
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+import batch.steps
 import migrations
-from batch.steps import (
-    compute_day_partition,
-    compute_stream_limit,
-    current_play_watermark,
-    days_to_compute,
-    finish_day,
-    video_id_bounds,
-)
+from batch.tables import computed_days, daily_video_stats, period_video_stats, stream_limited_plays
 from domain.periods import day_bounds_us
 from services.common import db
 from services.common.settings import Settings
@@ -70,7 +85,40 @@ def parse_args() -> argparse.Namespace:
         help="SET GLOBAL innodb_buffer_pool_size first (the server default of 128 MiB holds"
         " less than 3M plays with their indexes; production sizes it to the data)",
     )
-    return p.parse_args()
+    p.add_argument("--engine", default="sql", help="engines timed one after the other: sql, spark or sql,spark")
+    p.add_argument(
+        "--spark-master",
+        default="",
+        help="Spark configurations, comma-separated: local[*], cluster1, cluster2 (a standalone cluster"
+        " of that many one-core workers, tests/spark_cluster.py); default local[*]",
+    )
+    p.add_argument("--workers", default="", help="shorthand: --workers 1,2 adds cluster1,cluster2")
+    p.add_argument("--spark-plays", default="jdbc", help="the Spark engine's sources: jdbc, parquet or jdbc,parquet")
+    p.add_argument(
+        "--parquet-dir",
+        default="",
+        help="the Parquet history of the plays: exported there when it has no manifest yet, else reused"
+        " (default: exported into a temporary folder, removed afterwards)",
+    )
+    p.add_argument("--spark-partitions", type=int, default=8, help="PAYSYSTEM_SPARK_PARTITIONS (JDBC ranges, shuffle)")
+    p.add_argument("--floor-runs", type=int, default=1, help="timed runs of Spark's floor (best), after a warm-up")
+    args = p.parse_args()
+    args.engines = _choices(args.engine, ("sql", "spark"), "--engine")
+    masters = [m for m in args.spark_master.split(",") if m] + [f"cluster{w}" for w in args.workers.split(",") if w]
+    args.spark_masters = masters or ["local[*]"]
+    for master in args.spark_masters:
+        if master != "local[*]" and not (master.startswith("cluster") and master[7:].isdigit()):
+            p.error(f"--spark-master: local[*] or clusterN, not {master!r}")
+    args.spark_sources = _choices(args.spark_plays, ("jdbc", "parquet"), "--spark-plays")
+    return args
+
+
+def _choices(text: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    chosen = [c.strip() for c in text.split(",") if c.strip()]
+    wrong = [c for c in chosen if c not in allowed]
+    if wrong or not chosen:
+        raise SystemExit(f"{option}: one or more of {', '.join(allowed)}, comma-separated, not {text!r}")
+    return chosen
 
 
 def machine() -> str:
@@ -177,22 +225,109 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
         conn.execute(sa.text("ANALYZE TABLE plays, videos"))
 
 
-def run_day(engine: sa.Engine, day: dt.date, partitions: int, zone: ZoneInfo, pool) -> tuple[int, int]:
+def run_day(
+    engine: sa.Engine, day: dt.date, partitions: int, zone: ZoneInfo, pool, steps: ModuleType = batch.steps
+) -> tuple[int, int]:
+    """One day as the job computes it, with the engine's `steps` (batch.steps, or
+    batch.spark.steps: same API)."""
     with engine.connect() as conn:
-        watermark = current_play_watermark(conn)
-        lo, hi = video_id_bounds(conn)
+        watermark = steps.current_play_watermark(conn)
+        lo, hi = steps.video_id_bounds(conn)
     step = max(1, -(-(hi - lo) // partitions))
     with engine.begin() as conn:
-        compute_stream_limit(conn, day, zone=zone)  # the viewer-keyed step, before the partitions
+        steps.compute_stream_limit(conn, day, zone=zone)  # the viewer-keyed step, before the partitions
 
     def one(start: int):
         with engine.begin() as conn:
-            return compute_day_partition(conn, day, start, min(hi, start + step), zone=zone)
+            return steps.compute_day_partition(conn, day, start, min(hi, start + step), zone=zone)
 
     results = list(pool.map(one, range(lo, hi, step)))
     with engine.begin() as conn:
-        finish_day(conn, day, play_id_watermark=watermark, plays_read=sum(r.rows_read for r in results))
+        steps.finish_day(conn, day, play_id_watermark=watermark, plays_read=sum(r.rows_read for r in results))
     return sum(r.rows_read for r in results), sum(r.rows_written for r in results)
+
+
+@dataclass(frozen=True)
+class Timed:
+    days: list[dt.date]
+    plays_read: int
+    rows_written: int
+    seconds: float
+
+
+def compute_days(engine: sa.Engine, steps: ModuleType, partitions: int, zone: ZoneInfo, pool) -> Timed:
+    """Every day to compute, timed end to end (days_to_compute, watermark, the stream step,
+    the partitions in parallel threads, finish_day)."""
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        days = steps.days_to_compute(conn, through=dt.date(2100, 1, 1))
+    rows_read = rows_written = 0
+    for day in days:
+        d0 = time.perf_counter()
+        read, written = run_day(engine, day, partitions, zone, pool, steps)
+        rows_read += read
+        rows_written += written
+        if len(days) <= 3:
+            print(f"  day {day}: {read:,} plays -> {written:,} daily rows in {time.perf_counter() - d0:.2f} s")
+    return Timed(days, rows_read, rows_written, time.perf_counter() - t0)
+
+
+def reset_outputs(engine: sa.Engine) -> None:
+    """Forgets every computed day and its rows, so that the next run computes (and writes)
+    everything again from nothing, running totals included: an engine that wrote nothing
+    cannot pass the equality check on rows left by another."""
+    with engine.begin() as conn:
+        for table in (computed_days, stream_limited_plays, period_video_stats, daily_video_stats):
+            conn.execute(table.delete())
+
+
+def outputs_checksum(engine: sa.Engine) -> tuple:
+    """A checksum of the daily rows (every column but job_execution_id), the weekly and
+    monthly rows, and the stream-limited plays: row count, sum of CRC32 and XOR of 60 bits
+    of MD5 of each row's text, per table. Equal tuples: the same rows (up to a hash collision)."""
+    out: list = []
+    with engine.connect() as conn:
+        for table in (daily_video_stats, period_video_stats, stream_limited_plays):
+            columns = ", ".join(f"COALESCE({c.name}, '~')" for c in table.columns if c.name != "job_execution_id")
+            row = f"CONCAT_WS('|', {columns})"
+            out.append(
+                tuple(
+                    conn.execute(
+                        sa.text(
+                            f"SELECT COUNT(*), COALESCE(SUM(CRC32({row})), 0),"
+                            f" COALESCE(BIT_XOR(CONV(LEFT(MD5({row}), 15), 16, 10)), 0) FROM {table.name}"
+                        )
+                    ).one()
+                )
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One engine and configuration's timed run, beside its floor on the same source."""
+
+    engine: str
+    config: str
+    plays: int
+    seconds: float
+    cores: int
+    floor: float
+    load: tuple[float, float]  # 1-minute load average before and after the run
+    equal: bool | None = None  # its rows equal the SQL engine's (Spark only)
+
+    @property
+    def core_seconds_per_mplays(self) -> float:
+        return self.cores * self.seconds / (self.plays / 1e6)
+
+    def line(self) -> str:
+        equal = "" if self.equal is None else f"; figures equal: {'yes' if self.equal else 'no'}"
+        return (
+            f"{self.engine:<5} {self.config:<34} {self.seconds:8.2f} s {self.plays / self.seconds:>10,.0f} plays/s"
+            f" {self.core_seconds_per_mplays:7.1f} core-s/Mplays ({self.cores} cores);"
+            f" floor {self.floor:6.2f} s, job = {self.seconds / self.floor:5.1f} x floor;"
+            f" load avg {self.load[0]:.1f} -> {self.load[1]:.1f}{equal}"
+        )
 
 
 def group_by_floor(engine: sa.Engine, days: list[dt.date]) -> float:
@@ -252,32 +387,65 @@ def main() -> None:
     for name, approx_rows, data, index in size:
         print(f"table {name}: ~{approx_rows:,} rows, data {data / 2**20:.0f} MiB, indexes {index / 2**20:.0f} MiB")
 
+    figures: list[Figure] = []
     with concurrent.futures.ThreadPoolExecutor(args.partitions) as pool:
-        for run in range(args.runs):
-            if run > 0 or args.reuse:
-                with engine.begin() as conn:
-                    conn.execute(sa.text("DELETE FROM computed_days"))
-            t0 = time.perf_counter()
-            with engine.connect() as conn:
-                days = days_to_compute(conn, through=dt.date(2100, 1, 1))
-            rows_read = rows_written = 0
-            for day in days:
-                d0 = time.perf_counter()
-                read, written = run_day(engine, day, args.partitions, zone, pool)
-                rows_read += read
-                rows_written += written
-                if len(days) <= 3:
-                    print(f"  day {day}: {read:,} plays -> {written:,} daily rows in {time.perf_counter() - d0:.2f} s")
-            elapsed = time.perf_counter() - t0
-            floor = group_by_floor(engine, days)
-            print(
-                f"run {run + 1}: {len(days)} day(s), {rows_read:,} plays read (of {plays_total:,}),"
-                f" {rows_written:,} daily rows, {args.partitions} partitions: {elapsed:.2f} s,"
-                f" {rows_read / elapsed:,.0f} plays/s; floor (one GROUP BY over the same plays) {floor:.2f} s,"
-                f" ratio to floor {floor / elapsed:.2f}"
-            )
+        reference = None
+        if "sql" in args.engines:
+            best = None
+            for run in range(args.runs):
+                reset_outputs(engine)
+                load_before = os.getloadavg()[0]
+                timed = compute_days(engine, batch.steps, args.partitions, zone, pool)
+                floor = group_by_floor(engine, timed.days)
+                figure = Figure(
+                    "sql",
+                    f"{args.partitions} partitions",
+                    timed.plays_read,
+                    timed.seconds,
+                    args.partitions,
+                    floor,
+                    (load_before, os.getloadavg()[0]),
+                )
+                print(
+                    f"run {run + 1}: {len(timed.days)} day(s), {timed.plays_read:,} plays read (of {plays_total:,}),"
+                    f" {timed.rows_written:,} daily rows, {args.partitions} partitions: {timed.seconds:.2f} s,"
+                    f" {timed.plays_read / timed.seconds:,.0f} plays/s; floor (one GROUP BY over the same plays)"
+                    f" {floor:.2f} s, ratio to floor {floor / timed.seconds:.2f}"
+                )
+                print("  " + figure.line())
+                best = figure if best is None or figure.seconds < best.seconds else best
+            figures.append(best)
+            reference = outputs_checksum(engine)
+        if "spark" in args.engines:
+            from bench.batch_spark import spark_runs  # pyspark is imported only when asked for
+
+            figures += spark_runs(engine, args, zone, pool, reference)
+    print_summary(figures)
     engine.dispose()
     server.dispose()
+
+
+def print_summary(figures: list[Figure]) -> None:
+    """Every figure again, then the issue's two targets where the run measured them."""
+    print(f"summary ({machine()}; load average now {os.getloadavg()[0]:.1f}):")
+    for figure in figures:
+        print("  " + figure.line())
+    sql = next((f for f in figures if f.engine == "sql"), None)
+    for source in ("jdbc", "parquet"):
+        one = next((f for f in figures if f.config.startswith(f"cluster1 {source}")), None)
+        two = next((f for f in figures if f.config.startswith(f"cluster2 {source}")), None)
+        if one and two:
+            speedup = one.seconds / two.seconds
+            print(
+                f"target: 2 workers >= 1.6x 1 worker ({source}): {speedup:.2f}x,"
+                f" {'met' if speedup >= 1.6 else 'NOT met'}"
+            )
+    for f in figures:
+        if sql is not None and f.engine == "spark":
+            ratio = f.core_seconds_per_mplays / sql.core_seconds_per_mplays
+            print(
+                f"target: Spark core-s/Mplays <= 3x SQL's ({f.config}): {ratio:.1f}x, {'met' if ratio <= 3 else 'NOT met'}"
+            )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,17 @@ def wait_executors(spark, count: int, timeout: float = 180.0) -> None:
         time.sleep(0.2)
 
 
-def spark_floors(spark, url: str, parquet: Path, args: argparse.Namespace, videos: tuple[int, int]) -> dict:
+def spark_floors(
+    spark,
+    url: str,
+    parquet: Path | None,
+    args: argparse.Namespace,
+    videos: tuple[int, int],
+    sources: tuple[str, ...] = ("jdbc", "parquet"),
+) -> dict[str, float]:
+    """The best of args.runs seconds of one groupBy(video_id).count() per source (jdbc: the
+    plays table in args.partitions video_id ranges; parquet: the folder `parquet`), by name.
+    bench/bench_batch.py's Spark engine runs reuse it as their floor."""
     source = jdbc_source(url)
     lo, hi = videos
 
@@ -113,7 +123,8 @@ def spark_floors(spark, url: str, parquet: Path, args: argparse.Namespace, video
     def from_parquet() -> None:
         spark.read.parquet(str(parquet)).groupBy("video_id").count().collect()
 
-    return {"jdbc": best_of(args.runs, jdbc), "parquet": best_of(args.runs, from_parquet)}
+    actions = {"jdbc": jdbc, "parquet": from_parquet}
+    return {name: best_of(args.runs, actions[name]) for name in sources}
 
 
 def main() -> None:
