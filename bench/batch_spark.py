@@ -34,13 +34,10 @@ from services.common.settings import Settings
 from services.video import parquet_history
 from tests.spark_cluster import SparkStandalone
 
-# Rows per page of the export (its default is 50,000). On MariaDB 10.11 here each keyset page
-# of a day re-reads the day's index from its start (EXPLAIN: `ref` on local_day, key_len 3, not
-# a range on the key; measured on 300k plays: the first page of 50,000 in 1.6 s, a page of
-# 14,860 at the day's end in 5.4 s), so a day of n pages costs about n^2 / 2 page reads: a
-# 3M-play day in 50,000-row pages had written 24 of its 76 MiB after 8 minutes. With
-# 1,000,000-row pages a 3M-play day is 3 queries; a row group is a page (Spark reads a row
-# group per task: 3 tasks for the read of such a day, the shuffles keep their partitions).
+# Rows per page of the export (its default is 50,000): a row group is a page, and Spark reads a
+# row group per task, so a 3M-play day in 1,000,000-row pages is 3 tasks for the read (the
+# shuffles keep their partitions). (Each page used to re-read the day from its start on
+# MariaDB, which larger pages only hid; fixed in parquet_history.page_query.)
 EXPORT_PAGE_ROWS = 1_000_000
 
 
