@@ -41,6 +41,8 @@ def event_message(event: JobEvent) -> batch_pb2.JobEvent:
         partitions_total=event.partitions_total,
         partitions_done=event.partitions_done,
         final=event.final,
+        first_day=event.first_day,
+        last_day=event.last_day,
     )
 
 

@@ -216,10 +216,12 @@ class Coordinator:
 
     def _final_event(self, failed: bool, note: str) -> JobEvent:
         plan, outcomes, job = self.plan, self.outcomes, self.job
+        # The days the run covered (a catch-up: those it computed), as dates: `day` is the last.
         if isinstance(plan, DayRange):
-            span = str(plan.first) if plan.first == plan.last else f"{plan.first}..{plan.last}"
+            first_day, last_day = str(plan.first), str(plan.last)
         else:
-            span = f"..{plan.through}"
+            days = sorted(str(day) for day, _ in outcomes)
+            first_day, last_day = (days[0], days[-1]) if days else ("", "")
         counts: dict[str, int] = {}
         for _, o in outcomes:
             counts[o.label] = counts.get(o.label, 0) + 1
@@ -235,7 +237,9 @@ class Coordinator:
                 EventType.JOB_FAILED,
                 job,
                 job_execution_id=bad.job_execution_id or last_id,
-                day=span,
+                day=last_day,
+                first_day=first_day,
+                last_day=last_day,
                 rows_read=rows_read,
                 rows_written=rows_written,
                 status=bad.event_status,
@@ -248,7 +252,9 @@ class Coordinator:
             EventType.JOB_FINISHED,
             job,
             job_execution_id=last_id,
-            day=span,
+            day=last_day,
+            first_day=first_day,
+            last_day=last_day,
             rows_read=rows_read,
             rows_written=rows_written,
             status=BatchStatus.COMPLETED.name,

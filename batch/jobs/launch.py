@@ -120,7 +120,11 @@ def launch(
                 plan = plan_partitions(lo, hi, partitions or default_partitions)
                 repo.save_partition_plan(conn, instance, plan)
             elif partitions and partitions != len(plan):
-                note += f"; partition plan fixed at {len(plan)} when first split (--partitions ignored)"
+                # An API answer: it names the request's field, not the CLI's flag.
+                note += (
+                    f"; partition plan fixed at {len(plan)} when the day was first split"
+                    f" ({partitions} partitions asked for: ignored)"
+                )
             if watermark is None:
                 # Read BEFORE computing: plays arriving from now on leave the day stale.
                 watermark = steps.current_play_watermark(conn)

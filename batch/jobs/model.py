@@ -110,6 +110,8 @@ class JobEvent:
     partitions_total: int = 0
     partitions_done: int = 0
     final: bool = False
+    first_day: str = ""  # the final event: the days the run covered (`day` is the last)
+    last_day: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

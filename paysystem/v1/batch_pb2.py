@@ -26,7 +26,7 @@ from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysystem/v1/batch.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\rRunJobRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\r\n\x05rerun\x18\x04 \x01(\x08\x12\x12\n\npartitions\x18\x05 \x01(\x05\"\xa4\x02\n\x08JobEvent\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.paysystem.v1.JobEventType\x12\x18\n\x10job_execution_id\x18\x02 \x01(\x03\x12\x10\n\x08job_name\x18\x03 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x04 \x01(\t\x12\x15\n\rpartition_key\x18\x05 \x01(\t\x12\x11\n\trows_read\x18\x06 \x01(\x03\x12\x14\n\x0crows_written\x18\x07 \x01(\x03\x12\x12\n\nelapsed_ms\x18\x08 \x01(\x03\x12\x0e\n\x06status\x18\t \x01(\t\x12\x0f\n\x07message\x18\n \x01(\t\x12\x18\n\x10partitions_total\x18\x0b \x01(\x05\x12\x17\n\x0fpartitions_done\x18\x0c \x01(\x05\x12\r\n\x05\x66inal\x18\r \x01(\x08\"2\n\x16GetJobExecutionRequest\x12\x18\n\x10job_execution_id\x18\x01 \x01(\x03\"\x87\x01\n\x12PartitionExecution\x12\x15\n\rpartition_key\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\trows_read\x18\x03 \x01(\x03\x12\x14\n\x0crows_written\x18\x04 \x01(\x03\x12\x12\n\nelapsed_ms\x18\x05 \x01(\x03\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x81\x02\n\x0cJobExecution\x12\x18\n\x10job_execution_id\x18\x01 \x01(\x03\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x12\n\nparameters\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x34\n\npartitions\x18\x08 \x03(\x0b\x32 .paysystem.v1.PartitionExecution\")\n\x18ListJobExecutionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"K\n\x19ListJobExecutionsResponse\x12.\n\nexecutions\x18\x01 \x03(\x0b\x32\x1a.paysystem.v1.JobExecution\"\x16\n\x14ListInstancesRequest\"\xa3\x01\n\x0cUpstreamHost\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07healthy\x18\x03 \x01(\x08\x12\x14\n\x0chealth_flags\x18\x04 \x01(\t\x12\x16\n\x0erequests_total\x18\x05 \x01(\x03\x12\x16\n\x0erequests_error\x18\x06 \x01(\x03\x12\x1a\n\x12\x63onnections_active\x18\x07 \x01(\x03\"F\n\x15ListInstancesResponse\x12-\n\tinstances\x18\x01 \x03(\x0b\x32\x1a.paysystem.v1.UpstreamHost\"5\n\x13RunPartitionRequest\x12\x1e\n\x16partition_execution_id\x18\x01 \x01(\x03*\xcf\x01\n\x0cJobEventType\x12\x1e\n\x1aJOB_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJOB_STARTED\x10\x01\x12\x15\n\x11PARTITION_STARTED\x10\x02\x12\x16\n\x12PARTITION_PROGRESS\x10\x03\x12\x16\n\x12PARTITION_FINISHED\x10\x04\x12\x14\n\x10PARTITION_FAILED\x10\x05\x12\x10\n\x0cJOB_FINISHED\x10\x06\x12\x0e\n\nJOB_FAILED\x10\x07\x12\x0f\n\x0bJOB_SKIPPED\x10\x08\x32\xac\x04\n\x0c\x42\x61tchService\x12Z\n\x06RunJob\x12\x1b.paysystem.v1.RunJobRequest\x1a\x16.paysystem.v1.JobEvent\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/batch/jobs:\x01*0\x01\x12~\n\x0fGetJobExecution\x12$.paysystem.v1.GetJobExecutionRequest\x1a\x1a.paysystem.v1.JobExecution\")\x82\xd3\xe4\x93\x02#\x12!/v1/batch/jobs/{job_execution_id}\x12|\n\x11ListJobExecutions\x12&.paysystem.v1.ListJobExecutionsRequest\x1a\'.paysystem.v1.ListJobExecutionsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/batch/jobs\x12u\n\rListInstances\x12\".paysystem.v1.ListInstancesRequest\x1a#.paysystem.v1.ListInstancesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/batch/instances\x12K\n\x0cRunPartition\x12!.paysystem.v1.RunPartitionRequest\x1a\x16.paysystem.v1.JobEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysystem/v1/batch.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\rRunJobRequest\x12\x0b\n\x03job\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x02 \x01(\t\x12\x0f\n\x07to_date\x18\x03 \x01(\t\x12\r\n\x05rerun\x18\x04 \x01(\x08\x12\x12\n\npartitions\x18\x05 \x01(\x05\"\xc9\x02\n\x08JobEvent\x12(\n\x04type\x18\x01 \x01(\x0e\x32\x1a.paysystem.v1.JobEventType\x12\x18\n\x10job_execution_id\x18\x02 \x01(\x03\x12\x10\n\x08job_name\x18\x03 \x01(\t\x12\x0b\n\x03\x64\x61y\x18\x04 \x01(\t\x12\x15\n\rpartition_key\x18\x05 \x01(\t\x12\x11\n\trows_read\x18\x06 \x01(\x03\x12\x14\n\x0crows_written\x18\x07 \x01(\x03\x12\x12\n\nelapsed_ms\x18\x08 \x01(\x03\x12\x0e\n\x06status\x18\t \x01(\t\x12\x0f\n\x07message\x18\n \x01(\t\x12\x18\n\x10partitions_total\x18\x0b \x01(\x05\x12\x17\n\x0fpartitions_done\x18\x0c \x01(\x05\x12\r\n\x05\x66inal\x18\r \x01(\x08\x12\x11\n\tfirst_day\x18\x0e \x01(\t\x12\x10\n\x08last_day\x18\x0f \x01(\t\"2\n\x16GetJobExecutionRequest\x12\x18\n\x10job_execution_id\x18\x01 \x01(\x03\"\x87\x01\n\x12PartitionExecution\x12\x15\n\rpartition_key\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x11\n\trows_read\x18\x03 \x01(\x03\x12\x14\n\x0crows_written\x18\x04 \x01(\x03\x12\x12\n\nelapsed_ms\x18\x05 \x01(\x03\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x81\x02\n\x0cJobExecution\x12\x18\n\x10job_execution_id\x18\x01 \x01(\x03\x12\x10\n\x08job_name\x18\x02 \x01(\t\x12\x12\n\nparameters\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12.\n\nstarted_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12\x34\n\npartitions\x18\x08 \x03(\x0b\x32 .paysystem.v1.PartitionExecution\")\n\x18ListJobExecutionsRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\"K\n\x19ListJobExecutionsResponse\x12.\n\nexecutions\x18\x01 \x03(\x0b\x32\x1a.paysystem.v1.JobExecution\"\x16\n\x14ListInstancesRequest\"\xa3\x01\n\x0cUpstreamHost\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x0f\n\x07healthy\x18\x03 \x01(\x08\x12\x14\n\x0chealth_flags\x18\x04 \x01(\t\x12\x16\n\x0erequests_total\x18\x05 \x01(\x03\x12\x16\n\x0erequests_error\x18\x06 \x01(\x03\x12\x1a\n\x12\x63onnections_active\x18\x07 \x01(\x03\"F\n\x15ListInstancesResponse\x12-\n\tinstances\x18\x01 \x03(\x0b\x32\x1a.paysystem.v1.UpstreamHost\"5\n\x13RunPartitionRequest\x12\x1e\n\x16partition_execution_id\x18\x01 \x01(\x03*\xcf\x01\n\x0cJobEventType\x12\x1e\n\x1aJOB_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bJOB_STARTED\x10\x01\x12\x15\n\x11PARTITION_STARTED\x10\x02\x12\x16\n\x12PARTITION_PROGRESS\x10\x03\x12\x16\n\x12PARTITION_FINISHED\x10\x04\x12\x14\n\x10PARTITION_FAILED\x10\x05\x12\x10\n\x0cJOB_FINISHED\x10\x06\x12\x0e\n\nJOB_FAILED\x10\x07\x12\x0f\n\x0bJOB_SKIPPED\x10\x08\x32\xac\x04\n\x0c\x42\x61tchService\x12Z\n\x06RunJob\x12\x1b.paysystem.v1.RunJobRequest\x1a\x16.paysystem.v1.JobEvent\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/batch/jobs:\x01*0\x01\x12~\n\x0fGetJobExecution\x12$.paysystem.v1.GetJobExecutionRequest\x1a\x1a.paysystem.v1.JobExecution\")\x82\xd3\xe4\x93\x02#\x12!/v1/batch/jobs/{job_execution_id}\x12|\n\x11ListJobExecutions\x12&.paysystem.v1.ListJobExecutionsRequest\x1a\'.paysystem.v1.ListJobExecutionsResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/batch/jobs\x12u\n\rListInstances\x12\".paysystem.v1.ListInstancesRequest\x1a#.paysystem.v1.ListInstancesResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/batch/instances\x12K\n\x0cRunPartition\x12!.paysystem.v1.RunPartitionRequest\x1a\x16.paysystem.v1.JobEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,30 +41,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BATCHSERVICE'].methods_by_name['ListJobExecutions']._serialized_options = b'\202\323\344\223\002\020\022\016/v1/batch/jobs'
   _globals['_BATCHSERVICE'].methods_by_name['ListInstances']._loaded_options = None
   _globals['_BATCHSERVICE'].methods_by_name['ListInstances']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/batch/instances'
-  _globals['_JOBEVENTTYPE']._serialized_start=1384
-  _globals['_JOBEVENTTYPE']._serialized_end=1591
+  _globals['_JOBEVENTTYPE']._serialized_start=1421
+  _globals['_JOBEVENTTYPE']._serialized_end=1628
   _globals['_RUNJOBREQUEST']._serialized_start=105
   _globals['_RUNJOBREQUEST']._serialized_end=199
   _globals['_JOBEVENT']._serialized_start=202
-  _globals['_JOBEVENT']._serialized_end=494
-  _globals['_GETJOBEXECUTIONREQUEST']._serialized_start=496
-  _globals['_GETJOBEXECUTIONREQUEST']._serialized_end=546
-  _globals['_PARTITIONEXECUTION']._serialized_start=549
-  _globals['_PARTITIONEXECUTION']._serialized_end=684
-  _globals['_JOBEXECUTION']._serialized_start=687
-  _globals['_JOBEXECUTION']._serialized_end=944
-  _globals['_LISTJOBEXECUTIONSREQUEST']._serialized_start=946
-  _globals['_LISTJOBEXECUTIONSREQUEST']._serialized_end=987
-  _globals['_LISTJOBEXECUTIONSRESPONSE']._serialized_start=989
-  _globals['_LISTJOBEXECUTIONSRESPONSE']._serialized_end=1064
-  _globals['_LISTINSTANCESREQUEST']._serialized_start=1066
-  _globals['_LISTINSTANCESREQUEST']._serialized_end=1088
-  _globals['_UPSTREAMHOST']._serialized_start=1091
-  _globals['_UPSTREAMHOST']._serialized_end=1254
-  _globals['_LISTINSTANCESRESPONSE']._serialized_start=1256
-  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1326
-  _globals['_RUNPARTITIONREQUEST']._serialized_start=1328
-  _globals['_RUNPARTITIONREQUEST']._serialized_end=1381
-  _globals['_BATCHSERVICE']._serialized_start=1594
-  _globals['_BATCHSERVICE']._serialized_end=2150
+  _globals['_JOBEVENT']._serialized_end=531
+  _globals['_GETJOBEXECUTIONREQUEST']._serialized_start=533
+  _globals['_GETJOBEXECUTIONREQUEST']._serialized_end=583
+  _globals['_PARTITIONEXECUTION']._serialized_start=586
+  _globals['_PARTITIONEXECUTION']._serialized_end=721
+  _globals['_JOBEXECUTION']._serialized_start=724
+  _globals['_JOBEXECUTION']._serialized_end=981
+  _globals['_LISTJOBEXECUTIONSREQUEST']._serialized_start=983
+  _globals['_LISTJOBEXECUTIONSREQUEST']._serialized_end=1024
+  _globals['_LISTJOBEXECUTIONSRESPONSE']._serialized_start=1026
+  _globals['_LISTJOBEXECUTIONSRESPONSE']._serialized_end=1101
+  _globals['_LISTINSTANCESREQUEST']._serialized_start=1103
+  _globals['_LISTINSTANCESREQUEST']._serialized_end=1125
+  _globals['_UPSTREAMHOST']._serialized_start=1128
+  _globals['_UPSTREAMHOST']._serialized_end=1291
+  _globals['_LISTINSTANCESRESPONSE']._serialized_start=1293
+  _globals['_LISTINSTANCESRESPONSE']._serialized_end=1363
+  _globals['_RUNPARTITIONREQUEST']._serialized_start=1365
+  _globals['_RUNPARTITIONREQUEST']._serialized_end=1418
+  _globals['_BATCHSERVICE']._serialized_start=1631
+  _globals['_BATCHSERVICE']._serialized_end=2187
 # @@protoc_insertion_point(module_scope)

@@ -47,7 +47,7 @@ class RunJobRequest(_message.Message):
     def __init__(self, job: _Optional[str] = ..., date: _Optional[str] = ..., to_date: _Optional[str] = ..., rerun: _Optional[bool] = ..., partitions: _Optional[int] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("type", "job_execution_id", "job_name", "day", "partition_key", "rows_read", "rows_written", "elapsed_ms", "status", "message", "partitions_total", "partitions_done", "final")
+    __slots__ = ("type", "job_execution_id", "job_name", "day", "partition_key", "rows_read", "rows_written", "elapsed_ms", "status", "message", "partitions_total", "partitions_done", "final", "first_day", "last_day")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     JOB_EXECUTION_ID_FIELD_NUMBER: _ClassVar[int]
     JOB_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,8 @@ class JobEvent(_message.Message):
     PARTITIONS_TOTAL_FIELD_NUMBER: _ClassVar[int]
     PARTITIONS_DONE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    FIRST_DAY_FIELD_NUMBER: _ClassVar[int]
+    LAST_DAY_FIELD_NUMBER: _ClassVar[int]
     type: JobEventType
     job_execution_id: int
     job_name: str
@@ -74,7 +76,9 @@ class JobEvent(_message.Message):
     partitions_total: int
     partitions_done: int
     final: bool
-    def __init__(self, type: _Optional[_Union[JobEventType, str]] = ..., job_execution_id: _Optional[int] = ..., job_name: _Optional[str] = ..., day: _Optional[str] = ..., partition_key: _Optional[str] = ..., rows_read: _Optional[int] = ..., rows_written: _Optional[int] = ..., elapsed_ms: _Optional[int] = ..., status: _Optional[str] = ..., message: _Optional[str] = ..., partitions_total: _Optional[int] = ..., partitions_done: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+    first_day: str
+    last_day: str
+    def __init__(self, type: _Optional[_Union[JobEventType, str]] = ..., job_execution_id: _Optional[int] = ..., job_name: _Optional[str] = ..., day: _Optional[str] = ..., partition_key: _Optional[str] = ..., rows_read: _Optional[int] = ..., rows_written: _Optional[int] = ..., elapsed_ms: _Optional[int] = ..., status: _Optional[str] = ..., message: _Optional[str] = ..., partitions_total: _Optional[int] = ..., partitions_done: _Optional[int] = ..., final: _Optional[bool] = ..., first_day: _Optional[str] = ..., last_day: _Optional[str] = ...) -> None: ...
 
 class GetJobExecutionRequest(_message.Message):
     __slots__ = ("job_execution_id",)

@@ -72,7 +72,8 @@ def test_an_admin_run_streams_events_to_an_explicit_final_event(service):
     assert types[0] == "JOB_STARTED" and types[-1] == "JOB_FINISHED"
     assert events[-1].final and not any(e.final for e in events[:-1])
     assert types.count("PARTITION_FINISHED") == 4 and types.count("JOB_FINISHED") == 3
-    assert events[-1].rows_read == 400 and events[-1].day == "2026-10-05..2026-10-06"
+    assert events[-1].rows_read == 400 and events[-1].day == "2026-10-06"
+    assert (events[-1].first_day, events[-1].last_day) == ("2026-10-05", "2026-10-06")
 
     execution = stub.GetJobExecution(
         batch_pb2.GetJobExecutionRequest(job_execution_id=events[0].job_execution_id), metadata=_token(ctx, "ADMIN")

@@ -1015,7 +1015,7 @@ export interface components {
             /** Format: int64 */
             job_execution_id: string;
             job_name: string;
-            /** @description the local day this event is about */
+            /** @description the local day this event is about (the final event: the run's last day) */
             day: string;
             partition_key: string;
             /** Format: int64 */
@@ -1032,6 +1032,10 @@ export interface components {
             /** Format: int32 */
             partitions_done: number;
             final: boolean;
+            /** @description the final event: the first local day the run covered (YYYY-MM-DD) */
+            first_day: string;
+            /** @description the final event: the last one (= day); empty when there was none */
+            last_day: string;
         };
         /** @enum {string} */
         JobEventType: "JOB_EVENT_TYPE_UNSPECIFIED" | "JOB_STARTED" | "PARTITION_STARTED" | "PARTITION_PROGRESS" | "PARTITION_FINISHED" | "PARTITION_FAILED" | "JOB_FINISHED" | "JOB_FAILED" | "JOB_SKIPPED";
