@@ -5,7 +5,7 @@ import { JobProgress } from "../src/progress";
 import type { JobEvent } from "../src/types";
 
 function event(fields: Partial<JobEvent>): JobEvent {
-  return { type: "JOB_EVENT_TYPE_UNSPECIFIED", job_execution_id: "1", job_name: "daily", day: "2026-11-30", partition_key: "", rows_read: "0", rows_written: "0", elapsed_ms: "0", status: "", message: "", partitions_total: 0, partitions_done: 0, final: false, ...fields };
+  return { type: "JOB_EVENT_TYPE_UNSPECIFIED", job_execution_id: "1", job_name: "daily", day: "2026-11-30", partition_key: "", rows_read: "0", rows_written: "0", elapsed_ms: "0", status: "", message: "", partitions_total: 0, partitions_done: 0, final: false, first_day: "", last_day: "", ...fields };
 }
 
 test("streamed events are split into objects whatever the chunk boundaries", () => {
