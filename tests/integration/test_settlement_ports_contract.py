@@ -15,6 +15,7 @@ from batch.tables import period_video_stats
 from domain.ledger import EntryKind, PayoutStatus
 from domain.taxes import DEFAULT_RATES, TaxType, breakdown
 from services.settlement import repository
+from services.settlement.event_ports import PostedAdjustment
 from services.settlement.ports import Closing, NewPayout, Payout, UnitOfWork, WriteConflict
 from services.settlement.tables import ledger_entries, payout_minimums, payouts
 from services.video.tables import videos
@@ -261,7 +262,12 @@ def test_the_fake_closes_as_worked_out_by_hand():
         (EntryKind.EARNING, JAN, 3, Decimal("9999.99")),
         (EntryKind.EARNING, FEB, 3, Decimal("5.01")),
     ]
-    assert answers[29:] == [0, 0]
+    assert answers[29:31] == [0, 0]
+    # What adjustment.posted lists: February's close posted January's +100 and -4,000.5.
+    assert answers[31:] == [
+        [PostedAdjustment(7, JAN, 1, Decimal("100.00")), PostedAdjustment(7, JAN, 2, Decimal("-4000.5"))],
+        [],
+    ]
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])
