@@ -27,7 +27,10 @@ def test_event_id_columns_use_the_no_pad_binary_collation(engine):
         rows = conn.execute(
             sa.text(
                 "SELECT table_name, collation_name FROM information_schema.columns"
-                " WHERE table_schema = DATABASE() AND column_name = 'event_id' ORDER BY table_name"
+                " WHERE table_schema = DATABASE() AND column_name = 'event_id'"
+                # text columns only: the webhooks' event_id is a number the outbox assigns
+                " AND data_type IN ('char', 'varchar', 'text', 'binary', 'varbinary')"
+                " ORDER BY table_name"
             )
         ).all()
     assert sorted(tuple(r) for r in rows) == [

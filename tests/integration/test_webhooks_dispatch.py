@@ -166,7 +166,7 @@ def add_payout(engine: sa.Engine) -> None:
                 seller_id=7,
                 month=dt.date(2012, 1, 1),
                 amount_krw=12_000,
-                status="PENDING",
+                status="APPROVED",  # maker-checker: only an approved payout is marked
                 created_at_us=1,
                 updated_at_us=1,
             )
@@ -198,7 +198,7 @@ def test_a_process_killed_between_the_change_and_its_commit_leaves_no_event(engi
     assert done.returncode == -signal.SIGKILL
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar() == 0
-        assert conn.execute(sa.select(payouts.c.status)).scalar() == "PENDING"
+        assert conn.execute(sa.select(payouts.c.status)).scalar() == "APPROVED"
         assert conn.execute(sa.select(sa.func.count()).select_from(ledger_entries)).scalar() == 0
 
 
