@@ -173,7 +173,8 @@ def populate(url: str) -> str:
     return version
 
 
-def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
+def events(rng: random.Random, prefix: str, count: int, first_us: int = DAY0_US, days: int = 30) -> list[tuple]:
+    """`count` playbacks started over `days` days from `first_us`."""
     out = []
     for i in range(count):
         video = min(VIDEOS, int(rng.paretovariate(0.8)))
@@ -183,7 +184,7 @@ def events(rng: random.Random, prefix: str, count: int) -> list[tuple]:
                 f"{prefix}-{i}",
                 video,
                 rng.randint(11, VIEWERS),
-                DAY0_US + rng.randrange(86_400 * 30) * 1_000_000 + rng.randrange(1_000_000),
+                first_us + rng.randrange(86_400 * days) * 1_000_000 + rng.randrange(1_000_000),
                 start,
                 start + rng.randrange(0, 1_800),
             )
@@ -392,11 +393,21 @@ def main() -> None:
     parser.add_argument("--sql-rows", type=int, default=100_000, help="rows per pass of the SQL comparison")
     parser.add_argument("--sql-rounds", type=int, default=3, help="interleaved passes of each SQL path")
     parser.add_argument("--sql-only", action="store_true", help="stop after the SQL comparison")
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="give the mesh Redis (e.g. redis://127.0.0.1:6379/15): the realtime estimate is then counted at"
+        " ingest (services/video/realtime.py); without it, the estimate is read from the plays table",
+    )
+    parser.add_argument("--recent", action="store_true", help="playbacks of the last 47 hours (default: Aug-Sep 2026)")
     args = parser.parse_args()
 
     rng = random.Random(42)
-    json_events = events(rng, "json", args.events)
-    grpc_events = events(rng, "grpc", args.events)
+    # --recent: the last 47 hours, inside the realtime estimate's window, so each stored
+    # playback is also counted (with --redis-url: the counting at ingest is measured too).
+    span = (int(time.time() - 47 * 3600) * 1_000_000, 1) if args.recent else (DAY0_US, 30)
+    json_events = events(rng, "json", args.events, *span)
+    grpc_events = events(rng, "grpc", args.events, *span)
     bodies = json_bodies(json_events)
     streams = grpc_streams(grpc_events, args.stream_clients, args.chunk)
     with (
@@ -419,6 +430,7 @@ def main() -> None:
             admin_port=BASE_PORT + 1,
             service_base_port=BASE_PORT + 10,
             db_url=url,
+            redis_url=args.redis_url,
         )
         with mesh:
             _, token = mesh.create_account_directly("INGEST")
