@@ -18,16 +18,15 @@ from domain import webhooks
 from domain.ledger import PayoutStatus
 from domain.money import ZERO, to_api_string
 from domain.periods import month_name
+from services.common.proto_time import timestamp
 from services.settlement.event_ports import Event, PostedAdjustment
 from services.settlement.ports import Closing, Payout
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 def rfc3339(epoch_us: int) -> str:
-    """µs since the epoch as RFC 3339 UTC, as the JSON API writes timestamps."""
-    instant = _EPOCH + dt.timedelta(microseconds=epoch_us)
-    return instant.strftime("%Y-%m-%dT%H:%M:%S") + (f".{instant.microsecond:06d}Z" if instant.microsecond else "Z")
+    """µs since the epoch as RFC 3339 UTC, as the JSON API writes timestamps (the same
+    protobuf conversion the API and the CSV files use)."""
+    return timestamp(epoch_us).ToJsonString()
 
 
 def month_closed(closing: Closing) -> Event:

@@ -20,9 +20,8 @@ from domain.ledger import PayoutStatus
 from domain.payout_profile import PayoutProfile
 from services.common.auth import Principal, require_role, require_self_or_admin, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.settlement.ports import Payout, UnitOfWork, WriteConflict
-
-ATTEMPTS = 3  # two first PUTs of one seller at once: the loser's insert clashes, and retries
+from services.settlement.ports import Payout, UnitOfWork
+from services.settlement.retries import retried
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,21 +62,19 @@ def put_profile(
     profile = payout_profile.validate(
         seller_id, legal_name, tax_type, bank_code, account_number, business_number, now_us
     )
-    attempt = 1
-    while True:
-        try:
-            with uow:
-                before = uow.profiles.get(seller_id)
-                uow.profiles.put(profile)
-                released = release_held(uow, profile, now_us)
-                if before is None or _summary(before) != _summary(profile) or released:
-                    uow.audit.record(_profile_event(principal, before, profile, released), now_us)
-                uow.commit()
-            return SavedProfile(profile.masked(), released)
-        except WriteConflict as conflict:
-            if attempt >= ATTEMPTS:
-                raise conflict.storage_error from conflict.storage_error.__cause__
-            attempt += 1
+
+    def write() -> SavedProfile:
+        with uow:
+            before = uow.profiles.get(seller_id)
+            uow.profiles.put(profile)
+            released = release_held(uow, profile, now_us)
+            if before is None or _summary(before) != _summary(profile) or released:
+                uow.audit.record(_profile_event(principal, before, profile, released), now_us)
+            uow.commit()
+        return SavedProfile(profile.masked(), released)
+
+    # Two first PUTs of one seller at once: the loser's insert clashes, and it is written again.
+    return retried(write)
 
 
 def _summary(profile: PayoutProfile) -> dict[str, object]:

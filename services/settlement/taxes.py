@@ -22,9 +22,9 @@ from domain.periods import month_name, parse_day, parse_month
 from domain.taxes import TaxRates
 from services.common.auth import Principal, require_role, require_seller_or_admin
 from services.common.clock import SYSTEM_CLOCK, Clock
-from services.settlement.ports import TaxInvoice, UnitOfWork, WriteConflict
+from services.settlement.ports import TaxInvoice, UnitOfWork
+from services.settlement.retries import retried
 
-ATTEMPTS = 3  # two admins replacing one day at once: the loser's insert clashes, and retries
 _YEAR = re.compile(r"[0-9]{4}")
 
 
@@ -87,32 +87,29 @@ def schedule_tax_table(
         except BadPayoutProfile as bad:  # the same rule, reported as the table's error
             raise BadTaxTable(str(bad).removeprefix("platform_business_number: "), field=bad.field) from None
     tax_rules.require_schedulable(day, today, None)
-    attempt = 1
-    while True:
-        try:
-            with uow:
-                tax_rules.require_schedulable(day, today, uow.closings.last_closed_month())
-                tables = uow.taxes.tables()
-                number = platform or tax_rules.rates_for(tables, day).platform_business_number
-                table = TaxRates(
-                    day,
-                    income_tax_rate,
-                    local_income_tax_rate,
-                    vat_rate,
-                    minimum,
-                    income_unit,
-                    local_unit,
-                    vat_unit,
-                    number,
-                )
-                uow.taxes.replace(table)
-                uow.audit.record(_scheduled_event(principal, table), clock.now_us())
-                uow.commit()
-            return table
-        except WriteConflict as conflict:
-            if attempt >= ATTEMPTS:
-                raise conflict.storage_error from conflict.storage_error.__cause__
-            attempt += 1
+
+    def write() -> TaxRates:
+        with uow:
+            tax_rules.require_schedulable(day, today, uow.closings.last_closed_month())
+            number = platform or tax_rules.rates_for(uow.taxes.tables(), day).platform_business_number
+            table = TaxRates(
+                day,
+                income_tax_rate,
+                local_income_tax_rate,
+                vat_rate,
+                minimum,
+                income_unit,
+                local_unit,
+                vat_unit,
+                number,
+            )
+            uow.taxes.replace(table)
+            uow.audit.record(_scheduled_event(principal, table), clock.now_us())
+            uow.commit()
+        return table
+
+    # Two admins replacing one day at once: the loser's insert clashes, and it is written again.
+    return retried(write)
 
 
 def _scheduled_event(principal: Principal, table: TaxRates) -> AuditEvent:

@@ -21,10 +21,10 @@ from domain.periods import parse_day
 from services.common.auth import Principal, require_role
 from services.common.clock import SYSTEM_CLOCK, Clock
 from services.settlement import tiers_repository
-from services.settlement.ports import TierUnitOfWork, WriteConflict
+from services.settlement.ports import TierUnitOfWork
+from services.settlement.retries import ATTEMPTS, retried
 
 Tier = pricing.Tier  # (lower_bound, unit_price)
-ATTEMPTS = 3  # two admins replacing one day at once: the loser's insert clashes, and retries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,19 +76,17 @@ def schedule_tier_table(
         ad=pricing.parse_tiers(ad, "ad"),
     )
     pricing.require_schedulable(day, today, None)
-    attempt = 1
-    while True:
-        try:
-            with uow:
-                pricing.require_schedulable(day, today, uow.tiers.last_closed_month())
-                uow.tiers.replace(day, {"VIEW": table.video, "AD": table.ad})
-                uow.audit.record(_scheduled_event(principal, table), clock.now_us())
-                uow.commit()
-            return table
-        except WriteConflict as conflict:
-            if attempt >= ATTEMPTS:
-                raise conflict.storage_error from conflict.storage_error.__cause__  # as before the port
-            attempt += 1
+
+    def write() -> None:
+        with uow:
+            pricing.require_schedulable(day, today, uow.tiers.last_closed_month())
+            uow.tiers.replace(day, {"VIEW": table.video, "AD": table.ad})
+            uow.audit.record(_scheduled_event(principal, table), clock.now_us())
+            uow.commit()
+
+    # Two admins replacing one day at once: the loser's insert clashes, and it is written again.
+    retried(write, ATTEMPTS)
+    return table
 
 
 def _scheduled_event(principal: Principal, table: TierTable) -> AuditEvent:
