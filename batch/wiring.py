@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from batch.jobs import repository
 from batch.jobs.runner import JobRunner
 from batch.jobs.worker import load_steps
+from services.common import db
 from services.common.clock import clock_for
 from services.common.metrics import BATCH_LAST_SUCCESS
 from services.common.settings import Settings
@@ -37,6 +38,7 @@ def runner_for(settings: Settings, engine: sa.Engine, *, workers: int | None = N
         deleted = invalidate_after_batch(settings.redis_url)
         log.info("recomputed %d day(s); freed %d cached read models", len(days), deleted)
 
+    db.write_lock_at_begin(engine)  # SQLite: read-then-write transactions wait, never fail
     options.setdefault("after_days_computed", free_cached_read_models)
     options.setdefault("steps", load_steps(settings))  # the engine: sql or spark
     options.setdefault("clock", clock_for(settings))

@@ -7,11 +7,15 @@ from batch.servicer import BatchServicer
 from batch.wiring import runner_for, show_last_successes
 from paysystem.v1 import batch_pb2, batch_pb2_grpc
 from services.account import published as published_accounts
+from services.common import db
 from services.common.server import Registration, ServiceContext, run_service
 from services.readpath.replicas import HeartbeatWriter
 
 
 def build(ctx: ServiceContext) -> list[Registration]:
+    # On SQLite the batch's transactions take the write lock first (db.write_lock_at_begin),
+    # also those of partitions that other instances dispatch here.
+    db.write_lock_at_begin(ctx.engine)
     show_last_successes(ctx.engine)
     if ctx.settings.read_urls:
         # Every batch instance beats: replicas' lag is measured from it (replicas.py).

@@ -72,6 +72,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def write_lock_at_begin(engine: sa.Engine) -> None:
+    """On SQLite, every transaction of `engine` takes the database's write lock when it
+    begins (BEGIN IMMEDIATE); elsewhere nothing changes. For the batch, whose transactions
+    read the history into temporary tables before they write: a deferred SQLite transaction
+    that has read cannot become a writer once another process has committed since its read
+    ("database is locked" at once, the busy timeout does not apply). Taking the lock first
+    makes such a transaction wait its turn instead. Read-only processes keep deferred
+    transactions, so their readers never queue behind the batch. Idempotent."""
+    if engine.dialect.name == "sqlite" and not sa.event.contains(engine, "begin", _begin_immediate):
+        sa.event.listen(engine, "begin", _begin_immediate)
+
+
+def _begin_immediate(conn: sa.Connection) -> None:
+    # The driver (legacy transaction control) then sees a transaction open and adds no BEGIN.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def wait_until_reachable(engine: sa.Engine, timeout_sec: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_sec
     while True:
