@@ -3,7 +3,7 @@ import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
 import { field, figure, h, input, select, table } from "../dom";
-import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, wholeWon } from "../format";
+import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, periodState, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
 
@@ -43,11 +43,22 @@ export async function sellerVideos(seller: string): Promise<Video[]> {
   return videos;
 }
 
-function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTableRowElement {
+/** The values a chart plots: null (a gap, not a zero) for a period not computed yet. */
+export function plottedValues(points: StatsPoint[], metric: Metric, dataThrough: string): (number | null)[] {
+  return points.map((p) => (periodState(p.period_start, p.period_end, dataThrough) === "pending" ? null : metricValue(p, metric)));
+}
+
+function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
+  const state = periodState(point.period_start, point.period_end, dataThrough);
+  const label = formatPeriod(period, point.period_start, point.period_end, ctx.lang);
   return h(
     "tr",
-    { "data-testid": "chart-row", "data-period-start": point.period_start },
-    h("th", { scope: "row" }, formatPeriod(period, point.period_start, point.period_end, ctx.lang)),
+    { "data-testid": "chart-row", "data-period-start": point.period_start, "data-state": state, class: state === "done" ? null : "pending" },
+    h(
+      "th",
+      { scope: "row" },
+      state === "pending" ? `${label} · ${t("pending.label")}` : state === "partial" ? t("pending.partial", { value: label }) : label,
+    ),
     figure("td", formatCount(point.views), point.views, { "data-field": "views" }),
     figure("td", formatClock(point.watch_time_sec), point.watch_time_sec, { "data-field": "watch_time_sec" }),
     figure("td", formatCount(point.ad_views), point.ad_views, { "data-field": "ad_views" }),
@@ -186,13 +197,14 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
       const earlier = comparison
         ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, s.metric)) }
         : undefined;
-      chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale, earlier);
+      chart = drawChart(canvas, s.type, labels, { label, values: plottedValues(series.points, s.metric, series.data_through) }, ctx.locale, earlier);
     }
     const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      h("p", { class: "note", "data-testid": "chart-pending-note" }, t("pending.note", { through: formatDay(series.data_through, ctx.lang) || t("common.none") })),
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
-      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
+      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
       exclusionsTable(series.points),
     ];
   });

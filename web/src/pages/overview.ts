@@ -1,5 +1,5 @@
 import { ApiError, getJson } from "../api";
-import { errorNode, type PageContext } from "../context";
+import { errorNode, isUnknownSeller, type PageContext } from "../context";
 import { card, figure, h } from "../dom";
 import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
 import { t, tEnum } from "../i18n";
@@ -38,9 +38,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     settle(getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`)),
     settle(fetchComparison(ctx.sellerId, today)),
   ]);
-  // A refusal (or an expired session) anywhere: no data at all.
+  // A refusal (or an expired session) anywhere, or a seller id that names no seller: no data at all.
   for (const outcome of [statement, series, balance, payouts, compared]) {
-    if (!outcome.ok && outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)) throw outcome.error;
+    if (!outcome.ok && (isUnknownSeller(outcome.error) || (outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)))) throw outcome.error;
   }
   const lang = ctx.lang;
   const cards: HTMLElement[] = [];

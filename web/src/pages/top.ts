@@ -1,7 +1,7 @@
 import { getJson } from "../api";
 import type { PageContext } from "../context";
 import { field, figure, h, input, select, table } from "../dom";
-import { dayIn, formatClock, formatCount, formatDay, formatPeriod } from "../format";
+import { dayIn, formatClock, formatCount, formatDay, formatPeriod, periodState } from "../format";
 import { t } from "../i18n";
 import type { TopVideos } from "../types";
 
@@ -22,8 +22,16 @@ function topTable(testid: string, caption: string, top: TopVideos): HTMLElement 
   return table(testid, caption, headers, rows);
 }
 
+/** The day to open on instead when the asked period has no computed day yet (the current
+ * week on a Monday, today): the last computed day; "" when the period has one, or none is. */
+export function lastComputedDay(top: Pick<TopVideos, "period_start" | "period_end" | "data_through">): string {
+  return periodState(top.period_start, top.period_end, top.data_through) === "pending" ? top.data_through : "";
+}
+
 export async function topPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
+  // A fresh page opens on the last computed period (below), not on today's empty one.
+  let opening = !state || state.seller !== ctx.sellerId;
   if (!state || state.seller !== ctx.sellerId) state = { seller: ctx.sellerId, period: "WEEKLY", date: today };
   const s = state;
   const period = select("top-period", "top-period", ["DAILY", "WEEKLY", "MONTHLY"].map((p) => [p, t(`period.${p}` as "period.DAILY")]), s.period);
@@ -35,11 +43,21 @@ export async function topPage(ctx: PageContext): Promise<void> {
 
   await ctx.query(form, results, async () => {
     Object.assign(s, { period: period.value, date: date.value });
-    const base = `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/top-videos?period=${s.period}&date=${s.date}`;
-    const [byViews, byWatch] = await Promise.all([getJson<TopVideos>(`${base}&metric=VIEWS`), getJson<TopVideos>(`${base}&metric=WATCH_TIME`)]);
+    const both = (day: string) => {
+      const base = `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/top-videos?period=${s.period}&date=${day}`;
+      return Promise.all([getJson<TopVideos>(`${base}&metric=VIEWS`), getJson<TopVideos>(`${base}&metric=WATCH_TIME`)]);
+    };
+    let [byViews, byWatch] = await both(s.date);
+    const moved = opening && lastComputedDay(byViews);
+    opening = false;
+    if (moved) {
+      s.date = date.value = moved;
+      [byViews, byWatch] = await both(moved);
+    }
     const range = formatPeriod(byViews.period || s.period, byViews.period_start, byViews.period_end, ctx.lang);
     return [
       h("p", { class: "subtitle" }, t("top.range", { range, through: formatDay(byViews.data_through, ctx.lang) })),
+      moved ? h("p", { class: "note", "data-testid": "top-opened" }, t("top.opened")) : "",
       h("div", { class: "two" }, topTable("top-views", t("top.byViews"), byViews), topTable("top-watch-time", t("top.byWatchTime"), byWatch)),
     ];
   });
