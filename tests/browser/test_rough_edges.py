@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -134,6 +135,47 @@ def test_the_top_five_opens_on_the_last_computed_period_not_an_empty_week(page, 
         [v["video_id"] for v in top["videos"]],
         "the computed week's top 5",
     )
+
+
+# --- 3: the monthly chart beside the statements -----------------------------------------------
+
+
+def test_the_monthly_chart_shows_each_months_adjustments_and_statement_total(page, world):
+    token = sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    open_route(page, world, f"sellers/{seller}/charts")
+    page.get_by_test_id("chart-period").select_option("MONTHLY")
+    page.get_by_test_id("chart-from").fill(world.last_month.isoformat())
+    page.get_by_test_id("chart-to").fill(world.today.isoformat())
+    page.get_by_test_id("chart-apply").click()
+    points = world.get(f"/v1/sellers/{seller}/stats?period=MONTHLY&from={world.last_month}&to={world.today}", token)[
+        "points"
+    ]
+    want = []
+    for point in points:
+        statement = world.get(f"/v1/sellers/{seller}/settlements?period=MONTHLY&date={point['period_start']}", token)
+        adjustments = sum((Decimal(a["amount"]) for a in statement.get("adjustments", [])), Decimal(0))
+        revenue = Decimal(point["video_revenue"]) + Decimal(point["ad_revenue"])
+        assert revenue + adjustments == Decimal(statement["total"])  # what the table lets one read
+        want.append((point["period_start"], revenue, adjustments, Decimal(statement["total"])))
+    eventually(
+        lambda: [
+            (key, *(Decimal(cells[f]) for f in ("chart_revenue", "adjustments", "statement_total")))
+            for key, cells in rows(page, "chart-adjustments", "adjustment-row", "data-period-start")
+        ],
+        want,
+        "each month's chart revenue, adjustments and statement total",
+    )
+    expect(page.get_by_test_id("chart-excludes-note")).to_contain_text("조정")
+
+
+# --- 7: names where they exist ----------------------------------------------------------------
+
+
+def test_a_seller_is_named_on_its_own_overview(page, world):
+    sign_in(page, world, world.seller)
+    open_route(page, world, f"sellers/{world.seller.account_id}/overview")
+    expect(page.get_by_test_id("overview-seller")).to_contain_text(world.seller.username)
 
 
 # --- 9: the admin page ------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { field, figure, h, input, select, table } from "../dom";
 import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, periodState, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
+import { adjustmentsBeside } from "./chart-adjustments";
 
 type Metric = "views" | "watch" | "revenue";
 interface ChartState {
@@ -205,6 +206,7 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
       h("p", { class: "note", "data-testid": "chart-pending-note" }, t("pending.note", { through: formatDay(series.data_through, ctx.lang) || t("common.none") })),
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
+      ...(s.period === "MONTHLY" && !s.video ? [await adjustmentsBeside(ctx.sellerId, series.points, ctx.lang)] : []),
       exclusionsTable(series.points),
     ];
   });

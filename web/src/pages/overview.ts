@@ -18,6 +18,13 @@ export function nextPayout(payouts: Payout[]): Payout | null {
   return payouts[0] ?? null;
 }
 
+/** The seller by name on its own pages (the name it signed in with); by number otherwise (the
+ * API has no read of another account's name). */
+function sellerName(ctx: PageContext): string {
+  const own = ctx.session.account_id === ctx.sellerId && ctx.session.username;
+  return own ? t("common.sellerNamed", { name: ctx.session.username ?? "", id: ctx.sellerId }) : t("common.seller", { id: ctx.sellerId });
+}
+
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 async function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
@@ -90,7 +97,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   }
   ctx.show(
     h("h1", {}, t("overview.title")),
-    h("p", { class: "subtitle" }, t("common.seller", { id: ctx.sellerId }), " · ", t("overview.month", { month: formatMonth(today, lang) })),
+    h("p", { class: "subtitle" }, h("span", { "data-testid": "overview-seller" }, sellerName(ctx)), " · ", t("overview.month", { month: formatMonth(today, lang) })),
     h("dl", { class: "cards" }, ...cards),
     comparisonOrError(compared, lang),
     h("p", { class: "note" }, t("overview.money")),

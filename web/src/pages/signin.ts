@@ -21,6 +21,7 @@ export function signInPage(main: HTMLElement, message: string, onSignedIn: () =>
         account_id: answer.account_id,
         role: roleName(answer.role),
         expires_at_ms: Date.now() + Number(answer.expires_in) * 1000,
+        username: username.value,
       });
       onSignedIn();
     } catch (error) {
