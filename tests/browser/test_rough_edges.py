@@ -93,6 +93,35 @@ def test_a_one_day_run_after_today_is_refused_on_its_date_not_on_the_empty_to_da
     )
 
 
+# --- 5: day fields in the page's language -----------------------------------------------------
+
+
+def test_day_fields_read_and_show_the_pages_format_not_the_browsers(page, world):
+    token = sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    open_route(page, world, f"sellers/{seller}/charts")
+    field = page.get_by_test_id("chart-from")
+    assert re.fullmatch(r"\d{4}\. \d{2}\. \d{2}\.", field.input_value()), field.input_value()
+    expect(field).to_have_attribute("placeholder", "yyyy. mm. dd.")
+    first, last = world.today - dt.timedelta(days=3), world.today - dt.timedelta(days=1)
+    page.get_by_test_id("chart-period").select_option("DAILY")
+    field.fill(f"{first.year}. {first.month}. {first.day}.")  # typed the Korean way, loosely
+    page.get_by_test_id("chart-to").fill(f"{last:%Y. %m. %d.}")
+    page.get_by_test_id("chart-apply").click()
+    points = world.get(f"/v1/sellers/{seller}/stats?period=DAILY&from={first}&to={last}", token)["points"]
+    eventually(
+        lambda: [key for key, _ in rows(page, "chart-table", "chart-row", "data-period-start")],
+        [p["period_start"] for p in points],
+        "the range typed in Korean",
+    )
+    expect(field).to_have_value(f"{first:%Y. %m. %d.}")  # shown back in the page's format
+    field.fill("2026. 02. 30.")  # not a day: the form refuses it before any request
+    assert not field.evaluate("e => e.checkValidity()")
+    page.get_by_test_id("lang-select").select_option("en")
+    settled(page)
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", page.get_by_test_id("chart-from").input_value())
+
+
 # --- 1 and 2: periods not computed yet --------------------------------------------------------
 
 
@@ -127,7 +156,7 @@ def test_the_top_five_opens_on_the_last_computed_period_not_an_empty_week(page, 
     seller = world.seller.account_id
     open_route(page, world, f"sellers/{seller}/top")
     expect(page.get_by_test_id("top-opened")).to_be_visible()
-    expect(page.get_by_test_id("top-date")).to_have_value(world.today.isoformat())
+    expect(page.get_by_test_id("top-date")).to_have_value(f"{world.today:%Y. %m. %d.}")  # the Korean page's format
     top = world.get(f"/v1/sellers/{seller}/top-videos?period=WEEKLY&date={world.today}&metric=VIEWS", token)
     assert top["videos"]
     eventually(
@@ -167,6 +196,25 @@ def test_the_monthly_chart_shows_each_months_adjustments_and_statement_total(pag
         "each month's chart revenue, adjustments and statement total",
     )
     expect(page.get_by_test_id("chart-excludes-note")).to_contain_text("조정")
+
+
+# --- 8: a future month's statement ----------------------------------------------------------
+
+
+def test_a_future_months_statement_says_it_is_not_computed_yet_not_a_bare_zero(page, world):
+    token = sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    future = (world.this_month + dt.timedelta(days=40)).replace(day=1)
+    statement = world.get(f"/v1/sellers/{seller}/settlements?period=MONTHLY&date={future}", token)
+    assert statement["status"] == "OPEN" and Decimal(statement["total"]) == 0, statement
+    open_route(page, world, f"sellers/{seller}/statements")
+    page.get_by_test_id("statement-period").select_option("MONTHLY")
+    page.get_by_test_id("statement-date").fill(future.isoformat())
+    page.get_by_test_id("statement-apply").click()
+    note = page.get_by_test_id("statement-estimate")
+    expect(note).to_have_attribute("data-state", "pending")
+    expect(note).to_contain_text("아직 집계되지 않은 기간")
+    expect(page.get_by_test_id("statement-total")).to_have_attribute("data-exact", statement["total"])
 
 
 # --- 7: names where they exist ----------------------------------------------------------------

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ApiError, fieldOf } from "../src/api";
+import { formatDayText, parseDayText } from "../src/day-input";
 import { periodState } from "../src/format";
 import { errorText } from "../src/i18n";
 import { describeParameters, filterExecutions } from "../src/pages/admin";
@@ -88,4 +89,17 @@ test("a day's own end during a multi-day run is not the job's end", () => {
   assert.equal(progress.lastType, "DAY_SKIPPED");
   event({ type: "JOB_FINISHED", day: "2026-12-02", final: true });
   assert.deepEqual([progress.lastType, progress.finished, progress.percent], ["JOB_FINISHED", true, 100]);
+});
+
+test("a day field reads the Korean, ISO and loose forms and shows the page's own", () => {
+  assert.equal(parseDayText("2026. 12. 07."), "2026-12-07");
+  assert.equal(parseDayText("2026.12.7"), "2026-12-07");
+  assert.equal(parseDayText("2026-12-07"), "2026-12-07");
+  assert.equal(parseDayText(" 2026/2/28 "), "2026-02-28");
+  assert.equal(parseDayText("2026. 02. 30."), ""); // not a real day
+  assert.equal(parseDayText("12/07/2026"), ""); // the US order is not guessed at
+  assert.equal(parseDayText(""), "");
+  assert.equal(formatDayText("2026-12-07", "ko"), "2026. 12. 07.");
+  assert.equal(formatDayText("2026-12-07", "en"), "2026-12-07");
+  assert.equal(formatDayText("", "ko"), "");
 });

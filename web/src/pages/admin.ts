@@ -4,6 +4,7 @@ import { dayIn, addDays, formatCount, formatDay, formatTimestamp, type Lang } fr
 import { field, figure, h, input, select, table } from "../dom";
 import { t, tEnum } from "../i18n";
 import { JobProgress } from "../progress";
+import { dayField, dayInput } from "../day-input";
 import type { Instance, JobEvent, JobExecution } from "../types";
 
 /** Days from one YYYY-MM-DD to another, both included (0 when the run has no date). */
@@ -170,15 +171,15 @@ function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: H
 
 export async function adminPage(ctx: PageContext): Promise<void> {
   const yesterday = addDays(dayIn(ctx.config.time_zone, new Date()), -1);
-  const date = input("admin-run-date", "admin-run-date", "date", yesterday);
-  const toDate = input("admin-run-to-date", "admin-run-to-date", "date", "");
+  const date = dayInput("admin-run-date", "admin-run-date", yesterday, ctx.lang);
+  const toDate = dayInput("admin-run-to-date", "admin-run-to-date", "", ctx.lang);
   const rerun = input("admin-run-rerun", "admin-run-rerun", "checkbox", "");
   const submit = h("button", { type: "submit", "data-testid": "admin-run-submit" }, t("admin.submit"));
   const form = h(
     "form",
     { class: "controls" },
-    field(t("admin.date"), date),
-    field(t("admin.toDate"), toDate),
+    dayField(t("admin.date"), date),
+    dayField(t("admin.toDate"), toDate),
     h("div", { class: "field check" }, rerun, h("label", { for: rerun.id }, t("admin.rerun"))),
     submit,
   );
@@ -200,11 +201,11 @@ export async function adminPage(ctx: PageContext): Promise<void> {
     event.preventDefault();
     submit.disabled = true;
     runError.replaceChildren();
-    const progress = new JobProgress(daysBetween(date.value, toDate.value || date.value));
+    const progress = new JobProgress(daysBetween(date.day(), toDate.day() || date.day()));
     drawProgress(progress, bar, status, partitionList);
     const body: Record<string, unknown> = { job: "daily", rerun: rerun.checked };
-    if (date.value) body.date = date.value;
-    if (toDate.value) body.to_date = toDate.value;
+    if (date.day()) body.date = date.day();
+    if (toDate.day()) body.to_date = toDate.day();
     try {
       await postStream("/v1/batch/jobs", body, (e) => {
         progress.apply(e as JobEvent);

@@ -2,10 +2,11 @@ import type { Chart } from "chart.js";
 import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
-import { field, figure, h, input, select, table } from "../dom";
+import { field, figure, h, select, table } from "../dom";
 import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, periodState, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
+import { dayField, dayInput } from "../day-input";
 import { adjustmentsBeside } from "./chart-adjustments";
 
 type Metric = "views" | "watch" | "revenue";
@@ -147,8 +148,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   const videos = await sellerVideos(ctx.sellerId);
   const s = state;
   const period = select("chart-period", "chart-period", ["DAILY", "WEEKLY", "MONTHLY"].map((p) => [p, t(`period.${p}` as "period.DAILY")]), s.period);
-  const from = input("chart-from", "chart-from", "date", s.from, { required: true });
-  const to = input("chart-to", "chart-to", "date", s.to, { required: true });
+  const from = dayInput("chart-from", "chart-from", s.from, ctx.lang, true);
+  const to = dayInput("chart-to", "chart-to", s.to, ctx.lang, true);
   const video = select("chart-video", "chart-video", [["", t("charts.allVideos")], ...videos.map((v): [string, string] => [v.video_id, `${v.title} (${v.video_id})`])], s.video);
   const metric = select("chart-metric", "chart-metric", [["views", t("metric.views")], ["watch", t("metric.watchTime")], ["revenue", t("metric.revenue")]], s.metric);
   const type = select("chart-type", "chart-type", [["line", t("charts.line")], ["bar", t("charts.bar")]], s.type);
@@ -165,8 +166,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     "form",
     { class: "controls" },
     field(t("common.period"), period),
-    field(t("common.from"), from),
-    field(t("common.to"), to),
+    dayField(t("common.from"), from),
+    dayField(t("common.to"), to),
     field(t("charts.video"), video),
     field(t("charts.metric"), metric),
     field(t("charts.type"), type),
@@ -178,8 +179,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   await ctx.query(form, results, async () => {
     Object.assign(s, {
       period: period.value,
-      from: from.value,
-      to: to.value,
+      from: from.day(),
+      to: to.day(),
       video: video.value,
       metric: metric.value as Metric,
       type: type.value as "line" | "bar",

@@ -1,9 +1,10 @@
 import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { field, figure, h, input, select, table } from "../dom";
+import { field, figure, h, select, table } from "../dom";
 import { dayIn, formatClock, formatCount, formatDay, formatPeriod, periodState } from "../format";
 import { t } from "../i18n";
 import type { TopVideos } from "../types";
+import { dayField, dayInput } from "../day-input";
 
 let state: { seller: string; period: string; date: string } | null = null;
 
@@ -35,14 +36,14 @@ export async function topPage(ctx: PageContext): Promise<void> {
   if (!state || state.seller !== ctx.sellerId) state = { seller: ctx.sellerId, period: "WEEKLY", date: today };
   const s = state;
   const period = select("top-period", "top-period", ["DAILY", "WEEKLY", "MONTHLY"].map((p) => [p, t(`period.${p}` as "period.DAILY")]), s.period);
-  const date = input("top-date", "top-date", "date", s.date, { required: true });
+  const date = dayInput("top-date", "top-date", s.date, ctx.lang, true);
   const apply = h("button", { type: "submit", "data-testid": "top-apply" }, t("common.apply"));
-  const form = h("form", { class: "controls" }, field(t("common.period"), period), field(t("common.date"), date), apply);
+  const form = h("form", { class: "controls" }, field(t("common.period"), period), dayField(t("common.date"), date), apply);
   const results = h("div", { class: "results" });
   ctx.show(h("h1", {}, t("top.title")), form, results);
 
   await ctx.query(form, results, async () => {
-    Object.assign(s, { period: period.value, date: date.value });
+    Object.assign(s, { period: period.value, date: date.day() });
     const both = (day: string) => {
       const base = `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/top-videos?period=${s.period}&date=${day}`;
       return Promise.all([getJson<TopVideos>(`${base}&metric=VIEWS`), getJson<TopVideos>(`${base}&metric=WATCH_TIME`)]);
@@ -51,7 +52,8 @@ export async function topPage(ctx: PageContext): Promise<void> {
     const moved = opening && lastComputedDay(byViews);
     opening = false;
     if (moved) {
-      s.date = date.value = moved;
+      s.date = moved;
+      date.set(moved);
       [byViews, byWatch] = await both(moved);
     }
     const range = formatPeriod(byViews.period || s.period, byViews.period_start, byViews.period_end, ctx.lang);
