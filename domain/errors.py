@@ -126,6 +126,11 @@ class VideoNotFound(NotFound):
     pass
 
 
+class SellerNotFound(NotFound):
+    """A seller id that names no seller: no account with that id whose role is SELLER, and no
+    video of that id's (a seller demoted since keeps the figures of its videos)."""
+
+
 class EnvoyAdminUnavailable(Unavailable):
     """Envoy's admin endpoint (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer."""
 

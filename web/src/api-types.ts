@@ -139,7 +139,7 @@ export interface paths {
         put?: never;
         /**
          * Run job
-         * @description Admin only. Streams progress; the last event has type JOB_FINISHED or JOB_FAILED and final = true, so a client can tell a complete stream from a cut one. Who may call: ADMIN. gRPC: `/paysystem.v1.BatchService/RunJob`.
+         * @description Admin only. Streams progress; the last event has type JOB_FINISHED or JOB_FAILED and final = true, so a client can tell a complete stream from a cut one. A client whose deadline passes (or who goes away) does not stop the run: it goes on to its last day on the batch instance. Follow it with GET /v1/batch/jobs/{job_execution_id} (each day's execution id is in that day's events) or GET /v1/batch/jobs (newest first). Who may call: ADMIN. gRPC: `/paysystem.v1.BatchService/RunJob`.
          */
         post: operations["BatchService.RunJob"];
         delete?: never;

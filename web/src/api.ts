@@ -6,9 +6,16 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The request field the API's message names ("to_date: ..."), "" when none. */
+    readonly field = "",
   ) {
     super(message);
   }
+}
+
+/** The field a domain error names: the API prefixes its message with it ("date: not a real date"). */
+export function fieldOf(message: string): string {
+  return /^([a-z][a-z_]*): /.exec(message)?.[1] ?? "";
 }
 
 let apiBase = "";
@@ -28,7 +35,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
   } catch {
     // Envoy's own replies may be text/plain
   }
-  return new ApiError(response.status, message);
+  return new ApiError(response.status, message, fieldOf(message));
 }
 
 function expire(): never {
