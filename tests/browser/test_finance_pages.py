@@ -303,7 +303,7 @@ def test_admin_b_lists_the_payouts_downloads_the_bank_file_and_marks_one_paid(pa
         page.get_by_test_id("bank-file").click()
     download = download_info.value
     assert download.suggested_filename == f"transfers-{month}.csv"
-    text = download.path().read_text(encoding="utf-8")
+    text = download.path().read_bytes().decode("utf-8")  # as sent: CRLF line ends kept
     status, served = world.mesh.request("GET", f"/v1/settlement/closings/{month}/transfers:csv", token=token)
     assert status == 200 and served == text  # the file the API serves, byte for byte
     table = csv_rows(text)

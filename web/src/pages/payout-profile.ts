@@ -10,7 +10,7 @@ import { t, tEnum } from "../i18n";
 import type { Payout, PayoutProfile } from "../types";
 import { taxBreakdown } from "./finance/breakdown";
 import { errorField, IdempotencyKeys } from "./finance/helpers";
-import { button, financeError, headers, krwCell, outcome, textCell } from "./finance/ui";
+import { button, financeError, headers, krwCell, named, outcome, textCell } from "./finance/ui";
 
 const PROFILE_FIELDS = ["legal_name", "tax_type", "bank_code", "account_number", "business_number"] as const;
 const PAYOUT_FIELDS = ["payout_id", "month", "status", "tax_type", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw", "actions"];
@@ -30,7 +30,7 @@ async function loadProfile(seller: string): Promise<PayoutProfile | null> {
 
 function payoutRows(ctx: PageContext, payouts: Payout[], detail: HTMLElement): HTMLTableRowElement[] {
   return payouts.map((p) => {
-    const show = button("payout-details", t("fin.details"), { "aria-label": t("fin.detailsOf", { id: p.payout_id }), class: "secondary" });
+    const show = button("payout-details", t("fin.details"), { "aria-label": named(t("fin.details"), t("fin.payoutN", { id: p.payout_id })), class: "secondary" });
     show.addEventListener("click", async () => {
       try {
         detail.replaceChildren(taxBreakdown(await getJson<Payout>(`/v1/payouts/${encodeURIComponent(p.payout_id)}`), ctx.lang));

@@ -8,7 +8,7 @@ import { dayIn, formatCount, formatMonth } from "../../format";
 import { t } from "../../i18n";
 import type { Closing, PendingAdjustments } from "../../types";
 import { previousMonth } from "./helpers";
-import { button, financeError, headers, keyedAction, krwCell, outcome, textCell, timeCell } from "./ui";
+import { button, financeError, headers, keyedAction, krwCell, named, outcome, textCell, timeCell } from "./ui";
 
 const FIELDS = ["month", "closed_at", "closed_by", "approved_by", "approved_at", "sellers", "earnings", "adjustments", "total", "payouts_created", "payouts_krw", "actions"];
 
@@ -40,11 +40,11 @@ async function showAdjustments(ctx: PageContext, month: string, into: HTMLElemen
 }
 
 function closingRow(ctx: PageContext, c: Closing, reload: () => Promise<void>, adjustments: HTMLElement, out: HTMLElement): HTMLTableRowElement {
-  const show = button("closing-adjustments", t("fin.showAdjustments"), { "aria-label": t("fin.showAdjustmentsOf", { month: c.month }), class: "secondary" });
+  const show = button("closing-adjustments", t("fin.showAdjustments"), { "aria-label": named(t("fin.showAdjustments"), c.month), class: "secondary" });
   show.addEventListener("click", () => void showAdjustments(ctx, c.month, adjustments));
   const actions = h("td", { "data-field": "actions", "data-exact": approved(c) ? "approved" : "pending" }, show);
   if (!approved(c)) {
-    const approve = button("closing-approve", t("fin.approve"), { "aria-label": t("fin.approveOf", { month: c.month }) });
+    const approve = button("closing-approve", t("fin.approve"), { "aria-label": named(t("fin.approve"), c.month) });
     keyedAction<Closing>(approve, out, () => ({ path: `/v1/settlement/closings/${encodeURIComponent(c.month)}:approve`, body: {} }), async (answer) => {
       await reload();
       out.replaceChildren(h("p", { "data-testid": "approve-done" }, t("fin.approved", { month: answer.month })));

@@ -9,7 +9,7 @@ import { t, tEnum } from "../../i18n";
 import type { Closing, Payout } from "../../types";
 import { taxBreakdown } from "./breakdown";
 import { previousMonth, queryOf } from "./helpers";
-import { button, financeError, guarded, headers, keyedAction, krwCell, outcome, textCell, timeCell } from "./ui";
+import { button, financeError, guarded, headers, keyedAction, krwCell, named, outcome, textCell, timeCell } from "./ui";
 
 const STATUSES = ["HELD", "PENDING", "APPROVED", "PAID", "FAILED"];
 const FIELDS = ["payout_id", "seller_id", "status", "tax_type", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw", "reference", "updated_at", "actions"];
@@ -22,7 +22,7 @@ export function bankFileName(month: string): string {
 }
 
 function payoutRow(ctx: PageContext, p: Payout, detail: HTMLElement, out: HTMLElement, reload: () => Promise<void>): HTMLTableRowElement {
-  const show = button("payout-details", t("fin.details"), { "aria-label": t("fin.detailsOf", { id: p.payout_id }), class: "secondary" });
+  const show = button("payout-details", t("fin.details"), { "aria-label": named(t("fin.details"), t("fin.payoutN", { id: p.payout_id })), class: "secondary" });
   show.addEventListener("click", async () => {
     try {
       detail.replaceChildren(taxBreakdown(await getJson<Payout>(`/v1/payouts/${encodeURIComponent(p.payout_id)}`), ctx.lang));
@@ -34,7 +34,7 @@ function payoutRow(ctx: PageContext, p: Payout, detail: HTMLElement, out: HTMLEl
   if (p.status === "APPROVED") {
     const reference = input(`payout-reference-${p.payout_id}`, "payout-reference", "text", "", { "aria-label": t("fin.referenceOf", { id: p.payout_id }), maxlength: 128, size: 14 });
     const mark = (status: "PAID" | "FAILED") => {
-      const b = button(`payout-mark-${status.toLowerCase()}`, tEnum("mark", status), { "aria-label": t(status === "PAID" ? "fin.markPaidOf" : "fin.markFailedOf", { id: p.payout_id }) });
+      const b = button(`payout-mark-${status.toLowerCase()}`, tEnum("mark", status), { "aria-label": named(tEnum("mark", status), t("fin.payoutN", { id: p.payout_id })) });
       keyedAction<Payout>(b, out, () => ({ path: `/v1/payouts/${encodeURIComponent(p.payout_id)}:mark`, body: { status, reference: reference.value.trim() } }), async (answer) => {
         await reload();
         out.replaceChildren(h("p", { "data-testid": "mark-done" }, t("fin.marked", { id: answer.payout_id, status: tEnum("payout", answer.status) })));

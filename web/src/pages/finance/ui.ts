@@ -71,6 +71,11 @@ export function keyedAction<T>(
   });
 }
 
+/** A button's accessible name: its visible label first (WCAG 2.5.3), then what it acts on. */
+export function named(label: string, target: string): string {
+  return `${label} – ${target}`;
+}
+
 export function button(testid: string, label: string, attrs: Record<string, string> = {}): HTMLButtonElement {
   return h("button", { type: "button", "data-testid": testid, ...attrs }, label);
 }

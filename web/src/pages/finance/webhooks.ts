@@ -6,7 +6,7 @@ import type { PageContext } from "../../context";
 import { field, h, input, table } from "../../dom";
 import { t, tEnum } from "../../i18n";
 import type { WebhookDelivery, WebhookDeliveryPage, WebhookEndpoint } from "../../types";
-import { button, financeError, headers, outcome, textCell, timeCell } from "./ui";
+import { button, financeError, headers, named, outcome, textCell, timeCell } from "./ui";
 
 export const EVENTS = ["month.closed", "payouts.approved", "payout.paid", "payout.failed", "adjustment.posted"];
 const DELIVERY_FIELDS = ["delivery_id", "event_id", "event_type", "status", "attempts", "last_status_code", "last_error", "next_attempt_at", "delivered_at", "created_at", "actions"];
@@ -15,7 +15,7 @@ async function showDeliveries(ctx: PageContext, endpoint: WebhookEndpoint, into:
   try {
     const page = await getJson<WebhookDeliveryPage>(`/v1/webhooks/endpoints/${encodeURIComponent(endpoint.endpoint_id)}/deliveries?page_size=100`);
     const row = (d: WebhookDelivery) => {
-      const again = button("delivery-redeliver", t("fin.redeliver"), { "aria-label": t("fin.redeliverOf", { id: d.delivery_id }), class: "secondary" });
+      const again = button("delivery-redeliver", t("fin.redeliver"), { "aria-label": named(t("fin.redeliver"), t("fin.deliveryN", { id: d.delivery_id })), class: "secondary" });
       again.addEventListener("click", async () => {
         again.disabled = true;
         try {
@@ -63,9 +63,9 @@ export async function webhooksPage(ctx: PageContext): Promise<void> {
   const reload = async () => {
     const answer = await getJson<{ endpoints: WebhookEndpoint[] }>("/v1/webhooks/endpoints");
     const rows = (answer.endpoints ?? []).map((e) => {
-      const show = button("endpoint-deliveries", t("fin.deliveries"), { "aria-label": t("fin.deliveriesOf", { url: e.url }), class: "secondary" });
+      const show = button("endpoint-deliveries", t("fin.deliveries"), { "aria-label": named(t("fin.deliveries"), e.url), class: "secondary" });
       show.addEventListener("click", () => void showDeliveries(ctx, e, deliveries, out));
-      const remove = button("endpoint-delete", t("fin.delete"), { "aria-label": t("fin.deleteOf", { url: e.url }), class: "secondary" });
+      const remove = button("endpoint-delete", t("fin.delete"), { "aria-label": named(t("fin.delete"), e.url), class: "secondary" });
       remove.addEventListener("click", async () => {
         remove.disabled = true;
         try {
