@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -325,6 +326,10 @@ def test_admin_b_lists_the_payouts_downloads_the_bank_file_and_marks_one_paid(pa
         [(payout["payout_id"], "PAID", reference_text)],
         "the payout marked PAID",
     )
+    # The month records the SHA-256 of the file downloaded, and the closings page shows it.
+    go(page, world, "closings")
+    cell = page.locator(f'[data-testid="closing-row"][data-month="{month}"] [data-field="transfer_file_sha256"]')
+    expect(cell).to_have_attribute("data-exact", hashlib.sha256(download.path().read_bytes()).hexdigest())
 
 
 def test_the_webhook_endpoint_shows_its_deliveries_and_redelivers_one(pages, world):

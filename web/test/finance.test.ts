@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { errorField, IdempotencyKeys, parseTiers, previousMonth, queryOf, randomKey, statusMessageKey, tiersText } from "../src/pages/finance/helpers";
+import { bankFileParts, errorField, IdempotencyKeys, parseTiers, previousMonth, queryOf, randomKey, statusMessageKey, tiersText } from "../src/pages/finance/helpers";
 
 test("a retried request reuses its Idempotency-Key; a new or changed request gets a new one", () => {
   let n = 0;
@@ -54,4 +54,12 @@ test("tiers typed as pairs keep the exact prices, and back", () => {
   ]);
   assert.equal(tiersText(tiers), "0=1, 1000=1.2, 5000=0.7321");
   assert.throws(() => parseTiers("0=1, x=2"), /x=2/);
+});
+
+test("the bank file parts: part 1 before any download, then the files and the next part when payouts wait", () => {
+  const file = (part: number) => ({ part, sha256: "", rows: "1", total_krw: "1", created_by: "1", filename: "" });
+  assert.deepEqual(bankFileParts(undefined), ["1"]);
+  assert.deepEqual(bankFileParts({ transfer_files: [], approved_not_in_file: "3" }), ["1"]);
+  assert.deepEqual(bankFileParts({ transfer_files: [file(2), file(1)], approved_not_in_file: "0" }), ["1", "2"]);
+  assert.deepEqual(bankFileParts({ transfer_files: [file(1)], approved_not_in_file: "2" }), ["1", "2"]);
 });

@@ -10,7 +10,7 @@ import type { Closing, PendingAdjustments } from "../../types";
 import { previousMonth } from "./helpers";
 import { button, financeError, headers, keyedAction, krwCell, named, outcome, textCell, timeCell } from "./ui";
 
-const FIELDS = ["month", "closed_at", "closed_by", "approved_by", "approved_at", "sellers", "earnings", "adjustments", "total", "payouts_created", "payouts_krw", "actions"];
+const FIELDS = ["month", "closed_at", "closed_by", "approved_by", "approved_at", "sellers", "earnings", "adjustments", "total", "payouts_created", "payouts_krw", "transfer_file_sha256", "actions"];
 
 function approved(c: Closing): boolean {
   return Boolean(c.approved_by) && c.approved_by !== "0";
@@ -65,6 +65,7 @@ function closingRow(ctx: PageContext, c: Closing, reload: () => Promise<void>, a
     krwCell("total", c.total),
     textCell("payouts_created", formatCount(c.payouts_created || "0"), c.payouts_created),
     krwCell("payouts_krw", c.payouts_krw),
+    textCell("transfer_file_sha256", c.transfer_file_sha256 ? `${c.transfer_file_sha256.slice(0, 12)}…` : "–", c.transfer_file_sha256),
     actions,
   );
 }

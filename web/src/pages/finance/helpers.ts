@@ -2,6 +2,7 @@
 // the field an API error names, months. Unit-tested in test/finance.test.ts.
 
 import type { MessageKey } from "../../messages";
+import type { Closing } from "../../types";
 
 /** 32 random hex digits (getRandomValues works on plain-HTTP origins, randomUUID does not). */
 export function randomKey(): string {
@@ -78,4 +79,13 @@ export function parseTiers(text: string): { lower_bound: string; unit_price: str
 /** The API's tiers back as the text parseTiers reads. */
 export function tiersText(tiers: { lower_bound: string; unit_price: string }[]): string {
   return tiers.map((tier) => `${tier.lower_bound}=${tier.unit_price}`).join(", ");
+}
+
+/** The bank file parts of a month: those downloaded already, and the next one when approved
+ * payouts are in none yet (part 1 when the month has no file). */
+export function bankFileParts(closing: Pick<Closing, "transfer_files" | "approved_not_in_file"> | undefined): string[] {
+  const parts = (closing?.transfer_files ?? []).map((f) => f.part).sort((a, b) => a - b);
+  if (parts.length === 0) return ["1"];
+  const waiting = BigInt(closing?.approved_not_in_file || "0") > 0n;
+  return [...parts, ...(waiting ? [parts[parts.length - 1] + 1] : [])].map(String);
 }

@@ -8,7 +8,7 @@ import { dayIn, formatMonth } from "../../format";
 import { t, tEnum } from "../../i18n";
 import type { Closing, Payout } from "../../types";
 import { taxBreakdown } from "./breakdown";
-import { previousMonth, queryOf } from "./helpers";
+import { bankFileParts, previousMonth, queryOf } from "./helpers";
 import { button, financeError, guarded, headers, keyedAction, krwCell, named, outcome, textCell, timeCell } from "./ui";
 
 const STATUSES = ["HELD", "PENDING", "APPROVED", "PAID", "FAILED"];
@@ -17,8 +17,8 @@ const PAGE_SIZE = 50;
 
 let state = { month: "", status: "" };
 
-export function bankFileName(month: string): string {
-  return `transfers-${month}.csv`;
+export function bankFileName(month: string, part: string): string {
+  return part === "1" ? `transfers-${month}.csv` : `transfers-${month}-part${part}.csv`;
 }
 
 function payoutRow(ctx: PageContext, p: Payout, detail: HTMLElement, out: HTMLElement, reload: () => Promise<void>): HTMLTableRowElement {
@@ -70,12 +70,23 @@ export async function payoutsPage(ctx: PageContext): Promise<void> {
   const status = select("payouts-status", "payouts-status", [["", t("fin.allStatuses")], ...STATUSES.map((s): [string, string] => [s, tEnum("payout", s)])], state.status);
   const apply = h("button", { type: "submit", "data-testid": "payouts-apply" }, t("common.apply"));
   const bankFile = h("button", { type: "button", "data-testid": "bank-file" }, t("fin.bankFile"));
-  const form = h("form", { class: "controls" }, field(t("fin.month"), month), field(t("fin.status"), status), apply, bankFile);
+  const part = select("bank-file-part", "bank-file-part", [], "1");
+  const sha = h("p", { class: "note hash", "data-testid": "bank-file-sha256" });
+  const showParts = () => {
+    const closing = closings.find((c) => c.month === month.value);
+    part.replaceChildren(...bankFileParts(closing).map((p) => h("option", { value: p }, p)));
+    const file = (closing?.transfer_files ?? []).find((f) => String(f.part) === part.value);
+    sha.textContent = file ? t("fin.bankFileSha", { part: part.value, sha: file.sha256 }) : "";
+  };
+  month.addEventListener("change", showParts);
+  part.addEventListener("change", showParts);
+  showParts();
+  const form = h("form", { class: "controls" }, field(t("fin.month"), month), field(t("fin.status"), status), apply, field(t("fin.bankFilePart"), part), bankFile);
   const out = outcome("payouts-outcome");
   const results = h("div", { class: "results" });
   const detail = h("div", { "data-testid": "payout-detail" });
-  ctx.show(h("h1", {}, t("fin.payoutsTitle")), form, out, results, detail);
-  ctx.csvButton(bankFile, out, () => ({ path: `/v1/settlement/closings/${encodeURIComponent(month.value)}/transfers:csv`, filename: bankFileName(month.value) }));
+  ctx.show(h("h1", {}, t("fin.payoutsTitle")), form, sha, out, results, detail);
+  ctx.csvButton(bankFile, out, () => ({ path: `/v1/settlement/closings/${encodeURIComponent(month.value)}/transfers:csv?part=${part.value}`, filename: bankFileName(month.value, part.value) }));
 
   const load = async (): Promise<(Node | string)[]> => {
     state = { month: month.value, status: status.value };
