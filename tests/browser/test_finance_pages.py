@@ -20,10 +20,11 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from tests import reference
 from tests.browser.test_dashboard import eventually, rows, settled, shown, sign_in
@@ -32,9 +33,8 @@ from tests.mesh import Mesh
 from tests.plugins.browser import Account, World, populate
 
 REDIS_URL = "redis://127.0.0.1:6379/1"
-AXE = Path(__file__).resolve().parents[2] / "web" / "node_modules" / "axe-core" / "axe.min.js"
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 BOM = "\ufeff"
 SELF_APPROVAL = {
     "ko": "이 달을 마감한 관리자는 지급을 승인할 수 없습니다. 다른 관리자가 승인해야 합니다.",
@@ -50,11 +50,17 @@ HOOK_URL = "http://127.0.0.1:9/paysystem-hook"  # nothing listens: deliveries st
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> World:
+def world(tmp_path_factory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("finance-pages-mesh")
     with fresh_database("mariadb", "paysystem_finpages_", tmp) as url:
         with Mesh.on_free_ports(tmp, db_url=url, redis_url=REDIS_URL) as mesh:
             yield populate(mesh, close_last_month=False)
+
+
+@pytest.fixture(scope="module")
+def axe_source(web_node_modules: Path) -> str:
+    """axe-core's browser bundle, from the dashboard's dev dependencies (web/package.json)."""
+    return (web_node_modules / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +87,19 @@ class Watched:
 class Pages(list):
     """The pages a test opens (conftest screenshots each one when the test fails)."""
 
-    def __init__(self, browser: Browser):
+    def __init__(self, browser: Browser, axe_source: str):
         super().__init__()
         self.browser = browser
+        self.axe_source = axe_source
         self.watched: list[Watched] = []
 
-    def open(self, lang: str = "ko", viewport: dict | None = None) -> Watched:
+    def open(self, lang: str = "ko", viewport: ViewportSize | None = None) -> Watched:
         context = self.browser.new_context(accept_downloads=True, viewport=viewport or DESKTOP)
         context.set_default_timeout(30_000)
         context.add_init_script(f"localStorage.setItem('paysystem.lang', {json.dumps(lang)})")
+        # axe-core in every document of the context: an init script, which the page's CSP (no
+        # inline script) does not block.
+        context.add_init_script(self.axe_source)
         page = context.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -101,8 +111,8 @@ class Pages(list):
 
 
 @pytest.fixture
-def pages(browser):
-    opened = Pages(browser)
+def pages(browser, axe_source):
+    opened = Pages(browser, axe_source)
     try:
         yield opened
     finally:
@@ -118,10 +128,9 @@ def go(page: Page, world: World, route: str) -> None:
 
 
 def axe_violations(page: Page) -> list[dict]:
-    """axe-core run in the page (evaluated, so the page's CSP does not apply): the serious and
-    critical violations, each with the first nodes it names."""
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(AXE.read_text(encoding="utf-8"))
+    """axe-core run in the page (Pages.open installs it): the serious and critical violations,
+    each with the first nodes it names."""
+    assert page.evaluate("() => typeof window.axe === 'object'"), "axe-core is not in the page"
     return page.evaluate(
         """async () => {
              const result = await axe.run(document, {resultTypes: ['violations']});

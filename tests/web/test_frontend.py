@@ -9,13 +9,13 @@ types (web/src/api-types.ts) being what docs/openapi.json generates, and the com
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.plugins.web import npm
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -23,25 +23,12 @@ DIST = WEB / "dist"
 
 
 def _npm() -> str:
-    npm = shutil.which("npm")
-    assert npm, "npm is needed to build and test the dashboard (Debian: apt-get install nodejs npm)"
-    return npm
+    return npm()
 
 
 @pytest.fixture(scope="module")
-def node_modules() -> Path:
-    modules = WEB / "node_modules"
-    wanted = json.loads((WEB / "package.json").read_text())["devDependencies"]
-    if not (modules / ".package-lock.json").exists() or not all((modules / name).is_dir() for name in wanted):
-        result = subprocess.run(
-            [_npm(), "--prefix", str(WEB), "ci", "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return modules
+def node_modules(web_node_modules: Path) -> Path:
+    return web_node_modules
 
 
 def test_the_front_end_unit_tests_pass(node_modules):
