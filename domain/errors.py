@@ -251,3 +251,12 @@ class WebhookEndpointNotFound(NotFound):
 
 class WebhookDeliveryNotFound(NotFound):
     pass
+
+
+class TransferFileNotReady(NotReady):
+    """A bank transfer file asked for before its month is closed and approved, or a next part
+    while every approved payout of the month is in a file already."""
+
+
+class TransferFileNotFound(NotFound):
+    """A part of a month's bank transfer file beyond the next one."""

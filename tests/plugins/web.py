@@ -23,7 +23,7 @@ def npm() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def node_modules() -> Path:
     modules = WEB / "node_modules"
     wanted = json.loads((WEB / "package.json").read_text())["devDependencies"]

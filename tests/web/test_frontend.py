@@ -75,7 +75,7 @@ def test_the_first_load_is_within_its_budget(node_modules, tmp_path):
         check=False,
     )
     total = int(re.search(r"first load\s+(\d+) B gzip", result.stdout).group(1))
-    assert total < 300 * 1024, result.stdout
+    assert total < 150 * 1024, result.stdout
 
 
 def test_the_page_has_no_inline_script_or_event_handler():

@@ -44,8 +44,8 @@ function expire(): never {
   throw new ApiError(401, "session expired");
 }
 
-async function call(method: string, path: string, body?: unknown, signIn = false): Promise<Response> {
-  const headers: Record<string, string> = {};
+async function call(method: string, path: string, body?: unknown, signIn = false, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (!signIn) {
     const { session } = loadSession();
@@ -69,6 +69,11 @@ export async function getJson<T>(path: string): Promise<T> {
 
 export async function postJson<T>(path: string, body: unknown, signIn = false): Promise<T> {
   return (await (await call("POST", path, body, signIn)).json()) as T;
+}
+
+/** Any method with a JSON body (or none) and extra headers such as Idempotency-Key; the JSON answer. */
+export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return (await (await call(method, path, body, false, headers)).json()) as T;
 }
 
 export async function getBlob(path: string): Promise<Blob> {

@@ -2,6 +2,7 @@
 // keys (test/i18n.test.ts); `{name}` marks a value filled in at run time.
 
 import { enExtra, koExtra } from "./messages-extra";
+import { enFinance, koFinance } from "./messages-finance";
 
 export const ko = {
   ...koExtra,
@@ -186,6 +187,7 @@ export const ko = {
   "event.JOB_FAILED": "작업 실패",
   "event.JOB_SKIPPED": "이미 완료되어 건너뜀",
   "event.cut": "진행 스트림이 끝나기 전에 끊겼습니다.",
+  ...koFinance,
 };
 
 export type MessageKey = keyof typeof ko;
@@ -373,4 +375,5 @@ export const en: Record<MessageKey, string> = {
   "event.JOB_FAILED": "Job failed",
   "event.JOB_SKIPPED": "Already done, skipped",
   "event.cut": "The progress stream was cut before its end.",
+  ...enFinance,
 };
