@@ -1,7 +1,10 @@
 // Every label of the dashboard, in Korean (the default) and English. Both tables have the same
 // keys (test/i18n.test.ts); `{name}` marks a value filled in at run time.
 
+import { enVideo, koVideo } from "./messages-video";
+
 export const ko = {
+  ...koVideo,
   "app.title": "PaySystem 판매자 대시보드",
   "app.skip": "본문으로 건너뛰기",
   "nav.label": "메뉴",
@@ -188,6 +191,7 @@ export const ko = {
 export type MessageKey = keyof typeof ko;
 
 export const en: Record<MessageKey, string> = {
+  ...enVideo,
   "app.title": "PaySystem seller dashboard",
   "app.skip": "Skip to content",
   "nav.label": "Menu",

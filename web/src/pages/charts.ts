@@ -2,7 +2,7 @@ import type { Chart } from "chart.js";
 import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
-import { field, figure, h, input, select, table } from "../dom";
+import { field, figure, h, input, select, table, videoLink } from "../dom";
 import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
@@ -43,7 +43,7 @@ export async function sellerVideos(seller: string): Promise<Video[]> {
   return videos;
 }
 
-function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTableRowElement {
+export function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTableRowElement {
   return h(
     "tr",
     { "data-testid": "chart-row", "data-period-start": point.period_start },
@@ -72,7 +72,7 @@ function comparedText(exact: string, name: (typeof COMPARED)[number]): string {
 }
 
 /** The totals of both ranges and the API's change of each figure (exact strings). */
-function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
+export function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
   const changes = new Map(comparison.changes.map((c) => [c.figure, c]));
   const rows = COMPARED.map((name) => {
     const before = comparedValue(comparison.totals, name);
@@ -109,7 +109,7 @@ export function exclusionTotals(points: StatsPoint[]): Record<(typeof EXCLUSIONS
   };
 }
 
-function exclusionsTable(points: StatsPoint[]): HTMLElement {
+export function exclusionsTable(points: StatsPoint[]): HTMLElement {
   const totals = exclusionTotals(points);
   const rows = EXCLUSIONS.map((rule) =>
     h(
@@ -191,6 +191,7 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      s.video ? h("p", {}, videoLink(s.video, t("video.open"))) : "",
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
       exclusionsTable(series.points),
