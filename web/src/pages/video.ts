@@ -155,14 +155,16 @@ export async function videoPage(ctx: PageContext, videoId: string): Promise<void
   await ctx.query(form, results, async () => {
     Object.assign(s, { period: period.value, from: from.value, to: to.value, metric: metric.value as Metric, compare: compare.value as VideoState["compare"] });
     const query = `period=${s.period}&from=${s.from}&to=${s.to}${s.compare ? `&compare=${s.compare}` : ""}`;
+    // Both at once: the retention call fails alone (it never refuses what the series allowed).
+    const retentionPending = retentionSection(videoId, s.from, s.to, ctx.lang);
     let series: StatsSeries;
     try {
       series = await getJson<StatsSeries>(`/v1/videos/${encodeURIComponent(videoId)}/stats?${query}`);
     } catch (error) {
+      retentionPending.catch(() => {}); // settled with the series' failure, which the page shows
       if (refusedPage(ctx, videoId, error)) return [];
       throw error;
     }
-    const retention = await retentionSection(videoId, s.from, s.to, ctx.lang);
     const comparison = series.comparison;
     if (ctx.current()) {
       chart?.destroy();
@@ -180,7 +182,7 @@ export async function videoPage(ctx: PageContext, videoId: string): Promise<void
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
       exclusionsTable(series.points),
-      retention,
+      await retentionPending,
     ];
   });
 }
