@@ -10,8 +10,8 @@ import type { PageContext } from "../context";
 import { figure, h, input, select, field, table } from "../dom";
 import { addDays, addDecimals, dayIn, formatCount, formatDay, formatDuration, formatKrw, formatPeriodShort, formatRpm } from "../format";
 import { t } from "../i18n";
-import { retentionCurve, retentionPercents, type RetentionAnswer } from "../retention";
-import type { StatsSeries, Video } from "../types";
+import { retentionCurve, retentionPercents } from "../retention";
+import type { StatsSeries, Video, VideoRetention } from "../types";
 import { comparisonTable, exclusionsTable, metricValue, pointRow } from "./charts";
 
 type Metric = "views" | "watch" | "revenue";
@@ -76,9 +76,9 @@ const POSITIONS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 99];
 /** The retention section: the curve and, for exact values without hover, a table every 10%. */
 async function retentionSection(videoId: string, from: string, to: string, lang: PageContext["lang"]): Promise<HTMLElement> {
   const section = h("section", { "aria-labelledby": "retention-title", "data-testid": "retention" }, h("h2", { id: "retention-title" }, t("retention.title")));
-  let answer: RetentionAnswer;
+  let answer: VideoRetention;
   try {
-    answer = await getJson<RetentionAnswer>(`/v1/videos/${encodeURIComponent(videoId)}/retention?from=${from}&to=${to}`);
+    answer = await getJson<VideoRetention>(`/v1/videos/${encodeURIComponent(videoId)}/retention?from=${from}&to=${to}`);
   } catch (error) {
     // Refusals and unknown videos were answered by the series already: a failure here means
     // the retention API is not there (or not working): the rest of the page stands.
