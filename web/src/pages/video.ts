@@ -42,14 +42,12 @@ function refusedPage(ctx: PageContext, videoId: string, error: unknown): boolean
   return true;
 }
 
-/** A figure card of the range's totals: the rounded figure, and the exact string visible under it. */
-function totalCard(label: string, text: string, exact: string, testid: string): HTMLElement {
-  return h(
-    "div",
-    { class: "card figure" },
-    h("dt", {}, label),
-    h("dd", {}, figure("span", text, exact || undefined, { class: "value", "data-testid": testid }), h("br"), h("small", { class: "note" }, exact ? t("video.exact", { value: exact }) : "")),
-  );
+/** A figure card of the range's totals; money shown in whole won also shows its exact string
+ * under it (a phone has no hover to read the title). */
+function totalCard(label: string, text: string, exact: string, testid: string, money = false): HTMLElement {
+  const value = figure("span", text, exact || undefined, { class: "value", "data-testid": testid });
+  const note = money && exact ? h("small", { class: "note" }, t("video.exact", { value: exact })) : null;
+  return h("div", { class: "card figure" }, h("dt", {}, label), h("dd", {}, value, note ? h("br") : null, note));
 }
 
 function totalsSection(series: StatsSeries, lang: PageContext["lang"]): HTMLElement {
@@ -65,8 +63,8 @@ function totalsSection(series: StatsSeries, lang: PageContext["lang"]): HTMLElem
       totalCard(t("overview.views"), formatCount(totals?.views ?? "0"), totals?.views ?? "0", "video-views"),
       totalCard(t("overview.watchTime"), formatDuration(totals?.watch_time_sec ?? "0", lang), totals?.watch_time_sec ?? "0", "video-watch-time"),
       totalCard(t("field.ad_views"), formatCount(totals?.ad_views ?? "0"), totals?.ad_views ?? "0", "video-ad-views"),
-      totalCard(t("overview.revenue"), formatKrw(revenue), revenue, "video-revenue"),
-      totalCard(t("overview.rpm"), formatRpm(totals?.rpm), totals?.rpm ?? "", "video-rpm"),
+      totalCard(t("overview.revenue"), formatKrw(revenue), revenue, "video-revenue", true),
+      totalCard(t("overview.rpm"), formatRpm(totals?.rpm), totals?.rpm ?? "", "video-rpm", true),
     ),
   );
 }
@@ -104,7 +102,13 @@ async function retentionSection(videoId: string, from: string, to: string, lang:
   );
   section.append(
     h("p", { class: "note" }, t("retention.note", { views: formatCount(views), from: formatDay(from, lang), to: formatDay(to, lang) })),
-    h("div", { class: "retention-box" }, retentionCurve(percents, t("retention.curve"))),
+    h(
+      "div",
+      { class: "retention-box" },
+      h("span", { class: "axis top", "aria-hidden": "true" }, "100%"),
+      retentionCurve(percents, t("retention.curve")),
+      h("span", { class: "axis bottom", "aria-hidden": "true" }, "0%"),
+    ),
     table("retention-table", t("retention.table"), [t("field.position"), t("field.retention"), t("field.reached")], rows),
   );
   section.dataset.views = views;
