@@ -172,7 +172,7 @@ def check_retention(page: Page, world: World, video: reference.Video, first: dt.
     points = [sum(p[k] for _, p in mine) for k in range(100)]
     assert views > 0
     assert section.get_attribute("data-views") == str(views)
-    percents = json.loads(page.get_by_test_id("retention-curve").get_attribute("data-values"))
+    percents = json.loads(page.get_by_test_id("retention-curve").get_attribute("data-values") or "[]")
     assert len(percents) == 100
     for at in (0, 10, 50, 90, 99):
         want = (Decimal(points[at]) * 100 / views).quantize(Decimal("0.1"), ROUND_HALF_UP)
