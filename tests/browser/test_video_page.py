@@ -274,3 +274,17 @@ def test_another_sellers_video_has_a_localized_refusal_and_no_figures(page, worl
     expect(page.get_by_test_id("refusal")).to_contain_text(TEXTS[lang]["forbidden"])
     assert page.locator("main [data-exact]").count() == 0
     assert page.get_by_test_id("chart-row").count() == 0
+
+
+# --- the seller's RPM on the overview --------------------------------------------------------
+
+
+def test_the_overview_shows_this_months_rpm_of_the_reference(page, world):
+    sign_in(page, world, world.seller)
+    seller = world.seller.account_id
+    page.wait_for_url(re.compile(rf"#/sellers/{seller}/overview$"))
+    settled(page)
+    [month] = reference.seller_series(world.daily, seller, "MONTHLY", [world.this_month])
+    want = reference.rpm(month["video_revenue"], month["ad_revenue"], month["views"])
+    assert want is not None
+    assert Decimal(exact_of(page, "overview-rpm") or "") == want
