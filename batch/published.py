@@ -3,7 +3,8 @@ import: the `published_only` import contract).
 
 * The figures, for reading only (only the batch writes them): `daily_video_stats`,
   `period_video_stats`, the frozen copies of closed days (`frozen_days`,
-  `frozen_daily_stats`), `computed_days`, and the per-rule exclusion columns
+  `frozen_daily_stats`), `computed_days`, the audience retention
+  (`video_daily_retention`), and the per-rule exclusion columns
   (`RULE_EXCLUSION_COLUMNS`).
 * `days_to_compute`: which local days are not computed or stale (the ledger refuses to close
   a month that has one; the archive refuses to archive it).
@@ -24,6 +25,7 @@ from batch.tables import (
     frozen_daily_stats,
     frozen_days,
     period_video_stats,
+    video_daily_retention,
 )
 
 __all__ = [
@@ -36,4 +38,5 @@ __all__ = [
     "period_video_stats",
     "publication_delay_sec",
     "read_data_state",
+    "video_daily_retention",
 ]

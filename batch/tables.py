@@ -124,3 +124,17 @@ frozen_daily_stats = sa.Table(
     sa.Column("ad_revenue", Money(), nullable=False),
     sa.Index("ix_frozen_daily_stats_seller_day", "seller_id", "day"),
 )
+
+# Audience retention (DESIGN 2c, docs/statistics_settlement.md "Audience retention"): one row
+# per (video, local day) the batch computed, written in the same transaction as the day's
+# daily_video_stats row: `views`, the day's counted views, and `points`, 100 counts as
+# decimal text joined by commas, point k the counted views that covered k% of the duration.
+# Compact (one narrow row a day) and a range is one primary-key range read (migration 0020).
+video_daily_retention = sa.Table(
+    "video_daily_retention",
+    metadata,
+    sa.Column("video_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("views", sa.BigInteger, nullable=False),
+    sa.Column("points", sa.String(2100), nullable=False),
+)

@@ -259,6 +259,29 @@ def compute_daily(
     return result
 
 
+def compute_retention(
+    videos: list[Video], plays: list[Play], zone: ZoneInfo
+) -> dict[tuple[int, dt.date], tuple[int, tuple[int, ...]]]:
+    """Audience retention (DESIGN 2c) by brute force: per (video, local day) with plays, the
+    counted views and, for each k in 0..99, how many counted views covered the point at
+    second k * duration / 100 (start * 100 <= k * duration < end * 100), every point
+    checked against every counted play."""
+    by_id = {v.video_id: v for v in videos}
+    flags = classify(by_id, plays, zone)
+    result: dict[tuple[int, dt.date], tuple[int, list[int]]] = {}
+    for play in plays:
+        key = (play.video_id, local_day(play.started_at_us, zone))
+        views, points = result.setdefault(key, (0, [0] * 100))
+        if not flags[play.event_id][0]:
+            continue
+        duration = by_id[play.video_id].duration_sec
+        for k in range(100):
+            if play.start_position_sec * 100 <= k * duration < play.end_position_sec * 100:
+                points[k] += 1
+        result[key] = (views + 1, points)
+    return {key: (views, tuple(points)) for key, (views, points) in result.items()}
+
+
 def period_start(period: str, day: dt.date) -> dt.date:
     if period == "WEEKLY":
         return day - dt.timedelta(days=day.isoweekday() - 1)

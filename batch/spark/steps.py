@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from batch.computed_days import days_to_compute
-from batch.spark import rules
+from batch.spark import retention, rules
 from batch.spark.progress import progress_message, read_progress
 from batch.spark.session import spark_failures, spark_session
 from batch.spark.sources import plays_frame, videos_frame
@@ -242,13 +242,22 @@ def compute_day_partition(
     spark.sparkContext.setJobGroup(
         job_group(day, video_id_lo, video_id_hi), f"daily {day} [{video_id_lo}, {video_id_hi})"
     )
-    with spark_failures(f"daily {day} [{video_id_lo}, {video_id_hi})"):
-        figures = _video_figures(spark, settings, conn, day, video_id_lo, video_id_hi, zone).collect()
-    bad = [int(r.first_bad) for r in figures if r.bad_rows]
-    if bad:
-        raise describe_bad_play(conn, min(bad), day, zone)
+    what = f"daily {day} [{video_id_lo}, {video_id_hi})"
+    with spark_failures(what):
+        # Read twice (the figures, then the retention deltas): computed once.
+        plays = _classified_plays(spark, settings, conn, day, video_id_lo, video_id_hi, zone).persist()
+    try:
+        with spark_failures(what):
+            figures = _video_figures(plays).collect()
+        bad = [int(r.first_bad) for r in figures if r.bad_rows]
+        if bad:
+            raise describe_bad_play(conn, min(bad), day, zone)
+        with spark_failures(what):
+            deltas = [r.asDict() for r in retention.deltas(plays).collect()]
+    finally:
+        plays.unpersist()
     rows = [{c: int(r[c]) for c in _FIGURES} | {"seller_id": r.seller_id} for r in figures]
-    written = write_partition_aggregates(conn, day, rows, job_execution_id=job_execution_id)
+    written = write_partition_aggregates(conn, day, rows, retention_deltas=deltas, job_execution_id=job_execution_id)
     return StepCounts(rows_read=sum(int(r.plays_read) for r in figures), rows_written=written)
 
 
@@ -266,11 +275,11 @@ _FIGURES = (
 )
 
 
-def _video_figures(
+def _classified_plays(
     spark: SparkSession, settings: Settings, conn: sa.Connection, day: dt.date, lo: int, hi: int, zone: ZoneInfo
 ) -> DataFrame:
-    """Per video of [lo, hi) with plays on `day`: the figures, plus bad_rows and the smallest
-    bad play_id. The previous playback of rules 2-3 (same viewer and video, in (started_at,
+    """The plays of videos [lo, hi) on `day`, classified: `bad`, `exclusion`, and `view`
+    (a counted view). The previous playback of rules 2-3 (same viewer and video, in (started_at,
     event_id) order) may be one of the last max(30 s, duration / 2) before the day."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -335,6 +344,14 @@ def _video_figures(
         .withColumn("nth", F.sum(F.when(passing, 1).otherwise(0)).over(so_far))
         .withColumn("view", passing & ~rules.over_daily_cap(F.col("nth")))
     )
+    return plays
+
+
+def _video_figures(plays: DataFrame) -> DataFrame:
+    """Per video of the classified plays: the figures, plus bad_rows and the smallest bad play_id."""
+    from pyspark.sql import functions as F
+
+    start, end, duration = F.col("start_position_sec"), F.col("end_position_sec"), F.col("duration_sec")
     capped = (F.col("exclusion") == rules.PASSING) & ~F.col("view")
     no_watch = F.col("exclusion").isin(rules.SELF_VIEW, rules.OVERLAP, rules.STREAM_LIMIT)
 

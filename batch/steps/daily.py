@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from batch.steps import daily_sql as sql
-from batch.steps import fragments
+from batch.steps import fragments, retention
 from batch.steps.dialect import Dialect
 from batch.steps.dialect import text_with_dates as _text
 from domain import counted_views
@@ -125,6 +126,7 @@ def compute_day_partition(
     conn.execute(sa.text(d.create_temp_table(sql.TMP_AGG, sql.TMP_AGG_COLUMNS)))
     conn.execute(sa.text(d.create_temp_table(sql.TMP_PLAYS, sql.TMP_PLAYS_COLUMNS)))
     conn.execute(sa.text(d.create_temp_table(sql.TMP_TAIL, sql.TMP_TAIL_COLUMNS)))
+    conn.execute(sa.text(d.create_temp_table(retention.TMP_RET, retention.TMP_RET_COLUMNS)))
     try:
         conn.execute(
             _text(sql.aggregate_sql(d), "day"),
@@ -175,18 +177,36 @@ AGGREGATE_COLUMNS = (
 )
 
 
+# The retention deltas another engine computed: per (video, point), the counted views whose
+# run of covered points starts there minus those whose run ends there (batch/steps/retention.py).
+RETENTION_DELTA_COLUMNS = ("video_id", "point", "delta")
+
+
 def write_partition_aggregates(
-    conn: sa.Connection, day: dt.date, rows: list[dict[str, int]], *, job_execution_id: int | None = None
+    conn: sa.Connection,
+    day: dt.date,
+    rows: list[dict[str, int]],
+    *,
+    retention_deltas: Sequence[dict[str, int]] = (),
+    job_execution_id: int | None = None,
 ) -> int:
     """Writes back per-video figures computed elsewhere (one dict of AGGREGATE_COLUMNS per
-    video with plays that day in the partition) through the SQL engine's own finishing code
-    (price_and_upsert): same running totals, tiers, upserts and period sums. Returns the
-    daily rows written. Runs inside the caller's transaction."""
+    video with plays that day in the partition, and the retention deltas, one dict of
+    RETENTION_DELTA_COLUMNS per (video, point) with a non-zero delta) through the SQL
+    engine's own finishing code (price_and_upsert, retention.write_sql): same running
+    totals, tiers, upserts and period sums. Returns the daily rows written. Runs inside the
+    caller's transaction."""
     d = Dialect.of(conn)
     view_tiers, ad_tiers = tier_tables(conn, day)
     _drop_temp_tables(conn, d)
     conn.execute(sa.text(d.create_temp_table(sql.TMP_AGG, sql.TMP_AGG_COLUMNS)))
+    conn.execute(sa.text(d.create_temp_table(retention.TMP_RET, retention.TMP_RET_COLUMNS)))
     try:
+        if retention_deltas:
+            conn.execute(
+                sa.text(retention.insert_deltas_sql()),
+                [{c: row[c] for c in RETENTION_DELTA_COLUMNS} for row in retention_deltas],
+            )
         if rows:
             conn.execute(
                 sa.text(
@@ -196,6 +216,7 @@ def write_partition_aggregates(
                 [{c: row[c] for c in AGGREGATE_COLUMNS} for row in rows],
             )
             price_and_upsert(conn, d, day, view_tiers, ad_tiers, job_execution_id)
+            _write_retention(conn, d, day)
     finally:
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             _drop_temp_tables(conn, d)
@@ -209,7 +230,7 @@ def describe_bad_play(conn: sa.Connection, play_id: int, day: dt.date, zone: Zon
 
 
 def _drop_temp_tables(conn: sa.Connection, d: Dialect) -> None:
-    for name in (sql.TMP_AGG, sql.TMP_PLAYS, sql.TMP_TAIL):
+    for name in (sql.TMP_AGG, sql.TMP_PLAYS, sql.TMP_TAIL, retention.TMP_RET):
         conn.execute(sa.text(d.drop_temp_table(name)))
 
 
@@ -249,7 +270,16 @@ def _finish_partition(
     )
     conn.execute(sa.text(sql.take_back_exclusions_sql(d)))
     conn.execute(sa.text(sql.take_back_capped_sql(d)))
+    params = {"day": day, "lo": lo, "hi": hi}
+    conn.execute(_text(retention.counted_plays_sql(d), "day"), params)
+    conn.execute(sa.text(retention.take_back_sql(d)))
     price_and_upsert(conn, d, day, view_tiers, ad_tiers, job_execution_id)
+    _write_retention(conn, d, day)
+
+
+def _write_retention(conn: sa.Connection, d: Dialect, day: dt.date) -> None:
+    """The retention rows of TMP_AGG's videos from the deltas in TMP_RET (retention.py)."""
+    conn.execute(_text(retention.write_sql(d), "day"), {"day": day})
 
 
 def price_and_upsert(

@@ -108,17 +108,18 @@ def classify_sql(d: Dialect) -> str:
     prev_watch = fragments.watch_time_of_sql(d, "q.prev_start_sec", "q.prev_end_sec", "v.duration_sec")
     return f"""
 INSERT INTO {TMP_PLAYS} (video_id, viewer_id, started_at_us, pair_plays, exclusion,
-                         watch_time_sec, ad_views)
+                         watch_time_sec, ad_views, start_sec, end_sec, duration_sec)
 SELECT k.video_id, k.viewer_id, k.started_at_us, k.pair_plays, k.exclusion,
-       k.watch_time_sec, k.ad_views
+       k.watch_time_sec, k.ad_views, k.start_sec, k.end_sec, k.duration_sec
 FROM (
     SELECT c.video_id, c.viewer_id, c.started_at_us, c.pair_plays,
            -- The attribution order of counted_views.Exclusion: the self-views are gone already.
            CASE WHEN {fragments.overlap_sql("c")} THEN {_OVERLAP}
                 WHEN {fragments.stream_limited_sql("c")} THEN {_STREAM_LIMIT}
                 WHEN {fragments.repeat_sql("c")} THEN {_REPEAT}
-                ELSE {_PASSING} END AS exclusion,
-           {fragments.watch_time_sql(d)} AS watch_time_sec, {fragments.ad_views_sql(d)} AS ad_views
+                ELSE {PASSING} END AS exclusion,
+           {fragments.watch_time_sql(d)} AS watch_time_sec, {fragments.ad_views_sql(d)} AS ad_views,
+           c.start_sec, c.end_sec, c.duration_sec
     FROM (
         SELECT x.video_id, x.viewer_id, x.started_at_us, x.pair_plays, x.start_sec, x.end_sec,
                x.duration_sec, x.over_limit, 0 AS self_view, 1 AS counted,
@@ -168,7 +169,7 @@ FROM (
     ) c
 ) k
 -- Only what pass 2b and 2c read: the excluded plays, and the cap's candidates.
-WHERE k.exclusion <> {_PASSING} OR k.pair_plays > {counted_views.DAILY_VIEW_CAP}
+WHERE k.exclusion <> {PASSING} OR k.pair_plays > {counted_views.DAILY_VIEW_CAP}
 """
 
 
@@ -187,7 +188,7 @@ SELECT t.video_id, 0, -COUNT(*),
        SUM(CASE WHEN t.exclusion = {_STREAM_LIMIT} THEN 1 ELSE 0 END),
        SUM(CASE WHEN t.exclusion = {_REPEAT} THEN 1 ELSE 0 END)
 FROM {TMP_PLAYS} t
-WHERE t.exclusion <> {_PASSING}
+WHERE t.exclusion <> {PASSING}
 GROUP BY t.video_id
 {d.upsert_add(["video_id"], ["views", "watch_time_sec", "ad_views", *counts])}
 """
@@ -205,7 +206,7 @@ FROM (
     SELECT t.video_id, t.ad_views,
            ROW_NUMBER() OVER (PARTITION BY t.video_id, t.viewer_id ORDER BY t.started_at_us) AS nth
     FROM {TMP_PLAYS} t
-    WHERE t.exclusion = {_PASSING} AND t.pair_plays > {counted_views.DAILY_VIEW_CAP}
+    WHERE t.exclusion = {PASSING} AND t.pair_plays > {counted_views.DAILY_VIEW_CAP}
 ) r
 WHERE {fragments.over_daily_cap_sql("r.nth")}
 GROUP BY r.video_id
@@ -214,7 +215,7 @@ GROUP BY r.video_id
 
 
 # Exclusion codes in TMP_PLAYS (counted_views.Exclusion; self-views never get there).
-_PASSING, _OVERLAP, _REPEAT, _STREAM_LIMIT = 0, 2, 3, 5
+PASSING, _OVERLAP, _REPEAT, _STREAM_LIMIT = 0, 2, 3, 5
 
 TMP_AGG_COLUMNS = """
     video_id BIGINT NOT NULL PRIMARY KEY,
@@ -249,7 +250,10 @@ TMP_PLAYS_COLUMNS = """
     pair_plays BIGINT NOT NULL,
     exclusion SMALLINT NOT NULL,
     watch_time_sec BIGINT NOT NULL,
-    ad_views BIGINT NOT NULL
+    ad_views BIGINT NOT NULL,
+    start_sec BIGINT NOT NULL,  -- the play's positions and its video's duration: retention.py
+    end_sec BIGINT NOT NULL,
+    duration_sec BIGINT NOT NULL
 """
 
 # DESIGN 2 "Precise points": each day is priced from the running totals at the end of the

@@ -87,6 +87,12 @@ class Dialect:
         sets = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns)
         return f"ON DUPLICATE KEY UPDATE {sets}"
 
+    def join_with_commas(self, values: list[str]) -> str:
+        """The values' text joined by commas (SQLite 3.40 has no CONCAT_WS)."""
+        if self.is_sqlite:
+            return "(" + " || ',' || ".join(values) + ")"
+        return f"CONCAT_WS(',', {', '.join(values)})"
+
     @property
     def select_where_true(self) -> str:
         # SQLite needs a WHERE before ON CONFLICT in INSERT ... SELECT (parsing ambiguity).

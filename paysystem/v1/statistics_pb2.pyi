@@ -182,3 +182,27 @@ class SellerStatsSeries(_message.Message):
     totals: StatsPoint
     comparison: SeriesComparison
     def __init__(self, seller_id: _Optional[int] = ..., period: _Optional[_Union[_common_pb2.Period, str]] = ..., points: _Optional[_Iterable[_Union[StatsPoint, _Mapping]]] = ..., data_through: _Optional[str] = ..., totals: _Optional[_Union[StatsPoint, _Mapping]] = ..., comparison: _Optional[_Union[SeriesComparison, _Mapping]] = ...) -> None: ...
+
+class GetVideoRetentionRequest(_message.Message):
+    __slots__ = ("video_id", "to")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    video_id: int
+    to: str
+    def __init__(self, video_id: _Optional[int] = ..., to: _Optional[str] = ..., **kwargs) -> None: ...
+
+class VideoRetention(_message.Message):
+    __slots__ = ("video_id", "to", "views", "points", "data_through")
+    VIDEO_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    VIEWS_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    DATA_THROUGH_FIELD_NUMBER: _ClassVar[int]
+    video_id: int
+    to: str
+    views: int
+    points: _containers.RepeatedScalarFieldContainer[int]
+    data_through: str
+    def __init__(self, video_id: _Optional[int] = ..., to: _Optional[str] = ..., views: _Optional[int] = ..., points: _Optional[_Iterable[int]] = ..., data_through: _Optional[str] = ..., **kwargs) -> None: ...

@@ -51,6 +51,11 @@ class StatisticsServiceStub:
                 request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
                 _registered_method=True)
+        self.GetVideoRetention = channel.unary_unary(
+                '/paysystem.v1.StatisticsService/GetVideoRetention',
+                request_serializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoRetentionRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_statistics__pb2.VideoRetention.FromString,
+                _registered_method=True)
         self.GetSellerRealtime = channel.unary_unary(
                 '/paysystem.v1.StatisticsService/GetSellerRealtime',
                 request_serializer=paysystem_dot_v1_dot_realtime__pb2.GetSellerRealtimeRequest.SerializeToString,
@@ -95,6 +100,15 @@ class StatisticsServiceServicer:
         """That seller, or an admin. The seller's figures summed over all of its videos, one point
         per period of the range (zeros included); a closed month's views, ad views and revenue
         are its frozen statement figures (later months' adjustments are not in any point).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVideoRetention(self, request, context):
+        """The video's owner, or an admin: audience retention (DESIGN.md 2c) summed over the local
+        days [from, to] (at most 366 days, as a daily series): for each 1% of the video's duration,
+        how many of the counted views covered that point. Percent of the views is points[k] / views.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,6 +164,11 @@ def add_StatisticsServiceServicer_to_server(servicer, server):
                     servicer.GetSellerStats,
                     request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.SerializeToString,
+            ),
+            'GetVideoRetention': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVideoRetention,
+                    request_deserializer=paysystem_dot_v1_dot_statistics__pb2.GetVideoRetentionRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_statistics__pb2.VideoRetention.SerializeToString,
             ),
             'GetSellerRealtime': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSellerRealtime,
@@ -254,6 +273,33 @@ class StatisticsService:
             '/paysystem.v1.StatisticsService/GetSellerStats',
             paysystem_dot_v1_dot_statistics__pb2.GetSellerStatsRequest.SerializeToString,
             paysystem_dot_v1_dot_statistics__pb2.SellerStatsSeries.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVideoRetention(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.StatisticsService/GetVideoRetention',
+            paysystem_dot_v1_dot_statistics__pb2.GetVideoRetentionRequest.SerializeToString,
+            paysystem_dot_v1_dot_statistics__pb2.VideoRetention.FromString,
             options,
             channel_credentials,
             insecure,

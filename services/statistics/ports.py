@@ -66,3 +66,8 @@ class StatisticsReader(Protocol):
         "frozen" and a "replaced" part (views, ad views and revenues). A closed day's frozen
         figures are live - replaced + frozen."""
         ...
+
+    def daily_retention(self, video_id: int, first: dt.date, last: dt.date) -> list[tuple[int, tuple[int, ...]]]:
+        """The video's audience retention rows of the days in [first, last] (days without a
+        row left out), in no set order: (counted views, the 100 counts) per day."""
+        ...

@@ -14,8 +14,10 @@ from batch.published import (
     frozen_daily_stats,
     frozen_days,
     period_video_stats,
+    video_daily_retention,
 )
 from domain.periods import Period
+from domain.retention import decode_points
 from services.common.money_sql import money_sum
 from services.settlement.published import closed_lines, month_closings
 from services.statistics.ports import Figures, SeriesPart, TopRow
@@ -69,6 +71,13 @@ def period_series(conn: sa.Connection, video_id: int, period: Period, starts: li
         t.c.period == period.value, t.c.period_start.in_(starts), t.c.video_id == video_id
     )
     return {row.period_start: row for row in conn.execute(query)}
+
+
+def daily_retention(conn: sa.Connection, video_id: int, first: dt.date, last: dt.date) -> list[sa.Row]:
+    """The video's retention rows (views, points) in [first, last] (a primary-key range)."""
+    t = video_daily_retention
+    query = sa.select(t.c.views, t.c.points).where(t.c.video_id == video_id, t.c.day >= first, t.c.day <= last)
+    return list(conn.execute(query))
 
 
 # The figures a closed month freezes (the statement's); the others are never frozen.
@@ -174,3 +183,7 @@ class SqlStatisticsReader:
     def seller_series(self, seller_id: int, period: Period, first: dt.date, last: dt.date) -> list[SeriesPart]:
         rows = seller_series(self._conn, seller_id, period, first, last)
         return [SeriesPart(row.kind, row.start, _figures(row)) for row in rows]
+
+    def daily_retention(self, video_id: int, first: dt.date, last: dt.date) -> list[tuple[int, tuple[int, ...]]]:
+        rows = daily_retention(self._conn, video_id, first, last)
+        return [(int(row.views), decode_points(row.points)) for row in rows]

@@ -11,7 +11,7 @@ from paysystem.v1 import common_pb2, realtime_pb2, statistics_pb2, statistics_pb
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.statistics import realtime, service
+from services.statistics import realtime, retention, service
 
 
 def _day(value) -> str:
@@ -74,6 +74,19 @@ class StatisticsServicer(statistics_pb2_grpc.StatisticsServiceServicer):
             data_through=_day(series.data_through),
             totals=_point(series.totals),
             comparison=_comparison(series.comparison),
+        )
+
+    def GetVideoRetention(self, request, context):
+        figures = retention.get_video_retention(
+            self._read, current_principal(), request.video_id, getattr(request, "from"), request.to
+        )
+        return statistics_pb2.VideoRetention(
+            video_id=figures.video_id,
+            to=figures.last.isoformat(),
+            views=figures.views,
+            points=figures.points,
+            data_through=_day(figures.data_through),
+            **{"from": figures.first.isoformat()},
         )
 
     def GetSellerStats(self, request, context):

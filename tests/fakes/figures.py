@@ -57,6 +57,8 @@ class FakeFigures:
     frozen_days: set[dt.date] = dataclasses.field(default_factory=set)
     frozen_daily: dict[tuple[dt.date, int], tuple[int, Figures]] = dataclasses.field(default_factory=dict)
     adjustments: list[tuple[int, dt.date, dt.date, int, Decimal]] = dataclasses.field(default_factory=list)
+    # (day, video_id) -> (counted views, 100 counts): the batch's video_daily_retention.
+    retention: dict[tuple[dt.date, int], tuple[int, tuple[int, ...]]] = dataclasses.field(default_factory=dict)
 
     def title(self, video_id: int) -> str:
         return self.videos[video_id][1] if video_id in self.videos else ""
@@ -127,6 +129,9 @@ class FakeStatisticsReader:
 
     def daily_series(self, video_id: int, first: dt.date, last: dt.date) -> dict[dt.date, Figures]:
         return {day: dict(f) for (day, v), (_, f) in self.data.daily.items() if v == video_id and first <= day <= last}
+
+    def daily_retention(self, video_id: int, first: dt.date, last: dt.date) -> list[tuple[int, tuple[int, ...]]]:
+        return [row for (day, v), row in self.data.retention.items() if v == video_id and first <= day <= last]
 
     def period_series(self, video_id: int, period: Period, starts: list[dt.date]) -> dict[dt.date, Figures]:
         return {

@@ -19,14 +19,25 @@ from batch.steps import (
     finish_day,
     video_id_bounds,
 )
-from batch.tables import RULE_EXCLUSION_COLUMNS
+from batch.tables import RULE_EXCLUSION_COLUMNS, video_daily_retention
 from domain.periods import local_day_of
+from domain.retention import decode_points
 from services.common.sqltypes import Money
 from services.video import play_counts
 from tests import event_ids
 from tests.databases import fresh_engine
 from tests.plugins.jobs import DATA_TABLES
-from tests.reference import DailyRow, PeriodRow, Play, Seed, TierRow, Video, compute_daily, compute_periods
+from tests.reference import (
+    DailyRow,
+    PeriodRow,
+    Play,
+    Seed,
+    TierRow,
+    Video,
+    compute_daily,
+    compute_periods,
+    compute_retention,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -204,6 +215,8 @@ class BatchData:
         assert self.daily_rows() == expected
         for period in ("WEEKLY", "MONTHLY"):
             assert self.period_rows(period) == compute_periods(expected, period)
+        plays = [play for arrival in arrivals for play in arrival]
+        assert self.retention_rows() == compute_retention(videos, plays, self.zone)
 
     def daily_rows(self, *, exclude_days: set[dt.date] = frozenset()) -> dict:
         with self.engine.connect() as conn:
@@ -245,6 +258,12 @@ class BatchData:
                     **{c: getattr(r, c) for c in RULE_EXCLUSION_COLUMNS},
                 )
             return rows
+
+    def retention_rows(self) -> dict[tuple[int, dt.date], tuple[int, tuple[int, ...]]]:
+        """video_daily_retention as reference.compute_retention gives it: (views, points)."""
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.select(video_daily_retention))
+            return {(r.video_id, r.day): (r.views, decode_points(r.points)) for r in result}
 
     def period_rows(self, period: str) -> dict:
         with self.engine.connect() as conn:

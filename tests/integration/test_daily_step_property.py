@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from domain.periods import day_bounds_us
 from tests.integration.conftest import SEOUL, BatchData
-from tests.reference import Play, Seed, Video, compute_daily, compute_periods
+from tests.reference import Play, Seed, Video, compute_daily, compute_periods, compute_retention
 
 # Sunday, Monday (a new ISO week) and Tuesday (a new month): weeks and months both split.
 DAYS = [dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 1)]
@@ -88,3 +88,4 @@ def test_the_sql_step_equals_the_reference(batch_engine, videos, plays, seeds, l
     assert data.daily_rows(exclude_days={SEED_DAY}) == expected
     for period in ("WEEKLY", "MONTHLY"):
         assert data.period_rows(period) == compute_periods(expected, period)
+    assert data.retention_rows() == compute_retention(videos, plays, SEOUL)

@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from batch.tables import daily_video_stats, frozen_daily_stats, frozen_days, period_video_stats
+from batch.tables import daily_video_stats, frozen_daily_stats, frozen_days, period_video_stats, video_daily_retention
 from domain.ledger import EntryKind
 from domain.periods import Period
+from domain.retention import encode_points
 from services.settlement.ports import StatementReader
 from services.settlement.repository import SqlStatementReader
 from services.settlement.tables import closed_lines, ledger_entries, month_closings
@@ -73,6 +74,9 @@ def world() -> FakeFigures:
         (7, FEB, JAN, 5, Decimal("0.25")),
         (7, MAR, FEB, 2, Decimal(9)),
     ]
+    data.retention[D, 1] = (3, (3,) * 40 + (1,) * 60)
+    data.retention[F, 1] = (2, tuple(k % 3 for k in range(100)))
+    data.retention[D, 9] = (0, (0,) * 100)
     return data
 
 
@@ -109,6 +113,13 @@ def seed_sql(engine: sa.Engine, data: FakeFigures) -> None:
             [{"month": m, "video_id": v, "seller_id": s, **f} for (m, v), (s, f) in data.closed_lines.items()],
         )
         conn.execute(sa.insert(frozen_days), [{"day": day, "frozen_at_us": 1} for day in data.frozen_days])
+        conn.execute(
+            sa.insert(video_daily_retention),
+            [
+                {"day": day, "video_id": v, "views": views, "points": encode_points(points)}
+                for (day, v), (views, points) in data.retention.items()
+            ],
+        )
         conn.execute(
             sa.insert(frozen_daily_stats),
             [{"day": day, "video_id": v, "seller_id": s, **f} for (day, v), (s, f) in data.frozen_daily.items()],
@@ -153,6 +164,9 @@ def statistics_reads(reader: StatisticsReader) -> list[object]:
         answers.append(reader.daily_series(video, F, F))
         answers += [reader.period_series(video, p, starts) for p, starts in PERIODS[1:]]
         answers.append(reader.period_series(video, Period.WEEKLY, []))
+        answers += [
+            sorted(reader.daily_retention(video, first, last)) for first, last in ((JAN, APR), (D, D), (MAR, D))
+        ]
     return answers
 
 
@@ -178,6 +192,8 @@ def test_the_fake_answers_as_worked_out_by_hand():
     # 28 February (video 1: 3 views, 1.25) and 1 March (video 2: ads 0.0001)
     assert [line[:3] for line in statements.frozen_aware_lines(7, WEEKS[1], MAR)] == [(1, "Cats", 3), (2, "Dogs", 1)]
     assert [a.video_id for a in statements.adjustments_posted(7, FEB)] == [1, 5]
+    assert sorted(v for v, _ in stats.daily_retention(1, JAN, APR)) == [2, 3]
+    assert stats.daily_retention(1, D, D) == [(3, (3,) * 40 + (1,) * 60)]
 
 
 @pytest.mark.parametrize("backend", ["mariadb", "sqlite"])

@@ -105,6 +105,8 @@ def figures(engine, month: dt.date) -> dict:
                     tuple(r) for r in stats.seller_series(conn, seller, period, days[0], days[-1])
                 ]
         for video in VIDEOS:
+            # Audience retention: figures, not history (docs/statistics_settlement.md).
+            out["retention", video] = sorted(tuple(r) for r in stats.daily_retention(conn, video, days[0], days[-1]))
             out["vseries-d", video] = {
                 d: tuple(r) for d, r in stats.daily_series(conn, video, days[0], days[-1]).items()
             }
@@ -209,6 +211,7 @@ def test_an_archived_month_reads_the_same_restores_identical_and_refuses_late_da
     with pytest.raises(archive.MonthNotArchivable, match="not closed"):  # February is open
         archive.archive_month(engine, FEB, tmp_path, zone=SEOUL)
     before = figures(engine, JAN)
+    assert sum(len(before["retention", video]) for video in VIDEOS) > 31  # kept through archive and restore
     feb_first = feb_first_figures(engine)
     rows_before = month_rows_checksum(engine, JAN)
     assert rows_before[0] == 12 * 31 + 1

@@ -1,7 +1,7 @@
 """The Spark engine (batch/spark/steps.py) against the SQL engine (batch/steps) on real MariaDB
 and a real local[2] Spark session: on the same database state both engines write the same
-daily, weekly and monthly rows and the same stream_limited_plays, equal to
-tests/reference.py's; the plays read through JDBC or from a Parquet history (the midnight,
+daily, weekly and monthly rows, the same stream_limited_plays and the same audience
+retention rows, equal to tests/reference.py's; the plays read through JDBC or from a Parquet history (the midnight,
 late-data and DST cases from both, the history written by the project's export); a job run
 end to end with the Spark engine, its partitions streaming Spark's progress."""
 
@@ -33,7 +33,16 @@ from services.video import parquet_history
 from tests.databases import fresh_database
 from tests.integration.conftest import SEOUL, BatchData
 from tests.integration.test_daily_step_property import plays_strategy
-from tests.reference import DESIGN_TIERS, Play, Seed, TierRow, Video, compute_daily, compute_periods
+from tests.reference import (
+    DESIGN_TIERS,
+    Play,
+    Seed,
+    TierRow,
+    Video,
+    compute_daily,
+    compute_periods,
+    compute_retention,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 SUN, MON, TUE = dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)
@@ -105,6 +114,7 @@ def both_engines(
                 data.period_rows("WEEKLY"),
                 data.period_rows("MONTHLY"),
                 data.table_snapshot("stream_limited_plays"),
+                data.retention_rows(),
             )
         )
     sql, *spark = results
@@ -114,6 +124,7 @@ def both_engines(
     expected = compute_daily(videos, plays, zone, tiers=tiers, seeds=seeds)
     seeded = {(v, s.day) for v, s in (seeds or {}).items()}
     assert {k: r for k, r in sql[0].items() if k not in seeded} == expected
+    assert sql[4] == compute_retention(videos, plays, zone)
     if not seeds:  # a seed's daily row is not the reference's
         assert sql[1] == compute_periods(expected, "WEEKLY")
         assert sql[2] == compute_periods(expected, "MONTHLY")

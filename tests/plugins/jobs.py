@@ -29,6 +29,7 @@ DATA_TABLES = [
     "period_video_stats",
     "computed_days",
     "stream_limited_plays",
+    "video_daily_retention",
 ]
 
 

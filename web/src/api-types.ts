@@ -784,6 +784,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/videos/{video_id}/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get video retention
+         * @description The video's owner, or an admin: audience retention (DESIGN.md 2c) summed over the local days [from, to] (at most 366 days, as a daily series): for each 1% of the video's duration, how many of the counted views covered that point. Percent of the views is points[k] / views. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.StatisticsService/GetVideoRetention`.
+         */
+        get: operations["StatisticsService.GetVideoRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/videos/{video_id}/stats": {
         parameters: {
             query?: never;
@@ -1677,6 +1697,30 @@ export interface components {
              * @description RFC 3339, UTC
              */
             created_at?: string;
+        };
+        /** @description Audience retention of one video over a range of local days (docs/statistics_settlement.md "Audience retention"). Point k (0..99) is at second k * duration_sec / 100; a counted view covers it when start_position_sec <= that second < end_position_sec. Days the batch has not computed count as zero (`data_through` says which it has). */
+        VideoRetention: {
+            /** Format: int64 */
+            video_id: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD, as asked
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD, as asked
+             */
+            to: string;
+            /**
+             * Format: int64
+             * @description the counted views of the range (the day series' views summed)
+             */
+            views: string;
+            /** @description always 100 counts, each <= views */
+            points: string[];
+            /** @description last local day the batch has computed, empty if none */
+            data_through: string;
         };
         VideoStatsSeries: {
             /** Format: int64 */
@@ -3225,6 +3269,39 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "StatisticsService.GetVideoRetention": {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD, the first local day */
+                from?: string;
+                /** @description YYYY-MM-DD, the last local day (inclusive) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                video_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VideoRetention"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
             404: components["responses"]["E404"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];

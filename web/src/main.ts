@@ -19,9 +19,10 @@ import { overviewPage } from "./pages/overview";
 import { signInPage } from "./pages/signin";
 import { statementsPage } from "./pages/statements";
 import { topPage } from "./pages/top";
+import { videoPage } from "./pages/video";
 import { clearSession, loadSession, type Session } from "./session";
 
-type Route = { name: "signin" } | { name: "admin" } | { name: "finance"; page: FinancePage } | { name: "seller"; sellerId: string; page: SellerPage } | { name: "home" } | { name: "unknown" };
+type Route = { name: "signin" } | { name: "admin" } | { name: "finance"; page: FinancePage } | { name: "seller"; sellerId: string; page: SellerPage } | { name: "video"; videoId: string } | { name: "home" } | { name: "unknown" };
 type SellerPage = "overview" | "charts" | "top" | "statements" | "ledger" | "profile";
 type FinancePage = "closings" | "payouts" | "tables" | "audit" | "webhooks";
 
@@ -52,6 +53,8 @@ export function parseRoute(hash: string): Route {
   if (finance) return { name: "finance", page: finance[1] as FinancePage };
   const match = /^\/sellers\/(\d+)\/(overview|charts|top|statements|ledger|profile)$/.exec(path);
   if (match) return { name: "seller", sellerId: match[1], page: match[2] as SellerPage };
+  const video = /^\/videos\/(\d+)$/.exec(path);
+  if (video) return { name: "video", videoId: video[1] };
   return { name: "unknown" };
 }
 
@@ -164,6 +167,8 @@ async function render(): Promise<void> {
       await FINANCE_PAGES[route.page](ctx);
     } else if (route.name === "seller") {
       await SELLER_PAGES[route.page](ctx);
+    } else if (route.name === "video") {
+      await videoPage(ctx, route.videoId);
     }
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) ctx.fail(error);

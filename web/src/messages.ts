@@ -3,9 +3,11 @@
 
 import { enExtra, koExtra } from "./messages-extra";
 import { enFinance, koFinance } from "./messages-finance";
+import { enVideo, koVideo } from "./messages-video";
 
 export const ko = {
   ...koExtra,
+  ...koVideo,
   "app.title": "PaySystem 판매자 대시보드",
   "app.skip": "본문으로 건너뛰기",
   "nav.label": "메뉴",
@@ -194,6 +196,7 @@ export type MessageKey = keyof typeof ko;
 
 export const en: Record<MessageKey, string> = {
   ...enExtra,
+  ...enVideo,
   "app.title": "PaySystem seller dashboard",
   "app.skip": "Skip to content",
   "nav.label": "Menu",

@@ -23,6 +23,7 @@ export type Payout = Schemas["Payout"];
 export type LedgerEntry = Schemas["LedgerEntry"];
 export type LedgerPage = Schemas["LedgerPage"];
 export type Realtime = Schemas["Realtime"];
+export type VideoRetention = Schemas["VideoRetention"];
 export type RealtimePoint = Schemas["RealtimePoint"];
 export type JobEvent = Schemas["JobEvent"];
 export type PartitionExecution = Schemas["PartitionExecution"];

@@ -2,7 +2,7 @@ import type { Chart } from "chart.js";
 import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
-import { field, figure, h, select, table } from "../dom";
+import { field, figure, h, select, table, videoLink } from "../dom";
 import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, periodState, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
@@ -50,7 +50,7 @@ export function plottedValues(points: StatsPoint[], metric: Metric, dataThrough:
   return points.map((p) => (periodState(p.period_start, p.period_end, dataThrough) === "pending" ? null : metricValue(p, metric)));
 }
 
-function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
+export function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
   const state = periodState(point.period_start, point.period_end, dataThrough);
   const label = formatPeriod(period, point.period_start, point.period_end, ctx.lang);
   return h(
@@ -85,7 +85,7 @@ function comparedText(exact: string, name: (typeof COMPARED)[number]): string {
 }
 
 /** The totals of both ranges and the API's change of each figure (exact strings). */
-function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
+export function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
   const changes = new Map(comparison.changes.map((c) => [c.figure, c]));
   const rows = COMPARED.map((name) => {
     const before = comparedValue(comparison.totals, name);
@@ -122,7 +122,7 @@ export function exclusionTotals(points: StatsPoint[]): Record<(typeof EXCLUSIONS
   };
 }
 
-function exclusionsTable(points: StatsPoint[]): HTMLElement {
+export function exclusionsTable(points: StatsPoint[]): HTMLElement {
   const totals = exclusionTotals(points);
   const rows = EXCLUSIONS.map((rule) =>
     h(
@@ -205,6 +205,7 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
       h("p", { class: "note", "data-testid": "chart-pending-note" }, t("pending.note", { through: formatDay(series.data_through, ctx.lang) || t("common.none") })),
+      s.video ? h("p", {}, videoLink(s.video, t("video.open"))) : "",
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
       table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
       ...(s.period === "MONTHLY" && !s.video ? [await adjustmentsBeside(ctx.sellerId, series.points, ctx.lang)] : []),

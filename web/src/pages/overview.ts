@@ -1,7 +1,7 @@
 import { ApiError, getJson } from "../api";
 import { errorNode, isUnknownSeller, type PageContext } from "../context";
 import { card, figure, h } from "../dom";
-import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
+import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth, formatRpm } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
 import { realtimePanel } from "./realtime";
@@ -59,6 +59,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     const watch = point?.watch_time_sec ?? "0";
     cards.push(card(t("overview.views"), figure("dd", formatCount(views), views, { "data-testid": "overview-views" })));
     cards.push(card(t("overview.watchTime"), figure("dd", formatDuration(watch, lang), watch, { "data-testid": "overview-watch-time" })));
+    cards.push(card(t("overview.rpm"), figure("dd", formatRpm(point?.rpm), point?.rpm || undefined, { "data-testid": "overview-rpm" })));
   } else {
     cards.push(failed(t("overview.views"), series.error), failed(t("overview.watchTime"), series.error));
   }

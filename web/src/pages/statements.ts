@@ -1,6 +1,6 @@
 import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { card, field, figure, h, select, table } from "../dom";
+import { card, field, figure, h, select, table, videoLink } from "../dom";
 import { dayIn, formatCount, formatDay, formatKrw, formatMonth, formatPeriod, formatTimestamp } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Statement, StatementLine } from "../types";
@@ -19,7 +19,7 @@ function lineRow(line: StatementLine): HTMLTableRowElement {
     { "data-testid": "statement-line", "data-video-id": line.video_id },
     ...LINE_FIELDS.map((f) => {
       const exact = line[f];
-      const text = MONEY.has(f) ? formatKrw(exact) : COUNTS.has(f) ? formatCount(exact) : exact;
+      const text = MONEY.has(f) ? formatKrw(exact) : COUNTS.has(f) ? formatCount(exact) : f === "title" ? videoLink(line.video_id, exact) : exact;
       return figure("td", text, exact, { "data-field": f });
     }),
   );
@@ -83,7 +83,7 @@ export async function statementsPage(ctx: PageContext): Promise<void> {
                 { "data-testid": "statement-adjustment", "data-video-id": a.video_id },
                 figure("td", formatMonth(a.original_month, ctx.lang), a.original_month, { "data-field": "original_month" }),
                 figure("td", a.video_id, a.video_id, { "data-field": "video_id" }),
-                figure("td", a.title, a.title, { "data-field": "title" }),
+                figure("td", videoLink(a.video_id, a.title), a.title, { "data-field": "title" }),
                 figure("td", formatKrw(a.amount), a.amount, { "data-field": "amount" }),
               ),
             ),

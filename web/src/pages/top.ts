@@ -1,6 +1,6 @@
 import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { field, figure, h, select, table } from "../dom";
+import { field, figure, h, select, table, videoLink } from "../dom";
 import { dayIn, formatClock, formatCount, formatDay, formatPeriod, periodState } from "../format";
 import { t } from "../i18n";
 import type { TopVideos } from "../types";
@@ -14,7 +14,7 @@ function topTable(testid: string, caption: string, top: TopVideos): HTMLElement 
       "tr",
       { "data-testid": "top-row", "data-video-id": v.video_id },
       figure("td", String(v.rank), String(v.rank), { "data-field": "rank" }),
-      figure("td", v.title, v.title, { "data-field": "title" }),
+      figure("td", videoLink(v.video_id, v.title), v.title, { "data-field": "title" }),
       figure("td", formatCount(v.views), v.views, { "data-field": "views" }),
       figure("td", formatClock(v.watch_time_sec), v.watch_time_sec, { "data-field": "watch_time_sec" }),
     ),
