@@ -320,7 +320,7 @@ class SettlementServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListMonthPayouts(self, request, context):
-        """Admin only. The payouts of a closed month across sellers, by payout_id, keyset paged;
+        """Admin only. Every payout a closed month created, by payout_id, keyset paged;
         `status` filters them (unset: every status). A month not closed is 404.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -13,6 +13,7 @@ again. Every download appends an audit entry (`bank_file.download`).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 
 from domain import ledger
@@ -99,7 +100,7 @@ def transfer_file(
             if wanted <= len(files):
                 file, data = files[wanted - 1], uow.transfers.data(month, wanted)
             else:
-                file, data = _freeze(uow, principal, name, wanted, len(files), now_us)
+                file, data = _freeze(uow, principal, month, wanted, len(files), now_us)
             after = {"part": wanted, "sha256": file.sha256, "rows": file.rows, "total_krw": file.total_krw}
             event = AuditEvent(principal.account_id, "bank_file.download", f"month:{name}", "", summary_json(after))
             uow.audit.record(event, now_us)
@@ -124,9 +125,10 @@ def _require_approved(name: str, found: Closing | None) -> None:
 
 
 def _freeze(
-    uow: TransferUnitOfWork, principal: Principal, name: str, part: int, stored: int, now_us: int
+    uow: TransferUnitOfWork, principal: Principal, month: dt.date, part: int, stored: int, now_us: int
 ) -> tuple[TransferFile, bytes]:
-    month = parse_month(name, "month")
+    """Part `part`, the next after the `stored` ones: every APPROVED payout in no file yet."""
+    name = month_name(month)
     if part > stored + 1:
         raise TransferFileNotFound(f"{name} has {stored} bank file(s): the next one is part {stored + 1}", field="part")
     uow.transfers.claim(month, part, now_us, principal.account_id)

@@ -545,7 +545,7 @@ export interface paths {
         };
         /**
          * List month payouts
-         * @description Admin only. The payouts of a closed month across sellers, by payout_id, keyset paged; `status` filters them (unset: every status). A month not closed is 404. Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/ListMonthPayouts`.
+         * @description Admin only. Every payout a closed month created, by payout_id, keyset paged; `status` filters them (unset: every status). A month not closed is 404. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ListMonthPayouts`.
          */
         get: operations["SettlementService.ListMonthPayouts"];
         put?: never;
