@@ -179,9 +179,9 @@ class SchemaBuilder:
 
 def scalar_schema(field: F, comment: str = "") -> dict:
     if field.type in INT64_TYPES:
-        # proto3 JSON: int64 travels as a decimal string. Ids are positive (DESIGN.md).
-        pattern = r"^[1-9][0-9]{0,18}$" if field.name.endswith("_id") else r"^-?[0-9]+$"
-        return {"type": "string", "format": "int64", "pattern": pattern}
+        # int64 is a decimal string (proto3 JSON); an id is positive unless its comment gives 0 a meaning.
+        zero_ok = re.search(r"\b0\b", comment) or not field.name.endswith("_id")
+        return {"type": "string", "format": "int64", "pattern": r"^-?[0-9]+$" if zero_ok else r"^[1-9][0-9]{0,18}$"}
     if field.type in INT32_TYPES:
         return {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
     if field.type in UINT32_TYPES:
