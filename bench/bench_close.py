@@ -22,6 +22,14 @@ both alike).
     .venv/bin/python -m bench.bench_close --sellers 10000        # a smaller month
 
 Target (issue 15): <= 20 s for a month of 1,000,000 lines on this 2-core machine.
+
+Finance operations (issue 31): every seller has a payout profile (half INDIVIDUAL, half
+BUSINESS, generated with the figures), so the close taxes every payout and writes a tax
+invoice per business seller; after each close a second admin approves the month and the bank
+transfer file is frozen (services/settlement/transfers.py). Each run prints the close alone,
+the approval, the bank file and the whole sequence with its ratio to the close alone
+(target: the sequence <= 2x the close alone) and to the floor. `--no-profiles` closes as
+before issue 31 (every payout HELD, no approval, no file).
 """
 
 from __future__ import annotations
@@ -41,12 +49,25 @@ from domain.periods import month_end, month_name
 from services.common import db
 from services.common.auth import Principal
 from services.common.settings import Settings
-from services.settlement import closing
+from services.settlement import approvals, closing, transfers
+from services.settlement.transfer_ports import TransferFile
+from services.settlement.transfers_repository import SqlTransferUnitOfWork
 
 MONTHS = (dt.date(2026, 10, 1), dt.date(2026, 11, 1))
 CHANGED_EVERY = 100  # run B: one MONTHLY row in 100 of the first month changed after its close
 CHANGE = "1.2345"
-LEDGER_TABLES = ("ledger_entries", "payouts", "closed_lines", "month_closings", "frozen_daily_stats", "frozen_days")
+LEDGER_TABLES = (
+    "ledger_entries",
+    "payouts",
+    "closed_lines",
+    "month_closings",
+    "frozen_daily_stats",
+    "frozen_days",
+    "tax_invoices",
+    "transfer_files",
+)
+CLOSER = Principal(account_id=1, username="bench", role="ADMIN")
+APPROVER = Principal(account_id=2, username="bench-checker", role="ADMIN")
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,6 +79,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--timezone", default="Asia/Seoul")
     p.add_argument("--reuse", action="store_true", help="keep the generated figures; empty the ledger and close again")
     p.add_argument("--runs", type=int, default=1, help="timed runs (each closes both months from an empty ledger)")
+    p.add_argument("--no-profiles", action="store_true", help="no payout profiles: the close as before issue 31")
     return p.parse_args()
 
 
@@ -115,10 +137,39 @@ def generate(engine: sa.Engine, args: argparse.Namespace) -> None:
                 rows,
             )
         conn.execute(sa.text("DROP TABLE bench_digits"))
+    if not args.no_profiles:
+        add_profiles(engine, args.sellers)
     t2 = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(sa.text("ANALYZE TABLE videos, period_video_stats"))
     print(f"generated {videos:,} videos in {t1 - t0:.1f} s; {2 * videos:,} MONTHLY rows in {t2 - t1:.1f} s")
+
+
+def add_profiles(engine: sa.Engine, sellers: int) -> None:
+    """A complete payout profile for sellers 1..`sellers`: odd ids INDIVIDUAL, even BUSINESS."""
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM payout_profiles"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO payout_profiles (seller_id, legal_name, tax_type, bank_code, account_number,"
+                " business_number, updated_at_us)"
+                " SELECT DISTINCT seller_id, CONCAT('bench seller ', seller_id),"
+                " IF(seller_id MOD 2 = 1, 'INDIVIDUAL', 'BUSINESS'), '004', LPAD(seller_id, 12, '0'),"
+                " IF(seller_id MOD 2 = 1, NULL, '1234567891'), 0 FROM videos WHERE seller_id <= :sellers"
+            ),
+            {"sellers": sellers},
+        )
+    print(f"generated {sellers:,} payout profiles in {time.perf_counter() - t0:.1f} s")
+
+
+def approve_and_export(engine: sa.Engine, month: dt.date) -> tuple[float, float, TransferFile]:
+    """The second admin's approval, then the bank transfer file frozen: seconds of each."""
+    t0 = time.perf_counter()
+    approvals.approve_month(closing.sql_unit_of_work(engine), APPROVER, month_name(month))
+    t1 = time.perf_counter()
+    file, _ = transfers.transfer_file(SqlTransferUnitOfWork(engine), APPROVER, month_name(month), 1)
+    return t1 - t0, time.perf_counter() - t1, file
 
 
 def reset(engine: sa.Engine, args: argparse.Namespace) -> None:
@@ -181,11 +232,10 @@ def timed_close(engine: sa.Engine, month: dt.date, zone: ZoneInfo) -> tuple[clos
     # close_month sleeps publication_delay_sec(...) at its end; record it instead.
     real_time = closing.time
     closing.time = types.SimpleNamespace(time_ns=time.time_ns, sleep=waited.append)
-    admin = Principal(account_id=1, username="bench", role="ADMIN")
     try:
         t0 = time.perf_counter()
         result = closing.close_month(
-            closing.sql_unit_of_work(engine), admin, month_name(month), zone=zone, progress=progress
+            closing.sql_unit_of_work(engine), CLOSER, month_name(month), zone=zone, progress=progress
         )
         t1 = time.perf_counter()
     finally:
@@ -224,6 +274,11 @@ def main() -> None:
     migrations.migrate(engine)  # a reused database may predate the newest revision
     if not args.reuse:
         generate(engine, args)
+    elif args.no_profiles:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM payout_profiles"))
+    else:
+        add_profiles(engine, args.sellers)
 
     with engine.connect() as conn:
         version = conn.execute(sa.text("SELECT VERSION()")).scalar_one()
@@ -240,6 +295,7 @@ def main() -> None:
                 print(f"  changed {changed:,} MONTHLY rows of {month_name(MONTHS[0])} after its close")
             print(f"run {run + 1}{label}: closing {month_name(month)}")
             result, elapsed, wait = timed_close(engine, month, zone)
+            finance = None if args.no_profiles else approve_and_export(engine, month)
             floor = copy_floor(engine, month)
             print(
                 f"run {run + 1}{label}: {result.lines:,} lines of {result.sellers:,} sellers,"
@@ -248,6 +304,15 @@ def main() -> None:
                 f" included); floor (one INSERT ... SELECT copy of the same MONTHLY rows) {floor:.2f} s,"
                 f" ratio to floor {floor / elapsed:.2f}; load average {os.getloadavg()[0]:.1f}"
             )
+            if finance is not None:
+                approve, export, file = finance
+                whole = elapsed + approve + export
+                print(
+                    f"run {run + 1}{label}: approval {approve:.2f} s, bank file ({file.rows:,} rows,"
+                    f" {file.total_krw:,} KRW, sha256 {file.sha256[:12]}...) {export:.2f} s; close + approval +"
+                    f" bank file {whole:.2f} s = {whole / elapsed:.2f}x the close alone (target <= 2x),"
+                    f" {result.lines / whole:,.0f} lines/s, ratio to floor {floor / whole:.2f}"
+                )
         sizes(engine, args.database)
     engine.dispose()
     server.dispose()

@@ -4,9 +4,15 @@ written in the same transaction as its change. Payload conventions, as the JSON 
 them: ids and amounts are strings (int64 and exact decimals), counts are numbers, months
 are "YYYY-MM", instants RFC 3339 in UTC.
 
-adjustment.posted: one event per close that posted adjustments, listing every ADJUSTMENT
-entry of the close (seller, original month, video, amount), rather than one event per
+adjustment.posted: one event per close that posted adjustments, listing the ADJUSTMENT
+entries of the close (seller, original month, video, amount), rather than one event per
 entry: a close is one change, and a receiver reconciling it reads one message.
+
+A list in an event holds at most LIST_LIMIT items (the first, in the use case's order); its
+`count` and totals always cover all of them, and `truncated` says whether some were left
+out. A month of 100,000 sellers would otherwise make a 10 MB request (and an outbox row
+larger than its column): a receiver reads the rest from the API (`list_path`, or the sellers'
+ledgers for adjustments).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from domain.periods import month_name
 from services.common.proto_time import timestamp
 from services.settlement.event_ports import Event, PostedAdjustment
 from services.settlement.ports import Closing, Payout
+
+LIST_LIMIT = 100  # items of a list in one event (the module's docstring)
 
 
 def rfc3339(epoch_us: int) -> str:
@@ -63,8 +71,9 @@ def adjustment_posted(month: dt.date, posted: list[PostedAdjustment], at_us: int
                     "video_id": str(a.video_id),
                     "amount": to_api_string(a.amount),
                 }
-                for a in posted
+                for a in posted[:LIST_LIMIT]
             ],
+            "truncated": len(posted) > LIST_LIMIT,
             "currency": "KRW",
         },
         at_us,
@@ -90,7 +99,7 @@ def payout_marked(payout: Payout) -> Event:
 
 def payouts_approved(month: dt.date, approved_by: int, payouts: Iterable[Payout], at_us: int) -> Event:
     """For the maker-checker approval (issue 31): one event per approved month, listing its
-    payouts. The approve use case calls, inside its unit of work, before its commit:
+    payouts (at most LIST_LIMIT; `list_path` pages through all of them). The approve use case calls, inside its unit of work, before its commit:
     `uow.events.emit(events.payouts_approved(month, principal.account_id, approved, now_us))`."""
     approved = list(payouts)
     return Event(
@@ -101,7 +110,9 @@ def payouts_approved(month: dt.date, approved_by: int, payouts: Iterable[Payout]
             "approved_at": rfc3339(at_us),
             "count": len(approved),
             "total_krw": str(sum(p.amount_krw for p in approved)),
-            "payouts": [_payout(p) for p in approved],
+            "payouts": [_payout(p) for p in approved[:LIST_LIMIT]],
+            "truncated": len(approved) > LIST_LIMIT,
+            "list_path": f"/v1/settlement/closings/{month_name(month)}/payouts?status=APPROVED",
         },
         at_us,
     )

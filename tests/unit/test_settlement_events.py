@@ -4,7 +4,9 @@ carries, that a repeat emits nothing, and that a use case that rolls back leaves
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from domain.errors import PayoutMarkConflict
 from services.common.clock import FixedClock
 from services.settlement import balances, closing, events
-from services.settlement.event_ports import Event
+from services.settlement.event_ports import Event, PostedAdjustment
 from tests.fakes.settlement import FakeClosings, MonthlyRow
 from tests.unit.test_closing_use_cases import ADMIN, FEB, JAN, SEOUL, clock_on, january
 from tests.unit.test_settlement_use_cases import NOW, FakeUnitOfWork, seeded
@@ -71,6 +73,7 @@ def test_a_close_that_posts_adjustments_lists_them_in_one_adjustment_posted_even
             {"seller_id": "7", "original_month": "2012-01", "video_id": "1", "amount": "100.0"},
             {"seller_id": "7", "original_month": "2012-01", "video_id": "2", "amount": "-4000.5"},
         ],
+        "truncated": False,
     }
     assert posted.at_us == clock.now_us()
 
@@ -142,6 +145,27 @@ def test_the_approval_event_lists_the_months_payouts():
             "payouts": [
                 {"payout_id": "1", "seller_id": "7", "month": "2012-02", "amount_krw": "12000", "status": "APPROVED"}
             ],
+            "truncated": False,
+            "list_path": "/v1/settlement/closings/2012-02/payouts?status=APPROVED",
         },
         NOW,
     )
+
+
+def test_a_month_of_many_payouts_lists_the_first_hundred_and_counts_and_totals_them_all():
+    """100,000 payouts listed in full made a 10 MB outbox row: the approval failed at 700."""
+    payout = seeded().payouts[1]
+    many = [dataclasses.replace(payout, payout_id=i, amount_krw=1000 + i) for i in range(1, 100_001)]
+    event = events.payouts_approved(FEB, 2, many, NOW)
+    assert event.data["count"] == 100_000
+    assert event.data["total_krw"] == str(sum(1000 + i for i in range(1, 100_001)))
+    assert [p["payout_id"] for p in event.data["payouts"]] == [str(i) for i in range(1, 101)]
+    assert event.data["truncated"] is True
+    assert len(json.dumps(event.data)) < 20_000  # fits the outbox's TEXT column with room
+
+
+def test_a_close_of_many_adjustments_lists_the_first_hundred():
+    posted = [PostedAdjustment(7, JAN, i, Decimal("-0.5")) for i in range(1, 251)]
+    data = events.adjustment_posted(FEB, posted, NOW).data
+    assert (data["count"], data["total"], data["truncated"]) == (250, "-125.0", True)
+    assert [a["video_id"] for a in data["adjustments"]] == [str(i) for i in range(1, 101)]
