@@ -130,7 +130,7 @@ frozen_daily_stats = sa.Table(
 # daily_video_stats row: `views`, the day's counted views, and `point_deltas`, the changes of
 # the 100 counts (domain/retention.py: `point:delta` pairs, the count of point k the sum of
 # the deltas up to k). Compact (one narrow row a day); a range is one primary-key range read
-# (migration 0020).
+# (migrations 0021, 0022).
 video_daily_retention = sa.Table(
     "video_daily_retention",
     metadata,

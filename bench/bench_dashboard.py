@@ -23,7 +23,9 @@ calls answer.
    performance.now() when the attribute appeared. The floor, in the same run and interleaved
    with it: navigation to /config.json (a static file, the same Envoy, a fresh context) until
    its load event. The ratio is as rates, floor time / chart time (1.0 would be a chart as
-   fast as fetching a static file). Target: 1.5 s.
+   fast as fetching a static file). Target: 1.5 s. The same for the per-video page
+   (`#/videos/{id}`, the seller's first video: its 28 daily points and its retention), in
+   the same interleaved runs.
 4. The overview's API calls (the /v1/ requests the overview page makes, recorded from the
    page), each timed `--calls` times sequentially over one keep-alive connection with the same
    token: p50 and p99, beside GET /v1/statistics:ping (the read benchmark's floor).
@@ -155,13 +157,14 @@ def _assets(browser, base: str, script: str, seller: str) -> list[tuple[str, int
     return found
 
 
-def _chart_run(browser, base: str, script: str, seller: str) -> tuple[float, float]:
+def _chart_run(browser, base: str, script: str, route: str) -> tuple[float, float]:
+    """Navigation to `route` (a page with a chart) until its canvas is drawn."""
     context = browser.new_context()
     context.add_init_script(script)
     context.add_init_script(WATCH_DRAWN)
     page = context.new_page()
     started = time.perf_counter()
-    page.goto(f"{base}/#/sellers/{seller}/charts")
+    page.goto(f"{base}/#/{route}")
     page.wait_for_selector(DRAWN, timeout=60_000)
     wall = time.perf_counter() - started
     in_page = (page.evaluate("() => window.__drawnAt") or float("nan")) / 1000
@@ -180,7 +183,8 @@ def _floor_run(browser, base: str) -> tuple[float, float]:
     return wall, in_page
 
 
-def _overview_calls(browser, base: str, script: str, seller: str) -> list[str]:
+def _api_calls(browser, base: str, script: str, route: str) -> list[str]:
+    """The /v1/ requests a page makes until it is loaded and the network is idle."""
     context = browser.new_context()
     context.add_init_script(script)
     page = context.new_page()
@@ -193,13 +197,22 @@ def _overview_calls(browser, base: str, script: str, seller: str) -> list[str]:
             else None
         ),
     )
-    page.goto(f"{base}/#/sellers/{seller}/overview")
+    page.goto(f"{base}/#/{route}")
     page.wait_for_function(
         "() => { const m = document.querySelector('main'); return m && m.dataset.loading !== 'true'; }"
     )
     page.wait_for_load_state("networkidle")
     context.close()
     return sorted(set(paths))
+
+
+def _first_video(base: str, seller: str, token: str) -> str:
+    """The seller's first video (the per-video page measured)."""
+    request = urllib.request.Request(
+        f"{base}/v1/sellers/{seller}/videos?page_size=1", headers={"authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.load(response)["videos"][0]["video_id"])
 
 
 def _latencies(base: str, path: str, token: str, calls: int) -> tuple[float, float]:
@@ -224,6 +237,7 @@ def _latencies(base: str, path: str, token: str, calls: int) -> tuple[float, flo
 def measure(base: str, username: str, password: str, runs: int, calls: int) -> None:
     login = _login(base, username, password)
     seller, token = str(login["account_id"]), login["access_token"]
+    video = _first_video(base, seller, token)
     script = _session_script(login)
     print(f"machine: {machine()}")
     print(f"mesh: {base}, seller {username} (account {seller})")
@@ -244,20 +258,28 @@ def measure(base: str, username: str, password: str, runs: int, calls: int) -> N
                 f"({total_gzip / 1000:.1f} KB compressed; target < {TARGET_KB} KB: {verdict})"
             )
 
-            charts, floors = [], []
-            _chart_run(browser, base, script, seller)  # warm the mesh's caches, not the browser's
+            routes = {"chart": f"sellers/{seller}/charts", "video": f"videos/{video}"}
+            drawn: dict[str, list[tuple[float, float]]] = {name: [] for name in routes}
+            floors = []
+            for route in routes.values():
+                _chart_run(browser, base, script, route)  # warm the mesh's caches, not the browser's
             for _ in range(runs):
-                charts.append(_chart_run(browser, base, script, seller))
+                for name, route in routes.items():
+                    drawn[name].append(_chart_run(browser, base, script, route))
                 floors.append(_floor_run(browser, base))
+            charts = drawn["chart"]
             chart_wall = statistics.median(c[0] for c in charts)
             chart_page = statistics.median(c[1] for c in charts)
             floor_wall = statistics.median(f[0] for f in floors)
             floor_page = statistics.median(f[1] for f in floors)
             print(f"\nnavigation to a drawn chart, median of {runs} fresh contexts (seconds):")
-            print(
-                f"  chart  wall {chart_wall:.3f} (min {min(c[0] for c in charts):.3f}, max {max(c[0] for c in charts):.3f}),"
-                f" in page {chart_page:.3f}; target <= {TARGET_CHART_SEC}: {'met' if chart_wall <= TARGET_CHART_SEC else 'NOT met'}"
-            )
+            for name, route in routes.items():
+                wall = statistics.median(c[0] for c in drawn[name])
+                print(
+                    f"  {name:<6} wall {wall:.3f} (min {min(c[0] for c in drawn[name]):.3f}, max {max(c[0] for c in drawn[name]):.3f}),"
+                    f" in page {statistics.median(c[1] for c in drawn[name]):.3f}; target <= {TARGET_CHART_SEC}:"
+                    f" {'met' if wall <= TARGET_CHART_SEC else 'NOT met'}  (#/{route})"
+                )
             print(
                 f"  floor  wall {floor_wall:.3f} (min {min(f[0] for f in floors):.3f}, max {max(f[0] for f in floors):.3f}),"
                 f" in page {floor_page:.3f}  (GET /config.json, same Envoy)"
@@ -266,16 +288,20 @@ def measure(base: str, username: str, password: str, runs: int, calls: int) -> N
                 f"  ratio (as rates, floor / chart): wall {floor_wall / chart_wall:.2f}, in page {floor_page / chart_page:.2f}"
             )
 
-            paths = _overview_calls(browser, base, script, seller)
+            pages = {
+                name: _api_calls(browser, base, script, route)
+                for name, route in (("overview", f"sellers/{seller}/overview"), ("video", f"videos/{video}"))
+            }
         finally:
             browser.close()
-    print(f"\nthe overview's API calls, {calls} sequential calls each, one keep-alive connection (ms):")
     floor = _latencies(base, "/v1/statistics:ping", token, calls)
-    print(f"  {'p50':>7} {'p99':>7}  path")
-    print(f"  {floor[0]:>7.2f} {floor[1]:>7.2f}  /v1/statistics:ping (floor)")
-    for path in paths:
-        p50, p99 = _latencies(base, path, token, calls)
-        print(f"  {p50:>7.2f} {p99:>7.2f}  {path}  (ratio as rates to the floor's p50: {floor[0] / p50:.2f})")
+    for name, paths in pages.items():
+        print(f"\nthe {name} page's API calls, {calls} sequential calls each, one keep-alive connection (ms):")
+        print(f"  {'p50':>7} {'p99':>7}  path")
+        print(f"  {floor[0]:>7.2f} {floor[1]:>7.2f}  /v1/statistics:ping (floor)")
+        for path in paths:
+            p50, p99 = _latencies(base, path, token, calls)
+            print(f"  {p50:>7.2f} {p99:>7.2f}  {path}  (ratio as rates to the floor's p50: {floor[0] / p50:.2f})")
     print(f"\nload average at the end: {machine().rsplit('load average ', 1)[-1]}")
 
 

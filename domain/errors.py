@@ -126,6 +126,11 @@ class VideoNotFound(NotFound):
     pass
 
 
+class SellerNotFound(NotFound):
+    """A seller id that names no seller: no account with that id whose role is SELLER, and no
+    video of that id's (a seller demoted since keeps the figures of its videos)."""
+
+
 class EnvoyAdminUnavailable(Unavailable):
     """Envoy's admin endpoint (PAYSYSTEM_ENVOY_ADMIN_URL) did not answer."""
 
@@ -246,3 +251,12 @@ class WebhookEndpointNotFound(NotFound):
 
 class WebhookDeliveryNotFound(NotFound):
     pass
+
+
+class TransferFileNotReady(NotReady):
+    """A bank transfer file asked for before its month is closed and approved, or a next part
+    while every approved payout of the month is in a file already."""
+
+
+class TransferFileNotFound(NotFound):
+    """A part of a month's bank transfer file beyond the next one."""

@@ -157,7 +157,9 @@ class JobRunner:
                 raise BadInput("to_date needs date", field="to_date")
             plan = CatchUp(through=today - dt.timedelta(days=1))
         else:
-            plan = self._day_range(date, to_date or date, today)
+            # Without to_date the run is the one day `date`: a refusal of its end names `date`,
+            # the field the caller filled in, not the to_date they left empty.
+            plan = self._day_range(date, to_date or date, today, "to_date" if to_date else "date")
         self._audit_start(actor_id, job, date, to_date, rerun, partitions)
         self.ensure_partitions(today)
         self.stop_requested.clear()
@@ -185,7 +187,7 @@ class JobRunner:
         with self.config.engine.begin() as conn:
             audit.append(conn, started, self.config.clock.now_us())
 
-    def _day_range(self, date: dt.date, to_date: dt.date, today: dt.date) -> DayRange:
+    def _day_range(self, date: dt.date, to_date: dt.date, today: dt.date, last_field: str = "to_date") -> DayRange:
         """The days from `date` to `to_date`, once they may be computed: not after today, not
         in an archived month, and no earlier day missing or stale."""
         if to_date < date:
@@ -193,7 +195,7 @@ class JobRunner:
         if (to_date - date).days + 1 > MAX_DAYS_PER_RUN:
             raise BadInput(f"at most {MAX_DAYS_PER_RUN} days per run", field="to_date")
         if to_date > today:
-            raise BadInput(f"{to_date} is after today ({today}, {self.config.zone.key})", field="to_date")
+            raise BadInput(f"{to_date} is after today ({today}, {self.config.zone.key})", field=last_field)
         with self.config.engine.connect() as conn:
             archived = sorted(d for d in video.archived_days(conn) if date <= d <= to_date)
             earlier = self.config.steps.days_to_compute(conn, through=date - dt.timedelta(days=1))

@@ -29,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from domain.errors import AccountExists
+from entrypoints.cli import demo_finance
 from entrypoints.cli.demo_ledger import DemoCallFailed, walk_ledger
 from entrypoints.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
 from entrypoints.launcher import supervisor, topology
@@ -226,18 +227,23 @@ def _walk(settings: Settings, choice: Choice, *, plays: int, videos: int, viewer
     checker_token = _json(base, "POST", "/v1/auth/token", {"username": CHECKER[0], "password": CHECKER[1]})[
         "access_token"
     ]
-    walk_ledger(
-        base,
-        _json,
-        console,
-        summary=summary,
-        months=history.closed_months,
-        admin_token=admin_token,
-        checker_token=checker_token,
-        ingest_token=ingest_token,
-        rerun_batch=run_batch,
-        zone=settings.zone,
-    )
+    # A receiver registered for every webhook event before the first close (docs/webhooks.md).
+    with demo_finance.WebhookReceiver() as receiver:
+        demo_finance.register(base, _json, console, receiver, admin_token)
+        last_event = walk_ledger(
+            base,
+            _json,
+            console,
+            summary=summary,
+            months=history.closed_months,
+            admin_token=admin_token,
+            checker_token=checker_token,
+            ingest_token=ingest_token,
+            rerun_batch=run_batch,
+            zone=settings.zone,
+            bank_folder=Path(os.path.abspath(settings.data_dir)),
+        )
+        demo_finance.wait_and_print(console, receiver, last_event)
 
     console.rule("[bold]5. Try it by hand")
     console.print(

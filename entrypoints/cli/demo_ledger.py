@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
 from domain.periods import month_end, month_name
+from entrypoints.cli import demo_finance
 
 
 class DemoCallFailed(RuntimeError):
@@ -39,7 +41,10 @@ def walk_ledger(
     ingest_token: str,
     rerun_batch: Callable[[], None],
     zone: ZoneInfo,
-) -> None:
+    bank_folder: Path,
+) -> str | None:
+    """The walk; the type of the last webhook event it caused for sure (None: it may have
+    caused none, as on a second demo on the same data)."""
     seller = summary.demo_seller
     first, second = months
     token = json_call(base, "POST", "/v1/auth/token", {"username": seller.username, "password": seller.password})[
@@ -50,6 +55,7 @@ def walk_ledger(
     closing = json_call(base, "POST", "/v1/settlement/closings", {"month": month_name(first)}, token=admin_token)
     _print_closing(console, closing)
     _approve(base, json_call, console, month_name(first), admin_token, checker_token)
+    demo_finance.write_bank_file(base, json_call, console, month_name(first), admin_token, bank_folder)
     _print_payouts(console, json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token))
     _print_breakdowns(base, json_call, console, profiled)
     before = json_call(
@@ -107,7 +113,16 @@ def walk_ledger(
     balance = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/balance", token=token)
     console.print(f"balance {balance['balance']} KRW (minimum payout {balance['minimum_payout_krw']} KRW)")
     payouts = json_call(base, "GET", f"/v1/sellers/{seller.account_id}/payouts", token=token)["payouts"]
-    approved = [p for p in payouts if p["status"] == "APPROVED"]
+    # The demo seller's newest APPROVED payout, else any seller's of the two months (a demo
+    # run again on its data marks another one each time).
+    approved = [p for p in payouts if p["status"] == "APPROVED"] or [
+        p
+        for month in (second, first)
+        for p in json_call(
+            base, "GET", f"/v1/settlement/closings/{month_name(month)}/payouts?status=APPROVED", token=admin_token
+        )["payouts"]
+    ]
+    last_event = None
     if approved:
         payout = approved[0]
         marked = json_call(
@@ -118,10 +133,12 @@ def walk_ledger(
             token=admin_token,
         )
         console.print(f"payout {marked['payout_id']} of {marked['amount_krw']} KRW marked {marked['status']}")
+        last_event = "payout.paid"
     if payouts:
         _print_paid_entries(
             json_call(base, "GET", f"/v1/payouts/{payouts[0]['payout_id']}/entries", token=token), console
         )
+    return last_event
 
 
 def _approve(

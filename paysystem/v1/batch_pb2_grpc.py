@@ -68,7 +68,10 @@ class BatchServiceServicer:
 
     def RunJob(self, request, context):
         """Admin only. Streams progress; the last event has type JOB_FINISHED or JOB_FAILED
-        and final = true, so a client can tell a complete stream from a cut one.
+        and final = true, so a client can tell a complete stream from a cut one. A client whose
+        deadline passes (or who goes away) does not stop the run: it goes on to its last day on
+        the batch instance. Follow it with GET /v1/batch/jobs/{job_execution_id} (each day's
+        execution id is in that day's events) or GET /v1/batch/jobs (newest first).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

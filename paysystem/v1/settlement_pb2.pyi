@@ -138,7 +138,7 @@ class CloseMonthRequest(_message.Message):
     def __init__(self, month: _Optional[str] = ...) -> None: ...
 
 class Closing(_message.Message):
-    __slots__ = ("month", "closed_at", "sellers", "lines", "earnings", "adjustment_lines", "adjustments", "total", "payouts_created", "payouts_krw", "currency", "closed_by", "approved_by", "approved_at")
+    __slots__ = ("month", "closed_at", "sellers", "lines", "earnings", "adjustment_lines", "adjustments", "total", "payouts_created", "payouts_krw", "currency", "closed_by", "approved_by", "approved_at", "transfer_files", "transfer_file_sha256", "transfer_rows", "transfer_total_krw", "approved_not_in_file")
     MONTH_FIELD_NUMBER: _ClassVar[int]
     CLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     SELLERS_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +153,11 @@ class Closing(_message.Message):
     CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
     APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
     APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FILES_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_FILE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_ROWS_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_TOTAL_KRW_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_NOT_IN_FILE_FIELD_NUMBER: _ClassVar[int]
     month: str
     closed_at: _timestamp_pb2.Timestamp
     sellers: int
@@ -167,7 +172,50 @@ class Closing(_message.Message):
     closed_by: int
     approved_by: int
     approved_at: _timestamp_pb2.Timestamp
-    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ..., closed_by: _Optional[int] = ..., approved_by: _Optional[int] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    transfer_files: _containers.RepeatedCompositeFieldContainer[TransferFile]
+    transfer_file_sha256: str
+    transfer_rows: int
+    transfer_total_krw: int
+    approved_not_in_file: int
+    def __init__(self, month: _Optional[str] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sellers: _Optional[int] = ..., lines: _Optional[int] = ..., earnings: _Optional[str] = ..., adjustment_lines: _Optional[int] = ..., adjustments: _Optional[str] = ..., total: _Optional[str] = ..., payouts_created: _Optional[int] = ..., payouts_krw: _Optional[int] = ..., currency: _Optional[str] = ..., closed_by: _Optional[int] = ..., approved_by: _Optional[int] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., transfer_files: _Optional[_Iterable[_Union[TransferFile, _Mapping]]] = ..., transfer_file_sha256: _Optional[str] = ..., transfer_rows: _Optional[int] = ..., transfer_total_krw: _Optional[int] = ..., approved_not_in_file: _Optional[int] = ...) -> None: ...
+
+class TransferFile(_message.Message):
+    __slots__ = ("part", "sha256", "rows", "total_krw", "created_at", "created_by", "filename")
+    PART_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_KRW_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    part: int
+    sha256: str
+    rows: int
+    total_krw: int
+    created_at: _timestamp_pb2.Timestamp
+    created_by: int
+    filename: str
+    def __init__(self, part: _Optional[int] = ..., sha256: _Optional[str] = ..., rows: _Optional[int] = ..., total_krw: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[int] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class GetTransferFileRequest(_message.Message):
+    __slots__ = ("month", "part")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    PART_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    part: int
+    def __init__(self, month: _Optional[str] = ..., part: _Optional[int] = ...) -> None: ...
+
+class ListMonthPayoutsRequest(_message.Message):
+    __slots__ = ("month", "status", "page_size", "page_token")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    status: PayoutStatus
+    page_size: int
+    page_token: str
+    def __init__(self, month: _Optional[str] = ..., status: _Optional[_Union[PayoutStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ApproveMonthRequest(_message.Message):
     __slots__ = ("month",)
@@ -347,10 +395,12 @@ class ListPayoutsRequest(_message.Message):
     def __init__(self, seller_id: _Optional[int] = ...) -> None: ...
 
 class ListPayoutsResponse(_message.Message):
-    __slots__ = ("payouts",)
+    __slots__ = ("payouts", "next_page_token")
     PAYOUTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     payouts: _containers.RepeatedCompositeFieldContainer[Payout]
-    def __init__(self, payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, payouts: _Optional[_Iterable[_Union[Payout, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class MarkPayoutRequest(_message.Message):
     __slots__ = ("payout_id", "status", "reference")

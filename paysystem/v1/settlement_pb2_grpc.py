@@ -141,6 +141,16 @@ class SettlementServiceStub:
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
                 response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
+        self.ListMonthPayouts = channel.unary_unary(
+                '/paysystem.v1.SettlementService/ListMonthPayouts',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListMonthPayoutsRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+                _registered_method=True)
+        self.GetTransferFileCsv = channel.unary_unary(
+                '/paysystem.v1.SettlementService/GetTransferFileCsv',
+                request_serializer=paysystem_dot_v1_dot_settlement__pb2.GetTransferFileRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+                _registered_method=True)
         self.ListTaxInvoices = channel.unary_unary(
                 '/paysystem.v1.SettlementService/ListTaxInvoices',
                 request_serializer=paysystem_dot_v1_dot_settlement__pb2.ListTaxInvoicesRequest.SerializeToString,
@@ -309,6 +319,27 @@ class SettlementServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMonthPayouts(self, request, context):
+        """Admin only. Every payout a closed month created, by payout_id, keyset paged;
+        `status` filters them (unset: every status). A month not closed is 404.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTransferFileCsv(self, request, context):
+        """Admin only. The bank transfer file of a closed and approved month (docs/ledger.md "The
+        bank transfer file"): one row per APPROVED payout (bank code, account number unmasked,
+        account holder, net KRW, memo "PaySystem YYYY-MM") by payout_id, then a TOTAL row; UTF-8
+        CSV with a byte-order mark. Part 1 is frozen at its first download; payouts approved
+        later (HELD ones released) go into part 2, 3, ... (`part`), each frozen at its first
+        download. The same bytes every time; each part's SHA-256 is on the Closing (ListClosings).
+        Not closed or not approved yet: 400 (FAILED_PRECONDITION). Each download is audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListTaxInvoices(self, request, context):
         """Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout).
         """
@@ -422,6 +453,16 @@ def add_SettlementServiceServicer_to_server(servicer, server):
             'GetTaxSummaryCsv': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTaxSummaryCsv,
                     request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
+            ),
+            'ListMonthPayouts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMonthPayouts,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.ListMonthPayoutsRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.SerializeToString,
+            ),
+            'GetTransferFileCsv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTransferFileCsv,
+                    request_deserializer=paysystem_dot_v1_dot_settlement__pb2.GetTransferFileRequest.FromString,
                     response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'ListTaxInvoices': grpc.unary_unary_rpc_method_handler(
@@ -997,6 +1038,60 @@ class SettlementService:
             target,
             '/paysystem.v1.SettlementService/GetTaxSummaryCsv',
             paysystem_dot_v1_dot_settlement__pb2.GetTaxSummaryRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMonthPayouts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/ListMonthPayouts',
+            paysystem_dot_v1_dot_settlement__pb2.ListMonthPayoutsRequest.SerializeToString,
+            paysystem_dot_v1_dot_settlement__pb2.ListPayoutsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTransferFileCsv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.SettlementService/GetTransferFileCsv',
+            paysystem_dot_v1_dot_settlement__pb2.GetTransferFileRequest.SerializeToString,
             google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,

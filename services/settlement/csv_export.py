@@ -90,7 +90,7 @@ def _instant(epoch_us: int | None) -> str:
     return "" if epoch_us is None else timestamp(epoch_us).ToJsonString()
 
 
-def _file(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     out = io.StringIO()
     out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; fields quoted only when needed
@@ -162,7 +162,7 @@ def render_statement(statement: service.Statement) -> bytes:
             statement.data_through.isoformat() if statement.data_through else "",
         )
     )
-    return _file(STATEMENT_HEADER, rows)
+    return csv_bytes(STATEMENT_HEADER, rows)
 
 
 def render_ledger(entries: Sequence[balances.Entry], currency: str = service.CURRENCY) -> bytes:
@@ -185,7 +185,7 @@ def render_ledger(entries: Sequence[balances.Entry], currency: str = service.CUR
     ]
     total = sum((e.amount for e in entries), money.ZERO)
     rows.append(("TOTAL", "", "", "", "", "", "", "", api(total), currency))
-    return _file(LEDGER_HEADER, rows)
+    return csv_bytes(LEDGER_HEADER, rows)
 
 
 def statement_csv(read: ReadSide, principal: Principal, seller_id: int, period: str, date: str) -> CsvFile:
@@ -212,7 +212,7 @@ def render_tax_summary(months: Sequence[taxes.MonthTaxes], currency: str = servi
         (month_name(m.month), *values, currency) for m, values in zip(months, figures, strict=True)
     ]
     rows.append(("TOTAL", *(sum(column) for column in zip(*figures, strict=True)), currency))
-    return _file(TAX_SUMMARY_HEADER, rows)
+    return csv_bytes(TAX_SUMMARY_HEADER, rows)
 
 
 def tax_summary_csv(engine: sa.Engine, principal: Principal, seller_id: int, year: str) -> CsvFile:

@@ -2,9 +2,8 @@
 taxes").
 
 The seller sets it (PUT) and reads it; an admin reads it. Every use case returns the account
-number masked (domain/payout_profile.PayoutProfile.masked); only
-`bank_transfer_profiles`, for the bank transfer file, returns it unmasked, and no API calls
-it. Completing a profile releases the seller's HELD payouts in the same transaction: each
+number masked (domain/payout_profile.PayoutProfile.masked); only the bank transfer file
+(transfers.py, reading it in transfers_repository.take_unfiled) holds it unmasked. Completing a profile releases the seller's HELD payouts in the same transaction: each
 becomes PENDING with its tax breakdown (the rates of its month) and, for a BUSINESS seller,
 its tax invoice.
 """
@@ -119,14 +118,3 @@ def release_held(uow: UnitOfWork, profile: PayoutProfile, now_us: int) -> list[P
             uow.taxes.issue_invoices(payout.month, profile.seller_id, rates.platform_business_number, issue, now_us)
         released.append(uow.ledger.existing_payout(payout.payout_id))
     return released
-
-
-def bank_transfer_profiles(uow: UnitOfWork, seller_ids: list[int]) -> dict[int, PayoutProfile]:
-    """The profiles of these sellers, account numbers unmasked: for the bank transfer file
-    only (the lead's; no API returns this). Inside the caller's `with uow:`."""
-    found = {}
-    for seller_id in seller_ids:
-        profile = uow.profiles.get(seller_id)
-        if profile is not None:
-            found[seller_id] = profile
-    return found

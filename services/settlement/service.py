@@ -23,6 +23,7 @@ from services.readpath.dataversion import DataState
 from services.readpath.readside import ReadSide, parse_period
 from services.settlement import repository
 from services.settlement.ports import AdjustmentLine, StatementReader
+from services.video.published import require_known_seller
 
 CURRENCY = "KRW"
 
@@ -114,17 +115,19 @@ def plan_statement(
 def get_statement(read: ReadSide, request: StatementRequest) -> Statement:
     """The statement of a planned request, read at the data state it pinned (the read path's
     connection, through the SQL reader)."""
-    return read.read_at(
-        request.state,
-        lambda conn, state: read_statement(
+
+    def read_known(conn, state: DataState) -> Statement:
+        require_known_seller(conn, request.seller_id)  # 404 for an unknown seller, not zeros
+        return read_statement(
             repository.SqlStatementReader(conn),
             request.seller_id,
             request.period,
             request.period_start,
             request.period_end,
             state.data_through,
-        ),
-    )
+        )
+
+    return read.read_at(request.state, read_known)
 
 
 def read_statement(

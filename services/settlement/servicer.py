@@ -11,11 +11,14 @@ from paysystem.v1 import common_pb2, settlement_pb2, settlement_pb2_grpc
 from services.common.auth import current_principal
 from services.common.proto_time import timestamp
 from services.readpath.readside import ReadSide, enum_name
-from services.settlement import approvals, balances, csv_export, profiles, service, taxes, tiers
+from services.settlement import approvals, balances, csv_export, profiles, service, taxes, tiers, transfers
 from services.settlement import closing as closing_use_case
 from services.settlement.idempotency import idempotent
 from services.settlement.ports import UnitOfWork
 from services.settlement.tax_messages import invoice_message, profile_message, tax_table_message
+from services.settlement.transfer_messages import add_transfer_files
+from services.settlement.transfer_ports import TransferUnitOfWork
+from services.settlement.transfers_repository import SqlTransferUnitOfWork
 
 
 def statement_message(statement: service.Statement) -> settlement_pb2.Statement:
@@ -179,9 +182,34 @@ class SettlementServicer(settlement_pb2_grpc.SettlementServiceServicer):
             )
         )
 
+    def _transfers(self) -> TransferUnitOfWork:
+        """A new unit of work of the transfer files on the transactional engine: one per call."""
+        return SqlTransferUnitOfWork(self._engine)
+
     def ListClosings(self, request, context):
-        closings = closing_use_case.list_closings(self._ledger_write(), current_principal())
-        return settlement_pb2.ListClosingsResponse(closings=[closing_message(c) for c in closings])
+        closings = transfers.list_closings(self._transfers(), current_principal())
+        return settlement_pb2.ListClosingsResponse(
+            closings=[add_transfer_files(closing_message(c.closing), c) for c in closings]
+        )
+
+    def ListMonthPayouts(self, request, context):
+        page = transfers.list_month_payouts(
+            self._transfers(),
+            current_principal(),
+            request.month,
+            enum_name(settlement_pb2.PayoutStatus, request.status),
+            request.page_size,
+            request.page_token,
+        )
+        return settlement_pb2.ListPayoutsResponse(
+            payouts=[payout_message(p) for p in page.payouts], next_page_token=page.next_page_token
+        )
+
+    def GetTransferFileCsv(self, request, context):
+        _, export = transfers.transfer_file(
+            self._transfers(), current_principal(), request.month, request.part, clock=self._read.clock
+        )
+        return csv_body(context, export)
 
     def GetPendingAdjustments(self, request, context):
         pending = closing_use_case.pending_adjustments(self._ledger_write(), current_principal(), request.month)

@@ -96,10 +96,14 @@ payouts = sa.Table(
     sa.Column("local_income_tax_krw", sa.BigInteger, nullable=True),
     sa.Column("vat_krw", sa.BigInteger, nullable=True),
     sa.Column("net_krw", sa.BigInteger, nullable=True),
+    # The bank transfer file (transfer_files.part) of its month that holds it; NULL: none yet.
+    sa.Column("transfer_part", sa.Integer, nullable=True),
     # One payout per seller per closing.
     sa.UniqueConstraint("seller_id", "month"),
     # A profile's completion releases the seller's HELD payouts.
     sa.Index("ix_payouts_seller_status", "seller_id", "status"),
+    # A month's payouts by status, in payout_id order (the month's list, its bank files).
+    sa.Index("ix_payouts_month_status", "month", "status", "payout_id"),
 )
 
 # The minimum payout is data: the row in force on the closed month's last day applies.
@@ -156,6 +160,22 @@ tax_invoices = sa.Table(
     sa.Column("seller_legal_name", sa.String(100), nullable=False),
     sa.Column("issue_date", sa.Date, nullable=False),
     sa.Column("created_at_us", sa.BigInteger, nullable=False),
+)
+
+# A month's bank transfer files (DESIGN 2b, docs/ledger.md "The bank transfer file"): part 1
+# frozen at the first download after the approval, each later part at the first download
+# after more payouts were approved; the bytes are kept, so a file is the same every time.
+transfer_files = sa.Table(
+    "transfer_files",
+    metadata,
+    sa.Column("month", sa.Date, primary_key=True),
+    sa.Column("part", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("total_krw", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary(2**32 - 1), nullable=False),  # the file's bytes (LONGBLOB)
+    sa.Column("created_at_us", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
 )
 
 # Idempotency-Key (DESIGN 2b, docs/ledger.md "Idempotency keys"): one row per caller and key

@@ -44,6 +44,7 @@ from services.statistics import repository
 from services.statistics.ports import SeriesPart, StatisticsReader
 from services.statistics.repository import SqlStatisticsReader
 from services.statistics.series import ZERO_FIGURES, SeriesComparison, StatsPoint, compare, totals
+from services.video.published import require_known_seller
 
 TOP_N = 5
 MAX_POINTS = 366
@@ -134,9 +135,12 @@ def plan_top_videos(
 def get_top_videos(read: ReadSide, request: TopVideosRequest) -> TopVideos:
     """The top-5 list of a planned request, read at the data state it pinned (the read path's
     connection, through the SQL reader)."""
-    return read.read_at(
-        request.state, lambda conn, state: read_top_videos(SqlStatisticsReader(conn), request, state.data_through)
-    )
+
+    def read_known(conn, state: DataState) -> TopVideos:
+        require_known_seller(conn, request.seller_id)
+        return read_top_videos(SqlStatisticsReader(conn), request, state.data_through)
+
+    return read.read_at(request.state, read_known)
 
 
 def read_top_videos(reader: StatisticsReader, request: TopVideosRequest, data_through: dt.date | None) -> TopVideos:
@@ -275,7 +279,7 @@ def plan_seller_stats(
     compare_text: str = "",
 ) -> SellerStatsRequest:
     """Cheap refusals first: the arguments, who may read, the ranges' sizes; then the data
-    state. An unknown seller reads as one without figures, as its statement does."""
+    state. An unknown seller is SellerNotFound when read (get_seller_stats), as its statement."""
     require_positive_id(seller_id, "seller_id")
     period = parse_period(period_name)
     first = parse_day(from_text, "from")
@@ -290,9 +294,12 @@ def plan_seller_stats(
 def get_seller_stats(read: ReadSide, request: SellerStatsRequest) -> SellerStatsSeries:
     """The seller's series of a planned request, read at the data state it pinned (the read
     path's connection, through the SQL reader)."""
-    return read.read_at(
-        request.state, lambda conn, state: read_seller_stats(SqlStatisticsReader(conn), request, state.data_through)
-    )
+
+    def read_known(conn, state: DataState) -> SellerStatsSeries:
+        require_known_seller(conn, request.seller_id)
+        return read_seller_stats(SqlStatisticsReader(conn), request, state.data_through)
+
+    return read.read_at(request.state, read_known)
 
 
 def read_seller_stats(

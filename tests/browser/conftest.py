@@ -31,10 +31,15 @@ def pytest_collection_modifyitems(items):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    page = getattr(item, "funcargs", {}).get("page")
-    if report.when == "call" and report.failed and page is not None and not page.is_closed():
+    funcargs = getattr(item, "funcargs", {})
+    # A test's `page`, and the pages a test opened itself through a `pages` fixture (a list).
+    pages = [funcargs.get("page"), *funcargs.get("pages", [])]
+    if report.when != "call" or not report.failed:
+        return
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid.split("::", 1)[-1])
+    for n, page in enumerate(p for p in pages if p is not None and not p.is_closed()):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / (re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid.split("::", 1)[-1]) + ".png")
+        path = SCREENSHOTS / (name + (f"-{n}" if n else "") + ".png")
         page.screenshot(path=str(path), full_page=True)
         report.sections.append(("screenshot", str(path)))
 

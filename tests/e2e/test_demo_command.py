@@ -12,6 +12,7 @@ playbacks made to the first.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -117,7 +118,9 @@ def _printed(pattern: str, out: str) -> str:
     return found.group(1)
 
 
-def _check_figures(out: str, data_dir: Path, zone_name: str, today: dt.date) -> None:
+def _check_figures(out: str, data_dir: Path, zone_name: str, today: dt.date, *, events: bool = True) -> str:
+    """Checks what the demo printed; the bank file's SHA-256. `events`: the run caused webhook
+    events (a run again on the same data closes, approves and marks nothing new)."""
     first = dt.date(today.year, today.month, 1)
     for _ in range(2):
         first = (first - dt.timedelta(days=1)).replace(day=1)
@@ -137,7 +140,18 @@ def _check_figures(out: str, data_dir: Path, zone_name: str, today: dt.date) -> 
     # One INDIVIDUAL and one BUSINESS payout profile, shown masked, and a payout's taxes.
     assert "********7890" in out and "********0088" in out
     assert "INDIVIDUAL" in out and "BUSINESS" in out and "Payouts with their taxes" in out
+    # The first month's bank transfer file in the data folder, its printed SHA-256 that of its
+    # bytes and the one recorded with the month; the webhook receiver got verified events.
+    path, digest = re.search(rf"bank transfer file of {names[0]}: (\S+) SHA-256 ([0-9a-f]{{64}})", out).groups()
+    data = Path(path).read_bytes()
+    assert Path(path).parent.resolve() == data_dir.resolve() and hashlib.sha256(data).hexdigest() == digest
+    assert data.startswith(b"\xef\xbb\xbfkind,payout_id,seller_id,bank_code,account_number,") and b"\r\nTOTAL," in data
+    assert f"recorded with {names[0]}: SHA-256 {digest}," in out
+    received = _printed(r"(\d+) webhook events received with a verified signature, 0 rejected", out)
+    if events:
+        assert int(received) >= 1
     assert "Demo done in" in out
+    return digest
 
 
 AWKWARD_DAYS = [
@@ -165,12 +179,14 @@ def test_the_demo_twice_on_one_folder_reuses_what_is_there(tmp_path, ports):
     env = _env(data_dir, ports, "2025-07-10T10:00:00")
     first = _demo(env, cwd=tmp_path)
     assert first.returncode == 0, (first.stdout + first.stderr)[-4000:]
+    digest = _check_figures(first.stdout + first.stderr, data_dir, "Asia/Seoul", dt.date(2025, 7, 10))
     second = _demo(env, cwd=tmp_path)
     out = second.stdout + second.stderr
     assert second.returncode == 0, out[-4000:]
     assert f"Reusing the demo data in {data_dir}" in out
     assert "stored 0, duplicates 3000, rejected 0 (all there from the earlier run)" in out
-    _check_figures(out, data_dir, "Asia/Seoul", dt.date(2025, 7, 10))
+    # The bank file is frozen at its first download: the same bytes the second time.
+    assert _check_figures(out, data_dir, "Asia/Seoul", dt.date(2025, 7, 10), events=False) == digest
     _nothing_listens(ports)
 
 

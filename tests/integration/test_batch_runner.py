@@ -184,7 +184,8 @@ def test_a_date_after_days_that_are_not_computed_is_refused_before_anything_runs
         (("weekly", DAYS[0]), "unknown job"),
         (("daily", DAYS[1], DAYS[0]), "before date"),
         (("daily", DAYS[0], DAYS[0] + dt.timedelta(days=400)), "at most 366 days"),
-        (("daily", TODAY + dt.timedelta(days=1)), "after today"),
+        (("daily", TODAY + dt.timedelta(days=1)), "^date: .* is after today"),  # to_date left empty: date named
+        (("daily", DAYS[0], TODAY + dt.timedelta(days=1)), "^to_date: .* is after today"),
     ],
 )
 def test_bad_run_parameters_are_refused(engine, args, message):

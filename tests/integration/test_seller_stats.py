@@ -170,7 +170,7 @@ def test_the_series_is_cached_by_data_version(world):
     assert again == first
 
 
-def test_another_seller_is_refused_an_admin_reads_anyone_an_unknown_seller_has_zeros(world):
+def test_another_seller_is_refused_an_admin_reads_anyone_an_unknown_seller_is_not_found(world):
     with pytest.raises(grpc.RpcError) as err:
         _series(world, "MONTHLY", "2012-01-01", "2012-02-01", seller=OTHER)
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
@@ -179,9 +179,10 @@ def test_another_seller_is_refused_an_admin_reads_anyone_an_unknown_seller_has_z
     assert err.value.code() is grpc.StatusCode.PERMISSION_DENIED
     other = _series(world, "MONTHLY", "2012-01-01", "2012-02-01", seller=OTHER, caller=1, role="ADMIN")
     assert [_figures(p) for p in other.points] == _expected(world, "MONTHLY", JAN, FEB, OTHER)
-    unknown = _series(world, "MONTHLY", "2012-01-01", "2012-02-01", seller=424242, caller=1, role="ADMIN")
-    assert [_figures(p) for p in unknown.points] == _expected(world, "MONTHLY", JAN, FEB, 424242)
-    assert [(p.views, Decimal(p.video_revenue), p.watch_time_sec) for p in unknown.points] == [(0, 0, 0)] * 2
+    with pytest.raises(grpc.RpcError) as err:  # no account, no video: NOT_FOUND, not zeros
+        _series(world, "MONTHLY", "2012-01-01", "2012-02-01", seller=424242, caller=1, role="ADMIN")
+    assert err.value.code() is grpc.StatusCode.NOT_FOUND
+    assert "no seller 424242" in (err.value.details() or "")
 
 
 @pytest.mark.parametrize(

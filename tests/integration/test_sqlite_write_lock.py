@@ -73,7 +73,12 @@ def test_with_the_lock_taken_at_begin_the_other_writer_waits_and_both_writes_lan
 def test_the_batch_runner_wiring_takes_the_lock_at_begin_on_sqlite(database):
     engine = _engine(database)
     runner_for(Settings(db_url=f"sqlite:///{database}"), engine)
-    assert sa.event.contains(engine, "begin", db._begin_immediate)
+    impatient = sa.create_engine(f"sqlite:///{database}", connect_args={"timeout": 0.2})
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT 1")  # no write yet: the lock came with the begin
+        with pytest.raises(sa.exc.OperationalError, match="database is locked"), impatient.begin() as other:
+            other.exec_driver_sql("INSERT INTO outbox VALUES (8)")
+    impatient.dispose()
 
 
 def test_a_rolled_back_batch_transaction_releases_the_lock(database):

@@ -35,3 +35,19 @@ def test_the_snippet_accepts_a_fresh_signature_and_rejects_an_old_or_forged_one(
     assert not verify("whsec_other_secret_00", header(t), BODY, now=t)
     assert not verify(SECRET, f"t={t}", BODY, now=t)  # no v1
     assert not verify(SECRET, "garbage", BODY, now=t)
+
+
+def test_the_demo_receiver_verifies_with_exactly_the_documented_snippet():
+    """`paysystem demo` runs a receiver (entrypoints/cli/demo_finance.py) whose `verify` is the
+    page's snippet, so the demo shows the documented verification, not a variant of it."""
+    import inspect
+
+    from entrypoints.cli import demo_finance
+
+    block = DOC.read_text().split("<!-- verify-snippet -->", 1)[1].split("<!-- /verify-snippet -->", 1)[0]
+    code = block.split("```python\n", 1)[1].rsplit("```", 1)[0]
+    assert inspect.getsource(demo_finance.verify) in code
+    assert f"TOLERANCE_SEC = {demo_finance.TOLERANCE_SEC}  # reject" in code
+    t = 1_767_225_600
+    assert demo_finance.verify(SECRET, header(t), BODY, now=t)
+    assert not demo_finance.verify(SECRET, header(t), BODY, now=t + 301)

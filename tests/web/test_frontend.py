@@ -3,50 +3,26 @@ money, watch time, dates, periods, messages, the job stream), its type check, th
 types (web/src/api-types.ts) being what docs/openapi.json generates, and the committed build
 (web/dist) being exactly what the sources build to today.
 
-`npm ci` runs first when web/node_modules is missing or lacks a pinned dependency
-(dependencies pinned by web/package-lock.json).
+`npm ci` runs first when web/node_modules is missing or lacks a pinned dependency (the
+`node_modules` fixture, tests/plugins/web.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.plugins.web import npm
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 DIST = WEB / "dist"
 
 
-def _npm() -> str:
-    npm = shutil.which("npm")
-    assert npm, "npm is needed to build and test the dashboard (Debian: apt-get install nodejs npm)"
-    return npm
-
-
-@pytest.fixture(scope="module")
-def node_modules() -> Path:
-    modules = WEB / "node_modules"
-    wanted = json.loads((WEB / "package.json").read_text())["devDependencies"]
-    if not (modules / ".package-lock.json").exists() or not all((modules / name).is_dir() for name in wanted):
-        result = subprocess.run(
-            [_npm(), "--prefix", str(WEB), "ci", "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return modules
-
-
 def test_the_front_end_unit_tests_pass(node_modules):
     result = subprocess.run(
-        [_npm(), "--prefix", str(WEB), "test"], capture_output=True, text=True, timeout=300, check=False
+        [npm(), "--prefix", str(WEB), "test"], capture_output=True, text=True, timeout=300, check=False
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
@@ -99,7 +75,7 @@ def test_the_first_load_is_within_its_budget(node_modules, tmp_path):
         check=False,
     )
     total = int(re.search(r"first load\s+(\d+) B gzip", result.stdout).group(1))
-    assert total < 300 * 1024, result.stdout
+    assert total < 150 * 1024, result.stdout
 
 
 def test_the_page_has_no_inline_script_or_event_handler():

@@ -139,7 +139,7 @@ export interface paths {
         put?: never;
         /**
          * Run job
-         * @description Admin only. Streams progress; the last event has type JOB_FINISHED or JOB_FAILED and final = true, so a client can tell a complete stream from a cut one. Who may call: ADMIN. gRPC: `/paysystem.v1.BatchService/RunJob`.
+         * @description Admin only. Streams progress; the last event has type JOB_FINISHED or JOB_FAILED and final = true, so a client can tell a complete stream from a cut one. A client whose deadline passes (or who goes away) does not stop the run: it goes on to its last day on the batch instance. Follow it with GET /v1/batch/jobs/{job_execution_id} (each day's execution id is in that day's events) or GET /v1/batch/jobs (newest first). Who may call: ADMIN. gRPC: `/paysystem.v1.BatchService/RunJob`.
          */
         post: operations["BatchService.RunJob"];
         delete?: never;
@@ -536,6 +536,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settlement/closings/{month}/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List month payouts
+         * @description Admin only. Every payout a closed month created, by payout_id, keyset paged; `status` filters them (unset: every status). A month not closed is 404. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/ListMonthPayouts`.
+         */
+        get: operations["SettlementService.ListMonthPayouts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settlement/closings/{month}/pending-adjustments": {
         parameters: {
             query?: never;
@@ -568,6 +588,26 @@ export interface paths {
          * @description Admin only. The tax invoices of a closed month (one per BUSINESS seller with a payout). Who may call: SELLER, ADMIN. gRPC: `/paysystem.v1.SettlementService/ListTaxInvoices`.
          */
         get: operations["SettlementService.ListTaxInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement/closings/{month}/transfers:csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get transfer file csv
+         * @description Admin only. The bank transfer file of a closed and approved month (docs/ledger.md "The bank transfer file"): one row per APPROVED payout (bank code, account number unmasked, account holder, net KRW, memo "PaySystem YYYY-MM") by payout_id, then a TOTAL row; UTF-8 CSV with a byte-order mark. Part 1 is frozen at its first download; payouts approved later (HELD ones released) go into part 2, 3, ... (`part`), each frozen at its first download. The same bytes every time; each part's SHA-256 is on the Closing (ListClosings). Not closed or not approved yet: 400 (FAILED_PRECONDITION). Each download is audited. Who may call: ADMIN. gRPC: `/paysystem.v1.SettlementService/GetTransferFileCsv`.
+         */
+        get: operations["SettlementService.GetTransferFileCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1009,6 +1049,25 @@ export interface components {
              * @description absent until approved
              */
             approved_at?: string;
+            /** @description The month's bank transfer files (GetTransferFileCsv) by part; ListClosings only. */
+            transfer_files: components["schemas"]["TransferFile"][];
+            /** @description part 1's SHA-256 (hex); "" until it is first downloaded */
+            transfer_file_sha256: string;
+            /**
+             * Format: int64
+             * @description part 1's transfers
+             */
+            transfer_rows: string;
+            /**
+             * Format: int64
+             * @description part 1's total (net KRW)
+             */
+            transfer_total_krw: string;
+            /**
+             * Format: int64
+             * @description APPROVED payouts in no file yet: the next part's rows (ListClosings only).
+             */
+            approved_not_in_file: string;
         };
         DeleteWebhookEndpointResponse: Record<string, never>;
         /** @description A gRPC status as JSON: `code` is the gRPC code number (3 INVALID_ARGUMENT, 5 NOT_FOUND, 6 ALREADY_EXISTS, 7 PERMISSION_DENIED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...), `message` says what is wrong. Errors of the services carry `details` (google.rpc.Status); Envoy's own refusals (token, malformed JSON, no route, body too large) have no details. */
@@ -1129,6 +1188,8 @@ export interface components {
         };
         ListPayoutsResponse: {
             payouts: components["schemas"]["Payout"][];
+            /** @description ListMonthPayouts: empty on the last page; ListPayouts: always empty */
+            next_page_token: string;
         };
         ListSellerVideosResponse: {
             videos: components["schemas"]["Video"][];
@@ -1571,6 +1632,34 @@ export interface components {
             videos: components["schemas"]["TopVideo"][];
             /** @description last local day the batch has computed, empty if none */
             data_through: string;
+        };
+        /** @description A frozen bank transfer file: the same bytes every time it is downloaded. */
+        TransferFile: {
+            /** Format: int32 */
+            part: number;
+            /** @description hex SHA-256 of the file's bytes */
+            sha256: string;
+            /**
+             * Format: int64
+             * @description transfers (TOTAL left out)
+             */
+            rows: string;
+            /**
+             * Format: int64
+             * @description sum of their net amounts
+             */
+            total_krw: string;
+            /**
+             * Format: date-time
+             * @description its first download
+             */
+            created_at?: string;
+            /**
+             * Format: int64
+             * @description the admin who first downloaded it
+             */
+            created_by: string;
+            filename: string;
         };
         /** @description One upstream host of one Envoy cluster. */
         UpstreamHost: {
@@ -2724,6 +2813,42 @@ export interface operations {
             504: components["responses"]["E504"];
         };
     };
+    "SettlementService.ListMonthPayouts": {
+        parameters: {
+            query?: {
+                /** @description unset: every status */
+                status?: components["schemas"]["PayoutStatus"] | number;
+                /** @description default 100, at most 1000 */
+                page_size?: number;
+                /** @description from a previous response's next_page_token */
+                page_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description YYYY-MM of a closed month */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPayoutsResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
     "SettlementService.GetPendingAdjustments": {
         parameters: {
             query?: never;
@@ -2772,6 +2897,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListTaxInvoicesResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "SettlementService.GetTransferFileCsv": {
+        parameters: {
+            query?: {
+                /** @description 1 (or 0) the month's file; 2, 3, ...: the supplementary ones */
+                part?: number;
+            };
+            header?: never;
+            path: {
+                /** @description YYYY-MM of a closed, approved month */
+                month: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A CSV file: UTF-8 with a byte-order mark, one header row, totals last (docs/ledger.md) */
+            200: {
+                headers: {
+                    /** @description attachment, with the file's name */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["E400"];

@@ -6,9 +6,16 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The request field the API's message names ("to_date: ..."), "" when none. */
+    readonly field = "",
   ) {
     super(message);
   }
+}
+
+/** The field a domain error names: the API prefixes its message with it ("date: not a real date"). */
+export function fieldOf(message: string): string {
+  return /^([a-z][a-z_]*): /.exec(message)?.[1] ?? "";
 }
 
 let apiBase = "";
@@ -28,7 +35,7 @@ async function errorFrom(response: Response): Promise<ApiError> {
   } catch {
     // Envoy's own replies may be text/plain
   }
-  return new ApiError(response.status, message);
+  return new ApiError(response.status, message, fieldOf(message));
 }
 
 function expire(): never {
@@ -37,8 +44,8 @@ function expire(): never {
   throw new ApiError(401, "session expired");
 }
 
-async function call(method: string, path: string, body?: unknown, signIn = false): Promise<Response> {
-  const headers: Record<string, string> = {};
+async function call(method: string, path: string, body?: unknown, signIn = false, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (!signIn) {
     const { session } = loadSession();
@@ -62,6 +69,11 @@ export async function getJson<T>(path: string): Promise<T> {
 
 export async function postJson<T>(path: string, body: unknown, signIn = false): Promise<T> {
   return (await (await call("POST", path, body, signIn)).json()) as T;
+}
+
+/** Any method with a JSON body (or none) and extra headers such as Idempotency-Key; the JSON answer. */
+export async function sendJson<T>(method: "POST" | "PUT" | "DELETE", path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  return (await (await call(method, path, body, false, headers)).json()) as T;
 }
 
 export async function getBlob(path: string): Promise<Blob> {

@@ -6,7 +6,8 @@ Chart.register(BarController, BarElement, LineController, LineElement, PointElem
 
 export interface Series {
   label: string;
-  values: number[];
+  /** null: a period not computed yet, drawn as a gap (not as zero). */
+  values: (number | null)[];
 }
 
 /** Draws a line or bar chart on the canvas, with `earlier` (a comparison) overlaid dashed and
@@ -15,9 +16,9 @@ export interface Series {
 export function drawChart(canvas: HTMLCanvasElement, type: "line" | "bar", labels: string[], series: Series, locale: string, earlier?: Series): Chart {
   canvas.removeAttribute("data-drawn");
   canvas.removeAttribute("data-earlier-values");
-  const datasets = [{ label: series.label, data: series.values, borderColor: "#2563eb", backgroundColor: "rgba(37, 99, 235, 0.35)", tension: 0, borderDash: [] as number[] }];
+  const datasets = [{ label: series.label, data: series.values, borderColor: "#2563eb", backgroundColor: "rgba(37, 99, 235, 0.35)", tension: 0, borderDash: [] as number[], spanGaps: false }];
   if (earlier) {
-    datasets.push({ label: earlier.label, data: earlier.values, borderColor: "#7b8794", backgroundColor: "rgba(123, 135, 148, 0.3)", tension: 0, borderDash: [6, 4] });
+    datasets.push({ label: earlier.label, data: earlier.values, borderColor: "#7b8794", backgroundColor: "rgba(123, 135, 148, 0.3)", tension: 0, borderDash: [6, 4], spanGaps: false });
   }
   return new Chart(canvas, {
     type,

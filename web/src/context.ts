@@ -1,6 +1,6 @@
 import { ApiError, getBlob } from "./api";
 import { download, h } from "./dom";
-import { lang, t } from "./i18n";
+import { errorText, lang, t } from "./i18n";
 import type { Session } from "./session";
 
 export interface AppConfig {
@@ -83,12 +83,14 @@ export class PageContext {
     });
   }
 
-  /** An API failure: a 403 shows the refusal and no data; others a visible error. */
+  /** An API failure: a 403 shows the refusal and an unknown seller the not-found page, with
+   * no data; others a visible error where it happened. */
   fail(error: unknown, into?: HTMLElement): void {
     if (!this.isCurrent()) return;
-    const node = errorNode(error);
+    const node = errorNode(error, this.sellerId);
     if (error instanceof ApiError && error.status === 401) return; // sent to sign-in already
-    if (into && !(error instanceof ApiError && error.status === 403)) {
+    const wholePage = (error instanceof ApiError && error.status === 403) || isUnknownSeller(error);
+    if (into && !wholePage) {
       into.replaceChildren(node);
       this.loaded();
       return;
@@ -97,10 +99,25 @@ export class PageContext {
   }
 }
 
-export function errorNode(error: unknown): HTMLElement {
-  const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ApiError && error.status === 403) {
-    return h("p", { "data-testid": "refusal", class: "refusal", role: "alert" }, t("common.refusal", { message }));
+/** A seller id that names no seller (the API's 404 on seller_id): the page says so, no data. */
+export function isUnknownSeller(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 404 && error.field === "seller_id";
+}
+
+export function errorNode(error: unknown, sellerId = ""): HTMLElement {
+  const message = errorText(error);
+  // The server's own text, for support and tests; the page shows the localized message only.
+  const server = error instanceof ApiError ? error.message : null;
+  if (isUnknownSeller(error)) {
+    return h(
+      "section",
+      { "data-testid": "not-found", class: "not-found", role: "alert", "data-server-message": server },
+      h("h1", {}, t("notFound.seller", { id: sellerId })),
+      h("p", {}, t("notFound.sellerHint")),
+    );
   }
-  return h("p", { "data-testid": "error", class: "error", role: "alert" }, t("common.error", { message }));
+  if (error instanceof ApiError && error.status === 403) {
+    return h("p", { "data-testid": "refusal", class: "refusal", role: "alert", "data-server-message": server }, t("common.refusal", { message }));
+  }
+  return h("p", { "data-testid": "error", class: "error", role: "alert", "data-server-message": server }, t("common.error", { message }));
 }

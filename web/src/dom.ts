@@ -23,8 +23,16 @@ export function append(parent: Node, ...children: Child[]): void {
 }
 
 /** A figure for people, with the API's exact value beside it (title and data-exact; none when the API left the field out). */
-export function figure(tag: "span" | "td" | "dd", text: string, exact: string | undefined, attrs: Attrs = {}): HTMLElement {
-  return h(tag, { ...attrs, title: exact, "data-exact": exact }, text);
+export function figure(tag: "span" | "td" | "dd", text: string | Node, exact: string | undefined, attrs: Attrs = {}): HTMLElement {
+  // An amount shown in whole won hides its fraction: a tap or the keyboard focuses it and
+  // shows the exact value under it (app.css), since a phone has no hover for the title.
+  const rounded = exact !== undefined && exact !== "" && typeof text === "string" && text.includes("₩");
+  return h(tag, { ...attrs, title: exact, "data-exact": exact, tabindex: rounded ? 0 : null, class: rounded ? [attrs.class, "exact-on-focus"].filter(Boolean).join(" ") : attrs.class }, text);
+}
+
+/** A link to a video's own page (#/videos/{id}). */
+export function videoLink(videoId: string, text: string): HTMLAnchorElement {
+  return h("a", { href: `#/videos/${encodeURIComponent(videoId)}`, "data-testid": "video-link", "data-video-id": videoId }, text);
 }
 
 /** A table with a caption, a header row and body rows. */
@@ -71,5 +79,6 @@ export function download(blob: Blob, filename: string): void {
 
 /** A card of the figure list: its label and its value (and a note under it). */
 export function card(label: string, value: HTMLElement, note?: string): HTMLElement {
-  return h("div", { class: "card figure" }, h("dt", {}, label), value, note ? h("p", { class: "note" }, note) : null);
+  // A <div> in a <dl> may hold only <dt> and <dd> (axe's definition-list rule): the note is a <dd>.
+  return h("div", { class: "card figure" }, h("dt", {}, label), value, note ? h("dd", { class: "note" }, note) : null);
 }

@@ -186,3 +186,11 @@ export function formatPeriodShort(period: string, start: string, lang: Lang): st
   const options: Intl.DateTimeFormatOptions = period === "MONTHLY" ? { timeZone: "UTC", year: "numeric", month: "numeric" } : { timeZone: "UTC", month: "numeric", day: "numeric" };
   return new Intl.DateTimeFormat(locales[lang], options).format(utcDate(start));
 }
+
+/** How much of a period the batch has computed, from the answer's data_through (its last
+ * computed day, "" for none): "done" (every day), "partial" (the current week or month:
+ * some days) or "pending" (none: today, a future day; its zeros mean "not computed yet"). */
+export function periodState(start: string, end: string, dataThrough: string): "done" | "partial" | "pending" {
+  if (!dataThrough || dataThrough < start) return "pending";
+  return dataThrough < end ? "partial" : "done";
+}

@@ -7,16 +7,24 @@ import { h } from "./dom";
 import type { Lang } from "./format";
 import { loadLang, setLang, t } from "./i18n";
 import { adminPage } from "./pages/admin";
+import { auditPage } from "./pages/finance/audit";
+import { closingsPage } from "./pages/finance/closings";
+import { payoutsPage } from "./pages/finance/payouts";
+import { tablesPage } from "./pages/finance/tables";
+import { webhooksPage } from "./pages/finance/webhooks";
+import { payoutProfilePage } from "./pages/payout-profile";
 import { chartsPage } from "./pages/charts";
 import { ledgerPage } from "./pages/ledger";
 import { overviewPage } from "./pages/overview";
 import { signInPage } from "./pages/signin";
 import { statementsPage } from "./pages/statements";
 import { topPage } from "./pages/top";
+import { videoPage } from "./pages/video";
 import { clearSession, loadSession, type Session } from "./session";
 
-type Route = { name: "signin" } | { name: "admin" } | { name: "seller"; sellerId: string; page: SellerPage } | { name: "home" } | { name: "unknown" };
-type SellerPage = "overview" | "charts" | "top" | "statements" | "ledger";
+type Route = { name: "signin" } | { name: "admin" } | { name: "finance"; page: FinancePage } | { name: "seller"; sellerId: string; page: SellerPage } | { name: "video"; videoId: string } | { name: "home" } | { name: "unknown" };
+type SellerPage = "overview" | "charts" | "top" | "statements" | "ledger" | "profile";
+type FinancePage = "closings" | "payouts" | "tables" | "audit" | "webhooks";
 
 const SELLER_PAGES: Record<SellerPage, (ctx: PageContext) => Promise<void>> = {
   overview: overviewPage,
@@ -24,6 +32,16 @@ const SELLER_PAGES: Record<SellerPage, (ctx: PageContext) => Promise<void>> = {
   top: topPage,
   statements: statementsPage,
   ledger: ledgerPage,
+  profile: payoutProfilePage,
+};
+
+// The admin's finance pages (issue 31, item 8), after the admin page in the navigation.
+const FINANCE_PAGES: Record<FinancePage, (ctx: PageContext) => Promise<void>> = {
+  closings: closingsPage,
+  payouts: payoutsPage,
+  tables: tablesPage,
+  audit: auditPage,
+  webhooks: webhooksPage,
 };
 
 export function parseRoute(hash: string): Route {
@@ -31,8 +49,12 @@ export function parseRoute(hash: string): Route {
   if (path === "" || path === "/") return { name: "home" };
   if (path === "/signin") return { name: "signin" };
   if (path === "/admin") return { name: "admin" };
-  const match = /^\/sellers\/(\d+)\/(overview|charts|top|statements|ledger)$/.exec(path);
+  const finance = /^\/(closings|payouts|tables|audit|webhooks)$/.exec(path);
+  if (finance) return { name: "finance", page: finance[1] as FinancePage };
+  const match = /^\/sellers\/(\d+)\/(overview|charts|top|statements|ledger|profile)$/.exec(path);
   if (match) return { name: "seller", sellerId: match[1], page: match[2] as SellerPage };
+  const video = /^\/videos\/(\d+)$/.exec(path);
+  if (video) return { name: "video", videoId: video[1] };
   return { name: "unknown" };
 }
 
@@ -73,7 +95,7 @@ function languageSelect(): HTMLElement {
 function header(session: Session | null, route: Route): HTMLElement {
   const links: HTMLElement[] = [];
   const sellerId = route.name === "seller" ? route.sellerId : session && session.role !== "ADMIN" ? session.account_id : "";
-  const active = route.name === "seller" ? route.page : route.name;
+  const active = route.name === "seller" || route.name === "finance" ? route.page : route.name;
   if (session && sellerId) {
     for (const page of Object.keys(SELLER_PAGES) as SellerPage[]) {
       links.push(
@@ -81,7 +103,11 @@ function header(session: Session | null, route: Route): HTMLElement {
       );
     }
   }
-  if (session?.role === "ADMIN") links.push(h("a", { href: "#/admin", "data-testid": "nav-admin", "aria-current": active === "admin" ? "page" : null }, t("nav.admin")));
+  if (session?.role === "ADMIN") {
+    for (const page of ["admin", ...Object.keys(FINANCE_PAGES)] as ("admin" | FinancePage)[]) {
+      links.push(h("a", { href: `#/${page}`, "data-testid": `nav-${page}`, "aria-current": active === page ? "page" : null }, t(`nav.${page}`)));
+    }
+  }
   const signout = session ? h("button", { type: "button", "data-testid": "signout", class: "secondary" }, t("nav.signout")) : null;
   signout?.addEventListener("click", () => {
     clearSession();
@@ -136,8 +162,13 @@ async function render(): Promise<void> {
     if (route.name === "admin") {
       if (session.role !== "ADMIN") throw new ApiError(403, "admin only");
       await adminPage(ctx);
+    } else if (route.name === "finance") {
+      if (session.role !== "ADMIN") throw new ApiError(403, "admin only");
+      await FINANCE_PAGES[route.page](ctx);
     } else if (route.name === "seller") {
       await SELLER_PAGES[route.page](ctx);
+    } else if (route.name === "video") {
+      await videoPage(ctx, route.videoId);
     }
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 401)) ctx.fail(error);

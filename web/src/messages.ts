@@ -1,7 +1,13 @@
 // Every label of the dashboard, in Korean (the default) and English. Both tables have the same
 // keys (test/i18n.test.ts); `{name}` marks a value filled in at run time.
 
+import { enExtra, koExtra } from "./messages-extra";
+import { enFinance, koFinance } from "./messages-finance";
+import { enVideo, koVideo } from "./messages-video";
+
 export const ko = {
+  ...koExtra,
+  ...koVideo,
   "app.title": "PaySystem 판매자 대시보드",
   "app.skip": "본문으로 건너뛰기",
   "nav.label": "메뉴",
@@ -48,7 +54,7 @@ export const ko = {
   "overview.nextPayout": "다음 지급액",
   "overview.nextPayoutStatus": "다음 지급 상태",
   "overview.noPayout": "예정된 지급 없음",
-  "overview.money": "금액은 원 단위 미만을 버려 표시합니다. 정확한 값은 마우스를 올리면 보입니다.",
+  "overview.money": "금액은 원 단위 미만을 버려 표시합니다. 정확한 값은 금액을 누르거나(탭) 마우스를 올리면 보입니다.",
   "realtime.title": "실시간 (추정)",
   "realtime.badge": "추정치",
   "realtime.note": "추정치: 재생 기록이 들어오는 대로 세며, 판매자 본인의 재생만 뺍니다. 하루 집계가 끝나면 확정 수치가 이를 대신합니다.",
@@ -183,11 +189,14 @@ export const ko = {
   "event.JOB_FAILED": "작업 실패",
   "event.JOB_SKIPPED": "이미 완료되어 건너뜀",
   "event.cut": "진행 스트림이 끝나기 전에 끊겼습니다.",
+  ...koFinance,
 };
 
 export type MessageKey = keyof typeof ko;
 
 export const en: Record<MessageKey, string> = {
+  ...enExtra,
+  ...enVideo,
   "app.title": "PaySystem seller dashboard",
   "app.skip": "Skip to content",
   "nav.label": "Menu",
@@ -234,7 +243,7 @@ export const en: Record<MessageKey, string> = {
   "overview.nextPayout": "Next payout",
   "overview.nextPayoutStatus": "Next payout status",
   "overview.noPayout": "No payout scheduled",
-  "overview.money": "Amounts are shown in whole won, fractions cut off; hover for the exact value.",
+  "overview.money": "Amounts are shown in whole won, fractions cut off; tap, focus or hover an amount for the exact value.",
   "realtime.title": "Realtime (estimated)",
   "realtime.badge": "estimated",
   "realtime.note": "Estimated: playbacks counted as they arrive, leaving out only the seller's own; once a day is computed, the final figures replace them.",
@@ -369,4 +378,5 @@ export const en: Record<MessageKey, string> = {
   "event.JOB_FAILED": "Job failed",
   "event.JOB_SKIPPED": "Already done, skipped",
   "event.cut": "The progress stream was cut before its end.",
+  ...enFinance,
 };

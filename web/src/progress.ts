@@ -25,8 +25,15 @@ export class JobProgress {
   failed = false;
   message = "";
 
+  /** The day of the last event (a day's own end names it). */
+  lastDay = "";
+
   apply(event: JobEvent): void {
-    this.lastType = event.type;
+    // A day's instance ends with its own JOB_FINISHED or JOB_SKIPPED (final=false) while the
+    // run goes on: shown as that day's end (DAY_FINISHED, DAY_SKIPPED), never as the job's.
+    const dayEnd = !event.final && (event.type === "JOB_FINISHED" || event.type === "JOB_SKIPPED");
+    this.lastType = dayEnd ? event.type.replace("JOB_", "DAY_") : event.type;
+    this.lastDay = event.day ?? "";
     if (event.message) this.message = event.message;
     // Each day's instance reports its own partitions (and ends with a JOB_FINISHED or
     // JOB_SKIPPED of its own, final=false); the run's last event (final=true) covers the range.

@@ -7,6 +7,8 @@ export interface Session {
   account_id: string;
   role: string;
   expires_at_ms: number;
+  /** The name signed in with: the pages name a seller by it on its own pages. */
+  username?: string;
 }
 
 export function saveSession(session: Session): void {

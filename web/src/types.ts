@@ -23,9 +23,21 @@ export type Payout = Schemas["Payout"];
 export type LedgerEntry = Schemas["LedgerEntry"];
 export type LedgerPage = Schemas["LedgerPage"];
 export type Realtime = Schemas["Realtime"];
+export type VideoRetention = Schemas["VideoRetention"];
 export type RealtimePoint = Schemas["RealtimePoint"];
 export type JobEvent = Schemas["JobEvent"];
 export type PartitionExecution = Schemas["PartitionExecution"];
 export type JobExecution = Schemas["JobExecution"];
 /** One upstream host of one Envoy cluster (the admin page's instances table). */
 export type Instance = Schemas["UpstreamHost"];
+// The finance pages (issue 31, item 8).
+export type Closing = Schemas["Closing"];
+export type PendingAdjustments = Schemas["PendingAdjustments"];
+export type TierTable = Schemas["TierTable"];
+export type TaxTable = Schemas["TaxTable"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditPage = Schemas["AuditPage"];
+export type WebhookEndpoint = Schemas["WebhookEndpoint"];
+export type WebhookDelivery = Schemas["WebhookDelivery"];
+export type WebhookDeliveryPage = Schemas["WebhookDeliveryPage"];
+export type PayoutProfile = Schemas["PayoutProfile"];

@@ -1,9 +1,10 @@
 import { getJson, postStream } from "../api";
 import { errorNode, type PageContext } from "../context";
-import { dayIn, addDays, formatCount, formatTimestamp } from "../format";
-import { field, figure, h, input, table } from "../dom";
+import { dayIn, addDays, formatCount, formatDay, formatTimestamp, type Lang } from "../format";
+import { field, figure, h, input, select, table } from "../dom";
 import { t, tEnum } from "../i18n";
 import { JobProgress } from "../progress";
+import { dayField, dayInput } from "../day-input";
 import type { Instance, JobEvent, JobExecution } from "../types";
 
 /** Days from one YYYY-MM-DD to another, both included (0 when the run has no date). */
@@ -26,7 +27,7 @@ function executionRow(e: JobExecution, ctx: PageContext): HTMLTableRowElement {
     { "data-testid": "execution-row", "data-execution-id": e.job_execution_id },
     figure("td", e.job_execution_id, e.job_execution_id, { "data-field": "job_execution_id" }),
     figure("td", e.job_name, e.job_name, { "data-field": "job_name" }),
-    figure("td", e.parameters, e.parameters, { "data-field": "parameters" }),
+    figure("td", describeParameters(e.parameters, ctx.lang), e.parameters, { "data-field": "parameters" }),
     figure("td", e.status, e.status, { "data-field": "status" }),
     figure("td", formatTimestamp(e.started_at, zone, ctx.lang), e.started_at, { "data-field": "started_at" }),
     figure("td", formatTimestamp(e.ended_at, zone, ctx.lang), e.ended_at, { "data-field": "ended_at" }),
@@ -50,11 +51,78 @@ function instanceRow(i: Instance): HTMLTableRowElement {
   );
 }
 
+/** A job's identifying parameters (canonical JSON, as the API gives them) for people: the
+ * daily job's `{"date": ...}` as its day; any other key as `key value`; text that is not a
+ * JSON object as it is. */
+export function describeParameters(json: string, lang: Lang): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return json;
+  return Object.entries(parsed as Record<string, unknown>)
+    .map(([key, value]) => (key === "date" && typeof value === "string" ? t("admin.params.date", { date: formatDay(value, lang) }) : `${key} ${String(value)}`))
+    .join(" · ");
+}
+
+/** The executions shown: those matching the filter (a status, and text found in the id, the
+ * parameters, the status or the error), then one page of PAGE_SIZE of them (page from 0). */
+export function filterExecutions(all: JobExecution[], status: string, text: string, page: number): { rows: JobExecution[]; pages: number; count: number } {
+  const needle = text.trim().toLowerCase();
+  const matching = all.filter(
+    (e) =>
+      (!status || e.status === status) &&
+      (!needle || [e.job_execution_id, e.parameters, e.status, e.error ?? ""].some((v) => String(v).toLowerCase().includes(needle))),
+  );
+  const pages = Math.max(1, Math.ceil(matching.length / PAGE_SIZE));
+  const current = Math.min(Math.max(0, page), pages - 1);
+  return { rows: matching.slice(current * PAGE_SIZE, (current + 1) * PAGE_SIZE), pages, count: matching.length };
+}
+
+// The newest executions the API lists (its maximum), paged and filtered in the page.
+const FETCHED = 100;
+const PAGE_SIZE = 20;
+
+function executionsView(ctx: PageContext, all: JobExecution[]): HTMLElement {
+  const statuses = [...new Set(all.map((e) => e.status))].sort();
+  const status = select("executions-status", "executions-filter-status", [["", t("admin.filterAll")], ...statuses.map((v): [string, string] => [v, v])], "");
+  const text = input("executions-text", "executions-filter-text", "search", "");
+  const prev = h("button", { type: "button", "data-testid": "executions-prev", class: "secondary" }, t("admin.prev"));
+  const next = h("button", { type: "button", "data-testid": "executions-next", class: "secondary" }, t("admin.next"));
+  const position = h("span", { "data-testid": "executions-page", role: "status" });
+  const body = h("div", {});
+  const headers = ["job_execution_id", "job_name", "parameters", "status", "started_at", "ended_at", "partitions", "error"].map((f) => t(`field.${f}` as "field.status"));
+  let page = 0;
+  const draw = () => {
+    const shown = filterExecutions(all, status.value, text.value, page);
+    page = Math.min(page, shown.pages - 1);
+    position.textContent = t("admin.page", { page: String(page + 1), pages: String(shown.pages), count: String(shown.count) });
+    position.dataset.page = String(page + 1);
+    prev.disabled = page === 0;
+    next.disabled = page >= shown.pages - 1;
+    body.replaceChildren(table("executions", t("admin.executions"), headers, shown.rows.map((e) => executionRow(e, ctx))));
+  };
+  status.addEventListener("change", () => ((page = 0), draw()));
+  text.addEventListener("input", () => ((page = 0), draw()));
+  prev.addEventListener("click", () => ((page -= 1), draw()));
+  next.addEventListener("click", () => ((page += 1), draw()));
+  draw();
+  return h(
+    "div",
+    {},
+    h("h2", {}, t("admin.executions")),
+    h("div", { class: "controls" }, field(t("admin.filterStatus"), status), field(t("admin.filterText"), text)),
+    body,
+    h("div", { class: "pager" }, prev, position, next),
+  );
+}
+
 async function loadExecutions(ctx: PageContext, into: HTMLElement): Promise<void> {
   try {
-    const answer = await getJson<{ executions: JobExecution[] }>("/v1/batch/jobs?limit=20");
-    const headers = ["job_execution_id", "job_name", "parameters", "status", "started_at", "ended_at", "partitions", "error"].map((f) => t(`field.${f}` as "field.status"));
-    into.replaceChildren(table("executions", t("admin.executions"), headers, (answer.executions ?? []).map((e) => executionRow(e, ctx))));
+    const answer = await getJson<{ executions: JobExecution[] }>(`/v1/batch/jobs?limit=${FETCHED}`);
+    into.replaceChildren(executionsView(ctx, answer.executions ?? []));
   } catch (error) {
     if ((error as { status?: number }).status === 403) throw error;
     into.replaceChildren(h("h2", {}, t("admin.executions")), errorNode(error));
@@ -80,7 +148,9 @@ function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: H
   bar.dataset.percent = String(percent);
   bar.textContent = `${percent}%`;
   status.dataset.type = progress.lastType;
-  status.textContent = `${percent}% · ${tEnum("event", progress.lastType)}${progress.message && progress.failed ? ` · ${progress.message}` : ""}`;
+  // A day's own end (not the run's) says which day, and that the run goes on.
+  const said = progress.lastType.startsWith("DAY_") ? t(`event.${progress.lastType}` as "event.DAY_FINISHED", { day: progress.lastDay }) : tEnum("event", progress.lastType);
+  status.textContent = `${percent}% · ${said}${progress.message && progress.failed ? ` · ${progress.message}` : ""}`;
   const items = [...progress.partitions.values()].map((p) => {
     const element = h("progress", {
       "data-testid": "partition-progress",
@@ -101,15 +171,15 @@ function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: H
 
 export async function adminPage(ctx: PageContext): Promise<void> {
   const yesterday = addDays(dayIn(ctx.config.time_zone, new Date()), -1);
-  const date = input("admin-run-date", "admin-run-date", "date", yesterday);
-  const toDate = input("admin-run-to-date", "admin-run-to-date", "date", "");
+  const date = dayInput("admin-run-date", "admin-run-date", yesterday, ctx.lang);
+  const toDate = dayInput("admin-run-to-date", "admin-run-to-date", "", ctx.lang);
   const rerun = input("admin-run-rerun", "admin-run-rerun", "checkbox", "");
   const submit = h("button", { type: "submit", "data-testid": "admin-run-submit" }, t("admin.submit"));
   const form = h(
     "form",
     { class: "controls" },
-    field(t("admin.date"), date),
-    field(t("admin.toDate"), toDate),
+    dayField(t("admin.date"), date),
+    dayField(t("admin.toDate"), toDate),
     h("div", { class: "field check" }, rerun, h("label", { for: rerun.id }, t("admin.rerun"))),
     submit,
   );
@@ -131,11 +201,11 @@ export async function adminPage(ctx: PageContext): Promise<void> {
     event.preventDefault();
     submit.disabled = true;
     runError.replaceChildren();
-    const progress = new JobProgress(daysBetween(date.value, toDate.value || date.value));
+    const progress = new JobProgress(daysBetween(date.day(), toDate.day() || date.day()));
     drawProgress(progress, bar, status, partitionList);
     const body: Record<string, unknown> = { job: "daily", rerun: rerun.checked };
-    if (date.value) body.date = date.value;
-    if (toDate.value) body.to_date = toDate.value;
+    if (date.day()) body.date = date.day();
+    if (toDate.day()) body.to_date = toDate.day();
     try {
       await postStream("/v1/batch/jobs", body, (e) => {
         progress.apply(e as JobEvent);
@@ -146,7 +216,8 @@ export async function adminPage(ctx: PageContext): Promise<void> {
       ctx.fail(error, runError);
     } finally {
       submit.disabled = false;
-      await loadExecutions(ctx, executions).catch((error) => ctx.fail(error));
+      // The run changed both: its execution, and the requests Envoy counted for each instance.
+      await Promise.all([loadExecutions(ctx, executions), loadInstances(ctx, instances)]).catch((error) => ctx.fail(error));
     }
   });
   try {

@@ -2,10 +2,12 @@ import type { Chart } from "chart.js";
 import { getJson } from "../api";
 import { drawChart } from "../chart";
 import type { PageContext } from "../context";
-import { field, figure, h, input, select, table } from "../dom";
-import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, wholeWon } from "../format";
+import { field, figure, h, select, table, videoLink } from "../dom";
+import { addDays, addDecimals, dayIn, formatClock, formatCount, formatDay, formatKrw, formatPercent, formatPeriod, formatPeriodShort, formatRpm, periodState, wholeWon } from "../format";
 import { t } from "../i18n";
 import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types";
+import { dayField, dayInput } from "../day-input";
+import { adjustmentsBeside } from "./chart-adjustments";
 
 type Metric = "views" | "watch" | "revenue";
 interface ChartState {
@@ -43,11 +45,22 @@ export async function sellerVideos(seller: string): Promise<Video[]> {
   return videos;
 }
 
-function pointRow(point: StatsPoint, period: string, ctx: PageContext): HTMLTableRowElement {
+/** The values a chart plots: null (a gap, not a zero) for a period not computed yet. */
+export function plottedValues(points: StatsPoint[], metric: Metric, dataThrough: string): (number | null)[] {
+  return points.map((p) => (periodState(p.period_start, p.period_end, dataThrough) === "pending" ? null : metricValue(p, metric)));
+}
+
+export function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
+  const state = periodState(point.period_start, point.period_end, dataThrough);
+  const label = formatPeriod(period, point.period_start, point.period_end, ctx.lang);
   return h(
     "tr",
-    { "data-testid": "chart-row", "data-period-start": point.period_start },
-    h("th", { scope: "row" }, formatPeriod(period, point.period_start, point.period_end, ctx.lang)),
+    { "data-testid": "chart-row", "data-period-start": point.period_start, "data-state": state, class: state === "done" ? null : "pending" },
+    h(
+      "th",
+      { scope: "row" },
+      state === "pending" ? `${label} · ${t("pending.label")}` : state === "partial" ? t("pending.partial", { value: label }) : label,
+    ),
     figure("td", formatCount(point.views), point.views, { "data-field": "views" }),
     figure("td", formatClock(point.watch_time_sec), point.watch_time_sec, { "data-field": "watch_time_sec" }),
     figure("td", formatCount(point.ad_views), point.ad_views, { "data-field": "ad_views" }),
@@ -72,7 +85,7 @@ function comparedText(exact: string, name: (typeof COMPARED)[number]): string {
 }
 
 /** The totals of both ranges and the API's change of each figure (exact strings). */
-function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
+export function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
   const changes = new Map(comparison.changes.map((c) => [c.figure, c]));
   const rows = COMPARED.map((name) => {
     const before = comparedValue(comparison.totals, name);
@@ -109,7 +122,7 @@ export function exclusionTotals(points: StatsPoint[]): Record<(typeof EXCLUSIONS
   };
 }
 
-function exclusionsTable(points: StatsPoint[]): HTMLElement {
+export function exclusionsTable(points: StatsPoint[]): HTMLElement {
   const totals = exclusionTotals(points);
   const rows = EXCLUSIONS.map((rule) =>
     h(
@@ -135,8 +148,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   const videos = await sellerVideos(ctx.sellerId);
   const s = state;
   const period = select("chart-period", "chart-period", ["DAILY", "WEEKLY", "MONTHLY"].map((p) => [p, t(`period.${p}` as "period.DAILY")]), s.period);
-  const from = input("chart-from", "chart-from", "date", s.from, { required: true });
-  const to = input("chart-to", "chart-to", "date", s.to, { required: true });
+  const from = dayInput("chart-from", "chart-from", s.from, ctx.lang, true);
+  const to = dayInput("chart-to", "chart-to", s.to, ctx.lang, true);
   const video = select("chart-video", "chart-video", [["", t("charts.allVideos")], ...videos.map((v): [string, string] => [v.video_id, `${v.title} (${v.video_id})`])], s.video);
   const metric = select("chart-metric", "chart-metric", [["views", t("metric.views")], ["watch", t("metric.watchTime")], ["revenue", t("metric.revenue")]], s.metric);
   const type = select("chart-type", "chart-type", [["line", t("charts.line")], ["bar", t("charts.bar")]], s.type);
@@ -153,8 +166,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
     "form",
     { class: "controls" },
     field(t("common.period"), period),
-    field(t("common.from"), from),
-    field(t("common.to"), to),
+    dayField(t("common.from"), from),
+    dayField(t("common.to"), to),
     field(t("charts.video"), video),
     field(t("charts.metric"), metric),
     field(t("charts.type"), type),
@@ -166,8 +179,8 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
   await ctx.query(form, results, async () => {
     Object.assign(s, {
       period: period.value,
-      from: from.value,
-      to: to.value,
+      from: from.day(),
+      to: to.day(),
       video: video.value,
       metric: metric.value as Metric,
       type: type.value as "line" | "bar",
@@ -186,13 +199,16 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
       const earlier = comparison
         ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, s.metric)) }
         : undefined;
-      chart = drawChart(canvas, s.type, labels, { label, values: series.points.map((p) => metricValue(p, s.metric)) }, ctx.locale, earlier);
+      chart = drawChart(canvas, s.type, labels, { label, values: plottedValues(series.points, s.metric, series.data_through) }, ctx.locale, earlier);
     }
     const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
     return [
       h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      h("p", { class: "note", "data-testid": "chart-pending-note" }, t("pending.note", { through: formatDay(series.data_through, ctx.lang) || t("common.none") })),
+      s.video ? h("p", {}, videoLink(s.video, t("video.open"))) : "",
       ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
-      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx))),
+      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
+      ...(s.period === "MONTHLY" && !s.video ? [await adjustmentsBeside(ctx.sellerId, series.points, ctx.lang)] : []),
       exclusionsTable(series.points),
     ];
   });

@@ -1,7 +1,7 @@
 import { ApiError, getJson } from "../api";
-import { errorNode, type PageContext } from "../context";
+import { errorNode, isUnknownSeller, type PageContext } from "../context";
 import { card, figure, h } from "../dom";
-import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth } from "../format";
+import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth, formatRpm } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
 import { realtimePanel } from "./realtime";
@@ -16,6 +16,13 @@ export function nextPayout(payouts: Payout[]): Payout | null {
   const pending = payouts.filter((p) => WAITING.has(p.status ?? ""));
   if (pending.length) return pending[pending.length - 1]; // the list is newest first
   return payouts[0] ?? null;
+}
+
+/** The seller by name on its own pages (the name it signed in with); by number otherwise (the
+ * API has no read of another account's name). */
+function sellerName(ctx: PageContext): string {
+  const own = ctx.session.account_id === ctx.sellerId && ctx.session.username;
+  return own ? t("common.sellerNamed", { name: ctx.session.username ?? "", id: ctx.sellerId }) : t("common.seller", { id: ctx.sellerId });
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -38,9 +45,9 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     settle(getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`)),
     settle(fetchComparison(ctx.sellerId, today)),
   ]);
-  // A refusal (or an expired session) anywhere: no data at all.
+  // A refusal (or an expired session) anywhere, or a seller id that names no seller: no data at all.
   for (const outcome of [statement, series, balance, payouts, compared]) {
-    if (!outcome.ok && outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)) throw outcome.error;
+    if (!outcome.ok && (isUnknownSeller(outcome.error) || (outcome.error instanceof ApiError && (outcome.error.status === 403 || outcome.error.status === 401)))) throw outcome.error;
   }
   const lang = ctx.lang;
   const cards: HTMLElement[] = [];
@@ -52,6 +59,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
     const watch = point?.watch_time_sec ?? "0";
     cards.push(card(t("overview.views"), figure("dd", formatCount(views), views, { "data-testid": "overview-views" })));
     cards.push(card(t("overview.watchTime"), figure("dd", formatDuration(watch, lang), watch, { "data-testid": "overview-watch-time" })));
+    cards.push(card(t("overview.rpm"), figure("dd", formatRpm(point?.rpm), point?.rpm || undefined, { "data-testid": "overview-rpm" })));
   } else {
     cards.push(failed(t("overview.views"), series.error), failed(t("overview.watchTime"), series.error));
   }
@@ -90,7 +98,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   }
   ctx.show(
     h("h1", {}, t("overview.title")),
-    h("p", { class: "subtitle" }, t("common.seller", { id: ctx.sellerId }), " · ", t("overview.month", { month: formatMonth(today, lang) })),
+    h("p", { class: "subtitle" }, h("span", { "data-testid": "overview-seller" }, sellerName(ctx)), " · ", t("overview.month", { month: formatMonth(today, lang) })),
     h("dl", { class: "cards" }, ...cards),
     comparisonOrError(compared, lang),
     h("p", { class: "note" }, t("overview.money")),

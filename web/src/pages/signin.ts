@@ -1,6 +1,6 @@
-import { ApiError, postJson } from "../api";
+import { postJson } from "../api";
 import { field, h, input } from "../dom";
-import { t } from "../i18n";
+import { errorText, t } from "../i18n";
 import { roleName, saveSession } from "../session";
 import type { AccessToken } from "../types";
 
@@ -21,11 +21,12 @@ export function signInPage(main: HTMLElement, message: string, onSignedIn: () =>
         account_id: answer.account_id,
         role: roleName(answer.role),
         expires_at_ms: Date.now() + Number(answer.expires_in) * 1000,
+        username: username.value,
       });
       onSignedIn();
     } catch (error) {
       status.className = "notice error";
-      status.textContent = t("signin.failed", { message: error instanceof ApiError || error instanceof Error ? error.message : String(error) });
+      status.textContent = t("signin.failed", { message: errorText(error) });
       submit.disabled = false;
       password.focus();
     }

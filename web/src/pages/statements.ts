@@ -1,9 +1,11 @@
 import { getJson } from "../api";
 import type { PageContext } from "../context";
-import { card, field, figure, h, input, select, table } from "../dom";
+import { card, field, figure, h, select, table, videoLink } from "../dom";
 import { dayIn, formatCount, formatDay, formatKrw, formatMonth, formatPeriod, formatTimestamp } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Statement, StatementLine } from "../types";
+import { dayField, dayInput } from "../day-input";
+import { estimateNote } from "./estimate";
 
 let state: { seller: string; period: string; date: string } | null = null;
 
@@ -17,7 +19,7 @@ function lineRow(line: StatementLine): HTMLTableRowElement {
     { "data-testid": "statement-line", "data-video-id": line.video_id },
     ...LINE_FIELDS.map((f) => {
       const exact = line[f];
-      const text = MONEY.has(f) ? formatKrw(exact) : COUNTS.has(f) ? formatCount(exact) : exact;
+      const text = MONEY.has(f) ? formatKrw(exact) : COUNTS.has(f) ? formatCount(exact) : f === "title" ? videoLink(line.video_id, exact) : exact;
       return figure("td", text, exact, { "data-field": f });
     }),
   );
@@ -32,21 +34,21 @@ export async function statementsPage(ctx: PageContext): Promise<void> {
   if (!state || state.seller !== ctx.sellerId) state = { seller: ctx.sellerId, period: "MONTHLY", date: today };
   const s = state;
   const period = select("statement-period", "statement-period", ["DAILY", "WEEKLY", "MONTHLY"].map((p) => [p, t(`period.${p}` as "period.DAILY")]), s.period);
-  const date = input("statement-date", "statement-date", "date", s.date, { required: true });
+  const date = dayInput("statement-date", "statement-date", s.date, ctx.lang, true);
   const apply = h("button", { type: "submit", "data-testid": "statement-apply" }, t("common.apply"));
   const csv = h("button", { type: "button", "data-testid": "statement-csv" }, t("statements.csv"));
-  const form = h("form", { class: "controls" }, field(t("common.period"), period), field(t("common.date"), date), apply, csv);
+  const form = h("form", { class: "controls" }, field(t("common.period"), period), dayField(t("common.date"), date), apply, csv);
   const results = h("div", { class: "results" });
   ctx.show(h("h1", {}, t("statements.title")), form, results);
   const query = () => `period=${s.period}&date=${s.date}`;
   const seller = encodeURIComponent(ctx.sellerId);
 
   ctx.csvButton(csv, results, () => ({
-    path: `/v1/sellers/${seller}/settlements:csv?period=${period.value}&date=${date.value}`,
-    filename: statementCsvName(ctx.sellerId, period.value, date.value),
+    path: `/v1/sellers/${seller}/settlements:csv?period=${period.value}&date=${date.day()}`,
+    filename: statementCsvName(ctx.sellerId, period.value, date.day()),
   }));
   await ctx.query(form, results, async () => {
-    Object.assign(s, { period: period.value, date: date.value });
+    Object.assign(s, { period: period.value, date: date.day() });
     const st = await getJson<Statement>(`/v1/sellers/${seller}/settlements?${query()}`);
     const headers = LINE_FIELDS.map((f) => t(`field.${f}` as "field.views"));
     const adjustments = st.adjustments ?? [];
@@ -61,6 +63,7 @@ export async function statementsPage(ctx: PageContext): Promise<void> {
         formatDay(st.data_through, ctx.lang),
         st.closed_at ? ` · ${formatTimestamp(st.closed_at, ctx.config.time_zone, ctx.lang)}` : "",
       ),
+      estimateNote(st, ctx.lang),
       h(
         "dl",
         { class: "cards" },
@@ -80,7 +83,7 @@ export async function statementsPage(ctx: PageContext): Promise<void> {
                 { "data-testid": "statement-adjustment", "data-video-id": a.video_id },
                 figure("td", formatMonth(a.original_month, ctx.lang), a.original_month, { "data-field": "original_month" }),
                 figure("td", a.video_id, a.video_id, { "data-field": "video_id" }),
-                figure("td", a.title, a.title, { "data-field": "title" }),
+                figure("td", videoLink(a.video_id, a.title), a.title, { "data-field": "title" }),
                 figure("td", formatKrw(a.amount), a.amount, { "data-field": "amount" }),
               ),
             ),

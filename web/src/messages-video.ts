@@ -1,0 +1,41 @@
+// The per-video page's labels (pages/video.ts, retention.ts), spread into messages.ts's tables.
+
+export const koVideo = {
+  "video.heading": "동영상",
+  "video.subtitle": "동영상 {id} · 길이 {duration} · 판매자 {seller}",
+  "video.notFound": "동영상 {id}은(는) 없습니다.",
+  "video.forbidden": "동영상 {id}은(는) 다른 판매자의 동영상이라 수치를 볼 수 없습니다.",
+  "video.totals": "선택 기간 합계",
+  "video.chart": "동영상의 기간별 수치",
+  "video.open": "이 동영상의 페이지",
+  "video.exact": "정확한 값: {value}",
+  "retention.title": "시청 지속률",
+  "retention.note": "{from} – {to}의 조회 {views}회 중 동영상의 각 지점(길이의 1% 간격)까지 본 조회의 비율.",
+  "retention.curve": "시청 지속률 곡선: 가로는 동영상의 위치(0–100%), 세로는 그 위치를 본 조회의 비율",
+  "retention.table": "위치별 시청 지속률 (10% 간격)",
+  "retention.noViews": "이 기간에는 조회가 없어 시청 지속률이 없습니다.",
+  "retention.unavailable": "시청 지속률은 아직 제공되지 않습니다.",
+  "field.position": "위치 (길이의 %)",
+  "field.retention": "본 조회의 비율",
+  "field.reached": "본 조회수",
+};
+
+export const enVideo: Record<keyof typeof koVideo, string> = {
+  "video.heading": "Video",
+  "video.subtitle": "Video {id} · {duration} long · seller {seller}",
+  "video.notFound": "There is no video {id}.",
+  "video.forbidden": "Video {id} belongs to another seller: its figures are not yours to see.",
+  "video.totals": "Totals of the range",
+  "video.chart": "The video's figures per period",
+  "video.open": "This video's page",
+  "video.exact": "Exact: {value}",
+  "retention.title": "Audience retention",
+  "retention.note": "Of the {views} views of {from} – {to}, the share that reached each point of the video (every 1% of its duration).",
+  "retention.curve": "Retention curve: across, the position in the video (0–100%); up, the share of the views that reached it",
+  "retention.table": "Retention by position (every 10%)",
+  "retention.noViews": "No views in this range: no retention to show.",
+  "retention.unavailable": "Audience retention is not available yet.",
+  "field.position": "Position (% of the duration)",
+  "field.retention": "Share of the views",
+  "field.reached": "Views that reached it",
+};
