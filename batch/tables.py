@@ -127,14 +127,15 @@ frozen_daily_stats = sa.Table(
 
 # Audience retention (DESIGN 2c, docs/statistics_settlement.md "Audience retention"): one row
 # per (video, local day) the batch computed, written in the same transaction as the day's
-# daily_video_stats row: `views`, the day's counted views, and `points`, 100 counts as
-# decimal text joined by commas, point k the counted views that covered k% of the duration.
-# Compact (one narrow row a day) and a range is one primary-key range read (migration 0020).
+# daily_video_stats row: `views`, the day's counted views, and `point_deltas`, the changes of
+# the 100 counts (domain/retention.py: `point:delta` pairs, the count of point k the sum of
+# the deltas up to k). Compact (one narrow row a day); a range is one primary-key range read
+# (migrations 0021, 0022).
 video_daily_retention = sa.Table(
     "video_daily_retention",
     metadata,
     sa.Column("video_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("day", sa.Date, primary_key=True),
     sa.Column("views", sa.BigInteger, nullable=False),
-    sa.Column("points", sa.String(2100), nullable=False),
+    sa.Column("point_deltas", sa.Text, nullable=False),
 )

@@ -54,7 +54,13 @@ import sqlalchemy as sa
 
 import batch.steps
 import migrations
-from batch.tables import computed_days, daily_video_stats, period_video_stats, stream_limited_plays
+from batch.tables import (
+    computed_days,
+    daily_video_stats,
+    period_video_stats,
+    stream_limited_plays,
+    video_daily_retention,
+)
 from domain.periods import day_bounds_us
 from services.common import db
 from services.common.settings import Settings
@@ -277,7 +283,13 @@ def reset_outputs(engine: sa.Engine) -> None:
     everything again from nothing, running totals included: an engine that wrote nothing
     cannot pass the equality check on rows left by another."""
     with engine.begin() as conn:
-        for table in (computed_days, stream_limited_plays, period_video_stats, daily_video_stats):
+        for table in (
+            computed_days,
+            stream_limited_plays,
+            period_video_stats,
+            daily_video_stats,
+            video_daily_retention,
+        ):
             conn.execute(table.delete())
 
 

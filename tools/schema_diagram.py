@@ -27,6 +27,7 @@ REFERENCES = {
     "daily_video_stats.job_execution_id": "job_execution.job_execution_id",
     "period_video_stats.video_id": "videos.video_id",
     "period_video_stats.seller_id": "accounts.account_id",
+    "video_daily_retention.video_id": "videos.video_id",
     "computed_days.job_execution_id": "job_execution.job_execution_id",
     "job_partition.job_instance_id": "job_instance.job_instance_id",
     "job_execution.job_instance_id": "job_instance.job_instance_id",

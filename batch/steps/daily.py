@@ -53,6 +53,9 @@ MYSQL_SESSION_SETTINGS = {
     "tmp_table_size": 256 * 1024 * 1024,
     "max_heap_table_size": 256 * 1024 * 1024,
     "sort_buffer_size": 64 * 1024 * 1024,
+    # A video's retention deltas, GROUP_CONCAT'ed (batch/steps/retention.py): at most 100
+    # pairs, more than MySQL's 1024-byte default when the counts are large.
+    "group_concat_max_len": 1024 * 1024,
 }
 
 
@@ -279,6 +282,9 @@ def _finish_partition(
 
 def _write_retention(conn: sa.Connection, d: Dialect, day: dt.date) -> None:
     """The retention rows of TMP_AGG's videos from the deltas in TMP_RET (retention.py)."""
+    if not d.is_sqlite:  # also on the Spark engine's path, which sets no other session size
+        limit = MYSQL_SESSION_SETTINGS["group_concat_max_len"]
+        conn.execute(sa.text(f"SET SESSION group_concat_max_len = {int(limit)}"))
     conn.execute(_text(retention.write_sql(d), "day"), {"day": day})
 
 

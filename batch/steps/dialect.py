@@ -87,11 +87,12 @@ class Dialect:
         sets = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns)
         return f"ON DUPLICATE KEY UPDATE {sets}"
 
-    def join_with_commas(self, values: list[str]) -> str:
-        """The values' text joined by commas (SQLite 3.40 has no CONCAT_WS)."""
+    def concat_pairs(self, key: str, value: str) -> str:
+        """Aggregate: `key:value` of every row of the group joined by commas, in no set order
+        (MariaDB's limit, group_concat_max_len, is raised by the daily step's session settings)."""
         if self.is_sqlite:
-            return "(" + " || ',' || ".join(values) + ")"
-        return f"CONCAT_WS(',', {', '.join(values)})"
+            return f"group_concat({key} || ':' || {value}, ',')"
+        return f"GROUP_CONCAT({key}, ':', {value} SEPARATOR ',')"
 
     @property
     def select_where_true(self) -> str:

@@ -7,8 +7,9 @@ instead of joining every play with the 100 points, each play adds +1 at its firs
 -1 at its end into TMP_RET, grouped by (video, point): pass R1 for every play pass 1 counts
 (every playback but the seller's own), pass R2 taking back the plays pass 2 excluded or
 capped (TMP_PLAYS, the same classification and ranking as daily_sql's take-backs). The
-final statement writes one row per video of TMP_AGG: its views and the running sums of the
-deltas at the 100 points, joined by commas. The Spark engine computes the same deltas and
+final statement writes one row per video of TMP_AGG: its views and its non-zero deltas as
+`point:delta` pairs (GROUP_CONCAT: linear, where pivoting 100 running sums per video cost
+several times the whole daily step). The Spark engine computes the same deltas and
 hands them to `write_retention` through `insert_deltas_sql`.
 """
 
@@ -24,7 +25,8 @@ TMP_RET = "tmp_day_retention"
 TMP_RET_COLUMNS = """
     video_id BIGINT NOT NULL,
     point SMALLINT NOT NULL,
-    delta BIGINT NOT NULL
+    delta BIGINT NOT NULL,
+    PRIMARY KEY (video_id, point)
 """
 
 # Each play's two events: +1 at its first point, -1 at the point past its last.
@@ -69,6 +71,7 @@ FROM (
 ) e
 WHERE e.point < {POINTS}
 GROUP BY e.video_id, e.point
+{d.upsert_add(["video_id", "point"], ["delta"])}
 """
 
 
@@ -92,6 +95,7 @@ FROM (
 ) e
 WHERE e.point < {POINTS}
 GROUP BY e.video_id, e.point
+{d.upsert_add(["video_id", "point"], ["delta"])}
 """
 
 
@@ -102,15 +106,18 @@ def insert_deltas_sql() -> str:
 
 def write_sql(d: Dialect) -> str:
     """One row per video of TMP_AGG (every video with plays that day in the partition): its
-    counted views and the running sums of its deltas at the 100 points, upserted by (video,
-    day) so that a rerun rewrites it."""
-    counts = [f"SUM(CASE WHEN r.point <= {k} THEN r.delta ELSE 0 END)" for k in range(POINTS)]
+    counted views and its non-zero deltas (domain/retention.encode_deltas' form, "" for none),
+    upserted by (video, day) so that a rerun rewrites it."""
     return f"""
-INSERT INTO video_daily_retention (video_id, day, views, points)
-SELECT a.video_id, :day, MAX(a.views), {d.join_with_commas(counts)}
+INSERT INTO video_daily_retention (video_id, day, views, point_deltas)
+SELECT a.video_id, :day, a.views, COALESCE(r.point_deltas, '')
 FROM {TMP_AGG} a
-LEFT JOIN {TMP_RET} r ON r.video_id = a.video_id
+LEFT JOIN (
+    SELECT t.video_id, {d.concat_pairs("t.point", "t.delta")} AS point_deltas
+    FROM {TMP_RET} t
+    WHERE t.delta <> 0
+    GROUP BY t.video_id
+) r ON r.video_id = a.video_id
 {d.select_where_true}
-GROUP BY a.video_id
-{d.upsert(["video_id", "day"], ["views", "points"])}
+{d.upsert(["video_id", "day"], ["views", "point_deltas"])}
 """

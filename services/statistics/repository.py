@@ -74,9 +74,9 @@ def period_series(conn: sa.Connection, video_id: int, period: Period, starts: li
 
 
 def daily_retention(conn: sa.Connection, video_id: int, first: dt.date, last: dt.date) -> list[sa.Row]:
-    """The video's retention rows (views, points) in [first, last] (a primary-key range)."""
+    """The video's retention rows (views, point_deltas) in [first, last] (a primary-key range)."""
     t = video_daily_retention
-    query = sa.select(t.c.views, t.c.points).where(t.c.video_id == video_id, t.c.day >= first, t.c.day <= last)
+    query = sa.select(t.c.views, t.c.point_deltas).where(t.c.video_id == video_id, t.c.day >= first, t.c.day <= last)
     return list(conn.execute(query))
 
 
@@ -186,4 +186,4 @@ class SqlStatisticsReader:
 
     def daily_retention(self, video_id: int, first: dt.date, last: dt.date) -> list[tuple[int, tuple[int, ...]]]:
         rows = daily_retention(self._conn, video_id, first, last)
-        return [(int(row.views), decode_points(row.points)) for row in rows]
+        return [(int(row.views), decode_points(row.point_deltas)) for row in rows]

@@ -5,8 +5,9 @@ the month in the Parquet history's layout (services/video/parquet_history.py), w
 engine reads too; archives of the first format (gzip JSON lines, services/video/archive_jsonl.py)
 are still restored.
 
-What stays: every statistic (daily_video_stats, period_video_stats, the frozen and ledger
-tables, play_day_counts: the archived days' counts stay current, services/video/play_counts.py)
+What stays: every statistic (daily_video_stats, period_video_stats, the audience retention
+video_daily_retention, the frozen and ledger tables, play_day_counts: the archived days'
+counts stay current, services/video/play_counts.py)
 and every event id (play_event_ids: a resent event is still known). What goes: the rows of
 `plays`, except the month's last evening: the plays that started within max(30 s, duration/2)
 of the next month's first local midnight stay, because the batch reads them when it computes

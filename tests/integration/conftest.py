@@ -263,7 +263,7 @@ class BatchData:
         """video_daily_retention as reference.compute_retention gives it: (views, points)."""
         with self.engine.connect() as conn:
             result = conn.execute(sa.select(video_daily_retention))
-            return {(r.video_id, r.day): (r.views, decode_points(r.points)) for r in result}
+            return {(r.video_id, r.day): (r.views, decode_points(r.point_deltas)) for r in result}
 
     def period_rows(self, period: str) -> dict:
         with self.engine.connect() as conn:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from batch.tables import daily_video_stats, frozen_daily_stats, frozen_days, period_video_stats, video_daily_retention
 from domain.ledger import EntryKind
 from domain.periods import Period
-from domain.retention import encode_points
+from domain.retention import deltas_of, encode_deltas
 from services.settlement.ports import StatementReader
 from services.settlement.repository import SqlStatementReader
 from services.settlement.tables import closed_lines, ledger_entries, month_closings
@@ -116,7 +116,7 @@ def seed_sql(engine: sa.Engine, data: FakeFigures) -> None:
         conn.execute(
             sa.insert(video_daily_retention),
             [
-                {"day": day, "video_id": v, "views": views, "points": encode_points(points)}
+                {"day": day, "video_id": v, "views": views, "point_deltas": encode_deltas(deltas_of(points))}
                 for (day, v), (views, points) in data.retention.items()
             ],
         )

@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import BadRange, NotOwner, VideoNotFound
-from domain.retention import POINTS, decode_points, encode_points, end_point, first_point, sum_points
+from domain.retention import (
+    POINTS,
+    decode_points,
+    deltas_of,
+    encode_deltas,
+    end_point,
+    first_point,
+    sum_points,
+)
 from services.common.auth import Principal
 from services.statistics.retention import read_video_retention
 from tests.fakes.figures import FakeFigures, FakeStatisticsReader
@@ -53,16 +61,23 @@ def test_hand_worked_runs(start, end, duration, points):
     assert list(range(first_point(start, end, duration), end_point(end, duration))) == points
 
 
-def test_points_encode_as_100_comma_separated_counts_and_sum_point_by_point():
-    day = tuple(range(100))
-    assert decode_points(encode_points(day)) == day
-    assert encode_points([0] * 100) == ",".join(["0"] * 100)
-    assert sum_points([day, day]) == tuple(2 * k for k in range(100))
+def test_a_day_is_stored_as_its_non_zero_deltas_in_any_order_and_decodes_to_its_counts():
+    day = (2, 2, 3) + (3,) * 47 + (1,) * 50
+    assert encode_deltas(deltas_of(day)) == "0:2,2:1,50:-2"
+    assert decode_points("50:-2,0:2,2:1") == day  # GROUP_CONCAT has no set order
+    assert decode_points("") == (0,) * 100  # no counted view
+    assert decode_points("0:1,99:-1") == (1,) * 99 + (0,)
+    assert sum_points([day, day]) == tuple(2 * c for c in day)
     assert sum_points([]) == (0,) * 100
+    with pytest.raises(ValueError, match="outside"):
+        decode_points("100:1")
     with pytest.raises(ValueError, match="100 points"):
-        encode_points([1, 2])
-    with pytest.raises(ValueError, match="100 points"):
-        decode_points("1,2")
+        deltas_of([1, 2])
+
+
+@given(st.lists(st.integers(0, 10**12), min_size=100, max_size=100))
+def test_deltas_round_trip(counts):
+    assert decode_points(encode_deltas(deltas_of(counts))) == tuple(counts)
 
 
 def world() -> FakeFigures:
