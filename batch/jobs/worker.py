@@ -24,6 +24,7 @@ from batch.jobs import repository as repo
 from batch.jobs.clock import now_us
 from batch.jobs.model import BatchStatus, EventType, JobEvent, PartitionResult, PartitionWork
 from domain.errors import NotReady
+from services.common import db
 from services.common.metrics import BATCH_PARTITIONS, BATCH_ROWS
 from services.common.settings import Settings
 
@@ -81,7 +82,11 @@ def compute_partition(
     t0 = time.monotonic()
     emit(_partition_event(work, day, EventType.PARTITION_STARTED, BatchStatus.STARTED, message=where))
     try:
-        rows_read, rows_written = _compute_and_complete(engine, steps, zone, work, day)
+        # Partitions of one day upsert neighbouring keys of the same tables at once: InnoDB may
+        # pick one as a deadlock victim, rolled back whole, so it is simply run again.
+        rows_read, rows_written = db.retried_after_deadlock(
+            lambda: _compute_and_complete(engine, steps, zone, work, day)
+        )
     except Exception as exc:  # noqa: BLE001 - recorded on the partition and reported
         error = str(exc) if isinstance(exc, steps.BadPlayRow) else f"{type(exc).__name__}: {exc}"
         _record_failure(engine, work, day, error)

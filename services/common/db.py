@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -19,6 +19,8 @@ from services.common.settings import Settings
 # Set on every MySQL/MariaDB connection, whatever the server's default: with strict mode a
 # value that does not fit its column (a too-long string, an out-of-range number) is an
 # error instead of being silently cut to fit, and division by zero is an error, not NULL.
+T = TypeVar("T")
+
 SQL_MODE = "STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 
 
@@ -87,6 +89,25 @@ def write_lock_at_begin(engine: sa.Engine) -> None:
 def _begin_immediate(conn: sa.Connection) -> None:
     # The driver (legacy transaction control) then sees a transaction open and adds no BEGIN.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# MariaDB/MySQL: the server chose this transaction as a deadlock's victim and rolled it back
+# whole (ER_LOCK_DEADLOCK). Running the transaction again is the server's own advice.
+_DEADLOCK = 1213
+
+
+def retried_after_deadlock(transaction: Callable[[], T], attempts: int = 3) -> T:
+    """`transaction()` (a whole transaction, nothing kept from a failed try) run again when
+    the database rolled it back as a deadlock victim; the last attempt's error is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return transaction()
+        except sa.exc.OperationalError as error:
+            code = error.orig.args[0] if error.orig is not None and error.orig.args else None
+            if code != _DEADLOCK or attempt == attempts:
+                raise
+            time.sleep(0.05 * attempt)  # let the winner commit
+    raise AssertionError("attempts must be at least 1")
 
 
 def wait_until_reachable(engine: sa.Engine, timeout_sec: float = 30.0) -> None:
