@@ -18,6 +18,7 @@ from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
 from services.common import protogen
+from tools.openapi_errors import ERROR_SCHEMA, error_components, error_responses
 
 PACKAGE = "paysystem.v1"
 F = descriptor_pb2.FieldDescriptorProto
@@ -27,28 +28,6 @@ UINT32_TYPES = {F.TYPE_UINT32, F.TYPE_FIXED32}
 ALL_ROLES = ["VIEWER", "SELLER", "ADMIN", "INGEST"]
 # Words of the proto comments that name who may call a method (see who_may_call).
 ROLE_WORDS = {"viewer": "VIEWER", "seller": "SELLER", "owner": "SELLER", "admin": "ADMIN", "ingest": "INGEST"}
-
-ERROR_DESCRIPTIONS = {
-    "400": "INVALID_ARGUMENT, FAILED_PRECONDITION or OUT_OF_RANGE: a bad field, malformed JSON, "
-    "a path or query value of the wrong type, a path field repeated in the body with another value "
-    "or set in the query string (ids come from the path only)",
-    "401": "UNAUTHENTICATED: no token, a bad or expired token (or, for log-in, wrong credentials)",
-    "403": "PERMISSION_DENIED: the caller's role or identity may not do this",
-    "404": "NOT_FOUND: no such resource, or no such method or path",
-    "409": "ALREADY_EXISTS or ABORTED: a conflict with the current state",
-    "413": "the request body is larger than Envoy accepts (16 MiB)",
-    "429": "RESOURCE_EXHAUSTED: too many attempts; wait as the retry-after header says",
-    "503": "UNAVAILABLE: no healthy instance, or a dependency (database) is down; retry later",
-    "504": "DEADLINE_EXCEEDED: the upstream did not answer in time",
-}
-# The statuses only some methods give; every JSON call can give 400, 503 and 504.
-NOT_FOUND_METHODS = {"GetVideo", "GetVideoStats", "GetJobExecution", "GetResumePosition"}
-# The methods whose use case raises a Conflict (domain/errors.py): a taken username, a job
-# already running, a mark contradicting the recorded outcome or of a payout not approved, a month
-# closed out of order, a role change leaving no active admin, an Idempotency-Key reused.
-CONFLICT_METHODS = {"SignUp", "RunJob", "MarkPayout", "CloseMonth", "SetRole", "ApproveMonth"}
-CONFLICT_METHODS |= {"ScheduleTierTable", "PutPayoutProfile", "ScheduleTaxTable"}
-THROTTLED_METHODS = {"Login"}  # failed log-ins of a username are throttled
 
 SCALARS = {
     F.TYPE_STRING: {"type": "string"},
@@ -211,25 +190,6 @@ def who_may_call(method_comment: str, service_comment: str) -> list[str] | None:
     return [role for role in ALL_ROLES if role in roles]
 
 
-def error_responses(method: str, *, public: bool, restricted: bool, has_body: bool, has_path_params: bool) -> dict:
-    codes = ["400"]
-    if not public or method == "Login":
-        codes.append("401")
-    if restricted:
-        codes.append("403")
-    # A path value that is empty or holds a "/" matches no route: Envoy's 404.
-    if method in NOT_FOUND_METHODS or has_path_params:
-        codes.append("404")
-    if method in CONFLICT_METHODS:
-        codes.append("409")
-    if has_body:
-        codes.append("413")
-    if method in THROTTLED_METHODS:
-        codes.append("429")
-    codes += ["503", "504"]
-    return {code: {"$ref": f"#/components/responses/E{code}"} for code in sorted(codes)}
-
-
 def parameter(builder: SchemaBuilder, name: str, where: str, field: F, comment: str) -> dict:
     schema, description = builder.parameter_schema(field, comment)
     result = {"name": name, "in": where, "required": where == "path", "schema": schema}
@@ -321,24 +281,6 @@ def file_response(method_name: str) -> dict:
     }
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "description": (
-        "A gRPC status as JSON: `code` is the gRPC code number (3 INVALID_ARGUMENT, 5 NOT_FOUND, "
-        "6 ALREADY_EXISTS, 7 PERMISSION_DENIED, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 16 UNAUTHENTICATED, ...), "
-        "`message` says what is wrong. Errors of the services carry `details` (google.rpc.Status); "
-        "Envoy's own refusals (token, malformed JSON, no route, body too large) have no details."
-    ),
-    "properties": {
-        "code": {"type": "integer", "minimum": 0, "maximum": 16},
-        "message": {"type": "string"},
-        "details": {"type": "array", "items": {"type": "object", "properties": {"@type": {"type": "string"}}}},
-        "http_status": {"type": "string", "description": "only on Envoy's replies of a status not listed here"},
-    },
-    "required": ["code", "message"],
-}
-
-
 def build_document(files: descriptor_pb2.FileDescriptorSet | None = None) -> dict:
     catalog = Catalog(files or load_descriptor_set())
     builder = SchemaBuilder(catalog)
@@ -369,13 +311,6 @@ def build_document(files: descriptor_pb2.FileDescriptorSet | None = None) -> dic
         }
     }
     tags.append({"name": "OpenAPI", "description": "The API's own description."})
-    responses = {
-        f"E{code}": {
-            "description": text,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
-        for code, text in ERROR_DESCRIPTIONS.items()
-    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -394,7 +329,7 @@ def build_document(files: descriptor_pb2.FileDescriptorSet | None = None) -> dic
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (RS256)"}},
             "schemas": dict(sorted({**builder.schemas, "Error": ERROR_SCHEMA}.items())),
-            "responses": responses,
+            "responses": error_components(),
         },
         "security": [{"bearer": []}],
     }

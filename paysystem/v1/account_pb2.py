@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from paysystem.v1 import common_pb2 as paysystem_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apaysystem/v1/account.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19paysystem/v1/common.proto\"U\n\rSignUpRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12 \n\x04role\x18\x03 \x01(\x0e\x32\x12.paysystem.v1.Role\"\x81\x01\n\x07\x41\x63\x63ount\x12\x12\n\naccount_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12 \n\x04role\x18\x03 \x01(\x0e\x32\x12.paysystem.v1.Role\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x0eSetRoleRequest\x12\x12\n\naccount_id\x18\x01 \x01(\x03\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.paysystem.v1.Role\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"\x81\x01\n\x0b\x41\x63\x63\x65ssToken\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\nexpires_in\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\x03\x12 \n\x04role\x18\x05 \x01(\x0e\x32\x12.paysystem.v1.Role2\xb1\x02\n\x0e\x41\x63\x63ountService\x12U\n\x06SignUp\x12\x1b.paysystem.v1.SignUpRequest\x1a\x15.paysystem.v1.Account\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12Y\n\x05Login\x12\x1a.paysystem.v1.LoginRequest\x1a\x19.paysystem.v1.AccessToken\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/token:\x01*\x12m\n\x07SetRole\x12\x1c.paysystem.v1.SetRoleRequest\x1a\x15.paysystem.v1.Account\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/accounts/{account_id}:set-role:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apaysystem/v1/account.proto\x12\x0cpaysystem.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19paysystem/v1/common.proto\"U\n\rSignUpRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12 \n\x04role\x18\x03 \x01(\x0e\x32\x12.paysystem.v1.Role\"\x81\x01\n\x07\x41\x63\x63ount\x12\x12\n\naccount_id\x18\x01 \x01(\x03\x12\x10\n\x08username\x18\x02 \x01(\t\x12 \n\x04role\x18\x03 \x01(\x0e\x32\x12.paysystem.v1.Role\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x0eSetRoleRequest\x12\x12\n\naccount_id\x18\x01 \x01(\x03\x12 \n\x04role\x18\x02 \x01(\x0e\x32\x12.paysystem.v1.Role\"\'\n\x11GetAccountRequest\x12\x12\n\naccount_id\x18\x01 \x01(\x03\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"\x81\x01\n\x0b\x41\x63\x63\x65ssToken\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\nexpires_in\x18\x02 \x01(\x03\x12\x12\n\ntoken_type\x18\x03 \x01(\t\x12\x12\n\naccount_id\x18\x04 \x01(\x03\x12 \n\x04role\x18\x05 \x01(\x0e\x32\x12.paysystem.v1.Role2\x9a\x03\n\x0e\x41\x63\x63ountService\x12U\n\x06SignUp\x12\x1b.paysystem.v1.SignUpRequest\x1a\x15.paysystem.v1.Account\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/accounts:\x01*\x12Y\n\x05Login\x12\x1a.paysystem.v1.LoginRequest\x1a\x19.paysystem.v1.AccessToken\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/token:\x01*\x12m\n\x07SetRole\x12\x1c.paysystem.v1.SetRoleRequest\x1a\x15.paysystem.v1.Account\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/accounts/{account_id}:set-role:\x01*\x12g\n\nGetAccount\x12\x1f.paysystem.v1.GetAccountRequest\x1a\x15.paysystem.v1.Account\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/accounts/{account_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,16 +40,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ACCOUNTSERVICE'].methods_by_name['Login']._serialized_options = b'\202\323\344\223\002\023\"\016/v1/auth/token:\001*'
   _globals['_ACCOUNTSERVICE'].methods_by_name['SetRole']._loaded_options = None
   _globals['_ACCOUNTSERVICE'].methods_by_name['SetRole']._serialized_options = b'\202\323\344\223\002\'\"\"/v1/accounts/{account_id}:set-role:\001*'
+  _globals['_ACCOUNTSERVICE'].methods_by_name['GetAccount']._loaded_options = None
+  _globals['_ACCOUNTSERVICE'].methods_by_name['GetAccount']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/accounts/{account_id}'
   _globals['_SIGNUPREQUEST']._serialized_start=134
   _globals['_SIGNUPREQUEST']._serialized_end=219
   _globals['_ACCOUNT']._serialized_start=222
   _globals['_ACCOUNT']._serialized_end=351
   _globals['_SETROLEREQUEST']._serialized_start=353
   _globals['_SETROLEREQUEST']._serialized_end=423
-  _globals['_LOGINREQUEST']._serialized_start=425
-  _globals['_LOGINREQUEST']._serialized_end=475
-  _globals['_ACCESSTOKEN']._serialized_start=478
-  _globals['_ACCESSTOKEN']._serialized_end=607
-  _globals['_ACCOUNTSERVICE']._serialized_start=610
-  _globals['_ACCOUNTSERVICE']._serialized_end=915
+  _globals['_GETACCOUNTREQUEST']._serialized_start=425
+  _globals['_GETACCOUNTREQUEST']._serialized_end=464
+  _globals['_LOGINREQUEST']._serialized_start=466
+  _globals['_LOGINREQUEST']._serialized_end=516
+  _globals['_ACCESSTOKEN']._serialized_start=519
+  _globals['_ACCESSTOKEN']._serialized_end=648
+  _globals['_ACCOUNTSERVICE']._serialized_start=651
+  _globals['_ACCOUNTSERVICE']._serialized_end=1061
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,12 @@ class SetRoleRequest(_message.Message):
     role: _common_pb2.Role
     def __init__(self, account_id: _Optional[int] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ...) -> None: ...
 
+class GetAccountRequest(_message.Message):
+    __slots__ = ("account_id",)
+    ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    account_id: int
+    def __init__(self, account_id: _Optional[int] = ...) -> None: ...
+
 class LoginRequest(_message.Message):
     __slots__ = ("username", "password")
     USERNAME_FIELD_NUMBER: _ClassVar[int]

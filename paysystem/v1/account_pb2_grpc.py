@@ -50,6 +50,11 @@ class AccountServiceStub:
                 request_serializer=paysystem_dot_v1_dot_account__pb2.SetRoleRequest.SerializeToString,
                 response_deserializer=paysystem_dot_v1_dot_account__pb2.Account.FromString,
                 _registered_method=True)
+        self.GetAccount = channel.unary_unary(
+                '/paysystem.v1.AccountService/GetAccount',
+                request_serializer=paysystem_dot_v1_dot_account__pb2.GetAccountRequest.SerializeToString,
+                response_deserializer=paysystem_dot_v1_dot_account__pb2.Account.FromString,
+                _registered_method=True)
 
 
 class AccountServiceServicer:
@@ -79,6 +84,16 @@ class AccountServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAccount(self, request, context):
+        """The account itself (a viewer, seller, admin or ingest account reads its own), or an admin
+        for any account: its id, username, role and creation time, never its password. Another
+        account's id: 403 (even when no account has it); an admin asking for an unknown id: 404.
+        A disabled account is still answered: an admin may name a seller that no longer signs in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +110,11 @@ def add_AccountServiceServicer_to_server(servicer, server):
             'SetRole': grpc.unary_unary_rpc_method_handler(
                     servicer.SetRole,
                     request_deserializer=paysystem_dot_v1_dot_account__pb2.SetRoleRequest.FromString,
+                    response_serializer=paysystem_dot_v1_dot_account__pb2.Account.SerializeToString,
+            ),
+            'GetAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccount,
+                    request_deserializer=paysystem_dot_v1_dot_account__pb2.GetAccountRequest.FromString,
                     response_serializer=paysystem_dot_v1_dot_account__pb2.Account.SerializeToString,
             ),
     }
@@ -179,6 +199,33 @@ class AccountService:
             target,
             '/paysystem.v1.AccountService/SetRole',
             paysystem_dot_v1_dot_account__pb2.SetRoleRequest.SerializeToString,
+            paysystem_dot_v1_dot_account__pb2.Account.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysystem.v1.AccountService/GetAccount',
+            paysystem_dot_v1_dot_account__pb2.GetAccountRequest.SerializeToString,
             paysystem_dot_v1_dot_account__pb2.Account.FromString,
             options,
             channel_credentials,

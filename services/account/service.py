@@ -1,5 +1,5 @@
 """Use cases: sign up, log in, create an admin or an ingest service account, disable an
-account, change an account's role."""
+account, change an account's role, read an account."""
 
 from __future__ import annotations
 
@@ -126,6 +126,20 @@ def log_in(
     principal = auth.Principal(account.account_id, account.username, account.role)
     token = auth.issue_token(private_key, principal, issuer=issuer, ttl_sec=ttl_sec)
     return IssuedToken(token, ttl_sec, account)
+
+
+def read_account(uow: UnitOfWork, account_id: int, *, reader: auth.Principal) -> Account:
+    """The account's id, username, role and creation instant (never its password hash), for
+    the account itself (any role) or an admin. Another caller is refused before the lookup, so
+    a 403 says nothing about whether the id exists. A disabled account is still answered: an
+    admin's pages name a seller that can no longer sign in."""
+    require_positive_id(account_id, "account_id")
+    auth.require_self_or_admin(reader, account_id, "account")
+    with uow:
+        row = uow.accounts.by_id(account_id)
+    if row is None:
+        raise AccountNotFound(f"no account {account_id}", field="account_id")
+    return Account(row.account_id, row.username, row.role, row.created_at_us)
 
 
 def disable_account(uow: UnitOfWork, username: str, *, clock: Clock = SYSTEM_CLOCK) -> tuple[Account, int]:

@@ -76,3 +76,6 @@ class AccountServicer(account_pb2_grpc.AccountServiceServicer):
             clock=self._ctx.clock,
         )
         return _account_message(account)
+
+    def GetAccount(self, request, context):
+        return _account_message(service.read_account(self._uow(), request.account_id, reader=current_principal()))

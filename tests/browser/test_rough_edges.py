@@ -3,7 +3,8 @@ module (tests/browser/conftest.py's world: figures computed through today, last 
 an unknown seller's not-found page, API errors in Korean, periods not computed yet drawn as
 gaps, the top 5 opening on the last computed period, the admin's readable, paged and
 filterable executions, a multi-day run's panel, refreshed counters, the date a one-day run is
-refused on, exact amounts on a phone without hover, and axe-core (from web/node_modules, run in
+refused on, exact amounts on a phone without hover, a seller named by its user name on its
+own overview and on an admin's, and axe-core (from web/node_modules, run in
 the page) finding no serious or critical violation.
 
 Selectors are data-testid attributes; expected figures come from the JSON API."""
@@ -224,6 +225,22 @@ def test_a_seller_is_named_on_its_own_overview(page, world):
     sign_in(page, world, world.seller)
     open_route(page, world, f"sellers/{world.seller.account_id}/overview")
     expect(page.get_by_test_id("overview-seller")).to_contain_text(world.seller.username)
+
+
+def test_an_admin_sees_the_sellers_user_name_on_its_overview(page, world):
+    sign_in(page, world, world.admin)
+    page.wait_for_url(re.compile(r"#/admin$"))
+    seller = world.seller.account_id
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url) if "/v1/accounts/" in request.url else None)
+    open_route(page, world, f"sellers/{seller}/overview")
+    named = page.get_by_test_id("overview-seller")
+    expect(named).to_have_text(f"{world.seller.username} (판매자 {seller})")
+    # Another of the seller's pages and back: the name is not asked for again.
+    open_route(page, world, f"sellers/{seller}/charts")
+    open_route(page, world, f"sellers/{seller}/overview")
+    expect(named).to_have_text(f"{world.seller.username} (판매자 {seller})")
+    assert [url.split("/v1/", 1)[1] for url in asked] == [f"accounts/{seller}"], asked
 
 
 # --- 9: the admin page ------------------------------------------------------------------------

@@ -309,6 +309,13 @@ EDGES = [
         {"path_parameters": {"account_id": "{viewer}"}, "body": {"role": "SELLER"}},
         {401},
     ),
+    # Reading an account: its own (200, the Account schema), by an admin, by another account
+    # (403, documented although every role may call it), an id past int64.
+    ("GET /v1/accounts/{account_id}", "SELLER", {"path_parameters": {"account_id": "{seller}"}}, {200}),
+    ("GET /v1/accounts/{account_id}", "ADMIN", {"path_parameters": {"account_id": "{viewer}"}}, {200}),
+    ("GET /v1/accounts/{account_id}", "VIEWER", {"path_parameters": {"account_id": "{seller}"}}, {403}),
+    ("GET /v1/accounts/{account_id}", "INGEST", {"path_parameters": {"account_id": "{seller}"}}, {403}),
+    ("GET /v1/accounts/{account_id}", "ADMIN", {"path_parameters": {"account_id": "9223372036854775808"}}, {400}),
     (
         "POST /v1/plays:batch",
         "VIEWER",

@@ -15,6 +15,7 @@ from domain.errors import (
     BadRoleChange,
     LastAdmin,
     NotFound,
+    NotOwner,
     OwnRoleChange,
     RoleNotAllowed,
 )
@@ -249,3 +250,45 @@ def test_the_operator_changes_a_role_by_username_and_refusals_commit_nothing():
         service.set_role_by_username(uow, "seller", "ROOT")
     assert uow.commits == 1
     assert uow.accounts.rows[2].role == "ADMIN"
+
+
+# --- reading an account ----------------------------------------------------------------------
+
+READERS = [stored(1, "admin", "ADMIN"), stored(2, "seller", "SELLER"), stored(3, "other", "VIEWER")]
+
+
+@pytest.mark.parametrize(
+    ("reader", "account_id"),
+    [(ADMIN, 2), (ADMIN, 1), (auth.Principal(2, "seller", "SELLER"), 2), (auth.Principal(3, "other", "VIEWER"), 3)],
+    ids=["admin reads a seller", "admin reads itself", "seller reads itself", "viewer reads itself"],
+)
+def test_an_account_is_read_by_itself_or_an_admin_without_its_password_hash(reader, account_id):
+    uow = world(*READERS)
+    account = service.read_account(uow, account_id, reader=reader)
+    row = uow.accounts.rows[account_id]
+    assert account == service.Account(account_id, row.username, row.role, T0)
+    assert not uow.committed
+
+
+def test_a_disabled_account_is_still_named_to_an_admin():
+    uow = world(stored(1, "admin", "ADMIN"), stored(2, "gone", "SELLER", disabled_at_us=T0))
+    assert service.read_account(uow, 2, reader=ADMIN).username == "gone"
+
+
+@pytest.mark.parametrize(
+    ("reader", "account_id", "error"),
+    [
+        (auth.Principal(2, "seller", "SELLER"), 3, NotOwner),
+        (auth.Principal(2, "seller", "SELLER"), 1, NotOwner),
+        (auth.Principal(2, "seller", "SELLER"), 99, NotOwner),  # no hint that 99 does not exist
+        (ADMIN, 99, AccountNotFound),
+        (ADMIN, 0, BadInput),
+        (auth.Principal(2, "seller", "SELLER"), -2, BadInput),
+    ],
+    ids=["another seller", "an admin", "an unknown id", "admin: unknown id", "zero", "negative"],
+)
+def test_refused_reads_of_an_account(reader, account_id, error):
+    uow = world(*READERS)
+    with pytest.raises(error):
+        service.read_account(uow, account_id, reader=reader)
+    assert list(uow.accounts.rows.values()) == READERS

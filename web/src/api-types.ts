@@ -44,6 +44,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get account
+         * @description The account itself (a viewer, seller, admin or ingest account reads its own), or an admin for any account: its id, username, role and creation time, never its password. Another account's id: 403 (even when no account has it); an admin asking for an unknown id: 404. A disabled account is still answered: an admin may name a seller that no longer signs in. Who may call: VIEWER, SELLER, ADMIN, INGEST. gRPC: `/paysystem.v1.AccountService/GetAccount`.
+         */
+        get: operations["AccountService.GetAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{account_id}:set-role": {
         parameters: {
             query?: never;
@@ -1926,6 +1946,34 @@ export interface operations {
             400: components["responses"]["E400"];
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
+            503: components["responses"]["E503"];
+            504: components["responses"]["E504"];
+        };
+    };
+    "AccountService.GetAccount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
             503: components["responses"]["E503"];
             504: components["responses"]["E504"];
         };

@@ -8,6 +8,7 @@ import type { components } from "./api-types";
 type Schemas = components["schemas"];
 
 export type AccessToken = Schemas["AccessToken"];
+export type Account = Schemas["Account"];
 export type StatsPoint = Schemas["StatsPoint"];
 export type StatsSeries = Schemas["SellerStatsSeries"] | Schemas["VideoStatsSeries"];
 export type SeriesComparison = Schemas["SeriesComparison"];

@@ -1,6 +1,6 @@
 // The dashboard's rough edges (issue 32, item 6) that are pure logic: periods not computed yet,
-// the top 5's opening period, localized API errors, readable and paged executions, and the
-// run panel's day ends.
+// the top 5's opening period, localized API errors, readable and paged executions, the
+// run panel's day ends and sellers' names read once.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -12,7 +12,8 @@ import { describeParameters, filterExecutions } from "../src/pages/admin";
 import { plottedValues } from "../src/pages/charts";
 import { lastComputedDay } from "../src/pages/top";
 import { JobProgress } from "../src/progress";
-import type { JobEvent, JobExecution, StatsPoint } from "../src/types";
+import { sellerUsername } from "../src/seller-names";
+import type { Account, JobEvent, JobExecution, StatsPoint } from "../src/types";
 
 test("a period is done, partial or pending against the answer's data_through", () => {
   assert.equal(periodState("2026-11-30", "2026-12-06", "2026-12-06"), "done");
@@ -102,4 +103,21 @@ test("a day field reads the Korean, ISO and loose forms and shows the page's own
   assert.equal(formatDayText("2026-12-07", "ko"), "2026. 12. 07.");
   assert.equal(formatDayText("2026-12-07", "en"), "2026-12-07");
   assert.equal(formatDayText("", "ko"), "");
+});
+
+test("a seller's name is asked once per seller and reader; a failed read is asked again", async () => {
+  const asked: string[] = [];
+  let refuse = true;
+  const fetchAccount = async (path: string) => {
+    asked.push(path);
+    if (refuse) throw new ApiError(503, "no account instance");
+    return { account_id: "42", username: "minji", role: "SELLER" } as Account;
+  };
+  assert.equal(await sellerUsername("1", "42", fetchAccount), null);
+  refuse = false;
+  assert.equal(await sellerUsername("1", "42", fetchAccount), "minji");
+  assert.equal(await sellerUsername("1", "42", fetchAccount), "minji");
+  assert.deepEqual(asked, ["/v1/accounts/42", "/v1/accounts/42"]);
+  assert.equal(await sellerUsername("7", "42", fetchAccount), "minji"); // another session asks for itself
+  assert.equal(asked.length, 3);
 });

@@ -3,6 +3,7 @@ import { errorNode, isUnknownSeller, type PageContext } from "../context";
 import { card, figure, h } from "../dom";
 import { dayIn, formatCount, formatDay, formatDuration, formatKrw, formatMonth, formatRpm } from "../format";
 import { t, tEnum } from "../i18n";
+import { sellerUsername } from "../seller-names";
 import type { Balance, Payout, Statement, StatsSeries } from "../types";
 import { realtimePanel } from "./realtime";
 import { comparisonOrError, fetchComparison } from "./overview-compare";
@@ -18,11 +19,12 @@ export function nextPayout(payouts: Payout[]): Payout | null {
   return payouts[0] ?? null;
 }
 
-/** The seller by name on its own pages (the name it signed in with); by number otherwise (the
- * API has no read of another account's name). */
-function sellerName(ctx: PageContext): string {
-  const own = ctx.session.account_id === ctx.sellerId && ctx.session.username;
-  return own ? t("common.sellerNamed", { name: ctx.session.username ?? "", id: ctx.sellerId }) : t("common.seller", { id: ctx.sellerId });
+/** The seller by name: on its own pages the name it signed in with, for an admin the account's
+ * name as the API reads it; by number when that read fails. */
+async function sellerName(ctx: PageContext): Promise<string> {
+  const own = ctx.session.account_id === ctx.sellerId ? ctx.session.username : undefined;
+  const name = own || (await sellerUsername(ctx.session.account_id, ctx.sellerId));
+  return name ? t("common.sellerNamed", { name, id: ctx.sellerId }) : t("common.seller", { id: ctx.sellerId });
 }
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -38,12 +40,13 @@ async function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
 export async function overviewPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
   const seller = encodeURIComponent(ctx.sellerId);
-  const [statement, series, balance, payouts, compared] = await Promise.all([
+  const [statement, series, balance, payouts, compared, named] = await Promise.all([
     settle(getJson<Statement>(`/v1/sellers/${seller}/settlements?period=MONTHLY&date=${today}`)),
     settle(getJson<StatsSeries>(`/v1/sellers/${seller}/stats?period=MONTHLY&from=${today}&to=${today}`)),
     settle(getJson<Balance>(`/v1/sellers/${seller}/balance`)),
     settle(getJson<{ payouts: Payout[] }>(`/v1/sellers/${seller}/payouts`)),
     settle(fetchComparison(ctx.sellerId, today)),
+    sellerName(ctx),
   ]);
   // A refusal (or an expired session) anywhere, or a seller id that names no seller: no data at all.
   for (const outcome of [statement, series, balance, payouts, compared]) {
@@ -98,7 +101,7 @@ export async function overviewPage(ctx: PageContext): Promise<void> {
   }
   ctx.show(
     h("h1", {}, t("overview.title")),
-    h("p", { class: "subtitle" }, h("span", { "data-testid": "overview-seller" }, sellerName(ctx)), " · ", t("overview.month", { month: formatMonth(today, lang) })),
+    h("p", { class: "subtitle" }, h("span", { "data-testid": "overview-seller" }, named), " · ", t("overview.month", { month: formatMonth(today, lang) })),
     h("dl", { class: "cards" }, ...cards),
     comparisonOrError(compared, lang),
     h("p", { class: "note" }, t("overview.money")),
