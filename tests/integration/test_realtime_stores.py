@@ -33,7 +33,10 @@ from tests.plugins.video import video_service
 from tests.redis_cluster import free_cluster_ports
 from tests.reference import Play, Video, realtime_estimate
 
-NOW = dt.datetime(2026, 12, 7, 10, 30, 25, 123456, tzinfo=dt.UTC)
+# Redis expires the counters on its own clock (EXPIREAT from each hour's start), so the test's
+# "now" is the real one: a fixed instant made the oldest hours vanish a few hours after it.
+# Its microseconds are set, so that instants keep a fraction of a second (rounding is tested).
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=123456)
 NOW_US = int(NOW.timestamp()) * 1_000_000 + NOW.microsecond
 HOUR_US = 3_600_000_000
 
