@@ -335,12 +335,32 @@ def test_on_a_phone_a_tap_shows_the_exact_amount(page, world):
 # --- 11: axe-core ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "route"), [("seller", "overview"), ("admin", "admin"), ("seller", "charts")])
-def test_axe_finds_no_serious_or_critical_violation(axe_page, world, node_modules, who, route):
-    account = world.seller if who == "seller" else world.admin
-    sign_in(axe_page, world, account)
-    target = "admin" if route == "admin" else f"sellers/{world.seller.account_id}/{route}"
-    open_route(axe_page, world, target)
+AXE_PAGES = [
+    ("seller", "overview"),
+    ("admin", "admin"),
+    ("seller", "charts"),
+    ("seller", "top"),
+    ("seller", "statements"),
+    ("seller", "ledger"),
+    ("nobody", "signin"),
+]
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+@pytest.mark.parametrize(("who", "route"), AXE_PAGES)
+def test_axe_finds_no_serious_or_critical_violation(axe_page, world, node_modules, who, route, lang):
+    """Every page of the dashboard not covered by its own module's axe test (the finance pages:
+    test_finance_pages.py; the video page: test_video_page.py), in both languages."""
+    if who == "nobody":
+        open_route(axe_page, world, "signin")
+    else:
+        sign_in(axe_page, world, world.seller if who == "seller" else world.admin)
+        target = "admin" if route == "admin" else f"sellers/{world.seller.account_id}/{route}"
+        open_route(axe_page, world, target)
+    if lang == "en":
+        axe_page.get_by_test_id("lang-select").select_option("en")
+        expect(axe_page.locator("html")).to_have_attribute("lang", "en")
+        settled(axe_page)
     if route == "overview":
         expect(axe_page.get_by_test_id("realtime-60m")).to_be_visible()
     found = serious_violations(axe_page, str(node_modules / "axe-core" / "axe.min.js"))
