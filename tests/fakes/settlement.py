@@ -324,6 +324,11 @@ class FakeUnitOfWork(SnapshotUnitOfWork):
         self.profiles = profiles or FakePayoutProfiles()
         self.taxes = FakeTaxes(self.ledger.payouts, self.profiles)
         self.events = FakeEvents()
+        self._add_fakes()
+
+    def _add_fakes(self) -> None:
+        """The fakes a wider unit of work adds over the same ledger and profiles (the
+        transfer files), so that it takes the same arguments without repeating them."""
 
     def _snapshot(self) -> tuple[FakeLedger, FakeClosings, FakePayoutProfiles, FakeTaxes, FakeEvents]:
         return copy.deepcopy((self.ledger, self.closings, self.profiles, self.taxes, self.events))

@@ -13,7 +13,7 @@ import datetime as dt
 from domain.ledger import PayoutStatus
 from services.settlement.ports import Payout, WriteConflict
 from services.settlement.transfer_ports import TransferFile, TransferRow
-from tests.fakes.settlement import FakeClosings, FakeLedger, FakeUnitOfWork
+from tests.fakes.settlement import FakeUnitOfWork
 from tests.fakes.taxes import FakePayoutProfiles
 
 
@@ -89,13 +89,7 @@ class FakeTransferFiles:
 class FakeTransferUnitOfWork(FakeUnitOfWork):
     """transfer_ports.TransferUnitOfWork: FakeUnitOfWork with the FakeTransferFiles."""
 
-    def __init__(
-        self,
-        ledger: FakeLedger | None = None,
-        closings: FakeClosings | None = None,
-        profiles: FakePayoutProfiles | None = None,
-    ) -> None:
-        super().__init__(ledger, closings, profiles)
+    def _add_fakes(self) -> None:
         self.transfers = FakeTransferFiles(self.ledger.payouts, self.profiles)
 
     def _snapshot(self):  # type: ignore[override]
