@@ -14,6 +14,7 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterable
 from decimal import Decimal
 
 import pytest
@@ -21,6 +22,7 @@ from playwright.sync_api import Page, expect
 
 from tests.mesh import PASSWORD
 from tests.plugins.browser import Account, World
+from tests.reference import DailyRow
 
 SESSION_KEY = "paysystem.session"
 EXPIRED = {
@@ -92,6 +94,23 @@ def shown(rows_: list[list], fields: tuple[str, ...]) -> list[tuple]:
 
 def exact(page: Page, test_id: str, value: str) -> None:
     expect(page.get_by_test_id(test_id)).to_have_attribute("data-exact", value)
+
+
+# The exclusions table's rows (data-rule) and the reference's daily field each one sums.
+EXCLUSION_FIELDS = {
+    "plays": "plays",
+    "views": "views",
+    "self_view": "excluded_self_view",
+    "overlap": "excluded_overlap",
+    "stream_limit": "excluded_stream_limit",
+    "repeat": "excluded_repeat",
+    "cap": "excluded_cap",
+}
+
+
+def excluded_by_rule(daily_rows: Iterable[DailyRow]) -> list[tuple[str, str]]:
+    """The exclusions table as tests/reference.py's daily rows sum it: (rule, count) in order."""
+    return [(rule, str(sum(getattr(r, name) for r in daily_rows))) for rule, name in EXCLUSION_FIELDS.items()]
 
 
 def token_of(page: Page) -> str:
@@ -201,16 +220,7 @@ def test_the_chart_page_counts_the_playbacks_each_rule_excluded_as_the_reference
     first, last = world.first_day, world.today
     _chart(page, "DAILY", first, last)
     mine = [r for r in world.daily.values() if r.seller_id == seller and first <= r.day <= last]
-    fields = {
-        "plays": "plays",
-        "views": "views",
-        "self_view": "excluded_self_view",
-        "overlap": "excluded_overlap",
-        "stream_limit": "excluded_stream_limit",
-        "repeat": "excluded_repeat",
-        "cap": "excluded_cap",
-    }
-    want = [(rule, str(sum(getattr(r, name) for r in mine))) for rule, name in fields.items()]
+    want = excluded_by_rule(mine)
     assert int(dict(want)["stream_limit"]) > 0, "the world has plays over the stream limit"
     eventually(
         lambda: shown(rows(page, "exclusions-table", "exclusion-row", "data-rule"), ("count",)), want, "exclusions"
