@@ -8,9 +8,9 @@ import { field, h, input, select, table } from "../dom";
 import { dayIn, formatMonth } from "../format";
 import { t, tEnum } from "../i18n";
 import type { Payout, PayoutProfile } from "../types";
-import { taxBreakdown } from "./finance/breakdown";
+import { breakdownButton, payoutTaxCells } from "./finance/breakdown";
 import { errorField, IdempotencyKeys } from "./finance/helpers";
-import { button, financeError, headers, krwCell, named, outcome, textCell } from "./finance/ui";
+import { financeError, headers, outcome, textCell } from "./finance/ui";
 
 const PROFILE_FIELDS = ["legal_name", "tax_type", "bank_code", "account_number", "business_number"] as const;
 const PAYOUT_FIELDS = ["payout_id", "month", "status", "tax_type", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw", "actions"];
@@ -30,28 +30,13 @@ async function loadProfile(seller: string): Promise<PayoutProfile | null> {
 
 function payoutRows(ctx: PageContext, payouts: Payout[], detail: HTMLElement): HTMLTableRowElement[] {
   return payouts.map((p) => {
-    const show = button("payout-details", t("fin.details"), { "aria-label": named(t("fin.details"), t("fin.payoutN", { id: p.payout_id })), class: "secondary" });
-    show.addEventListener("click", async () => {
-      try {
-        detail.replaceChildren(taxBreakdown(await getJson<Payout>(`/v1/payouts/${encodeURIComponent(p.payout_id)}`), ctx.lang));
-      } catch (error) {
-        detail.replaceChildren(financeError(error));
-      }
-    });
-    const taxType = p.tax_type && p.tax_type !== "TAX_TYPE_UNSPECIFIED" ? p.tax_type : "";
     return h(
       "tr",
       { "data-testid": "seller-payout-row", "data-payout-id": p.payout_id },
       textCell("payout_id", p.payout_id),
       textCell("month", formatMonth(p.month, ctx.lang), p.month),
-      textCell("status", tEnum("payout", p.status), p.status),
-      textCell("tax_type", taxType ? tEnum("taxType", taxType) : "–", taxType),
-      krwCell("gross_krw", p.gross_krw),
-      krwCell("income_tax_krw", p.income_tax_krw),
-      krwCell("local_income_tax_krw", p.local_income_tax_krw),
-      krwCell("vat_krw", p.vat_krw),
-      krwCell("net_krw", p.net_krw),
-      h("td", { "data-field": "actions", "data-exact": "" }, show),
+      ...payoutTaxCells(p),
+      h("td", { "data-field": "actions", "data-exact": "" }, breakdownButton(ctx, p, detail)),
     );
   });
 }

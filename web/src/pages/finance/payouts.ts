@@ -7,9 +7,9 @@ import { field, h, input, select, table } from "../../dom";
 import { dayIn, formatMonth } from "../../format";
 import { t, tEnum } from "../../i18n";
 import type { Closing, Payout } from "../../types";
-import { taxBreakdown } from "./breakdown";
+import { breakdownButton, payoutTaxCells } from "./breakdown";
 import { bankFileParts, previousMonth, queryOf } from "./helpers";
-import { button, financeError, guarded, headers, keyedAction, krwCell, named, outcome, textCell, timeCell } from "./ui";
+import { button, financeError, guarded, headers, keyedAction, named, outcome, textCell, timeCell } from "./ui";
 
 const STATUSES = ["HELD", "PENDING", "APPROVED", "PAID", "FAILED"];
 const FIELDS = ["payout_id", "seller_id", "status", "tax_type", "gross_krw", "income_tax_krw", "local_income_tax_krw", "vat_krw", "net_krw", "reference", "updated_at", "actions"];
@@ -22,15 +22,7 @@ export function bankFileName(month: string, part: string): string {
 }
 
 function payoutRow(ctx: PageContext, p: Payout, detail: HTMLElement, out: HTMLElement, reload: () => Promise<void>): HTMLTableRowElement {
-  const show = button("payout-details", t("fin.details"), { "aria-label": named(t("fin.details"), t("fin.payoutN", { id: p.payout_id })), class: "secondary" });
-  show.addEventListener("click", async () => {
-    try {
-      detail.replaceChildren(taxBreakdown(await getJson<Payout>(`/v1/payouts/${encodeURIComponent(p.payout_id)}`), ctx.lang));
-    } catch (error) {
-      detail.replaceChildren(financeError(error));
-    }
-  });
-  const actions = h("td", { "data-field": "actions", "data-exact": p.status }, show);
+  const actions = h("td", { "data-field": "actions", "data-exact": p.status }, breakdownButton(ctx, p, detail));
   if (p.status === "APPROVED") {
     const reference = input(`payout-reference-${p.payout_id}`, "payout-reference", "text", "", { "aria-label": t("fin.referenceOf", { id: p.payout_id }), maxlength: 128, size: 14 });
     const mark = (status: "PAID" | "FAILED") => {
@@ -43,19 +35,12 @@ function payoutRow(ctx: PageContext, p: Payout, detail: HTMLElement, out: HTMLEl
     };
     actions.append(" ", reference, " ", mark("PAID"), " ", mark("FAILED"));
   }
-  const taxType = p.tax_type && p.tax_type !== "TAX_TYPE_UNSPECIFIED" ? p.tax_type : "";
   return h(
     "tr",
     { "data-testid": "payout-row", "data-payout-id": p.payout_id },
     textCell("payout_id", p.payout_id),
     textCell("seller_id", p.seller_id),
-    textCell("status", tEnum("payout", p.status), p.status),
-    textCell("tax_type", taxType ? tEnum("taxType", taxType) : "–", taxType),
-    krwCell("gross_krw", p.gross_krw),
-    krwCell("income_tax_krw", p.income_tax_krw),
-    krwCell("local_income_tax_krw", p.local_income_tax_krw),
-    krwCell("vat_krw", p.vat_krw),
-    krwCell("net_krw", p.net_krw),
+    ...payoutTaxCells(p),
     textCell("reference", p.reference || "–", p.reference),
     timeCell(ctx, "updated_at", p.updated_at),
     actions,
