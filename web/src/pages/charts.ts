@@ -9,7 +9,7 @@ import type { SeriesComparison, StatsPoint, StatsSeries, Video } from "../types"
 import { dayField, dayInput } from "../day-input";
 import { adjustmentsBeside } from "./chart-adjustments";
 
-type Metric = "views" | "watch" | "revenue";
+export type Metric = "views" | "watch" | "revenue";
 interface ChartState {
   seller: string;
   period: string;
@@ -50,7 +50,7 @@ export function plottedValues(points: StatsPoint[], metric: Metric, dataThrough:
   return points.map((p) => (periodState(p.period_start, p.period_end, dataThrough) === "pending" ? null : metricValue(p, metric)));
 }
 
-export function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
+function pointRow(point: StatsPoint, period: string, ctx: PageContext, dataThrough: string): HTMLTableRowElement {
   const state = periodState(point.period_start, point.period_end, dataThrough);
   const label = formatPeriod(period, point.period_start, point.period_end, ctx.lang);
   return h(
@@ -85,7 +85,7 @@ function comparedText(exact: string, name: (typeof COMPARED)[number]): string {
 }
 
 /** The totals of both ranges and the API's change of each figure (exact strings). */
-export function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
+function comparisonTable(series: StatsSeries, comparison: SeriesComparison): HTMLElement {
   const changes = new Map(comparison.changes.map((c) => [c.figure, c]));
   const rows = COMPARED.map((name) => {
     const before = comparedValue(comparison.totals, name);
@@ -140,6 +140,30 @@ export function exclusionsTable(points: StatsPoint[]): HTMLElement {
   );
 }
 
+/** Draws the series on the canvas in place of `previous`, the compared range's values overlaid
+ * (dashed) when the API sent a comparison. */
+export function redrawSeries(previous: Chart | null, canvas: HTMLCanvasElement, type: "line" | "bar", series: StatsSeries, period: string, metric: Metric, ctx: PageContext): Chart {
+  previous?.destroy();
+  const comparison = series.comparison;
+  const labels = series.points.map((p) => formatPeriodShort(period, p.period_start, ctx.lang));
+  const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[metric];
+  const earlier = comparison
+    ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, metric)) }
+    : undefined;
+  return drawChart(canvas, type, labels, { label, values: plottedValues(series.points, metric, series.data_through) }, ctx.locale, earlier);
+}
+
+/** The series' day of data, its comparison (when asked) and its table, a row a period. */
+export function seriesResults(series: StatsSeries, period: string, ctx: PageContext): { dataThrough: HTMLElement; compared: HTMLElement[]; table: HTMLElement } {
+  const comparison = series.comparison;
+  const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
+  return {
+    dataThrough: h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+    compared: comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : [],
+    table: table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, period, ctx, series.data_through))),
+  };
+}
+
 export async function chartsPage(ctx: PageContext): Promise<void> {
   const today = dayIn(ctx.config.time_zone, new Date());
   if (!state || state.seller !== ctx.sellerId) {
@@ -191,23 +215,14 @@ export async function chartsPage(ctx: PageContext): Promise<void> {
       ? `/v1/videos/${encodeURIComponent(s.video)}/stats?${query}`
       : `/v1/sellers/${encodeURIComponent(ctx.sellerId)}/stats?${query}`;
     const series = await getJson<StatsSeries>(path);
-    const comparison = series.comparison;
-    if (ctx.current()) {
-      chart?.destroy();
-      const labels = series.points.map((p) => formatPeriodShort(s.period, p.period_start, ctx.lang));
-      const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[s.metric];
-      const earlier = comparison
-        ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, s.metric)) }
-        : undefined;
-      chart = drawChart(canvas, s.type, labels, { label, values: plottedValues(series.points, s.metric, series.data_through) }, ctx.locale, earlier);
-    }
-    const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
+    if (ctx.current()) chart = redrawSeries(chart, canvas, s.type, series, s.period, s.metric, ctx);
+    const parts = seriesResults(series, s.period, ctx);
     return [
-      h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      parts.dataThrough,
       h("p", { class: "note", "data-testid": "chart-pending-note" }, t("pending.note", { through: formatDay(series.data_through, ctx.lang) || t("common.none") })),
       s.video ? h("p", {}, videoLink(s.video, t("video.open"))) : "",
-      ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
-      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
+      ...parts.compared,
+      parts.table,
       ...(s.period === "MONTHLY" && !s.video ? [await adjustmentsBeside(ctx.sellerId, series.points, ctx.lang)] : []),
       exclusionsTable(series.points),
     ];

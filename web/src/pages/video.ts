@@ -5,16 +5,14 @@
 
 import type { Chart } from "chart.js";
 import { ApiError, getJson } from "../api";
-import { drawChart } from "../chart";
 import type { PageContext } from "../context";
 import { figure, h, input, select, field, table } from "../dom";
-import { addDays, addDecimals, dayIn, formatCount, formatDay, formatDuration, formatKrw, formatPeriodShort, formatRpm } from "../format";
+import { addDays, addDecimals, dayIn, formatCount, formatDay, formatDuration, formatKrw, formatRpm } from "../format";
 import { t } from "../i18n";
 import { retentionCurve, retentionPercents } from "../retention";
 import type { StatsSeries, Video, VideoRetention } from "../types";
-import { comparisonTable, exclusionsTable, metricValue, plottedValues, pointRow } from "./charts";
+import { exclusionsTable, type Metric, redrawSeries, seriesResults } from "./charts";
 
-type Metric = "views" | "watch" | "revenue";
 interface VideoState {
   video: string;
   period: string;
@@ -169,22 +167,13 @@ export async function videoPage(ctx: PageContext, videoId: string): Promise<void
       if (refusedPage(ctx, videoId, error)) return [];
       throw error;
     }
-    const comparison = series.comparison;
-    if (ctx.current()) {
-      chart?.destroy();
-      const labels = series.points.map((p) => formatPeriodShort(s.period, p.period_start, ctx.lang));
-      const label = { views: t("metric.views"), watch: t("metric.watchTime"), revenue: t("metric.revenue") }[s.metric];
-      const earlier = comparison
-        ? { label: `${label} · ${t(`compare.${comparison.compare}` as "compare.PREVIOUS")}`, values: comparison.points.map((p) => metricValue(p, s.metric)) }
-        : undefined;
-      chart = drawChart(canvas, "line", labels, { label, values: plottedValues(series.points, s.metric, series.data_through) }, ctx.locale, earlier);
-    }
-    const headers = ["period_start", "views", "watch_time_sec", "ad_views", "video_revenue", "ad_revenue", "rpm"].map((f) => t(`field.${f}` as "field.views"));
+    if (ctx.current()) chart = redrawSeries(chart, canvas, "line", series, s.period, s.metric, ctx);
+    const parts = seriesResults(series, s.period, ctx);
     return [
-      h("p", { class: "note" }, t("overview.dataThrough"), ": ", figure("span", formatDay(series.data_through, ctx.lang), series.data_through, { "data-testid": "chart-data-through" })),
+      parts.dataThrough,
       totalsSection(series, ctx.lang),
-      ...(comparison ? [comparisonTable(series, comparison), h("p", { class: "note" }, t("charts.compareNote"))] : []),
-      table("chart-table", t("charts.table"), headers, series.points.map((p) => pointRow(p, s.period, ctx, series.data_through))),
+      ...parts.compared,
+      parts.table,
       exclusionsTable(series.points),
       await retentionPending,
     ];
