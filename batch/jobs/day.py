@@ -3,7 +3,8 @@ partitions to run (or none left, after a restart) and holds the launch guard.
 
 In order: the freeze of a closed day, JOB_STARTED, then with the heartbeat running the
 stream-limit step keyed by viewer (batch/steps/streams.py, one transaction, BEFORE any
-partition) and the partitions (a PartitionHandler, each in its own transaction); then the
+partition; its progress ticks as the day's PARTITION_PROGRESS events without a partition
+key, `StreamLimitTicks`) and the partitions (a PartitionHandler, each in its own transaction); then the
 day's status, the worst of its partitions' (`BatchStatus.worst`): COMPLETED ends the day
 with `finish_day` and COMPLETED in one transaction; otherwise the day ends FAILED or
 STOPPED, restartable. The day's last event is JOB_FINISHED or JOB_FAILED.
@@ -17,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from types import ModuleType
 
 from batch.jobs import launch as launching
 from batch.jobs import repository as repo
@@ -25,6 +27,7 @@ from batch.jobs.config import CoordinationConfig
 from batch.jobs.handlers import DayPartitions, PartitionHandler
 from batch.jobs.heartbeat import Heartbeat
 from batch.jobs.model import BatchStatus, EventStatus, EventType, JobEvent, PartitionResult
+from batch.jobs.worker import engine_stream_progress
 
 log = logging.getLogger(__name__)
 
@@ -142,13 +145,26 @@ class DayExecution:
         step writes the day's plays over the stream limit, here in the coordinator's process,
         before any partition (local or dispatched to a worker instance) reads them
         (batch/steps/streams.py). Returns the plays it read, or None when a restart's
-        completed partitions read other rows than it wrote now."""
-        with self.config.engine.begin() as conn:
-            streams = self.config.steps.compute_stream_limit(conn, self.day, zone=self.config.zone)
+        completed partitions read other rows than it wrote now. Its progress ticks
+        meanwhile, from a side thread: the step itself stays in this thread and transaction."""
+        config = self.config
+        with StreamLimitTicks(config.steps, self.day, config.progress_interval_sec, self._stream_tick):
+            with config.engine.begin() as conn:
+                streams = config.steps.compute_stream_limit(conn, self.day, zone=config.zone)
         # A restart keeps partitions completed against the previous rows: if the rows
         # changed, nothing proves those partitions' figures right, and the day is recorded
         # stale (no count) to be recomputed whole.
         return None if self.already and streams.changed else int(streams.plays_read)
+
+    def _stream_tick(self, elapsed_ms: int, message: str) -> None:
+        """The stream-limit step's progress: the day's PARTITION_PROGRESS without a partition key."""
+        self._emit(
+            EventType.PARTITION_PROGRESS,
+            BatchStatus.STARTED.name,
+            message,
+            partitions_done=self.already,
+            elapsed_ms=elapsed_ms,
+        )
 
     def _status(self, results: list[PartitionResult]) -> BatchStatus:
         """The worst of the partitions' statuses. A partition not begun is STOPPED (on
@@ -244,3 +260,36 @@ class DayExecution:
                 partitions_done=partitions_done,
             )
         )
+
+
+class StreamLimitTicks:
+    """While the day's stream-limit step runs (in the coordinator's thread, one transaction):
+    from a side thread, every `interval_sec`, `tick(elapsed_ms, message)` with the engine's
+    progress of the step (the Spark engine's tasks, stages and rows read; "" from the SQL
+    engine, whose ticks say the elapsed time only); as the step ends, the engine's last
+    counts once more if it has any, as a partition's come just before its outcome."""
+
+    def __init__(self, steps: ModuleType, day: dt.date, interval_sec: float, tick: Callable[[int, str], None]) -> None:
+        self.steps, self.day, self.interval_sec, self.tick = steps, day, interval_sec, tick
+        self._t0 = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"stream-limit-{day}", daemon=True)
+
+    def __enter__(self) -> StreamLimitTicks:
+        self._t0 = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()  # no tick after the last counts
+        last = engine_stream_progress(self.steps, self.day)
+        if last:
+            self.tick(self._elapsed_ms(), last)
+
+    def _elapsed_ms(self) -> int:
+        return int((time.monotonic() - self._t0) * 1000)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval_sec):
+            self.tick(self._elapsed_ms(), engine_stream_progress(self.steps, self.day))

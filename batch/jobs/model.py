@@ -113,6 +113,12 @@ class JobEvent:
     first_day: str = ""  # the final event: the days the run covered (`day` is the last)
     last_day: str = ""
 
+    @property
+    def is_stream_limit_progress(self) -> bool:
+        """A tick of the day's stream-limit step (batch/jobs/day.py): the one progress event
+        that is about no partition."""
+        return self.type is EventType.PARTITION_PROGRESS and not self.partition_key
+
 
 @dataclasses.dataclass(frozen=True)
 class Partition:

@@ -186,13 +186,23 @@ def engine_progress(steps: ModuleType, day: dt.date, video_id_lo: int, video_id_
     """The engine's own progress of a partition's computation (the Spark engine's tasks,
     stages and rows read), "" if it has none: the message of its PARTITION_PROGRESS events,
     here for a dispatched attempt and in batch/jobs/handlers.py for the local pool's."""
-    progress = getattr(steps, "progress", None)
+    return _informative(getattr(steps, "progress", None), day, video_id_lo, video_id_hi)
+
+
+def engine_stream_progress(steps: ModuleType, day: dt.date) -> str:
+    """The engine's own progress of the day's stream-limit step, "" if it has none (the SQL
+    engine): the message of the day's PARTITION_PROGRESS events without a partition key
+    (batch/jobs/day.py)."""
+    return _informative(getattr(steps, "stream_progress", None), day)
+
+
+def _informative(progress: Callable[..., object] | None, day: dt.date, *where: int) -> str:
     if progress is None:
         return ""
     try:
-        return str(progress(day, video_id_lo, video_id_hi))
+        return str(progress(day, *where))
     except Exception:  # noqa: BLE001 - progress is informative, never fatal
-        log.debug("no engine progress for %s [%s, %s)", day, video_id_lo, video_id_hi, exc_info=True)
+        log.debug("no engine progress for %s %s", day, where, exc_info=True)
         return ""
 
 

@@ -5,11 +5,16 @@ stage data (the input records of the tasks that ended: the scans of the plays).
 
 `progress_message` is a plain function of the counts (tested without a JVM); `read_progress`
 reads them from a live session. pyspark is imported by neither: the session is the caller's.
+A computation (a partition's, or a day's stream-limit step) runs under a new job group each
+time (`job_group`); its progress is that of its latest (`latest_group`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +22,30 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_groups: dict[str, str] = {}  # a computation's latest job group
+_runs = itertools.count(1)
+
+
+def _computation(day: dt.date, video_id_lo: int | None, video_id_hi: int | None) -> str:
+    """A partition's computation of `day` (a video range), or the day's stream step (none)."""
+    return f"{day.isoformat()}-" + ("streams" if video_id_lo is None else f"{video_id_lo}-{video_id_hi}")
+
+
+def job_group(day: dt.date, video_id_lo: int | None = None, video_id_hi: int | None = None) -> str:
+    """A new Spark job group for a computation of a partition (or of the day's stream step),
+    remembered as its latest."""
+    what = _computation(day, video_id_lo, video_id_hi)
+    with _lock:
+        _groups[what] = group = f"paysystem-daily-{what}-{next(_runs)}"
+    return group
+
+
+def latest_group(day: dt.date, video_id_lo: int | None = None, video_id_hi: int | None = None) -> str | None:
+    """The computation's latest job group, None if it never ran in this process."""
+    with _lock:
+        return _groups.get(_computation(day, video_id_lo, video_id_hi))
 
 
 @dataclass(frozen=True)
@@ -48,8 +77,11 @@ def progress_message(progress: SparkProgress | None) -> str:
     return message
 
 
-def read_progress(spark: SparkSession, group: str) -> SparkProgress | None:
-    """The counts of the jobs of `group` as the driver knows them now; None if it has none."""
+def read_progress(spark: SparkSession | None, group: str | None) -> SparkProgress | None:
+    """The counts of the jobs of `group` as the driver knows them now; None if it has none
+    (or there is no session or group yet)."""
+    if spark is None or group is None:
+        return None
     sc = spark.sparkContext
     tracker = sc.statusTracker()
     job_ids = tracker.getJobIdsForGroup(group)

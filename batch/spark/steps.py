@@ -17,7 +17,6 @@ batch/jobs/worker.py's load_steps), or from the environment on first use.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 
 from batch.computed_days import days_to_compute
 from batch.spark import retention, rules
-from batch.spark.progress import progress_message, read_progress
+from batch.spark.progress import job_group, latest_group, progress_message, read_progress
 from batch.spark.session import spark_failures, spark_session
 from batch.spark.sources import plays_frame, videos_frame
 from batch.steps.daily import (
@@ -59,6 +58,7 @@ __all__ = [
     "finish_day",
     "freeze_closed_day",
     "progress",
+    "stream_progress",
     "tier_tables",
     "video_id_bounds",
 ]
@@ -87,29 +87,17 @@ def _context() -> tuple[Settings, SparkSession]:
     return settings, spark
 
 
-_groups: dict[str, str] = {}  # a partition's (or stream step's) latest job group
-_runs = itertools.count(1)
-
-
-def job_group(day: dt.date, video_id_lo: int | None = None, video_id_hi: int | None = None) -> str:
-    """A new Spark job group for a computation of a partition (or of the day's stream step),
-    remembered as its latest: progress() reads its jobs."""
-    what = f"{day.isoformat()}-" + ("streams" if video_id_lo is None else f"{video_id_lo}-{video_id_hi}")
-    with _lock:
-        _groups[what] = group = f"paysystem-daily-{what}-{next(_runs)}"
-    return group
-
-
 def progress(day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
     """Spark's progress of a partition's latest computation (its job group's tasks, stages
     and rows read, batch/spark/progress.py): a PARTITION_PROGRESS message; "" when Spark has
     run nothing for it (yet) or no session exists."""
-    spark = _Configured.spark
-    with _lock:
-        group = _groups.get(f"{day.isoformat()}-{video_id_lo}-{video_id_hi}")
-    if spark is None or group is None:
-        return ""
-    return progress_message(read_progress(spark, group))
+    return progress_message(read_progress(_Configured.spark, latest_group(day, video_id_lo, video_id_hi)))
+
+
+def stream_progress(day: dt.date) -> str:
+    """Spark's progress of the day's latest stream-limit step, as progress() says a
+    partition's: the message of the day's PARTITION_PROGRESS without a partition key."""
+    return progress_message(read_progress(_Configured.spark, latest_group(day)))
 
 
 # --- Rule 5, keyed by viewer ---------------------------------------------------------------
@@ -118,8 +106,11 @@ def progress(day: dt.date, video_id_lo: int, video_id_hi: int) -> str:
 def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -> StreamCounts:
     """Rewrites the rows of `stream_limited_plays` for local `day` (as batch.steps does):
     its plays over the stream limit. Runs inside the caller's transaction; idempotent."""
+    # The new group first: while a session starts, stream_progress says nothing rather
+    # than an earlier run's counts of the day.
+    group = job_group(day)
     settings, spark = _context()
-    spark.sparkContext.setJobGroup(job_group(day), f"stream limit {day}")
+    spark.sparkContext.setJobGroup(group, f"stream limit {day}")
     day_start_us, _ = day_bounds_us(day, zone)
     params = {"day": day}
     previous = {

@@ -119,7 +119,7 @@ def _first_checked(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
 
 def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: int | None) -> JobEvent | None:
     final = None
-    view = _PlainView() if plain else _BarsView(total_days)
+    view = PlainView() if plain else BarsView(total_days)
     previous = signal.getsignal(signal.SIGINT)
     if runner is not None:
         # First Ctrl-C: stop cleanly (running partitions finish, the execution ends STOPPED
@@ -151,7 +151,9 @@ def show_progress(events: Iterator[JobEvent], runner, plain: bool, total_days: i
     return final
 
 
-class _PlainView:
+class PlainView:
+    """One line per event (`--plain`, or when the output is not a terminal)."""
+
     def __enter__(self):
         return self
 
@@ -169,6 +171,8 @@ class _PlainView:
             parts.append(f"execution={e.job_execution_id}")
         if e.partition_key:
             parts.append(f"partition={e.partition_key}")
+        elif e.is_stream_limit_progress:
+            parts.append("step=stream-limit")
         if e.type in (EventType.PARTITION_FINISHED, EventType.JOB_FINISHED, EventType.JOB_FAILED):
             parts.append(f"rows_read={e.rows_read} rows_written={e.rows_written}")
         if e.elapsed_ms:
@@ -180,7 +184,7 @@ class _PlainView:
         console.print(" ".join(parts), markup=False, highlight=False)
 
 
-class _BarsView:
+class BarsView:
     """An overall bar (days), a bar for the current day (partitions), one per partition."""
 
     def __init__(self, total_days: int | None) -> None:
@@ -194,7 +198,8 @@ class _BarsView:
         )
         self.overall = self.progress.add_task("days", total=total_days, info="")
         self.day_task: TaskID | None = None
-        self.partitions: dict[str, TaskID] = {}
+        self.partitions: dict[str, TaskID] = {}  # and "": the day's stream-limit step, once it ticked
+        self.stream_note: str | None = None  # while that step runs: the engine's latest progress of it
 
     def __enter__(self):
         self.progress.__enter__()
@@ -214,8 +219,23 @@ class _BarsView:
             self.progress.remove_task(self.day_task)
             self.day_task = None
 
+    def _stream_limit(self, e: JobEvent) -> None:
+        """The stream-limit step's bar: running while it ticks, complete at the day's next
+        event (its partitions start), the engine's last counts kept; a failed step's stays."""
+        p = self.progress
+        if e.is_stream_limit_progress:
+            if "" not in self.partitions:
+                self.partitions[""] = p.add_task("  stream limit", total=1, info="")
+            self.stream_note = e.message or self.stream_note or ""
+            p.update(self.partitions[""], info=progress_info(e))
+        elif self.stream_note is not None:
+            if e.type is not EventType.JOB_FAILED:
+                p.update(self.partitions[""], completed=1, info=", ".join(filter(None, ("done", self.stream_note))))
+            self.stream_note = None
+
     def update(self, e: JobEvent) -> None:
         p = self.progress
+        self._stream_limit(e)
         if e.type is EventType.JOB_STARTED:
             self._reset_day()
             self.day_task = p.add_task(

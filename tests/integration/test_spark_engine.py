@@ -3,7 +3,8 @@ and a real local[2] Spark session: on the same database state both engines write
 daily, weekly and monthly rows, the same stream_limited_plays and the same audience
 retention rows, equal to tests/reference.py's; the plays read through JDBC or from a Parquet history (the midnight,
 late-data and DST cases from both, the history written by the project's export); a job run
-end to end with the Spark engine, its partitions streaming Spark's progress."""
+end to end with the Spark engine, its partitions and its stream-limit step streaming Spark's
+progress."""
 
 from __future__ import annotations
 
@@ -334,3 +335,19 @@ def test_a_job_runs_end_to_end_on_the_spark_engine_with_its_progress(spark_db):
         assert 0 < int(tasks_done) <= int(tasks) and 0 < int(stages_done) <= int(stages)
         # Spark's scan of the plays: the day's plays of the range and the previous evening's.
         assert int(rows_read.replace(",", "")) >= outcome.rows_read
+    # Each day's stream-limit step streams Spark's progress too, before the day's partitions:
+    # at least its last counts (batch/jobs/day.py's StreamLimitTicks reads them as it ends).
+    days = [e.day for e in events if e.type is EventType.JOB_STARTED]
+    assert days == [SUN.isoformat(), MON.isoformat()]
+    for day in days:
+        first_partition = next(
+            i for i, e in enumerate(events) if e.type is EventType.PARTITION_STARTED and e.day == day
+        )
+        stream = [e for e in events if e.is_stream_limit_progress and e.day == day]
+        assert stream and all(events.index(e) < first_partition for e in stream)
+        counts = [m.groups() for m in (SPARK_PROGRESS.fullmatch(e.message) for e in stream) if m]
+        assert counts, f"no Spark progress for the stream step of {day}: {[e.message for e in stream]}"
+        tasks_done, tasks, stages_done, stages, rows_read = counts[-1]
+        assert 0 < int(tasks_done) <= int(tasks) and 0 < int(stages_done) <= int(stages)
+        # Spark's scan of the plays: at least the day's 10 (odd n on SUN, even on MON).
+        assert int(rows_read.replace(",", "")) >= 10

@@ -1116,6 +1116,7 @@ export interface components {
             job_name: string;
             /** @description the local day this event is about (the final event: the run's last day) */
             day: string;
+            /** @description The partition this event is about. Empty on a PARTITION_PROGRESS of the day's stream-limit step (keyed by viewer, run before the day's partitions): one every progress interval while it runs, with elapsed_ms and the engine's progress as the message ("spark: 3/8 tasks, 1/2 stages of 1 job, 1,234 rows read"; empty on the SQL engine), and on the Spark engine one more with its last counts as it ends. */
             partition_key: string;
             /** Format: int64 */
             rows_read: string;

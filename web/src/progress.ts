@@ -13,6 +13,17 @@ export interface PartitionState {
   note: string;
 }
 
+/** A day's stream-limit step (keyed by viewer, before the day's partitions), from its
+ * PARTITION_PROGRESS events without a partition key. */
+export interface StreamLimitState {
+  day: string;
+  running: boolean;
+  /** How long it has run, as its latest tick said. */
+  elapsedMs: number;
+  /** The engine's progress (the Spark engine's tasks, stages and rows read); "" on the SQL engine. */
+  note: string;
+}
+
 export class JobProgress {
   /** expectedDays: the days the run was asked for (0 when unknown: every stale day). */
   constructor(private readonly expectedDays = 0) {}
@@ -20,6 +31,8 @@ export class JobProgress {
   /** Per day: partitions done and total, as the latest event of that day says. */
   private days = new Map<string, { done: number; total: number }>();
   readonly partitions = new Map<string, PartitionState>();
+  /** The latest day's stream-limit step, once it has ticked. */
+  streamLimit: StreamLimitState | null = null;
   lastType = "";
   finished = false;
   failed = false;
@@ -32,7 +45,9 @@ export class JobProgress {
     // A day's instance ends with its own JOB_FINISHED or JOB_SKIPPED (final=false) while the
     // run goes on: shown as that day's end (DAY_FINISHED, DAY_SKIPPED), never as the job's.
     const dayEnd = !event.final && (event.type === "JOB_FINISHED" || event.type === "JOB_SKIPPED");
-    this.lastType = dayEnd ? event.type.replace("JOB_", "DAY_") : event.type;
+    const streamTick = event.type === "PARTITION_PROGRESS" && !event.partition_key;
+    this.lastType = dayEnd ? event.type.replace("JOB_", "DAY_") : streamTick ? "STREAM_LIMIT" : event.type;
+    this.applyStreamLimit(event, streamTick);
     this.lastDay = event.day ?? "";
     if (event.message) this.message = event.message;
     // Each day's instance reports its own partitions (and ends with a JOB_FINISHED or
@@ -57,6 +72,16 @@ export class JobProgress {
       p.status = event.type;
       if (event.rows_read) p.rowsRead = event.rows_read;
       this.partitions.set(id, p);
+    }
+  }
+
+  /** A tick of the day's stream-limit step; any other event of that day comes after it. */
+  private applyStreamLimit(event: JobEvent, streamTick: boolean): void {
+    if (streamTick) {
+      const note = event.message || (this.streamLimit?.day === event.day ? this.streamLimit.note : "");
+      this.streamLimit = { day: event.day, running: true, elapsedMs: Number(event.elapsed_ms ?? 0), note };
+    } else if (this.streamLimit?.running && (this.streamLimit.day === event.day || event.final)) {
+      this.streamLimit.running = false;
     }
   }
 

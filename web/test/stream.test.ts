@@ -67,3 +67,33 @@ test("a partition's note is the engine's progress its PARTITION_PROGRESS events 
   assert.equal(finished?.note, spark); // the last counts stay beside the outcome
   assert.equal(finished?.rowsRead, "900");
 });
+
+test("the day's stream-limit step: its ticks (no partition key) say it runs, the day's next event that it is done", () => {
+  const progress = new JobProgress(1);
+  progress.apply(event({ type: "JOB_STARTED", day: "2026-11-29", partitions_total: 2 }));
+  const before = progress.streamLimit; // (a copy: an assertion on the field would narrow it for good)
+  assert.equal(before, null);
+  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", elapsed_ms: "2000", partitions_total: 2 }));
+  const first = progress.streamLimit;
+  assert.deepEqual(first, { day: "2026-11-29", running: true, elapsedMs: 2000, note: "" });
+  assert.equal(progress.lastType, "STREAM_LIMIT");
+  const spark = "spark: 3/8 tasks, 1/2 stages of 1 job, 1,200 rows read";
+  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", elapsed_ms: "4000", message: spark, partitions_total: 2 }));
+  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", elapsed_ms: "6000", partitions_total: 2 })); // no new counts
+  const latest = progress.streamLimit;
+  assert.deepEqual(latest, { day: "2026-11-29", running: true, elapsedMs: 6000, note: spark });
+  assert.equal(progress.partitions.size, 0); // not a partition
+  assert.equal(progress.percent, 0);
+  progress.apply(event({ type: "PARTITION_STARTED", day: "2026-11-29", partition_key: "p0", partitions_total: 2 }));
+  assert.equal(progress.streamLimit?.running, false);
+  assert.equal(progress.streamLimit?.note, spark); // the last counts stay beside it
+  assert.equal(progress.lastType, "PARTITION_STARTED");
+});
+
+test("a stream-limit step that fails ends with its day", () => {
+  const progress = new JobProgress(1);
+  progress.apply(event({ type: "PARTITION_PROGRESS", day: "2026-11-29", elapsed_ms: "2000", partitions_total: 2 }));
+  progress.apply(event({ type: "JOB_FAILED", day: "2026-11-29", final: true, message: "OperationalError" }));
+  assert.equal(progress.streamLimit?.running, false);
+  assert.ok(progress.failed);
+});

@@ -3,7 +3,7 @@ import { errorNode, type PageContext } from "../context";
 import { dayIn, addDays, formatCount, formatDay, formatTimestamp, type Lang } from "../format";
 import { field, figure, h, input, select, table } from "../dom";
 import { t, tEnum } from "../i18n";
-import { JobProgress } from "../progress";
+import { JobProgress, type StreamLimitState } from "../progress";
 import { dayField, dayInput } from "../day-input";
 import type { Instance, JobEvent, JobExecution } from "../types";
 
@@ -166,7 +166,17 @@ function drawProgress(progress: JobProgress, bar: HTMLProgressElement, status: H
     }
     return h("li", {}, h("span", { class: "partition-name" }, `${p.day} ${p.key}`), element, h("span", { class: "note" }, `${tEnum("event", p.status)} · ${t("admin.rows", { rows: formatCount(p.rowsRead) })}${p.note ? ` · ${p.note}` : ""}`));
   });
-  list.replaceChildren(...items);
+  const stream = progress.streamLimit;
+  list.replaceChildren(...(stream ? [streamLimitItem(stream)] : []), ...items);
+}
+
+/** The day's stream-limit step, before its partitions: running (with the engine's progress) or done. */
+function streamLimitItem(stream: StreamLimitState): HTMLElement {
+  const label = `${stream.day} ${t("admin.streamLimit")}`;
+  const element = h("progress", { "data-testid": "stream-limit-progress", "data-day": stream.day, "data-running": String(stream.running), max: 100, "aria-label": label });
+  if (!stream.running) element.value = 100;
+  const state = stream.running ? t("admin.streamRunning", { seconds: (stream.elapsedMs / 1000).toFixed(1) }) : t("admin.streamDone");
+  return h("li", {}, h("span", { class: "partition-name" }, label), element, h("span", { class: "note" }, `${state}${stream.note ? ` · ${stream.note}` : ""}`));
 }
 
 export async function adminPage(ctx: PageContext): Promise<void> {
