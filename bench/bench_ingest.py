@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from paysystem.v1 import video_pb2, video_pb2_grpc  # noqa: E402
 from services.common import db  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
-from services.video import overlaps, repository  # noqa: E402
+from services.video import repository  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 from tests.mesh import Mesh  # noqa: E402
 
@@ -200,10 +200,6 @@ def play_rows(evs: list[tuple]) -> list[tuple]:
     return [(e[0], e[1], e[2], e[3], "2026-09-01", e[4], e[5]) for e in evs]
 
 
-# Emptied between passes; TRUNCATE fires no trigger, so the stream limit's marks go too.
-EMPTIED = ("plays", "play_event_ids", "viewer_overlaps", "viewer_busy_days")
-
-
 def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, float]:
     """Best rows/s of each path over `rounds` interleaved passes; prints each pass."""
     # LOAD DATA LOCAL needs the client's permission: only this benchmark's engine asks for it.
@@ -250,27 +246,21 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
     best: dict[str, float] = {}
     for n in range(rounds):
         for label, run in paths.items():
-            floor = run is load_data
             with engine.begin() as conn:
-                for table in EMPTIED:
-                    conn.exec_driver_sql(f"TRUNCATE TABLE {table}")
-                if floor:  # the table's own cost: without the stream limit's triggers
-                    overlaps.drop_triggers(conn)
+                conn.exec_driver_sql("TRUNCATE TABLE plays")
+                conn.exec_driver_sql("TRUNCATE TABLE play_event_ids")
             cpu, started = time.process_time(), time.perf_counter()
             with engine.begin() as conn:
                 run(conn)
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            if floor:
-                with engine.begin() as conn:
-                    overlaps.create_triggers(conn)
             best[label] = max(best.get(label, 0.0), len(rows) / elapsed)
             print(
                 f"  round {n + 1}: {label}: {len(rows) / elapsed:,.0f} rows/s, "
                 f"client CPU {cpu / len(rows) * 1e6:.2f} µs/row (load average {os.getloadavg()[0]:.2f})"
             )
     with engine.begin() as conn:
-        for table in EMPTIED:
-            conn.exec_driver_sql(f"TRUNCATE TABLE {table}")
+        conn.exec_driver_sql("TRUNCATE TABLE plays")
+        conn.exec_driver_sql("TRUNCATE TABLE play_event_ids")
     engine.dispose()
     floor = best["LOAD DATA LOCAL INFILE (floor)"]
     for label, rate in best.items():

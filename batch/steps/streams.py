@@ -94,18 +94,13 @@ def _sweep_sql(d: Dialect) -> str:
         FROM {{source}}
         LEFT JOIN videos v ON v.video_id = p.video_id
         WHERE {{where}}"""
-    # Two lookups of the whole key each (an IN over the days would make MariaDB range over
-    # every busy viewer of the days for each play).
-    busy = " AND ".join(
-        f"NOT EXISTS (SELECT 1 FROM viewer_busy_days b WHERE b.local_day = {day} AND b.viewer_id = p.viewer_id)"
-        for day in (":day", ":day_before")
-    )
+    busy = "SELECT 1 FROM viewer_busy_days b WHERE b.viewer_id = p.viewer_id AND b.local_day IN (:day, :day_before)"
     copies = "viewer_overlaps p"
-    day_plays = plays_of.format(in_day="1", source=copies, where=f"p.local_day = :day AND {busy}")
+    day_plays = plays_of.format(in_day="1", source=copies, where=f"p.local_day = :day AND NOT EXISTS ({busy})")
     tail_plays = plays_of.format(
         in_day="0",
         source=copies,
-        where=f"p.started_at_us >= :tail_start_us AND p.started_at_us < :day_start_us AND {busy}",
+        where=f"p.started_at_us >= :tail_start_us AND p.started_at_us < :day_start_us AND NOT EXISTS ({busy})",
     )
     busy_plays = plays_of.format(
         in_day="CASE WHEN p.local_day = :day THEN 1 ELSE 0 END",

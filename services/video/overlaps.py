@@ -102,14 +102,6 @@ def _nearby_count(new: str, *, new_run: str, lookback: str, mysql: bool) -> str:
     return f"(SELECT COUNT(*) FROM (SELECT 1 FROM plays o WHERE {within} LIMIT {NEARBY_LIMIT + 1}) nearby)"
 
 
-def _crowded(new: str, *, new_run: str, lookback: str, mysql: bool) -> str:
-    """Whether more than NEARBY_LIMIT plays lie within `new`'s reach, reading at most
-    NEARBY_LIMIT + 1 of them; correlated (MariaDB allows no outer reference inside a derived
-    table, which _nearby_count is)."""
-    within = _within_reach(new, new_run=new_run, lookback=lookback, mysql=mysql)
-    return f"(SELECT o.play_id FROM plays o WHERE {within} LIMIT 1 OFFSET {NEARBY_LIMIT}) IS NOT NULL"
-
-
 def _lookback_sql(mysql: bool) -> str:
     # Rounded up to whole microseconds: a play that started this long before has stopped.
     return f"((SELECT COALESCE(MAX(duration_sec), 0) FROM videos) * 1000000 {'DIV' if mysql else '/'} {SPEED} + 1)"
@@ -167,27 +159,23 @@ END"""
 
 def backfill_sql(dialect: str) -> list[str]:
     """Marks, set-based, what the triggers would have marked for the plays stored: for a
-    migration, or a loader that wrote plays with the triggers absent. A play with more than
-    NEARBY_LIMIT plays within its reach among all those stored makes its viewer busy on its
-    day (a superset of what the triggers, which see only the plays stored before, mark); the
-    plays of the other viewers' days that touch another are copied."""
+    migration, or a loader that wrote plays with the triggers absent. A day with more plays
+    of a viewer than NEARBY_LIMIT makes the viewer busy that day (a superset of what the
+    triggers mark); the other plays are checked one by one."""
     mysql = dialect != "sqlite"
-    lookback = _lookback_sql(mysql)
-    p_run = f"COALESCE({_watch_us('p', 'pv.duration_sec', mysql=mysql)}, 0)"
-    plays = "FROM plays p LEFT JOIN videos pv ON pv.video_id = p.video_id"
-    crowded = _crowded("p", new_run=p_run, lookback=lookback, mysql=mysql)
     busy = _insert(
         mysql,
         "viewer_busy_days",
         BUSY_COLUMNS,
-        f"SELECT DISTINCT p.local_day, p.viewer_id {plays} WHERE {crowded}",
+        f"SELECT local_day, viewer_id FROM plays GROUP BY local_day, viewer_id HAVING COUNT(*) > {NEARBY_LIMIT}",
     )
-    touching = _touching("p", new_run=p_run, lookback=lookback, mysql=mysql)
+    p_run = f"COALESCE({_watch_us('p', 'pv.duration_sec', mysql=mysql)}, 0)"
+    touching = _touching("p", new_run=p_run, lookback=_lookback_sql(mysql), mysql=mysql)
     copies = _insert(
         mysql,
         "viewer_overlaps",
         COLUMNS,
-        f"{_select('p', COLUMNS)} {plays}"
+        f"{_select('p', COLUMNS)} FROM plays p LEFT JOIN videos pv ON pv.video_id = p.video_id"
         " WHERE NOT EXISTS (SELECT 1 FROM viewer_busy_days b"
         " WHERE b.local_day = p.local_day AND b.viewer_id = p.viewer_id)"
         f" AND EXISTS (SELECT 1 {touching})",

@@ -135,8 +135,8 @@ def test_a_busy_evening_reaches_the_next_day(batch_db):
 
 
 def test_the_backfill_marks_what_the_triggers_would(batch_db):
-    """Where no play has more than NEARBY_LIMIT plays within its reach, the same marks; a
-    crowd makes its viewer's day busy (as the triggers would), and all stays covered."""
+    """With at most NEARBY_LIMIT plays per viewer and day, the same marks; with more, the
+    backfill makes the whole day busy (a superset, still covered)."""
     batch_db.add_videos(VIDEOS)
     plays = [play(at(DAY, 50 * i), end=100 * (i % 7), video=1 + i % 3, viewer=7 + i % 3) for i in range(45)]
     batch_db.add_plays(plays)
@@ -148,7 +148,7 @@ def test_the_backfill_marks_what_the_triggers_would(batch_db):
         overlaps.restore_after_bulk_load(conn)
     assert marked(batch_db) == by_triggers
     assert_covered(batch_db, plays)
-    crowd = [play(at(DAY, 40_000 + 10 * i), viewer=20) for i in range(overlaps.NEARBY_LIMIT + 2)]
+    crowd = [play(at(DAY, 40_000 + 10 * i), viewer=20) for i in range(overlaps.NEARBY_LIMIT + 1)]
     with batch_db.engine.begin() as conn:
         overlaps.drop_triggers(conn)
     batch_db.add_plays(crowd)
