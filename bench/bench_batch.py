@@ -64,7 +64,7 @@ from batch.tables import (
 from domain.periods import day_bounds_us
 from services.common import db
 from services.common.settings import Settings
-from services.video import overlaps, play_counts
+from services.video import play_counts
 from services.video.tables import plays
 
 SERVER = "mysql+pymysql://root@127.0.0.1:3306"
@@ -200,7 +200,6 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
         # faster than maintaining them row by row); the schema ends up as migrated.
         indexes = [ix for ix in plays.indexes] + [c for c in plays.constraints if isinstance(c, sa.UniqueConstraint)]
         with engine.begin() as conn:
-            overlaps.drop_triggers(conn)  # marked set-based after the load, as the indexes are built
             for ix in indexes:
                 conn.execute(sa.text(f"ALTER TABLE plays DROP INDEX {ix.name}"))
         raw = engine.raw_connection()
@@ -224,14 +223,9 @@ def load(engine: sa.Engine, args: argparse.Namespace, zone: ZoneInfo) -> None:
                     conn.execute(sa.text(f"ALTER TABLE plays ADD CONSTRAINT {ix.name} UNIQUE ({columns})"))
             play_counts.recount(conn)  # the load bypassed ingest, which keeps the day counts
         t3 = time.perf_counter()
-        with engine.begin() as conn:
-            overlaps.restore_after_bulk_load(conn)  # what ingest's triggers would have marked
-            marked = conn.execute(sa.text("SELECT COUNT(*) FROM viewer_overlaps")).scalar_one()
-        t4 = time.perf_counter()
     print(
         f"generated {rows:,} plays in {t1 - t0:.1f} s; LOAD DATA {t2 - t1:.1f} s"
-        f" ({rows / (t2 - t1):,.0f} rows/s); secondary indexes {t3 - t2:.1f} s;"
-        f" {marked:,} plays touching another of their viewer marked in {t4 - t3:.1f} s"
+        f" ({rows / (t2 - t1):,.0f} rows/s); secondary indexes {t3 - t2:.1f} s"
     )
     with engine.begin() as conn:
         conn.execute(sa.text("ANALYZE TABLE plays, videos"))

@@ -39,7 +39,7 @@ from bench.bench_batch import machine
 from domain.periods import day_bounds_us
 from services.common import db
 from services.common.settings import Settings
-from services.video import overlaps, play_counts
+from services.video import play_counts
 from services.video.tables import plays
 
 SERVER = "mysql+pymysql://root@127.0.0.1:3306"
@@ -136,7 +136,6 @@ def prepare(args: argparse.Namespace, zone: ZoneInfo) -> None:
     indexes = list(plays.indexes)
     t0 = time.perf_counter()
     with engine.begin() as conn:
-        overlaps.drop_triggers(conn)  # marked set-based after the load, as the indexes are built
         for ix in indexes:
             conn.execute(sa.text(f"ALTER TABLE plays DROP INDEX {ix.name}"))
     left = args.history_plays
@@ -149,7 +148,6 @@ def prepare(args: argparse.Namespace, zone: ZoneInfo) -> None:
         for ix in indexes:
             conn.execute(sa.schema.CreateIndex(ix))
             print(f"  index {ix.name} built ({time.perf_counter() - t0:.0f} s)", flush=True)
-        overlaps.restore_after_bulk_load(conn)
         keep_as_ingest_does(conn, history)
         conn.execute(sa.text("ANALYZE TABLE plays, videos"))
     print(f"history: {args.history_plays:,} plays over {days} days loaded in {time.perf_counter() - t0:.0f} s")

@@ -150,31 +150,6 @@ def over_stream_limit(videos: dict[int, Video], plays: list[Play]) -> set[str]:
     return over
 
 
-def touching_plays(videos: dict[int, Video], plays: list[Play]) -> set[str]:
-    """The event_ids of the plays whose running time touches another play of the same viewer
-    (any video): one starts while the other runs, P running at t when P.started_at <= t <
-    P.started_at + watch_time(P) / 2 in exact fractions; a play of an unknown video never
-    runs. Naive, O(n^2) per viewer: the set services/video/overlaps.py keeps."""
-
-    def runs_at(p: Play, t: int) -> bool:
-        video = videos.get(p.video_id)
-        if video is None:
-            return False
-        watched = max(0, min(p.end_position_sec, video.duration_sec) - p.start_position_sec)
-        return p.started_at_us <= t and Fraction(t) < Fraction(p.started_at_us) + Fraction(watched * 1_000_000, 2)
-
-    touching = set()
-    for a in plays:
-        for b in plays:
-            if (
-                a is not b
-                and a.viewer_id == b.viewer_id
-                and (runs_at(a, b.started_at_us) or runs_at(b, a.started_at_us))
-            ):
-                touching.add(a.event_id)
-    return touching
-
-
 def classify(
     videos: dict[int, Video], plays: list[Play], zone: ZoneInfo
 ) -> dict[str, tuple[bool, int, int, str | None]]:

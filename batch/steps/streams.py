@@ -82,32 +82,18 @@ def _sweep_sql(d: Dialect) -> str:
     window's sort): play_id finds the play again."""
     speed = counted_views.MAX_PLAYBACK_SPEED
     watch = fragments.watch_time_of_sql(d, "p.start_position_sec", "p.end_position_sec", "v.duration_sec")
-    # Only what the video service's triggers on plays keep (services/video/overlaps.py): no
-    # other play can be over the limit or count towards one that is. The copies of the plays
-    # that touch another, except for the viewers busy on the day or the day before, whose
-    # plays are read whole from `plays` (ix_plays_viewer). A LEFT JOIN with videos: the plays
-    # drive, never a video's rows probing them through an index (a random read per play). A
-    # play of a missing video has no watch time here (NULL: never running); the day's
-    # partitions fail on it anyway (BadPlayRow).
+    # A LEFT JOIN: the plays drive (read from the covering ix_plays_day_scan), never a
+    # video's rows probing plays through an index without the positions (a random read per
+    # play). A play of a missing video has no watch time here (NULL: never running); the
+    # day's partitions fail on it anyway (BadPlayRow).
     plays_of = f"""
         SELECT p.viewer_id, p.play_id, p.started_at_us, {watch} AS watch_time_sec, {{in_day}} AS in_day
-        FROM {{source}}
+        FROM plays p
         LEFT JOIN videos v ON v.video_id = p.video_id
         WHERE {{where}}"""
-    busy = "SELECT 1 FROM viewer_busy_days b WHERE b.viewer_id = p.viewer_id AND b.local_day IN (:day, :day_before)"
-    copies = "viewer_overlaps p"
-    day_plays = plays_of.format(in_day="1", source=copies, where=f"p.local_day = :day AND NOT EXISTS ({busy})")
+    day_plays = plays_of.format(in_day="1", where="p.local_day = :day")
     tail_plays = plays_of.format(
-        in_day="0",
-        source=copies,
-        where=f"p.started_at_us >= :tail_start_us AND p.started_at_us < :day_start_us AND NOT EXISTS ({busy})",
-    )
-    busy_plays = plays_of.format(
-        in_day="CASE WHEN p.local_day = :day THEN 1 ELSE 0 END",
-        source="""(SELECT DISTINCT viewer_id FROM viewer_busy_days WHERE local_day IN (:day, :day_before)) b
-        JOIN plays p ON p.viewer_id = b.viewer_id""",
-        where="""p.started_at_us >= :tail_start_us AND p.started_at_us < :day_end_us
-          AND (p.local_day = :day OR p.started_at_us < :day_start_us)""",
+        in_day="0", where="p.started_at_us >= :tail_start_us AND p.started_at_us < :day_start_us"
     )
     may_be_over = fragments.over_stream_limit_sql("s.running_upper")
     # Each play gives its start event and, when it runs, its end event: one read of the
@@ -126,7 +112,6 @@ FROM (
                CASE WHEN k.is_start = 0 THEN -1 WHEN q.watch_time_sec > 0 THEN 1 ELSE 0 END AS delta
         FROM ({day_plays}
             UNION ALL{tail_plays}
-            UNION ALL{busy_plays}
         ) q
         JOIN (SELECT 0 AS is_start UNION ALL SELECT 1 AS is_start) k
           ON k.is_start = 1 OR q.watch_time_sec > 0
@@ -166,7 +151,7 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
     """Rewrites the rows of `stream_limited_plays` for local `day`: its plays over the stream
     limit. Runs inside the caller's transaction; idempotent."""
     d = Dialect.of(conn)
-    day_start_us, day_end_us = day_bounds_us(day, zone)
+    day_start_us, _ = day_bounds_us(day, zone)
     if not d.is_sqlite:
         for name, value in MYSQL_SESSION_SETTINGS.items():
             conn.execute(sa.text(f"SET SESSION {name} = {int(value)}"))
@@ -183,17 +168,11 @@ def compute_stream_limit(conn: sa.Connection, day: dt.date, *, zone: ZoneInfo) -
         ).scalar_one()
     )
     window_us = _tail_window_us(conn)
-    params = {
-        "day": day,
-        "day_before": day - dt.timedelta(days=1),
-        "day_start_us": day_start_us,
-        "day_end_us": day_end_us,
-        "tail_start_us": day_start_us - window_us,
-    }
+    params = {"day": day, "day_start_us": day_start_us, "tail_start_us": day_start_us - window_us}
     conn.execute(sa.text(d.create_temp_table(TMP_OVER, _TMP_OVER_COLUMNS)))
     try:
         if window_us > 0:  # else no video has a duration: nothing ever runs
-            conn.execute(_text(_sweep_sql(d), "day", "day_before"), params)
+            conn.execute(_text(_sweep_sql(d), "day"), params)
             conn.execute(_text(_insert_over_sql(d), "day"), params)
         over_limit, kept = conn.execute(
             _text(

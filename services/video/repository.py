@@ -249,21 +249,6 @@ def _mysql_insert_ids(
     return head + _placeholders(2, len(rows)) + tail, args
 
 
-def lock_viewers(conn: sa.Connection, viewer_ids: set[int]) -> None:
-    """Locks the viewers' rows of viewer_ingest_locks to the transaction's end, in viewer order
-    (two ingests never wait on each other in a cycle), creating the missing ones: the plays of
-    one viewer are stored one transaction at a time (services/video/overlaps.py,
-    "Concurrency"). SQLite has one writer at a time: nothing to do."""
-    if not viewer_ids or _is_sqlite(conn):
-        return
-    values = ",".join(f"({int(v)})" for v in sorted(viewer_ids))
-    # ON DUPLICATE KEY UPDATE locks an existing row exclusively even when nothing changes.
-    _mysql_execute(
-        conn,
-        f"INSERT INTO viewer_ingest_locks (viewer_id) VALUES {values} ON DUPLICATE KEY UPDATE viewer_id = viewer_id",
-    )
-
-
 def existing_event_ids(conn: sa.Connection, event_ids: list[str]) -> set[str]:
     """Those of `event_ids` stored already (archived plays' ids included)."""
     out: set[str] = set()

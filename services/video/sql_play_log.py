@@ -47,8 +47,8 @@ class SqlPlayLog:
             return repository.existing_accounts(conn, account_ids)
 
     def store(self, rows: list[PlayRow], durations: Mapping[int, int], received_at_us: int) -> StoreOutcome:
-        # One lock order for every writer (viewers in order, then event_id, then (viewer,
-        # video)) keeps deadlocks rare: the rows come sorted by event_id. A deadlock, a lock timeout, or (MySQL 8's
+        # One lock order for every writer (event_id, then (viewer, video)) keeps deadlocks
+        # rare: the rows come sorted by event_id. A deadlock, a lock timeout, or (MySQL 8's
         # exact path) a duplicate key from a concurrent writer rolls everything back and the
         # call retries.
         now = received_at_us
@@ -65,9 +65,6 @@ class SqlPlayLog:
                         keep = [i for i, r in enumerate(all_rows) if r[4][:7] not in archived]
                         if len(keep) != len(all_rows):
                             rows = [all_rows[i] for i in keep]
-                    # Before any play: one viewer's plays are stored one transaction at a time,
-                    # so that the stream limit's marks see them all (services/video/overlaps.py).
-                    repository.lock_viewers(conn, {r[2] for r in rows})
                     inserted: set[str]
                     stored: dict[str, tuple]
                     if not rows:

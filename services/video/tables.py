@@ -55,9 +55,6 @@ plays = sa.Table(
     sa.Index("ix_plays_repeat", "video_id", "viewer_id", "started_at_us"),
     # The batch reads the plays just before a day (rules 2-3 across midnight) as one range.
     sa.Index("ix_plays_started", "started_at_us"),
-    # A viewer's plays in time order, covering what the stream limit's check of a new play
-    # reads (services/video/overlaps.py; migration 0023).
-    sa.Index("ix_plays_viewer", "viewer_id", "started_at_us", "video_id", "start_position_sec", "end_position_sec"),
 )
 
 # Every stored event_id, once (the idempotency key, DESIGN 2 "Playback"): written by ingest in
@@ -122,42 +119,4 @@ play_day_counts = sa.Table(
     sa.Column("local_day", sa.Date, primary_key=True),
     sa.Column("slot", sa.SmallInteger, primary_key=True, autoincrement=False),
     sa.Column("plays", sa.BigInteger, nullable=False),
-)
-
-# A copy of every play whose running time touches another play of the same viewer (both of
-# each pair): the only plays the stream limit can concern. Kept by triggers on `plays`
-# (services/video/overlaps.py, migration 0023); the batch's stream-limit step sweeps these
-# rows instead of the whole day (batch/steps/streams.py). Keyed as the step reads it: a day,
-# then each viewer's plays in time order; the tail before a day is read by start.
-viewer_overlaps = sa.Table(
-    "viewer_overlaps",
-    metadata,
-    sa.Column("local_day", sa.Date, primary_key=True),
-    sa.Column("viewer_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("started_at_us", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("play_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("video_id", sa.BigInteger, nullable=False),
-    sa.Column("start_position_sec", sa.BigInteger, nullable=False),
-    sa.Column("end_position_sec", sa.BigInteger, nullable=False),
-    sa.Index("ix_viewer_overlaps_started", "started_at_us"),
-)
-
-# (day, viewer) pairs whose plays the stream-limit step reads whole, for the day and the next
-# one: a play stored with more than overlaps.NEARBY_LIMIT plays of its viewer within its reach
-# is not checked one by one (bounded work per stored play; services/video/overlaps.py).
-viewer_busy_days = sa.Table(
-    "viewer_busy_days",
-    metadata,
-    sa.Column("local_day", sa.Date, primary_key=True),
-    sa.Column("viewer_id", sa.BigInteger, primary_key=True, autoincrement=False),
-)
-
-# One row per viewer who ever played: an ingest transaction locks its viewers' rows (in viewer
-# order) before it stores their plays and holds them to its commit, so that two transactions
-# storing one viewer's plays run one after the other and each new play's check sees the
-# other's plays (services/video/overlaps.py, "Concurrency").
-viewer_ingest_locks = sa.Table(
-    "viewer_ingest_locks",
-    metadata,
-    sa.Column("viewer_id", sa.BigInteger, primary_key=True, autoincrement=False),
 )

@@ -21,8 +21,6 @@ SEOUL = ZoneInfo("Asia/Seoul")
 JOB_TABLES = ["partition_execution", "job_execution", "job_partition", "job_instance"]
 DATA_TABLES = [
     "plays",
-    "viewer_overlaps",  # emptied by the trigger on plays too; listed for plays written without it
-    "viewer_busy_days",
     "play_event_ids",
     "archived_months",
     "play_day_counts",
