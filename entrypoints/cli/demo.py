@@ -13,7 +13,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import threading
 import time
 import traceback
@@ -29,10 +28,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from domain.errors import AccountExists
-from entrypoints.cli import demo_finance
+from entrypoints.cli import demo_finance, demo_ports
 from entrypoints.cli.demo_ledger import DemoCallFailed, walk_ledger
 from entrypoints.cli.demo_plan import MIN_MONTHS, Choice, Marker, choose_folder, read_marker, write_marker
-from entrypoints.launcher import supervisor, topology
+from entrypoints.launcher import supervisor
 from services.account import service as accounts
 from services.common import db
 from services.common.clock import clock_for
@@ -68,7 +67,7 @@ def demo(plays: int, months: int, videos: int, viewers: int, sellers: int, exit_
         settings, choice = _prepare(
             {"plays": plays, "months": months, "videos": videos, "viewers": viewers, "sellers": sellers}
         )
-        _require_free_ports(settings)
+        settings = _free_ports(settings)
     except (ValueError, OSError, RuntimeError) as exc:
         _fail(exc)
     supervisor.configure_console_logging()
@@ -124,23 +123,21 @@ def _prepare(parameters: dict) -> tuple[Settings, Choice]:
     return settings, choice
 
 
-def _require_free_ports(settings: Settings) -> None:
-    """Fails at once, naming the port, when another program (often a demo still running)
-    holds one the mesh needs: otherwise the mesh would wait for instances that never start."""
-    ports = [settings.http_port, settings.envoy_admin_port]
-    ports += [instance.port for instance in topology.instances(settings)]
-    for port in ports:
-        with socket.socket() as probe:
-            # As the servers bind: a closed connection's TIME_WAIT does not hold the port.
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                raise RuntimeError(
-                    f"port {port} is in use (a demo or mesh still running? `paysystem status` tells);"
-                    " stop it, or choose other ports with PAYSYSTEM_HTTP_PORT, PAYSYSTEM_ENVOY_ADMIN_PORT"
-                    " and PAYSYSTEM_SERVICE_BASE_PORT"
-                ) from None
+def _free_ports(settings: Settings) -> Settings:
+    """The settings with every port the mesh needs free (entrypoints/cli/demo_ports.py): a
+    default port that is taken moves, and the demo says where; a chosen one fails at once."""
+    moved = demo_ports.choose_ports(settings)
+    if not moved:
+        return settings
+    os.environ.update(moved)  # inherited by every child
+    get_settings.cache_clear()
+    chosen = " ".join(f"{name}={value}" for name, value in moved.items())
+    console.print(
+        f"Default ports are in use (a demo or mesh still running? `paysystem status` tells): this demo runs with {chosen}.",
+        soft_wrap=True,
+        highlight=False,
+    )
+    return get_settings()
 
 
 def _one_line(exc: BaseException) -> str:

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # Where the batch reads Envoy's admin /clusters (BatchService.ListInstances), http://host:port;
     # empty = http://127.0.0.1:{envoy_admin_port}, the mesh's own Envoy on this machine.
     envoy_admin_url: str = ""
-    service_base_port: int = 50050  # instances take consecutive ports from here
+    service_base_port: int = 20050  # instances take consecutive ports from here (below the ephemeral range)
     service_host: str = "127.0.0.1"  # services listen here; only Envoy should reach them
     metrics_base_port: int = 0  # 0 = no Prometheus endpoint
 

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from entrypoints.cli import demo_ports
 from tests import reference
 from tests.mesh import paysystem_command, reserve_port_block
 
@@ -221,13 +222,38 @@ def test_without_exit_the_demo_keeps_serving_the_dashboard_until_ctrl_c(tmp_path
     _nothing_listens(ports)
 
 
-def test_a_folder_with_other_data_is_left_alone(tmp_path, ports):
+def _hold(port: int) -> socket.socket | None:
+    """Listens on `port` if it is free (else another program holds it already)."""
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("127.0.0.1", port))
+    except OSError:
+        holder.close()
+        return None
+    holder.listen()
+    return holder
+
+
+def test_other_data_and_a_taken_default_port_are_left_alone(tmp_path, ports):
+    """Someone else's database stays untouched, and so does a program on the default HTTP
+    port (8080): the user chose neither, so the demo moves to a free folder and port."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "paysystem.db").write_bytes(b"")  # someone else's database
-    result = _demo(_env(data_dir, ports, "2025-07-10T10:00:00"), cwd=tmp_path)
+    env = _env(data_dir, ports, "2025-07-10T10:00:00")
+    del env["PAYSYSTEM_HTTP_PORT"]  # the default, 8080
+    holder = _hold(8080)
+    try:
+        result = _demo(env, cwd=tmp_path)
+    finally:
+        if holder is not None:
+            holder.close()
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
+    moved = re.search(r"Default ports are in use .*: this demo runs with PAYSYSTEM_HTTP_PORT=(\d+)\.", out)
+    assert moved is not None and int(moved.group(1)) > 8080, out[-4000:]
+    assert f"http://127.0.0.1:{moved.group(1)}/" in out
     assert f"this demo starts afresh in {tmp_path / 'data-2'}" in out
     assert (data_dir / "paysystem.db").read_bytes() == b""
     _check_figures(out, tmp_path / "data-2", "Asia/Seoul", dt.date(2025, 7, 10))
@@ -247,6 +273,29 @@ def test_a_port_in_use_fails_at_once_in_one_line(tmp_path, ports):
         result = _demo(_env(tmp_path / "data", ports, None), cwd=tmp_path)
     assert result.returncode == 1
     assert f"port {ports['PAYSYSTEM_HTTP_PORT']} is in use" in _failed_line(result.stdout + result.stderr)
+
+
+def test_taken_default_ports_move_to_free_ones_and_chosen_ones_fail(ports):
+    """entrypoints/cli/demo_ports.py over real sockets, in this test's own block of ports."""
+    base = int(ports["PAYSYSTEM_HTTP_PORT"])
+    groups = {
+        "http_port": [base],
+        "envoy_admin_port": [base + 1],
+        "service_base_port": list(range(base + 10, base + 15)),
+    }
+    assert demo_ports.moves(groups, chosen=()) == {}
+    with socket.socket() as taken, socket.socket() as service:
+        for sock, port in ((taken, base), (service, base + 12)):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen()
+        # Past the admin port (another group's), and past the service block's own ports.
+        assert demo_ports.moves(groups, chosen=()) == {
+            "PAYSYSTEM_HTTP_PORT": str(base + 2),
+            "PAYSYSTEM_SERVICE_BASE_PORT": str(base + 15),
+        }
+        with pytest.raises(RuntimeError, match=f"port {base + 12} is in use"):
+            demo_ports.moves(groups, chosen=("service_base_port",))
 
 
 def test_the_test_clock_without_the_test_flag_is_refused(tmp_path, ports):
