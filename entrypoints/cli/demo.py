@@ -133,7 +133,8 @@ def _free_ports(settings: Settings) -> Settings:
     get_settings.cache_clear()
     chosen = " ".join(f"{name}={value}" for name, value in moved.items())
     console.print(
-        f"Default ports are in use (a demo or mesh still running? `paysystem status` tells): this demo runs with {chosen}.",
+        f"Default ports are in use (a demo or mesh still running? `paysystem status` tells): this demo runs"
+        f" with {chosen}. Give other `paysystem` commands the same variables.",
         soft_wrap=True,
         highlight=False,
     )

@@ -251,7 +251,7 @@ def test_other_data_and_a_taken_default_port_are_left_alone(tmp_path, ports):
             holder.close()
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
-    moved = re.search(r"Default ports are in use .*: this demo runs with PAYSYSTEM_HTTP_PORT=(\d+)\.", out)
+    moved = re.search(r"Default ports are in use .*: this demo runs with PAYSYSTEM_HTTP_PORT=(\d+)\. Give other", out)
     assert moved is not None and int(moved.group(1)) > 8080, out[-4000:]
     assert f"http://127.0.0.1:{moved.group(1)}/" in out
     assert f"this demo starts afresh in {tmp_path / 'data-2'}" in out
