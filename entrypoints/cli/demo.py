@@ -5,6 +5,7 @@ with live progress, prints one seller's top 5 and weekly and monthly statements,
 ledger (entrypoints/cli/demo_ledger.py: close, late playbacks, adjustments, payouts), and keeps
 serving (until Ctrl-C) so the printed URLs can be tried by hand: the dashboard at
 http://127.0.0.1:8080/ (the demo seller's and the admin's sign-in are printed) and curl lines.
+Default ports taken by another program move to free ones (entrypoints/cli/demo_ports.py).
 """
 
 from __future__ import annotations
