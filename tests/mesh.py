@@ -19,7 +19,6 @@ import itertools
 import json as jsonlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -44,16 +43,6 @@ PASSWORD = "correct-horse-battery"
 _usernames = itertools.count(1)
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def reserve_port_block(size: int = 20, port_range: range = PORT_RANGE) -> tuple[int, object]:
     """The first block of free ports in port_range (starts of blocks), with the open lock file
     that holds it. Other areas pass a range of their own (e.g. tests/plugins/faults.py)."""
@@ -64,7 +53,7 @@ def reserve_port_block(size: int = 20, port_range: range = PORT_RANGE) -> tuple[
         except OSError:
             lock.close()
             continue
-        if all(_port_free(p) for p in range(base, base + size)):
+        if all(topology.port_free(p) for p in range(base, base + size)):
             return base, lock
         lock.close()
     raise RuntimeError(f"no free block of {size} ports in {port_range}")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 
+from entrypoints.launcher import topology
+
 NODES = 6
 # How long a master may be silent before its replica takes over (redis' default: 15 s).
 NODE_TIMEOUT_MS = 1000
@@ -46,18 +48,6 @@ def wait_for_redis(port: int, timeout: float = 10.0) -> None:
     raise RuntimeError(f"redis-server on {port} did not start")
 
 
-def _free(port: int) -> bool:
-    """Nothing listens on the port. Connections of its past in TIME_WAIT do not count (as for
-    redis-server, which binds with SO_REUSEADDR): without it a stop waited up to a minute."""
-    with contextlib.closing(socket.socket()) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_cluster_ports(count: int) -> list[int]:
     """`count` free ports whose cluster bus ports (port + 10000) are free too."""
     ports: list[int] = []
@@ -65,7 +55,7 @@ def free_cluster_ports(count: int) -> list[int]:
         with contextlib.closing(socket.socket()) as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        if port + 10000 < 65536 and port not in ports and _free(port + 10000):
+        if port + 10000 < 65536 and port not in ports and topology.port_free(port + 10000):
             ports.append(port)
     return ports
 
@@ -203,5 +193,5 @@ class RedisClusterProcesses:
             proc.wait(10)
         self.procs.clear()
         for port in self.ports:
-            while not _free(port):
+            while not topology.port_free(port):
                 time.sleep(0.05)

@@ -13,7 +13,6 @@ that range for a while, so a default inside it would be taken at random.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 
 from entrypoints.launcher import topology
@@ -25,18 +24,6 @@ ENVIRONMENT = {
     "service_base_port": "PAYSYSTEM_SERVICE_BASE_PORT",
 }
 SEARCH_LIMIT = 32767  # stay below the ephemeral range
-
-
-def port_free(port: int) -> bool:
-    """Whether a server could bind `port` on loopback now, as the mesh's servers bind (a closed
-    connection's TIME_WAIT does not hold it)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _groups(settings: Settings) -> dict[str, list[int]]:
@@ -53,7 +40,7 @@ def _next_free(start: int, size: int, avoid: Iterable[int]) -> int:
     avoided = set(avoid)
     for base in range(start + 1, SEARCH_LIMIT - size + 2):
         block = range(base, base + size)
-        if avoided.isdisjoint(block) and all(port_free(port) for port in block):
+        if avoided.isdisjoint(block) and all(topology.port_free(port) for port in block):
             return base
     raise RuntimeError(f"no {size} free consecutive ports between {start + 1} and {SEARCH_LIMIT}")
 
@@ -72,7 +59,7 @@ def moves(groups: dict[str, list[int]], *, chosen: Iterable[str]) -> dict[str, s
     moved: dict[str, str] = {}
     taken = {port for ports in groups.values() for port in ports}
     for field, ports in groups.items():
-        busy = [port for port in ports if not port_free(port)]
+        busy = [port for port in ports if not topology.port_free(port)]
         if not busy:
             continue
         if field in set(chosen):

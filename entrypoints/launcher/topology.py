@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 
 from services.common.settings import Settings
@@ -151,3 +152,15 @@ WORKERS: tuple[WorkerSpec, ...] = (
 
 def by_name(settings: Settings) -> dict[str, Instance]:
     return {instance.name: instance for instance in instances(settings)}
+
+
+def port_free(port: int) -> bool:
+    """Whether a server could bind `port` on loopback now, as the mesh's servers (and
+    redis-server) bind: with SO_REUSEADDR, so a closed connection's TIME_WAIT does not hold it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
