@@ -56,13 +56,14 @@ def moves(groups: dict[str, list[int]], *, chosen: Iterable[str]) -> dict[str, s
     """For each group of ports (a setting's name: its ports) with a port taken, the variable
     and the first free block above it, clear of every group's ports; a group whose setting was
     `chosen` is never moved: RuntimeError names its taken port."""
+    chosen = set(chosen)
     moved: dict[str, str] = {}
     taken = {port for ports in groups.values() for port in ports}
     for field, ports in groups.items():
         busy = [port for port in ports if not topology.port_free(port)]
         if not busy:
             continue
-        if field in set(chosen):
+        if field in chosen:
             raise RuntimeError(
                 f"port {busy[0]} is in use (a demo or mesh still running? `paysystem status` tells);"
                 " stop it, or choose other ports with PAYSYSTEM_HTTP_PORT, PAYSYSTEM_ENVOY_ADMIN_PORT"

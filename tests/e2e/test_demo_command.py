@@ -284,11 +284,9 @@ def test_taken_default_ports_move_to_free_ones_and_chosen_ones_fail(ports):
         "service_base_port": list(range(base + 10, base + 15)),
     }
     assert demo_ports.moves(groups, chosen=()) == {}
-    with socket.socket() as taken, socket.socket() as service:
-        for sock, port in ((taken, base), (service, base + 12)):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("127.0.0.1", port))
-            sock.listen()
+    taken, service = _hold(base), _hold(base + 12)
+    assert taken is not None and service is not None  # the test's own block
+    with taken, service:
         # Past the admin port (another group's), and past the service block's own ports.
         assert demo_ports.moves(groups, chosen=()) == {
             "PAYSYSTEM_HTTP_PORT": str(base + 2),
