@@ -200,21 +200,40 @@ def play_rows(evs: list[tuple]) -> list[tuple]:
     return [(e[0], e[1], e[2], e[3], "2026-09-01", e[4], e[5]) for e in evs]
 
 
+def write_load_files(rows: list[tuple], received_at_us: int, tmp: Path) -> tuple[Path, Path]:
+    """The rows as LOAD DATA files for `plays` and `play_event_ids`: ingest writes each play's
+    event id into play_event_ids too (migration 0014), so the floor loads both tables."""
+    path, ids_path = tmp / "plays.tsv", tmp / "play_event_ids.tsv"
+    with path.open("w") as f:
+        for r in rows:
+            f.write("\t".join(str(v) for v in (*r, received_at_us)) + "\n")  # event ids hold no tab or newline
+    with ids_path.open("w") as f:
+        for r in rows:
+            f.write(f"{r[0]}\t{r[4]}\n")
+    return path, ids_path
+
+
+def load_files(conn, path: Path, ids_path: Path) -> tuple[int, int]:
+    """LOAD DATA LOCAL INFILE of write_load_files' two files: the rows loaded into each table."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    loaded = cursor.execute(
+        f"LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE plays FIELDS TERMINATED BY '\\t'"
+        f" ({', '.join(repository.PLAY_COLUMNS)})"
+    )
+    loaded_ids = cursor.execute(
+        f"LOAD DATA LOCAL INFILE '{ids_path}' IGNORE INTO TABLE play_event_ids FIELDS TERMINATED BY '\\t'"
+        " (event_id, local_day)"
+    )
+    cursor.close()
+    return loaded, loaded_ids
+
+
 def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, float]:
     """Best rows/s of each path over `rounds` interleaved passes; prints each pass."""
     # LOAD DATA LOCAL needs the client's permission: only this benchmark's engine asks for it.
     engine = db.make_engine(Settings(db_url=url), connect_args={"local_infile": True, "connect_timeout": 5})
     received = 1_790_000_000_000_000
-    path = tmp / "plays.tsv"
-    with path.open("w") as f:
-        for r in rows:
-            f.write("\t".join(str(v) for v in (*r, received)) + "\n")  # event ids hold no tab or newline
-    # Ingest writes each play's event id into play_event_ids too (migration 0014): the floor
-    # loads both tables, as the write path fills both.
-    ids_path = tmp / "play_event_ids.tsv"
-    with ids_path.open("w") as f:
-        for r in rows:
-            f.write(f"{r[0]}\t{r[4]}\n")
+    files = write_load_files(rows, received, tmp)
     batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
 
     def bound(conn) -> None:
@@ -226,17 +245,7 @@ def sql_paths(url: str, rows: list[tuple], rounds: int, tmp: Path) -> dict[str, 
             assert repository.insert_plays(conn, b, received) == {r[0] for r in b}
 
     def load_data(conn) -> None:
-        cursor = conn.connection.dbapi_connection.cursor()
-        loaded = cursor.execute(
-            f"LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE plays FIELDS TERMINATED BY '\\t'"
-            f" ({', '.join(repository.PLAY_COLUMNS)})"
-        )
-        loaded_ids = cursor.execute(
-            f"LOAD DATA LOCAL INFILE '{ids_path}' IGNORE INTO TABLE play_event_ids FIELDS TERMINATED BY '\\t'"
-            " (event_id, local_day)"
-        )
-        cursor.close()
-        assert loaded == loaded_ids == len(rows), (loaded, loaded_ids)
+        assert load_files(conn, *files) == (len(rows), len(rows))
 
     paths = {
         "bound parameters": bound,

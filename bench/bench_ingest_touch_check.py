@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_ingest import BATCH, events, play_rows, populate  # noqa: E402
+from bench.bench_ingest import BATCH, events, load_files, play_rows, populate, write_load_files  # noqa: E402
 from services.common import db  # noqa: E402
 from services.common.settings import Settings  # noqa: E402
 from services.video import repository  # noqa: E402
@@ -154,8 +154,6 @@ def main() -> None:
             for sql in SETUP:
                 conn.exec_driver_sql(sql)
             durations = dict(conn.exec_driver_sql("SELECT video_id, duration_sec FROM videos").fetchall())
-        path = Path(tmp) / "plays.tsv"
-        ids_path = Path(tmp) / "ids.tsv"
 
         def reset(conn) -> None:
             for table in ("plays", "play_event_ids", "viewer_stream_state", "viewer_overlaps"):
@@ -170,16 +168,7 @@ def main() -> None:
                 checked_insert(conn, rows[i : i + BATCH], durations, stats)
 
         def load_data(conn, rows, stats) -> None:
-            cursor = conn.connection.dbapi_connection.cursor()
-            cursor.execute(
-                f"LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE plays FIELDS TERMINATED BY '\\t'"
-                f" ({', '.join(repository.PLAY_COLUMNS)})"
-            )
-            cursor.execute(
-                f"LOAD DATA LOCAL INFILE '{ids_path}' IGNORE INTO TABLE play_event_ids FIELDS TERMINATED BY '\\t'"
-                " (event_id, local_day)"
-            )
-            cursor.close()
+            assert load_files(conn, *files) == (len(rows), len(rows))
 
         def one_index_state(with_index: bool) -> None:
             with engine.begin() as conn:
@@ -190,12 +179,7 @@ def main() -> None:
                     conn.exec_driver_sql("DROP INDEX ix_plays_viewer ON plays")
 
         for order, rows in orders.items():
-            with path.open("w") as f:
-                for r in rows:
-                    f.write("\t".join(str(v) for v in (*r, RECEIVED)) + "\n")
-            with ids_path.open("w") as f:
-                for r in rows:
-                    f.write(f"{r[0]}\t{r[4]}\n")
+            files = write_load_files(rows, RECEIVED, Path(tmp))
             best: dict[str, float] = {}
             for n in range(args.rounds):
                 for label, run, index in (

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from batch.steps import streams  # noqa: E402
+from bench.bench_batch import group_by_floor  # noqa: E402
 from domain.periods import day_bounds_us  # noqa: E402
 
 DAY = dt.date(2026, 11, 1)
@@ -31,14 +32,7 @@ day_start, _ = day_bounds_us(DAY, ZONE)
 
 
 def floor() -> float:
-    t = time.perf_counter()
-    with engine.connect() as c:
-        c.exec_driver_sql(
-            "SELECT COUNT(*), SUM(n), SUM(w) FROM (SELECT video_id, local_day, COUNT(*) AS n,"
-            " SUM(GREATEST(0, end_position_sec - start_position_sec)) AS w FROM plays"
-            " WHERE local_day = '2026-11-01' GROUP BY video_id, local_day) g"
-        ).one()
-    return time.perf_counter() - t
+    return group_by_floor(engine, [DAY])
 
 
 def sweep() -> tuple[float, int]:
