@@ -33,12 +33,20 @@ from tests.plugins.video import video_service
 from tests.redis_cluster import free_cluster_ports
 from tests.reference import Play, Video, realtime_estimate
 
-# Redis expires the counters on its own clock (EXPIREAT from each hour's start), so the test's
-# "now" is the real one: a fixed instant made the oldest hours vanish a few hours after it.
-# Its microseconds are set, so that instants keep a fraction of a second (rounding is tested).
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=123456)
-NOW_US = int(NOW.timestamp()) * 1_000_000 + NOW.microsecond
 HOUR_US = 3_600_000_000
+
+
+def _real_now() -> dt.datetime:
+    """The test's "now". Redis expires the counters on its own clock (EXPIREAT, ten minutes after
+    an hour has left the window), so "now" is the real instant, taken when the service starts and
+    not when the module is imported: in a long suite the import comes an hour or more before the
+    test, and the oldest hour's counters were gone by then. Its microseconds are set, so that
+    instants keep a fraction of a second (rounding is tested)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=123456)
+
+
+def _us(instant: dt.datetime) -> int:
+    return int(instant.timestamp()) * 1_000_000 + instant.microsecond
 
 
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
@@ -48,9 +56,15 @@ def harness(request, tmp_path_factory):
         tmp_path_factory.mktemp("realtime"),
         redis_url=REDIS_SHARED_DB3,
         test_mode=True,
-        test_now=NOW.isoformat(),
+        test_now=_real_now().isoformat(),
     ) as h:
         yield h
+
+
+@pytest.fixture
+def now(harness) -> dt.datetime:
+    """The instant the harness's video service takes as now (its PAYSYSTEM_TEST_NOW)."""
+    return dt.datetime.fromisoformat(harness.ctx.settings.test_now)
 
 
 def _forget(seller_ids) -> None:
@@ -83,7 +97,8 @@ def _event(play: Play) -> video_pb2.PlayEvent:
     )
 
 
-def test_redis_and_the_play_history_give_the_reference_figures(harness):
+def test_redis_and_the_play_history_give_the_reference_figures(harness, now):
+    now_us = _us(now)
     seller, other_seller = harness.account("SELLER"), harness.account("SELLER")
     viewers = [harness.account("VIEWER").account_id for _ in range(3)]
     ingest = harness.account("INGEST")
@@ -103,12 +118,12 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness):
     # minute comes), with the edges: the window's first microsecond and the one before it,
     # this minute's first and last; viewers include both sellers (a self-view on their own
     # videos, a view on the other's).
-    first_us = int((NOW.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=47)).timestamp()) * 10**6
-    this_minute_us = NOW_US - NOW_US % 60_000_000
+    first_us = int((now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=47)).timestamp()) * 10**6
+    this_minute_us = now_us - now_us % 60_000_000
     starts = [first_us, first_us - 1, this_minute_us, this_minute_us + 59_999_999]
-    starts += [NOW_US - rng.randrange(-60 * 10**6, 50 * HOUR_US) for _ in range(150)]
+    starts += [now_us - rng.randrange(-60 * 10**6, 50 * HOUR_US) for _ in range(150)]
     # a burst in the last hour, so the minutes are not mostly zeros
-    starts += [NOW_US - rng.randrange(0, HOUR_US + 10 * 60 * 10**6) for _ in range(60)]
+    starts += [now_us - rng.randrange(0, HOUR_US + 10 * 60 * 10**6) for _ in range(60)]
     for i, started in enumerate(starts):
         viewer = rng.choice([*viewers, seller.account_id, other_seller.account_id])
         plays.append(Play(f"rt-{uuid.uuid4().hex[:12]}-{i}", rng.choice(list(catalogue)), viewer, started, 0, 20))
@@ -122,8 +137,8 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness):
     store = RedisRealtime(make_redis(REDIS_SHARED_DB3), redis_breaker(f"redis-rt-{uuid.uuid4().hex[:6]}"))
     zone = harness.ctx.settings.zone
     # Now, and later: the window moves over the same counts (29 minutes on; 47 hours on).
-    for now_us in (NOW_US, NOW_US + 29 * 60 * 10**6, NOW_US + 47 * HOUR_US):
-        now = dt.datetime.fromtimestamp(now_us / 1e6, dt.UTC)
+    for at_us in (now_us, now_us + 29 * 60 * 10**6, now_us + 47 * HOUR_US):
+        at = dt.datetime.fromtimestamp(at_us / 1e6, dt.UTC)
         for seller_id, video_id in [
             (seller.account_id, None),
             (seller.account_id, base + 1),
@@ -131,21 +146,21 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness):
             (other_seller.account_id, None),
             (other_seller.account_id, base + 3),
         ]:
-            expected = realtime_estimate(catalogue, plays, now, seller_id, video_id)
-            from_redis = realtime.figures(now_us, store.per_minute(seller_id, video_id, now_us))
+            expected = realtime_estimate(catalogue, plays, at, seller_id, video_id)
+            from_redis = realtime.figures(at_us, store.per_minute(seller_id, video_id, at_us))
             with harness.engine.connect() as conn:
-                from_sql = realtime.figures(now_us, sql_per_minute(conn, seller_id, video_id, now_us, zone))
-            assert (_rfc3339(from_redis.minutes), _rfc3339(from_redis.hours)) == expected, (seller_id, video_id, now)
-            assert (_rfc3339(from_sql.minutes), _rfc3339(from_sql.hours)) == expected, (seller_id, video_id, now)
-    assert sum(n for _, n in realtime_estimate(catalogue, plays, NOW, seller.account_id)[0]) > 10  # not all zeros
+                from_sql = realtime.figures(at_us, sql_per_minute(conn, seller_id, video_id, at_us, zone))
+            assert (_rfc3339(from_redis.minutes), _rfc3339(from_redis.hours)) == expected, (seller_id, video_id, at)
+            assert (_rfc3339(from_sql.minutes), _rfc3339(from_sql.hours)) == expected, (seller_id, video_id, at)
+    assert sum(n for _, n in realtime_estimate(catalogue, plays, now, seller.account_id)[0]) > 10  # not all zeros
 
     # The statistics service's store: Redis when it answers; the play history when it does not.
     live = StoredCounts(make_read_side(harness.engine, REDIS_SHARED_DB3, f"rt-{uuid.uuid4().hex[:6]}"))
     dead_url = f"redis://127.0.0.1:{free_cluster_ports(1)[0]}/0"
     dead = StoredCounts(make_read_side(harness.engine, dead_url, f"rt-{uuid.uuid4().hex[:6]}"))
-    expected = realtime_estimate(catalogue, plays, NOW, seller.account_id, base + 1)
+    expected = realtime_estimate(catalogue, plays, now, seller.account_id, base + 1)
     for counts in (live, dead):
-        figures = realtime.figures(NOW_US, counts.per_minute(seller.account_id, base + 1, NOW_US))
+        figures = realtime.figures(now_us, counts.per_minute(seller.account_id, base + 1, now_us))
         assert (_rfc3339(figures.minutes), _rfc3339(figures.hours)) == expected
     assert dead.video_seller(base + 3) == other_seller.account_id and dead.video_seller(base + 9) is None
 
@@ -158,17 +173,18 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness):
 
 
 @pytest.mark.parametrize("harness", ["mariadb"], indirect=True)
-def test_the_play_history_query_reads_an_index_range_not_the_table(harness):
+def test_the_play_history_query_reads_an_index_range_not_the_table(harness, now):
+    now_us = _us(now)
     with harness.engine.begin() as conn:
         # Old plays, so that the whole table is many times the window.
         conn.exec_driver_sql(
             "INSERT INTO plays (event_id, video_id, viewer_id, started_at_us, local_day, start_position_sec,"
             " end_position_sec, received_at_us)"
-            f" SELECT CONCAT('old-', seq), 1 + MOD(seq, 50), 1, {NOW_US - 30 * 24 * HOUR_US} + seq * 1000000,"
+            f" SELECT CONCAT('old-', seq), 1 + MOD(seq, 50), 1, {now_us - 30 * 24 * HOUR_US} + seq * 1000000,"
             " '2026-11-07', 0, 10, 0 FROM seq_1_to_20000"
         )
         conn.exec_driver_sql("ANALYZE TABLE plays")
-        query = per_minute_query(1, None, NOW_US, harness.ctx.settings.zone)
+        query = per_minute_query(1, None, now_us, harness.ctx.settings.zone)
         sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
         plan = [dict(row._mapping) for row in conn.exec_driver_sql("EXPLAIN PARTITIONS " + sql)]
     by_table = {row["table"]: row for row in plan}
@@ -179,15 +195,16 @@ def test_the_play_history_query_reads_an_index_range_not_the_table(harness):
 def test_ingest_stores_its_plays_while_redis_is_down_and_says_so_once(caplog):
     """A Redis that refuses connections (a port nobody listens on): every playback is stored,
     each failed count is in the metric, the log says it once, and the breaker opens."""
+    now_us = _us(_real_now())
     dead = f"redis://127.0.0.1:{free_cluster_ports(1)[0]}/0"
     breaker = redis_breaker(f"redis-rt-down-{uuid.uuid4().hex[:6]}", fail_max=2)
     counter = IngestCounter(RedisRealtime(make_redis(dead), breaker), lambda video_ids: dict.fromkeys(video_ids, 5))
     log = FakePlayLog({7: 600}, {20, 21})
-    ingest = Ingest(log, ZoneInfo("Asia/Seoul"), clock=FixedClock(NOW_US), on_stored=counter)
+    ingest = Ingest(log, ZoneInfo("Asia/Seoul"), clock=FixedClock(now_us), on_stored=counter)
     before = REGISTRY.get_sample_value("paysystem_realtime_count_failures_total") or 0
     with caplog.at_level("WARNING", logger="services.video.realtime"):
         for i in range(4):
-            events = [PlayEvent(f"down-{uuid.uuid4().hex}-{i}", 7, 20, NOW_US - 10**6, 0, 1)]
+            events = [PlayEvent(f"down-{uuid.uuid4().hex}-{i}", 7, 20, now_us - 10**6, 0, 1)]
             results = ingest.record_plays(Principal(0, "ingest", "INGEST"), events)
             assert [r.outcome.name for r in results] == ["STORED"]
     assert len(log.plays) == 4
