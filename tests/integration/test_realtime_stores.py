@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 import uuid
 from zoneinfo import ZoneInfo
 
@@ -43,10 +44,6 @@ def _real_now() -> dt.datetime:
     test, and the oldest hour's counters were gone by then. Its microseconds are set, so that
     instants keep a fraction of a second (rounding is tested)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=123456)
-
-
-def _us(instant: dt.datetime) -> int:
-    return int(instant.timestamp()) * 1_000_000 + instant.microsecond
 
 
 @pytest.fixture(scope="module", params=["mariadb", "sqlite"])
@@ -98,7 +95,7 @@ def _event(play: Play) -> video_pb2.PlayEvent:
 
 
 def test_redis_and_the_play_history_give_the_reference_figures(harness, now):
-    now_us = _us(now)
+    now_us = harness.ctx.settings.test_now_us
     seller, other_seller = harness.account("SELLER"), harness.account("SELLER")
     viewers = [harness.account("VIEWER").account_id for _ in range(3)]
     ingest = harness.account("INGEST")
@@ -173,8 +170,8 @@ def test_redis_and_the_play_history_give_the_reference_figures(harness, now):
 
 
 @pytest.mark.parametrize("harness", ["mariadb"], indirect=True)
-def test_the_play_history_query_reads_an_index_range_not_the_table(harness, now):
-    now_us = _us(now)
+def test_the_play_history_query_reads_an_index_range_not_the_table(harness):
+    now_us = harness.ctx.settings.test_now_us
     with harness.engine.begin() as conn:
         # Old plays, so that the whole table is many times the window.
         conn.exec_driver_sql(
@@ -195,7 +192,7 @@ def test_the_play_history_query_reads_an_index_range_not_the_table(harness, now)
 def test_ingest_stores_its_plays_while_redis_is_down_and_says_so_once(caplog):
     """A Redis that refuses connections (a port nobody listens on): every playback is stored,
     each failed count is in the metric, the log says it once, and the breaker opens."""
-    now_us = _us(_real_now())
+    now_us = time.time_ns() // 1000
     dead = f"redis://127.0.0.1:{free_cluster_ports(1)[0]}/0"
     breaker = redis_breaker(f"redis-rt-down-{uuid.uuid4().hex[:6]}", fail_max=2)
     counter = IngestCounter(RedisRealtime(make_redis(dead), breaker), lambda video_ids: dict.fromkeys(video_ids, 5))
